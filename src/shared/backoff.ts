@@ -1,0 +1,41 @@
+/**
+ * Exponential backoff with full jitter: the delay before attempt `attempt` (0-based)
+ * is uniform in [0, min(maxMs, baseMs · 2^attempt)]. Full jitter spreads a crowd of
+ * clients that lost the same server over the whole window instead of letting them
+ * return together (AWS Architecture Blog, "Exponential Backoff And Jitter", 2015).
+ *
+ * Shared by the client SDK (reconnect) and the gateway (retryAfterMs hints).
+ *
+ * @example
+ * backoffDelay(3, { baseMs: 500, maxMs: 30_000 }) // somewhere in [0, 4000]
+ */
+export interface BackoffOptions {
+  /** First window, in ms. @defaultValue 500 */
+  baseMs?: number;
+  /** Largest window, in ms. @defaultValue 30000 */
+  maxMs?: number;
+  /** Source of randomness in [0, 1); injectable for tests. @defaultValue Math.random */
+  random?: () => number;
+}
+
+export const BACKOFF_DEFAULTS = { baseMs: 500, maxMs: 30_000 } as const;
+
+/** Attempts past this add nothing (2^31 overflows long before) — the cap keeps the exponent finite. */
+const MAX_EXPONENT = 30;
+
+export function backoffCeiling(attempt: number, options: BackoffOptions = {}): number {
+  const base = options.baseMs ?? BACKOFF_DEFAULTS.baseMs;
+  const max = options.maxMs ?? BACKOFF_DEFAULTS.maxMs;
+  const exponent = Math.min(Math.max(0, Math.floor(attempt)), MAX_EXPONENT);
+  return Math.min(max, base * 2 ** exponent);
+}
+
+export function backoffDelay(attempt: number, options: BackoffOptions = {}): number {
+  const random = options.random ?? Math.random;
+  return Math.floor(random() * backoffCeiling(attempt, options));
+}
+
+/** A hint of about `ms`, jittered ±50% so refused clients do not come back in step. */
+export function jitteredHint(ms: number, random: () => number = Math.random): number {
+  return Math.round(ms * (0.5 + random()));
+}

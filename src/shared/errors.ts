@@ -1,0 +1,247 @@
+/**
+ * The error registry: every coded error Tether can send, in one place, shared by
+ * the gateway and the client SDK. Codes are stable API; messages may improve.
+ *
+ * Categories follow the reliability seeds: `connection` (handshake, auth, session),
+ * `event` (a frame the gateway could not act on), `client` (the client broke a rule:
+ * size, rate, protocol) and `system` (the gateway or its store is in trouble).
+ *
+ * Close codes: RFC 6455 §7.4.1 codes where one fits (1008 policy, 1009 too big,
+ * 1011 internal, 1012 service restart, 1013 try again later), 4000–4999 (the
+ * application range) for the rest. An entry without `closeCode` is reported with an
+ * `error` frame and the connection stays open.
+ */
+
+export type ErrorCategory = 'connection' | 'event' | 'client' | 'system';
+
+export interface ErrorSpec {
+  readonly category: ErrorCategory;
+  /** When set, the gateway closes the socket with this code after the error frame. */
+  readonly closeCode?: number;
+  /** Whether trying again (after `retryAfterMs`, or with backoff) can succeed. */
+  readonly retryable: boolean;
+  /** Suggested wait before retrying, in milliseconds. */
+  readonly retryAfterMs?: number;
+  /** What happened, for a person. */
+  readonly message: string;
+  /** What to do about it, for a person. */
+  readonly recovery: string;
+}
+
+export const ERRORS = {
+  AUTH_INVALID_TOKEN: {
+    category: 'connection',
+    closeCode: 4001,
+    retryable: false,
+    message: 'The access token is missing, malformed, or its signature does not verify.',
+    recovery:
+      'Obtain a new token from your auth provider and connect again; do not retry with the same token.',
+  },
+  AUTH_TOKEN_EXPIRED: {
+    category: 'connection',
+    closeCode: 4002,
+    retryable: true,
+    message: 'The access token has expired.',
+    recovery: 'Refresh the token (the SDK calls getToken()) and reconnect.',
+  },
+  HANDSHAKE_TIMEOUT: {
+    category: 'connection',
+    closeCode: 4003,
+    retryable: true,
+    retryAfterMs: 1000,
+    message: 'No hello frame arrived within the handshake timeout.',
+    recovery: 'Send {"type":"hello","token":...} as the first frame right after the socket opens.',
+  },
+  HELLO_REQUIRED: {
+    category: 'client',
+    closeCode: 1008,
+    retryable: false,
+    message: 'The first frame on a connection must be hello.',
+    recovery: 'Send hello first and wait for welcome before any other frame.',
+  },
+  ALREADY_AUTHENTICATED: {
+    category: 'client',
+    retryable: false,
+    message: 'This connection already completed its hello; a second hello is ignored.',
+    recovery: 'Open a new connection to change identity; the current session is unchanged.',
+  },
+  MALFORMED_MESSAGE: {
+    category: 'client',
+    retryable: false,
+    message: 'The frame is not valid JSON, or a field is missing or has the wrong type.',
+    recovery: 'Fix the frame to match docs/protocol.md; details name the offending field.',
+  },
+  UNKNOWN_FRAME_TYPE: {
+    category: 'client',
+    retryable: false,
+    message: 'The frame type is not one the gateway knows.',
+    recovery: 'Use one of the frame types in docs/protocol.md; check the client and gateway versions match.',
+  },
+  BINARY_NOT_SUPPORTED: {
+    category: 'client',
+    retryable: false,
+    message: 'Binary frames are not part of the protocol.',
+    recovery: 'Send JSON text frames.',
+  },
+  MESSAGE_TOO_LARGE: {
+    category: 'client',
+    closeCode: 1009,
+    retryable: false,
+    message: 'The frame is larger than the gateway accepts (maxMessageBytes in welcome).',
+    recovery: 'Split the payload or store it elsewhere and send a reference; reconnect to resume.',
+  },
+  TOO_MANY_ERRORS: {
+    category: 'client',
+    closeCode: 1008,
+    retryable: true,
+    retryAfterMs: 5000,
+    message: 'The connection sent too many invalid frames in a short time.',
+    recovery: 'Fix the client; it may reconnect and resume after retryAfterMs.',
+  },
+  FORBIDDEN_CHANNEL: {
+    category: 'event',
+    retryable: false,
+    message: 'The token does not allow subscribing to this channel.',
+    recovery: "Request a token whose 'channels' claim covers this channel.",
+  },
+  PUBLISH_FORBIDDEN: {
+    category: 'event',
+    retryable: false,
+    message: 'The token does not allow publishing to this channel.',
+    recovery: "Request a token whose 'publish' claim covers this channel, or publish from the backend.",
+  },
+  RESUME_EXPIRED: {
+    category: 'connection',
+    retryable: false,
+    message: 'The session is past its resume window (or unknown); a new session was started instead.',
+    recovery:
+      'Re-subscribe with from=<last event id> per channel; the subscribed frame says whether the gap is recoverable.',
+  },
+  RESUME_REJECTED: {
+    category: 'connection',
+    retryable: false,
+    message: 'The resume token does not match the session, or the session belongs to another user.',
+    recovery: 'Start a new session (hello without resume) and re-subscribe with from=<last event id>.',
+  },
+  STORE_UNAVAILABLE: {
+    category: 'system',
+    retryable: true,
+    retryAfterMs: 1000,
+    message: 'The event store (Redis) is not reachable; the request was not accepted.',
+    recovery: 'Retry after retryAfterMs; nothing was written, so retrying does not duplicate.',
+  },
+  SLOW_CONSUMER: {
+    category: 'connection',
+    closeCode: 4008,
+    retryable: true,
+    retryAfterMs: 250,
+    message: 'The client read too slowly and its outbound buffer passed the limit.',
+    recovery: 'Reconnect with resume; the missed events are replayed from the event log.',
+  },
+  SERVER_BUSY: {
+    category: 'system',
+    closeCode: 1013,
+    retryable: true,
+    retryAfterMs: 2000,
+    message: 'This gateway process is at its connection limit.',
+    recovery: 'Retry after retryAfterMs (jittered); another process behind the same address may have room.',
+  },
+  ADMISSION_TIMEOUT: {
+    category: 'connection',
+    closeCode: 1013,
+    retryable: true,
+    retryAfterMs: 5000,
+    message: 'The gateway was saturated and no slot freed up within the admission timeout.',
+    recovery: 'Retry after retryAfterMs (jittered); higher tiers are admitted first.',
+  },
+  LOAD_SHED: {
+    category: 'system',
+    closeCode: 1013,
+    retryable: true,
+    retryAfterMs: 2000,
+    message: 'The gateway is overloaded and closed lower-priority connections first.',
+    recovery: 'Reconnect with resume after retryAfterMs; no events are lost.',
+  },
+  CONNECT_RATE_LIMITED: {
+    category: 'client',
+    closeCode: 4029,
+    retryable: true,
+    retryAfterMs: 10_000,
+    message: 'Too many connection attempts from this address or user in the rate window.',
+    recovery: 'Wait retryAfterMs before reconnecting; back off with jitter.',
+  },
+  TOO_MANY_CONNECTIONS: {
+    category: 'client',
+    closeCode: 4030,
+    retryable: true,
+    retryAfterMs: 10_000,
+    message: 'This address or user already holds the most concurrent connections allowed.',
+    recovery: 'Close an existing connection or share one connection between tabs/workers.',
+  },
+  AUTH_RATE_LIMITED: {
+    category: 'connection',
+    closeCode: 4031,
+    retryable: true,
+    retryAfterMs: 60_000,
+    message: 'Too many failed authentications from this address.',
+    recovery: 'Fix the token source, then retry after retryAfterMs.',
+  },
+  MESSAGE_RATE_LIMITED: {
+    category: 'client',
+    retryable: true,
+    retryAfterMs: 1000,
+    message: 'The connection sends frames faster than allowed; this frame was not processed.',
+    recovery: 'Slow down and resend the frame after retryAfterMs.',
+  },
+  ACTION_FORBIDDEN: {
+    category: 'event',
+    retryable: false,
+    message: 'The token does not allow this action.',
+    recovery: "Request a token whose 'actions' claim covers this action name.",
+  },
+  ACTION_OVERLOADED: {
+    category: 'system',
+    retryable: true,
+    retryAfterMs: 2000,
+    message: 'The action queue is over its high-water mark; low-priority actions are refused for now.',
+    recovery: 'Retry after retryAfterMs; nothing was queued.',
+  },
+  UNKNOWN_ACTION: {
+    category: 'event',
+    retryable: false,
+    message: 'No worker handles this action name.',
+    recovery: 'Check the action name against the backend worker.',
+  },
+  ACTION_FAILED: {
+    category: 'event',
+    retryable: false,
+    message: 'The backend worker failed while handling the action.',
+    recovery: 'See detail; report the correlation ID if it persists.',
+  },
+  SERVICE_RESTART: {
+    category: 'system',
+    closeCode: 1012,
+    retryable: true,
+    retryAfterMs: 500,
+    message: 'The gateway process is restarting or draining.',
+    recovery: 'Reconnect with resume (to any gateway process); nothing is lost.',
+  },
+  INTERNAL: {
+    category: 'system',
+    closeCode: 1011,
+    retryable: true,
+    retryAfterMs: 1000,
+    message: 'The gateway hit an unexpected error.',
+    recovery: 'Reconnect with resume; report the correlation ID if it persists.',
+  },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export function errorSpec(code: ErrorCode): ErrorSpec {
+  return ERRORS[code];
+}
+
+export function isErrorCode(value: string): value is ErrorCode {
+  return Object.hasOwn(ERRORS, value);
+}

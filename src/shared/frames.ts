@@ -1,0 +1,225 @@
+/**
+ * The wire protocol: every frame, as JSON Schema (TypeBox) and as TypeScript types,
+ * shared by the gateway (which validates inbound frames with a compiled validator)
+ * and the client SDK. docs/protocol.md is the prose for the same definitions.
+ */
+import { type Static, Type as T } from '@sinclair/typebox';
+import type { ErrorCategory, ErrorCode } from './errors.ts';
+import { ACTION_NAME_PATTERN, CHANNEL_PATTERN, EVENT_ID_PATTERN } from './identifiers.ts';
+
+export {
+  ACTION_NAME_PATTERN,
+  CHANNEL_PATTERN,
+  compareEventIds,
+  EVENT_ID_PATTERN,
+  INBOX_PREFIX,
+  inboxChannel,
+} from './identifiers.ts';
+
+const Channel = T.String({ pattern: CHANNEL_PATTERN });
+const EventId = T.String({ pattern: EVENT_ID_PATTERN });
+/** A client-chosen request reference, echoed on the reply (ack, subscribed, error). */
+const Ref = T.String({ minLength: 1, maxLength: 64 });
+const ShortText = T.String({ maxLength: 256 });
+
+export const HelloFrame = T.Object(
+  {
+    type: T.Literal('hello'),
+    token: T.Optional(T.String({ maxLength: 8192 })),
+    correlationId: T.Optional(T.String({ minLength: 1, maxLength: 128 })),
+    traceparent: T.Optional(ShortText),
+    resume: T.Optional(
+      T.Object(
+        {
+          sessionId: T.String({ minLength: 1, maxLength: 64 }),
+          resumeToken: T.String({ minLength: 1, maxLength: 128 }),
+          // additionalProperties: a key that is not a channel name must be an error, not ignored.
+          lastEventIds: T.Optional(
+            T.Record(T.String({ pattern: CHANNEL_PATTERN }), EventId, { additionalProperties: false }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    client: T.Optional(
+      T.Object(
+        { name: T.Optional(ShortText), version: T.Optional(ShortText) },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const SubscribeFrame = T.Object(
+  { type: T.Literal('subscribe'), ref: T.Optional(Ref), channel: Channel, from: T.Optional(EventId) },
+  { additionalProperties: false },
+);
+
+export const UnsubscribeFrame = T.Object(
+  { type: T.Literal('unsubscribe'), ref: T.Optional(Ref), channel: Channel },
+  { additionalProperties: false },
+);
+
+export const PublishFrame = T.Object(
+  { type: T.Literal('publish'), ref: T.Optional(Ref), channel: Channel, data: T.Unknown() },
+  { additionalProperties: false },
+);
+
+export const ActionFrame = T.Object(
+  {
+    type: T.Literal('action'),
+    ref: Ref,
+    name: T.String({ pattern: ACTION_NAME_PATTERN }),
+    data: T.Optional(T.Unknown()),
+  },
+  { additionalProperties: false },
+);
+
+export const PingFrame = T.Object(
+  { type: T.Literal('ping'), ts: T.Optional(T.Number()) },
+  { additionalProperties: false },
+);
+
+export const ByeFrame = T.Object(
+  { type: T.Literal('bye'), reason: T.Optional(ShortText) },
+  { additionalProperties: false },
+);
+
+/** Every frame a client may send, discriminated by `type`. */
+export const ClientFrameSchemas = {
+  hello: HelloFrame,
+  subscribe: SubscribeFrame,
+  unsubscribe: UnsubscribeFrame,
+  publish: PublishFrame,
+  action: ActionFrame,
+  ping: PingFrame,
+  bye: ByeFrame,
+} as const;
+
+export type HelloFrame = Static<typeof HelloFrame>;
+export type SubscribeFrame = Static<typeof SubscribeFrame>;
+export type UnsubscribeFrame = Static<typeof UnsubscribeFrame>;
+export type PublishFrame = Static<typeof PublishFrame>;
+export type ActionFrame = Static<typeof ActionFrame>;
+export type PingFrame = Static<typeof PingFrame>;
+export type ByeFrame = Static<typeof ByeFrame>;
+export type ClientFrame =
+  | HelloFrame
+  | SubscribeFrame
+  | UnsubscribeFrame
+  | PublishFrame
+  | ActionFrame
+  | PingFrame
+  | ByeFrame;
+export type ClientFrameType = keyof typeof ClientFrameSchemas;
+
+// ---- server → client (built by the gateway; types only, no runtime validation needed) ----
+
+export interface ChannelResume {
+  channel: string;
+  /** false when events after the requested ID were trimmed from retention. */
+  recovered: boolean;
+  /** Events that follow have IDs greater than this. */
+  after: string;
+}
+
+export interface WelcomeFrame {
+  type: 'welcome';
+  sessionId: string;
+  resumeToken: string;
+  connectionId: string;
+  correlationId: string;
+  userId: string;
+  /** true when an existing session was re-attached. */
+  resumed: boolean;
+  /** true when every resumed channel could be replayed without a gap. */
+  recovered: boolean;
+  channels: ChannelResume[];
+  heartbeatMs: number;
+  maxMessageBytes: number;
+  resumeWindowMs: number;
+  serverTime: number;
+}
+
+export interface SubscribedFrame extends ChannelResume {
+  type: 'subscribed';
+  ref?: string;
+}
+
+export interface UnsubscribedFrame {
+  type: 'unsubscribed';
+  ref?: string;
+  channel: string;
+}
+
+export interface EventFrame {
+  type: 'event';
+  channel: string;
+  id: string;
+  ts: number;
+  data: unknown;
+}
+
+export interface AckFrame {
+  type: 'ack';
+  ref?: string;
+  channel: string;
+  id: string;
+}
+
+export interface ErrorFrame {
+  type: 'error';
+  ref?: string;
+  code: ErrorCode;
+  category: ErrorCategory;
+  message: string;
+  recovery: string;
+  retryable: boolean;
+  retryAfterMs?: number;
+  correlationId: string;
+  detail?: string;
+}
+
+/** The pool is saturated: this connection waits for a slot, in priority order. */
+export interface QueuedFrame {
+  type: 'queued';
+  /** 1 = next to be admitted. */
+  position: number;
+  estimatedWaitMs: number;
+}
+
+/**
+ * The outcome of an `action`, delivered on the session's own inbox channel
+ * (`inbox:<sessionId>`) so it survives reconnects and process changes like any
+ * event: `channel` and `id` belong in `lastEventIds` on resume.
+ */
+export interface ReplyFrame {
+  type: 'reply';
+  channel: string;
+  id: string;
+  ts: number;
+  ref: string;
+  /** The correlation ID of the connection that sent the action (and that the worker saw). */
+  correlationId?: string;
+  ok: boolean;
+  data?: unknown;
+  error?: { code: ErrorCode; message: string; detail?: string; retryable: boolean };
+}
+
+export interface PongFrame {
+  type: 'pong';
+  ts?: number;
+  serverTime: number;
+}
+
+export type ServerFrame =
+  | WelcomeFrame
+  | SubscribedFrame
+  | UnsubscribedFrame
+  | EventFrame
+  | AckFrame
+  | ErrorFrame
+  | QueuedFrame
+  | ReplyFrame
+  | PongFrame;

@@ -1,0 +1,202 @@
+/**
+ * machines/pool.machine.ts: who gets in, who waits, who is shed, and drain. Pure
+ * `initialTransition` / `transition` for decisions (state + which effects would run),
+ * then an actor with spied effects for a whole admission-and-drain sequence.
+ */
+import { describe, expect, it, vi } from 'vitest';
+import { createActor, initialTransition, transition } from 'xstate';
+import { type PoolEvent, poolMachine } from '../../machines/pool.machine.ts';
+
+type Snapshot = ReturnType<typeof initialTransition<typeof poolMachine>>[0];
+
+const request = (connectionId: string, priority = 3): PoolEvent => ({
+  type: 'admission.requested',
+  connectionId,
+  priority,
+});
+const released = (connectionId: string): PoolEvent => ({ type: 'connection.released', connectionId });
+
+/** Effect types a step would run, minus XState's own bookkeeping and assigns. */
+function effects(actions: readonly { type: string }[]): string[] {
+  return actions.map((a) => a.type).filter((t) => !t.startsWith('xstate.'));
+}
+
+function step(snapshot: Snapshot, event: PoolEvent) {
+  const [next, actions] = transition(poolMachine, snapshot, event);
+  return { next, effects: effects(actions), actions };
+}
+
+function poolAfter(maxConnections: number, ...events: PoolEvent[]): Snapshot {
+  let [snapshot] = initialTransition(poolMachine, { maxConnections });
+  for (const event of events) [snapshot] = transition(poolMachine, snapshot, event);
+  return snapshot;
+}
+
+describe('pool machine — pure transitions', () => {
+  it('starts accepting, empty, with no effect', () => {
+    const [snapshot, actions] = initialTransition(poolMachine, { maxConnections: 2 });
+    expect(snapshot.value).toBe('accepting');
+    expect(snapshot.context).toMatchObject({ active: 0, waiting: 0, pressure: 'normal', admitted: 0 });
+    expect(effects(actions)).toEqual([]);
+  });
+
+  it('grants admission at once while there is room', () => {
+    const { next, effects: ran, actions } = step(poolAfter(2), request('c1'));
+    expect(next.value).toBe('accepting');
+    expect(next.context).toMatchObject({ active: 1, admitted: 1 });
+    expect(ran).toEqual(['grantAdmission']);
+    expect(actions.find((a) => a.type === 'grantAdmission')?.params).toEqual({ connectionId: 'c1' });
+  });
+
+  it('becomes saturated when the last slot is taken', () => {
+    const { next, effects: ran } = step(poolAfter(2, request('c1')), request('c2'));
+    expect(ran).toEqual(['grantAdmission']);
+    expect(next.value).toBe('saturated');
+    expect(next.context.active).toBe(2);
+  });
+
+  it('while full, queues newcomers with their priority instead of admitting them', () => {
+    const { next, effects: ran, actions } = step(poolAfter(1, request('c1')), request('c2', 1));
+    expect(next.value).toBe('saturated');
+    expect(ran).toEqual(['queueAdmission']);
+    expect(actions.find((a) => a.type === 'queueAdmission')?.params).toEqual({
+      connectionId: 'c2',
+      priority: 1,
+    });
+    expect(next.context).toMatchObject({ active: 1, waiting: 1, queued: 1, admitted: 1 });
+  });
+
+  it('a release while others wait pulls from the queue and stays saturated until they are in', () => {
+    const full = poolAfter(1, request('c1'), request('c2'));
+    const { next, effects: ran } = step(full, released('c1'));
+    expect(ran).toContain('admitFromQueue');
+    expect(next.value).toBe('saturated'); // waiters first: a newcomer must not overtake them
+    expect(next.context.active).toBe(0);
+    const admitted = step(next, { type: 'admission.dequeued', connectionId: 'c2' }).next;
+    expect(admitted.context).toMatchObject({ active: 1, waiting: 0, admitted: 2 });
+    expect(admitted.value).toBe('saturated');
+  });
+
+  it('goes back to accepting when a slot frees and nobody waits', () => {
+    const { next } = step(poolAfter(1, request('c1')), released('c1'));
+    expect(next.value).toBe('accepting');
+    expect(next.context.active).toBe(0);
+  });
+
+  it('a waiter that leaves the queue gives its place back', () => {
+    const waiting = poolAfter(1, request('c1'), request('c2'), released('c1'));
+    const { next } = step(waiting, { type: 'admission.abandoned', connectionId: 'c2' });
+    expect(next.context.waiting).toBe(0);
+    expect(next.value).toBe('accepting');
+  });
+
+  it('never counts below zero', () => {
+    const { next } = step(poolAfter(2), released('ghost'));
+    expect(next.context.active).toBe(0);
+  });
+
+  it('high pressure stops direct admission even with room', () => {
+    const pressured = step(poolAfter(10), { type: 'resources.sampled', pressure: 'high' }).next;
+    expect(pressured.value).toBe('saturated');
+    expect(step(pressured, request('c1')).effects).toEqual(['queueAdmission']);
+  });
+
+  it('critical pressure sheds load, again on every critical sample, and recovers when it passes', () => {
+    const busy = poolAfter(10, request('c1'), request('c2'));
+    const critical = step(busy, { type: 'resources.sampled', pressure: 'critical' });
+    expect(critical.next.value).toBe('shedding');
+    expect(critical.effects).toContain('shedLoad');
+
+    const again = step(critical.next, { type: 'resources.sampled', pressure: 'critical' });
+    expect(again.next.value).toBe('shedding');
+    expect(again.effects).toEqual(['shedLoad']);
+    const queued = step(again.next, request('c3'));
+    expect(queued.effects).toEqual(['queueAdmission']);
+
+    const calm = step(queued.next, { type: 'resources.sampled', pressure: 'normal' });
+    expect(calm.effects).toContain('admitFromQueue');
+    expect(calm.next.value).toBe('saturated'); // c3 is still waiting
+  });
+
+  it.each([
+    ['accepting', poolAfter(2)],
+    ['saturated', poolAfter(1, request('c1'))],
+    ['shedding', poolAfter(2, { type: 'resources.sampled', pressure: 'critical' })],
+  ])('pool.drain from %s → draining, which starts closing connections', (from, snapshot) => {
+    expect(snapshot.value).toBe(from);
+    const { next, effects: ran } = step(snapshot, { type: 'pool.drain' });
+    expect(next.value).toBe('draining');
+    expect(ran).toEqual(['drainConnections']);
+  });
+
+  it('draining refuses newcomers with SERVICE_RESTART, then pool.drained → stopped', () => {
+    const draining = poolAfter(2, { type: 'pool.drain' });
+    const { next, effects: ran, actions } = step(draining, request('late'));
+    expect(ran).toEqual(['refuseAdmission']);
+    expect(actions.find((a) => a.type === 'refuseAdmission')?.params).toEqual({
+      connectionId: 'late',
+      code: 'SERVICE_RESTART',
+    });
+    expect(next.context.refused).toBe(1);
+    expect(next.context.waiting).toBe(0);
+
+    const stopped = step(next, { type: 'pool.drained' }).next;
+    expect(stopped.value).toBe('stopped');
+    expect(stopped.status).toBe('done');
+  });
+
+  it('pool.drained means nothing before a drain', () => {
+    const { next, effects: ran } = step(poolAfter(2), { type: 'pool.drained' });
+    expect(next.value).toBe('accepting');
+    expect(ran).toEqual([]);
+  });
+
+  it('types: an unknown event type, or a request without priority, does not compile', () => {
+    const snapshot = poolAfter(1);
+    // @ts-expect-error — 'pool.explode' is not a PoolEvent
+    expect(transition(poolMachine, snapshot, { type: 'pool.explode' })[0].value).toBe('accepting');
+    // @ts-expect-error — admission.requested needs a priority
+    transition(poolMachine, snapshot, { type: 'admission.requested', connectionId: 'c1' });
+  });
+});
+
+describe('pool machine — actor with provided effects', () => {
+  it('admits, queues, pulls from the queue on release, drains and stops', () => {
+    const spies = {
+      grantAdmission: vi.fn(),
+      queueAdmission: vi.fn(),
+      refuseAdmission: vi.fn(),
+      admitFromQueue: vi.fn(),
+      shedLoad: vi.fn(),
+      drainConnections: vi.fn(),
+    };
+    const pool = createActor(poolMachine.provide({ actions: spies }), { input: { maxConnections: 2 } });
+    pool.start();
+
+    pool.send(request('c1'));
+    pool.send(request('c2'));
+    pool.send(request('c3', 1));
+    expect(spies.grantAdmission.mock.calls.map(([, params]) => params)).toEqual([
+      { connectionId: 'c1' },
+      { connectionId: 'c2' },
+    ]);
+    expect(spies.queueAdmission).toHaveBeenCalledWith(expect.anything(), { connectionId: 'c3', priority: 1 });
+    expect(pool.getSnapshot().value).toBe('saturated');
+
+    pool.send(released('c1'));
+    expect(spies.admitFromQueue).toHaveBeenCalledOnce();
+    pool.send({ type: 'admission.dequeued', connectionId: 'c3' });
+    expect(pool.getSnapshot().context).toMatchObject({ active: 2, waiting: 0, admitted: 3 });
+
+    pool.send({ type: 'pool.drain' });
+    expect(spies.drainConnections).toHaveBeenCalledOnce();
+    pool.send(request('c4'));
+    expect(spies.refuseAdmission).toHaveBeenCalledWith(expect.anything(), {
+      connectionId: 'c4',
+      code: 'SERVICE_RESTART',
+    });
+    pool.send({ type: 'pool.drained' });
+    expect(pool.getSnapshot().status).toBe('done');
+    expect(spies.shedLoad).not.toHaveBeenCalled();
+  });
+});

@@ -1,0 +1,190 @@
+/**
+ * The gateway's configuration, read once from the environment at start-up and
+ * passed down. Every variable, its unit and its default live here; README.md's
+ * configuration table is generated from the same descriptions (`npm run config:doc`).
+ */
+import { type Static, Type as T } from '@sinclair/typebox';
+
+const Ms = (def: number, description: string, minimum = 0) =>
+  T.Integer({ default: def, minimum, description: `${description} (ms)` });
+
+export const EnvSchema = T.Object({
+  NODE_ENV: T.String({ default: 'development', description: 'production refuses development mode' }),
+  HOST: T.String({ default: '0.0.0.0', description: 'Address to listen on' }),
+  PORT: T.Integer({ default: 8080, minimum: 0, maximum: 65535, description: 'WebSocket + HTTP port' }),
+  NODE_ID: T.Optional(
+    T.String({ minLength: 1, maxLength: 64, description: 'Name of this process (default: host-pid)' }),
+  ),
+  REDIS_URL: T.Optional(
+    T.String({
+      pattern: '^rediss?://',
+      description: 'Redis; unset = 127.0.0.1:6379 if it answers, else a private redis-server',
+    }),
+  ),
+  REDIS_PREFIX: T.String({ default: 'tether', pattern: '^[A-Za-z0-9_-]{1,32}$', description: 'Key prefix' }),
+  AUTH_JWT_SECRET: T.Optional(T.String({ minLength: 32, description: 'HS256 secret for client tokens' })),
+  AUTH_JWT_PUBLIC_KEY: T.Optional(
+    T.String({ minLength: 1, description: 'RS256/ES256 public key (PEM, SPKI)' }),
+  ),
+  AUTH_JWKS_URL: T.Optional(
+    T.String({ pattern: '^https?://', description: 'JWKS endpoint for RS256/ES256 tokens' }),
+  ),
+  AUTH_ISSUER: T.Optional(T.String({ description: 'Required `iss` claim' })),
+  AUTH_AUDIENCE: T.Optional(T.String({ description: 'Required `aud` claim' })),
+  PUBLISH_API_KEYS: T.Optional(
+    T.String({ minLength: 16, description: 'Comma-separated API keys for POST /publish' }),
+  ),
+  ADMIN_API_KEY: T.Optional(T.String({ minLength: 16, description: 'Credential for admin routes' })),
+  MAX_MESSAGE_BYTES: T.Integer({
+    default: 65536,
+    minimum: 1024,
+    maximum: 16777216,
+    description: 'Largest inbound frame (bytes)',
+  }),
+  HEARTBEAT_IDLE_TIMEOUT_S: T.Integer({
+    default: 40,
+    minimum: 8,
+    maximum: 960,
+    description: 'uWS pings after 3/4 of this (30 s) of silence and closes if no pong in the last 1/4 (10 s)',
+  }),
+  HANDSHAKE_TIMEOUT_MS: Ms(10_000, 'Time allowed between socket open and hello', 100),
+  RESUME_WINDOW_MS: Ms(120_000, 'How long a dropped session stays resumable', 1000),
+  CHANNEL_RETENTION: T.Integer({
+    default: 10_000,
+    minimum: 10,
+    description: 'Events kept per channel stream (approximate MAXLEN)',
+  }),
+  MAX_BACKPRESSURE_BYTES: T.Integer({
+    default: 1_048_576,
+    minimum: 65536,
+    description: 'Outbound bytes buffered per socket before it is closed as a slow consumer',
+  }),
+  MAX_CONNECTIONS: T.Integer({
+    default: 10_000,
+    minimum: 1,
+    description: 'Connections admitted per process',
+  }),
+  MAX_ERRORS_PER_MINUTE: T.Integer({
+    default: 20,
+    minimum: 1,
+    description: 'Invalid frames tolerated per connection per minute before TOO_MANY_ERRORS',
+  }),
+  DRAIN_TIMEOUT_MS: Ms(10_000, 'Longest graceful shutdown before exit', 100),
+  DRAIN_BATCH_SIZE: T.Integer({ default: 500, minimum: 1, description: 'Clients closed per drain step' }),
+  SESSION_LEASE_MS: Ms(30_000, 'How often live sessions refresh their Redis TTL', 1000),
+  ADMISSION_TIMEOUT_MS: Ms(30_000, 'Longest wait in the admission queue before close 1013', 100),
+  TIER_PRIORITIES: T.String({
+    default: 'enterprise=1,pro=2,standard=3,free=4',
+    pattern: '^[A-Za-z0-9_-]+=[0-9]+(,[A-Za-z0-9_-]+=[0-9]+)*$',
+    description: 'Token `tier` → admission priority (1 = first); unknown tiers rank last',
+  }),
+  RESOURCE_SAMPLE_MS: Ms(500, 'How often event-loop lag, heap and buffered bytes are sampled', 50),
+  SATURATE_EVENT_LOOP_LAG_MS: Ms(100, 'Event-loop delay (max over a sample) that stops direct admission', 1),
+  SHED_EVENT_LOOP_LAG_MS: Ms(500, 'Event-loop delay (max over a sample) that starts shedding', 1),
+  SATURATE_HEAP_RATIO: T.Number({
+    default: 0.85,
+    minimum: 0,
+    maximum: 1,
+    description: 'Heap used / limit that saturates',
+  }),
+  SHED_HEAP_RATIO: T.Number({
+    default: 0.95,
+    minimum: 0,
+    maximum: 1,
+    description: 'Heap used / limit that sheds',
+  }),
+  SATURATE_BUFFERED_BYTES: T.Integer({
+    default: 268_435_456,
+    minimum: 0,
+    description: 'Outbound bytes buffered across sockets that saturates (bytes)',
+  }),
+  SHED_BUFFERED_BYTES: T.Integer({
+    default: 536_870_912,
+    minimum: 0,
+    description: 'Outbound bytes buffered across sockets that sheds (bytes)',
+  }),
+  SHED_BATCH_RATIO: T.Number({
+    default: 0.05,
+    minimum: 0,
+    maximum: 1,
+    description: 'Share of connections shed per sample while critical (at least one)',
+  }),
+  TRUSTED_PROXIES: T.String({
+    default: '',
+    description: 'Comma-separated proxy IPs whose X-Forwarded-For is believed',
+  }),
+  RATE_WINDOW_S: T.Integer({
+    default: 60,
+    minimum: 1,
+    description: 'Window of the connection-attempt limits (s)',
+  }),
+  RATE_CONNECT_PER_IP: T.Integer({
+    default: 300,
+    minimum: 0,
+    description: 'Connection attempts per IP per window; 0 = off',
+  }),
+  RATE_CONNECT_PER_USER: T.Integer({
+    default: 60,
+    minimum: 0,
+    description: 'Connection attempts per user per window; 0 = off',
+  }),
+  MAX_CONNECTIONS_PER_IP: T.Integer({
+    default: 1000,
+    minimum: 0,
+    description: 'Concurrent connections per IP; 0 = off',
+  }),
+  MAX_CONNECTIONS_PER_USER: T.Integer({
+    default: 50,
+    minimum: 0,
+    description: 'Concurrent connections per user; 0 = off',
+  }),
+  MESSAGES_PER_SECOND: T.Integer({
+    default: 100,
+    minimum: 0,
+    description: 'Inbound frames per second per connection (bursts of 2×); 0 = off',
+  }),
+  AUTH_FAILURES_PER_IP: T.Integer({
+    default: 10,
+    minimum: 0,
+    description: 'Failed hellos per IP per AUTH_FAILURE_WINDOW_S before AUTH_RATE_LIMITED; 0 = off',
+  }),
+  AUTH_FAILURE_WINDOW_S: T.Integer({
+    default: 900,
+    minimum: 1,
+    description: 'Window of the failed-hello count per IP (s)',
+  }),
+  ACTIONS_HIGH_WATER: T.Integer({
+    default: 1000,
+    minimum: 1,
+    description: 'Waiting action jobs above which low-priority actions are rejected',
+  }),
+  ACTION_PRIORITIES: T.String({
+    default: 'default=5',
+    pattern: '^[A-Za-z0-9_.:-]+=[1-9](,[A-Za-z0-9_.:-]+=[1-9])*$',
+    description: 'Action name → class 1–9 (1 = first); `default` for the rest',
+  }),
+  ACTIONS_LOW_PRIORITY_FROM: T.Integer({
+    default: 5,
+    minimum: 1,
+    maximum: 10,
+    description: 'Action classes ≥ this are rejected above the high-water mark',
+  }),
+  LOG_LEVEL: T.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => T.Literal(l)),
+    { default: 'info', description: 'pino log level' },
+  ),
+  INSPECT: T.String({
+    default: 'off',
+    pattern: '^(off|pool|all|sample:[1-9][0-9]*|users:[^,]+(,[^,]+)*)$',
+    description:
+      'Live Stately inspection: off, pool, all, sample:N (pool + 1 connection in N), users:ID,ID (pool + those users)',
+  }),
+  INSPECT_PORT: T.Integer({
+    default: 4242,
+    minimum: 1,
+    maximum: 65535,
+    description: 'Port of the inspector bridge page when INSPECT is not off (all interfaces)',
+  }),
+});
+
+export type Env = Static<typeof EnvSchema>;

@@ -1,0 +1,223 @@
+/**
+ * Turns the environment into a validated, typed `Config`. A bad value stops
+ * start-up with a message that names the variable and what is allowed.
+ */
+import { hostname } from 'node:os';
+import { Ajv } from 'ajv';
+import { type Env, EnvSchema } from './config-schema.ts';
+
+export interface AuthConfig {
+  hs256Secret?: string;
+  publicKeyPem?: string;
+  jwksUrl?: string;
+  issuer?: string;
+  audience?: string;
+}
+
+export interface Config {
+  production: boolean;
+  host: string;
+  port: number;
+  nodeId: string;
+  redisUrl?: string;
+  redisPrefix: string;
+  auth: AuthConfig;
+  /** true when no auth was configured: dev tokens are minted and printed. */
+  devMode: boolean;
+  publishApiKeys: string[];
+  adminApiKey?: string;
+  maxMessageBytes: number;
+  idleTimeoutS: number;
+  handshakeTimeoutMs: number;
+  resumeWindowMs: number;
+  channelRetention: number;
+  maxBackpressureBytes: number;
+  maxConnections: number;
+  maxErrorsPerMinute: number;
+  drainTimeoutMs: number;
+  drainBatchSize: number;
+  sessionLeaseMs: number;
+  logLevel: Env['LOG_LEVEL'];
+  admission: AdmissionConfig;
+  limits: LimitsConfig;
+  actions: ActionsConfig;
+  inspect: InspectConfig;
+}
+
+export interface AdmissionConfig {
+  timeoutMs: number;
+  tierPriorities: Record<string, number>;
+  sampleMs: number;
+  saturate: { lagMs: number; heapRatio: number; bufferedBytes: number };
+  shed: { lagMs: number; heapRatio: number; bufferedBytes: number };
+  shedBatchRatio: number;
+}
+
+export interface LimitsConfig {
+  trustedProxies: string[];
+  windowS: number;
+  connectPerIp: number;
+  connectPerUser: number;
+  maxPerIp: number;
+  maxPerUser: number;
+  messagesPerSecond: number;
+  authFailuresPerIp: number;
+  authFailureWindowS: number;
+}
+
+export interface ActionsConfig {
+  highWater: number;
+  priorities: Record<string, number>;
+  lowPriorityFrom: number;
+}
+
+/** Which actors the live Stately inspector sees (src/observability/live-inspector.ts). */
+export type InspectMode =
+  | { kind: 'off' }
+  | { kind: 'pool' }
+  | { kind: 'all' }
+  /** The pool and one connection actor in `every`. */
+  | { kind: 'sample'; every: number }
+  /** The pool and the connection actors of these users (attached once authenticated). */
+  | { kind: 'users'; userIds: string[] };
+
+export interface InspectConfig {
+  mode: InspectMode;
+  /** Port of the inspector bridge page. */
+  port: number;
+}
+
+interface PropertySchema {
+  description?: string;
+  anyOf?: { const?: unknown }[];
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const ajv = new Ajv({ coerceTypes: true, useDefaults: true, allErrors: true });
+const validateEnv = ajv.compile<Env>(EnvSchema);
+
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const keys = Object.keys(EnvSchema.properties);
+  const env: Record<string, unknown> = {};
+  for (const key of keys) {
+    const value = source[key];
+    if (value !== undefined && value !== '') env[key] = value;
+  }
+  if (!validateEnv(env)) {
+    // A union of literals (LOG_LEVEL) fails once per branch ("must be equal to constant"):
+    // report it once, with the values that are allowed.
+    const errors = (validateEnv.errors ?? []).filter((e) => !/\/anyOf\/\d+\//.test(e.schemaPath));
+    const problems = errors.map((e) => {
+      const variable = e.instancePath.replace(/^\//, '') || String(e.params.missingProperty ?? '');
+      const described = (EnvSchema.properties as Record<string, PropertySchema>)[variable];
+      const allowed = described?.anyOf?.map((branch) => branch.const).filter((v) => v !== undefined);
+      const rule =
+        e.keyword === 'anyOf' && allowed?.length ? `must be one of ${allowed.join(', ')}` : e.message;
+      return `  ${variable}=${JSON.stringify(source[variable])}: ${rule}${described?.description ? ` — ${described.description}` : ''}`;
+    });
+    throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
+  }
+  return toConfig(env);
+}
+
+function toConfig(env: Env): Config {
+  const auth: AuthConfig = {
+    hs256Secret: env.AUTH_JWT_SECRET,
+    publicKeyPem: env.AUTH_JWT_PUBLIC_KEY,
+    jwksUrl: env.AUTH_JWKS_URL,
+    issuer: env.AUTH_ISSUER,
+    audience: env.AUTH_AUDIENCE,
+  };
+  const production = env.NODE_ENV === 'production';
+  const devMode = !auth.hs256Secret && !auth.publicKeyPem && !auth.jwksUrl;
+  if (devMode && production) {
+    throw new ConfigError(
+      'Invalid configuration:\n  NODE_ENV=production but no client auth is configured — set AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY or AUTH_JWKS_URL (development mode, which mints tokens for anyone, is refused in production).',
+    );
+  }
+  if (production && !env.PUBLISH_API_KEYS) {
+    throw new ConfigError(
+      'Invalid configuration:\n  NODE_ENV=production requires PUBLISH_API_KEYS for POST /publish.',
+    );
+  }
+  return {
+    production,
+    host: env.HOST,
+    port: env.PORT,
+    nodeId: env.NODE_ID ?? `${hostname()}-${process.pid}`,
+    redisUrl: env.REDIS_URL,
+    redisPrefix: env.REDIS_PREFIX,
+    auth,
+    devMode,
+    publishApiKeys: list(env.PUBLISH_API_KEYS ?? ''),
+    adminApiKey: env.ADMIN_API_KEY,
+    maxMessageBytes: env.MAX_MESSAGE_BYTES,
+    idleTimeoutS: env.HEARTBEAT_IDLE_TIMEOUT_S,
+    handshakeTimeoutMs: env.HANDSHAKE_TIMEOUT_MS,
+    resumeWindowMs: env.RESUME_WINDOW_MS,
+    channelRetention: env.CHANNEL_RETENTION,
+    maxBackpressureBytes: env.MAX_BACKPRESSURE_BYTES,
+    maxConnections: env.MAX_CONNECTIONS,
+    maxErrorsPerMinute: env.MAX_ERRORS_PER_MINUTE,
+    drainTimeoutMs: env.DRAIN_TIMEOUT_MS,
+    drainBatchSize: env.DRAIN_BATCH_SIZE,
+    sessionLeaseMs: env.SESSION_LEASE_MS,
+    logLevel: env.LOG_LEVEL,
+    admission: {
+      timeoutMs: env.ADMISSION_TIMEOUT_MS,
+      tierPriorities: pairs(env.TIER_PRIORITIES),
+      sampleMs: env.RESOURCE_SAMPLE_MS,
+      saturate: {
+        lagMs: env.SATURATE_EVENT_LOOP_LAG_MS,
+        heapRatio: env.SATURATE_HEAP_RATIO,
+        bufferedBytes: env.SATURATE_BUFFERED_BYTES,
+      },
+      shed: {
+        lagMs: env.SHED_EVENT_LOOP_LAG_MS,
+        heapRatio: env.SHED_HEAP_RATIO,
+        bufferedBytes: env.SHED_BUFFERED_BYTES,
+      },
+      shedBatchRatio: env.SHED_BATCH_RATIO,
+    },
+    limits: {
+      trustedProxies: list(env.TRUSTED_PROXIES),
+      windowS: env.RATE_WINDOW_S,
+      connectPerIp: env.RATE_CONNECT_PER_IP,
+      connectPerUser: env.RATE_CONNECT_PER_USER,
+      maxPerIp: env.MAX_CONNECTIONS_PER_IP,
+      maxPerUser: env.MAX_CONNECTIONS_PER_USER,
+      messagesPerSecond: env.MESSAGES_PER_SECOND,
+      authFailuresPerIp: env.AUTH_FAILURES_PER_IP,
+      authFailureWindowS: env.AUTH_FAILURE_WINDOW_S,
+    },
+    actions: {
+      highWater: env.ACTIONS_HIGH_WATER,
+      priorities: pairs(env.ACTION_PRIORITIES),
+      lowPriorityFrom: env.ACTIONS_LOW_PRIORITY_FROM,
+    },
+    inspect: { mode: inspectMode(env.INSPECT), port: env.INSPECT_PORT },
+  };
+}
+
+/** `sample:10` → { kind: 'sample', every: 10 } (the schema's pattern already checked the shape). */
+function inspectMode(value: string): InspectMode {
+  const [kind, argument = ''] = value.split(/:(.*)/s);
+  if (kind === 'sample') return { kind, every: Number(argument) };
+  if (kind === 'users') return { kind, userIds: list(argument) };
+  return { kind: kind === 'pool' || kind === 'all' ? kind : 'off' };
+}
+
+function list(value: string): string[] {
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+}
+
+/** `a=1,b=2` → { a: 1, b: 2 } (the schema's pattern already checked the shape). */
+function pairs(value: string): Record<string, number> {
+  return Object.fromEntries(list(value).map((pair) => [pair.split('=')[0], Number(pair.split('=')[1])]));
+}

@@ -1,0 +1,169 @@
+/**
+ * src/config/config.ts: one validated schema read from the environment. A bad
+ * value stops start-up with a message naming the variable and what is allowed.
+ */
+import { hostname } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config/config.ts';
+import { EnvSchema } from '../../src/config/config-schema.ts';
+
+const SECRET = 's'.repeat(32);
+const API_KEY = 'k'.repeat(16);
+
+/** The ConfigError message `env` produces. */
+function refusal(env: Record<string, string>): string {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).message;
+  }
+  throw new Error(`expected ${JSON.stringify(env)} to be refused`);
+}
+
+describe('defaults', () => {
+  it('an empty environment gives the documented defaults', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      production: false,
+      host: '0.0.0.0',
+      port: 8080,
+      redisPrefix: 'tether',
+      maxMessageBytes: 65_536,
+      idleTimeoutS: 40, // uWS pings after 30 s of silence, closes 10 s later
+      handshakeTimeoutMs: 10_000,
+      resumeWindowMs: 120_000,
+      channelRetention: 10_000,
+      maxBackpressureBytes: 1_048_576,
+      maxConnections: 10_000,
+      maxErrorsPerMinute: 20,
+      drainTimeoutMs: 10_000,
+      drainBatchSize: 500,
+      sessionLeaseMs: 30_000,
+      logLevel: 'info',
+      publishApiKeys: [],
+    });
+    expect(config.redisUrl).toBeUndefined();
+    expect(config.nodeId).toBe(`${hostname()}-${process.pid}`);
+  });
+
+  it('every variable in the schema has a description (the README table is built from them)', () => {
+    for (const [name, schema] of Object.entries(EnvSchema.properties)) {
+      expect((schema as { description?: string }).description, name).toBeTruthy();
+    }
+  });
+
+  it('an empty string counts as unset, and variables outside the schema are ignored', () => {
+    const config = loadConfig({ PORT: '', LOG_LEVEL: '', TETHER_UNKNOWN: 'x' });
+    expect(config.port).toBe(8080);
+    expect(config.logLevel).toBe('info');
+  });
+});
+
+describe('coercion', () => {
+  it('turns numeric strings into numbers', () => {
+    const config = loadConfig({
+      PORT: '9000',
+      HANDSHAKE_TIMEOUT_MS: '250',
+      RESUME_WINDOW_MS: '5000',
+      MAX_MESSAGE_BYTES: '1024',
+    });
+    expect(config.port).toBe(9000);
+    expect(config.handshakeTimeoutMs).toBe(250);
+    expect(config.resumeWindowMs).toBe(5000);
+    expect(config.maxMessageBytes).toBe(1024);
+  });
+
+  it('splits and trims comma-separated API keys', () => {
+    const config = loadConfig({ PUBLISH_API_KEYS: ` ${API_KEY} ,${'j'.repeat(16)},` });
+    expect(config.publishApiKeys).toEqual([API_KEY, 'j'.repeat(16)]);
+  });
+
+  it('keeps strings as given', () => {
+    const config = loadConfig({ REDIS_URL: 'rediss://user:pw@redis.example:6380/2', NODE_ID: 'gw-a' });
+    expect(config.redisUrl).toBe('rediss://user:pw@redis.example:6380/2');
+    expect(config.nodeId).toBe('gw-a');
+  });
+});
+
+describe('a bad value names the variable and the rule', () => {
+  it.each([
+    [{ PORT: 'abc' }, 'PORT="abc"', 'must be integer'],
+    [{ PORT: '70000' }, 'PORT="70000"', 'must be <= 65535'],
+    [{ PORT: '-1' }, 'PORT="-1"', 'must be >= 0'],
+    [{ MAX_MESSAGE_BYTES: '12.5' }, 'MAX_MESSAGE_BYTES="12.5"', 'must be integer'],
+    [{ MAX_MESSAGE_BYTES: '100' }, 'MAX_MESSAGE_BYTES="100"', 'must be >= 1024'],
+    [{ HANDSHAKE_TIMEOUT_MS: '10' }, 'HANDSHAKE_TIMEOUT_MS="10"', 'must be >= 100'],
+    [{ REDIS_URL: 'http://localhost' }, 'REDIS_URL="http://localhost"', 'must match pattern "^rediss?://"'],
+    [{ REDIS_PREFIX: 'has space' }, 'REDIS_PREFIX="has space"', 'must match pattern'],
+    [{ AUTH_JWT_SECRET: 'short' }, 'AUTH_JWT_SECRET="short"', 'must NOT have fewer than 32 characters'],
+    [{ PUBLISH_API_KEYS: 'short' }, 'PUBLISH_API_KEYS="short"', 'must NOT have fewer than 16 characters'],
+  ])('%j', (env, variable, rule) => {
+    const message = refusal(env);
+    expect(message).toContain('Invalid configuration');
+    expect(message).toContain(variable);
+    expect(message).toContain(rule);
+  });
+
+  it('says what the variable is for', () => {
+    expect(refusal({ PORT: 'abc' })).toContain('WebSocket + HTTP port');
+  });
+
+  it('lists the allowed values of a union once', () => {
+    const message = refusal({ LOG_LEVEL: 'loud' });
+    expect(message).toContain(
+      'LOG_LEVEL="loud": must be one of fatal, error, warn, info, debug, trace, silent',
+    );
+    expect(message.split('\n').filter((line) => line.includes('LOG_LEVEL'))).toHaveLength(1);
+    expect(message).not.toContain('must be equal to constant');
+  });
+
+  it('reports every bad variable at once', () => {
+    const message = refusal({ PORT: 'abc', RESUME_WINDOW_MS: 'soon' });
+    expect(message).toContain('PORT="abc"');
+    expect(message).toContain('RESUME_WINDOW_MS="soon"');
+  });
+});
+
+describe('auth and development mode', () => {
+  it('no auth configured → development mode', () => {
+    const config = loadConfig({});
+    expect(config.devMode).toBe(true);
+    expect(config.auth).toEqual({
+      hs256Secret: undefined,
+      publicKeyPem: undefined,
+      jwksUrl: undefined,
+      issuer: undefined,
+      audience: undefined,
+    });
+  });
+
+  it.each([
+    { AUTH_JWT_SECRET: SECRET },
+    { AUTH_JWT_PUBLIC_KEY: '-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----' },
+    { AUTH_JWKS_URL: 'https://auth.example/.well-known/jwks.json' },
+  ])('any one auth source turns development mode off: %j', (env) => {
+    expect(loadConfig(env).devMode).toBe(false);
+  });
+
+  it('issuer and audience are passed to the verifier', () => {
+    const config = loadConfig({ AUTH_JWT_SECRET: SECRET, AUTH_ISSUER: 'iss', AUTH_AUDIENCE: 'aud' });
+    expect(config.auth).toMatchObject({ hs256Secret: SECRET, issuer: 'iss', audience: 'aud' });
+  });
+
+  it('production without auth is refused, naming the variables that would fix it', () => {
+    const message = refusal({ NODE_ENV: 'production', PUBLISH_API_KEYS: API_KEY });
+    expect(message).toContain('NODE_ENV=production');
+    expect(message).toMatch(/AUTH_JWT_SECRET.*AUTH_JWT_PUBLIC_KEY.*AUTH_JWKS_URL/);
+  });
+
+  it('production without publish API keys is refused', () => {
+    expect(refusal({ NODE_ENV: 'production', AUTH_JWT_SECRET: SECRET })).toContain('PUBLISH_API_KEYS');
+  });
+
+  it('production with auth and API keys starts, not in development mode', () => {
+    const config = loadConfig({ NODE_ENV: 'production', AUTH_JWT_SECRET: SECRET, PUBLISH_API_KEYS: API_KEY });
+    expect(config.production).toBe(true);
+    expect(config.devMode).toBe(false);
+  });
+});

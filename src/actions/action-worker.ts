@@ -1,0 +1,121 @@
+/**
+ * The backend side of actions, as a small library: run handlers for action jobs
+ * and write each outcome to the session's inbox channel (a Redis Stream like any
+ * channel), from where whichever gateway process holds the client delivers it —
+ * also after the client resumed on another process.
+ *
+ * @example
+ * const worker = startActionWorker({
+ *   redisUrl: 'redis://127.0.0.1:6379',
+ *   handlers: { 'orders.create': async (data, ctx) => ({ orderId: 42, by: ctx.userId }) },
+ * });
+ * process.on('SIGTERM', () => worker.close());
+ */
+import { type Job, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { bullTelemetry, sampledTraceparent } from '../observability/trace-context.ts';
+import { redisKeys } from '../redis/keys.ts';
+import { errorSpec } from '../shared/errors.ts';
+import { inboxChannel } from '../shared/frames.ts';
+import { ACTIONS_QUEUE, type ActionJob, type ActionReply, bullPrefix } from './action-job.ts';
+
+export interface ActionContext {
+  name: string;
+  userId: string;
+  sessionId: string;
+  tier: string;
+  correlationId: string;
+}
+
+export type ActionHandler = (data: unknown, context: ActionContext) => unknown | Promise<unknown>;
+
+export interface ActionWorkerOptions {
+  redisUrl: string;
+  /** Must match the gateway's REDIS_PREFIX. @defaultValue 'tether' */
+  prefix?: string;
+  handlers: Record<string, ActionHandler>;
+  /** Jobs handled at once. @defaultValue 16 */
+  concurrency?: number;
+  /** How long an inbox keeps replies after the last one, ms; cover the resume window. @defaultValue 240000 */
+  inboxTtlMs?: number;
+}
+
+export interface ActionWorker {
+  worker: Worker<ActionJob>;
+  close(): Promise<void>;
+}
+
+const INBOX_RETENTION = 1000;
+
+export function startActionWorker(options: ActionWorkerOptions): ActionWorker {
+  const prefix = options.prefix ?? 'tether';
+  const keys = redisKeys(prefix);
+  const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+  const inboxTtlMs = options.inboxTtlMs ?? 240_000;
+
+  const reply = async (job: Job<ActionJob>, outcome: Omit<ActionReply, 'ref'>) => {
+    const key = keys.channel(inboxChannel(job.data.sessionId));
+    const body: ActionReply = { ref: job.data.ref, ...outcome };
+    // Runs inside the job's process span: its traceparent lets the gateway's delivery join the trace.
+    const traceparent = sampledTraceparent();
+    await redis
+      .multi()
+      .xadd(
+        key,
+        'MAXLEN',
+        '~',
+        INBOX_RETENTION,
+        '*',
+        'd',
+        JSON.stringify(body),
+        't',
+        String(Date.now()),
+        'c',
+        job.data.correlationId,
+        ...(traceparent ? ['p', traceparent] : []),
+      )
+      .pexpire(key, inboxTtlMs)
+      .exec();
+  };
+
+  const worker = new Worker<ActionJob>(
+    ACTIONS_QUEUE,
+    async (job) => {
+      const handler = options.handlers[job.name];
+      const context: ActionContext = {
+        name: job.name,
+        userId: job.data.userId,
+        sessionId: job.data.sessionId,
+        tier: job.data.tier,
+        correlationId: job.data.correlationId,
+      };
+      if (!handler) {
+        await reply(job, { ok: false, error: coded('UNKNOWN_ACTION', job.name) });
+        return;
+      }
+      try {
+        await reply(job, { ok: true, data: (await handler(job.data.data, context)) ?? null });
+      } catch (error) {
+        await reply(job, { ok: false, error: coded('ACTION_FAILED', (error as Error).message) });
+      }
+    },
+    {
+      connection: redis,
+      prefix: bullPrefix(prefix),
+      concurrency: options.concurrency ?? 16,
+      telemetry: bullTelemetry(),
+    },
+  );
+  return {
+    worker,
+    close: async () => {
+      await worker.close();
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}
+
+function coded(code: 'UNKNOWN_ACTION' | 'ACTION_FAILED', detail: string): ActionReply['error'] {
+  const spec = errorSpec(code);
+  return { code, message: spec.message, detail, retryable: spec.retryable };
+}

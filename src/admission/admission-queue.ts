@@ -1,0 +1,132 @@
+/**
+ * The waiting line when the pool is saturated: a BullMQ prioritized queue in Redis
+ * (priority from the token's tier, FIFO within a priority — BullMQ's ordering).
+ *
+ * How a job reaches the process holding its socket: each gateway process has its
+ * own queue, named by its node ID, and is the only consumer of it. A waiting
+ * client is by definition connected to that process, so the job never has to
+ * travel; a client that would rather try another process simply reconnects.
+ *
+ * Jobs are taken by hand (`getNextJob`) only when a slot is free, so strict
+ * priority holds: a waiter is never held by a worker while a better one arrives.
+ * The fast path (free capacity) never touches this queue.
+ */
+import { randomUUID } from 'node:crypto';
+import { Queue, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../observability/logger.ts';
+
+export interface AdmissionJob {
+  connectionId: string;
+  priority: number;
+  enqueuedAt: number;
+  /** The waiting connection's correlation ID, so a job found in Redis leads to its logs and trace. */
+  correlationId?: string;
+}
+
+export interface AdmissionQueueOptions {
+  /** A connection BullMQ may duplicate for its own use. */
+  connection: Redis;
+  bullPrefix: string;
+  nodeId: string;
+  logger: Logger;
+  /** A waiter reached the front and a slot is free; false when it is gone. */
+  admit(connectionId: string, waitedMs: number): boolean;
+}
+
+export class AdmissionQueue {
+  private readonly queue: Queue<AdmissionJob>;
+  private readonly worker: Worker<AdmissionJob>;
+  private readonly token = randomUUID();
+  /** Local mirror of who waits, for positions and estimates (all waiters are local). */
+  private readonly waiting = new Map<string, { priority: number; seq: number }>();
+  private seq = 0;
+  private pulling: Promise<void> = Promise.resolve();
+  /** Moving average of ms between admissions from the queue, for wait estimates. */
+  private admitIntervalMs = 1000;
+  private lastAdmitAt = 0;
+
+  constructor(private readonly options: AdmissionQueueOptions) {
+    const name = `admission-${options.nodeId.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+    const common = { connection: options.connection, prefix: options.bullPrefix };
+    this.queue = new Queue<AdmissionJob>(name, common);
+    this.worker = new Worker<AdmissionJob>(name, null, { ...common, autorun: false });
+    this.queue.on('error', (error) => options.logger.warn({ err: error }, 'admission queue error'));
+    this.worker.on('error', (error) => options.logger.warn({ err: error }, 'admission worker error'));
+  }
+
+  /** Drop whatever a previous process with the same node ID left behind. */
+  async start(): Promise<void> {
+    await this.queue.obliterate({ force: true });
+  }
+
+  async enqueue(connectionId: string, priority: number, correlationId?: string): Promise<void> {
+    this.waiting.set(connectionId, { priority, seq: this.seq++ });
+    await this.queue.add(
+      'admit',
+      { connectionId, priority, enqueuedAt: Date.now(), correlationId },
+      { priority: Math.max(1, priority), jobId: connectionId, removeOnComplete: true, removeOnFail: true },
+    );
+  }
+
+  /** Everyone's 1-based place in line: better priorities first, then arrival. */
+  positions(): Map<string, number> {
+    const line = [...this.waiting].sort(([, a], [, b]) => a.priority - b.priority || a.seq - b.seq);
+    return new Map(line.map(([id], index) => [id, index + 1]));
+  }
+
+  estimatedWaitMs(position: number): number {
+    return Math.round(position * this.admitIntervalMs);
+  }
+
+  depth(): number {
+    return this.waiting.size;
+  }
+
+  /** The connection left while waiting: forget it and drop its job. */
+  leave(connectionId: string): boolean {
+    if (!this.waiting.delete(connectionId)) return false;
+    this.queue.remove(connectionId).catch(() => {}); // locked = being admitted right now: admit() sees it gone
+    return true;
+  }
+
+  /** Fill up to `slots()` free slots from the front of the queue; serialized. */
+  fill(slots: () => number): Promise<void> {
+    this.pulling = this.pulling
+      .then(() => this.pull(slots))
+      .catch((error) => {
+        this.options.logger.warn({ err: error }, 'admission queue: pull failed');
+      });
+    return this.pulling;
+  }
+
+  async close(): Promise<void> {
+    await this.pulling;
+    for (const closer of [
+      () => this.worker.close(),
+      () => this.queue.obliterate({ force: true }),
+      () => this.queue.close(),
+    ]) {
+      try {
+        await closer();
+      } catch {
+        // each step on its own: one failing must not skip the rest
+      }
+    }
+  }
+
+  private async pull(slots: () => number): Promise<void> {
+    while (slots() > 0 && this.waiting.size > 0) {
+      const job = await this.worker.getNextJob(this.token, { block: false });
+      if (!job) return;
+      const { connectionId, enqueuedAt } = job.data;
+      await job.moveToCompleted('done', this.token, false);
+      if (!this.waiting.delete(connectionId)) continue; // left while waiting
+      const now = Date.now();
+      if (this.lastAdmitAt)
+        this.admitIntervalMs = 0.8 * this.admitIntervalMs + 0.2 * (now - this.lastAdmitAt);
+      this.lastAdmitAt = now;
+      this.options.admit(connectionId, now - enqueuedAt);
+    }
+  }
+}

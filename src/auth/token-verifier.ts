@@ -1,0 +1,84 @@
+/**
+ * Verifies client JWTs with `jose`: HS256 with a shared secret, or RS256/ES256 with
+ * a PEM public key or a JWKS endpoint (keys cached and rotated by jose). In
+ * development mode a random secret is generated and tokens can be minted.
+ */
+import { randomBytes } from 'node:crypto';
+import { createRemoteJWKSet, errors, importSPKI, type JWTPayload, jwtVerify, SignJWT } from 'jose';
+import type { AuthConfig } from '../config/config.ts';
+import { TetherError } from '../errors/tether-error.ts';
+import type { Principal } from './principal.ts';
+
+type Key = Parameters<typeof jwtVerify>[1];
+
+export interface TokenVerifier {
+  verify(token: string | undefined): Promise<Principal>;
+  /** Development mode only: mint a token. */
+  mint?: (claims: DevTokenClaims) => Promise<string>;
+}
+
+export interface DevTokenClaims {
+  sub: string;
+  channels?: string[];
+  publish?: string[];
+  actions?: string[];
+  tier?: string;
+  /** Lifetime in seconds. @defaultValue 86400 */
+  ttlS?: number;
+}
+
+export async function createTokenVerifier(auth: AuthConfig, devMode: boolean): Promise<TokenVerifier> {
+  const devSecret = devMode ? new TextEncoder().encode(randomBytes(32).toString('hex')) : undefined;
+  const key: Key = devSecret
+    ? devSecret
+    : auth.hs256Secret
+      ? new TextEncoder().encode(auth.hs256Secret)
+      : auth.publicKeyPem
+        ? await importSPKI(auth.publicKeyPem, 'RS256')
+        : createRemoteJWKSet(new URL(auth.jwksUrl as string));
+  const algorithms = devSecret || auth.hs256Secret ? ['HS256'] : ['RS256', 'ES256', 'PS256'];
+
+  const verify = async (token: string | undefined): Promise<Principal> => {
+    if (!token) throw new TetherError('AUTH_INVALID_TOKEN', { detail: 'hello carried no token' });
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, key as Uint8Array, {
+        algorithms,
+        issuer: auth.issuer,
+        audience: auth.audience,
+      }));
+    } catch (error) {
+      if (error instanceof errors.JWTExpired) throw new TetherError('AUTH_TOKEN_EXPIRED', { cause: error });
+      throw new TetherError('AUTH_INVALID_TOKEN', { cause: error, detail: (error as Error).message });
+    }
+    if (typeof payload.sub !== 'string' || payload.sub === '') {
+      throw new TetherError('AUTH_INVALID_TOKEN', { detail: 'token has no sub claim' });
+    }
+    return {
+      userId: payload.sub,
+      channels: stringList(payload.channels),
+      publish: stringList(payload.publish),
+      actions: stringList(payload.actions),
+      tier: typeof payload.tier === 'string' ? payload.tier : 'standard',
+      expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : undefined,
+    };
+  };
+
+  if (!devSecret) return { verify };
+  const mint = (claims: DevTokenClaims) =>
+    new SignJWT({
+      channels: claims.channels ?? ['*'],
+      publish: claims.publish ?? ['*'],
+      tier: claims.tier ?? 'standard',
+    })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(claims.sub)
+      .setIssuedAt()
+      .setExpirationTime(`${claims.ttlS ?? 86_400}s`)
+      .sign(devSecret);
+  return { verify, mint };
+}
+
+function stringList(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}

@@ -1,0 +1,131 @@
+/**
+ * Every uWebSockets.js call Tether makes goes through this module, so the rules of
+ * the edge live in one place and a uWS upgrade touches one file:
+ * - a WebSocket or HttpResponse MUST NOT be used after close/abort;
+ * - an async HTTP reply MUST be corked and MUST check `aborted` after every await;
+ * - `send()` returns 1 sent, 0 buffered (backpressure), 2 dropped — see `sendText`.
+ */
+import uWS from 'uWebSockets.js';
+
+export type App = uWS.TemplatedApp;
+export type Socket<T> = uWS.WebSocket<T>;
+export type HttpResponse = uWS.HttpResponse;
+export type HttpRequest = uWS.HttpRequest;
+export type ListenSocket = uWS.us_listen_socket;
+export type WebSocketBehavior<T> = uWS.WebSocketBehavior<T>;
+
+export const createApp = (): App => uWS.App();
+
+export const SEND_SENT = 1;
+export const SEND_BUFFERED = 0;
+export const SEND_DROPPED = 2;
+
+export type SendResult = 'sent' | 'buffered' | 'dropped';
+
+/** Send a text frame; the result is the backpressure signal. */
+export function sendText<T>(ws: Socket<T>, text: string): SendResult {
+  const status = ws.send(text, false, false);
+  return status === SEND_SENT ? 'sent' : status === SEND_BUFFERED ? 'buffered' : 'dropped';
+}
+
+export function listen(app: App, host: string, port: number): Promise<ListenSocket> {
+  return new Promise((resolve, reject) => {
+    // Default options share the port between processes (SO_REUSEPORT).
+    app.listen(host, port, (socket) =>
+      socket ? resolve(socket) : reject(new Error(`cannot listen on ${host}:${port}`)),
+    );
+  });
+}
+
+export function listeningPort(socket: ListenSocket): number {
+  return uWS.us_socket_local_port(socket);
+}
+
+export function closeListenSocket(socket: ListenSocket): void {
+  uWS.us_listen_socket_close(socket);
+}
+
+export function remoteAddress<T>(ws: Socket<T>): string {
+  return Buffer.from(ws.getRemoteAddressAsText()).toString();
+}
+
+export function httpRemoteAddress(res: HttpResponse): string {
+  return Buffer.from(res.getRemoteAddressAsText()).toString();
+}
+
+/** Mark a response aborted when the client goes away; check `res.aborted` after awaits. */
+export function trackAbort(res: HttpResponse): HttpResponse {
+  res.aborted = false;
+  res.onAborted(() => {
+    res.aborted = true;
+  });
+  return res;
+}
+
+/** Write a complete reply, corked, unless the client went away. */
+export function reply(
+  res: HttpResponse,
+  status: number,
+  body: string,
+  contentType = 'application/json',
+  headers: Record<string, string> = {},
+): void {
+  if (res.aborted) return;
+  res.cork(() => {
+    res.writeStatus(`${status} ${STATUS_TEXT[status] ?? ''}`.trim());
+    res.writeHeader('content-type', contentType);
+    for (const [name, value] of Object.entries(headers)) res.writeHeader(name, value);
+    res.end(body);
+  });
+}
+
+export function replyJson(
+  res: HttpResponse,
+  status: number,
+  value: unknown,
+  headers?: Record<string, string>,
+): void {
+  reply(res, status, JSON.stringify(value), 'application/json', headers);
+}
+
+/** Read a request body up to `limit` bytes; rejects when larger or aborted. */
+export function readBody(res: HttpResponse, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.onData((chunk, isLast) => {
+      size += chunk.byteLength;
+      if (size > limit) {
+        reject(new BodyTooLargeError(limit));
+        return;
+      }
+      chunks.push(Buffer.from(chunk.slice(0))); // chunk is neutered after return: copy
+      if (isLast) resolve(Buffer.concat(chunks));
+    });
+    res.onAborted(() => {
+      res.aborted = true;
+      reject(new Error('request aborted'));
+    });
+  });
+}
+
+export class BodyTooLargeError extends Error {
+  override name = 'BodyTooLargeError';
+  constructor(readonly limit: number) {
+    super(`request body over ${limit} bytes`);
+  }
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  200: 'OK',
+  202: 'Accepted',
+  204: 'No Content',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  413: 'Payload Too Large',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};

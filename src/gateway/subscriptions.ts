@@ -1,0 +1,142 @@
+/**
+ * subscribe / unsubscribe, and the resume of a session's channels: each one is
+ * planned (was the client's position trimmed away?), announced with a
+ * `subscribed` frame, replayed, then switched to live delivery.
+ */
+import { channelAllowed } from '../auth/principal.ts';
+import type { ReplayPlan } from '../channels/event-log.ts';
+import { type ReplayTarget, replayThenGoLive } from '../channels/replay.ts';
+import { observeReplay } from '../observability/connection-events.ts';
+import { INBOX_PREFIX, inboxChannel, type SubscribeFrame, type UnsubscribeFrame } from '../shared/frames.ts';
+import type { Connection } from './connection.ts';
+import { channelTopic } from './context.ts';
+
+function replayTarget(conn: Connection): ReplayTarget {
+  return {
+    isOpen: () => conn.isOpen,
+    sendText: (text) => conn.send(text),
+    whenWritable: () => conn.whenWritable(),
+    subscribeLive: (channel) => conn.goLive(channel),
+  };
+}
+
+/** Join the channel's live read, announce, replay from `after` (or from now), go live; returns events replayed. */
+async function attach(
+  conn: Connection,
+  channel: string,
+  plan: ReplayPlan | undefined,
+  ref?: string,
+): Promise<number> {
+  const { reader, events, sessions } = conn.ctx;
+  conn.subscriptions.set(channel, plan?.after ?? '');
+  conn.replaying.add(channel);
+  try {
+    await reader.join(channel);
+  } catch (error) {
+    conn.replaying.delete(channel);
+    if (conn.isOpen) {
+      conn.subscriptions.delete(channel);
+      reader.leave(channel);
+    }
+    conn.logger.warn({ err: error, channel }, 'subscribe: event store unavailable');
+    conn.fail('STORE_UNAVAILABLE', { ref });
+    return 0;
+  }
+  if (!conn.isOpen || !conn.subscriptions.has(channel)) {
+    if (!conn.isOpen) return 0; // onClose already released what this socket held
+    reader.leave(channel); // unsubscribed while joining
+    return 0;
+  }
+  const after = plan?.after ?? (reader.cursor(channel) as string);
+  conn.subscriptions.set(channel, after);
+  conn.send({ type: 'subscribed', ref, channel, recovered: plan?.recovered ?? true, after });
+  if (conn.sessionId) {
+    sessions
+      .saveChannels(conn.sessionId, conn.id, Object.fromEntries(conn.subscriptions))
+      .catch((error) => conn.logger.warn({ err: error }, 'session store: saveChannels failed'));
+  }
+  let replayed = 0;
+  try {
+    replayed = await replayThenGoLive(reader, events, replayTarget(conn), channel, after);
+    observeReplay(replayed);
+    if (replayed > 0) conn.logger.debug({ channel, replayed }, 'replayed');
+  } catch (error) {
+    conn.logger.warn({ err: error, channel }, 'replay failed; closing so the client resumes');
+    conn.close('INTERNAL', { detail: 'replay interrupted' });
+  } finally {
+    conn.replaying.delete(channel);
+  }
+  if (conn.isOpen && !conn.subscriptions.has(channel)) {
+    conn.ws?.unsubscribe(channelTopic(channel)); // unsubscribed during replay
+    reader.leave(channel);
+  }
+  return Math.max(0, replayed);
+}
+
+export async function subscribe(conn: Connection, frame: SubscribeFrame): Promise<void> {
+  const { channel, ref } = frame;
+  const ownInbox = conn.sessionId !== undefined && channel === inboxChannel(conn.sessionId);
+  const otherInbox = channel.startsWith(INBOX_PREFIX) && !ownInbox;
+  if (otherInbox || (!ownInbox && !channelAllowed(conn.principal?.channels ?? [], channel))) {
+    conn.fail('FORBIDDEN_CHANNEL', { ref, detail: channel });
+    return;
+  }
+  if (conn.subscriptions.has(channel)) {
+    const after = conn.subscriptions.get(channel) as string;
+    conn.send({ type: 'subscribed', ref, channel, recovered: true, after });
+    return;
+  }
+  let plan: ReplayPlan | undefined;
+  if (frame.from !== undefined) {
+    try {
+      plan = await conn.ctx.events.plan(channel, frame.from);
+    } catch (error) {
+      conn.logger.warn({ err: error, channel }, 'subscribe: cannot plan replay');
+      conn.fail('STORE_UNAVAILABLE', { ref });
+      return;
+    }
+    if (!conn.isOpen) return;
+  }
+  await attach(conn, channel, plan, ref);
+}
+
+/** Make sure the session's inbox (where action replies land) is delivered live. */
+export async function subscribeInbox(conn: Connection): Promise<boolean> {
+  if (!conn.sessionId) return false;
+  const channel = inboxChannel(conn.sessionId);
+  if (!conn.subscriptions.has(channel)) await attach(conn, channel, undefined);
+  return conn.subscriptions.has(channel);
+}
+
+export function unsubscribe(conn: Connection, frame: UnsubscribeFrame): void {
+  const { channel, ref } = frame;
+  if (conn.subscriptions.delete(channel)) {
+    conn.ws?.unsubscribe(channelTopic(channel));
+    if (!conn.replaying.has(channel)) conn.ctx.reader.leave(channel);
+    if (conn.sessionId) {
+      conn.ctx.sessions
+        .saveChannels(conn.sessionId, conn.id, Object.fromEntries(conn.subscriptions))
+        .catch(() => {});
+    }
+  }
+  conn.send({ type: 'unsubscribed', ref, channel });
+}
+
+export const resumeChannels = {
+  /** Gap check for every channel at once, before welcome, so welcome can say `recovered`. */
+  async plan(conn: Connection, wanted: Record<string, string>): Promise<Record<string, ReplayPlan>> {
+    const entries = await Promise.all(
+      Object.entries(wanted).map(
+        async ([channel, after]) => [channel, await conn.ctx.events.plan(channel, after)] as const,
+      ),
+    );
+    return Object.fromEntries(entries);
+  },
+  /** Resolves with the number of events replayed across the channels. */
+  async start(conn: Connection, plans: Record<string, ReplayPlan>): Promise<number> {
+    const replayed = await Promise.all(
+      Object.entries(plans).map(([channel, plan]) => attach(conn, channel, plan)),
+    );
+    return replayed.reduce((total, count) => total + count, 0);
+  },
+};

@@ -1,0 +1,82 @@
+/**
+ * The WebSocket route: uWS behaviour (limits, heartbeats, backpressure) and the
+ * hand-off of socket events to `Connection`. Heartbeats are uWS's own: with
+ * `sendPingsAutomatically`, a socket silent for 3/4 of `idleTimeout` is pinged and
+ * closed if the remaining 1/4 passes without a pong (defaults: 30 s + 10 s).
+ */
+import { clientAddress } from '../limits/client-address.ts';
+import { jitteredHint } from '../shared/backoff.ts';
+import { errorSpec } from '../shared/errors.ts';
+import { createConnectionActor } from '../supervisor/connection-actor.ts';
+import { Connection, type SocketData } from './connection.ts';
+import type { GatewayContext } from './context.ts';
+import { onMessage } from './frame-handlers.ts';
+
+export const WS_PATH = '/ws';
+
+export function mountWebSocket(ctx: GatewayContext): void {
+  const { config } = ctx;
+  ctx.app.ws<SocketData>(WS_PATH, {
+    // Frames up to 4× the limit reach us and get a coded MESSAGE_TOO_LARGE; beyond
+    // that uWS drops the socket itself before buffering the whole frame.
+    maxPayloadLength: config.maxMessageBytes * 4,
+    maxBackpressure: config.maxBackpressureBytes,
+    // Past maxBackpressure uWS would silently skip a socket on topic publish:
+    // closing it instead lets the client resume from the log and lose nothing.
+    closeOnBackpressureLimit: 1,
+    idleTimeout: config.idleTimeoutS,
+    sendPingsAutomatically: true,
+    upgrade: (res, req, context) => {
+      // Headers MUST be copied synchronously: req is stack-allocated.
+      const conn = new Connection(ctx, {
+        ip: clientAddress(
+          Buffer.from(res.getRemoteAddressAsText()).toString(),
+          req.getHeader('x-forwarded-for'),
+          config.limits.trustedProxies,
+        ),
+        userAgent: req.getHeader('user-agent'),
+        correlationId: req.getHeader('x-correlation-id') || undefined,
+        traceparent: req.getHeader('traceparent') || undefined,
+      });
+      res.upgrade<SocketData>(
+        { conn },
+        req.getHeader('sec-websocket-key'),
+        req.getHeader('sec-websocket-protocol'),
+        req.getHeader('sec-websocket-extensions'),
+        context,
+      );
+    },
+    open: (ws) => {
+      const conn = ws.getUserData().conn;
+      conn.ws = ws;
+      ctx.connections.set(conn.id, conn);
+      // Admission waits for hello: the token's tier decides the place in line.
+      conn.actor = createConnectionActor(
+        {
+          connectionId: conn.id,
+          correlationId: conn.correlationId,
+          handshakeTimeoutMs: config.handshakeTimeoutMs,
+          resumeWindowMs: config.resumeWindowMs,
+          admissionTimeoutMs: config.admission.timeoutMs,
+        },
+        ctx.sessions,
+        {
+          // The actor's timers (handshake, admission) end many waiters at once: jitter their
+          // hint so refused clients do not all come back in the same moment.
+          closeTransport: (connectionId, code) => {
+            const hint = errorSpec(code).retryAfterMs;
+            ctx.connections
+              .get(connectionId)
+              ?.close(code, hint === undefined ? {} : { retryAfterMs: jitteredHint(hint) });
+          },
+        },
+        conn.logger,
+      );
+      ctx.supervisor.supervise(conn.actor);
+      ctx.limits.onOpen(conn);
+    },
+    message: (ws, message, isBinary) => onMessage(ws.getUserData().conn, message, isBinary),
+    drain: (ws) => ws.getUserData().conn.onDrain(),
+    close: (ws, code) => ws.getUserData().conn.onClose(code),
+  });
+}

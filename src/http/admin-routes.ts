@@ -1,0 +1,112 @@
+/**
+ * Operations HTTP routes on the gateway's own port (docs/observability.md):
+ *
+ * - public: `GET /metrics` (Prometheus text), `GET /ws/stats` (counts only);
+ * - admin (ADMIN_API_KEY): `GET /health/websocket`, `GET /ws/stats/detailed`,
+ *   `GET /ws/stats/rate-limit`, `POST /ws/cleanup[?dryRun=true]`, `GET /connections/:id`.
+ *
+ * Liveness and readiness (`/livez`, `/readyz`) stay with the core routes: a load
+ * balancer must reach them without a credential.
+ */
+import type { ResourceSample } from '../admission/resource-monitor.ts';
+import { type HttpResponse, reply, replyJson, trackAbort } from '../edge/uws.ts';
+import type { GatewayContext } from '../gateway/context.ts';
+import { connectionSnapshot } from '../observability/connection-snapshot.ts';
+import { renderMetrics } from '../observability/gateway-metrics.ts';
+import type { GatewayObserver } from '../observability/gateway-observer.ts';
+import { websocketHealth } from '../observability/health-report.ts';
+import { basicStats, detailedStats, rateLimitStats } from '../observability/stats-report.ts';
+import { removeStaleSessions } from '../session/stale-sessions.ts';
+import { adminGuard } from './admin-auth.ts';
+
+export interface AdminRouteOptions {
+  observer: GatewayObserver;
+  resources: { latest: ResourceSample };
+  isDraining(): boolean;
+}
+
+export function mountAdminRoutes(ctx: GatewayContext, options: AdminRouteOptions): void {
+  const { app } = ctx;
+  const { observer, resources } = options;
+  const guard = adminGuard(ctx);
+
+  app.get('/metrics', (res) => {
+    trackAbort(res);
+    answer(res, async () => {
+      const { contentType, body } = await renderMetrics();
+      reply(res, 200, body, contentType);
+    });
+  });
+
+  app.get('/ws/stats', (res) => replyJson(res, 200, basicStats(ctx)));
+
+  app.get('/health/websocket', (res, req) => {
+    trackAbort(res);
+    if (!guard(res, req)) return;
+    answer(res, async () => {
+      const report = await websocketHealth({ ctx, observer, resources, isDraining: options.isDraining });
+      replyJson(res, report.status === 'unhealthy' ? 503 : 200, report);
+    });
+  });
+
+  app.get('/ws/stats/detailed', (res, req) => {
+    if (!guard(res, req)) return;
+    replyJson(res, 200, detailedStats(ctx, resources, observer.uptimeMs));
+  });
+
+  app.get('/ws/stats/rate-limit', (res, req) => {
+    trackAbort(res);
+    if (!guard(res, req)) return;
+    answer(res, async () => replyJson(res, 200, await rateLimitStats(ctx)));
+  });
+
+  app.post('/ws/cleanup', (res, req) => {
+    trackAbort(res);
+    if (!guard(res, req)) return;
+    const dryRun = /^(1|true|yes)$/i.test(req.getQuery('dryRun') ?? '');
+    // The request body is not used; uWS needs it consumed (or the request aborted) all the same.
+    res.onData(() => {});
+    answer(res, async () => {
+      if (ctx.redis.status !== 'ready') {
+        replyJson(res, 503, { error: 'STORE_UNAVAILABLE', retryAfterMs: 1000 }, { 'retry-after': '1' });
+        return;
+      }
+      const report = await removeStaleSessions(ctx.redis, {
+        prefix: ctx.config.redisPrefix,
+        resumeWindowMs: ctx.config.resumeWindowMs,
+        liveSessionIds: new Set(ctx.supervisor.liveSessionIds()),
+        dryRun,
+      });
+      ctx.logger.info(
+        {
+          audit: 'admin.cleanup',
+          scanned: report.scanned,
+          stale: report.stale.length,
+          removed: report.removed,
+          dryRun,
+        },
+        'stale sessions cleaned up',
+      );
+      replyJson(res, 200, report);
+    });
+  });
+
+  app.get('/connections/:id', (res, req) => {
+    if (!guard(res, req)) return;
+    const snapshot = connectionSnapshot(ctx, observer.history, req.getParameter(0) ?? '');
+    if (snapshot) replyJson(res, 200, snapshot);
+    else
+      replyJson(res, 404, {
+        error: 'NOT_FOUND',
+        message: 'no connection or session with that ID in this gateway process',
+      });
+  });
+
+  /** Run an async handler; an unexpected failure becomes a 500 (and a log line), not a hung request. */
+  function answer(res: HttpResponse, handler: () => Promise<void>): void {
+    handler().catch((error) => {
+      ctx.logger.error({ err: error }, 'admin route failed');
+      replyJson(res, 500, { error: 'INTERNAL', message: (error as Error).message });
+    });
+  }
+}

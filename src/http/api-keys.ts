@@ -1,0 +1,24 @@
+/** Constant-time API key checks for backend and admin HTTP routes. */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { HttpRequest } from '../edge/uws.ts';
+
+const digest = (value: string) => createHash('sha256').update(value).digest();
+
+export class ApiKeys {
+  private readonly digests: Buffer[];
+
+  constructor(keys: readonly string[]) {
+    this.digests = keys.map(digest);
+  }
+
+  /** true when the request's `authorization: Bearer <key>` (or `x-api-key`) is one of ours. */
+  allows(req: HttpRequest): boolean {
+    const header = req.getHeader('authorization');
+    const presented = header.startsWith('Bearer ') ? header.slice(7) : req.getHeader('x-api-key');
+    if (!presented) return false;
+    const candidate = digest(presented);
+    let ok = false;
+    for (const d of this.digests) ok = timingSafeEqual(d, candidate) || ok; // no early exit
+    return ok;
+  }
+}

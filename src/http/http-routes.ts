@@ -1,0 +1,112 @@
+/**
+ * HTTP on the same uWS app and port: health, backend publish, dev tokens.
+ * Backend routes need a credential. Metrics, stats and admin: admin-routes.ts.
+ */
+import { randomUUID } from 'node:crypto';
+import { Type as T } from '@sinclair/typebox';
+import { Ajv } from 'ajv';
+import { BodyTooLargeError, type HttpResponse, readBody, replyJson, trackAbort } from '../edge/uws.ts';
+import type { GatewayContext } from '../gateway/context.ts';
+import { type Answer, traceHeaders, traceHttp } from '../observability/http-tracing.ts';
+import { sampledTraceparent } from '../observability/trace-context.ts';
+import { CHANNEL_PATTERN, INBOX_PREFIX } from '../shared/frames.ts';
+import type { ApiKeys } from './api-keys.ts';
+
+const PublishBody = T.Object(
+  { channel: T.String({ pattern: CHANNEL_PATTERN }), data: T.Unknown() },
+  { additionalProperties: false },
+);
+const validatePublish = new Ajv().compile<{ channel: string; data: unknown }>(PublishBody);
+
+export interface HttpRouteOptions {
+  publishKeys: ApiKeys;
+  isDraining(): boolean;
+}
+
+export function mountHttpRoutes(ctx: GatewayContext, options: HttpRouteOptions): void {
+  const { app } = ctx;
+
+  app.get('/livez', (res) => replyJson(res, 200, { status: 'ok' }));
+
+  app.get('/readyz', (res) => {
+    const redis = ctx.redis.status === 'ready';
+    const draining = options.isDraining();
+    replyJson(res, redis && !draining ? 200 : 503, { ready: redis && !draining, redis, draining });
+  });
+
+  app.post('/publish', (res, req) => {
+    trackAbort(res);
+    if (!options.publishKeys.allows(req)) {
+      replyJson(res, 401, {
+        error: 'UNAUTHORIZED',
+        message: 'POST /publish needs authorization: Bearer <API key>',
+      });
+      return;
+    }
+    // The caller's trace and correlation ID, read now: req is only valid in this call.
+    const headers = traceHeaders(req);
+    const correlationId = req.getHeader('x-correlation-id') || randomUUID();
+    void traceHttp(res, { method: 'POST', route: '/publish', headers, correlationId }, (answer) =>
+      publish(ctx, res, correlationId, answer),
+    );
+  });
+
+  if (ctx.verifier.mint) {
+    const mint = ctx.verifier.mint;
+    app.get('/dev/token', (res, req) => {
+      trackAbort(res);
+      const list = (name: string) => (req.getQuery(name) || '*').split(',').filter(Boolean);
+      const claims = {
+        sub: req.getQuery('sub') || 'dev-user',
+        channels: list('channels'),
+        publish: list('publish'),
+      };
+      mint(claims).then((token) => replyJson(res, 200, { token, claims, devMode: true }));
+    });
+  }
+
+  app.any('/*', (res) => replyJson(res, 404, { error: 'NOT_FOUND' }));
+}
+
+async function publish(
+  ctx: GatewayContext,
+  res: HttpResponse,
+  correlationId: string,
+  answer: Answer,
+): Promise<void> {
+  let body: unknown;
+  try {
+    body = JSON.parse((await readBody(res, ctx.config.maxMessageBytes)).toString('utf8'));
+  } catch (error) {
+    const tooLarge = error instanceof BodyTooLargeError;
+    answer(tooLarge ? 413 : 400, {
+      error: tooLarge ? 'MESSAGE_TOO_LARGE' : 'MALFORMED_MESSAGE',
+      message: (error as Error).message,
+    });
+    return;
+  }
+  if (!validatePublish(body)) {
+    const first = validatePublish.errors?.[0];
+    answer(400, {
+      error: 'MALFORMED_MESSAGE',
+      message: `${first?.instancePath || '/'} ${first?.message}`,
+    });
+    return;
+  }
+  if (body.channel.startsWith(INBOX_PREFIX)) {
+    answer(403, { error: 'PUBLISH_FORBIDDEN', message: 'inbox channels carry action replies only' });
+    return;
+  }
+  if (ctx.redis.status !== 'ready') {
+    answer(503, { error: 'STORE_UNAVAILABLE', retryAfterMs: 1000 }, { 'retry-after': '1' });
+    return;
+  }
+  try {
+    const data = JSON.stringify(body.data ?? null);
+    const event = await ctx.events.append(body.channel, data, correlationId, sampledTraceparent());
+    answer(200, { channel: body.channel, id: event.id, correlationId });
+  } catch (error) {
+    ctx.logger.warn({ err: error }, 'POST /publish: append failed');
+    answer(503, { error: 'STORE_UNAVAILABLE', retryAfterMs: 1000 }, { 'retry-after': '1' });
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * Applies the rate limits to one connection's life: the per-IP attempt count at
+ * open, then at hello the auth-failure gate, the per-user attempt count and the
+ * concurrent-connection slots (released when the socket closes).
+ */
+import type { Principal } from '../auth/principal.ts';
+import type { Connection } from '../gateway/connection.ts';
+import type { RateLimits } from './rate-limits.ts';
+
+type Slot = { scope: 'ip' | 'user'; id: string; member: string };
+
+export class ConnectionLimits {
+  private readonly slots = new Map<string, Slot[]>();
+
+  constructor(readonly limits: RateLimits) {}
+
+  /** Start the per-IP attempt check without blocking the socket's open. */
+  onOpen(conn: Connection): void {
+    conn.ipChecked = this.limits.attemptFromIp(conn.handshake.ip);
+    conn.ipChecked.catch(() => {}); // observed at hello
+  }
+
+  /** Before verifying a token: the IP's attempt budget and its failed-auth budget. */
+  async beforeAuth(conn: Connection): Promise<void> {
+    await conn.ipChecked;
+    await this.limits.assertAuthAllowed(conn.handshake.ip);
+  }
+
+  /** A token failed: returns how long to stall before answering (progressive delay). */
+  authFailed(conn: Connection): Promise<number> {
+    return this.limits.authFailed(conn.handshake.ip);
+  }
+
+  /** After a good token: the user's attempt budget, then both concurrency slots. */
+  async afterAuth(conn: Connection, principal: Principal): Promise<void> {
+    await this.limits.attemptByUser(principal.userId);
+    const held: Slot[] = [];
+    this.slots.set(conn.id, held);
+    for (const [scope, id] of [
+      ['ip', conn.handshake.ip],
+      ['user', principal.userId],
+    ] as const) {
+      await this.limits.claimSlot(scope, id, conn.id);
+      held.push({ scope, id, member: conn.id });
+    }
+  }
+
+  onClosed(conn: Connection): void {
+    for (const slot of this.slots.get(conn.id) ?? [])
+      this.limits.releaseSlot(slot.scope, slot.id, slot.member);
+    this.slots.delete(conn.id);
+  }
+
+  refresh(): Promise<void> {
+    return this.limits.refreshSlots([...this.slots.values()].flat());
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * `npm start`: read the configuration, find or start Redis, run one gateway
+ * process until SIGTERM/SIGINT, then drain gracefully and exit 0.
+ */
+import closeWithGrace from 'close-with-grace';
+import { ConfigError, loadConfig } from './config/config.ts';
+import { announceDevMode, devApiKey } from './dev-mode.ts';
+import { RedisUnreachableError, startGateway } from './gateway/gateway.ts';
+import { createLogger } from './observability/logger.ts';
+// Registers tracing (top-level await) before main() runs: no span or queue exists earlier.
+import { tracing } from './observability/register.ts';
+import { routeDiagnostics } from './observability/tracing.ts';
+import { RedisUnavailableError, resolveRedis } from './redis/embedded-redis.ts';
+
+async function main(): Promise<void> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`tether: ${error.message}\nSee README.md, "Configuration".\n`);
+    process.exit(2);
+  }
+  const logger = createLogger(config.logLevel, config.nodeId);
+  routeDiagnostics(logger);
+  if (tracing.enabled) logger.info({ exporters: tracing.exporters }, 'tracing on');
+  if (config.devMode && config.publishApiKeys.length === 0) config.publishApiKeys = [devApiKey()];
+
+  let redis: Awaited<ReturnType<typeof resolveRedis>>;
+  try {
+    redis = await resolveRedis(config.redisUrl);
+  } catch (error) {
+    if (!(error instanceof RedisUnavailableError)) throw error;
+    process.stderr.write(
+      `tether: no Redis. REDIS_URL is unset, nothing answers on 127.0.0.1:6379, and ${error.message}\n`,
+    );
+    process.exit(1);
+  }
+  if (redis.source !== 'configured')
+    logger.info({ redis: redis.url, source: redis.source }, 'using embedded Redis default');
+
+  let gateway: Awaited<ReturnType<typeof startGateway>>;
+  try {
+    gateway = await startGateway(config, redis.url, logger);
+  } catch (error) {
+    await redis.server?.stop();
+    if (!(error instanceof RedisUnreachableError)) throw error;
+    process.stderr.write(`tether: ${error.message}\n`);
+    process.exit(1);
+  }
+  if (config.devMode) await announceDevMode(gateway, config);
+
+  closeWithGrace({ delay: config.drainTimeoutMs + 5000, logger: false }, async ({ signal, err }) => {
+    if (err) logger.error({ err }, 'fatal error; shutting down');
+    else logger.info({ signal }, 'shutting down');
+    await gateway.shutdown();
+    await tracing.shutdown(); // flushes spans still buffered
+    await redis.server?.stop();
+  });
+}
+
+await main();

@@ -1,0 +1,45 @@
+/**
+ * `GET /connections/:id`: "what happened to this connection?" — the actor's
+ * current state and context, its recent transitions, and the socket bound to it.
+ * `:id` is a connection ID (welcome's `connectionId`, a live socket here) or a
+ * session ID (also finds a session waiting in `reconnecting` with no socket).
+ */
+import type { GatewayContext } from '../gateway/context.ts';
+import type { ConnectionActor } from '../supervisor/connection-actor.ts';
+import { socketSummary } from './stats-report.ts';
+import type { TransitionHistory, TransitionRecord } from './transition-history.ts';
+
+/** Context keys never shown, whatever a future machine adds. */
+const SECRET_KEY = /token|secret|password|api[-_]?key|authorization/i;
+
+export interface ConnectionSnapshot {
+  id: string;
+  foundBy: 'connection' | 'session';
+  actor: { state: unknown; status: string; context: Record<string, unknown> };
+  /** The socket bound to the actor in this process; null while the session waits to be resumed. */
+  socket: ReturnType<typeof socketSummary> | null;
+  history: readonly (Omit<TransitionRecord, 'at'> & { at: string })[];
+}
+
+export function connectionSnapshot(
+  ctx: GatewayContext,
+  history: TransitionHistory<ConnectionActor>,
+  id: string,
+): ConnectionSnapshot | undefined {
+  const conn = ctx.connections.get(id);
+  const actor = conn?.actor ?? ctx.supervisor.sessionActor(id);
+  if (!actor) return undefined;
+  const snapshot = actor.getSnapshot();
+  const bound = conn ?? ctx.connections.get(snapshot.context.connectionId);
+  return {
+    id,
+    foundBy: conn ? 'connection' : 'session',
+    actor: { state: snapshot.value, status: snapshot.status, context: withoutSecrets(snapshot.context) },
+    socket: bound ? socketSummary(bound) : null,
+    history: history.of(actor).map((entry) => ({ ...entry, at: new Date(entry.at).toISOString() })),
+  };
+}
+
+function withoutSecrets(context: object): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(context).filter(([key]) => !SECRET_KEY.test(key)));
+}

@@ -1,0 +1,65 @@
+/**
+ * pino: JSON lines for machines, pretty when a person watches a terminal.
+ * Secrets never reach a log line: tokens, resume tokens and API keys are redacted
+ * wherever they appear in a logged object.
+ *
+ * Every line logged while a span is active carries its `trace_id` and `span_id`;
+ * a per-connection logger bound with `withTraceIds` carries its connection's
+ * trace even outside any span (socket callbacks), so a log line leads to the trace
+ * and the trace's `tether.correlation_id` leads back to every log line.
+ */
+import { type SpanContext, trace } from '@opentelemetry/api';
+import { type DestinationStream, type Logger, pino } from 'pino';
+
+export type { Logger };
+
+export const REDACTED_PATHS = [
+  'token',
+  '*.token',
+  'resumeToken',
+  '*.resumeToken',
+  '*.resume.resumeToken',
+  'authorization',
+  '*.authorization',
+  'headers.authorization',
+  'apiKey',
+  '*.apiKey',
+];
+
+/** Where a logger bound to a connection keeps that connection's span context. */
+const BOUND_SPAN = Symbol('tether.boundSpanContext');
+
+type TraceBoundLogger = Logger & { [BOUND_SPAN]?: SpanContext };
+
+export interface LoggerOptions {
+  /** Human-readable output (pino-pretty). @defaultValue true when stdout is a terminal */
+  pretty?: boolean;
+  /** Where JSON lines go (tests capture them). @defaultValue stdout */
+  destination?: DestinationStream;
+}
+
+export function createLogger(level: string, nodeId: string, options: LoggerOptions = {}): Logger {
+  const pretty = options.pretty ?? (process.stdout.isTTY && !options.destination);
+  const settings = {
+    level,
+    base: { node: nodeId },
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    mixin: traceIdsMixin,
+    transport: pretty ? { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l' } } : undefined,
+  };
+  return options.destination ? pino(settings, options.destination) : pino(settings);
+}
+
+/** A child of `logger` whose lines carry `spanContext`'s IDs when no span is active. */
+export function withTraceIds(logger: Logger, spanContext: SpanContext | undefined): Logger {
+  if (!spanContext || !trace.isSpanContextValid(spanContext)) return logger;
+  const child = logger.child({}) as TraceBoundLogger;
+  child[BOUND_SPAN] = spanContext;
+  return child;
+}
+
+function traceIdsMixin(_merge: object, _level: number, logger: Logger): object {
+  const active = trace.getActiveSpan()?.spanContext();
+  const ids = active && trace.isSpanContextValid(active) ? active : (logger as TraceBoundLogger)[BOUND_SPAN];
+  return ids ? { trace_id: ids.traceId, span_id: ids.spanId } : {};
+}

@@ -1,0 +1,128 @@
+/**
+ * Small tracing helpers for the rest of the code base — the only OpenTelemetry
+ * surface other modules need. All of them are cheap no-ops while tracing is off.
+ *
+ * @example Carry a trace across a queue or a stream entry
+ * const carrier = injectContext({});            // producer: { traceparent, baggage }
+ * const parent = extractContext(job.data.trace); // consumer
+ * await withSpan('work', { parent, kind: SpanKind.CONSUMER }, async (span) => { ... });
+ */
+import {
+  type Attributes,
+  type Context,
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  type SpanOptions,
+  SpanStatusCode,
+  TraceFlags,
+  trace,
+} from '@opentelemetry/api';
+import { BullMQOtel } from 'bullmq-otel';
+import packageJson from '../../package.json' with { type: 'json' };
+import { CORRELATION_BAGGAGE_KEY } from './correlation-span-processor.ts';
+import { ATTR_CORRELATION_ID } from './span-attributes.ts';
+import { isTracingEnabled } from './tracing.ts';
+
+export { SpanKind };
+
+/** Tether's tracer. A proxy: safe to take before the SDK is registered. */
+export const tracer = trace.getTracer('tether', packageJson.version);
+
+export interface WithSpanOptions extends SpanOptions {
+  /** Parent context; defaults to the active one. */
+  parent?: Context;
+}
+
+/**
+ * Run `fn` inside a new span (active for everything `fn` awaits), record a thrown
+ * error on it, and end it when `fn` settles.
+ */
+export async function withSpan<T>(
+  name: string,
+  options: WithSpanOptions,
+  fn: (span: Span) => Promise<T> | T,
+): Promise<T> {
+  const parent = options.parent ?? context.active();
+  const span = tracer.startSpan(name, options, parent);
+  try {
+    return await context.with(trace.setSpan(parent, span), () => fn(span));
+  } catch (error) {
+    span.recordException(error as Error);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+    throw error;
+  } finally {
+    span.end();
+  }
+}
+
+/** Start a span under the active context (or `options.parent`); the caller ends it. */
+export function startSpan(name: string, options: WithSpanOptions = {}): Span {
+  return tracer.startSpan(name, options, options.parent ?? context.active());
+}
+
+/** Write the context's trace (W3C `traceparent`, `tracestate`, `baggage`) into `carrier`. */
+export function injectContext<T extends Record<string, string>>(carrier: T, from = context.active()): T {
+  propagation.inject(from, carrier);
+  return carrier;
+}
+
+/** The context a carrier describes (or `base` unchanged when it carries none). */
+export function extractContext(
+  carrier: Record<string, string | undefined> | undefined,
+  base: Context = ROOT_CONTEXT,
+): Context {
+  if (!carrier) return base;
+  return propagation.extract(base, carrier);
+}
+
+/** A context whose parent is the caller's `traceparent` (header or hello field), if valid. */
+export function contextFromTraceparent(
+  traceparent: string | undefined,
+  base: Context = ROOT_CONTEXT,
+): Context {
+  return traceparent ? propagation.extract(base, { traceparent }) : base;
+}
+
+/**
+ * The `traceparent` of the context's span, only when that span is sampled: this is
+ * what we store next to an event so its delivery can continue the trace. Unsampled
+ * and tracing-off contexts give undefined, so nothing is written and delivery
+ * creates no span.
+ */
+export function sampledTraceparent(from = context.active()): string | undefined {
+  const spanContext = trace.getSpanContext(from);
+  if (!spanContext || !(spanContext.traceFlags & TraceFlags.SAMPLED)) return undefined;
+  return `00-${spanContext.traceId}-${spanContext.spanId}-01`;
+}
+
+/** Whether a stored `traceparent` asks for a sampled continuation (flags `01`). */
+export function isSampledTraceparent(traceparent: string | undefined): traceparent is string {
+  return traceparent?.endsWith('-01') === true;
+}
+
+/** `base` plus the correlation ID, as baggage (see correlation-span-processor.ts). */
+export function withCorrelationId(base: Context, correlationId: string): Context {
+  const baggage = propagation.getBaggage(base) ?? propagation.createBaggage();
+  return propagation.setBaggage(base, baggage.setEntry(CORRELATION_BAGGAGE_KEY, { value: correlationId }));
+}
+
+/** Attributes every Tether span carries. */
+export function correlationAttributes(correlationId: string): Attributes {
+  return { [ATTR_CORRELATION_ID]: correlationId };
+}
+
+/**
+ * BullMQ's `telemetry` option (bullmq-otel): job `add` and worker `process` spans,
+ * with the trace context carried in the job. undefined while tracing is off, so
+ * BullMQ skips the work entirely.
+ *
+ * @example new Queue(name, { connection, telemetry: bullTelemetry() })
+ */
+export function bullTelemetry(): BullMQOtel | undefined {
+  return isTracingEnabled()
+    ? new BullMQOtel({ tracerName: 'tether.bullmq', version: packageJson.version })
+    : undefined;
+}

@@ -1,0 +1,200 @@
+/**
+ * The OpenTelemetry SDK set-up, loaded before the app (src/observability/register.ts).
+ *
+ * It honours the standard variables: OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES,
+ * OTEL_TRACES_EXPORTER (otlp | console | none), OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT,
+ * OTEL_EXPORTER_OTLP_[TRACES_]PROTOCOL (http/protobuf | http/json | grpc),
+ * OTEL_EXPORTER_OTLP_HEADERS, OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG and
+ * OTEL_BSP_* — read by the SDK itself, as the specification expects.
+ *
+ * One deliberate difference from the SDK's defaults: with neither
+ * OTEL_TRACES_EXPORTER nor an OTLP endpoint set, nothing is registered at all.
+ * The API then hands out non-recording spans and Tether's own instrumentation
+ * short-circuits (see `isTracingEnabled`), so tracing off costs close to nothing
+ * instead of exporting into a collector that is not there.
+ *
+ * We use NodeTracerProvider rather than NodeSDK so that our correlation-ID span
+ * processor runs in front of whatever exporters the environment picks (NodeSDK
+ * replaces its environment exporters as soon as any processor is given).
+ */
+import { type DiagLogger, DiagLogLevel, diag, ProxyTracerProvider, trace } from '@opentelemetry/api';
+import {
+  defaultResource,
+  detectResources,
+  envDetector,
+  hostDetector,
+  processDetector,
+  resourceFromAttributes,
+} from '@opentelemetry/resources';
+import {
+  BatchSpanProcessor,
+  ConsoleSpanExporter,
+  SimpleSpanProcessor,
+  type SpanExporter,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import packageJson from '../../package.json' with { type: 'json' };
+import { CorrelationIdSpanProcessor } from './correlation-span-processor.ts';
+
+export type OtlpProtocol = 'http/protobuf' | 'http/json' | 'grpc';
+
+export interface ExporterChoice {
+  /** Exporters to build, in order; empty = tracing off. */
+  exporters: ('otlp' | 'console')[];
+  protocol: OtlpProtocol;
+  /** Values we could not honour, for a warning. */
+  ignored: string[];
+}
+
+/** Which exporters the environment asks for (pure, so it can be unit-tested). */
+export function chooseExporters(env: NodeJS.ProcessEnv): ExporterChoice {
+  const rawProtocol = env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL || env.OTEL_EXPORTER_OTLP_PROTOCOL || '';
+  const ignored: string[] = [];
+  let protocol: OtlpProtocol = 'http/protobuf'; // the OTLP specification's default
+  if (rawProtocol === 'http/json' || rawProtocol === 'grpc' || rawProtocol === 'http/protobuf')
+    protocol = rawProtocol;
+  else if (rawProtocol) ignored.push(`OTEL_EXPORTER_OTLP_PROTOCOL=${rawProtocol}`);
+  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return { exporters: [], protocol, ignored };
+
+  const listed = (env.OTEL_TRACES_EXPORTER ?? '')
+    .split(',')
+    .map((name) => name.trim().toLowerCase())
+    .filter(Boolean);
+  if (listed.length === 0) {
+    const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT;
+    return { exporters: endpoint ? ['otlp'] : [], protocol, ignored };
+  }
+  if (listed.includes('none')) return { exporters: [], protocol, ignored };
+  const exporters: ExporterChoice['exporters'] = [];
+  for (const name of new Set(listed)) {
+    if (name === 'otlp' || name === 'console') exporters.push(name);
+    else ignored.push(`OTEL_TRACES_EXPORTER=${name}`);
+  }
+  return { exporters, protocol, ignored };
+}
+
+export interface TracingOptions {
+  /**
+   * Span processors to use instead of the environment's exporters (tests pass an
+   * in-memory exporter here). The correlation-ID processor always runs first.
+   */
+  spanProcessors?: SpanProcessor[];
+  /** @defaultValue process.env */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface Tracing {
+  /** true when a tracer provider was registered. */
+  readonly enabled: boolean;
+  readonly exporters: readonly string[];
+  /** Export what is buffered (e.g. before a test looks at the receiver). */
+  forceFlush(): Promise<void>;
+  /** Flush and stop; idempotent. */
+  shutdown(): Promise<void>;
+}
+
+const OFF: Tracing = {
+  enabled: false,
+  exporters: [],
+  forceFlush: async () => {},
+  shutdown: async () => {},
+};
+
+let current: Tracing | undefined;
+
+/** Register the tracer provider once per process; later calls return the first result. */
+export async function startTracing(options: TracingOptions = {}): Promise<Tracing> {
+  if (current) return current;
+  const env = options.env ?? process.env;
+  const choice = chooseExporters(env);
+  for (const value of choice.ignored) diag.warn(`tether tracing: ignoring unsupported ${value}`);
+  const processors = options.spanProcessors ?? (await processorsFor(choice));
+  if (processors.length === 0) {
+    current = OFF;
+    return current;
+  }
+  const provider = new NodeTracerProvider({
+    resource: defaultResource()
+      .merge(
+        resourceFromAttributes({
+          [ATTR_SERVICE_NAME]: 'tether',
+          [ATTR_SERVICE_VERSION]: packageJson.version,
+        }),
+      )
+      // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win over our defaults.
+      .merge(detectResources({ detectors: [hostDetector, processDetector, envDetector] })),
+    spanProcessors: [new CorrelationIdSpanProcessor(), ...processors],
+    // The sampler is read from OTEL_TRACES_SAMPLER / _ARG (default parentbased_always_on).
+  });
+  // AsyncLocalStorage context manager + W3C tracecontext and baggage propagators.
+  provider.register();
+  let stopped: Promise<void> | undefined;
+  current = {
+    enabled: true,
+    exporters: options.spanProcessors ? ['custom'] : choice.exporters,
+    forceFlush: () => provider.forceFlush(),
+    shutdown: () => {
+      stopped ??= provider.shutdown().catch((error) => diag.error('tether tracing: shutdown failed', error));
+      return stopped;
+    },
+  };
+  return current;
+}
+
+/** The tracing started in this process, if any. */
+export function activeTracing(): Tracing {
+  return current ?? OFF;
+}
+
+/**
+ * Whether spans would be recorded: true once any tracer provider is registered
+ * (ours, or one the embedding application set up itself). Checked once per
+ * connection, so Tether's instrumentation can skip all work when tracing is off.
+ */
+export function isTracingEnabled(): boolean {
+  const provider = trace.getTracerProvider();
+  return !(provider instanceof ProxyTracerProvider) || provider.getDelegateTracer('tether') !== undefined;
+}
+
+/** Send the SDK's own warnings (e.g. an exporter that cannot connect) to our logger. */
+export function routeDiagnostics(logger: {
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}): void {
+  const write =
+    (level: 'warn' | 'error') =>
+    (message: string, ...args: unknown[]) =>
+      logger[level]({ otel: args.length ? args.map(String) : undefined }, `otel: ${message}`);
+  const noop = () => {};
+  const sink: DiagLogger = {
+    error: write('error'),
+    warn: write('warn'),
+    info: noop,
+    debug: noop,
+    verbose: noop,
+  };
+  diag.setLogger(sink, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
+}
+
+async function processorsFor(choice: ExporterChoice): Promise<SpanProcessor[]> {
+  const processors: SpanProcessor[] = [];
+  for (const name of choice.exporters) {
+    if (name === 'console') processors.push(new SimpleSpanProcessor(new ConsoleSpanExporter()));
+    else processors.push(new BatchSpanProcessor(await otlpExporter(choice.protocol))); // OTEL_BSP_* apply
+  }
+  return processors;
+}
+
+/** Loaded on demand: the gRPC exporter pulls in @grpc/grpc-js, which most set-ups never need. */
+async function otlpExporter(protocol: OtlpProtocol): Promise<SpanExporter> {
+  switch (protocol) {
+    case 'grpc':
+      return new (await import('@opentelemetry/exporter-trace-otlp-grpc')).OTLPTraceExporter();
+    case 'http/json':
+      return new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter();
+    case 'http/protobuf':
+      return new (await import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter();
+  }
+}

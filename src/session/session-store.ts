@@ -1,0 +1,199 @@
+/**
+ * Sessions in Redis: one hash per session with the connection-state model of the
+ * reliability seeds, so a client can resume on any gateway process.
+ *
+ * Ownership: a session is owned by the connection that last attached to it. Every
+ * write made on behalf of a connection is conditional on still owning the session
+ * (a Lua script), so a process that lost a client to another process can never
+ * overwrite or delete the session it no longer holds.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Keys } from '../redis/keys.ts';
+
+export interface SessionRecord {
+  sessionId: string;
+  connectionId: string;
+  userId: string;
+  nodeId: string;
+  correlationId: string;
+  /** channel → the event ID after which this session's delivery started. */
+  channels: Record<string, string>;
+  connectedAt: number;
+  lastActivity: number;
+  clientInfo: Record<string, string | undefined>;
+  health: 'connected' | 'reconnecting';
+  reconnectionCount: number;
+  errorCount: number;
+  tier: string;
+  resumeTokenHash: string;
+}
+
+export interface SessionTiming {
+  /** TTL while live: long enough to outlast one missed lease refresh. */
+  liveTtlMs: number;
+  /** TTL once the transport is gone: the resume window. */
+  resumeWindowMs: number;
+}
+
+// KEYS[1] session key; ARGV[1] connection id expected to own it; then op-specific args.
+const IF_OWNER_PREAMBLE = "if redis.call('HGET', KEYS[1], 'connection_id') ~= ARGV[1] then return 0 end ";
+
+const SCRIPTS = {
+  /** ARGV: conn, ttl, field, value, ... */
+  tetherSetIfOwner: `${IF_OWNER_PREAMBLE}
+    for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+    redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1`,
+  tetherDeleteIfOwner: `${IF_OWNER_PREAMBLE} redis.call('DEL', KEYS[1]) return 1`,
+  /** Take over a session: ARGV: newConn, nodeId, now, ttl. Returns the previous owner's node id. */
+  tetherAttach: `if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+    local previous = redis.call('HGET', KEYS[1], 'node_id')
+    redis.call('HSET', KEYS[1], 'connection_id', ARGV[1], 'node_id', ARGV[2], 'last_activity', ARGV[3], 'health', 'connected')
+    redis.call('HINCRBY', KEYS[1], 'reconnection_count', 1)
+    redis.call('PEXPIRE', KEYS[1], ARGV[4]) return previous`,
+} as const;
+
+type ScriptedRedis = Redis & {
+  tetherSetIfOwner(key: string, conn: string, ttl: number, ...fieldValues: string[]): Promise<number>;
+  tetherDeleteIfOwner(key: string, conn: string): Promise<number>;
+  tetherAttach(key: string, conn: string, nodeId: string, now: number, ttl: number): Promise<string | null>;
+};
+
+export function newResumeToken(): { token: string; hash: string } {
+  const token = randomBytes(24).toString('base64url');
+  return { token, hash: hashToken(token) };
+}
+
+function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+export function resumeTokenMatches(token: string, expectedHash: string): boolean {
+  const actual = Buffer.from(hashToken(token), 'hex');
+  const expected = Buffer.from(expectedHash, 'hex');
+  return actual.length === expected.length && timingSafeEqual(actual, expected);
+}
+
+export class SessionStore {
+  private readonly redis: ScriptedRedis;
+
+  constructor(
+    redis: Redis,
+    private readonly keys: Keys,
+    private readonly timing: SessionTiming,
+  ) {
+    for (const [name, lua] of Object.entries(SCRIPTS)) {
+      if (!(name in redis)) redis.defineCommand(name, { numberOfKeys: 1, lua });
+    }
+    this.redis = redis as ScriptedRedis;
+  }
+
+  async create(record: SessionRecord): Promise<void> {
+    const key = this.keys.session(record.sessionId);
+    await this.redis.multi().hset(key, toHash(record)).pexpire(key, this.timing.liveTtlMs).exec();
+  }
+
+  async load(sessionId: string): Promise<SessionRecord | undefined> {
+    const hash = await this.redis.hgetall(this.keys.session(sessionId));
+    return hash.session_id ? fromHash(hash) : undefined;
+  }
+
+  /** Re-attach a session to a new connection; undefined when it no longer exists. */
+  async attach(
+    sessionId: string,
+    connectionId: string,
+    nodeId: string,
+  ): Promise<{ previousNodeId: string } | undefined> {
+    const previous = await this.redis.tetherAttach(
+      this.keys.session(sessionId),
+      connectionId,
+      nodeId,
+      Date.now(),
+      this.timing.liveTtlMs,
+    );
+    return previous === null ? undefined : { previousNodeId: previous };
+  }
+
+  markLive(sessionId: string, connectionId: string): Promise<number> {
+    return this.setIfOwner(sessionId, connectionId, this.timing.liveTtlMs, {
+      health: 'connected',
+      last_activity: String(Date.now()),
+    });
+  }
+
+  markResumable(sessionId: string, connectionId: string): Promise<number> {
+    return this.setIfOwner(sessionId, connectionId, this.timing.resumeWindowMs, {
+      health: 'reconnecting',
+      last_activity: String(Date.now()),
+    });
+  }
+
+  saveChannels(sessionId: string, connectionId: string, channels: Record<string, string>): Promise<number> {
+    return this.setIfOwner(sessionId, connectionId, this.timing.liveTtlMs, {
+      channels: JSON.stringify(channels),
+      last_activity: String(Date.now()),
+    });
+  }
+
+  deleteIfOwner(sessionId: string, connectionId: string): Promise<number> {
+    return this.redis.tetherDeleteIfOwner(this.keys.session(sessionId), connectionId);
+  }
+
+  /** Keep live sessions alive: one pipelined PEXPIRE per session, every lease interval. */
+  async refreshLeases(sessionIds: Iterable<string>): Promise<void> {
+    const pipeline = this.redis.pipeline();
+    let count = 0;
+    for (const id of sessionIds) {
+      pipeline.pexpire(this.keys.session(id), this.timing.liveTtlMs);
+      count++;
+    }
+    if (count > 0) await pipeline.exec();
+  }
+
+  incrementErrors(sessionId: string): void {
+    this.redis.hincrby(this.keys.session(sessionId), 'error_count', 1).catch(() => {});
+  }
+
+  private setIfOwner(sessionId: string, connectionId: string, ttl: number, fields: Record<string, string>) {
+    const args = Object.entries(fields).flat();
+    return this.redis.tetherSetIfOwner(this.keys.session(sessionId), connectionId, ttl, ...args);
+  }
+}
+
+function toHash(r: SessionRecord): Record<string, string> {
+  return {
+    session_id: r.sessionId,
+    connection_id: r.connectionId,
+    user_id: r.userId,
+    node_id: r.nodeId,
+    correlation_id: r.correlationId,
+    channels: JSON.stringify(r.channels),
+    connected_at: String(r.connectedAt),
+    last_activity: String(r.lastActivity),
+    client_info: JSON.stringify(r.clientInfo),
+    health: r.health,
+    reconnection_count: String(r.reconnectionCount),
+    error_count: String(r.errorCount),
+    tier: r.tier,
+    resume_token_hash: r.resumeTokenHash,
+  };
+}
+
+function fromHash(h: Record<string, string>): SessionRecord {
+  return {
+    sessionId: h.session_id ?? '',
+    connectionId: h.connection_id ?? '',
+    userId: h.user_id ?? '',
+    nodeId: h.node_id ?? '',
+    correlationId: h.correlation_id ?? '',
+    channels: JSON.parse(h.channels ?? '{}'),
+    connectedAt: Number(h.connected_at),
+    lastActivity: Number(h.last_activity),
+    clientInfo: JSON.parse(h.client_info ?? '{}'),
+    health: h.health === 'reconnecting' ? 'reconnecting' : 'connected',
+    reconnectionCount: Number(h.reconnection_count ?? 0),
+    errorCount: Number(h.error_count ?? 0),
+    tier: h.tier ?? 'standard',
+    resumeTokenHash: h.resume_token_hash ?? '',
+  };
+}

@@ -1,0 +1,136 @@
+/**
+ * Never a silent gap (issue 2, "Tests"): a resume past the channel's retention says
+ * `recovered: false` and from which ID delivery continues; a resume past the
+ * window gets RESUME_EXPIRED, a fresh session, and the old session is gone from
+ * Redis and ended `failed` on the server.
+ */
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { compareEventIds, type ErrorFrame } from '../../src/shared/frames.ts';
+import { eventually, lastId, publishMany, settle } from '../support/events.ts';
+import { mintToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { ids, TestClient } from '../support/ws-client.ts';
+
+let redis: Redis;
+const gateways: TestGateway[] = [];
+const clients: TestClient[] = [];
+
+beforeAll(async () => {
+  const gw = await startTestGateway(); // only to learn the run's Redis URL
+  redis = new Redis(gw.redisUrl);
+  await gw.stop();
+});
+afterAll(() => redis.quit());
+afterEach(async () => {
+  for (const client of clients.splice(0)) client.drop();
+  await Promise.all(gateways.splice(0).map((g) => g.stop()));
+});
+
+async function gateway(overrides: Record<string, string>): Promise<TestGateway> {
+  const gw = await startTestGateway(overrides);
+  gateways.push(gw);
+  return gw;
+}
+
+async function session(url: string, hello: Record<string, unknown>) {
+  const opened = await TestClient.session(url, hello);
+  clients.push(opened.client);
+  return opened;
+}
+
+async function subscribe(client: TestClient, channel: string, from?: string) {
+  const ref = randomUUID().slice(0, 8);
+  client.send({ type: 'subscribe', channel, ref, ...(from ? { from } : {}) });
+  return client.next((f) => f.type === 'subscribed' && f.ref === ref);
+}
+
+describe('a resume the log cannot fully serve', () => {
+  it('past retention: recovered false, the ID it resumes after, then every event still retained', async () => {
+    const gw = await gateway({ CHANNEL_RETENTION: '10' });
+    const channel = `gap:${randomUUID().slice(0, 8)}`;
+    const token = await mintToken({ sub: 'gappy' });
+    const first = await session(gw.url, { token });
+    await subscribe(first.client, channel);
+    const before = await publishMany(gw.http, channel, 3);
+    await first.client.waitForEvents(3);
+    first.client.drop();
+    // Approximate MAXLEN trims whole stream nodes (100 entries): publish far past them.
+    const during = await publishMany(gw.http, channel, 1000, 16);
+
+    const second = await session(gw.url, {
+      token,
+      resume: {
+        sessionId: first.welcome.sessionId,
+        resumeToken: first.welcome.resumeToken,
+        lastEventIds: { [channel]: lastId(before) },
+      },
+    });
+    expect(second.welcome).toMatchObject({ resumed: true, recovered: false });
+    const [resumeAt] = second.welcome.channels;
+    expect(resumeAt).toMatchObject({ channel, recovered: false });
+    const after = resumeAt?.after as string;
+    // The gap is real and named: events the client never got lie at or before `after`.
+    const lost = during.filter((id) => compareEventIds(id, after) <= 0);
+    const retained = during.filter((id) => compareEventIds(id, after) > 0);
+    expect(lost.length).toBeGreaterThan(0);
+    expect(retained.length).toBeGreaterThan(0);
+    await second.client.waitForEvents(retained.length);
+    await settle(second.client);
+    expect(ids(second.client.events())).toEqual(retained);
+  });
+});
+
+describe('a resume after the window', () => {
+  it('RESUME_EXPIRED with a fresh session; the old one failed and its Redis state is gone', async () => {
+    const gw = await gateway({ RESUME_WINDOW_MS: '1500' });
+    const channel = `expire:${randomUUID().slice(0, 8)}`;
+    const token = await mintToken({ sub: 'late' });
+    const first = await session(gw.url, { token });
+    await subscribe(first.client, channel);
+    const before = await publishMany(gw.http, channel, 2);
+    await first.client.waitForEvents(2);
+    const sessionKey = `${gw.prefix}:{s:${first.welcome.sessionId}}`;
+    const failedBefore = gw.gateway.ctx.supervisor.stateCounts().failed;
+
+    first.client.drop();
+    await eventually(
+      async () => (await redis.hget(sessionKey, 'health')) === 'reconnecting',
+      'the session to wait in reconnecting',
+    );
+    const missed = await publishMany(gw.http, channel, 3);
+    await eventually(
+      () => gw.gateway.ctx.supervisor.stateCounts().failed > failedBefore,
+      'the session actor to fail',
+    );
+    await eventually(async () => (await redis.exists(sessionKey)) === 0, 'the session hash to be deleted');
+
+    const second = await session(gw.url, {
+      token,
+      resume: {
+        sessionId: first.welcome.sessionId,
+        resumeToken: first.welcome.resumeToken,
+        lastEventIds: { [channel]: lastId(before) },
+      },
+    });
+    const error = (await second.client.next((f) => f.type === 'error')) as ErrorFrame;
+    expect(error).toMatchObject({
+      code: 'RESUME_EXPIRED',
+      category: 'connection',
+      retryable: false,
+      correlationId: second.welcome.correlationId,
+    });
+    expect(second.welcome).toMatchObject({ resumed: false, channels: [] });
+    expect(second.welcome.sessionId).not.toBe(first.welcome.sessionId);
+    expect(second.client.closed).toBeUndefined();
+
+    // The documented way back: subscribe again from the last event seen.
+    expect(await subscribe(second.client, channel, lastId(before))).toMatchObject({
+      recovered: true,
+      after: lastId(before),
+    });
+    await second.client.waitForEvents(missed.length);
+    await settle(second.client);
+    expect(ids(second.client.events())).toEqual(missed);
+  });
+});

@@ -1,0 +1,164 @@
+/**
+ * Lossless resume (issue 2, "Tests"): events published while a client is away
+ * arrive after resume exactly once, in order — on the same gateway, on a second
+ * gateway sharing Redis, and on a gateway process restarted after SIGKILL.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from '../../src/redis/embedded-redis.ts';
+import type { WelcomeFrame } from '../../src/shared/frames.ts';
+import { lastId, PublishLoop, publishMany, settle, sleep } from '../support/events.ts';
+import { mintToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import {
+  type GatewayProcess,
+  PROCESS_TEST_TIMEOUT_MS,
+  processEnv,
+  spawnGateway,
+} from '../support/gateway-process.ts';
+import { ids, TestClient } from '../support/ws-client.ts';
+
+const DISCONNECT_MS = 2000;
+
+const gateways: TestGateway[] = [];
+const processes: GatewayProcess[] = [];
+const clients: TestClient[] = [];
+
+afterEach(async () => {
+  for (const client of clients.splice(0)) client.drop();
+  await Promise.all(processes.splice(0).map((p) => p.kill('SIGKILL')));
+  await Promise.all(gateways.splice(0).map((g) => g.stop()));
+});
+
+async function gateway(overrides: Record<string, string> = {}): Promise<TestGateway> {
+  const gw = await startTestGateway(overrides);
+  gateways.push(gw);
+  return gw;
+}
+
+/** A session subscribed to `channel`, tracked for cleanup. */
+async function subscribed(url: string, token: string, channel: string) {
+  const session = await TestClient.session(url, { token });
+  clients.push(session.client);
+  session.client.send({ type: 'subscribe', channel, ref: 'sub' });
+  await session.client.next((f) => f.type === 'subscribed' && f.ref === 'sub');
+  return session;
+}
+
+async function resume(
+  url: string,
+  token: string,
+  welcome: WelcomeFrame,
+  lastEventIds: Record<string, string>,
+) {
+  const session = await TestClient.session(url, {
+    token,
+    resume: { sessionId: welcome.sessionId, resumeToken: welcome.resumeToken, lastEventIds },
+  });
+  clients.push(session.client);
+  return session;
+}
+
+const newChannel = () => `resume:${randomUUID().slice(0, 8)}`;
+
+describe('resume after a network drop', () => {
+  it('1000 events published during a 2 s disconnect arrive once, in order, on the same gateway', async () => {
+    const gw = await gateway();
+    const channel = newChannel();
+    const token = await mintToken({ sub: 'resumer' });
+    const first = await subscribed(gw.url, token, channel);
+    const before = await publishMany(gw.http, channel, 5);
+    await first.client.waitForEvents(5);
+
+    first.client.drop();
+    const [during] = await Promise.all([publishMany(gw.http, channel, 1000), sleep(DISCONNECT_MS)]);
+
+    const second = await resume(gw.url, token, first.welcome, { [channel]: lastId(before) });
+    expect(second.welcome).toMatchObject({
+      sessionId: first.welcome.sessionId,
+      resumed: true,
+      recovered: true,
+      channels: [{ channel, recovered: true, after: lastId(before) }],
+    });
+    await second.client.waitForEvents(1000);
+    const after = await publishMany(gw.http, channel, 5); // live again after the replay
+    await second.client.waitForEvents(1005);
+    await settle(second.client);
+
+    expect(ids(first.client.events())).toEqual(before);
+    expect(ids(second.client.events())).toEqual([...during, ...after]);
+  });
+
+  it('the same when the client resumes on a second gateway sharing Redis, mid-stream', async () => {
+    const a = await gateway({ NODE_ID: 'gw-a' });
+    const b = await gateway({ NODE_ID: 'gw-b', REDIS_PREFIX: a.prefix });
+    const channel = newChannel();
+    const token = await mintToken({ sub: 'traveller' });
+    // A bystander keeps B's reader live on the channel, so the resumed client's replay
+    // must hand over to a delivery that is moving on at the same time.
+    const bystander = await subscribed(b.url, await mintToken({ sub: 'bystander' }), channel);
+    const first = await subscribed(a.url, token, channel);
+    const before = await publishMany(a.http, channel, 5);
+    await first.client.waitForEvents(5);
+
+    first.client.drop();
+    const [during] = await Promise.all([publishMany(a.http, channel, 1000), sleep(DISCONNECT_MS)]);
+
+    const live = new PublishLoop(() => a.http, channel, { pauseMs: 1 });
+    const second = await resume(b.url, token, first.welcome, { [channel]: lastId(before) });
+    expect(second.welcome).toMatchObject({
+      sessionId: first.welcome.sessionId,
+      resumed: true,
+      recovered: true,
+    });
+    await second.client.waitForEvents(1000);
+    const after = await live.stop();
+    await second.client.waitForEvents(1000 + after.length);
+    await bystander.client.waitForEvents(1005 + after.length);
+    await settle(second.client);
+    await settle(bystander.client);
+
+    expect(ids(first.client.events())).toEqual(before);
+    expect(ids(second.client.events())).toEqual([...during, ...after]);
+    expect(ids(bystander.client.events())).toEqual([...before, ...during, ...after]);
+  });
+});
+
+describe('resume after the gateway process dies', () => {
+  it(
+    'SIGKILL mid-stream, restart on the same port: the client resumes there and misses nothing',
+    async () => {
+      const port = await freePort();
+      const env = processEnv({ PORT: String(port) });
+      const doomed = await spawnGateway(env);
+      processes.push(doomed);
+      // The backend publishes through another gateway sharing Redis: it outlives the kill.
+      const backend = await gateway({ NODE_ID: 'backend', REDIS_PREFIX: env.REDIS_PREFIX as string });
+      const channel = newChannel();
+      const token = await mintToken({ sub: 'survivor' });
+      const first = await subscribed(doomed.url, token, channel);
+
+      const loop = new PublishLoop(() => backend.http, channel, { limit: 1000 });
+      await first.client.waitForEvents(100);
+      const exit = await doomed.kill('SIGKILL');
+      expect(exit.signal).toBe('SIGKILL');
+      await first.client.waitClosed();
+      const received = ids(first.client.events());
+
+      const restarted = await spawnGateway(env);
+      processes.push(restarted);
+      expect(restarted.port).toBe(port);
+      const second = await resume(restarted.url, token, first.welcome, { [channel]: lastId(received) });
+      expect(second.welcome).toMatchObject({
+        sessionId: first.welcome.sessionId,
+        resumed: true,
+        recovered: true,
+      });
+
+      const published = await loop.finished();
+      await second.client.waitForEvents(published.length - received.length);
+      await settle(second.client);
+      expect([...received, ...ids(second.client.events())]).toEqual(published);
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+});

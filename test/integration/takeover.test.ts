@@ -1,0 +1,94 @@
+/**
+ * Resuming a session whose old connection is still open — half-open after a network
+ * change (docs/protocol.md §7, "Still attached elsewhere"): the old connection is
+ * closed with SERVICE_RESTART (1012), the new one gets every event once, and the
+ * session stays resumable long after the old connection's resume window would
+ * have ended — on the same gateway and across gateways.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ErrorFrame, WelcomeFrame } from '../../src/shared/frames.ts';
+import { lastId, publishMany, settle, sleep } from '../support/events.ts';
+import { mintToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { ids, TestClient } from '../support/ws-client.ts';
+
+// Short windows so "after the old connection's window" comes quickly:
+// a live session's TTL is RESUME_WINDOW_MS + 2 × SESSION_LEASE_MS = 3 s.
+const TIMING = { RESUME_WINDOW_MS: '1000', SESSION_LEASE_MS: '1000' };
+const PAST_EVERY_TTL_MS = 3500;
+
+const gateways: TestGateway[] = [];
+const clients: TestClient[] = [];
+afterEach(async () => {
+  for (const client of clients.splice(0)) client.drop();
+  await Promise.all(gateways.splice(0).map((g) => g.stop()));
+});
+
+async function gateway(overrides: Record<string, string>): Promise<TestGateway> {
+  const gw = await startTestGateway({ ...TIMING, ...overrides });
+  gateways.push(gw);
+  return gw;
+}
+
+async function hello(url: string, frame: Record<string, unknown>) {
+  const session = await TestClient.session(url, frame);
+  clients.push(session.client);
+  return session;
+}
+
+const resumeFrame = (token: string, welcome: WelcomeFrame, channel: string, last: string) => ({
+  token,
+  resume: {
+    sessionId: welcome.sessionId,
+    resumeToken: welcome.resumeToken,
+    lastEventIds: { [channel]: last },
+  },
+});
+
+async function takeOver(oldUrl: string, newUrl: string, publishUrl: string) {
+  const channel = `takeover:${randomUUID().slice(0, 8)}`;
+  const token = await mintToken({ sub: `mover-${randomUUID().slice(0, 4)}` });
+  const old = await hello(oldUrl, { token });
+  old.client.send({ type: 'subscribe', channel, ref: 'sub' });
+  await old.client.next((f) => f.type === 'subscribed');
+  const before = await publishMany(publishUrl, channel, 3);
+  await old.client.waitForEvents(3);
+
+  // The old socket is never dropped by the client: the gateway must retire it.
+  const taken = await hello(newUrl, resumeFrame(token, old.welcome, channel, lastId(before)));
+  expect(taken.welcome).toMatchObject({ sessionId: old.welcome.sessionId, resumed: true, recovered: true });
+  const error = (await old.client.next((f) => f.type === 'error')) as ErrorFrame;
+  expect(error).toMatchObject({ code: 'SERVICE_RESTART', correlationId: old.welcome.correlationId });
+  expect((await old.client.waitClosed()).code).toBe(1012);
+
+  const after = await publishMany(publishUrl, channel, 5);
+  await taken.client.waitForEvents(after.length);
+  await settle(taken.client);
+  expect(ids(old.client.events())).toEqual(before);
+  expect(ids(taken.client.events())).toEqual(after);
+
+  // Long after the old connection's window, the session still belongs to the new one.
+  await sleep(PAST_EVERY_TTL_MS);
+  const later = await publishMany(publishUrl, channel, 2);
+  await taken.client.waitForEvents(after.length + later.length);
+  taken.client.drop();
+  const again = await hello(newUrl, resumeFrame(token, old.welcome, channel, lastId(later)));
+  expect(again.welcome).toMatchObject({ sessionId: old.welcome.sessionId, resumed: true, recovered: true });
+  const last = await publishMany(publishUrl, channel, 2);
+  await again.client.waitForEvents(last.length);
+  await settle(again.client);
+  expect(ids(again.client.events())).toEqual(last);
+}
+
+describe('resuming a session that is still attached', () => {
+  it('on the same gateway: the old connection gets 1012, the session lives on', async () => {
+    const gw = await gateway({});
+    await takeOver(gw.url, gw.url, gw.http);
+  });
+
+  it('on another gateway: the old process closes its connection, the session lives on', async () => {
+    const a = await gateway({ NODE_ID: 'gw-a' });
+    const b = await gateway({ NODE_ID: 'gw-b', REDIS_PREFIX: a.prefix });
+    await takeOver(a.url, b.url, a.http);
+  });
+});

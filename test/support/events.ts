@@ -1,0 +1,79 @@
+/**
+ * Publishing as a backend does (POST /publish), in bulk or as a steady loop, and
+ * the small waits integration tests need. Every wait is bounded.
+ */
+import { compareEventIds, type PongFrame } from '../../src/shared/frames.ts';
+import { publishHttp } from './gateway.ts';
+import type { TestClient } from './ws-client.ts';
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Publish `count` events, `concurrency` at a time; returns their IDs in log order. */
+export async function publishMany(http: string, channel: string, count: number, concurrency = 8) {
+  const published: string[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      const n = next++;
+      published.push(await publishHttp(http, channel, { n }));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+  return published.sort(compareEventIds);
+}
+
+/** A backend publishing one event at a time until stopped (or `limit` is reached). */
+export class PublishLoop {
+  readonly ids: string[] = [];
+  private stopped = false;
+  private readonly done: Promise<void>;
+
+  constructor(
+    private http: () => string,
+    channel: string,
+    options: { limit?: number; pauseMs?: number } = {},
+  ) {
+    const { limit = Number.POSITIVE_INFINITY, pauseMs = 2 } = options;
+    this.done = (async () => {
+      while (!this.stopped && this.ids.length < limit) {
+        this.ids.push(await publishHttp(this.http(), channel, { n: this.ids.length }));
+        if (pauseMs > 0) await sleep(pauseMs);
+      }
+    })();
+  }
+
+  /** Resolves with every published ID once `limit` is reached. */
+  finished(): Promise<string[]> {
+    return this.done.then(() => this.ids);
+  }
+
+  /** Stop after the publish in flight; resolves with every published ID. */
+  stop(): Promise<string[]> {
+    this.stopped = true;
+    return this.finished();
+  }
+}
+
+/** Poll `probe` until it returns a truthy value; rejects after `timeoutMs`. */
+export async function eventually<T>(probe: () => T | Promise<T>, what: string, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+let pings = 0;
+/**
+ * A round trip on the socket: everything the gateway queued for this client before
+ * the pong has arrived, so a duplicate sent late would be in `client.frames` now.
+ */
+export async function settle(client: TestClient): Promise<void> {
+  const ts = ++pings;
+  client.send({ type: 'ping', ts });
+  await client.next((f): f is PongFrame => f.type === 'pong' && f.ts === ts);
+}
+
+export const lastId = (ids: string[]) => ids[ids.length - 1] as string;

@@ -1,0 +1,106 @@
+/**
+ * A bare protocol client for tests, on the `ws` package: it records every frame
+ * the gateway sends and lets a test wait for the one it expects.
+ */
+import WebSocket from 'ws';
+import type { EventFrame, ServerFrame, WelcomeFrame } from '../../src/shared/frames.ts';
+
+export class TestClient {
+  readonly frames: ServerFrame[] = [];
+  closed: { code: number; reason: string } | undefined;
+  private waiters: (() => void)[] = [];
+
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data) => {
+      this.frames.push(JSON.parse(data.toString()) as ServerFrame);
+      this.wakeAll();
+    });
+    ws.on('close', (code, reason) => {
+      this.closed = { code, reason: reason.toString() };
+      this.wakeAll();
+    });
+  }
+
+  static connect(url: string, headers: Record<string, string> = {}): Promise<TestClient> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, { headers });
+      const client = new TestClient(ws);
+      ws.once('open', () => resolve(client));
+      ws.once('error', reject);
+    });
+  }
+
+  /** Connect and complete hello; returns the client and its welcome. */
+  static async session(
+    url: string,
+    hello: Record<string, unknown>,
+  ): Promise<{ client: TestClient; welcome: WelcomeFrame }> {
+    const client = await TestClient.connect(url);
+    client.send({ type: 'hello', ...hello });
+    const welcome = await client.next((f): f is WelcomeFrame => f.type === 'welcome');
+    return { client, welcome };
+  }
+
+  send(frame: unknown): void {
+    this.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+  }
+
+  /** The first frame (from the start of the recording) matching `match`. */
+  async next<T extends ServerFrame>(match: (f: ServerFrame) => f is T, timeoutMs?: number): Promise<T>;
+  async next(match: (f: ServerFrame) => boolean, timeoutMs?: number): Promise<ServerFrame>;
+  async next(match: (f: ServerFrame) => boolean, timeoutMs = 5000): Promise<ServerFrame> {
+    await this.until(() => this.frames.some(match), timeoutMs, 'frame');
+    return this.frames.find(match) as ServerFrame;
+  }
+
+  events(channel?: string): EventFrame[] {
+    return this.frames.filter(
+      (f): f is EventFrame => f.type === 'event' && (!channel || f.channel === channel),
+    );
+  }
+
+  waitForEvents(count: number, channel?: string, timeoutMs = 10_000): Promise<void> {
+    return this.until(() => this.events(channel).length >= count, timeoutMs, `${count} events`);
+  }
+
+  waitClosed(timeoutMs = 5000): Promise<{ code: number; reason: string }> {
+    return this.until(() => this.closed !== undefined, timeoutMs, 'close').then(() => this.closed!);
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+
+  /** Drop the TCP connection without a close frame, as a network failure would. */
+  drop(): void {
+    this.ws.terminate();
+  }
+
+  private until(done: () => boolean, timeoutMs: number, what: string): Promise<void> {
+    if (done()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== check);
+        reject(
+          new Error(
+            `timed out after ${timeoutMs} ms waiting for ${what}; last frames: ${JSON.stringify(this.frames.slice(-3))}`,
+          ),
+        );
+      }, timeoutMs);
+      const check = () => {
+        if (!done()) return;
+        clearTimeout(timer);
+        this.waiters = this.waiters.filter((w) => w !== check);
+        resolve();
+      };
+      this.waiters.push(check);
+    });
+  }
+
+  private wakeAll(): void {
+    for (const waiter of [...this.waiters]) waiter();
+  }
+}
+
+/** Assert-friendly view: the IDs of events, in arrival order. */
+export const ids = (events: EventFrame[]) => events.map((e) => e.id);

@@ -1,0 +1,229 @@
+/**
+ * Client actions through BullMQ to a backend worker and back (issue 3, "Tests"):
+ * replies carry the ref and the originating correlation ID; unknown and failing
+ * actions come back coded; the worker takes jobs by (action class, tier); a reply
+ * reaches a client that resumed on another gateway; over the high-water mark only
+ * low-priority actions are refused.
+ */
+import { Queue } from 'bullmq';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ACTIONS_QUEUE, bullPrefix } from '../../src/actions/action-job.ts';
+import {
+  type ActionContext,
+  type ActionHandler,
+  type ActionWorker,
+  startActionWorker,
+} from '../../src/actions/action-worker.ts';
+import type { ErrorFrame, ReplyFrame, ServerFrame } from '../../src/shared/frames.ts';
+import { eventually, settle } from '../support/events.ts';
+import { mintToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { TestClient } from '../support/ws-client.ts';
+
+const gateways: TestGateway[] = [];
+const clients: TestClient[] = [];
+const workers: ActionWorker[] = [];
+const queues: Queue[] = [];
+
+afterEach(async () => {
+  for (const client of clients.splice(0)) client.drop();
+  await Promise.all(workers.splice(0).map((w) => w.close()));
+  await Promise.all(queues.splice(0).map((q) => q.close()));
+  await Promise.all(gateways.splice(0).map((g) => g.stop()));
+});
+
+async function gateway(overrides: Record<string, string> = {}): Promise<TestGateway> {
+  const gw = await startTestGateway(overrides);
+  gateways.push(gw);
+  return gw;
+}
+
+function worker(gw: TestGateway, handlers: Record<string, ActionHandler>, concurrency = 4): ActionWorker {
+  const started = startActionWorker({ redisUrl: gw.redisUrl, prefix: gw.prefix, handlers, concurrency });
+  workers.push(started);
+  return started;
+}
+
+/** The action queue as a backend operator sees it: jobs not yet taken by a worker. */
+function waitingActions(gw: TestGateway): () => Promise<number> {
+  const queue = new Queue(ACTIONS_QUEUE, { connection: { url: gw.redisUrl }, prefix: bullPrefix(gw.prefix) });
+  queues.push(queue);
+  return async () => {
+    const counts = await queue.getJobCounts('waiting', 'prioritized');
+    return (counts.waiting ?? 0) + (counts.prioritized ?? 0);
+  };
+}
+
+async function session(url: string, sub: string, tier = 'standard', hello: Record<string, unknown> = {}) {
+  const started = await TestClient.session(url, { token: await mintToken({ sub, tier }), ...hello });
+  clients.push(started.client);
+  return started;
+}
+
+const isReply =
+  (ref: string) =>
+  (f: ServerFrame): f is ReplyFrame =>
+    f.type === 'reply' && f.ref === ref;
+const replies = (client: TestClient) => client.frames.filter((f): f is ReplyFrame => f.type === 'reply');
+
+describe('action → worker → reply', () => {
+  it('replies with the same ref and data; the handler and the reply carry the connection’s correlation ID', async () => {
+    const gw = await gateway();
+    const seen: ActionContext[] = [];
+    worker(gw, {
+      'orders.create': (data, ctx) => {
+        seen.push(ctx);
+        return { orderId: 42, echo: data };
+      },
+    });
+    const { client, welcome } = await session(gw.url, 'buyer', 'pro');
+    client.send({ type: 'action', ref: 'a1', name: 'orders.create', data: { sku: 'x' } });
+    const reply = await client.next(isReply('a1'));
+    expect(reply).toMatchObject({
+      ok: true,
+      data: { orderId: 42, echo: { sku: 'x' } },
+      channel: `inbox:${welcome.sessionId}`,
+      correlationId: welcome.correlationId,
+    });
+    expect(seen).toEqual([
+      {
+        name: 'orders.create',
+        userId: 'buyer',
+        tier: 'pro',
+        sessionId: welcome.sessionId,
+        correlationId: welcome.correlationId,
+      },
+    ]);
+  });
+
+  it('an action no worker handles → UNKNOWN_ACTION; a handler that throws → ACTION_FAILED; the connection goes on', async () => {
+    const gw = await gateway();
+    worker(gw, {
+      explode: () => {
+        throw new Error('the warehouse is on fire');
+      },
+      echo: (data) => data,
+    });
+    const { client } = await session(gw.url, 'tester');
+    client.send({ type: 'action', ref: 'u1', name: 'no.such.action', data: {} });
+    client.send({ type: 'action', ref: 'f1', name: 'explode', data: {} });
+    client.send({ type: 'action', ref: 'e1', name: 'echo', data: [1, 2] });
+    expect(await client.next(isReply('u1'))).toMatchObject({
+      ok: false,
+      error: { code: 'UNKNOWN_ACTION', retryable: false, detail: 'no.such.action' },
+    });
+    expect(await client.next(isReply('f1'))).toMatchObject({
+      ok: false,
+      error: { code: 'ACTION_FAILED', retryable: false, detail: 'the warehouse is on fire' },
+    });
+    expect(await client.next(isReply('e1'))).toMatchObject({ ok: true, data: [1, 2] });
+    expect(client.closed).toBeUndefined();
+  });
+});
+
+describe('priorities', () => {
+  it('the worker takes queued actions by action class first, then tier, FIFO within', async () => {
+    const gw = await gateway({ ACTION_PRIORITIES: 'urgent=1,normal=5,bulk=9' });
+    const waiting = waitingActions(gw);
+    const free = await session(gw.url, 'f', 'free');
+    const enterprise = await session(gw.url, 'e', 'enterprise');
+    // Sent worst-first, so arrival order alone would get it backwards.
+    const sent: string[] = [];
+    for (const name of ['bulk', 'normal', 'urgent'])
+      for (const { client, welcome } of [free, enterprise]) {
+        const ref = `${name}:${welcome.userId}`;
+        client.send({ type: 'action', ref, name, data: null });
+        sent.push(ref);
+        await eventually(async () => (await waiting()) === sent.length, `${ref} queued`);
+      }
+
+    // The worker comes up (one job at a time) only now that everything waits.
+    const order: string[] = [];
+    const record: ActionHandler = (_data, ctx) => {
+      order.push(`${ctx.name}:${ctx.userId}`);
+      return null;
+    };
+    worker(gw, { urgent: record, normal: record, bulk: record }, 1);
+    await Promise.all(
+      [free, enterprise].flatMap(({ client, welcome }) =>
+        ['bulk', 'normal', 'urgent'].map((name) => client.next(isReply(`${name}:${welcome.userId}`))),
+      ),
+    );
+    expect(order).toEqual(['urgent:e', 'urgent:f', 'normal:e', 'normal:f', 'bulk:e', 'bulk:f']);
+  });
+
+  it('over ACTIONS_HIGH_WATER a burst of low-priority actions is refused past the mark; urgent ones still go through', async () => {
+    const gw = await gateway({ ACTIONS_HIGH_WATER: '3', ACTION_PRIORITIES: 'urgent=1,bulk=9' });
+    const waiting = waitingActions(gw);
+    const { client } = await session(gw.url, 'heavy');
+    const bulk = Array.from({ length: 10 }, (_, i) => `b${i}`);
+    for (const ref of bulk) client.send({ type: 'action', ref, name: 'bulk', data: null });
+    const refusedRefs = bulk.slice(3);
+    for (const ref of refusedRefs) {
+      const error = (await client.next((f) => f.type === 'error' && f.ref === ref)) as ErrorFrame;
+      expect(error).toMatchObject({ code: 'ACTION_OVERLOADED', retryable: true });
+      expect(error.retryAfterMs).toBeGreaterThan(0);
+    }
+    await eventually(async () => (await waiting()) === 3, 'three bulk actions queued');
+
+    client.send({ type: 'action', ref: 'u1', name: 'urgent', data: null });
+    await eventually(async () => (await waiting()) === 4, 'the urgent action queued too');
+    expect(client.frames.some((f) => f.type === 'error' && f.ref === 'u1')).toBe(false);
+
+    worker(gw, { bulk: () => 'done', urgent: () => 'now' }, 1);
+    expect(await client.next(isReply('u1'))).toMatchObject({ ok: true, data: 'now' });
+    for (const ref of bulk.slice(0, 3)) await client.next(isReply(ref));
+    await settle(client);
+    expect(
+      replies(client)
+        .map((r) => r.ref)
+        .sort(),
+    ).toEqual(['b0', 'b1', 'b2', 'u1']);
+  });
+});
+
+describe('replies follow the session', () => {
+  it('a client that resumed on another gateway while the worker was slow gets each reply once, in order', async () => {
+    const a = await gateway({ NODE_ID: 'gw-a' });
+    const b = await gateway({ NODE_ID: 'gw-b', REDIS_PREFIX: a.prefix });
+    const gates = new Map<string, () => void>();
+    const contexts = new Map<string, ActionContext>();
+    const slow = worker(a, {
+      slow: (data, ctx) =>
+        new Promise((resolve) => {
+          const ref = (data as { ref: string }).ref;
+          contexts.set(ref, ctx);
+          gates.set(ref, () => resolve({ ref }));
+        }),
+    });
+    const completed: string[] = [];
+    slow.worker.on('completed', (job) => completed.push(job.data.ref));
+
+    const first = await session(a.url, 'mover', 'pro');
+    for (const ref of ['s1', 's2']) first.client.send({ type: 'action', ref, name: 'slow', data: { ref } });
+    await eventually(() => gates.size === 2, 'both actions in the worker');
+    first.client.drop();
+
+    // s1 finishes while the client is away; s2 after it has resumed on the other gateway.
+    gates.get('s1')?.();
+    await eventually(() => completed.includes('s1'), 's1 done');
+    const second = await session(b.url, 'mover', 'pro', {
+      resume: { sessionId: first.welcome.sessionId, resumeToken: first.welcome.resumeToken },
+    });
+    expect(second.welcome).toMatchObject({ resumed: true, sessionId: first.welcome.sessionId });
+    await second.client.next(isReply('s1'));
+    gates.get('s2')?.();
+    await second.client.next(isReply('s2'));
+    await settle(second.client);
+
+    expect(replies(second.client).map((r) => [r.ref, r.ok, r.data])).toEqual([
+      ['s1', true, { ref: 's1' }],
+      ['s2', true, { ref: 's2' }],
+    ]);
+    // Both replies name the connection that asked, as the handler saw it.
+    for (const reply of replies(second.client)) {
+      expect(reply.correlationId).toBe(first.welcome.correlationId);
+      expect(contexts.get(reply.ref)?.correlationId).toBe(first.welcome.correlationId);
+    }
+    expect(first.client.frames.some((f) => f.type === 'reply')).toBe(false);
+  });
+});

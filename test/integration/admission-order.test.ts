@@ -1,0 +1,172 @@
+/**
+ * Admission behind a full pool (issue 3, "Tests"): 50 waiters of mixed tiers are
+ * admitted strictly in (priority, arrival) order as slots free one at a time;
+ * waiters past ADMISSION_TIMEOUT_MS are closed 1013 with a jittered retryAfterMs;
+ * a waiter that leaves is dropped; the BullMQ admission queue ends empty.
+ */
+import { Queue } from 'bullmq';
+import { afterEach, describe, expect, it } from 'vitest';
+import { bullPrefix } from '../../src/actions/action-job.ts';
+import type { ErrorFrame, QueuedFrame } from '../../src/shared/frames.ts';
+import { eventually, settle } from '../support/events.ts';
+import { mintToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { TestClient } from '../support/ws-client.ts';
+
+const TIERS = ['free', 'standard', 'pro', 'enterprise'] as const;
+/** TIER_PRIORITIES' default: 1 = admitted first. */
+const PRIORITY: Record<string, number> = { enterprise: 1, pro: 2, standard: 3, free: 4 };
+
+let gw: TestGateway | undefined;
+const clients: TestClient[] = [];
+const queues: Queue[] = [];
+
+afterEach(async () => {
+  for (const client of clients.splice(0)) client.drop();
+  await Promise.all(queues.splice(0).map((q) => q.close()));
+  await gw?.stop();
+  gw = undefined;
+});
+
+/** The BullMQ queue this gateway keeps its waiters in (src/admission/admission-queue.ts). */
+function admissionQueue(g: TestGateway): Queue {
+  const { nodeId, redisPrefix } = g.gateway.ctx.config;
+  const queue = new Queue(`admission-${nodeId.replace(/[^A-Za-z0-9_-]/g, '_')}`, {
+    connection: { url: g.redisUrl },
+    prefix: bullPrefix(redisPrefix),
+  });
+  queues.push(queue);
+  return queue;
+}
+
+async function jobsLeft(queue: Queue): Promise<number> {
+  const counts = await queue.getJobCounts();
+  return Object.values(counts).reduce((total, n) => total + n, 0);
+}
+
+async function admitted(url: string, sub: string) {
+  const session = await TestClient.session(url, { token: await mintToken({ sub }) });
+  clients.push(session.client);
+  return session.client;
+}
+
+/** Connect and say hello; resolves once the gateway has put it in line (its first `queued`). */
+async function waiter(url: string, sub: string, tier: string): Promise<TestClient> {
+  const client = await TestClient.connect(url);
+  clients.push(client);
+  client.send({ type: 'hello', token: await mintToken({ sub, tier }) });
+  await client.next((f): f is QueuedFrame => f.type === 'queued');
+  return client;
+}
+
+describe('admission order behind a full pool', () => {
+  it('50 waiters of mixed tiers get in by (priority, arrival) as slots free one at a time', async () => {
+    gw = await startTestGateway({ MAX_CONNECTIONS: '2' });
+    const keeper = await admitted(gw.url, 'keeper');
+    let holder = await admitted(gw.url, 'holder');
+
+    // A fixed, shuffled-looking mix: every tier interleaved with the others.
+    const line = Array.from({ length: 50 }, (_, i) => ({
+      sub: `w${i}`,
+      tier: TIERS[(i * 7 + Math.floor(i / 3)) % 4] as string,
+    }));
+    const waiting = new Map<string, TestClient>();
+    const order: string[] = [];
+    let wake = () => {};
+    for (const { sub, tier } of line) {
+      const client = await waiter(gw.url, sub, tier);
+      waiting.set(sub, client);
+      client.ws.on('message', (data) => {
+        if ((JSON.parse(data.toString()) as { type: string }).type !== 'welcome') return;
+        order.push(sub);
+        wake();
+      });
+    }
+    const welcomes = (count: number) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no welcome #${count} within 5 s`)), 5000);
+        wake = () => {
+          if (order.length < count) return;
+          clearTimeout(timer);
+          resolve();
+        };
+        wake();
+      });
+    expect(gw.gateway.ctx.supervisor.poolState()).toBe('saturated');
+    expect(gw.gateway.ctx.supervisor.poolContext()).toMatchObject({ active: 2, waiting: 50 });
+    const last = [...waiting.values()].at(-1) as TestClient;
+    expect((last.frames.at(-1) as QueuedFrame).position).toBeGreaterThan(0);
+
+    // Free one slot at a time: close whoever holds it, wait for exactly one welcome.
+    for (let admittedSoFar = 1; admittedSoFar <= line.length; admittedSoFar++) {
+      holder.close();
+      await welcomes(admittedSoFar);
+      holder = waiting.get(order[admittedSoFar - 1] as string) as TestClient;
+    }
+    await settle(keeper);
+    expect(order).toHaveLength(line.length);
+
+    const expected = line
+      .map((w, arrival) => ({ ...w, arrival }))
+      .sort((a, b) => (PRIORITY[a.tier] ?? 9) - (PRIORITY[b.tier] ?? 9) || a.arrival - b.arrival)
+      .map((w) => w.sub);
+    expect(order).toEqual(expected);
+
+    // Everyone admitted was welcomed as who they are, and the waiting line is gone from Redis.
+    const welcome = await holder.next((f) => f.type === 'welcome');
+    expect(welcome).toMatchObject({ userId: order.at(-1) });
+    const queue = admissionQueue(gw);
+    await eventually(async () => (await jobsLeft(queue)) === 0, 'an empty admission queue');
+    expect(gw.gateway.ctx.supervisor.poolContext()).toMatchObject({ waiting: 0, admitted: 52 });
+  });
+
+  it('waiters past ADMISSION_TIMEOUT_MS are closed 1013 with jittered retryAfterMs; the queue ends empty', async () => {
+    gw = await startTestGateway({ MAX_CONNECTIONS: '1', ADMISSION_TIMEOUT_MS: '1500' });
+    const holder = await admitted(gw.url, 'holder');
+    const waiters: TestClient[] = [];
+    for (let i = 0; i < 6; i++) waiters.push(await waiter(gw.url, `late${i}`, TIERS[i % 4] as string));
+
+    const hints: number[] = [];
+    for (const client of waiters) {
+      const error = (await client.next((f) => f.type === 'error', 10_000)) as ErrorFrame;
+      expect(error).toMatchObject({ code: 'ADMISSION_TIMEOUT', retryable: true });
+      expect(error.retryAfterMs).toBeGreaterThan(0);
+      hints.push(error.retryAfterMs as number);
+      expect((await client.waitClosed()).code).toBe(1013);
+      expect(client.frames.some((f) => f.type === 'welcome')).toBe(false);
+    }
+    // Jittered: refused clients must not all come back at the same moment.
+    expect(new Set(hints).size).toBeGreaterThan(1);
+
+    const queue = admissionQueue(gw);
+    await eventually(async () => (await jobsLeft(queue)) === 0, 'an empty admission queue');
+    expect(gw.gateway.ctx.supervisor.poolContext()).toMatchObject({ active: 1, waiting: 0 });
+    // The slot holder never noticed.
+    await settle(holder);
+    expect(holder.closed).toBeUndefined();
+  });
+
+  it('a waiter that disconnects while queued is dropped: never admitted, never counted', async () => {
+    gw = await startTestGateway({ MAX_CONNECTIONS: '1' });
+    const holder = await admitted(gw.url, 'holder');
+    const leaver = await waiter(gw.url, 'leaver', 'enterprise');
+    const patient = await waiter(gw.url, 'patient', 'free');
+    expect((patient.frames.at(-1) as QueuedFrame).position).toBe(2);
+
+    leaver.close();
+    await leaver.waitClosed();
+    // The one left moves up to the front.
+    await eventually(
+      () => patient.frames.some((f) => f.type === 'queued' && f.position === 1),
+      'patient at position 1',
+    );
+    expect(gw.gateway.ctx.supervisor.poolContext()).toMatchObject({ waiting: 1 });
+    const queue = admissionQueue(gw);
+    await eventually(async () => (await jobsLeft(queue)) === 1, 'only the patient waiter in the queue');
+
+    holder.close();
+    expect(await patient.next((f) => f.type === 'welcome')).toMatchObject({ userId: 'patient' });
+    expect(leaver.frames.some((f) => f.type === 'welcome')).toBe(false);
+    expect(gw.gateway.ctx.supervisor.poolContext()).toMatchObject({ active: 1, waiting: 0, admitted: 2 });
+    await eventually(async () => (await jobsLeft(queue)) === 0, 'an empty admission queue');
+  });
+});

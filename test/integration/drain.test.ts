@@ -1,0 +1,179 @@
+/**
+ * SIGTERM drain at scale (issue 3, "Tests"): 2,000 connected clients and a few
+ * queued waiters on a gateway process. On SIGTERM /readyz turns 503, nobody new
+ * gets in, waiters are told SERVICE_RESTART, connected clients are closed with
+ * 1012 in batches of DRAIN_BATCH_SIZE, the process exits 0 — and every client
+ * resumes on a second process with zero lost events while a backend keeps
+ * publishing throughout.
+ */
+import { Agent, get } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { QueuedFrame, WelcomeFrame } from '../../src/shared/frames.ts';
+import { PublishLoop, settle, sleep } from '../support/events.ts';
+import { mintToken } from '../support/gateway.ts';
+import { type GatewayProcess, processEnv, spawnGateway } from '../support/gateway-process.ts';
+import { ids, TestClient } from '../support/ws-client.ts';
+
+const CLIENTS = 2000;
+const WAITERS = 3;
+const BATCH = 250;
+/** Sockets opened at once by the test: enough to be quick, few enough for a 2-core box. */
+const PARALLEL = 100;
+const CHANNEL = 'drain:room';
+const TEST_TIMEOUT_MS = 60_000;
+
+/** 2,000 sockets from one address, one user: the per-IP and per-user limits are not under test. */
+const LIMITS_OFF = {
+  RATE_CONNECT_PER_IP: '0',
+  RATE_CONNECT_PER_USER: '0',
+  MAX_CONNECTIONS_PER_IP: '0',
+  MAX_CONNECTIONS_PER_USER: '0',
+};
+
+const processes: GatewayProcess[] = [];
+const clients: TestClient[] = [];
+let loop: PublishLoop | undefined;
+const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+
+afterEach(async () => {
+  await loop?.stop().catch(() => {});
+  loop = undefined;
+  for (const client of clients.splice(0)) client.drop();
+  await Promise.all(processes.splice(0).map((p) => p.kill('SIGKILL')));
+  agent.destroy();
+});
+
+/** Run `make` for 0..count-1, `PARALLEL` at a time; results in index order. */
+async function inParallel<T>(count: number, make: (i: number) => Promise<T>): Promise<T[]> {
+  const results: T[] = [];
+  for (let start = 0; start < count; start += PARALLEL) {
+    const batch = Array.from({ length: Math.min(PARALLEL, count - start) }, (_, k) => make(start + k));
+    results.push(...(await Promise.all(batch)));
+  }
+  return results;
+}
+
+/** GET /readyz on one kept-alive connection, as a load balancer's health check holds it. */
+function readyz(http: string): Promise<number | 'refused'> {
+  return new Promise((resolve) => {
+    const req = get(`${http}/readyz`, { agent }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', () => resolve('refused'));
+    req.setTimeout(2000, () => req.destroy());
+  });
+}
+
+describe('SIGTERM drain with 2,000 clients', () => {
+  it(
+    'readyz 503, no admissions, waiters get SERVICE_RESTART, 1012 in batches, exit 0, all resume elsewhere losslessly',
+    async () => {
+      const env = processEnv({
+        ...LIMITS_OFF,
+        MAX_CONNECTIONS: String(CLIENTS),
+        DRAIN_BATCH_SIZE: String(BATCH),
+        DRAIN_TIMEOUT_MS: '20000',
+      });
+      const prefix = env.REDIS_PREFIX as string;
+      const [leaving, staying] = await Promise.all([
+        spawnGateway(env),
+        spawnGateway(processEnv({ ...LIMITS_OFF, REDIS_PREFIX: prefix })),
+      ]);
+      processes.push(leaving, staying);
+      const token = await mintToken({ sub: 'crowd' });
+
+      const first = await inParallel(CLIENTS, async () => {
+        const session = await TestClient.session(leaving.url, { token });
+        clients.push(session.client);
+        session.client.send({ type: 'subscribe', channel: CHANNEL, ref: 'sub' });
+        await session.client.next((f) => f.type === 'subscribed', 20_000);
+        return session;
+      });
+      // The pool is full: these wait in the admission queue.
+      const waiters: TestClient[] = [];
+      for (let i = 0; i < WAITERS; i++) {
+        const waiter = await TestClient.connect(leaving.url);
+        clients.push(waiter);
+        waiter.send({ type: 'hello', token: await mintToken({ sub: `waiter${i}`, tier: 'enterprise' }) });
+        await waiter.next((f): f is QueuedFrame => f.type === 'queued');
+        waiters.push(waiter);
+      }
+      expect(await readyz(leaving.http)).toBe(200);
+
+      // The backend publishes through the process that stays, before, during and after the drain.
+      const publisher = new PublishLoop(() => staying.http, CHANNEL, { pauseMs: 100 });
+      loop = publisher;
+      await Promise.all(first.map(({ client }) => client.waitForEvents(2, CHANNEL, 20_000)));
+
+      const exit = leaving.kill('SIGTERM');
+      // A load balancer's health check sees the drain.
+      let status: number | 'refused' = 200;
+      for (let i = 0; i < 200 && status === 200; i++) {
+        status = await readyz(leaving.http);
+        if (status === 200) await sleep(10);
+      }
+      expect(status).toBe(503);
+      // Nobody new gets in: the port no longer takes connections, or the hello is refused.
+      const late = await TestClient.connect(leaving.url).catch(() => undefined);
+      if (late) {
+        clients.push(late);
+        late.send({ type: 'hello', token });
+        await late.waitClosed(10_000);
+        expect(late.frames.some((f) => f.type === 'welcome')).toBe(false);
+      }
+
+      for (const client of [...first.map((s) => s.client), ...waiters]) {
+        expect((await client.waitClosed(20_000)).code).toBe(1012);
+        expect(client.frames.find((f) => f.type === 'error')).toMatchObject({
+          code: 'SERVICE_RESTART',
+          retryable: true,
+        });
+      }
+      for (const waiter of waiters) expect(waiter.frames.some((f) => f.type === 'welcome')).toBe(false);
+      expect(await exit).toMatchObject({ code: 0, signal: null });
+
+      // Closed in batches, so the crowd does not come back in the same millisecond.
+      const batches = leaving.logs().filter((line) => line.msg === 'drain batch');
+      expect(batches.length).toBeGreaterThanOrEqual(Math.ceil(CLIENTS / BATCH));
+      for (const batch of batches) expect(batch.closed).toBeLessThanOrEqual(BATCH);
+      expect(batches.reduce((total, b) => total + Number(b.closed), 0)).toBe(CLIENTS + WAITERS);
+
+      // Everyone resumes on the other process; waiters simply connect there.
+      const resumed = await inParallel(CLIENTS, async (i) => {
+        const { client, welcome } = first[i] as { client: TestClient; welcome: WelcomeFrame };
+        const before = ids(client.events(CHANNEL));
+        const session = await TestClient.session(staying.url, {
+          token,
+          resume: {
+            sessionId: welcome.sessionId,
+            resumeToken: welcome.resumeToken,
+            lastEventIds: { [CHANNEL]: before.at(-1) as string },
+          },
+        });
+        clients.push(session.client);
+        return { before, session };
+      });
+      for (const { session } of resumed)
+        expect(session.welcome).toMatchObject({ resumed: true, recovered: true });
+      const waiterAgain = await TestClient.session(staying.url, {
+        token: await mintToken({ sub: 'waiter0', tier: 'enterprise' }),
+      });
+      clients.push(waiterAgain.client);
+
+      await sleep(300); // a few more events while everyone is live on the new process
+      const published = await publisher.stop();
+      loop = undefined;
+      let lost = 0;
+      for (const { before, session } of resumed) {
+        const { client } = session;
+        await client.waitForEvents(published.length - before.length, CHANNEL, 20_000);
+        await settle(client);
+        const all = [...before, ...ids(client.events(CHANNEL))];
+        if (all.length !== published.length || all.some((id, k) => id !== published[k])) lost++;
+      }
+      expect(lost, 'clients whose events differ from the published list').toBe(0);
+    },
+    TEST_TIMEOUT_MS,
+  );
+});

@@ -1,0 +1,196 @@
+/**
+ * Connection-level rate limits (issue 3, "Tests"): each one refuses with its own
+ * code, close code and retryAfterMs, holds across two gateways sharing Redis, and
+ * lets the client in again once retryAfterMs has passed or a slot frees.
+ * X-Forwarded-For counts only from a trusted proxy.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ErrorFrame } from '../../src/shared/frames.ts';
+import { eventually, sleep } from '../support/events.ts';
+import { mintToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { TestClient } from '../support/ws-client.ts';
+
+const gateways: TestGateway[] = [];
+const clients: TestClient[] = [];
+
+afterEach(async () => {
+  for (const client of clients.splice(0)) client.drop();
+  await Promise.all(gateways.splice(0).map((g) => g.stop()));
+});
+
+/** Two gateways of one deployment: same Redis, same REDIS_PREFIX, same limits. */
+async function pair(limits: Record<string, string>): Promise<[TestGateway, TestGateway]> {
+  const a = await startTestGateway({ NODE_ID: 'gw-a', ...limits });
+  gateways.push(a);
+  const b = await startTestGateway({ NODE_ID: 'gw-b', REDIS_PREFIX: a.prefix, ...limits });
+  gateways.push(b);
+  return [a, b];
+}
+
+type Outcome =
+  | { client: TestClient; welcomed: true }
+  | { client: TestClient; welcomed: false; error: ErrorFrame; closeCode: number };
+
+/** Connect, say hello, and report what the user sees: a welcome, or an error and a close. */
+async function attempt(url: string, sub: string, headers: Record<string, string> = {}): Promise<Outcome> {
+  const client = await TestClient.connect(url, headers);
+  clients.push(client);
+  client.send({ type: 'hello', token: await mintToken({ sub }) });
+  const first = await client.next((f) => f.type === 'welcome' || f.type === 'error');
+  if (first.type === 'welcome') return { client, welcomed: true };
+  return { client, welcomed: false, error: first as ErrorFrame, closeCode: (await client.waitClosed()).code };
+}
+
+function refused(outcome: Outcome, code: string, closeCode: number): ErrorFrame {
+  expect(outcome.welcomed, `expected ${code}`).toBe(false);
+  if (outcome.welcomed) throw new Error('unreachable');
+  expect(outcome.error).toMatchObject({ code, retryable: true });
+  expect(outcome.error.retryAfterMs).toBeGreaterThan(0);
+  expect(outcome.closeCode).toBe(closeCode);
+  return outcome.error;
+}
+
+/** Wait until `gw` has processed the close of every socket but `open`. */
+const settledTo = (gw: TestGateway, open: number) =>
+  eventually(
+    () => gw.gateway.ctx.connections.size === open,
+    `${open} open sockets on ${gw.gateway.ctx.config.nodeId}`,
+  );
+
+describe('connection attempts per window', () => {
+  it('RATE_CONNECT_PER_IP: the attempt past the limit, on either gateway, gets CONNECT_RATE_LIMITED/4029, then gets in after retryAfterMs', async () => {
+    const [a, b] = await pair({ RATE_CONNECT_PER_IP: '4', RATE_WINDOW_S: '2' });
+    for (const [gw, sub] of [
+      [a, 'p1'],
+      [b, 'p2'],
+      [a, 'p3'],
+      [b, 'p4'],
+    ] as const)
+      expect((await attempt(gw.url, sub)).welcomed).toBe(true);
+    const error = refused(await attempt(a.url, 'p5'), 'CONNECT_RATE_LIMITED', 4029);
+    expect(error.retryAfterMs).toBeLessThanOrEqual(2000);
+    refused(await attempt(b.url, 'p6'), 'CONNECT_RATE_LIMITED', 4029);
+
+    await sleep((error.retryAfterMs as number) + 50);
+    expect((await attempt(b.url, 'p7')).welcomed).toBe(true);
+  });
+
+  it('RATE_CONNECT_PER_USER: one user past the limit is refused on both gateways while others get in; it recovers', async () => {
+    const [a, b] = await pair({ RATE_CONNECT_PER_USER: '3', RATE_WINDOW_S: '2' });
+    for (const gw of [a, b, a]) expect((await attempt(gw.url, 'eager')).welcomed).toBe(true);
+    const error = refused(await attempt(b.url, 'eager'), 'CONNECT_RATE_LIMITED', 4029);
+    refused(await attempt(a.url, 'eager'), 'CONNECT_RATE_LIMITED', 4029);
+    expect((await attempt(b.url, 'calm')).welcomed).toBe(true);
+
+    await sleep((error.retryAfterMs as number) + 50);
+    expect((await attempt(a.url, 'eager')).welcomed).toBe(true);
+  });
+});
+
+describe('concurrent connections', () => {
+  it('MAX_CONNECTIONS_PER_USER: the one past the limit across gateways gets TOO_MANY_CONNECTIONS/4030; a close frees a slot', async () => {
+    const [a, b] = await pair({ MAX_CONNECTIONS_PER_USER: '2' });
+    const first = await attempt(a.url, 'busy');
+    expect(first.welcomed).toBe(true);
+    expect((await attempt(b.url, 'busy')).welcomed).toBe(true);
+    refused(await attempt(b.url, 'busy'), 'TOO_MANY_CONNECTIONS', 4030);
+    refused(await attempt(a.url, 'busy'), 'TOO_MANY_CONNECTIONS', 4030);
+    expect((await attempt(a.url, 'other')).welcomed).toBe(true);
+
+    first.client.close();
+    await first.client.waitClosed();
+    await settledTo(a, 1); // only 'other' is left on a
+    expect((await attempt(a.url, 'busy')).welcomed).toBe(true);
+  });
+
+  it('MAX_CONNECTIONS_PER_IP: the one past the limit across gateways gets TOO_MANY_CONNECTIONS/4030; a close frees a slot', async () => {
+    const [a, b] = await pair({ MAX_CONNECTIONS_PER_IP: '3' });
+    const held = [await attempt(a.url, 'i1'), await attempt(b.url, 'i2'), await attempt(b.url, 'i3')];
+    for (const outcome of held) expect(outcome.welcomed).toBe(true);
+    refused(await attempt(a.url, 'i4'), 'TOO_MANY_CONNECTIONS', 4030);
+
+    const leaving = held[1] as Outcome;
+    leaving.client.close();
+    await leaving.client.waitClosed();
+    await settledTo(b, 1);
+    expect((await attempt(a.url, 'i4')).welcomed).toBe(true);
+    refused(await attempt(b.url, 'i5'), 'TOO_MANY_CONNECTIONS', 4030);
+  });
+});
+
+describe('trusted proxies', () => {
+  const HEADERS = (ip: string) => ({ 'x-forwarded-for': `${ip}, 127.0.0.1` });
+
+  it('X-Forwarded-For from a trusted peer names the client: distinct clients behind one proxy are counted apart', async () => {
+    const gw = await startTestGateway({ TRUSTED_PROXIES: '127.0.0.1', MAX_CONNECTIONS_PER_IP: '1' });
+    gateways.push(gw);
+    expect((await attempt(gw.url, 'x1', HEADERS('203.0.113.7'))).welcomed).toBe(true);
+    expect((await attempt(gw.url, 'x2', HEADERS('203.0.113.8'))).welcomed).toBe(true);
+    refused(await attempt(gw.url, 'x3', HEADERS('203.0.113.7')), 'TOO_MANY_CONNECTIONS', 4030);
+  });
+
+  it('X-Forwarded-For from an untrusted peer is ignored: the peer address is what counts', async () => {
+    const gw = await startTestGateway({ TRUSTED_PROXIES: '10.0.0.1', MAX_CONNECTIONS_PER_IP: '1' });
+    gateways.push(gw);
+    expect((await attempt(gw.url, 'y1', HEADERS('203.0.113.7'))).welcomed).toBe(true);
+    refused(await attempt(gw.url, 'y2', HEADERS('203.0.113.8')), 'TOO_MANY_CONNECTIONS', 4030);
+  });
+});
+
+describe('inside a session', () => {
+  it('MESSAGES_PER_SECOND: frames over the rate get MESSAGE_RATE_LIMITED with their ref; the connection stays open and later frames are processed', async () => {
+    const gw = await startTestGateway({ MESSAGES_PER_SECOND: '5' }); // bursts of 10
+    gateways.push(gw);
+    const { client } = await TestClient.session(gw.url, { token: await mintToken({ sub: 'chatty' }) });
+    clients.push(client);
+    const refs = Array.from({ length: 60 }, (_, i) => `m${i}`);
+    for (const ref of refs) client.send({ type: 'publish', channel: 'rl:room', data: { ref }, ref });
+
+    const answer = (ref: string) => client.frames.find((f) => 'ref' in f && f.ref === ref);
+    await eventually(() => refs.every(answer), 'an answer to every publish');
+    const limited = refs.filter((ref) => answer(ref)?.type === 'error');
+    expect(limited.length).toBeGreaterThan(0);
+    for (const ref of limited)
+      expect(answer(ref)).toMatchObject({
+        code: 'MESSAGE_RATE_LIMITED',
+        retryable: true,
+        retryAfterMs: 1000,
+      });
+    expect(refs.filter((ref) => answer(ref)?.type === 'ack').length).toBeGreaterThanOrEqual(9);
+    expect(client.closed).toBeUndefined();
+
+    // Slowed down to the rate, the refused ones go through.
+    await sleep(1000);
+    const retried = limited.slice(0, 4).map((ref) => `${ref}-again`);
+    for (const ref of retried) client.send({ type: 'publish', channel: 'rl:room', data: { ref }, ref });
+    await eventually(() => retried.every(answer), 'answers to the retries');
+    expect(retried.map((ref) => answer(ref)?.type)).toEqual(['ack', 'ack', 'ack', 'ack']);
+    expect(client.closed).toBeUndefined();
+  });
+
+  it('AUTH_FAILURES_PER_IP: failed hellos are answered ever later, then AUTH_RATE_LIMITED/4031 until the window passes', async () => {
+    const gw = await startTestGateway({ AUTH_FAILURES_PER_IP: '3', AUTH_FAILURE_WINDOW_S: '2' });
+    gateways.push(gw);
+    const waits: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const client = await TestClient.connect(gw.url);
+      clients.push(client);
+      const sentAt = Date.now();
+      client.send({
+        type: 'hello',
+        token: await mintToken({ sub: 'mallory' }, 'a-wrong-secret-of-at-least-32-characters'),
+      });
+      expect(await client.next((f) => f.type === 'error')).toMatchObject({ code: 'AUTH_INVALID_TOKEN' });
+      waits.push(Date.now() - sentAt);
+      expect((await client.waitClosed()).code).toBe(4001);
+    }
+    // Progressive: each failure is answered no sooner than 100 ms × 2^(n-1).
+    for (const [n, ms] of waits.entries()) expect(ms).toBeGreaterThanOrEqual(100 * 2 ** n - 5);
+
+    // Past the budget even a good token is refused, with a hint when to come back.
+    const error = refused(await attempt(gw.url, 'alice'), 'AUTH_RATE_LIMITED', 4031);
+    expect(error.retryAfterMs).toBeLessThanOrEqual(2000);
+    await sleep((error.retryAfterMs as number) + 50);
+    expect((await attempt(gw.url, 'alice')).welcomed).toBe(true);
+  });
+});

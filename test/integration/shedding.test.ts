@@ -1,0 +1,146 @@
+/**
+ * Load shedding under real pressure (issue 3, "Tests"): the test blocks the event
+ * loop of its own process — where the in-process gateway runs — past
+ * SHED_EVENT_LOOP_LAG_MS, so the pool goes `shedding` and closes the lowest tier
+ * first with LOAD_SHED / 1013 + retryAfterMs; then it accepts again, and the shed
+ * clients resume and get every event published meanwhile, once, in order.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ErrorFrame, WelcomeFrame } from '../../src/shared/frames.ts';
+import { eventually, PublishLoop, settle } from '../support/events.ts';
+import { mintToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { ids, TestClient } from '../support/ws-client.ts';
+
+const CHANNEL = 'shed:room';
+/** Longer than SHED_EVENT_LOOP_LAG_MS and more than one sample period. */
+const BLOCK_MS = 1200;
+
+let gw: TestGateway | undefined;
+let loop: PublishLoop | undefined;
+const clients: TestClient[] = [];
+
+afterEach(async () => {
+  await loop?.stop().catch(() => {});
+  loop = undefined;
+  for (const client of clients.splice(0)) client.drop();
+  await gw?.stop();
+  gw = undefined;
+});
+
+interface Member {
+  sub: string;
+  tier: string;
+  token: string;
+  client: TestClient;
+  welcome: WelcomeFrame;
+}
+
+async function member(url: string, sub: string, tier: string): Promise<Member> {
+  const token = await mintToken({ sub, tier });
+  const { client, welcome } = await TestClient.session(url, { token });
+  clients.push(client);
+  client.send({ type: 'subscribe', channel: CHANNEL, ref: 'sub' });
+  await client.next((f) => f.type === 'subscribed');
+  return { sub, tier, token, client, welcome };
+}
+
+/** Real event-loop lag: nothing else in this process runs meanwhile, the gateway included. */
+function blockEventLoop(ms: number): void {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    // busy: this is the pressure under test
+  }
+}
+
+const shedNow = (members: Member[]) => members.filter((m) => m.client.closed !== undefined);
+
+describe('load shedding', () => {
+  it('sheds the lowest tier first with LOAD_SHED/1013, accepts again, and shed clients resume without loss', async () => {
+    gw = await startTestGateway({
+      RESOURCE_SAMPLE_MS: '100',
+      // High enough that a busy shared box does not shed on its own before the test blocks.
+      SATURATE_EVENT_LOOP_LAG_MS: '450',
+      SHED_EVENT_LOOP_LAG_MS: '500',
+      // 10 connections × 0.2 = 2 shed on the first critical sample, 8 × 0.2 = 1 on the next.
+      SHED_BATCH_RATIO: '0.2',
+    });
+    const tiers = [
+      'pro',
+      'free',
+      'enterprise',
+      'standard',
+      'free',
+      'pro',
+      'standard',
+      'enterprise',
+      'pro',
+      'standard',
+    ];
+    const members: Member[] = [];
+    for (const [i, tier] of tiers.entries()) members.push(await member(gw.url, `u${i}-${tier}`, tier));
+    expect(gw.gateway.ctx.supervisor.poolState()).toBe('accepting');
+
+    const publisher = new PublishLoop(() => (gw as TestGateway).http, CHANNEL, { pauseMs: 5 });
+    loop = publisher;
+    await Promise.all(members.map((m) => m.client.waitForEvents(3)));
+
+    blockEventLoop(BLOCK_MS);
+    await eventually(() => shedNow(members).length >= 2, 'the first shed');
+    // One critical sample: both free clients, nobody else.
+    expect(shedNow(members).map((m) => m.tier)).toEqual(['free', 'free']);
+    for (const { client, welcome } of shedNow(members)) {
+      const error = (await client.next((f) => f.type === 'error')) as ErrorFrame;
+      expect(error).toMatchObject({
+        code: 'LOAD_SHED',
+        retryable: true,
+        correlationId: welcome.correlationId,
+      });
+      expect(error.retryAfterMs).toBeGreaterThan(0);
+      expect(client.closed?.code).toBe(1013);
+    }
+    await eventually(() => gw?.gateway.ctx.supervisor.poolState() === 'accepting', 'accepting again');
+
+    // Pressure again: the next lowest tier goes, the newest of it first.
+    blockEventLoop(BLOCK_MS);
+    await eventually(() => shedNow(members).length >= 3, 'the second shed');
+    const third = shedNow(members).filter((m) => m.tier !== 'free');
+    expect(third.map((m) => m.sub)).toEqual(['u9-standard']);
+    await eventually(() => gw?.gateway.ctx.supervisor.poolState() === 'accepting', 'accepting again');
+
+    // Accepting means a newcomer is welcomed at once, without a queued frame.
+    const newcomer = await member(gw.url, 'newcomer', 'free');
+    expect(newcomer.client.frames.some((f) => f.type === 'queued')).toBe(false);
+
+    // The shed resume where they left off while the backend keeps publishing.
+    const resumed = [];
+    for (const shed of shedNow(members)) {
+      const seen = ids(shed.client.events(CHANNEL));
+      const session = await TestClient.session(gw.url, {
+        token: shed.token,
+        resume: {
+          sessionId: shed.welcome.sessionId,
+          resumeToken: shed.welcome.resumeToken,
+          lastEventIds: { [CHANNEL]: seen.at(-1) as string },
+        },
+      });
+      clients.push(session.client);
+      expect(session.welcome).toMatchObject({ resumed: true, recovered: true });
+      resumed.push({ seen, client: session.client });
+    }
+    const target = publisher.ids.length + 10;
+    await eventually(() => publisher.ids.length >= target, 'events published after the resume');
+    const published = await publisher.stop();
+    loop = undefined;
+    for (const { seen, client } of resumed) {
+      await client.waitForEvents(published.length - seen.length, CHANNEL);
+      await settle(client);
+      expect([...seen, ...ids(client.events(CHANNEL))]).toEqual(published);
+    }
+    // Those never shed got everything on their first connection.
+    for (const m of members.filter((m) => m.client.closed === undefined)) {
+      await m.client.waitForEvents(published.length, CHANNEL);
+      await settle(m.client);
+      expect(ids(m.client.events(CHANNEL))).toEqual(published);
+    }
+  });
+});

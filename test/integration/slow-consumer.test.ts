@@ -1,0 +1,118 @@
+/**
+ * A slow consumer (issue 3, "Tests"): a client that stops reading while its
+ * channel is flooded is disconnected by the gateway instead of being buffered
+ * without bound — the server's outbound buffer stays near MAX_BACKPRESSURE_BYTES —
+ * while a reading client on the same channel misses nothing; the slow client then
+ * resumes and gets every event exactly once, in order.
+ */
+
+import { afterEach, describe, expect, it } from 'vitest';
+import { compareEventIds } from '../../src/shared/frames.ts';
+import { eventually, settle } from '../support/events.ts';
+import { mintToken, publishHttp, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { ids, TestClient } from '../support/ws-client.ts';
+
+const CHANNEL = 'firehose';
+const MAX_BACKPRESSURE = 65_536;
+/** ~16 KB per event: a few hundred fill the kernel's socket buffers and then the gateway's. */
+const PAD = 'x'.repeat(16_000);
+/** Bound on the flood: far more than loopback socket buffers hold. */
+const MAX_EVENTS = 4000;
+
+let gw: TestGateway | undefined;
+const clients: TestClient[] = [];
+
+afterEach(async () => {
+  for (const client of clients.splice(0)) client.drop();
+  await gw?.stop();
+  gw = undefined;
+});
+
+async function subscriber(url: string, sub: string) {
+  const token = await mintToken({ sub });
+  const session = await TestClient.session(url, { token });
+  clients.push(session.client);
+  session.client.send({ type: 'subscribe', channel: CHANNEL, ref: 'sub' });
+  await session.client.next((f) => f.type === 'subscribed');
+  return { ...session, token };
+}
+
+/** Everything the gateway holds in outbound buffers right now. */
+function serverBuffered(g: TestGateway): number {
+  let total = 0;
+  for (const conn of g.gateway.ctx.connections.values()) total += conn.ws?.getBufferedAmount() ?? 0;
+  return total;
+}
+
+/** Stop reading: the kernel buffers fill, then the gateway's. */
+const pauseReading = (client: TestClient) =>
+  (client.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+const resumeReading = (client: TestClient) =>
+  (client.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+
+describe('slow consumers', () => {
+  it('is disconnected with bounded server memory, bystanders keep receiving, and it resumes without loss', async () => {
+    gw = await startTestGateway({ MAX_BACKPRESSURE_BYTES: String(MAX_BACKPRESSURE) });
+    const g = gw;
+    const slow = await subscriber(g.url, 'slow');
+    const reader = await subscriber(g.url, 'reader');
+    const slowConnection = slow.welcome.connectionId;
+
+    let peak = 0;
+    const watch = setInterval(() => {
+      peak = Math.max(peak, serverBuffered(g));
+    }, 5);
+    const published: string[] = [];
+    try {
+      pauseReading(slow.client);
+      // Flood until the gateway lets go of the slow socket (bounded), then a little more.
+      let after = -1;
+      for (let n = 0; n < MAX_EVENTS && (after < 0 || n < after + 50); n++) {
+        published.push(await publishHttp(g.http, CHANNEL, { n, pad: PAD }));
+        peak = Math.max(peak, serverBuffered(g));
+        if (after < 0 && !g.gateway.ctx.connections.has(slowConnection)) after = n;
+      }
+      expect(after, 'the gateway never disconnected the slow consumer').toBeGreaterThanOrEqual(0);
+    } finally {
+      clearInterval(watch);
+    }
+    // Bounded: never much more than one socket's allowance plus a frame in flight.
+    expect(peak).toBeLessThanOrEqual(MAX_BACKPRESSURE + 2 * (PAD.length + 200));
+    // Its session waits to be resumed, not thrown away.
+    await eventually(
+      () =>
+        g.gateway.ctx.supervisor.sessionActor(slow.welcome.sessionId)?.getSnapshot().value === 'reconnecting',
+      'the slow session in reconnecting',
+    );
+
+    // The reading client never noticed.
+    await reader.client.waitForEvents(published.length, CHANNEL, 20_000);
+    await settle(reader.client);
+    expect(ids(reader.client.events(CHANNEL))).toEqual(published);
+    expect(reader.client.closed).toBeUndefined();
+
+    // The slow client reads what reached it, sees the close, and resumes from there.
+    resumeReading(slow.client);
+    const closed = await slow.client.waitClosed(10_000);
+    expect([4008, 1006]).toContain(closed.code);
+    const got = ids(slow.client.events(CHANNEL));
+    expect(got).toEqual(published.slice(0, got.length)); // a prefix: nothing skipped before the close
+    const last = got.at(-1);
+    expect(last).toBeDefined();
+
+    const resumed = await TestClient.session(g.url, {
+      token: slow.token,
+      resume: {
+        sessionId: slow.welcome.sessionId,
+        resumeToken: slow.welcome.resumeToken,
+        lastEventIds: { [CHANNEL]: last as string },
+      },
+    });
+    clients.push(resumed.client);
+    expect(resumed.welcome).toMatchObject({ resumed: true, recovered: true });
+    const missed = published.filter((id) => compareEventIds(id, last as string) > 0);
+    await resumed.client.waitForEvents(missed.length, CHANNEL, 20_000);
+    await settle(resumed.client);
+    expect([...got, ...ids(resumed.client.events(CHANNEL))]).toEqual(published);
+  });
+});

@@ -1,0 +1,110 @@
+/**
+ * Logs (issue 4, "Tests"): the gateway's own logger (createLogger), captured as
+ * JSON lines at debug level. Every line about a connection carries its correlation
+ * ID, connection ID and trace ID — also lines written outside any span — and no
+ * secret ever appears: not the client's token, the resume token, or an API key.
+ */
+import { randomUUID } from 'node:crypto';
+import type { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/observability/logger.ts';
+import { settle } from '../support/events.ts';
+import { mintToken, TEST_API_KEY } from '../support/gateway.ts';
+import { type LoggedGateway, startLoggedGateway } from '../support/logged-gateway.ts';
+import { callerTraceparent, only, traceToMemory, waitForSpans } from '../support/spans.ts';
+import { TestClient } from '../support/ws-client.ts';
+
+let exporter: InMemorySpanExporter;
+let gw: LoggedGateway;
+
+beforeAll(async () => {
+  exporter = await traceToMemory();
+  gw = await startLoggedGateway();
+});
+afterAll(() => gw?.stop());
+
+describe('log lines of a connection', () => {
+  it('carry its correlation ID, connection ID and trace ID, inside spans and outside them', async () => {
+    const caller = callerTraceparent();
+    const correlationId = `log-${randomUUID()}`;
+    const { client, welcome } = await TestClient.session(gw.url, {
+      token: await mintToken({ sub: 'lola' }),
+      traceparent: caller.traceparent,
+      correlationId,
+    });
+    client.send('{not json'); // a client error, logged from the socket callback: no span is active
+    await client.next((f) => f.type === 'error');
+    client.send({ type: 'bye' });
+    await client.waitClosed();
+    const spans = await waitForSpans(exporter, caller.traceId, ['ws.connection']);
+
+    const ours = gw.lines().filter((line) => line.connectionId === welcome.connectionId);
+    const ready = ours.find((line) => line.msg === 'session ready');
+    const clientError = ours.find((line) => line.msg === 'client error');
+    expect(ready, 'session ready').toBeDefined();
+    expect(clientError, 'client error').toBeDefined();
+    for (const line of ours) {
+      expect(line.correlationId, line.msg).toBe(correlationId);
+      expect(line.trace_id, line.msg).toBe(caller.traceId);
+    }
+    // Outside any span, a line points at the connection's own span.
+    expect(clientError?.span_id).toBe(only(spans, 'ws.connection').spanContext().spanId);
+    expect(clientError).toMatchObject({ code: 'MALFORMED_MESSAGE' });
+  });
+});
+
+describe('secrets in logs', () => {
+  it('neither the token, nor the resume token, nor an API key ever appears', async () => {
+    const token = await mintToken({ sub: 'sam' });
+    const first = await TestClient.session(gw.url, { token });
+    first.client.drop();
+    await first.client.waitClosed();
+    const resumed = await TestClient.session(gw.url, {
+      token,
+      resume: { sessionId: first.welcome.sessionId, resumeToken: first.welcome.resumeToken },
+    });
+    expect(resumed.welcome.resumed).toBe(true);
+    await settle(resumed.client);
+    // Refused hellos log the rejection: still without the presented token.
+    const forged = `${token.slice(0, -4)}AAAA`;
+    const refused = await TestClient.connect(gw.url);
+    refused.send({ type: 'hello', token: forged });
+    await refused.waitClosed();
+    await fetch(`${gw.http}/ws/stats/detailed`, {
+      headers: { authorization: 'Bearer not-the-admin-key-at-all' },
+    });
+    resumed.client.close();
+
+    const output = gw.output();
+    expect(output).toContain('hello rejected');
+    expect(output).toContain('admin request denied');
+    for (const secret of [token, forged, first.welcome.resumeToken, TEST_API_KEY, 'not-the-admin-key-at-all'])
+      expect(output.includes(secret), `a secret (${secret.slice(0, 8)}…) leaked into the logs`).toBe(false);
+  });
+
+  it('redacts secrets wherever they sit in a logged object', () => {
+    const captured: string[] = [];
+    const logger = createLogger('info', 'n', {
+      destination: { write: (line: string) => captured.push(line) },
+    });
+    logger.info(
+      { token: 't-1', hello: { token: 't-2', resume: { resumeToken: 't-3' } }, apiKey: 'k-1' },
+      'x',
+    );
+    logger.info({ headers: { authorization: 'Bearer k-2' } }, 'y');
+    const output = captured.join('');
+    for (const secret of ['t-1', 't-2', 't-3', 'k-1', 'k-2']) expect(output).not.toContain(secret);
+    expect(output).toContain('[redacted]');
+  });
+});
+
+describe('lines about no connection', () => {
+  it('have no trace fields when no span is active', () => {
+    const captured: string[] = [];
+    const logger = createLogger('info', 'n', {
+      destination: { write: (line: string) => captured.push(line) },
+    });
+    logger.info('no span is active here');
+    expect(JSON.parse(captured[0] as string)).not.toHaveProperty('trace_id');
+  });
+});

@@ -1,0 +1,132 @@
+/**
+ * The operations files stay true to the code: the alert rules and the Prometheus
+ * config pass promtool (syntax and the alert unit tests), every metric an alert or
+ * the Grafana dashboard queries is one the gateway exports, and the collector and
+ * compose files wire OTLP in to Jaeger out.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import '../../src/observability/gateway-metrics.ts'; // registers the scrape-time gauges
+import { registry } from '../../src/observability/metrics.ts';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const read = (path: string) => readFileSync(`${root}${path}`, 'utf8');
+
+function promtool(...args: string[]) {
+  const run = spawnSync('promtool', args, { cwd: `${root}ops/prometheus`, encoding: 'utf8' });
+  expect(run.error, 'promtool is needed (Debian package prometheus)').toBeUndefined();
+  return { status: run.status, output: `${run.stdout}${run.stderr}` };
+}
+
+/** Every sample name the gateway can expose: families, plus histogram series. */
+async function exportedNames(): Promise<Set<string>> {
+  const names = new Set<string>();
+  for (const metric of await registry.getMetricsAsJSON()) {
+    names.add(metric.name);
+    if (String(metric.type) === 'histogram')
+      for (const suffix of ['_bucket', '_sum', '_count']) names.add(`${metric.name}${suffix}`);
+  }
+  return names;
+}
+
+const METRIC = /\b(?:tether|nodejs|process)_[a-z0-9_]+\b/g;
+
+describe('ops/prometheus', () => {
+  it('alerts.yml passes promtool check rules', () => {
+    const { status, output } = promtool('check', 'rules', 'alerts.yml');
+    expect(output).toContain('SUCCESS');
+    expect(status).toBe(0);
+  });
+
+  it('the alerts fire as their unit tests expect (promtool test rules)', () => {
+    const { status, output } = promtool('test', 'rules', 'alerts.test.yml');
+    expect(output).toContain('SUCCESS');
+    expect(status).toBe(0);
+  });
+
+  it('prometheus.yml passes promtool check config', () => {
+    expect(promtool('check', 'config', 'prometheus.yml').status).toBe(0);
+  });
+
+  it('every alert queries metrics the gateway exports', async () => {
+    const names = await exportedNames();
+    const groups = parse(read('ops/prometheus/alerts.yml')).groups as {
+      rules: { alert: string; expr: string }[];
+    }[];
+    const rules = groups.flatMap((group) => group.rules);
+    expect(rules.length).toBeGreaterThanOrEqual(5);
+    for (const rule of rules)
+      for (const name of rule.expr.match(METRIC) ?? [])
+        expect(names.has(name), `${rule.alert}: ${name}`).toBe(true);
+    expect(rules.map((rule) => rule.alert)).toEqual(
+      expect.arrayContaining([
+        'TetherHighErrorRate',
+        'TetherAdmissionQueueGrowing',
+        'TetherShedding',
+        'TetherEventLoopLag',
+        'TetherRedisDown',
+      ]),
+    );
+  });
+});
+
+describe('ops/grafana/tether-dashboard.json', () => {
+  const dashboard = JSON.parse(read('ops/grafana/tether-dashboard.json'));
+  const panels = (
+    dashboard.panels as { id: number; type: string; title: string; targets?: { expr: string }[] }[]
+  ).filter((panel) => panel.type !== 'row');
+
+  it('is an importable dashboard: uid, unique panel ids, a query per panel', () => {
+    expect(dashboard.uid).toBe('tether-gateway');
+    const ids = dashboard.panels.map((panel: { id: number }) => panel.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const panel of panels) expect(panel.targets?.length, panel.title).toBeGreaterThan(0);
+  });
+
+  it('queries only metrics the gateway exports', async () => {
+    const names = await exportedNames();
+    for (const panel of panels)
+      for (const target of panel.targets ?? [])
+        for (const name of target.expr.match(METRIC) ?? [])
+          expect(names.has(name), `${panel.title}: ${name}`).toBe(true);
+  });
+});
+
+describe('docs/observability.md', () => {
+  it('documents every metric the gateway exports', async () => {
+    const doc = read('docs/observability.md');
+    const families = (await registry.getMetricsAsJSON()).map((metric) => metric.name);
+    for (const name of families.filter((n) => n.startsWith('tether_')))
+      expect(doc, name).toContain(`\`${name}\``);
+  });
+});
+
+describe('otel-collector.yaml and docker-compose.yml', () => {
+  it('the collector takes OTLP on 4317 and 4318 and sends traces to Jaeger over OTLP, and to debug', () => {
+    const collector = parse(read('otel-collector.yaml'));
+    expect(collector.receivers.otlp.protocols.grpc.endpoint).toBe('0.0.0.0:4317');
+    expect(collector.receivers.otlp.protocols.http.endpoint).toBe('0.0.0.0:4318');
+    const traces = collector.service.pipelines.traces;
+    expect(traces.processors).toContain('batch');
+    expect(traces.exporters).toEqual(expect.arrayContaining(['otlp/jaeger', 'debug']));
+    expect(collector.exporters['otlp/jaeger'].endpoint).toBe('jaeger:4317');
+    for (const kind of ['receivers', 'processors', 'exporters'] as const)
+      for (const name of traces[kind]) expect(collector[kind], `${kind}: ${name}`).toHaveProperty([name]);
+  });
+
+  it('compose runs the collector and Jaeger (UI on 16686) with files that exist', () => {
+    const compose = parse(read('docker-compose.yml'));
+    expect(compose.services['otel-collector'].ports).toEqual(
+      expect.arrayContaining(['4317:4317', '4318:4318']),
+    );
+    expect(compose.services.jaeger.ports).toContain('16686:16686');
+    for (const service of Object.values(compose.services) as { volumes?: string[] }[])
+      for (const volume of service.volumes ?? []) {
+        const source = volume.split(':')[0] as string;
+        expect(existsSync(`${root}${source.replace(/^\.\//, '')}`), source).toBe(true);
+      }
+  });
+});

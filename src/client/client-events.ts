@@ -1,0 +1,49 @@
+/**
+ * What a `TetherClient` tells the application, by emitter event name.
+ */
+import type { ClientStateName } from '../../machines/client.machine.ts';
+import type { ChannelResume } from '../shared/frames.ts';
+import type { TetherClientError } from './tether-client-error.ts';
+
+export type { ClientStateName };
+
+export interface StateChange {
+  newState: ClientStateName;
+  oldState: ClientStateName;
+  /** Why, when the new state is `reconnecting` or `failed`. */
+  error?: TetherClientError;
+  /** `reconnecting`: the next attempt starts in this many ms (absent while offline). */
+  retryInMs?: number;
+  /** Reconnect attempts since the last `connected`. */
+  attempt: number;
+}
+
+export interface ChannelEvent {
+  channel: string;
+  /** Stream ID, ordered per channel. */
+  id: string;
+  /** Server time the event was stored, ms since the epoch. */
+  ts: number;
+  data: unknown;
+}
+
+export interface RecoveredNotice {
+  /** true when the previous session was re-attached (false: a new session, channels re-subscribed). */
+  resumed: boolean;
+  /** false when events were trimmed from retention while away: there is a gap. */
+  recovered: boolean;
+  channels: ChannelResume[];
+}
+
+export interface ClientEvents {
+  state: StateChange;
+  event: ChannelEvent;
+  error: TetherClientError;
+  queued: { position: number; estimatedWaitMs: number };
+  recovered: RecoveredNotice;
+}
+
+export interface PublishAck {
+  channel: string;
+  id: string;
+}

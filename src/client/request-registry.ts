@@ -1,0 +1,126 @@
+/**
+ * Requests waiting for an answer from the gateway: publishes (answered by `ack`),
+ * actions (answered by `reply`, which survives reconnects because it lands on the
+ * session's inbox channel) and subscribes (answered by `subscribed`, matched by
+ * channel because a resumed session's channels are re-announced without a ref).
+ */
+import type { ActionFrame, PublishFrame } from '../shared/frames.ts';
+import { TetherClientError } from './tether-client-error.ts';
+
+export type RequestFrame = PublishFrame | ActionFrame;
+
+export interface PendingRequest {
+  readonly ref: string;
+  readonly frame: RequestFrame;
+  /** true once written to a socket (false while in the offline queue). */
+  sent?: boolean;
+  /** The session it was sent on. */
+  sentOn?: string;
+  timer?: ReturnType<typeof setTimeout>;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+interface ChannelWaiter {
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+export class RequestRegistry {
+  private seq = 0;
+  private readonly byRef = new Map<string, PendingRequest>();
+  private readonly channelWaiters = new Map<string, ChannelWaiter[]>();
+
+  /** A ref unique within this client: short, because it is on every frame. */
+  nextRef(): string {
+    this.seq = (this.seq + 1) % Number.MAX_SAFE_INTEGER;
+    return this.seq.toString(36);
+  }
+
+  create<T>(frame: RequestFrame & { ref: string }): { request: PendingRequest; promise: Promise<T> } {
+    let request!: PendingRequest;
+    const promise = new Promise<T>((resolve, reject) => {
+      request = { ref: frame.ref, frame, resolve: resolve as (value: unknown) => void, reject };
+    });
+    this.byRef.set(frame.ref, request);
+    return { request, promise };
+  }
+
+  /** The request went out on `sessionId`; it fails with REQUEST_TIMEOUT unless answered in time. */
+  markSent(request: PendingRequest, sessionId: string | undefined, timeoutMs: number): void {
+    request.sent = true;
+    request.sentOn = sessionId;
+    clearTimeout(request.timer);
+    request.timer = setTimeout(
+      () =>
+        this.reject(
+          request.ref,
+          new TetherClientError('REQUEST_TIMEOUT', { ref: request.ref, detail: `${timeoutMs} ms` }),
+        ),
+      timeoutMs,
+    );
+  }
+
+  get(ref: string): PendingRequest | undefined {
+    return this.byRef.get(ref);
+  }
+
+  resolve(ref: string, value: unknown): boolean {
+    const request = this.take(ref);
+    request?.resolve(value);
+    return request !== undefined;
+  }
+
+  reject(ref: string, error: unknown): boolean {
+    const request = this.take(ref);
+    request?.reject(error);
+    return request !== undefined;
+  }
+
+  /** Reject every request `match` selects, with the error `errorFor` builds for it. */
+  rejectWhere(
+    match: (request: PendingRequest) => boolean,
+    errorFor: (request: PendingRequest) => unknown,
+  ): void {
+    for (const request of [...this.byRef.values()])
+      if (match(request)) this.reject(request.ref, errorFor(request));
+  }
+
+  /** Wait for the channel's `subscribed` frame. */
+  waitForChannel<T>(channel: string): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const waiters = this.channelWaiters.get(channel) ?? [];
+      waiters.push({ resolve: resolve as (value: unknown) => void, reject });
+      this.channelWaiters.set(channel, waiters);
+    });
+  }
+
+  /** Returns how many waited. */
+  settleChannel(channel: string, outcome: { value: unknown } | { error: unknown }): number {
+    const waiters = this.channelWaiters.get(channel);
+    if (!waiters) return 0;
+    this.channelWaiters.delete(channel);
+    for (const waiter of waiters) {
+      if ('error' in outcome) waiter.reject(outcome.error);
+      else waiter.resolve(outcome.value);
+    }
+    return waiters.length;
+  }
+
+  /** Everything fails with `error`: nothing will answer now. */
+  rejectAll(error: unknown): void {
+    this.rejectWhere(
+      () => true,
+      () => error,
+    );
+    for (const channel of [...this.channelWaiters.keys()]) this.settleChannel(channel, { error });
+  }
+
+  private take(ref: string): PendingRequest | undefined {
+    const request = this.byRef.get(ref);
+    if (!request) return undefined;
+    this.byRef.delete(ref);
+    clearTimeout(request.timer);
+    return request;
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * One WebSocket at a time. Each `open()` starts a new generation; callbacks from
+ * a socket of an older generation (one we already gave up on) are ignored, so a
+ * late `close` from a dead socket can never disturb the connection that replaced it.
+ */
+import { OPEN, resolveWebSocket, type WebSocketConstructor, type WebSocketLike } from './websocket-like.ts';
+
+export interface SocketLinkHandlers {
+  /** The socket is open: send hello now. */
+  opened(): void;
+  text(data: string): void;
+  closed(code: number, reason: string): void;
+  /** The socket could not even be created (token source, constructor, URL). */
+  failed(error: unknown): void;
+}
+
+export class SocketLink {
+  private socket: WebSocketLike | undefined;
+  private generation = 0;
+
+  constructor(
+    private readonly url: string,
+    private readonly WebSocketImpl: WebSocketConstructor | undefined,
+    private readonly handlers: SocketLinkHandlers,
+  ) {}
+
+  get isOpen(): boolean {
+    return this.socket?.readyState === OPEN;
+  }
+
+  /** Run `prepare` (e.g. fetch a token), then open a socket — unless `close()` came first. */
+  open(prepare: () => Promise<void>): void {
+    const generation = ++this.generation;
+    const current = () => generation === this.generation;
+    const run = async () => {
+      await prepare();
+      const Impl = await resolveWebSocket(this.WebSocketImpl);
+      if (!current()) return;
+      const ws = new Impl(this.url);
+      this.socket = ws;
+      ws.onopen = () => {
+        if (current()) this.handlers.opened();
+      };
+      ws.onmessage = (event) => {
+        if (current() && typeof event.data === 'string') this.handlers.text(event.data);
+      };
+      ws.onclose = (event) => {
+        if (!current()) return;
+        this.generation++;
+        this.socket = undefined;
+        this.handlers.closed(event.code, event.reason);
+      };
+      ws.onerror = () => {}; // a close event with the code follows
+    };
+    run().catch((error) => {
+      if (!current()) return;
+      this.generation++;
+      this.handlers.failed(error);
+    });
+  }
+
+  /** false when there is no open socket to send on. */
+  send(frame: unknown): boolean {
+    const ws = this.socket;
+    if (ws?.readyState !== OPEN) return false;
+    ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+    return true;
+  }
+
+  /**
+   * Stop listening and close. `graceful` sends `bye` first (the gateway ends the
+   * session); otherwise the session stays resumable on the server.
+   */
+  close(graceful: boolean): void {
+    this.generation++;
+    const ws = this.socket;
+    this.socket = undefined;
+    if (!ws) return;
+    try {
+      if (graceful && ws.readyState === OPEN) {
+        ws.send(JSON.stringify({ type: 'bye' }));
+        ws.close(1000, 'bye');
+      } else if (ws.terminate) {
+        ws.terminate();
+      } else {
+        ws.close(1000, 'client gave up on this socket');
+      }
+    } catch {
+      // Already closing: nothing left to do.
+    }
+  }
+}

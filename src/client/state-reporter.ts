@@ -1,0 +1,65 @@
+/**
+ * Turns machine snapshots into what the application hears: one `state` change
+ * per top-level transition (never for substates or the transient `lost`), and one
+ * `TetherClientError` object per failure — the runtime's own when it has the
+ * whole story (a close with its frame), else one built from the machine's code.
+ */
+import type { SnapshotFrom } from 'xstate';
+import {
+  type ClientContext,
+  type ClientStateName,
+  type clientMachine,
+  topLevelState,
+} from '../../machines/client.machine.ts';
+import type { ClientErrorCode } from './client-errors.ts';
+import type { StateChange } from './client-events.ts';
+import { TetherClientError } from './tether-client-error.ts';
+
+export class StateReporter {
+  current: ClientStateName = 'idle';
+  /** When the pending reconnect starts, ms since the epoch. */
+  retryAt: number | undefined;
+  /** The error that ended the last socket, as the runtime classified it. */
+  lastSocketError: TetherClientError | undefined;
+  private reported: { failure?: ClientContext['lastError']; exhausted: boolean; error?: TetherClientError } =
+    {
+      exhausted: false,
+    };
+
+  /** The error behind the machine's `lastError` (the same object for the same failure). */
+  errorFor(context: ClientContext): TetherClientError | undefined {
+    const failure = context.lastError;
+    if (!failure) return undefined;
+    if (this.reported.failure !== failure || this.reported.exhausted !== context.exhausted) {
+      let error =
+        this.lastSocketError?.code === failure.code
+          ? this.lastSocketError
+          : new TetherClientError(failure.code as ClientErrorCode);
+      if (context.exhausted) {
+        error = new TetherClientError('RECONNECT_EXHAUSTED', {
+          cause: error,
+          detail: `${context.attempt} attempts; last error ${error.code}: ${error.message}`,
+        });
+      }
+      this.reported = { failure, exhausted: context.exhausted, error };
+    }
+    return this.reported.error;
+  }
+
+  /** The change to announce, or undefined when the top-level state is the same. */
+  next(snapshot: SnapshotFrom<typeof clientMachine>): StateChange | undefined {
+    const { context } = snapshot;
+    const newState = topLevelState(snapshot.value);
+    if (newState === this.current) return undefined;
+    const change: StateChange = { newState, oldState: this.current, attempt: context.attempt };
+    this.current = newState;
+    if (newState === 'reconnecting' || newState === 'failed') change.error = this.errorFor(context);
+    this.retryAt = undefined;
+    if (newState === 'reconnecting' && snapshot.matches({ reconnecting: 'waiting' })) {
+      change.retryInMs = context.retryDelayMs;
+      this.retryAt = Date.now() + context.retryDelayMs;
+    }
+    if (newState === 'connected') this.lastSocketError = undefined;
+    return change;
+  }
+}

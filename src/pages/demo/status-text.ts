@@ -1,0 +1,51 @@
+/**
+ * What the status indicator says for a client state — green ● connected, yellow
+ * ◐ connecting/reconnecting (with a countdown), red ● failed with the reason,
+ * grey ○ idle/closed. Pure, so the words are the same wherever they are shown.
+ */
+import type { ClientStateName } from '../../client/index.ts';
+
+export interface StatusView {
+  dot: '●' | '◐' | '○';
+  text: string;
+}
+
+export interface StatusInput {
+  state: ClientStateName;
+  /** ms until the next reconnect attempt, when one is scheduled. */
+  retryInMs?: number;
+  attempt?: number;
+  offline?: boolean;
+  queue?: { position: number; estimatedWaitMs: number };
+  errorCode?: string;
+}
+
+export function statusView(input: StatusInput): StatusView {
+  switch (input.state) {
+    case 'connected':
+      return { dot: '●', text: 'connected' };
+    case 'connecting':
+      return input.queue
+        ? {
+            dot: '◐',
+            text: `queued #${input.queue.position}, about ${seconds(input.queue.estimatedWaitMs)}`,
+          }
+        : { dot: '◐', text: 'connecting…' };
+    case 'reconnecting':
+      if (input.offline) return { dot: '◐', text: 'offline — reconnecting when the network returns' };
+      return {
+        dot: '◐',
+        text: `reconnecting in ${seconds(input.retryInMs ?? 0)}${input.attempt ? ` (attempt ${input.attempt})` : ''}`,
+      };
+    case 'failed':
+      return { dot: '●', text: `failed${input.errorCode ? `: ${input.errorCode}` : ''}` };
+    case 'closed':
+      return { dot: '○', text: 'disconnected' };
+    default:
+      return { dot: '○', text: 'idle' };
+  }
+}
+
+function seconds(ms: number): string {
+  return `${Math.max(0, Math.ceil(ms / 1000))} s`;
+}

@@ -1,0 +1,308 @@
+/**
+ * The SDK runtime against a scripted gateway (FakeWebSocket): the offline queue,
+ * resume and de-duplication, the recovered notice, action replies, and no retry
+ * after a non-retryable close.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type StateChange, TetherClient, TetherClientError } from '../../src/client/index.ts';
+import type { WelcomeFrame } from '../../src/shared/frames.ts';
+import { FakeWebSocket, settle } from '../support/fake-websocket.ts';
+
+function welcome(overrides: Partial<WelcomeFrame> = {}): WelcomeFrame {
+  return {
+    type: 'welcome',
+    sessionId: 'sess-1',
+    resumeToken: 'rt-1',
+    connectionId: 'c-1',
+    correlationId: 'corr-1',
+    userId: 'alice',
+    resumed: false,
+    recovered: true,
+    channels: [],
+    heartbeatMs: 30_000,
+    maxMessageBytes: 65_536,
+    resumeWindowMs: 120_000,
+    serverTime: Date.now(),
+    ...overrides,
+  };
+}
+
+let client: TetherClient;
+const states: string[] = [];
+
+function newClient(options: Partial<ConstructorParameters<typeof TetherClient>[0]> = {}): TetherClient {
+  client = new TetherClient({
+    url: 'ws://gateway.test/ws',
+    token: 'tok',
+    WebSocket: FakeWebSocket,
+    random: () => 0, // reconnect at once
+    ...options,
+  });
+  client.on('state', ({ newState }: StateChange) => states.push(newState));
+  return client;
+}
+
+async function connectAndWelcome(frame: WelcomeFrame = welcome()): Promise<FakeWebSocket> {
+  client.connect();
+  await settle();
+  const socket = FakeWebSocket.last;
+  socket.open();
+  socket.receive(frame);
+  return socket;
+}
+
+beforeEach(() => {
+  FakeWebSocket.reset();
+  states.length = 0;
+});
+afterEach(() => {
+  client?.disconnect();
+});
+
+describe('offline queue', () => {
+  it('holds publishes made before connecting and sends them in order once welcomed', async () => {
+    newClient();
+    const acks = Array.from({ length: 5 }, (_, i) => client.publish('room:1', { n: i + 1 }));
+    expect(client.queuedCount).toBe(5);
+    client.connect();
+    await settle();
+    const socket = FakeWebSocket.last;
+    socket.open();
+    expect(socket.sent.map((f) => f.type)).toEqual(['hello']); // nothing before welcome
+    socket.receive(welcome());
+    const publishes = socket.sentOfType('publish');
+    expect(publishes.map((f) => (f.data as { n: number }).n)).toEqual([1, 2, 3, 4, 5]);
+    for (const f of publishes)
+      socket.receive({ type: 'ack', ref: f.ref, channel: 'room:1', id: `1-${f.ref}` });
+    const ids = (await Promise.all(acks)).map((a) => a.id);
+    expect(ids).toEqual(publishes.map((f) => `1-${f.ref}`));
+    expect(client.queuedCount).toBe(0);
+  });
+
+  it('is capped: past offlineQueueSize a publish fails with OFFLINE_QUEUE_FULL, the rest stay queued', async () => {
+    newClient({ offlineQueueSize: 1000 });
+    const errors: string[] = [];
+    client.on('error', (e) => errors.push(e.code));
+    const kept = Array.from({ length: 1000 }, (_, i) => client.publish('room:1', i));
+    const overflow = client.publish('room:1', 1000);
+    await expect(overflow).rejects.toMatchObject({ code: 'OFFLINE_QUEUE_FULL', retryable: false });
+    await expect(overflow).rejects.toBeInstanceOf(TetherClientError);
+    expect(errors).toEqual(['OFFLINE_QUEUE_FULL']);
+    expect(client.queuedCount).toBe(1000);
+    const socket = await connectAndWelcome();
+    expect(socket.sentOfType('publish').map((f) => f.data)).toEqual(
+      Array.from({ length: 1000 }, (_, i) => i),
+    );
+    for (const f of socket.sentOfType('publish'))
+      socket.receive({ type: 'ack', ref: f.ref, channel: 'room:1', id: '1-0' });
+    await Promise.all(kept);
+  });
+
+  it('a publish sent but not acked when the socket drops fails with DELIVERY_UNCONFIRMED', async () => {
+    newClient();
+    const socket = await connectAndWelcome();
+    const pending = client.publish('room:1', 'x');
+    socket.drop(1006);
+    await expect(pending).rejects.toMatchObject({ code: 'DELIVERY_UNCONFIRMED', retryable: true });
+  });
+
+  it('refuses a frame over the welcome’s maxMessageBytes before sending it', async () => {
+    newClient();
+    const socket = await connectAndWelcome(welcome({ maxMessageBytes: 1024 }));
+    await expect(client.publish('room:1', 'x'.repeat(2000))).rejects.toMatchObject({
+      code: 'MESSAGE_TOO_LARGE',
+    });
+    expect(socket.sentOfType('publish')).toEqual([]);
+  });
+});
+
+describe('resume and de-duplication', () => {
+  it('resumes with the last event ID per channel, and drops events already seen', async () => {
+    newClient();
+    const seen: string[] = [];
+    client.on('event', (e) => seen.push(e.id));
+    const first = await connectAndWelcome();
+    const subscribed = client.subscribe('room:1');
+    const sub = first.sentOfType('subscribe')[0]!;
+    expect(sub).toMatchObject({ channel: 'room:1' });
+    expect(sub.from).toBeUndefined();
+    first.receive({ type: 'subscribed', ref: sub.ref, channel: 'room:1', recovered: true, after: '5-0' });
+    await expect(subscribed).resolves.toEqual({ channel: 'room:1', recovered: true, after: '5-0' });
+    for (const id of ['6-0', '7-0', '7-0', '6-0'])
+      first.receive({ type: 'event', channel: 'room:1', id, ts: 1, data: id });
+    first.drop(1006);
+    expect(states).toEqual(['connecting', 'connected', 'reconnecting']);
+    await settle();
+    const second = FakeWebSocket.last;
+    expect(second).not.toBe(first);
+    second.open();
+    expect(second.sent[0]).toMatchObject({
+      type: 'hello',
+      token: 'tok',
+      resume: { sessionId: 'sess-1', resumeToken: 'rt-1', lastEventIds: { 'room:1': '7-0' } },
+    });
+    const recovered: unknown[] = [];
+    client.on('recovered', (r) => recovered.push(r));
+    second.receive(
+      welcome({ resumed: true, channels: [{ channel: 'room:1', recovered: true, after: '7-0' }] }),
+    );
+    expect(second.sentOfType('subscribe')).toEqual([]); // the gateway resumed it
+    // The replay overlaps what arrived before the drop: only 8-0 is new.
+    for (const id of ['7-0', '8-0'])
+      second.receive({ type: 'event', channel: 'room:1', id, ts: 1, data: id });
+    expect(seen).toEqual(['6-0', '7-0', '8-0']);
+    expect(client.positions.duplicates).toBe(3);
+    expect(recovered).toEqual([
+      { resumed: true, recovered: true, channels: [{ channel: 'room:1', recovered: true, after: '7-0' }] },
+    ]);
+    expect(states).toEqual(['connecting', 'connected', 'reconnecting', 'connecting', 'connected']);
+  });
+
+  it('surfaces recovered: false when the session expired and the gap was trimmed', async () => {
+    newClient();
+    const first = await connectAndWelcome();
+    void client.subscribe('room:1');
+    const ref = first.sentOfType('subscribe')[0]!.ref;
+    first.receive({ type: 'subscribed', ref, channel: 'room:1', recovered: true, after: '1-0' });
+    first.receive({ type: 'event', channel: 'room:1', id: '2-0', ts: 1, data: null });
+    first.drop(1006);
+    await settle();
+    const second = FakeWebSocket.last;
+    second.open();
+    const notices: unknown[] = [];
+    const errors: string[] = [];
+    client.on('recovered', (r) => notices.push(r));
+    client.on('error', (e) => errors.push(e.code));
+    second.receive({
+      type: 'error',
+      code: 'RESUME_EXPIRED',
+      category: 'connection',
+      message: 'expired',
+      recovery: 're-subscribe',
+      retryable: false,
+      correlationId: 'corr-2',
+    });
+    second.receive(welcome({ sessionId: 'sess-2', resumeToken: 'rt-2' }));
+    const resub = second.sentOfType('subscribe')[0]!;
+    expect(resub).toMatchObject({ channel: 'room:1', from: '2-0' });
+    second.receive({ type: 'subscribed', ref: resub.ref, channel: 'room:1', recovered: false, after: '9-0' });
+    expect(errors).toEqual(['RESUME_EXPIRED']);
+    expect(notices).toEqual([
+      { resumed: false, recovered: false, channels: [{ channel: 'room:1', recovered: false, after: '9-0' }] },
+    ]);
+    expect(client.sessionId).toBe('sess-2');
+  });
+});
+
+describe('actions', () => {
+  it('resolve with the reply of the same ref, reject with its coded error', async () => {
+    newClient();
+    const socket = await connectAndWelcome();
+    const ok = client.action('orders.create', { sku: 1 });
+    const bad = client.action('orders.cancel');
+    const [a, b] = socket.sentOfType('action');
+    expect(a).toMatchObject({ name: 'orders.create', data: { sku: 1 } });
+    const inbox = 'inbox:sess-1';
+    socket.receive({
+      type: 'reply',
+      channel: inbox,
+      id: '1-0',
+      ts: 1,
+      ref: b!.ref,
+      ok: false,
+      error: { code: 'UNKNOWN_ACTION', message: 'no worker', retryable: false },
+    });
+    socket.receive({
+      type: 'reply',
+      channel: inbox,
+      id: '2-0',
+      ts: 1,
+      ref: a!.ref,
+      ok: true,
+      data: { orderId: 42 },
+    });
+    await expect(ok).resolves.toEqual({ orderId: 42 });
+    await expect(bad).rejects.toMatchObject({
+      code: 'UNKNOWN_ACTION',
+      message: 'no worker',
+      retryable: false,
+    });
+  });
+
+  it('reject with the gateway’s error frame for the ref (e.g. an older gateway without actions)', async () => {
+    newClient();
+    const socket = await connectAndWelcome();
+    const pending = client.action('x');
+    const ref = socket.sentOfType('action')[0]!.ref as string;
+    socket.receive({
+      type: 'error',
+      ref,
+      code: 'UNKNOWN_FRAME_TYPE',
+      category: 'client',
+      message: 'm',
+      recovery: 'r',
+      retryable: false,
+      correlationId: 'c',
+    });
+    await expect(pending).rejects.toMatchObject({ code: 'UNKNOWN_FRAME_TYPE', ref, correlationId: 'c' });
+  });
+});
+
+describe('errors and retries', () => {
+  it('a non-retryable close (4001) → failed with the registry’s recovery, and no new socket', async () => {
+    newClient();
+    const failures: StateChange[] = [];
+    client.on('state', (s) => s.newState === 'failed' && failures.push(s));
+    const queued = client.publish('room:1', 1).catch((error: unknown) => error);
+    client.connect();
+    await settle();
+    const socket = FakeWebSocket.last;
+    socket.open();
+    socket.receive({
+      type: 'error',
+      code: 'AUTH_INVALID_TOKEN',
+      category: 'connection',
+      message: 'bad token',
+      recovery: 'get a new token',
+      retryable: false,
+      correlationId: 'c',
+    });
+    socket.drop(4001, 'AUTH_INVALID_TOKEN');
+    await settle();
+    expect(client.state).toBe('failed');
+    expect(FakeWebSocket.instances).toHaveLength(1);
+    expect(failures[0]?.error).toMatchObject({
+      code: 'AUTH_INVALID_TOKEN',
+      closeCode: 4001,
+      recovery: 'get a new token',
+    });
+    expect(await queued).toMatchObject({ code: 'AUTH_INVALID_TOKEN' });
+    await expect(client.publish('room:1', 2)).rejects.toMatchObject({ code: 'AUTH_INVALID_TOKEN' });
+  });
+
+  it('calls getToken() before every connect', async () => {
+    let calls = 0;
+    newClient({ token: undefined, getToken: async () => `t${++calls}` });
+    const first = await connectAndWelcome();
+    expect(first.sent[0]).toMatchObject({ token: 't1' });
+    first.drop(4002, 'AUTH_TOKEN_EXPIRED');
+    await settle();
+    FakeWebSocket.last.open();
+    expect(FakeWebSocket.last.sent[0]).toMatchObject({ token: 't2' });
+  });
+
+  it('reports RECONNECT_EXHAUSTED after maxReconnectAttempts', async () => {
+    newClient({ maxReconnectAttempts: 2 });
+    client.connect();
+    for (let i = 0; i < 3; i++) {
+      await settle();
+      FakeWebSocket.last.drop(1006);
+    }
+    await settle();
+    expect(client.state).toBe('failed');
+    expect(FakeWebSocket.instances).toHaveLength(3);
+    const error = (await client.ready().catch((e: unknown) => e)) as TetherClientError;
+    expect(error).toMatchObject({ code: 'RECONNECT_EXHAUSTED', retryable: false });
+    expect(error.cause).toMatchObject({ code: 'CONNECTION_LOST', closeCode: 1006 });
+  });
+});

@@ -26,7 +26,8 @@ const MAX_EXPONENT = 30;
 export function backoffCeiling(attempt: number, options: BackoffOptions = {}): number {
   const base = options.baseMs ?? BACKOFF_DEFAULTS.baseMs;
   const max = options.maxMs ?? BACKOFF_DEFAULTS.maxMs;
-  const exponent = Math.min(Math.max(0, Math.floor(attempt)), MAX_EXPONENT);
+  // NaN (a caller's arithmetic gone wrong) counts as the first attempt, not as "no delay ever".
+  const exponent = Number.isNaN(attempt) ? 0 : Math.min(Math.max(0, Math.floor(attempt)), MAX_EXPONENT);
   return Math.min(max, base * 2 ** exponent);
 }
 

@@ -56,6 +56,8 @@ describe('backoffCeiling', () => {
   it('treats negative and fractional attempts as the floor, not below the first window', () => {
     expect(backoffCeiling(-3, { baseMs: 100 })).toBe(100);
     expect(backoffCeiling(2.9, { baseMs: 100, maxMs: 10_000 })).toBe(400);
+    expect(backoffCeiling(Number.NaN, { baseMs: 100 })).toBe(100);
+    expect(backoffCeiling(Number.POSITIVE_INFINITY, { baseMs: 100, maxMs: 10_000 })).toBe(10_000);
   });
 
   it('stays finite and capped for huge attempt numbers', () => {

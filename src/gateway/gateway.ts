@@ -134,7 +134,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
 
   let listenSocket: ListenSocket | undefined = await listen(app, config.host, config.port);
   const port = listeningPort(listenSocket);
-  logger.info({ host: config.host, port, node: config.nodeId }, 'listening');
+  logger.info({ host: config.host, port }, 'listening');
 
   let stopped: Promise<void> | undefined;
   const shutdown = () => {

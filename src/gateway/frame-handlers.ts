@@ -7,6 +7,7 @@ import { TetherError } from '../errors/tether-error.ts';
 import { traceAction } from '../observability/connection-events.ts';
 import { hot } from '../observability/metrics.ts';
 import { decodeFrame, refOf } from '../protocol/frame-codec.ts';
+import { jitteredAtLeast } from '../shared/backoff.ts';
 import { type ClientFrame, INBOX_PREFIX, type PublishFrame } from '../shared/frames.ts';
 import type { Connection } from './connection.ts';
 import { handleHello } from './handshake.ts';
@@ -29,8 +30,11 @@ export function onMessage(conn: Connection, message: ArrayBuffer, isBinary: bool
   }
   const text = Buffer.from(message).toString('utf8');
   if (!conn.takeMessageToken()) {
-    // The ref tells the client which frame to send again.
-    conn.fail('MESSAGE_RATE_LIMITED', { ref: refOf(text) });
+    // The ref tells the client which frame to send again; the hint, when the bucket has a token for it.
+    conn.fail('MESSAGE_RATE_LIMITED', {
+      ref: refOf(text),
+      retryAfterMs: jitteredAtLeast(conn.msUntilMessageToken()),
+    });
     return;
   }
   if (conn.hello === 'busy') {

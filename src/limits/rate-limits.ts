@@ -1,26 +1,44 @@
 /**
  * Connection-level limits, shared by every gateway process through Redis:
- * attempts per IP and per user in a window (rate-limiter-flexible), concurrent
- * connections per IP and per user (a lease-scored sorted set, so a crashed process's
- * entries expire instead of leaking), and failed authentications per IP with a
- * progressive delay. Redis trouble falls back to an in-memory limiter rather than
- * letting everyone in or locking everyone out.
+ * attempts per IP and per user in a sliding window, concurrent connections per IP
+ * and per user, and failed authentications per IP with a progressive delay
+ * (rate-limiter-flexible). Redis trouble falls back to an in-memory limiter rather
+ * than letting everyone in or locking everyone out.
+ *
+ * Attempts and concurrent slots are one mechanism: a sorted set of leases (member →
+ * when it ends), claimed by one Lua script. A concurrent slot is a lease that lives
+ * while its connection refreshes it (so a crashed process's slots expire instead of
+ * leaking); an attempt is a lease of RATE_WINDOW_S, so the set is the sliding-window
+ * log of the attempts still inside the window.
  */
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { LimitsConfig } from '../config/config.ts';
 import { TetherError } from '../errors/tether-error.ts';
+import { jitteredAtLeast, jitteredHint } from '../shared/backoff.ts';
+import { errorSpec } from '../shared/errors.ts';
 
 const MAX_AUTH_DELAY_MS = 5000;
 
-const CLAIM_SLOT = `redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
-  if redis.call('ZSCORE', KEYS[1], ARGV[1]) == false and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then return 0 end
+/**
+ * KEYS[1]: the lease set; ARGV: member, now, the new lease's end, max (all ms).
+ * Returns 0 when `member` holds a lease (a renewal never counts twice), else the ms
+ * until the earliest lease ends and a place frees.
+ */
+const CLAIM_LEASE = `redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
+  if redis.call('ZSCORE', KEYS[1], ARGV[1]) == false and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then
+    local earliest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+    return math.max(1, tonumber(earliest[2]) - tonumber(ARGV[2]))
+  end
   redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
-  redis.call('PEXPIREAT', KEYS[1], ARGV[3]) return 1`;
+  redis.call('PEXPIREAT', KEYS[1], ARGV[3]) return 0`;
 
-type SlotRedis = Redis & {
-  tetherClaimSlot(key: string, member: string, now: number, expiresAt: number, max: number): Promise<number>;
+type LeaseRedis = Redis & {
+  tetherClaimLease(key: string, member: string, now: number, endsAt: number, max: number): Promise<number>;
 };
+
+type Scope = 'ip' | 'user';
 
 export interface LimitStats {
   hits: Record<string, number>;
@@ -28,10 +46,10 @@ export interface LimitStats {
 
 export class RateLimits {
   readonly stats: LimitStats = { hits: {} };
-  private readonly connectIp?: RateLimiterRedis;
-  private readonly connectUser?: RateLimiterRedis;
   private readonly authFailures?: RateLimiterRedis;
-  private readonly redis: SlotRedis;
+  /** Stand-ins for the attempt logs while Redis errors: per process, same numbers. */
+  private readonly attemptsInMemory: Record<Scope, RateLimiterMemory>;
+  private readonly redis: LeaseRedis;
 
   constructor(
     redis: Redis,
@@ -39,31 +57,31 @@ export class RateLimits {
     private readonly config: LimitsConfig,
     private readonly leaseMs: number,
   ) {
-    const limiter = (name: string, points: number, duration: number) =>
-      points > 0
-        ? new RateLimiterRedis({
-            storeClient: redis,
-            keyPrefix: `${prefix}:rl:${name}`,
-            points,
-            duration,
-            insuranceLimiter: new RateLimiterMemory({ points, duration }),
-          })
-        : undefined;
-    this.connectIp = limiter('connect-ip', config.connectPerIp, config.windowS);
-    this.connectUser = limiter('connect-user', config.connectPerUser, config.windowS);
-    this.authFailures = limiter('auth-fail', config.authFailuresPerIp, config.authFailureWindowS);
-    if (!('tetherClaimSlot' in redis))
-      redis.defineCommand('tetherClaimSlot', { numberOfKeys: 1, lua: CLAIM_SLOT });
-    this.redis = redis as SlotRedis;
+    const { authFailuresPerIp: points, authFailureWindowS: duration } = config;
+    if (points > 0)
+      this.authFailures = new RateLimiterRedis({
+        storeClient: redis,
+        keyPrefix: `${prefix}:rl:auth-fail`,
+        points,
+        duration,
+        insuranceLimiter: new RateLimiterMemory({ points, duration }),
+      });
+    this.attemptsInMemory = {
+      ip: new RateLimiterMemory({ points: config.connectPerIp, duration: config.windowS }),
+      user: new RateLimiterMemory({ points: config.connectPerUser, duration: config.windowS }),
+    };
+    if (!('tetherClaimLease' in redis))
+      redis.defineCommand('tetherClaimLease', { numberOfKeys: 1, lua: CLAIM_LEASE });
+    this.redis = redis as LeaseRedis;
   }
 
   /** Count a connection attempt from `ip`; throws CONNECT_RATE_LIMITED when over. */
   attemptFromIp(ip: string): Promise<void> {
-    return this.consume(this.connectIp, ip, 'CONNECT_RATE_LIMITED', 'connect-ip');
+    return this.attempt('ip', ip);
   }
 
   attemptByUser(userId: string): Promise<void> {
-    return this.consume(this.connectUser, userId, 'CONNECT_RATE_LIMITED', 'connect-user');
+    return this.attempt('user', userId);
   }
 
   /** Throws AUTH_RATE_LIMITED while `ip` is over its failure budget. */
@@ -72,7 +90,7 @@ export class RateLimits {
     // AUTH_FAILURES_PER_IP failures are tolerated; the attempt after them is refused.
     if (res && res.consumedPoints >= this.config.authFailuresPerIp) {
       this.hit('auth');
-      throw new TetherError('AUTH_RATE_LIMITED', { retryAfterMs: res.msBeforeNext });
+      throw new TetherError('AUTH_RATE_LIMITED', { retryAfterMs: jitteredAtLeast(res.msBeforeNext) });
     }
   }
 
@@ -88,34 +106,32 @@ export class RateLimits {
   }
 
   /** Claim a concurrent-connection slot for `member` under `scope:id`; throws TOO_MANY_CONNECTIONS. */
-  async claimSlot(scope: 'ip' | 'user', id: string, member: string): Promise<void> {
+  async claimSlot(scope: Scope, id: string, member: string): Promise<void> {
     const max = scope === 'ip' ? this.config.maxPerIp : this.config.maxPerUser;
     if (max === 0) return;
-    const now = Date.now();
-    const ok = await this.redis.tetherClaimSlot(
-      this.slotKey(scope, id),
-      member,
-      now,
-      now + 2 * this.leaseMs,
-      max,
-    );
-    if (ok !== 1) {
+    if ((await this.claimLease(this.slotKey(scope, id), member, 2 * this.leaseMs, max)) > 0) {
       this.hit(`concurrent-${scope}`);
-      throw new TetherError('TOO_MANY_CONNECTIONS', { detail: `more than ${max} per ${scope}` });
+      // A slot frees when a holder closes, which nothing predicts (the earliest lease end
+      // is only a crashed holder's): the registry's hint, jittered.
+      throw new TetherError('TOO_MANY_CONNECTIONS', {
+        detail: `more than ${max} per ${scope}`,
+        retryAfterMs: jitteredHint(errorSpec('TOO_MANY_CONNECTIONS').retryAfterMs ?? 10_000),
+      });
     }
   }
 
-  releaseSlot(scope: 'ip' | 'user', id: string, member: string): void {
+  releaseSlot(scope: Scope, id: string, member: string): void {
     this.redis.zrem(this.slotKey(scope, id), member).catch(() => {});
   }
 
-  /** Keep live connections' slots from expiring (called from the session lease loop). */
-  async refreshSlots(slots: Iterable<{ scope: 'ip' | 'user'; id: string; member: string }>): Promise<void> {
+  /** Keep live connections' slots, and their sets, from expiring (called from the session lease loop). */
+  async refreshSlots(slots: Iterable<{ scope: Scope; id: string; member: string }>): Promise<void> {
     const pipeline = this.redis.pipeline();
     const expiresAt = Date.now() + 2 * this.leaseMs;
     let count = 0;
     for (const slot of slots) {
-      pipeline.zadd(this.slotKey(slot.scope, slot.id), 'XX', expiresAt, slot.member);
+      const key = this.slotKey(slot.scope, slot.id);
+      pipeline.zadd(key, 'XX', expiresAt, slot.member).pexpireat(key, expiresAt);
       count++;
     }
     if (count > 0) await pipeline.exec();
@@ -125,23 +141,35 @@ export class RateLimits {
     this.stats.hits[limit] = (this.stats.hits[limit] ?? 0) + 1;
   }
 
-  private slotKey(scope: 'ip' | 'user', id: string): string {
+  /** 0 when `member` holds one of `max` leases of `leaseMs` under `key`, else ms until one frees. */
+  private claimLease(key: string, member: string, leaseMs: number, max: number): Promise<number> {
+    const now = Date.now();
+    return this.redis.tetherClaimLease(key, member, now, now + leaseMs, max);
+  }
+
+  private slotKey(scope: Scope, id: string): string {
     return `${this.prefix}:{cc:${scope}:${id}}`;
   }
 
-  private async consume(
-    limiter: RateLimiterRedis | undefined,
-    key: string,
-    code: 'CONNECT_RATE_LIMITED',
-    name: string,
-  ): Promise<void> {
-    if (!limiter) return;
+  private async attempt(scope: Scope, id: string): Promise<void> {
+    const max = scope === 'ip' ? this.config.connectPerIp : this.config.connectPerUser;
+    if (max === 0) return;
+    const key = `${this.prefix}:rl:attempts:${scope}:${id}`;
+    let waitMs: number;
     try {
-      await limiter.consume(key);
-    } catch (rejection) {
-      if (!(rejection instanceof RateLimiterRes)) return; // store trouble: the insurance limiter already ran
-      this.hit(name);
-      throw new TetherError(code, { retryAfterMs: rejection.msBeforeNext, detail: name });
+      waitMs = await this.claimLease(key, randomUUID(), this.config.windowS * 1000, max);
+    } catch {
+      waitMs = await this.attemptsInMemory[scope].consume(id).then(
+        () => 0,
+        (rejection: unknown) => (rejection instanceof RateLimiterRes ? rejection.msBeforeNext : 0),
+      );
+    }
+    if (waitMs > 0) {
+      this.hit(`connect-${scope}`);
+      throw new TetherError('CONNECT_RATE_LIMITED', {
+        retryAfterMs: jitteredAtLeast(waitMs),
+        detail: `connect-${scope}`,
+      });
     }
   }
 }

@@ -40,3 +40,19 @@ export function backoffDelay(attempt: number, options: BackoffOptions = {}): num
 export function jitteredHint(ms: number, random: () => number = Math.random): number {
   return Math.round(ms * (0.5 + random()));
 }
+
+/** Share of a true wait that `jitteredAtLeast` may add on top of it. */
+export const AT_LEAST_JITTER = 0.2;
+
+/**
+ * A hint for a known wait (a rate window, a token refill): never shorter than `ms`, since
+ * coming back earlier is refused again, plus up to `extra` (20 %) more, so clients refused
+ * at the same moment do not all return at the same instant. Always at least 1 ms.
+ */
+export function jitteredAtLeast(
+  ms: number,
+  extra: number = AT_LEAST_JITTER,
+  random: () => number = Math.random,
+): number {
+  return Math.max(1, Math.ceil(ms * (1 + extra * random())));
+}

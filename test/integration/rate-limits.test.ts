@@ -1,10 +1,14 @@
 /**
  * Connection-level rate limits (issue 3, "Tests"): each one refuses with its own
  * code, close code and retryAfterMs, holds across two gateways sharing Redis, and
- * lets the client in again once retryAfterMs has passed or a slot frees.
- * X-Forwarded-For counts only from a trusted proxy.
+ * lets the client in again once retryAfterMs has passed or a slot frees. The attempt
+ * window slides; hints are jittered, never shorter than the real wait. Redis errors
+ * on a limit fall back to a per-process limiter. X-Forwarded-For counts only from a
+ * trusted proxy.
  */
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { AT_LEAST_JITTER } from '../../src/shared/backoff.ts';
 import type { ErrorFrame } from '../../src/shared/frames.ts';
 import { eventually, sleep } from '../support/events.ts';
 import { mintToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
@@ -68,7 +72,7 @@ describe('connection attempts per window', () => {
     ] as const)
       expect((await attempt(gw.url, sub)).welcomed).toBe(true);
     const error = refused(await attempt(a.url, 'p5'), 'CONNECT_RATE_LIMITED', 4029);
-    expect(error.retryAfterMs).toBeLessThanOrEqual(2000);
+    expect(error.retryAfterMs).toBeLessThanOrEqual(2000 * (1 + AT_LEAST_JITTER));
     refused(await attempt(b.url, 'p6'), 'CONNECT_RATE_LIMITED', 4029);
 
     await sleep((error.retryAfterMs as number) + 50);
@@ -87,6 +91,50 @@ describe('connection attempts per window', () => {
   });
 });
 
+describe('the attempt window slides', () => {
+  it('after retryAfterMs only the attempts that left the window are free again, not a whole new budget', async () => {
+    const [a, b] = await pair({ RATE_CONNECT_PER_USER: '3', RATE_WINDOW_S: '4' });
+    expect((await attempt(a.url, 'slider')).welcomed).toBe(true);
+    const firstCountedBy = Date.now(); // the attempt was counted before its welcome
+    await sleep(2000);
+    for (const gw of [b, a]) expect((await attempt(gw.url, 'slider')).welcomed).toBe(true);
+    const laterCountedBy = Date.now();
+
+    // Refused together, told to come back when the oldest attempt leaves the window —
+    // not a whole window later — and not all at the same instant.
+    const refusedFrom = Date.now();
+    const refusals = await Promise.all([a, b, a, b].map((gw) => attempt(gw.url, 'slider')));
+    const hints = refusals.map(
+      (outcome) => refused(outcome, 'CONNECT_RATE_LIMITED', 4029).retryAfterMs as number,
+    );
+    const oldestLeavesWithinMs = firstCountedBy + 4000 - refusedFrom;
+    for (const hint of hints)
+      expect(hint).toBeLessThanOrEqual(Math.ceil(oldestLeavesWithinMs * (1 + AT_LEAST_JITTER)));
+    expect(new Set(hints).size).toBeGreaterThan(1);
+
+    // Never too early: whoever honours its hint gets in...
+    await sleep(Math.min(...hints));
+    expect((await attempt(b.url, 'slider')).welcomed).toBe(true);
+    // ...but only in the one place the oldest attempt freed: the two later ones are still in the window.
+    const nextFrom = Date.now();
+    const next = refused(await attempt(a.url, 'slider'), 'CONNECT_RATE_LIMITED', 4029);
+    const secondLeavesWithinMs = laterCountedBy + 4000 - nextFrom;
+    expect(next.retryAfterMs).toBeLessThanOrEqual(Math.ceil(secondLeavesWithinMs * (1 + AT_LEAST_JITTER)));
+  });
+
+  it('while Redis errors on the attempt log, an in-memory limiter with the same numbers stands in', async () => {
+    const gw = await startTestGateway({ RATE_CONNECT_PER_USER: '2', RATE_WINDOW_S: '60' });
+    gateways.push(gw);
+    // A key of the wrong type makes every script call on it fail, as a sick Redis would.
+    const redis = new Redis(gw.redisUrl);
+    await redis.set(`${gw.prefix}:rl:attempts:user:unlucky`, 'not a sorted set');
+    redis.disconnect();
+    for (let i = 0; i < 2; i++) expect((await attempt(gw.url, 'unlucky')).welcomed).toBe(true);
+    refused(await attempt(gw.url, 'unlucky'), 'CONNECT_RATE_LIMITED', 4029);
+    expect((await attempt(gw.url, 'lucky')).welcomed).toBe(true);
+  });
+});
+
 describe('concurrent connections', () => {
   it('MAX_CONNECTIONS_PER_USER: the one past the limit across gateways gets TOO_MANY_CONNECTIONS/4030; a close frees a slot', async () => {
     const [a, b] = await pair({ MAX_CONNECTIONS_PER_USER: '2' });
@@ -101,6 +149,14 @@ describe('concurrent connections', () => {
     await first.client.waitClosed();
     await settledTo(a, 1); // only 'other' is left on a
     expect((await attempt(a.url, 'busy')).welcomed).toBe(true);
+  });
+
+  it('a connection held longer than its slot lease keeps the slot (the lease loop renews it)', async () => {
+    const gw = await startTestGateway({ MAX_CONNECTIONS_PER_USER: '1', SESSION_LEASE_MS: '1000' });
+    gateways.push(gw);
+    expect((await attempt(gw.url, 'steady')).welcomed).toBe(true);
+    await sleep(2500); // past 2 × SESSION_LEASE_MS, the lease a slot is first claimed for
+    refused(await attempt(gw.url, 'steady'), 'TOO_MANY_CONNECTIONS', 4030);
   });
 
   it('MAX_CONNECTIONS_PER_IP: the one past the limit across gateways gets TOO_MANY_CONNECTIONS/4030; a close frees a slot', async () => {
@@ -150,14 +206,21 @@ describe('inside a session', () => {
     await eventually(() => refs.every(answer), 'an answer to every publish');
     const limited = refs.filter((ref) => answer(ref)?.type === 'error');
     expect(limited.length).toBeGreaterThan(0);
-    for (const ref of limited)
-      expect(answer(ref)).toMatchObject({
-        code: 'MESSAGE_RATE_LIMITED',
-        retryable: true,
-        retryAfterMs: 1000,
-      });
+    for (const ref of limited) {
+      const error = answer(ref) as ErrorFrame;
+      expect(error).toMatchObject({ code: 'MESSAGE_RATE_LIMITED', retryable: true });
+      // The hint is the bucket's refill of one token (1/5 s at most), not a fixed second.
+      expect(error.retryAfterMs).toBeGreaterThan(0);
+      expect(error.retryAfterMs).toBeLessThanOrEqual(Math.ceil(200 * (1 + AT_LEAST_JITTER)));
+    }
     expect(refs.filter((ref) => answer(ref)?.type === 'ack').length).toBeGreaterThanOrEqual(9);
     expect(client.closed).toBeUndefined();
+
+    // Waiting the last refusal's hint is enough for the frame to go through.
+    await sleep((answer(limited.at(-1) as string) as ErrorFrame).retryAfterMs as number);
+    client.send({ type: 'publish', channel: 'rl:room', data: {}, ref: 'after-hint' });
+    await eventually(() => answer('after-hint') !== undefined, 'an answer after the hint');
+    expect(answer('after-hint')?.type).toBe('ack');
 
     // Slowed down to the rate, the refused ones go through.
     await sleep(1000);
@@ -189,7 +252,7 @@ describe('inside a session', () => {
 
     // Past the budget even a good token is refused, with a hint when to come back.
     const error = refused(await attempt(gw.url, 'alice'), 'AUTH_RATE_LIMITED', 4031);
-    expect(error.retryAfterMs).toBeLessThanOrEqual(2000);
+    expect(error.retryAfterMs).toBeLessThanOrEqual(2000 * (1 + AT_LEAST_JITTER));
     await sleep((error.retryAfterMs as number) + 50);
     expect((await attempt(gw.url, 'alice')).welcomed).toBe(true);
   });

@@ -4,7 +4,13 @@
  * so every bound is exact and nothing depends on timing.
  */
 import { describe, expect, it } from 'vitest';
-import { BACKOFF_DEFAULTS, backoffCeiling, backoffDelay, jitteredHint } from '../../src/shared/backoff.ts';
+import {
+  BACKOFF_DEFAULTS,
+  backoffCeiling,
+  backoffDelay,
+  jitteredAtLeast,
+  jitteredHint,
+} from '../../src/shared/backoff.ts';
 
 /** mulberry32: a small seeded PRNG, so the distribution test is reproducible. */
 function seeded(seed: number): () => number {
@@ -119,5 +125,32 @@ describe('jitteredHint', () => {
       expect(hint).toBeLessThanOrEqual(750);
       expect(Number.isInteger(hint)).toBe(true);
     }
+  });
+});
+
+describe('jitteredAtLeast', () => {
+  it('is never shorter than the true wait and at most 20 % longer, in whole ms', () => {
+    expect(jitteredAtLeast(1000, undefined, () => 0)).toBe(1000);
+    expect(jitteredAtLeast(1000, undefined, () => ALMOST_ONE)).toBe(1200);
+    expect(jitteredAtLeast(999.2, undefined, () => 0)).toBe(1000); // rounded up, not down
+    const random = seeded(5);
+    for (let i = 0; i < 1000; i++) {
+      const hint = jitteredAtLeast(733, undefined, random);
+      expect(hint).toBeGreaterThanOrEqual(733);
+      expect(hint).toBeLessThanOrEqual(880);
+      expect(Number.isInteger(hint)).toBe(true);
+    }
+  });
+
+  it('spreads a crowd refused at the same moment', () => {
+    const random = seeded(3);
+    const hints = new Set(Array.from({ length: 100 }, () => jitteredAtLeast(5000, undefined, random)));
+    expect(hints.size).toBeGreaterThan(90);
+  });
+
+  it('honours another share, and is at least 1 ms even for no wait at all', () => {
+    expect(jitteredAtLeast(1000, 0.5, () => ALMOST_ONE)).toBe(1500);
+    expect(jitteredAtLeast(0, undefined, () => 0.5)).toBe(1);
+    expect(jitteredAtLeast(-20, undefined, () => 0.5)).toBe(1);
   });
 });

@@ -6,7 +6,8 @@
  * (5.8 ms at 11K; ARCHITECTURE.md, measured traps).
  *
  * - accepting: room and no pressure — admit at once (no queue on this fast path).
- * - saturated: full, resource pressure `high`, or others already waiting — queue.
+ * - saturated: full, resource pressure `high`, or others already waiting — queue,
+ *   unless the queue already holds `maxWaiting`: then refuse at once (SERVER_BUSY).
  * - shedding: pressure `critical` — queue newcomers, close lowest priority first.
  * - draining: shutting down — refuse, let the runtime close everyone in batches.
  *
@@ -19,6 +20,8 @@ export type Pressure = 'normal' | 'high' | 'critical';
 export interface PoolInput {
   /** Sockets admitted at once in this process. */
   maxConnections: number;
+  /** Connections that may wait in the admission queue; 0 = never queue. */
+  maxWaiting: number;
 }
 
 export interface PoolContext extends PoolInput {
@@ -54,6 +57,7 @@ export const poolMachine = setup({
       context.active >= context.maxConnections || context.pressure !== 'normal' || context.waiting > 0,
     canAdmitNow: ({ context }) =>
       context.active < context.maxConnections && context.pressure === 'normal' && context.waiting === 0,
+    queueIsFull: ({ context }) => context.waiting >= context.maxWaiting,
   },
   actions: {
     markReleased: assign({ active: ({ context }) => Math.max(0, context.active - 1) }),
@@ -92,18 +96,31 @@ export const poolMachine = setup({
       actions: assign({ waiting: ({ context }) => Math.max(0, context.waiting - 1) }),
     },
     'resources.sampled': { actions: assign({ pressure: ({ event }) => event.pressure }) },
-    'admission.requested': {
-      actions: [
-        assign({
-          waiting: ({ context }) => context.waiting + 1,
-          queued: ({ context }) => context.queued + 1,
-        }),
-        {
-          type: 'queueAdmission',
-          params: ({ event }) => ({ connectionId: event.connectionId, priority: event.priority }),
-        },
-      ],
-    },
+    // Not admitted at once (the states' own handlers did not take it): wait in line, if there is room.
+    'admission.requested': [
+      {
+        guard: 'queueIsFull',
+        actions: [
+          assign({ refused: ({ context }) => context.refused + 1 }),
+          {
+            type: 'refuseAdmission',
+            params: ({ event }) => ({ connectionId: event.connectionId, code: 'SERVER_BUSY' }),
+          },
+        ],
+      },
+      {
+        actions: [
+          assign({
+            waiting: ({ context }) => context.waiting + 1,
+            queued: ({ context }) => context.queued + 1,
+          }),
+          {
+            type: 'queueAdmission',
+            params: ({ event }) => ({ connectionId: event.connectionId, priority: event.priority }),
+          },
+        ],
+      },
+    ],
   },
   states: {
     accepting: {

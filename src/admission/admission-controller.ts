@@ -3,13 +3,14 @@
  * if the pool is saturated, wait in the BullMQ priority queue (with `queued`
  * frames telling the client where it stands) until a slot frees or the
  * connection actor's admission timeout closes it with 1013. Also picks who is
- * shed when the pool is critical: lowest priority first, newest first within it.
+ * shed when the pool is critical: welcomed connections only, lowest priority
+ * first, newest first within it.
  */
 
 import type { Connection } from '../gateway/connection.ts';
 import type { GatewayContext } from '../gateway/context.ts';
 import { jitteredHint } from '../shared/backoff.ts';
-import type { ErrorCode } from '../shared/errors.ts';
+import { type ErrorCode, errorSpec } from '../shared/errors.ts';
 import type { AdmissionQueue } from './admission-queue.ts';
 
 export class AdmissionController {
@@ -91,13 +92,9 @@ export class AdmissionController {
 
   /** Close the lowest-priority connections first; their sessions stay resumable. */
   shed(): void {
-    const admitted = [...this.ctx.connections.values()].filter((c) => c.admitted && c.isOpen);
-    const count = Math.max(1, Math.floor(admitted.length * this.ctx.config.admission.shedBatchRatio));
-    admitted.sort((a, b) => b.priority - a.priority || b.openedAt - a.openedAt);
-    for (const conn of admitted.slice(0, count)) {
-      conn.close('LOAD_SHED', { retryAfterMs: jitteredHint(2000) });
-    }
-    this.ctx.logger.warn({ shed: Math.min(count, admitted.length) }, 'shedding load');
+    const victims = shedVictims(this.ctx.connections.values(), this.ctx.config.admission.shedBatchRatio);
+    for (const conn of victims) conn.close('LOAD_SHED', { retryAfterMs: jitteredHint(2000) });
+    this.ctx.logger.warn({ shed: victims.length }, 'shedding load');
   }
 
   /** Tell every waiter where it stands now. */
@@ -111,6 +108,20 @@ export class AdmissionController {
   }
 
   private refuse(conn: Connection, code: ErrorCode): void {
-    conn.close(code, { retryAfterMs: jitteredHint(1000) });
+    conn.close(code, { retryAfterMs: jitteredHint(errorSpec(code).retryAfterMs ?? 1000) });
   }
+}
+
+type Sheddable = Pick<Connection, 'welcomed' | 'priority' | 'openedAt'>;
+
+/**
+ * Who one shedding step closes: `ratio` of the welcomed connections (at least one),
+ * lowest priority first (highest number), newest first within a priority. Only the
+ * welcomed: one still between admission and welcome has no resumable session yet
+ * (its client lacks the resume token), so closing it would fail it outright.
+ */
+export function shedVictims<C extends Sheddable>(connections: Iterable<C>, ratio: number): C[] {
+  const welcomed = [...connections].filter((c) => c.welcomed);
+  welcomed.sort((a, b) => b.priority - a.priority || b.openedAt - a.openedAt);
+  return welcomed.slice(0, Math.max(1, Math.floor(welcomed.length * ratio)));
 }

@@ -10,6 +10,9 @@
  * Jobs are taken by hand (`getNextJob`) only when a slot is free, so strict
  * priority holds: a waiter is never held by a worker while a better one arrives.
  * The fast path (free capacity) never touches this queue.
+ *
+ * A process clears its queue when it starts and stops; the queue of one that
+ * crashed is removed by `POST /ws/cleanup` once its node key has expired.
  */
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
@@ -34,6 +37,56 @@ export interface AdmissionQueueOptions {
   admit(connectionId: string, waitedMs: number): boolean;
 }
 
+const QUEUE_NAME_START = 'admission-';
+
+/** The queue of node `nodeId` (BullMQ queue names cannot hold ':'). */
+export function admissionQueueName(nodeId: string): string {
+  return `${QUEUE_NAME_START}${nodeId.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+}
+
+export interface OrphanedQueues {
+  /** Names of admission queues whose process is gone. */
+  stale: string[];
+  removed: number;
+}
+
+/**
+ * Remove the admission queues in Redis whose process is no longer alive. Queues are
+ * listed before `liveNodeIds` is asked: a process writes its node key before its queue
+ * exists, so one starting meanwhile is never taken for gone.
+ */
+export async function removeOrphanedAdmissionQueues(
+  redis: Redis,
+  options: { bullPrefix: string; liveNodeIds: () => Promise<Set<string>>; dryRun: boolean },
+): Promise<OrphanedQueues> {
+  const nameStart = options.bullPrefix.length + 1;
+  const names = new Set<string>();
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(
+      cursor,
+      'MATCH',
+      `${options.bullPrefix}:${QUEUE_NAME_START}*`,
+      'COUNT',
+      500,
+    );
+    cursor = next;
+    for (const key of keys) names.add(key.slice(nameStart, key.indexOf(':', nameStart)));
+  } while (cursor !== '0');
+  const live = new Set([...(await options.liveNodeIds())].map(admissionQueueName));
+  const stale = [...names].filter((name) => !live.has(name)).sort();
+  if (options.dryRun) return { stale, removed: 0 };
+  for (const name of stale) {
+    const queue = new Queue(name, { connection: redis, prefix: options.bullPrefix });
+    try {
+      await queue.obliterate({ force: true });
+    } finally {
+      await queue.close(); // a shared connection: BullMQ leaves it open
+    }
+  }
+  return { stale, removed: stale.length };
+}
+
 export class AdmissionQueue {
   private readonly queue: Queue<AdmissionJob>;
   private readonly worker: Worker<AdmissionJob>;
@@ -47,7 +100,7 @@ export class AdmissionQueue {
   private lastAdmitAt = 0;
 
   constructor(private readonly options: AdmissionQueueOptions) {
-    const name = `admission-${options.nodeId.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+    const name = admissionQueueName(options.nodeId);
     const common = { connection: options.connection, prefix: options.bullPrefix };
     this.queue = new Queue<AdmissionJob>(name, common);
     this.worker = new Worker<AdmissionJob>(name, null, { ...common, autorun: false });

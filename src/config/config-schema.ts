@@ -73,6 +73,12 @@ export const EnvSchema = T.Object({
   DRAIN_BATCH_SIZE: T.Integer({ default: 500, minimum: 1, description: 'Clients closed per drain step' }),
   SESSION_LEASE_MS: Ms(30_000, 'How often live sessions refresh their Redis TTL', 1000),
   ADMISSION_TIMEOUT_MS: Ms(30_000, 'Longest wait in the admission queue before close 1013', 100),
+  ADMISSION_QUEUE_MAX: T.Integer({
+    default: 1000,
+    minimum: 0,
+    description:
+      'Connections that may wait in this process’s admission queue; past it a newcomer gets SERVER_BUSY (1013) at once; 0 = no queue',
+  }),
   TIER_PRIORITIES: T.String({
     default: 'enterprise=1,pro=2,standard=3,free=4',
     pattern: '^[A-Za-z0-9_-]+=[0-9]+(,[A-Za-z0-9_-]+=[0-9]+)*$',
@@ -164,10 +170,11 @@ export const EnvSchema = T.Object({
     description: 'Action name → class 1–9 (1 = first); `default` for the rest',
   }),
   ACTIONS_LOW_PRIORITY_FROM: T.Integer({
-    default: 5,
+    default: 6,
     minimum: 1,
     maximum: 10,
-    description: 'Action classes ≥ this are rejected above the high-water mark',
+    description:
+      'Action classes ≥ this are low priority: rejected above the high-water mark (an action left at the default class 5 is not); 10 = none',
   }),
   LOG_LEVEL: T.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => T.Literal(l)),

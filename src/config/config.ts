@@ -46,6 +46,8 @@ export interface Config {
 
 export interface AdmissionConfig {
   timeoutMs: number;
+  /** Waiters allowed in this process's admission queue; 0 = refuse instead of queueing. */
+  queueMax: number;
   tierPriorities: Record<string, number>;
   sampleMs: number;
   saturate: { lagMs: number; heapRatio: number; bufferedBytes: number };
@@ -168,6 +170,7 @@ function toConfig(env: Env): Config {
     logLevel: env.LOG_LEVEL,
     admission: {
       timeoutMs: env.ADMISSION_TIMEOUT_MS,
+      queueMax: env.ADMISSION_QUEUE_MAX,
       tierPriorities: pairs(env.TIER_PRIORITIES),
       sampleMs: env.RESOURCE_SAMPLE_MS,
       saturate: {

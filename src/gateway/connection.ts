@@ -87,6 +87,11 @@ export class Connection {
     return this.ws !== undefined;
   }
 
+  /** Open and sent its welcome: its session exists and the client holds the resume token. */
+  get welcomed(): boolean {
+    return this.isOpen && this.hello === 'done';
+  }
+
   /** Send a frame; false when the socket is gone or had to be closed as a slow consumer. */
   send(frame: ServerFrame | string): boolean {
     const ws = this.ws;
@@ -195,6 +200,12 @@ export class Connection {
     if (this.messageTokens < 1) return false;
     this.messageTokens -= 1;
     return true;
+  }
+
+  /** After a refused take: ms until the bucket holds a whole token again. */
+  msUntilMessageToken(): number {
+    const rate = this.ctx.config.limits.messagesPerSecond;
+    return rate === 0 ? 0 : Math.ceil(((1 - this.messageTokens) * 1000) / rate);
   }
 
   private countError(): void {

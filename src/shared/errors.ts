@@ -143,7 +143,7 @@ export const ERRORS = {
     closeCode: 1013,
     retryable: true,
     retryAfterMs: 2000,
-    message: 'This gateway process is at its connection limit.',
+    message: 'This gateway process is at its connection limit and its admission queue is full.',
     recovery: 'Retry after retryAfterMs (jittered); another process behind the same address may have room.',
   },
   ADMISSION_TIMEOUT: {

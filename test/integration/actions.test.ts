@@ -152,6 +152,7 @@ describe('priorities', () => {
   });
 
   it('over ACTIONS_HIGH_WATER a burst of low-priority actions is refused past the mark; urgent ones still go through', async () => {
+    // bulk's class 9 is at or above ACTIONS_LOW_PRIORITY_FROM (default 6): low priority.
     const gw = await gateway({ ACTIONS_HIGH_WATER: '3', ACTION_PRIORITIES: 'urgent=1,bulk=9' });
     const waiting = waitingActions(gw);
     const { client } = await session(gw.url, 'heavy');
@@ -178,6 +179,19 @@ describe('priorities', () => {
         .map((r) => r.ref)
         .sort(),
     ).toEqual(['b0', 'b1', 'b2', 'u1']);
+  });
+
+  it('with the default settings no action is low priority: over ACTIONS_HIGH_WATER every one is still queued', async () => {
+    const gw = await gateway({ ACTIONS_HIGH_WATER: '2' }); // ACTION_PRIORITIES and ACTIONS_LOW_PRIORITY_FROM unset
+    const waiting = waitingActions(gw);
+    const { client } = await session(gw.url, 'plain');
+    const refs = Array.from({ length: 5 }, (_, i) => `p${i}`);
+    for (const ref of refs) client.send({ type: 'action', ref, name: 'anything', data: null });
+    await eventually(async () => (await waiting()) === refs.length, 'all five queued past the mark of two');
+    expect(client.frames.some((f) => f.type === 'error')).toBe(false);
+
+    worker(gw, { anything: () => 'ok' }, 1);
+    for (const ref of refs) expect(await client.next(isReply(ref))).toMatchObject({ ok: true, data: 'ok' });
   });
 });
 

@@ -2,14 +2,17 @@
  * Admission behind a full pool (issue 3, "Tests"): 50 waiters of mixed tiers are
  * admitted strictly in (priority, arrival) order as slots free one at a time;
  * waiters past ADMISSION_TIMEOUT_MS are closed 1013 with a jittered retryAfterMs;
- * a waiter that leaves is dropped; the BullMQ admission queue ends empty.
+ * a waiter that leaves is dropped; the BullMQ admission queue ends empty; past
+ * ADMISSION_QUEUE_MAX a newcomer is refused at once.
  */
 import { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bullPrefix } from '../../src/actions/action-job.ts';
+import { admissionQueueName } from '../../src/admission/admission-queue.ts';
 import type { ErrorFrame, QueuedFrame } from '../../src/shared/frames.ts';
 import { eventually, settle } from '../support/events.ts';
 import { mintToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { parsePrometheusText, sampleValue } from '../support/prometheus-text.ts';
 import { TestClient } from '../support/ws-client.ts';
 
 const TIERS = ['free', 'standard', 'pro', 'enterprise'] as const;
@@ -30,7 +33,7 @@ afterEach(async () => {
 /** The BullMQ queue this gateway keeps its waiters in (src/admission/admission-queue.ts). */
 function admissionQueue(g: TestGateway): Queue {
   const { nodeId, redisPrefix } = g.gateway.ctx.config;
-  const queue = new Queue(`admission-${nodeId.replace(/[^A-Za-z0-9_-]/g, '_')}`, {
+  const queue = new Queue(admissionQueueName(nodeId), {
     connection: { url: g.redisUrl },
     prefix: bullPrefix(redisPrefix),
   });
@@ -56,6 +59,21 @@ async function waiter(url: string, sub: string, tier: string): Promise<TestClien
   client.send({ type: 'hello', token: await mintToken({ sub, tier }) });
   await client.next((f): f is QueuedFrame => f.type === 'queued');
   return client;
+}
+
+/** Connect and say hello to a pool that should turn it away: its error frame and close code. */
+async function turnedAway(url: string, sub: string, tier: string) {
+  const client = await TestClient.connect(url);
+  clients.push(client);
+  client.send({ type: 'hello', token: await mintToken({ sub, tier }) });
+  const error = (await client.next((f) => f.type === 'error')) as ErrorFrame;
+  const { code } = await client.waitClosed();
+  return { client, error, closeCode: code };
+}
+
+async function refusedAdmissions(g: TestGateway): Promise<number> {
+  const text = await (await fetch(`${g.http}/metrics`)).text();
+  return sampleValue(parsePrometheusText(text), 'tether_admissions_total', { result: 'refused' });
 }
 
 describe('admission order behind a full pool', () => {
@@ -168,5 +186,49 @@ describe('admission order behind a full pool', () => {
     expect(leaver.frames.some((f) => f.type === 'welcome')).toBe(false);
     expect(gw.gateway.ctx.supervisor.poolContext()).toMatchObject({ active: 1, waiting: 0, admitted: 2 });
     await eventually(async () => (await jobsLeft(queue)) === 0, 'an empty admission queue');
+  });
+});
+
+describe('a bounded line', () => {
+  it('past ADMISSION_QUEUE_MAX a newcomer, whatever its tier, gets SERVER_BUSY/1013 at once with a jittered hint; a freed place in line takes the next one', async () => {
+    gw = await startTestGateway({ MAX_CONNECTIONS: '1', ADMISSION_QUEUE_MAX: '2' });
+    const refusedBefore = await refusedAdmissions(gw);
+    const holder = await admitted(gw.url, 'holder');
+    const first = await waiter(gw.url, 'first', 'free');
+    await waiter(gw.url, 'second', 'free');
+
+    const away = [];
+    for (let i = 0; i < 4; i++) away.push(await turnedAway(gw.url, `late${i}`, 'enterprise'));
+    for (const { client, error, closeCode } of away) {
+      expect(error).toMatchObject({ code: 'SERVER_BUSY', retryable: true });
+      expect(error.retryAfterMs).toBeGreaterThan(0);
+      expect(closeCode).toBe(1013);
+      expect(client.frames.some((f) => f.type === 'queued' || f.type === 'welcome')).toBe(false);
+    }
+    expect(new Set(away.map(({ error }) => error.retryAfterMs)).size).toBeGreaterThan(1);
+    expect(await refusedAdmissions(gw)).toBe(refusedBefore + 4);
+    expect(gw.gateway.ctx.supervisor.poolContext()).toMatchObject({ active: 1, waiting: 2, refused: 4 });
+    await eventually(
+      async () => (await jobsLeft(admissionQueue(gw as TestGateway))) === 2,
+      'two jobs in line',
+    );
+
+    // The line moves: the first waiter takes the freed slot, and its place in line is open again.
+    holder.close();
+    expect(await first.next((f) => f.type === 'welcome')).toMatchObject({ userId: 'first' });
+    const third = await waiter(gw.url, 'third', 'standard');
+    expect((third.frames.at(-1) as QueuedFrame).position).toBe(1); // a better tier than 'second'
+  });
+
+  it('ADMISSION_QUEUE_MAX=0: no line at all — at MAX_CONNECTIONS a newcomer is refused at once', async () => {
+    gw = await startTestGateway({ MAX_CONNECTIONS: '1', ADMISSION_QUEUE_MAX: '0' });
+    const holder = await admitted(gw.url, 'holder');
+    const { client, error, closeCode } = await turnedAway(gw.url, 'newcomer', 'enterprise');
+    expect([error.code, closeCode]).toEqual(['SERVER_BUSY', 1013]);
+    expect(client.frames.some((f) => f.type === 'queued')).toBe(false);
+
+    holder.close();
+    await eventually(() => gw?.gateway.ctx.supervisor.poolState() === 'accepting', 'room again');
+    await admitted(gw.url, 'later');
   });
 });

@@ -3,9 +3,12 @@
  * loop of its own process — where the in-process gateway runs — past
  * SHED_EVENT_LOOP_LAG_MS, so the pool goes `shedding` and closes the lowest tier
  * first with LOAD_SHED / 1013 + retryAfterMs; then it accepts again, and the shed
- * clients resume and get every event published meanwhile, once, in order.
+ * clients resume and get every event published meanwhile, once, in order. A
+ * connection admitted but not yet welcomed is never shed.
  */
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startRedisServer } from '../../src/redis/embedded-redis.ts';
 import type { ErrorFrame, WelcomeFrame } from '../../src/shared/frames.ts';
 import { eventually, PublishLoop, settle } from '../support/events.ts';
 import { mintToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
@@ -141,6 +144,60 @@ describe('load shedding', () => {
       await m.client.waitForEvents(published.length, CHANNEL);
       await settle(m.client);
       expect(ids(m.client.events(CHANNEL))).toEqual(published);
+    }
+  });
+});
+
+describe('only welcomed connections are shed', () => {
+  it('one admitted but still before its welcome is left alone and welcomed afterwards; a welcomed one goes instead', async () => {
+    // A private Redis: its writes are paused below, which must not stall other test files.
+    const redisServer = await startRedisServer();
+    const pauser = new Redis(redisServer.url);
+    try {
+      gw = await startTestGateway({
+        REDIS_URL: redisServer.url,
+        RESOURCE_SAMPLE_MS: '100',
+        SATURATE_EVENT_LOOP_LAG_MS: '450',
+        SHED_EVENT_LOOP_LAG_MS: '500',
+        SHED_BATCH_RATIO: '0.01', // one per critical sample
+        // No limit writes to Redis before admission: the newcomer is held only by its session write.
+        RATE_CONNECT_PER_IP: '0',
+        RATE_CONNECT_PER_USER: '0',
+        MAX_CONNECTIONS_PER_IP: '0',
+        MAX_CONNECTIONS_PER_USER: '0',
+      });
+      const members: Member[] = [];
+      for (const tier of ['enterprise', 'pro', 'standard']) {
+        const token = await mintToken({ sub: `w-${tier}`, tier });
+        const { client, welcome } = await TestClient.session(gw.url, { token });
+        clients.push(client);
+        members.push({ sub: `w-${tier}`, tier, token, client, welcome });
+      }
+
+      // The lowest tier, newest of all: admitted at once, but its session cannot be written yet.
+      const newcomer = await TestClient.connect(gw.url);
+      clients.push(newcomer);
+      await pauser.call('CLIENT', 'PAUSE', '10000', 'WRITE');
+      newcomer.send({ type: 'hello', token: await mintToken({ sub: 'newcomer', tier: 'free' }) });
+      const connections = () => [...(gw as TestGateway).gateway.ctx.connections.values()];
+      await eventually(() => connections().some((c) => c.admitted && !c.welcomed), 'admitted, not welcomed');
+
+      blockEventLoop(BLOCK_MS);
+      await eventually(() => shedNow(members).length >= 1, 'a shed');
+      expect(shedNow(members)[0]?.tier).toBe('standard');
+      expect(newcomer.closed).toBeUndefined();
+      expect(newcomer.frames.some((f) => f.type === 'error')).toBe(false);
+
+      await pauser.call('CLIENT', 'UNPAUSE');
+      expect(await newcomer.next((f) => f.type === 'welcome')).toMatchObject({ userId: 'newcomer' });
+      await eventually(() => gw?.gateway.ctx.supervisor.poolState() === 'accepting', 'accepting again');
+    } finally {
+      await pauser.call('CLIENT', 'UNPAUSE').catch(() => {});
+      pauser.disconnect();
+      for (const client of clients.splice(0)) client.drop();
+      await gw?.stop();
+      gw = undefined;
+      await redisServer.stop();
     }
   });
 });

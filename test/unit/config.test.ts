@@ -45,6 +45,13 @@ describe('defaults', () => {
     });
     expect(config.redisUrl).toBeUndefined();
     expect(config.nodeId).toBe(`${hostname()}-${process.pid}`);
+    expect(config.admission.queueMax).toBe(1000);
+  });
+
+  it('by default no action is low priority: the default class is below ACTIONS_LOW_PRIORITY_FROM', () => {
+    const { actions } = loadConfig({});
+    expect(actions).toMatchObject({ priorities: { default: 5 }, lowPriorityFrom: 6 });
+    expect(actions.priorities.default).toBeLessThan(actions.lowPriorityFrom);
   });
 
   it('every variable in the schema has a description (the README table is built from them)', () => {

@@ -26,15 +26,25 @@ function step(snapshot: Snapshot, event: PoolEvent) {
   return { next, effects: effects(actions), actions };
 }
 
+/** ADMISSION_QUEUE_MAX's default. */
+const MAX_WAITING = 1000;
+
 function poolAfter(maxConnections: number, ...events: PoolEvent[]): Snapshot {
-  let [snapshot] = initialTransition(poolMachine, { maxConnections });
+  return poolWith({ maxConnections, maxWaiting: MAX_WAITING }, ...events);
+}
+
+function poolWith(input: { maxConnections: number; maxWaiting: number }, ...events: PoolEvent[]): Snapshot {
+  let [snapshot] = initialTransition(poolMachine, input);
   for (const event of events) [snapshot] = transition(poolMachine, snapshot, event);
   return snapshot;
 }
 
 describe('pool machine — pure transitions', () => {
   it('starts accepting, empty, with no effect', () => {
-    const [snapshot, actions] = initialTransition(poolMachine, { maxConnections: 2 });
+    const [snapshot, actions] = initialTransition(poolMachine, {
+      maxConnections: 2,
+      maxWaiting: MAX_WAITING,
+    });
     expect(snapshot.value).toBe('accepting');
     expect(snapshot.context).toMatchObject({ active: 0, waiting: 0, pressure: 'normal', admitted: 0 });
     expect(effects(actions)).toEqual([]);
@@ -64,6 +74,32 @@ describe('pool machine — pure transitions', () => {
       priority: 1,
     });
     expect(next.context).toMatchObject({ active: 1, waiting: 1, queued: 1, admitted: 1 });
+  });
+
+  it('with maxWaiting already in line, refuses the newcomer at once with SERVER_BUSY and counts it', () => {
+    const full = poolWith({ maxConnections: 1, maxWaiting: 2 }, request('c1'), request('c2'), request('c3'));
+    expect(full.context).toMatchObject({ active: 1, waiting: 2 });
+    const { next, effects: ran, actions } = step(full, request('c4', 1));
+    expect(ran).toEqual(['refuseAdmission']);
+    expect(actions.find((a) => a.type === 'refuseAdmission')?.params).toEqual({
+      connectionId: 'c4',
+      code: 'SERVER_BUSY',
+    });
+    expect(next.value).toBe('saturated');
+    expect(next.context).toMatchObject({ waiting: 2, queued: 2, refused: 1 });
+  });
+
+  it('with maxWaiting 0 there is no queue: whoever cannot get in at once is refused', () => {
+    const full = poolWith({ maxConnections: 1, maxWaiting: 0 }, request('c1'));
+    const { next, effects: ran } = step(full, request('c2'));
+    expect(ran).toEqual(['refuseAdmission']);
+    expect(next.context).toMatchObject({ active: 1, waiting: 0, refused: 1 });
+    // Under pressure with room, too: nobody may wait, so nobody is queued.
+    const pressed = poolWith(
+      { maxConnections: 5, maxWaiting: 0 },
+      { type: 'resources.sampled', pressure: 'high' },
+    );
+    expect(step(pressed, request('c3')).effects).toEqual(['refuseAdmission']);
   });
 
   it('a release while others wait pulls from the queue and stays saturated until they are in', () => {
@@ -170,7 +206,9 @@ describe('pool machine — actor with provided effects', () => {
       shedLoad: vi.fn(),
       drainConnections: vi.fn(),
     };
-    const pool = createActor(poolMachine.provide({ actions: spies }), { input: { maxConnections: 2 } });
+    const pool = createActor(poolMachine.provide({ actions: spies }), {
+      input: { maxConnections: 2, maxWaiting: MAX_WAITING },
+    });
     pool.start();
 
     pool.send(request('c1'));

@@ -1,0 +1,66 @@
+/**
+ * pressureOf (src/admission/resource-monitor.ts): a resource sample → the pool's
+ * pressure level. Any one measure past its threshold is enough; `critical` wins
+ * over `high`; a threshold is reached at equality; a buffered-bytes threshold of 0
+ * turns that measure off.
+ */
+import { describe, expect, it } from 'vitest';
+import { pressureOf } from '../../src/admission/resource-monitor.ts';
+import { type AdmissionConfig, loadConfig } from '../../src/config/config.ts';
+
+/** The documented defaults: lag 100/500 ms, heap 0.85/0.95, buffered 256/512 MiB. */
+const defaults = loadConfig({}).admission;
+const MiB = 1024 * 1024;
+const calm = { lagMs: 5, heapRatio: 0.3, bufferedBytes: 0 };
+
+describe('pressureOf', () => {
+  it('is normal when every measure is under its saturate threshold', () => {
+    expect(pressureOf(calm, defaults)).toBe('normal');
+    expect(pressureOf({ lagMs: 99.9, heapRatio: 0.849, bufferedBytes: 256 * MiB - 1 }, defaults)).toBe(
+      'normal',
+    );
+  });
+
+  it('event-loop lag: high from SATURATE_EVENT_LOOP_LAG_MS, critical from SHED_EVENT_LOOP_LAG_MS', () => {
+    expect(pressureOf({ ...calm, lagMs: 100 }, defaults)).toBe('high');
+    expect(pressureOf({ ...calm, lagMs: 499 }, defaults)).toBe('high');
+    expect(pressureOf({ ...calm, lagMs: 500 }, defaults)).toBe('critical');
+  });
+
+  it('heap ratio: high from SATURATE_HEAP_RATIO, critical from SHED_HEAP_RATIO', () => {
+    expect(pressureOf({ ...calm, heapRatio: 0.85 }, defaults)).toBe('high');
+    expect(pressureOf({ ...calm, heapRatio: 0.94 }, defaults)).toBe('high');
+    expect(pressureOf({ ...calm, heapRatio: 0.95 }, defaults)).toBe('critical');
+    expect(pressureOf({ ...calm, heapRatio: 1 }, defaults)).toBe('critical');
+  });
+
+  it('buffered bytes: high from SATURATE_BUFFERED_BYTES, critical from SHED_BUFFERED_BYTES', () => {
+    expect(pressureOf({ ...calm, bufferedBytes: 256 * MiB }, defaults)).toBe('high');
+    expect(pressureOf({ ...calm, bufferedBytes: 512 * MiB - 1 }, defaults)).toBe('high');
+    expect(pressureOf({ ...calm, bufferedBytes: 512 * MiB }, defaults)).toBe('critical');
+  });
+
+  it('a buffered-bytes threshold of 0 turns that measure off, at either level', () => {
+    const off: AdmissionConfig = {
+      ...defaults,
+      saturate: { ...defaults.saturate, bufferedBytes: 0 },
+      shed: { ...defaults.shed, bufferedBytes: 0 },
+    };
+    expect(pressureOf({ ...calm, bufferedBytes: 10_000 * MiB }, off)).toBe('normal');
+    const shedOnly: AdmissionConfig = { ...defaults, saturate: { ...defaults.saturate, bufferedBytes: 0 } };
+    expect(pressureOf({ ...calm, bufferedBytes: 300 * MiB }, shedOnly)).toBe('normal');
+    expect(pressureOf({ ...calm, bufferedBytes: 600 * MiB }, shedOnly)).toBe('critical');
+  });
+
+  it('one measure past its threshold is enough, and the worst level wins', () => {
+    expect(pressureOf({ lagMs: 150, heapRatio: 0.3, bufferedBytes: 0 }, defaults)).toBe('high');
+    expect(pressureOf({ lagMs: 150, heapRatio: 0.96, bufferedBytes: 0 }, defaults)).toBe('critical');
+    expect(pressureOf({ lagMs: 5, heapRatio: 0.9, bufferedBytes: 600 * MiB }, defaults)).toBe('critical');
+  });
+
+  it('follows configured thresholds, not only the defaults', () => {
+    const strict = loadConfig({ SATURATE_HEAP_RATIO: '0.5', SHED_HEAP_RATIO: '0.6' }).admission;
+    expect(pressureOf({ ...calm, heapRatio: 0.55 }, strict)).toBe('high');
+    expect(pressureOf({ ...calm, heapRatio: 0.6 }, strict)).toBe('critical');
+  });
+});

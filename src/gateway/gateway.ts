@@ -24,6 +24,7 @@ import type { Logger } from '../observability/logger.ts';
 import { mountPages } from '../pages/pages-route.ts';
 import { ControlBus } from '../redis/control-bus.ts';
 import { redisKeys } from '../redis/keys.ts';
+import { NodePresence } from '../redis/node-presence.ts';
 import { SessionStore } from '../session/session-store.ts';
 import { Supervisor } from '../supervisor/supervisor.ts';
 import type { Connection } from './connection.ts';
@@ -48,6 +49,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
   const app = createApp();
   const events = new EventLog(redis.commands, keys, config.channelRetention);
   const connections = new Map<string, Connection>();
+  const presence = new NodePresence(redis.commands, keys, config.nodeId, config.sessionLeaseMs);
   const admissionQueue = new AdmissionQueue({
     connection: redis.bull,
     bullPrefix: bullPrefix(config.redisPrefix),
@@ -76,7 +78,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
     ),
     verifier: await createTokenVerifier(config.auth, config.devMode),
     supervisor: new Supervisor(
-      { maxConnections: config.maxConnections },
+      { maxConnections: config.maxConnections, maxWaiting: config.admission.queueMax },
       {
         drain: () => void drainConnections(ctx, config.drainBatchSize),
         queue: (connectionId, priority) => ctx.admission.onQueued(connectionId, priority),
@@ -105,6 +107,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
     });
     actor.send({ type: 'session.taken' });
   });
+  await presence.beat(); // before the admission queue exists: cleanup must see this process alive
   await admissionQueue.start();
   await ctx.control.start();
   ctx.reader.start();
@@ -126,9 +129,11 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
   mountHttpRoutes(ctx, { publishKeys: new ApiKeys(config.publishApiKeys), isDraining: () => draining });
 
   const lease = setInterval(() => {
-    Promise.all([ctx.sessions.refreshLeases(ctx.supervisor.liveSessionIds()), ctx.limits.refresh()]).catch(
-      (error) => logger.warn({ err: error }, 'lease refresh failed'),
-    );
+    Promise.all([
+      ctx.sessions.refreshLeases(ctx.supervisor.liveSessionIds()),
+      ctx.limits.refresh(),
+      presence.beat(),
+    ]).catch((error) => logger.warn({ err: error }, 'lease refresh failed'));
   }, config.sessionLeaseMs);
   lease.unref();
 
@@ -154,6 +159,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
       const outage = redis.commands.status !== 'ready';
       await boundedIf(outage, ctx.actions.close());
       await boundedIf(outage, admissionQueue.close());
+      await boundedIf(outage, presence.leave());
       ctx.supervisor.stopAll();
       observer.stop();
       await quitRedis(redis);

@@ -3,11 +3,14 @@
  *
  * - public: `GET /metrics` (Prometheus text), `GET /ws/stats` (counts only);
  * - admin (ADMIN_API_KEY): `GET /health/websocket`, `GET /ws/stats/detailed`,
- *   `GET /ws/stats/rate-limit`, `POST /ws/cleanup[?dryRun=true]`, `GET /connections/:id`.
+ *   `GET /ws/stats/rate-limit`, `POST /ws/cleanup[?dryRun=true]` (stale sessions, and
+ *   admission queues of processes that are gone), `GET /connections/:id`.
  *
  * Liveness and readiness (`/livez`, `/readyz`) stay with the core routes: a load
  * balancer must reach them without a credential.
  */
+import { bullPrefix } from '../actions/action-job.ts';
+import { removeOrphanedAdmissionQueues } from '../admission/admission-queue.ts';
 import type { ResourceSample } from '../admission/resource-monitor.ts';
 import { type HttpResponse, reply, replyJson, trackAbort } from '../edge/uws.ts';
 import type { GatewayContext } from '../gateway/context.ts';
@@ -16,6 +19,8 @@ import { renderMetrics } from '../observability/gateway-metrics.ts';
 import type { GatewayObserver } from '../observability/gateway-observer.ts';
 import { websocketHealth } from '../observability/health-report.ts';
 import { basicStats, detailedStats, rateLimitStats } from '../observability/stats-report.ts';
+import { redisKeys } from '../redis/keys.ts';
+import { liveNodeIds } from '../redis/node-presence.ts';
 import { removeStaleSessions } from '../session/stale-sessions.ts';
 import { adminGuard } from './admin-auth.ts';
 
@@ -71,10 +76,16 @@ export function mountAdminRoutes(ctx: GatewayContext, options: AdminRouteOptions
         replyJson(res, 503, { error: 'STORE_UNAVAILABLE', retryAfterMs: 1000 }, { 'retry-after': '1' });
         return;
       }
+      const { redisPrefix } = ctx.config;
       const report = await removeStaleSessions(ctx.redis, {
-        prefix: ctx.config.redisPrefix,
+        prefix: redisPrefix,
         resumeWindowMs: ctx.config.resumeWindowMs,
         liveSessionIds: new Set(ctx.supervisor.liveSessionIds()),
+        dryRun,
+      });
+      const admissionQueues = await removeOrphanedAdmissionQueues(ctx.redis, {
+        bullPrefix: bullPrefix(redisPrefix),
+        liveNodeIds: () => liveNodeIds(ctx.redis, redisKeys(redisPrefix)),
         dryRun,
       });
       ctx.logger.info(
@@ -83,11 +94,12 @@ export function mountAdminRoutes(ctx: GatewayContext, options: AdminRouteOptions
           scanned: report.scanned,
           stale: report.stale.length,
           removed: report.removed,
+          staleAdmissionQueues: admissionQueues.stale,
           dryRun,
         },
-        'stale sessions cleaned up',
+        'stale sessions and admission queues cleaned up',
       );
-      replyJson(res, 200, report);
+      replyJson(res, 200, { ...report, admissionQueues });
     });
   });
 

@@ -1,15 +1,19 @@
 /**
- * Every Redis key Tether writes. Keys are hash-tagged (`{...}`) so each session and
- * each channel lands on one Redis Cluster slot.
+ * Redis keys Tether writes (limits keep theirs in src/limits/rate-limits.ts, BullMQ
+ * under `{<prefix>-bull}`). Keys are hash-tagged (`{...}`) so each session and each
+ * channel lands on one Redis Cluster slot.
  */
 export interface Keys {
   session(sessionId: string): string;
   channel(channel: string): string;
+  /** A gateway process's liveness (src/redis/node-presence.ts). */
+  node(nodeId: string): string;
 }
 
 export function redisKeys(prefix: string): Keys {
   return {
     session: (sessionId) => `${prefix}:{s:${sessionId}}`,
     channel: (channel) => `${prefix}:{c:${channel}}`,
+    node: (nodeId) => `${prefix}:node:${nodeId}`,
   };
 }

@@ -2,13 +2,18 @@
  * Admin and health routes (issue 4): credentials are required and refusals are
  * audited; with the key, each route answers what an operator needs — health and
  * config sanity, detailed and rate-limit stats, one connection's actor snapshot
- * and history, and the removal of stale session keys.
+ * and history, and the removal of stale session keys and of the admission queues
+ * of processes that died.
  */
 import { randomUUID } from 'node:crypto';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { settle } from '../support/events.ts';
+import { bullPrefix } from '../../src/actions/action-job.ts';
+import { admissionQueueName } from '../../src/admission/admission-queue.ts';
+import { eventually, settle } from '../support/events.ts';
 import { mintToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { PROCESS_TEST_TIMEOUT_MS, processEnv, spawnGateway } from '../support/gateway-process.ts';
 import { type LoggedGateway, startLoggedGateway } from '../support/logged-gateway.ts';
 import { TestClient } from '../support/ws-client.ts';
 
@@ -188,4 +193,68 @@ describe('with the admin key', () => {
     expect(gw.lines().some((line) => line.audit === 'admin.cleanup')).toBe(true);
     client.close();
   });
+
+  it(
+    'POST /ws/cleanup removes the admission queue of a process that died, once its node key expired; a live one’s stays',
+    async () => {
+      const bull = bullPrefix(gw.prefix);
+      const queueKeys = (nodeId: string) => redis.keys(`${bull}:${admissionQueueName(nodeId)}:*`);
+      const cleanup = async (dryRun: boolean) =>
+        (await (
+          await fetch(`${gw.http}/ws/cleanup${dryRun ? '?dryRun=true' : ''}`, {
+            method: 'POST',
+            headers: admin,
+          })
+        ).json()) as { admissionQueues: { stale: string[]; removed: number } };
+      // This gateway says it is alive.
+      expect(await redis.exists(`${gw.prefix}:node:${gw.gateway.ctx.config.nodeId}`)).toBe(1);
+
+      // A live process elsewhere with someone waiting in its queue.
+      await redis.set(`${gw.prefix}:node:alive.node`, '1', 'PX', 60_000);
+      const alive = new Queue(admissionQueueName('alive.node'), {
+        connection: { url: gw.gateway.ctx.config.redisUrl },
+        prefix: bull,
+      });
+      await alive.add('admit', { connectionId: 'w1' }, { jobId: 'w1', priority: 3 });
+      await alive.close();
+
+      // A process that dies (SIGKILL) with a client waiting in its admission queue.
+      const doomed = await spawnGateway(
+        processEnv({
+          REDIS_PREFIX: gw.prefix,
+          NODE_ID: 'doomed.node-1',
+          MAX_CONNECTIONS: '1',
+          SESSION_LEASE_MS: '1000',
+        }),
+      );
+      const holder = await TestClient.session(doomed.url, { token: await mintToken({ sub: 'holder' }) });
+      const waiter = await TestClient.connect(doomed.url);
+      waiter.send({ type: 'hello', token: await mintToken({ sub: 'waiter' }) });
+      await waiter.next((f) => f.type === 'queued');
+      await doomed.kill('SIGKILL');
+      holder.client.drop();
+      waiter.drop();
+      expect((await queueKeys('doomed.node-1')).length).toBeGreaterThan(0);
+      // Nothing refreshes its node key any more: it expires after 3 × SESSION_LEASE_MS.
+      await eventually(
+        async () => (await redis.exists(`${gw.prefix}:node:doomed.node-1`)) === 0,
+        'the dead node key gone',
+      );
+
+      const planned = await cleanup(true);
+      expect(planned.admissionQueues).toEqual({ stale: [admissionQueueName('doomed.node-1')], removed: 0 });
+      expect((await queueKeys('doomed.node-1')).length).toBeGreaterThan(0);
+
+      expect((await cleanup(false)).admissionQueues).toEqual({
+        stale: [admissionQueueName('doomed.node-1')],
+        removed: 1,
+      });
+      expect(await queueKeys('doomed.node-1')).toEqual([]);
+      expect((await queueKeys('alive.node')).length).toBeGreaterThan(0);
+      expect(
+        gw.lines().some((line) => line.audit === 'admin.cleanup' && Array.isArray(line.staleAdmissionQueues)),
+      ).toBe(true);
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
 });

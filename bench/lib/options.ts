@@ -1,0 +1,51 @@
+/**
+ * Command-line options of `npm run bench -- [options]`.
+ */
+export const SYSTEM_NAMES = ['uws-raw', 'tether', 'socketio', 'ws'] as const;
+export type SystemName = (typeof SYSTEM_NAMES)[number];
+
+export interface BenchOptions {
+  /** Reduced sizes and durations so the whole run ends in under 2 minutes. */
+  quick: boolean;
+  /** Only scenarios whose name is listed (a scenario module runs if it produces one of them). */
+  scenarios: string[];
+  /** Only these systems (default: all). */
+  systems: SystemName[];
+  /** Run the tether server with `--cpu-prof` into bench/results/profiles. */
+  cpuProf: boolean;
+}
+
+export const USAGE = `usage: npm run bench -- [--quick] [--scenario NAME]... [--system NAME]... [--cpu-prof]
+  --quick          reduced set, under 2 minutes
+  --scenario NAME  relay | latency | fanout | idle-memory | connect-cost | reconnect-storm | scale
+                   (repeatable or comma-separated)
+  --system NAME    ${SYSTEM_NAMES.join(' | ')} (repeatable or comma-separated)
+  --cpu-prof       write V8 CPU profiles of the tether server to bench/results/profiles/`;
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export function parseOptions(argv: readonly string[]): BenchOptions {
+  const options: BenchOptions = { quick: false, scenarios: [], systems: [...SYSTEM_NAMES], cpuProf: false };
+  const systems: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const [flag, inline] = arg.includes('=') ? arg.split('=', 2) : [arg, undefined];
+    const value = () => {
+      const v = inline ?? argv[++i];
+      if (!v) throw new UsageError(`${flag} needs a value`);
+      return v.split(',').filter(Boolean);
+    };
+    if (flag === '--quick') options.quick = true;
+    else if (flag === '--cpu-prof') options.cpuProf = true;
+    else if (flag === '--scenario') options.scenarios.push(...value());
+    else if (flag === '--system') systems.push(...value());
+    else throw new UsageError(`unknown option ${arg}`);
+  }
+  for (const s of systems) {
+    if (!(SYSTEM_NAMES as readonly string[]).includes(s)) throw new UsageError(`unknown system ${s}`);
+  }
+  if (systems.length > 0) options.systems = systems as SystemName[];
+  return options;
+}

@@ -1,0 +1,96 @@
+/**
+ * A named set of clients in one generator process, connected together and driven
+ * together. Counts what its clients receive; a scenario's driver decides what a
+ * relayed payload triggers (record a latency, send the next message, ...).
+ */
+
+import { nowMs, sleep } from '../lib/timing.ts';
+import type { ClientKind } from '../systems/system.ts';
+import type { BenchClient } from './clients/bench-client.ts';
+import { connectClient } from './clients/connect-client.ts';
+import type { CloseReply, ConnectCommand, ConnectReply } from './commands.ts';
+
+export type RelayHandler = (index: number, payload: string) => void;
+
+export class ClientGroup {
+  readonly clients: (BenchClient | undefined)[] = [];
+  relayed = 0;
+  delivered = 0;
+  lastDeliveryAt = 0;
+  /** Set by the running relay driver; relayed payloads are only counted otherwise. */
+  onRelay: RelayHandler | undefined;
+
+  constructor(readonly kind: ClientKind) {}
+
+  /** Connected clients with their index (the index `onRelay` receives). */
+  openClients(): [number, BenchClient][] {
+    const open: [number, BenchClient][] = [];
+    this.clients.forEach((client, i) => {
+      if (client?.isOpen) open.push([i, client]);
+    });
+    return open;
+  }
+
+  resetCounts(): void {
+    this.relayed = 0;
+    this.delivered = 0;
+    this.lastDeliveryAt = 0;
+  }
+
+  async connect(command: ConnectCommand): Promise<ConnectReply> {
+    const started = performance.now();
+    const deadline = Date.now() + command.timeoutMs;
+    let next = 0;
+    let connected = 0;
+    let failed = 0;
+    let firstError: string | undefined;
+    const connectOne = async () => {
+      while (next < command.count && Date.now() < deadline) {
+        const n = next++;
+        const index = this.clients.length;
+        this.clients.push(undefined);
+        try {
+          this.clients[index] = await connectClient(
+            command.kind,
+            {
+              url: command.url,
+              localAddress: command.sourceAddresses[n % command.sourceAddresses.length] as string,
+              userId: `${command.userPrefix}-${index}`,
+              jwtSecret: command.jwtSecret,
+              subscribe: command.subscribe,
+              relay: command.relay,
+              timeoutMs: Math.max(1000, deadline - Date.now()),
+            },
+            {
+              relayed: (payload) => {
+                this.relayed++;
+                this.onRelay?.(index, payload);
+              },
+              delivered: () => {
+                this.delivered++;
+                this.lastDeliveryAt = nowMs();
+              },
+            },
+          );
+          connected++;
+        } catch (error) {
+          failed++;
+          firstError ??= String((error as Error).message ?? error);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, command.concurrency) }, connectOne));
+    failed += command.count - next; // never attempted: the deadline passed
+    return { connected, failed, firstError, ms: performance.now() - started };
+  }
+
+  /** Close every client; those not closed within `timeoutMs` are dropped. */
+  async close(timeoutMs: number): Promise<CloseReply> {
+    const open = this.clients.filter((c): c is BenchClient => c !== undefined);
+    const closing = Promise.all(open.map((c) => c.close().catch(() => {})));
+    await Promise.race([closing, sleep(timeoutMs)]);
+    for (const client of open) if (client.isOpen) client.terminate();
+    this.clients.length = 0;
+    return { closed: open.length };
+  }
+}

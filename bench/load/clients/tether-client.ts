@@ -1,0 +1,96 @@
+/**
+ * Client for Tether's wire protocol (docs/protocol.md): hello with a JWT, wait for
+ * welcome, subscribe, then publish frames; events arrive as JSON text frames.
+ * Relay = publish to a channel only this client subscribes to (`relay.<userId>`),
+ * so each relayed message makes the full trip: gateway → Redis XADD → XREAD →
+ * gateway → client.
+ */
+import WebSocket from 'ws';
+import {
+  type BenchClient,
+  type ClientHandlers,
+  type ClientOptions,
+  connectDeadline,
+  generatorSocketOptions,
+} from './bench-client.ts';
+import { closeWs } from './raw-client.ts';
+import { mintToken } from './tokens.ts';
+
+const EVENT_PREFIX = '{"type":"event"';
+
+export async function connectTetherClient(
+  options: ClientOptions,
+  handlers: ClientHandlers,
+): Promise<BenchClient> {
+  if (!options.jwtSecret) throw new Error('tether client needs a jwtSecret');
+  const token = await mintToken(options.jwtSecret, options.userId);
+  const relayChannel = `relay.${options.userId}`;
+  const channels = [options.subscribe, options.relay ? relayChannel : undefined].filter(
+    (c): c is string => c !== undefined,
+  );
+  const publishFrame = (channel: string, payload: string) =>
+    `{"type":"publish","channel":"${channel}","data":"${payload}"}`;
+
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(options.url, generatorSocketOptions(options.localAddress));
+    let endedBecause: string | undefined;
+    const client: BenchClient = {
+      get endedBecause() {
+        return endedBecause;
+      },
+      relay: (payload) => ws.send(publishFrame(relayChannel, payload)),
+      publish: (channel, payload) => ws.send(publishFrame(channel, payload)),
+      get isOpen() {
+        return ws.readyState === WebSocket.OPEN;
+      },
+      close: () => closeWs(ws),
+      terminate: () => ws.terminate(),
+    };
+    const deadline = connectDeadline(options.timeoutMs, reject, () => ws.terminate());
+    let pendingSubscriptions = channels.length;
+    let ready = false;
+    const becomeReady = () => {
+      ready = true;
+      clearTimeout(deadline);
+      resolve(client);
+    };
+
+    ws.on('message', (data: Buffer) => {
+      const text = data.toString();
+      if (ready) {
+        // Hot path: fan-out only counts; relay needs the payload back.
+        if (!text.startsWith(EVENT_PREFIX)) {
+          if (text.startsWith('{"type":"error"')) endedBecause = text.slice(0, 300);
+          return;
+        }
+        if (options.relay) handlers.relayed((JSON.parse(text) as { data: string }).data);
+        else handlers.delivered();
+        return;
+      }
+      const frame = JSON.parse(text) as { type: string; code?: string; message?: string };
+      if (frame.type === 'welcome') {
+        if (pendingSubscriptions === 0) becomeReady();
+        for (const channel of channels) ws.send(`{"type":"subscribe","channel":"${channel}"}`);
+      } else if (frame.type === 'subscribed') {
+        if (--pendingSubscriptions === 0) becomeReady();
+      } else if (frame.type === 'error') {
+        clearTimeout(deadline);
+        ws.terminate();
+        reject(new Error(`tether error ${frame.code}: ${frame.message}`));
+      }
+      // `queued` (admission waits for a slot): keep waiting for welcome.
+    });
+    ws.once('open', () => ws.send(JSON.stringify({ type: 'hello', token })));
+    ws.on('error', (error) => {
+      clearTimeout(deadline);
+      reject(error);
+    });
+    ws.on('close', (code, reason) => {
+      endedBecause = `${endedBecause ?? ''} close ${code} ${reason.toString()}`.trim();
+      if (!ready) {
+        clearTimeout(deadline);
+        reject(new Error(`closed before ready: ${code} ${reason.toString()}`));
+      }
+    });
+  });
+}

@@ -1,0 +1,118 @@
+/**
+ * bench/results/latest.md: the targets first (met / missed, in words), then one
+ * section per scenario — what it measures, its chart, a table with systems as
+ * columns and each figure's ratio to uws-raw (the limit) and Tether's to the
+ * peers — then the machine and settings. Everything here comes from the RunRecord.
+ */
+import { SYSTEM_NAMES } from '../lib/options.ts';
+import type { Result, RunRecord } from '../lib/results.ts';
+import { formatNumber } from './format.ts';
+import { direction, SCENARIOS } from './scenario-info.ts';
+import type { TargetVerdict } from './targets.ts';
+
+const GiB = 1024 ** 3;
+const PEERS = ['socketio', 'ws'] as const;
+
+export function renderMarkdown(
+  record: RunRecord,
+  verdicts: readonly TargetVerdict[],
+  charts: ReadonlyMap<string, string>,
+): string {
+  const { run } = record;
+  const lines = [
+    '# Tether benchmarks',
+    '',
+    `${run.mode === 'quick' ? '**Quick run** (reduced sizes and durations: indicative figures only)' : '**Full run**'}, ${run.startedAt}, ${Math.round(run.durationS)} s. ` +
+      `Scenarios: ${run.scenarios.length > 0 ? run.scenarios.join(', ') : 'all'}. Systems: ${run.systems.join(', ')}.`,
+    '',
+    machineLine(record),
+    '',
+    'How these figures are made and how to read them: [bench/README.md](../README.md). All figures: [latest.json](latest.json).',
+    '',
+    '## Targets',
+    '',
+    '| target | measured | verdict |',
+    '| --- | --- | --- |',
+    ...verdicts.map((v) => `| ${v.target} | ${v.measured} | ${verdictText(v)} |`),
+    '',
+  ];
+  for (const info of SCENARIOS) {
+    const rows = record.results.filter((r) => r.scenario === info.name);
+    const notes = record.notes.filter((n) => n.scenario === info.name);
+    if (rows.length === 0 && notes.length === 0) continue;
+    lines.push(`## ${info.name}`, '', info.measures, '');
+    const chart = charts.get(info.name);
+    if (chart) lines.push(`![${info.name}](${chart})`, '');
+    if (rows.length > 0) lines.push(...table(rows), '');
+    for (const v of verdicts.filter((t) => t.scenario === info.name))
+      lines.push(`Target — ${v.target}: ${verdictText(v)} (${v.measured}).`, '');
+    if (notes.length > 0) lines.push('Notes:', '', ...notes.map((n) => `- ${n.system}: ${n.text}`), '');
+  }
+  lines.push(...settings(record));
+  return `${lines.join('\n')}\n`;
+}
+
+function verdictText(v: TargetVerdict): string {
+  return v.status === 'not measured' ? 'not measured' : `**${v.status}**`;
+}
+
+function machineLine({ machine: m }: RunRecord): string {
+  return (
+    `Machine: ${m.cpuModel}, ${m.cores} cores, ${(m.memTotalBytes / GiB).toFixed(1)} GiB, ${m.os} (Linux ${m.kernel}), ` +
+    `Node ${m.node}; load average at start ${m.loadAverageAtStart.join(' / ')}; commit ${m.commit}.`
+  );
+}
+
+/** Systems as columns, one row per metric; "(N× raw)" after each peer's value, Tether ÷ peers at the end. */
+function table(rows: readonly Result[]): string[] {
+  const systems = SYSTEM_NAMES.filter((s) => rows.some((r) => r.system === s));
+  const metrics = [...new Set(rows.map((r) => r.metric))];
+  const value = (system: string, metric: string) =>
+    rows.find((r) => r.system === system && r.metric === metric)?.value;
+  const peers = systems.includes('tether') ? PEERS.filter((p) => systems.includes(p)) : [];
+  const head = ['metric', 'unit', ...systems, ...peers.map((p) => `tether ÷ ${p}`)];
+  const out = [
+    `| ${head.join(' | ')} |`,
+    `| --- | --- | ${head
+      .slice(2)
+      .map(() => '---:')
+      .join(' | ')} |`,
+  ];
+  for (const metric of metrics) {
+    const unit = rows.find((r) => r.metric === metric)?.unit ?? '';
+    // Ratios only for scores: a ratio of two offered loads or two CPU shares says nothing.
+    const arrow = direction(metric);
+    const ratio = (a: number | undefined, b: number | undefined) =>
+      arrow && a !== undefined && b && Number.isFinite(a / b) ? `${formatNumber(a / b)}×` : '';
+    const raw = value('uws-raw', metric);
+    const cells = systems.map((system) => {
+      const v = value(system, metric);
+      if (v === undefined) return '—';
+      const toRaw = system === 'uws-raw' ? '' : ratio(v, raw);
+      return formatNumber(v) + (toRaw ? ` (${toRaw} raw)` : '');
+    });
+    const ratios = peers.map((p) => ratio(value('tether', metric), value(p, metric)) || '—');
+    out.push(`| ${metric}${arrow ? ` ${arrow}` : ''} | ${unit} | ${[...cells, ...ratios].join(' | ')} |`);
+  }
+  out.push('', '↓ lower is better, ↑ higher is better; "N× raw" = that system ÷ uws-raw.');
+  return out;
+}
+
+function settings(record: RunRecord): string[] {
+  const { run, machine } = record;
+  const tether = Object.entries(run.tetherSettings).map(([k, v]) => `\`${k}=${v}\``);
+  return [
+    '## Settings',
+    '',
+    '- **uws-raw**: bare uWebSockets.js — echo and native topic publish, nothing else: the limit.',
+    '- **tether**: the full gateway (`src/main.ts`, production mode) with its own redis-server; Redis CPU and memory are reported apart (`redis_…`, `…_with_redis`).',
+    `  Changed from defaults for the bench: ${tether.join(', ')} (per-IP/user limits off: the generators share a few source addresses; admission by event-loop lag relaxed: neighbours on a shared box stall processes).`,
+    '- **socketio**: Socket.IO 4.8 with connection state recovery, WebSocket transport only.',
+    '- **ws**: a plain `ws` server (publish loops over the channel’s sockets).',
+    `- Load: ${run.generators} generator processes (their CPU is reported as \`generator_…\`); server CPU from /proc/<pid>/stat at ${machine.clockTicksPerS} ticks/s, memory from /proc/<pid>/status.`,
+    `- Open files limit ${machine.openFilesLimit}. Versions: ${Object.entries(machine.versions)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}, V8 ${machine.v8}.`,
+    '',
+  ];
+}

@@ -1,0 +1,72 @@
+/**
+ * What the report says about each scenario: its order, a line on what it
+ * measures, which metrics its chart shows, and which way each metric is better.
+ */
+export interface ScenarioInfo {
+  name: string;
+  measures: string;
+  /** Metrics drawn in the scenario's SVG (every metric of the run matching one of these). */
+  chart: RegExp[];
+}
+
+export const SCENARIOS: ScenarioInfo[] = [
+  {
+    name: 'relay',
+    measures:
+      'Each client sends 64 B messages that come back to it (Tether: published to a channel only the sender subscribes to, so through Redis). Server CPU per message at a fixed offered load; messages per second at saturation (closed loop).',
+    chart: [/^cpu_us_per_msg$/, /^msgs_per_s$/],
+  },
+  {
+    name: 'latency',
+    measures: 'Send → the same message back, at 50% of each system’s own measured saturation (open loop).',
+    chart: [/^p50_ms$/, /^p99_ms$/],
+  },
+  {
+    name: 'fanout',
+    measures:
+      'One publisher, one channel, N subscribers: deliveries per second (first publish → last delivery) and server CPU per delivery.',
+    chart: [/^deliveries_per_s_/, /^cpu_us_per_delivery_\d+k$/],
+  },
+  {
+    name: 'idle-memory',
+    measures:
+      'Server memory per idle connection: RSS after a full GC (young generation excluded), with N connections minus before any, ÷ N.',
+    chart: [/^rss_bytes_per_conn_/],
+  },
+  {
+    name: 'connect-cost',
+    measures:
+      'Server CPU per new connection (Tether: JWT, actor, Redis session) with 1K and with the most connections already held: flat = no per-connection cost that grows with the count.',
+    chart: [/^cpu_us_per_connect_at_/],
+  },
+  {
+    name: 'reconnect-storm',
+    measures:
+      'Tether restarted under its connected clients: time until every client resumed its session (SDK full-jitter backoff), events lost (must be 0), peak reconnects per second.',
+    chart: [/^seconds_to_all_resumed$/, /^peak_connects_per_s$/, /^lost_events$/],
+  },
+  {
+    name: 'scale',
+    measures:
+      'Connections held by several Tether gateway processes sharing one port and one Redis, and memory per connection at that count.',
+    chart: [/^connections_held$/, /^rss_bytes_per_conn$/],
+  },
+];
+
+/** Metrics where more is better; every other metric is a cost (CPU, memory, time, losses). */
+const HIGHER_IS_BETTER = [/per_s/, /^connections_held$/, /^resumed_clients$/];
+/** Context figures, not scores: no direction shown. */
+const NEUTRAL = [
+  /^generator_/,
+  /_pct/,
+  /^offered_/,
+  /^fixed_load_/,
+  /^clients$/,
+  /^events_published$/,
+  /^gateways$/,
+];
+
+export function direction(metric: string): '↑' | '↓' | '' {
+  if (NEUTRAL.some((re) => re.test(metric))) return '';
+  return HIGHER_IS_BETTER.some((re) => re.test(metric)) ? '↑' : '↓';
+}

@@ -1,0 +1,71 @@
+/**
+ * `npm run bench -- [--quick] [--scenario NAME] [--system NAME] [--cpu-prof]`
+ *
+ * Runs the scenarios against every system in one run, under the same load
+ * generators, and writes bench/results/<timestamp>.json, latest.json, latest.md
+ * and one SVG chart per scenario. See bench/README.md.
+ */
+
+import { machineInfo } from './lib/machine.ts';
+import { parseOptions, USAGE, UsageError } from './lib/options.ts';
+import { elapsedSeconds, progress } from './lib/progress.ts';
+import { ResultSink, type RunRecord } from './lib/results.ts';
+import { GeneratorPool } from './load/generator-pool.ts';
+import { writeRun } from './report/write-results.ts';
+import { connectionScenarios } from './scenarios/connections.ts';
+import { scaleScenario } from './scenarios/scale.ts';
+import type { Scenario } from './scenarios/scenario.ts';
+import { stormScenario } from './scenarios/storm.ts';
+import { trafficScenarios } from './scenarios/traffic.ts';
+import { BENCH_OVERRIDES } from './systems/tether.ts';
+
+const SCENARIOS: Scenario[] = [trafficScenarios, connectionScenarios, stormScenario, scaleScenario];
+const GENERATORS = 3;
+
+async function main(): Promise<void> {
+  let options: ReturnType<typeof parseOptions>;
+  try {
+    options = parseOptions(process.argv.slice(2));
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`${error.message}\n${USAGE}\n`);
+    process.exit(2);
+  }
+  const isSelected = (name: string) =>
+    options.scenarios.length === 0 || options.scenarios.some((f) => name.startsWith(f));
+  const selected = SCENARIOS.filter((s) => s.names.some(isSelected));
+  const startedAt = new Date().toISOString();
+  // Read before the load starts: the load average says how busy the box was without us.
+  const machine = machineInfo();
+  const sink = new ResultSink();
+  progress('bench', '-', `${options.quick ? 'quick' : 'full'} run: starting ${GENERATORS} load generators`);
+  const pool = await GeneratorPool.start(GENERATORS);
+  try {
+    for (const scenario of selected) await scenario.run({ options, sink, pool, selected: isSelected });
+  } finally {
+    await pool.stop();
+  }
+
+  const record: RunRecord = {
+    run: {
+      mode: options.quick ? 'quick' : 'full',
+      startedAt,
+      durationS: Math.round(elapsedSeconds()),
+      scenarios: options.scenarios,
+      systems: options.systems,
+      generators: GENERATORS,
+      tetherSettings: BENCH_OVERRIDES,
+    },
+    machine,
+    results: sink.results,
+    notes: sink.notes,
+  };
+  const { files, verdicts } = writeRun(record);
+  progress('bench', '-', `done: ${sink.results.length} figures, ${sink.notes.length} notes`);
+  for (const v of verdicts) process.stdout.write(`  ${v.status.padEnd(12)} ${v.target} — ${v.measured}\n`);
+  for (const file of files) process.stdout.write(`  wrote ${file}\n`);
+}
+
+await main();
+// Nothing should be left running; if a socket or timer lingers, it must not keep the run from ending.
+process.exit(0);

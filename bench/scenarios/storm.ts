@@ -1,0 +1,217 @@
+/**
+ * Reconnect storm: N Tether clients on one channel, a backend publishing to it
+ * throughout, and the gateway restarted under them (SIGTERM: it drains, closing
+ * every client with 1012, and exits; then it starts again). Each client comes back
+ * on the SDK's full-jitter backoff and resumes its session with its last event ID
+ * (bench/load/clients/storm-client.ts). Reported:
+ *   seconds_to_all_resumed  SIGTERM → the last client's resumed welcome
+ *   lost_events             Σ over clients of events stored in Redis but never received (must be 0)
+ *   peak_connects_per_s     resumed welcomes in the busiest 1 s window
+ * Tether only: the bare peers have no resume, and Socket.IO's connection state
+ * recovery keeps missed packets in the server's memory, which a restart loses.
+ */
+import { Redis } from 'ioredis';
+import { redisKeys } from '../../src/redis/keys.ts';
+import { CpuMeter } from '../lib/proc-stats.ts';
+import { progress } from '../lib/progress.ts';
+import { allocateSourceAddresses } from '../lib/source-addresses.ts';
+import { round, sum } from '../lib/stats.ts';
+import { nowMs, sleep } from '../lib/timing.ts';
+import type { StormStatsReply } from '../load/commands.ts';
+import { startPublisher } from '../load/http-publisher.ts';
+import { BENCH_PUBLISH_KEY, isTether, type RunningTether } from '../systems/tether.ts';
+import { closeGroup, cpuPercent, type Scenario, type ScenarioContext, withSystem } from './scenario.ts';
+
+/**
+ * Quick caps the backoff window at 4 s (the SDK's `backoffMaxMs` option): with the
+ * default 30 s cap, the last of the clients comes back up to 16 s after the gateway
+ * did — a third of the quick run's 2-minute budget spent waiting. Full uses the defaults.
+ */
+const SIZES: Record<'quick' | 'full', { clients: number; resumeDeadlineMs: number; backoffMaxMs?: number }> =
+  {
+    quick: { clients: 1000, resumeDeadlineMs: 45_000, backoffMaxMs: 4000 },
+    full: { clients: 15_000, resumeDeadlineMs: 150_000 },
+  };
+const SCENARIO = 'reconnect-storm';
+const GROUP = 'storm';
+const CHANNEL = 'storm';
+const PUBLISH_PER_S = 20;
+const BUCKET_MS = 250; // StormGroup's bucket width
+
+export const stormScenario: Scenario = {
+  names: [SCENARIO],
+  async run(ctx) {
+    const peers = ctx.options.systems.filter((s) => s !== 'tether');
+    if (peers.length > 0)
+      ctx.sink.note(
+        SCENARIO,
+        peers.join(', '),
+        'not run: Tether only (bare peers have no resume; Socket.IO keeps missed packets in the restarted process)',
+      );
+    if (!ctx.options.systems.includes('tether')) return;
+    await withSystem(ctx, SCENARIO, 'tether', async (system) => {
+      if (!isTether(system)) throw new Error('the storm needs the tether system');
+      await storm(ctx, system);
+    });
+  },
+};
+
+async function storm(ctx: ScenarioContext, system: RunningTether): Promise<void> {
+  const size = ctx.options.quick ? SIZES.quick : SIZES.full;
+  const { sink, pool } = ctx;
+  const counts = pool.split(size.clients);
+  const connectMs = Math.max(60_000, size.clients * 10);
+  progress(SCENARIO, 'tether', `connecting ${size.clients} clients, each subscribed to one channel`);
+  const ready = await pool.all(
+    (i) =>
+      (counts[i] ?? 0) > 0
+        ? {
+            type: 'storm-connect',
+            group: GROUP,
+            url: system.url,
+            count: counts[i] as number,
+            concurrency: 50,
+            sourceAddresses: allocateSourceAddresses(counts[i] as number),
+            userPrefix: `storm-g${i}`,
+            jwtSecret: system.jwtSecret as string,
+            channel: CHANNEL,
+            backoffMaxMs: size.backoffMaxMs,
+            timeoutMs: connectMs,
+          }
+        : undefined,
+    connectMs + 30_000,
+  );
+  const connected = sum(ready.map((r) => r.connected));
+  if (connected < size.clients)
+    throw new Error(
+      `only ${connected} of ${size.clients} connected: ${ready.find((r) => r.firstError)?.firstError}`,
+    );
+
+  if (size.backoffMaxMs !== undefined)
+    sink.note(
+      SCENARIO,
+      'tether',
+      `quick run: client backoff capped at ${size.backoffMaxMs} ms (SDK default 30 s)`,
+    );
+  const publisher = startPublisher({
+    httpUrl: system.httpUrl,
+    apiKey: BENCH_PUBLISH_KEY,
+    channel: CHANNEL,
+    ratePerS: PUBLISH_PER_S,
+    maxMs: size.resumeDeadlineMs + 120_000,
+  });
+  try {
+    await sleep(1000); // some events delivered live before the drop
+    progress(SCENARIO, 'tether', `restarting the gateway under ${size.clients} clients`);
+    const droppedAt = nowMs();
+    await system.stopGateways();
+    await system.startGateways();
+    const upAt = nowMs();
+    const server = new CpuMeter(system.serverPids());
+    const generators = new CpuMeter(pool.pids());
+
+    const back = await waitForAll(ctx, size.resumeDeadlineMs);
+    const serverCpu = server.read();
+    const generatorCpu = generators.read();
+    await sleep(1000); // and some delivered live after everyone is back
+    const totals = await publisher.stop();
+    const stored = await channelLength(system.redisUrl, CHANNEL);
+    if (stored !== totals.acked)
+      sink.note(SCENARIO, 'tether', `${totals.acked} publishes acknowledged, ${stored} events in the stream`);
+    const final = await waitForEvents(ctx, stored);
+
+    const allBack = back.connected === back.clients;
+    if (!allBack)
+      sink.note(
+        SCENARIO,
+        'tether',
+        `${back.connected} of ${back.clients} back after ${size.resumeDeadlineMs} ms`,
+      );
+    if (final.resumeFailed > 0)
+      sink.note(SCENARIO, 'tether', `${final.resumeFailed} clients got a new session instead of resuming`);
+    const add = (metric: string, value: number, unit: string) =>
+      sink.add(SCENARIO, 'tether', metric, value, unit);
+    add('clients', final.clients, 'clients');
+    add('resumed_clients', final.resumed, 'clients');
+    add('seconds_to_all_resumed', allBack ? round((back.lastResumedAt - droppedAt) / 1000) : Number.NaN, 's');
+    add('restart_s', round((upAt - droppedAt) / 1000), 's');
+    add('lost_events', final.missing, 'events');
+    add('duplicate_events', final.duplicates, 'events');
+    add('events_published', stored, 'events');
+    add('peak_connects_per_s', peakPerSecond(final.resumesPerBucket), '/s');
+    add('connect_attempts_per_client', round(final.connectAttempts / final.clients), '');
+    add('cpu_us_per_resume', round(serverCpu.totalUs / Math.max(1, back.resumed)), 'µs');
+    add('generator_cpu_pct', round(cpuPercent(generatorCpu.totalUs, generatorCpu.wallMs)), '% of a core');
+  } finally {
+    await publisher.stop();
+    await closeGroup(ctx, GROUP);
+  }
+}
+
+/** Every generator's storm figures added up (expected = events each client should hold). */
+async function stats(ctx: ScenarioContext, expectedEvents: number): Promise<StormStatsReply> {
+  const replies = await ctx.pool.all(() => ({ type: 'storm-stats', group: GROUP, expectedEvents }), 10_000);
+  const buckets: Record<string, number> = {};
+  for (const r of replies)
+    for (const [at, n] of Object.entries(r.resumesPerBucket)) buckets[at] = (buckets[at] ?? 0) + n;
+  const total = (key: keyof StormStatsReply) => sum(replies.map((r) => r[key] as number));
+  return {
+    clients: total('clients'),
+    connected: total('connected'),
+    resumed: total('resumed'),
+    resumeFailed: total('resumeFailed'),
+    lastResumedAt: Math.max(...replies.map((r) => r.lastResumedAt)),
+    resumesPerBucket: buckets,
+    missing: total('missing'),
+    duplicates: total('duplicates'),
+    clientsComplete: total('clientsComplete'),
+    connectAttempts: total('connectAttempts'),
+  };
+}
+
+/** Poll until every client is connected again, or the deadline. */
+async function waitForAll(ctx: ScenarioContext, deadlineMs: number): Promise<StormStatsReply> {
+  const deadline = Date.now() + deadlineMs;
+  let lastShown = 0;
+  for (;;) {
+    const s = await stats(ctx, 0);
+    if (s.connected === s.clients || Date.now() > deadline) return s;
+    if (Date.now() - lastShown > 2000) {
+      progress(SCENARIO, 'tether', `back: ${s.connected}/${s.clients} (resumed ${s.resumed})`);
+      lastShown = Date.now();
+    }
+    await sleep(250);
+  }
+}
+
+/** Poll until every client holds `expected` events (replay and live delivery done), at most 15 s. */
+async function waitForEvents(ctx: ScenarioContext, expected: number): Promise<StormStatsReply> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const s = await stats(ctx, expected);
+    if (s.missing === 0 || Date.now() > deadline) return s;
+    await sleep(250);
+  }
+}
+
+/** Resumes in the busiest 1 s window, from 250 ms buckets. */
+function peakPerSecond(buckets: Record<string, number>): number {
+  const counts = new Map(Object.entries(buckets).map(([at, n]) => [Number(at), n]));
+  let peak = 0;
+  for (const start of counts.keys()) {
+    let n = 0;
+    for (let at = start; at < start + 1000; at += BUCKET_MS) n += counts.get(at) ?? 0;
+    peak = Math.max(peak, n);
+  }
+  return peak;
+}
+
+async function channelLength(redisUrl: string, channel: string): Promise<number> {
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    return await redis.xlen(redisKeys('tether').channel(channel));
+  } finally {
+    redis.disconnect();
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * The real gateway: `node --import tsx src/main.ts` from the repo root, one or
+ * more processes sharing one port (SO_REUSEPORT) and one private redis-server
+ * started for the bench (no persistence, temp dir). The redis-server's CPU and
+ * RSS are reported apart from the gateway's: Tether's relay and fan-out go
+ * through Redis, and hiding that cost would flatter it.
+ */
+import { mkdirSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
+import { join } from 'node:path';
+import { freePort, type RedisServerHandle, startRedisServer } from '../../src/redis/embedded-redis.ts';
+import { withTimeout } from '../lib/timing.ts';
+import { REPO_ROOT, ServerProcess } from './server-process.ts';
+import type { RunningSystem, StartOptions } from './system.ts';
+
+export const BENCH_JWT_SECRET = 'bench-hs256-secret-that-is-long-enough-0123456789';
+export const BENCH_PUBLISH_KEY = 'bench-publish-key-0123456789';
+const BENCH_ADMIN_KEY = 'bench-admin-key-0123456789';
+
+/**
+ * Per-IP and per-user limits are off: the generators share a handful of source
+ * addresses, so limits meant for one abusive client would throttle the whole
+ * benchmark. The peers have no such limits either. Everything else is default.
+ */
+export const BENCH_LIMITS_OFF = {
+  RATE_CONNECT_PER_IP: '0',
+  RATE_CONNECT_PER_USER: '0',
+  MAX_CONNECTIONS_PER_IP: '0',
+  MAX_CONNECTIONS_PER_USER: '0',
+  MESSAGES_PER_SECOND: '0',
+};
+
+/**
+ * Admission by event-loop lag is relaxed (defaults 100 ms saturate / 500 ms shed):
+ * on this shared 2-core box, neighbours' load stalls a process for half a second
+ * now and then, and with the defaults Tether shed bench clients mid-measurement
+ * (LOAD_SHED, close 1013) — which measures the neighbours, not Tether. Heap and
+ * buffered-bytes admission stay at their defaults.
+ */
+export const BENCH_ADMISSION_LAG = {
+  SATURATE_EVENT_LOOP_LAG_MS: '2000',
+  SHED_EVENT_LOOP_LAG_MS: '5000',
+};
+
+/** Every variable the bench sets away from Tether's defaults (the report lists them). */
+export const BENCH_OVERRIDES = { ...BENCH_LIMITS_OFF, ...BENCH_ADMISSION_LAG };
+
+export interface RunningTether extends RunningSystem {
+  readonly httpUrl: string;
+  /** The bench's private redis-server, to check what the gateways stored. */
+  readonly redisUrl: string;
+  /** Gateway process count (each with its own NODE_ID). */
+  readonly processes: number;
+  /** SIGTERM every gateway process (they drain: clients are closed with 1012) and wait for exit. */
+  stopGateways(): Promise<void>;
+  /** Start the gateway processes again on the same port and Redis; resolves when all are ready. */
+  startGateways(): Promise<void>;
+}
+
+export async function startTether(options: StartOptions = {}): Promise<RunningTether> {
+  const processes = options.processes ?? 1;
+  const redis = await startRedisServer();
+  const port = await freePort();
+  const httpUrl = `http://127.0.0.1:${port}`;
+  const profileDir = join(REPO_ROOT, 'bench/results/profiles');
+  if (options.cpuProf) mkdirSync(profileDir, { recursive: true });
+  let gateways: ServerProcess[] = [];
+
+  const startGateways = async () => {
+    gateways = Array.from({ length: processes }, (_, i) =>
+      ServerProcess.spawn({
+        script: 'src/main.ts',
+        label: `tether gateway ${i + 1}/${processes}`,
+        nodeArgs: [
+          ...(options.nodeArgs ?? []),
+          ...(options.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []),
+        ],
+        env: gatewayEnv(port, redis.url, nodeId(i)),
+      }),
+    );
+    // The processes share one port, so readiness is "every NODE_ID has answered":
+    // each new HTTP connection lands on a process chosen by the kernel's hash.
+    const seen = new Set<string>();
+    const allSeen = async () => {
+      const node = await statsNode(httpUrl);
+      if (node) seen.add(node);
+      return seen.size === processes;
+    };
+    await Promise.all(gateways.map((g) => g.waitReady(allSeen, 60_000)));
+  };
+  const stopGateways = async () => {
+    await Promise.all(gateways.map((g) => g.stop()));
+  };
+
+  try {
+    await startGateways();
+  } catch (error) {
+    await stopGateways();
+    await stopRedis(redis);
+    throw error;
+  }
+  return {
+    name: 'tether',
+    clientKind: 'tether',
+    url: `ws://127.0.0.1:${port}/ws`,
+    httpUrl,
+    redisUrl: redis.url,
+    jwtSecret: BENCH_JWT_SECRET,
+    processes,
+    serverPids: () => gateways.map((g) => g.pid),
+    auxPids: () => [redis.process.pid as number],
+    diagnostics: () =>
+      gateways
+        .map(
+          (g, i) =>
+            `gateway ${i + 1} ${g.alive ? 'running' : 'exited'}; stderr: ${g.errors.trim().slice(-500)}`,
+        )
+        .join(' | '),
+    collectGarbage: async () => {
+      await Promise.all(gateways.map((g) => g.collectGarbage()));
+    },
+    stopGateways,
+    startGateways,
+    stop: async () => {
+      await stopGateways();
+      await stopRedis(redis);
+    },
+  };
+}
+
+/** Whether `system` is Tether with its restart controls (scenarios get a plain RunningSystem). */
+export function isTether(system: RunningSystem): system is RunningTether {
+  return system.name === 'tether' && 'startGateways' in system;
+}
+
+const nodeId = (i: number) => `bench-${i + 1}`;
+
+function gatewayEnv(port: number, redisUrl: string, node: string): Record<string, string> {
+  return {
+    NODE_ENV: 'production',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    NODE_ID: node,
+    REDIS_URL: redisUrl,
+    AUTH_JWT_SECRET: BENCH_JWT_SECRET,
+    PUBLISH_API_KEYS: BENCH_PUBLISH_KEY,
+    ADMIN_API_KEY: BENCH_ADMIN_KEY,
+    LOG_LEVEL: 'warn',
+    MAX_CONNECTIONS: '100000',
+    ...BENCH_OVERRIDES,
+  };
+}
+
+/**
+ * The NODE_ID of whichever gateway process answers GET /ws/stats, or undefined.
+ * A new TCP connection each time (no keep-alive agent), so the kernel picks again.
+ */
+function statsNode(httpUrl: string): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const req = httpGet(`${httpUrl}/ws/stats`, { agent: false, timeout: 1000 }, (res) => {
+      let body = '';
+      res.on('data', (chunk) => {
+        body += chunk;
+      });
+      res.on('end', () => {
+        try {
+          resolve(res.statusCode === 200 ? (JSON.parse(body) as { node?: string }).node : undefined);
+        } catch {
+          resolve(undefined);
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(undefined));
+  });
+}
+
+async function stopRedis(redis: RedisServerHandle): Promise<void> {
+  try {
+    await withTimeout('redis-server stop', redis.stop(), 5000);
+  } catch {
+    redis.process.kill('SIGKILL');
+  }
+}

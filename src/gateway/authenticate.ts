@@ -43,7 +43,6 @@ export async function authenticateAndAdmit(
   }
   if (!conn.isOpen) return undefined;
   conn.principal = principal;
-  conn.logger = conn.logger.child({ userId: principal.userId });
   const admitted = await traceAdmission(conn, ctx.admission.priorityOf(principal.tier), (priority) =>
     ctx.admission.admit(conn, priority),
   );

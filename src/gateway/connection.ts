@@ -9,7 +9,7 @@ import { type Socket, sendText } from '../edge/uws.ts';
 import { errorFrame } from '../errors/tether-error.ts';
 import { observeError } from '../observability/connection-events.ts';
 import { type ConnectionTrace, connectionTrace } from '../observability/connection-trace.ts';
-import type { Logger } from '../observability/logger.ts';
+import { connectionLogger, type Logger } from '../observability/logger.ts';
 import { hot, metrics } from '../observability/metrics.ts';
 import { type ErrorCode, errorSpec } from '../shared/errors.ts';
 import type { ServerFrame } from '../shared/frames.ts';
@@ -42,7 +42,6 @@ export class Connection {
   /** Resolves when the per-IP connection-attempt limit has been checked (started at open). */
   ipChecked: Promise<void> = Promise.resolve();
   actor!: ConnectionActor;
-  logger: Logger;
   /** This socket's spans (docs/observability.md); a shared no-op when tracing is off. */
   readonly trace: ConnectionTrace;
   principal?: Principal;
@@ -70,7 +69,6 @@ export class Connection {
     this.correlationId = handshake.correlationId ?? randomUUID();
     this.messageTokens = 2 * ctx.config.limits.messagesPerSecond;
     this.tokensAt = this.openedAt;
-    this.logger = ctx.logger.child({ correlationId: this.correlationId, connectionId: this.id });
     this.trace = connectionTrace(
       {
         connectionId: this.id,
@@ -81,6 +79,19 @@ export class Connection {
       this.correlationId,
     );
     metrics.connectionsOpened.inc();
+  }
+
+  /**
+   * This connection's logger, with its current correlation ID, user and trace.
+   * Built on each use (~3 µs; connections log lifecycle, not traffic) rather than
+   * held: a pino child kept per socket is ~1 KB of an idle connection's memory.
+   */
+  get logger(): Logger {
+    return connectionLogger(
+      this.ctx.logger,
+      { correlationId: this.correlationId, connectionId: this.id, userId: this.principal?.userId },
+      this.trace.spanContext,
+    );
   }
 
   get isOpen(): boolean {

@@ -8,7 +8,6 @@ import type { Span } from '@opentelemetry/api';
 import { channelAllowed } from '../auth/principal.ts';
 import type { ReplayPlan } from '../channels/event-log.ts';
 import { observeResume } from '../observability/connection-events.ts';
-import { withTraceIds } from '../observability/logger.ts';
 import {
   ATTR_ENDUSER_ID,
   ATTR_REPLAYED,
@@ -24,14 +23,9 @@ import type { Connection } from './connection.ts';
 import { resumeChannels } from './subscriptions.ts';
 
 export async function handleHello(conn: Connection, frame: HelloFrame): Promise<void> {
-  const { ctx } = conn;
   conn.hello = 'busy';
-  if (frame.correlationId && !conn.handshake.correlationId) {
-    conn.correlationId = frame.correlationId;
-    conn.logger = ctx.logger.child({ correlationId: conn.correlationId, connectionId: conn.id });
-  }
+  if (frame.correlationId && !conn.handshake.correlationId) conn.correlationId = frame.correlationId;
   conn.trace.start(conn.correlationId, frame.traceparent);
-  conn.logger = withTraceIds(conn.logger, conn.trace.spanContext);
   const welcomed = await conn.trace.span('ws.handshake', {}, (span) => welcome(conn, frame, span));
   if (!welcomed) return;
   const replayed = await resumeChannels.start(conn, welcomed.plans);

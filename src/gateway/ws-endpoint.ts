@@ -7,7 +7,7 @@
 import { clientAddress } from '../limits/client-address.ts';
 import { jitteredHint } from '../shared/backoff.ts';
 import { errorSpec } from '../shared/errors.ts';
-import { createConnectionActor } from '../supervisor/connection-actor.ts';
+import { connectionActorFactory } from '../supervisor/connection-actor.ts';
 import { Connection, type SocketData } from './connection.ts';
 import type { GatewayContext } from './context.ts';
 import { onMessage } from './frame-handlers.ts';
@@ -16,6 +16,20 @@ export const WS_PATH = '/ws';
 
 export function mountWebSocket(ctx: GatewayContext): void {
   const { config } = ctx;
+  const createActor = connectionActorFactory(
+    ctx.sessions,
+    {
+      // The actor's timers (handshake, admission) end many waiters at once: jitter their
+      // hint so refused clients do not all come back in the same moment.
+      closeTransport: (connectionId, code) => {
+        const hint = errorSpec(code).retryAfterMs;
+        ctx.connections
+          .get(connectionId)
+          ?.close(code, hint === undefined ? {} : { retryAfterMs: jitteredHint(hint) });
+      },
+    },
+    ctx.logger,
+  );
   ctx.app.ws<SocketData>(WS_PATH, {
     // Frames up to 4× the limit reach us and get a coded MESSAGE_TOO_LARGE; beyond
     // that uWS drops the socket itself before buffering the whole frame.
@@ -51,27 +65,13 @@ export function mountWebSocket(ctx: GatewayContext): void {
       conn.ws = ws;
       ctx.connections.set(conn.id, conn);
       // Admission waits for hello: the token's tier decides the place in line.
-      conn.actor = createConnectionActor(
-        {
-          connectionId: conn.id,
-          correlationId: conn.correlationId,
-          handshakeTimeoutMs: config.handshakeTimeoutMs,
-          resumeWindowMs: config.resumeWindowMs,
-          admissionTimeoutMs: config.admission.timeoutMs,
-        },
-        ctx.sessions,
-        {
-          // The actor's timers (handshake, admission) end many waiters at once: jitter their
-          // hint so refused clients do not all come back in the same moment.
-          closeTransport: (connectionId, code) => {
-            const hint = errorSpec(code).retryAfterMs;
-            ctx.connections
-              .get(connectionId)
-              ?.close(code, hint === undefined ? {} : { retryAfterMs: jitteredHint(hint) });
-          },
-        },
-        conn.logger,
-      );
+      conn.actor = createActor({
+        connectionId: conn.id,
+        correlationId: conn.correlationId,
+        handshakeTimeoutMs: config.handshakeTimeoutMs,
+        resumeWindowMs: config.resumeWindowMs,
+        admissionTimeoutMs: config.admission.timeoutMs,
+      });
       ctx.supervisor.supervise(conn.actor);
       ctx.limits.onOpen(conn);
     },

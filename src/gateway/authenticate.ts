@@ -24,6 +24,7 @@ export async function authenticateAndAdmit(
     try {
       principal = await ctx.verifier.verify(frame.token);
     } catch (error) {
+      // Past the IP's failure budget this throws AUTH_RATE_LIMITED instead (parallel hellos).
       const delayMs = await ctx.limits.authFailed(conn);
       if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
       throw error;

@@ -88,21 +88,31 @@ export class RateLimits {
   async assertAuthAllowed(ip: string): Promise<void> {
     const res = await this.authFailures?.get(ip).catch(() => null);
     // AUTH_FAILURES_PER_IP failures are tolerated; the attempt after them is refused.
-    if (res && res.consumedPoints >= this.config.authFailuresPerIp) {
-      this.hit('auth');
-      throw new TetherError('AUTH_RATE_LIMITED', { retryAfterMs: jitteredAtLeast(res.msBeforeNext) });
-    }
+    if (res && res.consumedPoints >= this.config.authFailuresPerIp) throw this.authRateLimited(res);
   }
 
-  /** Record a failed authentication; returns how long to stall the reply (progressive delay). */
+  /**
+   * Record a failed authentication; returns how long to stall the reply (progressive delay).
+   * Throws AUTH_RATE_LIMITED when this failure is past the budget: parallel hellos all pass
+   * `assertAuthAllowed` before any of their failures is counted, but the count is one atomic
+   * increment per failure, so only the first AUTH_FAILURES_PER_IP of them learn that their
+   * token was bad.
+   */
   async authFailed(ip: string): Promise<number> {
     if (!this.authFailures) return 0;
+    let res: RateLimiterRes;
     try {
-      const res = await this.authFailures.penalty(ip, 1);
-      return Math.min(MAX_AUTH_DELAY_MS, 100 * 2 ** Math.max(0, res.consumedPoints - 1));
+      res = await this.authFailures.penalty(ip, 1);
     } catch {
       return 0;
     }
+    if (res.consumedPoints > this.config.authFailuresPerIp) throw this.authRateLimited(res);
+    return Math.min(MAX_AUTH_DELAY_MS, 100 * 2 ** Math.max(0, res.consumedPoints - 1));
+  }
+
+  private authRateLimited(res: RateLimiterRes): TetherError {
+    this.hit('auth');
+    return new TetherError('AUTH_RATE_LIMITED', { retryAfterMs: jitteredAtLeast(res.msBeforeNext) });
   }
 
   /** Claim a concurrent-connection slot for `member` under `scope:id`; throws TOO_MANY_CONNECTIONS. */

@@ -45,6 +45,22 @@ async function attempt(url: string, sub: string, headers: Record<string, string>
   return { client, welcomed: false, error: first as ErrorFrame, closeCode: (await client.waitClosed()).code };
 }
 
+const WRONG_SECRET = 'a-wrong-secret-of-at-least-32-characters';
+
+/** One hello with a badly signed token per URL, all at once: the code and close code each gets. */
+async function badHellos(urls: string[]): Promise<{ code: string; closeCode: number }[]> {
+  const token = await mintToken({ sub: 'mallory' }, WRONG_SECRET);
+  const sockets = await Promise.all(urls.map((url) => TestClient.connect(url)));
+  clients.push(...sockets);
+  for (const client of sockets) client.send({ type: 'hello', token });
+  return Promise.all(
+    sockets.map(async (client) => {
+      const error = (await client.next((f) => f.type === 'error', 10_000)) as ErrorFrame;
+      return { code: error.code, closeCode: (await client.waitClosed(10_000)).code };
+    }),
+  );
+}
+
 function refused(outcome: Outcome, code: string, closeCode: number): ErrorFrame {
   expect(outcome.welcomed, `expected ${code}`).toBe(false);
   if (outcome.welcomed) throw new Error('unreachable');
@@ -241,7 +257,7 @@ describe('inside a session', () => {
       const sentAt = Date.now();
       client.send({
         type: 'hello',
-        token: await mintToken({ sub: 'mallory' }, 'a-wrong-secret-of-at-least-32-characters'),
+        token: await mintToken({ sub: 'mallory' }, WRONG_SECRET),
       });
       expect(await client.next((f) => f.type === 'error')).toMatchObject({ code: 'AUTH_INVALID_TOKEN' });
       waits.push(Date.now() - sentAt);
@@ -255,5 +271,18 @@ describe('inside a session', () => {
     expect(error.retryAfterMs).toBeLessThanOrEqual(2000 * (1 + AT_LEAST_JITTER));
     await sleep((error.retryAfterMs as number) + 50);
     expect((await attempt(gw.url, 'alice')).welcomed).toBe(true);
+  });
+
+  it('AUTH_FAILURES_PER_IP holds against parallel hellos: of 30 bad tokens at once only 3 hear AUTH_INVALID_TOKEN, the rest AUTH_RATE_LIMITED/4031', async () => {
+    const gw = await startTestGateway({ AUTH_FAILURES_PER_IP: '3', AUTH_FAILURE_WINDOW_S: '60' });
+    gateways.push(gw);
+    const outcomes = await badHellos(Array.from({ length: 30 }, () => gw.url));
+    expect(outcomes.filter((o) => o.code === 'AUTH_INVALID_TOKEN').map((o) => o.closeCode)).toEqual([
+      4001, 4001, 4001,
+    ]);
+    const limited = outcomes.filter((o) => o.code !== 'AUTH_INVALID_TOKEN');
+    expect(limited).toHaveLength(27);
+    for (const o of limited) expect([o.code, o.closeCode]).toEqual(['AUTH_RATE_LIMITED', 4031]);
+    refused(await attempt(gw.url, 'alice'), 'AUTH_RATE_LIMITED', 4031);
   });
 });

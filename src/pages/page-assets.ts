@@ -11,6 +11,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { BuildOptions } from 'esbuild';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -26,6 +27,19 @@ export type AssetName = string;
 
 export const DIST_DIR = 'dist/pages';
 
+/** How every browser bundle is built: these pages' and the SDK package's `browser` entry. */
+export const BROWSER_BUILD: BuildOptions = {
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  minify: true,
+  sourcemap: 'linked',
+  logLevel: 'silent',
+  // The SDK loads `ws` only in Node, by a computed import; a browser never reaches it.
+  external: ['ws'],
+};
+
 /** Build every bundle and its source map; `outdir` set writes them there as well. */
 export async function buildBundles(outdir?: string): Promise<Map<AssetName, Uint8Array>> {
   const esbuild = await import('esbuild');
@@ -33,18 +47,10 @@ export async function buildBundles(outdir?: string): Promise<Map<AssetName, Uint
     Object.entries(PAGE_BUNDLES).map(([name, entry]) => [name.replace(/\.js$/, ''), `${ROOT}/${entry}`]),
   );
   const result = await esbuild.build({
+    ...BROWSER_BUILD,
     entryPoints,
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    minify: true,
-    sourcemap: 'linked',
     write: outdir !== undefined,
     outdir: `${ROOT}/${outdir ?? DIST_DIR}`,
-    logLevel: 'silent',
-    // The SDK loads `ws` only in Node, by a computed import; a browser never reaches it.
-    external: ['ws'],
   });
   if (outdir !== undefined) return readDist(`${ROOT}/${outdir}`);
   const bundles = new Map<AssetName, Uint8Array>();

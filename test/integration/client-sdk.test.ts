@@ -4,9 +4,17 @@
  *   connecting → connected → reconnecting → connected and gets events 1..N exactly
  *   once, in order — including those published while its gateway was dead;
  * - a non-retryable auth error ends in `failed` after one attempt, no retry storm;
- * - actions resolve with the worker's reply; diagnose() reports a healthy path.
+ * - actions resolve with the worker's reply; diagnose() reports a healthy path;
+ * - the `tether/client` package as built by `npm install` (prepare) loads in plain
+ *   Node 20 — no tsx — finds `ws` itself and talks to a real gateway, and its
+ *   declarations type-check in a project of its own.
  */
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -26,6 +34,9 @@ import {
   type TestGateway,
 } from '../support/gateway.ts';
 import { type GatewayProcess, processEnv, spawnGateway } from '../support/gateway-process.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const run = promisify(execFile);
 
 /** Counts sockets opened: a retry storm shows up here. */
 function countingWebSocket() {
@@ -266,4 +277,109 @@ describe('SDK and admission control', () => {
     waiter.disconnect();
     holder.disconnect();
   });
+});
+
+describe('the tether/client package, as installed', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    // What `npm install` runs (prepare): the test checks today's source, not a stale dist/.
+    await run(process.execPath, ['--import', 'tsx', 'scripts/build-client.ts'], { cwd: ROOT });
+    gw = await startTestGateway();
+  }, 120_000);
+  afterAll(() => gw?.stop());
+
+  it('loads in plain Node 20 (no tsx), loads ws itself, and connects, subscribes and publishes', async () => {
+    const channel = `plain:${randomUUID()}`;
+    const script = `
+      const { TetherClient } = await import('tether/client');
+      const { TETHER_URL: url, TETHER_TOKEN: token, CHANNEL: channel } = process.env;
+      const client = new TetherClient({ url, token }); // no WebSocket option: Node 20 has no global one
+      const received = new Promise((resolve) => client.on('event', resolve));
+      client.connect();
+      await client.ready();
+      await client.subscribe(channel);
+      const ack = await client.publish(channel, { text: 'from plain node' });
+      const event = await received;
+      console.log(JSON.stringify({
+        resolved: import.meta.resolve('tether/client'),
+        globalWebSocket: typeof globalThis.WebSocket,
+        state: client.state,
+        ack,
+        event,
+      }));
+      client.disconnect();
+    `;
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH ?? '',
+        TETHER_URL: gw.url,
+        TETHER_TOKEN: await mintToken({ sub: 'plain-node' }),
+        CHANNEL: channel,
+      },
+      timeout: 30_000,
+    });
+    const out = JSON.parse(stdout) as {
+      resolved: string;
+      globalWebSocket: string;
+      state: string;
+      ack: { channel: string; id: string };
+      event: ChannelEvent;
+    };
+    expect(out.resolved).toBe(`file://${ROOT}dist/client/index.js`);
+    expect(out.globalWebSocket).toBe('undefined'); // so the socket came from the `ws` the SDK loaded
+    expect(out.state).toBe('connected');
+    expect(out.ack.channel).toBe(channel);
+    expect(out.event).toMatchObject({ channel, id: out.ack.id, data: { text: 'from plain node' } });
+  });
+
+  it('its declarations type-check in a TypeScript project of its own', async () => {
+    const dir = await mkdtemp(`${tmpdir()}/tether-consumer-`);
+    try {
+      await mkdir(`${dir}/node_modules`);
+      await symlink(ROOT, `${dir}/node_modules/tether`, 'dir');
+      await writeFile(`${dir}/package.json`, JSON.stringify({ type: 'module' }));
+      await writeFile(
+        `${dir}/tsconfig.json`,
+        JSON.stringify({
+          compilerOptions: {
+            module: 'NodeNext',
+            moduleResolution: 'NodeNext',
+            strict: true,
+            noEmit: true,
+            skipLibCheck: false,
+            lib: ['ES2022', 'DOM'],
+            types: [],
+          },
+          files: ['app.ts', 'wrong.ts'],
+        }),
+      );
+      await writeFile(
+        `${dir}/app.ts`,
+        [
+          "import { TetherClient, TetherClientError, type StateChange } from 'tether/client';",
+          "const client = new TetherClient({ url: 'ws://localhost:8080/ws', maxReconnectAttempts: Infinity });",
+          "client.on('state', ({ newState, error }: StateChange) => console.log(newState, error?.recovery));",
+          "client.on('event', ({ channel, id }) => console.log(channel, id.length));",
+          'export const base: number = client.options.backoffBaseMs;',
+          "export const isCoded = (e: unknown) => e instanceof TetherClientError && e.code === 'AUTH_INVALID_TOKEN';",
+        ].join('\n'),
+      );
+      // A typo a user would make must be caught, or the types say nothing.
+      await writeFile(
+        `${dir}/wrong.ts`,
+        "import { TetherClient } from 'tether/client';\nnew TetherClient({ url: 'ws://x/ws' }).on('mesage', () => {});\n",
+      );
+      const tsc = `${ROOT}node_modules/typescript/bin/tsc`;
+      const result = await run(process.execPath, [tsc, '-p', dir], { cwd: dir }).then(
+        () => ({ stdout: '' }),
+        (error: { stdout: string }) => error,
+      );
+      const errors = result.stdout.split('\n').filter((line) => line.includes('error TS'));
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatch(/^wrong\.ts\(2,.*'"mesage"'/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

@@ -1,13 +1,18 @@
 /**
- * Verifies client JWTs with `jose`: HS256 with a shared secret, or RS256/ES256 with
- * a PEM public key or a JWKS endpoint (keys cached and rotated by jose). In
- * development mode a random secret is generated and tokens can be minted.
+ * Verifies client JWTs with `jose`: HS256 with a shared secret, or a public key
+ * (AUTH_JWT_PUBLIC_KEY: the algorithms follow from the key, src/auth/public-key.ts)
+ * or a JWKS endpoint (keys cached and rotated by jose). In development mode tokens
+ * are signed with a secret shared through Redis (src/auth/dev-secret.ts) and can be
+ * minted.
  */
 import { randomBytes } from 'node:crypto';
-import { createRemoteJWKSet, errors, importSPKI, type JWTPayload, jwtVerify, SignJWT } from 'jose';
+import type { Redis } from 'ioredis';
+import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify, SignJWT } from 'jose';
 import type { AuthConfig } from '../config/config.ts';
 import { TetherError } from '../errors/tether-error.ts';
+import { sharedDevSecret } from './dev-secret.ts';
 import type { Principal } from './principal.ts';
+import { ASYMMETRIC_ALGORITHMS, parsePublicKey } from './public-key.ts';
 
 type Key = Parameters<typeof jwtVerify>[1];
 
@@ -17,32 +22,51 @@ export interface TokenVerifier {
   mint?: (claims: DevTokenClaims) => Promise<string>;
 }
 
+/** What a development token grants; every list defaults to everything (`*`). */
 export interface DevTokenClaims {
   sub: string;
   channels?: string[];
   publish?: string[];
   actions?: string[];
+  /** @defaultValue 'standard' */
   tier?: string;
   /** Lifetime in seconds. @defaultValue 86400 */
   ttlS?: number;
 }
 
-export async function createTokenVerifier(auth: AuthConfig, devMode: boolean): Promise<TokenVerifier> {
-  const devSecret = devMode ? new TextEncoder().encode(randomBytes(32).toString('hex')) : undefined;
-  const key: Key = devSecret
-    ? devSecret
-    : auth.hs256Secret
-      ? new TextEncoder().encode(auth.hs256Secret)
-      : auth.publicKeyPem
-        ? await importSPKI(auth.publicKeyPem, 'RS256')
-        : createRemoteJWKSet(new URL(auth.jwksUrl as string));
-  const algorithms = devSecret || auth.hs256Secret ? ['HS256'] : ['RS256', 'ES256', 'PS256'];
+/** Where development mode keeps its signing secret, shared by every process on it. */
+export interface DevSecretSource {
+  redis: Redis;
+  /** The key prefix (REDIS_PREFIX). */
+  prefix: string;
+}
+
+interface KeyChoice {
+  key: Key;
+  algorithms: string[];
+}
+
+/**
+ * @param devSecrets - development mode only: without it the secret is random per
+ *   process, so a token (and a resume) does not survive a restart.
+ */
+export async function createTokenVerifier(
+  auth: AuthConfig,
+  devMode: boolean,
+  devSecrets?: DevSecretSource,
+): Promise<TokenVerifier> {
+  const devSecret = devMode
+    ? devSecrets
+      ? await sharedDevSecret(devSecrets.redis, devSecrets.prefix)
+      : new TextEncoder().encode(randomBytes(32).toString('hex'))
+    : undefined;
+  const { key, algorithms } = devSecret ? { key: devSecret, algorithms: ['HS256'] } : chooseKey(auth);
 
   const verify = async (token: string | undefined): Promise<Principal> => {
     if (!token) throw new TetherError('AUTH_INVALID_TOKEN', { detail: 'hello carried no token' });
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, key as Uint8Array, {
+      ({ payload } = await jwtVerify(token, key, {
         algorithms,
         issuer: auth.issuer,
         audience: auth.audience,
@@ -69,6 +93,7 @@ export async function createTokenVerifier(auth: AuthConfig, devMode: boolean): P
     new SignJWT({
       channels: claims.channels ?? ['*'],
       publish: claims.publish ?? ['*'],
+      actions: claims.actions ?? ['*'],
       tier: claims.tier ?? 'standard',
     })
       .setProtectedHeader({ alg: 'HS256' })
@@ -77,6 +102,15 @@ export async function createTokenVerifier(auth: AuthConfig, devMode: boolean): P
       .setExpirationTime(`${claims.ttlS ?? 86_400}s`)
       .sign(devSecret);
   return { verify, mint };
+}
+
+function chooseKey(auth: AuthConfig): KeyChoice {
+  if (auth.hs256Secret) return { key: new TextEncoder().encode(auth.hs256Secret), algorithms: ['HS256'] };
+  // loadConfig already validated the PEM, naming AUTH_JWT_PUBLIC_KEY when it is wrong.
+  if (auth.publicKeyPem) return parsePublicKey(auth.publicKeyPem);
+  if (auth.jwksUrl)
+    return { key: createRemoteJWKSet(new URL(auth.jwksUrl)), algorithms: [...ASYMMETRIC_ALGORITHMS] };
+  throw new Error('no auth configured and not in development mode');
 }
 
 function stringList(value: unknown): string[] {

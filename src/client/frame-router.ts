@@ -44,6 +44,12 @@ export class FrameRouter {
   private readonly confirmed = new Map<string, ChannelResume>();
   /** Our subscribe refs → channel and the position we asked to resume from. */
   private readonly subscribeRefs = new Map<string, { channel: string; from?: string }>();
+  /**
+   * Channels whose `subscribed` frame is due on this connection: a subscribe we sent, or a
+   * channel the gateway is resuming. A refused subscribe leaves this set, not `channels`, so
+   * subscribing again sends a new one.
+   */
+  private readonly inFlight = new Set<string>();
   /** An error frame announcing the close that follows it. */
   private closingError: ErrorFrame | undefined;
   private resumeError: TetherClientError | undefined;
@@ -77,12 +83,14 @@ export class FrameRouter {
   beginConnection(): void {
     this.closingError = undefined;
     this.confirmed.clear();
+    this.inFlight.clear();
   }
 
   /** The socket is gone: a sent publish may or may not have been stored — say so. */
   connectionLost(): void {
     this.confirmed.clear();
     this.subscribeRefs.clear(); // nothing answers them now; wanted channels are re-sent on welcome
+    this.inFlight.clear();
     this.requests.rejectWhere(
       (r) => r.frame.type === 'publish' && r.sent === true,
       (r) =>
@@ -117,16 +125,17 @@ export class FrameRouter {
   subscribe(channel: string, connected: boolean): Promise<ChannelResume> {
     const known = this.confirmed.get(channel);
     if (known && this.channels.has(channel)) return Promise.resolve(known);
-    const wanted = this.channels.has(channel);
     this.channels.add(channel);
     const promise = this.requests.waitForChannel<ChannelResume>(channel);
-    if (connected && !wanted) this.sendSubscribe(channel);
+    // Not yet confirmed here: ask, unless an answer is already on its way.
+    if (connected && !this.inFlight.has(channel)) this.sendSubscribe(channel);
     return promise;
   }
 
   unsubscribe(channel: string, connected: boolean): void {
     if (!this.channels.delete(channel)) return;
     this.confirmed.delete(channel);
+    this.inFlight.delete(channel);
     this.positions.forget(channel);
     this.requests.settleChannel(channel, {
       error: new TetherClientError('CLIENT_CLOSED', { detail: `unsubscribed from ${channel}` }),
@@ -194,7 +203,10 @@ export class FrameRouter {
     this.welcome = frame;
     const resumed = new Set(frame.channels.map((c) => c.channel));
     for (const channel of resumed) {
-      if (!isInbox(channel) && !this.channels.has(channel)) this.link.send({ type: 'unsubscribe', channel });
+      if (isInbox(channel)) continue;
+      if (this.channels.has(channel))
+        this.inFlight.add(channel); // its `subscribed` follows, without a ref
+      else this.link.send({ type: 'unsubscribe', channel });
     }
     for (const channel of this.channels) if (!resumed.has(channel)) this.sendSubscribe(channel);
     this.hooks.welcomed(frame.sessionId);
@@ -212,6 +224,7 @@ export class FrameRouter {
     const ref = this.requests.nextRef();
     const from = this.positions.get(channel);
     this.subscribeRefs.set(ref, from === undefined ? { channel } : { channel, from });
+    this.inFlight.add(channel);
     this.link.send(
       from === undefined ? { type: 'subscribe', ref, channel } : { type: 'subscribe', ref, channel, from },
     );
@@ -220,6 +233,7 @@ export class FrameRouter {
   private onSubscribed(frame: SubscribedFrame): void {
     const sent = frame.ref === undefined ? undefined : this.subscribeRefs.get(frame.ref);
     if (frame.ref !== undefined) this.subscribeRefs.delete(frame.ref);
+    this.inFlight.delete(frame.channel);
     if (!this.channels.has(frame.channel)) return; // the inbox, or unsubscribed meanwhile
     const info: ChannelResume = { channel: frame.channel, recovered: frame.recovered, after: frame.after };
     this.confirmed.set(frame.channel, info);
@@ -253,6 +267,9 @@ export class FrameRouter {
       const subscribe = this.subscribeRefs.get(frame.ref);
       if (subscribe) {
         this.subscribeRefs.delete(frame.ref);
+        this.inFlight.delete(subscribe.channel);
+        // Refused for good: no longer wanted. Retryable: still wanted (re-sent after a reconnect,
+        // or now by a new subscribe() call).
         if (!error.retryable) this.channels.delete(subscribe.channel);
         const waited = this.requests.settleChannel(subscribe.channel, { error });
         if (!waited) this.hooks.emit('error', error);

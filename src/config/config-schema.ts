@@ -24,10 +24,17 @@ export const EnvSchema = T.Object({
   REDIS_PREFIX: T.String({ default: 'tether', pattern: '^[A-Za-z0-9_-]{1,32}$', description: 'Key prefix' }),
   AUTH_JWT_SECRET: T.Optional(T.String({ minLength: 32, description: 'HS256 secret for client tokens' })),
   AUTH_JWT_PUBLIC_KEY: T.Optional(
-    T.String({ minLength: 1, description: 'RS256/ES256 public key (PEM, SPKI)' }),
+    T.String({
+      minLength: 1,
+      description:
+        'Public key (SPKI PEM; `\\n` escapes allowed) for client tokens: RSA → RS256/PS256, EC P-256 → ES256 (P-384 → ES384, P-521 → ES512), Ed25519 → EdDSA',
+    }),
   ),
   AUTH_JWKS_URL: T.Optional(
-    T.String({ pattern: '^https?://', description: 'JWKS endpoint for RS256/ES256 tokens' }),
+    T.String({
+      pattern: '^https?://',
+      description: 'JWKS endpoint for RS256/PS256/ES256/ES384/ES512/EdDSA tokens',
+    }),
   ),
   AUTH_ISSUER: T.Optional(T.String({ description: 'Required `iss` claim' })),
   AUTH_AUDIENCE: T.Optional(T.String({ description: 'Required `aud` claim' })),
@@ -180,6 +187,11 @@ export const EnvSchema = T.Object({
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => T.Literal(l)),
     { default: 'info', description: 'pino log level' },
   ),
+  TRACE_CLIENT_CONTEXT: T.Union([T.Literal('link'), T.Literal('continue')], {
+    default: 'link',
+    description:
+      "A client's traceparent (upgrade header or hello): link = new trace, sampled by us, linked to it; continue = join it and its sampling (trusted clients only)",
+  }),
   INSPECT: T.String({
     default: 'off',
     pattern: '^(off|pool|all|sample:[1-9][0-9]*|users:[^,]+(,[^,]+)*)$',
@@ -190,7 +202,7 @@ export const EnvSchema = T.Object({
     default: 4242,
     minimum: 1,
     maximum: 65535,
-    description: 'Port of the inspector bridge page when INSPECT is not off (all interfaces)',
+    description: 'Port of the inspector bridge page when INSPECT is not off (127.0.0.1 only)',
   }),
 });
 

@@ -4,6 +4,7 @@
  */
 import { hostname } from 'node:os';
 import { Ajv } from 'ajv';
+import { normalizePem, PublicKeyError, parsePublicKey } from '../auth/public-key.ts';
 import { type Env, EnvSchema } from './config-schema.ts';
 
 export interface AuthConfig {
@@ -38,6 +39,8 @@ export interface Config {
   drainBatchSize: number;
   sessionLeaseMs: number;
   logLevel: Env['LOG_LEVEL'];
+  /** What a client's `traceparent` does (src/observability/connection-trace.ts). */
+  traceClientContext: Env['TRACE_CLIENT_CONTEXT'];
   admission: AdmissionConfig;
   limits: LimitsConfig;
   actions: ActionsConfig;
@@ -128,7 +131,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
 function toConfig(env: Env): Config {
   const auth: AuthConfig = {
     hs256Secret: env.AUTH_JWT_SECRET,
-    publicKeyPem: env.AUTH_JWT_PUBLIC_KEY,
+    publicKeyPem: env.AUTH_JWT_PUBLIC_KEY && checkedPublicKey(env.AUTH_JWT_PUBLIC_KEY),
     jwksUrl: env.AUTH_JWKS_URL,
     issuer: env.AUTH_ISSUER,
     audience: env.AUTH_AUDIENCE,
@@ -168,6 +171,7 @@ function toConfig(env: Env): Config {
     drainBatchSize: env.DRAIN_BATCH_SIZE,
     sessionLeaseMs: env.SESSION_LEASE_MS,
     logLevel: env.LOG_LEVEL,
+    traceClientContext: env.TRACE_CLIENT_CONTEXT,
     admission: {
       timeoutMs: env.ADMISSION_TIMEOUT_MS,
       queueMax: env.ADMISSION_QUEUE_MAX,
@@ -203,6 +207,17 @@ function toConfig(env: Env): Config {
     },
     inspect: { mode: inspectMode(env.INSPECT), port: env.INSPECT_PORT },
   };
+}
+
+/** The PEM, with `\n` escapes turned into line breaks; refused here, not at the first hello. */
+function checkedPublicKey(pem: string): string {
+  try {
+    parsePublicKey(pem);
+  } catch (error) {
+    if (!(error instanceof PublicKeyError)) throw error;
+    throw new ConfigError(`Invalid configuration:\n  AUTH_JWT_PUBLIC_KEY: ${error.message}`);
+  }
+  return normalizePem(pem);
 }
 
 /** `sample:10` → { kind: 'sample', every: 10 } (the schema's pattern already checked the shape). */

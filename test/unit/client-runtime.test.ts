@@ -147,6 +147,10 @@ describe('resume and de-duplication', () => {
       welcome({ resumed: true, channels: [{ channel: 'room:1', recovered: true, after: '7-0' }] }),
     );
     expect(second.sentOfType('subscribe')).toEqual([]); // the gateway resumed it
+    const during = client.subscribe('room:1'); // its `subscribed` is on the way: no second subscribe
+    expect(second.sentOfType('subscribe')).toEqual([]);
+    second.receive({ type: 'subscribed', channel: 'room:1', recovered: true, after: '7-0' });
+    await expect(during).resolves.toEqual({ channel: 'room:1', recovered: true, after: '7-0' });
     // The replay overlaps what arrived before the drop: only 8-0 is new.
     for (const id of ['7-0', '8-0'])
       second.receive({ type: 'event', channel: 'room:1', id, ts: 1, data: id });
@@ -191,6 +195,57 @@ describe('resume and de-duplication', () => {
       { resumed: false, recovered: false, channels: [{ channel: 'room:1', recovered: false, after: '9-0' }] },
     ]);
     expect(client.sessionId).toBe('sess-2');
+  });
+});
+
+describe('subscribe', () => {
+  const refused = (ref: unknown, code: string) => ({
+    type: 'error',
+    ref,
+    code,
+    category: 'system',
+    message: 'try later',
+    recovery: 'retry',
+    retryable: true,
+    retryAfterMs: 100,
+    correlationId: 'c',
+  });
+
+  it.each(['STORE_UNAVAILABLE', 'MESSAGE_RATE_LIMITED'])(
+    'after a retryable %s, subscribing again sends a new subscribe and resolves',
+    async (code) => {
+      newClient();
+      const socket = await connectAndWelcome();
+      const first = client.subscribe('room:1');
+      const [sub] = socket.sentOfType('subscribe');
+      socket.receive(refused(sub!.ref, code));
+      await expect(first).rejects.toMatchObject({ code, retryable: true });
+      const again = client.subscribe('room:1');
+      const retry = socket.sentOfType('subscribe')[1];
+      expect(retry).toMatchObject({ channel: 'room:1' });
+      expect(retry!.ref).not.toBe(sub!.ref);
+      socket.receive({
+        type: 'subscribed',
+        ref: retry!.ref,
+        channel: 'room:1',
+        recovered: true,
+        after: '3-0',
+      });
+      await expect(again).resolves.toEqual({ channel: 'room:1', recovered: true, after: '3-0' });
+    },
+  );
+
+  it('sends one subscribe while one is in flight, and none once confirmed', async () => {
+    newClient();
+    const socket = await connectAndWelcome();
+    const a = client.subscribe('room:1');
+    const b = client.subscribe('room:1');
+    expect(socket.sentOfType('subscribe')).toHaveLength(1);
+    const ref = socket.sentOfType('subscribe')[0]!.ref;
+    socket.receive({ type: 'subscribed', ref, channel: 'room:1', recovered: true, after: '1-0' });
+    await expect(Promise.all([a, b])).resolves.toHaveLength(2);
+    await expect(client.subscribe('room:1')).resolves.toMatchObject({ channel: 'room:1' });
+    expect(socket.sentOfType('subscribe')).toHaveLength(1);
   });
 });
 

@@ -2,6 +2,7 @@
  * src/config/config.ts: one validated schema read from the environment. A bad
  * value stops start-up with a message naming the variable and what is allowed.
  */
+import { generateKeyPairSync } from 'node:crypto';
 import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/config.ts';
@@ -9,6 +10,12 @@ import { EnvSchema } from '../../src/config/config-schema.ts';
 
 const SECRET = 's'.repeat(32);
 const API_KEY = 'k'.repeat(16);
+
+/** A real public key of the given type, as the SPKI PEM an auth provider publishes. */
+function publicPem(type: 'rsa' | 'ec' | 'ed25519', options: Record<string, unknown> = {}): string {
+  const { publicKey } = generateKeyPairSync(type as 'rsa', { modulusLength: 2048, ...options });
+  return publicKey.export({ type: 'spki', format: 'pem' }).toString();
+}
 
 /** The ConfigError message `env` produces. */
 function refusal(env: Record<string, string>): string {
@@ -147,10 +154,44 @@ describe('auth and development mode', () => {
 
   it.each([
     { AUTH_JWT_SECRET: SECRET },
-    { AUTH_JWT_PUBLIC_KEY: '-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----' },
+    { AUTH_JWT_PUBLIC_KEY: publicPem('rsa') },
     { AUTH_JWKS_URL: 'https://auth.example/.well-known/jwks.json' },
   ])('any one auth source turns development mode off: %j', (env) => {
     expect(loadConfig(env).devMode).toBe(false);
+  });
+
+  it.each([
+    ['an RSA key', publicPem('rsa')],
+    ['an EC P-256 key', publicPem('ec', { namedCurve: 'P-256' })],
+    ['an EC P-384 key', publicPem('ec', { namedCurve: 'P-384' })],
+    ['an Ed25519 key', publicPem('ed25519')],
+  ])('AUTH_JWT_PUBLIC_KEY accepts %s', (_, pem) => {
+    expect(loadConfig({ AUTH_JWT_PUBLIC_KEY: pem }).auth.publicKeyPem).toBe(pem);
+  });
+
+  it('AUTH_JWT_PUBLIC_KEY written on one line with \\n escapes (as in an env file) is the same key', () => {
+    const pem = publicPem('ec', { namedCurve: 'P-256' });
+    const oneLine = pem.replace(/\n/g, '\\n');
+    expect(oneLine).not.toContain('\n');
+    expect(loadConfig({ AUTH_JWT_PUBLIC_KEY: oneLine }).auth.publicKeyPem).toBe(pem);
+  });
+
+  it.each([
+    ['not a PEM at all', 'MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA', /not a PEM public key/],
+    ['a truncated PEM', '-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----', /not a PEM public key/],
+    [
+      'a private key',
+      generateKeyPairSync('ec', { namedCurve: 'P-256' })
+        .privateKey.export({ type: 'pkcs8', format: 'pem' })
+        .toString(),
+      /private key/,
+    ],
+    ['an RSA key under 2048 bits', publicPem('rsa', { modulusLength: 1024 }), /1024 bits; at least 2048/],
+    ['an EC key on an unsupported curve', publicPem('ec', { namedCurve: 'secp256k1' }), /curve secp256k1/],
+  ])('AUTH_JWT_PUBLIC_KEY refuses %s at start-up, naming the variable', (_, pem, why) => {
+    const message = refusal({ AUTH_JWT_PUBLIC_KEY: pem });
+    expect(message).toContain('AUTH_JWT_PUBLIC_KEY');
+    expect(message).toMatch(why);
   });
 
   it('issuer and audience are passed to the verifier', () => {

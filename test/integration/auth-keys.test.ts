@@ -145,8 +145,9 @@ describe('AUTH_JWKS_URL', () => {
     // What an identity provider serves at /.well-known/jwks.json.
     jwks = createServer((req, res) => {
       requests++;
-      if (req.url !== '/.well-known/jwks.json') return res.writeHead(404).end();
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys }));
+      if (req.url === '/.well-known/jwks.json')
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys }));
+      else res.writeHead(404).end();
     });
     await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
     const { port } = jwks.address() as AddressInfo;

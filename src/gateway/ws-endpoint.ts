@@ -4,7 +4,7 @@
  * `sendPingsAutomatically`, a socket silent for 3/4 of `idleTimeout` is pinged and
  * closed if the remaining 1/4 passes without a pong (defaults: 30 s + 10 s).
  */
-import { clientAddress } from '../limits/client-address.ts';
+import { clientAddress, TrustedProxies } from '../limits/client-address.ts';
 import { jitteredHint } from '../shared/backoff.ts';
 import { errorSpec } from '../shared/errors.ts';
 import { connectionActorFactory } from '../supervisor/connection-actor.ts';
@@ -16,6 +16,7 @@ export const WS_PATH = '/ws';
 
 export function mountWebSocket(ctx: GatewayContext): void {
   const { config } = ctx;
+  const trustedProxies = new TrustedProxies(config.limits.trustedProxies);
   const createActor = connectionActorFactory(
     ctx.sessions,
     {
@@ -46,7 +47,7 @@ export function mountWebSocket(ctx: GatewayContext): void {
         ip: clientAddress(
           Buffer.from(res.getRemoteAddressAsText()).toString(),
           req.getHeader('x-forwarded-for'),
-          config.limits.trustedProxies,
+          trustedProxies,
         ),
         userAgent: req.getHeader('user-agent'),
         correlationId: req.getHeader('x-correlation-id') || undefined,

@@ -201,6 +201,29 @@ describe('trusted proxies', () => {
     refused(await attempt(gw.url, 'x3', HEADERS('203.0.113.7')), 'TOO_MANY_CONNECTIONS', 4030);
   });
 
+  it('on a dual-stack gateway (HOST=::) an IPv4 proxy matches its CIDR entry, and clients behind it are counted apart', async () => {
+    const gw = await startTestGateway({
+      HOST: '::',
+      TRUSTED_PROXIES: '10.0.0.0/8, 127.0.0.0/8',
+      MAX_CONNECTIONS_PER_IP: '1',
+    });
+    gateways.push(gw);
+    expect((await attempt(gw.url, 'd1', HEADERS('203.0.113.7'))).welcomed).toBe(true);
+    expect((await attempt(gw.url, 'd2', HEADERS('2001:db8:0:0::1'))).welcomed).toBe(true);
+    refused(await attempt(gw.url, 'd3', HEADERS('203.0.113.7')), 'TOO_MANY_CONNECTIONS', 4030);
+    // The same IPv6 client, spelled another way, is the same client.
+    refused(await attempt(gw.url, 'd4', HEADERS('2001:DB8::1')), 'TOO_MANY_CONNECTIONS', 4030);
+  });
+
+  it('one client counts once against the per-IP limits whether a gateway listens on :: or on 127.0.0.1', async () => {
+    const v4 = await startTestGateway({ MAX_CONNECTIONS_PER_IP: '1' });
+    gateways.push(v4);
+    const dual = await startTestGateway({ HOST: '::', REDIS_PREFIX: v4.prefix, MAX_CONNECTIONS_PER_IP: '1' });
+    gateways.push(dual);
+    expect((await attempt(v4.url, 'n1')).welcomed).toBe(true);
+    refused(await attempt(dual.url, 'n2'), 'TOO_MANY_CONNECTIONS', 4030);
+  });
+
   it('X-Forwarded-For from an untrusted peer is ignored: the peer address is what counts', async () => {
     const gw = await startTestGateway({ TRUSTED_PROXIES: '10.0.0.1', MAX_CONNECTIONS_PER_IP: '1' });
     gateways.push(gw);

@@ -56,7 +56,7 @@ export class FrameRouter {
 
   constructor(
     private readonly options: ResolvedOptions,
-    private readonly link: SocketLink,
+    private readonly link: Pick<SocketLink<unknown>, 'send'>,
     private readonly requests: RequestRegistry,
     private readonly positions: ChannelPositions,
     private readonly hooks: RouterHooks,

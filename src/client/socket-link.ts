@@ -2,26 +2,28 @@
  * One WebSocket at a time. Each `open()` starts a new generation; callbacks from
  * a socket of an older generation (one we already gave up on) are ignored, so a
  * late `close` from a dead socket can never disturb the connection that replaced it.
+ * What `open()` prepared for a generation (its token) reaches only that generation's
+ * `opened`, so a slow token fetch of an abandoned attempt cannot leak into a newer hello.
  */
 import { OPEN, resolveWebSocket, type WebSocketConstructor, type WebSocketLike } from './websocket-like.ts';
 
-export interface SocketLinkHandlers {
-  /** The socket is open: send hello now. */
-  opened(): void;
+export interface SocketLinkHandlers<Prepared> {
+  /** The socket is open: send hello now, with what `open()` prepared for this very socket. */
+  opened(prepared: Prepared): void;
   text(data: string): void;
   closed(code: number, reason: string): void;
   /** The socket could not even be created (token source, constructor, URL). */
   failed(error: unknown): void;
 }
 
-export class SocketLink {
+export class SocketLink<Prepared> {
   private socket: WebSocketLike | undefined;
   private generation = 0;
 
   constructor(
     private readonly url: string,
     private readonly WebSocketImpl: WebSocketConstructor | undefined,
-    private readonly handlers: SocketLinkHandlers,
+    private readonly handlers: SocketLinkHandlers<Prepared>,
   ) {}
 
   get isOpen(): boolean {
@@ -29,17 +31,17 @@ export class SocketLink {
   }
 
   /** Run `prepare` (e.g. fetch a token), then open a socket — unless `close()` came first. */
-  open(prepare: () => Promise<void>): void {
+  open(prepare: () => Promise<Prepared>): void {
     const generation = ++this.generation;
     const current = () => generation === this.generation;
     const run = async () => {
-      await prepare();
+      const prepared = await prepare();
       const Impl = await resolveWebSocket(this.WebSocketImpl);
       if (!current()) return;
       const ws = new Impl(this.url);
       this.socket = ws;
       ws.onopen = () => {
-        if (current()) this.handlers.opened();
+        if (current()) this.handlers.opened(prepared);
       };
       ws.onmessage = (event) => {
         if (current() && typeof event.data === 'string') this.handlers.text(event.data);

@@ -34,13 +34,13 @@ import { TypedEmitter } from './typed-emitter.ts';
 export class TetherClient extends TypedEmitter<ClientEvents> {
   readonly options: ResolvedOptions;
   private readonly actor: Actor<typeof clientMachine>;
-  private readonly link: SocketLink;
+  /** Each connection attempt carries the token fetched for it. */
+  private readonly link: SocketLink<string | undefined>;
   private readonly router: FrameRouter;
   private readonly requests = new RequestRegistry();
   private readonly outbox: OfflineQueue<PendingRequest>;
   readonly positions = new ChannelPositions();
   private readonly reporter = new StateReporter();
-  private token: string | undefined;
   private unwatch: (() => void) | undefined;
 
   constructor(options: TetherClientOptions) {
@@ -48,7 +48,7 @@ export class TetherClient extends TypedEmitter<ClientEvents> {
     this.options = resolveOptions(options);
     this.outbox = new OfflineQueue(this.options.offlineQueueSize);
     this.link = new SocketLink(this.options.url, this.options.WebSocket, {
-      opened: () => this.link.send(this.router.hello(this.token)),
+      opened: (token) => this.link.send(this.router.hello(token)),
       text: (text) => this.router.handle(text),
       closed: (code, reason) => this.lose(this.router.closeError(code, reason)),
       failed: (error) =>
@@ -260,9 +260,7 @@ export class TetherClient extends TypedEmitter<ClientEvents> {
       return;
     }
     this.router.beginConnection();
-    this.link.open(async () => {
-      this.token = await this.fetchToken();
-    });
+    this.link.open(() => this.fetchToken());
   }
 
   private closeSocket(graceful: boolean): void {

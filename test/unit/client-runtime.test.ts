@@ -346,6 +346,24 @@ describe('errors and retries', () => {
     expect(FakeWebSocket.last.sent[0]).toMatchObject({ token: 't2' });
   });
 
+  it('sends the token fetched for this connection, never one a slower, abandoned attempt fetched', async () => {
+    const fetches: ((token: string) => void)[] = [];
+    newClient({ token: undefined, getToken: () => new Promise<string>((resolve) => fetches.push(resolve)) });
+    client.connect(); // attempt 1 asks for a token…
+    await settle();
+    client.disconnect(); // …and is abandoned before it arrives
+    client.connect(); // attempt 2 asks again
+    await settle();
+    expect(fetches).toHaveLength(2);
+    fetches[1]!('fresh');
+    await settle();
+    fetches[0]!('stale'); // attempt 1's answer lands last
+    await settle();
+    expect(FakeWebSocket.instances).toHaveLength(1); // attempt 1 opened nothing
+    FakeWebSocket.last.open();
+    expect(FakeWebSocket.last.sent[0]).toMatchObject({ type: 'hello', token: 'fresh' });
+  });
+
   it('reports RECONNECT_EXHAUSTED after maxReconnectAttempts', async () => {
     newClient({ maxReconnectAttempts: 2 });
     client.connect();

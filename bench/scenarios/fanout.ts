@@ -3,7 +3,7 @@
  * publishes a burst of messages and waits until every subscriber has every one:
  *   deliveries_per_s    = deliveries / (last delivery − first publish)
  *   cpu_us_per_delivery = server CPU over the trial / deliveries
- * Tether's publish goes through Redis (XADD, then one XREAD per process), so its
+ * Tether's publish goes through Redis (XADD + PUBLISH, one announcement per process), so its
  * redis-server CPU is reported as well.
  */
 import { progress } from '../lib/progress.ts';

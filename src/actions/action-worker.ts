@@ -13,6 +13,7 @@
  */
 import { type Job, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import { EventLog } from '../channels/event-log.ts';
 import { bullTelemetry, sampledTraceparent } from '../observability/trace-context.ts';
 import { redisKeys } from '../redis/keys.ts';
 import { errorSpec } from '../shared/errors.ts';
@@ -49,33 +50,21 @@ const INBOX_RETENTION = 1000;
 
 export function startActionWorker(options: ActionWorkerOptions): ActionWorker {
   const prefix = options.prefix ?? 'tether';
-  const keys = redisKeys(prefix);
   const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
   const inboxTtlMs = options.inboxTtlMs ?? 240_000;
+  // The same append as every channel's: stored, then announced to the gateways reading it.
+  const inboxes = new EventLog(redis, redisKeys(prefix), INBOX_RETENTION);
 
   const reply = async (job: Job<ActionJob>, outcome: Omit<ActionReply, 'ref'>) => {
-    const key = keys.channel(inboxChannel(job.data.sessionId));
     const body: ActionReply = { ref: job.data.ref, ...outcome };
     // Runs inside the job's process span: its traceparent lets the gateway's delivery join the trace.
-    const traceparent = sampledTraceparent();
-    await redis
-      .multi()
-      .xadd(
-        key,
-        'MAXLEN',
-        '~',
-        INBOX_RETENTION,
-        '*',
-        'd',
-        JSON.stringify(body),
-        't',
-        String(Date.now()),
-        'c',
-        job.data.correlationId,
-        ...(traceparent ? ['p', traceparent] : []),
-      )
-      .pexpire(key, inboxTtlMs)
-      .exec();
+    await inboxes.append(
+      inboxChannel(job.data.sessionId),
+      JSON.stringify(body),
+      job.data.correlationId,
+      sampledTraceparent(),
+      inboxTtlMs,
+    );
   };
 
   const worker = new Worker<ActionJob>(

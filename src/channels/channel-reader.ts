@@ -1,188 +1,224 @@
 /**
- * Cross-process fan-out: one blocking XREAD loop per gateway process over the
- * streams of every channel that has local subscribers. Each event is read from
- * Redis once per process and handed to `deliver` (uWS topic publish), so the cost
- * per subscriber is a local memcpy, not a Redis read.
+ * Cross-process fan-out of channel events.
  *
- * The reader's cursor per channel is the exact ID up to which it has delivered;
- * replay (src/channels/replay.ts) uses it to hand a socket over from replay to live
- * delivery with no gap and no duplicate.
+ * Every append announces its entry on the pub/sub channel named like the stream
+ * key, in the same atomic script as the XADD (event-log.ts), so announcements
+ * come in stream order. Each gateway process SUBSCRIBEs, on one dedicated
+ * connection, to the channels it has local subscribers for and hands every event
+ * to `deliver` (uWS topic publish): one Redis message per event per process,
+ * whatever the number of channels. (The first design re-issued one XREAD over
+ * every subscribed stream after each event: O(channels) per event in the gateway
+ * and in Redis — bench/README.md, "relay".)
+ *
+ * The stream stays the source of truth. Pub/sub sends nothing while the connection
+ * is down, so after every (re)subscribe a channel is *synced*: announcements are
+ * held while the stream is read after the cursor, then delivered in order, each
+ * ID at most once.
+ *
+ * The cursor per channel is the exact ID up to which this process has delivered;
+ * replay (replay.ts) uses it to hand a socket over from the log to live delivery
+ * with no gap and no duplicate.
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Keys } from '../redis/keys.ts';
 import { compareEventIds } from '../shared/frames.ts';
-import { type EventLog, type LoggedEvent, toEvent } from './event-log.ts';
+import { type EventLog, fromAnnouncement, type LoggedEvent } from './event-log.ts';
 
 export type Deliver = (channel: string, event: LoggedEvent) => void;
 
-const BLOCK_MS = 5000;
-const BATCH = 1000;
+export interface ChannelReaderHooks {
+  deliver: Deliver;
+  /**
+   * Catching up after a lost connection found events trimmed before they were read:
+   * this process's subscribers of `channel` missed them and must resume (their
+   * resume reports `recovered: false`).
+   */
+  missed(channel: string): void;
+}
+
+/** Events read per XRANGE while catching up. */
+const PAGE = 500;
+/** Announcements held per channel while it syncs; past this they are re-read from the stream. */
+const HELD_MAX = 10_000;
+const RETRY_MS = 250;
+
+interface Feed {
+  refs: number;
+  /** Delivered up to here; undefined until the first sync read the stream's newest ID. */
+  cursor?: string;
+  /** Announcements that arrived during a sync, delivered after it; undefined when live. */
+  held?: LoggedEvent[];
+  /** Some announcements were not held (HELD_MAX): the sync must read the stream again. */
+  overflowed?: boolean;
+  /** The sync in flight, shared by joins. */
+  syncing?: Promise<void>;
+  /** Replays waiting for the cursor to reach an ID. */
+  waiters?: { id: string; resolve: () => void }[];
+}
 
 export class ChannelReader {
-  private readonly cursors = new Map<string, string>();
-  private readonly refs = new Map<string, number>();
-  private readonly joining = new Map<string, Promise<void>>();
-  private readonly keyToChannel = new Map<string, string>();
+  private readonly feeds = new Map<string, Feed>();
+  private readonly channelOfKey = new Map<string, string>();
   private running = false;
-  private blockedClientId: number | undefined;
-  /** Sequence number of the XREAD in flight, 0 when none. */
-  private reading = 0;
-  private readSeq = 0;
-  private wake: (() => void) | undefined;
-  private loopDone: Promise<void> = Promise.resolve();
+  private disconnected = false;
 
   constructor(
-    private readonly blocking: Redis,
-    private readonly control: Redis,
+    /** A connection of its own: in subscriber mode it can do nothing else. */
+    private readonly subscriber: Redis,
     private readonly log: EventLog,
     private readonly keys: Keys,
-    private readonly deliver: Deliver,
+    private readonly hooks: ChannelReaderHooks,
     private readonly logger: Logger,
   ) {}
 
   start(): void {
     this.running = true;
-    // After a reconnect ioredis re-sends the in-flight XREAD on a connection with a new
-    // client ID; the old ID would unblock nothing (or another client of the new Redis).
-    // CLIENT may run before `ready`, so asking on `connect` answers before the re-sent XREAD.
-    this.blocking.on('close', () => {
-      this.blockedClientId = undefined;
+    this.subscriber.on('message', (key: string, message: string) => this.onAnnouncement(key, message));
+    this.subscriber.on('close', () => {
+      this.disconnected = true;
+      for (const feed of this.feeds.values()) feed.held ??= [];
     });
-    this.blocking.on('connect', () => {
-      this.blocking
-        .client('ID')
-        .then((id) => {
-          this.blockedClientId = Number(id);
-        })
-        .catch(() => {});
+    // The connection is made with autoResubscribe off: we re-subscribe ourselves and
+    // know when it took effect, before reading what was missed.
+    this.subscriber.on('ready', () => {
+      if (!this.running || !this.disconnected) return;
+      this.disconnected = false;
+      for (const [channel, feed] of this.feeds)
+        if (feed.cursor !== undefined) void this.resync(channel, feed);
     });
-    this.loopDone = this.loop();
   }
 
   async stop(): Promise<void> {
     this.running = false;
-    await this.interrupt();
-    if (this.blocking.status !== 'ready') {
-      // Redis unreachable: the pending XREAD (no retry limit) would wait for it forever,
-      // and disconnect() does not settle it while ioredis waits to reconnect. Drop the
-      // connection and do not wait for the loop.
-      this.blocking.disconnect();
-      return;
-    }
-    await this.loopDone;
+    if (this.subscriber.status === 'ready') await this.subscriber.unsubscribe().catch(() => {});
   }
 
   /** The ID up to which `channel` has been delivered locally; undefined if not read. */
   cursor(channel: string): string | undefined {
-    return this.cursors.get(channel);
+    return this.feeds.get(channel)?.cursor;
+  }
+
+  /** Resolves once `channel` has been delivered up to `id` (or is no longer read). */
+  whenPast(channel: string, id: string): Promise<void> {
+    const feed = this.feeds.get(channel);
+    if (!feed || (feed.cursor !== undefined && compareEventIds(feed.cursor, id) >= 0))
+      return Promise.resolve();
+    return new Promise((resolve) => {
+      feed.waiters ??= [];
+      feed.waiters.push({ id, resolve });
+    });
   }
 
   /** Start reading `channel` (reference counted); resolves once its cursor is known. */
   async join(channel: string): Promise<void> {
-    this.refs.set(channel, (this.refs.get(channel) ?? 0) + 1);
-    if (this.cursors.has(channel)) return;
-    let pending = this.joining.get(channel);
-    if (!pending) {
-      pending = this.log.lastId(channel).then((id) => {
-        this.joining.delete(channel);
-        if (!this.refs.get(channel) || this.cursors.has(channel)) return;
-        this.cursors.set(channel, id);
-        this.keyToChannel.set(this.keys.channel(channel), channel);
-        void this.interrupt();
-      });
-      pending.catch(() => this.joining.delete(channel));
-      this.joining.set(channel, pending);
+    let feed = this.feeds.get(channel);
+    if (!feed) {
+      feed = { refs: 0, held: [] };
+      this.feeds.set(channel, feed);
+      this.channelOfKey.set(this.keys.channel(channel), channel);
     }
+    feed.refs++;
+    if (feed.cursor !== undefined) return;
+    // Fail fast while Redis is away: a subscriber's commands would wait for it.
     // On failure the caller still holds its reference and must leave().
-    await pending;
+    if (this.subscriber.status !== 'ready') throw new Error('channel reader: Redis is not connected');
+    feed.syncing ??= this.sync(channel, feed);
+    await feed.syncing;
   }
 
   leave(channel: string): void {
-    const left = (this.refs.get(channel) ?? 0) - 1;
-    if (left > 0) {
-      this.refs.set(channel, left);
-      return;
-    }
-    this.refs.delete(channel);
-    this.cursors.delete(channel);
-    this.keyToChannel.delete(this.keys.channel(channel));
-    void this.interrupt();
+    const feed = this.feeds.get(channel);
+    if (!feed || --feed.refs > 0) return;
+    this.feeds.delete(channel);
+    const key = this.keys.channel(channel);
+    this.channelOfKey.delete(key);
+    for (const waiter of feed.waiters ?? []) waiter.resolve();
+    if (this.subscriber.status === 'ready') this.subscriber.unsubscribe(key).catch(() => {});
   }
 
   channelCount(): number {
-    return this.cursors.size;
+    return this.feeds.size;
   }
 
-  private async loop(): Promise<void> {
-    while (this.running) {
-      if (this.cursors.size === 0) {
-        await new Promise<void>((resolve) => {
-          this.wake = resolve;
-        });
-        continue;
+  private onAnnouncement(key: string, message: string): void {
+    const channel = this.channelOfKey.get(key);
+    const feed = channel === undefined ? undefined : this.feeds.get(channel);
+    if (!feed || channel === undefined) return; // left while the message was in flight
+    const event = fromAnnouncement(message);
+    if (!feed.held) {
+      this.accept(channel, feed, event);
+    } else if (feed.held.length < HELD_MAX) {
+      feed.held.push(event);
+    } else {
+      feed.overflowed = true;
+    }
+  }
+
+  /** Subscribe, then read the stream from the cursor (or take its newest ID), then go live. */
+  private async sync(channel: string, feed: Feed): Promise<void> {
+    feed.held ??= [];
+    try {
+      await this.subscriber.subscribe(this.keys.channel(channel)); // from here on, every append reaches us
+      // A first join starts from the newest ID: what comes after it is announced to us.
+      const fresh = feed.cursor === undefined;
+      if (fresh) feed.cursor = await this.log.lastId(channel);
+      for (let mustRead = !fresh; mustRead || feed.overflowed; mustRead = false) {
+        feed.overflowed = false;
+        await this.catchUp(channel, feed);
       }
+    } finally {
+      feed.syncing = undefined;
+    }
+    if (this.feeds.get(channel) !== feed) return;
+    const held = feed.held ?? [];
+    feed.held = undefined;
+    for (const event of held) this.accept(channel, feed, event);
+  }
+
+  /** Deliver what the stream holds after the cursor. */
+  private async catchUp(channel: string, feed: Feed): Promise<void> {
+    for (;;) {
+      const { events, gap } = await this.log.page(channel, feed.cursor as string, '+', PAGE);
+      if (this.feeds.get(channel) !== feed) return;
+      if (gap) {
+        this.logger.warn(
+          { channel, after: feed.cursor },
+          'channel reader: events trimmed before they were read',
+        );
+        this.hooks.missed(channel);
+      }
+      for (const event of events) this.accept(channel, feed, event);
+      if (events.length < PAGE) return;
+    }
+  }
+
+  /** After a reconnect: sync every channel again until it succeeds or is left. */
+  private async resync(channel: string, feed: Feed): Promise<void> {
+    while (this.running && this.feeds.get(channel) === feed && this.subscriber.status === 'ready') {
       try {
-        this.blockedClientId ??= Number(await this.blocking.client('ID'));
-        // Read the channel set only now, synchronously with sending the XREAD.
-        const streams = [...this.cursors];
-        this.reading = ++this.readSeq;
-        const reply = (await this.blocking.xread(
-          'COUNT',
-          BATCH,
-          'BLOCK',
-          BLOCK_MS,
-          'STREAMS',
-          ...streams.map(([channel]) => this.keys.channel(channel)),
-          ...streams.map(([, id]) => id),
-        )) as [string, [string, string[]][]][] | null;
-        this.reading = 0;
-        if (reply) this.dispatch(reply);
+        feed.syncing ??= this.sync(channel, feed);
+        await feed.syncing;
+        return;
       } catch (error) {
-        this.reading = 0;
-        if (!this.running) break;
-        if (!String(error).includes('UNBLOCKED')) {
-          this.blockedClientId = undefined; // a reconnect gets a new client ID
-          this.logger.warn({ err: error }, 'channel reader: XREAD failed; retrying when Redis is back');
-          await new Promise((resolve) => setTimeout(resolve, 250));
-        }
+        this.logger.warn({ err: error, channel }, 'channel reader: catching up failed; retrying');
+        await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
       }
     }
   }
 
-  private dispatch(reply: [string, [string, string[]][]][]): void {
-    for (const [key, entries] of reply) {
-      const channel = this.keyToChannel.get(key);
-      if (channel === undefined) continue; // left while the read was in flight
-      const from = this.cursors.get(channel) ?? '0-0';
-      for (const [id, fields] of entries) {
-        // A channel left and re-joined mid-read restarts from a newer cursor.
-        if (compareEventIds(id, from) <= 0) continue;
-        this.cursors.set(channel, id);
-        this.deliver(channel, toEvent(id, fields));
-      }
-    }
+  private accept(channel: string, feed: Feed, event: LoggedEvent): void {
+    if (feed.cursor !== undefined && compareEventIds(event.id, feed.cursor) <= 0) return;
+    feed.cursor = event.id;
+    this.hooks.deliver(channel, event);
+    if (feed.waiters) this.wakeWaiters(feed, event.id);
   }
 
-  /** Cut the blocking read short so the next one includes the changed channel set. */
-  private async interrupt(): Promise<void> {
-    if (this.wake) {
-      const wake = this.wake;
-      this.wake = undefined;
-      wake();
-      return;
-    }
-    // UNBLOCK answers 0 when the XREAD has not reached Redis yet: try again briefly.
-    const seq = this.reading;
-    for (let attempt = 0; attempt < 50 && seq !== 0 && this.reading === seq; attempt++) {
-      if (this.blockedClientId === undefined) return;
-      try {
-        const unblocked = await this.control.client('UNBLOCK', this.blockedClientId, 'ERROR');
-        if (Number(unblocked) === 1) return;
-      } catch {
-        return; // Redis down: the loop's retry picks up the new channel set.
-      }
-      await new Promise((resolve) => setTimeout(resolve, 2));
-    }
+  private wakeWaiters(feed: Feed, cursor: string): void {
+    const waiting = feed.waiters ?? [];
+    const done = waiting.filter((w) => compareEventIds(cursor, w.id) >= 0);
+    if (done.length === 0) return;
+    feed.waiters = waiting.length === done.length ? undefined : waiting.filter((w) => !done.includes(w));
+    for (const waiter of done) waiter.resolve();
   }
 }

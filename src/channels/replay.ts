@@ -6,6 +6,10 @@
  * every await because the reader may have moved on; once the socket has
  * everything up to the current cursor we subscribe it to the live topic in the
  * same tick — so the next event the reader publishes is the next one it needs.
+ *
+ * A socket whose position is AHEAD of the cursor (the reader here is still
+ * catching up) waits for the cursor to reach it: going live earlier would send it
+ * events it already has.
  */
 import { compareEventIds } from '../shared/frames.ts';
 import type { ChannelReader } from './channel-reader.ts';
@@ -16,12 +20,17 @@ export interface ReplayTarget {
   isOpen(): boolean;
   /** Send a pre-built frame; false once the socket can take no more (slow consumer). */
   sendText(text: string): boolean;
+  /** Outbound bytes are past the point where we should wait for them to drain. */
+  mustDrain(): boolean;
   /** Resolves when outbound buffers are low enough to keep sending. */
   whenWritable(): Promise<void>;
   subscribeLive(channel: string): void;
+  /** Events after the socket's position were trimmed during the replay: it must resume. */
+  missed(channel: string): void;
 }
 
-const PAGE = 500;
+/** Events per read: a page of the largest events (64 KiB) is then 12.5 MiB in flight at most. */
+const PAGE = 200;
 
 /** Returns how many events were replayed; -1 when the socket went away mid-way. */
 export async function replayThenGoLive(
@@ -36,21 +45,32 @@ export async function replayThenGoLive(
   for (;;) {
     const cursor = reader.cursor(channel);
     if (!target.isOpen() || cursor === undefined) return -1;
-    if (compareEventIds(sentUpTo, cursor) >= 0) {
+    const ahead = compareEventIds(sentUpTo, cursor);
+    if (ahead === 0) {
       target.subscribeLive(channel); // same tick as the cursor check: nothing can slip between
       return replayed;
     }
-    const page = await log.range(channel, sentUpTo, cursor, PAGE);
-    if (!target.isOpen()) return -1;
-    if (page.length === 0) {
-      sentUpTo = cursor; // trimmed between plan and read: the gap was already reported
+    if (ahead > 0) {
+      await reader.whenPast(channel, sentUpTo);
       continue;
     }
-    for (const event of page) {
+    const page = await log.page(channel, sentUpTo, cursor, PAGE);
+    if (!target.isOpen()) return -1;
+    if (page.gap) {
+      target.missed(channel);
+      return -1;
+    }
+    if (page.events.length === 0) {
+      sentUpTo = cursor; // the stream itself expired (an idle inbox): nothing left to send
+      continue;
+    }
+    for (const event of page.events) {
       if (!target.sendText(eventFrameText(channel, event))) return -1;
       sentUpTo = event.id;
       replayed++;
+      // Waiting only between pages let a fast backlog overrun the socket's limit.
+      if (target.mustDrain()) await target.whenWritable();
+      if (!target.isOpen()) return -1;
     }
-    await target.whenWritable();
   }
 }

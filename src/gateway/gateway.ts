@@ -69,11 +69,17 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
     }),
     events,
     reader: new ChannelReader(
-      redis.blocking,
-      redis.commands,
+      redis.feed,
       events,
       keys,
-      (channel, event) => fanOutEvent(app, channel, event),
+      {
+        deliver: (channel, event) => fanOutEvent(app, channel, event),
+        missed: (channel) => {
+          for (const conn of connections.values())
+            if (conn.subscriptions.has(channel))
+              conn.close('SERVICE_RESTART', { detail: `events of ${channel} were trimmed before delivery` });
+        },
+      },
       logger,
     ),
     verifier: await createTokenVerifier(config.auth, config.devMode),

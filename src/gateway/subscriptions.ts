@@ -15,8 +15,11 @@ function replayTarget(conn: Connection): ReplayTarget {
   return {
     isOpen: () => conn.isOpen,
     sendText: (text) => conn.send(text),
+    mustDrain: () => (conn.ws?.getBufferedAmount() ?? 0) > conn.ctx.config.maxBackpressureBytes / 4,
     whenWritable: () => conn.whenWritable(),
     subscribeLive: (channel) => conn.goLive(channel),
+    missed: (channel) =>
+      conn.close('SERVICE_RESTART', { detail: `events of ${channel} were trimmed during the replay` }),
   };
 }
 

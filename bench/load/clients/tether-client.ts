@@ -2,7 +2,7 @@
  * Client for Tether's wire protocol (docs/protocol.md): hello with a JWT, wait for
  * welcome, subscribe, then publish frames; events arrive as JSON text frames.
  * Relay = publish to a channel only this client subscribes to (`relay.<userId>`),
- * so each relayed message makes the full trip: gateway → Redis XADD → XREAD →
+ * so each relayed message makes the full trip: gateway → Redis XADD + PUBLISH →
  * gateway → client.
  */
 import WebSocket from 'ws';

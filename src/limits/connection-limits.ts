@@ -31,9 +31,15 @@ export class ConnectionLimits {
     return this.limits.authFailed(conn.handshake.ip);
   }
 
-  /** After a good token: the user's attempt budget, then both concurrency slots. */
+  /**
+   * After a good token: the user's attempt budget, then both concurrency slots. The socket
+   * may close while a claim is in flight; `onClosed` has then already released what was
+   * held, so a slot claimed after it is released at once — kept, it would be refreshed with
+   * the others (or, untracked, block the user until its lease ends, 2 × SESSION_LEASE_MS).
+   */
   async afterAuth(conn: Connection, principal: Principal): Promise<void> {
     await this.limits.attemptByUser(principal.userId);
+    if (!conn.isOpen) return;
     const held: Slot[] = [];
     this.slots.set(conn.id, held);
     for (const [scope, id] of [
@@ -41,6 +47,10 @@ export class ConnectionLimits {
       ['user', principal.userId],
     ] as const) {
       await this.limits.claimSlot(scope, id, conn.id);
+      if (!conn.isOpen) {
+        this.limits.releaseSlot(scope, id, conn.id);
+        return;
+      }
       held.push({ scope, id, member: conn.id });
     }
   }

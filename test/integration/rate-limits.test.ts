@@ -8,6 +8,7 @@
  */
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startRedisServer } from '../../src/redis/embedded-redis.ts';
 import { AT_LEAST_JITTER } from '../../src/shared/backoff.ts';
 import type { ErrorFrame } from '../../src/shared/frames.ts';
 import { eventually, sleep } from '../support/events.ts';
@@ -173,6 +174,43 @@ describe('concurrent connections', () => {
     expect((await attempt(gw.url, 'steady')).welcomed).toBe(true);
     await sleep(2500); // past 2 × SESSION_LEASE_MS, the lease a slot is first claimed for
     refused(await attempt(gw.url, 'steady'), 'TOO_MANY_CONNECTIONS', 4030);
+  });
+
+  it('a socket that closes while its slot is being claimed does not keep the slot', async () => {
+    // A private Redis: its writes are paused below, which must not stall other test files.
+    const redisServer = await startRedisServer();
+    const pauser = new Redis(redisServer.url);
+    try {
+      const gw = await startTestGateway({
+        REDIS_URL: redisServer.url,
+        MAX_CONNECTIONS_PER_USER: '1',
+        // Only the user's slot is claimed in Redis before admission.
+        RATE_CONNECT_PER_IP: '0',
+        RATE_CONNECT_PER_USER: '0',
+        MAX_CONNECTIONS_PER_IP: '0',
+      });
+      gateways.push(gw);
+      const leaver = await TestClient.connect(gw.url);
+      clients.push(leaver);
+      await pauser.call('CLIENT', 'PAUSE', '10000', 'WRITE');
+      leaver.send({ type: 'hello', token: await mintToken({ sub: 'hasty' }) });
+      await sleep(300); // token verified, the claim waits on the paused Redis
+      leaver.drop();
+      await settledTo(gw, 0);
+      await pauser.call('CLIENT', 'UNPAUSE');
+      // The claim lands after the socket is gone: it must be handed back at once.
+      await eventually(
+        async () => (await pauser.zcard(`${gw.prefix}:{cc:user:hasty}`)) === 0,
+        'the late slot released',
+      );
+      expect((await attempt(gw.url, 'hasty')).welcomed).toBe(true);
+    } finally {
+      await pauser.call('CLIENT', 'UNPAUSE').catch(() => {});
+      pauser.disconnect();
+      for (const client of clients.splice(0)) client.drop();
+      await Promise.all(gateways.splice(0).map((g) => g.stop()));
+      await redisServer.stop();
+    }
   });
 
   it('MAX_CONNECTIONS_PER_IP: the one past the limit across gateways gets TOO_MANY_CONNECTIONS/4030; a close frees a slot', async () => {

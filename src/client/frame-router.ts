@@ -68,8 +68,10 @@ export class FrameRouter {
       client: { name: this.options.clientName, version: SDK_VERSION },
     };
     if (token) frame.token = token;
-    if (this.options.correlationId) frame.correlationId = this.options.correlationId;
     const session = this.session;
+    // Resuming: echo the session's correlation ID, so one session keeps one ID across reconnects.
+    const correlationId = (session && this.welcome?.correlationId) || this.options.correlationId;
+    if (correlationId) frame.correlationId = correlationId;
     if (session) {
       const inbox = inboxChannel(session.sessionId);
       frame.resume = {

@@ -124,6 +124,14 @@ export class TetherClient extends TypedEmitter<ClientEvents> {
     return this.router.session?.sessionId;
   }
 
+  /**
+   * The gateway's correlation ID for this session (from `welcome`): on its log lines, spans and
+   * error frames, and kept across resumes. Quote it in bug reports.
+   */
+  get correlationId(): string | undefined {
+    return this.router.welcome?.correlationId;
+  }
+
   /** Latest heartbeat round trip and estimated server-minus-client clock offset, ms. */
   get latency(): { rttMs?: number; clockSkewMs?: number } {
     return { ...this.router.latency };

@@ -209,6 +209,27 @@ describe('SDK against an in-process gateway', () => {
     client.disconnect();
   });
 
+  it('a resumed session keeps its correlation ID: the SDK echoes it in the resume hello', async () => {
+    const client = new TetherClient({ url: gw.url, WebSocket, token: await mintToken({ sub: 'corr' }) });
+    const notices: { resumed: boolean }[] = [];
+    client.on('recovered', (r) => notices.push(r));
+    client.connect();
+    await client.ready();
+    const first = client.correlationId;
+    const session = client.sessionId;
+    expect(first).toBeTruthy();
+    for (const conn of gw.gateway.ctx.connections.values()) if (conn.sessionId === session) conn.ws?.close(); // no close frame: the client sees 1006
+    await until(
+      () => notices.length > 0 && client.state === 'connected',
+      10_000,
+      () => `a resume; state ${client.state}`,
+    );
+    expect(notices).toEqual([expect.objectContaining({ resumed: true })]);
+    expect(client.sessionId).toBe(session);
+    expect(client.correlationId).toBe(first);
+    client.disconnect();
+  });
+
   it('diagnose() checks health, upgrade, auth, latency and clock skew', async () => {
     const client = new TetherClient({ url: gw.url, WebSocket, token: await mintToken({ sub: 'diag' }) });
     const report = await client.diagnose();

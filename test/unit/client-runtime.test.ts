@@ -139,6 +139,7 @@ describe('resume and de-duplication', () => {
     expect(second.sent[0]).toMatchObject({
       type: 'hello',
       token: 'tok',
+      correlationId: 'corr-1', // the session's, from the first welcome
       resume: { sessionId: 'sess-1', resumeToken: 'rt-1', lastEventIds: { 'room:1': '7-0' } },
     });
     const recovered: unknown[] = [];

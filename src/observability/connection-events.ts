@@ -20,6 +20,7 @@ import {
   ATTR_MESSAGING_OPERATION_TYPE,
   ATTR_MESSAGING_SYSTEM,
   ATTR_RECOVERED,
+  ATTR_RESUME_RESULT,
   ATTR_RESUMED,
 } from './span-attributes.ts';
 import { SpanKind } from './trace-context.ts';
@@ -83,7 +84,7 @@ export function observeResume(
   span.setAttributes({
     [ATTR_RESUMED]: result === 'resumed',
     [ATTR_RECOVERED]: recovered,
-    'tether.resume.result': result,
+    [ATTR_RESUME_RESULT]: result,
   });
 }
 

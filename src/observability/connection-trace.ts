@@ -13,6 +13,14 @@
  * so the caller's trace may only be known from the hello frame. Events seen before
  * that are buffered and replayed with their original timestamps.
  *
+ * The caller's trace context (`traceparent` and `tracestate`, from the upgrade
+ * headers or hello) is not trusted by default: any client could send a sampled
+ * `traceparent` and force its connection, actions and worker spans past the
+ * sampler. With `link` (TRACE_CLIENT_CONTEXT's default) `ws.connection` starts a
+ * trace of its own, sampled by our sampler, with a span link to the caller's
+ * span; with `continue` (trusted clients) it is a child of the caller's span
+ * and follows the caller's sampled flag.
+ *
  * When tracing is off, `connectionTrace()` returns a shared no-op: no allocation
  * per connection beyond the reference.
  */
@@ -28,6 +36,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import {
+  ATTR_CLIENT_ADDRESS,
   ATTR_CLOSE_CODE,
   ATTR_CLOSE_REASON,
   ATTR_CONNECTION_ID,
@@ -48,12 +57,23 @@ import {
 } from './trace-context.ts';
 import { isTracingEnabled } from './tracing.ts';
 
+/**
+ * What a client's trace context does (TRACE_CLIENT_CONTEXT): `link` starts a new
+ * trace linked to it, `continue` joins it (and its sampling decision).
+ */
+export type ClientTraceContext = 'link' | 'continue';
+
 export interface ConnectionTraceInfo {
   connectionId: string;
+  /** The socket's direct peer (`network.peer.address`): a proxy, when there is one. */
   peerAddress: string;
+  /** The client behind a trusted proxy's X-Forwarded-For (`client.address`). @defaultValue peerAddress */
+  clientAddress?: string;
   userAgent: string;
   /** The upgrade request's `traceparent` header, if any (it wins over hello's). */
   traceparent?: string;
+  /** The upgrade request's `tracestate` header, carried with its `traceparent`. */
+  tracestate?: string;
 }
 
 export interface ConnectionTrace {
@@ -61,8 +81,10 @@ export interface ConnectionTrace {
   readonly context: Context;
   /** The `ws.connection` span's IDs once started (for log lines outside any span). */
   readonly spanContext: SpanContext | undefined;
+  /** Before hello: how to treat the client's trace context. @defaultValue 'link' */
+  useClientContext(policy: ClientTraceContext): void;
   /** hello arrived: open the spans (idempotent). */
-  start(correlationId: string, helloTraceparent?: string): void;
+  start(correlationId: string, helloTraceparent?: string, helloTracestate?: string): void;
   /** A point in the connection's life (a state transition, an error). */
   event(name: string, attributes?: Attributes): void;
   /** Run `fn` in a child span: of the active span if it is this connection's, else of `ws.connection` (`ws.upgrade` until welcome). */
@@ -87,6 +109,7 @@ class RecordingConnectionTrace implements ConnectionTrace {
   private upgradeContext: Context = ROOT_CONTEXT;
   private pending: PendingEvent[] = [];
   private finished = false;
+  private clientContext: ClientTraceContext = 'link';
 
   constructor(
     private readonly info: ConnectionTraceInfo,
@@ -101,22 +124,33 @@ class RecordingConnectionTrace implements ConnectionTrace {
     return this.connection?.spanContext();
   }
 
-  start(correlationId: string, helloTraceparent?: string): void {
+  useClientContext(policy: ClientTraceContext): void {
+    this.clientContext = policy;
+  }
+
+  start(correlationId: string, helloTraceparent?: string, helloTracestate?: string): void {
     if (this.connection) return;
     this.correlationId = correlationId;
-    const parent = withCorrelationId(
-      contextFromTraceparent(this.info.traceparent ?? helloTraceparent),
-      correlationId,
+    const fromHeader = this.info.traceparent !== undefined;
+    const client = contextFromTraceparent(
+      fromHeader ? this.info.traceparent : helloTraceparent,
+      ROOT_CONTEXT,
+      fromHeader ? this.info.tracestate : helloTracestate,
     );
+    const clientSpan = trace.getSpanContext(client);
+    const continued = this.clientContext === 'continue';
+    const parent = withCorrelationId(continued ? client : ROOT_CONTEXT, correlationId);
     this.connection = tracer.startSpan(
       'ws.connection',
       {
         kind: SpanKind.SERVER,
         startTime: this.openedAt,
+        links: !continued && clientSpan ? [{ context: clientSpan }] : undefined,
         attributes: {
           [ATTR_CORRELATION_ID]: correlationId,
           [ATTR_CONNECTION_ID]: this.info.connectionId,
           [ATTR_NETWORK_PEER_ADDRESS]: this.info.peerAddress,
+          [ATTR_CLIENT_ADDRESS]: this.info.clientAddress ?? this.info.peerAddress,
           [ATTR_USER_AGENT_ORIGINAL]: this.info.userAgent,
           [ATTR_NETWORK_PROTOCOL_NAME]: 'websocket',
           [ATTR_URL_PATH]: '/ws',
@@ -205,6 +239,7 @@ const NON_RECORDING_SPAN = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
 const NOOP: ConnectionTrace = {
   context: ROOT_CONTEXT,
   spanContext: undefined,
+  useClientContext: () => {},
   start: () => {},
   event: () => {},
   span: async (_name, _options, fn) => fn(NON_RECORDING_SPAN),

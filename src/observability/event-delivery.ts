@@ -5,11 +5,14 @@
  * per subscriber is one `numSubscribers` lookup, not a loop.
  *
  * A span (`channel.deliver`, CONSUMER) is made only for events whose append was
- * traced and sampled — they carry that span's `traceparent` in the stream entry
- * (HTTP publishes, action replies). It is a child of that span, so a backend's
- * publish and its delivery on every gateway process read as one trace.
+ * traced and sampled — they carry that span's `traceparent` (and `tracestate`) in
+ * the stream entry (HTTP publishes, action replies). It is a child of that span,
+ * so a backend's publish and its delivery on every gateway process read as one
+ * trace (the issue asks for publish → reply delivery "all in one trace"), and it
+ * also links to it: the messaging conventions' creation-context link, which
+ * survives when a backend's tracing view cuts traces at process boundaries.
  */
-import { SpanStatusCode } from '@opentelemetry/api';
+import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { eventFrameText, type LoggedEvent } from '../channels/event-log.ts';
 import type { App } from '../edge/uws.ts';
 import { channelTopic } from '../gateway/context.ts';
@@ -24,7 +27,7 @@ import {
   ATTR_MESSAGING_SYSTEM,
   ATTR_SUBSCRIBERS,
 } from './span-attributes.ts';
-import { contextFromTraceparent, isSampledTraceparent, SpanKind, tracer } from './trace-context.ts';
+import { contextFromStoredTrace, isSampledTraceparent, SpanKind, tracer } from './trace-context.ts';
 
 /** Publish `event` to the channel's uWS topic; returns the local subscriber count. */
 export function fanOutEvent(app: App, channel: string, event: LoggedEvent): number {
@@ -51,10 +54,13 @@ function deliverTraced(
   subscribers: number,
   lagMs: number | undefined,
 ): void {
+  const created = contextFromStoredTrace(event.traceparent);
+  const creation = trace.getSpanContext(created);
   const span = tracer.startSpan(
     'channel.deliver',
     {
       kind: SpanKind.CONSUMER,
+      links: creation ? [{ context: creation }] : undefined,
       attributes: {
         [ATTR_MESSAGING_SYSTEM]: 'tether',
         [ATTR_MESSAGING_DESTINATION_NAME]: channel,
@@ -65,7 +71,7 @@ function deliverTraced(
         ...(event.correlationId ? { [ATTR_CORRELATION_ID]: event.correlationId } : {}),
       },
     },
-    contextFromTraceparent(event.traceparent),
+    created,
   );
   try {
     app.publish(topic, text, false, false);

@@ -15,7 +15,13 @@ import type { ConnectionTrace } from './connection-trace.ts';
 import { bindGatewayMetrics, type GatewayMetrics } from './gateway-metrics.ts';
 import { LiveInspector } from './live-inspector.ts';
 import { metrics } from './metrics.ts';
-import { ATTR_STATE_FROM, ATTR_STATE_TO } from './span-attributes.ts';
+import {
+  ATTR_POOL_ACTIVE,
+  ATTR_POOL_PRESSURE,
+  ATTR_POOL_WAITING,
+  ATTR_STATE_FROM,
+  ATTR_STATE_TO,
+} from './span-attributes.ts';
 import { tracer } from './trace-context.ts';
 import { TransitionHistory } from './transition-history.ts';
 
@@ -55,7 +61,11 @@ export class GatewayObserver {
   onTransition(actor: ConnectionActor, from: ConnectionStateName | undefined, to: ConnectionStateName): void {
     const { context: actorContext } = actor.getSnapshot();
     const conn = this.ctx.connections.get(actorContext.connectionId);
-    if (conn) this.traces.set(actor, conn.trace);
+    if (conn) {
+      // The actor starts when the socket opens, before hello opens the spans.
+      if (from === undefined) conn.trace.useClientContext(this.ctx.config.traceClientContext);
+      this.traces.set(actor, conn.trace);
+    }
     const detail =
       to === 'failed' ? actorContext.failure : to === 'closed' ? actorContext.closeReason : undefined;
     this.history.record(actor, { at: Date.now(), from, to, connectionId: actorContext.connectionId, detail });
@@ -91,9 +101,9 @@ export class GatewayObserver {
       const attributes = {
         [ATTR_STATE_FROM]: state,
         [ATTR_STATE_TO]: next,
-        'tether.pool.active': snapshot.context.active,
-        'tether.pool.waiting': snapshot.context.waiting,
-        'tether.pool.pressure': snapshot.context.pressure,
+        [ATTR_POOL_ACTIVE]: snapshot.context.active,
+        [ATTR_POOL_WAITING]: snapshot.context.waiting,
+        [ATTR_POOL_PRESSURE]: snapshot.context.pressure,
       };
       const active = trace.getSpan(context.active());
       if (active?.isRecording()) active.addEvent(`pool.${next}`, attributes);

@@ -7,6 +7,7 @@
  * `/incubating` entry point may rename them in a minor release.
  */
 export {
+  ATTR_CLIENT_ADDRESS,
   ATTR_ERROR_TYPE,
   ATTR_HTTP_REQUEST_METHOD,
   ATTR_HTTP_RESPONSE_STATUS_CODE,
@@ -38,6 +39,8 @@ export const ATTR_RESUMED = 'tether.resumed';
 export const ATTR_REPLAYED = 'tether.replayed';
 /** false when some of the events a client asked for had been trimmed away. */
 export const ATTR_RECOVERED = 'tether.recovered';
+/** How a resume ended: resumed | expired | rejected. */
+export const ATTR_RESUME_RESULT = 'tether.resume.result';
 /** granted | queued | refused | left. */
 export const ATTR_ADMISSION_RESULT = 'tether.admission.result';
 export const ATTR_ADMISSION_PRIORITY = 'tether.admission.priority';
@@ -59,3 +62,7 @@ export const ATTR_SUBSCRIBERS = 'tether.subscribers';
 /** Actor state before and after a transition (span events). */
 export const ATTR_STATE_FROM = 'tether.state.from';
 export const ATTR_STATE_TO = 'tether.state.to';
+/** The pool's counters at a pool transition: admitted sockets, queued waiters, pressure (normal | high | critical). */
+export const ATTR_POOL_ACTIVE = 'tether.pool.active';
+export const ATTR_POOL_WAITING = 'tether.pool.waiting';
+export const ATTR_POOL_PRESSURE = 'tether.pool.pressure';

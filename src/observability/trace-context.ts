@@ -8,7 +8,6 @@
  * await withSpan('work', { parent, kind: SpanKind.CONSUMER }, async (span) => { ... });
  */
 import {
-  type Attributes,
   type Context,
   context,
   propagation,
@@ -23,7 +22,6 @@ import {
 import { BullMQOtel } from 'bullmq-otel';
 import packageJson from '../../package.json' with { type: 'json' };
 import { CORRELATION_BAGGAGE_KEY } from './correlation-span-processor.ts';
-import { ATTR_CORRELATION_ID } from './span-attributes.ts';
 import { isTracingEnabled } from './tracing.ts';
 
 export { SpanKind };
@@ -78,40 +76,59 @@ export function extractContext(
   return propagation.extract(base, carrier);
 }
 
-/** A context whose parent is the caller's `traceparent` (header or hello field), if valid. */
+/**
+ * A context whose parent is the caller's `traceparent` (header or hello field), if
+ * valid, with its `tracestate` (vendor data that must travel with it, W3C Trace
+ * Context §3.3) when given.
+ */
 export function contextFromTraceparent(
   traceparent: string | undefined,
   base: Context = ROOT_CONTEXT,
+  tracestate?: string,
 ): Context {
-  return traceparent ? propagation.extract(base, { traceparent }) : base;
+  if (!traceparent) return base;
+  return propagation.extract(base, tracestate ? { traceparent, tracestate } : { traceparent });
 }
 
+/** Between a stored traceparent and its tracestate (neither ever contains it). */
+const STORED_SEPARATOR = ';';
+
 /**
- * The `traceparent` of the context's span, only when that span is sampled: this is
- * what we store next to an event so its delivery can continue the trace. Unsampled
- * and tracing-off contexts give undefined, so nothing is written and delivery
- * creates no span.
+ * What we store next to an event so its delivery can continue the trace: the
+ * context's span as a W3C `traceparent`, followed by `;` and its `tracestate`
+ * when it has one — only when that span is sampled. Unsampled and tracing-off
+ * contexts give undefined, so nothing is written and delivery creates no span.
+ * Read it back with `contextFromStoredTrace`.
  */
 export function sampledTraceparent(from = context.active()): string | undefined {
   const spanContext = trace.getSpanContext(from);
   if (!spanContext || !(spanContext.traceFlags & TraceFlags.SAMPLED)) return undefined;
-  return `00-${spanContext.traceId}-${spanContext.spanId}-01`;
+  const traceparent = `00-${spanContext.traceId}-${spanContext.spanId}-01`;
+  const tracestate = spanContext.traceState?.serialize();
+  return tracestate ? `${traceparent}${STORED_SEPARATOR}${tracestate}` : traceparent;
 }
 
-/** Whether a stored `traceparent` asks for a sampled continuation (flags `01`). */
-export function isSampledTraceparent(traceparent: string | undefined): traceparent is string {
-  return traceparent?.endsWith('-01') === true;
+/** Whether a stored trace (`sampledTraceparent`'s form) asks for a sampled continuation. */
+export function isSampledTraceparent(stored: string | undefined): stored is string {
+  if (!stored) return false;
+  const end = stored.indexOf(STORED_SEPARATOR);
+  const traceparent = end === -1 ? stored : stored.slice(0, end);
+  return (Number.parseInt(traceparent.slice(-2), 16) & TraceFlags.SAMPLED) === TraceFlags.SAMPLED;
+}
+
+/** The context a stored trace (`sampledTraceparent`'s form) describes. */
+export function contextFromStoredTrace(stored: string | undefined, base: Context = ROOT_CONTEXT): Context {
+  if (!stored) return base;
+  const end = stored.indexOf(STORED_SEPARATOR);
+  return end === -1
+    ? contextFromTraceparent(stored, base)
+    : contextFromTraceparent(stored.slice(0, end), base, stored.slice(end + 1));
 }
 
 /** `base` plus the correlation ID, as baggage (see correlation-span-processor.ts). */
 export function withCorrelationId(base: Context, correlationId: string): Context {
   const baggage = propagation.getBaggage(base) ?? propagation.createBaggage();
   return propagation.setBaggage(base, baggage.setEntry(CORRELATION_BAGGAGE_KEY, { value: correlationId }));
-}
-
-/** Attributes every Tether span carries. */
-export function correlationAttributes(correlationId: string): Attributes {
-  return { [ATTR_CORRELATION_ID]: correlationId };
 }
 
 /**

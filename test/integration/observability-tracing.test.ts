@@ -1,14 +1,17 @@
 /**
  * Traces (issue 4, "Tests"): the real SDK exporting to memory sees one trace per
  * connection with the documented span tree, the correlation ID on every span, the
- * caller's traceparent continued (upgrade header or hello field), resume and
- * replay described, a backend publish followed to its delivery, and a client
- * action followed through BullMQ and a worker to its reply — one trace ID.
+ * caller's traceparent continued (upgrade header or hello field) by a gateway that
+ * trusts its clients (TRACE_CLIENT_CONTEXT=continue) and linked by one that does
+ * not (the default), resume and replay described, a backend publish followed to
+ * its delivery, and a client action followed through BullMQ and a worker to its
+ * reply — one trace ID. Sampling against untrusted clients: observability-sampling.
  */
 import { randomUUID } from 'node:crypto';
 import type { InMemorySpanExporter, ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ActionWorker, startActionWorker } from '../../src/actions/action-worker.ts';
+import { connectionTrace } from '../../src/observability/connection-trace.ts';
 import type { WelcomeFrame } from '../../src/shared/frames.ts';
 import { eventually, publishMany } from '../support/events.ts';
 import { mintToken, startTestGateway, TEST_API_KEY, type TestGateway } from '../support/gateway.ts';
@@ -31,7 +34,7 @@ let worker: ActionWorker;
 
 beforeAll(async () => {
   exporter = await traceToMemory();
-  gw = await startTestGateway();
+  gw = await startTestGateway({ TRACE_CLIENT_CONTEXT: 'continue' });
   worker = startActionWorker({
     redisUrl: gw.redisUrl,
     prefix: gw.prefix,
@@ -101,6 +104,30 @@ describe('a connection is one trace', () => {
     expectCorrelationOnEvery(spans, correlationId);
   });
 
+  it('by default a client traceparent is linked, not continued: our own trace, sampled by us', async () => {
+    const untrusting = await startTestGateway();
+    try {
+      const caller = callerTraceparent();
+      const { client, welcome } = await TestClient.session(untrusting.url, {
+        token: await mintToken({ sub: 'lin' }),
+        traceparent: caller.traceparent,
+      });
+      client.send({ type: 'bye' });
+      const connection = only(
+        spansInTrace(exporter, await traceIdOfConnection(welcome.connectionId)),
+        'ws.connection',
+      );
+      expect(traceIdOf(connection)).not.toBe(caller.traceId);
+      expect(connection.parentSpanContext).toBeUndefined(); // a root
+      expect(connection.links.map((link) => link.context)).toMatchObject([
+        { traceId: caller.traceId, spanId: caller.spanId },
+      ]);
+      expect(spansInTrace(exporter, caller.traceId)).toEqual([]);
+    } finally {
+      await untrusting.stop();
+    }
+  });
+
   it('a connection refused at hello still leaves its trace, marked as an error', async () => {
     const caller = callerTraceparent();
     const client = await TestClient.connect(gw.url);
@@ -116,6 +143,42 @@ describe('a connection is one trace', () => {
       'tether.error.category': 'connection',
     });
     expect(eventNames(connection)).toContain('state.failed');
+  });
+});
+
+describe('what ws.connection records about its caller', () => {
+  it('the upgrade tracestate rides with its traceparent, continued or linked; peer and client addresses', async () => {
+    const caller = callerTraceparent();
+    for (const policy of ['continue', 'link'] as const) {
+      const connection = connectionTrace(
+        {
+          connectionId: `direct-${policy}`,
+          peerAddress: '10.0.0.2', // the proxy
+          clientAddress: '203.0.113.9', // from its X-Forwarded-For
+          userAgent: 'test',
+          traceparent: caller.traceparent,
+          tracestate: 'vendor=abc',
+        },
+        'corr-direct',
+      );
+      connection.useClientContext(policy);
+      connection.start('corr-direct');
+      connection.closed(1000, 'bye');
+    }
+    const ended = (id: string) =>
+      only(
+        exporter.getFinishedSpans().filter((s) => s.attributes['tether.connection_id'] === id),
+        'ws.connection',
+      );
+    const continued = ended('direct-continue');
+    expect(parentIdOf(continued)).toBe(caller.spanId);
+    expect(continued.spanContext().traceState?.get('vendor')).toBe('abc');
+    expect(continued.attributes).toMatchObject({
+      'network.peer.address': '10.0.0.2',
+      'client.address': '203.0.113.9',
+    });
+    const linked = ended('direct-link');
+    expect(linked.links[0]?.context.traceState?.get('vendor')).toBe('abc');
   });
 });
 
@@ -159,7 +222,7 @@ describe('resume is traced', () => {
 });
 
 describe('backend publish → delivery', () => {
-  it('POST /publish continues the caller’s trace and its fan-out is a child span', async () => {
+  it('POST /publish continues the caller’s trace; its fan-out is a child span linked to it', async () => {
     const channel = `trace:${randomUUID().slice(0, 8)}`;
     const { client } = await TestClient.session(gw.url, { token: await mintToken({ sub: 'pia' }) });
     client.send({ type: 'subscribe', channel, ref: 's' });
@@ -170,6 +233,7 @@ describe('backend publish → delivery', () => {
       headers: {
         authorization: `Bearer ${TEST_API_KEY}`,
         traceparent: caller.traceparent,
+        tracestate: 'vendor=abc',
         'x-correlation-id': 'backend-42',
       },
       body: JSON.stringify({ channel, data: { n: 1 } }),
@@ -182,6 +246,9 @@ describe('backend publish → delivery', () => {
     const deliver = only(spans, 'channel.deliver');
     expect(parentIdOf(publish)).toBe(caller.spanId);
     expect(parentIdOf(deliver)).toBe(spanIdOf(publish));
+    // The messaging conventions' creation-context link, and the caller's tracestate kept.
+    expect(deliver.links.map((link) => link.context.spanId)).toEqual([spanIdOf(publish)]);
+    expect(deliver.spanContext().traceState?.get('vendor')).toBe('abc');
     expect(publish.attributes['http.response.status_code']).toBe(200);
     expect(deliver.attributes).toMatchObject({
       'messaging.destination.name': channel,

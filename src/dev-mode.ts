@@ -9,14 +9,14 @@ import type { Gateway } from './gateway/gateway.ts';
 export async function announceDevMode(gateway: Gateway, config: Config): Promise<void> {
   const mint = gateway.ctx.verifier.mint;
   if (!mint) return;
-  const token = await mint({ sub: 'dev-user', channels: ['*'], publish: ['*'] });
+  const token = await mint({ sub: 'dev-user' });
   const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
   const base = `${host}:${gateway.port}`;
   const line = '='.repeat(78);
   process.stderr.write(
     `\n${line}\n  TETHER IS IN DEVELOPMENT MODE — no auth configured; anyone can mint a token.\n` +
       `  Set AUTH_JWT_SECRET (or AUTH_JWT_PUBLIC_KEY / AUTH_JWKS_URL) for real use.\n${line}\n` +
-      `  A token (user dev-user, all channels):\n    ${token}\n` +
+      `  A token (user dev-user: every channel, publish and action; valid 24 h):\n    ${token}\n` +
       `  More tokens:   curl 'http://${base}/dev/token?sub=alice&channels=room:*'\n` +
       `  WebSocket:     ws://${base}/ws   (first frame: {"type":"hello","token":"..."})\n` +
       `  In a browser:  http://${base}/demo   and the ops dashboard: http://${base}/dashboard\n` +

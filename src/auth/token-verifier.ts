@@ -1,13 +1,16 @@
 /**
  * Verifies client JWTs with `jose`: HS256 with a shared secret, or a public key
  * (AUTH_JWT_PUBLIC_KEY: the algorithms follow from the key, src/auth/public-key.ts)
- * or a JWKS endpoint (keys cached and rotated by jose). In development mode a random
- * secret is generated and tokens can be minted.
+ * or a JWKS endpoint (keys cached and rotated by jose). In development mode tokens
+ * are signed with a secret shared through Redis (src/auth/dev-secret.ts) and can be
+ * minted.
  */
 import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
 import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify, SignJWT } from 'jose';
 import type { AuthConfig } from '../config/config.ts';
 import { TetherError } from '../errors/tether-error.ts';
+import { sharedDevSecret } from './dev-secret.ts';
 import type { Principal } from './principal.ts';
 import { ASYMMETRIC_ALGORITHMS, parsePublicKey } from './public-key.ts';
 
@@ -19,14 +22,23 @@ export interface TokenVerifier {
   mint?: (claims: DevTokenClaims) => Promise<string>;
 }
 
+/** What a development token grants; every list defaults to everything (`*`). */
 export interface DevTokenClaims {
   sub: string;
   channels?: string[];
   publish?: string[];
   actions?: string[];
+  /** @defaultValue 'standard' */
   tier?: string;
   /** Lifetime in seconds. @defaultValue 86400 */
   ttlS?: number;
+}
+
+/** Where development mode keeps its signing secret, shared by every process on it. */
+export interface DevSecretSource {
+  redis: Redis;
+  /** The key prefix (REDIS_PREFIX). */
+  prefix: string;
 }
 
 interface KeyChoice {
@@ -34,8 +46,20 @@ interface KeyChoice {
   algorithms: string[];
 }
 
-export async function createTokenVerifier(auth: AuthConfig, devMode: boolean): Promise<TokenVerifier> {
-  const devSecret = devMode ? new TextEncoder().encode(randomBytes(32).toString('hex')) : undefined;
+/**
+ * @param devSecrets - development mode only: without it the secret is random per
+ *   process, so a token (and a resume) does not survive a restart.
+ */
+export async function createTokenVerifier(
+  auth: AuthConfig,
+  devMode: boolean,
+  devSecrets?: DevSecretSource,
+): Promise<TokenVerifier> {
+  const devSecret = devMode
+    ? devSecrets
+      ? await sharedDevSecret(devSecrets.redis, devSecrets.prefix)
+      : new TextEncoder().encode(randomBytes(32).toString('hex'))
+    : undefined;
   const { key, algorithms } = devSecret ? { key: devSecret, algorithms: ['HS256'] } : chooseKey(auth);
 
   const verify = async (token: string | undefined): Promise<Principal> => {
@@ -69,6 +93,7 @@ export async function createTokenVerifier(auth: AuthConfig, devMode: boolean): P
     new SignJWT({
       channels: claims.channels ?? ['*'],
       publish: claims.publish ?? ['*'],
+      actions: claims.actions ?? ['*'],
       tier: claims.tier ?? 'standard',
     })
       .setProtectedHeader({ alg: 'HS256' })

@@ -1,7 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AckFrame, ErrorFrame } from '../../src/shared/frames.ts';
+/**
+ * A first session (issue 2, "What a user must be able to do"): hello, subscribe,
+ * publish from a backend and from the client; and development mode, whose tokens
+ * work on every dev process sharing Redis, across restarts, and allow actions.
+ */
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type ActionContext, type ActionWorker, startActionWorker } from '../../src/actions/action-worker.ts';
+import { devSecretKey } from '../../src/auth/dev-secret.ts';
+import { createTokenVerifier } from '../../src/auth/token-verifier.ts';
+import type { AckFrame, ErrorFrame, ReplyFrame, ServerFrame } from '../../src/shared/frames.ts';
+import { publishMany } from '../support/events.ts';
 import { mintToken, publishHttp, startTestGateway, type TestGateway } from '../support/gateway.ts';
-import { TestClient } from '../support/ws-client.ts';
+import { ids, TestClient } from '../support/ws-client.ts';
 
 let gw: TestGateway;
 beforeAll(async () => {
@@ -47,5 +58,117 @@ describe('a first session', () => {
     });
     a.client.close();
     b.client.close();
+  });
+});
+
+describe('development mode (no auth configured)', () => {
+  const gateways: TestGateway[] = [];
+  const clients: TestClient[] = [];
+  const workers: ActionWorker[] = [];
+  let prefix: string;
+  afterEach(async () => {
+    for (const client of clients.splice(0)) client.drop();
+    await Promise.all(workers.splice(0).map((w) => w.close()));
+    await Promise.all(gateways.splice(0).map((g) => g.stop()));
+  });
+
+  /** A dev-mode gateway process; all of one test's share Redis and prefix, as `npm start` twice would. */
+  async function devGateway(): Promise<TestGateway> {
+    const gw = await startTestGateway({ AUTH_JWT_SECRET: '', REDIS_PREFIX: prefix });
+    expect(gw.gateway.ctx.config.devMode).toBe(true);
+    gateways.push(gw);
+    return gw;
+  }
+
+  async function devToken(gw: TestGateway, query: string): Promise<string> {
+    const res = await fetch(`${gw.http}/dev/token?${query}`);
+    expect(res.status).toBe(200);
+    return ((await res.json()) as { token: string }).token;
+  }
+
+  async function session(gw: TestGateway, hello: Record<string, unknown>) {
+    const started = await TestClient.session(gw.url, hello);
+    clients.push(started.client);
+    return started;
+  }
+
+  beforeAll(() => {
+    prefix = `dev${randomBytes(4).toString('hex')}`;
+  });
+
+  it('every verifier on one Redis and prefix signs with the same secret, kept under the prefix', async () => {
+    const redis = new Redis(inject('redisUrl'));
+    try {
+      const shared = { redis, prefix: `dev${randomBytes(4).toString('hex')}` };
+      const first = await createTokenVerifier({}, true, shared);
+      const second = await createTokenVerifier({}, true, shared); // another process, or a restart
+      const token = await first.mint?.({ sub: 'dora' });
+      await expect(second.verify(token)).resolves.toMatchObject({ userId: 'dora' });
+      expect(await redis.exists(devSecretKey(shared.prefix))).toBe(1);
+      // Another prefix is another deployment: its tokens are not these.
+      const elsewhere = await createTokenVerifier({}, true, { redis, prefix: `${shared.prefix}x` });
+      await expect(elsewhere.verify(token)).rejects.toMatchObject({ code: 'AUTH_INVALID_TOKEN' });
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('a printed token works on a second process and after a restart, and the session resumes losslessly', async () => {
+    const a = await devGateway();
+    const token = await devToken(a, 'sub=carol&channels=room:*');
+    const first = await session(a, { token });
+    first.client.send({ type: 'subscribe', channel: 'room:dev', ref: 's' });
+    await first.client.next((f) => f.type === 'subscribed');
+    const before = await publishHttp(a.http, 'room:dev', { n: 0 });
+    await first.client.waitForEvents(1);
+    first.client.drop();
+
+    const b = await devGateway(); // a second process on the same Redis
+    const during = await publishMany(b.http, 'room:dev', 5);
+    await a.stop(); // the first process is gone for good
+    gateways.splice(gateways.indexOf(a), 1);
+    const resume = { sessionId: first.welcome.sessionId, resumeToken: first.welcome.resumeToken };
+    const second = await session(b, { token, resume: { ...resume, lastEventIds: { 'room:dev': before } } });
+    expect(second.welcome).toMatchObject({ userId: 'carol', resumed: true, recovered: true });
+    await second.client.waitForEvents(5);
+    expect(ids(second.client.events())).toEqual(during);
+    second.client.close();
+
+    await b.stop(); // restart: every process gone, a new one on the same Redis
+    gateways.splice(gateways.indexOf(b), 1);
+    const c = await devGateway();
+    const third = await session(c, { token });
+    expect(third.welcome).toMatchObject({ userId: 'carol', resumed: false });
+  });
+
+  it('a token from GET /dev/token may invoke actions, as the README example does', async () => {
+    const gw = await devGateway();
+    workers.push(startActionWorker({ redisUrl: gw.redisUrl, prefix, handlers: { echo: (data) => data } }));
+    const { client } = await session(gw, { token: await devToken(gw, 'sub=dave') });
+    client.send({ type: 'action', ref: 'a1', name: 'echo', data: { hi: 1 } });
+    const answer = await client.next((f) => (f.type === 'reply' || f.type === 'error') && f.ref === 'a1');
+    expect(answer).toMatchObject({ type: 'reply', ok: true, data: { hi: 1 } });
+  });
+
+  it('GET /dev/token mints the actions and tier it is asked for', async () => {
+    const gw = await devGateway();
+    const seen: ActionContext[] = [];
+    const handlers = {
+      'orders.create': (_: unknown, ctx: ActionContext) => {
+        seen.push(ctx);
+        return { orderId: 1 };
+      },
+      echo: (data: unknown) => data,
+    };
+    workers.push(startActionWorker({ redisUrl: gw.redisUrl, prefix, handlers }));
+    const token = await devToken(gw, 'sub=erin&actions=orders.*&tier=pro');
+    const { client } = await session(gw, { token });
+    client.send({ type: 'action', ref: 'ok', name: 'orders.create', data: {} });
+    client.send({ type: 'action', ref: 'no', name: 'echo', data: {} });
+    const answered = (ref: string) => (f: ServerFrame) =>
+      (f.type === 'reply' || f.type === 'error') && f.ref === ref;
+    expect((await client.next(answered('ok'))) as ReplyFrame).toMatchObject({ type: 'reply', ok: true });
+    expect((await client.next(answered('no'))) as ErrorFrame).toMatchObject({ code: 'ACTION_FORBIDDEN' });
+    expect(seen.map((ctx) => ctx.tier)).toEqual(['pro']);
   });
 });

@@ -1,14 +1,14 @@
 /**
  * `client.diagnose()`: the connection checks a support engineer would run, in
  * order, on a separate probe connection — health endpoint, WebSocket upgrade,
- * auth, round-trip latency, clock skew — as one structured report with a
- * suggestion for each problem found. The probe says `bye`, so its session ends.
+ * auth, admission, round-trip latency, clock skew — as one structured report with
+ * a suggestion for each problem found. The probe says `bye`, so its session ends.
  */
-import type { ServerFrame } from '../shared/frames.ts';
-import { classifyClose } from './classify-close.ts';
+import { errorSpec, isErrorCode } from '../shared/errors.ts';
+import type { QueuedFrame } from '../shared/frames.ts';
 import type { ResolvedOptions } from './client-options.ts';
+import { type HelloOutcome, Probe } from './diagnose-probe.ts';
 import { TetherClientError } from './tether-client-error.ts';
-import { resolveWebSocket, type WebSocketLike } from './websocket-like.ts';
 
 export interface DiagnosticCheck {
   ok: boolean;
@@ -29,9 +29,13 @@ export interface DiagnosticReport {
     health: DiagnosticCheck;
     upgrade: DiagnosticCheck;
     auth: DiagnosticCheck;
+    /** Let in by the gateway's admission control, or held in its queue (see `queue`). */
+    admission: DiagnosticCheck;
     latency: DiagnosticCheck;
     clockSkew: DiagnosticCheck;
   };
+  /** The last `queued` frame the probe got: where it stood in the gateway's admission queue. */
+  queue?: { position: number; estimatedWaitMs: number };
   /** Round trips of app-level pings, ms. */
   latencySamplesMs: number[];
   /** Server clock minus client clock (median), ms. */
@@ -44,13 +48,14 @@ const PINGS = 5;
 const SLOW_RTT_MS = 1000;
 const SKEW_LIMIT_MS = 5000;
 
+const skipped = (why: string): DiagnosticCheck => ({ ok: false, detail: `skipped: ${why}` });
+
 export async function diagnose(
   options: ResolvedOptions,
   getToken: () => Promise<string | undefined>,
   client: { state: string; lastError?: TetherClientError },
 ): Promise<DiagnosticReport> {
   const timeoutMs = options.connectTimeoutMs;
-  const skipped = (why: string): DiagnosticCheck => ({ ok: false, detail: `skipped: ${why}` });
   const report: DiagnosticReport = {
     ok: false,
     at: new Date().toISOString(),
@@ -61,7 +66,8 @@ export async function diagnose(
       health: await checkHealth(options.httpUrl, timeoutMs),
       upgrade: skipped('upgrade not attempted'),
       auth: skipped('no WebSocket'),
-      latency: skipped('not authenticated'),
+      admission: skipped('not authenticated'),
+      latency: skipped('not admitted'),
       clockSkew: skipped('no pong'),
     },
     latencySamplesMs: [],
@@ -74,54 +80,147 @@ export async function diagnose(
     );
 
   const probe = await Probe.open(options, timeoutMs);
-  checks.upgrade = probe.check;
+  checks.upgrade = probe.upgrade;
   if (!probe.ws) {
     suggestions.push(
       'The WebSocket upgrade failed: check the /ws path, TLS (wss://), and proxies or firewalls that strip Upgrade headers.',
     );
   } else {
     try {
-      checks.auth = await probe.authenticate(getToken, timeoutMs);
-      if (!checks.auth.ok)
-        suggestions.push(`Auth: ${(checks.auth.error?.recovery as string) ?? checks.auth.detail}`);
-      else {
-        for (let i = 0; i < PINGS; i++) {
-          const sample = await probe.ping(timeoutMs);
-          if (!sample) break;
-          report.latencySamplesMs.push(sample.rttMs);
-          probe.skews.push(sample.skewMs);
-        }
-        const rtt = median(report.latencySamplesMs);
-        checks.latency =
-          rtt === undefined
-            ? { ok: false, detail: 'no pong to any ping: the connection may be half-open' }
-            : {
-                ok: rtt < SLOW_RTT_MS,
-                ms: rtt,
-                detail: `median round trip ${rtt} ms over ${report.latencySamplesMs.length} pings`,
-              };
-        if (rtt !== undefined && rtt >= SLOW_RTT_MS)
-          suggestions.push('Latency is high: check the network path or use a closer gateway region.');
-        report.clockSkewMs = median(probe.skews);
-        checks.clockSkew =
-          report.clockSkewMs === undefined
-            ? skipped('no pong')
-            : {
-                ok: Math.abs(report.clockSkewMs) < SKEW_LIMIT_MS,
-                detail: `server clock is ${report.clockSkewMs} ms ${report.clockSkewMs >= 0 ? 'ahead of' : 'behind'} this one`,
-              };
-        if (!checks.clockSkew.ok && report.clockSkewMs !== undefined) {
-          suggestions.push(
-            'The clocks differ by more than 5 s: sync this device (NTP); token expiry checks may misfire.',
-          );
-        }
-      }
+      if (await handshake(probe, getToken, timeoutMs, report)) await measure(probe, timeoutMs, report);
     } finally {
       probe.close();
     }
   }
   report.ok = Object.values(checks).every((c) => c.ok);
   return report;
+}
+
+/** Auth and admission from one hello; true when welcomed, so the pings can run. */
+async function handshake(
+  probe: Probe,
+  getToken: () => Promise<string | undefined>,
+  timeoutMs: number,
+  report: DiagnosticReport,
+): Promise<boolean> {
+  const { checks, suggestions } = report;
+  let token: string | undefined;
+  try {
+    token = await getToken();
+  } catch (error) {
+    const e =
+      error instanceof TetherClientError
+        ? error
+        : new TetherClientError('TOKEN_UNAVAILABLE', { cause: error });
+    checks.auth = { ok: false, detail: e.message, error: e.toJSON() };
+    suggestions.push(`Auth: ${e.recovery}`);
+    return false;
+  }
+  const outcome = await probe.hello(token, timeoutMs);
+  if (outcome.queued) {
+    const { position, estimatedWaitMs } = outcome.queued;
+    report.queue = { position, estimatedWaitMs };
+  }
+  // The gateway verifies the token before admission: a queued or admission-refused probe passed auth.
+  const admissionError = outcome.kind === 'refused' && (outcome.queued || isAdmissionRefusal(outcome.error));
+  if (outcome.kind === 'refused' && !admissionError) {
+    const { error } = outcome;
+    checks.auth = {
+      ok: false,
+      ms: outcome.ms,
+      detail: `${error.code}: ${error.message}`,
+      error: error.toJSON(),
+    };
+    suggestions.push(`Auth: ${error.recovery}`);
+    return false;
+  }
+  if (outcome.kind === 'timeout' && !outcome.queued) {
+    const error = new TetherClientError('CONNECT_TIMEOUT');
+    checks.auth = {
+      ok: false,
+      ms: outcome.ms,
+      detail: `${error.code}: ${error.message}`,
+      error: error.toJSON(),
+    };
+    suggestions.push(`Auth: ${error.recovery}`);
+    return false;
+  }
+  checks.auth =
+    outcome.kind === 'welcome'
+      ? { ok: true, ms: outcome.ms, detail: `authenticated as ${outcome.welcome.userId}` }
+      : { ok: true, detail: 'token accepted' };
+  checks.admission = admission(outcome);
+  if (!checks.admission.ok) {
+    const where = outcome.queued ? ` (position ${outcome.queued.position} in its admission queue)` : '';
+    suggestions.push(
+      `Admission: the gateway is at capacity${where}. Clients wait in line and are admitted by priority as slots free; if this persists, add gateway capacity.`,
+    );
+  }
+  return outcome.kind === 'welcome';
+}
+
+/** Refusals that mean "full, try later" (close 1013), as opposed to "not you". */
+function isAdmissionRefusal(error: TetherClientError): boolean {
+  return isErrorCode(error.code) && errorSpec(error.code).closeCode === 1013;
+}
+
+function admission(outcome: HelloOutcome): DiagnosticCheck {
+  const at = (q: QueuedFrame) => `position ${q.position}, about ${seconds(q.estimatedWaitMs)} more`;
+  switch (outcome.kind) {
+    case 'welcome':
+      return outcome.queued
+        ? { ok: true, ms: outcome.ms, detail: `admitted after ${outcome.ms} ms in the admission queue` }
+        : { ok: true, ms: outcome.ms, detail: 'admitted at once' };
+    case 'timeout':
+      return {
+        ok: false,
+        ms: outcome.ms,
+        detail: `still in the admission queue after ${outcome.ms} ms: ${outcome.queued ? at(outcome.queued) : 'no position'}`,
+      };
+    case 'refused':
+      return {
+        ok: false,
+        ms: outcome.ms,
+        detail: `${outcome.error.code}: ${outcome.error.message}${outcome.queued ? ` (last at ${at(outcome.queued)})` : ''}`,
+        error: outcome.error.toJSON(),
+      };
+  }
+}
+
+/** Latency and clock skew from a few pings on the admitted probe. */
+async function measure(probe: Probe, timeoutMs: number, report: DiagnosticReport): Promise<void> {
+  const { checks, suggestions } = report;
+  const skews: number[] = [];
+  for (let i = 0; i < PINGS; i++) {
+    const sample = await probe.ping(timeoutMs);
+    if (!sample) break;
+    report.latencySamplesMs.push(sample.rttMs);
+    skews.push(sample.clockSkewMs);
+  }
+  const rtt = median(report.latencySamplesMs);
+  checks.latency =
+    rtt === undefined
+      ? { ok: false, detail: 'no pong to any ping: the connection may be half-open' }
+      : {
+          ok: rtt < SLOW_RTT_MS,
+          ms: rtt,
+          detail: `median round trip ${rtt} ms over ${report.latencySamplesMs.length} pings`,
+        };
+  if (rtt !== undefined && rtt >= SLOW_RTT_MS)
+    suggestions.push('Latency is high: check the network path or use a closer gateway region.');
+  report.clockSkewMs = median(skews);
+  checks.clockSkew =
+    report.clockSkewMs === undefined
+      ? skipped('no pong')
+      : {
+          ok: Math.abs(report.clockSkewMs) < SKEW_LIMIT_MS,
+          detail: `server clock is ${report.clockSkewMs} ms ${report.clockSkewMs >= 0 ? 'ahead of' : 'behind'} this one`,
+        };
+  if (!checks.clockSkew.ok && report.clockSkewMs !== undefined) {
+    suggestions.push(
+      'The clocks differ by more than 5 s: sync this device (NTP); token expiry checks may misfire.',
+    );
+  }
 }
 
 async function checkHealth(httpUrl: string, timeoutMs: number): Promise<DiagnosticCheck> {
@@ -148,114 +247,6 @@ function median(values: number[]): number | undefined {
   return sorted[Math.floor(sorted.length / 2)];
 }
 
-/** A throwaway connection that waits for frames one at a time. */
-class Probe {
-  readonly skews: number[] = [];
-  private frames: ServerFrame[] = [];
-  private closed: { code: number; reason: string } | undefined;
-  private wake: (() => void) | undefined;
-
-  private constructor(
-    readonly ws: WebSocketLike | undefined,
-    readonly check: DiagnosticCheck,
-  ) {
-    if (!ws) return;
-    ws.onmessage = (event) => {
-      if (typeof event.data === 'string') this.frames.push(JSON.parse(event.data) as ServerFrame);
-      this.wake?.();
-    };
-    ws.onclose = (event) => {
-      this.closed = { code: event.code, reason: event.reason };
-      this.wake?.();
-    };
-  }
-
-  static async open(options: ResolvedOptions, timeoutMs: number): Promise<Probe> {
-    const started = Date.now();
-    try {
-      const Impl = await resolveWebSocket(options.WebSocket);
-      const ws = new Impl(options.url);
-      const outcome = await new Promise<string | undefined>((resolve) => {
-        const timer = setTimeout(() => resolve(`no upgrade within ${timeoutMs} ms`), timeoutMs);
-        const settle = (why: string | undefined) => {
-          clearTimeout(timer);
-          resolve(why);
-        };
-        ws.onopen = () => settle(undefined);
-        ws.onclose = (event) => settle(`closed before open (code ${event.code})`);
-        ws.onerror = () => {};
-      });
-      const ms = Date.now() - started;
-      if (outcome === undefined) return new Probe(ws, { ok: true, ms, detail: `upgraded in ${ms} ms` });
-      ws.close();
-      return new Probe(undefined, { ok: false, ms, detail: outcome });
-    } catch (error) {
-      return new Probe(undefined, { ok: false, ms: Date.now() - started, detail: (error as Error).message });
-    }
-  }
-
-  async authenticate(
-    getToken: () => Promise<string | undefined>,
-    timeoutMs: number,
-  ): Promise<DiagnosticCheck> {
-    const started = Date.now();
-    let token: string | undefined;
-    try {
-      token = await getToken();
-    } catch (error) {
-      const e =
-        error instanceof TetherClientError
-          ? error
-          : new TetherClientError('TOKEN_UNAVAILABLE', { cause: error });
-      return { ok: false, detail: e.message, error: e.toJSON() };
-    }
-    this.ws?.send(JSON.stringify({ type: 'hello', token, client: { name: 'tether-js diagnose' } }));
-    const frame = await this.next((f) => f.type === 'welcome' || f.type === 'error', timeoutMs);
-    const ms = Date.now() - started;
-    if (frame?.type === 'welcome') return { ok: true, ms, detail: `authenticated as ${frame.userId}` };
-    const error =
-      frame?.type === 'error'
-        ? TetherClientError.fromFrame(frame)
-        : this.closed
-          ? classifyClose(this.closed.code, this.closed.reason)
-          : new TetherClientError('CONNECT_TIMEOUT');
-    return { ok: false, ms, detail: `${error.code}: ${error.message}`, error: error.toJSON() };
-  }
-
-  async ping(timeoutMs: number): Promise<{ rttMs: number; skewMs: number } | undefined> {
-    const ts = Date.now();
-    this.ws?.send(JSON.stringify({ type: 'ping', ts }));
-    const pong = await this.next((f) => f.type === 'pong' && f.ts === ts, timeoutMs);
-    if (pong?.type !== 'pong') return undefined;
-    const rttMs = Date.now() - ts;
-    return { rttMs, skewMs: Math.round(pong.serverTime - (ts + rttMs / 2)) };
-  }
-
-  close(): void {
-    try {
-      if (this.ws?.readyState === 1) this.ws.send(JSON.stringify({ type: 'bye' }));
-      this.ws?.close(1000, 'diagnose done');
-    } catch {
-      // already closed
-    }
-  }
-
-  private async next(
-    match: (f: ServerFrame) => boolean,
-    timeoutMs: number,
-  ): Promise<ServerFrame | undefined> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const index = this.frames.findIndex(match);
-      if (index >= 0) return this.frames.splice(index, 1)[0];
-      if (this.closed || Date.now() >= deadline) return undefined;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, deadline - Date.now());
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-    }
-  }
+function seconds(ms: number): string {
+  return `${Math.max(0, Math.ceil(ms / 1000))} s`;
 }

@@ -20,6 +20,7 @@ import { classifyClose } from './classify-close.ts';
 import type { ClientEvents } from './client-events.ts';
 import type { ResolvedOptions } from './client-options.ts';
 import type { RequestFrame, RequestRegistry } from './request-registry.ts';
+import { roundTrip } from './round-trip.ts';
 import type { SocketLink } from './socket-link.ts';
 import { TetherClientError } from './tether-client-error.ts';
 
@@ -175,11 +176,7 @@ export class FrameRouter {
         this.onSubscribed(frame);
         return;
       case 'pong':
-        if (frame.ts !== undefined) {
-          const now = Date.now();
-          this.latency.rttMs = now - frame.ts;
-          this.latency.clockSkewMs = Math.round(frame.serverTime - (frame.ts + this.latency.rttMs / 2));
-        }
+        if (frame.ts !== undefined) Object.assign(this.latency, roundTrip(frame.ts, frame.serverTime));
         this.hooks.pong();
         return;
       case 'error':

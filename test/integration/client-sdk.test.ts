@@ -277,6 +277,25 @@ describe('SDK and admission control', () => {
     second.disconnect();
   });
 
+  it('diagnose() from a client held in the admission queue reports its position', async () => {
+    const holder = new TetherClient({ url: gw.url, WebSocket, token: await mintToken({ sub: 'holder' }) });
+    holder.connect();
+    await holder.ready();
+    const probe = new TetherClient({
+      url: gw.url,
+      WebSocket,
+      token: await mintToken({ sub: 'probe' }),
+      connectTimeoutMs: 1000, // gives up before the gateway's 1500 ms admission timeout
+    });
+    const report = await probe.diagnose();
+    expect(report.queue).toMatchObject({ position: 1 });
+    expect(report.checks.auth).toMatchObject({ ok: true });
+    expect(report.checks.admission).toMatchObject({ ok: false });
+    expect(report.checks.admission.detail).toMatch(/still in the admission queue .*position 1/);
+    expect(report.suggestions.join('\n')).toMatch(/Admission: the gateway is at capacity/);
+    holder.disconnect();
+  });
+
   it('an admission timeout (1013) is retried no sooner than the server’s retryAfterMs', async () => {
     const holder = new TetherClient({ url: gw.url, WebSocket, token: await mintToken({ sub: 'holder' }) });
     holder.connect();

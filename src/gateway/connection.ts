@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Principal } from '../auth/principal.ts';
 import { type Socket, sendText } from '../edge/uws.ts';
 import { errorFrame } from '../errors/tether-error.ts';
+import { closeIfSlow } from '../limits/slow-consumers.ts';
 import { observeError } from '../observability/connection-events.ts';
 import { type ConnectionTrace, connectionTrace } from '../observability/connection-trace.ts';
 import { connectionLogger, type Logger } from '../observability/logger.ts';
@@ -109,11 +110,11 @@ export class Connection {
     if (!ws) return false;
     const result = sendText(ws, typeof frame === 'string' ? frame : JSON.stringify(frame));
     hot.framesOutDirect++;
-    if (result === 'dropped' || ws.getBufferedAmount() > this.ctx.config.maxBackpressureBytes) {
-      this.close('SLOW_CONSUMER');
+    if (result === 'dropped') {
+      this.close('SLOW_CONSUMER'); // past uWS's own limit: no close frame fits (src/limits/slow-consumers.ts)
       return false;
     }
-    return true;
+    return !closeIfSlow(this, this.ctx.config.maxBackpressureBytes);
   }
 
   whenWritable(): Promise<void> {

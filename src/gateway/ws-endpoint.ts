@@ -5,6 +5,7 @@
  * closed if the remaining 1/4 passes without a pong (defaults: 30 s + 10 s).
  */
 import { clientAddress, TrustedProxies } from '../limits/client-address.ts';
+import { uwsBackpressureLimit, watchSlowConsumers } from '../limits/slow-consumers.ts';
 import { jitteredHint } from '../shared/backoff.ts';
 import { errorSpec } from '../shared/errors.ts';
 import { connectionActorFactory } from '../supervisor/connection-actor.ts';
@@ -35,9 +36,10 @@ export function mountWebSocket(ctx: GatewayContext): void {
     // Frames up to 4× the limit reach us and get a coded MESSAGE_TOO_LARGE; beyond
     // that uWS drops the socket itself before buffering the whole frame.
     maxPayloadLength: config.maxMessageBytes * 4,
-    maxBackpressure: config.maxBackpressureBytes,
-    // Past maxBackpressure uWS would silently skip a socket on topic publish:
-    // closing it instead lets the client resume from the log and lose nothing.
+    // Above MAX_BACKPRESSURE_BYTES, where Tether closes with 4008: a close frame must still
+    // fit. Past this uWS would silently skip a socket on topic publish; closing it instead
+    // (1006, the last resort) lets the client resume from the log and lose nothing.
+    maxBackpressure: uwsBackpressureLimit(config.maxBackpressureBytes),
     closeOnBackpressureLimit: 1,
     idleTimeout: config.idleTimeoutS,
     sendPingsAutomatically: true,
@@ -80,4 +82,5 @@ export function mountWebSocket(ctx: GatewayContext): void {
     drain: (ws) => ws.getUserData().conn.onDrain(),
     close: (ws, code) => ws.getUserData().conn.onClose(code),
   });
+  watchSlowConsumers(ctx);
 }

@@ -37,11 +37,11 @@ export interface ConnectionContext extends ConnectionInput {
 export type ConnectionEvent =
   | { type: 'admission.queued'; position: number }
   | { type: 'admission.granted' }
-  | { type: 'hello.accepted'; sessionId: string; userId: string; resumed: boolean }
+  | { type: 'hello.accepted'; sessionId: string; userId: string; resumed: boolean; correlationId: string }
   | { type: 'hello.rejected'; code: string }
   | { type: 'transport.lost'; closeCode: number }
   | { type: 'transport.ended'; reason: string }
-  | { type: 'transport.attached'; connectionId: string }
+  | { type: 'transport.attached'; connectionId: string; correlationId: string }
   | { type: 'session.taken' }
   | { type: 'policy.violated'; code: string };
 
@@ -106,6 +106,8 @@ export const connectionMachine = setup({
           actions: assign({
             sessionId: ({ event }) => event.sessionId,
             userId: ({ event }) => event.userId,
+            // hello may bring the session's correlation ID (resume) or the client's own.
+            correlationId: ({ event }) => event.correlationId,
           }),
         },
         'hello.rejected': {
@@ -159,6 +161,7 @@ export const connectionMachine = setup({
           target: 'connected',
           actions: assign({
             connectionId: ({ event }) => event.connectionId,
+            correlationId: ({ event }) => event.correlationId,
             reconnections: ({ context }) => context.reconnections + 1,
           }),
         },

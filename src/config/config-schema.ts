@@ -52,7 +52,8 @@ export const EnvSchema = T.Object({
     default: 40,
     minimum: 8,
     maximum: 960,
-    description: 'uWS pings after 3/4 of this (30 s) of silence and closes if no pong in the last 1/4 (10 s)',
+    description:
+      'Silence (s) after which a peer is dropped; uWS pings min(this/2, 16) s before (40: ping at 24 s, drop at 40 s)',
   }),
   HANDSHAKE_TIMEOUT_MS: Ms(10_000, 'Time allowed between socket open and hello', 100),
   RESUME_WINDOW_MS: Ms(120_000, 'How long a dropped session stays resumable', 1000),
@@ -124,7 +125,8 @@ export const EnvSchema = T.Object({
   }),
   TRUSTED_PROXIES: T.String({
     default: '',
-    description: 'Comma-separated proxy IPs whose X-Forwarded-For is believed',
+    description:
+      'Comma-separated proxy addresses or CIDR ranges (IPv4 or IPv6) whose X-Forwarded-For is believed',
   }),
   RATE_WINDOW_S: T.Integer({
     default: 60,

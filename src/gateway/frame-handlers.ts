@@ -67,15 +67,19 @@ function handleText(conn: Connection, text: string): void {
 }
 
 async function runHello(conn: Connection, frame: ClientFrame & { type: 'hello' }): Promise<void> {
+  let welcomed: Awaited<ReturnType<typeof handleHello>>;
   try {
-    await handleHello(conn, frame);
+    welcomed = await handleHello(conn, frame);
   } catch (error) {
     conn.logger.error({ err: error }, 'hello failed');
     conn.close(error instanceof TetherError ? error.code : 'INTERNAL');
     return;
   }
+  // Frames sent behind hello come before anything sent after welcome, and do not
+  // wait for the replay of a resumed session.
   const held = conn.held.splice(0);
   for (const text of held) if (conn.isOpen) handleText(conn, text);
+  await welcomed?.replay;
 }
 
 function route(conn: Connection, frame: ClientFrame): void {

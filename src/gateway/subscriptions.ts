@@ -76,6 +76,9 @@ async function attach(
   return Math.max(0, replayed);
 }
 
+/** Subscribes still under way, per connection: a second one for the channel waits for the first. */
+const planning = new WeakMap<Connection, Map<string, Promise<void>>>();
+
 export async function subscribe(conn: Connection, frame: SubscribeFrame): Promise<void> {
   const { channel, ref } = frame;
   const ownInbox = conn.sessionId !== undefined && channel === inboxChannel(conn.sessionId);
@@ -84,23 +87,45 @@ export async function subscribe(conn: Connection, frame: SubscribeFrame): Promis
     conn.fail('FORBIDDEN_CHANNEL', { ref, detail: channel });
     return;
   }
+  const pending = planning.get(conn)?.get(channel);
+  if (pending) {
+    await pending;
+    if (conn.isOpen) await subscribe(conn, frame); // answered as a repeat, or retried if the first failed
+    return;
+  }
   if (conn.subscriptions.has(channel)) {
     const after = conn.subscriptions.get(channel) as string;
     conn.send({ type: 'subscribed', ref, channel, recovered: true, after });
     return;
   }
-  let plan: ReplayPlan | undefined;
-  if (frame.from !== undefined) {
-    try {
-      plan = await conn.ctx.events.plan(channel, frame.from);
-    } catch (error) {
-      conn.logger.warn({ err: error, channel }, 'subscribe: cannot plan replay');
-      conn.fail('STORE_UNAVAILABLE', { ref });
-      return;
-    }
-    if (!conn.isOpen) return;
+  let plans = planning.get(conn);
+  if (!plans) {
+    plans = new Map();
+    planning.set(conn, plans);
   }
-  await attach(conn, channel, plan, ref);
+  const planned =
+    frame.from === undefined
+      ? attach(conn, channel, undefined, ref).then(() => {})
+      : subscribeFrom(conn, channel, frame.from, ref);
+  plans.set(channel, planned);
+  try {
+    await planned;
+  } finally {
+    plans.delete(channel);
+  }
+}
+
+/** A subscribe with `from`: was the position trimmed away? Then replay and go live. */
+async function subscribeFrom(conn: Connection, channel: string, from: string, ref?: string): Promise<void> {
+  let plan: ReplayPlan;
+  try {
+    plan = await conn.ctx.events.plan(channel, from);
+  } catch (error) {
+    conn.logger.warn({ err: error, channel }, 'subscribe: cannot plan replay');
+    conn.fail('STORE_UNAVAILABLE', { ref });
+    return;
+  }
+  if (conn.isOpen) await attach(conn, channel, plan, ref);
 }
 
 /** Make sure the session's inbox (where action replies land) is delivered live. */

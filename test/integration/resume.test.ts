@@ -162,3 +162,77 @@ describe('resume after the gateway process dies', () => {
     PROCESS_TEST_TIMEOUT_MS,
   );
 });
+
+describe('the resume handshake', () => {
+  it('answers frames sent behind a resume hello first, in order, without waiting for the replay', async () => {
+    const gw = await gateway();
+    const channel = newChannel();
+    const token = await mintToken({ sub: 'pipeliner' });
+    const first = await subscribed(gw.url, token, channel);
+    const before = await publishMany(gw.http, channel, 1);
+    await first.client.waitForEvents(1);
+    first.client.drop();
+    await publishMany(gw.http, channel, 2000);
+
+    const client = await TestClient.connect(gw.url);
+    clients.push(client);
+    const resumeFrame = {
+      sessionId: first.welcome.sessionId,
+      resumeToken: first.welcome.resumeToken,
+      lastEventIds: { [channel]: lastId(before) },
+    };
+    client.send({ type: 'hello', token, resume: resumeFrame });
+    client.send({ type: 'ping', ts: 1 }); // pipelined: held until welcome
+    await client.next((f) => f.type === 'welcome');
+    client.send({ type: 'ping', ts: 2 });
+    await client.waitForEvents(2000);
+
+    const order = client.frames.map((f) => (f.type === 'pong' ? `pong ${f.ts}` : f.type));
+    expect(order.filter((t) => t.startsWith('pong'))).toEqual(['pong 1', 'pong 2']);
+    expect(order.indexOf('pong 1')).toBeLessThan(order.lastIndexOf('event'));
+  });
+
+  it('keeps the session’s correlation ID across resumes, in welcome and in the actor', async () => {
+    const gw = await gateway();
+    const token = await mintToken({ sub: 'traced' });
+    const first = await TestClient.session(gw.url, { token });
+    clients.push(first.client);
+    first.client.drop();
+    await sleep(100);
+    const second = await resume(gw.url, token, first.welcome, {});
+    expect(second.welcome.resumed).toBe(true);
+    expect(second.welcome.correlationId).toBe(first.welcome.correlationId);
+    const actor = gw.gateway.ctx.supervisor.sessionActor(first.welcome.sessionId);
+    expect(actor?.getSnapshot().context.correlationId).toBe(first.welcome.correlationId);
+
+    // A client that names its own correlation ID keeps it.
+    second.client.drop();
+    await sleep(100);
+    const third = await TestClient.session(gw.url, {
+      token,
+      correlationId: 'my-own-id',
+      resume: { sessionId: first.welcome.sessionId, resumeToken: first.welcome.resumeToken },
+    });
+    clients.push(third.client);
+    expect(third.welcome).toMatchObject({ resumed: true, correlationId: 'my-own-id' });
+    expect(actor?.getSnapshot().context.correlationId).toBe('my-own-id');
+  });
+
+  it('replays once for two subscribes from the same position, and stops reading when unsubscribed', async () => {
+    const gw = await gateway();
+    const channel = newChannel();
+    const published = await publishMany(gw.http, channel, 20);
+    const { client } = await TestClient.session(gw.url, { token: await mintToken({ sub: 'twice' }) });
+    clients.push(client);
+    client.send({ type: 'subscribe', channel, from: '0-0', ref: 'a' });
+    client.send({ type: 'subscribe', channel, from: '0-0', ref: 'b' });
+    await client.next((f) => f.type === 'subscribed' && f.ref === 'b');
+    await settle(client);
+    expect(ids(client.events(channel))).toEqual(published);
+    expect(client.frames.filter((f) => f.type === 'subscribed').map((f) => f.ref)).toEqual(['a', 'b']);
+
+    client.send({ type: 'unsubscribe', channel, ref: 'u' });
+    await client.next((f) => f.type === 'unsubscribed');
+    expect(gw.gateway.ctx.reader.channelCount()).toBe(0);
+  });
+});

@@ -19,7 +19,13 @@ const input: ConnectionInput = {
   admissionTimeoutMs: 30_000,
 };
 
-const accepted: ConnectionEvent = { type: 'hello.accepted', sessionId: 's-1', userId: 'u-1', resumed: false };
+const accepted: ConnectionEvent = {
+  type: 'hello.accepted',
+  sessionId: 's-1',
+  userId: 'u-1',
+  resumed: false,
+  correlationId: 'corr-session',
+};
 
 /** Action types a step would run, minus XState's own timer bookkeeping. */
 function effects(actions: readonly { type: string }[]): string[] {
@@ -50,7 +56,7 @@ describe('connection machine — pure transitions', () => {
     const [start] = initialTransition(connectionMachine, input);
     const [next, actions] = transition(connectionMachine, start, accepted);
     expect(next.value).toBe('connected');
-    expect(next.context).toMatchObject({ sessionId: 's-1', userId: 'u-1' });
+    expect(next.context).toMatchObject({ sessionId: 's-1', userId: 'u-1', correlationId: 'corr-session' });
     expect(effects(actions)).toEqual(['markSessionLive']);
     expect(actions.map((a) => a.type)).toContain('xstate.cancel'); // handshake timer cancelled
   });
@@ -141,9 +147,15 @@ describe('connection machine — pure transitions', () => {
     const [next, actions] = transition(connectionMachine, reconnecting, {
       type: 'transport.attached',
       connectionId: 'conn-2',
+      correlationId: 'corr-session',
     });
     expect(next.value).toBe('connected');
-    expect(next.context).toMatchObject({ connectionId: 'conn-2', reconnections: 1, sessionId: 's-1' });
+    expect(next.context).toMatchObject({
+      connectionId: 'conn-2',
+      reconnections: 1,
+      sessionId: 's-1',
+      correlationId: 'corr-session',
+    });
     expect(effects(actions)).toEqual(['markSessionLive']);
     expect(actions.map((a) => a.type)).toContain('xstate.cancel'); // resume timer cancelled
   });
@@ -153,6 +165,7 @@ describe('connection machine — pure transitions', () => {
     const [same, actions] = transition(connectionMachine, connecting, {
       type: 'transport.attached',
       connectionId: 'x',
+      correlationId: 'corr-x',
     });
     expect(same.matches('connecting')).toBe(true);
     expect(effects(actions)).toEqual([]);
@@ -186,7 +199,7 @@ describe('connection machine — pure transitions', () => {
     // @ts-expect-error — 'socket.exploded' is not a ConnectionEvent
     const [next] = transition(connectionMachine, start, { type: 'socket.exploded' });
     expect(next.matches('connecting')).toBe(true);
-    // @ts-expect-error — hello.accepted requires sessionId, userId and resumed
+    // @ts-expect-error — hello.accepted requires sessionId, userId, resumed and correlationId
     transition(connectionMachine, start, { type: 'hello.accepted' });
   });
 });
@@ -263,7 +276,7 @@ describe('connection machine — actor with fake timers', () => {
     actor.send(accepted);
     actor.send({ type: 'transport.lost', closeCode: 1006 });
     vi.advanceTimersByTime(input.resumeWindowMs - 1);
-    actor.send({ type: 'transport.attached', connectionId: 'conn-2' });
+    actor.send({ type: 'transport.attached', connectionId: 'conn-2', correlationId: 'corr-session' });
 
     expect(actor.getSnapshot().value).toBe('connected');
     expect(actor.getSnapshot().context.reconnections).toBe(1);
@@ -281,7 +294,11 @@ describe('connection machine — actor with fake timers', () => {
     for (let i = 1; i <= 3; i++) {
       actor.send({ type: 'transport.lost', closeCode: 1006 });
       vi.advanceTimersByTime(input.resumeWindowMs - 1);
-      actor.send({ type: 'transport.attached', connectionId: `conn-${i + 1}` });
+      actor.send({
+        type: 'transport.attached',
+        connectionId: `conn-${i + 1}`,
+        correlationId: 'corr-session',
+      });
     }
     expect(actor.getSnapshot().context.reconnections).toBe(3);
     expect(actor.getSnapshot().value).toBe('connected');

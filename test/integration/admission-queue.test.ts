@@ -1,26 +1,101 @@
+/**
+ * The two admission paths (issue 3): a full pool queues a newcomer — `queued` frame,
+ * `saturated`, counted in the queue metrics — and admits it when a slot frees; with
+ * room, admission is decided in the process and never sends Redis a command about the
+ * admission queue (the queue path stays off the fast path).
+ */
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { admissionQueueName } from '../../src/admission/admission-queue.ts';
 import type { QueuedFrame } from '../../src/shared/frames.ts';
+import { eventually } from '../support/events.ts';
 import { mintToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { parsePrometheusText, sampleValue } from '../support/prometheus-text.ts';
 import { TestClient } from '../support/ws-client.ts';
 
 let gw: TestGateway | undefined;
+const clients: TestClient[] = [];
+const monitors: Redis[] = [];
+
 afterEach(async () => {
+  for (const client of clients.splice(0)) client.drop();
+  for (const monitor of monitors.splice(0)) monitor.disconnect();
   await gw?.stop();
   gw = undefined;
 });
 
+async function metric(g: TestGateway, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const text = await (await fetch(`${g.http}/metrics`)).text();
+  return sampleValue(parsePrometheusText(text), name, labels);
+}
+
+async function session(g: TestGateway, sub: string) {
+  const started = await TestClient.session(g.url, { token: await mintToken({ sub }) });
+  clients.push(started.client);
+  return started;
+}
+
+/** Every command Redis runs from now on whose key or arguments name this gateway's admission queue. */
+async function watchAdmissionQueueCommands(g: TestGateway): Promise<string[][]> {
+  const queueName = admissionQueueName(g.gateway.ctx.config.nodeId);
+  const monitor = await new Redis(g.redisUrl).monitor();
+  monitors.push(monitor);
+  const seen: string[][] = [];
+  monitor.on('monitor', (_time: string, args: string[]) => {
+    if (args.some((arg) => String(arg).includes(queueName))) seen.push(args.map(String));
+  });
+  return seen;
+}
+
 describe('admission when the pool is full', () => {
-  it('queues the newcomer with its position, then admits it when a slot frees', async () => {
+  it('queues the newcomer with its position, then admits it when a slot frees; the queue metrics move with it', async () => {
     gw = await startTestGateway({ MAX_CONNECTIONS: '1' });
-    const first = await TestClient.session(gw.url, { token: await mintToken({ sub: 'a' }) });
-    const second = await TestClient.connect(gw.url);
+    const g = gw;
+    const queuedBefore = await metric(g, 'tether_admissions_total', { result: 'queued' });
+    const waitsBefore = await metric(g, 'tether_admission_wait_seconds_count', { outcome: 'admitted' });
+    const first = await session(g, 'a');
+    const second = await TestClient.connect(g.url);
+    clients.push(second);
     second.send({ type: 'hello', token: await mintToken({ sub: 'b' }) });
     const queued = (await second.next((f) => f.type === 'queued')) as QueuedFrame;
     expect(queued.position).toBe(1);
-    expect(gw.gateway.ctx.supervisor.poolState()).toBe('saturated');
+    expect(g.gateway.ctx.supervisor.poolState()).toBe('saturated');
+    expect(await metric(g, 'tether_admission_queue_depth')).toBe(1);
+    await eventually(
+      async () => (await metric(g, 'tether_admissions_total', { result: 'queued' })) === queuedBefore + 1,
+      'one queued admission counted',
+    );
+
     first.client.close();
     const welcome = await second.next((f) => f.type === 'welcome');
     expect(welcome).toMatchObject({ userId: 'b' });
-    second.close();
+    expect(await metric(g, 'tether_admission_queue_depth')).toBe(0);
+    expect(await metric(g, 'tether_admission_wait_seconds_count', { outcome: 'admitted' })).toBe(
+      waitsBefore + 1,
+    );
+  });
+});
+
+describe('admission with room', () => {
+  it('admits 30 connections without one Redis command about the admission queue; a full pool does use it', async () => {
+    const ROOM = 30;
+    gw = await startTestGateway({ MAX_CONNECTIONS: String(ROOM) });
+    const g = gw;
+    const commands = await watchAdmissionQueueCommands(g);
+    const admittedBefore = await metric(g, 'tether_admissions_total', { result: 'admitted' });
+    for (let i = 0; i < ROOM; i++) await session(g, `fast${i}`);
+    await eventually(
+      async () =>
+        (await metric(g, 'tether_admissions_total', { result: 'admitted' })) === admittedBefore + ROOM,
+      `${ROOM} admissions counted`,
+    );
+    expect(commands).toEqual([]);
+
+    // The watch does see the queue when it is used: the next one waits in it.
+    const waiter = await TestClient.connect(g.url);
+    clients.push(waiter);
+    waiter.send({ type: 'hello', token: await mintToken({ sub: 'slow-path' }) });
+    await waiter.next((f) => f.type === 'queued');
+    await eventually(() => commands.length > 0, 'admission-queue commands on the slow path');
   });
 });

@@ -6,10 +6,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { classifyClose } from '../../src/client/classify-close.ts';
-import { ERRORS, type ErrorCode } from '../../src/shared/errors.ts';
+import { ERRORS, type ErrorCode, type ErrorSpec } from '../../src/shared/errors.ts';
 import type { ErrorFrame } from '../../src/shared/frames.ts';
 
-function errorFrame(code: string, overrides: Partial<ErrorFrame> = {}): ErrorFrame {
+function errorFrame(code: ErrorCode, overrides: Partial<ErrorFrame> = {}): ErrorFrame {
   return {
     type: 'error',
     code,
@@ -115,7 +115,10 @@ function documentedRows(): { codes: string; code: string; retried: string }[] {
   const doc = readFileSync(new URL('../../docs/client.md', import.meta.url), 'utf8');
   const table = doc.slice(doc.indexOf('| Close code'));
   const all = table.split('\n');
-  const lines = all.slice(0, all.findIndex((line) => !line.startsWith('|')));
+  const lines = all.slice(
+    0,
+    all.findIndex((line) => !line.startsWith('|')),
+  );
   return lines.slice(2).map((line) => {
     const [codes = '', code = '', retried = ''] = line
       .split('|')
@@ -138,11 +141,11 @@ describe('docs/client.md close-code table', () => {
     if (range) {
       // "the registry entry with that close code": every entry with a code of its own in the range.
       const [from, to] = [Number(range[1]), Number(range[2])];
-      const entries = Object.entries(ERRORS).filter(
+      const entries = (Object.entries(ERRORS) as [ErrorCode, ErrorSpec][]).filter(
         ([, spec]) => spec.closeCode !== undefined && spec.closeCode >= from && spec.closeCode <= to,
-      ) as [ErrorCode, { closeCode: number }][];
+      );
       expect(entries.length).toBeGreaterThan(0);
-      for (const [name, { closeCode }] of entries) expect(classifyClose(closeCode, '').code).toBe(name);
+      for (const [name, spec] of entries) expect(classifyClose(spec.closeCode ?? 0, '').code).toBe(name);
       return;
     }
     const closeCodes = codes === 'other 4xxx' ? [4777, 4999] : codes.split(',').map((c) => Number(c.trim()));

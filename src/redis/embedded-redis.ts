@@ -50,12 +50,18 @@ export function freePort(): Promise<number> {
 }
 
 export interface StartRedisOptions {
+  /** @defaultValue a free port on 127.0.0.1 */
   port?: number;
-  /** Reuse a data directory (with `appendonly`) to test restarts that keep data. */
+  /** Reuse a data directory (with `appendonly`) to test restarts that keep data. @defaultValue a new temp dir, removed on stop */
   dir?: string;
-  /** AOF with fsync always: what a deployment that must not lose accepted events runs. */
+  /** AOF with fsync always: what a deployment that must not lose accepted events runs. @defaultValue false */
   appendOnly?: boolean;
+  /** The PATH `redis-server` is looked up in. @defaultValue this process's PATH */
+  searchPath?: string;
 }
+
+const INSTALL_HINT =
+  'Install it (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) or set REDIS_URL=redis://host:port.';
 
 export async function startRedisServer(options: StartRedisOptions = {}): Promise<RedisServerHandle> {
   const port = options.port ?? (await freePort());
@@ -64,23 +70,33 @@ export async function startRedisServer(options: StartRedisOptions = {}): Promise
   args.push(
     ...(options.appendOnly ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
   );
-  const child = spawn('redis-server', args, { stdio: 'ignore' });
-  const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
+  const ownsDir = options.dir === undefined;
+  const removeDir = () => {
+    if (ownsDir) rmSync(dir, { recursive: true, force: true });
+  };
+  const env = options.searchPath === undefined ? process.env : { ...process.env, PATH: options.searchPath };
+  const child = spawn('redis-server', args, { stdio: 'ignore', env });
+  // Not found on PATH (spawn error) or exited at once (a bad flag, a taken port): stop waiting.
+  const failure = new Promise<string>((resolve) => {
+    child.once('error', (error) => resolve(error.message));
+    child.once('exit', (code, signal) => resolve(`it exited with ${signal ?? `code ${code}`}`));
+  });
   const deadline = Date.now() + 5000;
   while (Date.now() < deadline) {
-    const failed = await Promise.race([spawnError, new Promise<null>((r) => setTimeout(() => r(null), 50))]);
+    const failed = await Promise.race([failure, new Promise<null>((r) => setTimeout(() => r(null), 50))]);
     if (failed) {
-      throw new RedisUnavailableError(
-        `Could not start redis-server (${failed.message}). Install it (Debian: apt-get install redis-server) or set REDIS_URL=redis://host:port.`,
-      );
+      removeDir();
+      throw new RedisUnavailableError(`could not start redis-server (${failed}). ${INSTALL_HINT}`);
     }
     if (await redisAnswers('127.0.0.1', port)) break;
   }
   if (!(await redisAnswers('127.0.0.1', port))) {
     child.kill('SIGKILL');
-    throw new RedisUnavailableError(`redis-server did not answer on port ${port} within 5 s.`);
+    removeDir();
+    throw new RedisUnavailableError(
+      `redis-server did not answer on port ${port} within 5 s; set REDIS_URL=redis://host:port to use another Redis.`,
+    );
   }
-  const ownsDir = options.dir === undefined;
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
@@ -89,7 +105,7 @@ export async function startRedisServer(options: StartRedisOptions = {}): Promise
     stop: () =>
       new Promise<void>((resolve) => {
         const finish = () => {
-          if (ownsDir) rmSync(dir, { recursive: true, force: true });
+          removeDir();
           resolve();
         };
         if (child.exitCode !== null || child.signalCode !== null) return finish();
@@ -99,12 +115,28 @@ export async function startRedisServer(options: StartRedisOptions = {}): Promise
   };
 }
 
+export interface ResolveRedisOptions {
+  /** Where a local Redis is looked for. @defaultValue `{ host: '127.0.0.1', port: 6379 }` */
+  local?: { host: string; port: number };
+  /** How the private redis-server is started when no local one answers. */
+  server?: StartRedisOptions;
+}
+
+export interface ResolvedRedis {
+  url: string;
+  source: 'configured' | 'local' | 'private';
+  /** The private server, when one was started: stop it with the service. */
+  server?: RedisServerHandle;
+}
+
 /** Resolve the Redis to use: configured, else local default, else a private one. */
 export async function resolveRedis(
   configuredUrl: string | undefined,
-): Promise<{ url: string; source: 'configured' | 'local' | 'private'; server?: RedisServerHandle }> {
+  options: ResolveRedisOptions = {},
+): Promise<ResolvedRedis> {
   if (configuredUrl) return { url: configuredUrl, source: 'configured' };
-  if (await redisAnswers('127.0.0.1', 6379)) return { url: 'redis://127.0.0.1:6379', source: 'local' };
-  const server = await startRedisServer();
+  const { host, port } = options.local ?? { host: '127.0.0.1', port: 6379 };
+  if (await redisAnswers(host, port)) return { url: `redis://${host}:${port}`, source: 'local' };
+  const server = await startRedisServer(options.server);
   return { url: server.url, source: 'private', server };
 }

@@ -13,8 +13,15 @@ import { jitteredHint } from '../shared/backoff.ts';
 import { type ErrorCode, errorSpec } from '../shared/errors.ts';
 import type { AdmissionQueue } from './admission-queue.ts';
 
+/** Positions are re-announced at most this often: a storm of joins and admissions is not N² frames. */
+const ANNOUNCE_INTERVAL_MS = 250;
+
 export class AdmissionController {
   private readonly waiters = new Map<string, (admitted: boolean) => void>();
+  /** The position each waiter was last told. */
+  private readonly announced = new Map<string, number>();
+  private announceTimer: NodeJS.Timeout | undefined;
+  private announcedAt = 0;
 
   constructor(
     private readonly ctx: GatewayContext,
@@ -48,7 +55,10 @@ export class AdmissionController {
     this.queue
       .enqueue(connectionId, priority, conn?.correlationId)
       .then(() => {
-        this.announcePositions();
+        // The newcomer hears where it stands at once; those it moved behind it, soon.
+        const position = this.queue.positionOf(connectionId);
+        if (position !== undefined) this.tell(connectionId, position);
+        this.announceSoon();
         return this.fill();
       })
       .catch((error) => {
@@ -67,12 +77,13 @@ export class AdmissionController {
     const conn = this.ctx.connections.get(connectionId);
     if (!resolve || !conn?.isOpen) return false;
     this.waiters.delete(connectionId);
+    this.announced.delete(connectionId);
     conn.admitted = true;
     this.ctx.supervisor.dequeued(connectionId, true);
     conn.actor.send({ type: 'admission.granted' });
     conn.logger.info({ waitedMs }, 'admitted from queue');
     resolve(true);
-    this.announcePositions();
+    this.announceSoon();
     return true;
   }
 
@@ -81,10 +92,11 @@ export class AdmissionController {
     const resolve = this.waiters.get(conn.id);
     if (resolve) {
       this.waiters.delete(conn.id);
+      this.announced.delete(conn.id);
       this.queue.leave(conn.id);
       this.ctx.supervisor.dequeued(conn.id, false);
       resolve(false);
-      this.announcePositions(); // everyone behind it moved up
+      this.announceSoon(); // everyone behind it moved up
       return;
     }
     if (conn.admitted) this.ctx.supervisor.release(conn.id);
@@ -97,14 +109,30 @@ export class AdmissionController {
     this.ctx.logger.warn({ shed: victims.length }, 'shedding load');
   }
 
-  /** Tell every waiter where it stands now. */
+  /** Positions moved: announce them once ANNOUNCE_INTERVAL_MS has passed since the last time. */
+  private announceSoon(): void {
+    if (this.announceTimer) return;
+    const delayMs = Math.max(0, this.announcedAt + ANNOUNCE_INTERVAL_MS - Date.now());
+    this.announceTimer = setTimeout(() => {
+      this.announceTimer = undefined;
+      this.announcedAt = Date.now();
+      this.announcePositions();
+    }, delayMs);
+    this.announceTimer.unref();
+  }
+
+  /** Tell each waiter whose place in line changed since it was last told where it stands now. */
   private announcePositions(): void {
-    for (const [id, position] of this.queue.positions()) {
-      if (!this.waiters.has(id)) continue;
-      this.ctx.connections
-        .get(id)
-        ?.send({ type: 'queued', position, estimatedWaitMs: this.queue.estimatedWaitMs(position) });
-    }
+    for (const [id, position] of this.queue.positions()) this.tell(id, position);
+  }
+
+  /** Send `connectionId` its place in line, unless it is not waiting or was already told it. */
+  private tell(connectionId: string, position: number): void {
+    if (!this.waiters.has(connectionId) || this.announced.get(connectionId) === position) return;
+    this.announced.set(connectionId, position);
+    this.ctx.connections
+      .get(connectionId)
+      ?.send({ type: 'queued', position, estimatedWaitMs: this.queue.estimatedWaitMs(position) });
   }
 
   private refuse(conn: Connection, code: ErrorCode): void {

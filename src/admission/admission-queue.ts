@@ -128,6 +128,16 @@ export class AdmissionQueue {
     return new Map(line.map(([id], index) => [id, index + 1]));
   }
 
+  /** One waiter's 1-based place in line (as in `positions()`), without sorting the line. */
+  positionOf(connectionId: string): number | undefined {
+    const own = this.waiting.get(connectionId);
+    if (!own) return undefined;
+    let ahead = 0;
+    for (const other of this.waiting.values())
+      if (other.priority < own.priority || (other.priority === own.priority && other.seq < own.seq)) ahead++;
+    return ahead + 1;
+  }
+
   estimatedWaitMs(position: number): number {
     return Math.round(position * this.admitIntervalMs);
   }

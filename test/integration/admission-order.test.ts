@@ -71,14 +71,22 @@ async function turnedAway(url: string, sub: string, tier: string) {
   return { client, error, closeCode: code };
 }
 
-async function refusedAdmissions(g: TestGateway): Promise<number> {
+async function metric(g: TestGateway, name: string, labels: Record<string, string> = {}): Promise<number> {
   const text = await (await fetch(`${g.http}/metrics`)).text();
-  return sampleValue(parsePrometheusText(text), 'tether_admissions_total', { result: 'refused' });
+  return sampleValue(parsePrometheusText(text), name, labels);
 }
+
+const refusedAdmissions = (g: TestGateway) => metric(g, 'tether_admissions_total', { result: 'refused' });
+
+const queuedFrames = (client: TestClient) =>
+  client.frames.filter((f): f is QueuedFrame => f.type === 'queued');
 
 describe('admission order behind a full pool', () => {
   it('50 waiters of mixed tiers get in by (priority, arrival) as slots free one at a time', async () => {
     gw = await startTestGateway({ MAX_CONNECTIONS: '2' });
+    const g = gw;
+    const queuedBefore = await metric(g, 'tether_admissions_total', { result: 'queued' });
+    const waitsBefore = await metric(g, 'tether_admission_wait_seconds_count', { outcome: 'admitted' });
     const keeper = await admitted(gw.url, 'keeper');
     let holder = await admitted(gw.url, 'holder');
 
@@ -87,6 +95,10 @@ describe('admission order behind a full pool', () => {
       sub: `w${i}`,
       tier: TIERS[(i * 7 + Math.floor(i / 3)) % 4] as string,
     }));
+    const expected = line
+      .map((w, arrival) => ({ ...w, arrival }))
+      .sort((a, b) => (PRIORITY[a.tier] ?? 9) - (PRIORITY[b.tier] ?? 9) || a.arrival - b.arrival)
+      .map((w) => w.sub);
     const waiting = new Map<string, TestClient>();
     const order: string[] = [];
     let wake = () => {};
@@ -111,8 +123,18 @@ describe('admission order behind a full pool', () => {
       });
     expect(gw.gateway.ctx.supervisor.poolState()).toBe('saturated');
     expect(gw.gateway.ctx.supervisor.poolContext()).toMatchObject({ active: 2, waiting: 50 });
-    const last = [...waiting.values()].at(-1) as TestClient;
-    expect((last.frames.at(-1) as QueuedFrame).position).toBeGreaterThan(0);
+    expect(await metric(g, 'tether_admission_queue_depth')).toBe(50);
+    await eventually(
+      async () => (await metric(g, 'tether_admissions_total', { result: 'queued' })) === queuedBefore + 50,
+      '50 queued admissions counted',
+    );
+    // Each waiter is told its exact place in line — by priority, then arrival — once it settles.
+    const place = (sub: string) => queuedFrames(waiting.get(sub) as TestClient).at(-1)?.position;
+    await eventually(
+      () => expected.every((sub, i) => place(sub) === i + 1),
+      'every waiter told its exact place',
+    );
+    expect(expected.map(place)).toEqual(expected.map((_, i) => i + 1));
 
     // Free one slot at a time: close whoever holds it, wait for exactly one welcome.
     for (let admittedSoFar = 1; admittedSoFar <= line.length; admittedSoFar++) {
@@ -122,12 +144,17 @@ describe('admission order behind a full pool', () => {
     }
     await settle(keeper);
     expect(order).toHaveLength(line.length);
-
-    const expected = line
-      .map((w, arrival) => ({ ...w, arrival }))
-      .sort((a, b) => (PRIORITY[a.tier] ?? 9) - (PRIORITY[b.tier] ?? 9) || a.arrival - b.arrival)
-      .map((w) => w.sub);
     expect(order).toEqual(expected);
+
+    // A `queued` frame only when the place changed: never the same position twice in a row.
+    for (const client of waiting.values()) {
+      const positions = queuedFrames(client).map((f) => f.position);
+      expect(positions.filter((p, i) => i > 0 && p === positions[i - 1])).toEqual([]);
+    }
+    expect(await metric(g, 'tether_admission_queue_depth')).toBe(0);
+    expect(await metric(g, 'tether_admission_wait_seconds_count', { outcome: 'admitted' })).toBe(
+      waitsBefore + 50,
+    );
 
     // Everyone admitted was welcomed as who they are, and the waiting line is gone from Redis.
     const welcome = await holder.next((f) => f.type === 'welcome');
@@ -139,6 +166,7 @@ describe('admission order behind a full pool', () => {
 
   it('waiters past ADMISSION_TIMEOUT_MS are closed 1013 with jittered retryAfterMs; the queue ends empty', async () => {
     gw = await startTestGateway({ MAX_CONNECTIONS: '1', ADMISSION_TIMEOUT_MS: '1500' });
+    const timeoutsBefore = await metric(gw, 'tether_admission_wait_seconds_count', { outcome: 'timeout' });
     const holder = await admitted(gw.url, 'holder');
     const waiters: TestClient[] = [];
     for (let i = 0; i < 6; i++) waiters.push(await waiter(gw.url, `late${i}`, TIERS[i % 4] as string));
@@ -154,6 +182,9 @@ describe('admission order behind a full pool', () => {
     }
     // Jittered: refused clients must not all come back at the same moment.
     expect(new Set(hints).size).toBeGreaterThan(1);
+    expect(await metric(gw, 'tether_admission_wait_seconds_count', { outcome: 'timeout' })).toBe(
+      timeoutsBefore + 6,
+    );
 
     const queue = admissionQueue(gw);
     await eventually(async () => (await jobsLeft(queue)) === 0, 'an empty admission queue');
@@ -165,6 +196,7 @@ describe('admission order behind a full pool', () => {
 
   it('a waiter that disconnects while queued is dropped: never admitted, never counted', async () => {
     gw = await startTestGateway({ MAX_CONNECTIONS: '1' });
+    const leftBefore = await metric(gw, 'tether_admission_wait_seconds_count', { outcome: 'left' });
     const holder = await admitted(gw.url, 'holder');
     const leaver = await waiter(gw.url, 'leaver', 'enterprise');
     const patient = await waiter(gw.url, 'patient', 'free');
@@ -178,6 +210,13 @@ describe('admission order behind a full pool', () => {
       'patient at position 1',
     );
     expect(gw.gateway.ctx.supervisor.poolContext()).toMatchObject({ waiting: 1 });
+    expect(await metric(gw, 'tether_admission_queue_depth')).toBe(1);
+    await eventually(
+      async () =>
+        (await metric(gw as TestGateway, 'tether_admission_wait_seconds_count', { outcome: 'left' })) ===
+        leftBefore + 1,
+      'the leaver counted as left',
+    );
     const queue = admissionQueue(gw);
     await eventually(async () => (await jobsLeft(queue)) === 1, 'only the patient waiter in the queue');
 

@@ -48,6 +48,21 @@ export interface ClientMachineInput {
   random?: () => number;
 }
 
+/**
+ * The input's defaults — the reliability seeds' values — and so the SDK's option
+ * defaults (src/client/client-options.ts); the backoff window comes from the shared
+ * backoff module.
+ */
+export const CLIENT_MACHINE_DEFAULTS = {
+  maxAttempts: 10,
+  backoffBaseMs: BACKOFF_DEFAULTS.baseMs,
+  backoffMaxMs: BACKOFF_DEFAULTS.maxMs,
+  connectTimeoutMs: 10_000,
+  queueTimeoutMs: 60_000,
+  pingIntervalMs: 20_000,
+  pongTimeoutMs: 10_000,
+} as const satisfies Required<Omit<ClientMachineInput, 'random'>>;
+
 export interface ClientContext {
   /** Reconnect attempts since the last `welcome`. */
   attempt: number;
@@ -137,15 +152,15 @@ export const clientMachine = setup({
   id: 'client',
   context: ({ input }) => ({
     attempt: 0,
-    maxAttempts: input.maxAttempts ?? 10,
+    maxAttempts: input.maxAttempts ?? CLIENT_MACHINE_DEFAULTS.maxAttempts,
     backoff: {
-      baseMs: input.backoffBaseMs ?? BACKOFF_DEFAULTS.baseMs,
-      maxMs: input.backoffMaxMs ?? BACKOFF_DEFAULTS.maxMs,
+      baseMs: input.backoffBaseMs ?? CLIENT_MACHINE_DEFAULTS.backoffBaseMs,
+      maxMs: input.backoffMaxMs ?? CLIENT_MACHINE_DEFAULTS.backoffMaxMs,
     },
-    connectTimeoutMs: input.connectTimeoutMs ?? 10_000,
-    queueTimeoutMs: input.queueTimeoutMs ?? 60_000,
-    pingIntervalMs: input.pingIntervalMs ?? 20_000,
-    pongTimeoutMs: input.pongTimeoutMs ?? 10_000,
+    connectTimeoutMs: input.connectTimeoutMs ?? CLIENT_MACHINE_DEFAULTS.connectTimeoutMs,
+    queueTimeoutMs: input.queueTimeoutMs ?? CLIENT_MACHINE_DEFAULTS.queueTimeoutMs,
+    pingIntervalMs: input.pingIntervalMs ?? CLIENT_MACHINE_DEFAULTS.pingIntervalMs,
+    pongTimeoutMs: input.pongTimeoutMs ?? CLIENT_MACHINE_DEFAULTS.pongTimeoutMs,
     random: input.random ?? Math.random,
     retryDelayMs: 0,
     exhausted: false,

@@ -4,6 +4,7 @@
  * Defaults follow the reliability seeds: backoff 500 ms → 30 s with full jitter,
  * 10 attempts then `failed`, an offline queue of 1000.
  */
+import { CLIENT_MACHINE_DEFAULTS } from '../../machines/client.machine.ts';
 import type { WebSocketConstructor } from './websocket-like.ts';
 
 export interface TetherClientOptions {
@@ -59,14 +60,15 @@ export type ResolvedOptions = Required<
 > &
   Pick<TetherClientOptions, 'token' | 'getToken' | 'WebSocket' | 'correlationId'>;
 
+/** What the machine decides with defaults to the machine's own defaults: one source. */
 export const CLIENT_DEFAULTS = {
-  maxReconnectAttempts: 10,
-  backoffBaseMs: 500,
-  backoffMaxMs: 30_000,
-  connectTimeoutMs: 10_000,
-  queueTimeoutMs: 60_000,
-  pingIntervalMs: 20_000,
-  pongTimeoutMs: 10_000,
+  maxReconnectAttempts: CLIENT_MACHINE_DEFAULTS.maxAttempts,
+  backoffBaseMs: CLIENT_MACHINE_DEFAULTS.backoffBaseMs,
+  backoffMaxMs: CLIENT_MACHINE_DEFAULTS.backoffMaxMs,
+  connectTimeoutMs: CLIENT_MACHINE_DEFAULTS.connectTimeoutMs,
+  queueTimeoutMs: CLIENT_MACHINE_DEFAULTS.queueTimeoutMs,
+  pingIntervalMs: CLIENT_MACHINE_DEFAULTS.pingIntervalMs,
+  pongTimeoutMs: CLIENT_MACHINE_DEFAULTS.pongTimeoutMs,
   offlineQueueSize: 1000,
   publishTimeoutMs: 10_000,
   actionTimeoutMs: 30_000,

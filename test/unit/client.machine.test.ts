@@ -267,6 +267,31 @@ describe('client machine — timers (createActor, fake timers)', () => {
   });
 });
 
+describe('client machine and SDK — defaults', () => {
+  it('are the seeds’ values without passing any: 500 ms → 30 s backoff, 10 attempts, queue of 1000', () => {
+    const { options } = new TetherClient({ url: 'ws://127.0.0.1:1/ws', WebSocket: class {} });
+    expect(options).toMatchObject({
+      backoffBaseMs: 500,
+      backoffMaxMs: 30_000,
+      maxReconnectAttempts: 10,
+      offlineQueueSize: 1000,
+      connectTimeoutMs: 10_000,
+      queueTimeoutMs: 60_000,
+      pingIntervalMs: 20_000,
+      pongTimeoutMs: 10_000,
+    });
+    const [snapshot] = initialTransition(clientMachine, {});
+    expect(snapshot.context).toMatchObject({
+      maxAttempts: options.maxReconnectAttempts,
+      backoff: { baseMs: options.backoffBaseMs, maxMs: options.backoffMaxMs },
+      connectTimeoutMs: options.connectTimeoutMs,
+      queueTimeoutMs: options.queueTimeoutMs,
+      pingIntervalMs: options.pingIntervalMs,
+      pongTimeoutMs: options.pongTimeoutMs,
+    });
+  });
+});
+
 describe('client machine and SDK — types', () => {
   it('accept only their own events, with their payloads', () => {
     const [idle] = initialTransition(clientMachine, {});

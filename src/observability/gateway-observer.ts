@@ -33,6 +33,7 @@ export class GatewayObserver {
   private inspector: LiveInspector | undefined;
   private unsubscribePool: (() => void) | undefined;
   private readonly startedAt = Date.now();
+  private stopped = false;
 
   constructor(private readonly ctx: GatewayContext) {}
 
@@ -46,15 +47,32 @@ export class GatewayObserver {
 
   start(): void {
     this.gatewayMetrics = bindGatewayMetrics(this.ctx);
-    this.inspector = LiveInspector.start(this.ctx.config.inspect, this.ctx.logger);
-    this.inspector?.attachPool(this.ctx.supervisor.pool);
+    this.startInspector();
     this.unsubscribePool = this.watchPool();
   }
 
   stop(): void {
+    this.stopped = true;
     this.unsubscribePool?.();
     this.gatewayMetrics?.stop();
     this.inspector?.stop();
+  }
+
+  /**
+   * INSPECT: the bridge starts in the background (it loads @statelyai/inspect);
+   * connection actors started before it listens are not inspected.
+   */
+  private startInspector(): void {
+    const { inspect } = this.ctx.config;
+    LiveInspector.start(inspect, this.ctx.logger)?.then(
+      (inspector) => {
+        if (this.stopped) return inspector.stop();
+        this.inspector = inspector;
+        inspector.attachPool(this.ctx.supervisor.pool);
+      },
+      (error: Error) =>
+        this.ctx.logger.warn({ err: error, port: inspect.port }, 'live inspection: the bridge did not start'),
+    );
   }
 
   /** Supervisor hook: a connection actor entered `to` (top-level state). */

@@ -1,54 +1,63 @@
 /**
  * Live inspection of the pool actor and chosen connection actors in the Stately
- * inspector (INSPECT, off by default). With it on, the process serves
- * @statelyai/inspect's bridge page on INSPECT_PORT: open http://host:INSPECT_PORT
- * and the page (which embeds stately.ai/inspect) shows every transition as it
- * happens. docs/observability.md, "Watch the machines live".
+ * inspector (INSPECT, off by default). With it on, the process serves the
+ * inspector bridge (inspector-bridge.ts) on 127.0.0.1:INSPECT_PORT: open it
+ * there, or through `ssh -L 4242:127.0.0.1:4242 <gateway host>`, and the page
+ * (which embeds stately.ai/inspect) shows every transition as it happens.
+ * docs/observability.md, "Watch the machines live".
  *
  * Actors are attached after they exist (XState's `system.inspect`), so turning
- * inspection off costs one comparison per new connection actor and nothing else.
- *
- * The bridge listens on all interfaces (the library gives no host option) and
- * shows actor context (IDs, user IDs — never tokens): use it on a trusted network.
+ * inspection off costs one comparison per new connection actor and nothing else:
+ * @statelyai/inspect is loaded by `start`, only when INSPECT asks for it.
+ * Context secrets are censored as in logs (secrets.ts).
  */
-import { connect } from 'node:net';
-import { createWebSocketInspector } from '@statelyai/inspect';
-import { createInspectorServer } from '@statelyai/inspect/server';
 import type { AnyActorRef } from 'xstate';
 import type { InspectConfig } from '../config/config.ts';
+import { INSPECTOR_HOST, type InspectorBridge, startInspectorBridge } from './inspector-bridge.ts';
 import type { Logger } from './logger.ts';
+import { redactSecrets } from './secrets.ts';
 
-type Inspector = ReturnType<typeof createWebSocketInspector>;
+type Inspector = ReturnType<typeof import('@statelyai/inspect')['createInspector']>;
 
 export class LiveInspector {
   private seen = 0;
-  private stopped = false;
   private readonly attached = new WeakSet<AnyActorRef>();
 
   private constructor(
     private readonly config: InspectConfig,
-    private readonly server: { stop(): void },
+    private readonly bridge: InspectorBridge,
     private readonly inspector: Inspector,
   ) {}
 
-  /** undefined when INSPECT=off: callers keep a cheap `inspector?.…`. */
-  static start(config: InspectConfig, logger: Logger): LiveInspector | undefined {
+  /** undefined when INSPECT=off (nothing is loaded); else resolves once the bridge listens. */
+  static start(config: InspectConfig, logger: Logger): Promise<LiveInspector> | undefined {
     if (config.mode.kind === 'off') return undefined;
-    const server = createInspectorServer({ port: config.port, autoOpen: false });
-    // The bridge listens asynchronously and the inspector would wait 5 s after a refused
-    // connection: connect once it accepts; events until then are held (up to 200).
-    const inspector = createWebSocketInspector({ url: `ws://127.0.0.1:${config.port}`, autoStart: false });
-    const live = new LiveInspector(config, server, inspector);
-    whenListening(config.port).then(
-      () => live.stopped || inspector.start(),
-      (error: Error) =>
-        logger.warn({ err: error, port: config.port }, 'live inspection: bridge not reachable'),
+    return LiveInspector.load(config, logger);
+  }
+
+  private static async load(config: InspectConfig, logger: Logger): Promise<LiveInspector> {
+    const { createInspector } = await import('@statelyai/inspect');
+    const bridge = await startInspectorBridge({ port: config.port });
+    const inspector = createInspector(
+      {
+        send: (event) => {
+          let text: string;
+          try {
+            text = JSON.stringify(event);
+          } catch {
+            return; // a snapshot that does not serialize is skipped, not fatal
+          }
+          bridge.broadcast(text);
+        },
+      },
+      { sanitizeContext: (context) => redactSecrets(context) },
     );
+    const url = `http://${INSPECTOR_HOST}:${bridge.port}`;
     logger.warn(
-      { inspect: config.mode, port: config.port },
-      `live Stately inspection on: open http://<this host>:${config.port} (trusted networks only)`,
+      { inspect: config.mode, url },
+      `live Stately inspection on: open ${url} on this host, or from yours: ssh -L ${bridge.port}:${INSPECTOR_HOST}:${bridge.port} <this host>`,
     );
-    return live;
+    return new LiveInspector(config, bridge, inspector);
   }
 
   attachPool(pool: AnyActorRef): void {
@@ -68,9 +77,8 @@ export class LiveInspector {
   }
 
   stop(): void {
-    this.stopped = true;
     this.inspector.stop();
-    this.server.stop();
+    this.bridge.stop();
   }
 
   private attach(actor: AnyActorRef): void {
@@ -79,21 +87,4 @@ export class LiveInspector {
     this.inspector.actor(actor, actor.getSnapshot());
     actor.system.inspect(this.inspector.inspect);
   }
-}
-
-/** Resolves once something accepts TCP connections on 127.0.0.1:`port` (tries for about 5 s). */
-async function whenListening(port: number): Promise<void> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const accepted = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (accepted) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`nothing listens on ${port}`);
 }

@@ -1,8 +1,15 @@
 /**
- * Live Stately inspection (INSPECT): the gateway serves @statelyai/inspect's
- * bridge and streams the pool's and the chosen connections' transitions to every
- * browser on it. Here a `ws` client stands in for the browser page.
+ * Live Stately inspection (INSPECT): the gateway serves the inspector bridge on
+ * loopback and streams the pool's and the chosen connections' transitions to
+ * every browser page on it. Here a `ws` client stands in for the browser page.
+ * With INSPECT=off, @statelyai/inspect is not even loaded.
  */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { freePort } from '../../src/redis/embedded-redis.ts';
@@ -29,19 +36,38 @@ async function inspectedGateway(inspect: string) {
   const port = await freePort();
   const gw = await startTestGateway({ INSPECT: inspect, INSPECT_PORT: String(port) });
   gateways.push(gw);
+  const { events } = await openPage(port);
+  return { gw, port, events };
+}
+
+/** A browser page on the bridge, and the events it received. */
+async function openPage(port: number) {
   const events: InspectionEvent[] = [];
-  const browser = await eventually(
+  const page = await eventually(
     () =>
       new Promise<WebSocket | undefined>((resolve) => {
         const ws = new WebSocket(`ws://127.0.0.1:${port}`);
+        // Listening from the start: the replay may arrive with the handshake.
+        ws.on('message', (data) => events.push(JSON.parse(data.toString()) as InspectionEvent));
         ws.once('open', () => resolve(ws));
         ws.once('error', () => resolve(undefined));
       }),
     'the inspector bridge',
   );
-  browser.on('message', (data) => events.push(JSON.parse(data.toString()) as InspectionEvent));
-  opened.push(browser);
-  return { gw, port, events };
+  opened.push(page);
+  return { page, events };
+}
+
+/** Whether a TCP connection to host:port is accepted. */
+function accepts(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, host);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }
 
 /** Session IDs of connection actors announced to the inspector, by user (from later snapshots). */
@@ -109,6 +135,59 @@ describe('INSPECT', () => {
     expect(inspected.size).toBe(2);
     expect(events.filter((e) => e.type === '@xstate.actor' && e.name === 'connection')).toHaveLength(2);
     for (const { client } of sessions) client.close();
+  });
+
+  it('the bridge is on loopback only, its page dials the host it came from, and pages cannot inject', async () => {
+    const { port, events } = await inspectedGateway('pool');
+    expect(await accepts('127.0.0.1', port)).toBe(true);
+    // 127.0.0.2 is loopback too: refused, so the bridge is bound to 127.0.0.1, not 0.0.0.0.
+    expect(await accepts('127.0.0.2', port)).toBe(false);
+    const html = await (await fetch(`http://127.0.0.1:${port}/`)).text();
+    expect(html).toContain('location.host'); // works through ssh -L
+    expect(html).not.toContain('localhost:');
+
+    await eventually(() => events.some((e) => e.name === 'pool'), 'the pool announced');
+    // A page that joins later is told about the machines it missed…
+    const late = await openPage(port);
+    await eventually(() => late.events.some((e) => e.name === 'pool'), 'the pool replayed');
+    // …and what a page sends reaches no one.
+    late.page.send(JSON.stringify({ type: '@xstate.actor', name: 'forged', sessionId: 'x' }));
+    const { client } = await TestClient.session(gateways[0]?.url as string, {
+      token: await mintToken({ sub: 'pia' }),
+    });
+    await settle(client);
+    expect([...events, ...late.events].some((e) => e.name === 'forged')).toBe(false);
+    client.close();
+  });
+
+  it('INSPECT=off loads nothing of @statelyai/inspect; on, it is loaded then', () => {
+    const resolved = join(mkdtempSync(join(tmpdir(), 'tether-inspect-')), 'resolved');
+    // A module hook that notes every import of @statelyai/inspect, in a child process.
+    const hooks = `import { appendFileSync } from 'node:fs';
+export async function resolve(specifier, context, next) {
+  if (specifier.startsWith('@statelyai/inspect')) appendFileSync(${JSON.stringify(resolved)}, specifier + '\\n');
+  return next(specifier, context);
+}`;
+    const script = `import { register } from 'node:module';
+import { existsSync } from 'node:fs';
+register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hooks)}));
+await import('./src/gateway/gateway.ts');
+const { LiveInspector } = await import('./src/observability/live-inspector.ts');
+const logger = { warn() {} };
+if (LiveInspector.start({ mode: { kind: 'off' }, port: 1 }, logger) !== undefined) throw new Error('started');
+console.log('after off:', existsSync(${JSON.stringify(resolved)}));
+const on = await LiveInspector.start({ mode: { kind: 'pool' }, port: 0 }, logger);
+on.stop();
+console.log('after on:', existsSync(${JSON.stringify(resolved)}));
+process.exit(0);`;
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: fileURLToPath(new URL('../../', import.meta.url)),
+      encoding: 'utf8',
+    });
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toContain('after off: false');
+    expect(run.stdout).toContain('after on: true');
+    expect(existsSync(resolved) && readFileSync(resolved, 'utf8')).toContain('@statelyai/inspect');
   });
 
   it('pool: the pool only', async () => {

@@ -16,12 +16,41 @@ export const ACTION_NAME_PATTERN = '^[A-Za-z0-9_.:\\-]{1,128}$';
 export const inboxChannel = (sessionId: string) => `inbox:${sessionId}`;
 export const INBOX_PREFIX = 'inbox:';
 
-/** Compare two stream IDs numerically: negative when a < b. */
+/**
+ * Compare two stream IDs numerically: negative when a < b. Runs once per event
+ * delivered, so it compares digits in place instead of splitting and parsing
+ * (BigInt: the parts are 64-bit, past 2^53).
+ */
 export function compareEventIds(a: string, b: string): number {
-  const [aMs = '0', aSeq = '0'] = a.split('-');
-  const [bMs = '0', bSeq = '0'] = b.split('-');
-  const ms = BigInt(aMs) - BigInt(bMs);
-  if (ms !== 0n) return ms < 0n ? -1 : 1;
-  const seq = BigInt(aSeq) - BigInt(bSeq);
-  return seq === 0n ? 0 : seq < 0n ? -1 : 1;
+  const aDash = a.indexOf('-');
+  const bDash = b.indexOf('-');
+  const aMsEnd = aDash < 0 ? a.length : aDash;
+  const bMsEnd = bDash < 0 ? b.length : bDash;
+  return (
+    compareDecimal(a, 0, aMsEnd, b, 0, bMsEnd) ||
+    compareDecimal(a, aMsEnd + 1, a.length, b, bMsEnd + 1, b.length)
+  );
+}
+
+const ZERO = 48; // '0'
+
+/** Compare the unsigned decimals a[aFrom, aTo) and b[bFrom, bTo); an empty one is 0. */
+function compareDecimal(
+  a: string,
+  aFrom: number,
+  aTo: number,
+  b: string,
+  bFrom: number,
+  bTo: number,
+): number {
+  while (aFrom < aTo && a.charCodeAt(aFrom) === ZERO) aFrom++;
+  while (bFrom < bTo && b.charCodeAt(bFrom) === ZERO) bFrom++;
+  const aLength = Math.max(0, aTo - aFrom);
+  const bLength = Math.max(0, bTo - bFrom);
+  if (aLength !== bLength) return aLength < bLength ? -1 : 1;
+  for (let i = 0; i < aLength; i++) {
+    const diff = a.charCodeAt(aFrom + i) - b.charCodeAt(bFrom + i);
+    if (diff !== 0) return diff < 0 ? -1 : 1;
+  }
+  return 0;
 }

@@ -55,3 +55,37 @@ describe('compareEventIds', () => {
     expect(shuffled.sort(compareEventIds)).toEqual(ordered);
   });
 });
+
+describe('compareEventIds — against BigInt arithmetic', () => {
+  const reference = (a: string, b: string) => {
+    const [aMs = '0', aSeq = '0'] = a.split('-');
+    const [bMs = '0', bSeq = '0'] = b.split('-');
+    const ms = BigInt(aMs || '0') - BigInt(bMs || '0');
+    if (ms !== 0n) return ms < 0n ? -1 : 1;
+    const seq = BigInt(aSeq || '0') - BigInt(bSeq || '0');
+    return seq === 0n ? 0 : seq < 0n ? -1 : 1;
+  };
+  const parts = [
+    '0',
+    '00',
+    '1',
+    '9',
+    '10',
+    '0010',
+    '99',
+    '1718000000000',
+    '18446744073709551615',
+    '9007199254740993',
+  ];
+  const ids = parts.flatMap((ms) => parts.map((seq) => `${ms}-${seq}`));
+
+  it('agrees on every pair, including leading zeros and values past 2^53', () => {
+    for (const a of ids)
+      for (const b of ids) expect(compareEventIds(a, b), `${a} vs ${b}`).toBe(reference(a, b));
+  });
+
+  it('reads an ID without a sequence as sequence 0', () => {
+    expect(compareEventIds('5', '5-0')).toBe(0);
+    expect(compareEventIds('5', '5-1')).toBe(-1);
+  });
+});

@@ -19,7 +19,7 @@ let gw: LoggedGateway;
 
 beforeAll(async () => {
   exporter = await traceToMemory();
-  gw = await startLoggedGateway();
+  gw = await startLoggedGateway({ TRACE_CLIENT_CONTEXT: 'continue' }); // the caller's trace is the test's handle
 });
 afterAll(() => gw?.stop());
 

@@ -34,7 +34,7 @@ beforeAll(async () => {
     OTEL_BSP_SCHEDULE_DELAY: '100',
   });
   expect(await startTracing()).toMatchObject({ enabled: true, exporters: ['otlp'] });
-  gw = await startTestGateway();
+  gw = await startTestGateway({ TRACE_CLIENT_CONTEXT: 'continue' }); // the caller's trace is the test's handle
 });
 
 afterAll(async () => {

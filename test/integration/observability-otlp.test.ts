@@ -59,7 +59,7 @@ beforeAll(async () => {
   });
   const tracing = await startTracing();
   expect(tracing).toMatchObject({ enabled: true, exporters: ['otlp'] });
-  gw = await startTestGateway();
+  gw = await startTestGateway({ TRACE_CLIENT_CONTEXT: 'continue' }); // the caller's trace is the test's handle
 });
 
 afterAll(async () => {

@@ -11,7 +11,13 @@ import { devSecretKey } from '../../src/auth/dev-secret.ts';
 import { createTokenVerifier } from '../../src/auth/token-verifier.ts';
 import type { AckFrame, ErrorFrame, ReplyFrame, ServerFrame } from '../../src/shared/frames.ts';
 import { publishMany } from '../support/events.ts';
-import { mintToken, publishHttp, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import {
+  mintToken,
+  publishHttp,
+  startTestGateway,
+  TEST_API_KEY,
+  type TestGateway,
+} from '../support/gateway.ts';
 import { ids, TestClient } from '../support/ws-client.ts';
 
 let gw: TestGateway;
@@ -58,6 +64,62 @@ describe('a first session', () => {
     });
     a.client.close();
     b.client.close();
+  });
+});
+
+describe('POST /publish, as docs/protocol.md §10 describes it', () => {
+  const post = (body: string, headers: Record<string, string> = {}) =>
+    fetch(`${gw.http}/publish`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TEST_API_KEY}`, 'content-type': 'application/json', ...headers },
+      body,
+    });
+  const answer = async (res: Response) => ({ status: res.status, body: await res.json() });
+
+  it('200 with the channel, the event ID and the correlation ID (the caller’s, or a generated one)', async () => {
+    const given = await post(JSON.stringify({ channel: 'room:http', data: { n: 1 } }), {
+      'x-correlation-id': 'backend-job-7',
+    });
+    expect(await answer(given)).toEqual({
+      status: 200,
+      body: { channel: 'room:http', id: expect.stringMatching(/^\d+-\d+$/), correlationId: 'backend-job-7' },
+    });
+    const generated = await answer(await post(JSON.stringify({ channel: 'room:http', data: null })));
+    expect(generated.body.correlationId).toMatch(/^[0-9a-f-]{36}$/);
+    // x-api-key is accepted as well as the bearer header.
+    const res = await fetch(`${gw.http}/publish`, {
+      method: 'POST',
+      headers: { 'x-api-key': TEST_API_KEY },
+      body: JSON.stringify({ channel: 'room:http', data: 2 }),
+    });
+    expect(res.status).toBe(200);
+  });
+
+  it('401 without a valid key, 400 for a bad body, 403 for an inbox channel, 413 over the size limit', async () => {
+    expect(await answer(await post('{}', { authorization: 'Bearer not-a-key' }))).toEqual({
+      status: 401,
+      body: { error: 'UNAUTHORIZED', message: 'POST /publish needs authorization: Bearer <API key>' },
+    });
+    for (const bad of [
+      'not json',
+      JSON.stringify({ channel: 'room:http' }),
+      JSON.stringify({ channel: 'room:http', data: 1, extra: true }),
+      JSON.stringify({ channel: 'room with spaces', data: 1 }),
+    ]) {
+      expect(await answer(await post(bad)), bad).toMatchObject({
+        status: 400,
+        body: { error: 'MALFORMED_MESSAGE', message: expect.any(String) },
+      });
+    }
+    expect(await answer(await post(JSON.stringify({ channel: 'inbox:someone', data: 1 })))).toEqual({
+      status: 403,
+      body: { error: 'PUBLISH_FORBIDDEN', message: 'inbox channels carry action replies only' },
+    });
+    const big = JSON.stringify({ channel: 'room:http', data: 'x'.repeat(70 * 1024) });
+    expect(await answer(await post(big))).toMatchObject({
+      status: 413,
+      body: { error: 'MESSAGE_TOO_LARGE' },
+    });
   });
 });
 

@@ -17,7 +17,7 @@ import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limite
 import type { LimitsConfig } from '../config/config.ts';
 import { TetherError } from '../errors/tether-error.ts';
 import { jitteredAtLeast, jitteredHint } from '../shared/backoff.ts';
-import { errorSpec } from '../shared/errors.ts';
+import { type ErrorCode, errorSpec } from '../shared/errors.ts';
 
 const MAX_AUTH_DELAY_MS = 5000;
 
@@ -39,6 +39,12 @@ type LeaseRedis = Redis & {
 };
 
 type Scope = 'ip' | 'user';
+
+/** Each limit refuses with its own code, so a client (and an operator) can tell which one it met. */
+const REFUSALS = {
+  ip: { attempts: 'CONNECT_RATE_LIMITED', concurrent: 'TOO_MANY_CONNECTIONS' },
+  user: { attempts: 'USER_CONNECT_RATE_LIMITED', concurrent: 'USER_TOO_MANY_CONNECTIONS' },
+} as const satisfies Record<Scope, Record<string, ErrorCode>>;
 
 export interface LimitStats {
   hits: Record<string, number>;
@@ -80,6 +86,7 @@ export class RateLimits {
     return this.attempt('ip', ip);
   }
 
+  /** Count a connection attempt by `userId`; throws USER_CONNECT_RATE_LIMITED when over. */
   attemptByUser(userId: string): Promise<void> {
     return this.attempt('user', userId);
   }
@@ -115,7 +122,7 @@ export class RateLimits {
     return new TetherError('AUTH_RATE_LIMITED', { retryAfterMs: jitteredAtLeast(res.msBeforeNext) });
   }
 
-  /** Claim a concurrent-connection slot for `member` under `scope:id`; throws TOO_MANY_CONNECTIONS. */
+  /** Claim a concurrent-connection slot for `member` under `scope:id`; throws the scope's refusal. */
   async claimSlot(scope: Scope, id: string, member: string): Promise<void> {
     const max = scope === 'ip' ? this.config.maxPerIp : this.config.maxPerUser;
     if (max === 0) return;
@@ -123,9 +130,10 @@ export class RateLimits {
       this.hit(`concurrent-${scope}`);
       // A slot frees when a holder closes, which nothing predicts (the earliest lease end
       // is only a crashed holder's): the registry's hint, jittered.
-      throw new TetherError('TOO_MANY_CONNECTIONS', {
+      const code = REFUSALS[scope].concurrent;
+      throw new TetherError(code, {
         detail: `more than ${max} per ${scope}`,
-        retryAfterMs: jitteredHint(errorSpec('TOO_MANY_CONNECTIONS').retryAfterMs ?? 10_000),
+        retryAfterMs: jitteredHint(errorSpec(code).retryAfterMs ?? 10_000),
       });
     }
   }
@@ -176,7 +184,7 @@ export class RateLimits {
     }
     if (waitMs > 0) {
       this.hit(`connect-${scope}`);
-      throw new TetherError('CONNECT_RATE_LIMITED', {
+      throw new TetherError(REFUSALS[scope].attempts, {
         retryAfterMs: jitteredAtLeast(waitMs),
         detail: `connect-${scope}`,
       });

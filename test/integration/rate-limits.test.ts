@@ -1,6 +1,6 @@
 /**
  * Connection-level rate limits (issue 3, "Tests"): each one refuses with its own
- * code, close code and retryAfterMs, holds across two gateways sharing Redis, and
+ * code (per IP and per user apart), close code and retryAfterMs, holds across two gateways sharing Redis, and
  * lets the client in again once retryAfterMs has passed or a slot frees. The attempt
  * window slides; hints are jittered, never shorter than the real wait. Redis errors
  * on a limit fall back to a per-process limiter. X-Forwarded-For counts only from a
@@ -96,11 +96,11 @@ describe('connection attempts per window', () => {
     expect((await attempt(b.url, 'p7')).welcomed).toBe(true);
   });
 
-  it('RATE_CONNECT_PER_USER: one user past the limit is refused on both gateways while others get in; it recovers', async () => {
+  it('RATE_CONNECT_PER_USER: one user past the limit is refused on both gateways with USER_CONNECT_RATE_LIMITED/4032 while others get in; it recovers', async () => {
     const [a, b] = await pair({ RATE_CONNECT_PER_USER: '3', RATE_WINDOW_S: '2' });
     for (const gw of [a, b, a]) expect((await attempt(gw.url, 'eager')).welcomed).toBe(true);
-    const error = refused(await attempt(b.url, 'eager'), 'CONNECT_RATE_LIMITED', 4029);
-    refused(await attempt(a.url, 'eager'), 'CONNECT_RATE_LIMITED', 4029);
+    const error = refused(await attempt(b.url, 'eager'), 'USER_CONNECT_RATE_LIMITED', 4032);
+    refused(await attempt(a.url, 'eager'), 'USER_CONNECT_RATE_LIMITED', 4032);
     expect((await attempt(b.url, 'calm')).welcomed).toBe(true);
 
     await sleep((error.retryAfterMs as number) + 50);
@@ -122,7 +122,7 @@ describe('the attempt window slides', () => {
     const refusedFrom = Date.now();
     const refusals = await Promise.all([a, b, a, b].map((gw) => attempt(gw.url, 'slider')));
     const hints = refusals.map(
-      (outcome) => refused(outcome, 'CONNECT_RATE_LIMITED', 4029).retryAfterMs as number,
+      (outcome) => refused(outcome, 'USER_CONNECT_RATE_LIMITED', 4032).retryAfterMs as number,
     );
     const oldestLeavesWithinMs = firstCountedBy + 4000 - refusedFrom;
     for (const hint of hints)
@@ -134,7 +134,7 @@ describe('the attempt window slides', () => {
     expect((await attempt(b.url, 'slider')).welcomed).toBe(true);
     // ...but only in the one place the oldest attempt freed: the two later ones are still in the window.
     const nextFrom = Date.now();
-    const next = refused(await attempt(a.url, 'slider'), 'CONNECT_RATE_LIMITED', 4029);
+    const next = refused(await attempt(a.url, 'slider'), 'USER_CONNECT_RATE_LIMITED', 4032);
     const secondLeavesWithinMs = laterCountedBy + 4000 - nextFrom;
     expect(next.retryAfterMs).toBeLessThanOrEqual(Math.ceil(secondLeavesWithinMs * (1 + AT_LEAST_JITTER)));
   });
@@ -147,19 +147,19 @@ describe('the attempt window slides', () => {
     await redis.set(`${gw.prefix}:rl:attempts:user:unlucky`, 'not a sorted set');
     redis.disconnect();
     for (let i = 0; i < 2; i++) expect((await attempt(gw.url, 'unlucky')).welcomed).toBe(true);
-    refused(await attempt(gw.url, 'unlucky'), 'CONNECT_RATE_LIMITED', 4029);
+    refused(await attempt(gw.url, 'unlucky'), 'USER_CONNECT_RATE_LIMITED', 4032);
     expect((await attempt(gw.url, 'lucky')).welcomed).toBe(true);
   });
 });
 
 describe('concurrent connections', () => {
-  it('MAX_CONNECTIONS_PER_USER: the one past the limit across gateways gets TOO_MANY_CONNECTIONS/4030; a close frees a slot', async () => {
+  it('MAX_CONNECTIONS_PER_USER: the one past the limit across gateways gets USER_TOO_MANY_CONNECTIONS/4033; a close frees a slot', async () => {
     const [a, b] = await pair({ MAX_CONNECTIONS_PER_USER: '2' });
     const first = await attempt(a.url, 'busy');
     expect(first.welcomed).toBe(true);
     expect((await attempt(b.url, 'busy')).welcomed).toBe(true);
-    refused(await attempt(b.url, 'busy'), 'TOO_MANY_CONNECTIONS', 4030);
-    refused(await attempt(a.url, 'busy'), 'TOO_MANY_CONNECTIONS', 4030);
+    refused(await attempt(b.url, 'busy'), 'USER_TOO_MANY_CONNECTIONS', 4033);
+    refused(await attempt(a.url, 'busy'), 'USER_TOO_MANY_CONNECTIONS', 4033);
     expect((await attempt(a.url, 'other')).welcomed).toBe(true);
 
     first.client.close();
@@ -173,7 +173,7 @@ describe('concurrent connections', () => {
     gateways.push(gw);
     expect((await attempt(gw.url, 'steady')).welcomed).toBe(true);
     await sleep(2500); // past 2 × SESSION_LEASE_MS, the lease a slot is first claimed for
-    refused(await attempt(gw.url, 'steady'), 'TOO_MANY_CONNECTIONS', 4030);
+    refused(await attempt(gw.url, 'steady'), 'USER_TOO_MANY_CONNECTIONS', 4033);
   });
 
   it('a socket that closes while its slot is being claimed does not keep the slot', async () => {

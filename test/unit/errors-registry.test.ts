@@ -60,6 +60,19 @@ describe('the error registry', () => {
     }
   });
 
+  it('every connection limit refuses with its own code and close code (issue 3: per IP and per user apart)', () => {
+    const limits = [
+      'CONNECT_RATE_LIMITED',
+      'USER_CONNECT_RATE_LIMITED',
+      'TOO_MANY_CONNECTIONS',
+      'USER_TOO_MANY_CONNECTIONS',
+      'AUTH_RATE_LIMITED',
+    ] as const;
+    const closeCodes = limits.map((code) => errorSpec(code).closeCode);
+    expect(new Set(closeCodes).size).toBe(limits.length);
+    for (const code of limits) expect(errorSpec(code).retryable, code).toBe(true);
+  });
+
   it('1012 (service restart) and 1013 (try again later) are retryable', () => {
     for (const [code, spec] of entries) {
       if ('closeCode' in spec && (spec.closeCode === 1012 || spec.closeCode === 1013)) {

@@ -18,15 +18,21 @@
  * opens as-is in the Stately visualizer.
  */
 import { and, assign, setup } from 'xstate';
-import { BACKOFF_DEFAULTS, backoffDelay } from '../src/shared/backoff.ts';
+import { AT_LEAST_JITTER, BACKOFF_DEFAULTS, backoffDelay, jitteredAtLeast } from '../src/shared/backoff.ts';
 
 /** What the machine needs to know about a failure; the runtime keeps the full error. */
 export interface ClientFailure {
   /** A registry code (src/shared/errors.ts) or a client-side one (src/client/client-errors.ts). */
   code: string;
   retryable: boolean;
-  /** The server's hint: do not come back sooner than this, ms. */
+  /** Do not come back sooner than this, ms: the server's hint, or the registry's typical wait. */
   retryAfterMs?: number;
+  /**
+   * true: the gateway sent `retryAfterMs` (it already spread its clients), so it is honoured as
+   * is and nothing cuts it short. Otherwise it is the registry's default for the code, jittered
+   * here so a crowd closed by the same bare close code does not come back in the same ms.
+   */
+  retryAfterFromServer?: boolean;
 }
 
 export interface ClientMachineInput {
@@ -113,16 +119,16 @@ export const clientMachine = setup({
   guards: {
     isRetryable: ({ context }) => context.lastError?.retryable === true,
     hasAttemptsLeft: ({ context }) => context.attempt < context.maxAttempts,
-    /** A server hint (retryAfterMs) must be honoured: no early retry on page focus. */
-    noServerHint: ({ context }) => context.lastError?.retryAfterMs === undefined,
+    /** A wait the server asked for must be honoured: no early retry on page focus. */
+    noServerHint: ({ context }) => context.lastError?.retryAfterFromServer !== true,
   },
   actions: {
     recordFailure: assign((_, params: ClientFailure) => ({ lastError: params, exhausted: false })),
     markExhausted: assign({ exhausted: true }),
-    /** Choose the next delay: full jitter on the attempt, never below the server's hint. */
+    /** Choose the next delay: full jitter on the attempt, never below the retry hint. */
     planRetry: assign(({ context }) => ({
       retryDelayMs: Math.max(
-        context.lastError?.retryAfterMs ?? 0,
+        retryFloor(context.lastError, context.random),
         backoffDelay(context.attempt, { ...context.backoff, random: context.random }),
       ),
       attempt: context.attempt + 1,
@@ -319,6 +325,13 @@ export const clientMachine = setup({
     },
   },
 });
+
+/** The least wait a failure asks for: the server's hint as is, a registry default jittered upwards. */
+function retryFloor(failure: ClientFailure | undefined, random: () => number): number {
+  if (failure?.retryAfterMs === undefined) return 0;
+  if (failure.retryAfterFromServer) return failure.retryAfterMs;
+  return jitteredAtLeast(failure.retryAfterMs, AT_LEAST_JITTER, random);
+}
 
 /** The top-level state of a snapshot value, e.g. `{ connected: 'live' }` → `connected`. */
 export function topLevelState(value: string | Record<string, unknown>): ClientStateName {

@@ -26,6 +26,13 @@ export class TetherClientError extends Error {
   /** Whether trying again (after `retryAfterMs`, or with backoff) can succeed. */
   readonly retryable: boolean;
   readonly retryAfterMs?: number;
+  /**
+   * true when `retryAfterMs` was given — by the gateway's error frame, or by code that built
+   * this error with one — so it is a real instruction; false when it is only the registry's
+   * typical wait for the code (a bare close code, e.g. 1013 through a proxy), which the SDK
+   * jitters so that clients closed together do not return together.
+   */
+  readonly retryAfterFromServer: boolean;
   /** What to do about it, for a person. */
   readonly recovery: string;
   readonly detail?: string;
@@ -47,6 +54,7 @@ export class TetherClientError extends Error {
     this.recovery = overrides.recovery ?? spec.recovery;
     const retryAfterMs = options.retryAfterMs ?? spec.retryAfterMs;
     if (retryAfterMs !== undefined) this.retryAfterMs = retryAfterMs;
+    this.retryAfterFromServer = options.retryAfterMs !== undefined;
     if (options.detail !== undefined) this.detail = options.detail;
     if (options.closeCode !== undefined) this.closeCode = options.closeCode;
     if (options.correlationId !== undefined) this.correlationId = options.correlationId;
@@ -78,6 +86,7 @@ export class TetherClientError extends Error {
       recovery: this.recovery,
       retryable: this.retryable,
       retryAfterMs: this.retryAfterMs,
+      retryAfterFromServer: this.retryAfterFromServer,
       closeCode: this.closeCode,
       correlationId: this.correlationId,
       ref: this.ref,

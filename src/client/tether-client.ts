@@ -281,7 +281,10 @@ export class TetherClient extends TypedEmitter<ClientEvents> {
     this.reporter.lastSocketError = error;
     this.router.connectionLost();
     const failure: ClientFailure = { code: error.code, retryable: error.retryable };
-    if (error.retryAfterMs !== undefined) failure.retryAfterMs = error.retryAfterMs;
+    if (error.retryAfterMs !== undefined) {
+      failure.retryAfterMs = error.retryAfterMs;
+      failure.retryAfterFromServer = error.retryAfterFromServer;
+    }
     this.actor.send({ type: 'socket.closed', failure });
   }
 }

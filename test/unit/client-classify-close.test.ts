@@ -51,9 +51,14 @@ describe('classifyClose — the close code alone', () => {
     expect(classifyClose(4777, '').detail).toBe('close code 4777');
   });
 
-  it('1012 and 1013 carry a wait before retrying', () => {
-    expect(classifyClose(1012, '').retryAfterMs).toBeGreaterThan(0);
-    expect(classifyClose(1013, '').retryAfterMs).toBeGreaterThan(0);
+  it('1012 and 1013 carry a wait before retrying — the registry’s default, not one the server sent', () => {
+    for (const closeCode of [1012, 1013]) {
+      const error = classifyClose(closeCode, '');
+      expect(error.retryAfterMs).toBeGreaterThan(0);
+      expect(error.retryAfterFromServer).toBe(false);
+    }
+    const told = classifyClose(1013, '', errorFrame('SERVER_BUSY', { retryAfterMs: 1234 }));
+    expect(told).toMatchObject({ retryAfterMs: 1234, retryAfterFromServer: true });
   });
 });
 

@@ -365,6 +365,30 @@ describe('errors and retries', () => {
     expect(FakeWebSocket.last.sent[0]).toMatchObject({ type: 'hello', token: 'fresh' });
   });
 
+  it('waits as long as the gateway said; a bare 1013 waits the registry default, jittered upwards', async () => {
+    const waits: (number | undefined)[] = [];
+    newClient({ random: () => 0.999_999 });
+    client.on('state', (s) => s.newState === 'reconnecting' && waits.push(s.retryInMs));
+    const socket = await connectAndWelcome();
+    socket.receive({
+      type: 'error',
+      code: 'SERVER_BUSY',
+      category: 'system',
+      message: 'busy',
+      recovery: 'later',
+      retryable: true,
+      retryAfterMs: 2000,
+      correlationId: 'c',
+    });
+    socket.drop(1013, 'SERVER_BUSY');
+    client.connect(); // retry now
+    await settle();
+    FakeWebSocket.last.open();
+    FakeWebSocket.last.receive(welcome());
+    FakeWebSocket.last.drop(1013); // a proxy: no frame, no reason
+    expect(waits).toEqual([2000, 2400]); // SERVER_BUSY's default is 2000 ms; +20 % at most
+  });
+
   it('reports RECONNECT_EXHAUSTED after maxReconnectAttempts', async () => {
     newClient({ maxReconnectAttempts: 2 });
     client.connect();

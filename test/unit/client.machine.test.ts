@@ -121,13 +121,22 @@ describe('client machine — pure transitions', () => {
     expect(transition(clientMachine, free, { type: 'page.visible' })[0].value).toEqual({
       connecting: 'opening',
     });
-    const hinted = walk(
+    const asked = walk(
+      {},
+      { type: 'client.connect' },
+      lostWith({ code: 'SERVER_BUSY', retryable: true, retryAfterMs: 2000, retryAfterFromServer: true }),
+    );
+    expect(transition(clientMachine, asked, { type: 'page.visible' })[0].value).toEqual({
+      reconnecting: 'waiting',
+    });
+    // A bare 1013 (no error frame): the wait is the registry's default, not the server's request.
+    const bare = walk(
       {},
       { type: 'client.connect' },
       lostWith({ code: 'SERVER_BUSY', retryable: true, retryAfterMs: 2000 }),
     );
-    expect(transition(clientMachine, hinted, { type: 'page.visible' })[0].value).toEqual({
-      reconnecting: 'waiting',
+    expect(transition(clientMachine, bare, { type: 'page.visible' })[0].value).toEqual({
+      connecting: 'opening',
     });
   });
 
@@ -167,10 +176,37 @@ describe('client machine — backoff with an injected random source', () => {
     expect(delays(() => 0, 9).every((d) => d === 0)).toBe(true);
   });
 
-  it('never comes back sooner than the server’s retryAfterMs', () => {
-    const hinted = { code: 'ADMISSION_TIMEOUT', retryable: true, retryAfterMs: 5000 };
+  it('never comes back sooner than the server’s retryAfterMs, and takes it as sent', () => {
+    const hinted = {
+      code: 'ADMISSION_TIMEOUT',
+      retryable: true,
+      retryAfterMs: 5000,
+      retryAfterFromServer: true,
+    };
     expect(delays(() => 0, 3, hinted)).toEqual([5000, 5000, 5000]);
     expect(delays(() => 0.999_999, 6, hinted)).toEqual([5000, 5000, 5000, 5000, 7999, 15_999]);
+  });
+
+  it('jitters a registry default wait (a bare close code): never less, up to 20 % more, spread out', () => {
+    const bare: ClientFailure = { code: 'SERVER_BUSY', retryable: true, retryAfterMs: 2000 };
+    expect(delays(() => 0, 1, bare)).toEqual([2000]);
+    expect(delays(() => 0.999_999, 1, bare)).toEqual([2400]);
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 1_664_525 + 1_013_904_223) % 2 ** 32;
+      return seed / 2 ** 32;
+    };
+    // 1000 clients a proxy closed with 1013 at the same moment: their first retries.
+    const [connecting] = transition(clientMachine, initialTransition(clientMachine, { random })[0], {
+      type: 'client.connect',
+    });
+    const firstRetries = Array.from(
+      { length: 1000 },
+      () => transition(clientMachine, connecting, lostWith(bare))[0].context.retryDelayMs,
+    );
+    expect(Math.min(...firstRetries)).toBeGreaterThanOrEqual(2000);
+    expect(Math.max(...firstRetries)).toBeLessThanOrEqual(2400);
+    expect(new Set(firstRetries).size).toBeGreaterThan(300); // not all in the same ms
   });
 
   it('spreads a crowd uniformly over the window (full jitter)', () => {
@@ -259,7 +295,9 @@ describe('client machine — timers (createActor, fake timers)', () => {
     const log: string[] = [];
     const actor = start({ random: () => 0 }, log);
     actor.send({ type: 'client.connect' });
-    actor.send(lostWith({ code: 'LOAD_SHED', retryable: true, retryAfterMs: 2000 }));
+    actor.send(
+      lostWith({ code: 'LOAD_SHED', retryable: true, retryAfterMs: 2000, retryAfterFromServer: true }),
+    );
     vi.advanceTimersByTime(1999);
     expect(actor.getSnapshot().value).toEqual({ reconnecting: 'waiting' });
     vi.advanceTimersByTime(1);

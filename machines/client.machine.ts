@@ -85,6 +85,11 @@ export interface ClientContext {
   lastError?: ClientFailure;
   /** true when `failed` because the attempts ran out, not because of the error itself. */
   exhausted: boolean;
+  /**
+   * A page-visible retry cut a backoff short since the last wait that ran its course: the
+   * next one is waited out, so flipping tabs during an outage cannot spend every attempt.
+   */
+  visibleRetryUsed: boolean;
   sessionId?: string;
   queuePosition?: number;
   estimatedWaitMs?: number;
@@ -121,6 +126,8 @@ export const clientMachine = setup({
     hasAttemptsLeft: ({ context }) => context.attempt < context.maxAttempts,
     /** A wait the server asked for must be honoured: no early retry on page focus. */
     noServerHint: ({ context }) => context.lastError?.retryAfterFromServer !== true,
+    /** One early retry on page focus per wait that ran its course. */
+    visibleRetryLeft: ({ context }) => !context.visibleRetryUsed,
   },
   actions: {
     recordFailure: assign((_, params: ClientFailure) => ({ lastError: params, exhausted: false })),
@@ -133,7 +140,10 @@ export const clientMachine = setup({
       ),
       attempt: context.attempt + 1,
     })),
-    resetAttempts: assign({ attempt: 0, exhausted: false }),
+    resetAttempts: assign({ attempt: 0, exhausted: false, visibleRetryUsed: false }),
+    useVisibleRetry: assign({ visibleRetryUsed: true }),
+    /** A backoff was waited out in full: the page may cut the next one short again. */
+    restoreVisibleRetry: assign({ visibleRetryUsed: false }),
     recordQueued: assign((_, params: { position: number; estimatedWaitMs: number }) => ({
       queuePosition: params.position,
       estimatedWaitMs: params.estimatedWaitMs,
@@ -170,6 +180,7 @@ export const clientMachine = setup({
     random: input.random ?? Math.random,
     retryDelayMs: 0,
     exhausted: false,
+    visibleRetryUsed: false,
   }),
   initial: 'idle',
   states: {
@@ -298,11 +309,15 @@ export const clientMachine = setup({
       states: {
         waiting: {
           entry: 'planRetry',
-          after: { reconnectDelay: '#client.connecting' },
+          after: { reconnectDelay: { target: '#client.connecting', actions: 'restoreVisibleRetry' } },
           on: {
             'network.offline': 'offline',
-            // Back on the page: try now rather than wait out a long backoff.
-            'page.visible': { guard: 'noServerHint', target: '#client.connecting' },
+            // Back on the page: try now rather than wait out a long backoff — once per full wait.
+            'page.visible': {
+              guard: and(['noServerHint', 'visibleRetryLeft']),
+              target: '#client.connecting',
+              actions: 'useVisibleRetry',
+            },
           },
         },
         /** No network: no attempts are spent until it returns. */

@@ -291,6 +291,26 @@ describe('client machine — timers (createActor, fake timers)', () => {
     expect(log).toEqual(['open', 'ping', 'ping', 'close']);
   });
 
+  it('page.visible cuts one backoff short per wait that ran its course, so tab flipping cannot spend every attempt', () => {
+    const log: string[] = [];
+    const actor = start({ random: () => 0.5, maxAttempts: 10 }, log);
+    actor.send({ type: 'client.connect' });
+    actor.send(welcomed);
+    actor.send(lostWith(CONNECTION_LOST)); // the outage starts: attempt 1 planned
+    for (let flip = 0; flip < 10; flip++) {
+      actor.send({ type: 'page.visible' });
+      if (actor.getSnapshot().matches('connecting')) actor.send(lostWith(CONNECTION_LOST)); // fails fast
+    }
+    expect(actor.getSnapshot().value).toEqual({ reconnecting: 'waiting' });
+    expect(actor.getSnapshot().context.attempt).toBe(2); // one early retry, not ten
+    expect(log.filter((l) => l === 'open')).toHaveLength(2);
+    vi.advanceTimersByTime(actor.getSnapshot().context.retryDelayMs); // this wait runs its course
+    expect(actor.getSnapshot().value).toEqual({ connecting: 'opening' });
+    actor.send(lostWith(CONNECTION_LOST));
+    actor.send({ type: 'page.visible' }); // allowed again
+    expect(actor.getSnapshot().value).toEqual({ connecting: 'opening' });
+  });
+
   it('a server hint holds the retry back for retryAfterMs', () => {
     const log: string[] = [];
     const actor = start({ random: () => 0 }, log);

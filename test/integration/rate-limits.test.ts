@@ -13,14 +13,22 @@ import { AT_LEAST_JITTER } from '../../src/shared/backoff.ts';
 import type { ErrorFrame } from '../../src/shared/frames.ts';
 import { eventually, sleep } from '../support/events.ts';
 import { mintToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import {
+  type GatewayProcess,
+  PROCESS_TEST_TIMEOUT_MS,
+  processEnv,
+  spawnGateway,
+} from '../support/gateway-process.ts';
 import { TestClient } from '../support/ws-client.ts';
 
 const gateways: TestGateway[] = [];
+const processes: GatewayProcess[] = [];
 const clients: TestClient[] = [];
 
 afterEach(async () => {
   for (const client of clients.splice(0)) client.drop();
   await Promise.all(gateways.splice(0).map((g) => g.stop()));
+  await Promise.all(processes.splice(0).map((p) => p.kill('SIGKILL')));
 });
 
 /** Two gateways of one deployment: same Redis, same REDIS_PREFIX, same limits. */
@@ -267,6 +275,44 @@ describe('trusted proxies', () => {
     gateways.push(gw);
     expect((await attempt(gw.url, 'y1', HEADERS('203.0.113.7'))).welcomed).toBe(true);
     refused(await attempt(gw.url, 'y2', HEADERS('203.0.113.8')), 'TOO_MANY_CONNECTIONS', 4030);
+  });
+});
+
+describe('across gateway processes', () => {
+  it(
+    'two real processes share the per-user slots: the third connection, on either, gets USER_TOO_MANY_CONNECTIONS/4033',
+    async () => {
+      const env = processEnv({ MAX_CONNECTIONS_PER_USER: '2' });
+      const [a, b] = await Promise.all([
+        spawnGateway(env),
+        spawnGateway({ ...env, REDIS_PREFIX: env.REDIS_PREFIX as string }),
+      ]);
+      processes.push(a, b);
+      const first = await attempt(a.url, 'roamer');
+      expect(first.welcomed).toBe(true);
+      expect((await attempt(b.url, 'roamer')).welcomed).toBe(true);
+      refused(await attempt(a.url, 'roamer'), 'USER_TOO_MANY_CONNECTIONS', 4033);
+      refused(await attempt(b.url, 'roamer'), 'USER_TOO_MANY_CONNECTIONS', 4033);
+
+      // A close on one process frees the slot for the other.
+      first.client.close();
+      await first.client.waitClosed();
+      await eventually(
+        async () => (await attempt(b.url, 'roamer')).welcomed,
+        'a slot freed on a, taken on b',
+      );
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+
+  it('AUTH_FAILURES_PER_IP is one budget for both gateways: of 30 bad hellos split between them, 3 hear AUTH_INVALID_TOKEN', async () => {
+    const [a, b] = await pair({ AUTH_FAILURES_PER_IP: '3', AUTH_FAILURE_WINDOW_S: '60' });
+    const outcomes = await badHellos(Array.from({ length: 30 }, (_, i) => (i % 2 ? a : b).url));
+    expect(outcomes.filter((o) => o.code === 'AUTH_INVALID_TOKEN')).toHaveLength(3);
+    expect(outcomes.filter((o) => o.code === 'AUTH_RATE_LIMITED')).toHaveLength(27);
+    // Past the shared budget a good token is refused on either.
+    refused(await attempt(a.url, 'alice'), 'AUTH_RATE_LIMITED', 4031);
+    refused(await attempt(b.url, 'alice'), 'AUTH_RATE_LIMITED', 4031);
   });
 });
 

@@ -1,9 +1,10 @@
 /**
  * Applies the rate limits to one connection's life: the per-IP attempt count at
- * open, then at hello the auth-failure gate, the per-user attempt count and the
+ * open (a refusal closes the socket at once), then at hello the auth-failure gate, the per-user attempt count and the
  * concurrent-connection slots (released when the socket closes).
  */
 import type { Principal } from '../auth/principal.ts';
+import { TetherError } from '../errors/tether-error.ts';
 import type { Connection } from '../gateway/connection.ts';
 import type { RateLimits } from './rate-limits.ts';
 
@@ -14,10 +15,17 @@ export class ConnectionLimits {
 
   constructor(readonly limits: RateLimits) {}
 
-  /** Start the per-IP attempt check without blocking the socket's open. */
+  /**
+   * Start the per-IP attempt check without blocking the socket's open. A refusal closes the
+   * socket as soon as it is known: a flood of sockets that never say hello must not each
+   * hold a socket and an actor until the handshake timeout. A hello meanwhile sees it too.
+   */
   onOpen(conn: Connection): void {
     conn.ipChecked = this.limits.attemptFromIp(conn.handshake.ip);
-    conn.ipChecked.catch(() => {}); // observed at hello
+    conn.ipChecked.catch((error: unknown) => {
+      if (error instanceof TetherError)
+        conn.close(error.code, { retryAfterMs: error.retryAfterMs, detail: error.detail });
+    });
   }
 
   /** Before verifying a token: the IP's attempt budget and its failed-auth budget. */

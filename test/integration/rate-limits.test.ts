@@ -104,6 +104,24 @@ describe('connection attempts per window', () => {
     expect((await attempt(b.url, 'p7')).welcomed).toBe(true);
   });
 
+  it('RATE_CONNECT_PER_IP: a socket past the limit is closed at once with CONNECT_RATE_LIMITED/4029, without waiting for its hello', async () => {
+    const gw = await startTestGateway({ RATE_CONNECT_PER_IP: '2', RATE_WINDOW_S: '60' });
+    gateways.push(gw);
+    const silent = await Promise.all([1, 2].map(() => TestClient.connect(gw.url)));
+    clients.push(...silent);
+    const flood = await Promise.all([1, 2, 3].map(() => TestClient.connect(gw.url)));
+    clients.push(...flood);
+    for (const client of flood) {
+      // Not one frame sent: the refusal comes by itself, and the socket is gone.
+      const error = (await client.next((f) => f.type === 'error')) as ErrorFrame;
+      expect(error).toMatchObject({ code: 'CONNECT_RATE_LIMITED', retryable: true });
+      expect(error.retryAfterMs).toBeGreaterThan(0);
+      expect((await client.waitClosed()).code).toBe(4029);
+    }
+    await settledTo(gw, 2);
+    for (const client of silent) expect(client.closed).toBeUndefined();
+  });
+
   it('RATE_CONNECT_PER_USER: one user past the limit is refused on both gateways with USER_CONNECT_RATE_LIMITED/4032 while others get in; it recovers', async () => {
     const [a, b] = await pair({ RATE_CONNECT_PER_USER: '3', RATE_WINDOW_S: '2' });
     for (const gw of [a, b, a]) expect((await attempt(gw.url, 'eager')).welcomed).toBe(true);

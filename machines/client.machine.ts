@@ -46,7 +46,10 @@ export interface ClientMachineInput {
   connectTimeoutMs?: number;
   /** Longest wait between two `queued` frames in the admission queue, ms. @defaultValue 60000 */
   queueTimeoutMs?: number;
-  /** Quiet time before a heartbeat ping, ms. @defaultValue 20000 */
+  /**
+   * Period of the heartbeat while connected, ms: a ping goes out this long after the last pong
+   * (or after `welcome`), whatever other traffic flows. @defaultValue 20000
+   */
   pingIntervalMs?: number;
   /** Time a ping has to be answered before the socket counts as dead, ms. @defaultValue 10000 */
   pongTimeoutMs?: number;

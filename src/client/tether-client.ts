@@ -154,7 +154,12 @@ export class TetherClient extends TypedEmitter<ClientEvents> {
     this.actor.send({ type: 'client.connect' });
   }
 
-  /** End the session: `bye` to the gateway, pending requests rejected with CLIENT_CLOSED. */
+  /**
+   * Stop: pending and queued requests are rejected with CLIENT_CLOSED, and the SDK forgets the
+   * session, so a later `connect()` starts a new one. When connected, `bye` tells the gateway to
+   * end the session at once; otherwise (reconnecting, offline, still connecting) there may be no
+   * socket to say it on, and the gateway ends the session when its resume window runs out.
+   */
   disconnect(): void {
     this.actor.send({ type: 'client.disconnect' });
     this.router.endSession();

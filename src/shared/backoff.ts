@@ -4,7 +4,9 @@
  * clients that lost the same server over the whole window instead of letting them
  * return together (AWS Architecture Blog, "Exponential Backoff And Jitter", 2015).
  *
- * Shared by the client SDK (reconnect) and the gateway (retryAfterMs hints).
+ * The client SDK reconnects with `backoffDelay`; the gateway does not back off, but
+ * jitters the retryAfterMs hints it sends with this module's `jitteredHint` and
+ * `jitteredAtLeast` (which the SDK also applies to a registry default hint).
  *
  * @example
  * backoffDelay(3, { baseMs: 500, maxMs: 30_000 }) // somewhere in [0, 4000]

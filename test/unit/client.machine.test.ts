@@ -276,7 +276,7 @@ describe('client machine — timers (createActor, fake timers)', () => {
     expect(log).toEqual(['open', 'close', 'open']);
   });
 
-  it('heartbeat: ping after the quiet interval, dead socket when no pong in time', () => {
+  it('heartbeat: a ping every pingIntervalMs while connected, dead socket when no pong in time', () => {
     const log: string[] = [];
     const actor = start({ pingIntervalMs: 20_000, pongTimeoutMs: 10_000 }, log);
     actor.send({ type: 'client.connect' });

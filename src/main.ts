@@ -2,14 +2,16 @@
  * `npm start`: read the configuration, find or start Redis, run one gateway
  * process until SIGTERM/SIGINT, then drain gracefully and exit 0.
  */
+// FIRST: registers tracing from OTEL_* (top-level await) before main() runs, so no
+// span, queue or worker exists earlier. For instrumentation that patches modules
+// as they load (auto-instrumentation), use `--import ./src/observability/register.ts`.
+import './observability/register.ts';
 import closeWithGrace from 'close-with-grace';
 import { ConfigError, loadConfig } from './config/config.ts';
 import { announceDevMode, devApiKey } from './dev-mode.ts';
 import { RedisUnreachableError, startGateway } from './gateway/gateway.ts';
 import { createLogger } from './observability/logger.ts';
-// Registers tracing (top-level await) before main() runs: no span or queue exists earlier.
-import { tracing } from './observability/register.ts';
-import { routeDiagnostics } from './observability/tracing.ts';
+import { activeTracing, routeDiagnostics } from './observability/tracing.ts';
 import { RedisUnavailableError, resolveRedis } from './redis/embedded-redis.ts';
 
 async function main(): Promise<void> {
@@ -21,6 +23,7 @@ async function main(): Promise<void> {
     process.stderr.write(`tether: ${error.message}\nSee README.md, "Configuration".\n`);
     process.exit(2);
   }
+  const tracing = activeTracing();
   const logger = createLogger(config.logLevel, config.nodeId);
   routeDiagnostics(logger);
   if (tracing.enabled) logger.info({ exporters: tracing.exporters }, 'tracing on');

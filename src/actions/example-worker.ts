@@ -2,13 +2,22 @@
  * `npm run worker`: an example backend worker for client actions. Point it at the
  * gateway's Redis (REDIS_URL, REDIS_PREFIX) and send, from a client:
  *   {"type":"action","ref":"a1","name":"echo","data":{"hello":"world"}}
+ *
+ * With OTEL_* set (e.g. OTEL_SERVICE_NAME=tether-worker
+ * OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318) its `process actions` spans
+ * join the gateway's traces. On SIGINT/SIGTERM it stops taking jobs, lets the
+ * running ones finish, then flushes its last batch of spans before exiting.
  */
 // Tracing from OTEL_* first, so the worker's spans join the gateway's traces.
 import '../observability/register.ts';
+import closeWithGrace from 'close-with-grace';
+import { activeTracing } from '../observability/tracing.ts';
 import { startActionWorker } from './action-worker.ts';
 
+const DEFAULT_WORKER_REDIS_URL = 'redis://127.0.0.1:6379';
+
 const worker = startActionWorker({
-  redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+  redisUrl: process.env.REDIS_URL ?? DEFAULT_WORKER_REDIS_URL,
   prefix: process.env.REDIS_PREFIX ?? 'tether',
   handlers: {
     echo: (data) => data,
@@ -20,4 +29,11 @@ const worker = startActionWorker({
   },
 });
 process.stderr.write('tether example worker: handling echo, sum, time.now, fail\n');
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void worker.close());
+
+// Like main.ts: on SIGINT/SIGTERM (or a crash) stop taking jobs, let running ones finish,
+// then flush the batch span processor, which holds spans for up to OTEL_BSP_SCHEDULE_DELAY.
+closeWithGrace({ delay: 10_000, logger: false }, async ({ err }) => {
+  if (err) process.stderr.write(`tether example worker: ${err.stack ?? err.message}\n`);
+  await worker.close();
+  await activeTracing().shutdown();
+});

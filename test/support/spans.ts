@@ -1,10 +1,13 @@
 /**
  * Tracing in tests: the real SDK (our startTracing, with its correlation-ID
- * processor) exporting to memory, and helpers to read the span tree it saw.
+ * processor) exporting to memory, helpers to read the span tree it saw, and a
+ * small OTLP/HTTP receiver for what crosses the wire (other processes' spans).
  * Register once per test file, before the gateway starts (each file runs in its
  * own worker, so the global tracer provider is the file's own).
  */
 import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { startTracing } from '../../src/observability/tracing.ts';
 import { eventually } from './events.ts';
@@ -74,3 +77,69 @@ export function treeOf(spans: ReadableSpan[]): string {
   walk(undefined, 0);
   return lines.join('\n');
 }
+
+/** An OTLP attribute value as OTLP/JSON encodes it. */
+export interface OtlpValue {
+  stringValue?: string;
+  intValue?: string | number;
+  boolValue?: boolean;
+}
+export interface OtlpSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  attributes: { key: string; value: OtlpValue }[];
+}
+interface OtlpExportRequest {
+  resourceSpans: {
+    resource: { attributes: { key: string; value: OtlpValue }[] };
+    scopeSpans: { scope: { name: string }; spans: OtlpSpan[] }[];
+  }[];
+}
+
+export interface OtlpReceiver {
+  /** `http://127.0.0.1:<port>`: OTEL_EXPORTER_OTLP_ENDPOINT for an exporter using http/json. */
+  readonly endpoint: string;
+  readonly requests: { path: string; headers: IncomingHttpHeaders; body: OtlpExportRequest }[];
+  /** Every span received so far, with its resource's `service.name`. */
+  spans(): (OtlpSpan & { serviceName: string | undefined })[];
+  close(): Promise<void>;
+}
+
+/** A small OTLP/HTTP (JSON) collector: decodes each export request and keeps it. */
+export async function startOtlpReceiver(): Promise<OtlpReceiver> {
+  const requests: OtlpReceiver['requests'] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      requests.push({
+        path: req.url ?? '',
+        headers: req.headers,
+        body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as OtlpExportRequest,
+      });
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    requests,
+    spans: () =>
+      requests.flatMap((request) =>
+        request.body.resourceSpans.flatMap((resourceSpans) => {
+          const serviceName = resourceSpans.resource.attributes.find((a) => a.key === 'service.name')?.value
+            .stringValue;
+          return resourceSpans.scopeSpans.flatMap((scope) =>
+            scope.spans.map((span) => ({ ...span, serviceName })),
+          );
+        }),
+      ),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+export const otlpAttribute = (span: OtlpSpan, key: string) =>
+  span.attributes.find((a) => a.key === key)?.value;

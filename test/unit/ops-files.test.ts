@@ -117,12 +117,15 @@ describe('otel-collector.yaml and docker-compose.yml', () => {
       for (const name of traces[kind]) expect(collector[kind], `${kind}: ${name}`).toHaveProperty([name]);
   });
 
-  it('compose runs the collector and Jaeger (UI on 16686) with files that exist', () => {
+  it('compose runs the collector, Jaeger (UI on 16686) and Redis on 6379, with files that exist', () => {
     const compose = parse(read('docker-compose.yml'));
     expect(compose.services['otel-collector'].ports).toEqual(
       expect.arrayContaining(['4317:4317', '4318:4318']),
     );
     expect(compose.services.jaeger.ports).toContain('16686:16686');
+    // Where npm start and npm run worker both look for Redis when REDIS_URL is unset.
+    expect(compose.services.redis.ports).toContain('127.0.0.1:6379:6379');
+    expect(read('src/actions/example-worker.ts')).toContain("'redis://127.0.0.1:6379'");
     for (const service of Object.values(compose.services) as { volumes?: string[] }[])
       for (const volume of service.volumes ?? []) {
         const source = volume.split(':')[0] as string;

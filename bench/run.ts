@@ -11,6 +11,7 @@ import { parseOptions, USAGE, UsageError } from './lib/options.ts';
 import { elapsedSeconds, progress } from './lib/progress.ts';
 import { ResultSink, type RunRecord } from './lib/results.ts';
 import { GeneratorPool } from './load/generator-pool.ts';
+import { clearProfiles, PROFILES_DIR, summarizeProfiles } from './report/profile-summary.ts';
 import { writeRun } from './report/write-results.ts';
 import { connectionScenarios } from './scenarios/connections.ts';
 import { scaleScenario } from './scenarios/scale.ts';
@@ -38,6 +39,7 @@ async function main(): Promise<void> {
   // Read before the load starts: the load average says how busy the box was without us.
   const machine = machineInfo();
   const sink = new ResultSink();
+  if (options.cpuProf) clearProfiles();
   progress('bench', '-', `${options.quick ? 'quick' : 'full'} run: starting ${GENERATORS} load generators`);
   const pool = await GeneratorPool.start(GENERATORS);
   try {
@@ -59,6 +61,7 @@ async function main(): Promise<void> {
     machine,
     results: sink.results,
     notes: sink.notes,
+    ...(options.cpuProf ? { profiles: summarizeProfiles(PROFILES_DIR) } : {}),
   };
   const { files, verdicts } = writeRun(record);
   progress('bench', '-', `done: ${sink.results.length} figures, ${sink.notes.length} notes`);

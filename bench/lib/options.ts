@@ -11,7 +11,7 @@ export interface BenchOptions {
   scenarios: string[];
   /** Only these systems (default: all). */
   systems: SystemName[];
-  /** Run the tether server with `--cpu-prof` into bench/results/profiles. */
+  /** Profile the tether server (`--cpu-prof`) into bench/results/profiles/<group>/ and summarize it in the report. */
   cpuProf: boolean;
 }
 
@@ -20,7 +20,7 @@ export const USAGE = `usage: npm run bench -- [--quick] [--scenario NAME]... [--
   --scenario NAME  relay | latency | fanout | idle-memory | connect-cost | reconnect-storm | scale
                    (repeatable or comma-separated)
   --system NAME    ${SYSTEM_NAMES.join(' | ')} (repeatable or comma-separated)
-  --cpu-prof       write V8 CPU profiles of the tether server to bench/results/profiles/`;
+  --cpu-prof       profile the tether server (bench/results/profiles/) and say where the time goes`;
 
 export class UsageError extends Error {
   override name = 'UsageError';

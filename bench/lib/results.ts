@@ -3,6 +3,7 @@
  * written to bench/results/*.json. Notes carry what a figure alone cannot say
  * (a step that failed, a load the system could not sustain).
  */
+import type { ProfileSummary } from '../report/profile-summary.ts';
 import type { MachineInfo } from './machine.ts';
 
 export interface Result {
@@ -57,4 +58,6 @@ export interface RunRecord {
   machine: MachineInfo;
   results: Result[];
   notes: Note[];
+  /** With `--cpu-prof`: where the gateway's busy time went, per scenario group. */
+  profiles?: ProfileSummary[];
 }

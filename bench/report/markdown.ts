@@ -48,6 +48,7 @@ export function renderMarkdown(
       lines.push(`Target — ${v.target}: ${verdictText(v)} (${v.measured}).`, '');
     if (notes.length > 0) lines.push('Notes:', '', ...notes.map((n) => `- ${n.system}: ${n.text}`), '');
   }
+  lines.push(...whereTheTimeGoes(record));
   lines.push(...settings(record));
   return `${lines.join('\n')}\n`;
 }
@@ -95,6 +96,34 @@ function table(rows: readonly Result[]): string[] {
     out.push(`| ${metric}${arrow ? ` ${arrow}` : ''} | ${unit} | ${[...cells, ...ratios].join(' | ')} |`);
   }
   out.push('', '↓ lower is better, ↑ higher is better; "N× raw" = that system ÷ uws-raw.');
+  return out;
+}
+
+/** With `--cpu-prof`: the gateway's busy time by area and by function, per scenario group. */
+function whereTheTimeGoes({ profiles }: RunRecord): string[] {
+  if (!profiles || profiles.length === 0) return [];
+  const out = [
+    '## Where the time goes',
+    '',
+    'V8 CPU profiles of the Tether gateway (`--cpu-prof`), per scenario group: shares of its busy time',
+    '(idle and start-up left out). A native call is billed to the JS function that made it: `uWS` is',
+    'uWebSockets.js sending (system calls included), `socket writes` are Node’s (ioredis). Profiles:',
+    '`bench/results/profiles/<group>/` (open them in Chrome DevTools or speedscope).',
+    '',
+  ];
+  for (const p of profiles) {
+    out.push(
+      `### ${p.group} (${formatNumber(p.busyMs)} ms busy, ${p.files} profile${p.files === 1 ? '' : 's'})`,
+      '',
+    );
+    out.push('| area | % | function | % |', '| --- | ---: | --- | ---: |');
+    for (let i = 0; i < Math.max(p.areas.length, p.functions.length); i++) {
+      const a = p.areas[i];
+      const f = p.functions[i];
+      out.push(`| ${a?.name ?? ''} | ${a ? a.pct : ''} | ${f ? `\`${f.name}\`` : ''} | ${f ? f.pct : ''} |`);
+    }
+    out.push('');
+  }
   return out;
 }
 

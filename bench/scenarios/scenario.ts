@@ -3,6 +3,7 @@
  * and the helpers they share: start a system for the length of a callback, connect
  * a group of clients across the generators, and measure CPU around a step.
  */
+import { join } from 'node:path';
 import type { BenchOptions, SystemName } from '../lib/options.ts';
 import { CLK_TCK, CpuMeter } from '../lib/proc-stats.ts';
 import { progress } from '../lib/progress.ts';
@@ -10,6 +11,7 @@ import type { ResultSink } from '../lib/results.ts';
 import { allocateSourceAddresses } from '../lib/source-addresses.ts';
 import type { ConnectCommand } from '../load/commands.ts';
 import type { GeneratorPool } from '../load/generator-pool.ts';
+import { PROFILES_DIR } from '../report/profile-summary.ts';
 import { startSystem } from '../systems/start-system.ts';
 import type { RunningSystem, StartOptions } from '../systems/system.ts';
 
@@ -38,7 +40,11 @@ export async function withSystem(
   progress(scenario, name, 'starting server');
   let system: RunningSystem | undefined;
   try {
-    system = await startSystem(name, { cpuProf: ctx.options.cpuProf && name === 'tether', ...startOptions });
+    const profile = ctx.options.cpuProf && name === 'tether';
+    system = await startSystem(name, {
+      ...(profile ? { cpuProfDir: join(PROFILES_DIR, scenario) } : {}),
+      ...startOptions,
+    });
     await body(system);
   } catch (error) {
     const why = (error as Error).message.split('\n')[0];

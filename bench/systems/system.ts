@@ -28,8 +28,8 @@ export interface RunningSystem {
 export interface StartOptions {
   /** Gateway processes sharing the port (tether only; SO_REUSEPORT). @defaultValue 1 */
   processes?: number;
-  /** Write V8 CPU profiles of the tether server. */
-  cpuProf?: boolean;
+  /** Write V8 CPU profiles of the tether server into this folder. */
+  cpuProfDir?: string;
   /** Extra node/V8 flags for every server process (e.g. the idle-memory scenario's). */
   nodeArgs?: string[];
 }

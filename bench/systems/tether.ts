@@ -7,10 +7,9 @@
  */
 import { mkdirSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
-import { join } from 'node:path';
 import { freePort, type RedisServerHandle, startRedisServer } from '../../src/redis/embedded-redis.ts';
 import { withTimeout } from '../lib/timing.ts';
-import { REPO_ROOT, ServerProcess } from './server-process.ts';
+import { ServerProcess } from './server-process.ts';
 import type { RunningSystem, StartOptions } from './system.ts';
 
 export const BENCH_JWT_SECRET = 'bench-hs256-secret-that-is-long-enough-0123456789';
@@ -62,8 +61,8 @@ export async function startTether(options: StartOptions = {}): Promise<RunningTe
   const redis = await startRedisServer();
   const port = await freePort();
   const httpUrl = `http://127.0.0.1:${port}`;
-  const profileDir = join(REPO_ROOT, 'bench/results/profiles');
-  if (options.cpuProf) mkdirSync(profileDir, { recursive: true });
+  const profileDir = options.cpuProfDir;
+  if (profileDir) mkdirSync(profileDir, { recursive: true });
   let gateways: ServerProcess[] = [];
 
   const startGateways = async () => {
@@ -73,7 +72,7 @@ export async function startTether(options: StartOptions = {}): Promise<RunningTe
         label: `tether gateway ${i + 1}/${processes}`,
         nodeArgs: [
           ...(options.nodeArgs ?? []),
-          ...(options.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []),
+          ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []),
         ],
         env: gatewayEnv(port, redis.url, nodeId(i)),
       }),

@@ -18,6 +18,17 @@ import type { ActionFrame } from '../shared/frames.ts';
 import { ACTIONS_QUEUE, type ActionJob, bullPrefix } from './action-job.ts';
 
 const DEPTH_SAMPLE_MS = 250;
+/** Tier priorities are 1–9, and 10 for a tier TIER_PRIORITIES does not list: one decade per class. */
+const TIER_SPAN = 10;
+
+/**
+ * The BullMQ priority of an action (lower first): every job of an urgent class goes before
+ * any of the next class, better tiers first within a class. Holds because the config schema
+ * keeps classes (ACTION_PRIORITIES) and tier priorities (TIER_PRIORITIES) within 1–9.
+ */
+export function actionPriority(actionClass: number, tierPriority: number): number {
+  return actionClass * TIER_SPAN + tierPriority;
+}
 
 export class ActionDispatcher {
   private readonly queue: Queue<ActionJob>;
@@ -95,7 +106,7 @@ export class ActionDispatcher {
           trace: traceCarrier(),
         },
         {
-          priority: actionClass * 10 + this.tierPriority(principal.tier),
+          priority: actionPriority(actionClass, this.tierPriority(principal.tier)),
           removeOnComplete: 1000,
           removeOnFail: 1000,
         },

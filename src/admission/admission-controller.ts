@@ -29,8 +29,7 @@ export class AdmissionController {
   ) {}
 
   priorityOf(tier: string): number {
-    const priorities = this.ctx.config.admission.tierPriorities;
-    return priorities[tier] ?? Math.max(0, ...Object.values(priorities)) + 1;
+    return tierPriority(this.ctx.config.admission.tierPriorities, tier);
   }
 
   /** Resolves true once `conn` holds a slot; false if it was refused or left. */
@@ -138,6 +137,11 @@ export class AdmissionController {
   private refuse(conn: Connection, code: ErrorCode): void {
     conn.close(code, { retryAfterMs: jitteredHint(errorSpec(code).retryAfterMs ?? 1000) });
   }
+}
+
+/** A tier's admission priority (1 = first); a tier not in `priorities` ranks after all listed ones. */
+export function tierPriority(priorities: Record<string, number>, tier: string): number {
+  return priorities[tier] ?? Math.max(0, ...Object.values(priorities)) + 1;
 }
 
 type Sheddable = Pick<Connection, 'welcomed' | 'priority' | 'openedAt'>;

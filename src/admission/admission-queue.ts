@@ -118,7 +118,7 @@ export class AdmissionQueue {
     await this.queue.add(
       'admit',
       { connectionId, priority, enqueuedAt: Date.now(), correlationId },
-      { priority: Math.max(1, priority), jobId: connectionId, removeOnComplete: true, removeOnFail: true },
+      { priority, jobId: connectionId, removeOnComplete: true, removeOnFail: true },
     );
   }
 

@@ -89,8 +89,10 @@ export const EnvSchema = T.Object({
   }),
   TIER_PRIORITIES: T.String({
     default: 'enterprise=1,pro=2,standard=3,free=4',
-    pattern: '^[A-Za-z0-9_-]+=[0-9]+(,[A-Za-z0-9_-]+=[0-9]+)*$',
-    description: 'Token `tier` → admission priority (1 = first); unknown tiers rank last',
+    // 1–9: BullMQ turns 0 into 1 (so the local line would disagree), and the action
+    // priority is class × 10 + tier priority (src/actions/action-dispatcher.ts).
+    pattern: '^[A-Za-z0-9_-]+=[1-9](,[A-Za-z0-9_-]+=[1-9])*$',
+    description: 'Token `tier` → admission priority 1–9 (1 = first); unknown tiers rank last',
   }),
   RESOURCE_SAMPLE_MS: Ms(500, 'How often event-loop lag, heap and buffered bytes are sampled', 50),
   SATURATE_EVENT_LOOP_LAG_MS: Ms(100, 'Event-loop delay (max over a sample) that stops direct admission', 1),

@@ -93,5 +93,15 @@ function render(now: PoolSample): void {
   );
 }
 
-void tick();
-setInterval(() => void tick(), INTERVAL_MS);
+/**
+ * One scrape at a time: the next starts a second after this one started, and never before it
+ * ends — a slow /metrics must not let a later sample land before an earlier one, or two
+ * scrapes share one `previous` and a rate comes out of order.
+ */
+async function run(): Promise<void> {
+  const started = Date.now();
+  await tick();
+  setTimeout(() => void run(), Math.max(0, INTERVAL_MS - (Date.now() - started)));
+}
+
+void run();

@@ -9,7 +9,9 @@ export interface Sample {
   value: number;
 }
 
-const LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/;
+/** name, optional {labels}, value, optional timestamp — and nothing else on the line. */
+const LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?[ \t]+(\S+)(?:[ \t]+-?\d+)?[ \t]*\r?$/;
+const FLOAT = /^(?:[+-]?Inf|NaN|[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)$/;
 const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
 
 export function parsePrometheusText(text: string): Sample[] {
@@ -17,14 +19,21 @@ export function parsePrometheusText(text: string): Sample[] {
   for (const line of text.split('\n')) {
     if (line === '' || line.startsWith('#')) continue;
     const match = LINE.exec(line);
-    if (!match) continue;
+    if (!match || !FLOAT.test(match[3] as string)) continue; // not a sample line: skip, never a NaN
     const labels: Record<string, string> = {};
     for (const [, key, value] of (match[2] ?? '').matchAll(LABEL)) {
       labels[key as string] = (value as string).replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
     }
-    samples.push({ name: match[1] as string, labels, value: Number(match[3]) });
+    samples.push({ name: match[1] as string, labels, value: sampleValue(match[3] as string) });
   }
   return samples;
+}
+
+/** Go floats as the format writes them: `Number('+Inf')` would be NaN. */
+function sampleValue(text: string): number {
+  if (text === '+Inf') return Number.POSITIVE_INFINITY;
+  if (text === '-Inf') return Number.NEGATIVE_INFINITY;
+  return Number(text);
 }
 
 /** Sum of a metric's samples whose labels include `where`. undefined when the metric is absent. */

@@ -2,7 +2,8 @@
  * The demo page: a live room on the client SDK. Query parameters:
  * `channel` (default room:lobby), `user` (a display name), `token` (a JWT; without
  * it the page asks the gateway's development-mode `/dev/token`), `url` (the
- * WebSocket endpoint; default this origin's /ws).
+ * WebSocket endpoint; default this origin's /ws), `autoconnect=false` (start idle,
+ * connect on the button).
  */
 import { type ChannelEvent, type StateChange, TetherClient, TetherClientError } from '../../client/index.ts';
 import { statusView } from './status-text.ts';
@@ -12,6 +13,7 @@ const channel = params.get('channel') ?? 'room:lobby';
 const user = params.get('user') ?? `guest-${Math.random().toString(36).slice(2, 6)}`;
 const givenToken = params.get('token') ?? undefined;
 const url = params.get('url') ?? `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
+const autoconnect = params.get('autoconnect') !== 'false';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const statusEl = $('status');
@@ -36,8 +38,11 @@ const client = new TetherClient({
   clientName: 'tether-demo',
 });
 
-/** For tests and the curious: `tetherDemo.received` lists every event ID shown, in order. */
-const demo = { client, received: [] as string[], states: [] as string[] };
+/**
+ * For tests and the curious: `tetherDemo.received` lists every event ID shown, in order;
+ * `states` every state change, with the reconnect attempts spent so far in `attempts`.
+ */
+const demo = { client, received: [] as string[], states: [] as string[], attempts: [] as number[] };
 Object.assign(window, { tetherDemo: demo });
 
 let last: StateChange | undefined;
@@ -56,6 +61,10 @@ function render(): void {
   statusEl.dataset.state = state;
   (statusEl.querySelector('.dot') as HTMLElement).textContent = view.dot;
   statusText.textContent = view.text;
+  // Nothing to reconnect while a connection is up or on its way.
+  const button = $<HTMLButtonElement>('reconnect');
+  button.disabled = state === 'connected' || state === 'connecting';
+  button.textContent = state === 'idle' || state === 'closed' ? 'Connect' : 'Reconnect now';
   const problem = $('problem');
   const error = state === 'failed' ? last?.error : undefined;
   problem.hidden = !error;
@@ -76,7 +85,10 @@ function render(): void {
 client.on('state', (change) => {
   last = change;
   demo.states.push(change.newState);
+  demo.attempts.push(change.attempt);
   if (change.newState !== 'connecting') queue = undefined;
+  // "Nothing was lost" is about the connection that just came back: gone with it.
+  if (change.oldState === 'connected') $('recovered').hidden = true;
   render();
 });
 client.on('queued', (q) => {
@@ -149,7 +161,7 @@ $<HTMLFormElement>('composer').addEventListener('submit', (e) => {
 $('channel').textContent = channel;
 setInterval(render, 250);
 render();
-client.connect();
+if (autoconnect) client.connect();
 client.subscribe(channel).catch((error: TetherClientError) => {
   // A failed connection already explains itself in the status and problem box.
   if (client.state !== 'failed') $('send-error').textContent = `${error.code}: ${error.message}`;

@@ -82,7 +82,11 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
       },
       logger,
     ),
-    verifier: await createTokenVerifier(config.auth, config.devMode),
+    // Development mode: one secret for every process on this Redis, so a dev token outlives a restart.
+    verifier: await createTokenVerifier(config.auth, config.devMode, {
+      redis: redis.commands,
+      prefix: config.redisPrefix,
+    }),
     supervisor: new Supervisor(
       { maxConnections: config.maxConnections, maxWaiting: config.admission.queueMax },
       {

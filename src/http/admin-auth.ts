@@ -7,6 +7,7 @@
  */
 import { type HttpRequest, type HttpResponse, httpRemoteAddress, replyJson } from '../edge/uws.ts';
 import type { GatewayContext } from '../gateway/context.ts';
+import { errorBody, requestCorrelationId } from '../observability/http-tracing.ts';
 import { metrics } from '../observability/metrics.ts';
 import { ApiKeys } from './api-keys.ts';
 
@@ -22,6 +23,7 @@ export function adminGuard(ctx: GatewayContext): AdminGuard {
     const presented = Boolean(req.getHeader('authorization') || req.getHeader('x-api-key'));
     const allowed = key !== undefined && keys.allows(req);
     const ip = httpRemoteAddress(res);
+    const correlationId = requestCorrelationId(req);
     if (allowed) {
       ctx.logger[method === 'GET' ? 'debug' : 'info'](
         { audit: 'admin.allowed', method, route, ip },
@@ -31,17 +33,23 @@ export function adminGuard(ctx: GatewayContext): AdminGuard {
     }
     const reason = key === undefined ? 'disabled' : presented ? 'wrong' : 'missing';
     metrics.adminDenied.inc({ reason });
-    ctx.logger.warn({ audit: 'admin.denied', method, route, ip, reason }, 'admin request denied');
+    ctx.logger.warn(
+      { audit: 'admin.denied', method, route, ip, reason, correlationId },
+      'admin request denied',
+    );
     replyJson(
       res,
       401,
-      {
-        error: 'UNAUTHORIZED',
-        message:
-          reason === 'disabled'
-            ? 'admin routes are disabled: set ADMIN_API_KEY on the gateway'
-            : `${method} ${route} needs authorization: Bearer <ADMIN_API_KEY> (or x-api-key)`,
-      },
+      errorBody(
+        {
+          error: 'UNAUTHORIZED',
+          message:
+            reason === 'disabled'
+              ? 'admin routes are disabled: set ADMIN_API_KEY on the gateway'
+              : `${method} ${route} needs authorization: Bearer <ADMIN_API_KEY> (or x-api-key)`,
+        },
+        correlationId,
+      ),
       { 'www-authenticate': 'Bearer realm="tether-admin"' },
     );
     return false;

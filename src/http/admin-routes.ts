@@ -18,6 +18,7 @@ import { connectionSnapshot } from '../observability/connection-snapshot.ts';
 import { renderMetrics } from '../observability/gateway-metrics.ts';
 import type { GatewayObserver } from '../observability/gateway-observer.ts';
 import { websocketHealth } from '../observability/health-report.ts';
+import { errorBody, requestCorrelationId } from '../observability/http-tracing.ts';
 import { basicStats, detailedStats, rateLimitStats } from '../observability/stats-report.ts';
 import { redisKeys } from '../redis/keys.ts';
 import { liveNodeIds } from '../redis/node-presence.ts';
@@ -35,9 +36,9 @@ export function mountAdminRoutes(ctx: GatewayContext, options: AdminRouteOptions
   const { observer, resources } = options;
   const guard = adminGuard(ctx);
 
-  app.get('/metrics', (res) => {
+  app.get('/metrics', (res, req) => {
     trackAbort(res);
-    answer(res, async () => {
+    answer(res, requestCorrelationId(req), async () => {
       const { contentType, body } = await renderMetrics();
       reply(res, 200, body, contentType);
     });
@@ -48,7 +49,7 @@ export function mountAdminRoutes(ctx: GatewayContext, options: AdminRouteOptions
   app.get('/health/websocket', (res, req) => {
     trackAbort(res);
     if (!guard(res, req)) return;
-    answer(res, async () => {
+    answer(res, requestCorrelationId(req), async () => {
       const report = await websocketHealth({ ctx, observer, resources, isDraining: options.isDraining });
       replyJson(res, report.status === 'unhealthy' ? 503 : 200, report);
     });
@@ -62,18 +63,21 @@ export function mountAdminRoutes(ctx: GatewayContext, options: AdminRouteOptions
   app.get('/ws/stats/rate-limit', (res, req) => {
     trackAbort(res);
     if (!guard(res, req)) return;
-    answer(res, async () => replyJson(res, 200, await rateLimitStats(ctx)));
+    answer(res, requestCorrelationId(req), async () => replyJson(res, 200, await rateLimitStats(ctx)));
   });
 
   app.post('/ws/cleanup', (res, req) => {
     trackAbort(res);
     if (!guard(res, req)) return;
     const dryRun = /^(1|true|yes)$/i.test(req.getQuery('dryRun') ?? '');
+    const correlationId = requestCorrelationId(req);
     // The request body is not used; uWS needs it consumed (or the request aborted) all the same.
     res.onData(() => {});
-    answer(res, async () => {
+    answer(res, correlationId, async () => {
       if (ctx.redis.status !== 'ready') {
-        replyJson(res, 503, { error: 'STORE_UNAVAILABLE', retryAfterMs: 1000 }, { 'retry-after': '1' });
+        replyJson(res, 503, errorBody({ error: 'STORE_UNAVAILABLE', retryAfterMs: 1000 }, correlationId), {
+          'retry-after': '1',
+        });
         return;
       }
       const { redisPrefix } = ctx.config;
@@ -108,17 +112,24 @@ export function mountAdminRoutes(ctx: GatewayContext, options: AdminRouteOptions
     const snapshot = connectionSnapshot(ctx, observer.history, req.getParameter(0) ?? '');
     if (snapshot) replyJson(res, 200, snapshot);
     else
-      replyJson(res, 404, {
-        error: 'NOT_FOUND',
-        message: 'no connection or session with that ID in this gateway process',
-      });
+      replyJson(
+        res,
+        404,
+        errorBody(
+          { error: 'NOT_FOUND', message: 'no connection or session with that ID in this gateway process' },
+          requestCorrelationId(req),
+        ),
+      );
   });
 
-  /** Run an async handler; an unexpected failure becomes a 500 (and a log line), not a hung request. */
-  function answer(res: HttpResponse, handler: () => Promise<void>): void {
+  /**
+   * Run an async handler; an unexpected failure becomes a 500 (and a log line with the
+   * correlation ID the body names), not a hung request.
+   */
+  function answer(res: HttpResponse, correlationId: string, handler: () => Promise<void>): void {
     handler().catch((error) => {
-      ctx.logger.error({ err: error }, 'admin route failed');
-      replyJson(res, 500, { error: 'INTERNAL', message: (error as Error).message });
+      ctx.logger.error({ err: error, correlationId }, 'admin route failed');
+      replyJson(res, 500, errorBody({ error: 'INTERNAL', message: (error as Error).message }, correlationId));
     });
   }
 }

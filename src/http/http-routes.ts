@@ -1,13 +1,31 @@
 /**
  * HTTP on the same uWS app and port: health, backend publish, dev tokens.
  * Backend routes need a credential. Metrics, stats and admin: admin-routes.ts.
+ *
+ * `/livez` and `/readyz` answer any origin (`access-control-allow-origin: *`):
+ * the client SDK's `diagnose()` fetches `/readyz` from pages served elsewhere,
+ * and they say nothing a load balancer would not.
  */
-import { randomUUID } from 'node:crypto';
 import { Type as T } from '@sinclair/typebox';
 import { Ajv } from 'ajv';
-import { BodyTooLargeError, type HttpResponse, readBody, replyJson, trackAbort } from '../edge/uws.ts';
+import {
+  BodyTooLargeError,
+  type HttpResponse,
+  httpRemoteAddress,
+  readBody,
+  replyJson,
+  trackAbort,
+} from '../edge/uws.ts';
 import type { GatewayContext } from '../gateway/context.ts';
-import { type Answer, traceHeaders, traceHttp } from '../observability/http-tracing.ts';
+import { clientAddress, TrustedProxies } from '../limits/client-address.ts';
+import {
+  type Answer,
+  errorBody,
+  recordHttpRequest,
+  requestCorrelationId,
+  traceHeaders,
+  traceHttp,
+} from '../observability/http-tracing.ts';
 import { sampledTraceparent } from '../observability/trace-context.ts';
 import { CHANNEL_PATTERN, INBOX_PREFIX } from '../shared/frames.ts';
 import type { ApiKeys } from './api-keys.ts';
@@ -23,31 +41,49 @@ export interface HttpRouteOptions {
   isDraining(): boolean;
 }
 
+/** Public health answers may be read by pages of any origin. */
+const ANY_ORIGIN = { 'access-control-allow-origin': '*' };
+
 export function mountHttpRoutes(ctx: GatewayContext, options: HttpRouteOptions): void {
   const { app } = ctx;
+  const trustedProxies = new TrustedProxies(ctx.config.limits.trustedProxies);
 
-  app.get('/livez', (res) => replyJson(res, 200, { status: 'ok' }));
+  app.get('/livez', (res) => replyJson(res, 200, { status: 'ok' }, ANY_ORIGIN));
 
   app.get('/readyz', (res) => {
     const redis = ctx.redis.status === 'ready';
     const draining = options.isDraining();
-    replyJson(res, redis && !draining ? 200 : 503, { ready: redis && !draining, redis, draining });
+    const ready = redis && !draining;
+    replyJson(res, ready ? 200 : 503, { ready, redis, draining }, ANY_ORIGIN);
   });
 
   app.post('/publish', (res, req) => {
     trackAbort(res);
+    // Everything from req now: it is only valid during this call.
+    const request = {
+      method: 'POST',
+      route: '/publish',
+      correlationId: requestCorrelationId(req),
+      ip: clientAddress(httpRemoteAddress(res), req.getHeader('x-forwarded-for'), trustedProxies),
+    };
     if (!options.publishKeys.allows(req)) {
-      replyJson(res, 401, {
-        error: 'UNAUTHORIZED',
-        message: 'POST /publish needs authorization: Bearer <API key>',
-      });
+      // No span: an unauthenticated caller does not get to start (or sample) traces.
+      res.onData(() => {}); // the body is not read; uWS needs it consumed all the same
+      recordHttpRequest(ctx.logger, request, 401);
+      replyJson(
+        res,
+        401,
+        errorBody(
+          { error: 'UNAUTHORIZED', message: 'POST /publish needs authorization: Bearer <API key>' },
+          request.correlationId,
+        ),
+        { 'www-authenticate': 'Bearer realm="tether-publish"' },
+      );
       return;
     }
-    // The caller's trace and correlation ID, read now: req is only valid in this call.
     const headers = traceHeaders(req);
-    const correlationId = req.getHeader('x-correlation-id') || randomUUID();
-    void traceHttp(res, { method: 'POST', route: '/publish', headers, correlationId }, (answer) =>
-      publish(ctx, res, correlationId, answer),
+    void traceHttp(res, ctx.logger, { ...request, headers }, (answer) =>
+      publish(ctx, res, request.correlationId, answer),
     );
   });
 
@@ -65,7 +101,9 @@ export function mountHttpRoutes(ctx: GatewayContext, options: HttpRouteOptions):
     });
   }
 
-  app.any('/*', (res) => replyJson(res, 404, { error: 'NOT_FOUND' }));
+  app.any('/*', (res, req) =>
+    replyJson(res, 404, errorBody({ error: 'NOT_FOUND' }, requestCorrelationId(req))),
+  );
 }
 
 async function publish(
@@ -106,7 +144,7 @@ async function publish(
     const event = await ctx.events.append(body.channel, data, correlationId, sampledTraceparent());
     answer(200, { channel: body.channel, id: event.id, correlationId });
   } catch (error) {
-    ctx.logger.warn({ err: error }, 'POST /publish: append failed');
+    ctx.logger.warn({ err: error, correlationId }, 'POST /publish: append failed');
     answer(503, { error: 'STORE_UNAVAILABLE', retryAfterMs: 1000 }, { 'retry-after': '1' });
   }
 }

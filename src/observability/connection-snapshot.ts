@@ -6,11 +6,9 @@
  */
 import type { GatewayContext } from '../gateway/context.ts';
 import type { ConnectionActor } from '../supervisor/connection-actor.ts';
+import { redactSecrets } from './secrets.ts';
 import { socketSummary } from './stats-report.ts';
 import type { TransitionHistory, TransitionRecord } from './transition-history.ts';
-
-/** Context keys never shown, whatever a future machine adds. */
-const SECRET_KEY = /token|secret|password|api[-_]?key|authorization/i;
 
 export interface ConnectionSnapshot {
   id: string;
@@ -34,12 +32,13 @@ export function connectionSnapshot(
   return {
     id,
     foundBy: conn ? 'connection' : 'session',
-    actor: { state: snapshot.value, status: snapshot.status, context: withoutSecrets(snapshot.context) },
+    // Secrets censored at any depth, whatever a future machine keeps in its context.
+    actor: {
+      state: snapshot.value,
+      status: snapshot.status,
+      context: redactSecrets({ ...snapshot.context }),
+    },
     socket: bound ? socketSummary(bound) : null,
     history: history.of(actor).map((entry) => ({ ...entry, at: new Date(entry.at).toISOString() })),
   };
-}
-
-function withoutSecrets(context: object): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(context).filter(([key]) => !SECRET_KEY.test(key)));
 }

@@ -1,10 +1,15 @@
 /**
- * A SERVER span around an HTTP handler on the uWS app (HTTP auto-instrumentation
- * does not see uWS), continuing the caller's trace from its `traceparent` header,
- * with the response status recorded on the span and in `tether_http_requests_total`.
+ * Observability of the gateway's HTTP requests: a SERVER span around a handler on
+ * the uWS app (HTTP auto-instrumentation does not see uWS), continuing the
+ * caller's trace from its `traceparent` header; and, for every answer — refusals
+ * before any span included — one count in `tether_http_requests_total`, one log
+ * line, and the request's correlation ID in every error body, so whoever got the
+ * error can quote the ID that finds the log line.
  */
+import { randomUUID } from 'node:crypto';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { type HttpRequest, type HttpResponse, replyJson } from '../edge/uws.ts';
+import type { Logger } from './logger.ts';
 import { metrics } from './metrics.ts';
 import {
   ATTR_CORRELATION_ID,
@@ -15,7 +20,7 @@ import {
 import { extractContext, SpanKind, withCorrelationId, withSpan } from './trace-context.ts';
 
 /** Reply with JSON; the status is recorded on the request's span. */
-export type Answer = (status: number, body: unknown, headers?: Record<string, string>) => void;
+export type Answer = (status: number, body: object, headers?: Record<string, string>) => void;
 
 /** The trace headers of a request; call synchronously in the handler (req dies after it returns). */
 export function traceHeaders(req: HttpRequest): Record<string, string> {
@@ -25,9 +30,46 @@ export function traceHeaders(req: HttpRequest): Record<string, string> {
   return tracestate ? { traceparent, tracestate } : { traceparent };
 }
 
+/** The caller's `x-correlation-id`, or a new one; call synchronously in the handler. */
+export function requestCorrelationId(req: HttpRequest): string {
+  return req.getHeader('x-correlation-id') || randomUUID();
+}
+
+/** An error body that names the request: `{ error, message, …, correlationId }`. */
+export function errorBody(body: object, correlationId: string): object {
+  return { ...body, correlationId };
+}
+
+export interface HttpRequestInfo {
+  method: string;
+  /** The route pattern (`/publish`), never the raw URL: it is a metric label. */
+  route: string;
+  correlationId: string;
+  /** The client's address (X-Forwarded-For from a trusted proxy, else the peer). */
+  ip: string;
+}
+
+/**
+ * Count and log one answered request: 2xx at debug (a backend may publish a lot),
+ * 401/403 at warn (a caller with a wrong key), other 4xx at info, 5xx at warn.
+ */
+export function recordHttpRequest(logger: Logger, request: HttpRequestInfo, status: number): void {
+  const { method, route, correlationId, ip } = request;
+  const name = `${method} ${route}`;
+  metrics.httpRequests.inc({ route: name, status: String(status) });
+  const level = status < 400 ? 'debug' : status === 401 || status === 403 || status >= 500 ? 'warn' : 'info';
+  logger[level]({ route: name, status, correlationId, ip }, `${name} ${status}`);
+}
+
+/**
+ * Run an authenticated request's handler inside its SERVER span. `answer` replies,
+ * records the status on the span, counts and logs it, and adds the correlation ID
+ * to error bodies.
+ */
 export function traceHttp(
   res: HttpResponse,
-  request: { method: string; route: string; headers: Record<string, string>; correlationId: string },
+  logger: Logger,
+  request: HttpRequestInfo & { headers: Record<string, string> },
   handler: (answer: Answer) => Promise<void>,
 ): Promise<void> {
   const { method, route, correlationId } = request;
@@ -46,8 +88,8 @@ export function traceHttp(
       handler((status, body, headers) => {
         span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status);
         if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
-        metrics.httpRequests.inc({ route: `${method} ${route}`, status: String(status) });
-        replyJson(res, status, body, headers);
+        recordHttpRequest(logger, request, status);
+        replyJson(res, status, status >= 400 ? errorBody(body, correlationId) : body, headers);
       }),
   );
 }

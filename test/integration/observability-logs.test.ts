@@ -73,12 +73,34 @@ describe('secrets in logs', () => {
     await fetch(`${gw.http}/ws/stats/detailed`, {
       headers: { authorization: 'Bearer not-the-admin-key-at-all' },
     });
+    // A backend publish with the real API key, and one with a wrong key (both logged).
+    const published = await fetch(`${gw.http}/publish`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TEST_API_KEY}`, 'x-correlation-id': 'log-publish' },
+      body: JSON.stringify({ channel: 'logs:secrets', data: { n: 1 } }),
+    });
+    expect(published.status).toBe(200);
+    const refusedPublish = await fetch(`${gw.http}/publish`, {
+      method: 'POST',
+      headers: { 'x-api-key': 'not-a-publish-key-either' },
+      body: '{}',
+    });
+    expect(refusedPublish.status).toBe(401);
     resumed.client.close();
 
     const output = gw.output();
     expect(output).toContain('hello rejected');
     expect(output).toContain('admin request denied');
-    for (const secret of [token, forged, first.welcome.resumeToken, TEST_API_KEY, 'not-the-admin-key-at-all'])
+    expect(output).toContain('log-publish'); // the publish was logged…
+    expect(gw.lines().some((l) => l.route === 'POST /publish' && l.status === 401)).toBe(true);
+    for (const secret of [
+      token,
+      forged,
+      first.welcome.resumeToken,
+      TEST_API_KEY, // …without its key
+      'not-the-admin-key-at-all',
+      'not-a-publish-key-either',
+    ])
       expect(output.includes(secret), `a secret (${secret.slice(0, 8)}…) leaked into the logs`).toBe(false);
   });
 
@@ -92,9 +114,51 @@ describe('secrets in logs', () => {
       'x',
     );
     logger.info({ headers: { authorization: 'Bearer k-2' } }, 'y');
+    logger.info({ frame: { hello: { token: 't-4' } } }, 'nested frame');
+    logger.info(
+      { req: { headers: { authorization: 'Bearer k-3', 'x-api-key': 'k-4', cookie: 'sid=c-1' } } },
+      'req',
+    );
+    logger.info({ config: { adminApiKey: 'k-5', publishApiKeys: ['k-6', 'k-7'] } }, 'config');
+    logger.info({ list: [{ deep: { deeper: { resumeToken: 't-5' } } }] }, 'array');
+    // An HTTP client's error keeps the request config, headers included.
+    const failure = Object.assign(new Error('request failed'), {
+      config: { url: 'https://backend', headers: { authorization: 'Bearer k-8' } },
+    });
+    logger.error({ err: failure }, 'upstream failed');
+    logger.error(failure);
     const output = captured.join('');
-    for (const secret of ['t-1', 't-2', 't-3', 'k-1', 'k-2']) expect(output).not.toContain(secret);
+    for (const secret of [
+      't-1',
+      't-2',
+      't-3',
+      't-4',
+      't-5',
+      'k-1',
+      'k-2',
+      'k-3',
+      'k-4',
+      'k-5',
+      'k-6',
+      'k-7',
+      'k-8',
+      'c-1',
+    ])
+      expect(output, secret).not.toContain(secret);
     expect(output).toContain('[redacted]');
+    // What is not secret survives, errors keep their shape.
+    const lines = captured.map((line) => JSON.parse(line));
+    const upstream = lines.find((line) => line.msg === 'upstream failed');
+    expect(upstream.err).toMatchObject({
+      type: 'Error',
+      message: 'request failed',
+      config: { url: 'https://backend', headers: { authorization: '[redacted]' } },
+    });
+    expect(upstream.err.stack).toContain('request failed');
+    expect(lines.find((line) => line.msg === 'request failed')?.err?.config?.headers?.authorization).toBe(
+      '[redacted]',
+    );
+    expect(failure.config.headers.authorization).toBe('Bearer k-8'); // the logged object is not changed
   });
 });
 

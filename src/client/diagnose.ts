@@ -104,17 +104,20 @@ async function handshake(
   report: DiagnosticReport,
 ): Promise<boolean> {
   const { checks, suggestions } = report;
+  const authFailed = (error: TetherClientError, ms?: number): false => {
+    checks.auth = { ok: false, ms, detail: `${error.code}: ${error.message}`, error: error.toJSON() };
+    suggestions.push(`Auth: ${error.recovery}`);
+    return false;
+  };
   let token: string | undefined;
   try {
     token = await getToken();
   } catch (error) {
-    const e =
+    return authFailed(
       error instanceof TetherClientError
         ? error
-        : new TetherClientError('TOKEN_UNAVAILABLE', { cause: error });
-    checks.auth = { ok: false, detail: e.message, error: e.toJSON() };
-    suggestions.push(`Auth: ${e.recovery}`);
-    return false;
+        : new TetherClientError('TOKEN_UNAVAILABLE', { cause: error }),
+    );
   }
   const outcome = await probe.hello(token, timeoutMs);
   if (outcome.queued) {
@@ -122,29 +125,10 @@ async function handshake(
     report.queue = { position, estimatedWaitMs };
   }
   // The gateway verifies the token before admission: a queued or admission-refused probe passed auth.
-  const admissionError = outcome.kind === 'refused' && (outcome.queued || isAdmissionRefusal(outcome.error));
-  if (outcome.kind === 'refused' && !admissionError) {
-    const { error } = outcome;
-    checks.auth = {
-      ok: false,
-      ms: outcome.ms,
-      detail: `${error.code}: ${error.message}`,
-      error: error.toJSON(),
-    };
-    suggestions.push(`Auth: ${error.recovery}`);
-    return false;
-  }
-  if (outcome.kind === 'timeout' && !outcome.queued) {
-    const error = new TetherClientError('CONNECT_TIMEOUT');
-    checks.auth = {
-      ok: false,
-      ms: outcome.ms,
-      detail: `${error.code}: ${error.message}`,
-      error: error.toJSON(),
-    };
-    suggestions.push(`Auth: ${error.recovery}`);
-    return false;
-  }
+  if (outcome.kind === 'refused' && !outcome.queued && !isAdmissionRefusal(outcome.error))
+    return authFailed(outcome.error, outcome.ms);
+  if (outcome.kind === 'timeout' && !outcome.queued)
+    return authFailed(new TetherClientError('CONNECT_TIMEOUT'), outcome.ms);
   checks.auth =
     outcome.kind === 'welcome'
       ? { ok: true, ms: outcome.ms, detail: `authenticated as ${outcome.welcome.userId}` }

@@ -11,7 +11,8 @@ import WebSocket, { WebSocketServer } from 'ws';
 import { TetherClient } from '../../src/client/index.ts';
 import type { ServerFrame } from '../../src/shared/frames.ts';
 
-type Script = (frame: { type: string; ts?: number }, send: (frame: ServerFrame | string) => void) => void;
+type Outgoing = ServerFrame | Record<string, unknown> | string;
+type Script = (frame: { type: string; ts?: number }, send: (frame: Outgoing) => void) => void;
 
 let server: Server | undefined;
 
@@ -20,8 +21,7 @@ async function scriptedGateway(script: Script): Promise<{ url: string; httpUrl: 
   server = createServer((_, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
   const wss = new WebSocketServer({ server });
   wss.on('connection', (ws) => {
-    const send = (frame: ServerFrame | string) =>
-      ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+    const send = (frame: Outgoing) => ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
     ws.on('message', (data) => script(JSON.parse(String(data)) as { type: string }, send));
   });
   await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
@@ -35,23 +35,8 @@ afterEach(async () => {
   server = undefined;
 });
 
-function welcome(): ServerFrame {
-  return {
-    type: 'welcome',
-    sessionId: 's',
-    resumeToken: 'r',
-    connectionId: 'c',
-    correlationId: 'k',
-    userId: 'diag-user',
-    resumed: false,
-    recovered: true,
-    channels: [],
-    heartbeatMs: 30_000,
-    maxMessageBytes: 65_536,
-    resumeWindowMs: 120_000,
-    serverTime: Date.now(),
-  };
-}
+/** The fields of a welcome that diagnose() reads; a real gateway sends more (see client-runtime.test.ts). */
+const welcome = { type: 'welcome', sessionId: 's', correlationId: 'k', userId: 'diag-user' };
 
 describe('diagnose()', () => {
   it('skips a frame that is not JSON, and measures clock skew from the pong', async () => {
@@ -59,7 +44,7 @@ describe('diagnose()', () => {
     const gw = await scriptedGateway((frame, send) => {
       if (frame.type === 'hello') {
         send('this is not json {');
-        send(welcome());
+        send(welcome);
       }
       if (frame.type === 'ping') send({ type: 'pong', ts: frame.ts, serverTime: Date.now() + AHEAD_MS });
     });

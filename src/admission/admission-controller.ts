@@ -9,8 +9,7 @@
 
 import type { Connection } from '../gateway/connection.ts';
 import type { GatewayContext } from '../gateway/context.ts';
-import { jitteredHint } from '../shared/backoff.ts';
-import { type ErrorCode, errorSpec } from '../shared/errors.ts';
+import { type ErrorCode, jitteredRetryAfter } from '../shared/errors.ts';
 import type { AdmissionQueue } from './admission-queue.ts';
 
 /** Positions are re-announced at most this often: a storm of joins and admissions is not N² frames. */
@@ -104,7 +103,7 @@ export class AdmissionController {
   /** Close the lowest-priority connections first; their sessions stay resumable. */
   shed(): void {
     const victims = shedVictims(this.ctx.connections.values(), this.ctx.config.admission.shedBatchRatio);
-    for (const conn of victims) conn.close('LOAD_SHED', { retryAfterMs: jitteredHint(2000) });
+    for (const conn of victims) conn.close('LOAD_SHED', { retryAfterMs: jitteredRetryAfter('LOAD_SHED') });
     this.ctx.logger.warn({ shed: victims.length }, 'shedding load');
   }
 
@@ -135,7 +134,7 @@ export class AdmissionController {
   }
 
   private refuse(conn: Connection, code: ErrorCode): void {
-    conn.close(code, { retryAfterMs: jitteredHint(errorSpec(code).retryAfterMs ?? 1000) });
+    conn.close(code, { retryAfterMs: jitteredRetryAfter(code) });
   }
 }
 

@@ -6,8 +6,7 @@
  */
 import { clientAddress, TrustedProxies } from '../limits/client-address.ts';
 import { uwsBackpressureLimit, watchSlowConsumers } from '../limits/slow-consumers.ts';
-import { jitteredHint } from '../shared/backoff.ts';
-import { errorSpec } from '../shared/errors.ts';
+import { jitteredRetryAfter } from '../shared/errors.ts';
 import { connectionActorFactory } from '../supervisor/connection-actor.ts';
 import { Connection, type SocketData } from './connection.ts';
 import type { GatewayContext } from './context.ts';
@@ -24,10 +23,7 @@ export function mountWebSocket(ctx: GatewayContext): void {
       // The actor's timers (handshake, admission) end many waiters at once: jitter their
       // hint so refused clients do not all come back in the same moment.
       closeTransport: (connectionId, code) => {
-        const hint = errorSpec(code).retryAfterMs;
-        ctx.connections
-          .get(connectionId)
-          ?.close(code, hint === undefined ? {} : { retryAfterMs: jitteredHint(hint) });
+        ctx.connections.get(connectionId)?.close(code, { retryAfterMs: jitteredRetryAfter(code) });
       },
     },
     ctx.logger,

@@ -16,8 +16,8 @@ import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { LimitsConfig } from '../config/config.ts';
 import { TetherError } from '../errors/tether-error.ts';
-import { jitteredAtLeast, jitteredHint } from '../shared/backoff.ts';
-import { type ErrorCode, errorSpec } from '../shared/errors.ts';
+import { jitteredAtLeast } from '../shared/backoff.ts';
+import { type ErrorCode, jitteredRetryAfter } from '../shared/errors.ts';
 
 const MAX_AUTH_DELAY_MS = 5000;
 
@@ -133,7 +133,7 @@ export class RateLimits {
       const code = REFUSALS[scope].concurrent;
       throw new TetherError(code, {
         detail: `more than ${max} per ${scope}`,
-        retryAfterMs: jitteredHint(errorSpec(code).retryAfterMs ?? 10_000),
+        retryAfterMs: jitteredRetryAfter(code),
       });
     }
   }

@@ -11,6 +11,7 @@
  * application range) for the rest. An entry without `closeCode` is reported with an
  * `error` frame and the connection stays open.
  */
+import { jitteredHint } from './backoff.ts';
 
 export type ErrorCategory = 'connection' | 'event' | 'client' | 'system';
 
@@ -256,6 +257,15 @@ export type ErrorCode = keyof typeof ERRORS;
 
 export function errorSpec(code: ErrorCode): ErrorSpec {
   return ERRORS[code];
+}
+
+/**
+ * The registry's `retryAfterMs` for `code`, jittered ±50 % (`jitteredHint`) so clients
+ * turned away together do not come back together; undefined when the code suggests none.
+ */
+export function jitteredRetryAfter(code: ErrorCode, random?: () => number): number | undefined {
+  const ms = errorSpec(code).retryAfterMs;
+  return ms === undefined ? undefined : jitteredHint(ms, random);
 }
 
 export function isErrorCode(value: string): value is ErrorCode {

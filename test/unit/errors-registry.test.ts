@@ -4,7 +4,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { errorFrame, TetherError } from '../../src/errors/tether-error.ts';
-import { ERRORS, type ErrorCode, errorSpec, isErrorCode } from '../../src/shared/errors.ts';
+import {
+  ERRORS,
+  type ErrorCode,
+  errorSpec,
+  isErrorCode,
+  jitteredRetryAfter,
+} from '../../src/shared/errors.ts';
 
 const entries = Object.entries(ERRORS) as [ErrorCode, (typeof ERRORS)[ErrorCode]][];
 /** RFC 6455 §7.4.1 codes that fit a Tether error; 4000–4999 is the application range. */
@@ -71,6 +77,13 @@ describe('the error registry', () => {
     const closeCodes = limits.map((code) => errorSpec(code).closeCode);
     expect(new Set(closeCodes).size).toBe(limits.length);
     for (const code of limits) expect(errorSpec(code).retryable, code).toBe(true);
+  });
+
+  it('jitteredRetryAfter: the registry hint jittered ±50 %, nothing for a code without one', () => {
+    expect(jitteredRetryAfter('LOAD_SHED', () => 0)).toBe(1000);
+    expect(jitteredRetryAfter('LOAD_SHED', () => 0.999_999)).toBe(3000);
+    expect(jitteredRetryAfter('SERVICE_RESTART', () => 0.5)).toBe(500);
+    expect(jitteredRetryAfter('MALFORMED_MESSAGE')).toBeUndefined();
   });
 
   it('1012 (service restart) and 1013 (try again later) are retryable', () => {

@@ -31,6 +31,17 @@ export class ClientGroup {
     return open;
   }
 
+  /** Why the group's closed clients ended (close code and reason, or an error frame's code), counted. */
+  closeReasons(): Record<string, number> {
+    const reasons: Record<string, number> = {};
+    for (const client of this.clients) {
+      if (!client || client.isOpen) continue;
+      const why = summarizeEnd(client.endedBecause);
+      reasons[why] = (reasons[why] ?? 0) + 1;
+    }
+    return reasons;
+  }
+
   resetCounts(): void {
     this.relayed = 0;
     this.delivered = 0;
@@ -93,4 +104,12 @@ export class ClientGroup {
     this.clients.length = 0;
     return { closed: open.length };
   }
+}
+
+/** "close 1013 LOAD_SHED" from a client's end record, without per-client details. */
+function summarizeEnd(endedBecause: string | undefined): string {
+  if (!endedBecause) return 'closed (no reason recorded)';
+  const code = /"code":"([A-Z_]+)"/.exec(endedBecause)?.[1];
+  const close = /close (\d+)/.exec(endedBecause)?.[1];
+  return [close ? `close ${close}` : undefined, code].filter(Boolean).join(' ') || endedBecause.slice(0, 60);
 }

@@ -100,6 +100,8 @@ export interface CountOpenCommand {
 }
 export interface CountOpenReply {
   open: number;
+  /** The closed clients' end, counted by close code and error code. */
+  closed: Record<string, number>;
 }
 
 export interface CloseCommand {

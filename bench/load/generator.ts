@@ -58,8 +58,10 @@ async function run(command: Command): Promise<Replies[Command['type']]> {
         complete: target.delivered >= expected,
       };
     }
-    case 'count-open':
-      return { open: groups.get(command.group)?.openClients().length ?? 0 };
+    case 'count-open': {
+      const group = groups.get(command.group);
+      return { open: group?.openClients().length ?? 0, closed: group?.closeReasons() ?? {} };
+    }
     case 'close': {
       const target = groups.get(command.group);
       const storm = storms.get(command.group);

@@ -84,7 +84,8 @@ async function hold(
   const connectMs = performance.now() - started;
   progress(SCENARIO, 'tether', `holding ${held} for ${HOLD_MS / 1000} s`);
   await sleep(HOLD_MS);
-  const open = sum((await pool.all(() => ({ type: 'count-open', group: GROUP }), 30_000)).map((r) => r.open));
+  const counts = await pool.all(() => ({ type: 'count-open', group: GROUP }), 30_000);
+  const open = sum(counts.map((r) => r.open));
   progress(SCENARIO, 'tether', `${open} still open; reading memory`);
   const memory = await readMemory(system);
   sink.add(SCENARIO, 'tether', 'connections_held', open, 'connections');
@@ -105,7 +106,13 @@ async function hold(
   );
   sink.add(SCENARIO, 'tether', 'connects_per_s', round((held / connectMs) * 1000), '/s');
   sink.note(SCENARIO, 'tether', `stopped connecting: ${stoppedBecause}; ${failed} connects failed`);
-  if (open < held) sink.note(SCENARIO, 'tether', `${held - open} connections closed during the hold`);
+  if (open < held) {
+    const reasons = new Map<string, number>();
+    for (const r of counts)
+      for (const [why, n] of Object.entries(r.closed)) reasons.set(why, (reasons.get(why) ?? 0) + n);
+    const listed = [...reasons].sort((a, b) => b[1] - a[1]).map(([why, n]) => `${n} × ${why}`);
+    sink.note(SCENARIO, 'tether', `${held - open} connections closed before the count: ${listed.join(', ')}`);
+  }
   progress(SCENARIO, 'tether', `closing ${open} connections`);
   await closeGroup(ctx, GROUP, pool);
 }

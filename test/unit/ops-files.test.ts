@@ -47,6 +47,28 @@ describe('ops/prometheus', () => {
     expect(status).toBe(0);
   });
 
+  it('every alert has a promtool case where it fires and one where it does not', () => {
+    const alerts = (
+      parse(read('ops/prometheus/alerts.yml')).groups as { rules: { alert: string }[] }[]
+    ).flatMap((group) => group.rules.map((rule) => rule.alert));
+    const cases = (
+      parse(read('ops/prometheus/alerts.test.yml')).tests as {
+        alert_rule_test: { alertname: string; exp_alerts: unknown[] }[];
+      }[]
+    ).flatMap((test) => test.alert_rule_test);
+    for (const alert of alerts) {
+      const mine = cases.filter((c) => c.alertname === alert);
+      expect(
+        mine.some((c) => c.exp_alerts.length > 0),
+        `${alert} fires somewhere`,
+      ).toBe(true);
+      expect(
+        mine.some((c) => c.exp_alerts.length === 0),
+        `${alert} stays quiet somewhere`,
+      ).toBe(true);
+    }
+  });
+
   it('prometheus.yml passes promtool check config', () => {
     expect(promtool('check', 'config', 'prometheus.yml').status).toBe(0);
   });

@@ -4,9 +4,12 @@
  * `sendPingsAutomatically`, a socket silent for 3/4 of `idleTimeout` is pinged and
  * closed if the remaining 1/4 passes without a pong (defaults: 30 s + 10 s).
  */
+import { Ajv } from 'ajv';
+import { httpRemoteAddress, reply, type WebSocketBehavior } from '../edge/uws.ts';
 import { clientAddress, TrustedProxies } from '../limits/client-address.ts';
 import { uwsBackpressureLimit, watchSlowConsumers } from '../limits/slow-consumers.ts';
 import { jitteredRetryAfter } from '../shared/errors.ts';
+import { HelloFrame } from '../shared/frames.ts';
 import { connectionActorFactory } from '../supervisor/connection-actor.ts';
 import { Connection, type SocketData } from './connection.ts';
 import type { GatewayContext } from './context.ts';
@@ -14,9 +17,32 @@ import { onMessage } from './frame-handlers.ts';
 
 export const WS_PATH = '/ws';
 
+type UpgradeHandler = NonNullable<WebSocketBehavior<SocketData>['upgrade']>;
+
+/** The `x-correlation-id` header obeys the hello frame's `correlationId` schema (src/shared/frames.ts). */
+const isCorrelationId = new Ajv().compile<string>(HelloFrame.properties.correlationId);
+
 export function mountWebSocket(ctx: GatewayContext): void {
   const { config } = ctx;
   const trustedProxies = new TrustedProxies(config.limits.trustedProxies);
+  const upgrade: UpgradeHandler = (res, req, context) => {
+    // Headers MUST be copied synchronously: req is stack-allocated.
+    const correlationId = req.getHeader('x-correlation-id');
+    const conn = new Connection(ctx, {
+      ip: clientAddress(httpRemoteAddress(res), req.getHeader('x-forwarded-for'), trustedProxies),
+      userAgent: req.getHeader('user-agent'),
+      // Held to the hello field's rule; a bad one is replaced by a generated ID, not refused.
+      correlationId: isCorrelationId(correlationId) ? correlationId : undefined,
+      traceparent: req.getHeader('traceparent') || undefined,
+    });
+    res.upgrade<SocketData>(
+      { conn },
+      req.getHeader('sec-websocket-key'),
+      req.getHeader('sec-websocket-protocol'),
+      req.getHeader('sec-websocket-extensions'),
+      context,
+    );
+  };
   const createActor = connectionActorFactory(
     ctx.sessions,
     {
@@ -40,24 +66,17 @@ export function mountWebSocket(ctx: GatewayContext): void {
     idleTimeout: config.idleTimeoutS,
     sendPingsAutomatically: true,
     upgrade: (res, req, context) => {
-      // Headers MUST be copied synchronously: req is stack-allocated.
-      const conn = new Connection(ctx, {
-        ip: clientAddress(
-          Buffer.from(res.getRemoteAddressAsText()).toString(),
-          req.getHeader('x-forwarded-for'),
-          trustedProxies,
-        ),
-        userAgent: req.getHeader('user-agent'),
-        correlationId: req.getHeader('x-correlation-id') || undefined,
-        traceparent: req.getHeader('traceparent') || undefined,
-      });
-      res.upgrade<SocketData>(
-        { conn },
-        req.getHeader('sec-websocket-key'),
-        req.getHeader('sec-websocket-protocol'),
-        req.getHeader('sec-websocket-extensions'),
-        context,
-      );
+      // A throw out of a uWS handler aborts the whole process: answer this request instead.
+      try {
+        upgrade(res, req, context);
+      } catch (error) {
+        ctx.logger.error({ err: error, url: req.getUrl() }, 'websocket upgrade failed');
+        try {
+          reply(res, 500, JSON.stringify({ code: 'INTERNAL' }));
+        } catch {
+          // the response is gone (upgraded or aborted): nothing left to answer
+        }
+      }
     },
     open: (ws) => {
       const conn = ws.getUserData().conn;

@@ -53,6 +53,21 @@ async function inParallel<T>(count: number, make: (i: number) => Promise<T>): Pr
   return results;
 }
 
+/** What a client arriving during the drain meets: the closed port, or its hello refused (close code and error). */
+async function lateArrival(url: string, token: string): Promise<string> {
+  const late = await TestClient.connect(url).catch((error: NodeJS.ErrnoException) => error);
+  if (late instanceof Error) {
+    if (late.code === 'ECONNREFUSED' || late.code === 'ECONNRESET') return 'port closed';
+    throw late;
+  }
+  clients.push(late);
+  late.send({ type: 'hello', token });
+  const { code } = await late.waitClosed(10_000);
+  if (late.frames.some((f) => f.type === 'welcome')) return 'welcomed';
+  const error = late.frames.find((f) => f.type === 'error');
+  return `${code} ${error?.type === 'error' ? error.code : 'no error frame'}`;
+}
+
 /** GET /readyz on one kept-alive connection, as a load balancer's health check holds it. */
 function readyz(http: string): Promise<number | 'refused'> {
   return new Promise((resolve) => {
@@ -115,13 +130,7 @@ describe('SIGTERM drain with 2,000 clients', () => {
       }
       expect(status).toBe(503);
       // Nobody new gets in: the port no longer takes connections, or the hello is refused.
-      const late = await TestClient.connect(leaving.url).catch(() => undefined);
-      if (late) {
-        clients.push(late);
-        late.send({ type: 'hello', token });
-        await late.waitClosed(10_000);
-        expect(late.frames.some((f) => f.type === 'welcome')).toBe(false);
-      }
+      expect(await lateArrival(leaving.url, token)).toMatch(/^(port closed|1012 SERVICE_RESTART)$/);
 
       for (const client of [...first.map((s) => s.client), ...waiters]) {
         expect((await client.waitClosed(20_000)).code).toBe(1012);

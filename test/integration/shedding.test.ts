@@ -12,6 +12,7 @@ import { startRedisServer } from '../../src/redis/embedded-redis.ts';
 import type { ErrorFrame, WelcomeFrame } from '../../src/shared/frames.ts';
 import { eventually, PublishLoop, settle } from '../support/events.ts';
 import { mintToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { parsePrometheusText, sampleValue } from '../support/prometheus-text.ts';
 import { ids, TestClient } from '../support/ws-client.ts';
 
 const CHANNEL = 'shed:room';
@@ -57,6 +58,11 @@ function blockEventLoop(ms: number): void {
 
 const shedNow = (members: Member[]) => members.filter((m) => m.client.closed !== undefined);
 
+async function metric(g: TestGateway, name: string): Promise<number> {
+  const text = await (await fetch(`${g.http}/metrics`)).text();
+  return sampleValue(parsePrometheusText(text), name);
+}
+
 describe('load shedding', () => {
   it('sheds the lowest tier first with LOAD_SHED/1013, accepts again, and shed clients resume without loss', async () => {
     gw = await startTestGateway({
@@ -82,6 +88,7 @@ describe('load shedding', () => {
     const members: Member[] = [];
     for (const [i, tier] of tiers.entries()) members.push(await member(gw.url, `u${i}-${tier}`, tier));
     expect(gw.gateway.ctx.supervisor.poolState()).toBe('accepting');
+    const shedBefore = await metric(gw, 'tether_shed_total');
 
     const publisher = new PublishLoop(() => (gw as TestGateway).http, CHANNEL, { pauseMs: 5 });
     loop = publisher;
@@ -109,6 +116,7 @@ describe('load shedding', () => {
     const third = shedNow(members).filter((m) => m.tier !== 'free');
     expect(third.map((m) => m.sub)).toEqual(['u9-standard']);
     await eventually(() => gw?.gateway.ctx.supervisor.poolState() === 'accepting', 'accepting again');
+    expect(await metric(gw, 'tether_shed_total')).toBe(shedBefore + 3);
 
     // Accepting means a newcomer is welcomed at once, without a queued frame.
     const newcomer = await member(gw.url, 'newcomer', 'free');

@@ -15,7 +15,7 @@ import type { ResourceSample } from '../admission/resource-monitor.ts';
 import { type HttpResponse, reply, replyJson, trackAbort } from '../edge/uws.ts';
 import type { GatewayContext } from '../gateway/context.ts';
 import { connectionSnapshot } from '../observability/connection-snapshot.ts';
-import { renderMetrics } from '../observability/gateway-metrics.ts';
+import { isRedisResponding, renderMetrics } from '../observability/gateway-metrics.ts';
 import type { GatewayObserver } from '../observability/gateway-observer.ts';
 import { websocketHealth } from '../observability/health-report.ts';
 import { errorBody, requestCorrelationId } from '../observability/http-tracing.ts';
@@ -74,7 +74,7 @@ export function mountAdminRoutes(ctx: GatewayContext, options: AdminRouteOptions
     // The request body is not used; uWS needs it consumed (or the request aborted) all the same.
     res.onData(() => {});
     answer(res, correlationId, async () => {
-      if (ctx.redis.status !== 'ready') {
+      if (!isRedisResponding(ctx)) {
         replyJson(res, 503, errorBody({ error: 'STORE_UNAVAILABLE', retryAfterMs: 1000 }, correlationId), {
           'retry-after': '1',
         });

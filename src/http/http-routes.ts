@@ -18,6 +18,7 @@ import {
 } from '../edge/uws.ts';
 import type { GatewayContext } from '../gateway/context.ts';
 import { clientAddress, TrustedProxies } from '../limits/client-address.ts';
+import { isRedisResponding } from '../observability/gateway-metrics.ts';
 import {
   type Answer,
   errorBody,
@@ -51,7 +52,7 @@ export function mountHttpRoutes(ctx: GatewayContext, options: HttpRouteOptions):
   app.get('/livez', (res) => replyJson(res, 200, { status: 'ok' }, ANY_ORIGIN));
 
   app.get('/readyz', (res) => {
-    const redis = ctx.redis.status === 'ready';
+    const redis = isRedisResponding(ctx); // connected and answering PINGs in time
     const draining = options.isDraining();
     const ready = redis && !draining;
     replyJson(res, ready ? 200 : 503, { ready, redis, draining }, ANY_ORIGIN);
@@ -135,7 +136,7 @@ async function publish(
     answer(403, { error: 'PUBLISH_FORBIDDEN', message: 'inbox channels carry action replies only' });
     return;
   }
-  if (ctx.redis.status !== 'ready') {
+  if (!isRedisResponding(ctx)) {
     answer(503, { error: 'STORE_UNAVAILABLE', retryAfterMs: 1000 }, { 'retry-after': '1' });
     return;
   }

@@ -42,11 +42,20 @@ const gauges = {
 export interface GatewayMetricsOptions {
   /** How often the Redis round trip is measured, ms. @defaultValue 5000 */
   redisPingMs?: number;
+  /**
+   * A PING unanswered this long counts as Redis down (`tether_redis_up` 0, `/readyz`
+   * 503) and is observed as a round trip of this length, ms. ioredis keeps a
+   * stalled server's connection `ready` and queues commands behind it for ever,
+   * so without this a frozen Redis would look healthy. @defaultValue 2000
+   */
+  redisPingTimeoutMs?: number;
 }
 
 export interface GatewayMetrics {
   /** The last measured Redis PING round trip, ms (undefined before the first or while down). */
   readonly redisRoundTripMs: number | undefined;
+  /** false while a PING has been waiting longer than the timeout (or the connection is not ready). */
+  readonly redisResponding: boolean;
   stop(): void;
 }
 
@@ -54,44 +63,79 @@ interface Bound {
   ctx: GatewayContext;
   /** RateLimits.stats.hits already added to the counter. */
   syncedHits: Record<string, number>;
+  metrics: GatewayMetrics;
 }
 
 const bound = new Set<Bound>();
 
 /** Count `ctx`'s state in `/metrics` until `stop()`; also starts the Redis PING timer. */
 export function bindGatewayMetrics(ctx: GatewayContext, options: GatewayMetricsOptions = {}): GatewayMetrics {
-  const entry: Bound = { ctx, syncedHits: {} };
-  bound.add(entry);
+  const timeoutMs = options.redisPingTimeoutMs ?? 2000;
   let roundTripMs: number | undefined;
+  let responding = true;
+  let inFlight = false;
+  let stopped = false;
   const ping = () => {
+    if (stopped || inFlight) return; // one PING at a time: a stalled one keeps Redis marked down
     if (ctx.redis.status !== 'ready') {
       roundTripMs = undefined;
       return;
     }
+    inFlight = true;
+    let late = false;
     const started = performance.now();
-    ctx.redis
-      .ping()
-      .then(() => {
+    const timeout = setTimeout(() => {
+      late = true;
+      roundTripMs = undefined;
+      responding = false;
+      metrics.redisRoundTrip.observe(timeoutMs / 1000); // at least this slow
+    }, timeoutMs);
+    timeout.unref();
+    ctx.redis.ping().then(
+      () => {
+        clearTimeout(timeout);
+        inFlight = false;
+        if (late) {
+          ping(); // Redis is back: measure again now rather than at the next tick
+          return;
+        }
         roundTripMs = performance.now() - started;
+        responding = true;
         metrics.redisRoundTrip.observe(roundTripMs / 1000);
-      })
-      .catch(() => {
+      },
+      () => {
+        clearTimeout(timeout);
+        inFlight = false;
         roundTripMs = undefined;
-      });
+      },
+    );
   };
-  ping();
-  const timer = setInterval(ping, options.redisPingMs ?? 5000);
-  timer.unref();
-  return {
+  const gatewayMetrics: GatewayMetrics = {
     get redisRoundTripMs() {
       return roundTripMs;
     },
+    get redisResponding() {
+      return responding && ctx.redis.status === 'ready';
+    },
     stop() {
+      stopped = true;
       clearInterval(timer);
       syncRateLimitHits(entry); // keep what it counted
       bound.delete(entry);
     },
   };
+  const entry: Bound = { ctx, syncedHits: {}, metrics: gatewayMetrics };
+  bound.add(entry);
+  ping();
+  const timer = setInterval(ping, options.redisPingMs ?? 5000);
+  timer.unref();
+  return gatewayMetrics;
+}
+
+/** Whether `ctx`'s Redis answers its PINGs in time (true when nothing measures it). */
+export function isRedisResponding(ctx: GatewayContext): boolean {
+  for (const entry of bound) if (entry.ctx === ctx && !entry.metrics.redisResponding) return false;
+  return ctx.redis.status === 'ready';
 }
 
 /** The Prometheus text exposition of everything in the registry. */
@@ -128,8 +172,8 @@ function setGauges(): void {
     sockets += ctx.connections.size;
     channels += ctx.reader.channelCount();
     actions += ctx.actions.depth();
-    if (ctx.redis.status !== 'ready') redisUp = 0;
   }
+  for (const entry of bound) if (!entry.metrics.redisResponding) redisUp = 0;
   // Terminal states are passing through (actors are forgotten once done): report the live ones.
   for (const state of ['connecting', 'connected', 'reconnecting'] as const)
     gauges.connections.set({ state }, states[state] ?? 0);

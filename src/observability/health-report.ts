@@ -14,6 +14,7 @@ import { getHeapStatistics } from 'node:v8';
 import type { ResourceSample } from '../admission/resource-monitor.ts';
 import type { Config } from '../config/config.ts';
 import type { GatewayContext } from '../gateway/context.ts';
+import { isRedisResponding } from './gateway-metrics.ts';
 import type { GatewayObserver } from './gateway-observer.ts';
 import { activeTracing } from './tracing.ts';
 
@@ -47,9 +48,10 @@ export async function websocketHealth(sources: HealthSources): Promise<HealthRep
   const { ctx, observer } = sources;
   const pool = ctx.supervisor.poolContext();
   const poolState = ctx.supervisor.poolState();
-  const redisReady = ctx.redis.status === 'ready';
+  // A stalled Redis keeps its connection `ready`: only a timely PING says it answers.
+  const redisReady = isRedisResponding(ctx);
   const draining = sources.isDraining() || poolState === 'draining' || poolState === 'stopped';
-  const redisVersion = redisReady ? await serverVersion(ctx).catch(() => undefined) : undefined;
+  const redisVersion = redisReady ? await serverVersion(ctx).catch(() => undefined) : versions.get(ctx.redis); // never wait on a Redis that does not answer
   let status: HealthReport['status'] = 'healthy';
   if (!redisReady || draining) status = 'unhealthy';
   else if (poolState !== 'accepting' || pool.pressure !== 'normal') status = 'degraded';
@@ -62,7 +64,11 @@ export async function websocketHealth(sources: HealthSources): Promise<HealthRep
     draining,
     pool: { state: poolState, ...pool },
     connections: { sockets: ctx.connections.size, byState: ctx.supervisor.stateCounts() },
-    redis: { status: ctx.redis.status, roundTripMs: observer.redisRoundTripMs, version: redisVersion },
+    redis: {
+      status: redisReady || ctx.redis.status !== 'ready' ? ctx.redis.status : 'not responding',
+      roundTripMs: observer.redisRoundTripMs,
+      version: redisVersion,
+    },
     resources: {
       ...sources.resources.latest,
       heapUsedBytes: heap.used_heap_size,

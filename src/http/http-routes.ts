@@ -61,11 +61,13 @@ export function mountHttpRoutes(ctx: GatewayContext, options: HttpRouteOptions):
   app.post('/publish', (res, req) => {
     trackAbort(res);
     // Everything from req now: it is only valid during this call.
+    const peerAddress = httpRemoteAddress(res);
     const request = {
       method: 'POST',
       route: '/publish',
       correlationId: requestCorrelationId(req),
-      ip: clientAddress(httpRemoteAddress(res), req.getHeader('x-forwarded-for'), trustedProxies),
+      ip: clientAddress(peerAddress, req.getHeader('x-forwarded-for'), trustedProxies),
+      peerAddress,
     };
     if (!options.publishKeys.allows(req)) {
       // No span: an unauthenticated caller does not get to start (or sample) traces.

@@ -12,10 +12,12 @@ import { type HttpRequest, type HttpResponse, replyJson } from '../edge/uws.ts';
 import type { Logger } from './logger.ts';
 import { metrics } from './metrics.ts';
 import {
+  ATTR_CLIENT_ADDRESS,
   ATTR_CORRELATION_ID,
   ATTR_HTTP_REQUEST_METHOD,
   ATTR_HTTP_RESPONSE_STATUS_CODE,
   ATTR_HTTP_ROUTE,
+  ATTR_NETWORK_PEER_ADDRESS,
 } from './span-attributes.ts';
 import { extractContext, SpanKind, withCorrelationId, withSpan } from './trace-context.ts';
 
@@ -47,6 +49,8 @@ export interface HttpRequestInfo {
   correlationId: string;
   /** The client's address (X-Forwarded-For from a trusted proxy, else the peer). */
   ip: string;
+  /** The socket's direct peer (a proxy, when there is one). */
+  peerAddress: string;
 }
 
 /**
@@ -82,6 +86,8 @@ export function traceHttp(
         [ATTR_HTTP_REQUEST_METHOD]: method,
         [ATTR_HTTP_ROUTE]: route,
         [ATTR_CORRELATION_ID]: correlationId,
+        [ATTR_NETWORK_PEER_ADDRESS]: request.peerAddress,
+        [ATTR_CLIENT_ADDRESS]: request.ip,
       },
     },
     (span) =>

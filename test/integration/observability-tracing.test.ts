@@ -249,7 +249,11 @@ describe('backend publish → delivery', () => {
     // The messaging conventions' creation-context link, and the caller's tracestate kept.
     expect(deliver.links.map((link) => link.context.spanId)).toEqual([spanIdOf(publish)]);
     expect(deliver.spanContext().traceState?.get('vendor')).toBe('abc');
-    expect(publish.attributes['http.response.status_code']).toBe(200);
+    expect(publish.attributes).toMatchObject({
+      'http.response.status_code': 200,
+      'network.peer.address': '127.0.0.1',
+      'client.address': '127.0.0.1',
+    });
     expect(deliver.attributes).toMatchObject({
       'messaging.destination.name': channel,
       'messaging.message.id': published.id,

@@ -13,6 +13,7 @@ import { ResultSink, type RunRecord } from './lib/results.ts';
 import { GeneratorPool } from './load/generator-pool.ts';
 import { clearProfiles, PROFILES_DIR, summarizeProfiles } from './report/profile-summary.ts';
 import { writeRun } from './report/write-results.ts';
+import { admissionScenario } from './scenarios/admission.ts';
 import { connectionScenarios } from './scenarios/connections.ts';
 import { scaleScenario } from './scenarios/scale.ts';
 import type { Scenario } from './scenarios/scenario.ts';
@@ -20,7 +21,13 @@ import { stormScenario } from './scenarios/storm.ts';
 import { trafficScenarios } from './scenarios/traffic.ts';
 import { BENCH_OVERRIDES } from './systems/tether.ts';
 
-const SCENARIOS: Scenario[] = [trafficScenarios, connectionScenarios, stormScenario, scaleScenario];
+const SCENARIOS: Scenario[] = [
+  trafficScenarios,
+  connectionScenarios,
+  admissionScenario,
+  stormScenario,
+  scaleScenario,
+];
 const GENERATORS = 3;
 
 async function main(): Promise<void> {

@@ -36,6 +36,7 @@ export function judgeTargets(results: readonly Result[], quick: boolean): Target
     idleMemory(tetherMetrics('idle-memory', /^rss_bytes_per_conn_\d+k$/)),
     flatConnect(tetherMetrics('connect-cost', /^cpu_us_per_connect_at_\d+k$/)),
     latency(get),
+    admissionFastPath(get),
     storm(get, quick),
     scale(get, quick),
   ];
@@ -120,6 +121,20 @@ function latency(get: Lookup): TargetVerdict {
     target,
     status: verdict(p99 <= 5),
     measured: `tether p99 ${formatNumber(p99)} ms at ${formatNumber(rate ?? Number.NaN)} msg/s`,
+  };
+}
+
+function admissionFastPath(get: Lookup): TargetVerdict {
+  const target = 'admission with free capacity sends no command to the admission queue (issue 3)';
+  const direct = get('admission', 'tether', 'admission_queue_cmds_direct');
+  if (direct === undefined) return unmeasured('admission', target);
+  const cpu = (path: string) =>
+    formatNumber(get('admission', 'tether', `cpu_us_per_admit_${path}`) ?? Number.NaN);
+  return {
+    scenario: 'admission',
+    target,
+    status: verdict(direct === 0),
+    measured: `${formatNumber(direct)} admission-queue commands with room; CPU per admit ${cpu('direct')} µs direct, ${cpu('queued')} µs through the queue`,
   };
 }
 

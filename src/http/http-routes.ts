@@ -8,6 +8,7 @@
  */
 import { Type as T } from '@sinclair/typebox';
 import { Ajv } from 'ajv';
+import { devTokenClaims } from '../auth/dev-token-claims.ts';
 import {
   BodyTooLargeError,
   type HttpResponse,
@@ -94,12 +95,7 @@ export function mountHttpRoutes(ctx: GatewayContext, options: HttpRouteOptions):
     const mint = ctx.verifier.mint;
     app.get('/dev/token', (res, req) => {
       trackAbort(res);
-      const list = (name: string) => (req.getQuery(name) || '*').split(',').filter(Boolean);
-      const claims = {
-        sub: req.getQuery('sub') || 'dev-user',
-        channels: list('channels'),
-        publish: list('publish'),
-      };
+      const claims = devTokenClaims((name) => req.getQuery(name));
       mint(claims).then((token) => replyJson(res, 200, { token, claims, devMode: true }));
     });
   }

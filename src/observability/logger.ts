@@ -17,13 +17,6 @@ import { redactSecrets } from './secrets.ts';
 
 export type { Logger };
 
-/**
- * @deprecated Only bench/observability-overhead.ts uses this (to time pino's own
- * `redact`); the logger redacts at any depth with `redactSecrets` instead. Remove
- * once the bench times `createLogger` alone.
- */
-export const REDACTED_PATHS = ['token', '*.token', 'authorization', '*.authorization', 'apiKey', '*.apiKey'];
-
 /** Where a logger bound to a connection keeps that connection's span context. */
 const BOUND_SPAN = Symbol('tether.boundSpanContext');
 

@@ -98,7 +98,11 @@ describe('POST /publish, as docs/protocol.md §10 describes it', () => {
   it('401 without a valid key, 400 for a bad body, 403 for an inbox channel, 413 over the size limit', async () => {
     expect(await answer(await post('{}', { authorization: 'Bearer not-a-key' }))).toEqual({
       status: 401,
-      body: { error: 'UNAUTHORIZED', message: 'POST /publish needs authorization: Bearer <API key>' },
+      body: {
+        error: 'UNAUTHORIZED',
+        message: 'POST /publish needs authorization: Bearer <API key>',
+        correlationId: expect.any(String),
+      },
     });
     for (const bad of [
       'not json',
@@ -113,7 +117,11 @@ describe('POST /publish, as docs/protocol.md §10 describes it', () => {
     }
     expect(await answer(await post(JSON.stringify({ channel: 'inbox:someone', data: 1 })))).toEqual({
       status: 403,
-      body: { error: 'PUBLISH_FORBIDDEN', message: 'inbox channels carry action replies only' },
+      body: {
+        error: 'PUBLISH_FORBIDDEN',
+        message: 'inbox channels carry action replies only',
+        correlationId: expect.any(String),
+      },
     });
     const big = JSON.stringify({ channel: 'room:http', data: 'x'.repeat(70 * 1024) });
     expect(await answer(await post(big))).toMatchObject({

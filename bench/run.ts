@@ -63,6 +63,7 @@ async function main(): Promise<void> {
       scenarios: options.scenarios,
       systems: options.systems,
       generators: GENERATORS,
+      profiled: options.cpuProf,
       tetherSettings: BENCH_OVERRIDES,
     },
     machine,

@@ -23,7 +23,10 @@ export function renderMarkdown(
     '# Tether benchmarks',
     '',
     `${run.mode === 'quick' ? '**Quick run** (reduced sizes and durations: indicative figures only)' : '**Full run**'}, ${run.startedAt}, ${Math.round(run.durationS)} s. ` +
-      `Scenarios: ${run.scenarios.length > 0 ? run.scenarios.join(', ') : 'all'}. Systems: ${run.systems.join(', ')}.`,
+      `Scenarios: ${run.scenarios.length > 0 ? run.scenarios.join(', ') : 'all'}. Systems: ${run.systems.join(', ')}.` +
+      (run.profiled
+        ? ' Tether ran under the CPU profiler (`--cpu-prof`, see "Where the time goes"): its CPU figures err against it by a few %.'
+        : ''),
     '',
     machineLine(record),
     '',

@@ -17,7 +17,7 @@ export interface BenchOptions {
 
 export const USAGE = `usage: npm run bench -- [--quick] [--scenario NAME]... [--system NAME]... [--cpu-prof]
   --quick          reduced set, under 2 minutes
-  --scenario NAME  relay | latency | fanout | idle-memory | connect-cost | reconnect-storm | scale
+  --scenario NAME  relay | latency | fanout | idle-memory | connect-cost | reconnect-storm | admission | scale
                    (repeatable or comma-separated)
   --system NAME    ${SYSTEM_NAMES.join(' | ')} (repeatable or comma-separated)
   --cpu-prof       profile the tether server (bench/results/profiles/) and say where the time goes`;

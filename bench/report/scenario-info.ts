@@ -46,6 +46,12 @@ export const SCENARIOS: ScenarioInfo[] = [
     chart: [/^seconds_to_all_resumed$/, /^peak_connects_per_s$/, /^lost_events$/],
   },
   {
+    name: 'admission',
+    measures:
+      'Server CPU per admitted connection with room in the pool (direct) and with the pool full, newcomers waiting in the BullMQ queue as holders leave (queued); Redis commands per admission, and commands that touched the admission queue (0 when direct).',
+    chart: [/^cpu_us_per_admit_/],
+  },
+  {
     name: 'scale',
     measures:
       'Connections held by several Tether gateway processes sharing one port and one Redis, and memory per connection at that count.',

@@ -55,10 +55,7 @@ export const admissionScenario: Scenario = {
     const { k } = ctx.options.quick ? SIZES.quick : SIZES.full;
     for (const path of ['direct', 'queued'] as const) {
       await withSystem(ctx, SCENARIO, 'tether', (system) => measurePath(ctx, system as RunningTether, path), {
-        // MAX_CONNECTIONS is set in the environment bench/systems/tether.ts builds; a preload
-        // that runs before the gateway reads its config lowers it for the queued path.
-        nodeArgs:
-          path === 'queued' ? ['--import', `data:text/javascript,process.env.MAX_CONNECTIONS='${k}'`] : [],
+        env: path === 'queued' ? { MAX_CONNECTIONS: String(k) } : {},
       });
     }
   },

@@ -32,4 +32,6 @@ export interface StartOptions {
   cpuProfDir?: string;
   /** Extra node/V8 flags for every server process (e.g. the idle-memory scenario's). */
   nodeArgs?: string[];
+  /** Environment for the tether gateways, over the bench's own (e.g. a small MAX_CONNECTIONS). */
+  env?: Record<string, string>;
 }

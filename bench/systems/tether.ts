@@ -74,7 +74,7 @@ export async function startTether(options: StartOptions = {}): Promise<RunningTe
           ...(options.nodeArgs ?? []),
           ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []),
         ],
-        env: gatewayEnv(port, redis.url, nodeId(i)),
+        env: { ...gatewayEnv(port, redis.url, nodeId(i)), ...options.env },
       }),
     );
     // The processes share one port, so readiness is "every NODE_ID has answered":

@@ -6,6 +6,7 @@
  * - `send()` returns 1 sent, 0 buffered (backpressure), 2 dropped — see `sendText`.
  */
 import uWS from 'uWebSockets.js';
+import { normalizeAddress } from '../limits/client-address.ts';
 
 export type App = uWS.TemplatedApp;
 export type Socket<T> = uWS.WebSocket<T>;
@@ -56,12 +57,16 @@ export function closeListenSocket(socket: ListenSocket): void {
   uWS.us_listen_socket_close(socket);
 }
 
+/** The peer's address in canonical text (normalizeAddress), as the rate limits key it. */
 export function remoteAddress<T>(ws: Socket<T>): string {
-  return Buffer.from(ws.getRemoteAddressAsText()).toString();
+  const text = Buffer.from(ws.getRemoteAddressAsText()).toString();
+  return normalizeAddress(text) ?? text;
 }
 
+/** The peer's address in canonical text (uWS writes IPv4 peers of a `::` socket as mapped IPv6). */
 export function httpRemoteAddress(res: HttpResponse): string {
-  return Buffer.from(res.getRemoteAddressAsText()).toString();
+  const text = Buffer.from(res.getRemoteAddressAsText()).toString();
+  return normalizeAddress(text) ?? text;
 }
 
 /** Mark a response aborted when the client goes away; check `res.aborted` after awaits. */

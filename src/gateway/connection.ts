@@ -22,10 +22,14 @@ export interface SocketData {
 }
 
 export interface Handshake {
+  /** The socket's peer: a client, or the proxy in front of it. */
+  peer: string;
+  /** The client: the peer, or who a trusted proxy's X-Forwarded-For names (rate limits key this). */
   ip: string;
   userAgent: string;
   correlationId?: string;
   traceparent?: string;
+  tracestate?: string;
 }
 
 /** Below this share of maxBackpressure a socket counts as writable again. */
@@ -73,9 +77,11 @@ export class Connection {
     this.trace = connectionTrace(
       {
         connectionId: this.id,
-        peerAddress: handshake.ip,
+        peerAddress: handshake.peer,
+        clientAddress: handshake.ip,
         userAgent: handshake.userAgent,
         traceparent: handshake.traceparent,
+        tracestate: handshake.tracestate,
       },
       this.correlationId,
     );

@@ -28,12 +28,15 @@ export function mountWebSocket(ctx: GatewayContext): void {
   const upgrade: UpgradeHandler = (res, req, context) => {
     // Headers MUST be copied synchronously: req is stack-allocated.
     const correlationId = req.getHeader('x-correlation-id');
+    const peer = httpRemoteAddress(res);
     const conn = new Connection(ctx, {
-      ip: clientAddress(httpRemoteAddress(res), req.getHeader('x-forwarded-for'), trustedProxies),
+      peer,
+      ip: clientAddress(peer, req.getHeader('x-forwarded-for'), trustedProxies),
       userAgent: req.getHeader('user-agent'),
       // Held to the hello field's rule; a bad one is replaced by a generated ID, not refused.
       correlationId: isCorrelationId(correlationId) ? correlationId : undefined,
       traceparent: req.getHeader('traceparent') || undefined,
+      tracestate: req.getHeader('tracestate') || undefined,
     });
     res.upgrade<SocketData>(
       { conn },

@@ -182,6 +182,38 @@ describe('what ws.connection records about its caller', () => {
   });
 });
 
+describe('the upgrade, through the gateway', () => {
+  it('behind a trusted proxy: the socket peer and the forwarded client apart, the tracestate kept', async () => {
+    const proxied = await startTestGateway({
+      TRACE_CLIENT_CONTEXT: 'continue',
+      TRUSTED_PROXIES: '127.0.0.1',
+    });
+    try {
+      const caller = callerTraceparent();
+      const client = await TestClient.connect(proxied.url, {
+        'x-forwarded-for': '203.0.113.9',
+        traceparent: caller.traceparent,
+        tracestate: 'vendor=abc',
+      });
+      client.send({ type: 'hello', token: await mintToken({ sub: 'proxied' }) });
+      const welcome = (await client.next((f) => f.type === 'welcome')) as WelcomeFrame;
+      client.close();
+      await client.waitClosed();
+      const spans = await waitForSpans(exporter, caller.traceId, ['ws.connection']);
+      const connection = only(spans, 'ws.connection');
+      expect(connection.attributes).toMatchObject({
+        'network.peer.address': '127.0.0.1',
+        'client.address': '203.0.113.9',
+      });
+      expect(connection.attributes['tether.connection_id']).toBe(welcome.connectionId);
+      expect(connection.spanContext().traceState?.get('vendor')).toBe('abc');
+      expect(parentIdOf(connection)).toBe(caller.spanId);
+    } finally {
+      await proxied.stop();
+    }
+  });
+});
+
 describe('resume is traced', () => {
   it('session.resume says resumed, recovered and how many events were replayed', async () => {
     const token = await mintToken({ sub: 'rosa' });

@@ -41,7 +41,7 @@ export async function handleHello(
 ): Promise<{ replay: Promise<void> } | undefined> {
   conn.hello = 'busy';
   const prior = frame.resume ? await resumableSession(conn, frame.resume) : undefined;
-  const ownId = frame.correlationId ?? conn.handshake.correlationId;
+  const ownId = conn.handshake.correlationId ?? frame.correlationId; // the upgrade header first
   if (ownId) conn.correlationId = ownId;
   else if (prior?.correlationId) conn.correlationId = prior.correlationId;
   conn.trace.start(conn.correlationId, frame.traceparent);

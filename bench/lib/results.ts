@@ -48,7 +48,7 @@ export interface RunInfo {
   scenarios: string[];
   systems: string[];
   generators: number;
-  /** Tether ran under V8's CPU profiler (`--cpu-prof`: a few % more CPU, figures err against it). */
+  /** Tether ran under V8's CPU profiler (`--cpu-prof`): it costs real CPU, so the run is written apart. */
   profiled?: boolean;
   /** Tether settings the bench changes from their defaults (bench/systems/tether.ts). */
   tetherSettings: Record<string, string>;

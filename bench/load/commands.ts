@@ -150,6 +150,8 @@ export interface StormStatsReply {
   duplicates: number;
   clientsComplete: number;
   connectAttempts: number;
+  /** Clients not connected now, counted by how their last socket ended ("gave up" past the attempt limit). */
+  disconnectedBecause: Record<string, number>;
 }
 
 export type Command =

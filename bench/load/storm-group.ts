@@ -58,7 +58,12 @@ export class StormGroup {
     let duplicates = 0;
     let clientsComplete = 0;
     let connectAttempts = 0;
+    const disconnectedBecause: Record<string, number> = {};
     for (const client of this.clients) {
+      if (!client.connected) {
+        const why = `${client.gaveUp ? 'gave up after ' : ''}${client.lastEnd ?? 'never connected'}`;
+        disconnectedBecause[why] = (disconnectedBecause[why] ?? 0) + 1;
+      }
       if (client.connected) connected++;
       if (client.resumed) resumed++;
       if (client.resumeFailed) resumeFailed++;
@@ -78,6 +83,7 @@ export class StormGroup {
       duplicates,
       clientsComplete,
       connectAttempts,
+      disconnectedBecause,
     };
   }
 

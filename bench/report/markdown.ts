@@ -13,24 +13,34 @@ import type { TargetVerdict } from './targets.ts';
 const GiB = 1024 ** 3;
 const PEERS = ['socketio', 'ws'] as const;
 
+export interface ReportLinks {
+  /** There is a profiled report (bench/results/profiled/latest.md) to point at. */
+  profiledReport?: boolean;
+}
+
 export function renderMarkdown(
   record: RunRecord,
   verdicts: readonly TargetVerdict[],
   charts: ReadonlyMap<string, string>,
+  links: ReportLinks = {},
 ): string {
   const { run } = record;
+  const readme = run.profiled ? '../../README.md' : '../README.md';
   const lines = [
     '# Tether benchmarks',
     '',
     `${run.mode === 'quick' ? '**Quick run** (reduced sizes and durations: indicative figures only)' : '**Full run**'}, ${run.startedAt}, ${Math.round(run.durationS)} s. ` +
       `Scenarios: ${run.scenarios.length > 0 ? run.scenarios.join(', ') : 'all'}. Systems: ${run.systems.join(', ')}.` +
       (run.profiled
-        ? ' Tether ran under the CPU profiler (`--cpu-prof`, see "Where the time goes"): its CPU figures err against it by a few %.'
+        ? ' Tether ran under the CPU profiler (`--cpu-prof`, see "Where the time goes"), which costs it real CPU: compare its figures with an unprofiled run (`../latest.md`), not with the targets.'
         : ''),
     '',
     machineLine(record),
     '',
-    'How these figures are made and how to read them: [bench/README.md](../README.md). All figures: [latest.json](latest.json).',
+    `How these figures are made and how to read them: [bench/README.md](${readme}). All figures: [latest.json](latest.json).` +
+      (links.profiledReport
+        ? ' Where Tether’s time goes, from a profiled run (`npm run bench -- --cpu-prof`): [profiled/latest.md](profiled/latest.md).'
+        : ''),
     '',
     '## Targets',
     '',

@@ -3,7 +3,7 @@
  * latest.json (same content), one <scenario>.svg chart per scenario measured, and
  * latest.md, the report that links them.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunRecord } from '../lib/results.ts';
 import { REPO_ROOT } from '../systems/server-process.ts';
@@ -19,7 +19,17 @@ export interface Written {
   verdicts: TargetVerdict[];
 }
 
-export function writeRun(record: RunRecord, dir = RESULTS_DIR): Written {
+/**
+ * A profiled run writes to bench/results/profiled/: the profiler costs Tether real
+ * CPU (about 3× per resume in the full storm), so its figures never replace the
+ * unprofiled ones the README quotes; its report says where the time goes.
+ */
+export const PROFILED_RESULTS_DIR = join(RESULTS_DIR, 'profiled');
+
+export function writeRun(
+  record: RunRecord,
+  dir = record.run.profiled ? PROFILED_RESULTS_DIR : RESULTS_DIR,
+): Written {
   mkdirSync(dir, { recursive: true });
   const files: string[] = [];
   const write = (name: string, content: string) => {
@@ -54,6 +64,7 @@ export function writeRun(record: RunRecord, dir = RESULTS_DIR): Written {
   }
 
   const verdicts = judgeTargets(record.results, record.run.mode === 'quick');
-  write('latest.md', renderMarkdown(record, verdicts, charts));
+  const profiledReport = !record.run.profiled && existsSync(join(PROFILED_RESULTS_DIR, 'latest.md'));
+  write('latest.md', renderMarkdown(record, verdicts, charts, { profiledReport }));
   return { files, verdicts };
 }

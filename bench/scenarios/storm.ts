@@ -127,6 +127,13 @@ async function storm(ctx: ScenarioContext, system: RunningTether): Promise<void>
         'tether',
         `${back.connected} of ${back.clients} back after ${size.resumeDeadlineMs} ms`,
       );
+    const down = Object.entries(final.disconnectedBecause).sort((a, b) => b[1] - a[1]);
+    if (down.length > 0)
+      sink.note(
+        SCENARIO,
+        'tether',
+        `not connected at the end: ${down.map(([why, n]) => `${n} × ${why}`).join(', ')}`,
+      );
     if (final.resumeFailed > 0)
       sink.note(SCENARIO, 'tether', `${final.resumeFailed} clients got a new session instead of resuming`);
     const add = (metric: string, value: number, unit: string) =>
@@ -169,6 +176,7 @@ async function stats(ctx: ScenarioContext, expectedEvents: number): Promise<Stor
     duplicates: total('duplicates'),
     clientsComplete: total('clientsComplete'),
     connectAttempts: total('connectAttempts'),
+    disconnectedBecause: mergeCounts(replies.map((r) => r.disconnectedBecause)),
   };
 }
 
@@ -195,6 +203,12 @@ async function waitForEvents(ctx: ScenarioContext, expected: number): Promise<St
     if (s.missing === 0 || Date.now() > deadline) return s;
     await sleep(250);
   }
+}
+
+function mergeCounts(counts: Record<string, number>[]): Record<string, number> {
+  const merged: Record<string, number> = {};
+  for (const c of counts) for (const [k, n] of Object.entries(c)) merged[k] = (merged[k] ?? 0) + n;
+  return merged;
 }
 
 /** Resumes in the busiest 1 s window, from 250 ms buckets. */

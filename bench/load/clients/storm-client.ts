@@ -51,6 +51,10 @@ export class StormClient {
   distinctEvents = 0;
   duplicates = 0;
   connectAttempts = 0;
+  /** How the last socket ended: close code and the error code before it, if any. */
+  lastEnd: string | undefined;
+  /** Past MAX_ATTEMPTS failed reconnects in a row: no more tries, as the SDK's `failed`. */
+  gaveUp = false;
   private sessionId: string | undefined;
   private resumeToken: string | undefined;
   private lastId: string | undefined;
@@ -58,6 +62,7 @@ export class StormClient {
   /** The server's retryAfterMs from the error frame that preceded the close, if any. */
   private retryAfterMs = 0;
   private stopped = false;
+  private lastError: string | undefined;
   private ws: WebSocket | undefined;
   private firstReady: ((error?: Error) => void) | undefined;
 
@@ -97,7 +102,11 @@ export class StormClient {
     ws.once('open', () => ws.send(JSON.stringify(this.hello())));
     ws.on('message', (data: Buffer) => this.onFrame(ws, data.toString()));
     ws.on('error', onGone);
-    ws.on('close', onGone);
+    ws.on('close', (code) => {
+      this.lastEnd = `close ${code}${this.lastError ? ` ${this.lastError}` : ''}`;
+      this.lastError = undefined;
+      onGone();
+    });
   }
 
   private hello(): object {
@@ -122,6 +131,7 @@ export class StormClient {
       channel?: string;
       id?: string;
       resumed?: boolean;
+      channels?: { channel: string }[];
       sessionId?: string;
       resumeToken?: string;
       code?: string;
@@ -136,22 +146,30 @@ export class StormClient {
       if (askedToResume && frame.resumed) {
         this.resumed = true;
         this.options.onResumed(nowMs());
+        // As the SDK does: a channel the resumed session does not list (its subscribe had not
+        // reached Redis when the gateway went down) is subscribed again from the last event seen.
+        if (!frame.channels?.some((c) => c.channel === this.options.channel)) this.subscribeFromLast(ws);
       } else {
         // A fresh session: subscribe, from the last event seen if there was one.
         if (askedToResume) this.resumeFailed = true;
-        const from = this.lastId ? `,"from":"${this.lastId}"` : '';
-        ws.send(`{"type":"subscribe","channel":"${this.options.channel}"${from}}`);
+        this.subscribeFromLast(ws);
       }
     } else if (frame.type === 'subscribed') {
       this.firstReady?.();
       this.firstReady = undefined;
     } else if (frame.type === 'error') {
       this.retryAfterMs = frame.retryAfterMs ?? 0;
+      this.lastError = frame.code;
       if (this.firstReady && frame.code !== 'RESUME_EXPIRED') {
         this.firstReady(new Error(`tether error ${frame.code}`));
         this.firstReady = undefined;
       }
     }
+  }
+
+  private subscribeFromLast(ws: WebSocket): void {
+    const from = this.lastId ? `,"from":"${this.lastId}"` : '';
+    ws.send(`{"type":"subscribe","channel":"${this.options.channel}"${from}}`);
   }
 
   private onEvent(id: string | undefined): void {
@@ -171,7 +189,10 @@ export class StormClient {
       this.firstReady = undefined;
       return;
     }
-    if (this.attempt >= MAX_ATTEMPTS) return;
+    if (this.attempt >= MAX_ATTEMPTS) {
+      this.gaveUp = true;
+      return;
+    }
     const delay = Math.max(this.retryAfterMs, backoffDelay(this.attempt++, this.backoff));
     this.retryAfterMs = 0;
     setTimeout(() => {

@@ -9,6 +9,7 @@ import type { ClientKind } from '../systems/system.ts';
 import type { BenchClient } from './clients/bench-client.ts';
 import { connectClient } from './clients/connect-client.ts';
 import type { CloseReply, ConnectCommand, ConnectReply } from './commands.ts';
+import { connectMany } from './connect-many.ts';
 
 export type RelayHandler = (index: number, payload: string) => void;
 
@@ -48,51 +49,33 @@ export class ClientGroup {
     this.lastDeliveryAt = 0;
   }
 
-  async connect(command: ConnectCommand): Promise<ConnectReply> {
-    const started = performance.now();
-    const deadline = Date.now() + command.timeoutMs;
-    let next = 0;
-    let connected = 0;
-    let failed = 0;
-    let firstError: string | undefined;
-    const connectOne = async () => {
-      while (next < command.count && Date.now() < deadline) {
-        const n = next++;
-        const index = this.clients.length;
-        this.clients.push(undefined);
-        try {
-          this.clients[index] = await connectClient(
-            command.kind,
-            {
-              url: command.url,
-              localAddress: command.sourceAddresses[n % command.sourceAddresses.length] as string,
-              userId: `${command.userPrefix}-${index}`,
-              jwtSecret: command.jwtSecret,
-              subscribe: command.subscribe,
-              relay: command.relay,
-              timeoutMs: Math.max(1000, deadline - Date.now()),
-            },
-            {
-              relayed: (payload) => {
-                this.relayed++;
-                this.onRelay?.(index, payload);
-              },
-              delivered: () => {
-                this.delivered++;
-                this.lastDeliveryAt = nowMs();
-              },
-            },
-          );
-          connected++;
-        } catch (error) {
-          failed++;
-          firstError ??= String((error as Error).message ?? error);
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, command.concurrency) }, connectOne));
-    failed += command.count - next; // never attempted: the deadline passed
-    return { connected, failed, firstError, ms: performance.now() - started };
+  connect(command: ConnectCommand): Promise<ConnectReply> {
+    return connectMany(command.count, command.concurrency, command.timeoutMs, async (n, deadline) => {
+      const index = this.clients.length;
+      this.clients.push(undefined);
+      this.clients[index] = await connectClient(
+        command.kind,
+        {
+          url: command.url,
+          localAddress: command.sourceAddresses[n % command.sourceAddresses.length] as string,
+          userId: `${command.userPrefix}-${index}`,
+          jwtSecret: command.jwtSecret,
+          subscribe: command.subscribe,
+          relay: command.relay,
+          timeoutMs: Math.max(1000, deadline - Date.now()),
+        },
+        {
+          relayed: (payload) => {
+            this.relayed++;
+            this.onRelay?.(index, payload);
+          },
+          delivered: () => {
+            this.delivered++;
+            this.lastDeliveryAt = nowMs();
+          },
+        },
+      );
+    });
   }
 
   /** Close every client; those not closed within `timeoutMs` are dropped. */

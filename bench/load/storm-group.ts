@@ -5,6 +5,7 @@
 import { StormClient } from './clients/storm-client.ts';
 import { mintToken } from './clients/tokens.ts';
 import type { ConnectReply, StormConnectCommand, StormStatsReply } from './commands.ts';
+import { connectMany } from './connect-many.ts';
 
 const BUCKET_MS = 250;
 
@@ -13,41 +14,23 @@ export class StormGroup {
   private readonly resumesPerBucket = new Map<number, number>();
   private lastResumedAt = 0;
 
-  async connect(command: StormConnectCommand): Promise<ConnectReply> {
-    const started = performance.now();
-    const deadline = Date.now() + command.timeoutMs;
-    let next = 0;
-    let connected = 0;
-    let failed = 0;
-    let firstError: string | undefined;
-    const connectOne = async () => {
-      while (next < command.count && Date.now() < deadline) {
-        const n = next++;
-        const client = new StormClient({
-          url: command.url,
-          localAddress: command.sourceAddresses[n % command.sourceAddresses.length] as string,
-          token: await mintToken(command.jwtSecret, `${command.userPrefix}-${n}`),
-          channel: command.channel,
-          backoffMaxMs: command.backoffMaxMs,
-          onResumed: (at) => {
-            const bucket = Math.floor(at / BUCKET_MS) * BUCKET_MS;
-            this.resumesPerBucket.set(bucket, (this.resumesPerBucket.get(bucket) ?? 0) + 1);
-            this.lastResumedAt = Math.max(this.lastResumedAt, at);
-          },
-        });
-        this.clients.push(client);
-        try {
-          await client.start();
-          connected++;
-        } catch (error) {
-          failed++;
-          firstError ??= String((error as Error).message ?? error);
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, command.concurrency) }, connectOne));
-    failed += command.count - next;
-    return { connected, failed, firstError, ms: performance.now() - started };
+  connect(command: StormConnectCommand): Promise<ConnectReply> {
+    return connectMany(command.count, command.concurrency, command.timeoutMs, async (n) => {
+      const client = new StormClient({
+        url: command.url,
+        localAddress: command.sourceAddresses[n % command.sourceAddresses.length] as string,
+        token: await mintToken(command.jwtSecret, `${command.userPrefix}-${n}`),
+        channel: command.channel,
+        backoffMaxMs: command.backoffMaxMs,
+        onResumed: (at) => {
+          const bucket = Math.floor(at / BUCKET_MS) * BUCKET_MS;
+          this.resumesPerBucket.set(bucket, (this.resumesPerBucket.get(bucket) ?? 0) + 1);
+          this.lastResumedAt = Math.max(this.lastResumedAt, at);
+        },
+      });
+      this.clients.push(client);
+      await client.start();
+    });
   }
 
   stats(expectedEvents: number): StormStatsReply {

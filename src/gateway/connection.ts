@@ -123,11 +123,14 @@ export class Connection {
     return !closeIfSlow(this, this.ctx.config.maxBackpressureBytes);
   }
 
-  whenWritable(): Promise<void> {
+  /** Outbound buffers are low enough to keep sending (true once the socket is gone: nothing to wait for). */
+  writable(): boolean {
     const ws = this.ws;
-    if (!ws || ws.getBufferedAmount() < this.ctx.config.maxBackpressureBytes * WRITABLE_SHARE) {
-      return Promise.resolve();
-    }
+    return !ws || ws.getBufferedAmount() < this.ctx.config.maxBackpressureBytes * WRITABLE_SHARE;
+  }
+
+  whenWritable(): Promise<void> {
+    if (this.writable()) return Promise.resolve();
     return new Promise((resolve) => this.writableWaiters.push(resolve));
   }
 
@@ -181,8 +184,7 @@ export class Connection {
   }
 
   onDrain(): void {
-    const ws = this.ws;
-    if (!ws || ws.getBufferedAmount() >= this.ctx.config.maxBackpressureBytes * WRITABLE_SHARE) return;
+    if (!this.ws || !this.writable()) return;
     const waiters = this.writableWaiters;
     this.writableWaiters = [];
     for (const resolve of waiters) resolve();

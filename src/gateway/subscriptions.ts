@@ -15,7 +15,7 @@ function replayTarget(conn: Connection): ReplayTarget {
   return {
     isOpen: () => conn.isOpen,
     sendText: (text) => conn.send(text),
-    mustDrain: () => (conn.ws?.getBufferedAmount() ?? 0) > conn.ctx.config.maxBackpressureBytes / 4,
+    mustDrain: () => !conn.writable(),
     whenWritable: () => conn.whenWritable(),
     subscribeLive: (channel) => conn.goLive(channel),
     missed: (channel) =>

@@ -7,6 +7,7 @@ import type { ChannelReader } from '../channels/channel-reader.ts';
 import type { EventLog } from '../channels/event-log.ts';
 import type { Config } from '../config/config.ts';
 import type { App } from '../edge/uws.ts';
+import type { TrustedProxies } from '../limits/client-address.ts';
 import type { ConnectionLimits } from '../limits/connection-limits.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { ControlBus } from '../redis/control-bus.ts';
@@ -27,6 +28,8 @@ export interface GatewayContext {
   control: ControlBus;
   admission: AdmissionController;
   limits: ConnectionLimits;
+  /** TRUSTED_PROXIES, parsed once: whose X-Forwarded-For names the client (WebSocket and HTTP alike). */
+  trustedProxies: TrustedProxies;
   actions: ActionDispatcher;
   /** Open sockets by connection ID. */
   connections: Map<string, Connection>;

@@ -16,6 +16,7 @@ import { closeListenSocket, createApp, type ListenSocket, listen, listeningPort 
 import { mountAdminRoutes } from '../http/admin-routes.ts';
 import { ApiKeys } from '../http/api-keys.ts';
 import { mountHttpRoutes } from '../http/http-routes.ts';
+import { TrustedProxies } from '../limits/client-address.ts';
 import { ConnectionLimits } from '../limits/connection-limits.ts';
 import { RateLimits } from '../limits/rate-limits.ts';
 import { fanOutEvent } from '../observability/event-delivery.ts';
@@ -99,6 +100,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
     ),
     control: new ControlBus(redis.commands, redis.subscriber, config.redisPrefix, config.nodeId, logger),
     admission: undefined as unknown as AdmissionController, // set just below: it needs ctx
+    trustedProxies: new TrustedProxies(config.limits.trustedProxies),
     limits: new ConnectionLimits(
       new RateLimits(redis.commands, config.redisPrefix, config.limits, config.sessionLeaseMs),
     ),

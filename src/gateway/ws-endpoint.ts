@@ -1,12 +1,12 @@
 /**
  * The WebSocket route: uWS behaviour (limits, heartbeats, backpressure) and the
  * hand-off of socket events to `Connection`. Heartbeats are uWS's own: with
- * `sendPingsAutomatically`, a socket silent for 3/4 of `idleTimeout` is pinged and
- * closed if the remaining 1/4 passes without a pong (defaults: 30 s + 10 s).
+ * `sendPingsAutomatically`, a silent socket is pinged and closed if no pong follows
+ * (when: `heartbeatTiming` in src/edge/uws.ts; the default 40 s is 24 s + 16 s).
  */
 import { Ajv } from 'ajv';
 import { httpRemoteAddress, reply, type WebSocketBehavior } from '../edge/uws.ts';
-import { clientAddress, TrustedProxies } from '../limits/client-address.ts';
+import { clientAddress } from '../limits/client-address.ts';
 import { uwsBackpressureLimit, watchSlowConsumers } from '../limits/slow-consumers.ts';
 import { jitteredRetryAfter } from '../shared/errors.ts';
 import { HelloFrame } from '../shared/frames.ts';
@@ -24,14 +24,13 @@ const isCorrelationId = new Ajv().compile<string>(HelloFrame.properties.correlat
 
 export function mountWebSocket(ctx: GatewayContext): void {
   const { config } = ctx;
-  const trustedProxies = new TrustedProxies(config.limits.trustedProxies);
   const upgrade: UpgradeHandler = (res, req, context) => {
     // Headers MUST be copied synchronously: req is stack-allocated.
     const correlationId = req.getHeader('x-correlation-id');
     const peer = httpRemoteAddress(res);
     const conn = new Connection(ctx, {
       peer,
-      ip: clientAddress(peer, req.getHeader('x-forwarded-for'), trustedProxies),
+      ip: clientAddress(peer, req.getHeader('x-forwarded-for'), ctx.trustedProxies),
       userAgent: req.getHeader('user-agent'),
       // Held to the hello field's rule; a bad one is replaced by a generated ID, not refused.
       correlationId: isCorrelationId(correlationId) ? correlationId : undefined,

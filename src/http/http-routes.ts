@@ -18,7 +18,7 @@ import {
   trackAbort,
 } from '../edge/uws.ts';
 import type { GatewayContext } from '../gateway/context.ts';
-import { clientAddress, TrustedProxies } from '../limits/client-address.ts';
+import { clientAddress } from '../limits/client-address.ts';
 import { isRedisResponding } from '../observability/gateway-metrics.ts';
 import {
   type Answer,
@@ -48,7 +48,6 @@ const ANY_ORIGIN = { 'access-control-allow-origin': '*' };
 
 export function mountHttpRoutes(ctx: GatewayContext, options: HttpRouteOptions): void {
   const { app } = ctx;
-  const trustedProxies = new TrustedProxies(ctx.config.limits.trustedProxies);
 
   app.get('/livez', (res) => replyJson(res, 200, { status: 'ok' }, ANY_ORIGIN));
 
@@ -67,7 +66,7 @@ export function mountHttpRoutes(ctx: GatewayContext, options: HttpRouteOptions):
       method: 'POST',
       route: '/publish',
       correlationId: requestCorrelationId(req),
-      ip: clientAddress(peerAddress, req.getHeader('x-forwarded-for'), trustedProxies),
+      ip: clientAddress(peerAddress, req.getHeader('x-forwarded-for'), ctx.trustedProxies),
       peerAddress,
     };
     if (!options.publishKeys.allows(req)) {

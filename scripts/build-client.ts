@@ -12,7 +12,7 @@
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
-import ts from 'typescript';
+import type ts from 'typescript';
 import { BROWSER_BUILD, buildBundles, DIST_DIR } from '../src/pages/page-assets.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -43,20 +43,24 @@ await Promise.all([
   }),
   buildBundles(DIST_DIR),
 ]);
-emitDeclarations();
+// TypeScript is a devDependency: a production install (`npm install --omit=dev`) runs this
+// script too, and needs the JavaScript, not the declarations.
+const typescript = await import('typescript').then((m) => m.default).catch(() => undefined);
+if (typescript) emitDeclarations(typescript);
+else process.stdout.write('typescript not installed (--omit=dev?): dist/client/types/ skipped\n');
 
 for (const file of [
   'dist/client/index.js',
   'dist/client/browser.js',
-  'dist/client/types/src/client/index.d.ts',
+  ...(typescript ? ['dist/client/types/src/client/index.d.ts'] : []),
 ])
   await report(file);
 
 /** The declarations of everything the entry point reaches, with the repository's compiler options. */
-function emitDeclarations(): void {
+function emitDeclarations(ts: typeof import('typescript')): void {
   const configPath = `${ROOT}/tsconfig.base.json`;
   const { config, error } = ts.readConfigFile(configPath, ts.sys.readFile);
-  if (error) fail([error]);
+  if (error) fail(ts, [error]);
   const { options } = ts.parseJsonConfigFileContent(config, ts.sys, ROOT, undefined, configPath);
   const program = ts.createProgram([ENTRY], {
     ...options,
@@ -68,10 +72,10 @@ function emitDeclarations(): void {
   });
   const result = program.emit();
   const diagnostics = [...ts.getPreEmitDiagnostics(program), ...result.diagnostics];
-  if (result.emitSkipped || diagnostics.length > 0) fail(diagnostics);
+  if (result.emitSkipped || diagnostics.length > 0) fail(ts, diagnostics);
 }
 
-function fail(diagnostics: readonly ts.Diagnostic[]): never {
+function fail(ts: typeof import('typescript'), diagnostics: readonly ts.Diagnostic[]): never {
   const host = {
     getCanonicalFileName: (f: string) => f,
     getCurrentDirectory: () => ROOT,

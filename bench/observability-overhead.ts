@@ -17,10 +17,11 @@ import { pino } from 'pino';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { createActor } from 'xstate';
 import { connectionMachine } from '../machines/connection.machine.ts';
+import { traffic } from '../src/core/traffic.ts';
 import { connectionTrace } from '../src/observability/connection-trace.ts';
 import { createLogger } from '../src/observability/logger.ts';
-import { hot, metrics } from '../src/observability/metrics.ts';
-import { startTracing } from '../src/observability/tracing.ts';
+import { metrics } from '../src/observability/metrics.ts';
+import { isTracingEnabled, startTracing } from '../src/observability/tracing.ts';
 
 function measure(name: string, iterations: number, fn: (i: number) => void): void {
   for (let i = 0; i < Math.min(iterations, 10_000); i++) fn(i); // warm up
@@ -38,18 +39,18 @@ async function measureAsync(name: string, iterations: number, fn: () => Promise<
   console.log(`${name.padEnd(58)} ${us.toFixed(2)} µs`);
 }
 
-const info = { connectionId: 'c', peerAddress: '127.0.0.1', userAgent: 'bench' };
+const info = { connectionId: 'c', peerAddress: '127.0.0.1', clientAddress: '127.0.0.1', userAgent: 'bench' };
 
-/** One connection's tracing work in the gateway: open, hello, a child span, events, welcome, close. */
+/** One connection's tracing work in the gateway: open, hello, admission, events, welcome, close. */
 async function connectionLife(traceparent?: string): Promise<void> {
-  const trace = connectionTrace(info, 'corr');
   // Continue the caller's context, so an unsampled caller means an unsampled connection (the default links).
-  trace.useClientContext('continue');
+  const trace = connectionTrace(info, 'corr', 'continue', isTracingEnabled());
   trace.event('state.connecting');
-  trace.start('corr', traceparent);
-  await trace.span('ws.handshake', {}, () => trace.span('ws.admission', {}, () => undefined));
+  trace.helloReceived('corr', traceparent);
+  trace.admissionBegan(1);
+  trace.admissionEnded('granted', 0);
   trace.event('state.connected');
-  trace.ready({ 'tether.session_id': 's' });
+  trace.handshakeEnded(true, { 'tether.session_id': 's' });
   trace.closed(1000, 'bye');
 }
 
@@ -76,8 +77,8 @@ console.log(
     .join(' ')}`,
 );
 // What the hot path does now, and what prom-client would cost in its place.
-measure('per frame: hot.framesIn++', 20_000_000, () => {
-  hot.framesIn++;
+measure('per frame: traffic.framesIn++', 20_000_000, () => {
+  traffic.framesIn++;
 });
 measure('  (prom-client unlabelled Counter.inc())', 5_000_000, () => unlabelled.inc());
 measure('  (prom-client labelled Counter.inc({ path }))', 1_000_000, () => labelled.inc({ path: 'direct' }));
@@ -94,7 +95,7 @@ measure('per log line: plain pino', 300_000, () => plain.info({ a: 1 }, 'line'))
 measure('per log line: createLogger (redaction + trace-ID mixin)', 300_000, () =>
   ours.info({ a: 1 }, 'line'),
 );
-// For scale: what the gateway already spends per connection on its actor (ARCHITECTURE.md: ~41 µs idle).
+// For scale: what the gateway already spends per connection on its actor (docs/architecture.md: ~41 µs idle).
 measure('  (for scale: one connection actor, create + start + stop)', 50_000, () => {
   const actor = createActor(connectionMachine, {
     input: {
@@ -103,6 +104,7 @@ measure('  (for scale: one connection actor, create + start + stop)', 50_000, ()
       handshakeTimeoutMs: 1e4,
       resumeWindowMs: 1e5,
       admissionTimeoutMs: 1e4,
+      maxErrorsPerMinute: 20,
     },
   });
   actor.start();

@@ -1,29 +1,53 @@
 /**
- * One logical client connection — a session — from socket open to its end.
+ * One logical client connection — a session — from socket open to its end. This
+ * chart is the program: every lifecycle decision is a transition here, the async
+ * steps (authenticate, attach the session) are invoked by it, and the effects are
+ * named actions provided by src/core/connection-runtime.ts.
  *
- * The actor sees lifecycle only (hello, transport lost, resumed, expired), never
- * traffic: at ~44K events/s per actor re-entering timed states, per-message events
- * would cap the gateway (ARCHITECTURE.md, measured traps). Heartbeats are uWS's own.
+ * - connecting.handshake: the socket is open; hello, then the token check
+ *   (`authenticate`), the pool's decision (`admitting`), then the session is created
+ *   or resumed and `welcome` sent (`attaching`). One budget, `handshakeTimeout`,
+ *   covers the whole region.
+ * - connecting.queued: the pool is saturated; wait in the priority line until
+ *   `admissionTimeout`. A grant re-enters the handshake at `attaching` with a fresh
+ *   budget for that last step (the wait in line is not the client's delay).
+ * - connected: welcome sent, events flow. The token's expiry and a takeover by
+ *   another process close the transport from here.
+ * - reconnecting: the transport is gone; the session stays resumable for
+ *   `resumeWindow`, then it is deleted.
+ * - handedOver: the socket resumed a session whose own actor waits in this process;
+ *   the transport went to that actor, and this one's job is done.
  *
- * Pure: effects are named stubs here, provided by src/supervisor/connection-actor.ts.
- * The file opens as-is in the Stately visualizer.
+ * The actor sees lifecycle only, never traffic: at ~44K events/s per actor
+ * re-entering timed states, per-message events would cap the gateway (docs/architecture.md).
+ * `frame.rejected` is the exception that proves it: it counts toward a budget that
+ * closes the socket after MAX_ERRORS_PER_MINUTE, so it is bounded per socket.
+ *
+ * Pure: effects and steps are named stubs; the file opens as-is in the Stately visualizer.
  */
-import { assign, setup } from 'xstate';
+import { assign, fromPromise, not, setup } from 'xstate';
 
 export interface ConnectionInput {
   connectionId: string;
   correlationId: string;
-  /** ms allowed between socket open and an accepted hello. */
+  /** ms allowed from socket open to `welcome` (the wait in the admission line aside). */
   handshakeTimeoutMs: number;
   /** ms a dropped session stays resumable. */
   resumeWindowMs: number;
-  /** ms a connection may wait in the admission queue. */
+  /** ms a connection may wait in the admission line. */
   admissionTimeoutMs: number;
+  /** Rejected frames allowed in a minute; one more closes with TOO_MANY_ERRORS. */
+  maxErrorsPerMinute: number;
 }
 
 export interface ConnectionContext extends ConnectionInput {
   sessionId?: string;
   userId?: string;
+  /** The token's tier and the admission priority it gives (1 = first). */
+  tier?: string;
+  priority?: number;
+  /** When the current token expires, ms since the epoch; undefined: it does not. */
+  tokenExpiresAt?: number;
   /** Error code that ended the session in `failed`. */
   failure?: string;
   /** Why the session ended in `closed`. */
@@ -32,18 +56,64 @@ export interface ConnectionContext extends ConnectionInput {
   reconnections: number;
   /** Close code of the last lost transport. */
   lastCloseCode?: number;
+  /** Rejected frames counted since `errorsSince` (ms since the epoch). */
+  errors: number;
+  errorsSince: number;
+}
+
+/** What a failed step or a refusal closes the transport with. */
+export interface Refusal {
+  code: string;
+  detail?: string;
+  retryAfterMs?: number;
+}
+
+/** The steps read the hello frame from the socket it arrived on (it holds secrets: not context). */
+export interface StepInput {
+  connectionId: string;
+}
+
+export interface Authenticated {
+  userId: string;
+  tier: string;
+  priority: number;
+  tokenExpiresAt?: number;
+}
+
+export interface Attached {
+  sessionId: string;
+  userId: string;
+  /** The session's correlation ID (a resumed one keeps its own). */
+  correlationId: string;
+  /** The session's own actor waits in this process: the transport goes to it. */
+  handedOver: boolean;
 }
 
 export type ConnectionEvent =
-  | { type: 'admission.queued'; position: number }
+  | { type: 'hello.received' }
   | { type: 'admission.granted' }
-  | { type: 'hello.accepted'; sessionId: string; userId: string; resumed: boolean; correlationId: string }
-  | { type: 'hello.rejected'; code: string }
-  | { type: 'transport.lost'; closeCode: number }
-  | { type: 'transport.ended'; reason: string }
-  | { type: 'transport.attached'; connectionId: string; correlationId: string }
-  | { type: 'session.taken' }
-  | { type: 'policy.violated'; code: string };
+  | { type: 'admission.queued' }
+  | { type: 'admission.refused'; code: string }
+  | {
+      type: 'transport.closed';
+      connectionId: string;
+      closeCode: number;
+      /** The registry code the gateway closed with, `bye` when the client said so, else undefined. */
+      reason?: string;
+    }
+  | { type: 'transport.attached'; connectionId: string; correlationId: string; tokenExpiresAt?: number }
+  | { type: 'session.taken'; byNode: string }
+  | { type: 'frame.rejected'; code: string; at: number };
+
+const ERROR_WINDOW_MS = 60_000;
+/** setTimeout's largest delay: a later expiry is checked again on resume. */
+const MAX_DELAY_MS = 2 ** 31 - 1;
+
+/** The code and hints a failed step's error carries (a TetherError), else INTERNAL. */
+export function refusalOf(error: unknown): Refusal {
+  const { code, detail, retryAfterMs } = (error ?? {}) as Partial<Refusal>;
+  return typeof code === 'string' ? { code, detail, retryAfterMs } : { code: 'INTERNAL' };
+}
 
 export const connectionMachine = setup({
   types: {
@@ -55,36 +125,172 @@ export const connectionMachine = setup({
     handshakeTimeout: ({ context }) => context.handshakeTimeoutMs,
     resumeWindow: ({ context }) => context.resumeWindowMs,
     admissionTimeout: ({ context }) => context.admissionTimeoutMs,
+    tokenLifetime: ({ context }) =>
+      context.tokenExpiresAt === undefined
+        ? MAX_DELAY_MS
+        : Math.min(Math.max(0, context.tokenExpiresAt - Date.now()), MAX_DELAY_MS),
+  },
+  guards: {
+    isCurrentTransport: ({ context, event }) =>
+      event.type === 'transport.closed' && event.connectionId === context.connectionId,
+    clientSaidBye: ({ event }) => event.type === 'transport.closed' && event.reason === 'bye',
+    closedForARule: ({ event }) =>
+      event.type === 'transport.closed' && event.reason !== undefined && event.reason !== 'bye',
+    tokenHasExpired: ({ context }) =>
+      context.tokenExpiresAt !== undefined && context.tokenExpiresAt <= Date.now(),
+    errorBudgetSpent: ({ context, event }) =>
+      event.type === 'frame.rejected' &&
+      event.at - context.errorsSince <= ERROR_WINDOW_MS &&
+      context.errors + 1 > context.maxErrorsPerMinute,
+    handedOver: ({ event }) => (event as unknown as { output: Attached }).output.handedOver,
   },
   actions: {
-    /** Close the socket with the registry entry for `code`. */
-    closeTransport: (_, _params: { code: string }) => {},
+    /** Close the transport bound to the actor with the registry entry for `code`. */
+    closeTransport: (_, _params: Refusal) => {},
+    /** Close an earlier transport of this session that is still open (half-open: the client moved on). */
+    retireTransport: (_, _params: { connectionId: string }) => {},
+    /** Ask the pool for a slot; it answers with admission.granted, .queued or .refused. */
+    requestAdmission: () => {},
+    /** Welcome was sent: run the frames held behind hello, then replay the session's channels. */
+    startDelivery: () => {},
+    /** Give the transport to the session's own actor (it is attached there). */
+    handOverTransport: () => {},
     /** Session hash: live, owned by this connection, TTL held by the lease. */
     markSessionLive: () => {},
     /** Session hash: resumable, TTL = resume window. */
     markSessionResumable: () => {},
     /** Remove the session's Redis state (only if this connection still owns it). */
     deleteSession: () => {},
+    /** Count a rejected frame on the session hash (error_count). */
+    recordError: () => {},
+    countError: assign(({ context, event }) => {
+      const at = (event as { at: number }).at;
+      return at - context.errorsSince > ERROR_WINDOW_MS
+        ? { errors: 1, errorsSince: at }
+        : { errors: context.errors + 1 };
+    }),
+    fail: assign({ failure: (_, params: { code: string }) => params.code }),
+    recordSession: assign(({ event }) => {
+      const { sessionId, userId, correlationId } = (event as unknown as { output: Attached }).output;
+      return { sessionId, userId, correlationId };
+    }),
+  },
+  actors: {
+    /** Limits, token verification, per-user limits. Rejects with a coded error. */
+    authenticate: fromPromise<Authenticated, StepInput>(async () => {
+      throw new Error('provided by src/core/connection-runtime.ts');
+    }),
+    /** Create or resume the session, plan its channels' replay, send welcome. */
+    attachSession: fromPromise<Attached, StepInput>(async () => {
+      throw new Error('provided by src/core/connection-runtime.ts');
+    }),
   },
 }).createMachine({
   id: 'connection',
-  context: ({ input }) => ({ ...input, reconnections: 0 }),
+  context: ({ input }) => ({ ...input, reconnections: 0, errors: 0, errorsSince: 0 }),
   initial: 'connecting',
+  on: {
+    'frame.rejected': [
+      {
+        guard: 'errorBudgetSpent',
+        actions: [
+          'countError',
+          'recordError',
+          { type: 'closeTransport', params: { code: 'TOO_MANY_ERRORS' } },
+        ],
+      },
+      { actions: ['countError', 'recordError'] },
+    ],
+  },
   states: {
     connecting: {
-      initial: 'handshaking',
+      initial: 'handshake',
+      on: {
+        'transport.closed': [
+          {
+            guard: 'closedForARule',
+            target: 'failed',
+            actions: { type: 'fail', params: ({ event }) => ({ code: event.reason as string }) },
+          },
+          { target: 'closed', actions: assign({ closeReason: 'left before hello' }) },
+        ],
+      },
       states: {
-        handshaking: {
+        handshake: {
+          initial: 'awaitingHello',
           after: {
             handshakeTimeout: {
               target: '#connection.failed',
               actions: [
-                assign({ failure: 'HANDSHAKE_TIMEOUT' }),
+                { type: 'fail', params: { code: 'HANDSHAKE_TIMEOUT' } },
                 { type: 'closeTransport', params: { code: 'HANDSHAKE_TIMEOUT' } },
               ],
             },
           },
-          on: { 'admission.queued': 'queued' },
+          states: {
+            awaitingHello: {
+              on: { 'hello.received': 'authenticating' },
+            },
+            authenticating: {
+              invoke: {
+                id: 'authenticate',
+                src: 'authenticate',
+                input: ({ context }) => ({ connectionId: context.connectionId }),
+                onDone: {
+                  target: 'admitting',
+                  actions: assign(({ event }) => ({
+                    userId: event.output.userId,
+                    tier: event.output.tier,
+                    priority: event.output.priority,
+                    tokenExpiresAt: event.output.tokenExpiresAt,
+                  })),
+                },
+                onError: {
+                  target: '#connection.failed',
+                  actions: [
+                    { type: 'fail', params: ({ event }) => refusalOf(event.error) },
+                    { type: 'closeTransport', params: ({ event }) => refusalOf(event.error) },
+                  ],
+                },
+              },
+            },
+            admitting: {
+              entry: 'requestAdmission',
+              on: {
+                'admission.granted': 'attaching',
+                'admission.queued': '#connection.connecting.queued',
+                'admission.refused': {
+                  target: '#connection.failed',
+                  actions: [
+                    { type: 'fail', params: ({ event }) => ({ code: event.code }) },
+                    { type: 'closeTransport', params: ({ event }) => ({ code: event.code }) },
+                  ],
+                },
+              },
+            },
+            attaching: {
+              invoke: {
+                id: 'attachSession',
+                src: 'attachSession',
+                input: ({ context }) => ({ connectionId: context.connectionId }),
+                onDone: [
+                  {
+                    guard: 'handedOver',
+                    target: '#connection.handedOver',
+                    actions: ['recordSession', 'handOverTransport'],
+                  },
+                  { target: '#connection.connected', actions: 'recordSession' },
+                ],
+                onError: {
+                  target: '#connection.failed',
+                  actions: [
+                    { type: 'fail', params: ({ event }) => refusalOf(event.error) },
+                    { type: 'closeTransport', params: ({ event }) => refusalOf(event.error) },
+                  ],
+                },
+              },
+            },
+          },
         },
         /** Authenticated, waiting for a slot in priority order (the pool is saturated). */
         queued: {
@@ -92,60 +298,62 @@ export const connectionMachine = setup({
             admissionTimeout: {
               target: '#connection.failed',
               actions: [
-                assign({ failure: 'ADMISSION_TIMEOUT' }),
+                { type: 'fail', params: { code: 'ADMISSION_TIMEOUT' } },
                 { type: 'closeTransport', params: { code: 'ADMISSION_TIMEOUT' } },
               ],
             },
           },
-          on: { 'admission.granted': 'handshaking' },
-        },
-      },
-      on: {
-        'hello.accepted': {
-          target: 'connected',
-          actions: assign({
-            sessionId: ({ event }) => event.sessionId,
-            userId: ({ event }) => event.userId,
-            // hello may bring the session's correlation ID (resume) or the client's own.
-            correlationId: ({ event }) => event.correlationId,
-          }),
-        },
-        'hello.rejected': {
-          target: 'failed',
-          actions: [
-            assign({ failure: ({ event }) => event.code }),
-            { type: 'closeTransport', params: ({ event }) => ({ code: event.code }) },
-          ],
-        },
-        'transport.lost': { target: 'closed', actions: assign({ closeReason: 'left before hello' }) },
-        'transport.ended': { target: 'closed', actions: assign({ closeReason: 'left before hello' }) },
-        'policy.violated': {
-          target: 'failed',
-          actions: [
-            assign({ failure: ({ event }) => event.code }),
-            { type: 'closeTransport', params: ({ event }) => ({ code: event.code }) },
-          ],
+          on: { 'admission.granted': 'handshake.attaching' },
         },
       },
     },
     connected: {
-      entry: 'markSessionLive',
-      on: {
-        'transport.lost': {
-          target: 'reconnecting',
-          actions: assign({ lastCloseCode: ({ event }) => event.closeCode }),
+      entry: ['markSessionLive', 'startDelivery'],
+      after: {
+        tokenLifetime: {
+          guard: 'tokenHasExpired',
+          actions: { type: 'closeTransport', params: { code: 'AUTH_TOKEN_EXPIRED' } },
         },
-        'transport.ended': {
-          target: 'closed',
-          actions: [assign({ closeReason: ({ event }) => event.reason }), 'deleteSession'],
+      },
+      on: {
+        'transport.closed': [
+          // A retired transport's late close: the session already moved on.
+          { guard: not('isCurrentTransport') },
+          {
+            guard: 'clientSaidBye',
+            target: 'closed',
+            actions: [assign({ closeReason: 'client said bye' }), 'deleteSession'],
+          },
+          // Anything else (network, a broken rule, shed, drain, slow consumer): resumable.
+          { target: 'reconnecting', actions: assign({ lastCloseCode: ({ event }) => event.closeCode }) },
+        ],
+        // A newer socket resumed this session while the old one still looks open.
+        'transport.attached': {
+          target: 'connected',
+          reenter: true,
+          actions: [
+            { type: 'retireTransport', params: ({ context }) => ({ connectionId: context.connectionId }) },
+            assign(({ context, event }) => ({
+              connectionId: event.connectionId,
+              correlationId: event.correlationId,
+              tokenExpiresAt: event.tokenExpiresAt,
+              reconnections: context.reconnections + 1,
+            })),
+          ],
         },
         'session.taken': {
           target: 'closed',
-          actions: assign({ closeReason: 'resumed on another connection' }),
+          actions: [
+            assign({ closeReason: ({ event }) => `resumed on ${event.byNode}` }),
+            {
+              type: 'closeTransport',
+              params: ({ event }) => ({
+                code: 'SERVICE_RESTART',
+                detail: `session resumed on ${event.byNode}`,
+              }),
+            },
+          ],
         },
-        // The gateway closed the socket for a broken rule (e.g. MESSAGE_TOO_LARGE, whose
-        // recovery is "reconnect to resume"): the socket is gone, the session stays resumable.
-        'policy.violated': 'reconnecting',
       },
     },
     reconnecting: {
@@ -153,24 +361,26 @@ export const connectionMachine = setup({
       after: {
         resumeWindow: {
           target: 'failed',
-          actions: [assign({ failure: 'RESUME_EXPIRED' }), 'deleteSession'],
+          actions: [{ type: 'fail', params: { code: 'RESUME_EXPIRED' } }, 'deleteSession'],
         },
       },
       on: {
         'transport.attached': {
           target: 'connected',
-          actions: assign({
-            connectionId: ({ event }) => event.connectionId,
-            correlationId: ({ event }) => event.correlationId,
-            reconnections: ({ context }) => context.reconnections + 1,
-          }),
+          actions: assign(({ context, event }) => ({
+            connectionId: event.connectionId,
+            correlationId: event.correlationId,
+            tokenExpiresAt: event.tokenExpiresAt,
+            reconnections: context.reconnections + 1,
+          })),
         },
         'session.taken': {
           target: 'closed',
-          actions: assign({ closeReason: 'resumed on another gateway process' }),
+          actions: assign({ closeReason: ({ event }) => `resumed on ${event.byNode}` }),
         },
       },
     },
+    handedOver: { type: 'final' },
     failed: { type: 'final' },
     closed: { type: 'final' },
   },

@@ -3,7 +3,7 @@
  * the priority queue, who is shed under pressure, and drains on shutdown. It holds
  * counts, not children — connection actors live in a Map owned by the supervisor
  * runtime, because spawning into this snapshot costs O(children) per spawn
- * (5.8 ms at 11K; ARCHITECTURE.md, measured traps).
+ * (5.8 ms at 11K; docs/architecture.md, measured traps).
  *
  * - accepting: room and no pressure — admit at once (no queue on this fast path).
  * - saturated: full, resource pressure `high`, or others already waiting — queue,
@@ -11,9 +11,13 @@
  * - shedding: pressure `critical` — queue newcomers, close lowest priority first.
  * - draining: shutting down — refuse, let the runtime close everyone in batches.
  *
- * Pure: effects are named stubs, provided by src/supervisor/supervisor.ts.
+ * Its decision on each request is its own output: it emits `admission.granted`,
+ * `admission.queued` or `admission.refused`, which the supervisor
+ * (src/core/supervisor.ts) forwards to the asking connection's actor.
+ *
+ * Pure: effects are named stubs, provided by src/core/supervisor.ts.
  */
-import { assign, setup } from 'xstate';
+import { assign, emit, setup } from 'xstate';
 
 export type Pressure = 'normal' | 'high' | 'critical';
 
@@ -44,11 +48,18 @@ export type PoolEvent =
   | { type: 'pool.drain' }
   | { type: 'pool.drained' };
 
+/** The pool's answer to `admission.requested`. */
+export type AdmissionDecision =
+  | { type: 'admission.granted'; connectionId: string }
+  | { type: 'admission.queued'; connectionId: string; priority: number }
+  | { type: 'admission.refused'; connectionId: string; code: string };
+
 export const poolMachine = setup({
   types: {
     context: {} as PoolContext,
     events: {} as PoolEvent,
     input: {} as PoolInput,
+    emitted: {} as AdmissionDecision,
   },
   guards: {
     isCritical: ({ context }) => context.pressure === 'critical',
@@ -61,9 +72,8 @@ export const poolMachine = setup({
   },
   actions: {
     markReleased: assign({ active: ({ context }) => Math.max(0, context.active - 1) }),
-    grantAdmission: (_, _params: { connectionId: string }) => {},
-    queueAdmission: (_, _params: { connectionId: string; priority: number }) => {},
-    refuseAdmission: (_, _params: { connectionId: string; code: string }) => {},
+    /** Put the connection in the priority line (BullMQ). */
+    enqueue: (_, _params: { connectionId: string; priority: number }) => {},
     /** Pull waiters from the queue, in priority order, into the free slots. */
     admitFromQueue: () => {},
     /** Close some of the lowest-priority connections (they stay resumable). */
@@ -85,12 +95,16 @@ export const poolMachine = setup({
   initial: 'accepting',
   on: {
     'connection.released': { actions: 'markReleased' },
+    // A waiter reached the front of the line and a slot was free.
     'admission.dequeued': {
-      actions: assign({
-        active: ({ context }) => context.active + 1,
-        waiting: ({ context }) => Math.max(0, context.waiting - 1),
-        admitted: ({ context }) => context.admitted + 1,
-      }),
+      actions: [
+        assign({
+          active: ({ context }) => context.active + 1,
+          waiting: ({ context }) => Math.max(0, context.waiting - 1),
+          admitted: ({ context }) => context.admitted + 1,
+        }),
+        emit(({ event }) => ({ type: 'admission.granted' as const, connectionId: event.connectionId })),
+      ],
     },
     'admission.abandoned': {
       actions: assign({ waiting: ({ context }) => Math.max(0, context.waiting - 1) }),
@@ -102,10 +116,11 @@ export const poolMachine = setup({
         guard: 'queueIsFull',
         actions: [
           assign({ refused: ({ context }) => context.refused + 1 }),
-          {
-            type: 'refuseAdmission',
-            params: ({ event }) => ({ connectionId: event.connectionId, code: 'SERVER_BUSY' }),
-          },
+          emit(({ event }) => ({
+            type: 'admission.refused' as const,
+            connectionId: event.connectionId,
+            code: 'SERVER_BUSY',
+          })),
         ],
       },
       {
@@ -115,9 +130,14 @@ export const poolMachine = setup({
             queued: ({ context }) => context.queued + 1,
           }),
           {
-            type: 'queueAdmission',
+            type: 'enqueue',
             params: ({ event }) => ({ connectionId: event.connectionId, priority: event.priority }),
           },
+          emit(({ event }) => ({
+            type: 'admission.queued' as const,
+            connectionId: event.connectionId,
+            priority: event.priority,
+          })),
         ],
       },
     ],
@@ -136,7 +156,7 @@ export const poolMachine = setup({
               active: ({ context }) => context.active + 1,
               admitted: ({ context }) => context.admitted + 1,
             }),
-            { type: 'grantAdmission', params: ({ event }) => ({ connectionId: event.connectionId }) },
+            emit(({ event }) => ({ type: 'admission.granted' as const, connectionId: event.connectionId })),
           ],
         },
         'pool.drain': 'draining',
@@ -175,10 +195,11 @@ export const poolMachine = setup({
         'admission.requested': {
           actions: [
             assign({ refused: ({ context }) => context.refused + 1 }),
-            {
-              type: 'refuseAdmission',
-              params: ({ event }) => ({ connectionId: event.connectionId, code: 'SERVICE_RESTART' }),
-            },
+            emit(({ event }) => ({
+              type: 'admission.refused' as const,
+              connectionId: event.connectionId,
+              code: 'SERVICE_RESTART',
+            })),
           ],
         },
         'pool.drained': 'stopped',

@@ -7,7 +7,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { errorFrame } from '../src/errors/tether-error.ts';
+import { errorFrame } from '../src/core/tether-error.ts';
 import { ERRORS, type ErrorCategory, type ErrorSpec } from '../src/shared/errors.ts';
 
 export const ERROR_DOCS_PATH = fileURLToPath(new URL('../docs/errors.md', import.meta.url));

@@ -4,10 +4,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Config } from './config/config.ts';
-import type { Gateway } from './gateway/gateway.ts';
+import type { Gateway } from './gateway.ts';
 
 export async function announceDevMode(gateway: Gateway, config: Config): Promise<void> {
-  const mint = gateway.ctx.verifier.mint;
+  const mint = gateway.mintDevToken;
   if (!mint) return;
   const token = await mint({ sub: 'dev-user' });
   const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;

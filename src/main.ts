@@ -9,7 +9,7 @@ import './observability/register.ts';
 import closeWithGrace from 'close-with-grace';
 import { ConfigError, loadConfig } from './config/config.ts';
 import { announceDevMode, devApiKey } from './dev-mode.ts';
-import { RedisUnreachableError, startGateway } from './gateway/gateway.ts';
+import { RedisUnreachableError, startGateway } from './gateway.ts';
 import { createLogger } from './observability/logger.ts';
 import { activeTracing, routeDiagnostics } from './observability/tracing.ts';
 import { RedisUnavailableError, resolveRedis } from './redis/embedded-redis.ts';

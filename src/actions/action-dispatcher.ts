@@ -1,5 +1,5 @@
 /**
- * Client `action` frames become prioritized BullMQ jobs for backend workers.
+ * The core's ActionSink: client actions become prioritized BullMQ jobs for backend workers.
  * Priority = action class (ACTION_PRIORITIES) × 10 + the token tier's priority, so
  * urgent actions go first and, within a class, better tiers. Over the high-water
  * mark, low-priority classes are refused with a retryable ACTION_OVERLOADED while
@@ -8,13 +8,11 @@
  */
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { channelAllowed } from '../auth/principal.ts';
 import type { Config } from '../config/config.ts';
-import type { Connection } from '../gateway/connection.ts';
-import { subscribeInbox } from '../gateway/subscriptions.ts';
+import type { ActionRequest, ActionSink } from '../core/ports/action-sink.ts';
+import { TetherError } from '../core/tether-error.ts';
 import type { Logger } from '../observability/logger.ts';
-import { bullTelemetry, injectContext } from '../observability/trace-context.ts';
-import type { ActionFrame } from '../shared/frames.ts';
+import { bullTelemetry } from '../observability/trace-context.ts';
 import { ACTIONS_QUEUE, type ActionJob, bullPrefix } from './action-job.ts';
 
 const DEPTH_SAMPLE_MS = 250;
@@ -30,7 +28,7 @@ export function actionPriority(actionClass: number, tierPriority: number): numbe
   return actionClass * TIER_SPAN + tierPriority;
 }
 
-export class ActionDispatcher {
+export class ActionDispatcher implements ActionSink {
   private readonly queue: Queue<ActionJob>;
   /** Jobs waiting in the queue: sampled, plus those added since. */
   private waiting = 0;
@@ -76,45 +74,29 @@ export class ActionDispatcher {
     return priorities[name] ?? priorities.default ?? 5;
   }
 
-  async submit(conn: Connection, frame: ActionFrame): Promise<void> {
-    const { ref, name } = frame;
-    const principal = conn.principal;
-    if (!principal || !conn.sessionId || !channelAllowed(principal.actions, name)) {
-      conn.fail('ACTION_FORBIDDEN', { ref, detail: name });
-      return;
-    }
-    const actionClass = this.classOf(name);
+  async submit(request: ActionRequest, listen: () => Promise<boolean>): Promise<void> {
+    const actionClass = this.classOf(request.name);
     // Checked and counted in the same tick: a burst must not all pass before any add lands.
-    if (this.depth() >= this.config.actions.highWater && actionClass >= this.config.actions.lowPriorityFrom) {
-      conn.fail('ACTION_OVERLOADED', { ref, detail: `${this.depth()} actions waiting` });
-      return;
-    }
+    if (this.depth() >= this.config.actions.highWater && actionClass >= this.config.actions.lowPriorityFrom)
+      throw new TetherError('ACTION_OVERLOADED', { detail: `${this.depth()} actions waiting` });
     this.adding++;
     try {
-      // Listen on the inbox before the job exists, so the reply cannot slip past.
-      if (!(await subscribeInbox(conn))) return;
+      if (!(await listen())) return;
+      const { name, ...job } = request;
       await this.queue.add(
         name,
+        { ...job, enqueuedAt: Date.now() },
         {
-          ref,
-          sessionId: conn.sessionId,
-          userId: principal.userId,
-          tier: principal.tier,
-          correlationId: conn.correlationId,
-          data: frame.data ?? null,
-          enqueuedAt: Date.now(),
-          trace: traceCarrier(),
-        },
-        {
-          priority: actionPriority(actionClass, this.tierPriority(principal.tier)),
+          priority: actionPriority(actionClass, this.tierPriority(request.tier)),
           removeOnComplete: 1000,
           removeOnFail: 1000,
         },
       );
       this.waiting++;
     } catch (error) {
-      this.logger.warn({ err: error, action: name }, 'action: enqueue failed');
-      conn.fail('STORE_UNAVAILABLE', { ref });
+      if (error instanceof TetherError) throw error;
+      this.logger.warn({ err: error, action: request.name }, 'action: enqueue failed');
+      throw new TetherError('STORE_UNAVAILABLE', { cause: error });
     } finally {
       this.adding--;
     }
@@ -124,10 +106,4 @@ export class ActionDispatcher {
     clearInterval(this.timer);
     await this.queue.close().catch(() => {});
   }
-}
-
-/** The active trace for workers that do not use bullmq-otel (undefined while tracing is off). */
-function traceCarrier(): Record<string, string> | undefined {
-  const carrier = injectContext<Record<string, string>>({});
-  return carrier.traceparent ? carrier : undefined;
 }

@@ -1,4 +1,8 @@
-/** The contract between the gateway (producer) and backend workers (consumers). */
+/**
+ * The contract between the gateway (producer) and backend workers (consumers).
+ * Trace context rides in the job the one way BullMQ carries it: its `telemetry`
+ * option (bullmq-otel) puts the W3C context in `job.opts.telemetry.metadata`.
+ */
 
 /** The shared BullMQ queue of client actions. */
 export const ACTIONS_QUEUE = 'actions';
@@ -16,8 +20,6 @@ export interface ActionJob {
   /** The action's payload from the client frame. */
   data: unknown;
   enqueuedAt: number;
-  /** W3C trace context of the gateway span that queued the job. */
-  trace?: Record<string, string>;
 }
 
 export interface ActionReply {

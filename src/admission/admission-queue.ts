@@ -93,8 +93,11 @@ export class AdmissionQueue {
   private readonly queue: Queue<AdmissionJob>;
   private readonly worker: Worker<AdmissionJob>;
   private readonly token = randomUUID();
-  /** Local mirror of who waits, for positions and estimates (all waiters are local). */
-  private readonly waiting = new Map<string, { priority: number; seq: number }>();
+  /**
+   * The position index beside BullMQ: who waits here, for positions and estimates
+   * (every waiter is local), and the place each was last told.
+   */
+  private readonly waiting = new Map<string, { priority: number; seq: number; announced?: number }>();
   private seq = 0;
   private pulling: Promise<void> = Promise.resolve();
   /** Moving average of ms between admissions from the queue, for wait estimates. */
@@ -140,6 +143,14 @@ export class AdmissionQueue {
     return ahead + 1;
   }
 
+  /** Record that `connectionId` was told `position`; false when it is not waiting or already knew. */
+  markAnnounced(connectionId: string, position: number): boolean {
+    const entry = this.waiting.get(connectionId);
+    if (!entry || entry.announced === position) return false;
+    entry.announced = position;
+    return true;
+  }
+
   estimatedWaitMs(position: number): number {
     return Math.round(position * this.admitIntervalMs);
   }
@@ -155,14 +166,16 @@ export class AdmissionQueue {
     return true;
   }
 
-  /** Fill up to `slots()` free slots from the front of the queue; serialized. */
-  fill(slots: () => number): Promise<void> {
-    this.pulling = this.pulling
+  /** Fill up to `slots()` free slots from the front of the queue; serialized. Resolves with how many got in. */
+  fill(slots: () => number): Promise<number> {
+    const filled = this.pulling
       .then(() => this.pull(slots))
       .catch((error) => {
         this.options.logger.warn({ err: error }, 'admission queue: pull failed');
+        return 0;
       });
-    return this.pulling;
+    this.pulling = filled.then(() => {});
+    return filled;
   }
 
   async close(): Promise<void> {
@@ -186,10 +199,11 @@ export class AdmissionQueue {
    * ~12/s, while thousands waited). Redis runs the scripts in the order they were
    * sent, so a batch still comes out in priority order and is admitted in it.
    */
-  private async pull(slots: () => number): Promise<void> {
+  private async pull(slots: () => number): Promise<number> {
+    let admitted = 0;
     for (;;) {
       const batch = Math.min(slots(), this.waiting.size, PULL_BATCH);
-      if (batch <= 0) return;
+      if (batch <= 0) return admitted;
       const jobs = await Promise.all(
         Array.from({ length: batch }, () => this.worker.getNextJob(this.token, { block: false })),
       );
@@ -202,10 +216,10 @@ export class AdmissionQueue {
         if (this.lastAdmitAt)
           this.admitIntervalMs = 0.8 * this.admitIntervalMs + 0.2 * (now - this.lastAdmitAt);
         this.lastAdmitAt = now;
-        this.options.admit(connectionId, now - enqueuedAt);
+        if (this.options.admit(connectionId, now - enqueuedAt)) admitted++;
       }
       await completing;
-      if (taken.length < batch) return;
+      if (taken.length < batch) return admitted;
     }
   }
 }

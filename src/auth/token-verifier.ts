@@ -9,15 +9,16 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify, SignJWT } from 'jose';
 import type { AuthConfig } from '../config/config.ts';
-import { TetherError } from '../errors/tether-error.ts';
+import type { TokenVerifier } from '../core/ports/token-verifier.ts';
+import type { Principal } from '../core/principal.ts';
+import { TetherError } from '../core/tether-error.ts';
 import { sharedDevSecret } from './dev-secret.ts';
-import type { Principal } from './principal.ts';
 import { ASYMMETRIC_ALGORITHMS, parsePublicKey } from './public-key.ts';
 
 type Key = Parameters<typeof jwtVerify>[1];
 
-export interface TokenVerifier {
-  verify(token: string | undefined): Promise<Principal>;
+/** The core's TokenVerifier port over JWTs, able to mint tokens in development mode. */
+export interface JwtVerifier extends TokenVerifier {
   /** Development mode only: mint a token. */
   mint?: (claims: DevTokenClaims) => Promise<string>;
 }
@@ -54,7 +55,7 @@ export async function createTokenVerifier(
   auth: AuthConfig,
   devMode: boolean,
   devSecrets?: DevSecretSource,
-): Promise<TokenVerifier> {
+): Promise<JwtVerifier> {
   const devSecret = devMode
     ? devSecrets
       ? await sharedDevSecret(devSecrets.redis, devSecrets.prefix)

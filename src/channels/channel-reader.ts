@@ -16,14 +16,15 @@
  * ID at most once.
  *
  * The cursor per channel is the exact ID up to which this process has delivered;
- * replay (replay.ts) uses it to hand a socket over from the log to live delivery
- * with no gap and no duplicate.
+ * replay uses it to hand a socket over from the log to live delivery
+ * with no gap and no duplicate (src/core/replay.ts).
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { ChannelFeed, LoggedEvent } from '../core/ports/event-store.ts';
 import type { Keys } from '../redis/keys.ts';
 import { compareEventIds } from '../shared/frames.ts';
-import { type EventLog, fromAnnouncement, type LoggedEvent } from './event-log.ts';
+import { type EventLog, fromAnnouncement } from './event-log.ts';
 
 export type Deliver = (channel: string, event: LoggedEvent) => void;
 
@@ -57,7 +58,7 @@ interface Feed {
   waiters?: { id: string; resolve: () => void }[];
 }
 
-export class ChannelReader {
+export class ChannelReader implements ChannelFeed {
   private readonly feeds = new Map<string, Feed>();
   private readonly channelOfKey = new Map<string, string>();
   private running = false;

@@ -12,28 +12,15 @@
  * those messages and reads the stream only to catch up.
  */
 import type { Redis } from 'ioredis';
+import {
+  type EventStore,
+  type LoggedEvent,
+  type LogPage,
+  type ReplayPlan,
+  ZERO_ID,
+} from '../core/ports/event-store.ts';
 import type { Keys } from '../redis/keys.ts';
-import { compareEventIds, INBOX_PREFIX } from '../shared/frames.ts';
-
-export interface LoggedEvent {
-  id: string;
-  /** The event's data as JSON text, spliced into frames without re-serializing. */
-  json: string;
-  ts: number;
-  /** Who appended it (field `c`): a connection's correlation ID, or an HTTP request's. */
-  correlationId?: string;
-  /** W3C traceparent of the sampled span that appended it (field `p`), so delivery joins that trace. */
-  traceparent?: string;
-}
-
-export interface ReplayPlan {
-  /** false when events after the requested position were trimmed. */
-  recovered: boolean;
-  /** Delivery continues with events whose ID is greater than this. */
-  after: string;
-}
-
-export const ZERO_ID = '0-0';
+import { compareEventIds } from '../shared/frames.ts';
 
 /**
  * KEYS[1] stream; ARGV: retention, data JSON, ts, correlation ID, traceparent or '',
@@ -56,14 +43,8 @@ type AppendingRedis = Redis & {
   tetherAppend(key: string, ...args: (string | number)[]): Promise<string>;
 };
 
-/** A page of the log, read together with the stream's retention (one MULTI). */
-export interface LogPage {
-  events: LoggedEvent[];
-  /** Events after the page's `after` were trimmed before they could be read. */
-  gap: boolean;
-}
-
-export class EventLog {
+/** Stream fields: `d` data JSON, `t` ms timestamp, `c` correlation ID, `p` traceparent. */
+export class EventLog implements EventStore {
   private readonly redis: AppendingRedis;
 
   constructor(
@@ -213,19 +194,4 @@ export function toEvent(id: string, fields: string[]): LoggedEvent {
     else if (name === 'p') traceparent = fields[i + 1];
   }
   return { id, json, ts, correlationId, traceparent };
-}
-
-/**
- * The frame for a logged event, built once per event per process and shared by
- * every subscriber. Inbox channels carry action replies: their stored JSON is the
- * reply's fields, spliced into a `reply` frame.
- */
-export function eventFrameText(channel: string, event: LoggedEvent): string {
-  if (channel.startsWith(INBOX_PREFIX) && event.json.startsWith('{"')) {
-    // The worker stores the asking connection's correlation ID with the reply: it goes back
-    // to the client too, also when the reply reaches a connection that resumed elsewhere.
-    const correlation = event.correlationId ? `"correlationId":${JSON.stringify(event.correlationId)},` : '';
-    return `{"type":"reply","channel":${JSON.stringify(channel)},"id":"${event.id}","ts":${event.ts},${correlation}${event.json.slice(1)}`;
-  }
-  return `{"type":"event","channel":${JSON.stringify(channel)},"id":"${event.id}","ts":${event.ts},"data":${event.json}}`;
 }

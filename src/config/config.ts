@@ -76,7 +76,7 @@ export interface ActionsConfig {
   lowPriorityFrom: number;
 }
 
-/** Which actors the live Stately inspector sees (src/observability/live-inspector.ts). */
+/** Which actors the live Stately inspector sees (src/admin/live-inspector.ts). */
 export type InspectMode =
   | { kind: 'off' }
   | { kind: 'pool' }

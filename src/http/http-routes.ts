@@ -1,6 +1,6 @@
 /**
- * HTTP on the same uWS app and port: health, backend publish, dev tokens.
- * Backend routes need a credential. Metrics, stats and admin: admin-routes.ts.
+ * HTTP on the same edge and port: health, backend publish, dev tokens.
+ * Backend routes need a credential. Metrics, stats and admin: src/admin/admin-routes.ts.
  *
  * `/livez` and `/readyz` answer any origin (`access-control-allow-origin: *`):
  * the client SDK's `diagnose()` fetches `/readyz` from pages served elsewhere,
@@ -9,7 +9,11 @@
 import { Type as T } from '@sinclair/typebox';
 import { Ajv } from 'ajv';
 import { devTokenClaims } from '../auth/dev-token-claims.ts';
+import type { JwtVerifier } from '../auth/token-verifier.ts';
+import type { GatewayCore } from '../core/gateway-core.ts';
+import { publishEvent } from '../core/publish.ts';
 import {
+  type App,
   BodyTooLargeError,
   type HttpResponse,
   httpRemoteAddress,
@@ -17,9 +21,7 @@ import {
   replyJson,
   trackAbort,
 } from '../edge/uws.ts';
-import type { GatewayContext } from '../gateway/context.ts';
-import { clientAddress } from '../limits/client-address.ts';
-import { isRedisResponding } from '../observability/gateway-metrics.ts';
+import { clientAddress, type TrustedProxies } from '../limits/client-address.ts';
 import {
   type Answer,
   errorBody,
@@ -28,8 +30,8 @@ import {
   traceHeaders,
   traceHttp,
 } from '../observability/http-tracing.ts';
-import { sampledTraceparent } from '../observability/trace-context.ts';
-import { CHANNEL_PATTERN, INBOX_PREFIX } from '../shared/frames.ts';
+import type { ErrorCode } from '../shared/errors.ts';
+import { CHANNEL_PATTERN } from '../shared/frames.ts';
 import type { ApiKeys } from './api-keys.ts';
 
 const PublishBody = T.Object(
@@ -40,19 +42,22 @@ const validatePublish = new Ajv().compile<{ channel: string; data: unknown }>(Pu
 
 export interface HttpRouteOptions {
   publishKeys: ApiKeys;
+  trustedProxies: TrustedProxies;
+  /** Mints development tokens (GET /dev/token) when it can. */
+  verifier: JwtVerifier;
   isDraining(): boolean;
 }
 
 /** Public health answers may be read by pages of any origin. */
 const ANY_ORIGIN = { 'access-control-allow-origin': '*' };
 
-export function mountHttpRoutes(ctx: GatewayContext, options: HttpRouteOptions): void {
-  const { app } = ctx;
+export function mountHttpRoutes(app: App, core: GatewayCore, options: HttpRouteOptions): void {
+  const { logger } = core;
 
   app.get('/livez', (res) => replyJson(res, 200, { status: 'ok' }, ANY_ORIGIN));
 
   app.get('/readyz', (res) => {
-    const redis = isRedisResponding(ctx); // connected and answering PINGs in time
+    const redis = core.ports.readiness.isReady(); // connected and answering PINGs in time
     const draining = options.isDraining();
     const ready = redis && !draining;
     replyJson(res, ready ? 200 : 503, { ready, redis, draining }, ANY_ORIGIN);
@@ -66,13 +71,13 @@ export function mountHttpRoutes(ctx: GatewayContext, options: HttpRouteOptions):
       method: 'POST',
       route: '/publish',
       correlationId: requestCorrelationId(req),
-      ip: clientAddress(peerAddress, req.getHeader('x-forwarded-for'), ctx.trustedProxies),
+      ip: clientAddress(peerAddress, req.getHeader('x-forwarded-for'), options.trustedProxies),
       peerAddress,
     };
     if (!options.publishKeys.allows(req)) {
       // No span: an unauthenticated caller does not get to start (or sample) traces.
       res.onData(() => {}); // the body is not read; uWS needs it consumed all the same
-      recordHttpRequest(ctx.logger, request, 401);
+      recordHttpRequest(logger, request, 401);
       replyJson(
         res,
         401,
@@ -85,13 +90,13 @@ export function mountHttpRoutes(ctx: GatewayContext, options: HttpRouteOptions):
       return;
     }
     const headers = traceHeaders(req);
-    void traceHttp(res, ctx.logger, { ...request, headers }, (answer) =>
-      publish(ctx, res, request.correlationId, answer),
+    void traceHttp(res, logger, { ...request, headers }, (answer) =>
+      publish(core, res, request.correlationId, answer),
     );
   });
 
-  if (ctx.verifier.mint) {
-    const mint = ctx.verifier.mint;
+  if (options.verifier.mint) {
+    const mint = options.verifier.mint;
     app.get('/dev/token', (res, req) => {
       trackAbort(res);
       const claims = devTokenClaims((name) => req.getQuery(name));
@@ -104,15 +109,18 @@ export function mountHttpRoutes(ctx: GatewayContext, options: HttpRouteOptions):
   );
 }
 
+/** HTTP status for a publish refused with `code`. */
+const PUBLISH_STATUS: Partial<Record<ErrorCode, number>> = { PUBLISH_FORBIDDEN: 403, STORE_UNAVAILABLE: 503 };
+
 async function publish(
-  ctx: GatewayContext,
+  core: GatewayCore,
   res: HttpResponse,
   correlationId: string,
   answer: Answer,
 ): Promise<void> {
   let body: unknown;
   try {
-    body = JSON.parse((await readBody(res, ctx.config.maxMessageBytes)).toString('utf8'));
+    body = JSON.parse((await readBody(res, core.config.maxMessageBytes)).toString('utf8'));
   } catch (error) {
     const tooLarge = error instanceof BodyTooLargeError;
     answer(tooLarge ? 413 : 400, {
@@ -129,20 +137,17 @@ async function publish(
     });
     return;
   }
-  if (body.channel.startsWith(INBOX_PREFIX)) {
-    answer(403, { error: 'PUBLISH_FORBIDDEN', message: 'inbox channels carry action replies only' });
+  const result = await publishEvent(core, {
+    channel: body.channel,
+    data: body.data,
+    correlationId,
+    publisher: 'backend',
+  });
+  if ('id' in result) {
+    answer(200, { channel: body.channel, id: result.id, correlationId });
     return;
   }
-  if (!isRedisResponding(ctx)) {
-    answer(503, { error: 'STORE_UNAVAILABLE', retryAfterMs: 1000 }, { 'retry-after': '1' });
-    return;
-  }
-  try {
-    const data = JSON.stringify(body.data ?? null);
-    const event = await ctx.events.append(body.channel, data, correlationId, sampledTraceparent());
-    answer(200, { channel: body.channel, id: event.id, correlationId });
-  } catch (error) {
-    ctx.logger.warn({ err: error, correlationId }, 'POST /publish: append failed');
-    answer(503, { error: 'STORE_UNAVAILABLE', retryAfterMs: 1000 }, { 'retry-after': '1' });
-  }
+  const status = PUBLISH_STATUS[result.error] ?? 500;
+  if (status === 503) answer(503, { error: result.error, retryAfterMs: 1000 }, { 'retry-after': '1' });
+  else answer(status, { error: result.error, message: result.detail });
 }

@@ -1,17 +1,23 @@
 /**
  * Applies the rate limits to one connection's life: the per-IP attempt count at
- * open (a refusal closes the socket at once), then at hello the auth-failure gate, the per-user attempt count and the
- * concurrent-connection slots (released when the socket closes).
+ * open (a refusal closes the socket at once), then at hello the auth-failure gate,
+ * the per-user attempt count and the concurrent-connection slots (released when the
+ * socket closes). The core's ConnectionGate port for hello; a lifecycle listener
+ * (src/core/lifecycle.ts) for open and close.
  */
-import type { Principal } from '../auth/principal.ts';
-import { TetherError } from '../errors/tether-error.ts';
-import type { Connection } from '../gateway/connection.ts';
+import type { Connection } from '../core/connection.ts';
+import type { LifecycleListener } from '../core/lifecycle.ts';
+import type { ConnectionGate } from '../core/ports/connection-gate.ts';
+import type { Principal } from '../core/principal.ts';
+import { TetherError } from '../core/tether-error.ts';
 import type { RateLimits } from './rate-limits.ts';
 
 type Slot = { scope: 'ip' | 'user'; id: string; member: string };
 
-export class ConnectionLimits {
+export class ConnectionLimits implements ConnectionGate, LifecycleListener {
   private readonly slots = new Map<string, Slot[]>();
+  /** The per-IP attempt check started at open, by socket: hello waits for it. */
+  private readonly ipChecked = new WeakMap<Connection, Promise<void>>();
 
   constructor(readonly limits: RateLimits) {}
 
@@ -20,9 +26,10 @@ export class ConnectionLimits {
    * socket as soon as it is known: a flood of sockets that never say hello must not each
    * hold a socket and an actor until the handshake timeout. A hello meanwhile sees it too.
    */
-  onOpen(conn: Connection): void {
-    conn.ipChecked = this.limits.attemptFromIp(conn.handshake.ip);
-    conn.ipChecked.catch((error: unknown) => {
+  opened(conn: Connection): void {
+    const checked = this.limits.attemptFromIp(conn.handshake.ip);
+    this.ipChecked.set(conn, checked);
+    checked.catch((error: unknown) => {
       if (error instanceof TetherError)
         conn.close(error.code, { retryAfterMs: error.retryAfterMs, detail: error.detail });
     });
@@ -30,7 +37,7 @@ export class ConnectionLimits {
 
   /** Before verifying a token: the IP's attempt budget and its failed-auth budget. */
   async beforeAuth(conn: Connection): Promise<void> {
-    await conn.ipChecked;
+    await this.ipChecked.get(conn);
     await this.limits.assertAuthAllowed(conn.handshake.ip);
   }
 
@@ -41,7 +48,7 @@ export class ConnectionLimits {
 
   /**
    * After a good token: the user's attempt budget, then both concurrency slots. The socket
-   * may close while a claim is in flight; `onClosed` has then already released what was
+   * may close while a claim is in flight; `closed` has then already released what was
    * held, so a slot claimed after it is released at once — kept, it would be refreshed with
    * the others (or, untracked, block the user until its lease ends, 2 × SESSION_LEASE_MS).
    */
@@ -63,7 +70,7 @@ export class ConnectionLimits {
     }
   }
 
-  onClosed(conn: Connection): void {
+  closed(conn: Connection): void {
     for (const slot of this.slots.get(conn.id) ?? [])
       this.limits.releaseSlot(slot.scope, slot.id, slot.member);
     this.slots.delete(conn.id);

@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { LimitsConfig } from '../config/config.ts';
-import { TetherError } from '../errors/tether-error.ts';
+import { TetherError } from '../core/tether-error.ts';
 import { jitteredAtLeast } from '../shared/backoff.ts';
 import { type ErrorCode, jitteredRetryAfter } from '../shared/errors.ts';
 

@@ -6,7 +6,11 @@
  *   │  └─ ws.handshake       hello → welcome (token check, limits)
  *   │     ├─ ws.admission    the pool's decision, including any wait in the queue
  *   │     └─ session.resume  re-attaching a session and replaying what it missed
- *   └─ ws.action …           work the connection started later (see frame handlers)
+ *   └─ ws.action …           work the connection started later (src/core/actions.ts)
+ *
+ * `ws.handshake` opens with hello; it and `ws.admission` follow the connection
+ * machine's states: the observer (gateway-observer.ts) ends them, and opens
+ * `ws.admission`, from the actor's transitions.
  *
  * The spans are created when hello arrives, with their start time set back to the
  * upgrade: a browser cannot send a `traceparent` header on a WebSocket upgrade,
@@ -28,34 +32,40 @@ import {
   type Attributes,
   type Context,
   context,
-  INVALID_SPAN_CONTEXT,
   ROOT_CONTEXT,
   type Span,
   type SpanContext,
   SpanStatusCode,
   trace,
 } from '@opentelemetry/api';
+import type { ConnectionTrace, ConnectionTraceInfo, ResumeTrace } from '../core/ports/telemetry.ts';
+import { metrics } from './metrics.ts';
 import {
+  ATTR_ACTION_NAME,
+  ATTR_ACTION_REF,
+  ATTR_ADMISSION_PRIORITY,
+  ATTR_ADMISSION_RESULT,
+  ATTR_ADMISSION_WAIT_MS,
   ATTR_CLIENT_ADDRESS,
   ATTR_CLOSE_CODE,
   ATTR_CLOSE_REASON,
   ATTR_CONNECTION_ID,
   ATTR_CORRELATION_ID,
   ATTR_ERROR_TYPE,
+  ATTR_MESSAGING_DESTINATION_NAME,
+  ATTR_MESSAGING_OPERATION_TYPE,
+  ATTR_MESSAGING_SYSTEM,
   ATTR_NETWORK_PEER_ADDRESS,
   ATTR_NETWORK_PROTOCOL_NAME,
+  ATTR_RECOVERED,
+  ATTR_REPLAYED,
+  ATTR_RESUME_RESULT,
+  ATTR_RESUMED,
+  ATTR_SESSION_ID,
   ATTR_URL_PATH,
   ATTR_USER_AGENT_ORIGINAL,
 } from './span-attributes.ts';
-import {
-  contextFromTraceparent,
-  SpanKind,
-  tracer,
-  type WithSpanOptions,
-  withCorrelationId,
-  withSpan,
-} from './trace-context.ts';
-import { isTracingEnabled } from './tracing.ts';
+import { contextFromTraceparent, SpanKind, tracer, withCorrelationId, withSpan } from './trace-context.ts';
 
 /**
  * What a client's trace context does (TRACE_CLIENT_CONTEXT): `link` starts a new
@@ -63,36 +73,19 @@ import { isTracingEnabled } from './tracing.ts';
  */
 export type ClientTraceContext = 'link' | 'continue';
 
-export interface ConnectionTraceInfo {
-  connectionId: string;
-  /** The socket's direct peer (`network.peer.address`): a proxy, when there is one. */
-  peerAddress: string;
-  /** The client behind a trusted proxy's X-Forwarded-For (`client.address`). @defaultValue peerAddress */
-  clientAddress?: string;
-  userAgent: string;
-  /** The upgrade request's `traceparent` header, if any (it wins over hello's). */
-  traceparent?: string;
-  /** The upgrade request's `tracestate` header, carried with its `traceparent`. */
-  tracestate?: string;
-}
+export type AdmissionOutcome = 'granted' | 'admitted' | 'refused' | 'timeout' | 'left';
 
-export interface ConnectionTrace {
-  /** Context for work done on behalf of this connection (its spans' parent). */
-  readonly context: Context;
+/** The port, plus what the observer drives from the actor's transitions. */
+export interface ObservedConnectionTrace extends ConnectionTrace {
   /** The `ws.connection` span's IDs once started (for log lines outside any span). */
   readonly spanContext: SpanContext | undefined;
-  /** Before hello: how to treat the client's trace context. @defaultValue 'link' */
-  useClientContext(policy: ClientTraceContext): void;
-  /** hello arrived: open the spans (idempotent). */
-  start(correlationId: string, helloTraceparent?: string, helloTracestate?: string): void;
-  /** A point in the connection's life (a state transition, an error). */
-  event(name: string, attributes?: Attributes): void;
-  /** Run `fn` in a child span: of the active span if it is this connection's, else of `ws.connection` (`ws.upgrade` until welcome). */
-  span<T>(name: string, options: WithSpanOptions, fn: (span: Span) => Promise<T> | T): Promise<T>;
-  /** welcome was sent: `ws.upgrade` ends. */
-  ready(attributes: Attributes): void;
-  /** The socket closed: everything still open ends. */
-  closed(closeCode: number, reason: string | undefined): void;
+  /** The pool is asked for a slot (`connecting.handshake.admitting`). */
+  admissionBegan(priority: number): void;
+  /** The pool put the connection in line (`connecting.queued`). */
+  admissionQueued(): void;
+  admissionEnded(outcome: AdmissionOutcome, waitedMs: number): void;
+  /** The handshake states are left: welcome was sent (`attributes` describe the session), or not. */
+  handshakeEnded(welcomed: boolean, attributes: Attributes): void;
 }
 
 /** Events kept from before hello or after close (the SDK's own limit applies to spans). */
@@ -100,73 +93,81 @@ const MAX_PENDING_EVENTS = 32;
 
 type PendingEvent = [name: string, attributes: Attributes | undefined, at: number];
 
-class RecordingConnectionTrace implements ConnectionTrace {
+class RecordingConnectionTrace implements ObservedConnectionTrace {
   /** performance.now() at the upgrade: span times given as numbers below the time origin are read this way. */
   private readonly openedAt = performance.now();
   private connection: Span | undefined;
   private upgrade: Span | undefined;
+  private handshake: Span | undefined;
+  private admission: Span | undefined;
   private root: Context = ROOT_CONTEXT;
-  private upgradeContext: Context = ROOT_CONTEXT;
   private pending: PendingEvent[] = [];
   private finished = false;
-  private clientContext: ClientTraceContext = 'link';
 
   constructor(
     private readonly info: ConnectionTraceInfo,
     private correlationId: string,
+    private readonly clientContext: ClientTraceContext,
   ) {}
-
-  get context(): Context {
-    return this.upgrade ? this.upgradeContext : this.root;
-  }
 
   get spanContext(): SpanContext | undefined {
     return this.connection?.spanContext();
   }
 
-  useClientContext(policy: ClientTraceContext): void {
-    this.clientContext = policy;
-  }
-
-  start(correlationId: string, helloTraceparent?: string, helloTracestate?: string): void {
+  helloReceived(correlationId: string, helloTraceparent?: string, helloTracestate?: string): void {
     if (this.connection) return;
     this.correlationId = correlationId;
-    const fromHeader = this.info.traceparent !== undefined;
-    const client = contextFromTraceparent(
-      fromHeader ? this.info.traceparent : helloTraceparent,
-      ROOT_CONTEXT,
-      fromHeader ? this.info.tracestate : helloTracestate,
+    this.open(helloTraceparent, helloTracestate);
+    this.handshake = tracer.startSpan(
+      'ws.handshake',
+      { attributes: { [ATTR_CORRELATION_ID]: correlationId } },
+      this.upgradeContext(),
     );
-    const clientSpan = trace.getSpanContext(client);
-    const continued = this.clientContext === 'continue';
-    const parent = withCorrelationId(continued ? client : ROOT_CONTEXT, correlationId);
-    this.connection = tracer.startSpan(
-      'ws.connection',
+  }
+
+  resumeBegan(sessionId: string): ResumeTrace {
+    const span = tracer.startSpan(
+      'session.resume',
+      { attributes: { [ATTR_CORRELATION_ID]: this.correlationId, [ATTR_SESSION_ID]: sessionId } },
+      this.handshakeContext(),
+    );
+    return {
+      settled: (result, recovered) =>
+        span.setAttributes({
+          [ATTR_RESUMED]: result === 'resumed',
+          [ATTR_RECOVERED]: recovered,
+          [ATTR_RESUME_RESULT]: result,
+        }),
+      finished: (replayed) => {
+        span.setAttribute(ATTR_REPLAYED, replayed);
+        span.end();
+      },
+      failed: (error) => {
+        span.recordException(error as Error);
+        span.setStatus({ code: SpanStatusCode.ERROR });
+        span.end();
+      },
+    };
+  }
+
+  action<T>(name: string, ref: string, submit: () => Promise<T>): Promise<T> {
+    metrics.actionsSubmitted.inc();
+    return withSpan(
+      'ws.action',
       {
-        kind: SpanKind.SERVER,
-        startTime: this.openedAt,
-        links: !continued && clientSpan ? [{ context: clientSpan }] : undefined,
+        kind: SpanKind.PRODUCER,
+        parent: this.parentForChild(),
         attributes: {
-          [ATTR_CORRELATION_ID]: correlationId,
-          [ATTR_CONNECTION_ID]: this.info.connectionId,
-          [ATTR_NETWORK_PEER_ADDRESS]: this.info.peerAddress,
-          [ATTR_CLIENT_ADDRESS]: this.info.clientAddress ?? this.info.peerAddress,
-          [ATTR_USER_AGENT_ORIGINAL]: this.info.userAgent,
-          [ATTR_NETWORK_PROTOCOL_NAME]: 'websocket',
-          [ATTR_URL_PATH]: '/ws',
+          [ATTR_CORRELATION_ID]: this.correlationId,
+          [ATTR_ACTION_NAME]: name,
+          [ATTR_ACTION_REF]: ref,
+          [ATTR_MESSAGING_SYSTEM]: 'bullmq',
+          [ATTR_MESSAGING_DESTINATION_NAME]: 'actions',
+          [ATTR_MESSAGING_OPERATION_TYPE]: 'send',
         },
       },
-      parent,
+      submit,
     );
-    this.root = trace.setSpan(parent, this.connection);
-    this.upgrade = tracer.startSpan(
-      'ws.upgrade',
-      { startTime: this.openedAt, attributes: { [ATTR_CORRELATION_ID]: correlationId } },
-      this.root,
-    );
-    this.upgradeContext = trace.setSpan(this.root, this.upgrade);
-    for (const [name, attributes, at] of this.pending) this.connection.addEvent(name, attributes, at);
-    this.pending = [];
   }
 
   event(name: string, attributes?: Attributes): void {
@@ -186,40 +187,47 @@ class RecordingConnectionTrace implements ConnectionTrace {
     span.end(at);
   }
 
-  span<T>(name: string, options: WithSpanOptions, fn: (span: Span) => Promise<T> | T): Promise<T> {
-    return withSpan(
-      name,
-      {
-        ...options,
-        parent: options.parent ?? this.parentForChild(),
-        attributes: { [ATTR_CORRELATION_ID]: this.correlationId, ...options.attributes },
-      },
-      fn,
+  admissionBegan(priority: number): void {
+    this.admission = tracer.startSpan(
+      'ws.admission',
+      { attributes: { [ATTR_CORRELATION_ID]: this.correlationId, [ATTR_ADMISSION_PRIORITY]: priority } },
+      this.handshakeContext(),
     );
   }
 
-  /** The active span when it is one of ours (nesting inside ws.handshake), else ours. */
-  private parentForChild(): Context {
-    const active = context.active();
-    const activeTrace = trace.getSpanContext(active)?.traceId;
-    return activeTrace !== undefined && activeTrace === this.connection?.spanContext().traceId
-      ? active
-      : this.context;
+  admissionQueued(): void {
+    this.admission?.addEvent('admission.queued');
   }
 
-  ready(attributes: Attributes): void {
+  admissionEnded(outcome: AdmissionOutcome, waitedMs: number): void {
+    const span = this.admission;
+    if (!span) return;
+    this.admission = undefined;
+    span.setAttributes({ [ATTR_ADMISSION_RESULT]: outcome, [ATTR_ADMISSION_WAIT_MS]: Math.round(waitedMs) });
+    if (outcome === 'refused' || outcome === 'timeout')
+      span.setStatus({ code: SpanStatusCode.ERROR, message: outcome });
+    span.end();
+  }
+
+  handshakeEnded(welcomed: boolean, attributes: Attributes): void {
+    this.handshake?.setAttributes(attributes);
+    this.handshake?.end();
+    this.handshake = undefined;
+    if (!welcomed) return;
     this.connection?.setAttributes(attributes);
-    this.upgrade?.end();
+    this.upgrade?.end(); // welcome was sent: the connection is usable
     this.upgrade = undefined;
   }
 
   closed(closeCode: number, reason: string | undefined): void {
     if (this.finished) return;
-    if (!this.connection) this.start(this.correlationId);
+    if (!this.connection) this.open();
     const span = this.connection as Span;
     const attributes = { [ATTR_CLOSE_CODE]: closeCode, ...(reason ? { [ATTR_CLOSE_REASON]: reason } : {}) };
     span.addEvent('ws.closed', attributes);
     span.setAttributes(attributes);
+    this.admission?.end();
+    this.handshake?.end();
     if (this.upgrade) {
       // Closed before welcome: the connection never became usable.
       const why = reason && reason !== 'bye' ? reason : `closed ${closeCode} before welcome`;
@@ -232,22 +240,88 @@ class RecordingConnectionTrace implements ConnectionTrace {
     span.end();
     this.finished = true;
   }
+
+  /** Start `ws.connection` and `ws.upgrade`, back-dated to the upgrade. */
+  private open(helloTraceparent?: string, helloTracestate?: string): void {
+    const fromHeader = this.info.traceparent !== undefined;
+    const client = contextFromTraceparent(
+      fromHeader ? this.info.traceparent : helloTraceparent,
+      ROOT_CONTEXT,
+      fromHeader ? this.info.tracestate : helloTracestate,
+    );
+    const clientSpan = trace.getSpanContext(client);
+    const continued = this.clientContext === 'continue';
+    const parent = withCorrelationId(continued ? client : ROOT_CONTEXT, this.correlationId);
+    this.connection = tracer.startSpan(
+      'ws.connection',
+      {
+        kind: SpanKind.SERVER,
+        startTime: this.openedAt,
+        links: !continued && clientSpan ? [{ context: clientSpan }] : undefined,
+        attributes: {
+          [ATTR_CORRELATION_ID]: this.correlationId,
+          [ATTR_CONNECTION_ID]: this.info.connectionId,
+          [ATTR_NETWORK_PEER_ADDRESS]: this.info.peerAddress,
+          [ATTR_CLIENT_ADDRESS]: this.info.clientAddress,
+          [ATTR_USER_AGENT_ORIGINAL]: this.info.userAgent,
+          [ATTR_NETWORK_PROTOCOL_NAME]: 'websocket',
+          [ATTR_URL_PATH]: '/ws',
+        },
+      },
+      parent,
+    );
+    this.root = trace.setSpan(parent, this.connection);
+    this.upgrade = tracer.startSpan(
+      'ws.upgrade',
+      { startTime: this.openedAt, attributes: { [ATTR_CORRELATION_ID]: this.correlationId } },
+      this.root,
+    );
+    for (const [name, attributes, at] of this.pending) this.connection.addEvent(name, attributes, at);
+    this.pending = [];
+  }
+
+  private upgradeContext(): Context {
+    return this.upgrade ? trace.setSpan(this.root, this.upgrade) : this.root;
+  }
+
+  private handshakeContext(): Context {
+    return this.handshake ? trace.setSpan(this.upgradeContext(), this.handshake) : this.upgradeContext();
+  }
+
+  /** The active span when it is one of ours (nesting inside ws.handshake), else ours. */
+  private parentForChild(): Context {
+    const active = context.active();
+    const activeTrace = trace.getSpanContext(active)?.traceId;
+    return activeTrace !== undefined && activeTrace === this.connection?.spanContext().traceId
+      ? active
+      : this.upgradeContext();
+  }
 }
 
-const NON_RECORDING_SPAN = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
-
-const NOOP: ConnectionTrace = {
-  context: ROOT_CONTEXT,
+const NOOP: ObservedConnectionTrace = {
   spanContext: undefined,
-  useClientContext: () => {},
-  start: () => {},
+  helloReceived: () => {},
+  resumeBegan: () => NOOP_RESUME,
+  action: (_name, _ref, submit) => {
+    metrics.actionsSubmitted.inc();
+    return submit();
+  },
   event: () => {},
-  span: async (_name, _options, fn) => fn(NON_RECORDING_SPAN),
-  ready: () => {},
+  admissionBegan: () => {},
+  admissionQueued: () => {},
+  admissionEnded: () => {},
+  handshakeEnded: () => {},
   closed: () => {},
 };
 
+const NOOP_RESUME: ResumeTrace = { settled: () => {}, finished: () => {}, failed: () => {} };
+
 /** The trace of a socket that was just upgraded; a shared no-op when tracing is off. */
-export function connectionTrace(info: ConnectionTraceInfo, correlationId: string): ConnectionTrace {
-  return isTracingEnabled() ? new RecordingConnectionTrace(info, correlationId) : NOOP;
+export function connectionTrace(
+  info: ConnectionTraceInfo,
+  correlationId: string,
+  clientContext: ClientTraceContext,
+  tracing: boolean,
+): ObservedConnectionTrace {
+  return tracing ? new RecordingConnectionTrace(info, correlationId, clientContext) : NOOP;
 }

@@ -1,101 +1,136 @@
 /**
- * One gateway's observability runtime: it watches actor lifecycles (never
- * traffic) and turns them into span events, metrics, a per-actor transition
- * history for `GET /connections/:id`, and — when INSPECT asks — live inspection.
- *
- * Connection actors report through the supervisor's `onTransition` hook; the pool
- * actor is subscribed to directly. Both fire on lifecycle changes only.
+ * One gateway's observability runtime. It listens — to the connection actors'
+ * transitions (through the supervisor), to the core's lifecycle announcements and
+ * to the pool actor — and turns what it hears into metrics, span events, and the
+ * spans that follow the machine's states (`ws.handshake`, `ws.admission`). Never
+ * traffic: every one of these fires on lifecycle changes only.
  */
 import { context, trace } from '@opentelemetry/api';
 import type { PoolContext } from '../../machines/pool.machine.ts';
-import type { GatewayContext } from '../gateway/context.ts';
-import type { ConnectionActor } from '../supervisor/connection-actor.ts';
-import type { ConnectionStateName } from '../supervisor/supervisor.ts';
-import type { ConnectionTrace } from './connection-trace.ts';
-import { bindGatewayMetrics, type GatewayMetrics } from './gateway-metrics.ts';
-import { LiveInspector } from './live-inspector.ts';
+import type { ConnectionActor } from '../core/connection-actor.ts';
+import type { GatewayCore } from '../core/gateway-core.ts';
+import { errorSpec } from '../shared/errors.ts';
+import type { ObservedConnectionTrace } from './connection-trace.ts';
 import { metrics } from './metrics.ts';
 import {
+  ATTR_ENDUSER_ID,
+  ATTR_ERROR_CATEGORY,
+  ATTR_ERROR_CODE,
   ATTR_POOL_ACTIVE,
   ATTR_POOL_PRESSURE,
   ATTR_POOL_WAITING,
+  ATTR_SESSION_ID,
   ATTR_STATE_FROM,
   ATTR_STATE_TO,
+  ATTR_TIER,
 } from './span-attributes.ts';
+import type { GatewayTelemetry } from './telemetry.ts';
 import { tracer } from './trace-context.ts';
-import { TransitionHistory } from './transition-history.ts';
+
+const ADMITTING = 'connecting.handshake.admitting';
+const QUEUED = 'connecting.queued';
+const ATTACHING = 'connecting.handshake.attaching';
+
+const top = (state: string | undefined) => state?.split('.')[0];
 
 export class GatewayObserver {
-  readonly history = new TransitionHistory<ConnectionActor>();
-  private gatewayMetrics: GatewayMetrics | undefined;
   /** The trace of the socket an actor is (or was last) bound to: actors outlive sockets. */
-  private readonly traces = new WeakMap<ConnectionActor, ConnectionTrace>();
-  private inspector: LiveInspector | undefined;
+  private readonly traces = new WeakMap<ConnectionActor, ObservedConnectionTrace>();
+  /** When an actor asked the pool for a slot (performance.now()). */
+  private readonly askedAt = new WeakMap<ConnectionActor, number>();
   private unsubscribePool: (() => void) | undefined;
-  private readonly startedAt = Date.now();
-  private stopped = false;
 
-  constructor(private readonly ctx: GatewayContext) {}
-
-  get uptimeMs(): number {
-    return Date.now() - this.startedAt;
-  }
-
-  get redisRoundTripMs(): number | undefined {
-    return this.gatewayMetrics?.redisRoundTripMs;
-  }
+  constructor(
+    private readonly core: GatewayCore,
+    private readonly telemetry: GatewayTelemetry,
+  ) {}
 
   start(): void {
-    this.gatewayMetrics = bindGatewayMetrics(this.ctx);
-    this.startInspector();
+    const { telemetry } = this;
+    this.core.supervisor.onTransition((actor, from, to) => this.onTransition(actor, from, to));
+    this.core.lifecycle.listen({
+      opened: () => metrics.connectionsOpened.inc(),
+      closed: (conn) => telemetry.forget(conn.id),
+      errorReported: (conn, code) => {
+        const { category } = errorSpec(code);
+        metrics.errors.inc({ code, category });
+        if (code === 'LOAD_SHED') metrics.shed.inc();
+        else if (code === 'MESSAGE_RATE_LIMITED') metrics.rateLimitHits.inc({ limit: 'messages' });
+        conn.trace.event('tether.error', { [ATTR_ERROR_CODE]: code, [ATTR_ERROR_CATEGORY]: category });
+      },
+      resumed: (result, recovered) => metrics.resumes.inc({ result, recovered: String(recovered) }),
+      replayed: (count) => {
+        metrics.replays.inc();
+        metrics.replayedEvents.inc(count);
+      },
+    });
     this.unsubscribePool = this.watchPool();
   }
 
   stop(): void {
-    this.stopped = true;
     this.unsubscribePool?.();
-    this.gatewayMetrics?.stop();
-    this.inspector?.stop();
+  }
+
+  /** A connection actor moved from state `from` to `to` (full names, e.g. `connecting.queued`). */
+  private onTransition(actor: ConnectionActor, from: string | undefined, to: string): void {
+    const actorContext = actor.getSnapshot().context;
+    const live = this.telemetry.traceOf(actorContext.connectionId);
+    if (live) this.traces.set(actor, live);
+    const connectionTrace = this.traces.get(actor);
+    const [fromTop, toTop] = [top(from), top(to)];
+    if (fromTop !== toTop) {
+      connectionTrace?.event(`state.${toTop}`, {
+        [ATTR_STATE_TO]: toTop as string,
+        ...(fromTop ? { [ATTR_STATE_FROM]: fromTop } : {}),
+      });
+      metrics.transitions.inc({ to: toTop });
+      if (toTop === 'failed') metrics.sessionsFailed.inc({ reason: actorContext.failure ?? 'unknown' });
+    }
+    this.followAdmission(actor, connectionTrace, from, to);
+    if (connectionTrace && fromTop === 'connecting' && toTop !== 'connecting') {
+      const welcomed = toTop === 'connected' || toTop === 'handedOver';
+      connectionTrace.handshakeEnded(welcomed, {
+        ...(actorContext.userId ? { [ATTR_ENDUSER_ID]: actorContext.userId } : {}),
+        ...(actorContext.tier ? { [ATTR_TIER]: actorContext.tier } : {}),
+        ...(welcomed && actorContext.sessionId ? { [ATTR_SESSION_ID]: actorContext.sessionId } : {}),
+      });
+    }
   }
 
   /**
-   * INSPECT: the bridge starts in the background (it loads @statelyai/inspect);
-   * connection actors started before it listens are not inspected.
+   * The `ws.admission` span and the wait histogram, from the admission states: the
+   * pool's answer is `granted` (a slot at once), or a wait in line that ends
+   * `admitted`, `timeout` or `left`; `refused` when there was no room in line either.
    */
-  private startInspector(): void {
-    const { inspect } = this.ctx.config;
-    LiveInspector.start(inspect, this.ctx.logger)?.then(
-      (inspector) => {
-        if (this.stopped) return inspector.stop();
-        this.inspector = inspector;
-        inspector.attachPool(this.ctx.supervisor.pool);
-      },
-      (error: Error) =>
-        this.ctx.logger.warn({ err: error, port: inspect.port }, 'live inspection: the bridge did not start'),
-    );
-  }
-
-  /** Supervisor hook: a connection actor entered `to` (top-level state). */
-  onTransition(actor: ConnectionActor, from: ConnectionStateName | undefined, to: ConnectionStateName): void {
-    const { context: actorContext } = actor.getSnapshot();
-    const conn = this.ctx.connections.get(actorContext.connectionId);
-    if (conn) {
-      // The actor starts when the socket opens, before hello opens the spans.
-      if (from === undefined) conn.trace.useClientContext(this.ctx.config.traceClientContext);
-      this.traces.set(actor, conn.trace);
+  private followAdmission(
+    actor: ConnectionActor,
+    connectionTrace: ObservedConnectionTrace | undefined,
+    from: string | undefined,
+    to: string,
+  ): void {
+    if (to === ADMITTING) {
+      this.askedAt.set(actor, performance.now());
+      connectionTrace?.admissionBegan(actor.getSnapshot().context.priority ?? 0);
+      return;
     }
-    const detail =
-      to === 'failed' ? actorContext.failure : to === 'closed' ? actorContext.closeReason : undefined;
-    this.history.record(actor, { at: Date.now(), from, to, connectionId: actorContext.connectionId, detail });
-    this.traces
-      .get(actor)
-      ?.event(`state.${to}`, { [ATTR_STATE_TO]: to, ...(from ? { [ATTR_STATE_FROM]: from } : {}) });
-    metrics.transitions.inc({ to });
-    if (to === 'failed') metrics.sessionsFailed.inc({ reason: actorContext.failure ?? 'unknown' });
-    if (this.inspector) {
-      if (from === undefined) this.inspector.consider(actor, undefined);
-      else if (to === 'connected') this.inspector.consider(actor, actorContext.userId);
+    if (from !== ADMITTING && from !== QUEUED) return;
+    if (to === QUEUED) {
+      connectionTrace?.admissionQueued();
+      return;
     }
+    const waitedMs = performance.now() - (this.askedAt.get(actor) ?? performance.now());
+    const outcome =
+      from === ADMITTING
+        ? to === ATTACHING
+          ? 'granted'
+          : 'refused'
+        : to === ATTACHING
+          ? 'admitted'
+          : actor.getSnapshot().context.failure === 'ADMISSION_TIMEOUT'
+            ? 'timeout'
+            : 'left';
+    connectionTrace?.admissionEnded(outcome, waitedMs);
+    if (from === QUEUED) metrics.admissionWait.observe({ outcome }, waitedMs / 1000);
   }
 
   /**
@@ -104,7 +139,8 @@ export class GatewayObserver {
    * did (a resource sample); its counters become `tether_admissions_total`.
    */
   private watchPool(): () => void {
-    const pool = this.ctx.supervisor.pool;
+    const { pool } = this.core.supervisor;
+    const { logger } = this.core;
     let state = String(pool.getSnapshot().value);
     let counted: Pick<PoolContext, 'admitted' | 'queued' | 'refused'> = { ...pool.getSnapshot().context };
     const subscription = pool.subscribe((snapshot) => {
@@ -129,7 +165,7 @@ export class GatewayObserver {
       // accepting ⇄ saturated flips with every slot at capacity: only the rarer changes are news.
       const level =
         next === 'shedding' ? 'warn' : next === 'accepting' || next === 'saturated' ? 'debug' : 'info';
-      this.ctx.logger[level]({ from: state, to: next, ...snapshot.context }, 'pool state changed');
+      logger[level]({ from: state, to: next, ...snapshot.context }, 'pool state changed');
       state = next;
     });
     return () => subscription.unsubscribe();

@@ -1,26 +1,16 @@
 /**
- * Counts taken on the hot path — per frame, per event fanned out — as plain
- * number additions, exposed to Prometheus only when `/metrics` is scraped.
+ * Counts taken on the hot path — per frame, per event fanned out — exposed to
+ * Prometheus only when `/metrics` is scraped: the core's plain `traffic` totals
+ * (src/core/traffic.ts) as counters, and a histogram whose `observe` is a short
+ * loop and three additions.
  *
  * Why not prom-client directly: a labelled `inc()` hashes its labels on every
  * call, and `Histogram.observe()` does the same plus a bucket walk; measured here
  * at 25–40× the cost of an unlabelled increment (bench/observability-overhead.ts).
  * Per frame that is not free. A property increment is.
- *
- * @example
- * hot.framesIn++;                                // per frame received
- * deliveryLatency.observe(lagMs / 1000);         // per event fanned out
  */
 import type { Registry } from 'prom-client';
-
-/** Monotonic totals since the process started; read by `hotCounterFamilies`. */
-export const hot = {
-  framesIn: 0,
-  framesOutDirect: 0,
-  framesOutFanout: 0,
-  eventsDispatched: 0,
-  actionReplies: 0,
-};
+import { traffic } from '../core/traffic.ts';
 
 type MetricType = 'counter' | 'histogram';
 
@@ -103,29 +93,29 @@ export class FastHistogram {
   }
 }
 
-/** Expose `hot` as counters (frames by direction and path, events, replies). */
+/** Expose `traffic` as counters (frames by direction and path, events, replies). */
 export function registerHotCounters(registry: Registry): void {
   const counter = (name: string, help: string, values: () => Sample[]) =>
     registry.registerMetric(
       customMetric(name, help, 'counter', values) as unknown as Parameters<Registry['registerMetric']>[0],
     );
   counter('tether_messages_received_total', 'WebSocket frames received from clients', () => [
-    { labels: {}, value: hot.framesIn },
+    { labels: {}, value: traffic.framesIn },
   ]);
   counter(
     'tether_messages_sent_total',
     'Frames sent to clients: direct = to one socket (replies, acks, replay, errors); fanout = channel events, counted once per local subscriber',
     () => [
-      { labels: { path: 'direct' }, value: hot.framesOutDirect },
-      { labels: { path: 'fanout' }, value: hot.framesOutFanout },
+      { labels: { path: 'direct' }, value: traffic.framesOutDirect },
+      { labels: { path: 'fanout' }, value: traffic.framesOutFanout },
     ],
   );
   counter(
     'tether_channel_events_total',
     'Channel events read from Redis and fanned out by this process (once per event, not per subscriber)',
-    () => [{ labels: {}, value: hot.eventsDispatched }],
+    () => [{ labels: {}, value: traffic.eventsDispatched }],
   );
   counter('tether_action_replies_total', 'Action replies fanned out from session inboxes', () => [
-    { labels: {}, value: hot.actionReplies },
+    { labels: {}, value: traffic.actionReplies },
   ]);
 }

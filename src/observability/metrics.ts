@@ -16,9 +16,7 @@
  * metrics.admissionWait.observe({ outcome: 'admitted' }, waitedMs / 1000);
  */
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
-import { FastHistogram, hot, registerHotCounters } from './hot-metrics.ts';
-
-export { hot };
+import { FastHistogram, registerHotCounters } from './hot-metrics.ts';
 
 export const registry = new Registry();
 

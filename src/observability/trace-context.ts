@@ -2,10 +2,9 @@
  * Small tracing helpers for the rest of the code base — the only OpenTelemetry
  * surface other modules need. All of them are cheap no-ops while tracing is off.
  *
- * @example Carry a trace across a queue or a stream entry
- * const carrier = injectContext({});            // producer: { traceparent, baggage }
- * const parent = extractContext(job.data.trace); // consumer
- * await withSpan('work', { parent, kind: SpanKind.CONSUMER }, async (span) => { ... });
+ * @example Continue a caller's trace from its headers
+ * const parent = extractContext(headers); // { traceparent, tracestate, baggage }
+ * await withSpan('work', { parent, kind: SpanKind.SERVER }, async (span) => { ... });
  */
 import {
   type Context,
@@ -54,17 +53,6 @@ export async function withSpan<T>(
   } finally {
     span.end();
   }
-}
-
-/** Start a span under the active context (or `options.parent`); the caller ends it. */
-export function startSpan(name: string, options: WithSpanOptions = {}): Span {
-  return tracer.startSpan(name, options, options.parent ?? context.active());
-}
-
-/** Write the context's trace (W3C `traceparent`, `tracestate`, `baggage`) into `carrier`. */
-export function injectContext<T extends Record<string, string>>(carrier: T, from = context.active()): T {
-  propagation.inject(from, carrier);
-  return carrier;
 }
 
 /** The context a carrier describes (or `base` unchanged when it carries none). */

@@ -4,7 +4,7 @@
  * (Ajv generates code; no hand-written checks on the hot path).
  */
 import { Ajv, type ValidateFunction } from 'ajv';
-import { TetherError } from '../errors/tether-error.ts';
+import { TetherError } from '../core/tether-error.ts';
 import { type ClientFrame, ClientFrameSchemas, type ClientFrameType } from '../shared/frames.ts';
 
 const ajv = new Ajv({ allErrors: false, strict: true });

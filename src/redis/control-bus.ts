@@ -5,11 +5,12 @@
  * (session writes are ownership-checked in Redis).
  */
 import type { Redis } from 'ioredis';
+import type { SessionNotices } from '../core/ports/session-store.ts';
 import type { Logger } from '../observability/logger.ts';
 
 export type ControlNotice = { type: 'session.taken'; sessionId: string; byNode: string };
 
-export class ControlBus {
+export class ControlBus implements SessionNotices {
   private readonly handlers: ((notice: ControlNotice) => void)[] = [];
 
   constructor(
@@ -34,6 +35,10 @@ export class ControlBus {
 
   on(handler: (notice: ControlNotice) => void): void {
     this.handlers.push(handler);
+  }
+
+  sessionTaken(previousNodeId: string, sessionId: string): void {
+    this.send(previousNodeId, { type: 'session.taken', sessionId, byNode: this.nodeId });
   }
 
   send(nodeId: string, notice: ControlNotice): void {

@@ -7,27 +7,9 @@
  * (a Lua script), so a process that lost a client to another process can never
  * overwrite or delete the session it no longer holds.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import type { SessionRecord, SessionStore } from '../core/ports/session-store.ts';
 import type { Keys } from '../redis/keys.ts';
-
-export interface SessionRecord {
-  sessionId: string;
-  connectionId: string;
-  userId: string;
-  nodeId: string;
-  correlationId: string;
-  /** channel → the event ID after which this session's delivery started. */
-  channels: Record<string, string>;
-  connectedAt: number;
-  lastActivity: number;
-  clientInfo: Record<string, string | undefined>;
-  health: 'connected' | 'reconnecting';
-  reconnectionCount: number;
-  errorCount: number;
-  tier: string;
-  resumeTokenHash: string;
-}
 
 export interface SessionTiming {
   /** TTL while live: long enough to outlast one missed lease refresh. */
@@ -59,22 +41,7 @@ type ScriptedRedis = Redis & {
   tetherAttach(key: string, conn: string, nodeId: string, now: number, ttl: number): Promise<string | null>;
 };
 
-export function newResumeToken(): { token: string; hash: string } {
-  const token = randomBytes(24).toString('base64url');
-  return { token, hash: hashToken(token) };
-}
-
-function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
-}
-
-export function resumeTokenMatches(token: string, expectedHash: string): boolean {
-  const actual = Buffer.from(hashToken(token), 'hex');
-  const expected = Buffer.from(expectedHash, 'hex');
-  return actual.length === expected.length && timingSafeEqual(actual, expected);
-}
-
-export class SessionStore {
+export class RedisSessionStore implements SessionStore {
   private readonly redis: ScriptedRedis;
 
   constructor(

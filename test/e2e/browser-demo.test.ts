@@ -45,9 +45,9 @@ async function publishAll(channel: string, from: number, to: number): Promise<st
 /** Close every socket from the gateway's side. */
 function dropAll(how: 'abrupt' | 'restart'): number {
   let dropped = 0;
-  for (const conn of [...gw.gateway.ctx.connections.values()]) {
+  for (const conn of [...gw.gateway.core.connections.values()]) {
     if (how === 'abrupt')
-      conn.ws?.close(); // no close frame: the browser sees 1006
+      conn.socket?.close(); // no close frame: the browser sees 1006
     else conn.close('SERVICE_RESTART', { retryAfterMs: 2500, detail: 'e2e: every connection dropped' });
     dropped++;
   }

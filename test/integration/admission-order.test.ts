@@ -32,7 +32,7 @@ afterEach(async () => {
 
 /** The BullMQ queue this gateway keeps its waiters in (src/admission/admission-queue.ts). */
 function admissionQueue(g: TestGateway): Queue {
-  const { nodeId, redisPrefix } = g.gateway.ctx.config;
+  const { nodeId, redisPrefix } = g.gateway.core.config;
   const queue = new Queue(admissionQueueName(nodeId), {
     connection: { url: g.redisUrl },
     prefix: bullPrefix(redisPrefix),
@@ -121,8 +121,8 @@ describe('admission order behind a full pool', () => {
         };
         wake();
       });
-    expect(gw.gateway.ctx.supervisor.poolState()).toBe('saturated');
-    expect(gw.gateway.ctx.supervisor.poolContext()).toMatchObject({ active: 2, waiting: 50 });
+    expect(gw.gateway.core.supervisor.poolState()).toBe('saturated');
+    expect(gw.gateway.core.supervisor.poolContext()).toMatchObject({ active: 2, waiting: 50 });
     expect(await metric(g, 'tether_admission_queue_depth')).toBe(50);
     await eventually(
       async () => (await metric(g, 'tether_admissions_total', { result: 'queued' })) === queuedBefore + 50,
@@ -161,7 +161,7 @@ describe('admission order behind a full pool', () => {
     expect(welcome).toMatchObject({ userId: order.at(-1) });
     const queue = admissionQueue(gw);
     await eventually(async () => (await jobsLeft(queue)) === 0, 'an empty admission queue');
-    expect(gw.gateway.ctx.supervisor.poolContext()).toMatchObject({ waiting: 0, admitted: 52 });
+    expect(gw.gateway.core.supervisor.poolContext()).toMatchObject({ waiting: 0, admitted: 52 });
   });
 
   it('waiters past ADMISSION_TIMEOUT_MS are closed 1013 with jittered retryAfterMs; the queue ends empty', async () => {
@@ -188,7 +188,7 @@ describe('admission order behind a full pool', () => {
 
     const queue = admissionQueue(gw);
     await eventually(async () => (await jobsLeft(queue)) === 0, 'an empty admission queue');
-    expect(gw.gateway.ctx.supervisor.poolContext()).toMatchObject({ active: 1, waiting: 0 });
+    expect(gw.gateway.core.supervisor.poolContext()).toMatchObject({ active: 1, waiting: 0 });
     // The slot holder never noticed.
     await settle(holder);
     expect(holder.closed).toBeUndefined();
@@ -209,7 +209,7 @@ describe('admission order behind a full pool', () => {
       () => patient.frames.some((f) => f.type === 'queued' && f.position === 1),
       'patient at position 1',
     );
-    expect(gw.gateway.ctx.supervisor.poolContext()).toMatchObject({ waiting: 1 });
+    expect(gw.gateway.core.supervisor.poolContext()).toMatchObject({ waiting: 1 });
     expect(await metric(gw, 'tether_admission_queue_depth')).toBe(1);
     await eventually(
       async () =>
@@ -223,7 +223,7 @@ describe('admission order behind a full pool', () => {
     holder.close();
     expect(await patient.next((f) => f.type === 'welcome')).toMatchObject({ userId: 'patient' });
     expect(leaver.frames.some((f) => f.type === 'welcome')).toBe(false);
-    expect(gw.gateway.ctx.supervisor.poolContext()).toMatchObject({ active: 1, waiting: 0, admitted: 2 });
+    expect(gw.gateway.core.supervisor.poolContext()).toMatchObject({ active: 1, waiting: 0, admitted: 2 });
     await eventually(async () => (await jobsLeft(queue)) === 0, 'an empty admission queue');
   });
 });
@@ -246,7 +246,7 @@ describe('a bounded line', () => {
     }
     expect(new Set(away.map(({ error }) => error.retryAfterMs)).size).toBeGreaterThan(1);
     expect(await refusedAdmissions(gw)).toBe(refusedBefore + 4);
-    expect(gw.gateway.ctx.supervisor.poolContext()).toMatchObject({ active: 1, waiting: 2, refused: 4 });
+    expect(gw.gateway.core.supervisor.poolContext()).toMatchObject({ active: 1, waiting: 2, refused: 4 });
     await eventually(
       async () => (await jobsLeft(admissionQueue(gw as TestGateway))) === 2,
       'two jobs in line',
@@ -267,7 +267,7 @@ describe('a bounded line', () => {
     expect(client.frames.some((f) => f.type === 'queued')).toBe(false);
 
     holder.close();
-    await eventually(() => gw?.gateway.ctx.supervisor.poolState() === 'accepting', 'room again');
+    await eventually(() => gw?.gateway.core.supervisor.poolState() === 'accepting', 'room again');
     await admitted(gw.url, 'later');
   });
 });

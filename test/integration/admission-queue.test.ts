@@ -37,7 +37,7 @@ async function session(g: TestGateway, sub: string) {
 
 /** Every command Redis runs from now on whose key or arguments name this gateway's admission queue. */
 async function watchAdmissionQueueCommands(g: TestGateway): Promise<string[][]> {
-  const queueName = admissionQueueName(g.gateway.ctx.config.nodeId);
+  const queueName = admissionQueueName(g.gateway.core.config.nodeId);
   const monitor = await new Redis(g.redisUrl).monitor();
   monitors.push(monitor);
   const seen: string[][] = [];
@@ -59,7 +59,7 @@ describe('admission when the pool is full', () => {
     second.send({ type: 'hello', token: await mintToken({ sub: 'b' }) });
     const queued = (await second.next((f) => f.type === 'queued')) as QueuedFrame;
     expect(queued.position).toBe(1);
-    expect(g.gateway.ctx.supervisor.poolState()).toBe('saturated');
+    expect(g.gateway.core.supervisor.poolState()).toBe('saturated');
     expect(await metric(g, 'tether_admission_queue_depth')).toBe(1);
     await eventually(
       async () => (await metric(g, 'tether_admissions_total', { result: 'queued' })) === queuedBefore + 1,

@@ -9,7 +9,8 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { pino } from 'pino';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { ChannelReader } from '../../src/channels/channel-reader.ts';
-import { EventLog, type LoggedEvent } from '../../src/channels/event-log.ts';
+import { EventLog } from '../../src/channels/event-log.ts';
+import type { LoggedEvent } from '../../src/core/ports/event-store.ts';
 import { redisKeys } from '../../src/redis/keys.ts';
 import { compareEventIds } from '../../src/shared/frames.ts';
 import { eventually, lastId, PublishLoop, publishMany, settle } from '../support/events.ts';
@@ -129,7 +130,7 @@ describe('gateway live delivery', () => {
 
     const loop = new PublishLoop(() => gw.http, channel, { limit: 300, pauseMs: 1 });
     await eventually(() => loop.ids.length >= 60, 'publishing under way');
-    expect(await killConnections(admin, `tether:${gw.gateway.ctx.config.nodeId}:feed`)).toBe(1);
+    expect(await killConnections(admin, `tether:${gw.gateway.core.config.nodeId}:feed`)).toBe(1);
     const published = await loop.finished();
 
     await client.waitForEvents(300, channel, 15_000);

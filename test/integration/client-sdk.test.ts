@@ -218,7 +218,8 @@ describe('SDK against an in-process gateway', () => {
     const first = client.correlationId;
     const session = client.sessionId;
     expect(first).toBeTruthy();
-    for (const conn of gw.gateway.ctx.connections.values()) if (conn.sessionId === session) conn.ws?.close(); // no close frame: the client sees 1006
+    for (const conn of gw.gateway.core.connections.values())
+      if (conn.sessionId === session) conn.socket?.close(); // no close frame: the client sees 1006
     await until(
       () => notices.length > 0 && client.state === 'connected',
       10_000,

@@ -24,7 +24,7 @@ let gw: LoggedGateway;
 let redis: Redis;
 beforeAll(async () => {
   gw = await startLoggedGateway({ LOG_LEVEL: 'info' });
-  redis = new Redis(gw.gateway.ctx.config.redisUrl as string);
+  redis = new Redis(gw.gateway.core.config.redisUrl as string);
 });
 afterAll(async () => {
   redis?.disconnect();
@@ -207,12 +207,12 @@ describe('with the admin key', () => {
           })
         ).json()) as { admissionQueues: { stale: string[]; removed: number } };
       // This gateway says it is alive.
-      expect(await redis.exists(`${gw.prefix}:node:${gw.gateway.ctx.config.nodeId}`)).toBe(1);
+      expect(await redis.exists(`${gw.prefix}:node:${gw.gateway.core.config.nodeId}`)).toBe(1);
 
       // A live process elsewhere with someone waiting in its queue.
       await redis.set(`${gw.prefix}:node:alive.node`, '1', 'PX', 60_000);
       const alive = new Queue(admissionQueueName('alive.node'), {
-        connection: { url: gw.gateway.ctx.config.redisUrl },
+        connection: { url: gw.gateway.core.config.redisUrl },
         prefix: bull,
       });
       await alive.add('admit', { connectionId: 'w1' }, { jobId: 'w1', priority: 3 });

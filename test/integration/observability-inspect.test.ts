@@ -171,8 +171,8 @@ export async function resolve(specifier, context, next) {
     const script = `import { register } from 'node:module';
 import { existsSync } from 'node:fs';
 register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hooks)}));
-await import('./src/gateway/gateway.ts');
-const { LiveInspector } = await import('./src/observability/live-inspector.ts');
+await import('./src/gateway.ts');
+const { LiveInspector } = await import('./src/admin/live-inspector.ts');
 const logger = { warn() {} };
 if (LiveInspector.start({ mode: { kind: 'off' }, port: 1 }, logger) !== undefined) throw new Error('started');
 console.log('after off:', existsSync(${JSON.stringify(resolved)}));

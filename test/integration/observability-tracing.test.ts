@@ -160,9 +160,10 @@ describe('what ws.connection records about its caller', () => {
           tracestate: 'vendor=abc',
         },
         'corr-direct',
+        policy,
+        true,
       );
-      connection.useClientContext(policy);
-      connection.start('corr-direct');
+      connection.helloReceived('corr-direct');
       connection.closed(1000, 'bye');
     }
     const ended = (id: string) =>

@@ -82,8 +82,8 @@ function refused(outcome: Outcome, code: string, closeCode: number): ErrorFrame 
 /** Wait until `gw` has processed the close of every socket but `open`. */
 const settledTo = (gw: TestGateway, open: number) =>
   eventually(
-    () => gw.gateway.ctx.connections.size === open,
-    `${open} open sockets on ${gw.gateway.ctx.config.nodeId}`,
+    () => gw.gateway.core.connections.size === open,
+    `${open} open sockets on ${gw.gateway.core.config.nodeId}`,
   );
 
 describe('connection attempts per window', () => {

@@ -91,7 +91,7 @@ describe('a resume after the window', () => {
     const before = await publishMany(gw.http, channel, 2);
     await first.client.waitForEvents(2);
     const sessionKey = `${gw.prefix}:{s:${first.welcome.sessionId}}`;
-    const failedBefore = gw.gateway.ctx.supervisor.stateCounts().failed;
+    const failedBefore = gw.gateway.core.supervisor.stateCounts().failed;
 
     first.client.drop();
     await eventually(
@@ -100,7 +100,7 @@ describe('a resume after the window', () => {
     );
     const missed = await publishMany(gw.http, channel, 3);
     await eventually(
-      () => gw.gateway.ctx.supervisor.stateCounts().failed > failedBefore,
+      () => gw.gateway.core.supervisor.stateCounts().failed > failedBefore,
       'the session actor to fail',
     );
     await eventually(async () => (await redis.exists(sessionKey)) === 0, 'the session hash to be deleted');

@@ -202,7 +202,7 @@ describe('the resume handshake', () => {
     const second = await resume(gw.url, token, first.welcome, {});
     expect(second.welcome.resumed).toBe(true);
     expect(second.welcome.correlationId).toBe(first.welcome.correlationId);
-    const actor = gw.gateway.ctx.supervisor.sessionActor(first.welcome.sessionId);
+    const actor = gw.gateway.core.supervisor.sessionActor(first.welcome.sessionId);
     expect(actor?.getSnapshot().context.correlationId).toBe(first.welcome.correlationId);
 
     // A client that names its own correlation ID keeps it.
@@ -233,6 +233,6 @@ describe('the resume handshake', () => {
 
     client.send({ type: 'unsubscribe', channel, ref: 'u' });
     await client.next((f) => f.type === 'unsubscribed');
-    expect(gw.gateway.ctx.reader.channelCount()).toBe(0);
+    expect(gw.gateway.channelsRead()).toBe(0);
   });
 });

@@ -145,7 +145,7 @@ describe('development mode (no auth configured)', () => {
   /** A dev-mode gateway process; all of one test's share Redis and prefix, as `npm start` twice would. */
   async function devGateway(): Promise<TestGateway> {
     const gw = await startTestGateway({ AUTH_JWT_SECRET: '', REDIS_PREFIX: prefix });
-    expect(gw.gateway.ctx.config.devMode).toBe(true);
+    expect(gw.gateway.core.config.devMode).toBe(true);
     gateways.push(gw);
     return gw;
   }

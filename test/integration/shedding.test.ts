@@ -87,7 +87,7 @@ describe('load shedding', () => {
     ];
     const members: Member[] = [];
     for (const [i, tier] of tiers.entries()) members.push(await member(gw.url, `u${i}-${tier}`, tier));
-    expect(gw.gateway.ctx.supervisor.poolState()).toBe('accepting');
+    expect(gw.gateway.core.supervisor.poolState()).toBe('accepting');
     const shedBefore = await metric(gw, 'tether_shed_total');
 
     const publisher = new PublishLoop(() => (gw as TestGateway).http, CHANNEL, { pauseMs: 5 });
@@ -108,14 +108,14 @@ describe('load shedding', () => {
       expect(error.retryAfterMs).toBeGreaterThan(0);
       expect(client.closed?.code).toBe(1013);
     }
-    await eventually(() => gw?.gateway.ctx.supervisor.poolState() === 'accepting', 'accepting again');
+    await eventually(() => gw?.gateway.core.supervisor.poolState() === 'accepting', 'accepting again');
 
     // Pressure again: the next lowest tier goes, the newest of it first.
     blockEventLoop(BLOCK_MS);
     await eventually(() => shedNow(members).length >= 3, 'the second shed');
     const third = shedNow(members).filter((m) => m.tier !== 'free');
     expect(third.map((m) => m.sub)).toEqual(['u9-standard']);
-    await eventually(() => gw?.gateway.ctx.supervisor.poolState() === 'accepting', 'accepting again');
+    await eventually(() => gw?.gateway.core.supervisor.poolState() === 'accepting', 'accepting again');
     expect(await metric(gw, 'tether_shed_total')).toBe(shedBefore + 3);
 
     // Accepting means a newcomer is welcomed at once, without a queued frame.
@@ -187,8 +187,10 @@ describe('only welcomed connections are shed', () => {
       clients.push(newcomer);
       await pauser.call('CLIENT', 'PAUSE', '10000', 'WRITE');
       newcomer.send({ type: 'hello', token: await mintToken({ sub: 'newcomer', tier: 'free' }) });
-      const connections = () => [...(gw as TestGateway).gateway.ctx.connections.values()];
-      await eventually(() => connections().some((c) => c.admitted && !c.welcomed), 'admitted, not welcomed');
+      const { core } = (gw as TestGateway).gateway;
+      const admittedNotWelcomed = () =>
+        [...core.connections.values()].some((c) => core.supervisor.holdsSlot(c.id) && !c.welcomed);
+      await eventually(admittedNotWelcomed, 'admitted, not welcomed');
 
       blockEventLoop(BLOCK_MS);
       await eventually(() => shedNow(members).length >= 1, 'a shed');
@@ -198,7 +200,7 @@ describe('only welcomed connections are shed', () => {
 
       await pauser.call('CLIENT', 'UNPAUSE');
       expect(await newcomer.next((f) => f.type === 'welcome')).toMatchObject({ userId: 'newcomer' });
-      await eventually(() => gw?.gateway.ctx.supervisor.poolState() === 'accepting', 'accepting again');
+      await eventually(() => gw?.gateway.core.supervisor.poolState() === 'accepting', 'accepting again');
     } finally {
       await pauser.call('CLIENT', 'UNPAUSE').catch(() => {});
       pauser.disconnect();

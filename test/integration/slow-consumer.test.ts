@@ -2,13 +2,13 @@
  * A slow consumer (issue 3, "Tests"): a client that stops reading while its
  * channel is flooded is closed by the gateway with 4008 SLOW_CONSUMER instead of
  * being buffered without bound — the server's outbound buffer never passes uWS's
- * hard limit (src/limits/slow-consumers.ts) — while a reading client on the same
+ * hard limit (src/core/slow-consumers.ts) — while a reading client on the same
  * channel misses nothing; the slow client then resumes and gets every event
  * exactly once, in order.
  */
 
 import { afterEach, describe, expect, it } from 'vitest';
-import { uwsBackpressureLimit } from '../../src/limits/slow-consumers.ts';
+import { edgeBackpressureLimit } from '../../src/core/slow-consumers.ts';
 import { compareEventIds } from '../../src/shared/frames.ts';
 import { eventually, settle } from '../support/events.ts';
 import { mintToken, publishHttp, startTestGateway, type TestGateway } from '../support/gateway.ts';
@@ -42,7 +42,7 @@ async function subscriber(url: string, sub: string) {
 /** Everything the gateway holds in outbound buffers right now. */
 function serverBuffered(g: TestGateway): number {
   let total = 0;
-  for (const conn of g.gateway.ctx.connections.values()) total += conn.ws?.getBufferedAmount() ?? 0;
+  for (const conn of g.gateway.core.connections.values()) total += conn.socket?.getBufferedAmount() ?? 0;
   return total;
 }
 
@@ -72,18 +72,19 @@ describe('slow consumers', () => {
       for (let n = 0; n < MAX_EVENTS && (after < 0 || n < after + 50); n++) {
         published.push(await publishHttp(g.http, CHANNEL, { n, pad: PAD }));
         peak = Math.max(peak, serverBuffered(g));
-        if (after < 0 && !g.gateway.ctx.connections.has(slowConnection)) after = n;
+        if (after < 0 && !g.gateway.core.connections.has(slowConnection)) after = n;
       }
       expect(after, 'the gateway never disconnected the slow consumer').toBeGreaterThanOrEqual(0);
     } finally {
       clearInterval(watch);
     }
     // Bounded: never more than uWS's hard limit for the one slow socket, plus a frame in flight.
-    expect(peak).toBeLessThanOrEqual(uwsBackpressureLimit(MAX_BACKPRESSURE) + 2 * (PAD.length + 200));
+    expect(peak).toBeLessThanOrEqual(edgeBackpressureLimit(MAX_BACKPRESSURE) + 2 * (PAD.length + 200));
     // Its session waits to be resumed, not thrown away.
     await eventually(
       () =>
-        g.gateway.ctx.supervisor.sessionActor(slow.welcome.sessionId)?.getSnapshot().value === 'reconnecting',
+        g.gateway.core.supervisor.sessionActor(slow.welcome.sessionId)?.getSnapshot().value ===
+        'reconnecting',
       'the slow session in reconnecting',
     );
 

@@ -1,5 +1,5 @@
 /**
- * The WebSocket upgrade (src/gateway/ws-endpoint.ts): an `x-correlation-id` header is
+ * The WebSocket upgrade (src/edge/ws-endpoint.ts): an `x-correlation-id` header is
  * held to the hello field's rule (1–128 characters) — a bad one is replaced by a
  * generated ID, the connection still opens — and an exception while upgrading is
  * answered with 500 for that request instead of taking the process down.
@@ -47,7 +47,7 @@ describe('x-correlation-id on the upgrade', () => {
 describe('a failure inside the upgrade', () => {
   it('is answered 500 for that request; the gateway keeps serving', async () => {
     gw = await startTestGateway();
-    const { config } = gw.gateway.ctx;
+    const { config } = gw.gateway.core;
     const limits = config.limits;
     // Fault injection: the next read of the limits during an upgrade throws.
     Object.defineProperty(config, 'limits', {

@@ -7,7 +7,7 @@ import { SignJWT } from 'jose';
 import { pino } from 'pino';
 import { inject } from 'vitest';
 import { loadConfig } from '../../src/config/config.ts';
-import { type Gateway, startGateway } from '../../src/gateway/gateway.ts';
+import { type Gateway, startGateway } from '../../src/gateway.ts';
 
 export const TEST_SECRET = 'test-secret-that-is-at-least-32-characters-long';
 export const TEST_API_KEY = 'test-publish-key-0123456789';

@@ -5,7 +5,7 @@
  */
 import { inject } from 'vitest';
 import { loadConfig } from '../../src/config/config.ts';
-import { type Gateway, startGateway } from '../../src/gateway/gateway.ts';
+import { type Gateway, startGateway } from '../../src/gateway.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { testEnv } from './gateway.ts';
 

@@ -1,11 +1,14 @@
 /**
  * machines/connection.machine.ts at two depths: pure `initialTransition` /
- * `transition` (which state, which actions would run — none are executed), and
- * behaviour with `createActor` + fake timers for the handshake and resume windows.
+ * `transition` (which state, which effects would run — none are executed), and
+ * behaviour with `createActor`, provided steps and fake timers for the handshake,
+ * admission, token and resume windows.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createActor, initialTransition, transition } from 'xstate';
+import { createActor, fromPromise, initialTransition, transition } from 'xstate';
 import {
+  type Attached,
+  type Authenticated,
   type ConnectionEvent,
   type ConnectionInput,
   connectionMachine,
@@ -17,328 +20,483 @@ const input: ConnectionInput = {
   handshakeTimeoutMs: 10_000,
   resumeWindowMs: 120_000,
   admissionTimeoutMs: 30_000,
+  maxErrorsPerMinute: 3,
 };
 
-const accepted: ConnectionEvent = {
-  type: 'hello.accepted',
-  sessionId: 's-1',
-  userId: 'u-1',
-  resumed: false,
-  correlationId: 'corr-session',
-};
+type Snapshot = ReturnType<typeof initialTransition<typeof connectionMachine>>[0];
+type Action = { type: string; params?: unknown };
+type AnyEvent = ConnectionEvent | { type: string; output?: unknown; error?: unknown };
 
-/** Action types a step would run, minus XState's own timer bookkeeping. */
-function effects(actions: readonly { type: string }[]): string[] {
+const authenticated: Authenticated = { userId: 'u-1', tier: 'gold', priority: 1, tokenExpiresAt: undefined };
+const attached: Attached = { sessionId: 's-1', userId: 'u-1', correlationId: 'corr-s', handedOver: false };
+const authDone = (output = authenticated) => ({ type: 'xstate.done.actor.authenticate', output });
+const attachDone = (output = attached) => ({ type: 'xstate.done.actor.attachSession', output });
+const closed = (reason?: string, connectionId = 'conn-1'): ConnectionEvent => ({
+  type: 'transport.closed',
+  connectionId,
+  closeCode: reason ? 4000 : 1006,
+  reason,
+});
+
+/** Effect types a step would run (assigns are already applied), minus XState's own timer and invoke bookkeeping. */
+function effects(actions: readonly Action[]): string[] {
   return actions.map((a) => a.type).filter((t) => !t.startsWith('xstate.'));
 }
 
-function paramsOf(actions: readonly { type: string; params?: unknown }[], type: string): unknown {
+function paramsOf(actions: readonly Action[], type: string): unknown {
   return actions.find((a) => a.type === type)?.params;
 }
 
+function step(snapshot: Snapshot, event: AnyEvent) {
+  const [next, actions] = transition(connectionMachine, snapshot, event as ConnectionEvent);
+  return { next, actions, ran: effects(actions) };
+}
+
 /** Walk the pure machine through `events` from its initial state. */
-function stateAfter(...events: ConnectionEvent[]) {
+function stateAfter(...events: AnyEvent[]): Snapshot {
   let [snapshot] = initialTransition(connectionMachine, input);
-  for (const event of events) [snapshot] = transition(connectionMachine, snapshot, event);
+  for (const event of events) snapshot = step(snapshot, event).next;
   return snapshot;
 }
 
-describe('connection machine — pure transitions', () => {
-  it('starts in connecting, arms the handshake timer and runs no effect', () => {
+const HELLO: AnyEvent = { type: 'hello.received' };
+const GRANTED: AnyEvent = { type: 'admission.granted' };
+const connectedPath = [HELLO, authDone(), GRANTED, attachDone()];
+
+describe('connection machine — the handshake', () => {
+  it('starts waiting for hello, arms the handshake timer and runs no effect', () => {
     const [snapshot, actions] = initialTransition(connectionMachine, input);
-    expect(snapshot.value).toEqual({ connecting: 'handshaking' });
-    expect(snapshot.context.reconnections).toBe(0);
+    expect(snapshot.value).toEqual({ connecting: { handshake: 'awaitingHello' } });
+    expect(snapshot.context).toMatchObject({ reconnections: 0, errors: 0 });
     expect(effects(actions)).toEqual([]);
     expect(actions.map((a) => a.type)).toContain('xstate.raise'); // the delayed handshakeTimeout
   });
 
-  it('hello.accepted → connected, records the session and marks it live', () => {
-    const [start] = initialTransition(connectionMachine, input);
-    const [next, actions] = transition(connectionMachine, start, accepted);
-    expect(next.value).toBe('connected');
-    expect(next.context).toMatchObject({ sessionId: 's-1', userId: 'u-1', correlationId: 'corr-session' });
-    expect(effects(actions)).toEqual(['markSessionLive']);
-    expect(actions.map((a) => a.type)).toContain('xstate.cancel'); // handshake timer cancelled
+  it('hello → authenticating: the authenticate step is invoked', () => {
+    const { next, actions } = step(stateAfter(), HELLO);
+    expect(next.value).toEqual({ connecting: { handshake: 'authenticating' } });
+    expect(actions.map((a) => a.type)).toContain('xstate.spawnChild');
   });
 
-  it('hello.rejected → failed with the code, and closes the transport with it', () => {
-    const [start] = initialTransition(connectionMachine, input);
-    const [next, actions] = transition(connectionMachine, start, {
-      type: 'hello.rejected',
-      code: 'AUTH_INVALID_TOKEN',
+  it('authenticated → admitting: who the client is is recorded, and the pool is asked', () => {
+    const { next, ran } = step(stateAfter(HELLO), authDone({ ...authenticated, tokenExpiresAt: 5 }));
+    expect(next.value).toEqual({ connecting: { handshake: 'admitting' } });
+    expect(next.context).toMatchObject({ userId: 'u-1', tier: 'gold', priority: 1, tokenExpiresAt: 5 });
+    expect(ran).toEqual(['requestAdmission']);
+  });
+
+  it('a refused token → failed with its code, the transport closed with it and its hints', () => {
+    const error = { code: 'AUTH_INVALID_TOKEN', detail: 'bad signature', retryAfterMs: 7 };
+    const { next, ran, actions } = step(stateAfter(HELLO), {
+      type: 'xstate.error.actor.authenticate',
+      error,
     });
     expect(next.value).toBe('failed');
     expect(next.status).toBe('done');
     expect(next.context.failure).toBe('AUTH_INVALID_TOKEN');
-    expect(effects(actions)).toEqual(['closeTransport']);
-    expect(paramsOf(actions, 'closeTransport')).toEqual({ code: 'AUTH_INVALID_TOKEN' });
+    expect(ran).toEqual(['closeTransport']);
+    expect(paramsOf(actions, 'closeTransport')).toEqual(error);
   });
 
-  it('a socket that leaves before hello → closed, with nothing to clean up', () => {
-    for (const event of [
-      { type: 'transport.lost', closeCode: 1006 },
-      { type: 'transport.ended', reason: 'client said bye' },
-    ] satisfies ConnectionEvent[]) {
-      const [start] = initialTransition(connectionMachine, input);
-      const [next, actions] = transition(connectionMachine, start, event);
-      expect(next.value).toBe('closed');
-      expect(next.context.closeReason).toBe('left before hello');
-      expect(effects(actions)).toEqual([]);
-    }
+  it('a step that fails with something uncoded closes with INTERNAL', () => {
+    const { next, actions } = step(stateAfter(HELLO), {
+      type: 'xstate.error.actor.authenticate',
+      error: new Error('boom'),
+    });
+    expect(next.context.failure).toBe('INTERNAL');
+    expect(paramsOf(actions, 'closeTransport')).toEqual({ code: 'INTERNAL' });
   });
 
-  it('policy.violated while connecting → failed and closes with that code', () => {
-    const [start] = initialTransition(connectionMachine, input);
-    const [next, actions] = transition(connectionMachine, start, {
-      type: 'policy.violated',
-      code: 'HELLO_REQUIRED',
+  it('granted at once → attaching, still within the one handshake budget (its timer is not re-armed)', () => {
+    const { next, actions } = step(stateAfter(HELLO, authDone()), GRANTED);
+    expect(next.value).toEqual({ connecting: { handshake: 'attaching' } });
+    expect(actions.map((a) => a.type)).not.toContain('xstate.cancel');
+  });
+
+  it('queued → the handshake timer gives way to the admission timer', () => {
+    const { next, actions, ran } = step(stateAfter(HELLO, authDone()), { type: 'admission.queued' });
+    expect(next.value).toEqual({ connecting: 'queued' });
+    expect(ran).toEqual([]);
+    expect(actions.map((a) => a.type)).toEqual(expect.arrayContaining(['xstate.cancel', 'xstate.raise']));
+  });
+
+  it('refused by the pool → failed with the pool’s code, the transport closed with it', () => {
+    const { next, actions } = step(stateAfter(HELLO, authDone()), {
+      type: 'admission.refused',
+      code: 'SERVER_BUSY',
     });
     expect(next.value).toBe('failed');
-    expect(next.context.failure).toBe('HELLO_REQUIRED');
-    expect(paramsOf(actions, 'closeTransport')).toEqual({ code: 'HELLO_REQUIRED' });
+    expect(next.context.failure).toBe('SERVER_BUSY');
+    expect(paramsOf(actions, 'closeTransport')).toEqual({ code: 'SERVER_BUSY' });
   });
 
-  it('connected + transport.lost → reconnecting: resumable, resume timer armed, session kept', () => {
-    const connected = stateAfter(accepted);
-    const [next, actions] = transition(connectionMachine, connected, {
-      type: 'transport.lost',
-      closeCode: 1006,
+  it('granted from the line → attaching, with a fresh handshake budget for the attach', () => {
+    const queued = stateAfter(HELLO, authDone(), { type: 'admission.queued' });
+    const { next, actions } = step(queued, GRANTED);
+    expect(next.value).toEqual({ connecting: { handshake: 'attaching' } });
+    expect(actions.map((a) => a.type)).toEqual(expect.arrayContaining(['xstate.cancel', 'xstate.raise']));
+  });
+
+  it('attached → connected: the session is recorded, marked live, and delivery starts', () => {
+    const { next, ran } = step(stateAfter(HELLO, authDone(), GRANTED), attachDone());
+    expect(next.value).toBe('connected');
+    expect(next.context).toMatchObject({ sessionId: 's-1', userId: 'u-1', correlationId: 'corr-s' });
+    expect(ran).toEqual(['markSessionLive', 'startDelivery']);
+  });
+
+  it('attached to a session whose own actor waits here → handedOver, the transport given to it', () => {
+    const { next, ran } = step(
+      stateAfter(HELLO, authDone(), GRANTED),
+      attachDone({ ...attached, handedOver: true }),
+    );
+    expect(next.value).toBe('handedOver');
+    expect(next.status).toBe('done');
+    expect(next.context.sessionId).toBe('s-1');
+    expect(ran).toEqual(['handOverTransport']);
+  });
+
+  it('an attach that fails → failed with its code', () => {
+    const { next, actions } = step(stateAfter(HELLO, authDone(), GRANTED), {
+      type: 'xstate.error.actor.attachSession',
+      error: { code: 'STORE_UNAVAILABLE' },
     });
-    expect(next.value).toBe('reconnecting');
-    expect(next.context.lastCloseCode).toBe(1006);
-    expect(effects(actions)).toEqual(['markSessionResumable']);
-    expect(actions.map((a) => a.type)).toContain('xstate.raise'); // the delayed resumeWindow
+    expect(next.value).toBe('failed');
+    expect(paramsOf(actions, 'closeTransport')).toEqual({ code: 'STORE_UNAVAILABLE' });
   });
 
-  it('connected + policy.violated → reconnecting (the registry says: reconnect to resume)', () => {
-    const connected = stateAfter(accepted);
-    const [next, actions] = transition(connectionMachine, connected, {
-      type: 'policy.violated',
-      code: 'MESSAGE_TOO_LARGE',
-    });
-    expect(next.value).toBe('reconnecting');
-    expect(effects(actions)).toEqual(['markSessionResumable']);
-  });
-
-  it('connected + transport.ended (bye) → closed and deletes the session', () => {
-    const connected = stateAfter(accepted);
-    const [next, actions] = transition(connectionMachine, connected, {
-      type: 'transport.ended',
-      reason: 'client said bye',
-    });
-    expect(next.value).toBe('closed');
-    expect(next.context.closeReason).toBe('client said bye');
-    expect(effects(actions)).toEqual(['deleteSession']);
-  });
-
-  it('session.taken → closed without deleting the session another process now owns', () => {
-    for (const from of [
-      stateAfter(accepted),
-      stateAfter(accepted, { type: 'transport.lost', closeCode: 1006 }),
-    ]) {
-      const [next, actions] = transition(connectionMachine, from, { type: 'session.taken' });
+  it.each([
+    ['awaiting hello', [] as AnyEvent[]],
+    ['authenticating', [HELLO]],
+    ['queued', [HELLO, authDone(), { type: 'admission.queued' }]],
+    ['attaching', [HELLO, authDone(), GRANTED]],
+  ])('a socket that leaves while %s → closed, nothing to clean up', (_, path) => {
+    for (const reason of [undefined, 'bye']) {
+      const { next, ran } = step(stateAfter(...path), closed(reason));
       expect(next.value).toBe('closed');
-      expect(effects(actions)).toEqual([]);
+      expect(next.context.closeReason).toBe('left before hello');
+      expect(ran).toEqual([]);
     }
   });
 
-  it('reconnecting + transport.attached → connected on the new transport, counted', () => {
-    const reconnecting = stateAfter(accepted, { type: 'transport.lost', closeCode: 1001 });
-    const [next, actions] = transition(connectionMachine, reconnecting, {
-      type: 'transport.attached',
-      connectionId: 'conn-2',
-      correlationId: 'corr-session',
-    });
-    expect(next.value).toBe('connected');
-    expect(next.context).toMatchObject({
-      connectionId: 'conn-2',
-      reconnections: 1,
-      sessionId: 's-1',
-      correlationId: 'corr-session',
-    });
-    expect(effects(actions)).toEqual(['markSessionLive']);
-    expect(actions.map((a) => a.type)).toContain('xstate.cancel'); // resume timer cancelled
+  it('a socket closed for a rule before welcome → failed with that code', () => {
+    const { next, ran } = step(stateAfter(HELLO), closed('CONNECT_RATE_LIMITED'));
+    expect(next.value).toBe('failed');
+    expect(next.context.failure).toBe('CONNECT_RATE_LIMITED');
+    expect(ran).toEqual([]); // the socket is gone already: nothing to close
   });
 
   it('ignores events that do not apply: no state change, no effect', () => {
-    const connecting = stateAfter();
-    const [same, actions] = transition(connectionMachine, connecting, {
-      type: 'transport.attached',
-      connectionId: 'x',
-      correlationId: 'corr-x',
-    });
-    expect(same.matches('connecting')).toBe(true);
-    expect(effects(actions)).toEqual([]);
-
-    const connected = stateAfter(accepted);
-    const [still, none] = transition(connectionMachine, connected, accepted);
-    expect(still.value).toBe('connected');
-    expect(effects(none)).toEqual([]);
-  });
-
-  it('admission.queued → connecting.queued: the handshake timer gives way to the admission timer', () => {
-    const [start] = initialTransition(connectionMachine, input);
-    const [queued, actions] = transition(connectionMachine, start, { type: 'admission.queued', position: 3 });
-    expect(queued.value).toEqual({ connecting: 'queued' });
-    expect(effects(actions)).toEqual([]);
-    const [back] = transition(connectionMachine, queued, { type: 'admission.granted' });
-    expect(back.value).toEqual({ connecting: 'handshaking' });
-    const [gone] = transition(connectionMachine, queued, { type: 'transport.lost', closeCode: 1001 });
-    expect(gone.value).toBe('closed');
-  });
-
-  it('final states accept nothing', () => {
-    const failed = stateAfter({ type: 'hello.rejected', code: 'AUTH_INVALID_TOKEN' });
-    const [next, actions] = transition(connectionMachine, failed, accepted);
-    expect(next.value).toBe('failed');
-    expect(actions).toEqual([]);
-  });
-
-  it('types: an unknown event type does not compile', () => {
-    const [start] = initialTransition(connectionMachine, input);
-    // @ts-expect-error — 'socket.exploded' is not a ConnectionEvent
-    const [next] = transition(connectionMachine, start, { type: 'socket.exploded' });
-    expect(next.matches('connecting')).toBe(true);
-    // @ts-expect-error — hello.accepted requires sessionId, userId, resumed and correlationId
-    transition(connectionMachine, start, { type: 'hello.accepted' });
+    const waiting = stateAfter();
+    for (const event of [
+      GRANTED,
+      { type: 'admission.queued' },
+      { type: 'session.taken', byNode: 'n2' },
+    ] as const) {
+      const { next, ran } = step(waiting, event);
+      expect(next.value).toEqual(waiting.value);
+      expect(ran).toEqual([]);
+    }
+    const admitting = stateAfter(HELLO, authDone());
+    expect(step(admitting, HELLO).next.value).toEqual(admitting.value);
   });
 });
 
-describe('connection machine — actor with fake timers', () => {
-  const spies = () => ({
-    closeTransport: vi.fn(),
-    markSessionLive: vi.fn(),
-    markSessionResumable: vi.fn(),
-    deleteSession: vi.fn(),
+describe('connection machine — a live session', () => {
+  it('its transport lost → reconnecting: resumable, resume timer armed, session kept', () => {
+    const { next, ran, actions } = step(stateAfter(...connectedPath), closed());
+    expect(next.value).toBe('reconnecting');
+    expect(next.context.lastCloseCode).toBe(1006);
+    expect(ran).toEqual(['markSessionResumable']);
+    expect(actions.map((a) => a.type)).toContain('xstate.raise'); // the delayed resumeWindow
   });
-  let actions: ReturnType<typeof spies>;
 
-  function start(overrides: Partial<typeof input> = {}) {
-    const actor = createActor(connectionMachine.provide({ actions }), { input: { ...input, ...overrides } });
-    actor.start();
-    return actor;
+  it('closed for a broken rule (e.g. MESSAGE_TOO_LARGE) → reconnecting: the registry says reconnect to resume', () => {
+    const { next, ran } = step(stateAfter(...connectedPath), closed('MESSAGE_TOO_LARGE'));
+    expect(next.value).toBe('reconnecting');
+    expect(ran).toEqual(['markSessionResumable']);
+  });
+
+  it('bye → closed, and the session is deleted', () => {
+    const { next, ran } = step(stateAfter(...connectedPath), closed('bye'));
+    expect(next.value).toBe('closed');
+    expect(next.context.closeReason).toBe('client said bye');
+    expect(ran).toEqual(['deleteSession']);
+  });
+
+  it('the late close of a retired transport changes nothing', () => {
+    const live = stateAfter(...connectedPath);
+    const { next, ran } = step(live, closed(undefined, 'an-older-socket'));
+    expect(next.value).toBe('connected');
+    expect(ran).toEqual([]);
+  });
+
+  it('a newer socket resumes it while the old one looks open: the old is retired, delivery restarts', () => {
+    const event: ConnectionEvent = {
+      type: 'transport.attached',
+      connectionId: 'conn-2',
+      correlationId: 'corr-s',
+      tokenExpiresAt: 99,
+    };
+    const { next, ran, actions } = step(stateAfter(...connectedPath), event);
+    expect(next.value).toBe('connected');
+    expect(next.context).toMatchObject({ connectionId: 'conn-2', reconnections: 1, tokenExpiresAt: 99 });
+    expect(ran).toEqual(['retireTransport', 'markSessionLive', 'startDelivery']);
+    expect(paramsOf(actions, 'retireTransport')).toEqual({ connectionId: 'conn-1' });
+  });
+
+  it('taken over by another process while connected → closed, its transport closed, the session left to the taker', () => {
+    const { next, ran, actions } = step(stateAfter(...connectedPath), {
+      type: 'session.taken',
+      byNode: 'node-b',
+    });
+    expect(next.value).toBe('closed');
+    expect(next.context.closeReason).toBe('resumed on node-b');
+    expect(ran).toEqual(['closeTransport']);
+    expect(paramsOf(actions, 'closeTransport')).toMatchObject({ code: 'SERVICE_RESTART' });
+  });
+
+  it('taken over while reconnecting → closed, with nothing to close or delete', () => {
+    const { next, ran } = step(stateAfter(...connectedPath, closed()), {
+      type: 'session.taken',
+      byNode: 'node-b',
+    });
+    expect(next.value).toBe('closed');
+    expect(ran).toEqual([]);
+  });
+
+  it('reconnecting + a transport attached → connected on it, counted, delivery restarts', () => {
+    const event: ConnectionEvent = {
+      type: 'transport.attached',
+      connectionId: 'conn-2',
+      correlationId: 'corr-s',
+    };
+    const { next, ran } = step(stateAfter(...connectedPath, closed()), event);
+    expect(next.value).toBe('connected');
+    expect(next.context).toMatchObject({ connectionId: 'conn-2', reconnections: 1 });
+    expect(ran).toEqual(['markSessionLive', 'startDelivery']);
+  });
+
+  it('final states accept nothing', () => {
+    for (const final of [
+      stateAfter(...connectedPath, closed('bye')),
+      stateAfter(HELLO, closed('HELLO_REQUIRED')),
+    ]) {
+      expect(final.status).toBe('done');
+      expect(
+        step(final, { type: 'transport.attached', connectionId: 'x', correlationId: 'y' }).next.value,
+      ).toBe(final.value);
+    }
+  });
+
+  it('types: an unknown event type does not compile', () => {
+    // @ts-expect-error — 'socket.exploded' is not a ConnectionEvent
+    const event: ConnectionEvent = { type: 'socket.exploded' };
+    expect(step(stateAfter(), event).next.value).toEqual({ connecting: { handshake: 'awaitingHello' } });
+  });
+});
+
+describe('connection machine — the error budget', () => {
+  const rejected = (at: number): ConnectionEvent => ({
+    type: 'frame.rejected',
+    code: 'MALFORMED_MESSAGE',
+    at,
+  });
+
+  it('counts rejected frames on the session; one past MAX_ERRORS_PER_MINUTE closes with TOO_MANY_ERRORS', () => {
+    let snapshot = stateAfter(...connectedPath);
+    for (let i = 1; i <= input.maxErrorsPerMinute; i++) {
+      const { next, ran } = step(snapshot, rejected(1000 + i));
+      expect(ran).toEqual(['recordError']);
+      snapshot = next;
+    }
+    expect(snapshot.context.errors).toBe(3);
+    const { ran, actions } = step(snapshot, rejected(2000));
+    expect(ran).toEqual(['recordError', 'closeTransport']);
+    expect(paramsOf(actions, 'closeTransport')).toEqual({ code: 'TOO_MANY_ERRORS' });
+  });
+
+  it('a minute later the count starts again', () => {
+    let snapshot = stateAfter(...connectedPath);
+    for (let i = 0; i < input.maxErrorsPerMinute; i++) snapshot = step(snapshot, rejected(1000)).next;
+    const { next, ran } = step(snapshot, rejected(1000 + 60_001));
+    expect(ran).toEqual(['recordError']);
+    expect(next.context).toMatchObject({ errors: 1, errorsSince: 61_001 });
+  });
+
+  it('counts before hello too (the budget is the socket’s)', () => {
+    let snapshot = stateAfter();
+    for (let i = 0; i < input.maxErrorsPerMinute; i++) snapshot = step(snapshot, rejected(i)).next;
+    expect(step(snapshot, rejected(10)).ran).toContain('closeTransport');
+  });
+});
+
+describe('connection machine — timers, with an actor', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  /** An actor whose steps resolve as given (or never), with every effect recorded. */
+  function actorWith(
+    steps: { authenticate?: () => Promise<Authenticated>; attach?: () => Promise<Attached> } = {},
+  ) {
+    const ran: { type: string; params?: unknown }[] = [];
+    const record = (type: string) => (_: unknown, params?: unknown) => {
+      ran.push({ type, params });
+    };
+    const never = () => new Promise<never>(() => {});
+    const machine = connectionMachine.provide({
+      actions: {
+        closeTransport: record('closeTransport'),
+        retireTransport: record('retireTransport'),
+        requestAdmission: record('requestAdmission'),
+        startDelivery: record('startDelivery'),
+        handOverTransport: record('handOverTransport'),
+        markSessionLive: record('markSessionLive'),
+        markSessionResumable: record('markSessionResumable'),
+        deleteSession: record('deleteSession'),
+        recordError: record('recordError'),
+      },
+      actors: {
+        authenticate: fromPromise(steps.authenticate ?? never),
+        attachSession: fromPromise(steps.attach ?? never),
+      },
+    });
+    const actor = createActor(machine, { input }).start();
+    const effectTypes = () => ran.map((r) => r.type);
+    return { actor, ran, effectTypes };
   }
 
-  beforeEach(() => {
-    vi.useFakeTimers();
-    actions = spies();
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-  });
+  async function connected(tokenExpiresAt?: number) {
+    const a = actorWith({
+      authenticate: async () => ({ ...authenticated, tokenExpiresAt }),
+      attach: async () => attached,
+    });
+    a.actor.send(HELLO as ConnectionEvent);
+    await vi.advanceTimersByTimeAsync(0);
+    a.actor.send(GRANTED as ConnectionEvent);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(a.actor.getSnapshot().value).toBe('connected');
+    return a;
+  }
 
   it('no hello within handshakeTimeout → failed HANDSHAKE_TIMEOUT, transport closed with that code', () => {
-    const actor = start();
-    vi.advanceTimersByTime(input.handshakeTimeoutMs - 1);
-    expect(actor.getSnapshot().matches('connecting')).toBe(true);
-    expect(actions.closeTransport).not.toHaveBeenCalled();
-
-    vi.advanceTimersByTime(1);
-    const snapshot = actor.getSnapshot();
-    expect(snapshot.value).toBe('failed');
-    expect(snapshot.status).toBe('done');
-    expect(snapshot.context.failure).toBe('HANDSHAKE_TIMEOUT');
-    expect(actions.closeTransport).toHaveBeenCalledOnce();
-    expect(actions.closeTransport).toHaveBeenCalledWith(expect.anything(), { code: 'HANDSHAKE_TIMEOUT' });
-    expect(actions.deleteSession).not.toHaveBeenCalled();
-  });
-
-  it('a hello in time disarms the handshake timer', () => {
-    const actor = start();
-    vi.advanceTimersByTime(input.handshakeTimeoutMs / 2);
-    actor.send(accepted);
-    vi.advanceTimersByTime(input.handshakeTimeoutMs * 10);
-    expect(actor.getSnapshot().value).toBe('connected');
-    expect(actions.closeTransport).not.toHaveBeenCalled();
-    expect(actions.markSessionLive).toHaveBeenCalledOnce();
-  });
-
-  it('reconnecting past the resume window → failed RESUME_EXPIRED and the session is deleted', () => {
-    const actor = start();
-    actor.send(accepted);
-    actor.send({ type: 'transport.lost', closeCode: 1006 });
-    expect(actor.getSnapshot().value).toBe('reconnecting');
-    expect(actions.markSessionResumable).toHaveBeenCalledOnce();
-
-    vi.advanceTimersByTime(input.resumeWindowMs - 1);
-    expect(actor.getSnapshot().value).toBe('reconnecting');
-    expect(actions.deleteSession).not.toHaveBeenCalled();
-
-    vi.advanceTimersByTime(1);
+    const { actor, ran } = actorWith();
+    vi.advanceTimersByTime(input.handshakeTimeoutMs);
     expect(actor.getSnapshot().value).toBe('failed');
-    expect(actor.getSnapshot().context.failure).toBe('RESUME_EXPIRED');
-    expect(actions.deleteSession).toHaveBeenCalledOnce();
-    expect(actions.closeTransport).not.toHaveBeenCalled(); // there is no transport left to close
+    expect(actor.getSnapshot().context.failure).toBe('HANDSHAKE_TIMEOUT');
+    expect(ran).toEqual([{ type: 'closeTransport', params: { code: 'HANDSHAKE_TIMEOUT' } }]);
   });
 
-  it('a transport attached within the window → connected, reconnections 1, the timer is gone', () => {
-    const actor = start();
-    actor.send(accepted);
-    actor.send({ type: 'transport.lost', closeCode: 1006 });
-    vi.advanceTimersByTime(input.resumeWindowMs - 1);
-    actor.send({ type: 'transport.attached', connectionId: 'conn-2', correlationId: 'corr-session' });
-
-    expect(actor.getSnapshot().value).toBe('connected');
-    expect(actor.getSnapshot().context.reconnections).toBe(1);
-    expect(actor.getSnapshot().context.connectionId).toBe('conn-2');
-    expect(actions.markSessionLive).toHaveBeenCalledTimes(2);
-
-    vi.advanceTimersByTime(input.resumeWindowMs * 2);
-    expect(actor.getSnapshot().value).toBe('connected');
-    expect(actions.deleteSession).not.toHaveBeenCalled();
-  });
-
-  it('each drop gets a fresh window', () => {
-    const actor = start();
-    actor.send(accepted);
-    for (let i = 1; i <= 3; i++) {
-      actor.send({ type: 'transport.lost', closeCode: 1006 });
-      vi.advanceTimersByTime(input.resumeWindowMs - 1);
-      actor.send({
-        type: 'transport.attached',
-        connectionId: `conn-${i + 1}`,
-        correlationId: 'corr-session',
-      });
-    }
-    expect(actor.getSnapshot().context.reconnections).toBe(3);
-    expect(actor.getSnapshot().value).toBe('connected');
-  });
-
-  it('bye → closed and the session is deleted', () => {
-    const actor = start();
-    actor.send(accepted);
-    actor.send({ type: 'transport.ended', reason: 'client said bye' });
-    expect(actor.getSnapshot().value).toBe('closed');
-    expect(actor.getSnapshot().status).toBe('done');
-    expect(actions.deleteSession).toHaveBeenCalledOnce();
-    expect(actions.closeTransport).not.toHaveBeenCalled();
-  });
-
-  it('queued past admissionTimeout → failed ADMISSION_TIMEOUT, transport closed with that code', () => {
-    const actor = start();
-    actor.send({ type: 'admission.queued', position: 1 });
-    vi.advanceTimersByTime(input.handshakeTimeoutMs * 2); // the handshake timer no longer runs
-    expect(actor.getSnapshot().value).toEqual({ connecting: 'queued' });
-    vi.advanceTimersByTime(input.admissionTimeoutMs - input.handshakeTimeoutMs * 2);
-    expect(actor.getSnapshot().value).toBe('failed');
-    expect(actor.getSnapshot().context.failure).toBe('ADMISSION_TIMEOUT');
-    expect(actions.closeTransport).toHaveBeenCalledWith(expect.anything(), { code: 'ADMISSION_TIMEOUT' });
-  });
-
-  it('granted admission re-arms a full handshake timeout', () => {
-    const actor = start();
-    actor.send({ type: 'admission.queued', position: 1 });
-    vi.advanceTimersByTime(input.admissionTimeoutMs - 1);
-    actor.send({ type: 'admission.granted' });
+  it('the budget covers the token check: a verification that hangs times out too', () => {
+    const { actor } = actorWith();
+    actor.send(HELLO as ConnectionEvent);
     vi.advanceTimersByTime(input.handshakeTimeoutMs - 1);
-    expect(actor.getSnapshot().value).toEqual({ connecting: 'handshaking' });
+    expect(actor.getSnapshot().value).toEqual({ connecting: { handshake: 'authenticating' } });
     vi.advanceTimersByTime(1);
     expect(actor.getSnapshot().context.failure).toBe('HANDSHAKE_TIMEOUT');
   });
 
+  it('hello, token, slot and session in time → connected, and the handshake timer is gone', async () => {
+    const { actor, effectTypes } = await connected();
+    vi.advanceTimersByTime(input.handshakeTimeoutMs * 2);
+    expect(actor.getSnapshot().value).toBe('connected');
+    expect(effectTypes()).toEqual(['requestAdmission', 'markSessionLive', 'startDelivery']);
+  });
+
+  it('queued past admissionTimeout → failed ADMISSION_TIMEOUT, transport closed with that code', async () => {
+    const { actor, ran } = actorWith({ authenticate: async () => authenticated });
+    actor.send(HELLO as ConnectionEvent);
+    await vi.advanceTimersByTimeAsync(0);
+    actor.send({ type: 'admission.queued' });
+    vi.advanceTimersByTime(input.handshakeTimeoutMs); // the handshake budget no longer runs
+    expect(actor.getSnapshot().value).toEqual({ connecting: 'queued' });
+    vi.advanceTimersByTime(input.admissionTimeoutMs - input.handshakeTimeoutMs);
+    expect(actor.getSnapshot().context.failure).toBe('ADMISSION_TIMEOUT');
+    expect(ran.at(-1)).toEqual({ type: 'closeTransport', params: { code: 'ADMISSION_TIMEOUT' } });
+  });
+
+  it('admitted from the line: the attach gets a full handshake budget of its own', async () => {
+    const { actor } = actorWith({ authenticate: async () => authenticated });
+    actor.send(HELLO as ConnectionEvent);
+    await vi.advanceTimersByTimeAsync(0);
+    actor.send({ type: 'admission.queued' });
+    vi.advanceTimersByTime(20_000);
+    actor.send(GRANTED as ConnectionEvent);
+    vi.advanceTimersByTime(input.handshakeTimeoutMs - 1);
+    expect(actor.getSnapshot().value).toEqual({ connecting: { handshake: 'attaching' } });
+    vi.advanceTimersByTime(1);
+    expect(actor.getSnapshot().context.failure).toBe('HANDSHAKE_TIMEOUT');
+  });
+
+  it('a token that expires mid-session closes the transport with AUTH_TOKEN_EXPIRED; the session stays resumable', async () => {
+    const { actor, ran } = await connected(Date.now() + 5_000);
+    vi.advanceTimersByTime(4_999);
+    expect(ran.some((r) => r.type === 'closeTransport')).toBe(false);
+    vi.advanceTimersByTime(1);
+    expect(ran.at(-1)).toEqual({ type: 'closeTransport', params: { code: 'AUTH_TOKEN_EXPIRED' } });
+    actor.send(closed('AUTH_TOKEN_EXPIRED'));
+    expect(actor.getSnapshot().value).toBe('reconnecting');
+  });
+
+  it('a resume with a fresh token re-arms the expiry from the new token', async () => {
+    const { actor, ran } = await connected(Date.now() + 5_000);
+    actor.send(closed());
+    actor.send({
+      type: 'transport.attached',
+      connectionId: 'c2',
+      correlationId: 'x',
+      tokenExpiresAt: Date.now() + 60_000,
+    });
+    vi.advanceTimersByTime(59_999);
+    expect(ran.filter((r) => r.type === 'closeTransport')).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(ran.at(-1)).toEqual({ type: 'closeTransport', params: { code: 'AUTH_TOKEN_EXPIRED' } });
+  });
+
+  it('a token without expiry never closes the transport', async () => {
+    const { ran } = await connected(undefined);
+    vi.advanceTimersByTime(2 ** 31);
+    expect(ran.filter((r) => r.type === 'closeTransport')).toEqual([]);
+  });
+
+  it('reconnecting past the resume window → failed RESUME_EXPIRED and the session is deleted', async () => {
+    const { actor, effectTypes } = await connected();
+    actor.send(closed());
+    vi.advanceTimersByTime(input.resumeWindowMs - 1);
+    expect(actor.getSnapshot().value).toBe('reconnecting');
+    vi.advanceTimersByTime(1);
+    expect(actor.getSnapshot().value).toBe('failed');
+    expect(actor.getSnapshot().context.failure).toBe('RESUME_EXPIRED');
+    expect(effectTypes().at(-1)).toBe('deleteSession');
+  });
+
+  it('a transport attached within the window → connected, reconnections 1, the timer is gone', async () => {
+    const { actor, effectTypes } = await connected();
+    actor.send(closed());
+    vi.advanceTimersByTime(input.resumeWindowMs / 2);
+    actor.send({ type: 'transport.attached', connectionId: 'conn-2', correlationId: 'corr-2' });
+    vi.advanceTimersByTime(input.resumeWindowMs);
+    expect(actor.getSnapshot().value).toBe('connected');
+    expect(actor.getSnapshot().context.reconnections).toBe(1);
+    expect(effectTypes()).not.toContain('deleteSession');
+  });
+
+  it('each drop gets a fresh window', async () => {
+    const { actor } = await connected();
+    for (let drop = 0; drop < 3; drop++) {
+      actor.send(closed(undefined, actor.getSnapshot().context.connectionId));
+      vi.advanceTimersByTime(input.resumeWindowMs - 1);
+      actor.send({ type: 'transport.attached', connectionId: `conn-${drop + 2}`, correlationId: 'c' });
+    }
+    expect(actor.getSnapshot().value).toBe('connected');
+    expect(actor.getSnapshot().context.reconnections).toBe(3);
+  });
+
   it('the delays come from input', () => {
-    const actor = start({ handshakeTimeoutMs: 250 });
-    vi.advanceTimersByTime(250);
+    const { actor } = (() => {
+      const machine = connectionMachine.provide({ actions: { closeTransport: () => {} } });
+      return { actor: createActor(machine, { input: { ...input, handshakeTimeoutMs: 50 } }).start() };
+    })();
+    vi.advanceTimersByTime(50);
     expect(actor.getSnapshot().context.failure).toBe('HANDSHAKE_TIMEOUT');
   });
 });

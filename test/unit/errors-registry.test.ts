@@ -3,7 +3,7 @@
  * hold for every entry, including the ones added later.
  */
 import { describe, expect, it } from 'vitest';
-import { errorFrame, TetherError } from '../../src/errors/tether-error.ts';
+import { errorFrame, TetherError } from '../../src/core/tether-error.ts';
 import {
   ERRORS,
   type ErrorCode,

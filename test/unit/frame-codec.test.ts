@@ -3,7 +3,7 @@
  * TetherError whose code and detail tell the client exactly what was wrong.
  */
 import { describe, expect, it } from 'vitest';
-import { TetherError } from '../../src/errors/tether-error.ts';
+import { TetherError } from '../../src/core/tether-error.ts';
 import { decodeFrame, refOf } from '../../src/protocol/frame-codec.ts';
 import { ClientFrameSchemas } from '../../src/shared/frames.ts';
 

@@ -1,8 +1,10 @@
+import { trace } from '@opentelemetry/api';
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import { TransitionHistory } from '../../src/admin/transition-history.ts';
 import { ConfigError, loadConfig } from '../../src/config/config.ts';
-import { connectionTrace } from '../../src/observability/connection-trace.ts';
+import { GatewayTelemetry } from '../../src/observability/telemetry.ts';
 import { chooseExporters, isTracingEnabled } from '../../src/observability/tracing.ts';
-import { TransitionHistory } from '../../src/observability/transition-history.ts';
 
 describe('chooseExporters (OTEL_* → what tracing does)', () => {
   it.each<[Record<string, string>, string[], string]>([
@@ -48,12 +50,15 @@ describe('chooseExporters (OTEL_* → what tracing does)', () => {
 describe('tracing off', () => {
   it('is the default, and a connection then gets the shared no-op trace', async () => {
     expect(isTracingEnabled()).toBe(false);
-    const info = { connectionId: 'c', peerAddress: '127.0.0.1', userAgent: 'ua' };
-    const a = connectionTrace(info, 'x');
-    expect(connectionTrace(info, 'y')).toBe(a); // nothing allocated per connection
-    a.start('x', '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01');
-    expect(a.spanContext).toBeUndefined();
-    expect(await a.span('ws.action', {}, (span) => span.isRecording())).toBe(false);
+    const info = { connectionId: 'c', peerAddress: '127.0.0.1', clientAddress: '127.0.0.1', userAgent: 'ua' };
+    const telemetry = new GatewayTelemetry(pino({ level: 'silent' }), 'link');
+    const a = telemetry.connectionTrace(info, 'x');
+    expect(telemetry.connectionTrace(info, 'y')).toBe(a); // nothing allocated per connection
+    a.helloReceived('x', '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01');
+    expect(telemetry.traceOf('c')).toBeUndefined();
+    expect(await a.action('ping', 'r1', async () => trace.getActiveSpan()?.isRecording() ?? false)).toBe(
+      false,
+    );
   });
 });
 

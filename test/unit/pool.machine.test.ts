@@ -5,7 +5,7 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 import { createActor, initialTransition, transition } from 'xstate';
-import { type PoolEvent, poolMachine } from '../../machines/pool.machine.ts';
+import { type AdmissionDecision, type PoolEvent, poolMachine } from '../../machines/pool.machine.ts';
 
 type Snapshot = ReturnType<typeof initialTransition<typeof poolMachine>>[0];
 
@@ -16,9 +16,18 @@ const request = (connectionId: string, priority = 3): PoolEvent => ({
 });
 const released = (connectionId: string): PoolEvent => ({ type: 'connection.released', connectionId });
 
-/** Effect types a step would run, minus XState's own bookkeeping and assigns. */
-function effects(actions: readonly { type: string }[]): string[] {
-  return actions.map((a) => a.type).filter((t) => !t.startsWith('xstate.'));
+type Action = { type: string; params?: unknown };
+
+/** Effects a step would run — decisions it emits by their event type — minus XState's own bookkeeping. */
+function effects(actions: readonly Action[]): string[] {
+  return actions
+    .map((a) => (a.type === 'xstate.emit' ? (a.params as { event: { type: string } }).event.type : a.type))
+    .filter((t) => !t.startsWith('xstate.'));
+}
+
+/** The decision a step emitted, as the supervisor would receive it. */
+function decision(actions: readonly Action[]): unknown {
+  return (actions.find((a) => a.type === 'xstate.emit')?.params as { event: unknown } | undefined)?.event;
 }
 
 function step(snapshot: Snapshot, event: PoolEvent) {
@@ -54,13 +63,13 @@ describe('pool machine — pure transitions', () => {
     const { next, effects: ran, actions } = step(poolAfter(2), request('c1'));
     expect(next.value).toBe('accepting');
     expect(next.context).toMatchObject({ active: 1, admitted: 1 });
-    expect(ran).toEqual(['grantAdmission']);
-    expect(actions.find((a) => a.type === 'grantAdmission')?.params).toEqual({ connectionId: 'c1' });
+    expect(ran).toEqual(['admission.granted']);
+    expect(decision(actions)).toEqual({ type: 'admission.granted', connectionId: 'c1' });
   });
 
   it('becomes saturated when the last slot is taken', () => {
     const { next, effects: ran } = step(poolAfter(2, request('c1')), request('c2'));
-    expect(ran).toEqual(['grantAdmission']);
+    expect(ran).toEqual(['admission.granted']);
     expect(next.value).toBe('saturated');
     expect(next.context.active).toBe(2);
   });
@@ -68,11 +77,9 @@ describe('pool machine — pure transitions', () => {
   it('while full, queues newcomers with their priority instead of admitting them', () => {
     const { next, effects: ran, actions } = step(poolAfter(1, request('c1')), request('c2', 1));
     expect(next.value).toBe('saturated');
-    expect(ran).toEqual(['queueAdmission']);
-    expect(actions.find((a) => a.type === 'queueAdmission')?.params).toEqual({
-      connectionId: 'c2',
-      priority: 1,
-    });
+    expect(ran).toEqual(['enqueue', 'admission.queued']);
+    expect(actions.find((a) => a.type === 'enqueue')?.params).toEqual({ connectionId: 'c2', priority: 1 });
+    expect(decision(actions)).toEqual({ type: 'admission.queued', connectionId: 'c2', priority: 1 });
     expect(next.context).toMatchObject({ active: 1, waiting: 1, queued: 1, admitted: 1 });
   });
 
@@ -80,11 +87,8 @@ describe('pool machine — pure transitions', () => {
     const full = poolWith({ maxConnections: 1, maxWaiting: 2 }, request('c1'), request('c2'), request('c3'));
     expect(full.context).toMatchObject({ active: 1, waiting: 2 });
     const { next, effects: ran, actions } = step(full, request('c4', 1));
-    expect(ran).toEqual(['refuseAdmission']);
-    expect(actions.find((a) => a.type === 'refuseAdmission')?.params).toEqual({
-      connectionId: 'c4',
-      code: 'SERVER_BUSY',
-    });
+    expect(ran).toEqual(['admission.refused']);
+    expect(decision(actions)).toEqual({ type: 'admission.refused', connectionId: 'c4', code: 'SERVER_BUSY' });
     expect(next.value).toBe('saturated');
     expect(next.context).toMatchObject({ waiting: 2, queued: 2, refused: 1 });
   });
@@ -92,14 +96,14 @@ describe('pool machine — pure transitions', () => {
   it('with maxWaiting 0 there is no queue: whoever cannot get in at once is refused', () => {
     const full = poolWith({ maxConnections: 1, maxWaiting: 0 }, request('c1'));
     const { next, effects: ran } = step(full, request('c2'));
-    expect(ran).toEqual(['refuseAdmission']);
+    expect(ran).toEqual(['admission.refused']);
     expect(next.context).toMatchObject({ active: 1, waiting: 0, refused: 1 });
     // Under pressure with room, too: nobody may wait, so nobody is queued.
     const pressed = poolWith(
       { maxConnections: 5, maxWaiting: 0 },
       { type: 'resources.sampled', pressure: 'high' },
     );
-    expect(step(pressed, request('c3')).effects).toEqual(['refuseAdmission']);
+    expect(step(pressed, request('c3')).effects).toEqual(['admission.refused']);
   });
 
   it('a release while others wait pulls from the queue and stays saturated until they are in', () => {
@@ -108,7 +112,9 @@ describe('pool machine — pure transitions', () => {
     expect(ran).toContain('admitFromQueue');
     expect(next.value).toBe('saturated'); // waiters first: a newcomer must not overtake them
     expect(next.context.active).toBe(0);
-    const admitted = step(next, { type: 'admission.dequeued', connectionId: 'c2' }).next;
+    const dequeued = step(next, { type: 'admission.dequeued', connectionId: 'c2' });
+    expect(decision(dequeued.actions)).toEqual({ type: 'admission.granted', connectionId: 'c2' });
+    const admitted = dequeued.next;
     expect(admitted.context).toMatchObject({ active: 1, waiting: 0, admitted: 2 });
     expect(admitted.value).toBe('saturated');
   });
@@ -134,7 +140,7 @@ describe('pool machine — pure transitions', () => {
   it('high pressure stops direct admission even with room', () => {
     const pressured = step(poolAfter(10), { type: 'resources.sampled', pressure: 'high' }).next;
     expect(pressured.value).toBe('saturated');
-    expect(step(pressured, request('c1')).effects).toEqual(['queueAdmission']);
+    expect(step(pressured, request('c1')).effects).toEqual(['enqueue', 'admission.queued']);
   });
 
   it('critical pressure sheds load, again on every critical sample, and recovers when it passes', () => {
@@ -147,7 +153,7 @@ describe('pool machine — pure transitions', () => {
     expect(again.next.value).toBe('shedding');
     expect(again.effects).toEqual(['shedLoad']);
     const queued = step(again.next, request('c3'));
-    expect(queued.effects).toEqual(['queueAdmission']);
+    expect(queued.effects).toEqual(['enqueue', 'admission.queued']);
 
     const calm = step(queued.next, { type: 'resources.sampled', pressure: 'normal' });
     expect(calm.effects).toContain('admitFromQueue');
@@ -168,8 +174,9 @@ describe('pool machine — pure transitions', () => {
   it('draining refuses newcomers with SERVICE_RESTART, then pool.drained → stopped', () => {
     const draining = poolAfter(2, { type: 'pool.drain' });
     const { next, effects: ran, actions } = step(draining, request('late'));
-    expect(ran).toEqual(['refuseAdmission']);
-    expect(actions.find((a) => a.type === 'refuseAdmission')?.params).toEqual({
+    expect(ran).toEqual(['admission.refused']);
+    expect(decision(actions)).toEqual({
+      type: 'admission.refused',
       connectionId: 'late',
       code: 'SERVICE_RESTART',
     });
@@ -199,9 +206,7 @@ describe('pool machine — pure transitions', () => {
 describe('pool machine — actor with provided effects', () => {
   it('admits, queues, pulls from the queue on release, drains and stops', () => {
     const spies = {
-      grantAdmission: vi.fn(),
-      queueAdmission: vi.fn(),
-      refuseAdmission: vi.fn(),
+      enqueue: vi.fn(),
       admitFromQueue: vi.fn(),
       shedLoad: vi.fn(),
       drainConnections: vi.fn(),
@@ -209,27 +214,32 @@ describe('pool machine — actor with provided effects', () => {
     const pool = createActor(poolMachine.provide({ actions: spies }), {
       input: { maxConnections: 2, maxWaiting: MAX_WAITING },
     });
+    const decisions: AdmissionDecision[] = [];
+    pool.on('*', (emitted) => decisions.push(emitted));
     pool.start();
 
     pool.send(request('c1'));
     pool.send(request('c2'));
     pool.send(request('c3', 1));
-    expect(spies.grantAdmission.mock.calls.map(([, params]) => params)).toEqual([
-      { connectionId: 'c1' },
-      { connectionId: 'c2' },
+    expect(decisions).toEqual([
+      { type: 'admission.granted', connectionId: 'c1' },
+      { type: 'admission.granted', connectionId: 'c2' },
+      { type: 'admission.queued', connectionId: 'c3', priority: 1 },
     ]);
-    expect(spies.queueAdmission).toHaveBeenCalledWith(expect.anything(), { connectionId: 'c3', priority: 1 });
+    expect(spies.enqueue).toHaveBeenCalledWith(expect.anything(), { connectionId: 'c3', priority: 1 });
     expect(pool.getSnapshot().value).toBe('saturated');
 
     pool.send(released('c1'));
     expect(spies.admitFromQueue).toHaveBeenCalledOnce();
     pool.send({ type: 'admission.dequeued', connectionId: 'c3' });
+    expect(decisions.at(-1)).toEqual({ type: 'admission.granted', connectionId: 'c3' });
     expect(pool.getSnapshot().context).toMatchObject({ active: 2, waiting: 0, admitted: 3 });
 
     pool.send({ type: 'pool.drain' });
     expect(spies.drainConnections).toHaveBeenCalledOnce();
     pool.send(request('c4'));
-    expect(spies.refuseAdmission).toHaveBeenCalledWith(expect.anything(), {
+    expect(decisions.at(-1)).toEqual({
+      type: 'admission.refused',
       connectionId: 'c4',
       code: 'SERVICE_RESTART',
     });

@@ -1,9 +1,9 @@
 /**
- * src/auth/principal.ts: the channel patterns a token's `channels` and `publish`
+ * src/core/principal.ts: the channel patterns a token's `channels` and `publish`
  * claims may hold — `*`, `prefix*`, or an exact name.
  */
 import { describe, expect, it } from 'vitest';
-import { channelAllowed } from '../../src/auth/principal.ts';
+import { channelAllowed } from '../../src/core/principal.ts';
 
 describe('channelAllowed', () => {
   it('`*` allows every channel', () => {

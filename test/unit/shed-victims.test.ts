@@ -1,11 +1,11 @@
 /**
- * Who a shedding step closes (src/admission/admission-controller.ts): only welcomed
+ * Who a shedding step closes (src/admission/admission-line.ts): only welcomed
  * connections — one between admission and welcome has no resumable session yet, so
  * shedding it would fail it instead of sending it to `reconnecting` — lowest priority
  * first, newest first within a priority, `ratio` of them and at least one.
  */
 import { describe, expect, it } from 'vitest';
-import { shedVictims } from '../../src/admission/admission-controller.ts';
+import { shedVictims } from '../../src/admission/admission-line.ts';
 
 interface Fake {
   id: string;

@@ -6,8 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { actionPriority } from '../../src/actions/action-dispatcher.ts';
-import { tierPriority } from '../../src/admission/admission-controller.ts';
 import { ConfigError, loadConfig } from '../../src/config/config.ts';
+import { tierPriority } from '../../src/core/principal.ts';
 
 const env = (TIER_PRIORITIES: string) => ({ NODE_ENV: 'test', TIER_PRIORITIES });
 

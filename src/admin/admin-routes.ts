@@ -1,0 +1,126 @@
+/**
+ * Operations HTTP routes on the gateway's own port (docs/observability.md):
+ *
+ * - public: `GET /metrics` (Prometheus text), `GET /ws/stats` (counts only);
+ * - admin (ADMIN_API_KEY): `GET /health/websocket`, `GET /ws/stats/detailed`,
+ *   `GET /ws/stats/rate-limit`, `POST /ws/cleanup[?dryRun=true]` (stale sessions, and
+ *   admission queues of processes that are gone), `GET /connections/:id`.
+ *
+ * Liveness and readiness (`/livez`, `/readyz`) stay with the public routes
+ * (src/http/http-routes.ts): a load balancer must reach them without a credential.
+ */
+import { bullPrefix } from '../actions/action-job.ts';
+import { removeOrphanedAdmissionQueues } from '../admission/admission-queue.ts';
+import { type App, type HttpResponse, reply, replyJson, trackAbort } from '../edge/uws.ts';
+import { errorBody, requestCorrelationId } from '../observability/http-tracing.ts';
+import { redisKeys } from '../redis/keys.ts';
+import { liveNodeIds } from '../redis/node-presence.ts';
+import { removeStaleSessions } from '../session/stale-sessions.ts';
+import { adminGuard } from './admin-auth.ts';
+import type { AdminSources } from './admin-sources.ts';
+import { connectionSnapshot } from './connection-snapshot.ts';
+import { websocketHealth } from './health-report.ts';
+import { basicStats, detailedStats, rateLimitStats } from './stats-report.ts';
+
+export function mountAdminRoutes(app: App, sources: AdminSources): void {
+  const { core } = sources;
+  const guard = adminGuard(core.config.adminApiKey, core.logger);
+
+  app.get('/metrics', (res, req) => {
+    trackAbort(res);
+    answer(res, requestCorrelationId(req), async () => {
+      const { contentType, body } = await sources.metrics.render();
+      reply(res, 200, body, contentType);
+    });
+  });
+
+  app.get('/ws/stats', (res) => replyJson(res, 200, basicStats(sources)));
+
+  app.get('/health/websocket', (res, req) => {
+    trackAbort(res);
+    if (!guard(res, req)) return;
+    answer(res, requestCorrelationId(req), async () => {
+      const report = await websocketHealth(sources);
+      replyJson(res, report.status === 'unhealthy' ? 503 : 200, report);
+    });
+  });
+
+  app.get('/ws/stats/detailed', (res, req) => {
+    if (!guard(res, req)) return;
+    replyJson(res, 200, detailedStats(sources));
+  });
+
+  app.get('/ws/stats/rate-limit', (res, req) => {
+    trackAbort(res);
+    if (!guard(res, req)) return;
+    answer(res, requestCorrelationId(req), async () => replyJson(res, 200, await rateLimitStats(sources)));
+  });
+
+  app.post('/ws/cleanup', (res, req) => {
+    trackAbort(res);
+    if (!guard(res, req)) return;
+    const dryRun = /^(1|true|yes)$/i.test(req.getQuery('dryRun') ?? '');
+    const correlationId = requestCorrelationId(req);
+    // The request body is not used; uWS needs it consumed (or the request aborted) all the same.
+    res.onData(() => {});
+    answer(res, correlationId, async () => {
+      if (!sources.store.isReady()) {
+        replyJson(res, 503, errorBody({ error: 'STORE_UNAVAILABLE', retryAfterMs: 1000 }, correlationId), {
+          'retry-after': '1',
+        });
+        return;
+      }
+      const { redisPrefix, resumeWindowMs } = core.config;
+      const { redis } = sources;
+      const report = await removeStaleSessions(redis, {
+        prefix: redisPrefix,
+        resumeWindowMs,
+        liveSessionIds: new Set(core.supervisor.liveSessionIds()),
+        dryRun,
+      });
+      const admissionQueues = await removeOrphanedAdmissionQueues(redis, {
+        bullPrefix: bullPrefix(redisPrefix),
+        liveNodeIds: () => liveNodeIds(redis, redisKeys(redisPrefix)),
+        dryRun,
+      });
+      core.logger.info(
+        {
+          audit: 'admin.cleanup',
+          scanned: report.scanned,
+          stale: report.stale.length,
+          removed: report.removed,
+          staleAdmissionQueues: admissionQueues.stale,
+          dryRun,
+        },
+        'stale sessions and admission queues cleaned up',
+      );
+      replyJson(res, 200, { ...report, admissionQueues });
+    });
+  });
+
+  app.get('/connections/:id', (res, req) => {
+    if (!guard(res, req)) return;
+    const snapshot = connectionSnapshot(core, sources.watch.history, req.getParameter(0) ?? '');
+    if (snapshot) replyJson(res, 200, snapshot);
+    else
+      replyJson(
+        res,
+        404,
+        errorBody(
+          { error: 'NOT_FOUND', message: 'no connection or session with that ID in this gateway process' },
+          requestCorrelationId(req),
+        ),
+      );
+  });
+
+  /**
+   * Run an async handler; an unexpected failure becomes a 500 (and a log line with the
+   * correlation ID the body names), not a hung request.
+   */
+  function answer(res: HttpResponse, correlationId: string, handler: () => Promise<void>): void {
+    handler().catch((error) => {
+      core.logger.error({ err: error, correlationId }, 'admin route failed');
+      replyJson(res, 500, errorBody({ error: 'INTERNAL', message: (error as Error).message }, correlationId));
+    });
+  }
+}

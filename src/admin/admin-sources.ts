@@ -1,0 +1,23 @@
+import type { Redis } from 'ioredis';
+import type { ResourceSample } from '../admission/resource-monitor.ts';
+import type { GatewayCore } from '../core/gateway-core.ts';
+import type { GatewayMetrics } from '../observability/gateway-metrics.ts';
+import type { StoreHealth } from '../redis/store-health.ts';
+import type { ConnectionWatch } from './connection-watch.ts';
+
+/** What the admin routes read: built by the composition root (src/gateway.ts). */
+export interface AdminSources {
+  core: GatewayCore;
+  /** The command connection: cleanup scans and the server's version. */
+  redis: Redis;
+  store: StoreHealth;
+  watch: ConnectionWatch;
+  metrics: GatewayMetrics;
+  resources: { latest: ResourceSample };
+  channelsRead(): number;
+  actionsWaiting(): number;
+  /** Refusals by limit since start (RateLimits.stats.hits). */
+  rateLimitHits(): Record<string, number>;
+  startedAt: number;
+  isDraining(): boolean;
+}

@@ -1,0 +1,140 @@
+/**
+ * `GET /health/websocket`: is this gateway process healthy, and is it configured
+ * sanely? The reliability seeds' diagnostics — pool state and counts, Redis
+ * reachability and round trip, resources — plus configuration checks that would
+ * otherwise only show up under load (file-descriptor limit vs MAX_CONNECTIONS,
+ * heartbeat vs resume window, Redis version for gap detection).
+ *
+ * `status`: `unhealthy` (503) when this process cannot serve (Redis down,
+ * draining); `degraded` when it serves but queues or sheds; `healthy` otherwise.
+ * Configuration findings never change the status: they are advice.
+ */
+import { readFile } from 'node:fs/promises';
+import { getHeapStatistics } from 'node:v8';
+import type { Redis } from 'ioredis';
+import type { ResourceSample } from '../admission/resource-monitor.ts';
+import type { Config } from '../config/config.ts';
+import { activeTracing } from '../observability/tracing.ts';
+import type { AdminSources } from './admin-sources.ts';
+
+export interface ConfigCheck {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface HealthReport {
+  status: 'healthy' | 'degraded' | 'unhealthy';
+  node: string;
+  uptimeS: number;
+  draining: boolean;
+  pool: Record<string, unknown>;
+  connections: { sockets: number; byState: Readonly<Record<string, number>> };
+  redis: { status: string; roundTripMs: number | undefined; version: string | undefined };
+  resources: ResourceSample & { heapUsedBytes: number; heapLimitBytes: number; rssBytes: number };
+  tracing: { enabled: boolean; exporters: readonly string[] };
+  config: ConfigCheck[];
+}
+
+export async function websocketHealth(sources: AdminSources): Promise<HealthReport> {
+  const { core, redis } = sources;
+  const pool = core.supervisor.poolContext();
+  const poolState = core.supervisor.poolState();
+  // A stalled Redis keeps its connection `ready`: only a timely PING says it answers.
+  const redisReady = sources.store.isReady();
+  const draining = sources.isDraining() || poolState === 'draining' || poolState === 'stopped';
+  // Never wait on a Redis that does not answer.
+  const redisVersion = redisReady ? await serverVersion(redis).catch(() => undefined) : versions.get(redis);
+  let status: HealthReport['status'] = 'healthy';
+  if (!redisReady || draining) status = 'unhealthy';
+  else if (poolState !== 'accepting' || pool.pressure !== 'normal') status = 'degraded';
+  const heap = getHeapStatistics();
+  const tracing = activeTracing();
+  return {
+    status,
+    node: core.config.nodeId,
+    uptimeS: Math.round((Date.now() - sources.startedAt) / 1000),
+    draining,
+    pool: { state: poolState, ...pool },
+    connections: { sockets: core.connections.size, byState: core.supervisor.stateCounts() },
+    redis: {
+      status: redisReady || redis.status !== 'ready' ? redis.status : 'not responding',
+      roundTripMs: sources.store.roundTripMs,
+      version: redisVersion,
+    },
+    resources: {
+      ...sources.resources.latest,
+      heapUsedBytes: heap.used_heap_size,
+      heapLimitBytes: heap.heap_size_limit,
+      rssBytes: process.memoryUsage.rss(),
+    },
+    tracing: { enabled: tracing.enabled, exporters: tracing.exporters },
+    config: await configChecks(core.config, redisVersion),
+  };
+}
+
+async function configChecks(config: Config, redisVersion: string | undefined): Promise<ConfigCheck[]> {
+  const checks: ConfigCheck[] = [
+    {
+      name: 'auth',
+      ok: !config.devMode,
+      detail: config.devMode
+        ? 'development mode: no AUTH_* set, anyone can mint a token'
+        : 'client tokens are verified',
+    },
+    {
+      name: 'publish_api_keys',
+      ok: config.publishApiKeys.length > 0,
+      detail: `${config.publishApiKeys.length} key(s) for POST /publish`,
+    },
+    {
+      name: 'heartbeat_vs_resume_window',
+      ok: config.idleTimeoutS * 1000 < config.resumeWindowMs,
+      detail: `a dead socket is noticed within ${config.idleTimeoutS} s; sessions stay resumable ${config.resumeWindowMs / 1000} s`,
+    },
+    {
+      name: 'backpressure_vs_message_size',
+      ok: config.maxBackpressureBytes >= 2 * config.maxMessageBytes,
+      detail: `MAX_BACKPRESSURE_BYTES=${config.maxBackpressureBytes} should hold at least two frames of MAX_MESSAGE_BYTES=${config.maxMessageBytes}`,
+    },
+  ];
+  const fileLimit = await openFileLimit();
+  if (fileLimit !== undefined) {
+    // Each socket is a descriptor; Redis, the listener and logs need a few more.
+    const needed = config.maxConnections + 64;
+    checks.push({
+      name: 'file_descriptors',
+      ok: fileLimit >= needed,
+      detail: `RLIMIT_NOFILE ${fileLimit}; MAX_CONNECTIONS=${config.maxConnections} needs about ${needed}`,
+    });
+  }
+  if (redisVersion !== undefined) {
+    checks.push({
+      name: 'redis_version',
+      ok: Number(redisVersion.split('.')[0]) >= 7,
+      detail: `Redis ${redisVersion}; gap detection on resume needs ≥ 7 (XINFO max-deleted-entry-id)`,
+    });
+  }
+  return checks;
+}
+
+const versions = new WeakMap<Redis, string>();
+
+async function serverVersion(redis: Redis): Promise<string | undefined> {
+  const known = versions.get(redis);
+  if (known) return known;
+  const version = /redis_version:([^\r\n]+)/.exec(await redis.info('server'))?.[1];
+  if (version) versions.set(redis, version);
+  return version;
+}
+
+/** The soft limit on open files (Linux /proc), or undefined elsewhere. */
+async function openFileLimit(): Promise<number | undefined> {
+  try {
+    const limits = await readFile('/proc/self/limits', 'utf8');
+    const soft = /^Max open files\s+(\S+)/m.exec(limits)?.[1];
+    return soft === undefined || soft === 'unlimited' ? undefined : Number(soft);
+  } catch {
+    return undefined;
+  }
+}

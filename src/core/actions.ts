@@ -1,0 +1,42 @@
+/**
+ * A client's `action` frame: checked against the token's `actions` claim, then
+ * handed to the action sink (a priority queue for backend workers) once the
+ * session's inbox — where the reply lands — is delivered live.
+ */
+import type { ActionFrame } from '../shared/frames.ts';
+import type { Connection } from './connection.ts';
+import type { GatewayCore } from './gateway-core.ts';
+import { channelAllowed } from './principal.ts';
+import { subscribeInbox } from './subscriptions.ts';
+import { TetherError } from './tether-error.ts';
+
+export function submitAction(core: GatewayCore, conn: Connection, frame: ActionFrame): Promise<void> {
+  const { ref, name } = frame;
+  return conn.trace.action(name, ref, async () => {
+    const { principal, sessionId } = conn;
+    if (!principal || !sessionId || !channelAllowed(principal.actions, name)) {
+      conn.fail('ACTION_FORBIDDEN', { ref, detail: name });
+      return;
+    }
+    const request = {
+      ref,
+      name,
+      sessionId,
+      userId: principal.userId,
+      tier: principal.tier,
+      correlationId: conn.correlationId,
+      data: frame.data ?? null,
+    };
+    try {
+      // Listen on the inbox before the job exists, so the reply cannot slip past.
+      await core.ports.actions.submit(request, () => subscribeInbox(core, conn));
+    } catch (error) {
+      if (error instanceof TetherError) {
+        conn.fail(error.code, { ref, detail: error.detail });
+        return;
+      }
+      conn.logger.warn({ err: error, action: name }, 'action: enqueue failed');
+      conn.fail('STORE_UNAVAILABLE', { ref });
+    }
+  });
+}

@@ -1,0 +1,148 @@
+/**
+ * The last handshake step (the connection machine's `attaching`): start a new
+ * session or take over the one hello asked to resume (on whichever process held it),
+ * plan the replay of its channels, and send `welcome`. The replay itself starts once
+ * the actor is `connected` (subscriptions.ts), after the frames held behind hello.
+ *
+ * When the resumed session's own actor waits in this process (in `reconnecting`, or
+ * `connected` behind a half-open socket), the output says so and the machine hands
+ * this socket over to it.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Attached } from '../../machines/connection.machine.ts';
+import type { ErrorCode } from '../shared/errors.ts';
+import { type ChannelResume, inboxChannel } from '../shared/frames.ts';
+import type { Connection } from './connection.ts';
+import type { GatewayCore } from './gateway-core.ts';
+import type { SessionRecord } from './ports/session-store.ts';
+import { channelAllowed, type Principal } from './principal.ts';
+import { newResumeToken } from './resume-token.ts';
+import { planChannels } from './subscriptions.ts';
+import { TetherError } from './tether-error.ts';
+
+export async function attachSession(core: GatewayCore, conn: Connection): Promise<Attached> {
+  const { hello, principal } = conn;
+  if (!hello || !principal) throw new TetherError('INTERNAL', { detail: 'attach before authenticate' });
+  const resumeTrace = hello.resume ? conn.trace.resumeBegan(hello.resume.sessionId) : undefined;
+  try {
+    const attached = hello.resume ? await takeOver(core, conn, principal) : undefined;
+    assertOpen(conn);
+    const resumeError = attached && 'error' in attached ? attached.error : undefined;
+    const taken = attached && 'session' in attached ? attached.session : undefined;
+    const session = taken
+      ? { record: taken, resumeToken: hello.resume?.resumeToken as string }
+      : await createSession(core, conn);
+    assertOpen(conn);
+    const resumed = taken !== undefined;
+    conn.sessionId = session.record.sessionId;
+    if (resumeError) conn.fail(resumeError);
+
+    const plans = await planChannels(core, wantedChannels(conn, session.record, principal, resumed));
+    assertOpen(conn);
+    const channels: ChannelResume[] = Object.entries(plans).map(([channel, plan]) => ({ channel, ...plan }));
+    const recovered = channels.every((c) => c.recovered);
+    if (resumeTrace) {
+      const result = resumeError ? (resumeError === 'RESUME_EXPIRED' ? 'expired' : 'rejected') : 'resumed';
+      resumeTrace.settled(result, recovered);
+      core.lifecycle.resumed(result, recovered);
+    }
+    conn.send({
+      type: 'welcome',
+      sessionId: session.record.sessionId,
+      resumeToken: session.resumeToken,
+      connectionId: conn.id,
+      correlationId: conn.correlationId,
+      userId: principal.userId,
+      resumed,
+      recovered,
+      channels,
+      heartbeatMs: core.heartbeatMs,
+      maxMessageBytes: core.config.maxMessageBytes,
+      resumeWindowMs: core.config.resumeWindowMs,
+      serverTime: Date.now(),
+    });
+    conn.pendingReplay = { plans, trace: resumeTrace };
+    conn.logger.info(
+      { sessionId: session.record.sessionId, resumed, channels: channels.length },
+      'session ready',
+    );
+    const owner = resumed ? core.supervisor.sessionActor(session.record.sessionId) : undefined;
+    return {
+      sessionId: session.record.sessionId,
+      userId: principal.userId,
+      correlationId: conn.correlationId,
+      handedOver: owner !== undefined && owner !== conn.actor,
+    };
+  } catch (error) {
+    resumeTrace?.failed(error);
+    throw error;
+  }
+}
+
+function assertOpen(conn: Connection): void {
+  if (!conn.isOpen) throw new TetherError('INTERNAL', { detail: 'the socket closed during the handshake' });
+}
+
+/** Take the session over from whichever connection (and process) held it last. */
+async function takeOver(
+  core: GatewayCore,
+  conn: Connection,
+  principal: Principal,
+): Promise<{ session: SessionRecord } | { error: ErrorCode }> {
+  const prior = conn.resumable;
+  const { sessions, notices } = core.ports;
+  const { nodeId } = core.config;
+  if (!prior) {
+    // Either gone (window passed, bye) or the token does not match: say which.
+    const sessionId = conn.hello?.resume?.sessionId as string;
+    return { error: (await sessions.load(sessionId)) ? 'RESUME_REJECTED' : 'RESUME_EXPIRED' };
+  }
+  if (prior.userId !== principal.userId) return { error: 'RESUME_REJECTED' };
+  const attached = await sessions.attach(prior.sessionId, conn.id, nodeId);
+  if (!attached) return { error: 'RESUME_EXPIRED' };
+  if (attached.previousNodeId !== nodeId) notices.sessionTaken(attached.previousNodeId, prior.sessionId);
+  return { session: prior };
+}
+
+async function createSession(
+  core: GatewayCore,
+  conn: Connection,
+): Promise<{ record: SessionRecord; resumeToken: string }> {
+  const principal = conn.principal as Principal;
+  const fresh = newResumeToken();
+  const record: SessionRecord = {
+    sessionId: randomUUID(),
+    connectionId: conn.id,
+    userId: principal.userId,
+    nodeId: core.config.nodeId,
+    correlationId: conn.correlationId,
+    channels: {},
+    connectedAt: Date.now(),
+    lastActivity: Date.now(),
+    clientInfo: { ip: conn.handshake.ip, userAgent: conn.handshake.userAgent, ...conn.hello?.client },
+    health: 'connected',
+    reconnectionCount: 0,
+    errorCount: 0,
+    tier: principal.tier,
+    resumeTokenHash: fresh.hash,
+  };
+  await core.ports.sessions.create(record);
+  return { record, resumeToken: fresh.token };
+}
+
+/** The resumed session's channels, each re-checked against the (possibly new) token. */
+function wantedChannels(
+  conn: Connection,
+  session: SessionRecord,
+  principal: Principal,
+  resumed: boolean,
+): Record<string, string> {
+  const wanted: Record<string, string> = {};
+  if (!resumed) return wanted;
+  for (const [channel, after] of Object.entries(session.channels)) {
+    if (channel === inboxChannel(session.sessionId) || channelAllowed(principal.channels, channel))
+      wanted[channel] = conn.hello?.resume?.lastEventIds?.[channel] ?? after;
+    else conn.fail('FORBIDDEN_CHANNEL', { detail: `dropped ${channel} on resume` });
+  }
+  return wanted;
+}

@@ -1,0 +1,64 @@
+/**
+ * The first handshake step (the connection machine's `authenticating`): the
+ * resumed session's correlation ID, rate limits, token verification (with a
+ * progressive delay after repeated failures), per-user limits. Resolves with who
+ * the client is; rejects with the TetherError its socket is closed with.
+ *
+ * A session keeps ONE correlation ID for its whole life: a resuming connection
+ * that brought none of its own (header or hello) takes the session's, before its
+ * trace starts, so one query finds every socket, span and log line of a session.
+ */
+import type { Authenticated } from '../../machines/connection.machine.ts';
+import type { Connection } from './connection.ts';
+import type { GatewayCore } from './gateway-core.ts';
+import { tierPriority } from './principal.ts';
+import { resumeTokenMatches } from './resume-token.ts';
+import { TetherError } from './tether-error.ts';
+
+export async function authenticate(core: GatewayCore, conn: Connection): Promise<Authenticated> {
+  const hello = conn.hello;
+  if (!hello) throw new TetherError('INTERNAL', { detail: 'no hello to authenticate' });
+  const { gate, verifier, readiness, sessions } = core.ports;
+  try {
+    // No session can be created without the store: say so now rather than after the
+    // limits' commands have waited out their retries.
+    if (!readiness.isReady()) throw new TetherError('STORE_UNAVAILABLE');
+    const resume = hello.resume;
+    const prior = resume ? await sessions.load(resume.sessionId) : undefined;
+    // Kept for the attach step (its user is checked there, after the token is).
+    conn.resumable =
+      prior && resume && resumeTokenMatches(resume.resumeToken, prior.resumeTokenHash) ? prior : undefined;
+    const ownId = conn.handshake.correlationId ?? hello.correlationId; // the upgrade header first
+    if (ownId) conn.correlationId = ownId;
+    else if (conn.resumable) conn.correlationId = conn.resumable.correlationId;
+    conn.trace.helloReceived(conn.correlationId, hello.traceparent);
+    await gate.beforeAuth(conn);
+    let principal: Awaited<ReturnType<typeof verifier.verify>>;
+    try {
+      principal = await verifier.verify(hello.token);
+    } catch (error) {
+      // Past the IP's failure budget this throws AUTH_RATE_LIMITED instead (parallel hellos).
+      const delayMs = await gate.authFailed(conn);
+      if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+      throw error;
+    }
+    if (!conn.isOpen) throw new TetherError('INTERNAL', { detail: 'the socket closed' });
+    await gate.afterAuth(conn, principal);
+    conn.principal = principal;
+    return {
+      userId: principal.userId,
+      tier: principal.tier,
+      priority: tierPriority(core.config.admission.tierPriorities, principal.tier),
+      tokenExpiresAt: principal.expiresAt,
+    };
+  } catch (error) {
+    // The verifier and the limits throw TetherErrors for every refusal; anything else came
+    // from the store and says nothing about the token, so it must stay retryable.
+    const rejection =
+      error instanceof TetherError
+        ? error
+        : new TetherError(readiness.isReady() ? 'INTERNAL' : 'STORE_UNAVAILABLE', { cause: error });
+    conn.logger.info({ code: rejection.code, detail: rejection.detail }, 'hello rejected');
+    throw rejection;
+  }
+}

@@ -1,0 +1,242 @@
+/**
+ * One open socket: its identity, outbound sends (with the backpressure policy),
+ * coded errors, and the facts of its life handed to its actor (the decisions are
+ * the actor's: machines/connection.machine.ts). Frame semantics live in
+ * frame-router.ts and the handshake steps.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Config } from '../config/config.ts';
+import { type ErrorCode, errorSpec } from '../shared/errors.ts';
+import type { HelloFrame, ServerFrame } from '../shared/frames.ts';
+import type { ConnectionActor } from './connection-actor.ts';
+import { channelTopic } from './event-frames.ts';
+import { type EdgeSocket, SEND_DROPPED } from './ports/edge-socket.ts';
+import type { ReplayPlan } from './ports/event-store.ts';
+import type { SessionRecord } from './ports/session-store.ts';
+import type { ConnectionTrace, ResumeTrace, Telemetry } from './ports/telemetry.ts';
+import type { Principal } from './principal.ts';
+import { errorFrame } from './tether-error.ts';
+import { traffic } from './traffic.ts';
+
+/** What a connection needs from the gateway it belongs to (implemented by src/core/gateway-core.ts). */
+export interface ConnectionHost {
+  readonly config: Config;
+  readonly telemetry: Telemetry;
+  /** A coded error reached the client. */
+  errorReported(conn: Connection, code: ErrorCode): void;
+  /** The socket is gone: forget it and release what it held. */
+  socketClosed(conn: Connection, closeCode: number, reason: string | undefined): void;
+}
+
+/** What the upgrade request said about the client. */
+export interface Handshake {
+  /** The socket's peer: a client, or the proxy in front of it. */
+  peer: string;
+  /** The client: the peer, or who a trusted proxy's X-Forwarded-For names (rate limits key this). */
+  ip: string;
+  userAgent: string;
+  correlationId?: string;
+  traceparent?: string;
+  tracestate?: string;
+}
+
+export interface ErrorExtra {
+  ref?: string;
+  detail?: string;
+  retryAfterMs?: number;
+}
+
+/** Below this share of maxBackpressure a socket counts as writable again. */
+const WRITABLE_SHARE = 0.25;
+
+export class Connection {
+  readonly id = randomUUID();
+  correlationId: string;
+  readonly openedAt = Date.now();
+  socket: EdgeSocket | undefined;
+  actor!: ConnectionActor;
+  /** This socket's spans (docs/observability.md); a shared no-op when tracing is off. */
+  readonly trace: ConnectionTrace;
+  principal?: Principal;
+  sessionId?: string;
+  /** The hello being handled: the handshake steps read it (it holds secrets: not in actor context). */
+  hello?: HelloFrame;
+  /** Frames sent behind hello, held until welcome. */
+  readonly held: string[] = [];
+  /** The session hello asked to resume, when its resume token matched (authenticate → attach). */
+  resumable?: SessionRecord;
+  /** What the session's channels replay once welcome is out (set by the attach step). */
+  pendingReplay?: { plans: Record<string, ReplayPlan>; trace?: ResumeTrace };
+  /** channel → the event ID after which this connection's delivery started. */
+  readonly subscriptions = new Map<string, string>();
+  /** Channels whose replay is still running (not yet live). */
+  readonly replaying = new Set<string>();
+  private closingWith: ErrorCode | 'bye' | undefined;
+  private writableWaiters: (() => void)[] = [];
+  /** Token bucket for inbound frames: refilled at messagesPerSecond, bursts of 2×. */
+  private messageTokens: number;
+  private tokensAt: number;
+
+  constructor(
+    readonly host: ConnectionHost,
+    readonly handshake: Handshake,
+  ) {
+    this.correlationId = handshake.correlationId ?? randomUUID();
+    this.messageTokens = 2 * host.config.limits.messagesPerSecond;
+    this.tokensAt = this.openedAt;
+    this.trace = host.telemetry.connectionTrace(
+      {
+        connectionId: this.id,
+        peerAddress: handshake.peer,
+        clientAddress: handshake.ip,
+        userAgent: handshake.userAgent,
+        traceparent: handshake.traceparent,
+        tracestate: handshake.tracestate,
+      },
+      this.correlationId,
+    );
+  }
+
+  /** This connection's logger, with its current correlation ID, user and trace. */
+  get logger(): Logger {
+    return this.host.telemetry.connectionLogger(
+      { correlationId: this.correlationId, connectionId: this.id, userId: this.principal?.userId },
+      this.trace,
+    );
+  }
+
+  get isOpen(): boolean {
+    return this.socket !== undefined;
+  }
+
+  /** Admission priority from the token's tier (1 = first); last of all before hello. */
+  get priority(): number {
+    return this.actor.getSnapshot().context.priority ?? Number.MAX_SAFE_INTEGER;
+  }
+
+  /** Open and sent its welcome: its session exists and the client holds the resume token. */
+  get welcomed(): boolean {
+    return this.isOpen && this.actor.getSnapshot().value === 'connected';
+  }
+
+  /** Send a frame; false when the socket is gone or had to be closed as a slow consumer. */
+  send(frame: ServerFrame | string): boolean {
+    const socket = this.socket;
+    if (!socket) return false;
+    const status = socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame), false, false);
+    traffic.framesOutDirect++;
+    if (status === SEND_DROPPED) {
+      this.close('SLOW_CONSUMER'); // past the edge's own limit: no close frame fits (slow-consumers.ts)
+      return false;
+    }
+    return !this.closeIfSlow();
+  }
+
+  /** Past MAX_BACKPRESSURE_BYTES unsent: closed with SLOW_CONSUMER (the client resumes from the log). */
+  closeIfSlow(): boolean {
+    const socket = this.socket;
+    if (!socket || socket.getBufferedAmount() <= this.host.config.maxBackpressureBytes) return false;
+    this.close('SLOW_CONSUMER');
+    return true;
+  }
+
+  /** Outbound buffers are low enough to keep sending (true once the socket is gone: nothing to wait for). */
+  writable(): boolean {
+    const socket = this.socket;
+    return !socket || socket.getBufferedAmount() < this.host.config.maxBackpressureBytes * WRITABLE_SHARE;
+  }
+
+  whenWritable(): Promise<void> {
+    if (this.writable()) return Promise.resolve();
+    return new Promise((resolve) => this.writableWaiters.push(resolve));
+  }
+
+  /**
+   * Report a coded error; closes the socket when the registry says so. A frame the
+   * client got wrong counts toward its error budget (the actor decides when it is spent);
+   * one refused for rate does not: a burst must not end as TOO_MANY_ERRORS.
+   */
+  fail(code: ErrorCode, extra: ErrorExtra = {}): void {
+    const spec = errorSpec(code);
+    this.logger.info({ code, detail: extra.detail, ref: extra.ref }, 'client error');
+    if (spec.closeCode !== undefined) {
+      this.close(code, extra);
+      return;
+    }
+    this.host.errorReported(this, code);
+    this.send(errorFrame(code, this.correlationId, extra));
+    if ((spec.category === 'client' || spec.category === 'event') && code !== 'MESSAGE_RATE_LIMITED')
+      this.actor.send({ type: 'frame.rejected', code, at: Date.now() });
+  }
+
+  /** Close with a registry code: error frame first, so the client learns why. */
+  close(code: ErrorCode, extra: ErrorExtra = {}): void {
+    const socket = this.socket;
+    if (!socket || this.closingWith) return;
+    this.closingWith = code;
+    this.host.errorReported(this, code);
+    const closeCode = errorSpec(code).closeCode ?? 1011;
+    socket.cork(() => {
+      if (code !== 'SLOW_CONSUMER')
+        socket.send(JSON.stringify(errorFrame(code, this.correlationId, extra)), false, false);
+      socket.end(closeCode, code);
+    });
+  }
+
+  /** A graceful, client-requested end: the session is over. */
+  endByClient(): void {
+    const socket = this.socket;
+    if (!socket || this.closingWith) return;
+    this.closingWith = 'bye';
+    socket.end(1000, 'bye');
+  }
+
+  goLive(channel: string): void {
+    this.socket?.subscribe(channelTopic(channel));
+  }
+
+  stopLive(channel: string): void {
+    this.socket?.unsubscribe(channelTopic(channel));
+  }
+
+  /** The edge says the socket drained: wake what waits to write. */
+  onDrain(): void {
+    if (!this.socket || !this.writable()) return;
+    const waiters = this.writableWaiters;
+    this.writableWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  /** The socket is gone (any reason): release what it held, then tell its actor. */
+  onClose(closeCode: number): void {
+    this.socket = undefined;
+    for (const resolve of this.writableWaiters) resolve();
+    this.writableWaiters = [];
+    const reason = this.closingWith;
+    this.host.socketClosed(this, closeCode, reason);
+    // An actor that already ended (a refused hello closes the socket from `failed`) hears nothing.
+    if (this.actor.getSnapshot().status === 'active')
+      this.actor.send({ type: 'transport.closed', connectionId: this.id, closeCode, reason });
+    this.logger.debug({ closeCode, reason }, 'socket closed');
+    this.trace.closed(closeCode, reason); // after the actor moved, so its transition is in the trace
+  }
+
+  /** false when the connection is over its inbound frame rate (the frame is not processed). */
+  takeMessageToken(): boolean {
+    const rate = this.host.config.limits.messagesPerSecond;
+    if (rate === 0) return true;
+    const now = Date.now();
+    this.messageTokens = Math.min(2 * rate, this.messageTokens + ((now - this.tokensAt) * rate) / 1000);
+    this.tokensAt = now;
+    if (this.messageTokens < 1) return false;
+    this.messageTokens -= 1;
+    return true;
+  }
+
+  /** After a refused take: ms until the bucket holds a whole token again. */
+  msUntilMessageToken(): number {
+    const rate = this.host.config.limits.messagesPerSecond;
+    return rate === 0 ? 0 : Math.ceil(((1 - this.messageTokens) * 1000) / rate);
+  }
+}

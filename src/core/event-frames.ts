@@ -1,0 +1,24 @@
+/**
+ * The frames that carry logged events, built once per event per process and
+ * shared by every subscriber (fan-out) or sent one by one (replay), and the
+ * edge topic a channel's live events are published on.
+ */
+import { INBOX_PREFIX } from '../shared/frames.ts';
+import type { LoggedEvent } from './ports/event-store.ts';
+
+/** The edge topic for a channel's live events. */
+export const channelTopic = (channel: string) => `c:${channel}`;
+
+/**
+ * The frame for a logged event. Inbox channels carry action replies: their stored
+ * JSON is the reply's fields, spliced into a `reply` frame.
+ */
+export function eventFrameText(channel: string, event: LoggedEvent): string {
+  if (channel.startsWith(INBOX_PREFIX) && event.json.startsWith('{"')) {
+    // The worker stores the asking connection's correlation ID with the reply: it goes back
+    // to the client too, also when the reply reaches a connection that resumed elsewhere.
+    const correlation = event.correlationId ? `"correlationId":${JSON.stringify(event.correlationId)},` : '';
+    return `{"type":"reply","channel":${JSON.stringify(channel)},"id":"${event.id}","ts":${event.ts},${correlation}${event.json.slice(1)}`;
+  }
+  return `{"type":"event","channel":${JSON.stringify(channel)},"id":"${event.id}","ts":${event.ts},"data":${event.json}}`;
+}

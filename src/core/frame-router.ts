@@ -1,0 +1,119 @@
+/**
+ * Inbound frames: size and type checks, decode with the compiled schema, then
+ * route by type. Bad input gets a coded error on this connection only. Where the
+ * hello stands (waiting, being handled, done) is read from the connection's actor.
+ */
+import { decodeFrame, refOf } from '../protocol/frame-codec.ts';
+import { jitteredAtLeast } from '../shared/backoff.ts';
+import type { ClientFrame, PublishFrame } from '../shared/frames.ts';
+import { submitAction } from './actions.ts';
+import type { Connection } from './connection.ts';
+import { helloPhase } from './connection-actor.ts';
+import type { GatewayCore } from './gateway-core.ts';
+import { publishEvent } from './publish.ts';
+import { subscribe, unsubscribe } from './subscriptions.ts';
+import { TetherError } from './tether-error.ts';
+import { traffic } from './traffic.ts';
+
+/** Frames a client may pipeline behind its hello before welcome. */
+const MAX_HELD_FRAMES = 64;
+
+export function onMessage(
+  core: GatewayCore,
+  conn: Connection,
+  message: ArrayBuffer,
+  isBinary: boolean,
+): void {
+  traffic.framesIn++;
+  const limit = core.config.maxMessageBytes;
+  if (message.byteLength > limit) {
+    conn.fail('MESSAGE_TOO_LARGE', { detail: `${message.byteLength} > ${limit} bytes` });
+    return;
+  }
+  if (isBinary) {
+    conn.fail('BINARY_NOT_SUPPORTED');
+    return;
+  }
+  const text = Buffer.from(message).toString('utf8');
+  if (!conn.takeMessageToken()) {
+    // The ref tells the client which frame to send again; the hint, when the bucket has a token for it.
+    conn.fail('MESSAGE_RATE_LIMITED', {
+      ref: refOf(text),
+      retryAfterMs: jitteredAtLeast(conn.msUntilMessageToken()),
+    });
+    return;
+  }
+  if (helloPhase(conn.actor) === 'busy') {
+    if (conn.held.length >= MAX_HELD_FRAMES)
+      conn.fail('HELLO_REQUIRED', { detail: 'too many frames before welcome' });
+    else conn.held.push(text);
+    return;
+  }
+  handleText(core, conn, text);
+}
+
+/** Welcome is out: handle the frames that arrived behind hello, in the order sent. */
+export function runHeldFrames(core: GatewayCore, conn: Connection): void {
+  const held = conn.held.splice(0);
+  for (const text of held) if (conn.isOpen) handleText(core, conn, text);
+}
+
+function handleText(core: GatewayCore, conn: Connection, text: string): void {
+  let frame: ClientFrame;
+  try {
+    frame = decodeFrame(text);
+  } catch (error) {
+    if (!(error instanceof TetherError)) throw error;
+    conn.fail(error.code, { ref: refOf(text), detail: error.detail });
+    return;
+  }
+  if (helloPhase(conn.actor) === 'waiting') {
+    if (frame.type !== 'hello') {
+      conn.fail('HELLO_REQUIRED', { detail: `got ${frame.type}` });
+      return;
+    }
+    conn.hello = frame;
+    conn.actor.send({ type: 'hello.received' });
+    return;
+  }
+  route(core, conn, frame);
+}
+
+function route(core: GatewayCore, conn: Connection, frame: ClientFrame): void {
+  switch (frame.type) {
+    case 'hello':
+      conn.fail('ALREADY_AUTHENTICATED');
+      return;
+    case 'subscribe':
+      void subscribe(core, conn, frame);
+      return;
+    case 'unsubscribe':
+      unsubscribe(core, conn, frame);
+      return;
+    case 'publish':
+      void publish(core, conn, frame);
+      return;
+    case 'action':
+      void submitAction(core, conn, frame);
+      return;
+    case 'ping':
+      conn.send({ type: 'pong', ts: frame.ts, serverTime: Date.now() });
+      return;
+    case 'bye':
+      conn.endByClient();
+      return;
+  }
+}
+
+async function publish(core: GatewayCore, conn: Connection, frame: PublishFrame): Promise<void> {
+  const { channel, ref } = frame;
+  const result = await publishEvent(core, {
+    channel,
+    data: frame.data,
+    correlationId: conn.correlationId,
+    publisher: conn.principal ?? { userId: '', channels: [], publish: [], actions: [], tier: '' },
+  });
+  if ('id' in result) conn.send({ type: 'ack', ref, channel, id: result.id });
+  else
+    conn.fail(result.error, { ref, detail: result.error === 'PUBLISH_FORBIDDEN' ? channel : result.detail });
+}

@@ -1,0 +1,44 @@
+/**
+ * Sessions, as the core uses them: one record per session, written only by the
+ * connection that owns it, so a client can resume on any gateway process.
+ * Implemented over Redis hashes in src/session/session-store.ts.
+ */
+
+export interface SessionRecord {
+  sessionId: string;
+  connectionId: string;
+  userId: string;
+  nodeId: string;
+  correlationId: string;
+  /** channel → the event ID after which this session's delivery started. */
+  channels: Record<string, string>;
+  connectedAt: number;
+  lastActivity: number;
+  clientInfo: Record<string, string | undefined>;
+  health: 'connected' | 'reconnecting';
+  reconnectionCount: number;
+  errorCount: number;
+  tier: string;
+  resumeTokenHash: string;
+}
+
+export interface SessionStore {
+  create(record: SessionRecord): Promise<void>;
+  load(sessionId: string): Promise<SessionRecord | undefined>;
+  /** Take the session over for `connectionId`; undefined when it no longer exists. */
+  attach(
+    sessionId: string,
+    connectionId: string,
+    nodeId: string,
+  ): Promise<{ previousNodeId: string } | undefined>;
+  markLive(sessionId: string, connectionId: string): Promise<unknown>;
+  markResumable(sessionId: string, connectionId: string): Promise<unknown>;
+  saveChannels(sessionId: string, connectionId: string, channels: Record<string, string>): Promise<unknown>;
+  deleteIfOwner(sessionId: string, connectionId: string): Promise<unknown>;
+  incrementErrors(sessionId: string): void;
+}
+
+/** Tells the process that held a session before that another one took it over. */
+export interface SessionNotices {
+  sessionTaken(previousNodeId: string, sessionId: string): void;
+}

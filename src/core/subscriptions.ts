@@ -1,0 +1,189 @@
+/**
+ * subscribe / unsubscribe, and the resume of a session's channels: each one is
+ * planned (was the client's position trimmed away?), announced with a
+ * `subscribed` frame, replayed, then switched to live delivery.
+ */
+import { INBOX_PREFIX, inboxChannel, type SubscribeFrame, type UnsubscribeFrame } from '../shared/frames.ts';
+import type { Connection } from './connection.ts';
+import type { GatewayCore } from './gateway-core.ts';
+import type { ReplayPlan } from './ports/event-store.ts';
+import { channelAllowed } from './principal.ts';
+import { type ReplayTarget, replayThenGoLive } from './replay.ts';
+
+function replayTarget(conn: Connection): ReplayTarget {
+  return {
+    isOpen: () => conn.isOpen,
+    sendText: (text) => conn.send(text),
+    mustDrain: () => !conn.writable(),
+    whenWritable: () => conn.whenWritable(),
+    subscribeLive: (channel) => conn.goLive(channel),
+    missed: (channel) =>
+      conn.close('SERVICE_RESTART', { detail: `events of ${channel} were trimmed during the replay` }),
+  };
+}
+
+/** Join the channel's live read, announce, replay from `after` (or from now), go live; returns events replayed. */
+async function attach(
+  core: GatewayCore,
+  conn: Connection,
+  channel: string,
+  plan: ReplayPlan | undefined,
+  ref?: string,
+): Promise<number> {
+  const { feed, events, sessions } = core.ports;
+  conn.subscriptions.set(channel, plan?.after ?? '');
+  conn.replaying.add(channel);
+  try {
+    await feed.join(channel);
+  } catch (error) {
+    conn.replaying.delete(channel);
+    if (conn.isOpen) {
+      conn.subscriptions.delete(channel);
+      feed.leave(channel);
+    }
+    conn.logger.warn({ err: error, channel }, 'subscribe: event store unavailable');
+    conn.fail('STORE_UNAVAILABLE', { ref });
+    return 0;
+  }
+  if (!conn.isOpen || !conn.subscriptions.has(channel)) {
+    if (!conn.isOpen) return 0; // the close already released what this socket held
+    feed.leave(channel); // unsubscribed while joining
+    return 0;
+  }
+  const after = plan?.after ?? (feed.cursor(channel) as string);
+  conn.subscriptions.set(channel, after);
+  conn.send({ type: 'subscribed', ref, channel, recovered: plan?.recovered ?? true, after });
+  if (conn.sessionId) {
+    sessions
+      .saveChannels(conn.sessionId, conn.id, Object.fromEntries(conn.subscriptions))
+      .catch((error) => conn.logger.warn({ err: error }, 'session store: saveChannels failed'));
+  }
+  let replayed = 0;
+  try {
+    replayed = await replayThenGoLive(feed, events, replayTarget(conn), channel, after);
+    core.lifecycle.replayed(replayed);
+    if (replayed > 0) conn.logger.debug({ channel, replayed }, 'replayed');
+  } catch (error) {
+    conn.logger.warn({ err: error, channel }, 'replay failed; closing so the client resumes');
+    conn.close('INTERNAL', { detail: 'replay interrupted' });
+  } finally {
+    conn.replaying.delete(channel);
+  }
+  if (conn.isOpen && !conn.subscriptions.has(channel)) {
+    conn.stopLive(channel); // unsubscribed during replay
+    feed.leave(channel);
+  }
+  return Math.max(0, replayed);
+}
+
+/** Subscribes still under way, per connection: a second one for the channel waits for the first. */
+const planning = new WeakMap<Connection, Map<string, Promise<void>>>();
+
+export async function subscribe(core: GatewayCore, conn: Connection, frame: SubscribeFrame): Promise<void> {
+  const { channel, ref } = frame;
+  const ownInbox = conn.sessionId !== undefined && channel === inboxChannel(conn.sessionId);
+  const otherInbox = channel.startsWith(INBOX_PREFIX) && !ownInbox;
+  if (otherInbox || (!ownInbox && !channelAllowed(conn.principal?.channels ?? [], channel))) {
+    conn.fail('FORBIDDEN_CHANNEL', { ref, detail: channel });
+    return;
+  }
+  const pending = planning.get(conn)?.get(channel);
+  if (pending) {
+    await pending;
+    if (conn.isOpen) await subscribe(core, conn, frame); // answered as a repeat, or retried if the first failed
+    return;
+  }
+  if (conn.subscriptions.has(channel)) {
+    const after = conn.subscriptions.get(channel) as string;
+    conn.send({ type: 'subscribed', ref, channel, recovered: true, after });
+    return;
+  }
+  let plans = planning.get(conn);
+  if (!plans) {
+    plans = new Map();
+    planning.set(conn, plans);
+  }
+  const planned =
+    frame.from === undefined
+      ? attach(core, conn, channel, undefined, ref).then(() => {})
+      : subscribeFrom(core, conn, channel, frame.from, ref);
+  plans.set(channel, planned);
+  try {
+    await planned;
+  } finally {
+    plans.delete(channel);
+  }
+}
+
+/** A subscribe with `from`: was the position trimmed away? Then replay and go live. */
+async function subscribeFrom(
+  core: GatewayCore,
+  conn: Connection,
+  channel: string,
+  from: string,
+  ref?: string,
+): Promise<void> {
+  let plan: ReplayPlan;
+  try {
+    plan = await core.ports.events.plan(channel, from);
+  } catch (error) {
+    conn.logger.warn({ err: error, channel }, 'subscribe: cannot plan replay');
+    conn.fail('STORE_UNAVAILABLE', { ref });
+    return;
+  }
+  if (conn.isOpen) await attach(core, conn, channel, plan, ref);
+}
+
+/** Make sure the session's inbox (where action replies land) is delivered live. */
+export async function subscribeInbox(core: GatewayCore, conn: Connection): Promise<boolean> {
+  if (!conn.sessionId) return false;
+  const channel = inboxChannel(conn.sessionId);
+  if (!conn.subscriptions.has(channel)) await attach(core, conn, channel, undefined);
+  return conn.subscriptions.has(channel);
+}
+
+export function unsubscribe(core: GatewayCore, conn: Connection, frame: UnsubscribeFrame): void {
+  const { channel, ref } = frame;
+  if (conn.subscriptions.delete(channel)) {
+    conn.stopLive(channel);
+    if (!conn.replaying.has(channel)) core.ports.feed.leave(channel);
+    if (conn.sessionId) {
+      core.ports.sessions
+        .saveChannels(conn.sessionId, conn.id, Object.fromEntries(conn.subscriptions))
+        .catch(() => {});
+    }
+  }
+  conn.send({ type: 'unsubscribed', ref, channel });
+}
+
+/** Gap check for every channel of a resumed session at once, before welcome, so welcome can say `recovered`. */
+export async function planChannels(
+  core: GatewayCore,
+  wanted: Record<string, string>,
+): Promise<Record<string, ReplayPlan>> {
+  const entries = await Promise.all(
+    Object.entries(wanted).map(
+      async ([channel, after]) => [channel, await core.ports.events.plan(channel, after)] as const,
+    ),
+  );
+  return Object.fromEntries(entries);
+}
+
+/**
+ * Welcome is out: replay what the attach step planned for the session's channels,
+ * then go live; the resume's trace ends with the replay. A replay that fails closes
+ * the socket so the client resumes again.
+ */
+export function replaySessionChannels(core: GatewayCore, conn: Connection): void {
+  const pending = conn.pendingReplay;
+  conn.pendingReplay = undefined;
+  if (!pending) return;
+  Promise.all(Object.entries(pending.plans).map(([channel, plan]) => attach(core, conn, channel, plan))).then(
+    (counts) => pending.trace?.finished(counts.reduce((total, count) => total + count, 0)),
+    (error: unknown) => {
+      pending.trace?.failed(error);
+      conn.logger.error({ err: error }, 'resume failed');
+      conn.close('INTERNAL', { detail: 'resume interrupted' });
+    },
+  );
+}

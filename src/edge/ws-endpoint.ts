@@ -1,0 +1,102 @@
+/**
+ * The WebSocket route: the edge's behaviour (limits, heartbeats, backpressure) and
+ * the hand-off of socket events to the core — a `Connection` and its actor per
+ * socket. Heartbeats are the edge's own: with `sendPingsAutomatically`, a silent
+ * socket is pinged and closed if no pong follows (when: `heartbeatTiming` in
+ * src/edge/uws.ts; the default 40 s is 24 s + 16 s).
+ */
+import { Ajv } from 'ajv';
+import type { ConnectionInput } from '../../machines/connection.machine.ts';
+import { Connection } from '../core/connection.ts';
+import type { ConnectionActor } from '../core/connection-actor.ts';
+import { onMessage } from '../core/frame-router.ts';
+import type { GatewayCore } from '../core/gateway-core.ts';
+import { edgeBackpressureLimit, watchSlowConsumers } from '../core/slow-consumers.ts';
+import { clientAddress, type TrustedProxies } from '../limits/client-address.ts';
+import { HelloFrame } from '../shared/frames.ts';
+import { type App, httpRemoteAddress, reply, type WebSocketBehavior } from './uws.ts';
+
+export const WS_PATH = '/ws';
+
+interface SocketData {
+  conn: Connection;
+}
+
+type UpgradeHandler = NonNullable<WebSocketBehavior<SocketData>['upgrade']>;
+
+/** The `x-correlation-id` header obeys the hello frame's `correlationId` schema (src/shared/frames.ts). */
+const isCorrelationId = new Ajv().compile<string>(HelloFrame.properties.correlationId);
+
+export function mountWebSocket(
+  app: App,
+  core: GatewayCore,
+  createActor: (input: ConnectionInput) => ConnectionActor,
+  trustedProxies: TrustedProxies,
+): void {
+  const { config, logger } = core;
+  const upgrade: UpgradeHandler = (res, req, context) => {
+    // Headers MUST be copied synchronously: req is stack-allocated.
+    const correlationId = req.getHeader('x-correlation-id');
+    const peer = httpRemoteAddress(res);
+    const conn = new Connection(core, {
+      peer,
+      ip: clientAddress(peer, req.getHeader('x-forwarded-for'), trustedProxies),
+      userAgent: req.getHeader('user-agent'),
+      // Held to the hello field's rule; a bad one is replaced by a generated ID, not refused.
+      correlationId: isCorrelationId(correlationId) ? correlationId : undefined,
+      traceparent: req.getHeader('traceparent') || undefined,
+      tracestate: req.getHeader('tracestate') || undefined,
+    });
+    res.upgrade<SocketData>(
+      { conn },
+      req.getHeader('sec-websocket-key'),
+      req.getHeader('sec-websocket-protocol'),
+      req.getHeader('sec-websocket-extensions'),
+      context,
+    );
+  };
+  app.ws<SocketData>(WS_PATH, {
+    // Frames up to 4× the limit reach us and get a coded MESSAGE_TOO_LARGE; beyond
+    // that the edge drops the socket itself before buffering the whole frame.
+    maxPayloadLength: config.maxMessageBytes * 4,
+    // Above MAX_BACKPRESSURE_BYTES, where Tether closes with 4008: a close frame must still
+    // fit. Past this the edge would silently skip a socket on topic publish; closing it instead
+    // (1006, the last resort) lets the client resume from the log and lose nothing.
+    maxBackpressure: edgeBackpressureLimit(config.maxBackpressureBytes),
+    closeOnBackpressureLimit: 1,
+    idleTimeout: config.idleTimeoutS,
+    sendPingsAutomatically: true,
+    upgrade: (res, req, context) => {
+      // A throw out of a uWS handler aborts the whole process: answer this request instead.
+      try {
+        upgrade(res, req, context);
+      } catch (error) {
+        logger.error({ err: error, url: req.getUrl() }, 'websocket upgrade failed');
+        try {
+          reply(res, 500, JSON.stringify({ code: 'INTERNAL' }));
+        } catch {
+          // the response is gone (upgraded or aborted): nothing left to answer
+        }
+      }
+    },
+    open: (ws) => {
+      const conn = ws.getUserData().conn;
+      conn.socket = ws;
+      // Admission waits for hello: the token's tier decides the place in line.
+      conn.actor = createActor({
+        connectionId: conn.id,
+        correlationId: conn.correlationId,
+        handshakeTimeoutMs: config.handshakeTimeoutMs,
+        resumeWindowMs: config.resumeWindowMs,
+        admissionTimeoutMs: config.admission.timeoutMs,
+        maxErrorsPerMinute: config.maxErrorsPerMinute,
+      });
+      core.supervisor.supervise(conn.actor);
+      core.socketOpened(conn);
+    },
+    message: (ws, message, isBinary) => onMessage(core, ws.getUserData().conn, message, isBinary),
+    drain: (ws) => ws.getUserData().conn.onDrain(),
+    close: (ws, code) => ws.getUserData().conn.onClose(code),
+  });
+  watchSlowConsumers(core);
+}

@@ -1,0 +1,283 @@
+/**
+ * The composition root of one gateway process — the only module that knows every
+ * part. It builds the adapters (Redis stores, the channel reader, the token
+ * verifier, limits, the admission line, actions, telemetry), hands them to the
+ * core as its ports, mounts the edge's routes, and owns the order in which
+ * everything starts and stops. docs/architecture.md draws the result.
+ */
+import { ActionDispatcher } from './actions/action-dispatcher.ts';
+import { bullPrefix } from './actions/action-job.ts';
+import { mountAdminRoutes } from './admin/admin-routes.ts';
+import { ConnectionWatch } from './admin/connection-watch.ts';
+import { BullAdmissionLine } from './admission/admission-line.ts';
+import { AdmissionQueue } from './admission/admission-queue.ts';
+import { ResourceMonitor } from './admission/resource-monitor.ts';
+import { createTokenVerifier, type JwtVerifier } from './auth/token-verifier.ts';
+import { ChannelReader } from './channels/channel-reader.ts';
+import { EventLog } from './channels/event-log.ts';
+import { fanOutEvent } from './channels/fan-out.ts';
+import type { Config } from './config/config.ts';
+import { connectionActorFactory } from './core/connection-runtime.ts';
+import { drainConnections } from './core/drain.ts';
+import { GatewayCore } from './core/gateway-core.ts';
+import { tierPriority } from './core/principal.ts';
+import { Supervisor } from './core/supervisor.ts';
+import {
+  closeListenSocket,
+  createApp,
+  heartbeatTiming,
+  type ListenSocket,
+  listen,
+  listeningPort,
+} from './edge/uws.ts';
+import { mountWebSocket } from './edge/ws-endpoint.ts';
+import { ApiKeys } from './http/api-keys.ts';
+import { mountHttpRoutes } from './http/http-routes.ts';
+import { TrustedProxies } from './limits/client-address.ts';
+import { ConnectionLimits } from './limits/connection-limits.ts';
+import { RateLimits } from './limits/rate-limits.ts';
+import { gatewayMetrics } from './observability/gateway-metrics.ts';
+import { GatewayObserver } from './observability/gateway-observer.ts';
+import type { Logger } from './observability/logger.ts';
+import { metrics } from './observability/metrics.ts';
+import { GatewayTelemetry } from './observability/telemetry.ts';
+import { mountPages } from './pages/pages-route.ts';
+import { ControlBus } from './redis/control-bus.ts';
+import { redisKeys } from './redis/keys.ts';
+import { NodePresence } from './redis/node-presence.ts';
+import { connectRedis, quitRedis } from './redis/redis-clients.ts';
+import { StoreHealth } from './redis/store-health.ts';
+import { RedisSessionStore } from './session/session-store.ts';
+
+export { RedisUnreachableError } from './redis/redis-clients.ts';
+
+export interface Gateway {
+  readonly core: GatewayCore;
+  readonly port: number;
+  /** Development mode only: mints client tokens. */
+  readonly mintDevToken: JwtVerifier['mint'];
+  /** Channels this process reads from Redis (it has local subscribers for them). */
+  channelsRead(): number;
+  readonly resources: ResourceMonitor;
+  /** Stop accepting, close clients with 1012 in batches, flush Redis, release everything. */
+  shutdown(): Promise<void>;
+}
+
+export async function startGateway(config: Config, redisUrl: string, logger: Logger): Promise<Gateway> {
+  const redis = await connectRedis(redisUrl, config.nodeId, logger);
+  const keys = redisKeys(config.redisPrefix);
+  const app = createApp();
+  const store = new StoreHealth(redis.commands, {
+    onRoundTrip: (ms) => metrics.redisRoundTrip.observe(ms / 1000),
+  });
+  const events = new EventLog(redis.commands, keys, config.channelRetention);
+  const presence = new NodePresence(redis.commands, keys, config.nodeId, config.sessionLeaseMs);
+  const limits = new ConnectionLimits(
+    new RateLimits(redis.commands, config.redisPrefix, config.limits, config.sessionLeaseMs),
+  );
+  const control = new ControlBus(redis.commands, redis.subscriber, config.redisPrefix, config.nodeId, logger);
+  const actions = new ActionDispatcher(redis.bull, config, logger, (tier) =>
+    tierPriority(config.admission.tierPriorities, tier),
+  );
+  const telemetry = new GatewayTelemetry(logger, config.traceClientContext);
+  const sessions = new RedisSessionStore(redis.commands, keys, {
+    liveTtlMs: config.resumeWindowMs + 2 * config.sessionLeaseMs,
+    resumeWindowMs: config.resumeWindowMs,
+  });
+  // Development mode: one secret for every process on this Redis, so a dev token outlives a restart.
+  const verifier = await createTokenVerifier(config.auth, config.devMode, {
+    redis: redis.commands,
+    prefix: config.redisPrefix,
+  });
+  const reader = new ChannelReader(
+    redis.feed,
+    events,
+    keys,
+    {
+      deliver: (channel, event) => fanOutEvent(app, channel, event),
+      missed: (channel) => {
+        for (const conn of core.connections.values())
+          if (conn.subscriptions.has(channel))
+            conn.close('SERVICE_RESTART', { detail: `events of ${channel} were trimmed before delivery` });
+      },
+    },
+    logger,
+  );
+  // The line and the supervisor need each other (and the core): wired through closures.
+  const admissionQueue: AdmissionQueue = new AdmissionQueue({
+    connection: redis.bull,
+    bullPrefix: bullPrefix(config.redisPrefix),
+    nodeId: config.nodeId,
+    logger,
+    admit: (connectionId, waitedMs): boolean => {
+      const admitted = supervisor.dequeued(connectionId);
+      if (admitted) core.connections.get(connectionId)?.logger.info({ waitedMs }, 'admitted from queue');
+      return admitted;
+    },
+  });
+  const line: BullAdmissionLine = new BullAdmissionLine({
+    queue: admissionQueue,
+    connectionOf: (id) => core.connections.get(id),
+    connections: () => core.connections.values(),
+    freeSlots: (): number => supervisor.freeSlots(),
+    shedBatchRatio: config.admission.shedBatchRatio,
+    logger,
+  });
+  const supervisor: Supervisor = new Supervisor(
+    { maxConnections: config.maxConnections, maxWaiting: config.admission.queueMax },
+    line,
+    { drain: () => void drainConnections(core, config.drainBatchSize) },
+  );
+  const core: GatewayCore = new GatewayCore(
+    config,
+    {
+      events,
+      feed: reader,
+      verifier,
+      sessions,
+      notices: control,
+      gate: limits,
+      actions,
+      readiness: store,
+      telemetry,
+    },
+    supervisor,
+    logger,
+    heartbeatTiming(config.idleTimeoutS).pingAfterMs,
+  );
+  core.lifecycle.listen(limits);
+  const observer = new GatewayObserver(core, telemetry);
+  const watch = new ConnectionWatch(supervisor, config.inspect, logger);
+
+  control.on((notice) => {
+    if (notice.type === 'session.taken')
+      supervisor.sessionActor(notice.sessionId)?.send({ type: 'session.taken', byNode: notice.byNode });
+  });
+  await presence.beat(); // before the admission queue exists: cleanup must see this process alive
+  await admissionQueue.start();
+  await control.start();
+  reader.start();
+  actions.start();
+  store.start();
+  const resources = new ResourceMonitor(
+    config.admission,
+    () => bufferedBytes(core),
+    (sample, changed) => {
+      if (changed || sample.pressure === 'critical')
+        supervisor.pool.send({ type: 'resources.sampled', pressure: sample.pressure });
+    },
+  );
+  resources.start();
+  observer.start();
+  watch.start();
+  let draining = false;
+  const isDraining = () => draining;
+  const trustedProxies = new TrustedProxies(config.limits.trustedProxies);
+  mountWebSocket(app, core, connectionActorFactory(core), trustedProxies);
+  mountAdminRoutes(app, {
+    core,
+    redis: redis.commands,
+    store,
+    watch,
+    metrics: gatewayMetrics({
+      stateCounts: () => supervisor.stateCounts(),
+      poolState: () => supervisor.poolState(),
+      poolContext: () => supervisor.poolContext(),
+      openSockets: () => core.connections.size,
+      channelsRead: () => reader.channelCount(),
+      actionsWaiting: () => actions.depth(),
+      storeReady: () => store.isReady(),
+      rateLimitHits: () => limits.limits.stats.hits,
+    }),
+    resources,
+    channelsRead: () => reader.channelCount(),
+    actionsWaiting: () => actions.depth(),
+    rateLimitHits: () => limits.limits.stats.hits,
+    startedAt: Date.now(),
+    isDraining,
+  });
+  mountPages(app, (error) => logger.warn({ err: error }, 'pages: bundles unavailable'));
+  mountHttpRoutes(app, core, {
+    publishKeys: new ApiKeys(config.publishApiKeys),
+    trustedProxies,
+    verifier,
+    isDraining,
+  });
+
+  const lease = setInterval(() => {
+    Promise.all([
+      sessions.refreshLeases(supervisor.liveSessionIds()),
+      limits.refresh(),
+      presence.beat(),
+    ]).catch((error) => logger.warn({ err: error }, 'lease refresh failed'));
+  }, config.sessionLeaseMs);
+  lease.unref();
+
+  let listenSocket: ListenSocket | undefined = await listen(app, config.host, config.port);
+  const port = listeningPort(listenSocket);
+  logger.info({ host: config.host, port }, 'listening');
+
+  let stopped: Promise<void> | undefined;
+  const shutdown = () => {
+    stopped ??= (async () => {
+      draining = true;
+      if (listenSocket) closeListenSocket(listenSocket);
+      listenSocket = undefined;
+      clearInterval(lease);
+      resources.stop();
+      await drained(supervisor, config.drainTimeoutMs);
+      for (const conn of [...core.connections.values()]) conn.socket?.close(); // past the drain timeout
+      // One PING answered means every earlier command on the connection was applied.
+      await Promise.race([redis.commands.ping().catch(() => {}), new Promise((r) => setTimeout(r, 1000))]);
+      await reader.stop();
+      // BullMQ's connections retry without limit: during a Redis outage their closes
+      // would wait for Redis forever, so bound them (nothing is left to flush anyway).
+      const outage = !store.isReady();
+      await boundedIf(outage, actions.close());
+      await boundedIf(outage, admissionQueue.close());
+      await boundedIf(outage, presence.leave());
+      supervisor.stopAll();
+      observer.stop();
+      watch.stop();
+      store.stop();
+      await quitRedis(redis);
+      logger.info('stopped');
+    })();
+    return stopped;
+  };
+  return {
+    core,
+    port,
+    mintDevToken: verifier.mint,
+    channelsRead: () => reader.channelCount(),
+    resources,
+    shutdown,
+  };
+}
+
+const OUTAGE_CLOSE_MS = 1000;
+
+function boundedIf(bounded: boolean, closing: Promise<unknown>): Promise<unknown> {
+  if (!bounded) return closing;
+  return Promise.race([closing.catch(() => {}), new Promise((r) => setTimeout(r, OUTAGE_CLOSE_MS).unref())]);
+}
+
+/** Ask the pool to drain; resolves when it reports drained or the timeout passes. */
+function drained(supervisor: Supervisor, timeoutMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const deadline = setTimeout(resolve, timeoutMs);
+    supervisor.pool.subscribe((snapshot) => {
+      if (snapshot.status === 'done') {
+        clearTimeout(deadline);
+        resolve();
+      }
+    });
+    supervisor.pool.send({ type: 'pool.drain' });
+  });
+}
+
+function bufferedBytes(core: GatewayCore): number {
+  let total = 0;
+  for (const conn of core.connections.values()) total += conn.socket?.getBufferedAmount() ?? 0;
+  return total;
+}

@@ -1,0 +1,89 @@
+/**
+ * Is Redis answering? The one source of the store's readiness for the whole
+ * process: hellos and publishes are refused with STORE_UNAVAILABLE, `/readyz`
+ * answers 503 and `tether_redis_up` reads 0 from the same answer.
+ *
+ * A PING every `pingMs`, raced against `timeoutMs`: ioredis keeps a stalled
+ * server's connection `ready` and queues commands behind it for ever, so the
+ * connection's status alone would call a frozen Redis healthy.
+ */
+import type { Redis } from 'ioredis';
+import type { StoreReadiness } from '../core/ports/store-readiness.ts';
+
+export interface StoreHealthOptions {
+  /** How often the round trip is measured, ms. @defaultValue 5000 */
+  pingMs?: number;
+  /** A PING unanswered this long counts as Redis down and is reported as a round trip this long, ms. @defaultValue 2000 */
+  timeoutMs?: number;
+  /** Each measured round trip (or the timeout, when it passed), ms. */
+  onRoundTrip?: (ms: number) => void;
+}
+
+export class StoreHealth implements StoreReadiness {
+  private roundTrip: number | undefined;
+  private responding = true;
+  private inFlight = false;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly options: StoreHealthOptions = {},
+  ) {}
+
+  start(): void {
+    this.ping();
+    this.timer = setInterval(() => this.ping(), this.options.pingMs ?? 5000);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  isReady(): boolean {
+    return this.responding && this.redis.status === 'ready';
+  }
+
+  /** The last measured PING round trip, ms (undefined before the first or while down). */
+  get roundTripMs(): number | undefined {
+    return this.roundTrip;
+  }
+
+  private ping(): void {
+    if (this.inFlight) return; // one PING at a time: a stalled one keeps Redis marked down
+    if (this.redis.status !== 'ready') {
+      this.roundTrip = undefined;
+      return;
+    }
+    const timeoutMs = this.options.timeoutMs ?? 2000;
+    this.inFlight = true;
+    let late = false;
+    const started = performance.now();
+    const timeout = setTimeout(() => {
+      late = true;
+      this.roundTrip = undefined;
+      this.responding = false;
+      this.options.onRoundTrip?.(timeoutMs); // at least this slow
+    }, timeoutMs);
+    timeout.unref();
+    this.redis.ping().then(
+      () => {
+        clearTimeout(timeout);
+        this.inFlight = false;
+        if (late) {
+          if (this.timer) this.ping(); // Redis is back: measure again now rather than at the next tick
+          return;
+        }
+        this.roundTrip = performance.now() - started;
+        this.responding = true;
+        this.options.onRoundTrip?.(this.roundTrip);
+      },
+      () => {
+        clearTimeout(timeout);
+        this.inFlight = false;
+        this.roundTrip = undefined;
+      },
+    );
+  }
+}

@@ -76,6 +76,11 @@ export async function attachSession(core: GatewayCore, conn: Connection): Promis
   } catch (error) {
     resumeTrace?.failed(error);
     throw error;
+  } finally {
+    // The hello (its token) and the resumed record are not needed past the handshake: an idle
+    // connection must not keep them.
+    conn.hello = undefined;
+    conn.resumable = undefined;
   }
 }
 

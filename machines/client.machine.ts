@@ -14,7 +14,7 @@
  *
  * Every failure goes through `lost`, which decides retry or give up in one place.
  *
- * Pure: effects are named stubs, provided by src/client/tether-client.ts. The file
+ * Pure: effects are named stubs, provided by packages/client/src/tether-client.ts. The file
  * opens as-is in the Stately visualizer.
  */
 import { and, assign, setup } from 'xstate';
@@ -22,7 +22,7 @@ import { AT_LEAST_JITTER, BACKOFF_DEFAULTS, backoffDelay, jitteredAtLeast } from
 
 /** What the machine needs to know about a failure; the runtime keeps the full error. */
 export interface ClientFailure {
-  /** A registry code (src/shared/errors.ts) or a client-side one (src/client/client-errors.ts). */
+  /** A registry code (src/shared/errors.ts) or a client-side one (packages/client/src/client-errors.ts). */
   code: string;
   retryable: boolean;
   /** Do not come back sooner than this, ms: the server's hint, or the registry's typical wait. */
@@ -59,7 +59,7 @@ export interface ClientMachineInput {
 
 /**
  * The input's defaults — the reliability seeds' values — and so the SDK's option
- * defaults (src/client/client-options.ts); the backoff window comes from the shared
+ * defaults (packages/client/src/client-options.ts); the backoff window comes from the shared
  * backoff module.
  */
 export const CLIENT_MACHINE_DEFAULTS = {

@@ -18,13 +18,13 @@ import { promisify } from 'node:util';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { type ActionWorker, startActionWorker } from '../../src/actions/action-worker.ts';
 import {
   type ChannelEvent,
   type StateChange,
   TetherClient,
   TetherClientError,
-} from '../../src/client/index.ts';
+} from '../../packages/client/src/index.ts';
+import { type ActionWorker, startActionWorker } from '../../src/actions/action-worker.ts';
 import { freePort } from '../../src/redis/embedded-redis.ts';
 import {
   mintToken,

@@ -4,7 +4,7 @@
  * after a non-retryable close.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type StateChange, TetherClient, TetherClientError } from '../../src/client/index.ts';
+import { type StateChange, TetherClient, TetherClientError } from '../../packages/client/src/index.ts';
 import type { WelcomeFrame } from '../../src/shared/frames.ts';
 import { FakeWebSocket, settle } from '../support/fake-websocket.ts';
 

@@ -11,7 +11,7 @@ import {
   type ClientMachineInput,
   clientMachine,
 } from '../../machines/client.machine.ts';
-import { TetherClient } from '../../src/client/index.ts';
+import { TetherClient } from '../../packages/client/src/index.ts';
 
 const lostWith = (failure: ClientFailure): ClientEvent => ({ type: 'socket.closed', failure });
 const CONNECTION_LOST: ClientFailure = { code: 'CONNECTION_LOST', retryable: true };

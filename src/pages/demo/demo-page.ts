@@ -5,7 +5,12 @@
  * WebSocket endpoint; default this origin's /ws), `autoconnect=false` (start idle,
  * connect on the button).
  */
-import { type ChannelEvent, type StateChange, TetherClient, TetherClientError } from '../../client/index.ts';
+import {
+  type ChannelEvent,
+  type StateChange,
+  TetherClient,
+  TetherClientError,
+} from '../../../packages/client/src/index.ts';
 import { statusView } from './status-text.ts';
 
 const params = new URLSearchParams(location.search);

@@ -3,7 +3,7 @@
  * ◐ connecting/reconnecting (with a countdown), red ● failed with the reason,
  * grey ○ idle/closed. Pure, so the words are the same wherever they are shown.
  */
-import type { ClientStateName } from '../../client/index.ts';
+import type { ClientStateName } from '../../../packages/client/src/index.ts';
 
 export interface StatusView {
   dot: '●' | '◐' | '○';

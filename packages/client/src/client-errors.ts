@@ -4,7 +4,7 @@
  * (src/shared/errors.ts). Together the two are every code a `TetherClientError`
  * can carry. Codes are stable API; messages may improve.
  */
-import { ERRORS, type ErrorCode, type ErrorSpec } from '../shared/errors.ts';
+import { ERRORS, type ErrorCode, type ErrorSpec } from './shared.ts';
 
 export const CLIENT_ERRORS = {
   CONNECTION_LOST: {

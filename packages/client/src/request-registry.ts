@@ -4,7 +4,7 @@
  * session's inbox channel) and subscribes (answered by `subscribed`, matched by
  * channel because a resumed session's channels are re-announced without a ref).
  */
-import type { ActionFrame, PublishFrame } from '../shared/frames.ts';
+import type { ActionFrame, PublishFrame } from './shared.ts';
 import { TetherClientError } from './tether-client-error.ts';
 
 export type RequestFrame = PublishFrame | ActionFrame;

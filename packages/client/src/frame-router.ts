@@ -4,7 +4,13 @@
  * of every frame the gateway sends. Builds `hello` (with resume and last event
  * IDs), re-subscribes what a new session lacks, settles requests by ref.
  */
-import { errorSpec, isErrorCode } from '../shared/errors.ts';
+
+import type { ChannelPositions } from './channel-positions.ts';
+import { classifyClose } from './classify-close.ts';
+import type { ClientEvents } from './client-events.ts';
+import type { ResolvedOptions } from './client-options.ts';
+import type { RequestFrame, RequestRegistry } from './request-registry.ts';
+import { roundTrip } from './round-trip.ts';
 import type {
   ChannelResume,
   ErrorFrame,
@@ -13,14 +19,8 @@ import type {
   ServerFrame,
   SubscribedFrame,
   WelcomeFrame,
-} from '../shared/frames.ts';
-import { INBOX_PREFIX, inboxChannel } from '../shared/identifiers.ts';
-import type { ChannelPositions } from './channel-positions.ts';
-import { classifyClose } from './classify-close.ts';
-import type { ClientEvents } from './client-events.ts';
-import type { ResolvedOptions } from './client-options.ts';
-import type { RequestFrame, RequestRegistry } from './request-registry.ts';
-import { roundTrip } from './round-trip.ts';
+} from './shared.ts';
+import { errorSpec, INBOX_PREFIX, inboxChannel, isErrorCode } from './shared.ts';
 import type { SocketLink } from './socket-link.ts';
 import { TetherClientError } from './tether-client-error.ts';
 

@@ -15,9 +15,6 @@
  * const { id } = await client.publish('room:1', { text: 'hi' });
  */
 import { type Actor, createActor } from 'xstate';
-import { type ClientFailure, type ClientStateName, clientMachine } from '../../machines/client.machine.ts';
-import type { ChannelResume } from '../shared/frames.ts';
-import { CHANNEL_PATTERN } from '../shared/identifiers.ts';
 import { ChannelPositions } from './channel-positions.ts';
 import type { ClientEvents, PublishAck } from './client-events.ts';
 import { type ResolvedOptions, resolveOptions, type TetherClientOptions } from './client-options.ts';
@@ -26,6 +23,8 @@ import { FrameRouter } from './frame-router.ts';
 import { isOnline, watchNetwork } from './network-watch.ts';
 import { OfflineQueue } from './offline-queue.ts';
 import { type PendingRequest, type RequestFrame, RequestRegistry } from './request-registry.ts';
+import type { ChannelResume } from './shared.ts';
+import { CHANNEL_PATTERN, type ClientFailure, type ClientStateName, clientMachine } from './shared.ts';
 import { SocketLink } from './socket-link.ts';
 import { StateReporter } from './state-reporter.ts';
 import { TetherClientError } from './tether-client-error.ts';

@@ -5,14 +5,9 @@
  * whole story (a close with its frame), else one built from the machine's code.
  */
 import type { SnapshotFrom } from 'xstate';
-import {
-  type ClientContext,
-  type ClientStateName,
-  type clientMachine,
-  topLevelState,
-} from '../../machines/client.machine.ts';
 import type { ClientErrorCode } from './client-errors.ts';
 import type { StateChange } from './client-events.ts';
+import { type ClientContext, type ClientStateName, type clientMachine, topLevelState } from './shared.ts';
 import { TetherClientError } from './tether-client-error.ts';
 
 export class StateReporter {

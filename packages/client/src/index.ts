@@ -8,9 +8,7 @@
  * client.connect();
  * await client.subscribe('room:1');
  */
-export { BACKOFF_DEFAULTS, backoffCeiling, backoffDelay } from '../shared/backoff.ts';
-export { ERRORS, type ErrorCategory, type ErrorCode } from '../shared/errors.ts';
-export type { ChannelResume } from '../shared/frames.ts';
+
 export { ChannelPositions } from './channel-positions.ts';
 export { classifyClose } from './classify-close.ts';
 export { CLIENT_ERRORS, type ClientErrorCode, clientErrorSpec } from './client-errors.ts';
@@ -26,6 +24,15 @@ export { CLIENT_DEFAULTS, type TetherClientOptions } from './client-options.ts';
 export type { DiagnosticCheck, DiagnosticReport } from './diagnose.ts';
 export { SDK_VERSION } from './frame-router.ts';
 export { OfflineQueue } from './offline-queue.ts';
+export type { ChannelResume, ErrorFrame } from './shared.ts';
+export {
+  BACKOFF_DEFAULTS,
+  backoffCeiling,
+  backoffDelay,
+  ERRORS,
+  type ErrorCategory,
+  type ErrorCode,
+} from './shared.ts';
 export { TetherClient } from './tether-client.ts';
 export { TetherClientError } from './tether-client-error.ts';
 export type { WebSocketConstructor } from './websocket-like.ts';

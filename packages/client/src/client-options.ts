@@ -4,7 +4,7 @@
  * Defaults follow the reliability seeds: backoff 500 ms → 30 s with full jitter,
  * 10 attempts then `failed`, an offline queue of 1000.
  */
-import { CLIENT_MACHINE_DEFAULTS } from '../../machines/client.machine.ts';
+import { CLIENT_MACHINE_DEFAULTS } from './shared.ts';
 import type { WebSocketConstructor } from './websocket-like.ts';
 
 export interface TetherClientOptions {

@@ -167,7 +167,7 @@ $('channel').textContent = channel;
 setInterval(render, 250);
 render();
 if (autoconnect) client.connect();
-client.subscribe(channel).catch((error: TetherClientError) => {
+client.subscribe(channel).ready().catch((error: TetherClientError) => {
   // A failed connection already explains itself in the status and problem box.
   if (client.state !== 'failed') $('send-error').textContent = `${error.code}: ${error.message}`;
 });

@@ -71,6 +71,7 @@ async function emitDeclarations(ts: typeof import('typescript')): Promise<boolea
     const program = ts.createProgram(Object.values(ENTRIES), {
       ...options,
       types: [],
+      stripInternal: true, // the SDK's own plumbing (`@internal`) is not API
       noEmit: false,
       declaration: true,
       emitDeclarationOnly: true,

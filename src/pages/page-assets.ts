@@ -100,7 +100,9 @@ async function load(): Promise<Map<AssetName, Uint8Array>> {
   }
 }
 
+export type PageName = 'landing' | 'demo' | 'dashboard';
+
 /** A page's HTML, from src/pages/<page>/index.html. */
-export function pageHtml(page: 'demo' | 'dashboard'): Promise<Buffer> {
+export function pageHtml(page: PageName): Promise<Buffer> {
   return readFile(`${ROOT}/src/pages/${page}/index.html`);
 }

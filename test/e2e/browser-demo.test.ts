@@ -113,10 +113,13 @@ describe('demo page and dashboard in chromium', () => {
     await demo.waitForFunction(
       async () => {
         const t = (
-          window as unknown as { tetherDemo: { client: { subscribe(c: string): Promise<unknown> } } }
+          window as unknown as {
+            tetherDemo: { client: { subscribe(c: string): { ready(): Promise<unknown> } } };
+          }
         ).tetherDemo;
         return t.client
           .subscribe(new URLSearchParams(location.search).get('channel') as string)
+          .ready()
           .then(() => true);
       },
       undefined,

@@ -216,7 +216,7 @@ describe('demo page and dashboard in chromium', () => {
     await context.setOffline(true);
     await demo.waitForSelector('#status[data-state="reconnecting"]', { timeout: 5000 });
     expect(await status(demo)).toMatchObject({
-      text: '◐ offline — reconnecting when the network returns',
+      text: '◐ offline — waiting for the network',
       colour: DOT_COLOURS.yellow,
     });
     await sleep(1500); // long past the first backoff windows: attempts would show by now

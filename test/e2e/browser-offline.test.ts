@@ -86,7 +86,7 @@ describe('the pages users see first', () => {
 
     await context.setOffline(true);
     await demo.waitForSelector('#status[data-state="reconnecting"]', { timeout: 5000 });
-    expect((await status(demo)).text).toBe('◐ offline — reconnecting when the network returns');
+    expect((await status(demo)).text).toBe('◐ offline — waiting for the network');
     expect(await demo.textContent('#problem-message')).toMatch(
       /^Disconnected: The browser reports that there is no network/,
     );

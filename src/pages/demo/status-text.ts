@@ -32,7 +32,7 @@ export function statusView(input: StatusInput): StatusView {
           }
         : { dot: '◐', text: 'connecting…' };
     case 'reconnecting':
-      if (input.offline) return { dot: '◐', text: 'offline — reconnecting when the network returns' };
+      if (input.offline) return { dot: '◐', text: 'offline — waiting for the network' };
       return {
         dot: '◐',
         text: `reconnecting in ${seconds(input.retryInMs ?? 0)}${input.attempt ? ` (attempt ${input.attempt})` : ''}`,

@@ -42,6 +42,13 @@ module.exports = {
       to: { path: `${ADAPTERS}|^src/(gateway|main|dev-mode)\\.ts$|^src/client/` },
     },
     {
+      name: 'the-sdk-takes-only-the-protocol',
+      comment: 'The client SDK is its own package: of the server it shares only src/shared.',
+      severity: 'error',
+      from: { path: '^packages/client/' },
+      to: { path: '^(src/(?!shared/)|machines/(?!client\\.machine))' },
+    },
+    {
       name: 'only-the-root-knows-the-root',
       comment: 'Adapters are wired by src/gateway.ts; none of them reaches back into it.',
       severity: 'error',
@@ -53,6 +60,5 @@ module.exports = {
     doNotFollow: { path: 'node_modules' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
-    exclude: { path: '^src/client/' },
   },
 };

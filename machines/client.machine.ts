@@ -1,28 +1,40 @@
 /**
  * The client SDK's connection — the twin of machines/connection.machine.ts, seen
- * from the other end of the socket.
+ * from the other end of the socket. Never stranded: by default it keeps trying for
+ * as long as the application lives.
  *
  * - idle: nothing opened yet.
- * - connecting: socket opening, `hello` sent, waiting for `welcome` (bounded by the
- *   connect timeout); `queued` while the gateway holds us in its admission queue.
- * - connected: `welcome` received; events flow; an app-level ping probes for
- *   half-open sockets (`live` ⇄ `probing`).
- * - reconnecting: waiting out a full-jitter backoff (never less than the server's
- *   `retryAfterMs`); `offline` while the browser says there is no network.
- * - failed: a non-retryable error, or the attempts ran out. `client.connect` starts over.
+ * - connecting: `authorizing` (the application's getToken()), then `opening` (socket,
+ *   `hello`, waiting for `welcome`), `queued` while the gateway holds us in its admission
+ *   queue. A token that cannot be had is checked against the gateway's readiness first
+ *   (`checkingGateway`): an unreachable gateway is reported as such, not as a token problem.
+ * - connected: `welcome` received; an app-level ping probes for half-open sockets.
+ * - reconnecting: waiting out a backoff with full jitter above a floor (never less than
+ *   the server's `retryAfterMs`); optionally `checking` the gateway's readiness first,
+ *   which costs no attempt; `offline` while the browser says there is no network.
+ * - failed: `stopped` after a non-retryable error (until `connect()`), or `exhausted` when
+ *   a bounded number of attempts ran out — then a readiness probe, at a slow jittered
+ *   cadence and whenever the network returns or the page becomes visible, brings the
+ *   client back by itself.
  * - closed: the application called `disconnect()`.
  *
  * Every failure goes through `lost`, which decides retry or give up in one place.
  *
- * Pure: effects are named stubs, provided by src/client/tether-client.ts. The file
- * opens as-is in the Stately visualizer.
+ * Pure: effects and async steps are named stubs, provided by
+ * packages/client/src/tether-client.ts. The file opens as-is in the Stately visualizer.
  */
-import { and, assign, setup } from 'xstate';
-import { AT_LEAST_JITTER, BACKOFF_DEFAULTS, backoffDelay, jitteredAtLeast } from '../src/shared/backoff.ts';
+import { and, assign, fromPromise, setup } from 'xstate';
+import {
+  AT_LEAST_JITTER,
+  BACKOFF_DEFAULTS,
+  backoffDelay,
+  jitteredAtLeast,
+  jitteredHint,
+} from '../src/shared/backoff.ts';
 
 /** What the machine needs to know about a failure; the runtime keeps the full error. */
 export interface ClientFailure {
-  /** A registry code (src/shared/errors.ts) or a client-side one (src/client/client-errors.ts). */
+  /** A registry code (src/shared/errors.ts) or a client-side one (packages/client/src/client-errors.ts). */
   code: string;
   retryable: boolean;
   /** Do not come back sooner than this, ms: the server's hint, or the registry's typical wait. */
@@ -35,21 +47,27 @@ export interface ClientFailure {
   retryAfterFromServer?: boolean;
 }
 
+/** What the gateway's `/readyz` said: 2xx, 503 (draining, or its Redis is down), or nothing at all. */
+export type GatewayReadiness = 'ready' | 'not-ready' | 'unreachable';
+
 export interface ClientMachineInput {
-  /** Reconnect attempts after a loss before `failed`; `Infinity` never gives up. @defaultValue 10 */
+  /** Reconnect attempts after a loss before `failed`; `Infinity` never gives up. @defaultValue Infinity */
   maxAttempts?: number;
   /** First backoff window, ms. @defaultValue 500 */
   backoffBaseMs?: number;
   /** Largest backoff window, ms. @defaultValue 30000 */
   backoffMaxMs?: number;
-  /** From opening the socket to `welcome`, ms. @defaultValue 10000 */
+  /** Least share of the backoff window a delay takes, in [0, 1]. @defaultValue 0.5 */
+  backoffFloor?: number;
+  /** Ask the gateway's `/readyz` before each reconnect; not ready costs no attempt. @defaultValue false */
+  probeBeforeConnect?: boolean;
+  /** Mean period of the readiness probe once the attempts ran out, ms (jittered ±50 %). @defaultValue 30000 */
+  probeIntervalMs?: number;
+  /** From asking for a token to `welcome`, ms (each of the two steps). @defaultValue 10000 */
   connectTimeoutMs?: number;
   /** Longest wait between two `queued` frames in the admission queue, ms. @defaultValue 60000 */
   queueTimeoutMs?: number;
-  /**
-   * Period of the heartbeat while connected, ms: a ping goes out this long after the last pong
-   * (or after `welcome`), whatever other traffic flows. @defaultValue 20000
-   */
+  /** Period of the heartbeat while connected, ms, counted from `welcome` or the last pong. @defaultValue 20000 */
   pingIntervalMs?: number;
   /** Time a ping has to be answered before the socket counts as dead, ms. @defaultValue 10000 */
   pongTimeoutMs?: number;
@@ -58,40 +76,37 @@ export interface ClientMachineInput {
 }
 
 /**
- * The input's defaults — the reliability seeds' values — and so the SDK's option
- * defaults (src/client/client-options.ts); the backoff window comes from the shared
- * backoff module.
+ * The input's defaults, and so the SDK's option defaults (packages/client/src/client-options.ts);
+ * the backoff window comes from the shared backoff module. The seeds' bounded mode is
+ * `maxAttempts: 10`.
  */
 export const CLIENT_MACHINE_DEFAULTS = {
-  maxAttempts: 10,
+  maxAttempts: Number.POSITIVE_INFINITY,
   backoffBaseMs: BACKOFF_DEFAULTS.baseMs,
   backoffMaxMs: BACKOFF_DEFAULTS.maxMs,
+  backoffFloor: 0.5,
+  probeBeforeConnect: false,
+  probeIntervalMs: 30_000,
   connectTimeoutMs: 10_000,
   queueTimeoutMs: 60_000,
   pingIntervalMs: 20_000,
   pongTimeoutMs: 10_000,
 } as const satisfies Required<Omit<ClientMachineInput, 'random'>>;
 
-export interface ClientContext {
-  /** Reconnect attempts since the last `welcome`. */
+export interface ClientContext
+  extends Required<Omit<ClientMachineInput, 'backoffBaseMs' | 'backoffMaxMs' | 'backoffFloor'>> {
+  /** Reconnect attempts since the last `welcome`: sockets tried, not readiness checks. */
   attempt: number;
-  maxAttempts: number;
-  backoff: { baseMs: number; maxMs: number };
-  connectTimeoutMs: number;
-  queueTimeoutMs: number;
-  pingIntervalMs: number;
-  pongTimeoutMs: number;
-  random: () => number;
+  /** Backoff steps since the last `welcome`: every planned wait, so a gateway that is not ready waits longer. */
+  step: number;
+  backoff: { baseMs: number; maxMs: number; floor: number };
   /** The delay chosen for the pending reconnect, ms. */
   retryDelayMs: number;
   /** The failure that led here (reconnecting or failed). */
   lastError?: ClientFailure;
   /** true when `failed` because the attempts ran out, not because of the error itself. */
   exhausted: boolean;
-  /**
-   * A page-visible retry cut a backoff short since the last wait that ran its course: the
-   * next one is waited out, so flipping tabs during an outage cannot spend every attempt.
-   */
+  /** A page-visible retry cut a backoff short since the last wait that ran its course. */
   visibleRetryUsed: boolean;
   sessionId?: string;
   queuePosition?: number;
@@ -111,11 +126,27 @@ export type ClientEvent =
 
 export type ClientStateName = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'failed' | 'closed';
 
+/** A failure the machine itself detects (a timer ran out): record it, drop the socket, decide. */
+const lostWith = (failure: ClientFailure) =>
+  ({
+    target: '#client.lost',
+    actions: [
+      { type: 'recordFailure', params: failure },
+      { type: 'closeSocket', params: { graceful: false } },
+    ],
+  }) as const;
+
 export const clientMachine = setup({
   types: {
     context: {} as ClientContext,
     events: {} as ClientEvent,
     input: {} as ClientMachineInput,
+  },
+  actors: {
+    /** The application's getToken() (or its fixed token); rejects with a ClientFailure-shaped error. */
+    fetchToken: fromPromise<string | undefined>(async () => undefined),
+    /** GET the gateway's `/readyz`. */
+    probeGateway: fromPromise<GatewayReadiness>(async () => 'ready'),
   },
   delays: {
     connectTimeout: ({ context }) => context.connectTimeoutMs,
@@ -123,6 +154,7 @@ export const clientMachine = setup({
     pingInterval: ({ context }) => context.pingIntervalMs,
     pongTimeout: ({ context }) => context.pongTimeoutMs,
     reconnectDelay: ({ context }) => context.retryDelayMs,
+    probeInterval: ({ context }) => jitteredHint(context.probeIntervalMs, context.random),
   },
   guards: {
     isRetryable: ({ context }) => context.lastError?.retryable === true,
@@ -131,19 +163,28 @@ export const clientMachine = setup({
     noServerHint: ({ context }) => context.lastError?.retryAfterFromServer !== true,
     /** One early retry on page focus per wait that ran its course. */
     visibleRetryLeft: ({ context }) => !context.visibleRetryUsed,
+    probeFirst: ({ context }) => context.probeBeforeConnect,
+    /** getToken() failed in its own way (no code of the application's choosing). */
+    tokenSourceFailed: (_, params: { error: unknown }) =>
+      toFailure(params.error).code === 'TOKEN_UNAVAILABLE',
+    isReady: (_, params: { readiness: GatewayReadiness }) => params.readiness === 'ready',
+    isUnreachable: (_, params: { readiness: GatewayReadiness }) => params.readiness === 'unreachable',
   },
   actions: {
     recordFailure: assign((_, params: ClientFailure) => ({ lastError: params, exhausted: false })),
     markExhausted: assign({ exhausted: true }),
-    /** Choose the next delay: full jitter on the attempt, never below the retry hint. */
+    /** Choose the next delay (jitter above a floor, never below the retry hint) and count the attempt. */
     planRetry: assign(({ context }) => ({
       retryDelayMs: Math.max(
         retryFloor(context.lastError, context.random),
-        backoffDelay(context.attempt, { ...context.backoff, random: context.random }),
+        backoffDelay(context.step, { ...context.backoff, random: context.random }),
       ),
+      step: context.step + 1,
       attempt: context.attempt + 1,
     })),
-    resetAttempts: assign({ attempt: 0, exhausted: false, visibleRetryUsed: false }),
+    /** The gateway was not ready, so no socket was tried: the attempt is not spent. */
+    releaseAttempt: assign(({ context }) => ({ attempt: context.attempt - 1 })),
+    resetAttempts: assign({ attempt: 0, step: 0, exhausted: false, visibleRetryUsed: false }),
     useVisibleRetry: assign({ visibleRetryUsed: true }),
     /** A backoff was waited out in full: the page may cut the next one short again. */
     restoreVisibleRetry: assign({ visibleRetryUsed: false }),
@@ -157,8 +198,8 @@ export const clientMachine = setup({
       queuePosition: undefined,
       estimatedWaitMs: undefined,
     })),
-    /** Fetch a token, open the socket, send hello (with resume when there is a session). */
-    openSocket: () => {},
+    /** Open the socket and send hello with this token (with resume when there is a session). */
+    openSocket: (_, _params: { token: string | undefined }) => {},
     /** Close the current socket (after `bye` when `graceful`) and ignore anything it still says. */
     closeSocket: (_, _params: { graceful: boolean }) => {},
     sendPing: () => {},
@@ -169,41 +210,82 @@ export const clientMachine = setup({
   },
 }).createMachine({
   id: 'client',
-  context: ({ input }) => ({
-    attempt: 0,
-    maxAttempts: input.maxAttempts ?? CLIENT_MACHINE_DEFAULTS.maxAttempts,
-    backoff: {
-      baseMs: input.backoffBaseMs ?? CLIENT_MACHINE_DEFAULTS.backoffBaseMs,
-      maxMs: input.backoffMaxMs ?? CLIENT_MACHINE_DEFAULTS.backoffMaxMs,
-    },
-    connectTimeoutMs: input.connectTimeoutMs ?? CLIENT_MACHINE_DEFAULTS.connectTimeoutMs,
-    queueTimeoutMs: input.queueTimeoutMs ?? CLIENT_MACHINE_DEFAULTS.queueTimeoutMs,
-    pingIntervalMs: input.pingIntervalMs ?? CLIENT_MACHINE_DEFAULTS.pingIntervalMs,
-    pongTimeoutMs: input.pongTimeoutMs ?? CLIENT_MACHINE_DEFAULTS.pongTimeoutMs,
-    random: input.random ?? Math.random,
-    retryDelayMs: 0,
-    exhausted: false,
-    visibleRetryUsed: false,
-  }),
+  context: ({ input }) => {
+    const d = CLIENT_MACHINE_DEFAULTS;
+    return {
+      attempt: 0,
+      step: 0,
+      maxAttempts: input.maxAttempts ?? d.maxAttempts,
+      backoff: {
+        baseMs: input.backoffBaseMs ?? d.backoffBaseMs,
+        maxMs: input.backoffMaxMs ?? d.backoffMaxMs,
+        floor: input.backoffFloor ?? d.backoffFloor,
+      },
+      probeBeforeConnect: input.probeBeforeConnect ?? d.probeBeforeConnect,
+      probeIntervalMs: input.probeIntervalMs ?? d.probeIntervalMs,
+      connectTimeoutMs: input.connectTimeoutMs ?? d.connectTimeoutMs,
+      queueTimeoutMs: input.queueTimeoutMs ?? d.queueTimeoutMs,
+      pingIntervalMs: input.pingIntervalMs ?? d.pingIntervalMs,
+      pongTimeoutMs: input.pongTimeoutMs ?? d.pongTimeoutMs,
+      random: input.random ?? Math.random,
+      retryDelayMs: 0,
+      exhausted: false,
+      visibleRetryUsed: false,
+    };
+  },
   initial: 'idle',
   states: {
     idle: {
       on: { 'client.connect': 'connecting' },
     },
     connecting: {
-      entry: 'openSocket',
-      initial: 'opening',
+      initial: 'authorizing',
       states: {
-        opening: {
+        authorizing: {
+          invoke: {
+            id: 'token',
+            src: 'fetchToken',
+            onDone: {
+              target: 'opening',
+              actions: { type: 'openSocket', params: ({ event }) => ({ token: event.output }) },
+            },
+            onError: [
+              {
+                guard: { type: 'tokenSourceFailed', params: ({ event }) => ({ error: event.error }) },
+                target: 'checkingGateway',
+                actions: { type: 'recordFailure', params: ({ event }) => toFailure(event.error) },
+              },
+              {
+                target: '#client.lost',
+                actions: { type: 'recordFailure', params: ({ event }) => toFailure(event.error) },
+              },
+            ],
+          },
           after: {
             connectTimeout: {
-              target: '#client.lost',
-              actions: [
-                { type: 'recordFailure', params: { code: 'CONNECT_TIMEOUT', retryable: true } },
-                { type: 'closeSocket', params: { graceful: false } },
-              ],
+              target: 'checkingGateway',
+              actions: { type: 'recordFailure', params: { code: 'TOKEN_UNAVAILABLE', retryable: true } },
             },
           },
+        },
+        /** No token: is it the token source, or is the gateway (which often serves tokens) down? */
+        checkingGateway: {
+          invoke: {
+            id: 'readiness',
+            src: 'probeGateway',
+            onDone: [
+              {
+                guard: { type: 'isUnreachable', params: ({ event }) => ({ readiness: event.output }) },
+                target: '#client.lost',
+                actions: { type: 'recordFailure', params: { code: 'GATEWAY_UNREACHABLE', retryable: true } },
+              },
+              { target: '#client.lost' },
+            ],
+            onError: '#client.lost',
+          },
+        },
+        opening: {
+          after: { connectTimeout: lostWith({ code: 'CONNECT_TIMEOUT', retryable: true }) },
           on: {
             'socket.queued': {
               target: 'queued',
@@ -216,15 +298,7 @@ export const clientMachine = setup({
         },
         /** The gateway is saturated and holds us in line; each `queued` frame re-arms the wait. */
         queued: {
-          after: {
-            queueTimeout: {
-              target: '#client.lost',
-              actions: [
-                { type: 'recordFailure', params: { code: 'QUEUE_TIMEOUT', retryable: true } },
-                { type: 'closeSocket', params: { graceful: false } },
-              ],
-            },
-          },
+          after: { queueTimeout: lostWith({ code: 'QUEUE_TIMEOUT', retryable: true }) },
           on: {
             'socket.queued': {
               target: 'queued',
@@ -247,11 +321,8 @@ export const clientMachine = setup({
           actions: { type: 'recordFailure', params: ({ event }) => event.failure },
         },
         'network.offline': {
+          ...lostWith({ code: 'NETWORK_OFFLINE', retryable: true }),
           target: 'reconnecting.offline',
-          actions: [
-            { type: 'recordFailure', params: { code: 'NETWORK_OFFLINE', retryable: true } },
-            { type: 'closeSocket', params: { graceful: false } },
-          ],
         },
         'client.disconnect': {
           target: 'closed',
@@ -270,15 +341,7 @@ export const clientMachine = setup({
         probing: {
           entry: 'sendPing',
           on: { 'heartbeat.pong': 'live' },
-          after: {
-            pongTimeout: {
-              target: '#client.lost',
-              actions: [
-                { type: 'recordFailure', params: { code: 'HEARTBEAT_TIMEOUT', retryable: true } },
-                { type: 'closeSocket', params: { graceful: false } },
-              ],
-            },
-          },
+          after: { pongTimeout: lostWith({ code: 'HEARTBEAT_TIMEOUT', retryable: true }) },
         },
       },
       on: {
@@ -287,11 +350,8 @@ export const clientMachine = setup({
           actions: { type: 'recordFailure', params: ({ event }) => event.failure },
         },
         'network.offline': {
+          ...lostWith({ code: 'NETWORK_OFFLINE', retryable: true }),
           target: 'reconnecting.offline',
-          actions: [
-            { type: 'recordFailure', params: { code: 'NETWORK_OFFLINE', retryable: true } },
-            { type: 'closeSocket', params: { graceful: false } },
-          ],
         },
         'client.disconnect': {
           target: 'closed',
@@ -303,8 +363,8 @@ export const clientMachine = setup({
     lost: {
       always: [
         { guard: and(['isRetryable', 'hasAttemptsLeft']), target: 'reconnecting' },
-        { guard: 'isRetryable', target: 'failed', actions: 'markExhausted' },
-        { target: 'failed' },
+        { guard: 'isRetryable', target: 'failed.exhausted', actions: 'markExhausted' },
+        { target: 'failed.stopped' },
       ],
     },
     reconnecting: {
@@ -312,7 +372,12 @@ export const clientMachine = setup({
       states: {
         waiting: {
           entry: 'planRetry',
-          after: { reconnectDelay: { target: '#client.connecting', actions: 'restoreVisibleRetry' } },
+          after: {
+            reconnectDelay: [
+              { guard: 'probeFirst', target: 'checking', actions: 'restoreVisibleRetry' },
+              { target: '#client.connecting', actions: 'restoreVisibleRetry' },
+            ],
+          },
           on: {
             'network.offline': 'offline',
             // Back on the page: try now rather than wait out a long backoff — once per full wait.
@@ -322,6 +387,22 @@ export const clientMachine = setup({
               actions: 'useVisibleRetry',
             },
           },
+        },
+        /** probeBeforeConnect: a gateway that is not ready is waited for without spending an attempt. */
+        checking: {
+          invoke: {
+            id: 'readiness',
+            src: 'probeGateway',
+            onDone: [
+              {
+                guard: { type: 'isReady', params: ({ event }) => ({ readiness: event.output }) },
+                target: '#client.connecting',
+              },
+              { target: 'waiting', actions: 'releaseAttempt' },
+            ],
+            onError: { target: 'waiting', actions: 'releaseAttempt' },
+          },
+          on: { 'network.offline': { target: 'offline', actions: 'releaseAttempt' } },
         },
         /** No network: no attempts are spent until it returns. */
         offline: {
@@ -335,6 +416,36 @@ export const clientMachine = setup({
     },
     failed: {
       entry: { type: 'abandonOutbox', params: { fatal: true } },
+      initial: 'stopped',
+      states: {
+        /** Not retryable (a refused token, a broken rule): trying again as is would be refused again. */
+        stopped: {},
+        /** The attempts ran out: probe the gateway, slowly, and come back by ourselves once it is ready. */
+        exhausted: {
+          initial: 'resting',
+          states: {
+            resting: {
+              after: { probeInterval: 'probing' },
+              on: { 'network.online': 'probing', 'page.visible': 'probing' },
+            },
+            probing: {
+              invoke: {
+                id: 'readiness',
+                src: 'probeGateway',
+                onDone: [
+                  {
+                    guard: { type: 'isReady', params: ({ event }) => ({ readiness: event.output }) },
+                    target: '#client.connecting',
+                    actions: 'resetAttempts',
+                  },
+                  { target: 'resting' },
+                ],
+                onError: 'resting',
+              },
+            },
+          },
+        },
+      },
       on: { 'client.connect': { target: 'connecting', actions: 'resetAttempts' } },
     },
     closed: {
@@ -349,6 +460,19 @@ function retryFloor(failure: ClientFailure | undefined, random: () => number): n
   if (failure?.retryAfterMs === undefined) return 0;
   if (failure.retryAfterFromServer) return failure.retryAfterMs;
   return jitteredAtLeast(failure.retryAfterMs, AT_LEAST_JITTER, random);
+}
+
+/** A rejection from getToken(): its code when it carries one (the application's verdict), else TOKEN_UNAVAILABLE. */
+export function toFailure(error: unknown): ClientFailure {
+  const e = error as Partial<ClientFailure> | undefined;
+  if (typeof e?.code !== 'string' || typeof e.retryable !== 'boolean')
+    return { code: 'TOKEN_UNAVAILABLE', retryable: true };
+  const failure: ClientFailure = { code: e.code, retryable: e.retryable };
+  if (typeof e.retryAfterMs === 'number') {
+    failure.retryAfterMs = e.retryAfterMs;
+    failure.retryAfterFromServer = e.retryAfterFromServer === true;
+  }
+  return failure;
 }
 
 /** The top-level state of a snapshot value, e.g. `{ connected: 'live' }` → `connected`. */

@@ -19,7 +19,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const PAGE_BUNDLES = {
   'demo.js': 'src/pages/demo/demo-page.ts',
   'dashboard.js': 'src/pages/dashboard/dashboard-page.ts',
-  'tether-client.js': 'src/client/index.ts',
+  'tether-client.js': 'packages/client/src/index.ts',
 } as const;
 
 /** A bundle (`demo.js`) or its source map (`demo.js.map`). */
@@ -100,7 +100,9 @@ async function load(): Promise<Map<AssetName, Uint8Array>> {
   }
 }
 
+export type PageName = 'landing' | 'demo' | 'dashboard';
+
 /** A page's HTML, from src/pages/<page>/index.html. */
-export function pageHtml(page: 'demo' | 'dashboard'): Promise<Buffer> {
+export function pageHtml(page: PageName): Promise<Buffer> {
   return readFile(`${ROOT}/src/pages/${page}/index.html`);
 }

@@ -1,27 +1,65 @@
 /**
- * The gateway's own pages, on its HTTP port: `/demo` (a live chat on the client
- * SDK) and `/dashboard` (the pool, live, from `/metrics` and `/ws/stats`), plus
- * their bundles under `/assets/`. Public, like `/metrics`: they show nothing the
- * public endpoints do not, and the demo needs a token to connect.
+ * The gateway's own pages, on its HTTP port: `/` (a landing page linking the rest),
+ * `/demo` (a live chat on the client SDK), `/dashboard` (the pool, live) and its
+ * `/dashboard/history` (the last five minutes, kept by the process), the docs as
+ * markdown under `/docs/`, the icon, and the bundles under `/assets/`. Public, like
+ * `/metrics`: they show nothing the public endpoints do not, and the demo needs a token
+ * to connect.
  */
-import { type App, type HttpResponse, reply, trackAbort } from '../edge/uws.ts';
-import { pageBundles, pageHtml } from './page-assets.ts';
+import { readdir, readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { type App, type HttpResponse, reply, replyJson, trackAbort } from '../edge/uws.ts';
+import { registry } from '../observability/metrics.ts';
+import { HistorySampler } from './dashboard/history-sampler.ts';
+import { FAVICON_SVG } from './favicon.ts';
+import { type PageName, pageBundles, pageHtml } from './page-assets.ts';
 
 const HEADERS = { 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' };
+const DOCS_DIR = fileURLToPath(new URL('../../docs/', import.meta.url));
+
+/** One per process, like the metrics registry it samples: started by the first gateway that mounts the pages. */
+let sampler: HistorySampler | undefined;
+
+export function dashboardHistory(): HistorySampler {
+  sampler ??= new HistorySampler(() => registry.metrics());
+  sampler.start();
+  return sampler;
+}
 
 export function mountPages(app: App, onError: (error: unknown) => void = () => {}): void {
-  const page = (name: 'demo' | 'dashboard') => (res: HttpResponse) => {
+  const history = dashboardHistory();
+  const page = (name: PageName) => (res: HttpResponse) => {
     trackAbort(res);
     pageHtml(name).then(
       (html) => reply(res, 200, html.toString('utf8'), 'text/html; charset=utf-8', HEADERS),
       (error) => fail(res, error),
     );
   };
+  app.get('/', page('landing'));
   app.get('/demo', page('demo'));
   app.get('/dashboard', page('dashboard'));
+  app.get('/dashboard/history', (res) => {
+    replyJson(res, 200, { intervalMs: history.intervalMs, samples: history.history() }, HEADERS);
+  });
+  const icon = (res: HttpResponse) =>
+    reply(res, 200, FAVICON_SVG, 'image/svg+xml', { 'cache-control': 'max-age=86400' });
+  app.get('/favicon.svg', icon);
+  app.get('/favicon.ico', icon);
+
+  app.get('/docs/:file', (res, req) => {
+    const name = req.getParameter(0) ?? ''; // read now: req is only valid during this call
+    trackAbort(res);
+    readDoc(name)
+      .then((text) =>
+        text === undefined
+          ? reply(res, 404, `no document ${name}\n`, 'text/plain; charset=utf-8', HEADERS)
+          : reply(res, 200, text, 'text/markdown; charset=utf-8', HEADERS),
+      )
+      .catch((error) => fail(res, error));
+  });
 
   app.get('/assets/:file', (res, req) => {
-    const name = req.getParameter(0) ?? ''; // read now: req is only valid during this call
+    const name = req.getParameter(0) ?? '';
     trackAbort(res);
     pageBundles()
       .then((bundles) => {
@@ -36,6 +74,12 @@ export function mountPages(app: App, onError: (error: unknown) => void = () => {
     onError(error);
     reply(res, 503, `${(error as Error).message}\n`, 'text/plain; charset=utf-8', HEADERS);
   }
+}
+
+/** A markdown file of docs/, by exact name only (never a path). */
+async function readDoc(name: string): Promise<string | undefined> {
+  const docs = await readdir(DOCS_DIR);
+  return docs.includes(name) && name.endsWith('.md') ? readFile(`${DOCS_DIR}${name}`, 'utf8') : undefined;
 }
 
 function contentType(name: string): string {

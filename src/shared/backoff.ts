@@ -3,6 +3,9 @@
  * is uniform in [0, min(maxMs, baseMs · 2^attempt)]. Full jitter spreads a crowd of
  * clients that lost the same server over the whole window instead of letting them
  * return together (AWS Architecture Blog, "Exponential Backoff And Jitter", 2015).
+ * A `floor` lifts the bottom of the window: with 0.5 every delay lies in [window/2,
+ * window], so a run of refused connections (each fails in a millisecond) cannot draw
+ * near-zero delays and spend the attempts in a burst.
  *
  * The client SDK reconnects with `backoffDelay`; the gateway does not back off, but
  * jitters the retryAfterMs hints it sends with this module's `jitteredHint` and
@@ -18,6 +21,11 @@ export interface BackoffOptions {
   maxMs?: number;
   /** Source of randomness in [0, 1); injectable for tests. @defaultValue Math.random */
   random?: () => number;
+  /**
+   * Least share of the window a delay takes, in [0, 1]: 0 is full jitter over the whole
+   * window, 0.5 keeps delays in its upper half. @defaultValue 0
+   */
+  floor?: number;
 }
 
 export const BACKOFF_DEFAULTS = { baseMs: 500, maxMs: 30_000 } as const;
@@ -35,7 +43,11 @@ export function backoffCeiling(attempt: number, options: BackoffOptions = {}): n
 
 export function backoffDelay(attempt: number, options: BackoffOptions = {}): number {
   const random = options.random ?? Math.random;
-  return Math.floor(random() * backoffCeiling(attempt, options));
+  const ceiling = backoffCeiling(attempt, options);
+  // Out-of-range floors are clamped, not trusted: NaN counts as no floor.
+  const share = Math.min(1, Math.max(0, options.floor || 0));
+  const least = ceiling * share;
+  return Math.floor(least + random() * (ceiling - least));
 }
 
 /** A hint of about `ms`, jittered ±50% so refused clients do not come back in step. */

@@ -113,10 +113,13 @@ describe('demo page and dashboard in chromium', () => {
     await demo.waitForFunction(
       async () => {
         const t = (
-          window as unknown as { tetherDemo: { client: { subscribe(c: string): Promise<unknown> } } }
+          window as unknown as {
+            tetherDemo: { client: { subscribe(c: string): { ready(): Promise<unknown> } } };
+          }
         ).tetherDemo;
         return t.client
           .subscribe(new URLSearchParams(location.search).get('channel') as string)
+          .ready()
           .then(() => true);
       },
       undefined,
@@ -213,7 +216,7 @@ describe('demo page and dashboard in chromium', () => {
     await context.setOffline(true);
     await demo.waitForSelector('#status[data-state="reconnecting"]', { timeout: 5000 });
     expect(await status(demo)).toMatchObject({
-      text: '◐ offline — reconnecting when the network returns',
+      text: '◐ offline — waiting for the network',
       colour: DOT_COLOURS.yellow,
     });
     await sleep(1500); // long past the first backoff windows: attempts would show by now

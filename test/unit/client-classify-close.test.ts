@@ -1,11 +1,11 @@
 /**
- * src/client/classify-close.ts: why a connection closed, from the best evidence
+ * packages/client/src/classify-close.ts: why a connection closed, from the best evidence
  * first — the gateway's error frame, then the close reason, then the close code —
  * and the table in docs/client.md, which must say what the code does.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { classifyClose } from '../../src/client/classify-close.ts';
+import { classifyClose } from '../../packages/client/src/classify-close.ts';
 import { ERRORS, type ErrorCode, type ErrorSpec } from '../../src/shared/errors.ts';
 import type { ErrorFrame } from '../../src/shared/frames.ts';
 

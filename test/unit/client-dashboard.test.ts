@@ -6,6 +6,7 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
+import { HistorySampler } from '../../src/pages/dashboard/history-sampler.ts';
 import { poolSample, readCounters } from '../../src/pages/dashboard/pool-sample.ts';
 import { parsePrometheusText, sum } from '../../src/pages/dashboard/prometheus-text.ts';
 
@@ -114,5 +115,32 @@ describe('poolSample', () => {
     expect(poolSample(scrape(50, 5), undefined, first, undefined).admitsPerS).toBeUndefined();
     const restarted = readCounters(scrape(2, 0), 2000);
     expect(poolSample(scrape(2, 0), undefined, restarted, first).admitsPerS).toBe(0);
+  });
+});
+
+describe('HistorySampler', () => {
+  it('keeps the last `capacity` samples of a real registry, oldest first, with per-second rates', async () => {
+    const registry = new Registry();
+    const messages = new Counter({
+      name: 'tether_messages_received_total',
+      help: 'in',
+      registers: [registry],
+    });
+    const sampler = new HistorySampler(() => registry.metrics(), { capacity: 3 });
+    for (let second = 0; second < 5; second++) {
+      messages.inc(10 * second); // 0, 10, 20, 30, 40 more each second
+      await sampler.sample(1_000_000 + second * 1000);
+    }
+    const history = sampler.history();
+    expect(history.map((s) => s.at)).toEqual([1_002_000, 1_003_000, 1_004_000]);
+    expect(history.map((s) => s.messagesInPerS)).toEqual([20, 30, 40]);
+  });
+
+  it('runs on an unref’d timer: it never keeps a process alive', () => {
+    const sampler = new HistorySampler(async () => '', { intervalMs: 10 });
+    sampler.start();
+    const timer = (sampler as unknown as { timer: NodeJS.Timeout }).timer;
+    expect(timer.hasRef()).toBe(false);
+    sampler.stop();
   });
 });

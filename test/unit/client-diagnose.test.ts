@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import { TetherClient } from '../../src/client/index.ts';
+import { TetherClient } from '../../packages/client/src/index.ts';
 import type { ServerFrame } from '../../src/shared/frames.ts';
 
 type Outgoing = ServerFrame | Record<string, unknown> | string;

@@ -4,7 +4,7 @@
  * after a non-retryable close.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type StateChange, TetherClient, TetherClientError } from '../../src/client/index.ts';
+import { type StateChange, TetherClient, TetherClientError } from '../../packages/client/src/index.ts';
 import type { WelcomeFrame } from '../../src/shared/frames.ts';
 import { FakeWebSocket, settle } from '../support/fake-websocket.ts';
 
@@ -35,7 +35,9 @@ function newClient(options: Partial<ConstructorParameters<typeof TetherClient>[0
     url: 'ws://gateway.test/ws',
     token: 'tok',
     WebSocket: FakeWebSocket,
-    random: () => 0, // reconnect at once
+    random: () => 0,
+    backoffFloor: 0, // with random 0: reconnect at once
+    httpUrl: 'http://127.0.0.1:1', // readiness probes are refused at once
     ...options,
   });
   client.on('state', ({ newState }: StateChange) => states.push(newState));
@@ -127,7 +129,7 @@ describe('resume and de-duplication', () => {
     expect(sub).toMatchObject({ channel: 'room:1' });
     expect(sub.from).toBeUndefined();
     first.receive({ type: 'subscribed', ref: sub.ref, channel: 'room:1', recovered: true, after: '5-0' });
-    await expect(subscribed).resolves.toEqual({ channel: 'room:1', recovered: true, after: '5-0' });
+    await expect(subscribed.ready()).resolves.toEqual({ channel: 'room:1', recovered: true, after: '5-0' });
     for (const id of ['6-0', '7-0', '7-0', '6-0'])
       first.receive({ type: 'event', channel: 'room:1', id, ts: 1, data: id });
     first.drop(1006);
@@ -149,9 +151,11 @@ describe('resume and de-duplication', () => {
     );
     expect(second.sentOfType('subscribe')).toEqual([]); // the gateway resumed it
     const during = client.subscribe('room:1'); // its `subscribed` is on the way: no second subscribe
+    expect(during).toBe(subscribed);
+    expect(during.state).toBe('subscribing');
     expect(second.sentOfType('subscribe')).toEqual([]);
     second.receive({ type: 'subscribed', channel: 'room:1', recovered: true, after: '7-0' });
-    await expect(during).resolves.toEqual({ channel: 'room:1', recovered: true, after: '7-0' });
+    await expect(during.ready()).resolves.toEqual({ channel: 'room:1', recovered: true, after: '7-0' });
     // The replay overlaps what arrived before the drop: only 8-0 is new.
     for (const id of ['7-0', '8-0'])
       second.receive({ type: 'event', channel: 'room:1', id, ts: 1, data: id });
@@ -213,15 +217,19 @@ describe('subscribe', () => {
   });
 
   it.each(['STORE_UNAVAILABLE', 'MESSAGE_RATE_LIMITED'])(
-    'after a retryable %s, subscribing again sends a new subscribe and resolves',
+    'after a retryable %s, the subscription reports it and asks again by itself after retryAfterMs',
     async (code) => {
       newClient();
       const socket = await connectAndWelcome();
-      const first = client.subscribe('room:1');
+      const room = client.subscribe('room:1');
+      const errors: string[] = [];
+      room.on('error', (e) => errors.push(e.code));
       const [sub] = socket.sentOfType('subscribe');
       socket.receive(refused(sub!.ref, code));
-      await expect(first).rejects.toMatchObject({ code, retryable: true });
-      const again = client.subscribe('room:1');
+      expect(errors).toEqual([code]);
+      expect(room.state).toBe('subscribing'); // still wanted
+      expect(socket.sentOfType('subscribe')).toHaveLength(1);
+      await new Promise((r) => setTimeout(r, 150)); // retryAfterMs 100, jittered up to 120
       const retry = socket.sentOfType('subscribe')[1];
       expect(retry).toMatchObject({ channel: 'room:1' });
       expect(retry!.ref).not.toBe(sub!.ref);
@@ -232,7 +240,8 @@ describe('subscribe', () => {
         recovered: true,
         after: '3-0',
       });
-      await expect(again).resolves.toEqual({ channel: 'room:1', recovered: true, after: '3-0' });
+      await expect(room.ready()).resolves.toEqual({ channel: 'room:1', recovered: true, after: '3-0' });
+      expect(room.state).toBe('subscribed');
     },
   );
 
@@ -241,11 +250,12 @@ describe('subscribe', () => {
     const socket = await connectAndWelcome();
     const a = client.subscribe('room:1');
     const b = client.subscribe('room:1');
+    expect(b).toBe(a); // one subscription per channel
     expect(socket.sentOfType('subscribe')).toHaveLength(1);
     const ref = socket.sentOfType('subscribe')[0]!.ref;
     socket.receive({ type: 'subscribed', ref, channel: 'room:1', recovered: true, after: '1-0' });
-    await expect(Promise.all([a, b])).resolves.toHaveLength(2);
-    await expect(client.subscribe('room:1')).resolves.toMatchObject({ channel: 'room:1' });
+    await expect(a.ready()).resolves.toMatchObject({ channel: 'room:1' });
+    await expect(client.subscribe('room:1').ready()).resolves.toMatchObject({ channel: 'room:1' });
     expect(socket.sentOfType('subscribe')).toHaveLength(1);
   });
 });
@@ -401,6 +411,7 @@ describe('errors and retries', () => {
     expect(FakeWebSocket.instances).toHaveLength(3);
     const error = (await client.ready().catch((e: unknown) => e)) as TetherClientError;
     expect(error).toMatchObject({ code: 'RECONNECT_EXHAUSTED', retryable: false });
-    expect(error.cause).toMatchObject({ code: 'CONNECTION_LOST', closeCode: 1006 });
+    // Sockets refused before they opened: the gateway is unreachable, and the error says so.
+    expect(error.cause).toMatchObject({ code: 'GATEWAY_UNREACHABLE', closeCode: 1006 });
   });
 });

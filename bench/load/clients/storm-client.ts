@@ -7,13 +7,13 @@
  * increasing per channel) and duplicates, which is how the storm scenario finds
  * lost events.
  *
- * Not the SDK itself (src/client): the SDK drops duplicates before the application
+ * Not the SDK itself (packages/client): the SDK drops duplicates before the application
  * sees them, which would hide exactly what this client must count, and its actor,
  * heartbeats and offline queue per client would make the generators, not the
  * gateway, the limit of a 15K-client storm. The wire frames are the same.
  */
 import WebSocket from 'ws';
-import { CLIENT_DEFAULTS } from '../../../src/client/client-options.ts';
+import { CLIENT_DEFAULTS } from '../../../packages/client/src/client-options.ts';
 import { backoffDelay } from '../../../src/shared/backoff.ts';
 import { compareEventIds } from '../../../src/shared/frames.ts';
 import { nowMs } from '../../lib/timing.ts';

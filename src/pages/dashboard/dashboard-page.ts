@@ -1,13 +1,16 @@
 /**
- * The ops dashboard: once a second, read the gateway's `/metrics` (public,
- * Prometheus text) and `/ws/stats`, show the pool now and chart the last minute.
- * Everything comes from the gateway itself; no external service.
+ * The ops dashboard: the last five minutes from the gateway's own ring buffer
+ * (`/dashboard/history`, src/pages/dashboard/history-sampler.ts) so the charts are full
+ * when the page opens, then once a second the gateway's `/metrics` (public, Prometheus
+ * text) and `/ws/stats`: the pool now, and its charts — connections, admission queue,
+ * messages per second, admits/sheds/errors, event-loop lag. No external service.
  */
 import { drawLineChart } from './line-chart.ts';
 import { type Counters, type PoolSample, poolSample, readCounters } from './pool-sample.ts';
 import { parsePrometheusText } from './prometheus-text.ts';
 
-const WINDOW = 60;
+/** Seconds charted: as many as the gateway's history keeps. */
+const WINDOW = 300;
 const INTERVAL_MS = 1000;
 
 const history: PoolSample[] = [];
@@ -15,8 +18,7 @@ let previous: Counters | undefined;
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
-/** For tests and the curious: every sample the page has drawn. */
-Object.assign(window, { tetherDashboard: { history } });
+/** For tests and the curious: `history`, every sample drawn; `seeded.count`, how many came from the gateway. */
 
 async function tick(): Promise<void> {
   const updated = $('updated');
@@ -73,24 +75,24 @@ function render(now: PoolSample): void {
       : `${now.messagesInPerS.toFixed(0)} / ${(now.messagesOutPerS ?? 0).toFixed(0)}`;
 
   const series = (pick: (s: PoolSample) => number | undefined) => history.map(pick);
-  drawLineChart($('chart-connections'), [
+  const chart = (id: string, lines: Parameters<typeof drawLineChart>[1], unit = '') =>
+    drawLineChart($(id), lines, unit, WINDOW);
+  chart('chart-messages', [
+    { label: 'in', color: '#2f6fd6', values: series((s) => s.messagesInPerS) },
+    { label: 'out', color: '#1f9d55', values: series((s) => s.messagesOutPerS) },
+  ]);
+  chart('chart-connections', [
     { label: 'connected', color: '#1f9d55', values: series((s) => s.byState.connected) },
     { label: 'connecting', color: '#d69e00', values: series((s) => s.byState.connecting) },
     { label: 'reconnecting', color: '#7b61d1', values: series((s) => s.byState.reconnecting) },
   ]);
-  drawLineChart($('chart-queue'), [
-    { label: 'waiting', color: '#2f6fd6', values: series((s) => s.queueDepth) },
-  ]);
-  drawLineChart($('chart-rates'), [
+  chart('chart-queue', [{ label: 'waiting', color: '#2f6fd6', values: series((s) => s.queueDepth) }]);
+  chart('chart-rates', [
     { label: 'admits', color: '#1f9d55', values: series((s) => s.admitsPerS) },
     { label: 'sheds', color: '#d69e00', values: series((s) => s.shedsPerS) },
     { label: 'errors', color: '#d64545', values: series((s) => s.errorsPerS) },
   ]);
-  drawLineChart(
-    $('chart-lag'),
-    [{ label: 'p99', color: '#2f6fd6', values: series((s) => s.eventLoopLagMs) }],
-    ' ms',
-  );
+  chart('chart-lag', [{ label: 'p99', color: '#2f6fd6', values: series((s) => s.eventLoopLagMs) }], ' ms');
 }
 
 /**
@@ -104,4 +106,19 @@ async function run(): Promise<void> {
   setTimeout(() => void run(), Math.max(0, INTERVAL_MS - (Date.now() - started)));
 }
 
-void run();
+/** What the gateway remembers: the charts start full. A gateway without it starts empty. */
+async function seed(): Promise<void> {
+  try {
+    const res = await fetch('/dashboard/history', { cache: 'no-store' });
+    if (!res.ok) return;
+    const { samples } = (await res.json()) as { samples: PoolSample[] };
+    history.push(...samples.slice(-WINDOW));
+    seeded.count = history.length;
+  } catch {
+    // Nothing remembered: the live samples fill the charts.
+  }
+}
+const seeded = { count: 0 };
+Object.assign(window, { tetherDashboard: { history, seeded } });
+
+void seed().then(run);

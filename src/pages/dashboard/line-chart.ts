@@ -1,6 +1,6 @@
 /**
- * A small canvas line chart for the last minute of a few series: no library, no
- * network. Redrawn whole each second (60 points per series is nothing to draw).
+ * A small canvas line chart for the last minutes of a few series: no library, no
+ * network. Redrawn whole each second (300 points per series is nothing to draw).
  */
 export interface Series {
   label: string;

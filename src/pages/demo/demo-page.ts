@@ -5,7 +5,9 @@
  * WebSocket endpoint; default this origin's /ws), `autoconnect=false` (start idle,
  * connect on the button).
  */
-import { type ChannelEvent, type StateChange, TetherClient, TetherClientError } from '../../client/index.ts';
+import { type StateChange, TetherClient, TetherClientError } from '../../../packages/client/src/index.ts';
+import { renderReport } from './diagnose-view.ts';
+import { MessageList } from './message-list.ts';
 import { statusView } from './status-text.ts';
 
 const params = new URLSearchParams(location.search);
@@ -18,7 +20,7 @@ const autoconnect = params.get('autoconnect') !== 'false';
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const statusEl = $('status');
 const statusText = $('status-text');
-const eventsEl = $<HTMLOListElement>('events');
+const messages = new MessageList($<HTMLOListElement>('events'), $('empty'));
 
 async function devToken(): Promise<string> {
   const res = await fetch(`/dev/token?sub=${encodeURIComponent(user)}`);
@@ -61,15 +63,19 @@ function render(): void {
   statusEl.dataset.state = state;
   (statusEl.querySelector('.dot') as HTMLElement).textContent = view.dot;
   statusText.textContent = view.text;
+  statusEl.title = view.text; // the pill has a fixed width: the full text on hover
   // Nothing to reconnect while a connection is up or on its way.
   const button = $<HTMLButtonElement>('reconnect');
   button.disabled = state === 'connected' || state === 'connecting';
   button.textContent = state === 'idle' || state === 'closed' ? 'Connect' : 'Reconnect now';
+  // Why the connection is down, while it is: the cause and what to do, from the error registry.
   const problem = $('problem');
-  const error = state === 'failed' ? last?.error : undefined;
+  const error = state === 'failed' || state === 'reconnecting' ? last?.error : undefined;
   problem.hidden = !error;
+  problem.dataset.state = state;
   if (error) {
-    $('problem-message').textContent = error.message;
+    $('problem-message').textContent = `${state === 'failed' ? 'Stopped' : 'Disconnected'}: ${error.message}`;
+    $('problem-code').textContent = error.code;
     $('problem-recovery').textContent = `What to do: ${error.recovery}`;
   }
   const { rttMs } = client.latency;
@@ -95,10 +101,10 @@ client.on('queued', (q) => {
   queue = q;
   render();
 });
-client.on('event', (event) => {
-  if (event.channel !== channel) return;
+const room = client.subscribe(channel);
+room.on('publication', (event) => {
   demo.received.push(event.id);
-  show(event);
+  messages.show(event);
 });
 client.on('recovered', ({ resumed, recovered, channels }) => {
   const el = $('recovered');
@@ -116,53 +122,45 @@ client.on('recovered', ({ resumed, recovered, channels }) => {
 });
 client.on('error', (error) => console.warn(`[tether] ${error.code}: ${error.message} — ${error.recovery}`));
 
-function show(event: ChannelEvent): void {
-  $('empty').hidden = true;
-  const data = (event.data ?? {}) as { user?: unknown; text?: unknown };
-  const li = document.createElement('li');
-  li.dataset.id = event.id;
-  const time = document.createElement('time');
-  time.dateTime = new Date(event.ts).toISOString();
-  time.textContent = new Date(event.ts).toLocaleTimeString();
-  const who = document.createElement('span');
-  who.className = 'who';
-  who.textContent = typeof data.user === 'string' ? data.user : 'backend';
-  const text = document.createElement('span');
-  text.className = 'text';
-  text.textContent = typeof data.text === 'string' ? data.text : JSON.stringify(event.data);
-  const id = document.createElement('span');
-  id.className = 'id';
-  id.textContent = event.id;
-  li.append(time, who, text, id);
-  eventsEl.append(li);
-  li.scrollIntoView({ block: 'nearest' });
-}
-
 $('reconnect').addEventListener('click', () => client.connect());
 $('disconnect').addEventListener('click', () => client.disconnect());
 $<HTMLFormElement>('composer').addEventListener('submit', (e) => {
   e.preventDefault();
   const input = $<HTMLInputElement>('message');
-  const errorEl = $('send-error');
   const text = input.value.trim();
   if (!text) return;
   input.value = '';
-  errorEl.textContent = client.state === 'connected' ? '' : 'queued until reconnected';
-  client.publish(channel, { user, text }).then(
-    () => {
-      errorEl.textContent = '';
-    },
-    (error: TetherClientError) => {
-      errorEl.textContent = `${error.code}: ${error.message}`;
+  const message = { user, text, mid: `${user}-${Date.now().toString(36)}-${(seq++).toString(36)}` };
+  messages.addPending(message, client.state === 'connected' ? 'ack' : 'connection');
+  client.publish(channel, message).then(
+    () => messages.stored(message.mid),
+    (error: TetherClientError) => messages.failed(message.mid, `${error.code}: ${error.message}`),
+  );
+});
+let seq = 0;
+
+$<HTMLInputElement>('show-ids').addEventListener('change', (e) => {
+  document.body.classList.toggle('show-ids', (e.target as HTMLInputElement).checked);
+});
+
+const dialog = $<HTMLDialogElement>('diagnose-dialog');
+$('diagnose').addEventListener('click', () => {
+  const report = $('diagnose-report');
+  report.textContent = 'Running the checks…';
+  dialog.showModal();
+  client.diagnose().then(
+    (result) => renderReport(report, result),
+    (error: Error) => {
+      report.textContent = `diagnose() failed: ${error.message}`;
     },
   );
 });
+$('diagnose-close').addEventListener('click', () => dialog.close());
 
 $('channel').textContent = channel;
 setInterval(render, 250);
 render();
 if (autoconnect) client.connect();
-client.subscribe(channel).catch((error: TetherClientError) => {
-  // A failed connection already explains itself in the status and problem box.
-  if (client.state !== 'failed') $('send-error').textContent = `${error.code}: ${error.message}`;
+room.ready().catch(() => {
+  // A refused subscription or a failed connection explains itself in the status and problem box.
 });

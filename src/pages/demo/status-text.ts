@@ -3,7 +3,7 @@
  * ◐ connecting/reconnecting (with a countdown), red ● failed with the reason,
  * grey ○ idle/closed. Pure, so the words are the same wherever they are shown.
  */
-import type { ClientStateName } from '../../client/index.ts';
+import type { ClientStateName } from '../../../packages/client/src/index.ts';
 
 export interface StatusView {
   dot: '●' | '◐' | '○';
@@ -32,7 +32,7 @@ export function statusView(input: StatusInput): StatusView {
           }
         : { dot: '◐', text: 'connecting…' };
     case 'reconnecting':
-      if (input.offline) return { dot: '◐', text: 'offline — reconnecting when the network returns' };
+      if (input.offline) return { dot: '◐', text: 'offline — waiting for the network' };
       return {
         dot: '◐',
         text: `reconnecting in ${seconds(input.retryInMs ?? 0)}${input.attempt ? ` (attempt ${input.attempt})` : ''}`,

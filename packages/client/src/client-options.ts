@@ -1,10 +1,11 @@
 /**
  * Every option of `TetherClient`, with its unit and default; `resolveOptions`
  * merges the defaults, then validates and throws a plain, specific message.
- * Defaults follow the reliability seeds: backoff 500 ms → 30 s with full jitter,
- * 10 attempts then `failed`, an offline queue of 1000.
+ * Defaults never strand a client: attempts are unbounded, the backoff runs 500 ms → 30 s
+ * with full jitter above a floor of half the window, the offline queue holds 1000. The
+ * seeds' bounded mode is `maxReconnectAttempts: 10`.
  */
-import { CLIENT_MACHINE_DEFAULTS } from '../../machines/client.machine.ts';
+import { CLIENT_MACHINE_DEFAULTS, type ClientMachineInput } from './shared.ts';
 import type { WebSocketConstructor } from './websocket-like.ts';
 
 export interface TetherClientOptions {
@@ -14,7 +15,8 @@ export interface TetherClientOptions {
   token?: string;
   /**
    * Called before every connect, so an expired token is replaced on reconnect. An
-   * error it throws becomes TOKEN_UNAVAILABLE (retried with backoff) — unless it is a
+   * error it throws becomes TOKEN_UNAVAILABLE (retried with backoff) — or GATEWAY_UNREACHABLE
+   * when the gateway's `/readyz` does not answer either — unless it is a
    * `TetherClientError`, whose code stands (e.g. AUTH_INVALID_TOKEN: not retried).
    */
   getToken?: () => string | Promise<string>;
@@ -23,13 +25,22 @@ export interface TetherClientOptions {
    * `ws` package (Node 20 has no global WebSocket).
    */
   WebSocket?: WebSocketConstructor;
-  /** Reconnect attempts after a loss before `failed`; `Infinity` never gives up. @defaultValue 10 */
+  /**
+   * Reconnect attempts after a loss before `failed` (then a readiness probe brings the client
+   * back by itself); `Infinity` never gives up. @defaultValue Infinity
+   */
   maxReconnectAttempts?: number;
   /** First backoff window, ms. @defaultValue 500 */
   backoffBaseMs?: number;
   /** Largest backoff window, ms. @defaultValue 30000 */
   backoffMaxMs?: number;
-  /** From opening the socket to `welcome`, ms. @defaultValue 10000 */
+  /** Least share of the backoff window a delay takes, in [0, 1] (0: full jitter from 0). @defaultValue 0.5 */
+  backoffFloor?: number;
+  /** Ask the gateway's `/readyz` before each reconnect; a gateway not ready costs no attempt. @defaultValue false */
+  probeBeforeConnect?: boolean;
+  /** Mean period of the readiness probe after the attempts ran out, ms (jittered ±50 %). @defaultValue 30000 */
+  probeIntervalMs?: number;
+  /** From asking getToken() to having one, and from opening the socket to `welcome`, ms. @defaultValue 10000 */
   connectTimeoutMs?: number;
   /** Longest wait between two `queued` frames while the gateway holds us in line, ms. @defaultValue 60000 */
   queueTimeoutMs?: number;
@@ -68,6 +79,9 @@ export const CLIENT_DEFAULTS = {
   maxReconnectAttempts: CLIENT_MACHINE_DEFAULTS.maxAttempts,
   backoffBaseMs: CLIENT_MACHINE_DEFAULTS.backoffBaseMs,
   backoffMaxMs: CLIENT_MACHINE_DEFAULTS.backoffMaxMs,
+  backoffFloor: CLIENT_MACHINE_DEFAULTS.backoffFloor,
+  probeBeforeConnect: CLIENT_MACHINE_DEFAULTS.probeBeforeConnect,
+  probeIntervalMs: CLIENT_MACHINE_DEFAULTS.probeIntervalMs,
   connectTimeoutMs: CLIENT_MACHINE_DEFAULTS.connectTimeoutMs,
   queueTimeoutMs: CLIENT_MACHINE_DEFAULTS.queueTimeoutMs,
   pingIntervalMs: CLIENT_MACHINE_DEFAULTS.pingIntervalMs,
@@ -82,6 +96,7 @@ export const CLIENT_DEFAULTS = {
 const DURATIONS = [
   'backoffBaseMs',
   'backoffMaxMs',
+  'probeIntervalMs',
   'connectTimeoutMs',
   'queueTimeoutMs',
   'pingIntervalMs',
@@ -115,6 +130,8 @@ export function resolveOptions(options: TetherClientOptions): ResolvedOptions {
   if (!(attempts === Number.POSITIVE_INFINITY || (Number.isInteger(attempts) && attempts >= 0))) {
     throw new RangeError(`maxReconnectAttempts must be a non-negative integer or Infinity, got ${attempts}`);
   }
+  if (!(resolved.backoffFloor >= 0 && resolved.backoffFloor <= 1))
+    throw new RangeError(`backoffFloor must be a share in [0, 1], got ${resolved.backoffFloor}`);
   if (resolved.backoffMaxMs < resolved.backoffBaseMs) {
     throw new RangeError(
       `backoffMaxMs (${resolved.backoffMaxMs}) must be ≥ backoffBaseMs (${resolved.backoffBaseMs})`,
@@ -125,4 +142,21 @@ export function resolveOptions(options: TetherClientOptions): ResolvedOptions {
 
 function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** The options the client machine decides with (machines/client.machine.ts). */
+export function machineInput(o: ResolvedOptions): ClientMachineInput {
+  return {
+    maxAttempts: o.maxReconnectAttempts,
+    backoffBaseMs: o.backoffBaseMs,
+    backoffMaxMs: o.backoffMaxMs,
+    backoffFloor: o.backoffFloor,
+    probeBeforeConnect: o.probeBeforeConnect,
+    probeIntervalMs: o.probeIntervalMs,
+    connectTimeoutMs: o.connectTimeoutMs,
+    queueTimeoutMs: o.queueTimeoutMs,
+    pingIntervalMs: o.pingIntervalMs,
+    pongTimeoutMs: o.pongTimeoutMs,
+    random: o.random,
+  };
 }

@@ -4,9 +4,10 @@
  * 2. the close reason, which the gateway sets to the registry code;
  * 3. the close code alone — RFC 6455 §7.4.1 codes and the registry's 4000–4999 codes.
  */
-import { ERRORS, type ErrorCode, type ErrorSpec, errorSpec, isErrorCode } from '../shared/errors.ts';
-import type { ErrorFrame } from '../shared/frames.ts';
+
 import type { ClientErrorCode } from './client-errors.ts';
+import type { ErrorFrame } from './shared.ts';
+import { ERRORS, type ErrorCode, type ErrorSpec, errorSpec, isErrorCode } from './shared.ts';
 import { TetherClientError } from './tether-client-error.ts';
 
 /** Close codes with one meaning, whoever closed. */

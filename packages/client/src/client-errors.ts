@@ -4,7 +4,7 @@
  * (src/shared/errors.ts). Together the two are every code a `TetherClientError`
  * can carry. Codes are stable API; messages may improve.
  */
-import { ERRORS, type ErrorCode, type ErrorSpec } from '../shared/errors.ts';
+import { ERRORS, type ErrorCode, type ErrorSpec } from './shared.ts';
 
 export const CLIENT_ERRORS = {
   CONNECTION_LOST: {
@@ -55,18 +55,26 @@ export const CLIENT_ERRORS = {
     message: 'The browser reports that there is no network.',
     recovery: 'The SDK reconnects as soon as the network returns; no attempts are spent meanwhile.',
   },
+  GATEWAY_UNREACHABLE: {
+    category: 'connection',
+    retryable: true,
+    message:
+      'The gateway could not be reached (connection refused, DNS, no route, or the WebSocket upgrade was refused).',
+    recovery:
+      'Nothing to do if it is restarting: the SDK keeps retrying and resumes. If it persists, check the URL and that the gateway is up (client.diagnose()).',
+  },
   TOKEN_UNAVAILABLE: {
     category: 'connection',
     retryable: true,
-    message: 'getToken() failed or returned no token.',
+    message: 'getToken() failed or returned no token, while the gateway itself answers.',
     recovery: 'Check the token source (login session, token endpoint); the SDK retries with backoff.',
   },
   RECONNECT_EXHAUSTED: {
     category: 'connection',
     retryable: false,
-    message: 'The SDK gave up after the maximum number of reconnect attempts.',
+    message: 'The SDK spent its maxReconnectAttempts; pending publishes and actions were rejected.',
     recovery:
-      'Check the network and the gateway (client.diagnose()), then call connect() — or allow maxReconnectAttempts: Infinity.',
+      'Nothing to do: a readiness probe brings the client back once the gateway is ready (or call connect()). Check the network and the gateway with client.diagnose().',
   },
   OFFLINE_QUEUE_FULL: {
     category: 'client',

@@ -1,27 +1,18 @@
 /**
- * The session as the client keeps it — session ID and resume token, wanted
- * channels, what the gateway has confirmed on this connection — and the handling
- * of every frame the gateway sends. Builds `hello` (with resume and last event
- * IDs), re-subscribes what a new session lacks, settles requests by ref.
+ * The session as the client keeps it — session ID and resume token — and the
+ * handling of every frame the gateway sends. Builds `hello` (with resume and the
+ * last event ID of every wanted channel), settles requests by ref, and hands
+ * channel frames to the subscriptions (subscription-set.ts).
  */
-import { errorSpec, isErrorCode } from '../shared/errors.ts';
-import type {
-  ChannelResume,
-  ErrorFrame,
-  HelloFrame,
-  ReplyFrame,
-  ServerFrame,
-  SubscribedFrame,
-  WelcomeFrame,
-} from '../shared/frames.ts';
-import { INBOX_PREFIX, inboxChannel } from '../shared/identifiers.ts';
 import type { ChannelPositions } from './channel-positions.ts';
 import { classifyClose } from './classify-close.ts';
 import type { ClientEvents } from './client-events.ts';
 import type { ResolvedOptions } from './client-options.ts';
 import type { RequestFrame, RequestRegistry } from './request-registry.ts';
 import { roundTrip } from './round-trip.ts';
-import type { SocketLink } from './socket-link.ts';
+import type { ErrorFrame, HelloFrame, ReplyFrame, ServerFrame, WelcomeFrame } from './shared.ts';
+import { errorSpec, INBOX_PREFIX, inboxChannel, isErrorCode } from './shared.ts';
+import type { SubscriptionSet } from './subscription-set.ts';
 import { TetherClientError } from './tether-client-error.ts';
 
 export const SDK_VERSION = '0.1.0';
@@ -38,28 +29,18 @@ const isInbox = (channel: string) => channel.startsWith(INBOX_PREFIX);
 export class FrameRouter {
   session: { sessionId: string; resumeToken: string } | undefined;
   welcome: WelcomeFrame | undefined;
-  readonly latency: { rttMs?: number; clockSkewMs?: number } = {};
-  /** Channels the application wants, across reconnects. */
-  private readonly channels = new Set<string>();
-  /** Channels the gateway confirmed on the current connection. */
-  private readonly confirmed = new Map<string, ChannelResume>();
-  /** Our subscribe refs → channel and the position we asked to resume from. */
-  private readonly subscribeRefs = new Map<string, { channel: string; from?: string }>();
-  /**
-   * Channels whose `subscribed` frame is due on this connection: a subscribe we sent, or a
-   * channel the gateway is resuming. A refused subscribe leaves this set, not `channels`, so
-   * subscribing again sends a new one.
-   */
-  private readonly inFlight = new Set<string>();
+  readonly latency: { rttMs?: number; clockSkewMs?: number; lastPongAt?: number } = {};
+  /** Welcomes received: the first connection and every reconnection after it. */
+  welcomes = 0;
   /** An error frame announcing the close that follows it. */
   private closingError: ErrorFrame | undefined;
   private resumeError: TetherClientError | undefined;
 
   constructor(
     private readonly options: ResolvedOptions,
-    private readonly link: Pick<SocketLink<unknown>, 'send'>,
     private readonly requests: RequestRegistry,
     private readonly positions: ChannelPositions,
+    private readonly subscriptions: SubscriptionSet,
     private readonly hooks: RouterHooks,
   ) {}
 
@@ -77,7 +58,7 @@ export class FrameRouter {
       const inbox = inboxChannel(session.sessionId);
       frame.resume = {
         ...session,
-        lastEventIds: this.positions.toRecord((c) => this.channels.has(c) || c === inbox),
+        lastEventIds: this.positions.toRecord((c) => this.subscriptions.wants(c) || c === inbox),
       };
     }
     return frame;
@@ -85,15 +66,11 @@ export class FrameRouter {
 
   beginConnection(): void {
     this.closingError = undefined;
-    this.confirmed.clear();
-    this.inFlight.clear();
   }
 
   /** The socket is gone: a sent publish may or may not have been stored — say so. */
   connectionLost(): void {
-    this.confirmed.clear();
-    this.subscribeRefs.clear(); // nothing answers them now; wanted channels are re-sent on welcome
-    this.inFlight.clear();
+    this.subscriptions.connectionLost();
     this.requests.rejectWhere(
       (r) => r.frame.type === 'publish' && r.sent === true,
       (r) =>
@@ -125,27 +102,6 @@ export class FrameRouter {
     });
   }
 
-  subscribe(channel: string, connected: boolean): Promise<ChannelResume> {
-    const known = this.confirmed.get(channel);
-    if (known && this.channels.has(channel)) return Promise.resolve(known);
-    this.channels.add(channel);
-    const promise = this.requests.waitForChannel<ChannelResume>(channel);
-    // Not yet confirmed here: ask, unless an answer is already on its way.
-    if (connected && !this.inFlight.has(channel)) this.sendSubscribe(channel);
-    return promise;
-  }
-
-  unsubscribe(channel: string, connected: boolean): void {
-    if (!this.channels.delete(channel)) return;
-    this.confirmed.delete(channel);
-    this.inFlight.delete(channel);
-    this.positions.forget(channel);
-    this.requests.settleChannel(channel, {
-      error: new TetherClientError('CLIENT_CLOSED', { detail: `unsubscribed from ${channel}` }),
-    });
-    if (connected) this.link.send({ type: 'unsubscribe', channel });
-  }
-
   handle(text: string): void {
     let frame: ServerFrame;
     try {
@@ -161,11 +117,11 @@ export class FrameRouter {
         this.hooks.emit('queued', { position: frame.position, estimatedWaitMs: frame.estimatedWaitMs });
         this.hooks.queued(frame.position, frame.estimatedWaitMs);
         return;
-      case 'event':
-        if (this.channels.has(frame.channel) && this.positions.accept(frame.channel, frame.id)) {
-          this.hooks.emit('event', { channel: frame.channel, id: frame.id, ts: frame.ts, data: frame.data });
-        }
+      case 'event': {
+        const event = this.subscriptions.deliver(frame);
+        if (event) this.hooks.emit('event', event);
         return;
+      }
       case 'reply':
         this.onReply(frame);
         return;
@@ -173,10 +129,11 @@ export class FrameRouter {
         if (frame.ref) this.requests.resolve(frame.ref, { channel: frame.channel, id: frame.id });
         return;
       case 'subscribed':
-        this.onSubscribed(frame);
+        this.subscriptions.subscribed(frame);
         return;
       case 'pong':
-        if (frame.ts !== undefined) Object.assign(this.latency, roundTrip(frame.ts, frame.serverTime));
+        if (frame.ts !== undefined)
+          Object.assign(this.latency, roundTrip(frame.ts, frame.serverTime), { lastPongAt: Date.now() });
         this.hooks.pong();
         return;
       case 'error':
@@ -200,14 +157,8 @@ export class FrameRouter {
     this.resumeError = undefined;
     this.session = { sessionId: frame.sessionId, resumeToken: frame.resumeToken };
     this.welcome = frame;
-    const resumed = new Set(frame.channels.map((c) => c.channel));
-    for (const channel of resumed) {
-      if (isInbox(channel)) continue;
-      if (this.channels.has(channel))
-        this.inFlight.add(channel); // its `subscribed` follows, without a ref
-      else this.link.send({ type: 'unsubscribe', channel });
-    }
-    for (const channel of this.channels) if (!resumed.has(channel)) this.sendSubscribe(channel);
+    this.welcomes++;
+    this.subscriptions.welcome(frame, isInbox);
     this.hooks.welcomed(frame.sessionId);
     if (frame.resumed) {
       const channels = frame.channels.filter((c) => !isInbox(c.channel));
@@ -216,30 +167,6 @@ export class FrameRouter {
         recovered: channels.every((c) => c.recovered),
         channels,
       });
-    }
-  }
-
-  private sendSubscribe(channel: string): void {
-    const ref = this.requests.nextRef();
-    const from = this.positions.get(channel);
-    this.subscribeRefs.set(ref, from === undefined ? { channel } : { channel, from });
-    this.inFlight.add(channel);
-    this.link.send(
-      from === undefined ? { type: 'subscribe', ref, channel } : { type: 'subscribe', ref, channel, from },
-    );
-  }
-
-  private onSubscribed(frame: SubscribedFrame): void {
-    const sent = frame.ref === undefined ? undefined : this.subscribeRefs.get(frame.ref);
-    if (frame.ref !== undefined) this.subscribeRefs.delete(frame.ref);
-    this.inFlight.delete(frame.channel);
-    if (!this.channels.has(frame.channel)) return; // the inbox, or unsubscribed meanwhile
-    const info: ChannelResume = { channel: frame.channel, recovered: frame.recovered, after: frame.after };
-    this.confirmed.set(frame.channel, info);
-    this.requests.settleChannel(frame.channel, { value: info });
-    // Re-subscribed from a position on a new session: the application must hear about a gap.
-    if (sent?.from !== undefined) {
-      this.hooks.emit('recovered', { resumed: false, recovered: frame.recovered, channels: [info] });
     }
   }
 
@@ -263,17 +190,7 @@ export class FrameRouter {
   private onError(frame: ErrorFrame): void {
     const error = TetherClientError.fromFrame(frame);
     if (frame.ref !== undefined) {
-      const subscribe = this.subscribeRefs.get(frame.ref);
-      if (subscribe) {
-        this.subscribeRefs.delete(frame.ref);
-        this.inFlight.delete(subscribe.channel);
-        // Refused for good: no longer wanted. Retryable: still wanted (re-sent after a reconnect,
-        // or now by a new subscribe() call).
-        if (!error.retryable) this.channels.delete(subscribe.channel);
-        const waited = this.requests.settleChannel(subscribe.channel, { error });
-        if (!waited) this.hooks.emit('error', error);
-        return;
-      }
+      if (this.subscriptions.refused(frame.ref, error)) return;
       if (this.requests.reject(frame.ref, error)) return;
     }
     if (isErrorCode(frame.code) && errorSpec(frame.code).closeCode !== undefined) {

@@ -1,26 +1,25 @@
 /**
  * Turns machine snapshots into what the application hears: one `state` change
- * per top-level transition (never for substates or the transient `lost`), and one
+ * per top-level transition (never for substates or the transient `lost`), one
  * `TetherClientError` object per failure — the runtime's own when it has the
- * whole story (a close with its frame), else one built from the machine's code.
+ * whole story (a close with its frame), else one built from the machine's code —
+ * and an `error` only when the cause changes: a gateway down for ten minutes is
+ * one GATEWAY_UNREACHABLE, not one per attempt.
  */
 import type { SnapshotFrom } from 'xstate';
-import {
-  type ClientContext,
-  type ClientStateName,
-  type clientMachine,
-  topLevelState,
-} from '../../machines/client.machine.ts';
 import type { ClientErrorCode } from './client-errors.ts';
 import type { StateChange } from './client-events.ts';
+import { type ClientContext, type ClientStateName, type clientMachine, topLevelState } from './shared.ts';
 import { TetherClientError } from './tether-client-error.ts';
 
 export class StateReporter {
   current: ClientStateName = 'idle';
   /** When the pending reconnect starts, ms since the epoch. */
   retryAt: number | undefined;
-  /** The error that ended the last socket, as the runtime classified it. */
+  /** The error that ended the last attempt (socket or token), as the runtime classified it. */
   lastSocketError: TetherClientError | undefined;
+  /** The code of the last `error` announced since the last `connected`. */
+  private announced: string | undefined;
   private reported: { failure?: ClientContext['lastError']; exhausted: boolean; error?: TetherClientError } =
     {
       exhausted: false,
@@ -31,10 +30,12 @@ export class StateReporter {
     const failure = context.lastError;
     if (!failure) return undefined;
     if (this.reported.failure !== failure || this.reported.exhausted !== context.exhausted) {
+      // A failure the machine named itself (e.g. GATEWAY_UNREACHABLE after getToken() failed)
+      // keeps what the runtime saw as its cause.
       let error =
         this.lastSocketError?.code === failure.code
           ? this.lastSocketError
-          : new TetherClientError(failure.code as ClientErrorCode);
+          : new TetherClientError(failure.code as ClientErrorCode, { cause: this.lastSocketError });
       if (context.exhausted) {
         error = new TetherClientError('RECONNECT_EXHAUSTED', {
           cause: error,
@@ -59,7 +60,18 @@ export class StateReporter {
       change.retryInMs = context.retryDelayMs;
       this.retryAt = Date.now() + context.retryDelayMs;
     }
-    if (newState === 'connected') this.lastSocketError = undefined;
+    if (newState === 'connected') {
+      this.lastSocketError = undefined;
+      this.announced = undefined;
+    }
     return change;
+  }
+
+  /** The error to emit for this change: only when its cause differs from the last one announced. */
+  errorToAnnounce(change: StateChange): TetherClientError | undefined {
+    const error = change.error;
+    if (!error || error.code === this.announced) return undefined;
+    this.announced = error.code;
+    return error;
   }
 }

@@ -3,7 +3,7 @@
  * the gateway replays exactly what was missed, and used to drop anything at or
  * before it — a replay overlapping live delivery must not show an event twice.
  */
-import { compareEventIds } from '../shared/identifiers.ts';
+import { compareEventIds } from './shared.ts';
 
 export class ChannelPositions {
   private readonly last = new Map<string, string>();

@@ -2,8 +2,8 @@
  * One WebSocket at a time. Each `open()` starts a new generation; callbacks from
  * a socket of an older generation (one we already gave up on) are ignored, so a
  * late `close` from a dead socket can never disturb the connection that replaced it.
- * What `open()` prepared for a generation (its token) reaches only that generation's
- * `opened`, so a slow token fetch of an abandoned attempt cannot leak into a newer hello.
+ * What `open()` was given for a generation (its token) reaches only that generation's
+ * `opened`, so a token fetched for an abandoned attempt cannot leak into a newer hello.
  */
 import { OPEN, resolveWebSocket, type WebSocketConstructor, type WebSocketLike } from './websocket-like.ts';
 
@@ -11,8 +11,9 @@ export interface SocketLinkHandlers<Prepared> {
   /** The socket is open: send hello now, with what `open()` prepared for this very socket. */
   opened(prepared: Prepared): void;
   text(data: string): void;
-  closed(code: number, reason: string): void;
-  /** The socket could not even be created (token source, constructor, URL). */
+  /** `wasOpen` false: the socket never opened (refused, unreachable, upgrade refused). */
+  closed(code: number, reason: string, wasOpen: boolean): void;
+  /** The socket could not even be created (constructor, URL). */
   failed(error: unknown): void;
 }
 
@@ -30,17 +31,18 @@ export class SocketLink<Prepared> {
     return this.socket?.readyState === OPEN;
   }
 
-  /** Run `prepare` (e.g. fetch a token), then open a socket — unless `close()` came first. */
-  open(prepare: () => Promise<Prepared>): void {
+  /** Open a socket for `prepared` (e.g. its token) — unless `close()` comes first. */
+  open(prepared: Prepared): void {
     const generation = ++this.generation;
     const current = () => generation === this.generation;
+    let wasOpen = false;
     const run = async () => {
-      const prepared = await prepare();
       const Impl = await resolveWebSocket(this.WebSocketImpl);
       if (!current()) return;
       const ws = new Impl(this.url);
       this.socket = ws;
       ws.onopen = () => {
+        wasOpen = true;
         if (current()) this.handlers.opened(prepared);
       };
       ws.onmessage = (event) => {
@@ -50,7 +52,7 @@ export class SocketLink<Prepared> {
         if (!current()) return;
         this.generation++;
         this.socket = undefined;
-        this.handlers.closed(event.code, event.reason);
+        this.handlers.closed(event.code, event.reason, wasOpen);
       };
       ws.onerror = () => {}; // a close event with the code follows
     };

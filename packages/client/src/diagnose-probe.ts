@@ -3,10 +3,11 @@
  * and waits for frames one at a time. It never throws at the caller — each step
  * returns what it saw — and a frame that is not JSON is skipped, not fatal.
  */
-import type { QueuedFrame, ServerFrame, WelcomeFrame } from '../shared/frames.ts';
+
 import { classifyClose } from './classify-close.ts';
 import type { ResolvedOptions } from './client-options.ts';
 import { type RoundTrip, roundTrip } from './round-trip.ts';
+import type { QueuedFrame, ServerFrame, WelcomeFrame } from './shared.ts';
 import { TetherClientError } from './tether-client-error.ts';
 import { resolveWebSocket, type WebSocketLike } from './websocket-like.ts';
 

@@ -6,51 +6,74 @@
  * holds publishes and actions made while offline until the connection returns.
  *
  * @example
- * import WebSocket from 'ws'; // browsers: omit, the global WebSocket is used
- * const client = new TetherClient({ url: 'ws://localhost:8080/ws', getToken: fetchToken, WebSocket });
- * client.on('event', (e) => console.log(e.channel, e.id, e.data));
+ * const client = new TetherClient({ url: 'ws://localhost:8080/ws', getToken: fetchToken });
  * client.on('state', ({ newState, error }) => console.log(newState, error?.recovery ?? ''));
  * client.connect();
- * await client.subscribe('room:1');
+ * const room = client.subscribe('room:1');
+ * room.on('publication', (e) => console.log(e.id, e.data));
  * const { id } = await client.publish('room:1', { text: 'hi' });
  */
-import { type Actor, createActor } from 'xstate';
-import { type ClientFailure, type ClientStateName, clientMachine } from '../../machines/client.machine.ts';
-import type { ChannelResume } from '../shared/frames.ts';
-import { CHANNEL_PATTERN } from '../shared/identifiers.ts';
+import { type Actor, createActor, fromPromise } from 'xstate';
 import { ChannelPositions } from './channel-positions.ts';
 import type { ClientEvents, PublishAck } from './client-events.ts';
-import { type ResolvedOptions, resolveOptions, type TetherClientOptions } from './client-options.ts';
+import {
+  machineInput,
+  type ResolvedOptions,
+  resolveOptions,
+  type TetherClientOptions,
+} from './client-options.ts';
+import { type ClientStats, clientStats } from './client-stats.ts';
 import { type DiagnosticReport, diagnose } from './diagnose.ts';
 import { FrameRouter } from './frame-router.ts';
 import { isOnline, watchNetwork } from './network-watch.ts';
 import { OfflineQueue } from './offline-queue.ts';
-import { type PendingRequest, type RequestFrame, RequestRegistry } from './request-registry.ts';
+import { Outbox } from './outbox.ts';
+import { probeReadiness } from './readiness-probe.ts';
+import { type RequestFrame, RequestRegistry } from './request-registry.ts';
+import { CHANNEL_PATTERN, type ClientFailure, type ClientStateName, clientMachine } from './shared.ts';
 import { SocketLink } from './socket-link.ts';
 import { StateReporter } from './state-reporter.ts';
+import type { SubscribeOptions, Subscription } from './subscription.ts';
+import { SubscriptionSet } from './subscription-set.ts';
 import { TetherClientError } from './tether-client-error.ts';
+import { fetchToken } from './token-source.ts';
 import { TypedEmitter } from './typed-emitter.ts';
 
 export class TetherClient extends TypedEmitter<ClientEvents> {
   readonly options: ResolvedOptions;
   private readonly actor: Actor<typeof clientMachine>;
-  /** Each connection attempt carries the token fetched for it. */
+  /** Each socket carries the token fetched for it. */
   private readonly link: SocketLink<string | undefined>;
   private readonly router: FrameRouter;
   private readonly requests = new RequestRegistry();
-  private readonly outbox: OfflineQueue<PendingRequest>;
+  private readonly outbox: Outbox;
+  private readonly subscriptionSet: SubscriptionSet;
   readonly positions = new ChannelPositions();
   private readonly reporter = new StateReporter();
   private unwatch: (() => void) | undefined;
+  private connectedAt: number | undefined;
 
   constructor(options: TetherClientOptions) {
     super();
     this.options = resolveOptions(options);
-    this.outbox = new OfflineQueue(this.options.offlineQueueSize);
-    this.link = new SocketLink(this.options.url, this.options.WebSocket, {
+    const o = this.options;
+    this.outbox = new Outbox({
+      requests: this.requests,
+      queue: new OfflineQueue(o.offlineQueueSize),
+      send: (frame) => this.link.send(frame),
+      sessionId: () => this.router.session?.sessionId,
+      timeoutMs: (frame) => (frame.type === 'action' ? o.actionTimeoutMs : o.publishTimeoutMs),
+      overflowed: (error) => this.emit('error', error),
+    });
+    this.link = new SocketLink(o.url, o.WebSocket, {
       opened: (token) => this.link.send(this.router.hello(token)),
       text: (text) => this.router.handle(text),
-      closed: (code, reason) => this.lose(this.router.closeError(code, reason)),
+      closed: (code, reason, wasOpen) =>
+        this.lose(
+          wasOpen || code !== 1006
+            ? this.router.closeError(code, reason)
+            : new TetherClientError('GATEWAY_UNREACHABLE', { closeCode: code, detail: o.url }),
+        ),
       failed: (error) =>
         this.lose(
           error instanceof TetherClientError
@@ -58,49 +81,58 @@ export class TetherClient extends TypedEmitter<ClientEvents> {
             : new TetherClientError('CONNECTION_LOST', { cause: error, detail: String(error) }),
         ),
     });
-    this.router = new FrameRouter(this.options, this.link, this.requests, this.positions, {
+    this.subscriptionSet = new SubscriptionSet({
+      link: this.link,
+      positions: this.positions,
+      nextRef: () => this.requests.nextRef(),
+      isConnected: () => this.isConnected(),
+      emit: (type, payload) => this.emit(type, payload as never),
+      random: o.random,
+    });
+    this.router = new FrameRouter(o, this.requests, this.positions, this.subscriptionSet, {
       emit: (type, payload) => this.emit(type, payload as never),
       welcomed: (sessionId) => this.actor.send({ type: 'socket.welcomed', sessionId }),
       queued: (position, estimatedWaitMs) =>
         this.actor.send({ type: 'socket.queued', position, estimatedWaitMs }),
       pong: () => this.actor.send({ type: 'heartbeat.pong' }),
     });
-    const o = this.options;
     this.actor = createActor(
       clientMachine.provide({
+        actors: {
+          fetchToken: fromPromise(() => {
+            this.reporter.lastSocketError = undefined; // a new attempt: what ended the last one is history
+            return fetchToken(o).catch((error: TetherClientError) => {
+              this.reporter.lastSocketError = error;
+              throw error;
+            });
+          }),
+          probeGateway: fromPromise(() => probeReadiness(o.httpUrl, o.connectTimeoutMs)),
+        },
         actions: {
-          openSocket: () => this.openSocket(),
+          openSocket: (_, { token }) => this.openSocket(token),
           closeSocket: (_, { graceful }) => this.closeSocket(graceful),
           sendPing: () => this.link.send({ type: 'ping', ts: Date.now() }),
           flushOutbox: () => {
-            for (const request of this.outbox.drain()) this.transmit(request);
+            this.connectedAt = Date.now();
+            this.outbox.flush();
           },
           abandonOutbox: ({ context }, { fatal }) => {
-            this.outbox.drain();
-            this.requests.rejectAll(
-              (fatal && this.reporter.errorFor(context)) || new TetherClientError('CLIENT_CLOSED'),
-            );
+            const error =
+              (fatal && this.reporter.errorFor(context)) || new TetherClientError('CLIENT_CLOSED');
+            this.outbox.abandon(error);
+            this.subscriptionSet.rejectWaiters(error);
           },
         },
       }),
-      {
-        input: {
-          maxAttempts: o.maxReconnectAttempts,
-          backoffBaseMs: o.backoffBaseMs,
-          backoffMaxMs: o.backoffMaxMs,
-          connectTimeoutMs: o.connectTimeoutMs,
-          queueTimeoutMs: o.queueTimeoutMs,
-          pingIntervalMs: o.pingIntervalMs,
-          pongTimeoutMs: o.pongTimeoutMs,
-          random: o.random,
-        },
-      },
+      { input: machineInput(o) },
     );
     this.actor.subscribe((snapshot) => {
       const change = this.reporter.next(snapshot);
       if (!change) return;
+      if (change.oldState === 'connected') this.connectedAt = undefined;
       this.emit('state', change);
-      if (change.error) this.emit('error', change.error);
+      const error = this.reporter.errorToAnnounce(change);
+      if (error) this.emit('error', error);
     });
     this.actor.start();
   }
@@ -139,7 +171,7 @@ export class TetherClient extends TypedEmitter<ClientEvents> {
 
   /** Publishes and actions waiting for the connection. */
   get queuedCount(): number {
-    return this.outbox.size;
+    return this.outbox.queued;
   }
 
   /** Start connecting (from idle, failed or closed), or retry now (from reconnecting). */
@@ -183,21 +215,51 @@ export class TetherClient extends TypedEmitter<ClientEvents> {
   }
 
   /**
-   * Receive the channel's events, now and after every reconnect (resumed from the
-   * last event seen). Resolves when the gateway confirms — on this connection or,
-   * when not connected, the next one; `recovered: false` means events between the
-   * last one seen and now were trimmed from retention.
+   * The channel's subscription: a new one, or the active one for this channel. It receives the
+   * channel's events now and after every reconnect (resumed from the last event delivered), has
+   * its own `state`, `position` and events (`publication`, `recovered`, `error`), and
+   * `ready()` resolves once the gateway confirms it.
+   * @throws TypeError when `channel` is not a channel name.
    */
-  subscribe(channel: string): Promise<ChannelResume> {
-    if (!new RegExp(CHANNEL_PATTERN).test(channel)) {
-      return Promise.reject(new TypeError(`not a channel name: ${JSON.stringify(channel)}`));
-    }
-    return this.router.subscribe(channel, this.isConnected());
+  subscribe(channel: string, options: SubscribeOptions = {}): Subscription {
+    if (!new RegExp(CHANNEL_PATTERN).test(channel))
+      throw new TypeError(`not a channel name: ${JSON.stringify(channel)}`);
+    return this.subscriptionSet.subscribe(channel, options);
   }
 
-  /** Stop receiving the channel (now and after reconnects). */
+  /** The active subscription of `channel`, if any. */
+  getSubscription(channel: string): Subscription | undefined {
+    return this.subscriptionSet.get(channel);
+  }
+
+  /** Every active subscription. */
+  get subscriptions(): Subscription[] {
+    return this.subscriptionSet.all();
+  }
+
+  /** Stop receiving the channel (now and after reconnects): `subscription.unsubscribe()`. */
   unsubscribe(channel: string): void {
-    this.router.unsubscribe(channel, this.isConnected());
+    this.subscriptionSet.get(channel)?.unsubscribe();
+  }
+
+  /** The connection in one call: state, attempts, heartbeat, health, queues, positions, uptime. */
+  stats(): ClientStats {
+    const snapshot = this.actor.getSnapshot();
+    return clientStats({
+      state: this.state,
+      snapshot,
+      latency: this.router.latency,
+      connectedAt: this.connectedAt,
+      queued: this.outbox.queued,
+      inFlight: this.requests.inFlight,
+      subscriptions: this.subscriptionSet.all(),
+      welcomes: this.router.welcomes,
+      duplicatesDropped: this.positions.duplicates,
+      retryAt: this.retryAt,
+      sessionId: this.sessionId,
+      correlationId: this.correlationId,
+      lastError: this.reporter.errorFor(snapshot.context),
+    });
   }
 
   /** Append `data` to the channel's log; resolves with its event ID once stored. */
@@ -212,27 +274,23 @@ export class TetherClient extends TypedEmitter<ClientEvents> {
 
   /** Check reachability, upgrade, auth, latency and clock skew with a separate probe connection. */
   diagnose(): Promise<DiagnosticReport> {
-    return diagnose(this.options, () => this.fetchToken(), {
+    return diagnose(this.options, () => this.tokenForProbe(), {
       state: this.state,
       lastError: this.reporter.errorFor(this.actor.getSnapshot().context),
     });
+  }
+
+  /** diagnose()'s token: the same source, without touching the connection's bookkeeping. */
+  private async tokenForProbe(): Promise<string | undefined> {
+    if (!this.options.getToken) return this.options.token;
+    return this.options.getToken();
   }
 
   private request<T>(frame: RequestFrame & { ref: string }): Promise<T> {
     if (this.state === 'failed' || this.state === 'closed') return Promise.reject(this.endError());
     const tooLarge = this.router.sizeError(frame);
     if (tooLarge) return Promise.reject(tooLarge);
-    const { request, promise } = this.requests.create<T>(frame);
-    if (this.isConnected()) this.transmit(request);
-    else {
-      try {
-        this.outbox.push(request);
-      } catch (error) {
-        this.requests.reject(request.ref, error);
-        if (error instanceof TetherClientError) this.emit('error', error);
-      }
-    }
-    return promise;
+    return this.outbox.submit<T>(frame, this.isConnected());
   }
 
   /** Why nothing can be sent now: the failure, or CLIENT_CLOSED after disconnect(). */
@@ -243,37 +301,17 @@ export class TetherClient extends TypedEmitter<ClientEvents> {
     );
   }
 
-  private transmit(request: PendingRequest): void {
-    const timeout =
-      request.frame.type === 'action' ? this.options.actionTimeoutMs : this.options.publishTimeoutMs;
-    this.requests.markSent(request, this.router.session?.sessionId, timeout);
-    this.link.send(request.frame);
-  }
-
   private isConnected(): boolean {
     return this.actor.getSnapshot().matches('connected') && this.link.isOpen;
   }
 
-  private async fetchToken(): Promise<string | undefined> {
-    if (!this.options.getToken) return this.options.token;
-    try {
-      const token = await this.options.getToken();
-      if (!token) throw new Error('getToken() returned no token');
-      return token;
-    } catch (error) {
-      // A coded error from the hook is the application's verdict (e.g. not retryable): keep it.
-      if (error instanceof TetherClientError) throw error;
-      throw new TetherClientError('TOKEN_UNAVAILABLE', { cause: error, detail: (error as Error).message });
-    }
-  }
-
-  private openSocket(): void {
+  private openSocket(token: string | undefined): void {
     if (this.options.networkAware && !isOnline()) {
       queueMicrotask(() => this.actor.send({ type: 'network.offline' }));
       return;
     }
     this.router.beginConnection();
-    this.link.open(() => this.fetchToken());
+    this.link.open(token);
   }
 
   private closeSocket(graceful: boolean): void {

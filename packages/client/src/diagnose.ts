@@ -4,10 +4,11 @@
  * auth, admission, round-trip latency, clock skew — as one structured report with
  * a suggestion for each problem found. The probe says `bye`, so its session ends.
  */
-import { errorSpec, isErrorCode } from '../shared/errors.ts';
-import type { QueuedFrame } from '../shared/frames.ts';
+
 import type { ResolvedOptions } from './client-options.ts';
 import { type HelloOutcome, Probe } from './diagnose-probe.ts';
+import type { QueuedFrame } from './shared.ts';
+import { errorSpec, isErrorCode } from './shared.ts';
 import { TetherClientError } from './tether-client-error.ts';
 
 export interface DiagnosticCheck {

@@ -1,10 +1,9 @@
 /**
- * Requests waiting for an answer from the gateway: publishes (answered by `ack`),
+ * Requests waiting for an answer from the gateway: publishes (answered by `ack`) and
  * actions (answered by `reply`, which survives reconnects because it lands on the
- * session's inbox channel) and subscribes (answered by `subscribed`, matched by
- * channel because a resumed session's channels are re-announced without a ref).
+ * session's inbox channel). Subscriptions wait in their own objects (subscription.ts).
  */
-import type { ActionFrame, PublishFrame } from '../shared/frames.ts';
+import type { ActionFrame, PublishFrame } from './shared.ts';
 import { TetherClientError } from './tether-client-error.ts';
 
 export type RequestFrame = PublishFrame | ActionFrame;
@@ -21,15 +20,9 @@ export interface PendingRequest {
   reject(error: unknown): void;
 }
 
-interface ChannelWaiter {
-  resolve(value: unknown): void;
-  reject(error: unknown): void;
-}
-
 export class RequestRegistry {
   private seq = 0;
   private readonly byRef = new Map<string, PendingRequest>();
-  private readonly channelWaiters = new Map<string, ChannelWaiter[]>();
 
   /** A ref unique within this client: short, because it is on every frame. */
   nextRef(): string {
@@ -65,6 +58,13 @@ export class RequestRegistry {
     return this.byRef.get(ref);
   }
 
+  /** Requests sent and not answered yet. */
+  get inFlight(): number {
+    let count = 0;
+    for (const request of this.byRef.values()) if (request.sent) count++;
+    return count;
+  }
+
   resolve(ref: string, value: unknown): boolean {
     const request = this.take(ref);
     request?.resolve(value);
@@ -86,34 +86,12 @@ export class RequestRegistry {
       if (match(request)) this.reject(request.ref, errorFor(request));
   }
 
-  /** Wait for the channel's `subscribed` frame. */
-  waitForChannel<T>(channel: string): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const waiters = this.channelWaiters.get(channel) ?? [];
-      waiters.push({ resolve: resolve as (value: unknown) => void, reject });
-      this.channelWaiters.set(channel, waiters);
-    });
-  }
-
-  /** Returns how many waited. */
-  settleChannel(channel: string, outcome: { value: unknown } | { error: unknown }): number {
-    const waiters = this.channelWaiters.get(channel);
-    if (!waiters) return 0;
-    this.channelWaiters.delete(channel);
-    for (const waiter of waiters) {
-      if ('error' in outcome) waiter.reject(outcome.error);
-      else waiter.resolve(outcome.value);
-    }
-    return waiters.length;
-  }
-
   /** Everything fails with `error`: nothing will answer now. */
   rejectAll(error: unknown): void {
     this.rejectWhere(
       () => true,
       () => error,
     );
-    for (const channel of [...this.channelWaiters.keys()]) this.settleChannel(channel, { error });
   }
 
   private take(ref: string): PendingRequest | undefined {

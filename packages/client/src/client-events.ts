@@ -1,8 +1,7 @@
 /**
  * What a `TetherClient` tells the application, by emitter event name.
  */
-import type { ClientStateName } from '../../machines/client.machine.ts';
-import type { ChannelResume } from '../shared/frames.ts';
+import type { ChannelResume, ClientStateName } from './shared.ts';
 import type { TetherClientError } from './tether-client-error.ts';
 
 export type { ClientStateName };

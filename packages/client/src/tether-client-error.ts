@@ -3,9 +3,9 @@
  * stable `code`, its category, whether trying again can help, and a message and
  * recovery a person can act on. Check with `instanceof` and `code`, never the text.
  */
-import type { ErrorCategory } from '../shared/errors.ts';
-import type { ErrorFrame } from '../shared/frames.ts';
+
 import { type ClientErrorCode, clientErrorSpec } from './client-errors.ts';
+import type { ErrorCategory, ErrorFrame } from './shared.ts';
 
 export interface TetherClientErrorOptions {
   /** Specifics (which field, which channel); appended to the message. */

@@ -1,0 +1,104 @@
+/**
+ * `client.stats()`: the connection in one call, as the seeds' connection statistics
+ * have it — state, attempts, heartbeat, health, what waits to be sent, where each
+ * subscription stands, reconnections and uptime. Plain data: log it, show it, send it.
+ */
+import type { SnapshotFrom } from 'xstate';
+import type { ClientStateName } from './client-events.ts';
+import type { clientMachine } from './shared.ts';
+import type { StreamPosition, Subscription, SubscriptionState } from './subscription.ts';
+import type { TetherClientError } from './tether-client-error.ts';
+
+export interface ClientStats {
+  state: ClientStateName;
+  /** The machine's full state value, e.g. `{ reconnecting: 'waiting' }`. */
+  detailedState: unknown;
+  /** Reconnect attempts since the last `connected`. */
+  attempt: number;
+  /** `Infinity` unless a bounded mode was chosen. */
+  maxReconnectAttempts: number;
+  /** When the pending reconnect starts, ms since the epoch. */
+  retryAt?: number;
+  /** Connected, and the heartbeat answered within `pingIntervalMs + pongTimeoutMs`. */
+  healthy: boolean;
+  /** When the last heartbeat `pong` arrived, ms since the epoch. */
+  lastHeartbeatAt?: number;
+  /** Round trip of the last heartbeat, ms. */
+  rttMs?: number;
+  /** Server clock minus this clock, ms (from the last heartbeat). */
+  clockSkewMs?: number;
+  /** Publishes and actions waiting for a connection (the offline queue). */
+  queued: number;
+  /** Publishes and actions sent, waiting for their ack or reply. */
+  inFlight: number;
+  subscriptions: Record<string, { state: SubscriptionState; position?: StreamPosition }>;
+  /** Connections after the first one (welcomes − 1). */
+  reconnections: number;
+  /** When the current connection was welcomed, ms since the epoch. */
+  connectedAt?: number;
+  /** How long the current connection has been up, ms; 0 when not connected. */
+  uptimeMs: number;
+  /** Events dropped because they had been delivered already (replay overlapping live delivery). */
+  duplicatesDropped: number;
+  sessionId?: string;
+  correlationId?: string;
+  /** The failure behind `reconnecting` or `failed`, as plain data. */
+  lastError?: Record<string, unknown>;
+}
+
+/** What the client knows, gathered by `TetherClient.stats()`. */
+export interface StatsSources {
+  state: ClientStateName;
+  snapshot: SnapshotFrom<typeof clientMachine>;
+  latency: { rttMs?: number; clockSkewMs?: number; lastPongAt?: number };
+  connectedAt: number | undefined;
+  queued: number;
+  inFlight: number;
+  subscriptions: Subscription[];
+  welcomes: number;
+  duplicatesDropped: number;
+  retryAt: number | undefined;
+  sessionId: string | undefined;
+  correlationId: string | undefined;
+  lastError: TetherClientError | undefined;
+}
+
+export function clientStats(from: StatsSources, now: number = Date.now()): ClientStats {
+  const { context } = from.snapshot;
+  const connected = from.state === 'connected';
+  const { rttMs, clockSkewMs, lastPongAt } = from.latency;
+  // A pong is due within a ping period plus its timeout of the last one (or of `welcome`).
+  const heartbeatDue =
+    (lastPongAt ?? from.connectedAt ?? now) + context.pingIntervalMs + context.pongTimeoutMs;
+  const subscriptions: ClientStats['subscriptions'] = {};
+  for (const s of from.subscriptions) {
+    const position = s.position;
+    subscriptions[s.channel] = position ? { state: s.state, position } : { state: s.state };
+  }
+  const stats: ClientStats = {
+    state: from.state,
+    detailedState: from.snapshot.value,
+    attempt: context.attempt,
+    maxReconnectAttempts: context.maxAttempts,
+    healthy: connected && now <= heartbeatDue,
+    queued: from.queued,
+    inFlight: from.inFlight,
+    subscriptions,
+    reconnections: Math.max(0, from.welcomes - 1),
+    uptimeMs: connected && from.connectedAt !== undefined ? now - from.connectedAt : 0,
+    duplicatesDropped: from.duplicatesDropped,
+  };
+  const optional: Partial<ClientStats> = {
+    retryAt: from.retryAt,
+    lastHeartbeatAt: lastPongAt,
+    rttMs,
+    clockSkewMs,
+    connectedAt: connected ? from.connectedAt : undefined,
+    sessionId: from.sessionId,
+    correlationId: from.correlationId,
+    lastError: from.lastError?.toJSON(),
+  };
+  for (const [key, value] of Object.entries(optional))
+    if (value !== undefined) Object.assign(stats, { [key]: value });
+  return stats;
+}

@@ -1,0 +1,194 @@
+/**
+ * The client's subscriptions and what the gateway confirmed of them on the current
+ * connection: sends `subscribe` (with `from` = the last position, so a new session
+ * replays the gap), matches `subscribed` and refusals to them, re-asks after a
+ * retryable refusal, and hands each new event to its subscription — once.
+ */
+import type { ChannelPositions } from './channel-positions.ts';
+import type { ChannelEvent, ClientEvents } from './client-events.ts';
+import type { ChannelResume, EventFrame, SubscribedFrame, WelcomeFrame } from './shared.ts';
+import { AT_LEAST_JITTER, jitteredAtLeast } from './shared.ts';
+import type { SocketLink } from './socket-link.ts';
+import { type SubscribeOptions, Subscription } from './subscription.ts';
+import { TetherClientError } from './tether-client-error.ts';
+
+/** Wait before re-asking after a retryable refusal without a hint, ms. */
+const DEFAULT_RESUBSCRIBE_MS = 1000;
+
+/** Issue 10 adds a log epoch to `subscribed` and `welcome.channels`; read it when present. */
+const epochOf = (frame: object): string | undefined => {
+  const epoch = (frame as { epoch?: unknown }).epoch;
+  return typeof epoch === 'string' ? epoch : undefined;
+};
+
+export interface SubscriptionSetDeps {
+  link: Pick<SocketLink<unknown>, 'send'>;
+  positions: ChannelPositions;
+  nextRef(): string;
+  isConnected(): boolean;
+  emit<K extends keyof ClientEvents>(type: K, payload: ClientEvents[K]): void;
+  random(): number;
+}
+
+export class SubscriptionSet {
+  private readonly byChannel = new Map<string, Subscription>();
+  /** Our subscribe refs → channel and the position we asked to resume from. */
+  private readonly refs = new Map<string, { channel: string; from?: string }>();
+  /** Channels whose `subscribed` frame is due on this connection. */
+  private readonly inFlight = new Set<string>();
+  private readonly retries = new Set<ReturnType<typeof setTimeout>>();
+
+  constructor(private readonly deps: SubscriptionSetDeps) {}
+
+  /** The subscription of `channel`: the active one, or a new one. */
+  subscribe(channel: string, options: SubscribeOptions = {}): Subscription {
+    const existing = this.byChannel.get(channel);
+    if (existing?.active) return existing;
+    const subscription = new Subscription(channel, {
+      release: (s) => this.release(s),
+      positionOf: (c) => this.deps.positions.get(c),
+    });
+    this.byChannel.set(channel, subscription);
+    // Start after `since`: events at or before it count as seen.
+    if (options.since && this.deps.positions.get(channel) === undefined)
+      this.deps.positions.accept(channel, options.since.id);
+    if (this.deps.isConnected()) this.send(channel);
+    return subscription;
+  }
+
+  get(channel: string): Subscription | undefined {
+    const subscription = this.byChannel.get(channel);
+    return subscription?.active ? subscription : undefined;
+  }
+
+  /** Every active subscription. */
+  all(): Subscription[] {
+    return [...this.byChannel.values()].filter((s) => s.active);
+  }
+
+  wants(channel: string): boolean {
+    return this.get(channel) !== undefined;
+  }
+
+  /** The socket is gone: nothing is confirmed or in flight on the next one. */
+  connectionLost(): void {
+    this.refs.clear();
+    this.inFlight.clear();
+    for (const timer of this.retries) clearTimeout(timer);
+    this.retries.clear();
+    for (const subscription of this.byChannel.values()) subscription.suspend();
+  }
+
+  /** The client failed or was closed: nobody waits any longer, but the intent stays. */
+  rejectWaiters(error: TetherClientError): void {
+    for (const subscription of this.byChannel.values()) subscription.rejectWaiters(error);
+  }
+
+  /** Resumed channels get their `subscribed` without a ref; the others are asked for. */
+  welcome(frame: WelcomeFrame, isInbox: (channel: string) => boolean): void {
+    const resumed = new Set<string>();
+    for (const info of frame.channels) {
+      if (isInbox(info.channel)) continue;
+      resumed.add(info.channel);
+      const subscription = this.get(info.channel);
+      if (!subscription) {
+        this.deps.link.send({ type: 'unsubscribe', channel: info.channel });
+        continue;
+      }
+      this.inFlight.add(info.channel);
+      if (frame.resumed)
+        subscription.announce('recovered', {
+          recovered: info.recovered,
+          after: info.after,
+          resumed: true,
+          ...withEpoch(epochOf(info)),
+        });
+    }
+    for (const subscription of this.all())
+      if (!resumed.has(subscription.channel)) this.send(subscription.channel);
+  }
+
+  subscribed(frame: SubscribedFrame): void {
+    const sent = frame.ref === undefined ? undefined : this.refs.get(frame.ref);
+    if (frame.ref !== undefined) this.refs.delete(frame.ref);
+    this.inFlight.delete(frame.channel);
+    const subscription = this.get(frame.channel);
+    if (!subscription) return; // the inbox, or unsubscribed meanwhile
+    const info: ChannelResume = { channel: frame.channel, recovered: frame.recovered, after: frame.after };
+    const epoch = epochOf(frame);
+    // Re-subscribed from a position on a new session: the application must hear about a gap.
+    if (sent?.from !== undefined) {
+      subscription.announce('recovered', {
+        recovered: frame.recovered,
+        after: frame.after,
+        resumed: false,
+        ...withEpoch(epoch),
+      });
+      this.deps.emit('recovered', { resumed: false, recovered: frame.recovered, channels: [info] });
+    }
+    subscription.confirm(info, epoch);
+  }
+
+  /** A refusal of one of our subscribes; false when `ref` is not one. */
+  refused(ref: string, error: TetherClientError): boolean {
+    const sent = this.refs.get(ref);
+    if (!sent) return false;
+    this.refs.delete(ref);
+    this.inFlight.delete(sent.channel);
+    const subscription = this.get(sent.channel);
+    if (!subscription) return true;
+    if (!error.retryable) {
+      subscription.end('failed', error);
+      this.deps.emit('error', error);
+      return true;
+    }
+    subscription.announce('error', error);
+    const wait = jitteredAtLeast(
+      error.retryAfterMs ?? DEFAULT_RESUBSCRIBE_MS,
+      AT_LEAST_JITTER,
+      this.deps.random,
+    );
+    const timer = setTimeout(() => {
+      this.retries.delete(timer);
+      if (subscription.active && this.deps.isConnected() && !this.inFlight.has(sent.channel))
+        this.send(sent.channel);
+    }, wait);
+    this.retries.add(timer);
+    return true;
+  }
+
+  /** An event for a wanted channel, not seen before: handed to its subscription; true when delivered. */
+  deliver(frame: EventFrame): ChannelEvent | undefined {
+    const subscription = this.get(frame.channel);
+    if (!subscription || !this.deps.positions.accept(frame.channel, frame.id)) return undefined;
+    const event: ChannelEvent = { channel: frame.channel, id: frame.id, ts: frame.ts, data: frame.data };
+    subscription.deliver(event);
+    return event;
+  }
+
+  private release(subscription: Subscription): void {
+    const { channel } = subscription;
+    this.inFlight.delete(channel);
+    this.deps.positions.forget(channel);
+    subscription.end(
+      'unsubscribed',
+      new TetherClientError('CLIENT_CLOSED', { detail: `unsubscribed from ${channel}` }),
+    );
+    if (this.deps.isConnected()) this.deps.link.send({ type: 'unsubscribe', channel });
+  }
+
+  private send(channel: string): void {
+    if (this.inFlight.has(channel)) return; // an answer is already on its way
+    const ref = this.deps.nextRef();
+    const from = this.deps.positions.get(channel);
+    this.refs.set(ref, from === undefined ? { channel } : { channel, from });
+    this.inFlight.add(channel);
+    this.deps.link.send(
+      from === undefined ? { type: 'subscribe', ref, channel } : { type: 'subscribe', ref, channel, from },
+    );
+  }
+}
+
+function withEpoch(epoch: string | undefined): { epoch?: string } {
+  return epoch === undefined ? {} : { epoch };
+}

@@ -1,0 +1,177 @@
+/**
+ * One channel the application wants, as an object with its own state and events.
+ * Subscriptions are intent: made while disconnected, they are sent on the next
+ * `welcome`; after every reconnect they are resumed (or re-subscribed from their last
+ * position) until `unsubscribe()`. States: `subscribing` (asked, or waiting for a
+ * connection to ask on), `subscribed` (the gateway confirmed it on this connection),
+ * `unsubscribed` (the application let go) and `failed` (refused for good, e.g.
+ * FORBIDDEN_CHANNEL). Emits only on change, like the client's own `state`.
+ *
+ * @example
+ * const room = client.subscribe('room:42');
+ * room.on('publication', ({ id, data }) => render(id, data));
+ * room.on('recovered', ({ recovered }) => recovered || reloadFromBackend());
+ * await room.ready();
+ */
+import type { ChannelEvent } from './client-events.ts';
+import type { ChannelResume } from './shared.ts';
+import { TetherClientError } from './tether-client-error.ts';
+import { TypedEmitter } from './typed-emitter.ts';
+
+/**
+ * Where a channel's delivery stands: the last event ID delivered and, once the gateway sends
+ * it, the epoch of the channel's log (a log recreated from scratch gets a new epoch, so an ID
+ * from an older one is not mistaken for a position in the new one).
+ */
+export interface StreamPosition {
+  id: string;
+  epoch?: string;
+}
+
+export type SubscriptionState = 'subscribing' | 'subscribed' | 'unsubscribed' | 'failed';
+
+export interface SubscriptionStateChange {
+  newState: SubscriptionState;
+  oldState: SubscriptionState;
+  /** Why, for `failed`. */
+  error?: TetherClientError;
+}
+
+/** After a reconnect, or a subscribe from a position: whether every missed event came back. */
+export interface SubscriptionRecovered {
+  /** false: events after your position were trimmed from retention — there is a gap. */
+  recovered: boolean;
+  /** Events that follow have IDs greater than this. */
+  after: string;
+  /** The channel log's epoch, when the gateway sends one. */
+  epoch?: string;
+  /** true: the session was resumed; false: a new session re-subscribed from the last position. */
+  resumed: boolean;
+}
+
+export interface SubscriptionEvents {
+  state: SubscriptionStateChange;
+  /** A channel event, each exactly once, in order. */
+  publication: ChannelEvent;
+  recovered: SubscriptionRecovered;
+  /** A refusal: retryable ones are asked again by the SDK, the others end in `failed`. */
+  error: TetherClientError;
+}
+
+export interface SubscribeOptions {
+  /** Deliver the events after this position (replayed from the channel's log), then live ones. */
+  since?: StreamPosition;
+}
+
+/** What a subscription asks of the client that made it. */
+export interface SubscriptionOwner {
+  release(subscription: Subscription): void;
+  positionOf(channel: string): string | undefined;
+}
+
+export class Subscription extends TypedEmitter<SubscriptionEvents> {
+  private current: SubscriptionState = 'subscribing';
+  private waiters: { resolve(info: ChannelResume): void; reject(error: unknown): void }[] = [];
+  private confirmed: ChannelResume | undefined;
+  private epoch: string | undefined;
+  /** The error that ended it (`failed`), or the last refusal it is retrying after. */
+  lastError: TetherClientError | undefined;
+
+  constructor(
+    readonly channel: string,
+    private readonly owner: SubscriptionOwner,
+  ) {
+    super();
+  }
+
+  get state(): SubscriptionState {
+    return this.current;
+  }
+
+  /** The last event delivered on this channel; undefined before the first. */
+  get position(): StreamPosition | undefined {
+    const id = this.owner.positionOf(this.channel);
+    if (id === undefined) return undefined;
+    return this.epoch === undefined ? { id } : { id, epoch: this.epoch };
+  }
+
+  /** Whether this subscription still wants its channel (`subscribing` or `subscribed`). */
+  get active(): boolean {
+    return this.current === 'subscribing' || this.current === 'subscribed';
+  }
+
+  /**
+   * Resolves once the gateway confirms the subscription (at once when it already did), with
+   * where delivery starts; rejects when it fails, is unsubscribed, or the client fails or is
+   * closed first. A retryable refusal does not reject: the SDK asks again.
+   */
+  ready(): Promise<ChannelResume> {
+    if (this.current === 'subscribed' && this.confirmed) return Promise.resolve(this.confirmed);
+    if (!this.active) {
+      const error =
+        this.lastError ??
+        new TetherClientError('CLIENT_CLOSED', { detail: `unsubscribed from ${this.channel}` });
+      return Promise.reject(error);
+    }
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  /** Stop receiving the channel, now and after reconnects. */
+  unsubscribe(): void {
+    if (this.active) this.owner.release(this);
+  }
+
+  /** @internal The gateway confirmed it. */
+  confirm(info: ChannelResume, epoch: string | undefined): void {
+    this.confirmed = info;
+    if (epoch !== undefined) this.epoch = epoch;
+    this.lastError = undefined;
+    this.move('subscribed');
+    for (const waiter of this.settleWaiters()) waiter.resolve(info);
+  }
+
+  /** @internal The connection went away: it will be resumed on the next one. */
+  suspend(): void {
+    this.confirmed = undefined;
+    if (this.current === 'subscribed') this.move('subscribing');
+  }
+
+  /** @internal Ended: by the application (`unsubscribed`) or by a refusal (`failed`). */
+  end(state: 'unsubscribed' | 'failed', error: TetherClientError): void {
+    if (state === 'failed') this.lastError = error;
+    this.move(state, state === 'failed' ? error : undefined);
+    for (const waiter of this.settleWaiters()) waiter.reject(error);
+  }
+
+  /** @internal Reject whoever waits in `ready()` (the client failed or closed); the intent stays. */
+  rejectWaiters(error: TetherClientError): void {
+    for (const waiter of this.settleWaiters()) waiter.reject(error);
+  }
+
+  /** @internal */
+  deliver(event: ChannelEvent): void {
+    this.emit('publication', event);
+  }
+
+  /** @internal */
+  announce<K extends 'recovered' | 'error'>(type: K, payload: SubscriptionEvents[K]): void {
+    if (type === 'recovered') {
+      const epoch = (payload as SubscriptionRecovered).epoch;
+      if (epoch !== undefined) this.epoch = epoch;
+    } else this.lastError = payload as TetherClientError;
+    this.emit(type, payload);
+  }
+
+  private settleWaiters() {
+    const waiters = this.waiters;
+    this.waiters = [];
+    return waiters;
+  }
+
+  private move(newState: SubscriptionState, error?: TetherClientError): void {
+    const oldState = this.current;
+    if (oldState === newState) return;
+    this.current = newState;
+    this.emit('state', error ? { newState, oldState, error } : { newState, oldState });
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * The dashboard's memory, kept by the gateway: once a second it reads this process's
+ * metrics (the Prometheus text `/metrics` serves) and keeps the last `capacity` samples in
+ * a ring, so a dashboard opened now draws the last five minutes at once instead of an
+ * empty chart. The page asks `GET /dashboard/history` (src/pages/pages-route.ts), then
+ * appends its own live samples.
+ *
+ * One sampler per process, like the metrics registry it reads; its timer is unref'd, so
+ * it never keeps a process alive.
+ */
+import { type Counters, type PoolSample, poolSample, readCounters } from './pool-sample.ts';
+import { parsePrometheusText } from './prometheus-text.ts';
+
+export interface SamplerOptions {
+  /** Samples kept, oldest dropped first. @defaultValue 300 */
+  capacity?: number;
+  /** Period between samples, ms. @defaultValue 1000 */
+  intervalMs?: number;
+}
+
+export class HistorySampler {
+  readonly capacity: number;
+  readonly intervalMs: number;
+  private readonly samples: PoolSample[] = [];
+  private previous: Counters | undefined;
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private busy = false;
+
+  /** @param metricsText the exposition text of the process's metrics registry. */
+  constructor(
+    private readonly metricsText: () => Promise<string>,
+    options: SamplerOptions = {},
+  ) {
+    this.capacity = options.capacity ?? 300;
+    this.intervalMs = options.intervalMs ?? 1000;
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.sample().catch(() => {}), this.intervalMs);
+    this.timer.unref?.();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Take one sample now (skipped while the previous one is still being read). */
+  async sample(now: number = Date.now()): Promise<PoolSample | undefined> {
+    if (this.busy) return undefined;
+    this.busy = true;
+    try {
+      const samples = parsePrometheusText(await this.metricsText());
+      const counters = readCounters(samples, now);
+      const sample = poolSample(samples, undefined, counters, this.previous);
+      this.previous = counters;
+      this.samples.push(sample);
+      if (this.samples.length > this.capacity) this.samples.shift();
+      return sample;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Oldest first. */
+  history(): PoolSample[] {
+    return [...this.samples];
+  }
+}

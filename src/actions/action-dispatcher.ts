@@ -71,7 +71,7 @@ export class ActionDispatcher implements ActionSink {
 
   classOf(name: string): number {
     const { priorities } = this.config.actions;
-    return priorities[name] ?? priorities.default ?? 5;
+    return (Object.hasOwn(priorities, name) ? priorities[name] : undefined) ?? priorities.default ?? 5;
   }
 
   async submit(request: ActionRequest, listen: () => Promise<boolean>): Promise<void> {

@@ -70,7 +70,8 @@ export function startActionWorker(options: ActionWorkerOptions): ActionWorker {
   const worker = new Worker<ActionJob>(
     ACTIONS_QUEUE,
     async (job) => {
-      const handler = options.handlers[job.name];
+      // An own property only: an action named `constructor` or `toString` has no handler.
+      const handler = Object.hasOwn(options.handlers, job.name) ? options.handlers[job.name] : undefined;
       const context: ActionContext = {
         name: job.name,
         userId: job.data.userId,

@@ -73,10 +73,15 @@ export async function createTokenVerifier(
         algorithms,
         issuer: auth.issuer,
         audience: auth.audience,
+        requiredClaims: auth.requireExp ? ['exp'] : [],
       }));
     } catch (error) {
       if (error instanceof errors.JWTExpired) throw new TetherError('AUTH_TOKEN_EXPIRED', { cause: error });
-      throw new TetherError('AUTH_INVALID_TOKEN', { cause: error, detail: (error as Error).message });
+      const missingExp = error instanceof errors.JWTClaimValidationFailed && error.claim === 'exp';
+      throw new TetherError('AUTH_INVALID_TOKEN', {
+        cause: error,
+        detail: missingExp ? 'token has no exp claim (AUTH_REQUIRE_EXP)' : (error as Error).message,
+      });
     }
     if (typeof payload.sub !== 'string' || payload.sub === '') {
       throw new TetherError('AUTH_INVALID_TOKEN', { detail: 'token has no sub claim' });
@@ -86,7 +91,7 @@ export async function createTokenVerifier(
       channels: stringList(payload.channels),
       publish: stringList(payload.publish),
       actions: stringList(payload.actions),
-      tier: typeof payload.tier === 'string' ? payload.tier : 'standard',
+      tier: typeof payload.tier === 'string' && payload.tier !== '' ? payload.tier : 'standard',
       expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : undefined,
     };
   };

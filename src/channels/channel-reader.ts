@@ -48,6 +48,8 @@ interface Feed {
   refs: number;
   /** Delivered up to here; undefined until the first sync read the stream's newest ID. */
   cursor?: string;
+  /** The epoch of the log the cursor belongs to. */
+  epoch?: string;
   /** Announcements that arrived during a sync, delivered after it; undefined when live. */
   held?: LoggedEvent[];
   /** Some announcements were not held (HELD_MAX): the sync must read the stream again. */
@@ -98,6 +100,10 @@ export class ChannelReader implements ChannelFeed {
   /** The ID up to which `channel` has been delivered locally; undefined if not read. */
   cursor(channel: string): string | undefined {
     return this.feeds.get(channel)?.cursor;
+  }
+
+  epoch(channel: string): string | undefined {
+    return this.feeds.get(channel)?.epoch;
   }
 
   /** Resolves once `channel` has been delivered up to `id` (or is no longer read). */
@@ -161,10 +167,17 @@ export class ChannelReader implements ChannelFeed {
     feed.held ??= [];
     try {
       await this.subscriber.subscribe(this.keys.channel(channel)); // from here on, every append reaches us
+      const head = await this.log.head(channel);
       // A first join starts from the newest ID: what comes after it is announced to us.
       const fresh = feed.cursor === undefined;
-      if (fresh) feed.cursor = await this.log.lastId(channel);
-      for (let mustRead = !fresh; mustRead || feed.overflowed; mustRead = false) {
+      const broken =
+        !fresh && (head.epoch !== feed.epoch || compareEventIds(head.newest, feed.cursor as string) < 0);
+      if (fresh || broken) {
+        if (broken) await this.historyLost(channel, feed, head);
+        else feed.epoch = head.epoch;
+        feed.cursor = head.newest;
+      }
+      for (let mustRead = !fresh && !broken; mustRead || feed.overflowed; mustRead = false) {
         feed.overflowed = false;
         await this.catchUp(channel, feed);
       }
@@ -175,6 +188,27 @@ export class ChannelReader implements ChannelFeed {
     const held = feed.held ?? [];
     feed.held = undefined;
     for (const event of held) this.accept(channel, feed, event);
+  }
+
+  /**
+   * Back from a lost connection, the log is not the one this process was reading: a
+   * new epoch (Redis lost it, or it was restored), or IDs below what was delivered
+   * (a failover to a replica that missed writes — the epoch is renewed, so every
+   * client holding a position in the old history hears of it). Subscribers here must
+   * resume: theirs reports `recovered: false`.
+   */
+  private async historyLost(
+    channel: string,
+    feed: Feed,
+    head: { epoch: string; newest: string },
+  ): Promise<void> {
+    const epoch = head.epoch === feed.epoch ? await this.log.renewEpoch(channel, head.epoch) : head.epoch;
+    this.logger.warn(
+      { channel, epoch: feed.epoch, now: epoch, cursor: feed.cursor, newest: head.newest },
+      'channel reader: the log lost history this process had delivered',
+    );
+    feed.epoch = epoch;
+    this.hooks.missed(channel);
   }
 
   /** Deliver what the stream holds after the cursor. */

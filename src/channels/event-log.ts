@@ -3,14 +3,16 @@
  * An event ID is a stream ID, monotonic per channel, so resume is `XRANGE (after +`.
  * Retention is bounded with approximate MAXLEN (cheap trimming by whole nodes);
  * `XINFO STREAM` (Redis ≥ 7: first retained entry, entries added, max deleted ID)
- * tells whether events after a client's position were trimmed away, so a gap is
- * reported, never silent.
+ * tells whether events after a client's position were trimmed away, and the log's
+ * epoch (log-scripts.ts) whether the history a client's position belongs to still
+ * exists — so a gap is reported, never silent.
  *
  * An append is one Lua script: XADD, then PUBLISH of the same entry on the pub/sub
  * channel named like the stream key. Scripts run atomically, so the published order
  * is the stream order; the channel reader (channel-reader.ts) delivers live from
  * those messages and reads the stream only to catch up.
  */
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import {
   type EventStore,
@@ -20,47 +22,57 @@ import {
   ZERO_ID,
 } from '../core/ports/event-store.ts';
 import type { Keys } from '../redis/keys.ts';
-import { compareEventIds } from '../shared/frames.ts';
+import { compareEventIds, INBOX_PREFIX, isEventId } from '../shared/identifiers.ts';
+import { APPEND_SCRIPT, HEAD_SCRIPT, RENEW_EPOCH_SCRIPT } from './log-scripts.ts';
+import { lostUpTo, newestId } from './stream-info.ts';
+
+type ScriptedRedis = Redis & {
+  tetherAppend(key: string, ...args: (string | number)[]): Promise<string>;
+  tetherLogHead(key: string, newEpoch: string): Promise<[string | null, unknown[] | null]>;
+  tetherRenewEpoch(key: string, expected: string, next: string): Promise<string | null>;
+};
 
 /**
- * KEYS[1] stream; ARGV: retention, data JSON, ts, correlation ID, traceparent or '',
- * TTL ms or '0'. The message is `[id, ts, correlationId, traceparent]` as JSON, a
- * newline, then the data JSON (a correlation ID may hold any character; cjson
- * escapes it, so the first newline always ends the header).
+ * A session's inbox lives as long as its session and expires when idle (action
+ * replies): its continuity is the session's, so it has no epoch of its own.
  */
-const APPEND_SCRIPT = `
-local fields = {'d', ARGV[2], 't', ARGV[3], 'c', ARGV[4]}
-if ARGV[5] ~= '' then
-  fields[7] = 'p'
-  fields[8] = ARGV[5]
-end
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(fields))
-if ARGV[6] ~= '0' then redis.call('PEXPIRE', KEYS[1], ARGV[6]) end
-redis.call('PUBLISH', KEYS[1], cjson.encode({id, ARGV[3], ARGV[4], ARGV[5]}) .. '\\n' .. ARGV[2])
-return id`;
+export const SESSION_EPOCH = 'session';
 
-type AppendingRedis = Redis & {
-  tetherAppend(key: string, ...args: (string | number)[]): Promise<string>;
-};
+/** The head of a log: its epoch and the last ID it ever generated. */
+export interface LogHead {
+  epoch: string;
+  newest: string;
+}
+
+/** A fresh epoch: 60 random bits, base 36 — never reused in practice. */
+export function newEpoch(): string {
+  return randomBytes(8).readBigUInt64BE().toString(36).slice(0, 12);
+}
 
 /** Stream fields: `d` data JSON, `t` ms timestamp, `c` correlation ID, `p` traceparent. */
 export class EventLog implements EventStore {
-  private readonly redis: AppendingRedis;
+  private readonly redis: ScriptedRedis;
 
   constructor(
     redis: Redis,
     private readonly keys: Keys,
     private readonly retention: number,
   ) {
-    if (!('tetherAppend' in redis))
-      redis.defineCommand('tetherAppend', { numberOfKeys: 1, lua: APPEND_SCRIPT });
-    this.redis = redis as AppendingRedis;
+    const scripts = {
+      tetherAppend: APPEND_SCRIPT,
+      tetherLogHead: HEAD_SCRIPT,
+      tetherRenewEpoch: RENEW_EPOCH_SCRIPT,
+    };
+    for (const [name, lua] of Object.entries(scripts))
+      if (!(name in redis)) redis.defineCommand(name, { numberOfKeys: 1, lua });
+    this.redis = redis as ScriptedRedis;
   }
 
   /**
-   * Append and announce one event. `traceparent` only for sampled traces
-   * (src/observability/trace-context.ts `sampledTraceparent`); `ttlMs` makes the
-   * whole stream expire that long after its last append (action inboxes).
+   * Append and announce one event. `json` is stored and delivered as it is.
+   * `traceparent` only for sampled traces (src/observability/trace-context.ts
+   * `sampledTraceparent`); `ttlMs` makes the whole stream expire that long after its
+   * last append (action inboxes).
    */
   async append(
     channel: string,
@@ -78,6 +90,7 @@ export class EventLog implements EventStore {
       correlationId,
       traceparent ?? '',
       ttlMs,
+      isInbox(channel) ? '' : newEpoch(),
     );
     return { id, json, ts, correlationId, traceparent };
   }
@@ -105,68 +118,58 @@ export class EventLog implements EventStore {
     return { events, gap: compareEventIds(after, lostUpTo(info?.[1] as unknown[])) < 0 };
   }
 
-  /** The newest event ID in the channel, or 0-0 when it has none. */
-  async lastId(channel: string): Promise<string> {
-    const [newest] = await this.redis.xrevrange(this.keys.channel(channel), '+', '-', 'COUNT', 1);
-    return newest ? newest[0] : ZERO_ID;
+  /** The log's epoch (given one now if it has none) and newest ID. */
+  async head(channel: string): Promise<LogHead> {
+    const [epoch, info] = await this.headOf(channel);
+    return { epoch, newest: info ? newestId(info) : ZERO_ID };
   }
 
   /**
-   * Where delivery can continue for a client whose last seen event is `after`.
-   * A position beyond anything the channel ever held (a client's own bookkeeping
-   * gone wrong, or a stream that expired) is taken back to the channel's newest ID:
-   * waiting for the log to reach it would stall the channel for that client.
+   * The log's history was found broken — its newest ID is below what was already
+   * delivered from it (a failover to a replica that missed writes): give it a new
+   * epoch, unless someone already did. Returns the epoch it has now.
    */
-  async plan(channel: string, after: string): Promise<ReplayPlan> {
-    let info: unknown[];
-    try {
-      info = (await this.redis.xinfo('STREAM', this.keys.channel(channel))) as unknown[];
-    } catch (error) {
-      if (String(error).includes('no such key')) return { recovered: true, after: ZERO_ID };
-      throw error;
+  async renewEpoch(channel: string, broken: string): Promise<string> {
+    if (isInbox(channel)) return SESSION_EPOCH;
+    const now = await this.redis.tetherRenewEpoch(this.keys.channel(channel), broken, newEpoch());
+    return now ?? (await this.head(channel)).epoch;
+  }
+
+  /**
+   * Where delivery can continue for a client whose last seen event is `after` in
+   * epoch `epoch` (undefined when the client has none to give). Lost history is
+   * reported (`recovered: false`) and delivery then starts at the beginning of what
+   * the log holds now (after what it trimmed):
+   * - the epoch differs: the log was created anew (Redis lost it, or it was restored);
+   * - `after` is past the newest ID the log ever generated: its IDs went backwards;
+   * - events after `after` were trimmed: delivery continues after the lost ones.
+   * A position that is not a valid event ID is treated as one from a lost history.
+   */
+  async plan(channel: string, after: string, epoch?: string): Promise<ReplayPlan> {
+    const [current, info] = await this.headOf(channel);
+    const newest = info ? newestId(info) : ZERO_ID;
+    const lost = info ? lostUpTo(info) : ZERO_ID;
+    const beyond = !isEventId(after) || compareEventIds(after, newest) > 0;
+    // An idle inbox expires; nothing in it is lost to a live session. Start from what it holds.
+    if (isInbox(channel) && (!info || beyond)) return { recovered: true, after: newest, epoch: current };
+    if (!isInbox(channel) && ((epoch !== undefined && epoch !== current) || beyond))
+      return { recovered: false, after: lost, epoch: current };
+    if (compareEventIds(after, lost) >= 0) return { recovered: true, after, epoch: current };
+    return { recovered: false, after: lost, epoch: current };
+  }
+
+  /** [epoch, XINFO STREAM reply]: an inbox has the session's epoch, and no stream until a reply. */
+  private async headOf(channel: string): Promise<[string, unknown[] | null]> {
+    if (isInbox(channel)) {
+      const [, info] = await this.redis.tetherLogHead(this.keys.channel(channel), '');
+      return [SESSION_EPOCH, info];
     }
-    const newest = infoField(info, 'last-generated-id') ?? ZERO_ID;
-    if (compareEventIds(after, newest) > 0) return { recovered: true, after: newest };
-    const lost = lostUpTo(info);
-    if (compareEventIds(after, lost) >= 0) return { recovered: true, after };
-    return { recovered: false, after: lost };
+    const [epoch, info] = await this.redis.tetherLogHead(this.keys.channel(channel), newEpoch());
+    return [epoch ?? '', info];
   }
 }
 
-function infoField(info: unknown[], name: string): string | undefined {
-  const at = info.indexOf(name);
-  return at < 0 ? undefined : String(info[at + 1]);
-}
-
-/**
- * The greatest ID that may have been removed from the stream (XINFO STREAM reply):
- * a reader whose position is below it has missed events.
- * max-deleted-entry-id covers XDEL only: trimming (MAXLEN) does not move it. Trimmed
- * entries are exactly those before the first retained one, and we cannot know the
- * last trimmed ID, so anything before the first retained entry counts as a gap (a
- * client whose last event was the very last one trimmed is told so needlessly).
- */
-function lostUpTo(info: unknown[]): string {
-  let lost = infoField(info, 'max-deleted-entry-id') ?? ZERO_ID;
-  const length = Number(infoField(info, 'length') ?? 0);
-  if (Number(infoField(info, 'entries-added') ?? 0) > length) {
-    const trimmedBefore =
-      length > 0
-        ? predecessorId(infoField(info, 'recorded-first-entry-id') ?? ZERO_ID)
-        : infoField(info, 'last-generated-id');
-    if (trimmedBefore && compareEventIds(trimmedBefore, lost) > 0) lost = trimmedBefore;
-  }
-  return lost;
-}
-
-const MAX_SEQ = 18446744073709551615n;
-
-/** The greatest stream ID below `id` (IDs are <ms>-<seq>, seq a 64-bit counter). */
-function predecessorId(id: string): string {
-  const [ms = '0', seq = '0'] = id.split('-');
-  if (BigInt(seq) > 0n) return `${ms}-${BigInt(seq) - 1n}`;
-  return BigInt(ms) > 0n ? `${BigInt(ms) - 1n}-${MAX_SEQ}` : ZERO_ID;
-}
+const isInbox = (channel: string) => channel.startsWith(INBOX_PREFIX);
 
 /** An event from its pub/sub announcement (APPEND_SCRIPT's message). */
 export function fromAnnouncement(message: string): LoggedEvent {

@@ -38,6 +38,12 @@ export const EnvSchema = T.Object({
   ),
   AUTH_ISSUER: T.Optional(T.String({ description: 'Required `iss` claim' })),
   AUTH_AUDIENCE: T.Optional(T.String({ description: 'Required `aud` claim' })),
+  AUTH_REQUIRE_EXP: T.Optional(
+    T.Boolean({
+      description:
+        'Refuse tokens without an `exp` claim (AUTH_INVALID_TOKEN); default true with NODE_ENV=production, else false',
+    }),
+  ),
   PUBLISH_API_KEYS: T.Optional(
     T.String({ minLength: 16, description: 'Comma-separated API keys for POST /publish' }),
   ),
@@ -71,6 +77,11 @@ export const EnvSchema = T.Object({
     default: 10_000,
     minimum: 1,
     description: 'Connections admitted per process',
+  }),
+  MAX_SUBSCRIPTIONS_PER_CONNECTION: T.Integer({
+    default: 512,
+    minimum: 1,
+    description: 'Channels one connection may subscribe to at once; one more is TOO_MANY_SUBSCRIPTIONS',
   }),
   MAX_ERRORS_PER_MINUTE: T.Integer({
     default: 20,

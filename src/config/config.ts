@@ -8,6 +8,8 @@ import { normalizePem, PublicKeyError, parsePublicKey } from '../auth/public-key
 import { type Env, EnvSchema } from './config-schema.ts';
 
 export interface AuthConfig {
+  /** Tokens without `exp` are refused (AUTH_REQUIRE_EXP). */
+  requireExp: boolean;
   hs256Secret?: string;
   publicKeyPem?: string;
   jwksUrl?: string;
@@ -35,6 +37,7 @@ export interface Config {
   maxBackpressureBytes: number;
   maxConnections: number;
   maxErrorsPerMinute: number;
+  maxSubscriptionsPerConnection: number;
   drainTimeoutMs: number;
   drainBatchSize: number;
   sessionLeaseMs: number;
@@ -129,14 +132,15 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
 }
 
 function toConfig(env: Env): Config {
+  const production = env.NODE_ENV === 'production';
   const auth: AuthConfig = {
+    requireExp: env.AUTH_REQUIRE_EXP ?? production,
     hs256Secret: env.AUTH_JWT_SECRET,
     publicKeyPem: env.AUTH_JWT_PUBLIC_KEY && checkedPublicKey(env.AUTH_JWT_PUBLIC_KEY),
     jwksUrl: env.AUTH_JWKS_URL,
     issuer: env.AUTH_ISSUER,
     audience: env.AUTH_AUDIENCE,
   };
-  const production = env.NODE_ENV === 'production';
   const devMode = !auth.hs256Secret && !auth.publicKeyPem && !auth.jwksUrl;
   if (devMode && production) {
     throw new ConfigError(
@@ -167,6 +171,7 @@ function toConfig(env: Env): Config {
     maxBackpressureBytes: env.MAX_BACKPRESSURE_BYTES,
     maxConnections: env.MAX_CONNECTIONS,
     maxErrorsPerMinute: env.MAX_ERRORS_PER_MINUTE,
+    maxSubscriptionsPerConnection: env.MAX_SUBSCRIPTIONS_PER_CONNECTION,
     drainTimeoutMs: env.DRAIN_TIMEOUT_MS,
     drainBatchSize: env.DRAIN_BATCH_SIZE,
     sessionLeaseMs: env.SESSION_LEASE_MS,
@@ -236,6 +241,12 @@ function list(value: string): string[] {
 }
 
 /** `a=1,b=2` → { a: 1, b: 2 } (the schema's pattern already checked the shape). */
+/**
+ * `a=1,b=2` as a lookup table with no prototype: it is indexed by names that come
+ * from tokens and clients (a tier, an action), and `constructor` must find nothing.
+ */
 function pairs(value: string): Record<string, number> {
-  return Object.fromEntries(list(value).map((pair) => [pair.split('=')[0], Number(pair.split('=')[1])]));
+  const table: Record<string, number> = Object.create(null);
+  for (const pair of list(value)) table[pair.split('=')[0] as string] = Number(pair.split('=')[1]);
+  return table;
 }

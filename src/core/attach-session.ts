@@ -14,7 +14,7 @@ import type { ErrorCode } from '../shared/errors.ts';
 import { type ChannelResume, inboxChannel } from '../shared/frames.ts';
 import type { Connection } from './connection.ts';
 import type { GatewayCore } from './gateway-core.ts';
-import type { SessionRecord } from './ports/session-store.ts';
+import type { ChannelPosition, SessionRecord } from './ports/session-store.ts';
 import { channelAllowed, type Principal } from './principal.ts';
 import { newResumeToken } from './resume-token.ts';
 import { planChannels } from './subscriptions.ts';
@@ -39,7 +39,7 @@ export async function attachSession(core: GatewayCore, conn: Connection): Promis
 
     const plans = await planChannels(core, wantedChannels(conn, session.record, principal, resumed));
     assertOpen(conn);
-    const channels: ChannelResume[] = Object.entries(plans).map(([channel, plan]) => ({ channel, ...plan }));
+    const channels: ChannelResume[] = [...plans].map(([channel, plan]) => ({ channel, ...plan }));
     const recovered = channels.every((c) => c.recovered);
     if (resumeTrace) {
       const result = resumeError ? (resumeError === 'RESUME_EXPIRED' ? 'expired' : 'rejected') : 'resumed';
@@ -121,7 +121,7 @@ async function createSession(
     userId: principal.userId,
     nodeId: core.config.nodeId,
     correlationId: conn.correlationId,
-    channels: {},
+    channels: new Map(),
     connectedAt: Date.now(),
     lastActivity: Date.now(),
     clientInfo: { ip: conn.handshake.ip, userAgent: conn.handshake.userAgent, ...conn.hello?.client },
@@ -135,19 +135,35 @@ async function createSession(
   return { record, resumeToken: fresh.token };
 }
 
-/** The resumed session's channels, each re-checked against the (possibly new) token. */
+/**
+ * The resumed session's channels, each re-checked against the (possibly new) token,
+ * from the client's positions where it gave them, else the session's. Keyed by a Map
+ * and read with own-property lookups: a channel may be named `__proto__`.
+ */
 function wantedChannels(
   conn: Connection,
   session: SessionRecord,
   principal: Principal,
   resumed: boolean,
-): Record<string, string> {
-  const wanted: Record<string, string> = {};
+): Map<string, ChannelPosition> {
+  const wanted = new Map<string, ChannelPosition>();
   if (!resumed) return wanted;
-  for (const [channel, after] of Object.entries(session.channels)) {
-    if (channel === inboxChannel(session.sessionId) || channelAllowed(principal.channels, channel))
-      wanted[channel] = conn.hello?.resume?.lastEventIds?.[channel] ?? after;
-    else conn.fail('FORBIDDEN_CHANNEL', { detail: `dropped ${channel} on resume` });
+  const given = conn.hello?.resume;
+  for (const [channel, stored] of session.channels) {
+    if (channel !== inboxChannel(session.sessionId) && !channelAllowed(principal.channels, channel)) {
+      conn.fail('FORBIDDEN_CHANNEL', { detail: `dropped ${channel} on resume` });
+      continue;
+    }
+    const after = ownValue(given?.lastEventIds, channel);
+    // A client that gives no epoch with its ID is in the one the session last recorded for it.
+    wanted.set(
+      channel,
+      after === undefined ? stored : { after, epoch: ownValue(given?.epochs, channel) ?? stored.epoch },
+    );
   }
   return wanted;
+}
+
+function ownValue(record: Record<string, string> | undefined, key: string): string | undefined {
+  return record && Object.hasOwn(record, key) ? record[key] : undefined;
 }

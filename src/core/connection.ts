@@ -67,7 +67,7 @@ export class Connection {
   /** The session hello asked to resume, when its resume token matched (authenticate → attach). */
   resumable?: SessionRecord;
   /** What the session's channels replay once welcome is out (set by the attach step). */
-  pendingReplay?: { plans: Record<string, ReplayPlan>; trace?: ResumeTrace };
+  pendingReplay?: { plans: Map<string, ReplayPlan>; trace?: ResumeTrace };
   /** channel → the event ID after which this connection's delivery started. */
   readonly subscriptions = new Map<string, string>();
   /** Channels whose replay is still running (not yet live). */
@@ -208,11 +208,18 @@ export class Connection {
     for (const resolve of waiters) resolve();
   }
 
-  /** The socket is gone (any reason): release what it held, then tell its actor. */
-  onClose(closeCode: number): void {
+  /**
+   * The socket is gone (any reason): release what it held, then tell its actor.
+   * `edgeReason`: a protocol rule the edge itself cut the socket for (no frame could say so).
+   */
+  onClose(closeCode: number, edgeReason?: ErrorCode): void {
     this.socket = undefined;
     for (const resolve of this.writableWaiters) resolve();
     this.writableWaiters = [];
+    if (edgeReason && !this.closingWith) {
+      this.closingWith = edgeReason;
+      this.host.errorReported(this, edgeReason);
+    }
     const reason = this.closingWith;
     this.host.socketClosed(this, closeCode, reason);
     // An actor that already ended (a refused hello closes the socket from `failed`) hears nothing.

@@ -3,13 +3,15 @@
  * route by type. Bad input gets a coded error on this connection only. Where the
  * hello stands (waiting, being handled, done) is read from the connection's actor.
  */
-import { decodeFrame, refOf } from '../protocol/frame-codec.ts';
+import { isUtf8 } from 'node:buffer';
+import { type DecodedFrame, decodeFrame, refOf } from '../protocol/frame-codec.ts';
 import { jitteredAtLeast } from '../shared/backoff.ts';
 import type { ClientFrame, PublishFrame } from '../shared/frames.ts';
 import { submitAction } from './actions.ts';
 import type { Connection } from './connection.ts';
 import { helloPhase } from './connection-actor.ts';
 import type { GatewayCore } from './gateway-core.ts';
+import type { Principal } from './principal.ts';
 import { publishEvent } from './publish.ts';
 import { subscribe, unsubscribe } from './subscriptions.ts';
 import { TetherError } from './tether-error.ts';
@@ -32,6 +34,11 @@ export function onMessage(
   }
   if (isBinary) {
     conn.fail('BINARY_NOT_SUPPORTED');
+    return;
+  }
+  // An edge that passes text frames on unchecked (RFC 6455 §8.1 asks for valid UTF-8) is answered here.
+  if (!isUtf8(message)) {
+    conn.fail('INVALID_UTF8');
     return;
   }
   const text = Buffer.from(message).toString('utf8');
@@ -59,14 +66,15 @@ export function runHeldFrames(core: GatewayCore, conn: Connection): void {
 }
 
 function handleText(core: GatewayCore, conn: Connection, text: string): void {
-  let frame: ClientFrame;
+  let decoded: DecodedFrame;
   try {
-    frame = decodeFrame(text);
+    decoded = decodeFrame(text);
   } catch (error) {
     if (!(error instanceof TetherError)) throw error;
     conn.fail(error.code, { ref: refOf(text), detail: error.detail });
     return;
   }
+  const { frame } = decoded;
   if (helloPhase(conn.actor) === 'waiting') {
     if (frame.type !== 'hello') {
       conn.fail('HELLO_REQUIRED', { detail: `got ${frame.type}` });
@@ -76,10 +84,10 @@ function handleText(core: GatewayCore, conn: Connection, text: string): void {
     conn.actor.send({ type: 'hello.received' });
     return;
   }
-  route(core, conn, frame);
+  route(core, conn, frame, decoded.dataJson);
 }
 
-function route(core: GatewayCore, conn: Connection, frame: ClientFrame): void {
+function route(core: GatewayCore, conn: Connection, frame: ClientFrame, dataJson?: string): void {
   switch (frame.type) {
     case 'hello':
       conn.fail('ALREADY_AUTHENTICATED');
@@ -91,7 +99,7 @@ function route(core: GatewayCore, conn: Connection, frame: ClientFrame): void {
       unsubscribe(core, conn, frame);
       return;
     case 'publish':
-      void publish(core, conn, frame);
+      void publish(core, conn, frame, dataJson ?? 'null');
       return;
     case 'action':
       void submitAction(core, conn, frame);
@@ -105,13 +113,21 @@ function route(core: GatewayCore, conn: Connection, frame: ClientFrame): void {
   }
 }
 
-async function publish(core: GatewayCore, conn: Connection, frame: PublishFrame): Promise<void> {
+/** Until hello is done a connection may publish nowhere (frames are held until then anyway). */
+const NOBODY: Principal = { userId: '', channels: [], publish: [], actions: [], tier: '' };
+
+async function publish(
+  core: GatewayCore,
+  conn: Connection,
+  frame: PublishFrame,
+  dataJson: string,
+): Promise<void> {
   const { channel, ref } = frame;
   const result = await publishEvent(core, {
     channel,
-    data: frame.data,
+    dataJson,
     correlationId: conn.correlationId,
-    publisher: conn.principal ?? { userId: '', channels: [], publish: [], actions: [], tier: '' },
+    publisher: conn.principal ?? NOBODY,
   });
   if ('id' in result) conn.send({ type: 'ack', ref, channel, id: result.id });
   else

@@ -28,5 +28,7 @@ export function channelAllowed(patterns: readonly string[], channel: string): bo
 
 /** A tier's admission priority (1 = first); a tier not in `priorities` ranks after all listed ones. */
 export function tierPriority(priorities: Record<string, number>, tier: string): number {
-  return priorities[tier] ?? Math.max(0, ...Object.values(priorities)) + 1;
+  // An own entry only: a token's tier may be `constructor`.
+  if (Object.hasOwn(priorities, tier)) return priorities[tier] as number;
+  return Math.max(0, ...Object.values(priorities)) + 1;
 }

@@ -11,7 +11,8 @@ import { channelAllowed, type Principal } from './principal.ts';
 
 export interface PublishRequest {
   channel: string;
-  data: unknown;
+  /** The event's data as the publisher wrote it (JSON text): stored and delivered byte for byte. */
+  dataJson: string;
   correlationId: string;
   /** A client's principal (its `publish` claim decides), or `backend` (an API key, any channel). */
   publisher: Principal | 'backend';
@@ -27,9 +28,13 @@ export async function publishEvent(core: GatewayCore, request: PublishRequest): 
     return { error: 'PUBLISH_FORBIDDEN', detail: channel };
   if (!core.ports.readiness.isReady()) return { error: 'STORE_UNAVAILABLE' };
   try {
-    const json = JSON.stringify(request.data ?? null);
     const traceparent = core.telemetry.sampledTraceparent();
-    const event = await core.ports.events.append(channel, json, request.correlationId, traceparent);
+    const event = await core.ports.events.append(
+      channel,
+      request.dataJson,
+      request.correlationId,
+      traceparent,
+    );
     return { id: event.id };
   } catch (error) {
     core.logger.warn({ err: error, channel, correlationId: request.correlationId }, 'publish: append failed');

@@ -7,6 +7,7 @@ import { INBOX_PREFIX, inboxChannel, type SubscribeFrame, type UnsubscribeFrame 
 import type { Connection } from './connection.ts';
 import type { GatewayCore } from './gateway-core.ts';
 import type { ReplayPlan } from './ports/event-store.ts';
+import type { ChannelPosition } from './ports/session-store.ts';
 import { channelAllowed } from './principal.ts';
 import { type ReplayTarget, replayThenGoLive } from './replay.ts';
 
@@ -51,12 +52,13 @@ async function attach(
     return 0;
   }
   const after = plan?.after ?? (feed.cursor(channel) as string);
+  const epoch = plan?.epoch ?? (feed.epoch(channel) as string);
   conn.subscriptions.set(channel, after);
-  conn.send({ type: 'subscribed', ref, channel, recovered: plan?.recovered ?? true, after });
+  conn.send({ type: 'subscribed', ref, channel, recovered: plan?.recovered ?? true, after, epoch });
   if (conn.sessionId) {
     sessions
-      .saveChannels(conn.sessionId, conn.id, Object.fromEntries(conn.subscriptions))
-      .catch((error) => conn.logger.warn({ err: error }, 'session store: saveChannels failed'));
+      .saveChannel(conn.sessionId, conn.id, channel, { after, epoch })
+      .catch((error) => conn.logger.warn({ err: error }, 'session store: saveChannel failed'));
   }
   let replayed = 0;
   try {
@@ -79,6 +81,13 @@ async function attach(
 /** Subscribes still under way, per connection: a second one for the channel waits for the first. */
 const planning = new WeakMap<Connection, Map<string, Promise<void>>>();
 
+/** Channels held or being subscribed (a burst of subscribes in flight counts too). */
+function subscribedOrPlanned(conn: Connection): number {
+  let count = conn.subscriptions.size;
+  for (const channel of planning.get(conn)?.keys() ?? []) if (!conn.subscriptions.has(channel)) count++;
+  return count;
+}
+
 export async function subscribe(core: GatewayCore, conn: Connection, frame: SubscribeFrame): Promise<void> {
   const { channel, ref } = frame;
   const ownInbox = conn.sessionId !== undefined && channel === inboxChannel(conn.sessionId);
@@ -95,7 +104,22 @@ export async function subscribe(core: GatewayCore, conn: Connection, frame: Subs
   }
   if (conn.subscriptions.has(channel)) {
     const after = conn.subscriptions.get(channel) as string;
-    conn.send({ type: 'subscribed', ref, channel, recovered: true, after });
+    conn.send({
+      type: 'subscribed',
+      ref,
+      channel,
+      recovered: true,
+      after,
+      epoch: core.ports.feed.epoch(channel) ?? '',
+    });
+    return;
+  }
+  const limit = core.config.maxSubscriptionsPerConnection;
+  if (subscribedOrPlanned(conn) >= limit) {
+    conn.fail('TOO_MANY_SUBSCRIPTIONS', {
+      ref,
+      detail: `${limit} channels (MAX_SUBSCRIPTIONS_PER_CONNECTION)`,
+    });
     return;
   }
   let plans = planning.get(conn);
@@ -106,7 +130,7 @@ export async function subscribe(core: GatewayCore, conn: Connection, frame: Subs
   const planned =
     frame.from === undefined
       ? attach(core, conn, channel, undefined, ref).then(() => {})
-      : subscribeFrom(core, conn, channel, frame.from, ref);
+      : subscribeFrom(core, conn, channel, { after: frame.from, epoch: frame.epoch }, ref);
   plans.set(channel, planned);
   try {
     await planned;
@@ -120,12 +144,12 @@ async function subscribeFrom(
   core: GatewayCore,
   conn: Connection,
   channel: string,
-  from: string,
+  from: ChannelPosition,
   ref?: string,
 ): Promise<void> {
   let plan: ReplayPlan;
   try {
-    plan = await core.ports.events.plan(channel, from);
+    plan = await core.ports.events.plan(channel, from.after, from.epoch);
   } catch (error) {
     conn.logger.warn({ err: error, channel }, 'subscribe: cannot plan replay');
     conn.fail('STORE_UNAVAILABLE', { ref });
@@ -147,11 +171,7 @@ export function unsubscribe(core: GatewayCore, conn: Connection, frame: Unsubscr
   if (conn.subscriptions.delete(channel)) {
     conn.stopLive(channel);
     if (!conn.replaying.has(channel)) core.ports.feed.leave(channel);
-    if (conn.sessionId) {
-      core.ports.sessions
-        .saveChannels(conn.sessionId, conn.id, Object.fromEntries(conn.subscriptions))
-        .catch(() => {});
-    }
+    if (conn.sessionId) core.ports.sessions.dropChannel(conn.sessionId, conn.id, channel).catch(() => {});
   }
   conn.send({ type: 'unsubscribed', ref, channel });
 }
@@ -159,14 +179,15 @@ export function unsubscribe(core: GatewayCore, conn: Connection, frame: Unsubscr
 /** Gap check for every channel of a resumed session at once, before welcome, so welcome can say `recovered`. */
 export async function planChannels(
   core: GatewayCore,
-  wanted: Record<string, string>,
-): Promise<Record<string, ReplayPlan>> {
+  wanted: Map<string, ChannelPosition>,
+): Promise<Map<string, ReplayPlan>> {
   const entries = await Promise.all(
-    Object.entries(wanted).map(
-      async ([channel, after]) => [channel, await core.ports.events.plan(channel, after)] as const,
+    [...wanted].map(
+      async ([channel, { after, epoch }]) =>
+        [channel, await core.ports.events.plan(channel, after, epoch)] as const,
     ),
   );
-  return Object.fromEntries(entries);
+  return new Map(entries);
 }
 
 /**
@@ -178,7 +199,7 @@ export function replaySessionChannels(core: GatewayCore, conn: Connection): void
   const pending = conn.pendingReplay;
   conn.pendingReplay = undefined;
   if (!pending) return;
-  Promise.all(Object.entries(pending.plans).map(([channel, plan]) => attach(core, conn, channel, plan))).then(
+  Promise.all([...pending.plans].map(([channel, plan]) => attach(core, conn, channel, plan))).then(
     (counts) => pending.trace?.finished(counts.reduce((total, count) => total + count, 0)),
     (error: unknown) => {
       pending.trace?.failed(error);

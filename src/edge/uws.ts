@@ -30,6 +30,18 @@ export function sendText<T>(ws: Socket<T>, text: string): SendResult {
 }
 
 /**
+ * What the edge closed a socket for on its own, when it is a rule of the protocol:
+ * uWS cuts such a socket without a close frame (the client sees 1006) and names
+ * the reason in the message its close handler gets.
+ */
+export function edgeCloseReason(message: ArrayBuffer): 'INVALID_UTF8' | 'MESSAGE_TOO_LARGE' | undefined {
+  const text = Buffer.from(message).toString();
+  if (text === 'Received invalid UTF-8') return 'INVALID_UTF8';
+  if (text.startsWith('Received too big message')) return 'MESSAGE_TOO_LARGE';
+  return undefined;
+}
+
+/**
  * When uWS's automatic heartbeat acts for a given `idleTimeout` (s): it pings a
  * socket silent for `pingAfterMs` and closes it when no pong (or any frame)
  * arrives in the `pongTimeoutMs` after. Measured on this uWS build: 8 s → 4 + 4,

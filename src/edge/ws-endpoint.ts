@@ -14,7 +14,7 @@ import type { GatewayCore } from '../core/gateway-core.ts';
 import { edgeBackpressureLimit, watchSlowConsumers } from '../core/slow-consumers.ts';
 import { clientAddress, type TrustedProxies } from '../limits/client-address.ts';
 import { HelloFrame } from '../shared/frames.ts';
-import { type App, httpRemoteAddress, reply, type WebSocketBehavior } from './uws.ts';
+import { type App, edgeCloseReason, httpRemoteAddress, reply, type WebSocketBehavior } from './uws.ts';
 
 export const WS_PATH = '/ws';
 
@@ -96,7 +96,7 @@ export function mountWebSocket(
     },
     message: (ws, message, isBinary) => onMessage(core, ws.getUserData().conn, message, isBinary),
     drain: (ws) => ws.getUserData().conn.onDrain(),
-    close: (ws, code) => ws.getUserData().conn.onClose(code),
+    close: (ws, code, message) => ws.getUserData().conn.onClose(code, edgeCloseReason(message)),
   });
   watchSlowConsumers(core);
 }

@@ -12,6 +12,7 @@ import { devTokenClaims } from '../auth/dev-token-claims.ts';
 import type { JwtVerifier } from '../auth/token-verifier.ts';
 import type { GatewayCore } from '../core/gateway-core.ts';
 import { publishEvent } from '../core/publish.ts';
+import { TetherError } from '../core/tether-error.ts';
 import {
   type App,
   BodyTooLargeError,
@@ -30,6 +31,7 @@ import {
   traceHeaders,
   traceHttp,
 } from '../observability/http-tracing.ts';
+import { dataJsonOf } from '../protocol/frame-codec.ts';
 import type { ErrorCode } from '../shared/errors.ts';
 import { CHANNEL_PATTERN } from '../shared/frames.ts';
 import type { ApiKeys } from './api-keys.ts';
@@ -119,13 +121,16 @@ async function publish(
   answer: Answer,
 ): Promise<void> {
   let body: unknown;
+  let dataJson: string | undefined;
   try {
-    body = JSON.parse((await readBody(res, core.config.maxMessageBytes)).toString('utf8'));
+    const text = (await readBody(res, core.config.maxMessageBytes)).toString('utf8');
+    dataJson = dataJsonOf(text); // refuses a body nested past MAX_NESTING_DEPTH before parsing it
+    body = JSON.parse(text);
   } catch (error) {
     const tooLarge = error instanceof BodyTooLargeError;
     answer(tooLarge ? 413 : 400, {
       error: tooLarge ? 'MESSAGE_TOO_LARGE' : 'MALFORMED_MESSAGE',
-      message: (error as Error).message,
+      message: error instanceof TetherError ? error.detail : (error as Error).message,
     });
     return;
   }
@@ -139,7 +144,7 @@ async function publish(
   }
   const result = await publishEvent(core, {
     channel: body.channel,
-    data: body.data,
+    dataJson: dataJson ?? 'null',
     correlationId,
     publisher: 'backend',
   });

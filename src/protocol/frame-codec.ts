@@ -1,18 +1,42 @@
 /**
  * Inbound frames: JSON text → a validated `ClientFrame`, or a TetherError saying
  * exactly what was wrong. Validators are compiled once from the shared schemas
- * (Ajv generates code; no hand-written checks on the hot path).
+ * (Ajv generates code; no hand-written checks on the hot path). A frame nested
+ * deeper than MAX_NESTING_DEPTH is refused before it is parsed, and a frame's
+ * `data` comes back as the client's own JSON text too (json-scan.ts).
  */
 import { Ajv, type ValidateFunction } from 'ajv';
 import { TetherError } from '../core/tether-error.ts';
-import { type ClientFrame, ClientFrameSchemas, type ClientFrameType } from '../shared/frames.ts';
+import {
+  type ClientFrame,
+  ClientFrameSchemas,
+  type ClientFrameType,
+  isEventId,
+  MAX_NESTING_DEPTH,
+} from '../shared/frames.ts';
+import { scanFrame } from './json-scan.ts';
 
-const ajv = new Ajv({ allErrors: false, strict: true });
+/** An Ajv that knows the protocol's formats: compile every schema of src/shared/frames.ts with it. */
+export function protocolAjv(): Ajv {
+  const ajv = new Ajv({ allErrors: false, strict: true });
+  ajv.addFormat('event-id', { type: 'string', validate: isEventId });
+  return ajv;
+}
+
+const ajv = protocolAjv();
 const validators = Object.fromEntries(
   Object.entries(ClientFrameSchemas).map(([type, schema]) => [type, ajv.compile(schema)]),
 ) as Record<ClientFrameType, ValidateFunction<ClientFrame>>;
 
-export function decodeFrame(text: string): ClientFrame {
+export interface DecodedFrame {
+  frame: ClientFrame;
+  /** The top-level `data` member's JSON text, exactly as the client wrote it. */
+  dataJson?: string;
+}
+
+export function decodeFrame(text: string): DecodedFrame {
+  const scan = scanFrame(text, MAX_NESTING_DEPTH);
+  if (!scan) throw tooDeep();
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -34,11 +58,26 @@ export function decodeFrame(text: string): ClientFrame {
     const where = first?.instancePath || '/';
     const extra =
       first?.params && 'additionalProperty' in first.params ? ` "${first.params.additionalProperty}"` : '';
+    const message =
+      first?.keyword === 'format' ? 'must be an event ID, each part at most 2^64 − 1' : first?.message;
     throw new TetherError('MALFORMED_MESSAGE', {
-      detail: `${type}${where}: ${first?.message ?? 'invalid'}${extra}`,
+      detail: `${type}${where}: ${message ?? 'invalid'}${extra}`,
     });
   }
-  return value;
+  return { frame: value, dataJson: scan.data ? text.slice(scan.data[0], scan.data[1]) : undefined };
+}
+
+/** The top-level `data` member of a JSON body (POST /publish) as written, or a TetherError. */
+export function dataJsonOf(text: string): string | undefined {
+  const scan = scanFrame(text, MAX_NESTING_DEPTH);
+  if (!scan) throw tooDeep();
+  return scan.data ? text.slice(scan.data[0], scan.data[1]) : undefined;
+}
+
+function tooDeep(): TetherError {
+  return new TetherError('MALFORMED_MESSAGE', {
+    detail: `nested deeper than ${MAX_NESTING_DEPTH} levels (MAX_NESTING_DEPTH)`,
+  });
 }
 
 /** The `ref` of a frame that failed validation, when one can be read, to tie the error to it. */

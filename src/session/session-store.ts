@@ -8,8 +8,11 @@
  * overwrite or delete the session it no longer holds.
  */
 import type { Redis } from 'ioredis';
-import type { SessionRecord, SessionStore } from '../core/ports/session-store.ts';
+import type { ChannelPosition, SessionRecord, SessionStore } from '../core/ports/session-store.ts';
 import type { Keys } from '../redis/keys.ts';
+
+/** Each subscribed channel is a field of its own, `ch:<channel>` = `<after>[/<epoch>]`: a subscribe writes one field. */
+const CHANNEL_FIELD = 'ch:';
 
 export interface SessionTiming {
   /** TTL while live: long enough to outlast one missed lease refresh. */
@@ -27,6 +30,8 @@ const SCRIPTS = {
     for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
     redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1`,
   tetherDeleteIfOwner: `${IF_OWNER_PREAMBLE} redis.call('DEL', KEYS[1]) return 1`,
+  /** ARGV: conn, field */
+  tetherDeleteFieldIfOwner: `${IF_OWNER_PREAMBLE} redis.call('HDEL', KEYS[1], ARGV[2]) return 1`,
   /** Take over a session: ARGV: newConn, nodeId, now, ttl. Returns the previous owner's node id. */
   tetherAttach: `if redis.call('EXISTS', KEYS[1]) == 0 then return false end
     local previous = redis.call('HGET', KEYS[1], 'node_id')
@@ -38,6 +43,7 @@ const SCRIPTS = {
 type ScriptedRedis = Redis & {
   tetherSetIfOwner(key: string, conn: string, ttl: number, ...fieldValues: string[]): Promise<number>;
   tetherDeleteIfOwner(key: string, conn: string): Promise<number>;
+  tetherDeleteFieldIfOwner(key: string, conn: string, field: string): Promise<number>;
   tetherAttach(key: string, conn: string, nodeId: string, now: number, ttl: number): Promise<string | null>;
 };
 
@@ -95,11 +101,24 @@ export class RedisSessionStore implements SessionStore {
     });
   }
 
-  saveChannels(sessionId: string, connectionId: string, channels: Record<string, string>): Promise<number> {
+  saveChannel(
+    sessionId: string,
+    connectionId: string,
+    channel: string,
+    position: ChannelPosition,
+  ): Promise<number> {
     return this.setIfOwner(sessionId, connectionId, this.timing.liveTtlMs, {
-      channels: JSON.stringify(channels),
+      [`${CHANNEL_FIELD}${channel}`]: position.epoch ? `${position.after}/${position.epoch}` : position.after,
       last_activity: String(Date.now()),
     });
+  }
+
+  dropChannel(sessionId: string, connectionId: string, channel: string): Promise<number> {
+    return this.redis.tetherDeleteFieldIfOwner(
+      this.keys.session(sessionId),
+      connectionId,
+      `${CHANNEL_FIELD}${channel}`,
+    );
   }
 
   deleteIfOwner(sessionId: string, connectionId: string): Promise<number> {
@@ -128,13 +147,12 @@ export class RedisSessionStore implements SessionStore {
 }
 
 function toHash(r: SessionRecord): Record<string, string> {
-  return {
+  const hash: Record<string, string> = {
     session_id: r.sessionId,
     connection_id: r.connectionId,
     user_id: r.userId,
     node_id: r.nodeId,
     correlation_id: r.correlationId,
-    channels: JSON.stringify(r.channels),
     connected_at: String(r.connectedAt),
     last_activity: String(r.lastActivity),
     client_info: JSON.stringify(r.clientInfo),
@@ -144,8 +162,18 @@ function toHash(r: SessionRecord): Record<string, string> {
     tier: r.tier,
     resume_token_hash: r.resumeTokenHash,
   };
+  for (const [channel, position] of r.channels)
+    hash[`${CHANNEL_FIELD}${channel}`] = position.epoch
+      ? `${position.after}/${position.epoch}`
+      : position.after;
+  return hash;
 }
 
+/**
+ * A stored hash back to a record. Never throws on what it finds: a position that is not
+ * an event ID is handed on as it is, and planning it reports the channel's history as
+ * lost (recovered: false) — a damaged session resumes with the gap said, not in a loop.
+ */
 function fromHash(h: Record<string, string>): SessionRecord {
   return {
     sessionId: h.session_id ?? '',
@@ -153,14 +181,41 @@ function fromHash(h: Record<string, string>): SessionRecord {
     userId: h.user_id ?? '',
     nodeId: h.node_id ?? '',
     correlationId: h.correlation_id ?? '',
-    channels: JSON.parse(h.channels ?? '{}'),
+    channels: channelsOf(h),
     connectedAt: Number(h.connected_at),
     lastActivity: Number(h.last_activity),
-    clientInfo: JSON.parse(h.client_info ?? '{}'),
+    clientInfo: parseObject(h.client_info) as SessionRecord['clientInfo'], // written by create() from the hello's strings
     health: h.health === 'reconnecting' ? 'reconnecting' : 'connected',
     reconnectionCount: Number(h.reconnection_count ?? 0),
     errorCount: Number(h.error_count ?? 0),
     tier: h.tier ?? 'standard',
     resumeTokenHash: h.resume_token_hash ?? '',
   };
+}
+
+function channelsOf(h: Record<string, string>): Map<string, ChannelPosition> {
+  const channels = new Map<string, ChannelPosition>();
+  // Sessions written before channels had fields of their own kept them as one JSON map.
+  for (const [channel, after] of Object.entries(parseObject(h.channels)))
+    if (typeof after === 'string') channels.set(channel, { after });
+  for (const [field, value] of Object.entries(h)) {
+    if (!field.startsWith(CHANNEL_FIELD)) continue;
+    const slash = value.indexOf('/');
+    channels.set(
+      field.slice(CHANNEL_FIELD.length),
+      slash < 0 ? { after: value } : { after: value.slice(0, slash), epoch: value.slice(slash + 1) },
+    );
+  }
+  return channels;
+}
+
+function parseObject(json: string | undefined): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(json ?? '{}');
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : {};
+  } catch {
+    return {};
+  }
 }

@@ -58,7 +58,8 @@ export const ERRORS = {
     closeCode: 1008,
     retryable: false,
     message: 'The first frame on a connection must be hello.',
-    recovery: 'Send hello first and wait for welcome before any other frame.',
+    recovery:
+      'Send hello as the first frame. Others may follow it at once (they are held until welcome), but none may come before it.',
   },
   ALREADY_AUTHENTICATED: {
     category: 'client',
@@ -84,6 +85,13 @@ export const ERRORS = {
     message: 'Binary frames are not part of the protocol.',
     recovery: 'Send JSON text frames.',
   },
+  INVALID_UTF8: {
+    category: 'client',
+    closeCode: 1007,
+    retryable: false,
+    message: 'A text frame was not valid UTF-8 (RFC 6455 §8.1).',
+    recovery: 'Fix the client’s encoding; reconnect to resume the session, which is kept.',
+  },
   MESSAGE_TOO_LARGE: {
     category: 'client',
     closeCode: 1009,
@@ -104,6 +112,13 @@ export const ERRORS = {
     retryable: false,
     message: 'The token does not allow subscribing to this channel.',
     recovery: "Request a token whose 'channels' claim covers this channel.",
+  },
+  TOO_MANY_SUBSCRIPTIONS: {
+    category: 'client',
+    retryable: false,
+    message:
+      'This connection is subscribed to as many channels as the gateway allows (MAX_SUBSCRIPTIONS_PER_CONNECTION).',
+    recovery: 'Unsubscribe from channels no longer needed, or spread the channels over more connections.',
   },
   PUBLISH_FORBIDDEN: {
     category: 'event',

@@ -5,19 +5,25 @@
  */
 import { type Static, Type as T } from '@sinclair/typebox';
 import type { ErrorCategory, ErrorCode } from './errors.ts';
-import { ACTION_NAME_PATTERN, CHANNEL_PATTERN, EVENT_ID_PATTERN } from './identifiers.ts';
+import { ACTION_NAME_PATTERN, CHANNEL_PATTERN, EPOCH_PATTERN, EVENT_ID_PATTERN } from './identifiers.ts';
 
 export {
   ACTION_NAME_PATTERN,
   CHANNEL_PATTERN,
   compareEventIds,
+  EPOCH_PATTERN,
   EVENT_ID_PATTERN,
   INBOX_PREFIX,
   inboxChannel,
+  isEventId,
+  MAX_NESTING_DEPTH,
 } from './identifiers.ts';
 
 const Channel = T.String({ pattern: CHANNEL_PATTERN });
-const EventId = T.String({ pattern: EVENT_ID_PATTERN });
+/** Shape by pattern, range by the `event-id` format (isEventId): the server's validator registers it. */
+const EventId = T.String({ pattern: EVENT_ID_PATTERN, format: 'event-id' });
+/** A channel log's identity (docs/protocol.md, "Epochs"), as welcome and subscribed hand it out. */
+const Epoch = T.String({ pattern: EPOCH_PATTERN });
 /** A client-chosen request reference, echoed on the reply (ack, subscribed, error). */
 const Ref = T.String({ minLength: 1, maxLength: 64 });
 const ShortText = T.String({ maxLength: 256 });
@@ -37,6 +43,10 @@ export const HelloFrame = T.Object(
           lastEventIds: T.Optional(
             T.Record(T.String({ pattern: CHANNEL_PATTERN }), EventId, { additionalProperties: false }),
           ),
+          /** The epoch each position in lastEventIds belongs to. */
+          epochs: T.Optional(
+            T.Record(T.String({ pattern: CHANNEL_PATTERN }), Epoch, { additionalProperties: false }),
+          ),
         },
         { additionalProperties: false },
       ),
@@ -52,7 +62,14 @@ export const HelloFrame = T.Object(
 );
 
 export const SubscribeFrame = T.Object(
-  { type: T.Literal('subscribe'), ref: T.Optional(Ref), channel: Channel, from: T.Optional(EventId) },
+  {
+    type: T.Literal('subscribe'),
+    ref: T.Optional(Ref),
+    channel: Channel,
+    from: T.Optional(EventId),
+    /** The epoch `from` belongs to: a different one means the log's history was lost. */
+    epoch: T.Optional(Epoch),
+  },
   { additionalProperties: false },
 );
 
@@ -118,10 +135,15 @@ export type ClientFrameType = keyof typeof ClientFrameSchemas;
 
 export interface ChannelResume {
   channel: string;
-  /** false when events after the requested ID were trimmed from retention. */
+  /**
+   * false when events after the requested position are gone: trimmed from retention,
+   * or the log's history was lost (its epoch changed, or its IDs went backwards).
+   */
   recovered: boolean;
   /** Events that follow have IDs greater than this. */
   after: string;
+  /** The channel log's identity; keep it with the position and send it back on resume. */
+  epoch: string;
 }
 
 export interface WelcomeFrame {

@@ -6,8 +6,33 @@
 /** Channel names: letters, digits and `_ . : -`, 1–128 characters; no wildcards. */
 export const CHANNEL_PATTERN = '^[A-Za-z0-9_.:\\-]{1,128}$';
 
-/** Event IDs are Redis stream IDs: `<milliseconds>-<sequence>`, ordered per channel. */
+/**
+ * Event IDs are Redis stream IDs: `<milliseconds>-<sequence>`, ordered per channel,
+ * each part an unsigned 64-bit number. The pattern is the shape; `isEventId` also
+ * checks the range (20 digits reach past 2^64 − 1).
+ */
 export const EVENT_ID_PATTERN = '^[0-9]{1,20}-[0-9]{1,20}$';
+
+/** The largest part of an event ID: 2^64 − 1. */
+export const MAX_ID_PART = '18446744073709551615';
+
+const EVENT_ID = new RegExp(EVENT_ID_PATTERN);
+
+/** A well-formed event ID whose both parts are at most 2^64 − 1 (what Redis accepts). */
+export function isEventId(id: string): boolean {
+  if (!EVENT_ID.test(id)) return false;
+  const dash = id.indexOf('-');
+  return (
+    compareDecimal(id, 0, dash, MAX_ID_PART, 0, MAX_ID_PART.length) <= 0 &&
+    compareDecimal(id, dash + 1, id.length, MAX_ID_PART, 0, MAX_ID_PART.length) <= 0
+  );
+}
+
+/** How deep a frame's JSON may nest (objects and arrays, the frame itself included). */
+export const MAX_NESTING_DEPTH = 64;
+
+/** A channel log's epoch: letters, digits, `_` and `-`, 1–32 characters. */
+export const EPOCH_PATTERN = '^[A-Za-z0-9_-]{1,32}$';
 
 /** Action names: like channel names. */
 export const ACTION_NAME_PATTERN = '^[A-Za-z0-9_.:\\-]{1,128}$';

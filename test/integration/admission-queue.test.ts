@@ -38,7 +38,8 @@ async function session(g: TestGateway, sub: string) {
 /** Every command Redis runs from now on whose key or arguments name this gateway's admission queue. */
 async function watchAdmissionQueueCommands(g: TestGateway): Promise<string[][]> {
   const queueName = admissionQueueName(g.gateway.core.config.nodeId);
-  const monitor = await new Redis(g.redisUrl).monitor();
+  // lazyConnect: only the MONITOR connection opens (a second one's ready check can confuse it).
+  const monitor = await new Redis(g.redisUrl, { lazyConnect: true }).monitor();
   monitors.push(monitor);
   const seen: string[][] = [];
   monitor.on('monitor', (_time: string, args: string[]) => {

@@ -170,13 +170,16 @@ describe('development mode (no auth configured)', () => {
     const redis = new Redis(inject('redisUrl'));
     try {
       const shared = { redis, prefix: `dev${randomBytes(4).toString('hex')}` };
-      const first = await createTokenVerifier({}, true, shared);
-      const second = await createTokenVerifier({}, true, shared); // another process, or a restart
+      const first = await createTokenVerifier({ requireExp: false }, true, shared);
+      const second = await createTokenVerifier({ requireExp: false }, true, shared); // another process, or a restart
       const token = await first.mint?.({ sub: 'dora' });
       await expect(second.verify(token)).resolves.toMatchObject({ userId: 'dora' });
       expect(await redis.exists(devSecretKey(shared.prefix))).toBe(1);
       // Another prefix is another deployment: its tokens are not these.
-      const elsewhere = await createTokenVerifier({}, true, { redis, prefix: `${shared.prefix}x` });
+      const elsewhere = await createTokenVerifier({ requireExp: false }, true, {
+        redis,
+        prefix: `${shared.prefix}x`,
+      });
       await expect(elsewhere.verify(token)).rejects.toMatchObject({ code: 'AUTH_INVALID_TOKEN' });
     } finally {
       redis.disconnect();

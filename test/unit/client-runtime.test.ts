@@ -147,7 +147,10 @@ describe('resume and de-duplication', () => {
     const recovered: unknown[] = [];
     client.on('recovered', (r) => recovered.push(r));
     second.receive(
-      welcome({ resumed: true, channels: [{ channel: 'room:1', recovered: true, after: '7-0' }] }),
+      welcome({
+        resumed: true,
+        channels: [{ channel: 'room:1', recovered: true, after: '7-0', epoch: 'e1' }],
+      }),
     );
     expect(second.sentOfType('subscribe')).toEqual([]); // the gateway resumed it
     const during = client.subscribe('room:1'); // its `subscribed` is on the way: no second subscribe
@@ -162,7 +165,11 @@ describe('resume and de-duplication', () => {
     expect(seen).toEqual(['6-0', '7-0', '8-0']);
     expect(client.positions.duplicates).toBe(3);
     expect(recovered).toEqual([
-      { resumed: true, recovered: true, channels: [{ channel: 'room:1', recovered: true, after: '7-0' }] },
+      {
+        resumed: true,
+        recovered: true,
+        channels: [{ channel: 'room:1', recovered: true, after: '7-0', epoch: 'e1' }],
+      },
     ]);
     expect(states).toEqual(['connecting', 'connected', 'reconnecting', 'connecting', 'connected']);
   });

@@ -74,10 +74,13 @@ describe('a subscription', () => {
     await settle();
     FakeWebSocket.last.open();
     FakeWebSocket.last.receive(
-      welcome({ resumed: true, channels: [{ channel: 'room:1', recovered: false, after: '5-0' }] }),
+      welcome({
+        resumed: true,
+        channels: [{ channel: 'room:1', recovered: false, after: '5-0', epoch: 'e1' }],
+      }),
     );
     FakeWebSocket.last.receive({ type: 'subscribed', channel: 'room:1', recovered: false, after: '5-0' });
-    expect(recovered).toEqual([{ recovered: false, after: '5-0', resumed: true }]);
+    expect(recovered).toEqual([{ recovered: false, after: '5-0', resumed: true, epoch: 'e1' }]);
     expect(states).toEqual(['subscribed', 'subscribing', 'subscribed']);
     expect(client.stats().subscriptions).toEqual({
       'room:1': { state: 'subscribed', position: { id: '2-0', epoch: 'e1' } },

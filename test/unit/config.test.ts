@@ -144,6 +144,7 @@ describe('auth and development mode', () => {
     const config = loadConfig({});
     expect(config.devMode).toBe(true);
     expect(config.auth).toEqual({
+      requireExp: false,
       hs256Secret: undefined,
       publicKeyPem: undefined,
       jwksUrl: undefined,
@@ -213,5 +214,19 @@ describe('auth and development mode', () => {
     const config = loadConfig({ NODE_ENV: 'production', AUTH_JWT_SECRET: SECRET, PUBLISH_API_KEYS: API_KEY });
     expect(config.production).toBe(true);
     expect(config.devMode).toBe(false);
+  });
+
+  it('AUTH_REQUIRE_EXP is on in production and off elsewhere unless set', () => {
+    const production = { NODE_ENV: 'production', AUTH_JWT_SECRET: SECRET, PUBLISH_API_KEYS: API_KEY };
+    expect(loadConfig(production).auth.requireExp).toBe(true);
+    expect(loadConfig({ ...production, AUTH_REQUIRE_EXP: 'false' }).auth.requireExp).toBe(false);
+    expect(loadConfig({ AUTH_JWT_SECRET: SECRET }).auth.requireExp).toBe(false);
+    expect(loadConfig({ AUTH_JWT_SECRET: SECRET, AUTH_REQUIRE_EXP: 'true' }).auth.requireExp).toBe(true);
+  });
+
+  it('name → number tables find nothing for object keys (a token tier may be `constructor`)', () => {
+    const { admission, actions } = loadConfig({ TIER_PRIORITIES: 'gold=1', ACTION_PRIORITIES: 'urgent=1' });
+    for (const key of ['constructor', '__proto__', 'toString', 'hasOwnProperty'])
+      expect([admission.tierPriorities[key], actions.priorities[key]]).toEqual([undefined, undefined]);
   });
 });

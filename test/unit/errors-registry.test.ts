@@ -14,7 +14,7 @@ import {
 
 const entries = Object.entries(ERRORS) as [ErrorCode, (typeof ERRORS)[ErrorCode]][];
 /** RFC 6455 §7.4.1 codes that fit a Tether error; 4000–4999 is the application range. */
-const STANDARD_CLOSE_CODES = [1008, 1009, 1011, 1012, 1013];
+const STANDARD_CLOSE_CODES = [1007, 1008, 1009, 1011, 1012, 1013];
 
 describe('the error registry', () => {
   it('has the codes the architecture promises', () => {

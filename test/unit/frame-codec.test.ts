@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { TetherError } from '../../src/core/tether-error.ts';
 import { decodeFrame, refOf } from '../../src/protocol/frame-codec.ts';
-import { ClientFrameSchemas } from '../../src/shared/frames.ts';
+import { ClientFrameSchemas, MAX_NESTING_DEPTH } from '../../src/shared/frames.ts';
 
 /** The error decodeFrame throws for `input` (an object is serialized first). */
 function rejection(input: unknown): TetherError {
@@ -20,7 +20,7 @@ function rejection(input: unknown): TetherError {
 }
 
 function accepts(frame: Record<string, unknown>): void {
-  expect(decodeFrame(JSON.stringify(frame))).toEqual(frame);
+  expect(decodeFrame(JSON.stringify(frame)).frame).toEqual(frame);
 }
 
 const ID = '1718000000000-0';
@@ -178,7 +178,7 @@ describe('channel names', () => {
 });
 
 describe('event IDs', () => {
-  it.each(['0-0', '1-1', ID, `${'9'.repeat(20)}-${'9'.repeat(20)}`])('accepts %j', (from) => {
+  it.each(['0-0', '1-1', ID, '18446744073709551615-18446744073709551615'])('accepts %j', (from) => {
     accepts({ type: 'subscribe', channel: 'a', from });
   });
 
@@ -196,6 +196,7 @@ describe('event IDs', () => {
     '*',
     '$',
     `${'9'.repeat(21)}-0`,
+    `${'9'.repeat(20)}-${'9'.repeat(20)}`, // the right shape, past 2^64 − 1: Redis refuses it
   ])('rejects %j as from and in lastEventIds', (id) => {
     expect(rejection({ type: 'subscribe', channel: 'a', from: id }).detail).toContain('subscribe/from');
     const hello = { type: 'hello', resume: { sessionId: 's', resumeToken: 'r', lastEventIds: { a: id } } };
@@ -219,5 +220,84 @@ describe('refOf: tie an error to the frame that caused it', () => {
     expect(refOf('{"type":"subscribe"}')).toBeUndefined();
     expect(refOf('{"ref":""}')).toBeUndefined();
     expect(refOf(`{"ref":"${'r'.repeat(65)}"}`)).toBeUndefined();
+  });
+});
+
+describe('event IDs are checked to their real range', () => {
+  it.each(['18446744073709551615-18446744073709551615', '0-0', '1-18446744073709551615'])(
+    'accepts %s (each part at most 2^64 − 1)',
+    (from) => accepts({ type: 'subscribe', channel: 'room:1', from }),
+  );
+
+  it.each(['0-99999999999999999999', '18446744073709551616-0', '99999999999999999999-1'])(
+    'refuses %s as MALFORMED_MESSAGE naming the range',
+    (from) => {
+      const error = rejection({ type: 'subscribe', channel: 'room:1', from });
+      expect(error.code).toBe('MALFORMED_MESSAGE');
+      expect(error.detail).toContain('2^64');
+    },
+  );
+
+  it('in a resume’s lastEventIds too', () => {
+    const error = rejection({
+      type: 'hello',
+      resume: { sessionId: 's', resumeToken: 'r', lastEventIds: { 'room:1': '0-99999999999999999999' } },
+    });
+    expect(error.code).toBe('MALFORMED_MESSAGE');
+  });
+});
+
+describe('nesting depth', () => {
+  const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+
+  it(`accepts data nested to the limit (${MAX_NESTING_DEPTH} levels, the frame included)`, () => {
+    const text = `{"type":"publish","channel":"c","data":${nested(MAX_NESTING_DEPTH - 1)}}`;
+    expect(decodeFrame(text).frame.type).toBe('publish');
+  });
+
+  it('refuses one level more as MALFORMED_MESSAGE naming the limit, before parsing it', () => {
+    const error = rejection(`{"type":"publish","channel":"c","data":${nested(MAX_NESTING_DEPTH)}}`);
+    expect(error.code).toBe('MALFORMED_MESSAGE');
+    expect(error.detail).toContain(`${MAX_NESTING_DEPTH} levels`);
+  });
+
+  it('refuses 30,000 levels (60 KB) the same way, not as a store error', () => {
+    expect(rejection(`{"type":"publish","channel":"c","data":${nested(30_000)}}`).code).toBe(
+      'MALFORMED_MESSAGE',
+    );
+  });
+
+  it('counts brackets inside strings as text', () => {
+    const text = `{"type":"publish","channel":"c","data":"${'['.repeat(1000)}"}`;
+    expect(decodeFrame(text).frame.type).toBe('publish');
+  });
+});
+
+describe('data as the client wrote it', () => {
+  it.each([
+    ['numbers beyond double precision', '{"n":12345678901234567890123,"f":1e400}'],
+    ['spacing and key order', '{ "b" : [ 1 , 2 ] ,  "a":{} }'],
+    ['escapes and non-ASCII', '"caf\\u00e9 \\" ☕ \\n"'],
+    ['a literal', 'true'],
+    ['null', 'null'],
+  ])('keeps %s byte for byte', (_, data) => {
+    const text = `{"type":"publish","ref":"r","channel":"c","data":${data}}`;
+    expect(decodeFrame(text).dataJson).toBe(data);
+  });
+
+  it('takes the last `data` when a frame repeats it, as JSON.parse does', () => {
+    const { frame, dataJson } = decodeFrame('{"type":"publish","channel":"c","data":1,"data":[2]}');
+    expect(dataJson).toBe('[2]');
+    expect((frame as { data: unknown }).data).toEqual([2]);
+  });
+
+  it('finds `data` however its name is escaped, and only at the top level', () => {
+    expect(decodeFrame('{"type":"publish","channel":"c","d\\u0061ta":{"data":1}}').dataJson).toBe(
+      '{"data":1}',
+    );
+  });
+
+  it('trims the whitespace around the value, not inside it', () => {
+    expect(decodeFrame('{"type":"publish","channel":"c","data":  [ 1 ]  }').dataJson).toBe('[ 1 ]');
   });
 });

@@ -114,7 +114,12 @@ export class SubscriptionSet {
     this.inFlight.delete(frame.channel);
     const subscription = this.get(frame.channel);
     if (!subscription) return; // the inbox, or unsubscribed meanwhile
-    const info: ChannelResume = { channel: frame.channel, recovered: frame.recovered, after: frame.after };
+    const info: ChannelResume = {
+      channel: frame.channel,
+      recovered: frame.recovered,
+      after: frame.after,
+      epoch: frame.epoch,
+    };
     const epoch = epochOf(frame);
     // Re-subscribed from a position on a new session: the application must hear about a gap.
     if (sent?.from !== undefined) {

@@ -16,10 +16,12 @@ export interface LoggedEvent {
 }
 
 export interface ReplayPlan {
-  /** false when events after the requested position were lost (trimmed). */
+  /** false when events after the requested position are gone (trimmed, or the log's history lost). */
   recovered: boolean;
   /** Delivery continues with events whose ID is greater than this. */
   after: string;
+  /** The log's identity now (docs/protocol.md, "Epochs"). */
+  epoch: string;
 }
 
 /** A page of the log, read together with the log's retention. */
@@ -40,8 +42,8 @@ export interface EventStore {
     traceparent?: string,
     ttlMs?: number,
   ): Promise<LoggedEvent>;
-  /** Where delivery can continue for a client whose last seen event is `after`. */
-  plan(channel: string, after: string): Promise<ReplayPlan>;
+  /** Where delivery can continue for a client whose last seen event is `after`, in `epoch` if it knows one. */
+  plan(channel: string, after: string, epoch?: string): Promise<ReplayPlan>;
   /** Events with ID in (after, until], oldest first, at most `count`, and whether a trim cut in. */
   page(channel: string, after: string, until: string, count: number): Promise<LogPage>;
 }
@@ -53,6 +55,8 @@ export interface ChannelFeed {
   leave(channel: string): void;
   /** The ID up to which `channel` has been delivered locally; undefined if not read. */
   cursor(channel: string): string | undefined;
+  /** The epoch of the log `channel` is read from; undefined if not read. */
+  epoch(channel: string): string | undefined;
   /** Resolves once `channel` has been delivered up to `id` (or is no longer read). */
   whenPast(channel: string, id: string): Promise<void>;
 }

@@ -4,14 +4,20 @@
  * Implemented over Redis hashes in src/session/session-store.ts.
  */
 
+/** Where a session's delivery of a channel started: an event ID, in the log epoch it belongs to. */
+export interface ChannelPosition {
+  after: string;
+  epoch?: string;
+}
+
 export interface SessionRecord {
   sessionId: string;
   connectionId: string;
   userId: string;
   nodeId: string;
   correlationId: string;
-  /** channel → the event ID after which this session's delivery started. */
-  channels: Record<string, string>;
+  /** channel → where this session's delivery of it started (a Map: any channel name is a safe key). */
+  channels: Map<string, ChannelPosition>;
   connectedAt: number;
   lastActivity: number;
   clientInfo: Record<string, string | undefined>;
@@ -33,7 +39,14 @@ export interface SessionStore {
   ): Promise<{ previousNodeId: string } | undefined>;
   markLive(sessionId: string, connectionId: string): Promise<unknown>;
   markResumable(sessionId: string, connectionId: string): Promise<unknown>;
-  saveChannels(sessionId: string, connectionId: string, channels: Record<string, string>): Promise<unknown>;
+  /** Record one channel's position (O(1) whatever the session's channel count). */
+  saveChannel(
+    sessionId: string,
+    connectionId: string,
+    channel: string,
+    position: ChannelPosition,
+  ): Promise<unknown>;
+  dropChannel(sessionId: string, connectionId: string, channel: string): Promise<unknown>;
   deleteIfOwner(sessionId: string, connectionId: string): Promise<unknown>;
   incrementErrors(sessionId: string): void;
 }

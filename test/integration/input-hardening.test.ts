@@ -1,0 +1,232 @@
+/**
+ * No input can poison a session or a process, and every bad input gets its own
+ * coded error (issue 10, items 2–6): names that are JavaScript object keys,
+ * positions past 2^64 − 1 stored in a session, deep nesting, an action named like
+ * an object key, invalid UTF-8, a flood of subscriptions — and data delivered
+ * byte for byte as sent.
+ */
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { type ActionWorker, startActionWorker } from '../../src/actions/action-worker.ts';
+import type { ErrorFrame, ReplyFrame, SubscribedFrame } from '../../src/shared/frames.ts';
+import { eventually, publishMany, settle } from '../support/events.ts';
+import { mintToken, startTestGateway, TEST_API_KEY, type TestGateway } from '../support/gateway.ts';
+import { ids, TestClient } from '../support/ws-client.ts';
+
+let gw: TestGateway;
+let redis: Redis;
+const clients: TestClient[] = [];
+const workers: ActionWorker[] = [];
+
+beforeAll(async () => {
+  gw = await startTestGateway({ MAX_SUBSCRIPTIONS_PER_CONNECTION: '8' });
+  redis = new Redis(gw.redisUrl);
+});
+afterAll(async () => {
+  await redis.quit();
+  await gw.stop();
+});
+afterEach(async () => {
+  for (const client of clients.splice(0)) client.drop();
+  await Promise.all(workers.splice(0).map((w) => w.close()));
+});
+
+async function session(hello: Record<string, unknown> = {}, sub = 'hardy') {
+  const opened = await TestClient.session(gw.url, { token: await mintToken({ sub }), ...hello });
+  clients.push(opened.client);
+  return opened;
+}
+
+async function subscribe(client: TestClient, channel: string) {
+  const ref = randomUUID().slice(0, 8);
+  client.send({ type: 'subscribe', channel, ref });
+  return (await client.next((f) => (f.type === 'subscribed' || f.type === 'error') && f.ref === ref)) as
+    | SubscribedFrame
+    | ErrorFrame;
+}
+
+const OBJECT_KEYS = ['__proto__', 'constructor', 'toString', 'valueOf', 'hasOwnProperty'];
+
+describe('channels named like JavaScript object keys', () => {
+  it('are subscribed, remembered and resumed like any other, with nothing dropped', async () => {
+    const first = await session({}, 'keys');
+    for (const channel of OBJECT_KEYS)
+      expect((await subscribe(first.client, channel)).type).toBe('subscribed');
+    first.client.drop();
+    const published = new Map<string, string[]>();
+    for (const channel of OBJECT_KEYS) published.set(channel, await publishMany(gw.http, channel, 2));
+
+    // Resumed without lastEventIds: the session's own positions are used for every channel.
+    const back = await session(
+      { resume: { sessionId: first.welcome.sessionId, resumeToken: first.welcome.resumeToken } },
+      'keys',
+    );
+    expect(back.welcome.resumed).toBe(true);
+    expect(back.welcome.channels.map((c) => c.channel).sort()).toEqual([...OBJECT_KEYS].sort());
+    for (const channel of OBJECT_KEYS) {
+      await back.client.waitForEvents(2, channel);
+      expect(ids(back.client.events(channel))).toEqual(published.get(channel));
+    }
+    expect(back.client.frames.filter((f) => f.type === 'error')).toEqual([]);
+  });
+});
+
+describe('a session whose stored position is unusable', () => {
+  it('resumes with the gap said (recovered:false), not INTERNAL, and resumes again after', async () => {
+    const channel = `stored:${randomUUID().slice(0, 8)}`;
+    const first = await session({}, 'damaged');
+    await subscribe(first.client, channel);
+    first.client.drop();
+    // A position past 2^64 − 1, as an older gateway could have stored it.
+    await redis.hset(
+      `${gw.prefix}:{s:${first.welcome.sessionId}}`,
+      `ch:${channel}`,
+      '0-99999999999999999999',
+    );
+    const sent = await publishMany(gw.http, channel, 2);
+    const resume = { sessionId: first.welcome.sessionId, resumeToken: first.welcome.resumeToken };
+
+    const back = await session({ resume }, 'damaged');
+    expect(back.welcome.channels).toEqual([expect.objectContaining({ channel, recovered: false })]);
+    await back.client.waitForEvents(2, channel);
+    expect(ids(back.client.events(channel))).toEqual(sent);
+    await settle(back.client);
+    expect(back.client.closed).toBeUndefined();
+    back.client.drop();
+
+    const again = await session({ resume }, 'damaged');
+    expect(again.welcome).toMatchObject({ resumed: true, recovered: true });
+  });
+});
+
+describe('nesting past MAX_NESTING_DEPTH', () => {
+  const deep = `${'['.repeat(30_000)}${']'.repeat(30_000)}`;
+
+  it('a socket publish is MALFORMED_MESSAGE naming the limit; the connection stays open', async () => {
+    const { client } = await session();
+    client.ws.send(`{"type":"publish","ref":"deep","channel":"deep:1","data":${deep}}`);
+    const error = (await client.next((f) => f.type === 'error' && f.ref === 'deep')) as ErrorFrame;
+    expect(error).toMatchObject({ code: 'MALFORMED_MESSAGE', category: 'client', retryable: false });
+    expect(error.detail).toContain('64 levels');
+    await settle(client);
+    expect(client.closed).toBeUndefined();
+  });
+
+  it('an HTTP publish is 400 MALFORMED_MESSAGE, not a store error', async () => {
+    const res = await fetch(`${gw.http}/publish`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TEST_API_KEY}`, 'content-type': 'application/json' },
+      body: `{"channel":"deep:1","data":${deep}}`,
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: 'MALFORMED_MESSAGE' });
+  });
+});
+
+describe('actions named like object keys', () => {
+  it.each(['constructor', '__proto__', 'toString'])(
+    '%s is queued and answered UNKNOWN_ACTION by the worker',
+    async (name) => {
+      workers.push(startActionWorker({ redisUrl: gw.redisUrl, prefix: gw.prefix, handlers: {} }));
+      const { client } = await session();
+      client.send({ type: 'action', ref: `a-${name}`, name, data: {} });
+      const answer = (await client.next(
+        (f) => (f.type === 'reply' || f.type === 'error') && f.ref === `a-${name}`,
+        10_000,
+      )) as ReplyFrame | ErrorFrame;
+      expect(answer).toMatchObject({ type: 'reply', ok: false, error: { code: 'UNKNOWN_ACTION' } });
+    },
+  );
+});
+
+describe('invalid UTF-8 in a text frame', () => {
+  it('is cut by the edge, counted as INVALID_UTF8, and the session resumes', async () => {
+    const first = await session({}, 'utf8');
+    // A text frame (binary: false) whose bytes are not UTF-8: ws sends them unchecked.
+    first.client.ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false });
+    const closed = await first.client.waitClosed();
+    expect([1006, 1007]).toContain(closed.code);
+    const metrics = await (await fetch(`${gw.http}/metrics`)).text();
+    expect(metrics).toMatch(/tether_errors_total\{code="INVALID_UTF8",category="client"\} [1-9]/);
+    const back = await session(
+      { resume: { sessionId: first.welcome.sessionId, resumeToken: first.welcome.resumeToken } },
+      'utf8',
+    );
+    expect(back.welcome.resumed).toBe(true);
+  });
+});
+
+describe('MAX_SUBSCRIPTIONS_PER_CONNECTION', () => {
+  it('refuses one channel more with TOO_MANY_SUBSCRIPTIONS and its ref; the connection goes on', async () => {
+    const { client } = await session();
+    for (let n = 0; n < 8; n++) expect((await subscribe(client, `cap:${n}`)).type).toBe('subscribed');
+    const refused = await subscribe(client, 'cap:8');
+    expect(refused).toMatchObject({ type: 'error', code: 'TOO_MANY_SUBSCRIPTIONS', retryable: false });
+    client.send({ type: 'unsubscribe', channel: 'cap:0', ref: 'u' });
+    await client.next((f) => f.type === 'unsubscribed' && f.ref === 'u');
+    expect((await subscribe(client, 'cap:8')).type).toBe('subscribed');
+  });
+
+  it('a subscribe writes one field of the session, whatever the count', async () => {
+    const { client, welcome } = await session();
+    for (let n = 0; n < 7; n++) await subscribe(client, `fields:${n}`);
+    const written: string[][] = [];
+    // lazyConnect: only the MONITOR connection opens (a second one's ready check can confuse it).
+    const feed = await new Redis(gw.redisUrl, { lazyConnect: true }).monitor();
+    feed.on('monitor', (_time: string, args: string[]) => {
+      if (args.some((a) => a.includes(welcome.sessionId))) written.push(args);
+    });
+    await subscribe(client, 'fields:7');
+    await eventually(() => written.some((args) => args.some((a) => a === 'ch:fields:7')), 'the write');
+    feed.disconnect();
+    // MONITOR shows the script and the HSET it runs: both name the one channel, no other.
+    const channelFields = new Set(written.flat().filter((a) => a.startsWith('ch:')));
+    expect([...channelFields]).toEqual(['ch:fields:7']);
+    const stored = await redis.hkeys(`${gw.prefix}:{s:${welcome.sessionId}}`);
+    expect(stored.filter((f) => f.startsWith('ch:')).length).toBe(8);
+  });
+});
+
+describe('data, byte for byte', () => {
+  const DATA = '{"n":12345678901234567890123,"f":1e400, "s":"\\u2028"}';
+
+  /** The raw text of the first event frame a plain socket receives on `channel`. */
+  async function rawEvent(channel: string, publish: () => Promise<unknown>): Promise<string> {
+    const token = await mintToken({ sub: 'raw' });
+    const ws = new WebSocket(gw.url);
+    const texts: string[] = [];
+    ws.on('message', (data) => texts.push(data.toString()));
+    await new Promise((resolve) => ws.once('open', resolve));
+    ws.send(JSON.stringify({ type: 'hello', token }));
+    ws.send(JSON.stringify({ type: 'subscribe', channel, ref: 's' }));
+    await eventually(() => texts.some((t) => t.includes('"subscribed"')), 'subscribed');
+    await publish();
+    const event = await eventually(() => texts.find((t) => t.startsWith('{"type":"event"')), 'the event');
+    ws.terminate();
+    return event;
+  }
+
+  it('from a client publish', async () => {
+    const channel = `exact:${randomUUID().slice(0, 8)}`;
+    const { client } = await session();
+    const event = await rawEvent(channel, async () => {
+      client.ws.send(`{"type":"publish","ref":"x","channel":"${channel}","data":${DATA}}`);
+      await client.next((f) => f.type === 'ack' && f.ref === 'x');
+    });
+    expect(event).toContain(`"data":${DATA}}`);
+  });
+
+  it('from a backend publish', async () => {
+    const channel = `exact:${randomUUID().slice(0, 8)}`;
+    const event = await rawEvent(channel, () =>
+      fetch(`${gw.http}/publish`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TEST_API_KEY}`, 'content-type': 'application/json' },
+        body: `{"channel":"${channel}","data":${DATA}}`,
+      }),
+    );
+    expect(event).toContain(`"data":${DATA}}`);
+  });
+});

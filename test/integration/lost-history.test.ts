@@ -1,0 +1,167 @@
+/**
+ * Lost history is always reported (issue 10, item 1): every channel log has an
+ * epoch, and a client whose position belongs to a history that is gone — Redis
+ * lost it and the log was created anew, or its IDs went backwards — hears
+ * `recovered: false` and gets everything the log holds now, never a silent gap.
+ */
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type RedisServerHandle, startRedisServer } from '../../src/redis/embedded-redis.ts';
+import type { SubscribedFrame, WelcomeFrame } from '../../src/shared/frames.ts';
+import { eventually, lastId, publishMany, settle } from '../support/events.ts';
+import { mintToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { ids, TestClient } from '../support/ws-client.ts';
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function gatewayOn(redisServer: RedisServerHandle): Promise<TestGateway> {
+  const gw = await startTestGateway({ REDIS_URL: redisServer.url });
+  cleanups.push(() => gw.stop());
+  return gw;
+}
+
+async function session(gw: TestGateway, hello: Record<string, unknown>) {
+  const opened = await TestClient.session(gw.url, hello);
+  cleanups.push(() => opened.client.drop());
+  return opened;
+}
+
+async function subscribe(client: TestClient, channel: string, position?: { from: string; epoch?: string }) {
+  const ref = randomUUID().slice(0, 8);
+  client.send({ type: 'subscribe', channel, ref, ...position });
+  return (await client.next((f) => f.type === 'subscribed' && f.ref === ref)) as SubscribedFrame;
+}
+
+const readyStatus = (gw: TestGateway) =>
+  fetch(`${gw.http}/readyz`)
+    .then((res) => res.status)
+    .catch(() => 0);
+
+describe('Redis without persistence loses everything while clients are away', () => {
+  it('a client back with its last ID and epoch hears recovered:false and gets every new event', async () => {
+    let redisServer = await startRedisServer();
+    cleanups.push(() => redisServer.stop());
+    const gw = await gatewayOn(redisServer);
+    const channel = `lost:${randomUUID().slice(0, 8)}`;
+    const token = await mintToken({ sub: 'away' });
+
+    const { client } = await session(gw, { token });
+    const subscribed = await subscribe(client, channel);
+    expect(subscribed.epoch).toMatch(/^[A-Za-z0-9_-]{1,32}$/);
+    const before = await publishMany(gw.http, channel, 5);
+    await client.waitForEvents(5);
+    client.drop();
+
+    redisServer.process.kill('SIGKILL');
+    await redisServer.stop();
+    redisServer = await startRedisServer({ port: redisServer.port }); // empty: nothing was kept
+    await eventually(async () => (await readyStatus(gw)) === 200, 'the gateway back on Redis', 20_000);
+    const after = await publishMany(gw.http, channel, 3);
+
+    // The session is gone with the rest: a new one, then the channel from where it was.
+    const back = await session(gw, { token, resume: { sessionId: 'gone', resumeToken: 'gone' } });
+    const again = await subscribe(back.client, channel, { from: lastId(before), epoch: subscribed.epoch });
+    expect(again).toMatchObject({ recovered: false, after: '0-0' });
+    expect(again.epoch).not.toBe(subscribed.epoch);
+    await back.client.waitForEvents(after.length, channel);
+    await settle(back.client);
+    expect(ids(back.client.events(channel))).toEqual(after);
+  });
+
+  it('a client connected through it is closed to resume, and its resume says recovered:false', async () => {
+    let redisServer = await startRedisServer();
+    cleanups.push(() => redisServer.stop());
+    const gw = await gatewayOn(redisServer);
+    const channel = `lost-live:${randomUUID().slice(0, 8)}`;
+    const { client } = await session(gw, { token: await mintToken({ sub: 'present' }) });
+    const subscribed = await subscribe(client, channel);
+    const before = await publishMany(gw.http, channel, 3);
+    await client.waitForEvents(3);
+
+    redisServer.process.kill('SIGKILL');
+    await redisServer.stop();
+    redisServer = await startRedisServer({ port: redisServer.port });
+    await eventually(async () => (await readyStatus(gw)) === 200, 'the gateway back on Redis', 20_000);
+    const after = await publishMany(gw.http, channel, 2);
+
+    // Its reader saw the new epoch: the socket is closed so the client resumes.
+    expect((await client.waitClosed(15_000)).code).toBe(1012);
+    const back = await session(gw, { token: await mintToken({ sub: 'present' }) });
+    const again = await subscribe(back.client, channel, { from: lastId(before), epoch: subscribed.epoch });
+    expect(again.recovered).toBe(false);
+    await back.client.waitForEvents(after.length, channel);
+    expect(ids(back.client.events(channel))).toEqual(after);
+  });
+});
+
+describe('a log whose IDs went backwards (a replica behind, a clock behind)', () => {
+  it('a position past the log’s newest ID is answered recovered:false, from the start of what it holds', async () => {
+    const redisServer = await startRedisServer();
+    cleanups.push(() => redisServer.stop());
+    const gw = await gatewayOn(redisServer);
+    const redis = new Redis(redisServer.url);
+    cleanups.push(() => redis.quit());
+    const channel = `backwards:${randomUUID().slice(0, 8)}`;
+    const { client } = await session(gw, { token: await mintToken({ sub: 'ahead' }) });
+    const subscribed = await subscribe(client, channel);
+    const seen = await publishMany(gw.http, channel, 3);
+    await client.waitForEvents(3);
+    client.drop();
+
+    // The same log (same epoch) now ends below what the client saw, as after a failover
+    // to a replica that missed writes, or appends from a clock that is behind.
+    const key = `${gw.prefix}:{c:${channel}}`;
+    await redis.xtrim(key, 'MAXLEN', 0);
+    await redis.call('XSETID', key, '7-0');
+    await redis.xadd(key, '8-0', 'd', '{"late":true}', 't', String(Date.now()), 'c', 'test');
+
+    const back = await session(gw, { token: await mintToken({ sub: 'ahead' }) });
+    const again = await subscribe(back.client, channel, { from: lastId(seen), epoch: subscribed.epoch });
+    // Delivery restarts at the first event the log still holds (the ones before it were trimmed).
+    expect(again).toMatchObject({
+      recovered: false,
+      after: '7-18446744073709551615',
+      epoch: subscribed.epoch,
+    });
+    await back.client.waitForEvents(1, channel);
+    expect(ids(back.client.events(channel))).toEqual(['8-0']);
+  });
+});
+
+describe('a resume that finds the session', () => {
+  it('carries each channel’s epoch in welcome, and a stale epoch from the client is caught', async () => {
+    const redisServer = await startRedisServer();
+    cleanups.push(() => redisServer.stop());
+    const gw = await gatewayOn(redisServer);
+    const channel = `epoch:${randomUUID().slice(0, 8)}`;
+    const token = await mintToken({ sub: 'keeper' });
+    const first = await session(gw, { token });
+    const subscribed = await subscribe(first.client, channel);
+    const sent = await publishMany(gw.http, channel, 2);
+    await first.client.waitForEvents(2);
+    first.client.drop();
+
+    const resume = { sessionId: first.welcome.sessionId, resumeToken: first.welcome.resumeToken };
+    const same = await session(gw, {
+      token,
+      resume: {
+        ...resume,
+        lastEventIds: { [channel]: lastId(sent) },
+        epochs: { [channel]: subscribed.epoch },
+      },
+    });
+    const kept = same.welcome.channels.find((c) => c.channel === channel);
+    expect(kept).toMatchObject({ recovered: true, after: lastId(sent), epoch: subscribed.epoch });
+    same.client.drop();
+
+    const stale = await session(gw, {
+      token,
+      resume: { ...resume, lastEventIds: { [channel]: lastId(sent) }, epochs: { [channel]: 'old' } },
+    });
+    expect(stale.welcome).toMatchObject({ resumed: true, recovered: false } satisfies Partial<WelcomeFrame>);
+  });
+});

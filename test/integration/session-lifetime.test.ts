@@ -1,0 +1,122 @@
+/**
+ * How long a connection lives (issue 10): a token must expire (AUTH_REQUIRE_EXP),
+ * a token that expires mid-session ends the transport with 4002 and the session
+ * resumes with a fresh one losing nothing, and a peer that falls silent is
+ * dropped by the heartbeat while its session stays resumable.
+ */
+import { randomUUID } from 'node:crypto';
+import { SignJWT } from 'jose';
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import type { ErrorFrame, WelcomeFrame } from '../../src/shared/frames.ts';
+import { eventually, publishMany, settle } from '../support/events.ts';
+import { mintToken, startTestGateway, TEST_SECRET, type TestGateway } from '../support/gateway.ts';
+import { ids, TestClient } from '../support/ws-client.ts';
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function gateway(overrides: Record<string, string> = {}): Promise<TestGateway> {
+  const gw = await startTestGateway(overrides);
+  cleanups.push(() => gw.stop());
+  return gw;
+}
+
+/** A token signed with the test secret, expiring at `exp` (s since the epoch) or never. */
+function tokenFor(sub: string, exp?: number): Promise<string> {
+  const jwt = new SignJWT({ channels: ['*'], publish: ['*'] })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(sub);
+  if (exp !== undefined) jwt.setExpirationTime(exp);
+  return jwt.sign(new TextEncoder().encode(TEST_SECRET));
+}
+
+describe('AUTH_REQUIRE_EXP', () => {
+  it('true: a token without exp is AUTH_INVALID_TOKEN, and the detail says why', async () => {
+    const gw = await gateway({ AUTH_REQUIRE_EXP: 'true' });
+    const client = await TestClient.connect(gw.url);
+    cleanups.push(() => client.drop());
+    client.send({ type: 'hello', token: await tokenFor('forever') });
+    const error = (await client.next((f) => f.type === 'error')) as ErrorFrame;
+    expect(error).toMatchObject({ code: 'AUTH_INVALID_TOKEN', retryable: false });
+    expect(error.detail).toContain('no exp claim');
+    expect((await client.waitClosed()).code).toBe(4001);
+  });
+
+  it('false (outside production, by default): the same token is accepted', async () => {
+    const gw = await gateway();
+    const { client, welcome } = await TestClient.session(gw.url, { token: await tokenFor('forever') });
+    cleanups.push(() => client.drop());
+    expect(welcome.userId).toBe('forever');
+  });
+});
+
+describe('a token that expires mid-session', () => {
+  it('closes the transport with AUTH_TOKEN_EXPIRED (4002); a resume with a fresh token loses nothing', async () => {
+    const gw = await gateway();
+    const channel = `expiring:${randomUUID().slice(0, 8)}`;
+    const exp = Math.floor(Date.now() / 1000) + 2;
+    const { client, welcome } = await TestClient.session(gw.url, { token: await tokenFor('brief', exp) });
+    cleanups.push(() => client.drop());
+    client.send({ type: 'subscribe', channel, ref: 's' });
+    await client.next((f) => f.type === 'subscribed');
+    const before = await publishMany(gw.http, channel, 3);
+    await client.waitForEvents(3);
+
+    const error = (await client.next((f) => f.type === 'error', 5000)) as ErrorFrame;
+    expect(error).toMatchObject({ code: 'AUTH_TOKEN_EXPIRED', retryable: true });
+    expect((await client.waitClosed()).code).toBe(4002);
+    const during = await publishMany(gw.http, channel, 3);
+
+    const back = await TestClient.session(gw.url, {
+      token: await mintToken({ sub: 'brief' }),
+      resume: {
+        sessionId: welcome.sessionId,
+        resumeToken: welcome.resumeToken,
+        lastEventIds: { [channel]: before[2] },
+      },
+    });
+    cleanups.push(() => back.client.drop());
+    expect(back.welcome).toMatchObject({ resumed: true, recovered: true } satisfies Partial<WelcomeFrame>);
+    await back.client.waitForEvents(3, channel);
+    await settle(back.client);
+    expect(ids(back.client.events(channel))).toEqual(during);
+  });
+});
+
+describe('the heartbeat', () => {
+  it('drops a peer that stops answering pings; its session stays resumable', async () => {
+    // 8 s: pinged after 4 s of silence, dropped 4 s later (src/edge/uws.ts heartbeatTiming).
+    const gw = await gateway({ HEARTBEAT_IDLE_TIMEOUT_S: '8' });
+    const token = await mintToken({ sub: 'silent' });
+    const ws = new WebSocket(gw.url, { autoPong: false });
+    cleanups.push(() => ws.terminate());
+    const frames: { type: string }[] = [];
+    let pinged = false;
+    let closedAt: number | undefined;
+    ws.on('message', (data) => frames.push(JSON.parse(data.toString())));
+    ws.on('ping', () => {
+      pinged = true;
+    });
+    ws.on('close', () => {
+      closedAt = Date.now();
+    });
+    await new Promise((resolve) => ws.once('open', resolve));
+    ws.send(JSON.stringify({ type: 'hello', token }));
+    const welcome = (await eventually(
+      () => frames.find((f) => f.type === 'welcome'),
+      'welcome',
+    )) as WelcomeFrame;
+    await eventually(() => closedAt, 'the gateway to drop the silent peer', 15_000);
+    expect(pinged).toBe(true); // dropped by the heartbeat: pinged first, then cut for no pong
+
+    const back = await TestClient.session(gw.url, {
+      token,
+      resume: { sessionId: welcome.sessionId, resumeToken: welcome.resumeToken },
+    });
+    cleanups.push(() => back.client.drop());
+    expect(back.welcome.resumed).toBe(true);
+  }, 30_000);
+});

@@ -1,7 +1,14 @@
 /**
  * Command-line options of `npm run bench -- [options]`.
  */
-export const SYSTEM_NAMES = ['uws-raw', 'tether', 'socketio', 'ws'] as const;
+export const SYSTEM_NAMES = [
+  'uws-raw',
+  'uws-durable',
+  'tether',
+  'socketio-redis-streams',
+  'socketio',
+  'ws',
+] as const;
 export type SystemName = (typeof SYSTEM_NAMES)[number];
 
 export interface BenchOptions {

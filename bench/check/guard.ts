@@ -1,7 +1,7 @@
 /**
  * `--check`: the regression guard's files. A quick run is compared with the
  * committed quick baseline (bench/results/quick-baseline.json, made by
- * bench/check/save-baseline.ts from several quick runs); a full run with the
+ * `npm run bench:baseline` from several quick runs); a full run with the
  * committed full results (bench/results/latest.json, read before this run
  * replaces it). Never a quick run with a full one: quick trials are 0.8 s instead
  * of 4 (JIT warm-up and 10 ms CPU ticks weigh differently on systems of different
@@ -40,7 +40,7 @@ export function loadBaseline(mode: 'quick' | 'full'): BaselineFile {
   if (mode === 'quick') {
     if (!existsSync(QUICK_BASELINE))
       throw new NoBaselineError(
-        `no quick baseline at ${QUICK_BASELINE}: make one with node --import tsx bench/check/save-baseline.ts <quick run JSONs>`,
+        `no quick baseline at ${QUICK_BASELINE}: make one with npm run bench:baseline -- <quick run JSONs>`,
       );
     return JSON.parse(readFileSync(QUICK_BASELINE, 'utf8')) as BaselineFile;
   }

@@ -24,25 +24,26 @@ export interface GuardRule {
   scenario: string;
   metric: RegExp;
   yardstick: string;
-  /**
-   * How much worse than the baseline the ratio may get before it counts as a
-   * regression, as a fraction (0.25: 25% worse). Set from the run-to-run spread of
-   * quick runs on this 2-core shared box (bench/README.md, "The regression guard").
-   */
+  /** How much worse than the baseline the ratio may get before it is a regression (0.25: 25% worse). */
   tolerance: number;
 }
 
+/**
+ * CPU per operation only. Each tolerance is at least the spread (largest ÷ smallest
+ * − 1) of that ratio over 6 quick runs here with other agents' tests on the box
+ * (load average 2.4–4.1); since the baseline is their median, a run inside that
+ * range stays inside the tolerance. Spreads: relay at 2,000 msg/s ÷ floor 20%, the
+ * same with Redis 17%, at saturation ÷ floor 34% and ÷ raw 28%, fan-out ÷ raw 26%.
+ * Left out, because noise would decide: relay at 2,000 msg/s ÷ raw (46%: raw's CPU
+ * there is ~14 clock ticks in a quick run), and every rate and latency ratio
+ * (msgs_per_s 340%, deliveries_per_s 200%, p50 230%, p99 530% over 3–4 runs).
+ */
 export const GUARDED: readonly GuardRule[] = [
-  { scenario: 'relay', metric: /^cpu_us_per_msg$/, yardstick: 'uws-durable', tolerance: 0.2 },
-  { scenario: 'relay', metric: /^cpu_us_per_msg$/, yardstick: 'uws-raw', tolerance: 0.3 },
-  { scenario: 'relay', metric: /^cpu_us_per_msg_with_redis$/, yardstick: 'uws-durable', tolerance: 0.2 },
-  { scenario: 'relay', metric: /^cpu_us_per_msg_at_saturation$/, yardstick: 'uws-durable', tolerance: 0.2 },
+  { scenario: 'relay', metric: /^cpu_us_per_msg$/, yardstick: 'uws-durable', tolerance: 0.25 },
+  { scenario: 'relay', metric: /^cpu_us_per_msg_with_redis$/, yardstick: 'uws-durable', tolerance: 0.25 },
+  { scenario: 'relay', metric: /^cpu_us_per_msg_at_saturation$/, yardstick: 'uws-durable', tolerance: 0.35 },
   { scenario: 'relay', metric: /^cpu_us_per_msg_at_saturation$/, yardstick: 'uws-raw', tolerance: 0.3 },
-  { scenario: 'relay', metric: /^msgs_per_s$/, yardstick: 'uws-durable', tolerance: 0.3 },
-  { scenario: 'latency', metric: /^p50_ms_fixed_load$/, yardstick: 'uws-durable', tolerance: 0.5 },
-  { scenario: 'latency', metric: /^p99_ms_fixed_load$/, yardstick: 'uws-durable', tolerance: 1 },
-  { scenario: 'fanout', metric: /^deliveries_per_s_\d+k$/, yardstick: 'uws-raw', tolerance: 0.3 },
-  { scenario: 'fanout', metric: /^cpu_us_per_delivery_\d+k$/, yardstick: 'uws-raw', tolerance: 0.3 },
+  { scenario: 'fanout', metric: /^cpu_us_per_delivery_\d+k$/, yardstick: 'uws-raw', tolerance: 0.35 },
 ];
 
 const GUARDED_SYSTEM = 'tether';

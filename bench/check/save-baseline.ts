@@ -1,5 +1,5 @@
 /**
- * `node --import tsx bench/check/save-baseline.ts [run.json ...]`
+ * `npm run bench:baseline -- [run.json ...]`
  *
  * Makes bench/results/quick-baseline.json, what `npm run bench -- --quick --check`
  * compares with: the median of each guarded ratio over the given quick runs

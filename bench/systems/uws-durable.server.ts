@@ -37,26 +37,29 @@ interface Conn {
   open: boolean;
 }
 
-/** Redis subscriptions by channel key, counted by the sockets that want them. */
-const subscribers = new Map<string, number>();
+/** Redis subscriptions by channel key: the SUBSCRIBE under way or done, and how many sockets want it. */
+const subscriptions = new Map<string, { ready: Promise<unknown>; sockets: number }>();
 const channelOfKey = new Map<string, string>();
 
-async function addSubscriber(channel: string): Promise<void> {
+/** Resolves once Redis confirms the subscription (also for the sockets that join while it is under way). */
+function addSubscriber(channel: string): Promise<unknown> {
   const key = keys.channel(channel);
-  const count = subscribers.get(key) ?? 0;
-  subscribers.set(key, count + 1);
+  const existing = subscriptions.get(key);
+  if (existing) {
+    existing.sockets++;
+    return existing.ready;
+  }
   channelOfKey.set(key, channel);
-  if (count === 0) await feed.subscribe(key);
+  const ready = feed.subscribe(key);
+  subscriptions.set(key, { ready, sockets: 1 });
+  return ready;
 }
 
 function removeSubscriber(channel: string): void {
   const key = keys.channel(channel);
-  const count = (subscribers.get(key) ?? 1) - 1;
-  if (count > 0) {
-    subscribers.set(key, count);
-    return;
-  }
-  subscribers.delete(key);
+  const subscription = subscriptions.get(key);
+  if (!subscription || --subscription.sockets > 0) return;
+  subscriptions.delete(key);
   channelOfKey.delete(key);
   void feed.unsubscribe(key).catch(() => {});
 }

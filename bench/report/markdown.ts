@@ -2,7 +2,8 @@
  * bench/results/latest.md: the targets first (met / missed, in words), then one
  * section per scenario — what it measures, its chart, a table with systems as
  * columns and each figure's ratio to uws-raw (the limit) and to uws-durable (the
- * durable floor), Tether's to each peer — then the machine and settings. Everything here comes from the RunRecord.
+ * durable floor), Tether's to each peer — then the machine and settings.
+ * Everything here comes from the RunRecord.
  */
 import { SYSTEM_NAMES } from '../lib/options.ts';
 import type { Result, RunRecord } from '../lib/results.ts';

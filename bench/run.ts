@@ -1,11 +1,13 @@
 /**
- * `npm run bench -- [--quick] [--scenario NAME] [--system NAME] [--cpu-prof]`
+ * `npm run bench -- [--quick] [--scenario NAME] [--system NAME] [--check] [--cpu-prof]`
  *
  * Runs the scenarios against every system in one run, under the same load
  * generators, and writes bench/results/<timestamp>.json, latest.json, latest.md
- * and one SVG chart per scenario. See bench/README.md.
+ * and one SVG chart per scenario. With --check, compares Tether's ratios with the
+ * committed baseline and exits 1 on a regression. See bench/README.md.
  */
 
+import { type BaselineFile, checkRun, loadBaseline, NoBaselineError } from './check/guard.ts';
 import { machineInfo } from './lib/machine.ts';
 import { parseOptions, USAGE, UsageError } from './lib/options.ts';
 import { elapsedSeconds, progress } from './lib/progress.ts';
@@ -30,7 +32,7 @@ const SCENARIOS: Scenario[] = [
 ];
 const GENERATORS = 3;
 
-async function main(): Promise<void> {
+async function main(): Promise<number> {
   let options: ReturnType<typeof parseOptions>;
   try {
     options = parseOptions(process.argv.slice(2));
@@ -42,12 +44,22 @@ async function main(): Promise<void> {
   const isSelected = (name: string) =>
     options.scenarios.length === 0 || options.scenarios.some((f) => name.startsWith(f));
   const selected = SCENARIOS.filter((s) => s.names.some(isSelected));
+  const mode = options.quick ? 'quick' : 'full';
+  let baseline: BaselineFile | undefined;
+  try {
+    // Before the run: a full run replaces latest.json, the full baseline.
+    if (options.check) baseline = loadBaseline(mode);
+  } catch (error) {
+    if (!(error instanceof NoBaselineError)) throw error;
+    process.stderr.write(`--check: ${error.message}\n`);
+    process.exit(2);
+  }
   const startedAt = new Date().toISOString();
   // Read before the load starts: the load average says how busy the box was without us.
   const machine = machineInfo();
   const sink = new ResultSink();
   if (options.cpuProf) clearProfiles();
-  progress('bench', '-', `${options.quick ? 'quick' : 'full'} run: starting ${GENERATORS} load generators`);
+  progress('bench', '-', `${mode} run: starting ${GENERATORS} load generators`);
   const pool = await GeneratorPool.start(GENERATORS);
   try {
     for (const scenario of selected) await scenario.run({ options, sink, pool, selected: isSelected });
@@ -57,7 +69,7 @@ async function main(): Promise<void> {
 
   const record: RunRecord = {
     run: {
-      mode: options.quick ? 'quick' : 'full',
+      mode,
       startedAt,
       durationS: Math.round(elapsedSeconds()),
       scenarios: options.scenarios,
@@ -75,8 +87,17 @@ async function main(): Promise<void> {
   progress('bench', '-', `done: ${sink.results.length} figures, ${sink.notes.length} notes`);
   for (const v of verdicts) process.stdout.write(`  ${v.status.padEnd(12)} ${v.target} — ${v.measured}\n`);
   for (const file of files) process.stdout.write(`  wrote ${file}\n`);
+  if (baseline) {
+    // Selected, or measured along with one that was (relay measures latency too).
+    const scenarios = new Set([
+      ...SCENARIOS.flatMap((s) => s.names).filter(isSelected),
+      ...record.results.map((r) => r.scenario),
+    ]);
+    if (!checkRun(baseline, record, { scenarios, systems: new Set(options.systems) })) return 1;
+  }
+  return 0;
 }
 
-await main();
+const exitCode = await main();
 // Nothing should be left running; if a socket or timer lingers, it must not keep the run from ending.
-process.exit(0);
+process.exit(exitCode);

@@ -29,7 +29,14 @@ export interface MachineInfo {
   commit: string;
 }
 
-const PACKAGES = ['uWebSockets.js', 'socket.io', 'ws', 'xstate', 'ioredis'];
+const PACKAGES = [
+  'uWebSockets.js',
+  'socket.io',
+  '@socket.io/redis-streams-adapter',
+  'ws',
+  'xstate',
+  'ioredis',
+];
 
 export function machineInfo(): MachineInfo {
   return {

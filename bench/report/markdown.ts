@@ -1,8 +1,9 @@
 /**
  * bench/results/latest.md: the targets first (met / missed, in words), then one
  * section per scenario — what it measures, its chart, a table with systems as
- * columns and each figure's ratio to uws-raw (the limit) and Tether's to the
- * peers — then the machine and settings. Everything here comes from the RunRecord.
+ * columns and each figure's ratio to uws-raw (the limit) and to uws-durable (the
+ * durable floor), Tether's to each peer — then the machine and settings.
+ * Everything here comes from the RunRecord.
  */
 import { SYSTEM_NAMES } from '../lib/options.ts';
 import type { Result, RunRecord } from '../lib/results.ts';
@@ -11,7 +12,12 @@ import { direction, SCENARIOS } from './scenario-info.ts';
 import type { TargetVerdict } from './targets.ts';
 
 const GiB = 1024 ** 3;
-const PEERS = ['socketio', 'ws'] as const;
+const PEERS = ['socketio-redis-streams', 'socketio', 'ws'] as const;
+/** Yardsticks every later system's figure is divided by, with the label its ratio carries. */
+const YARDSTICKS = [
+  ['uws-raw', 'raw'],
+  ['uws-durable', 'floor'],
+] as const;
 
 export interface ReportLinks {
   /** There is a profiled report (bench/results/profiled/latest.md) to point at. */
@@ -77,7 +83,11 @@ function machineLine({ machine: m }: RunRecord): string {
   );
 }
 
-/** Systems as columns, one row per metric; "(N× raw)" after each peer's value, Tether ÷ peers at the end. */
+/**
+ * Systems as columns, one row per metric; after each value its ratio to the
+ * yardsticks that come before it in SYSTEM_NAMES ("N× raw", "N× floor"), and
+ * Tether ÷ each peer at the end.
+ */
 function table(rows: readonly Result[]): string[] {
   const systems = SYSTEM_NAMES.filter((s) => rows.some((r) => r.system === s));
   const metrics = [...new Set(rows.map((r) => r.metric))];
@@ -92,23 +102,31 @@ function table(rows: readonly Result[]): string[] {
       .map(() => '---:')
       .join(' | ')} |`,
   ];
+  const rank = (system: string) => (SYSTEM_NAMES as readonly string[]).indexOf(system);
   for (const metric of metrics) {
     const unit = rows.find((r) => r.metric === metric)?.unit ?? '';
     // Ratios only for scores: a ratio of two offered loads or two CPU shares says nothing.
     const arrow = direction(metric);
     const ratio = (a: number | undefined, b: number | undefined) =>
       arrow && a !== undefined && b && Number.isFinite(a / b) ? `${formatNumber(a / b)}×` : '';
-    const raw = value('uws-raw', metric);
     const cells = systems.map((system) => {
       const v = value(system, metric);
       if (v === undefined) return '—';
-      const toRaw = system === 'uws-raw' ? '' : ratio(v, raw);
-      return formatNumber(v) + (toRaw ? ` (${toRaw} raw)` : '');
+      const toYardsticks = YARDSTICKS.filter(([y]) => rank(y) < rank(system))
+        .map(([y, label]) => {
+          const r = ratio(v, value(y, metric));
+          return r ? `${r} ${label}` : '';
+        })
+        .filter(Boolean);
+      return formatNumber(v) + (toYardsticks.length > 0 ? ` (${toYardsticks.join(', ')})` : '');
     });
     const ratios = peers.map((p) => ratio(value('tether', metric), value(p, metric)) || '—');
     out.push(`| ${metric}${arrow ? ` ${arrow}` : ''} | ${unit} | ${[...cells, ...ratios].join(' | ')} |`);
   }
-  out.push('', '↓ lower is better, ↑ higher is better; "N× raw" = that system ÷ uws-raw.');
+  out.push(
+    '',
+    '↓ lower is better, ↑ higher is better; "N× raw" = that system ÷ uws-raw, "N× floor" = that system ÷ uws-durable (the durable floor), measured in the same run.',
+  );
   return out;
 }
 
@@ -147,9 +165,11 @@ function settings(record: RunRecord): string[] {
     '## Settings',
     '',
     '- **uws-raw**: bare uWebSockets.js — echo and native topic publish, nothing else: the limit.',
+    '- **uws-durable**: the durable floor — bare uWebSockets.js + ioredis (auto-pipelining), per publish Tether’s XADD + PUBLISH script and an ack, events out by `app.publish` from one subscriber connection; no auth, no validation beyond `JSON.parse`, acks not corked. Its own redis-server, reported apart like Tether’s.',
     '- **tether**: the full gateway (`src/main.ts`, production mode) with its own redis-server; Redis CPU and memory are reported apart (`redis_…`, `…_with_redis`).',
     `  Changed from defaults for the bench: ${tether.join(', ')} (per-IP/user limits off: the generators share a few source addresses; admission by event-loop lag relaxed: neighbours on a shared box stall processes).`,
-    '- **socketio**: Socket.IO 4.8 with connection state recovery, WebSocket transport only.',
+    '- **socketio-redis-streams**: Socket.IO 4.8 with `@socket.io/redis-streams-adapter` and connection state recovery (the durable peer); the relay is a broadcast to the sender’s own room, so it goes through the stream. Its own redis-server, reported apart.',
+    '- **socketio**: Socket.IO 4.8 with connection state recovery, in memory, WebSocket transport only.',
     '- **ws**: a plain `ws` server (publish loops over the channel’s sockets).',
     `- Load: ${run.generators} generator processes (their CPU is reported as \`generator_…\`); server CPU from /proc/<pid>/stat at ${machine.clockTicksPerS} ticks/s, memory from /proc/<pid>/status.`,
     `- Open files limit ${machine.openFilesLimit}. Versions: ${Object.entries(machine.versions)

@@ -174,7 +174,7 @@ function statsNode(httpUrl: string): Promise<string | undefined> {
   });
 }
 
-async function stopRedis(redis: RedisServerHandle): Promise<void> {
+export async function stopRedis(redis: RedisServerHandle): Promise<void> {
   try {
     await withTimeout('redis-server stop', redis.stop(), 5000);
   } catch {

@@ -22,7 +22,7 @@ import { generatorSocketOptions } from './bench-client.ts';
 /** Give up after this many failed reconnects in a row, as the SDK does (the storm has its own deadline too). */
 const MAX_ATTEMPTS = CLIENT_DEFAULTS.maxReconnectAttempts;
 
-/** The gateway writes event frames as `{"type":"event","channel":…,"id":"…",…}` (src/channels/event-log.ts). */
+/** The gateway writes event frames as `{"type":"event","channel":…,"id":"…",…}` (src/core/event-frames.ts). */
 const EVENT_PREFIX = '{"type":"event"';
 const ID_FIELD = '"id":"';
 

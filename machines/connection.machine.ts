@@ -11,8 +11,8 @@
  * - connecting.queued: the pool is saturated; wait in the priority line until
  *   `admissionTimeout`. A grant re-enters the handshake at `attaching` with a fresh
  *   budget for that last step (the wait in line is not the client's delay).
- * - connected: welcome sent, events flow. The token's expiry and a takeover by
- *   another process close the transport from here.
+ * - connected: welcome sent, events flow. The token's expiry (unless a refresh came
+ *   first) and a takeover by another process close the transport from here.
  * - reconnecting: the transport is gone; the session stays resumable for
  *   `resumeWindow`, then it is deleted.
  * - handedOver: the socket resumed a session whose own actor waits in this process;
@@ -103,6 +103,7 @@ export type ConnectionEvent =
     }
   | { type: 'transport.attached'; connectionId: string; correlationId: string; tokenExpiresAt?: number }
   | { type: 'session.taken'; byNode: string }
+  | { type: 'token.refreshed'; tokenExpiresAt?: number }
   | { type: 'frame.rejected'; code: string; at: number };
 
 const ERROR_WINDOW_MS = 60_000;
@@ -340,6 +341,12 @@ export const connectionMachine = setup({
               reconnections: context.reconnections + 1,
             })),
           ],
+        },
+        // A fresh token (a `refresh` frame, verified like hello's): the expiry timer starts again.
+        'token.refreshed': {
+          target: 'connected',
+          reenter: true,
+          actions: assign({ tokenExpiresAt: ({ event }) => event.tokenExpiresAt }),
         },
         'session.taken': {
           target: 'closed',

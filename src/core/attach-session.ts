@@ -60,6 +60,7 @@ export async function attachSession(core: GatewayCore, conn: Connection): Promis
       maxMessageBytes: core.config.maxMessageBytes,
       resumeWindowMs: core.config.resumeWindowMs,
       serverTime: Date.now(),
+      tokenExpiresAt: principal.expiresAt,
     });
     conn.pendingReplay = { plans, trace: resumeTrace };
     conn.logger.info(

@@ -13,6 +13,7 @@ import { helloPhase } from './connection-actor.ts';
 import type { GatewayCore } from './gateway-core.ts';
 import type { Principal } from './principal.ts';
 import { publishEvent } from './publish.ts';
+import { refreshToken } from './refresh.ts';
 import { subscribe, unsubscribe } from './subscriptions.ts';
 import { TetherError } from './tether-error.ts';
 import { traffic } from './traffic.ts';
@@ -109,6 +110,9 @@ function route(core: GatewayCore, conn: Connection, frame: ClientFrame, dataJson
       return;
     case 'bye':
       conn.endByClient();
+      return;
+    case 'refresh':
+      void refreshToken(core, conn, frame);
       return;
   }
 }

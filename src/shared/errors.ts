@@ -43,7 +43,15 @@ export const ERRORS = {
     closeCode: 4002,
     retryable: true,
     message: 'The access token has expired.',
-    recovery: 'Refresh the token (the SDK calls getToken()) and reconnect.',
+    recovery:
+      'Send refresh with a new token before exp to keep the connection (the SDK does); after a close, reconnect with a new token and resume.',
+  },
+  AUTH_REFRESH_REJECTED: {
+    category: 'connection',
+    closeCode: 4004,
+    retryable: false,
+    message: 'The token sent in refresh was refused (invalid, expired, or for another user).',
+    recovery: 'Get a valid token for the same user, then reconnect and resume; the session is kept.',
   },
   HANDSHAKE_TIMEOUT: {
     category: 'connection',

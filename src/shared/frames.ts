@@ -103,6 +103,12 @@ export const ByeFrame = T.Object(
   { additionalProperties: false },
 );
 
+/** A fresh token for the same user, before the current one expires: the connection goes on. */
+export const RefreshFrame = T.Object(
+  { type: T.Literal('refresh'), ref: T.Optional(Ref), token: T.String({ minLength: 1, maxLength: 8192 }) },
+  { additionalProperties: false },
+);
+
 /** Every frame a client may send, discriminated by `type`. */
 export const ClientFrameSchemas = {
   hello: HelloFrame,
@@ -112,6 +118,7 @@ export const ClientFrameSchemas = {
   action: ActionFrame,
   ping: PingFrame,
   bye: ByeFrame,
+  refresh: RefreshFrame,
 } as const;
 
 export type HelloFrame = Static<typeof HelloFrame>;
@@ -121,6 +128,7 @@ export type PublishFrame = Static<typeof PublishFrame>;
 export type ActionFrame = Static<typeof ActionFrame>;
 export type PingFrame = Static<typeof PingFrame>;
 export type ByeFrame = Static<typeof ByeFrame>;
+export type RefreshFrame = Static<typeof RefreshFrame>;
 export type ClientFrame =
   | HelloFrame
   | SubscribeFrame
@@ -128,7 +136,8 @@ export type ClientFrame =
   | PublishFrame
   | ActionFrame
   | PingFrame
-  | ByeFrame;
+  | ByeFrame
+  | RefreshFrame;
 export type ClientFrameType = keyof typeof ClientFrameSchemas;
 
 // ---- server → client (built by the gateway; types only, no runtime validation needed) ----
@@ -162,6 +171,8 @@ export interface WelcomeFrame {
   maxMessageBytes: number;
   resumeWindowMs: number;
   serverTime: number;
+  /** When the token this connection presented expires (ms since the epoch); absent when it does not. */
+  tokenExpiresAt?: number;
 }
 
 export interface SubscribedFrame extends ChannelResume {
@@ -229,6 +240,14 @@ export interface ReplyFrame {
   error?: { code: ErrorCode; message: string; detail?: string; retryable: boolean };
 }
 
+/** A `refresh` was accepted: the connection now runs on the new token. */
+export interface RefreshedFrame {
+  type: 'refreshed';
+  ref?: string;
+  /** When the new token expires (ms since the epoch); absent when it does not. */
+  tokenExpiresAt?: number;
+}
+
 export interface PongFrame {
   type: 'pong';
   ts?: number;
@@ -244,4 +263,5 @@ export type ServerFrame =
   | ErrorFrame
   | QueuedFrame
   | ReplyFrame
+  | RefreshedFrame
   | PongFrame;

@@ -86,6 +86,71 @@ describe('a token that expires mid-session', () => {
   });
 });
 
+describe('in-band token refresh', () => {
+  it('a refresh before exp keeps the same socket open past it, on the new token', async () => {
+    const gw = await gateway();
+    const exp = Math.floor(Date.now() / 1000) + 2;
+    const { client, welcome } = await TestClient.session(gw.url, { token: await tokenFor('renewed', exp) });
+    cleanups.push(() => client.drop());
+    expect(welcome.tokenExpiresAt).toBe(exp * 1000);
+    const later = Math.floor(Date.now() / 1000) + 3600;
+    client.send({ type: 'refresh', ref: 'r1', token: await tokenFor('renewed', later) });
+    expect(await client.next((f) => f.type === 'refreshed' && f.ref === 'r1')).toMatchObject({
+      tokenExpiresAt: later * 1000,
+    });
+    await eventually(() => Date.now() > exp * 1000 + 1000, 'the first token to have expired', 5000);
+    await settle(client); // a round trip on the same socket, past the first token's exp
+    expect(client.closed).toBeUndefined();
+    expect(client.frames.some((f) => f.type === 'error')).toBe(false);
+  });
+
+  it('a token for another user is refused: AUTH_REFRESH_REJECTED (4004), and the session resumes', async () => {
+    const gw = await gateway();
+    const { client, welcome } = await TestClient.session(gw.url, {
+      token: await mintToken({ sub: 'owner' }),
+    });
+    cleanups.push(() => client.drop());
+    client.send({ type: 'refresh', ref: 'r2', token: await mintToken({ sub: 'intruder' }) });
+    const error = (await client.next((f) => f.type === 'error')) as ErrorFrame;
+    expect(error).toMatchObject({ code: 'AUTH_REFRESH_REJECTED', ref: 'r2', retryable: false });
+    expect(error.detail).toContain('another user');
+    expect((await client.waitClosed()).code).toBe(4004);
+    const back = await TestClient.session(gw.url, {
+      token: await mintToken({ sub: 'owner' }),
+      resume: { sessionId: welcome.sessionId, resumeToken: welcome.resumeToken },
+    });
+    cleanups.push(() => back.client.drop());
+    expect(back.welcome.resumed).toBe(true);
+  });
+
+  it('channels the new token no longer allows are dropped with FORBIDDEN_CHANNEL', async () => {
+    const gw = await gateway();
+    const { client } = await TestClient.session(gw.url, {
+      token: await mintToken({ sub: 'narrowed', channels: ['a:*', 'b:*'] }),
+    });
+    cleanups.push(() => client.drop());
+    for (const channel of ['a:1', 'b:1']) {
+      client.send({ type: 'subscribe', channel, ref: channel });
+      await client.next((f) => f.type === 'subscribed' && f.ref === channel);
+    }
+    client.send({
+      type: 'refresh',
+      ref: 'r3',
+      token: await mintToken({ sub: 'narrowed', channels: ['a:*'] }),
+    });
+    await client.next((f) => f.type === 'refreshed');
+    expect(client.frames.find((f) => f.type === 'error')).toMatchObject({
+      code: 'FORBIDDEN_CHANNEL',
+      detail: 'dropped b:1 on refresh',
+    });
+    const [onA] = await publishMany(gw.http, 'a:1', 1);
+    await publishMany(gw.http, 'b:1', 1);
+    await client.waitForEvents(1, 'a:1');
+    await settle(client);
+    expect(ids(client.events())).toEqual([onA]);
+  });
+});
+
 describe('the heartbeat', () => {
   it('drops a peer that stops answering pings; its session stays resumable', async () => {
     // 8 s: pinged after 4 s of silence, dropped 4 s later (src/edge/uws.ts heartbeatTiming).

@@ -44,7 +44,7 @@ export class FakeWebSocket {
     this.onopen?.({});
   }
 
-  receive(frame: ServerFrame | Record<string, unknown>): void {
+  receive(frame: ServerFrame | object): void {
     this.onmessage?.({ data: JSON.stringify(frame) });
   }
 

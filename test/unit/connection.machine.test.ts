@@ -452,6 +452,16 @@ describe('connection machine — timers, with an actor', () => {
     expect(ran.at(-1)).toEqual({ type: 'closeTransport', params: { code: 'AUTH_TOKEN_EXPIRED' } });
   });
 
+  it('a refreshed token moves the expiry: the old one passes, the connection stays', async () => {
+    const { actor, ran } = await connected(Date.now() + 5_000);
+    actor.send({ type: 'token.refreshed', tokenExpiresAt: Date.now() + 60_000 });
+    expect(actor.getSnapshot().value).toBe('connected');
+    vi.advanceTimersByTime(59_999);
+    expect(ran.filter((r) => r.type === 'closeTransport')).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(ran.at(-1)).toEqual({ type: 'closeTransport', params: { code: 'AUTH_TOKEN_EXPIRED' } });
+  });
+
   it('a token without expiry never closes the transport', async () => {
     const { ran } = await connected(undefined);
     vi.advanceTimersByTime(2 ** 31);

@@ -48,6 +48,8 @@ describe('valid frames of every type', () => {
     { type: 'ping', ts: 1718000000000.5 },
     { type: 'bye' },
     { type: 'bye', reason: 'user logged out' },
+    { type: 'refresh', token: 'a.b.c' },
+    { type: 'refresh', ref: 'r1', token: 'a.b.c' },
   ])('accepts %j', (frame) => accepts(frame));
 
   it('covers every client frame type the schema defines', () => {

@@ -1,0 +1,40 @@
+/**
+ * In-band token refresh: a `refresh` frame carries a new token for the same user.
+ * It is verified by the same rules as hello's; accepted, the connection runs on it
+ * (its claims, its expiry: the actor's timer starts again), channels the new token no
+ * longer allows are dropped, and `refreshed` answers. Refused, the connection closes
+ * with AUTH_REFRESH_REJECTED (4004) and the session stays resumable.
+ */
+import type { RefreshFrame } from '../shared/frames.ts';
+import type { Connection } from './connection.ts';
+import type { GatewayCore } from './gateway-core.ts';
+import { channelAllowed, type Principal } from './principal.ts';
+import { unsubscribe } from './subscriptions.ts';
+import { TetherError } from './tether-error.ts';
+
+export async function refreshToken(core: GatewayCore, conn: Connection, frame: RefreshFrame): Promise<void> {
+  const { ref } = frame;
+  let principal: Principal;
+  try {
+    principal = await core.ports.verifier.verify(frame.token);
+  } catch (error) {
+    const why =
+      error instanceof TetherError ? (error.detail ?? error.code) : 'the token could not be verified';
+    conn.close('AUTH_REFRESH_REJECTED', { ref, detail: why });
+    return;
+  }
+  if (principal.userId !== conn.principal?.userId) {
+    conn.close('AUTH_REFRESH_REJECTED', { ref, detail: 'the token is for another user' });
+    return;
+  }
+  if (!conn.isOpen) return;
+  conn.principal = principal;
+  for (const channel of [...conn.subscriptions.keys()]) {
+    if (conn.sessionId && channel === `inbox:${conn.sessionId}`) continue;
+    if (channelAllowed(principal.channels, channel)) continue;
+    unsubscribe(core, conn, { type: 'unsubscribe', channel });
+    conn.fail('FORBIDDEN_CHANNEL', { detail: `dropped ${channel} on refresh` });
+  }
+  conn.actor.send({ type: 'token.refreshed', tokenExpiresAt: principal.expiresAt });
+  conn.send({ type: 'refreshed', ref, tokenExpiresAt: principal.expiresAt });
+}

@@ -18,6 +18,7 @@ import { EventLog } from './channels/event-log.ts';
 import { fanOutEvent } from './channels/fan-out.ts';
 import type { Config } from './config/config.ts';
 import { connectionActorFactory } from './core/connection-runtime.ts';
+import { uniformPolicy } from './core/channel-policy.ts';
 import { drainConnections } from './core/drain.ts';
 import { GatewayCore } from './core/gateway-core.ts';
 import { tierPriority } from './core/principal.ts';
@@ -144,6 +145,15 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
     supervisor,
     logger,
     heartbeatTiming(config.idleTimeoutS).pingAfterMs,
+    uniformPolicy({
+      historyMaxEvents: config.channelRetention,
+      historyMaxAgeMs: 0,
+      presence: false,
+      joinLeave: false,
+      publish: 'clients',
+      replay: true,
+      maxSubscribers: 0,
+    }),
   );
   core.lifecycle.listen(limits);
   const observer = new GatewayObserver(core, telemetry);

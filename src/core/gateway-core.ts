@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.ts';
 import type { ErrorCode } from '../shared/errors.ts';
+import type { ChannelPolicy } from './channel-policy.ts';
 import type { Connection, ConnectionHost } from './connection.ts';
 import { Lifecycle } from './lifecycle.ts';
 import type { ActionSink } from './ports/action-sink.ts';
@@ -43,6 +44,8 @@ export class GatewayCore implements ConnectionHost {
     readonly logger: Logger,
     /** How often the edge pings a silent socket (welcome tells the client), ms. */
     readonly heartbeatMs: number,
+    /** What each channel allows, by its namespace. */
+    readonly policy: ChannelPolicy,
   ) {
     this.lifecycle = new Lifecycle((error, announcement) =>
       logger.error({ err: error, announcement }, 'lifecycle listener failed'),

@@ -12,7 +12,8 @@
  *   `admissionTimeout`. A grant re-enters the handshake at `attaching` with a fresh
  *   budget for that last step (the wait in line is not the client's delay).
  * - connected: welcome sent, events flow. The token's expiry (unless a refresh came
- *   first) and a takeover by another process close the transport from here.
+ *   first), a takeover by another process, and the backend's orders (a disconnect, a
+ *   blocked user, revoked tokens: src/control/) close the transport from here.
  * - reconnecting: the transport is gone; the session stays resumable for
  *   `resumeWindow`, then it is deleted.
  * - handedOver: the socket resumed a session whose own actor waits in this process;
@@ -48,6 +49,8 @@ export interface ConnectionContext extends ConnectionInput {
   priority?: number;
   /** When the current token expires, ms since the epoch; undefined: it does not. */
   tokenExpiresAt?: number;
+  /** When the current token was issued (`iat`), ms since the epoch; undefined: it does not say. */
+  tokenIssuedAt?: number;
   /** Error code that ended the session in `failed`. */
   failure?: string;
   /** Why the session ended in `closed`. */
@@ -78,6 +81,7 @@ export interface Authenticated {
   tier: string;
   priority: number;
   tokenExpiresAt?: number;
+  tokenIssuedAt?: number;
 }
 
 export interface Attached {
@@ -101,9 +105,21 @@ export type ConnectionEvent =
       /** The registry code the gateway closed with, `bye` when the client said so, else undefined. */
       reason?: string;
     }
-  | { type: 'transport.attached'; connectionId: string; correlationId: string; tokenExpiresAt?: number }
+  | {
+      type: 'transport.attached';
+      connectionId: string;
+      correlationId: string;
+      tokenExpiresAt?: number;
+      tokenIssuedAt?: number;
+    }
   | { type: 'session.taken'; byNode: string }
-  | { type: 'token.refreshed'; tokenExpiresAt?: number }
+  | { type: 'token.refreshed'; tokenExpiresAt?: number; tokenIssuedAt?: number }
+  /** The backend ordered this session disconnected: resumable (the client resumes) or not (it ends). */
+  | { type: 'server.disconnect'; resumable: boolean; reason?: string }
+  /** The backend blocked the session's user: it ends, and no hello of that user is accepted. */
+  | { type: 'user.blocked'; reason?: string }
+  /** The backend revoked the user's tokens issued before `before` (ms since the epoch). */
+  | { type: 'tokens.revoked'; before: number }
   | { type: 'frame.rejected'; code: string; at: number };
 
 const ERROR_WINDOW_MS = 60_000;
@@ -144,6 +160,10 @@ export const connectionMachine = setup({
       event.at - context.errorsSince <= ERROR_WINDOW_MS &&
       context.errors + 1 > context.maxErrorsPerMinute,
     handedOver: ({ event }) => (event as unknown as { output: Attached }).output.handedOver,
+    disconnectIsFinal: ({ event }) => event.type === 'server.disconnect' && !event.resumable,
+    /** A token without `iat` cannot show it was issued after: it counts as revoked. */
+    tokenIssuedBefore: ({ context, event }) =>
+      event.type === 'tokens.revoked' && (context.tokenIssuedAt ?? 0) < event.before,
   },
   actions: {
     /** Close the transport bound to the actor with the registry entry for `code`. */
@@ -171,6 +191,17 @@ export const connectionMachine = setup({
         : { errors: context.errors + 1 };
     }),
     fail: assign({ failure: (_, params: { code: string }) => params.code }),
+    /** A newer transport resumed the session: bind to it, and to its token. */
+    takeTransport: assign(({ context, event }) => {
+      const attached = event as Extract<ConnectionEvent, { type: 'transport.attached' }>;
+      return {
+        connectionId: attached.connectionId,
+        correlationId: attached.correlationId,
+        tokenExpiresAt: attached.tokenExpiresAt,
+        tokenIssuedAt: attached.tokenIssuedAt,
+        reconnections: context.reconnections + 1,
+      };
+    }),
     recordSession: assign(({ event }) => {
       const { sessionId, userId, correlationId } = (event as unknown as { output: Attached }).output;
       return { sessionId, userId, correlationId };
@@ -215,6 +246,36 @@ export const connectionMachine = setup({
           },
           { target: 'closed', actions: assign({ closeReason: 'left before hello' }) },
         ],
+        // The backend's orders reach a handshake once its user is known (src/control/): it has
+        // no session to keep yet, so each refuses it the way a check at hello would have.
+        'server.disconnect': {
+          target: 'failed',
+          actions: [
+            { type: 'fail', params: { code: 'SESSION_CLOSED_BY_SERVER' } },
+            {
+              type: 'closeTransport',
+              params: ({ event }) => ({ code: 'SESSION_CLOSED_BY_SERVER', detail: event.reason }),
+            },
+          ],
+        },
+        'user.blocked': {
+          target: 'failed',
+          actions: [
+            { type: 'fail', params: { code: 'USER_BLOCKED' } },
+            {
+              type: 'closeTransport',
+              params: ({ event }) => ({ code: 'USER_BLOCKED', detail: event.reason }),
+            },
+          ],
+        },
+        'tokens.revoked': {
+          guard: 'tokenIssuedBefore',
+          target: 'failed',
+          actions: [
+            { type: 'fail', params: { code: 'AUTH_TOKEN_REVOKED' } },
+            { type: 'closeTransport', params: { code: 'AUTH_TOKEN_REVOKED' } },
+          ],
+        },
       },
       states: {
         handshake: {
@@ -244,6 +305,7 @@ export const connectionMachine = setup({
                     tier: event.output.tier,
                     priority: event.output.priority,
                     tokenExpiresAt: event.output.tokenExpiresAt,
+                    tokenIssuedAt: event.output.tokenIssuedAt,
                   })),
                 },
                 onError: {
@@ -334,19 +396,57 @@ export const connectionMachine = setup({
           reenter: true,
           actions: [
             { type: 'retireTransport', params: ({ context }) => ({ connectionId: context.connectionId }) },
-            assign(({ context, event }) => ({
-              connectionId: event.connectionId,
-              correlationId: event.correlationId,
-              tokenExpiresAt: event.tokenExpiresAt,
-              reconnections: context.reconnections + 1,
-            })),
+            'takeTransport',
           ],
         },
         // A fresh token (a `refresh` frame, verified like hello's): the expiry timer starts again.
         'token.refreshed': {
           target: 'connected',
           reenter: true,
-          actions: assign({ tokenExpiresAt: ({ event }) => event.tokenExpiresAt }),
+          actions: assign(({ event }) => ({
+            tokenExpiresAt: event.tokenExpiresAt,
+            tokenIssuedAt: event.tokenIssuedAt,
+          })),
+        },
+        // The backend's orders (src/control/). A resumable disconnect only closes the transport:
+        // its close then moves the session to `reconnecting` like any other.
+        'server.disconnect': [
+          {
+            guard: 'disconnectIsFinal',
+            target: 'closed',
+            actions: [
+              assign({
+                closeReason: ({ event }) => `ended by the server${event.reason ? `: ${event.reason}` : ''}`,
+              }),
+              {
+                type: 'closeTransport',
+                params: ({ event }) => ({ code: 'SESSION_CLOSED_BY_SERVER', detail: event.reason }),
+              },
+              'deleteSession',
+            ],
+          },
+          {
+            actions: {
+              type: 'closeTransport',
+              params: ({ event }) => ({ code: 'DISCONNECTED_BY_SERVER', detail: event.reason }),
+            },
+          },
+        ],
+        'user.blocked': {
+          target: 'failed',
+          actions: [
+            { type: 'fail', params: { code: 'USER_BLOCKED' } },
+            {
+              type: 'closeTransport',
+              params: ({ event }) => ({ code: 'USER_BLOCKED', detail: event.reason }),
+            },
+            'deleteSession',
+          ],
+        },
+        // Resumable: the client comes back with a token issued after `before`.
+        'tokens.revoked': {
+          guard: 'tokenIssuedBefore',
+          actions: { type: 'closeTransport', params: { code: 'AUTH_TOKEN_REVOKED' } },
         },
         'session.taken': {
           target: 'closed',
@@ -372,18 +472,25 @@ export const connectionMachine = setup({
         },
       },
       on: {
-        'transport.attached': {
-          target: 'connected',
-          actions: assign(({ context, event }) => ({
-            connectionId: event.connectionId,
-            correlationId: event.correlationId,
-            tokenExpiresAt: event.tokenExpiresAt,
-            reconnections: context.reconnections + 1,
-          })),
-        },
+        'transport.attached': { target: 'connected', actions: 'takeTransport' },
         'session.taken': {
           target: 'closed',
           actions: assign({ closeReason: ({ event }) => `resumed on ${event.byNode}` }),
+        },
+        // No transport to close; a resume must bring a token issued after a revocation anyway.
+        'server.disconnect': {
+          guard: 'disconnectIsFinal',
+          target: 'closed',
+          actions: [
+            assign({
+              closeReason: ({ event }) => `ended by the server${event.reason ? `: ${event.reason}` : ''}`,
+            }),
+            'deleteSession',
+          ],
+        },
+        'user.blocked': {
+          target: 'failed',
+          actions: [{ type: 'fail', params: { code: 'USER_BLOCKED' } }, 'deleteSession'],
         },
       },
     },

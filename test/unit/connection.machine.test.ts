@@ -295,6 +295,108 @@ describe('connection machine — a live session', () => {
   });
 });
 
+describe('connection machine — the backend’s orders (src/control/)', () => {
+  const issuedAt = 1_000_000;
+  const liveWithToken = () =>
+    stateAfter(HELLO, authDone({ ...authenticated, tokenIssuedAt: issuedAt }), GRANTED, attachDone());
+  const reconnecting = () => step(liveWithToken(), closed()).next;
+
+  it('a resumable disconnect closes the transport with DISCONNECTED_BY_SERVER; its close leaves the session resumable', () => {
+    const { next, ran, actions } = step(liveWithToken(), {
+      type: 'server.disconnect',
+      resumable: true,
+      reason: 'rebalance',
+    });
+    expect(next.value).toBe('connected');
+    expect(ran).toEqual(['closeTransport']);
+    expect(paramsOf(actions, 'closeTransport')).toEqual({
+      code: 'DISCONNECTED_BY_SERVER',
+      detail: 'rebalance',
+    });
+    const after = step(next, closed('DISCONNECTED_BY_SERVER'));
+    expect(after.next.value).toBe('reconnecting');
+    expect(after.ran).toEqual(['markSessionResumable']);
+  });
+
+  it('a final disconnect → closed: the transport closed with SESSION_CLOSED_BY_SERVER and the session deleted', () => {
+    const { next, ran, actions } = step(liveWithToken(), { type: 'server.disconnect', resumable: false });
+    expect(next.value).toBe('closed');
+    expect(next.context.closeReason).toBe('ended by the server');
+    expect(ran).toEqual(['closeTransport', 'deleteSession']);
+    expect(paramsOf(actions, 'closeTransport')).toEqual({
+      code: 'SESSION_CLOSED_BY_SERVER',
+      detail: undefined,
+    });
+  });
+
+  it('while reconnecting: a final disconnect deletes the session; a resumable one changes nothing', () => {
+    const final = step(reconnecting(), { type: 'server.disconnect', resumable: false, reason: 'kicked' });
+    expect(final.next.value).toBe('closed');
+    expect(final.next.context.closeReason).toBe('ended by the server: kicked');
+    expect(final.ran).toEqual(['deleteSession']);
+    const resumable = step(reconnecting(), { type: 'server.disconnect', resumable: true });
+    expect(resumable.next.value).toBe('reconnecting');
+    expect(resumable.ran).toEqual([]);
+  });
+
+  it('a blocked user → failed USER_BLOCKED, from connected (transport closed) and from reconnecting; the session deleted', () => {
+    const live = step(liveWithToken(), { type: 'user.blocked', reason: 'abuse' });
+    expect(live.next.value).toBe('failed');
+    expect(live.next.context.failure).toBe('USER_BLOCKED');
+    expect(live.ran).toEqual(['closeTransport', 'deleteSession']);
+    expect(paramsOf(live.actions, 'closeTransport')).toEqual({ code: 'USER_BLOCKED', detail: 'abuse' });
+    const waiting = step(reconnecting(), { type: 'user.blocked' });
+    expect(waiting.next.context.failure).toBe('USER_BLOCKED');
+    expect(waiting.ran).toEqual(['deleteSession']);
+  });
+
+  it('revoked tokens: a token issued before closes with AUTH_TOKEN_REVOKED (resumable); one issued at or after stays', () => {
+    const before = step(liveWithToken(), { type: 'tokens.revoked', before: issuedAt + 1 });
+    expect(before.next.value).toBe('connected');
+    expect(before.ran).toEqual(['closeTransport']);
+    expect(paramsOf(before.actions, 'closeTransport')).toEqual({ code: 'AUTH_TOKEN_REVOKED' });
+    expect(step(before.next, closed('AUTH_TOKEN_REVOKED')).next.value).toBe('reconnecting');
+    const after = step(liveWithToken(), { type: 'tokens.revoked', before: issuedAt });
+    expect(after.ran).toEqual([]);
+    expect(step(reconnecting(), { type: 'tokens.revoked', before: issuedAt + 1 }).ran).toEqual([]);
+  });
+
+  it('a token without iat counts as issued before any revocation', () => {
+    const { ran } = step(stateAfter(...connectedPath), { type: 'tokens.revoked', before: 1 });
+    expect(ran).toEqual(['closeTransport']);
+  });
+
+  it('a refresh or a resume brings the new token’s iat', () => {
+    const refreshed = step(liveWithToken(), { type: 'token.refreshed', tokenIssuedAt: issuedAt + 5 }).next;
+    expect(step(refreshed, { type: 'tokens.revoked', before: issuedAt + 1 }).ran).toEqual([]);
+    const resumed = step(reconnecting(), {
+      type: 'transport.attached',
+      connectionId: 'conn-2',
+      correlationId: 'c',
+      tokenIssuedAt: issuedAt + 5,
+    }).next;
+    expect(resumed.context.tokenIssuedAt).toBe(issuedAt + 5);
+    expect(step(resumed, { type: 'tokens.revoked', before: issuedAt + 1 }).ran).toEqual([]);
+  });
+
+  it('during the handshake (user known): each order refuses it → failed with its code, transport closed', () => {
+    const admitting = () => stateAfter(HELLO, authDone({ ...authenticated, tokenIssuedAt: issuedAt }));
+    for (const [event, code] of [
+      [{ type: 'server.disconnect', resumable: true }, 'SESSION_CLOSED_BY_SERVER'],
+      [{ type: 'user.blocked' }, 'USER_BLOCKED'],
+      [{ type: 'tokens.revoked', before: issuedAt + 1 }, 'AUTH_TOKEN_REVOKED'],
+    ] as const) {
+      const { next, actions } = step(admitting(), event);
+      expect(next.value).toBe('failed');
+      expect(next.context.failure).toBe(code);
+      expect(paramsOf(actions, 'closeTransport')).toMatchObject({ code });
+    }
+    expect(step(admitting(), { type: 'tokens.revoked', before: issuedAt }).next.value).toEqual({
+      connecting: { handshake: 'admitting' },
+    });
+  });
+});
+
 describe('connection machine — the error budget', () => {
   const rejected = (at: number): ConnectionEvent => ({
     type: 'frame.rejected',

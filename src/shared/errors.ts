@@ -53,6 +53,36 @@ export const ERRORS = {
     message: 'The token sent in refresh was refused (invalid, expired, or for another user).',
     recovery: 'Get a valid token for the same user, then reconnect and resume; the session is kept.',
   },
+  AUTH_TOKEN_REVOKED: {
+    category: 'connection',
+    closeCode: 4005,
+    retryable: true,
+    message: 'The token was issued before a time the backend revoked this user’s tokens at.',
+    recovery:
+      'Get a token issued after the revocation (a new login), then reconnect and resume; the session is kept.',
+  },
+  USER_BLOCKED: {
+    category: 'connection',
+    closeCode: 4006,
+    retryable: false,
+    message: 'The backend blocked this user; its sessions were ended and new ones are refused.',
+    recovery: 'Do not reconnect; the backend must unblock the user first.',
+  },
+  DISCONNECTED_BY_SERVER: {
+    category: 'connection',
+    closeCode: 4010,
+    retryable: true,
+    retryAfterMs: 1000,
+    message: 'The backend disconnected this connection; its session was kept.',
+    recovery: 'Reconnect with resume after retryAfterMs; nothing is lost.',
+  },
+  SESSION_CLOSED_BY_SERVER: {
+    category: 'connection',
+    closeCode: 4011,
+    retryable: false,
+    message: 'The backend ended this session; it cannot be resumed.',
+    recovery: 'Do not resume. Connect again only if your application means to (a new session).',
+  },
   HANDSHAKE_TIMEOUT: {
     category: 'connection',
     closeCode: 4003,
@@ -127,6 +157,12 @@ export const ERRORS = {
     message:
       'This connection is subscribed to as many channels as the gateway allows (MAX_SUBSCRIPTIONS_PER_CONNECTION).',
     recovery: 'Unsubscribe from channels no longer needed, or spread the channels over more connections.',
+  },
+  PRESENCE_NOT_ENABLED: {
+    category: 'event',
+    retryable: false,
+    message: 'Presence is not tracked on this channel (its namespace does not enable it).',
+    recovery: 'Enable presence for the channel’s namespace in the gateway configuration, or do not ask.',
   },
   PUBLISH_FORBIDDEN: {
     category: 'event',

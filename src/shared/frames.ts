@@ -5,7 +5,14 @@
  */
 import { type Static, Type as T } from '@sinclair/typebox';
 import type { ErrorCategory, ErrorCode } from './errors.ts';
-import { ACTION_NAME_PATTERN, CHANNEL_PATTERN, EPOCH_PATTERN, EVENT_ID_PATTERN } from './identifiers.ts';
+import {
+  ACTION_NAME_PATTERN,
+  CHANNEL_PATTERN,
+  EPOCH_PATTERN,
+  EVENT_ID_PATTERN,
+  PRESENCE_CURSOR_PATTERN,
+  PRESENCE_PAGE_MAX,
+} from './identifiers.ts';
 
 export {
   ACTION_NAME_PATTERN,
@@ -17,6 +24,9 @@ export {
   inboxChannel,
   isEventId,
   MAX_NESTING_DEPTH,
+  PRESENCE_CURSOR_PATTERN,
+  PRESENCE_PAGE_DEFAULT,
+  PRESENCE_PAGE_MAX,
 } from './identifiers.ts';
 
 const Channel = T.String({ pattern: CHANNEL_PATTERN });
@@ -109,6 +119,20 @@ export const RefreshFrame = T.Object(
   { additionalProperties: false },
 );
 
+/** Who is subscribed to a channel whose namespace tracks presence: answered with `present`, one page. */
+export const PresenceFrame = T.Object(
+  {
+    type: T.Literal('presence'),
+    ref: T.Optional(Ref),
+    channel: Channel,
+    /** Members per page; 0 asks for the count alone. */
+    limit: T.Optional(T.Integer({ minimum: 0, maximum: PRESENCE_PAGE_MAX })),
+    /** The `cursor` of the previous page; absent for the first. */
+    cursor: T.Optional(T.String({ pattern: PRESENCE_CURSOR_PATTERN })),
+  },
+  { additionalProperties: false },
+);
+
 /** Every frame a client may send, discriminated by `type`. */
 export const ClientFrameSchemas = {
   hello: HelloFrame,
@@ -119,6 +143,7 @@ export const ClientFrameSchemas = {
   ping: PingFrame,
   bye: ByeFrame,
   refresh: RefreshFrame,
+  presence: PresenceFrame,
 } as const;
 
 export type HelloFrame = Static<typeof HelloFrame>;
@@ -129,6 +154,7 @@ export type ActionFrame = Static<typeof ActionFrame>;
 export type PingFrame = Static<typeof PingFrame>;
 export type ByeFrame = Static<typeof ByeFrame>;
 export type RefreshFrame = Static<typeof RefreshFrame>;
+export type PresenceFrame = Static<typeof PresenceFrame>;
 export type ClientFrame =
   | HelloFrame
   | SubscribeFrame
@@ -137,7 +163,8 @@ export type ClientFrame =
   | ActionFrame
   | PingFrame
   | ByeFrame
-  | RefreshFrame;
+  | RefreshFrame
+  | PresenceFrame;
 export type ClientFrameType = keyof typeof ClientFrameSchemas;
 
 // ---- server → client (built by the gateway; types only, no runtime validation needed) ----
@@ -178,6 +205,8 @@ export interface WelcomeFrame {
 export interface SubscribedFrame extends ChannelResume {
   type: 'subscribed';
   ref?: string;
+  /** true: the backend subscribed this session (a server-side subscription, kept across resume). */
+  server?: true;
 }
 
 export interface UnsubscribedFrame {
@@ -248,6 +277,43 @@ export interface RefreshedFrame {
   tokenExpiresAt?: number;
 }
 
+/** One subscriber of a channel whose namespace tracks presence. */
+export interface PresenceMember {
+  userId: string;
+  sessionId: string;
+  /** What the session's hello said about the client (`hello.client`). */
+  client: { name?: string; version?: string };
+  /** When the session joined the channel, ms since the epoch. */
+  since: number;
+}
+
+/** One page of a channel's presence, answering `presence` (members ordered by session ID). */
+export interface PresentFrame {
+  type: 'present';
+  ref?: string;
+  channel: string;
+  /** Members now, whatever the page holds. */
+  count: number;
+  members: PresenceMember[];
+  /** Send it back for the next page; absent on the last one. */
+  cursor?: string;
+}
+
+/**
+ * Who joined and who left a channel whose namespace enables join/leave events, since the
+ * last such frame: coalesced (at most one frame per channel per 250 ms), never replayed.
+ */
+export interface MembershipFrame {
+  type: 'membership';
+  channel: string;
+  /** Members after these changes. */
+  count: number;
+  /** At most 100 each; `truncated` when more changed (ask with `presence` for the list). */
+  joined: PresenceMember[];
+  left: PresenceMember[];
+  truncated?: true;
+}
+
 export interface PongFrame {
   type: 'pong';
   ts?: number;
@@ -264,4 +330,6 @@ export type ServerFrame =
   | QueuedFrame
   | ReplyFrame
   | RefreshedFrame
+  | PresentFrame
+  | MembershipFrame
   | PongFrame;

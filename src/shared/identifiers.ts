@@ -37,6 +37,13 @@ export const EPOCH_PATTERN = '^[A-Za-z0-9_-]{1,32}$';
 /** Action names: like channel names. */
 export const ACTION_NAME_PATTERN = '^[A-Za-z0-9_.:\\-]{1,128}$';
 
+/** Members in one page of a channel's presence: `limit` defaults to the first, may be up to the second (0: the count alone). */
+export const PRESENCE_PAGE_DEFAULT = 100;
+export const PRESENCE_PAGE_MAX = 1000;
+
+/** A presence page's cursor: opaque to clients (it is the last member's session ID). */
+export const PRESENCE_CURSOR_PATTERN = '^[A-Za-z0-9_.:\\-]{1,64}$';
+
 /** The inbox channel of a session, where action replies land. */
 export const inboxChannel = (sessionId: string) => `inbox:${sessionId}`;
 export const INBOX_PREFIX = 'inbox:';

@@ -54,7 +54,7 @@ describe('valid frames of every type', () => {
 
   it('covers every client frame type the schema defines', () => {
     expect(Object.keys(ClientFrameSchemas).sort()).toEqual(
-      ['action', 'bye', 'hello', 'ping', 'publish', 'refresh', 'subscribe', 'unsubscribe'].sort(),
+      ['action', 'bye', 'hello', 'ping', 'presence', 'publish', 'refresh', 'subscribe', 'unsubscribe'].sort(),
     );
   });
 });

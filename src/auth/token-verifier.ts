@@ -93,6 +93,7 @@ export async function createTokenVerifier(
       actions: stringList(payload.actions),
       tier: typeof payload.tier === 'string' && payload.tier !== '' ? payload.tier : 'standard',
       expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : undefined,
+      issuedAt: typeof payload.iat === 'number' ? payload.iat * 1000 : undefined,
     };
   };
 

@@ -1,7 +1,8 @@
 /**
  * The first handshake step (the connection machine's `authenticating`): the
  * resumed session's correlation ID, rate limits, token verification (with a
- * progressive delay after repeated failures), per-user limits. Resolves with who
+ * progressive delay after repeated failures), per-user limits, and whether the
+ * backend blocked the user or revoked the token (src/control/). Resolves with who
  * the client is; rejects with the TetherError its socket is closed with.
  *
  * A session keeps ONE correlation ID for its whole life: a resuming connection
@@ -18,7 +19,7 @@ import { TetherError } from './tether-error.ts';
 export async function authenticate(core: GatewayCore, conn: Connection): Promise<Authenticated> {
   const hello = conn.hello;
   if (!hello) throw new TetherError('INTERNAL', { detail: 'no hello to authenticate' });
-  const { gate, verifier, readiness, sessions } = core.ports;
+  const { gate, verifier, readiness, sessions, revocations } = core.ports;
   try {
     // No session can be created without the store: say so now rather than after the
     // limits' commands have waited out their retries.
@@ -43,13 +44,18 @@ export async function authenticate(core: GatewayCore, conn: Connection): Promise
       throw error;
     }
     if (!conn.isOpen) throw new TetherError('INTERNAL', { detail: 'the socket closed' });
-    await gate.afterAuth(conn, principal);
+    // A blocked user or a revoked token is refused like a bad token; the check shares the
+    // limits' round trip rather than adding one.
+    const [refused] = await Promise.all([revocations.refusal(principal), gate.afterAuth(conn, principal)]);
+    if (refused) throw new TetherError(refused);
     conn.principal = principal;
+    conn.client = hello.client;
     return {
       userId: principal.userId,
       tier: principal.tier,
       priority: tierPriority(core.config.admission.tierPriorities, principal.tier),
       tokenExpiresAt: principal.expiresAt,
+      tokenIssuedAt: principal.issuedAt,
     };
   } catch (error) {
     // The verifier and the limits throw TetherErrors for every refusal; anything else came

@@ -16,6 +16,8 @@ export interface Principal {
   tier: string;
   /** Token expiry in ms since the epoch, when the token has one. */
   expiresAt?: number;
+  /** When the token was issued (its `iat`), ms since the epoch; revocations compare it. */
+  issuedAt?: number;
 }
 
 export function channelAllowed(patterns: readonly string[], channel: string): boolean {

@@ -10,9 +10,12 @@
 import type { Redis } from 'ioredis';
 import type { ChannelPosition, SessionRecord, SessionStore } from '../core/ports/session-store.ts';
 import type { Keys } from '../redis/keys.ts';
+import type { UserSessionIndex } from './user-sessions.ts';
 
 /** Each subscribed channel is a field of its own, `ch:<channel>` = `<after>[/<epoch>]`: a subscribe writes one field. */
 const CHANNEL_FIELD = 'ch:';
+/** `sv:<channel>` = `1`: the backend subscribed the session to it (a server-side subscription). */
+const SERVER_FIELD = 'sv:';
 
 export interface SessionTiming {
   /** TTL while live: long enough to outlast one missed lease refresh. */
@@ -25,26 +28,39 @@ export interface SessionTiming {
 const IF_OWNER_PREAMBLE = "if redis.call('HGET', KEYS[1], 'connection_id') ~= ARGV[1] then return 0 end ";
 
 const SCRIPTS = {
-  /** ARGV: conn, ttl, field, value, ... */
+  /** ARGV: conn, ttl, field, value, ... Returns the session's user (0 when not the owner). */
   tetherSetIfOwner: `${IF_OWNER_PREAMBLE}
     for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-    redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1`,
-  tetherDeleteIfOwner: `${IF_OWNER_PREAMBLE} redis.call('DEL', KEYS[1]) return 1`,
-  /** ARGV: conn, field */
-  tetherDeleteFieldIfOwner: `${IF_OWNER_PREAMBLE} redis.call('HDEL', KEYS[1], ARGV[2]) return 1`,
-  /** Take over a session: ARGV: newConn, nodeId, now, ttl. Returns the previous owner's node id. */
+    redis.call('PEXPIRE', KEYS[1], ARGV[2]) return redis.call('HGET', KEYS[1], 'user_id')`,
+  /** Returns the session's user (0 when not the owner). */
+  tetherDeleteIfOwner: `${IF_OWNER_PREAMBLE} local user = redis.call('HGET', KEYS[1], 'user_id')
+    redis.call('DEL', KEYS[1]) return user`,
+  /** ARGV: conn, field, ... */
+  tetherDeleteFieldIfOwner: `${IF_OWNER_PREAMBLE}
+    for i = 2, #ARGV do redis.call('HDEL', KEYS[1], ARGV[i]) end return 1`,
+  /** Take over a session: ARGV: newConn, nodeId, now, ttl. Returns the previous owner's node and the user. */
   tetherAttach: `if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-    local previous = redis.call('HGET', KEYS[1], 'node_id')
+    local previous = redis.call('HMGET', KEYS[1], 'node_id', 'user_id')
     redis.call('HSET', KEYS[1], 'connection_id', ARGV[1], 'node_id', ARGV[2], 'last_activity', ARGV[3], 'health', 'connected')
     redis.call('HINCRBY', KEYS[1], 'reconnection_count', 1)
     redis.call('PEXPIRE', KEYS[1], ARGV[4]) return previous`,
+  /** Only a session that exists: a count must not create a hash without a TTL. */
+  tetherIncrementErrors: `if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+    return redis.call('HINCRBY', KEYS[1], 'error_count', 1)`,
 } as const;
 
 type ScriptedRedis = Redis & {
-  tetherSetIfOwner(key: string, conn: string, ttl: number, ...fieldValues: string[]): Promise<number>;
-  tetherDeleteIfOwner(key: string, conn: string): Promise<number>;
-  tetherDeleteFieldIfOwner(key: string, conn: string, field: string): Promise<number>;
-  tetherAttach(key: string, conn: string, nodeId: string, now: number, ttl: number): Promise<string | null>;
+  tetherSetIfOwner(key: string, conn: string, ttl: number, ...fieldValues: string[]): Promise<string | 0>;
+  tetherDeleteIfOwner(key: string, conn: string): Promise<string | 0>;
+  tetherDeleteFieldIfOwner(key: string, conn: string, ...fields: string[]): Promise<number>;
+  tetherAttach(
+    key: string,
+    conn: string,
+    nodeId: string,
+    now: number,
+    ttl: number,
+  ): Promise<[string | null, string | null] | null>;
+  tetherIncrementErrors(key: string): Promise<number>;
 };
 
 export class RedisSessionStore implements SessionStore {
@@ -54,6 +70,8 @@ export class RedisSessionStore implements SessionStore {
     redis: Redis,
     private readonly keys: Keys,
     private readonly timing: SessionTiming,
+    /** Which sessions each user has, kept in step with the sessions' own lifetimes. */
+    readonly byUser: UserSessionIndex,
   ) {
     for (const [name, lua] of Object.entries(SCRIPTS)) {
       if (!(name in redis)) redis.defineCommand(name, { numberOfKeys: 1, lua });
@@ -64,6 +82,7 @@ export class RedisSessionStore implements SessionStore {
   async create(record: SessionRecord): Promise<void> {
     const key = this.keys.session(record.sessionId);
     await this.redis.multi().hset(key, toHash(record)).pexpire(key, this.timing.liveTtlMs).exec();
+    await this.byUser.hold(record.userId, record.sessionId, this.timing.liveTtlMs);
   }
 
   async load(sessionId: string): Promise<SessionRecord | undefined> {
@@ -84,21 +103,25 @@ export class RedisSessionStore implements SessionStore {
       Date.now(),
       this.timing.liveTtlMs,
     );
-    return previous === null ? undefined : { previousNodeId: previous };
+    if (previous === null) return undefined;
+    const [previousNodeId, userId] = previous;
+    if (userId) await this.byUser.hold(userId, sessionId, this.timing.liveTtlMs);
+    return { previousNodeId: previousNodeId ?? '' };
   }
 
-  markLive(sessionId: string, connectionId: string): Promise<number> {
+  markLive(sessionId: string, connectionId: string): Promise<unknown> {
     return this.setIfOwner(sessionId, connectionId, this.timing.liveTtlMs, {
       health: 'connected',
       last_activity: String(Date.now()),
     });
   }
 
-  markResumable(sessionId: string, connectionId: string): Promise<number> {
-    return this.setIfOwner(sessionId, connectionId, this.timing.resumeWindowMs, {
+  async markResumable(sessionId: string, connectionId: string): Promise<unknown> {
+    const userId = await this.setIfOwner(sessionId, connectionId, this.timing.resumeWindowMs, {
       health: 'reconnecting',
       last_activity: String(Date.now()),
     });
+    return userId ? this.byUser.hold(userId, sessionId, this.timing.resumeWindowMs) : undefined;
   }
 
   saveChannel(
@@ -106,9 +129,10 @@ export class RedisSessionStore implements SessionStore {
     connectionId: string,
     channel: string,
     position: ChannelPosition,
-  ): Promise<number> {
+  ): Promise<unknown> {
     return this.setIfOwner(sessionId, connectionId, this.timing.liveTtlMs, {
       [`${CHANNEL_FIELD}${channel}`]: position.epoch ? `${position.after}/${position.epoch}` : position.after,
+      ...(position.server ? { [`${SERVER_FIELD}${channel}`]: '1' } : {}),
       last_activity: String(Date.now()),
     });
   }
@@ -118,28 +142,46 @@ export class RedisSessionStore implements SessionStore {
       this.keys.session(sessionId),
       connectionId,
       `${CHANNEL_FIELD}${channel}`,
+      `${SERVER_FIELD}${channel}`,
     );
   }
 
-  deleteIfOwner(sessionId: string, connectionId: string): Promise<number> {
-    return this.redis.tetherDeleteIfOwner(this.keys.session(sessionId), connectionId);
+  async deleteIfOwner(sessionId: string, connectionId: string): Promise<unknown> {
+    const userId = await this.redis.tetherDeleteIfOwner(this.keys.session(sessionId), connectionId);
+    return userId ? this.byUser.release(userId, sessionId) : undefined;
+  }
+
+  /**
+   * End a session whoever holds it (a final disconnect ordered by the backend): it can no
+   * longer be resumed. The process holding it, if any, is told separately (src/control/).
+   */
+  async end(sessionId: string): Promise<boolean> {
+    const key = this.keys.session(sessionId);
+    const [[, userId], [, deleted]] = (await this.redis.multi().hget(key, 'user_id').del(key).exec()) as [
+      [unknown, string | null],
+      [unknown, number],
+    ];
+    if (userId) await this.byUser.release(userId, sessionId);
+    return deleted > 0;
   }
 
   /** Keep live sessions alive: one pipelined PEXPIRE per session, every lease interval. */
-  async refreshLeases(sessionIds: Iterable<string>): Promise<void> {
+  async refreshLeases(held: Iterable<{ sessionId: string; userId: string }>): Promise<void> {
     const pipeline = this.redis.pipeline();
-    let count = 0;
-    for (const id of sessionIds) {
-      pipeline.pexpire(this.keys.session(id), this.timing.liveTtlMs);
-      count++;
+    const listed: { sessionId: string; userId: string }[] = [];
+    for (const session of held) {
+      pipeline.pexpire(this.keys.session(session.sessionId), this.timing.liveTtlMs);
+      listed.push(session);
     }
-    if (count > 0) await pipeline.exec();
+    if (listed.length > 0)
+      await Promise.all([pipeline.exec(), this.byUser.refresh(listed, this.timing.liveTtlMs)]);
   }
 
   incrementErrors(sessionId: string): void {
-    this.redis.hincrby(this.keys.session(sessionId), 'error_count', 1).catch(() => {});
+    this.redis.tetherIncrementErrors(this.keys.session(sessionId)).catch(() => {});
   }
 
+  /** Writes `fields` when `connectionId` owns the session; resolves with its user, or 0 when it does not. */
   private setIfOwner(sessionId: string, connectionId: string, ttl: number, fields: Record<string, string>) {
     const args = Object.entries(fields).flat();
     return this.redis.tetherSetIfOwner(this.keys.session(sessionId), connectionId, ttl, ...args);
@@ -162,10 +204,12 @@ function toHash(r: SessionRecord): Record<string, string> {
     tier: r.tier,
     resume_token_hash: r.resumeTokenHash,
   };
-  for (const [channel, position] of r.channels)
+  for (const [channel, position] of r.channels) {
     hash[`${CHANNEL_FIELD}${channel}`] = position.epoch
       ? `${position.after}/${position.epoch}`
       : position.after;
+    if (position.server) hash[`${SERVER_FIELD}${channel}`] = '1';
+  }
   return hash;
 }
 
@@ -201,10 +245,11 @@ function channelsOf(h: Record<string, string>): Map<string, ChannelPosition> {
   for (const [field, value] of Object.entries(h)) {
     if (!field.startsWith(CHANNEL_FIELD)) continue;
     const slash = value.indexOf('/');
-    channels.set(
-      field.slice(CHANNEL_FIELD.length),
-      slash < 0 ? { after: value } : { after: value.slice(0, slash), epoch: value.slice(slash + 1) },
-    );
+    const channel = field.slice(CHANNEL_FIELD.length);
+    const position: ChannelPosition =
+      slash < 0 ? { after: value } : { after: value.slice(0, slash), epoch: value.slice(slash + 1) };
+    if (Object.hasOwn(h, `${SERVER_FIELD}${channel}`)) position.server = true;
+    channels.set(channel, position);
   }
   return channels;
 }

@@ -8,6 +8,8 @@
 export interface ChannelPosition {
   after: string;
   epoch?: string;
+  /** The backend subscribed the session to it (src/control/): no token claim is needed for it. */
+  server?: boolean;
 }
 
 export interface SessionRecord {

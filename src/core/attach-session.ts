@@ -37,7 +37,7 @@ export async function attachSession(core: GatewayCore, conn: Connection): Promis
     conn.sessionId = session.record.sessionId;
     if (resumeError) conn.fail(resumeError);
 
-    const plans = await planChannels(core, wantedChannels(conn, session.record, principal, resumed));
+    const plans = await planChannels(core, wantedChannels(core, conn, session.record, principal, resumed));
     assertOpen(conn);
     const channels: ChannelResume[] = [...plans].map(([channel, plan]) => ({ channel, ...plan }));
     const recovered = channels.every((c) => c.recovered);
@@ -142,6 +142,7 @@ async function createSession(
  * and read with own-property lookups: a channel may be named `__proto__`.
  */
 function wantedChannels(
+  core: GatewayCore,
   conn: Connection,
   session: SessionRecord,
   principal: Principal,
@@ -151,8 +152,11 @@ function wantedChannels(
   if (!resumed) return wanted;
   const given = conn.hello?.resume;
   for (const [channel, stored] of session.channels) {
-    if (channel !== inboxChannel(session.sessionId) && !channelAllowed(principal.channels, channel)) {
+    // The backend's server-side subscriptions stay whatever the token says.
+    if (stored.server) conn.serverChannels.add(channel);
+    else if (channel !== inboxChannel(session.sessionId) && !channelAllowed(principal.channels, channel)) {
       conn.fail('FORBIDDEN_CHANNEL', { detail: `dropped ${channel} on resume` });
+      core.ports.presence.unsubscribed(channel, session.sessionId);
       continue;
     }
     const after = ownValue(given?.lastEventIds, channel);

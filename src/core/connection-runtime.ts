@@ -86,6 +86,7 @@ export function connectionActorFactory(core: GatewayCore): (input: ConnectionInp
           connectionId: conn.id,
           correlationId: conn.correlationId,
           tokenExpiresAt: conn.principal?.expiresAt,
+          tokenIssuedAt: conn.principal?.issuedAt,
         });
       },
       markSessionLive: ({ context }) => {

@@ -62,6 +62,8 @@ export class Connection {
   sessionId?: string;
   /** The hello being handled: the handshake steps read it (it holds secrets: not in actor context). */
   hello?: HelloFrame;
+  /** What hello said about the client (`hello.client`): presence shows it. */
+  client?: HelloFrame['client'];
   /** Frames sent behind hello, held until welcome. */
   readonly held: string[] = [];
   /** The session hello asked to resume, when its resume token matched (authenticate → attach). */
@@ -72,6 +74,8 @@ export class Connection {
   readonly subscriptions = new Map<string, string>();
   /** Channels whose replay is still running (not yet live). */
   readonly replaying = new Set<string>();
+  /** Channels the backend subscribed this session to: kept whatever the token's `channels` claim says. */
+  readonly serverChannels = new Set<string>();
   private closingWith: ErrorCode | 'bye' | undefined;
   private writableWaiters: (() => void)[] = [];
   /** Token bucket for inbound frames: refilled at messagesPerSecond, bursts of 2×. */

@@ -11,6 +11,7 @@ import { submitAction } from './actions.ts';
 import type { Connection } from './connection.ts';
 import { helloPhase } from './connection-actor.ts';
 import type { GatewayCore } from './gateway-core.ts';
+import { presenceRequest } from './presence-request.ts';
 import type { Principal } from './principal.ts';
 import { publishEvent } from './publish.ts';
 import { refreshToken } from './refresh.ts';
@@ -113,6 +114,9 @@ function route(core: GatewayCore, conn: Connection, frame: ClientFrame, dataJson
       return;
     case 'refresh':
       void refreshToken(core, conn, frame);
+      return;
+    case 'presence':
+      void presenceRequest(core, conn, frame);
       return;
   }
 }

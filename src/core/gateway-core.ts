@@ -13,6 +13,8 @@ import { Lifecycle } from './lifecycle.ts';
 import type { ActionSink } from './ports/action-sink.ts';
 import type { ConnectionGate } from './ports/connection-gate.ts';
 import type { ChannelFeed, EventStore } from './ports/event-store.ts';
+import type { PresenceStore } from './ports/presence-store.ts';
+import type { RevocationList } from './ports/revocation-list.ts';
 import type { SessionNotices, SessionStore } from './ports/session-store.ts';
 import type { StoreReadiness } from './ports/store-readiness.ts';
 import type { Telemetry } from './ports/telemetry.ts';
@@ -29,6 +31,8 @@ export interface CorePorts {
   actions: ActionSink;
   readiness: StoreReadiness;
   telemetry: Telemetry;
+  presence: PresenceStore;
+  revocations: RevocationList;
 }
 
 export class GatewayCore implements ConnectionHost {

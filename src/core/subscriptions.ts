@@ -54,11 +54,19 @@ async function attach(
   const after = plan?.after ?? (feed.cursor(channel) as string);
   const epoch = plan?.epoch ?? (feed.epoch(channel) as string);
   conn.subscriptions.set(channel, after);
-  conn.send({ type: 'subscribed', ref, channel, recovered: plan?.recovered ?? true, after, epoch });
+  const server = conn.serverChannels.has(channel) || undefined;
+  conn.send({ type: 'subscribed', ref, channel, recovered: plan?.recovered ?? true, after, epoch, server });
   if (conn.sessionId) {
     sessions
-      .saveChannel(conn.sessionId, conn.id, channel, { after, epoch })
+      .saveChannel(conn.sessionId, conn.id, channel, { after, epoch, server })
       .catch((error) => conn.logger.warn({ err: error }, 'session store: saveChannel failed'));
+    const { principal, client } = conn;
+    if (principal)
+      core.ports.presence.subscribed(channel, {
+        userId: principal.userId,
+        sessionId: conn.sessionId,
+        client: { ...client },
+      });
   }
   let replayed = 0;
   try {
@@ -92,7 +100,9 @@ export async function subscribe(core: GatewayCore, conn: Connection, frame: Subs
   const { channel, ref } = frame;
   const ownInbox = conn.sessionId !== undefined && channel === inboxChannel(conn.sessionId);
   const otherInbox = channel.startsWith(INBOX_PREFIX) && !ownInbox;
-  if (otherInbox || (!ownInbox && !channelAllowed(conn.principal?.channels ?? [], channel))) {
+  const allowed =
+    ownInbox || conn.serverChannels.has(channel) || channelAllowed(conn.principal?.channels ?? [], channel);
+  if (otherInbox || !allowed) {
     conn.fail('FORBIDDEN_CHANNEL', { ref, detail: channel });
     return;
   }
@@ -168,12 +178,37 @@ export async function subscribeInbox(core: GatewayCore, conn: Connection): Promi
 
 export function unsubscribe(core: GatewayCore, conn: Connection, frame: UnsubscribeFrame): void {
   const { channel, ref } = frame;
+  conn.serverChannels.delete(channel);
   if (conn.subscriptions.delete(channel)) {
     conn.stopLive(channel);
     if (!conn.replaying.has(channel)) core.ports.feed.leave(channel);
-    if (conn.sessionId) core.ports.sessions.dropChannel(conn.sessionId, conn.id, channel).catch(() => {});
+    if (conn.sessionId) {
+      core.ports.sessions.dropChannel(conn.sessionId, conn.id, channel).catch(() => {});
+      core.ports.presence.unsubscribed(channel, conn.sessionId);
+    }
   }
   conn.send({ type: 'unsubscribed', ref, channel });
+}
+
+/**
+ * The backend subscribes this session to `channel` (src/control/): from now on, whatever
+ * the token's `channels` claim says, and across resumes (the session records it). A
+ * channel the client already has is only marked as the backend's.
+ */
+export async function subscribeByServer(core: GatewayCore, conn: Connection, channel: string): Promise<void> {
+  if (channel.startsWith(INBOX_PREFIX)) return;
+  conn.serverChannels.add(channel);
+  const after = conn.subscriptions.get(channel);
+  if (after === undefined) {
+    await subscribe(core, conn, { type: 'subscribe', channel });
+    return;
+  }
+  if (conn.sessionId)
+    await core.ports.sessions.saveChannel(conn.sessionId, conn.id, channel, {
+      after,
+      epoch: core.ports.feed.epoch(channel),
+      server: true,
+    });
 }
 
 /** Gap check for every channel of a resumed session at once, before welcome, so welcome can say `recovered`. */

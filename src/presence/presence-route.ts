@@ -1,0 +1,48 @@
+/**
+ * `GET /channels/:channel/presence?limit=&cursor=` for backends (a PUBLISH_API_KEYS key,
+ * or ADMIN_API_KEY): one page of who is subscribed to a channel whose namespace tracks
+ * presence — `{ channel, count, members, cursor }`, `cursor` null on the last page.
+ */
+
+import { acceptBackend, answer, type BackendKeys, param, RouteError } from '../control/backend-request.ts';
+import type { GatewayCore } from '../core/gateway-core.ts';
+import type { App } from '../edge/uws.ts';
+import {
+  CHANNEL_PATTERN,
+  INBOX_PREFIX,
+  PRESENCE_CURSOR_PATTERN,
+  PRESENCE_PAGE_DEFAULT,
+  PRESENCE_PAGE_MAX,
+} from '../shared/frames.ts';
+
+const isChannel = (value: string) => new RegExp(CHANNEL_PATTERN).test(value);
+const isCursor = (value: string) => new RegExp(PRESENCE_CURSOR_PATTERN).test(value);
+
+export function mountPresenceRoute(app: App, core: GatewayCore, keys: BackendKeys): void {
+  const { logger } = core;
+  app.get('/channels/:channel/presence', (res, req) => {
+    const request = acceptBackend(res, req, keys, logger, 1, ['limit', 'cursor']);
+    if (!request) return;
+    answer(res, request, logger, async () => {
+      const channel = param(request, 0, 'channel', isChannel);
+      const limit = limitOf(request.query('limit'));
+      const cursor = request.query('cursor') || undefined;
+      if (cursor !== undefined && !isCursor(cursor))
+        throw new RouteError(400, 'MALFORMED_MESSAGE', 'cursor: not a cursor this route gave');
+      if (channel.startsWith(INBOX_PREFIX) || !core.policy(channel).presence)
+        throw new RouteError(404, 'PRESENCE_NOT_ENABLED', `presence is not tracked on ${channel}`);
+      if (!core.ports.readiness.isReady())
+        throw new RouteError(503, 'STORE_UNAVAILABLE', 'Redis is not answering');
+      const page = await core.ports.presence.page(channel, limit, cursor);
+      return { body: { channel, count: page.count, members: page.members, cursor: page.cursor ?? null } };
+    });
+  });
+}
+
+function limitOf(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return PRESENCE_PAGE_DEFAULT;
+  const limit = /^\d{1,7}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(limit <= PRESENCE_PAGE_MAX))
+    throw new RouteError(400, 'MALFORMED_MESSAGE', `limit: an integer from 0 to ${PRESENCE_PAGE_MAX}`);
+  return limit;
+}

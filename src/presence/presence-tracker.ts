@@ -1,0 +1,163 @@
+/**
+ * The core's PresenceStore port, for one gateway process. It keeps the members this
+ * process holds — the sessions of its connection actors, `connected` or
+ * `reconnecting`, in channels whose namespace tracks presence — and writes their
+ * joins and leaves to Redis (channel-presence.ts), batched: every change of one
+ * event-loop turn goes in one script call per channel, so a burst of subscribes costs
+ * a few round trips, not one each.
+ *
+ * A session counts as present while it can be resumed: a dropped connection
+ * (`reconnecting`) stays a member until its resume window ends, so a brief drop makes
+ * no leave and no join. It leaves when it unsubscribes, when the session ends (bye, a
+ * final disconnect, the window passed: the actor's transition to `closed`/`failed`),
+ * or when its lease runs out (its process crashed). A session another process took
+ * over is only forgotten here: that process holds it now.
+ */
+import type { Logger } from 'pino';
+import type { ChannelPolicy } from '../core/channel-policy.ts';
+import type { PresencePage, PresenceStore } from '../core/ports/presence-store.ts';
+import type { Supervisor } from '../core/supervisor.ts';
+import { INBOX_PREFIX, type PresenceMember } from '../shared/frames.ts';
+import type { ChannelPresence, PresenceOp } from './channel-presence.ts';
+
+interface HeldSession {
+  member: Omit<PresenceMember, 'since'>;
+  /** channel → when the session joined it (ms). */
+  since: Map<string, number>;
+}
+
+/** Told when this process starts or stops holding members of a channel (join/leave delivery). */
+export interface ChannelWatcher {
+  watch(channel: string): void;
+  unwatch(channel: string): void;
+}
+
+export class PresenceTracker implements PresenceStore {
+  private readonly sessions = new Map<string, HeldSession>();
+  /** channel → session IDs this process holds in it. */
+  private readonly channels = new Map<string, Set<string>>();
+  /** Changes not yet written, per channel, in order (the last per session wins). */
+  private pending = new Map<string, Map<string, PresenceOp>>();
+  private flushing = false;
+
+  constructor(
+    private readonly store: ChannelPresence,
+    private readonly policy: ChannelPolicy,
+    private readonly watcher: ChannelWatcher,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Session ends are read from the connection actors' transitions. */
+  listen(supervisor: Supervisor): void {
+    supervisor.onTransition((actor, from, to) => {
+      const sessionId = actor.getSnapshot().context.sessionId;
+      if (!sessionId || (to !== 'closed' && to !== 'failed')) return;
+      if (from === 'connected' || from === 'reconnecting') this.sessionEnded(sessionId);
+    });
+  }
+
+  subscribed(channel: string, member: Omit<PresenceMember, 'since'>): void {
+    if (!this.tracks(channel)) return;
+    let held = this.sessions.get(member.sessionId);
+    if (!held) {
+      held = { member, since: new Map() };
+      this.sessions.set(member.sessionId, held);
+    }
+    if (!held.since.has(channel)) held.since.set(channel, Date.now());
+    let local = this.channels.get(channel);
+    if (!local) {
+      local = new Set();
+      this.channels.set(channel, local);
+      if (this.policy(channel).joinLeave) this.watcher.watch(channel);
+    }
+    local.add(member.sessionId);
+    this.queue(channel, this.joinOf(held, channel));
+  }
+
+  unsubscribed(channel: string, sessionId: string): void {
+    if (!this.tracks(channel)) return;
+    this.release(channel, sessionId);
+    this.queue(channel, { op: 'l', sessionId });
+  }
+
+  page(channel: string, limit: number, cursor?: string): Promise<PresencePage> {
+    return this.store.page(channel, limit, cursor);
+  }
+
+  /** The session ended in this process: its memberships go, unless another process holds them now. */
+  sessionEnded(sessionId: string): void {
+    for (const channel of this.forget(sessionId)) this.queue(channel, { op: 'e', sessionId });
+  }
+
+  /** Another process took the session over: stop holding it here (it re-joins there). */
+  forget(sessionId: string): string[] {
+    const channels = [...(this.sessions.get(sessionId)?.since.keys() ?? [])];
+    for (const channel of channels) this.release(channel, sessionId);
+    return channels;
+  }
+
+  /** Extend the leases of every member held here; join again those Redis lost. Called with the session leases. */
+  async refresh(): Promise<void> {
+    for (const [channel, local] of [...this.channels]) {
+      const { missing, moved } = await this.store.refresh(channel, [...local]);
+      for (const sessionId of moved) this.release(channel, sessionId);
+      for (const sessionId of missing) {
+        const held = this.sessions.get(sessionId);
+        if (held?.since.has(channel)) this.queue(channel, this.joinOf(held, channel));
+      }
+    }
+  }
+
+  /** Members held here, for the stats. */
+  heldCount(): number {
+    let count = 0;
+    for (const local of this.channels.values()) count += local.size;
+    return count;
+  }
+
+  private tracks(channel: string): boolean {
+    return !channel.startsWith(INBOX_PREFIX) && this.policy(channel).presence;
+  }
+
+  private joinOf(held: HeldSession, channel: string): PresenceOp {
+    const since = held.since.get(channel) ?? Date.now();
+    return { op: 'j', sessionId: held.member.sessionId, json: JSON.stringify({ ...held.member, since }) };
+  }
+
+  private release(channel: string, sessionId: string): void {
+    const held = this.sessions.get(sessionId);
+    held?.since.delete(channel);
+    if (held && held.since.size === 0) this.sessions.delete(sessionId);
+    const local = this.channels.get(channel);
+    if (!local?.delete(sessionId) || local.size > 0) return;
+    this.channels.delete(channel);
+    if (this.policy(channel).joinLeave) this.watcher.unwatch(channel);
+  }
+
+  private queue(channel: string, op: PresenceOp): void {
+    let ops = this.pending.get(channel);
+    if (!ops) {
+      ops = new Map();
+      this.pending.set(channel, ops);
+    }
+    ops.delete(op.sessionId); // re-inserted last: the order of a session's changes is kept
+    ops.set(op.sessionId, op);
+    if (!this.flushing) {
+      this.flushing = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** Write this turn's changes: one script call per channel (chunked past BATCH_LIMIT). */
+  private flush(): void {
+    const batch = this.pending;
+    this.pending = new Map();
+    this.flushing = false;
+    for (const [channel, ops] of batch) {
+      this.store.apply(channel, [...ops.values()]).catch((error: unknown) =>
+        // The next lease refresh joins again what a failed write left out.
+        this.logger.warn({ err: error, channel }, 'presence: write failed'),
+      );
+    }
+  }
+}

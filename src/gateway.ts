@@ -17,9 +17,13 @@ import { ChannelReader } from './channels/channel-reader.ts';
 import { EventLog } from './channels/event-log.ts';
 import { fanOutEvent } from './channels/fan-out.ts';
 import type { Config } from './config/config.ts';
+import { mountControlRoutes } from './control/control-routes.ts';
+import { RedisRevocations } from './control/revocations.ts';
+import { SessionControl } from './control/session-control.ts';
+import { type ChannelOptions, type ChannelPolicy, namespaceOf } from './core/channel-policy.ts';
 import { connectionActorFactory } from './core/connection-runtime.ts';
-import { uniformPolicy } from './core/channel-policy.ts';
 import { drainConnections } from './core/drain.ts';
+import { channelTopic } from './core/event-frames.ts';
 import { GatewayCore } from './core/gateway-core.ts';
 import { tierPriority } from './core/principal.ts';
 import { Supervisor } from './core/supervisor.ts';
@@ -43,12 +47,17 @@ import type { Logger } from './observability/logger.ts';
 import { metrics } from './observability/metrics.ts';
 import { GatewayTelemetry } from './observability/telemetry.ts';
 import { mountPages } from './pages/pages-route.ts';
+import { ChannelPresence } from './presence/channel-presence.ts';
+import { MembershipFeed } from './presence/membership-feed.ts';
+import { mountPresenceRoute } from './presence/presence-route.ts';
+import { PresenceTracker } from './presence/presence-tracker.ts';
 import { ControlBus } from './redis/control-bus.ts';
 import { redisKeys } from './redis/keys.ts';
 import { NodePresence } from './redis/node-presence.ts';
 import { connectRedis, quitRedis } from './redis/redis-clients.ts';
 import { StoreHealth } from './redis/store-health.ts';
 import { RedisSessionStore } from './session/session-store.ts';
+import { UserSessionIndex } from './session/user-sessions.ts';
 
 export { RedisUnreachableError } from './redis/redis-clients.ts';
 
@@ -64,7 +73,17 @@ export interface Gateway {
   shutdown(): Promise<void>;
 }
 
-export async function startGateway(config: Config, redisUrl: string, logger: Logger): Promise<Gateway> {
+export interface GatewayOptions {
+  /** What each channel allows; default: the same for every channel (channelPolicy below). */
+  policy?: ChannelPolicy;
+}
+
+export async function startGateway(
+  config: Config,
+  redisUrl: string,
+  logger: Logger,
+  options: GatewayOptions = {},
+): Promise<Gateway> {
   const redis = await connectRedis(redisUrl, config.nodeId, logger);
   const keys = redisKeys(config.redisPrefix);
   const app = createApp();
@@ -72,7 +91,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
     onRoundTrip: (ms) => metrics.redisRoundTrip.observe(ms / 1000),
   });
   const events = new EventLog(redis.commands, keys, config.channelRetention);
-  const presence = new NodePresence(redis.commands, keys, config.nodeId, config.sessionLeaseMs);
+  const node = new NodePresence(redis.commands, keys, config.nodeId, config.sessionLeaseMs);
   const limits = new ConnectionLimits(
     new RateLimits(redis.commands, config.redisPrefix, config.limits, config.sessionLeaseMs),
   );
@@ -81,10 +100,28 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
     tierPriority(config.admission.tierPriorities, tier),
   );
   const telemetry = new GatewayTelemetry(logger, config.traceClientContext);
-  const sessions = new RedisSessionStore(redis.commands, keys, {
-    liveTtlMs: config.resumeWindowMs + 2 * config.sessionLeaseMs,
-    resumeWindowMs: config.resumeWindowMs,
-  });
+  const sessions = new RedisSessionStore(
+    redis.commands,
+    keys,
+    { liveTtlMs: config.resumeWindowMs + 2 * config.sessionLeaseMs, resumeWindowMs: config.resumeWindowMs },
+    new UserSessionIndex(redis.commands, config.redisPrefix),
+  );
+  const revocations = new RedisRevocations(redis.commands, config.redisPrefix);
+  const policy = options.policy ?? channelPolicy(config);
+  // A member's lease outlives two missed refreshes, like a process's own (node-presence.ts).
+  const channelPresence = new ChannelPresence(
+    redis.commands,
+    config.redisPrefix,
+    config.nodeId,
+    3 * config.sessionLeaseMs,
+  );
+  const membership = new MembershipFeed(
+    redis.subscriber,
+    channelPresence,
+    (channel, text) => app.publish(channelTopic(channel), text, false, false),
+    logger,
+  );
+  const presence = new PresenceTracker(channelPresence, policy, membership, logger);
   // Development mode: one secret for every process on this Redis, so a dev token outlives a restart.
   const verifier = await createTokenVerifier(config.auth, config.devMode, {
     redis: redis.commands,
@@ -141,29 +178,30 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
       actions,
       readiness: store,
       telemetry,
+      presence,
+      revocations,
     },
     supervisor,
     logger,
     heartbeatTiming(config.idleTimeoutS).pingAfterMs,
-    uniformPolicy({
-      historyMaxEvents: config.channelRetention,
-      historyMaxAgeMs: 0,
-      presence: false,
-      joinLeave: false,
-      publish: 'clients',
-      replay: true,
-      maxSubscribers: 0,
-    }),
+    policy,
   );
   core.lifecycle.listen(limits);
+  presence.listen(supervisor);
+  const sessionControl = new SessionControl(core, logger);
+  sessionControl.start();
   const observer = new GatewayObserver(core, telemetry);
   const watch = new ConnectionWatch(supervisor, config.inspect, logger);
 
   control.on((notice) => {
-    if (notice.type === 'session.taken')
-      supervisor.sessionActor(notice.sessionId)?.send({ type: 'session.taken', byNode: notice.byNode });
+    if (notice.type === 'order') {
+      sessionControl.execute(notice.order);
+      return;
+    }
+    presence.forget(notice.sessionId); // the taker holds its memberships now
+    supervisor.sessionActor(notice.sessionId)?.send({ type: 'session.taken', byNode: notice.byNode });
   });
-  await presence.beat(); // before the admission queue exists: cleanup must see this process alive
+  await node.beat(); // before the admission queue exists: cleanup must see this process alive
   await admissionQueue.start();
   await control.start();
   reader.start();
@@ -207,8 +245,15 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
     isDraining,
   });
   mountPages(app, (error) => logger.warn({ err: error }, 'pages: bundles unavailable'));
+  const publishKeys = new ApiKeys(config.publishApiKeys);
+  const backendKeys = {
+    backend: publishKeys,
+    admin: new ApiKeys(config.adminApiKey ? [config.adminApiKey] : []),
+  };
+  mountPresenceRoute(app, core, backendKeys);
+  mountControlRoutes(app, { core, sessions, revocations, bus: control, keys: backendKeys });
   mountHttpRoutes(app, core, {
-    publishKeys: new ApiKeys(config.publishApiKeys),
+    publishKeys,
     trustedProxies,
     verifier,
     isDraining,
@@ -216,9 +261,10 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
 
   const lease = setInterval(() => {
     Promise.all([
-      sessions.refreshLeases(supervisor.liveSessionIds()),
+      sessions.refreshLeases(liveSessions(supervisor)),
       limits.refresh(),
-      presence.beat(),
+      node.beat(),
+      presence.refresh(),
     ]).catch((error) => logger.warn({ err: error }, 'lease refresh failed'));
   }, config.sessionLeaseMs);
   lease.unref();
@@ -245,7 +291,8 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
       const outage = !store.isReady();
       await boundedIf(outage, actions.close());
       await boundedIf(outage, admissionQueue.close());
-      await boundedIf(outage, presence.leave());
+      await boundedIf(outage, node.leave());
+      membership.stop();
       supervisor.stopAll();
       observer.stop();
       watch.stop();
@@ -263,6 +310,40 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
     resources,
     shutdown,
   };
+}
+
+/** Live sessions with their users, for the lease refresh (the user index is refreshed with them). */
+function* liveSessions(supervisor: Supervisor): Iterable<{ sessionId: string; userId: string }> {
+  for (const sessionId of supervisor.liveSessionIds()) {
+    const userId = supervisor.sessionActor(sessionId)?.getSnapshot().context.userId;
+    if (userId) yield { sessionId, userId };
+  }
+}
+
+/**
+ * What each channel allows until namespaces are configured (issue 15, CONFIG_FILE): the
+ * same for every channel — except that TETHER_TEST_NAMESPACES, a JSON object in the shape
+ * CONFIG_FILE's `namespaces` takes (`{"room":{"presence":true,"joinLeave":true}}`), turns
+ * options on per namespace. A test hook: the configured policy replaces it.
+ */
+function channelPolicy(config: Config): ChannelPolicy {
+  const defaults: ChannelOptions = {
+    historyMaxEvents: config.channelRetention,
+    historyMaxAgeMs: 0,
+    presence: false,
+    joinLeave: false,
+    publish: 'clients',
+    replay: true,
+    maxSubscribers: 0,
+  };
+  const byNamespace = new Map<string, ChannelOptions>();
+  const raw = process.env.TETHER_TEST_NAMESPACES;
+  if (raw)
+    for (const [namespace, options] of Object.entries(
+      JSON.parse(raw) as Record<string, Partial<ChannelOptions>>,
+    ))
+      byNamespace.set(namespace, { ...defaults, ...options });
+  return (channel) => byNamespace.get(namespaceOf(channel)) ?? defaults;
 }
 
 const OUTAGE_CLOSE_MS = 1000;

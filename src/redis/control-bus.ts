@@ -1,20 +1,27 @@
 /**
- * Process-to-process notices over Redis pub/sub: each gateway process listens on
- * its own channel, so another process can tell it "this session moved to me".
- * Notices are hints that tidy up sooner; correctness never depends on them
- * (session writes are ownership-checked in Redis).
+ * Process-to-process notices over Redis pub/sub. Each gateway process listens on
+ * its own channel (`<prefix>:ctl:<nodeId>`), so another process can tell it "this
+ * session moved to me", and on the broadcast channel (`<prefix>:ctl`), where the
+ * backend's orders (src/control/) reach every process. "Session moved" notices are
+ * hints that tidy up sooner; correctness never depends on them (session writes are
+ * ownership-checked in Redis). An order whose effect must hold even where no process
+ * hears it (a final disconnect, a block) is also written to Redis by whoever issues it.
  */
 import type { Redis } from 'ioredis';
+import type { ControlOrder } from '../control/control-order.ts';
 import type { SessionNotices } from '../core/ports/session-store.ts';
 import type { Logger } from '../observability/logger.ts';
 
-export type ControlNotice = { type: 'session.taken'; sessionId: string; byNode: string };
+export type ControlNotice =
+  | { type: 'session.taken'; sessionId: string; byNode: string }
+  | { type: 'order'; order: ControlOrder; byNode: string };
 
 export class ControlBus implements SessionNotices {
   private readonly handlers: ((notice: ControlNotice) => void)[] = [];
 
   constructor(
     private readonly publisher: Redis,
+    /** Shared with other listeners (presence): only this bus's channels are read here. */
     private readonly subscriber: Redis,
     private readonly prefix: string,
     private readonly nodeId: string,
@@ -22,7 +29,9 @@ export class ControlBus implements SessionNotices {
   ) {}
 
   async start(): Promise<void> {
-    this.subscriber.on('message', (_channel: string, message: string) => {
+    const mine = new Set([this.channelOf(this.nodeId), this.broadcastChannel()]);
+    this.subscriber.on('message', (channel: string, message: string) => {
+      if (!mine.has(channel)) return;
       try {
         const notice = JSON.parse(message) as ControlNotice;
         for (const handler of this.handlers) handler(notice);
@@ -30,7 +39,7 @@ export class ControlBus implements SessionNotices {
         this.logger.warn({ err: error }, 'control bus: bad notice');
       }
     });
-    await this.subscriber.subscribe(this.channelOf(this.nodeId));
+    await this.subscriber.subscribe(...mine);
   }
 
   on(handler: (notice: ControlNotice) => void): void {
@@ -46,7 +55,17 @@ export class ControlBus implements SessionNotices {
     this.publisher.publish(this.channelOf(nodeId), JSON.stringify(notice)).catch(() => {});
   }
 
+  /** To every process, this one included; resolves with how many processes heard it. */
+  broadcast(order: ControlOrder): Promise<number> {
+    const notice: ControlNotice = { type: 'order', order, byNode: this.nodeId };
+    return this.publisher.publish(this.broadcastChannel(), JSON.stringify(notice));
+  }
+
   private channelOf(nodeId: string): string {
     return `${this.prefix}:ctl:${nodeId}`;
+  }
+
+  private broadcastChannel(): string {
+    return `${this.prefix}:ctl`;
   }
 }

@@ -1,0 +1,185 @@
+/**
+ * What every backend route of the control and presence APIs does first: check the
+ * credential — a backend key (PUBLISH_API_KEYS) or the admin key (ADMIN_API_KEY) —
+ * copy what it needs from the request while it is valid, and answer errors the one
+ * way (`{ error, message, correlationId }`). A refusal answers 401 and leaves an
+ * audit line (who, what, why), never the presented value.
+ */
+import type { ValidateFunction } from 'ajv';
+import {
+  type HttpRequest,
+  type HttpResponse,
+  httpRemoteAddress,
+  readBody,
+  replyJson,
+  trackAbort,
+} from '../edge/uws.ts';
+import type { ApiKeys } from '../http/api-keys.ts';
+import { errorBody, requestCorrelationId } from '../observability/http-tracing.ts';
+import type { Logger } from '../observability/logger.ts';
+
+export type Credential = 'backend' | 'admin';
+
+export interface BackendRequest {
+  method: string;
+  route: string;
+  ip: string;
+  correlationId: string;
+  credential: Credential;
+  /** Route parameters, URL-decoded; undefined where one does not decode. */
+  params: (string | undefined)[];
+  query: (name: string) => string | undefined;
+}
+
+export interface BackendKeys {
+  backend: ApiKeys;
+  admin: ApiKeys;
+}
+
+/** A coded failure of a backend route: its HTTP status and the body's `error` code. */
+export class RouteError extends Error {
+  override name = 'RouteError';
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The request, checked and copied, or undefined when it was refused (already answered):
+ * its first `paramCount` route parameters (decoded) and the query values named in `queryNames`.
+ */
+export function acceptBackend(
+  res: HttpResponse,
+  req: HttpRequest,
+  keys: BackendKeys,
+  logger: Logger,
+  paramCount: number,
+  queryNames: readonly string[] = [],
+): BackendRequest | undefined {
+  trackAbort(res);
+  const method = req.getMethod().toUpperCase();
+  const route = req.getUrl();
+  const ip = httpRemoteAddress(res);
+  const correlationId = requestCorrelationId(req);
+  const credential: Credential | undefined = keys.backend.allows(req)
+    ? 'backend'
+    : keys.admin.allows(req)
+      ? 'admin'
+      : undefined;
+  if (!credential) {
+    const reason = req.getHeader('authorization') || req.getHeader('x-api-key') ? 'wrong' : 'missing';
+    logger.warn(
+      { audit: 'control.denied', method, route, ip, reason, correlationId },
+      'backend request denied',
+    );
+    res.onData(() => {}); // the body is not read; uWS needs it consumed all the same
+    replyJson(
+      res,
+      401,
+      errorBody(
+        {
+          error: 'UNAUTHORIZED',
+          message: `${method} ${route} needs authorization: Bearer <API key> (a PUBLISH_API_KEYS key or ADMIN_API_KEY)`,
+        },
+        correlationId,
+      ),
+      { 'www-authenticate': 'Bearer realm="tether-backend"' },
+    );
+    return undefined;
+  }
+  const params = Array.from({ length: paramCount }, (_, i) => decoded(req.getParameter(i) ?? ''));
+  const queries = new Map<string, string | undefined>();
+  for (const name of queryNames) queries.set(name, req.getQuery(name));
+  return { method, route, ip, correlationId, credential, params, query: (name) => queries.get(name) };
+}
+
+/** Run `handler`; a RouteError is answered with its status, anything else with 500 (and logged). */
+export function answer(
+  res: HttpResponse,
+  request: BackendRequest,
+  logger: Logger,
+  handler: () => Promise<{ status?: number; body: object }>,
+): void {
+  handler().then(
+    ({ status = 200, body }) => replyJson(res, status, body),
+    (error: unknown) => {
+      if (error instanceof RouteError) {
+        const headers: Record<string, string> = error.status === 503 ? { 'retry-after': '1' } : {};
+        const extra = error.status === 503 ? { retryAfterMs: 1000 } : {};
+        replyJson(
+          res,
+          error.status,
+          errorBody({ error: error.code, message: error.message, ...extra }, request.correlationId),
+          headers,
+        );
+        return;
+      }
+      logger.error(
+        { err: error, correlationId: request.correlationId, route: request.route },
+        'backend route failed',
+      );
+      replyJson(
+        res,
+        500,
+        errorBody({ error: 'INTERNAL', message: (error as Error).message }, request.correlationId),
+      );
+    },
+  );
+}
+
+/** The request's JSON body (empty: `{}`), validated by `validate`, or a 400/413 RouteError. */
+export async function jsonBody<T>(
+  res: HttpResponse,
+  limit: number,
+  validate: ValidateFunction<T>,
+): Promise<T> {
+  let text: string;
+  try {
+    text = (await readBody(res, limit)).toString('utf8');
+  } catch (error) {
+    if (res.aborted) throw error;
+    throw new RouteError(413, 'MESSAGE_TOO_LARGE', `request body over ${limit} bytes`);
+  }
+  let value: unknown;
+  try {
+    value = text.trim() === '' ? {} : JSON.parse(text);
+  } catch {
+    throw new RouteError(400, 'MALFORMED_MESSAGE', 'the body is not valid JSON');
+  }
+  if (!validate(value)) {
+    const first = validate.errors?.[0];
+    const extra =
+      first?.params && 'additionalProperty' in first.params ? ` "${first.params.additionalProperty}"` : '';
+    throw new RouteError(
+      400,
+      'MALFORMED_MESSAGE',
+      `${first?.instancePath || '/'} ${first?.message ?? 'invalid'}${extra}`,
+    );
+  }
+  return value;
+}
+
+/** A route parameter that must be present and match `rule`, else a 400 naming it. */
+export function param(
+  request: BackendRequest,
+  index: number,
+  name: string,
+  rule: (value: string) => boolean,
+): string {
+  const value = request.params[index];
+  if (value === undefined || !rule(value))
+    throw new RouteError(400, 'MALFORMED_MESSAGE', `${name}: not a valid ${name}`);
+  return value;
+}
+
+function decoded(raw: string): string | undefined {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return undefined;
+  }
+}

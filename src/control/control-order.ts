@@ -1,0 +1,19 @@
+/**
+ * What the backend can order about live sessions (the control routes, control-routes.ts).
+ * An order is broadcast to every gateway process on the control bus
+ * (src/redis/control-bus.ts), and each carries it out on the sessions it holds
+ * (session-control.ts): a session is reached wherever it lives.
+ */
+
+/** Every session of a user, or one session. */
+export type ControlTarget = { userId: string } | { sessionId: string };
+
+export type ControlOrder =
+  /** Close the transport; `resumable: false` ends the session for good. */
+  | { kind: 'disconnect'; target: ControlTarget; resumable: boolean; reason?: string }
+  /** Subscribe live sessions to `channel` (a server-side subscription), or unsubscribe them. */
+  | { kind: 'subscribe' | 'unsubscribe'; target: ControlTarget; channel: string }
+  /** The user is blocked: every session of theirs ends. */
+  | { kind: 'block'; userId: string; reason?: string }
+  /** Tokens of the user issued before `before` (ms) are revoked: connections on them close. */
+  | { kind: 'revoke'; userId: string; before: number };

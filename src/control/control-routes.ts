@@ -1,0 +1,178 @@
+/**
+ * The backend's control over sessions, on the gateway's HTTP port (docs/admin.md):
+ *
+ * - `GET  /users/:userId/sessions` — the user's sessions (any process), block and revocation;
+ * - `POST /users/:userId/disconnect`, `POST /sessions/:sessionId/disconnect` —
+ *   `{ resumable?, reason? }`: close the transport (resumable, the default) or end the session;
+ * - `POST /users/:userId/subscribe|unsubscribe`, `POST /sessions/:sessionId/subscribe|unsubscribe`
+ *   — `{ channel }`: server-side subscriptions of live sessions, kept across resume;
+ * - `POST /users/:userId/block` `{ reason?, ttlS? }`, `DELETE /users/:userId/block`;
+ * - `POST /users/:userId/revoke` `{ before? }` — tokens issued before `before` (ms; now).
+ *
+ * A backend key (PUBLISH_API_KEYS) or ADMIN_API_KEY; every action leaves an audit line.
+ * Orders reach every process through the control bus; what must hold even where no
+ * process hears (a final disconnect, a block, a revocation) is written to Redis first.
+ */
+import { type Static, Type as T } from '@sinclair/typebox';
+import { Ajv } from 'ajv';
+import type { GatewayCore } from '../core/gateway-core.ts';
+import type { App, HttpRequest, HttpResponse } from '../edge/uws.ts';
+import type { ControlBus } from '../redis/control-bus.ts';
+import type { RedisSessionStore } from '../session/session-store.ts';
+import { CHANNEL_PATTERN, INBOX_PREFIX } from '../shared/frames.ts';
+import {
+  acceptBackend,
+  answer,
+  type BackendKeys,
+  type BackendRequest,
+  jsonBody,
+  param,
+  RouteError,
+} from './backend-request.ts';
+import type { ControlOrder, ControlTarget } from './control-order.ts';
+import type { RedisRevocations } from './revocations.ts';
+import { userSessions } from './user-sessions-report.ts';
+
+const Reason = T.String({ minLength: 1, maxLength: 256 });
+const DisconnectBody = T.Object(
+  { resumable: T.Optional(T.Boolean()), reason: T.Optional(Reason) },
+  { additionalProperties: false },
+);
+const ChannelBody = T.Object(
+  { channel: T.String({ pattern: CHANNEL_PATTERN }) },
+  { additionalProperties: false },
+);
+const BlockBody = T.Object(
+  { reason: T.Optional(Reason), ttlS: T.Optional(T.Integer({ minimum: 1, maximum: 10 * 365 * 86_400 })) },
+  { additionalProperties: false },
+);
+const RevokeBody = T.Object(
+  { before: T.Optional(T.Integer({ minimum: 0 })) },
+  { additionalProperties: false },
+);
+
+const ajv = new Ajv({ strict: true });
+const validate = {
+  disconnect: ajv.compile<Static<typeof DisconnectBody>>(DisconnectBody),
+  channel: ajv.compile<Static<typeof ChannelBody>>(ChannelBody),
+  block: ajv.compile<Static<typeof BlockBody>>(BlockBody),
+  revoke: ajv.compile<Static<typeof RevokeBody>>(RevokeBody),
+};
+
+/** User IDs are the tokens' `sub`: any text, within reason. */
+const isUserId = (value: string) => value.length > 0 && value.length <= 256;
+const isSessionId = (value: string) => /^[A-Za-z0-9_-]{1,64}$/.test(value);
+
+export interface ControlSources {
+  core: GatewayCore;
+  sessions: RedisSessionStore;
+  revocations: RedisRevocations;
+  bus: ControlBus;
+  keys: BackendKeys;
+}
+
+export function mountControlRoutes(app: App, sources: ControlSources): void {
+  const { core, sessions, revocations, bus, keys } = sources;
+  const { logger } = core;
+  type Handler = (request: BackendRequest, res: HttpResponse) => Promise<{ status?: number; body: object }>;
+  const route = (method: 'get' | 'post' | 'del', pattern: string, params: number, handler: Handler) =>
+    app[method](pattern, (res: HttpResponse, req: HttpRequest) => {
+      const request = acceptBackend(res, req, keys, logger, params);
+      if (request) answer(res, request, logger, () => handler(request, res));
+    });
+  const userOf = (request: BackendRequest) => param(request, 0, 'userId', isUserId);
+  const targetOf = (request: BackendRequest, by: 'user' | 'session'): ControlTarget =>
+    by === 'user' ? { userId: userOf(request) } : { sessionId: param(request, 0, 'sessionId', isSessionId) };
+  const body = <T>(res: HttpResponse, check: (typeof validate)[keyof typeof validate]) =>
+    jsonBody(res, core.config.maxMessageBytes, check as never) as Promise<T>;
+  const ready = () => {
+    if (!core.ports.readiness.isReady())
+      throw new RouteError(503, 'STORE_UNAVAILABLE', 'Redis is not answering');
+  };
+  const audit = (request: BackendRequest, action: string, fields: object) =>
+    logger.info(
+      {
+        audit: `control.${action}`,
+        credential: request.credential,
+        ip: request.ip,
+        correlationId: request.correlationId,
+        ...fields,
+      },
+      `control: ${action}`,
+    );
+  /** The sessions an order is aimed at, as Redis knows them (any process). */
+  const sessionsOf = async (target: ControlTarget): Promise<string[]> => {
+    if ('userId' in target) return sessions.byUser.sessionIds(target.userId);
+    if (!(await sessions.load(target.sessionId)))
+      throw new RouteError(404, 'NOT_FOUND', `no session ${target.sessionId}`);
+    return [target.sessionId];
+  };
+  const order = async (request: BackendRequest, what: ControlOrder, fields: object) => {
+    const processes = await bus.broadcast(what);
+    audit(request, what.kind, { ...fields, processes });
+  };
+
+  route('get', '/users/:userId/sessions', 1, async (request) => {
+    const userId = userOf(request);
+    ready();
+    return { body: await userSessions(sessions, revocations, userId) };
+  });
+
+  for (const by of ['user', 'session'] as const) {
+    const base = by === 'user' ? '/users/:userId' : '/sessions/:sessionId';
+    route('post', `${base}/disconnect`, 1, async (request, res) => {
+      const target = targetOf(request, by);
+      const { resumable = true, reason } = await body<Static<typeof DisconnectBody>>(
+        res,
+        validate.disconnect,
+      );
+      ready();
+      const ids = await sessionsOf(target);
+      // A final disconnect holds even for a session no process hears about (its process is gone).
+      if (!resumable) await Promise.all(ids.map((id) => sessions.end(id)));
+      await order(
+        request,
+        { kind: 'disconnect', target, resumable, reason },
+        { ...target, resumable, reason, sessions: ids.length },
+      );
+      return { body: { ...target, resumable, sessions: ids } };
+    });
+    for (const kind of ['subscribe', 'unsubscribe'] as const)
+      route('post', `${base}/${kind}`, 1, async (request, res) => {
+        const target = targetOf(request, by);
+        const { channel } = await body<Static<typeof ChannelBody>>(res, validate.channel);
+        if (channel.startsWith(INBOX_PREFIX))
+          throw new RouteError(403, 'FORBIDDEN_CHANNEL', 'inbox channels belong to their sessions');
+        ready();
+        const ids = await sessionsOf(target);
+        await order(request, { kind, target, channel }, { ...target, channel, sessions: ids.length });
+        return { body: { ...target, channel, sessions: ids } };
+      });
+  }
+
+  route('post', '/users/:userId/block', 1, async (request, res) => {
+    const userId = userOf(request);
+    const { reason, ttlS } = await body<Static<typeof BlockBody>>(res, validate.block);
+    ready();
+    const block = await revocations.block(userId, reason, ttlS === undefined ? undefined : ttlS * 1000);
+    await order(request, { kind: 'block', userId, reason }, { userId, reason, ttlS });
+    return { body: { userId, blocked: block } };
+  });
+
+  route('del', '/users/:userId/block', 1, async (request) => {
+    const userId = userOf(request);
+    ready();
+    const wasBlocked = await revocations.unblock(userId);
+    audit(request, 'unblock', { userId, wasBlocked });
+    return { body: { userId, blocked: null, wasBlocked } };
+  });
+
+  route('post', '/users/:userId/revoke', 1, async (request, res) => {
+    const userId = userOf(request);
+    const { before: asked = Date.now() } = await body<Static<typeof RevokeBody>>(res, validate.revoke);
+    ready();
+    const before = await revocations.revoke(userId, asked);
+    await order(request, { kind: 'revoke', userId, before }, { userId, before });
+    return { body: { userId, tokensRevokedBefore: before } };
+  });
+}

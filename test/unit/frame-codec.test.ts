@@ -50,6 +50,9 @@ describe('valid frames of every type', () => {
     { type: 'bye', reason: 'user logged out' },
     { type: 'refresh', token: 'a.b.c' },
     { type: 'refresh', ref: 'r1', token: 'a.b.c' },
+    { type: 'presence', channel: 'room:1' },
+    { type: 'presence', ref: 'p1', channel: 'room:1', limit: 0 },
+    { type: 'presence', channel: 'room:1', limit: 1000, cursor: '9b0e6a53-3f1e-4b5d-9d3c-2a7f0c1e8d44' },
   ])('accepts %j', (frame) => accepts(frame));
 
   it('covers every client frame type the schema defines', () => {
@@ -78,6 +81,10 @@ describe('invalid frames of every type → MALFORMED_MESSAGE naming the field', 
     [{ type: 'action', ref: 'a1', name: 'two words' }, 'action/name'],
     [{ type: 'action', ref: 'a1', name: 'echo', channel: 'x' }, 'action/'],
     [{ type: 'ping', ts: 'now' }, 'ping/ts'],
+    [{ type: 'presence' }, 'presence/'],
+    [{ type: 'presence', channel: 'room:1', limit: 1001 }, 'presence/limit'],
+    [{ type: 'presence', channel: 'room:1', limit: 1.5 }, 'presence/limit'],
+    [{ type: 'presence', channel: 'room:1', cursor: '' }, 'presence/cursor'],
     [{ type: 'bye', reason: 'x'.repeat(257) }, 'bye/reason'],
   ])('rejects %j', (frame, where) => {
     const error = rejection(frame);

@@ -1,0 +1,288 @@
+/**
+ * Server-side control across two gateway processes (issue 15): every order is given
+ * to one process and takes effect on sessions the other holds — list a user's
+ * sessions, disconnect (resumable or not), subscribe and unsubscribe server-side
+ * (kept across resume), block a user, revoke tokens issued before a time — each
+ * checked at hello, on resume and on live sessions, and audited in the log.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { ErrorFrame, SubscribedFrame, WelcomeFrame } from '../../src/shared/frames.ts';
+import { eventually, publishMany, settle, sleep } from '../support/events.ts';
+import { mintToken } from '../support/gateway.ts';
+import { ADMIN_KEY, call, type GatewayPair, spawnPair } from '../support/gateway-pair.ts';
+import { type GatewayProcess, PROCESS_TEST_TIMEOUT_MS } from '../support/gateway-process.ts';
+import { TestClient } from '../support/ws-client.ts';
+
+let pair: GatewayPair;
+beforeAll(async () => {
+  pair = await spawnPair({ RATE_CONNECT_PER_IP: '0', RATE_CONNECT_PER_USER: '0' });
+}, PROCESS_TEST_TIMEOUT_MS);
+afterAll(() => Promise.all([pair?.a.kill(), pair?.b.kill()]));
+
+const clients: TestClient[] = [];
+afterEach(() => {
+  for (const client of clients.splice(0)) client.drop();
+});
+
+const newUser = () => `user-${randomUUID().slice(0, 8)}`;
+
+async function hello(gw: GatewayProcess, frame: Record<string, unknown>) {
+  const client = await TestClient.connect(gw.url);
+  clients.push(client);
+  client.send({ type: 'hello', ...frame });
+  const first = await client.next(
+    (f) => f.type === 'welcome' || (f.type === 'error' && f.code !== 'RESUME_EXPIRED'),
+  );
+  return {
+    client,
+    welcome: first.type === 'welcome' ? first : undefined,
+    error: first.type === 'error' ? first : undefined,
+  };
+}
+
+async function session(gw: GatewayProcess, sub: string, claims: { channels?: string[] } = {}) {
+  const { client, welcome } = await hello(gw, {
+    token: await mintToken({ sub, ...claims }),
+    client: { name: sub },
+  });
+  if (!welcome) throw new Error('no welcome');
+  return { client, welcome };
+}
+
+const resumeOf = (welcome: WelcomeFrame) => ({
+  sessionId: welcome.sessionId,
+  resumeToken: welcome.resumeToken,
+});
+const closedWith = async (client: TestClient, code: string, closeCode: number) => {
+  const error = (await client.next((f) => f.type === 'error' && f.code === code)) as ErrorFrame;
+  expect((await client.waitClosed()).code).toBe(closeCode);
+  return error;
+};
+const audited = (gw: GatewayProcess, audit: string) =>
+  eventually(() => gw.logs().find((line) => line.audit === audit), `an audit line ${audit}`);
+
+describe('control orders reach sessions held by the other process', () => {
+  it('lists a user’s sessions on both processes, connected or waiting to be resumed', async () => {
+    const userId = newUser();
+    const onA = await session(pair.a, userId);
+    const onB = await session(pair.b, userId);
+    onB.client.send({ type: 'subscribe', channel: 'room:list', ref: 's' });
+    await onB.client.next((f) => f.type === 'subscribed');
+    onA.client.drop();
+    await eventually(async () => {
+      const { body } = await call(`${pair.a.http}/users/${userId}/sessions`);
+      const states = (body.sessions as { state: string }[]).map((s) => s.state).sort();
+      return states.join() === 'connected,reconnecting';
+    }, 'both sessions listed');
+    const { status, body } = await call(`${pair.b.http}/users/${userId}/sessions`, { key: ADMIN_KEY });
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ userId, blocked: null, tokensRevokedBefore: null });
+    const listed = body.sessions as Record<string, unknown>[];
+    expect(listed.find((s) => s.sessionId === onB.welcome.sessionId)).toMatchObject({
+      state: 'connected',
+      nodeId: 'gw-b',
+      channels: ['room:list'],
+      serverChannels: [],
+      client: { name: userId },
+    });
+    expect(listed.find((s) => s.sessionId === onA.welcome.sessionId)).toMatchObject({
+      state: 'reconnecting',
+      nodeId: 'gw-a',
+    });
+
+    onB.client.send({ type: 'bye' });
+    await eventually(async () => {
+      const { body: after } = await call(`${pair.a.http}/users/${userId}/sessions`);
+      return (after.sessions as unknown[]).length === 1;
+    }, 'the ended session to drop out');
+  });
+
+  it('a resumable disconnect: DISCONNECTED_BY_SERVER (4010) on every session of the user, each resumes losing nothing', async () => {
+    const userId = newUser();
+    const channel = `room:${randomUUID().slice(0, 8)}`;
+    const onB = await session(pair.b, userId);
+    const alsoB = await session(pair.b, userId);
+    onB.client.send({ type: 'subscribe', channel, ref: 's' });
+    await onB.client.next((f) => f.type === 'subscribed');
+    const { status, body } = await call(`${pair.a.http}/users/${userId}/disconnect`, {
+      body: { reason: 'rebalance' },
+    });
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ userId, resumable: true });
+    expect((body.sessions as string[]).sort()).toEqual(
+      [onB.welcome.sessionId, alsoB.welcome.sessionId].sort(),
+    );
+    const error = await closedWith(onB.client, 'DISCONNECTED_BY_SERVER', 4010);
+    expect(error).toMatchObject({ retryable: true, detail: 'rebalance' });
+    await closedWith(alsoB.client, 'DISCONNECTED_BY_SERVER', 4010);
+
+    const during = await publishMany(pair.a.http, channel, 3);
+    const back = await hello(pair.a, {
+      token: await mintToken({ sub: userId }),
+      resume: resumeOf(onB.welcome),
+    });
+    expect(back.welcome).toMatchObject({ resumed: true, recovered: true, sessionId: onB.welcome.sessionId });
+    await back.client.waitForEvents(3, channel);
+    expect(back.client.events(channel).map((e) => e.id)).toEqual(during);
+    await audited(pair.a, 'control.disconnect');
+  });
+
+  it('a final disconnect of one session: SESSION_CLOSED_BY_SERVER (4011), and it cannot be resumed — nor one waiting to be', async () => {
+    const userId = newUser();
+    const live = await session(pair.b, userId);
+    const waiting = await session(pair.b, userId);
+    const untouched = await session(pair.a, userId);
+    waiting.client.drop();
+    await sleep(200);
+    for (const target of [live, waiting]) {
+      const { status } = await call(`${pair.a.http}/sessions/${target.welcome.sessionId}/disconnect`, {
+        body: { resumable: false },
+      });
+      expect(status).toBe(200);
+    }
+    await closedWith(live.client, 'SESSION_CLOSED_BY_SERVER', 4011);
+    for (const target of [live, waiting]) {
+      const { client, welcome } = await hello(pair.b, {
+        token: await mintToken({ sub: userId }),
+        resume: resumeOf(target.welcome),
+      });
+      expect(welcome).toMatchObject({ resumed: false });
+      expect(welcome?.sessionId).not.toBe(target.welcome.sessionId);
+      expect(client.frames.find((f) => f.type === 'error')).toMatchObject({ code: 'RESUME_EXPIRED' });
+    }
+    await settle(untouched.client);
+    expect(untouched.client.closed).toBeUndefined();
+  });
+
+  it('server-side subscribe: a channel the token does not allow, delivered, kept across a resume elsewhere; then unsubscribed', async () => {
+    const userId = newUser();
+    const channel = `news:${randomUUID().slice(0, 8)}`;
+    const onB = await session(pair.b, userId, { channels: ['own:*'] });
+    const ordered = await call(`${pair.a.http}/users/${userId}/subscribe`, { body: { channel } });
+    expect(ordered).toMatchObject({
+      status: 200,
+      body: { userId, channel, sessions: [onB.welcome.sessionId] },
+    });
+    const subscribed = (await onB.client.next(
+      (f) => f.type === 'subscribed' && f.channel === channel,
+    )) as SubscribedFrame;
+    expect(subscribed).toMatchObject({ server: true, recovered: true });
+    expect(subscribed.ref).toBeUndefined();
+    const first = await publishMany(pair.a.http, channel, 2);
+    await onB.client.waitForEvents(2, channel);
+
+    onB.client.drop();
+    const missed = await publishMany(pair.b.http, channel, 2);
+    const back = await hello(pair.a, {
+      token: await mintToken({ sub: userId, channels: ['own:*'] }),
+      resume: { ...resumeOf(onB.welcome), lastEventIds: { [channel]: first[1] } },
+    });
+    expect(back.welcome?.channels.map((c) => c.channel)).toContain(channel);
+    expect(back.client.frames.some((f) => f.type === 'error' && f.code === 'FORBIDDEN_CHANNEL')).toBe(false);
+    await back.client.waitForEvents(2, channel);
+    expect(back.client.events(channel).map((e) => e.id)).toEqual(missed);
+    const listed = await call(`${pair.b.http}/users/${userId}/sessions`);
+    expect((listed.body.sessions as { serverChannels: string[] }[])[0]?.serverChannels).toEqual([channel]);
+
+    const off = await call(`${pair.b.http}/sessions/${onB.welcome.sessionId}/unsubscribe`, {
+      body: { channel },
+    });
+    expect(off.status).toBe(200);
+    await back.client.next((f) => f.type === 'unsubscribed' && f.channel === channel);
+    await audited(pair.b, 'control.unsubscribe');
+  });
+
+  it('block: live sessions end with USER_BLOCKED (4006); hello and resume are refused until unblocked', async () => {
+    const userId = newUser();
+    const live = await session(pair.b, userId);
+    const blocked = await call(`${pair.a.http}/users/${userId}/block`, { body: { reason: 'abuse' } });
+    expect(blocked).toMatchObject({ status: 200, body: { userId, blocked: { reason: 'abuse' } } });
+    const error = await closedWith(live.client, 'USER_BLOCKED', 4006);
+    expect(error.retryable).toBe(false);
+
+    for (const gw of [pair.a, pair.b]) {
+      const fresh = await hello(gw, { token: await mintToken({ sub: userId }) });
+      expect(fresh.error).toMatchObject({ code: 'USER_BLOCKED' });
+      expect((await fresh.client.waitClosed()).code).toBe(4006);
+    }
+    const resumed = await hello(pair.a, {
+      token: await mintToken({ sub: userId }),
+      resume: resumeOf(live.welcome),
+    });
+    expect(resumed.error).toMatchObject({ code: 'USER_BLOCKED' });
+    const listed = await call(`${pair.b.http}/users/${userId}/sessions`);
+    expect(listed.body).toMatchObject({ blocked: { reason: 'abuse' }, sessions: [] });
+
+    expect(await call(`${pair.b.http}/users/${userId}/block`, { method: 'DELETE' })).toMatchObject({
+      status: 200,
+      body: { blocked: null, wasBlocked: true },
+    });
+    expect((await hello(pair.a, { token: await mintToken({ sub: userId }) })).welcome).toBeDefined();
+    await audited(pair.a, 'control.block');
+    await audited(pair.b, 'control.unblock');
+  });
+
+  it('revoke: connections on older tokens close with AUTH_TOKEN_REVOKED (4005), newer ones stay; hello and resume need a newer token', async () => {
+    const userId = newUser();
+    const oldToken = await mintToken({ sub: userId });
+    const old = await session(pair.b, userId);
+    await sleep(1100 - (Date.now() % 1000)); // into the next second: iat has whole seconds
+    const before = Date.now();
+    await sleep(1000 - (Date.now() % 1000) + 10);
+    const newer = await mintToken({ sub: userId });
+    const kept = await hello(pair.b, { token: newer });
+
+    const revoked = await call(`${pair.a.http}/users/${userId}/revoke`, { body: { before } });
+    expect(revoked).toMatchObject({ status: 200, body: { tokensRevokedBefore: before } });
+    await closedWith(old.client, 'AUTH_TOKEN_REVOKED', 4005);
+    await settle(kept.client);
+    expect(kept.client.closed).toBeUndefined();
+
+    const refused = await hello(pair.a, { token: oldToken });
+    expect(refused.error).toMatchObject({ code: 'AUTH_TOKEN_REVOKED' });
+    const refusedResume = await hello(pair.a, { token: oldToken, resume: resumeOf(old.welcome) });
+    expect(refusedResume.error).toMatchObject({ code: 'AUTH_TOKEN_REVOKED' });
+    const resumed = await hello(pair.a, { token: newer, resume: resumeOf(old.welcome) });
+    expect(resumed.welcome).toMatchObject({ resumed: true, sessionId: old.welcome.sessionId });
+    // A revocation never moves back: an earlier `before` keeps the later one.
+    expect(
+      (await call(`${pair.b.http}/users/${userId}/revoke`, { body: { before: 1000 } })).body,
+    ).toMatchObject({
+      tokensRevokedBefore: before,
+    });
+    await audited(pair.a, 'control.revoke');
+  });
+});
+
+describe('bad control requests get their coded errors', () => {
+  it('401 without a key; 400 for bad JSON, unknown fields, bad values and names; 403 for inboxes; 404 for unknown sessions', async () => {
+    const http = pair.a.http;
+    expect((await call(`${http}/users/u/sessions`, { key: null })).status).toBe(401);
+    expect((await call(`${http}/users/u/disconnect`, { key: 'nope', body: {} })).status).toBe(401);
+    const bad: [string, Parameters<typeof call>[1], number, string][] = [
+      ['/users/u/disconnect', { rawBody: '{"resumable":' }, 400, 'MALFORMED_MESSAGE'],
+      ['/users/u/disconnect', { body: { resumable: 'yes' } }, 400, 'MALFORMED_MESSAGE'],
+      ['/users/u/disconnect', { body: { code: 4000 } }, 400, 'MALFORMED_MESSAGE'],
+      ['/sessions/not%20a%20session/disconnect', { body: {} }, 400, 'MALFORMED_MESSAGE'],
+      [`/sessions/${randomUUID()}/disconnect`, { body: {} }, 404, 'NOT_FOUND'],
+      ['/users/u/subscribe', { body: {} }, 400, 'MALFORMED_MESSAGE'],
+      ['/users/u/subscribe', { body: { channel: 'two words' } }, 400, 'MALFORMED_MESSAGE'],
+      ['/users/u/subscribe', { body: { channel: 'inbox:abc' } }, 403, 'FORBIDDEN_CHANNEL'],
+      ['/users/u/unsubscribe', { body: { channel: 'room:1', extra: 1 } }, 400, 'MALFORMED_MESSAGE'],
+      [`/sessions/${randomUUID()}/subscribe`, { body: { channel: 'room:1' } }, 404, 'NOT_FOUND'],
+      ['/users/u/block', { body: { ttlS: 0 } }, 400, 'MALFORMED_MESSAGE'],
+      ['/users/u/block', { body: { reason: '' } }, 400, 'MALFORMED_MESSAGE'],
+      ['/users/u/revoke', { body: { before: 'now' } }, 400, 'MALFORMED_MESSAGE'],
+      ['/users/u/revoke', { body: { before: -5 } }, 400, 'MALFORMED_MESSAGE'],
+      ['/users/u/revoke', { rawBody: 'x'.repeat(70_000) }, 413, 'MESSAGE_TOO_LARGE'],
+    ];
+    for (const [path, init, status, error] of bad) {
+      const answer = await call(`${http}${path}`, init);
+      expect(answer.status, path).toBe(status);
+      expect(answer.body, path).toMatchObject({ error, correlationId: expect.any(String) });
+    }
+    // Nothing was ordered: no audit line for the refused requests.
+    expect(pair.a.logs().filter((l) => l.audit === 'control.block' && l.userId === 'u')).toEqual([]);
+  });
+});

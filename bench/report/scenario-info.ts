@@ -53,6 +53,12 @@ export const SCENARIOS: ScenarioInfo[] = [
     chart: [/^cpu_us_per_admit_/],
   },
   {
+    name: 'presence',
+    measures:
+      'Tether only, one channel of 1K and of 10K members, every member joining (then leaving) at once: gateway CPU per join and per leave without presence, with presence, and with presence and coalesced join/leave events (the frames they send included), idle cost taken off; a presence query over HTTP (first page of 100, a page from the middle, the count alone); CPU per delivery of a publish on a channel with presence and events and on one without, same subscribers.',
+    chart: [/^cpu_us_per_join_presence_(off|on|and_events)_\d+k$/, /^presence_(page|count)_ms_p50_/],
+  },
+  {
     name: 'scale',
     measures:
       'Connections held by several Tether gateway processes sharing one port and one Redis, and memory per connection at that count.',

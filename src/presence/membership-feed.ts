@@ -1,21 +1,28 @@
 /**
  * Join/leave events for channels whose namespace enables them: every process listens
  * (pub/sub) to the channels it holds members of, merges what it hears, and sends its
- * local subscribers one `membership` frame per channel at most every 250 ms — the
- * first change at once, the rest of a burst in the next frame. So a burst of N joins
- * costs each subscriber a handful of frames, never N; and each frame lists at most
- * 100 joined and 100 left (`truncated` when more changed: the client asks `presence`
- * for the list), so its size is bounded however large the channel. Not durable: a
- * client that was not connected when a change was sent never sees it (its `presence`
- * page is the truth).
+ * local subscribers one `membership` frame per channel per window — the first change
+ * at once, the rest of a burst in the next frame. The window is 250 ms, longer for a
+ * large channel (members ÷ 4 ms: 2.5 s at 10,000), so a channel's subscribers together
+ * get at most ~4,000 membership frames a second per process, whatever its size and
+ * churn — never N frames for N joins to N subscribers. Each frame lists at most 100
+ * joined and 100 left (`truncated` when more changed: the client asks `presence` for
+ * the list), so its size is bounded too. Not durable: a client that was not connected
+ * when a change was sent never sees it (its `presence` page is the truth).
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ChannelPresence } from './channel-presence.ts';
 import type { ChannelWatcher } from './presence-tracker.ts';
 
-/** At most one frame per channel per this many ms. */
+/** At most one frame per channel per this many ms (more for large channels: windowMs). */
 export const MEMBERSHIP_INTERVAL_MS = 250;
+/** Members per ms of window: a channel's frames per second stay ≤ this × 1000 ÷ its members × its subscribers. */
+const MEMBERS_PER_WINDOW_MS = 4;
+
+/** The window for a channel of `members`: 250 ms up to 1,000 members, then members ÷ 4 ms. */
+export const windowMs = (members: number) =>
+  Math.max(MEMBERSHIP_INTERVAL_MS, members / MEMBERS_PER_WINDOW_MS);
 /** Members listed per frame in `joined`, and again in `left`. */
 export const MEMBERSHIP_LIST_MAX = 100;
 
@@ -105,7 +112,7 @@ export class MembershipFeed implements ChannelWatcher {
 
   private schedule(channel: string, window: Window): void {
     if (window.timer) return;
-    const wait = Math.max(0, window.lastSentAt + MEMBERSHIP_INTERVAL_MS - Date.now());
+    const wait = Math.max(0, window.lastSentAt + windowMs(window.count) - Date.now());
     // setTimeout even at 0: announcements that arrive in the same turn go in one frame.
     window.timer = setTimeout(() => this.send(channel, window), wait);
     window.timer.unref();

@@ -107,17 +107,17 @@ describe('presence in Redis', () => {
   });
 
   it('a refresh extends this process’s leases and says which members went missing or moved', async () => {
-    const a = new ChannelPresence(commands, prefix, 'node-a', 300);
+    const a = new ChannelPresence(commands, prefix, 'node-a', 800);
     const b = new ChannelPresence(commands, prefix, 'node-b', 60_000);
     const channel = channelName();
     await a.apply(channel, [join('mine'), join('moving')]);
     await b.apply(channel, [join('moving')]);
-    await sleep(200);
+    await sleep(500);
     expect(await a.refresh(channel, ['mine', 'moving', 'lost'])).toEqual({
       missing: ['lost'],
       moved: ['moving'],
     });
-    await sleep(200); // past the first lease, within the refreshed one
+    await sleep(500); // past the first lease, within the refreshed one
     expect((await b.page(channel, 10)).members.map((m) => m.sessionId)).toEqual(['mine', 'moving']);
   });
 });

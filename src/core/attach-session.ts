@@ -39,7 +39,11 @@ export async function attachSession(core: GatewayCore, conn: Connection): Promis
 
     const plans = await planChannels(core, wantedChannels(core, conn, session.record, principal, resumed));
     assertOpen(conn);
-    const channels: ChannelResume[] = [...plans].map(([channel, plan]) => ({ channel, ...plan }));
+    const channels: ChannelResume[] = [...plans].map(([channel, plan]) => ({
+      channel,
+      ...plan,
+      ...(conn.serverChannels.has(channel) ? { server: true as const } : {}),
+    }));
     const recovered = channels.every((c) => c.recovered);
     if (resumeTrace) {
       const result = resumeError ? (resumeError === 'RESUME_EXPIRED' ? 'expired' : 'rejected') : 'resumed';

@@ -180,6 +180,8 @@ export interface ChannelResume {
   after: string;
   /** The channel log's identity; keep it with the position and send it back on resume. */
   epoch: string;
+  /** true: the backend subscribed this session (a server-side subscription, kept across resume). */
+  server?: true;
 }
 
 export interface WelcomeFrame {
@@ -205,8 +207,6 @@ export interface WelcomeFrame {
 export interface SubscribedFrame extends ChannelResume {
   type: 'subscribed';
   ref?: string;
-  /** true: the backend subscribed this session (a server-side subscription, kept across resume). */
-  server?: true;
 }
 
 export interface UnsubscribedFrame {

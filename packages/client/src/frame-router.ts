@@ -68,9 +68,13 @@ export class FrameRouter {
     this.closingError = undefined;
   }
 
-  /** The socket is gone: a sent publish may or may not have been stored — say so. */
+  /** The socket is gone: a sent publish may or may not have been stored — say so; a query is lost. */
   connectionLost(): void {
     this.subscriptions.connectionLost();
+    this.requests.rejectWhere(
+      (r) => r.frame.type === 'presence' && r.sent === true,
+      (r) => new TetherClientError('CONNECTION_LOST', { ref: r.ref }),
+    );
     this.requests.rejectWhere(
       (r) => r.frame.type === 'publish' && r.sent === true,
       (r) =>
@@ -130,6 +134,17 @@ export class FrameRouter {
         return;
       case 'subscribed':
         this.subscriptions.subscribed(frame);
+        return;
+      case 'present':
+        if (frame.ref)
+          this.requests.resolve(frame.ref, {
+            count: frame.count,
+            members: frame.members,
+            cursor: frame.cursor,
+          });
+        return;
+      case 'membership':
+        this.subscriptions.membership(frame);
         return;
       case 'pong':
         if (frame.ts !== undefined)

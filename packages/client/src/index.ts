@@ -25,7 +25,7 @@ export type { ClientStats } from './client-stats.ts';
 export type { DiagnosticCheck, DiagnosticReport } from './diagnose.ts';
 export { SDK_VERSION } from './frame-router.ts';
 export { OfflineQueue } from './offline-queue.ts';
-export type { ChannelResume, ErrorFrame } from './shared.ts';
+export type { ChannelResume, ErrorFrame, PresenceMember } from './shared.ts';
 export {
   BACKOFF_DEFAULTS,
   backoffCeiling,
@@ -35,6 +35,8 @@ export {
   type ErrorCode,
 } from './shared.ts';
 export type {
+  PresenceChange,
+  PresencePage,
   StreamPosition,
   SubscribeOptions,
   SubscriptionEvents,

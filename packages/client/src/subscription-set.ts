@@ -6,10 +6,10 @@
  */
 import type { ChannelPositions } from './channel-positions.ts';
 import type { ChannelEvent, ClientEvents } from './client-events.ts';
-import type { ChannelResume, EventFrame, SubscribedFrame, WelcomeFrame } from './shared.ts';
+import type { ChannelResume, EventFrame, MembershipFrame, SubscribedFrame, WelcomeFrame } from './shared.ts';
 import { AT_LEAST_JITTER, jitteredAtLeast } from './shared.ts';
 import type { SocketLink } from './socket-link.ts';
-import { type SubscribeOptions, Subscription } from './subscription.ts';
+import { type PresencePage, type SubscribeOptions, Subscription } from './subscription.ts';
 import { TetherClientError } from './tether-client-error.ts';
 
 /** Wait before re-asking after a retryable refusal without a hint, ms. */
@@ -28,6 +28,7 @@ export interface SubscriptionSetDeps {
   isConnected(): boolean;
   emit<K extends keyof ClientEvents>(type: K, payload: ClientEvents[K]): void;
   random(): number;
+  presence(channel: string, page: { limit?: number; cursor?: string }): Promise<PresencePage>;
 }
 
 export class SubscriptionSet {
@@ -47,6 +48,7 @@ export class SubscriptionSet {
     const subscription = new Subscription(channel, {
       release: (s) => this.release(s),
       positionOf: (c) => this.deps.positions.get(c),
+      presence: (c, page) => this.deps.presence(c, page),
     });
     this.byChannel.set(channel, subscription);
     // Start after `since`: events at or before it count as seen.
@@ -92,7 +94,8 @@ export class SubscriptionSet {
       resumed.add(info.channel);
       const subscription = this.get(info.channel);
       if (!subscription) {
-        this.deps.link.send({ type: 'unsubscribe', channel: info.channel });
+        // The backend's server-side subscriptions stay (subscribe() to see their events).
+        if (!info.server) this.deps.link.send({ type: 'unsubscribe', channel: info.channel });
         continue;
       }
       this.inFlight.add(info.channel);
@@ -169,6 +172,11 @@ export class SubscriptionSet {
     const event: ChannelEvent = { channel: frame.channel, id: frame.id, ts: frame.ts, data: frame.data };
     subscription.deliver(event);
     return event;
+  }
+
+  /** Who joined and left a wanted channel: its subscription's `join` and `leave` events. */
+  membership(frame: MembershipFrame): void {
+    this.get(frame.channel)?.membership(frame);
   }
 
   private release(subscription: Subscription): void {

@@ -14,7 +14,7 @@
  * await room.ready();
  */
 import type { ChannelEvent } from './client-events.ts';
-import type { ChannelResume } from './shared.ts';
+import type { ChannelResume, MembershipFrame, PresenceMember } from './shared.ts';
 import { TetherClientError } from './tether-client-error.ts';
 import { TypedEmitter } from './typed-emitter.ts';
 
@@ -49,6 +49,24 @@ export interface SubscriptionRecovered {
   resumed: boolean;
 }
 
+/** One page of the channel's presence (`presence()`). */
+export interface PresencePage {
+  /** Members now, whatever the page holds. */
+  count: number;
+  members: PresenceMember[];
+  /** Pass it to `presence()` for the next page; absent on the last. */
+  cursor?: string;
+}
+
+/** Who joined (or left) the channel since the last such event: coalesced, never replayed. */
+export interface PresenceChange {
+  members: PresenceMember[];
+  /** Members after the change. */
+  count: number;
+  /** More changed than are listed: ask `presence()` for the list. */
+  truncated: boolean;
+}
+
 export interface SubscriptionEvents {
   state: SubscriptionStateChange;
   /** A channel event, each exactly once, in order. */
@@ -56,6 +74,10 @@ export interface SubscriptionEvents {
   recovered: SubscriptionRecovered;
   /** A refusal: retryable ones are asked again by the SDK, the others end in `failed`. */
   error: TetherClientError;
+  /** Members joined (channels whose namespace enables join/leave events; docs/protocol.md §11). */
+  join: PresenceChange;
+  /** Members left. Not durable: after a reconnect, ask `presence()` again. */
+  leave: PresenceChange;
 }
 
 export interface SubscribeOptions {
@@ -67,6 +89,7 @@ export interface SubscribeOptions {
 export interface SubscriptionOwner {
   release(subscription: Subscription): void;
   positionOf(channel: string): string | undefined;
+  presence(channel: string, page: { limit?: number; cursor?: string }): Promise<PresencePage>;
 }
 
 export class Subscription extends TypedEmitter<SubscriptionEvents> {
@@ -116,6 +139,15 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
 
+  /**
+   * One page of who is subscribed to the channel (its namespace must track presence, else
+   * PRESENCE_NOT_ENABLED): `limit` members (default 100, at most 1000; 0 = the count alone),
+   * after `cursor` (the previous page's).
+   */
+  presence(page: { limit?: number; cursor?: string } = {}): Promise<PresencePage> {
+    return this.owner.presence(this.channel, page);
+  }
+
   /** Stop receiving the channel, now and after reconnects. */
   unsubscribe(): void {
     if (this.active) this.owner.release(this);
@@ -151,6 +183,13 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
   /** @internal */
   deliver(event: ChannelEvent): void {
     this.emit('publication', event);
+  }
+
+  /** @internal A `membership` frame: one `join` and one `leave` event, for the lists that are not empty. */
+  membership(frame: MembershipFrame): void {
+    const truncated = frame.truncated === true;
+    if (frame.joined.length > 0) this.emit('join', { members: frame.joined, count: frame.count, truncated });
+    if (frame.left.length > 0) this.emit('leave', { members: frame.left, count: frame.count, truncated });
   }
 
   /** @internal */

@@ -33,7 +33,7 @@ import { type RequestFrame, RequestRegistry } from './request-registry.ts';
 import { CHANNEL_PATTERN, type ClientFailure, type ClientStateName, clientMachine } from './shared.ts';
 import { SocketLink } from './socket-link.ts';
 import { StateReporter } from './state-reporter.ts';
-import type { SubscribeOptions, Subscription } from './subscription.ts';
+import type { PresencePage, SubscribeOptions, Subscription } from './subscription.ts';
 import { SubscriptionSet } from './subscription-set.ts';
 import { TetherClientError } from './tether-client-error.ts';
 import { fetchToken } from './token-source.ts';
@@ -88,6 +88,8 @@ export class TetherClient extends TypedEmitter<ClientEvents> {
       isConnected: () => this.isConnected(),
       emit: (type, payload) => this.emit(type, payload as never),
       random: o.random,
+      presence: (channel, page) =>
+        this.request<PresencePage>({ type: 'presence', ref: this.requests.nextRef(), channel, ...page }),
     });
     this.router = new FrameRouter(o, this.requests, this.positions, this.subscriptionSet, {
       emit: (type, payload) => this.emit(type, payload as never),

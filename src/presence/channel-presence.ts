@@ -56,19 +56,10 @@ export class ChannelPresence {
 
   async apply(channel: string, ops: PresenceOp[]): Promise<void> {
     for (let i = 0; i < ops.length; i += BATCH_LIMIT) {
-      const args: string[] = [];
-      for (const op of ops.slice(i, i + BATCH_LIMIT))
-        args.push(op.op, op.sessionId, op.op === 'j' ? op.json : '');
-      const now = Date.now();
-      await this.redis.tetherPresenceApply(
-        ...this.keys(channel),
-        now,
-        now + this.leaseMs,
-        this.nodeId,
-        this.topic(channel),
-        SWEEP_LIMIT,
-        ...args,
-      );
+      const args = ops
+        .slice(i, i + BATCH_LIMIT)
+        .flatMap((op) => [op.op, op.sessionId, op.op === 'j' ? op.json : '']);
+      await this.redis.tetherPresenceApply(...this.leaseArgs(channel), ...args);
     }
   }
 
@@ -77,16 +68,8 @@ export class ChannelPresence {
     const missing: string[] = [];
     const moved: string[] = [];
     for (let i = 0; i < sessionIds.length; i += BATCH_LIMIT) {
-      const now = Date.now();
-      const [lost, elsewhere] = await this.redis.tetherPresenceRefresh(
-        ...this.keys(channel),
-        now,
-        now + this.leaseMs,
-        this.nodeId,
-        this.topic(channel),
-        SWEEP_LIMIT,
-        ...sessionIds.slice(i, i + BATCH_LIMIT),
-      );
+      const batch = sessionIds.slice(i, i + BATCH_LIMIT);
+      const [lost, elsewhere] = await this.redis.tetherPresenceRefresh(...this.leaseArgs(channel), ...batch);
       missing.push(...lost);
       moved.push(...elsewhere);
     }
@@ -106,6 +89,12 @@ export class ChannelPresence {
       .slice(0, limit)
       .flatMap((json) => (json ? [JSON.parse(json) as PresenceMember] : []));
     return { count, members: listed, cursor: ids.length > limit ? ids[limit - 1] : undefined };
+  }
+
+  /** The keys and the first ARGV of the scripts that write leases: now, lease end, node, topic, sweep limit. */
+  private leaseArgs(channel: string): (string | number)[] {
+    const now = Date.now();
+    return [...this.keys(channel), now, now + this.leaseMs, this.nodeId, this.topic(channel), SWEEP_LIMIT];
   }
 
   private keys(channel: string): Keys4 {

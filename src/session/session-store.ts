@@ -81,8 +81,11 @@ export class RedisSessionStore implements SessionStore {
 
   async create(record: SessionRecord): Promise<void> {
     const key = this.keys.session(record.sessionId);
-    await this.redis.multi().hset(key, toHash(record)).pexpire(key, this.timing.liveTtlMs).exec();
-    await this.byUser.hold(record.userId, record.sessionId, this.timing.liveTtlMs);
+    // Two slots (the session's, the user's): two commands, sent together.
+    await Promise.all([
+      this.redis.multi().hset(key, toHash(record)).pexpire(key, this.timing.liveTtlMs).exec(),
+      this.byUser.hold(record.userId, record.sessionId, this.timing.liveTtlMs),
+    ]);
   }
 
   async load(sessionId: string): Promise<SessionRecord | undefined> {

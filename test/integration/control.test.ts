@@ -276,6 +276,9 @@ describe('bad control requests get their coded errors', () => {
       ['/users/u/revoke', { body: { before: 'now' } }, 400, 'MALFORMED_MESSAGE'],
       ['/users/u/revoke', { body: { before: -5 } }, 400, 'MALFORMED_MESSAGE'],
       ['/users/u/revoke', { rawBody: 'x'.repeat(70_000) }, 413, 'MESSAGE_TOO_LARGE'],
+      [`/users/${'x'.repeat(257)}/sessions`, {}, 400, 'MALFORMED_MESSAGE'],
+      ['/users/%E0%A4%A/sessions', {}, 400, 'MALFORMED_MESSAGE'],
+      [`/users/${'x'.repeat(257)}/block`, { method: 'DELETE' }, 400, 'MALFORMED_MESSAGE'],
     ];
     for (const [path, init, status, error] of bad) {
       const answer = await call(`${http}${path}`, init);

@@ -98,14 +98,17 @@ export class PresenceTracker implements PresenceStore {
 
   /** Extend the leases of every member held here; join again those Redis lost. Called with the session leases. */
   async refresh(): Promise<void> {
-    for (const [channel, local] of [...this.channels]) {
-      const { missing, moved } = await this.store.refresh(channel, [...local]);
-      for (const sessionId of moved) this.release(channel, sessionId);
-      for (const sessionId of missing) {
-        const held = this.sessions.get(sessionId);
-        if (held?.since.has(channel)) this.queue(channel, this.joinOf(held, channel));
-      }
-    }
+    // All channels at once: the command connection pipelines them into a few writes.
+    await Promise.all(
+      [...this.channels].map(async ([channel, local]) => {
+        const { missing, moved } = await this.store.refresh(channel, [...local]);
+        for (const sessionId of moved) this.release(channel, sessionId);
+        for (const sessionId of missing) {
+          const held = this.sessions.get(sessionId);
+          if (held?.since.has(channel)) this.queue(channel, this.joinOf(held, channel));
+        }
+      }),
+    );
   }
 
   /** Members held here, for the stats. */

@@ -50,11 +50,14 @@ describe('valid frames of every type', () => {
     { type: 'bye', reason: 'user logged out' },
     { type: 'refresh', token: 'a.b.c' },
     { type: 'refresh', ref: 'r1', token: 'a.b.c' },
+    { type: 'publish', channel: 'room:1', data: 1, idempotencyKey: 'order-7f3a:retry~1' },
+    { type: 'history', channel: 'room:1' },
+    { type: 'history', ref: 'h1', channel: 'room:1', limit: 1000, since: ID, epoch: 'e1', reverse: true },
   ])('accepts %j', (frame) => accepts(frame));
 
   it('covers every client frame type the schema defines', () => {
     expect(Object.keys(ClientFrameSchemas).sort()).toEqual(
-      ['action', 'bye', 'hello', 'ping', 'publish', 'refresh', 'subscribe', 'unsubscribe'].sort(),
+      ['action', 'bye', 'hello', 'history', 'ping', 'publish', 'refresh', 'subscribe', 'unsubscribe'].sort(),
     );
   });
 });
@@ -79,6 +82,19 @@ describe('invalid frames of every type → MALFORMED_MESSAGE naming the field', 
     [{ type: 'action', ref: 'a1', name: 'echo', channel: 'x' }, 'action/'],
     [{ type: 'ping', ts: 'now' }, 'ping/ts'],
     [{ type: 'bye', reason: 'x'.repeat(257) }, 'bye/reason'],
+    [{ type: 'publish', channel: 'c', data: 1, idempotencyKey: '' }, 'publish/idempotencyKey'],
+    [{ type: 'publish', channel: 'c', data: 1, idempotencyKey: 'has space' }, 'publish/idempotencyKey'],
+    [{ type: 'publish', channel: 'c', data: 1, idempotencyKey: 'k'.repeat(129) }, 'publish/idempotencyKey'],
+    [{ type: 'history' }, 'history/'],
+    [{ type: 'history', channel: 'room:*' }, 'history/channel'],
+    [{ type: 'history', channel: 'c', limit: 0 }, 'history/limit'],
+    [{ type: 'history', channel: 'c', limit: 1001 }, 'history/limit'],
+    [{ type: 'history', channel: 'c', limit: 2.5 }, 'history/limit'],
+    [{ type: 'history', channel: 'c', since: 'yesterday' }, 'history/since'],
+    [{ type: 'history', channel: 'c', since: '18446744073709551616-0' }, 'history/since'],
+    [{ type: 'history', channel: 'c', reverse: 'yes' }, 'history/reverse'],
+    [{ type: 'history', channel: 'c', epoch: 'a b' }, 'history/epoch'],
+    [{ type: 'history', channel: 'c', from: ID }, 'history/'],
   ])('rejects %j', (frame, where) => {
     const error = rejection(frame);
     expect(error.code).toBe('MALFORMED_MESSAGE');

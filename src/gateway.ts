@@ -17,8 +17,8 @@ import { ChannelReader } from './channels/channel-reader.ts';
 import { EventLog } from './channels/event-log.ts';
 import { fanOutEvent } from './channels/fan-out.ts';
 import type { Config } from './config/config.ts';
+import { channelPolicy } from './config/namespaces.ts';
 import { connectionActorFactory } from './core/connection-runtime.ts';
-import { uniformPolicy } from './core/channel-policy.ts';
 import { drainConnections } from './core/drain.ts';
 import { GatewayCore } from './core/gateway-core.ts';
 import { tierPriority } from './core/principal.ts';
@@ -71,7 +71,11 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
   const store = new StoreHealth(redis.commands, {
     onRoundTrip: (ms) => metrics.redisRoundTrip.observe(ms / 1000),
   });
-  const events = new EventLog(redis.commands, keys, config.channelRetention);
+  const policy = channelPolicy(config.channels);
+  const events = new EventLog(redis.commands, keys, (channel) => {
+    const { historyMaxEvents, historyMaxAgeMs } = policy(channel);
+    return { maxEvents: historyMaxEvents, maxAgeMs: historyMaxAgeMs };
+  });
   const presence = new NodePresence(redis.commands, keys, config.nodeId, config.sessionLeaseMs);
   const limits = new ConnectionLimits(
     new RateLimits(redis.commands, config.redisPrefix, config.limits, config.sessionLeaseMs),
@@ -145,15 +149,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
     supervisor,
     logger,
     heartbeatTiming(config.idleTimeoutS).pingAfterMs,
-    uniformPolicy({
-      historyMaxEvents: config.channelRetention,
-      historyMaxAgeMs: 0,
-      presence: false,
-      joinLeave: false,
-      publish: 'clients',
-      replay: true,
-      maxSubscribers: 0,
-    }),
+    policy,
   );
   core.lifecycle.listen(limits);
   const observer = new GatewayObserver(core, telemetry);

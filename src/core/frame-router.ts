@@ -11,6 +11,7 @@ import { submitAction } from './actions.ts';
 import type { Connection } from './connection.ts';
 import { helloPhase } from './connection-actor.ts';
 import type { GatewayCore } from './gateway-core.ts';
+import { sendHistory } from './history.ts';
 import type { Principal } from './principal.ts';
 import { publishEvent } from './publish.ts';
 import { refreshToken } from './refresh.ts';
@@ -114,6 +115,9 @@ function route(core: GatewayCore, conn: Connection, frame: ClientFrame, dataJson
     case 'refresh':
       void refreshToken(core, conn, frame);
       return;
+    case 'history':
+      void sendHistory(core, conn, frame);
+      return;
   }
 }
 
@@ -132,8 +136,9 @@ async function publish(
     dataJson,
     correlationId: conn.correlationId,
     publisher: conn.principal ?? NOBODY,
+    idempotencyKey: frame.idempotencyKey,
   });
-  if ('id' in result) conn.send({ type: 'ack', ref, channel, id: result.id });
-  else
-    conn.fail(result.error, { ref, detail: result.error === 'PUBLISH_FORBIDDEN' ? channel : result.detail });
+  if (!('id' in result)) conn.fail(result.error, { ref, detail: result.detail });
+  else if (result.duplicate) conn.send({ type: 'ack', ref, channel, id: result.id, duplicate: true });
+  else conn.send({ type: 'ack', ref, channel, id: result.id });
 }

@@ -3,12 +3,12 @@
  * planned (was the client's position trimmed away?), announced with a
  * `subscribed` frame, replayed, then switched to live delivery.
  */
-import { INBOX_PREFIX, inboxChannel, type SubscribeFrame, type UnsubscribeFrame } from '../shared/frames.ts';
+import { inboxChannel, type SubscribeFrame, type UnsubscribeFrame } from '../shared/frames.ts';
+import { mayRead } from './channel-access.ts';
 import type { Connection } from './connection.ts';
 import type { GatewayCore } from './gateway-core.ts';
 import type { ReplayPlan } from './ports/event-store.ts';
 import type { ChannelPosition } from './ports/session-store.ts';
-import { channelAllowed } from './principal.ts';
 import { type ReplayTarget, replayThenGoLive } from './replay.ts';
 
 function replayTarget(conn: Connection): ReplayTarget {
@@ -90,9 +90,7 @@ function subscribedOrPlanned(conn: Connection): number {
 
 export async function subscribe(core: GatewayCore, conn: Connection, frame: SubscribeFrame): Promise<void> {
   const { channel, ref } = frame;
-  const ownInbox = conn.sessionId !== undefined && channel === inboxChannel(conn.sessionId);
-  const otherInbox = channel.startsWith(INBOX_PREFIX) && !ownInbox;
-  if (otherInbox || (!ownInbox && !channelAllowed(conn.principal?.channels ?? [], channel))) {
+  if (!mayRead(conn.principal?.channels ?? [], conn.sessionId, channel)) {
     conn.fail('FORBIDDEN_CHANNEL', { ref, detail: channel });
     return;
   }
@@ -149,7 +147,9 @@ async function subscribeFrom(
 ): Promise<void> {
   let plan: ReplayPlan;
   try {
-    plan = await core.ports.events.plan(channel, from.after, from.epoch);
+    plan = await core.ports.events.plan(channel, from.after, from.epoch, {
+      replay: core.policy(channel).replay,
+    });
   } catch (error) {
     conn.logger.warn({ err: error, channel }, 'subscribe: cannot plan replay');
     conn.fail('STORE_UNAVAILABLE', { ref });
@@ -184,7 +184,10 @@ export async function planChannels(
   const entries = await Promise.all(
     [...wanted].map(
       async ([channel, { after, epoch }]) =>
-        [channel, await core.ports.events.plan(channel, after, epoch)] as const,
+        [
+          channel,
+          await core.ports.events.plan(channel, after, epoch, { replay: core.policy(channel).replay }),
+        ] as const,
     ),
   );
   return new Map(entries);

@@ -13,6 +13,7 @@ import { BullAdmissionLine } from './admission/admission-line.ts';
 import { AdmissionQueue } from './admission/admission-queue.ts';
 import { ResourceMonitor } from './admission/resource-monitor.ts';
 import { createTokenVerifier, type JwtVerifier } from './auth/token-verifier.ts';
+import { RedisChannelOccupancy } from './channels/channel-occupancy.ts';
 import { ChannelReader } from './channels/channel-reader.ts';
 import { EventLog } from './channels/event-log.ts';
 import { fanOutEvent } from './channels/fan-out.ts';
@@ -76,6 +77,14 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
     const { historyMaxEvents, historyMaxAgeMs } = policy(channel);
     return { maxEvents: historyMaxEvents, maxAgeMs: historyMaxAgeMs };
   });
+  const occupancy = new RedisChannelOccupancy(redis.commands, keys, {
+    nodeId: config.nodeId,
+    prefix: config.redisPrefix,
+    leaseMs: config.sessionLeaseMs,
+    countAll: config.lifecycleEvents.channels,
+    changed: (change) => logger.debug({ change }, 'channel occupancy changed'),
+    logger,
+  });
   const presence = new NodePresence(redis.commands, keys, config.nodeId, config.sessionLeaseMs);
   const limits = new ConnectionLimits(
     new RateLimits(redis.commands, config.redisPrefix, config.limits, config.sessionLeaseMs),
@@ -138,6 +147,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
     {
       events,
       feed: reader,
+      occupancy,
       verifier,
       sessions,
       notices: control,
@@ -163,6 +173,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
   await admissionQueue.start();
   await control.start();
   reader.start();
+  occupancy.start();
   actions.start();
   store.start();
   const resources = new ResourceMonitor(
@@ -235,6 +246,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
       for (const conn of [...core.connections.values()]) conn.socket?.close(); // past the drain timeout
       // One PING answered means every earlier command on the connection was applied.
       await Promise.race([redis.commands.ping().catch(() => {}), new Promise((r) => setTimeout(r, 1000))]);
+      occupancy.stop();
       await reader.stop();
       // BullMQ's connections retry without limit: during a Redis outage their closes
       // would wait for Redis forever, so bound them (nothing is left to flush anyway).

@@ -11,6 +11,7 @@ import type { ChannelPolicy } from './channel-policy.ts';
 import type { Connection, ConnectionHost } from './connection.ts';
 import { Lifecycle } from './lifecycle.ts';
 import type { ActionSink } from './ports/action-sink.ts';
+import type { ChannelOccupancy } from './ports/channel-occupancy.ts';
 import type { ConnectionGate } from './ports/connection-gate.ts';
 import type { ChannelFeed, EventStore } from './ports/event-store.ts';
 import type { SessionNotices, SessionStore } from './ports/session-store.ts';
@@ -22,6 +23,7 @@ import type { Supervisor } from './supervisor.ts';
 export interface CorePorts {
   events: EventStore;
   feed: ChannelFeed;
+  occupancy: ChannelOccupancy;
   sessions: SessionStore;
   notices: SessionNotices;
   verifier: TokenVerifier;
@@ -63,7 +65,10 @@ export class GatewayCore implements ConnectionHost {
   }
 
   socketClosed(conn: Connection, closeCode: number, reason: string | undefined): void {
-    for (const channel of conn.subscriptions.keys()) this.ports.feed.leave(channel);
+    for (const channel of conn.subscriptions.keys()) {
+      this.ports.feed.leave(channel);
+      this.ports.occupancy.leave(channel, conn.id);
+    }
     this.connections.delete(conn.id);
     this.supervisor.release(conn.id);
     this.lifecycle.closed(conn, closeCode, reason);

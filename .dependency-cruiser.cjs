@@ -9,7 +9,7 @@
  * type-only imports included.
  */
 const ADAPTERS =
-  '^src/(actions|admin|admission|auth|channels|edge|http|limits|observability|pages|redis|session)/';
+  '^src/(actions|admin|admission|auth|channels|edge|http|limits|notifications|observability|pages|redis|session)/';
 
 module.exports = {
   forbidden: [

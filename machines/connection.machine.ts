@@ -52,6 +52,10 @@ export interface ConnectionContext extends ConnectionInput {
   failure?: string;
   /** Why the session ended in `closed`. */
   closeReason?: string;
+  /** true when the attach resumed an existing session, false when it started one. */
+  resumed?: boolean;
+  /** The process the session was resumed on when it moved away (`session.taken`): it did not end. */
+  takenBy?: string;
   /** Times a new transport re-attached to this session in this process. */
   reconnections: number;
   /** Close code of the last lost transport. */
@@ -87,6 +91,8 @@ export interface Attached {
   correlationId: string;
   /** The session's own actor waits in this process: the transport goes to it. */
   handedOver: boolean;
+  /** An existing session was resumed (not started). */
+  resumed: boolean;
 }
 
 export type ConnectionEvent =
@@ -172,8 +178,8 @@ export const connectionMachine = setup({
     }),
     fail: assign({ failure: (_, params: { code: string }) => params.code }),
     recordSession: assign(({ event }) => {
-      const { sessionId, userId, correlationId } = (event as unknown as { output: Attached }).output;
-      return { sessionId, userId, correlationId };
+      const { sessionId, userId, correlationId, resumed } = (event as unknown as { output: Attached }).output;
+      return { sessionId, userId, correlationId, resumed };
     }),
   },
   actors: {
@@ -351,7 +357,10 @@ export const connectionMachine = setup({
         'session.taken': {
           target: 'closed',
           actions: [
-            assign({ closeReason: ({ event }) => `resumed on ${event.byNode}` }),
+            assign({
+              closeReason: ({ event }) => `resumed on ${event.byNode}`,
+              takenBy: ({ event }) => event.byNode,
+            }),
             {
               type: 'closeTransport',
               params: ({ event }) => ({
@@ -383,7 +392,10 @@ export const connectionMachine = setup({
         },
         'session.taken': {
           target: 'closed',
-          actions: assign({ closeReason: ({ event }) => `resumed on ${event.byNode}` }),
+          actions: assign({
+            closeReason: ({ event }) => `resumed on ${event.byNode}`,
+            takenBy: ({ event }) => event.byNode,
+          }),
         },
       },
     },

@@ -38,6 +38,7 @@ import { mountHttpRoutes } from './http/http-routes.ts';
 import { TrustedProxies } from './limits/client-address.ts';
 import { ConnectionLimits } from './limits/connection-limits.ts';
 import { RateLimits } from './limits/rate-limits.ts';
+import { LifecycleNotifier } from './notifications/lifecycle-notifier.ts';
 import { gatewayMetrics } from './observability/gateway-metrics.ts';
 import { GatewayObserver } from './observability/gateway-observer.ts';
 import type { Logger } from './observability/logger.ts';
@@ -77,12 +78,17 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
     const { historyMaxEvents, historyMaxAgeMs } = policy(channel);
     return { maxEvents: historyMaxEvents, maxAgeMs: historyMaxAgeMs };
   });
+  const notifier = new LifecycleNotifier(events, {
+    nodeId: config.nodeId,
+    ...config.lifecycleEvents,
+    logger,
+  });
   const occupancy = new RedisChannelOccupancy(redis.commands, keys, {
     nodeId: config.nodeId,
     prefix: config.redisPrefix,
     leaseMs: config.sessionLeaseMs,
     countAll: config.lifecycleEvents.channels,
-    changed: (change) => logger.debug({ change }, 'channel occupancy changed'),
+    changed: (change) => notifier.channelChanged(change),
     logger,
   });
   const presence = new NodePresence(redis.commands, keys, config.nodeId, config.sessionLeaseMs);
@@ -162,6 +168,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
     policy,
   );
   core.lifecycle.listen(limits);
+  notifier.watch(supervisor);
   const observer = new GatewayObserver(core, telemetry);
   const watch = new ConnectionWatch(supervisor, config.inspect, logger);
 
@@ -247,6 +254,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
       // One PING answered means every earlier command on the connection was applied.
       await Promise.race([redis.commands.ping().catch(() => {}), new Promise((r) => setTimeout(r, 1000))]);
       occupancy.stop();
+      await boundedIf(true, notifier.flushed()); // sessions that ended in the drain
       await reader.stop();
       // BullMQ's connections retry without limit: during a Redis outage their closes
       // would wait for Redis forever, so bound them (nothing is left to flush anyway).

@@ -73,6 +73,7 @@ export async function attachSession(core: GatewayCore, conn: Connection): Promis
       userId: principal.userId,
       correlationId: conn.correlationId,
       handedOver: owner !== undefined && owner !== conn.actor,
+      resumed,
     };
   } catch (error) {
     resumeTrace?.failed(error);

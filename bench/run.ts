@@ -17,6 +17,7 @@ import { clearProfiles, PROFILES_DIR, summarizeProfiles } from './report/profile
 import { writeRun } from './report/write-results.ts';
 import { admissionScenario } from './scenarios/admission.ts';
 import { connectionScenarios } from './scenarios/connections.ts';
+import { idempotencyScenario } from './scenarios/idempotency.ts';
 import { scaleScenario } from './scenarios/scale.ts';
 import type { Scenario } from './scenarios/scenario.ts';
 import { stormScenario } from './scenarios/storm.ts';
@@ -29,6 +30,7 @@ const SCENARIOS: Scenario[] = [
   admissionScenario,
   stormScenario,
   scaleScenario,
+  idempotencyScenario,
 ];
 const GENERATORS = 3;
 

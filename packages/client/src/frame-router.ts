@@ -8,6 +8,7 @@ import type { ChannelPositions } from './channel-positions.ts';
 import { classifyClose } from './classify-close.ts';
 import type { ClientEvents } from './client-events.ts';
 import type { ResolvedOptions } from './client-options.ts';
+import { historyPage } from './history.ts';
 import type { RequestFrame, RequestRegistry } from './request-registry.ts';
 import { roundTrip } from './round-trip.ts';
 import type { ErrorFrame, HelloFrame, ReplyFrame, ServerFrame, WelcomeFrame } from './shared.ts';
@@ -79,6 +80,11 @@ export class FrameRouter {
           detail: r.frame.type === 'publish' ? r.frame.channel : undefined,
         }),
     );
+    // A page asked on the lost socket will not come: ask again (a read, so always safe).
+    this.requests.rejectWhere(
+      (r) => r.frame.type === 'history' && r.sent === true,
+      (r) => new TetherClientError('CONNECTION_LOST', { ref: r.ref, detail: 'history page not received' }),
+    );
   }
 
   /** After `disconnect()`: the gateway ended the session, a later connect starts a new one. */
@@ -130,6 +136,9 @@ export class FrameRouter {
         return;
       case 'subscribed':
         this.subscriptions.subscribed(frame);
+        return;
+      case 'history':
+        if (frame.ref) this.requests.resolve(frame.ref, historyPage(frame));
         return;
       case 'pong':
         if (frame.ts !== undefined)

@@ -1,12 +1,13 @@
 /**
- * Requests waiting for an answer from the gateway: publishes (answered by `ack`) and
+ * Requests waiting for an answer from the gateway: publishes (answered by `ack`),
  * actions (answered by `reply`, which survives reconnects because it lands on the
- * session's inbox channel). Subscriptions wait in their own objects (subscription.ts).
+ * session's inbox channel) and history pages (answered by `history`). Subscriptions
+ * wait in their own objects (subscription.ts).
  */
-import type { ActionFrame, PublishFrame } from './shared.ts';
+import type { ActionFrame, HistoryFrame, PublishFrame } from './shared.ts';
 import { TetherClientError } from './tether-client-error.ts';
 
-export type RequestFrame = PublishFrame | ActionFrame;
+export type RequestFrame = PublishFrame | ActionFrame | HistoryFrame;
 
 export interface PendingRequest {
   readonly ref: string;

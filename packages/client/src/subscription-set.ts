@@ -6,6 +6,7 @@
  */
 import type { ChannelPositions } from './channel-positions.ts';
 import type { ChannelEvent, ClientEvents } from './client-events.ts';
+import type { HistoryOptions, HistoryPage } from './history.ts';
 import type { ChannelResume, EventFrame, SubscribedFrame, WelcomeFrame } from './shared.ts';
 import { AT_LEAST_JITTER, jitteredAtLeast } from './shared.ts';
 import type { SocketLink } from './socket-link.ts';
@@ -28,6 +29,7 @@ export interface SubscriptionSetDeps {
   isConnected(): boolean;
   emit<K extends keyof ClientEvents>(type: K, payload: ClientEvents[K]): void;
   random(): number;
+  history(channel: string, options: HistoryOptions): Promise<HistoryPage>;
 }
 
 export class SubscriptionSet {
@@ -47,6 +49,7 @@ export class SubscriptionSet {
     const subscription = new Subscription(channel, {
       release: (s) => this.release(s),
       positionOf: (c) => this.deps.positions.get(c),
+      history: (c, o) => this.deps.history(c, o),
     });
     this.byChannel.set(channel, subscription);
     // Start after `since`: events at or before it count as seen.

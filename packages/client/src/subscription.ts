@@ -14,6 +14,7 @@
  * await room.ready();
  */
 import type { ChannelEvent } from './client-events.ts';
+import type { HistoryOptions, HistoryPage } from './history.ts';
 import type { ChannelResume } from './shared.ts';
 import { TetherClientError } from './tether-client-error.ts';
 import { TypedEmitter } from './typed-emitter.ts';
@@ -67,6 +68,7 @@ export interface SubscribeOptions {
 export interface SubscriptionOwner {
   release(subscription: Subscription): void;
   positionOf(channel: string): string | undefined;
+  history(channel: string, options: HistoryOptions): Promise<HistoryPage>;
 }
 
 export class Subscription extends TypedEmitter<SubscriptionEvents> {
@@ -114,6 +116,11 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
       return Promise.reject(error);
     }
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  /** A page of the channel's log (`client.history()` for this channel); delivers nothing here. */
+  history(options: HistoryOptions = {}): Promise<HistoryPage> {
+    return this.owner.history(this.channel, options);
   }
 
   /** Stop receiving the channel, now and after reconnects. */

@@ -17,6 +17,7 @@ import type { Logger } from 'pino';
 import type { ChannelOccupancy } from '../core/ports/channel-occupancy.ts';
 import type { Keys } from '../redis/keys.ts';
 import { INBOX_PREFIX, SYSTEM_PREFIX } from '../shared/frames.ts';
+import { defineScripts } from './define-scripts.ts';
 import {
   DROP_TAKEN_SCRIPT,
   ENTER_SCRIPT,
@@ -82,16 +83,14 @@ export class RedisChannelOccupancy implements ChannelOccupancy {
     private readonly keys: Keys,
     private readonly options: ChannelOccupancyOptions,
   ) {
-    const scripts = {
+    defineScripts(redis, {
       tetherOccEnter: [ENTER_SCRIPT, 2],
       tetherOccLeave: [LEAVE_SCRIPT, 2],
       tetherOccRefresh: [REFRESH_SCRIPT, 2],
       tetherOccSweep: [SWEEP_SCRIPT, 2],
       tetherOccTakeDue: [TAKE_DUE_SCRIPT, 1],
       tetherOccDropTaken: [DROP_TAKEN_SCRIPT, 1],
-    } as const;
-    for (const [name, [lua, numberOfKeys]] of Object.entries(scripts))
-      if (!(name in redis)) redis.defineCommand(name, { numberOfKeys, lua });
+    });
     this.redis = redis as Scripted;
     this.leaseTtlMs = 3 * options.leaseMs;
     this.index = `${options.prefix}:occupied`;

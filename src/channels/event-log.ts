@@ -27,6 +27,7 @@ import {
 } from '../core/ports/event-store.ts';
 import type { Keys } from '../redis/keys.ts';
 import { compareEventIds, INBOX_PREFIX } from '../shared/identifiers.ts';
+import { defineScripts } from './define-scripts.ts';
 import { historyRange, type LogHeadInfo, planPosition, recoveredSince } from './log-positions.ts';
 import { APPEND_SCRIPT, HEAD_SCRIPT, HISTORY_SCRIPT, RENEW_EPOCH_SCRIPT } from './log-scripts.ts';
 import { lostUpTo, newestId } from './stream-info.ts';
@@ -76,14 +77,12 @@ export class EventLog implements EventStore {
     private readonly keys: Keys,
     retention: number | ((channel: string) => Retention),
   ) {
-    const scripts = {
+    defineScripts(redis, {
       tetherAppend: [APPEND_SCRIPT, 2],
       tetherLogHead: [HEAD_SCRIPT, 1],
       tetherRenewEpoch: [RENEW_EPOCH_SCRIPT, 1],
       tetherHistory: [HISTORY_SCRIPT, 1],
-    } as const;
-    for (const [name, [lua, numberOfKeys]] of Object.entries(scripts))
-      if (!(name in redis)) redis.defineCommand(name, { numberOfKeys, lua });
+    });
     this.redis = redis as ScriptedRedis;
     this.retentionOf =
       typeof retention === 'number' ? () => ({ maxEvents: retention, maxAgeMs: 0 }) : retention;

@@ -6,8 +6,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config/config.ts';
+import { loadConfig } from '../../src/config/config.ts';
 import { channelPolicy } from '../../src/config/namespaces.ts';
+import { refusal } from '../support/config-refusal.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tether-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -18,16 +19,6 @@ function configFile(content: unknown): string {
   const path = join(dir, `config-${files++}.json`);
   writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
   return path;
-}
-
-function refusal(env: Record<string, string>): string {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).message;
-  }
-  throw new Error(`expected ${JSON.stringify(env)} to be refused`);
 }
 
 const policyOf = (env: Record<string, string>) => channelPolicy(loadConfig(env).channels);

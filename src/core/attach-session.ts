@@ -11,11 +11,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Attached } from '../../machines/connection.machine.ts';
 import type { ErrorCode } from '../shared/errors.ts';
-import { type ChannelResume, inboxChannel } from '../shared/frames.ts';
+import type { ChannelResume } from '../shared/frames.ts';
+import { mayRead } from './channel-access.ts';
 import type { Connection } from './connection.ts';
 import type { GatewayCore } from './gateway-core.ts';
 import type { ChannelPosition, SessionRecord } from './ports/session-store.ts';
-import { channelAllowed, type Principal } from './principal.ts';
+import type { Principal } from './principal.ts';
 import { newResumeToken } from './resume-token.ts';
 import { planChannels } from './subscriptions.ts';
 import { TetherError } from './tether-error.ts';
@@ -152,7 +153,7 @@ function wantedChannels(
   if (!resumed) return wanted;
   const given = conn.hello?.resume;
   for (const [channel, stored] of session.channels) {
-    if (channel !== inboxChannel(session.sessionId) && !channelAllowed(principal.channels, channel)) {
+    if (!mayRead(principal.channels, session.sessionId, channel)) {
       conn.fail('FORBIDDEN_CHANNEL', { detail: `dropped ${channel} on resume` });
       continue;
     }

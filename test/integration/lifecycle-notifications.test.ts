@@ -223,4 +223,34 @@ describe('reserved channels', () => {
     named.send({ type: 'subscribe', channel: 'system:channels', ref: 'c' });
     expect(await named.next((f) => 'ref' in f && f.ref === 'c')).toMatchObject({ code: 'FORBIDDEN_CHANNEL' });
   });
+
+  it('a resume or a refresh whose token has only * drops a system channel the session had', async () => {
+    const ops = await mintToken({ sub: 'kim', channels: ['system:*', 'room:*'] });
+    const { client, welcome } = await TestClient.session(a.url, { token: ops });
+    opened.push(client);
+    client.send({ type: 'subscribe', channel: 'system:channels', ref: 's' });
+    await client.next((f) => f.type === 'subscribed');
+    client.drop();
+    const resumed = await TestClient.session(b.url, {
+      token: await mintToken({ sub: 'kim', channels: ['*'] }),
+      resume: { sessionId: welcome.sessionId, resumeToken: welcome.resumeToken },
+    });
+    opened.push(resumed.client);
+    expect(resumed.welcome.channels.map((c) => c.channel)).not.toContain('system:channels');
+    expect(await resumed.client.next((f) => f.type === 'error')).toMatchObject({
+      code: 'FORBIDDEN_CHANNEL',
+      detail: 'dropped system:channels on resume',
+    });
+    resumed.client.send({ type: 'subscribe', channel: 'system:sessions', ref: 's2' });
+    await resumed.client.next((f) => f.type === 'error' && f.ref === 's2');
+    const { client: refreshing } = await TestClient.session(a.url, { token: ops });
+    opened.push(refreshing);
+    refreshing.send({ type: 'subscribe', channel: 'system:sessions', ref: 's' });
+    await refreshing.next((f) => f.type === 'subscribed');
+    refreshing.send({ type: 'refresh', ref: 'r', token: await mintToken({ sub: 'kim', channels: ['*'] }) });
+    expect(await refreshing.next((f) => f.type === 'error')).toMatchObject({
+      code: 'FORBIDDEN_CHANNEL',
+      detail: 'dropped system:sessions on refresh',
+    });
+  });
 });

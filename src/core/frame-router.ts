@@ -133,7 +133,11 @@ async function publish(
     correlationId: conn.correlationId,
     publisher: conn.principal ?? NOBODY,
   });
-  if ('id' in result) conn.send({ type: 'ack', ref, channel, id: result.id });
+  // Channel names and IDs need no escaping (their patterns); only the client's ref might.
+  if ('id' in result)
+    conn.sendSoon(
+      `{"type":"ack",${ref === undefined ? '' : `"ref":${JSON.stringify(ref)},`}"channel":"${channel}","id":"${result.id}"}`,
+    );
   else
     conn.fail(result.error, { ref, detail: result.error === 'PUBLISH_FORBIDDEN' ? channel : result.detail });
 }

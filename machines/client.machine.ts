@@ -8,7 +8,12 @@
  *   `hello`, waiting for `welcome`), `queued` while the gateway holds us in its admission
  *   queue. A token that cannot be had is checked against the gateway's readiness first
  *   (`checkingGateway`): an unreachable gateway is reported as such, not as a token problem.
- * - connected: `welcome` received; an app-level ping probes for half-open sockets.
+ * - connected: `welcome` received. Two regions run side by side: `heartbeat`, an app-level
+ *   ping that probes for half-open sockets, and `token`, which refreshes the token in band
+ *   before it expires (`valid` → `renewing`, the application's getToken() → `sent`, the
+ *   `refresh` frame → `valid` again on `refreshed`), retrying with backoff while time is left
+ *   and otherwise `lapsed`: the gateway closes at `exp` (4002) and the reconnect fetches a
+ *   new token. `unmanaged` when the token has no `exp` or nothing can replace it.
  * - reconnecting: waiting out a backoff with full jitter above a floor (never less than
  *   the server's `retryAfterMs`); optionally `checking` the gateway's readiness first,
  *   which costs no attempt; `offline` while the browser says there is no network.
@@ -18,12 +23,16 @@
  *   client back by itself.
  * - closed: the application called `disconnect()`.
  *
- * Every failure goes through `lost`, which decides retry or give up in one place.
+ * Every failure goes through `lost`, which decides retry or give up in one place. A refused
+ * refresh (AUTH_REFRESH_REJECTED, 4004) is not retryable as such — the same token would be
+ * refused again — but a reconnect never sends it again: it asks getToken() for a new one, and
+ * what that attempt meets decides the rest (a bad token stops at AUTH_INVALID_TOKEN). So the
+ * machine tries once more, with backoff; never a tight loop.
  *
  * Pure: effects and async steps are named stubs, provided by
  * packages/client/src/tether-client.ts. The file opens as-is in the Stately visualizer.
  */
-import { and, assign, fromPromise, setup } from 'xstate';
+import { and, assign, fromPromise, not, setup } from 'xstate';
 import {
   AT_LEAST_JITTER,
   BACKOFF_DEFAULTS,
@@ -31,6 +40,7 @@ import {
   jitteredAtLeast,
   jitteredHint,
 } from '../src/shared/backoff.ts';
+import { refreshDelay } from './client-token-refresh.ts';
 
 /** What the machine needs to know about a failure; the runtime keeps the full error. */
 export interface ClientFailure {
@@ -71,8 +81,22 @@ export interface ClientMachineInput {
   pingIntervalMs?: number;
   /** Time a ping has to be answered before the socket counts as dead, ms. @defaultValue 10000 */
   pongTimeoutMs?: number;
+  /**
+   * Refresh the token in band before it expires (needs a token source that can give a new
+   * one). @defaultValue true
+   */
+  refreshInBand?: boolean;
+  /**
+   * Least time before the token's expiry to refresh it, ms; grows to a tenth of the token's
+   * lifetime for long-lived tokens, and never exceeds half of it. @defaultValue 30000
+   */
+  refreshLeadMs?: number;
+  /** Share of the wait until the refresh by which it may come earlier, in [0, 1]. @defaultValue 0.1 */
+  refreshJitter?: number;
   /** Randomness for the jitter, in [0, 1). @defaultValue Math.random */
   random?: () => number;
+  /** The clock, ms since the epoch. @defaultValue Date.now */
+  now?: () => number;
 }
 
 /**
@@ -91,10 +115,18 @@ export const CLIENT_MACHINE_DEFAULTS = {
   queueTimeoutMs: 60_000,
   pingIntervalMs: 20_000,
   pongTimeoutMs: 10_000,
-} as const satisfies Required<Omit<ClientMachineInput, 'random'>>;
+  refreshInBand: true,
+  refreshLeadMs: 30_000,
+  refreshJitter: 0.1,
+} as const satisfies Required<Omit<ClientMachineInput, 'random' | 'now'>>;
 
 export interface ClientContext
-  extends Required<Omit<ClientMachineInput, 'backoffBaseMs' | 'backoffMaxMs' | 'backoffFloor'>> {
+  extends Required<
+    Omit<
+      ClientMachineInput,
+      'backoffBaseMs' | 'backoffMaxMs' | 'backoffFloor' | 'refreshLeadMs' | 'refreshJitter'
+    >
+  > {
   /** Reconnect attempts since the last `welcome`: sockets tried, not readiness checks. */
   attempt: number;
   /** Backoff steps since the last `welcome`: every planned wait, so a gateway that is not ready waits longer. */
@@ -111,13 +143,27 @@ export interface ClientContext
   sessionId?: string;
   queuePosition?: number;
   estimatedWaitMs?: number;
+  refresh: { leadMs: number; jitter: number };
+  /** When the connection's token expires, on this clock (ms since the epoch); absent: no `exp`. */
+  tokenExpiresAt?: number;
+  /** How long that token had left when it came into use, ms. */
+  tokenLifetimeMs?: number;
+  /** The wait chosen before the next refresh step (the refresh itself, or a retry of it), ms. */
+  refreshDelayMs: number;
+  /** Refresh retries since the token came into use. */
+  refreshStep: number;
 }
 
 export type ClientEvent =
   | { type: 'client.connect' }
   | { type: 'client.disconnect' }
   | { type: 'socket.queued'; position: number; estimatedWaitMs: number }
-  | { type: 'socket.welcomed'; sessionId: string }
+  /** `tokenExpiresInMs`: how long the connection's token has left; absent when it has no `exp`. */
+  | { type: 'socket.welcomed'; sessionId: string; tokenExpiresInMs?: number }
+  /** The gateway accepted our `refresh`: the connection runs on the new token. */
+  | { type: 'token.refreshed'; tokenExpiresInMs?: number }
+  /** The gateway answered our `refresh` with an error that does not close the connection. */
+  | { type: 'token.refreshFailed'; failure: ClientFailure }
   | { type: 'socket.closed'; failure: ClientFailure }
   | { type: 'heartbeat.pong' }
   | { type: 'network.offline' }
@@ -145,6 +191,8 @@ export const clientMachine = setup({
   actors: {
     /** The application's getToken() (or its fixed token); rejects with a ClientFailure-shaped error. */
     fetchToken: fromPromise<string | undefined>(async () => undefined),
+    /** The application's getToken() again, for an in-band refresh; rejects like fetchToken. */
+    renewToken: fromPromise<string | undefined>(async () => undefined),
     /** GET the gateway's `/readyz`. */
     probeGateway: fromPromise<GatewayReadiness>(async () => 'ready'),
   },
@@ -155,9 +203,22 @@ export const clientMachine = setup({
     pongTimeout: ({ context }) => context.pongTimeoutMs,
     reconnectDelay: ({ context }) => context.retryDelayMs,
     probeInterval: ({ context }) => jitteredHint(context.probeIntervalMs, context.random),
+    refreshDelay: ({ context }) => context.refreshDelayMs,
   },
   guards: {
-    isRetryable: ({ context }) => context.lastError?.retryable === true,
+    /**
+     * Retryable — or a refused refresh (AUTH_REFRESH_REJECTED, not retryable with the same token):
+     * the reconnect asks getToken() for a new token, so one more attempt can pass.
+     */
+    worthRetrying: ({ context }) =>
+      context.lastError?.retryable === true || context.lastError?.code === 'AUTH_REFRESH_REJECTED',
+    /** The token expires, and a new one can be had to send before it does. */
+    refreshable: ({ context }) => context.refreshInBand && context.tokenExpiresAt !== undefined,
+    /** The planned retry of a refresh still comes before the token expires. */
+    refreshInTime: ({ context }) =>
+      context.tokenExpiresAt !== undefined && context.now() + context.refreshDelayMs < context.tokenExpiresAt,
+    /** A refresh that failed in a way worth trying again (a coded, non-retryable error is not). */
+    refreshRetryable: (_, params: { failure: ClientFailure }) => params.failure.retryable,
     hasAttemptsLeft: ({ context }) => context.attempt < context.maxAttempts,
     /** A wait the server asked for must be honoured: no early retry on page focus. */
     noServerHint: ({ context }) => context.lastError?.retryAfterFromServer !== true,
@@ -192,12 +253,33 @@ export const clientMachine = setup({
       queuePosition: params.position,
       estimatedWaitMs: params.estimatedWaitMs,
     })),
-    recordWelcome: assign((_, params: { sessionId: string }) => ({
+    recordWelcome: assign(({ context }, params: { sessionId: string; tokenExpiresInMs?: number }) => ({
       sessionId: params.sessionId,
       lastError: undefined,
       queuePosition: undefined,
       estimatedWaitMs: undefined,
+      ...tokenExpiry(context.now(), params.tokenExpiresInMs),
     })),
+    /** The connection runs on a new token: its expiry, and no retries spent on it yet. */
+    recordRefresh: assign(({ context }, params: { tokenExpiresInMs?: number }) =>
+      tokenExpiry(context.now(), params.tokenExpiresInMs),
+    ),
+    /** Choose when to refresh: a lead before expiry, jittered earlier (client-token-refresh.ts). */
+    planRefresh: assign(({ context }) => ({
+      refreshDelayMs: refreshDelay(
+        (context.tokenExpiresAt ?? 0) - context.now(),
+        context.tokenLifetimeMs ?? 0,
+        context.refresh,
+        context.random,
+      ),
+    })),
+    /** Back off before the next try, with the reconnect's backoff. */
+    planRefreshRetry: assign(({ context }) => ({
+      refreshDelayMs: backoffDelay(context.refreshStep, { ...context.backoff, random: context.random }),
+      refreshStep: context.refreshStep + 1,
+    })),
+    /** Send `refresh` with the new token. */
+    sendRefresh: (_, _params: { token: string | undefined }) => {},
     /** Open the socket and send hello with this token (with resume when there is a session). */
     openSocket: (_, _params: { token: string | undefined }) => {},
     /** Close the current socket (after `bye` when `graceful`) and ignore anything it still says. */
@@ -227,10 +309,18 @@ export const clientMachine = setup({
       queueTimeoutMs: input.queueTimeoutMs ?? d.queueTimeoutMs,
       pingIntervalMs: input.pingIntervalMs ?? d.pingIntervalMs,
       pongTimeoutMs: input.pongTimeoutMs ?? d.pongTimeoutMs,
+      refreshInBand: input.refreshInBand ?? d.refreshInBand,
+      refresh: {
+        leadMs: input.refreshLeadMs ?? d.refreshLeadMs,
+        jitter: input.refreshJitter ?? d.refreshJitter,
+      },
       random: input.random ?? Math.random,
+      now: input.now ?? Date.now,
       retryDelayMs: 0,
       exhausted: false,
       visibleRetryUsed: false,
+      refreshDelayMs: 0,
+      refreshStep: 0,
     };
   },
   initial: 'idle',
@@ -314,7 +404,10 @@ export const clientMachine = setup({
       on: {
         'socket.welcomed': {
           target: 'connected',
-          actions: { type: 'recordWelcome', params: ({ event }) => ({ sessionId: event.sessionId }) },
+          actions: {
+            type: 'recordWelcome',
+            params: ({ event }) => ({ sessionId: event.sessionId, tokenExpiresInMs: event.tokenExpiresInMs }),
+          },
         },
         'socket.closed': {
           target: 'lost',
@@ -332,16 +425,87 @@ export const clientMachine = setup({
     },
     connected: {
       entry: ['resetAttempts', 'flushOutbox'],
-      initial: 'live',
+      type: 'parallel',
       states: {
-        live: {
-          after: { pingInterval: 'probing' },
+        heartbeat: {
+          initial: 'live',
+          states: {
+            live: {
+              after: { pingInterval: 'probing' },
+            },
+            /** A ping is out; no pong in time means a half-open socket. */
+            probing: {
+              entry: 'sendPing',
+              on: { 'heartbeat.pong': 'live' },
+              after: { pongTimeout: lostWith({ code: 'HEARTBEAT_TIMEOUT', retryable: true }) },
+            },
+          },
         },
-        /** A ping is out; no pong in time means a half-open socket. */
-        probing: {
-          entry: 'sendPing',
-          on: { 'heartbeat.pong': 'live' },
-          after: { pongTimeout: lostWith({ code: 'HEARTBEAT_TIMEOUT', retryable: true }) },
+        /** In-band refresh: a new token before the current one expires, on the same socket. */
+        token: {
+          initial: 'deciding',
+          states: {
+            deciding: {
+              always: [{ guard: 'refreshable', target: 'valid' }, { target: 'unmanaged' }],
+            },
+            /** No `exp`, or nothing to replace the token with: it lasts as long as the connection. */
+            unmanaged: {},
+            valid: {
+              entry: 'planRefresh',
+              after: { refreshDelay: 'renewing' },
+            },
+            renewing: {
+              invoke: {
+                id: 'renewal',
+                src: 'renewToken',
+                onDone: {
+                  target: 'sent',
+                  actions: { type: 'sendRefresh', params: ({ event }) => ({ token: event.output }) },
+                },
+                onError: [
+                  {
+                    guard: {
+                      type: 'refreshRetryable',
+                      params: ({ event }) => ({ failure: toFailure(event.error) }),
+                    },
+                    target: 'retrying',
+                  },
+                  // The application's verdict (e.g. AUTH_INVALID_TOKEN: logged out): no more tries.
+                  { target: 'lapsed' },
+                ],
+              },
+              after: { connectTimeout: 'retrying' },
+            },
+            /** `refresh` is out; `refreshed` (handled by the region) brings the next round. */
+            sent: {
+              on: {
+                'token.refreshFailed': [
+                  {
+                    guard: { type: 'refreshRetryable', params: ({ event }) => ({ failure: event.failure }) },
+                    target: 'retrying',
+                  },
+                  { target: 'lapsed' },
+                ],
+              },
+              after: { connectTimeout: 'retrying' },
+            },
+            retrying: {
+              entry: 'planRefreshRetry',
+              always: { guard: not('refreshInTime'), target: 'lapsed' },
+              after: { refreshDelay: 'renewing' },
+            },
+            /** No refresh in time: the gateway closes at `exp` (4002) and the reconnect gets a new token. */
+            lapsed: {},
+          },
+          on: {
+            'token.refreshed': {
+              target: '.deciding',
+              actions: {
+                type: 'recordRefresh',
+                params: ({ event }) => ({ tokenExpiresInMs: event.tokenExpiresInMs }),
+              },
+            },
+          },
         },
       },
       on: {
@@ -362,8 +526,8 @@ export const clientMachine = setup({
     /** Decides, for every kind of loss, whether to try again. */
     lost: {
       always: [
-        { guard: and(['isRetryable', 'hasAttemptsLeft']), target: 'reconnecting' },
-        { guard: 'isRetryable', target: 'failed.exhausted', actions: 'markExhausted' },
+        { guard: and(['worthRetrying', 'hasAttemptsLeft']), target: 'reconnecting' },
+        { guard: 'worthRetrying', target: 'failed.exhausted', actions: 'markExhausted' },
         { target: 'failed.stopped' },
       ],
     },
@@ -454,6 +618,13 @@ export const clientMachine = setup({
     },
   },
 });
+
+/** A token's expiry on this clock, from the time it has left; nothing when it has no `exp`. */
+function tokenExpiry(now: number, expiresInMs: number | undefined) {
+  if (expiresInMs === undefined)
+    return { tokenExpiresAt: undefined, tokenLifetimeMs: undefined, refreshStep: 0 };
+  return { tokenExpiresAt: now + expiresInMs, tokenLifetimeMs: expiresInMs, refreshStep: 0 };
+}
 
 /** The least wait a failure asks for: the server's hint as is, a registry default jittered upwards. */
 function retryFloor(failure: ClientFailure | undefined, random: () => number): number {

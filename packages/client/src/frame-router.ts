@@ -1,7 +1,7 @@
 /**
  * The session as the client keeps it — session ID and resume token — and the
- * handling of every frame the gateway sends. Builds `hello` (with resume and the
- * last event ID of every wanted channel), settles requests by ref, and hands
+ * handling of every frame the gateway sends. Builds `hello` (with resume, and the
+ * last event ID and epoch of every wanted channel), settles requests by ref, hands
  * channel frames to the subscriptions (subscription-set.ts).
  */
 import type { ChannelPositions } from './channel-positions.ts';
@@ -56,10 +56,10 @@ export class FrameRouter {
     if (correlationId) frame.correlationId = correlationId;
     if (session) {
       const inbox = inboxChannel(session.sessionId);
-      frame.resume = {
-        ...session,
-        lastEventIds: this.positions.toRecord((c) => this.subscriptions.wants(c) || c === inbox),
-      };
+      const { lastEventIds, epochs } = this.positions.resumeRecords(
+        (c) => this.subscriptions.wants(c) || c === inbox,
+      );
+      frame.resume = { ...session, lastEventIds, epochs };
     }
     return frame;
   }
@@ -129,7 +129,11 @@ export class FrameRouter {
         if (frame.ref) this.requests.resolve(frame.ref, { channel: frame.channel, id: frame.id });
         return;
       case 'subscribed':
-        this.subscriptions.subscribed(frame);
+        // The inbox (announced by the first action) starts where the gateway says; a resumed one
+        // was settled by `welcome`.
+        if (isInbox(frame.channel)) {
+          if (!this.positions.get(frame.channel)) this.positions.continueFrom(frame.channel, frame);
+        } else this.subscriptions.subscribed(frame);
         return;
       case 'pong':
         if (frame.ts !== undefined)
@@ -152,16 +156,18 @@ export class FrameRouter {
         (r) => r.frame.type === 'action' && r.sent === true,
         (r) => new TetherClientError(error.code, { ref: r.ref, detail: error.detail, cause: error }),
       );
-      for (const channel of Object.keys(this.positions.toRecord(isInbox))) this.positions.forget(channel);
+      for (const channel of this.positions.channels(isInbox)) this.positions.forget(channel);
     }
     this.resumeError = undefined;
     this.session = { sessionId: frame.sessionId, resumeToken: frame.resumeToken };
     this.welcome = frame;
     this.welcomes++;
-    this.subscriptions.welcome(frame, isInbox);
+    // The inbox resumes like any channel: a new history means replies with lower IDs.
+    for (const info of frame.channels.filter((c) => isInbox(c.channel)))
+      this.positions.continueFrom(info.channel, info);
+    const channels = this.subscriptions.welcome(frame, isInbox);
     this.hooks.welcomed(frame.sessionId);
     if (frame.resumed) {
-      const channels = frame.channels.filter((c) => !isInbox(c.channel));
       this.hooks.emit('recovered', {
         resumed: true,
         recovered: channels.every((c) => c.recovered),

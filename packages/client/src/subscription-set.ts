@@ -153,6 +153,14 @@ export class SubscriptionSet {
     subscription.confirm(info);
   }
 
+  /** The gateway dropped the channel (a refreshed token no longer allows it): failed, for good. */
+  dropped(channel: string, error: TetherClientError): void {
+    const subscription = this.get(channel);
+    if (!subscription) return;
+    this.inFlight.delete(channel);
+    subscription.end('failed', error);
+  }
+
   /** A refusal of one of our subscribes; false when `ref` is not one. */
   refused(ref: string, error: TetherClientError): boolean {
     const sent = this.refs.get(ref);

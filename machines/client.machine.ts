@@ -172,6 +172,12 @@ export type ClientEvent =
 
 export type ClientStateName = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'failed' | 'closed';
 
+/**
+ * Two expiries this close are the same `exp` (a JWT's is in whole seconds; the runtime turns it into
+ * this clock the same way each time, so only the ms it runs in differ).
+ */
+const SAME_EXPIRY_TOLERANCE_MS = 100;
+
 /** A failure the machine itself detects (a timer ran out): record it, drop the socket, decide. */
 const lostWith = (failure: ClientFailure) =>
   ({
@@ -217,6 +223,15 @@ export const clientMachine = setup({
     /** The planned retry of a refresh still comes before the token expires. */
     refreshInTime: ({ context }) =>
       context.tokenExpiresAt !== undefined && context.now() + context.refreshDelayMs < context.tokenExpiresAt,
+    /**
+     * The refreshed token lives longer than the one it replaced. A token source that answers from a
+     * cache may hand back the same token: planning from it again would refresh ever sooner, so that
+     * is retried with backoff like a failure (and the expiry it reports is kept: it may be earlier).
+     */
+    refreshGainedTime: ({ context }, params: { tokenExpiresInMs?: number }) =>
+      params.tokenExpiresInMs === undefined ||
+      context.tokenExpiresAt === undefined ||
+      context.now() + params.tokenExpiresInMs > context.tokenExpiresAt + SAME_EXPIRY_TOLERANCE_MS,
     /** A refresh that failed in a way worth trying again (a coded, non-retryable error is not). */
     refreshRetryable: (_, params: { failure: ClientFailure }) => params.failure.retryable,
     hasAttemptsLeft: ({ context }) => context.attempt < context.maxAttempts,
@@ -258,12 +273,15 @@ export const clientMachine = setup({
       lastError: undefined,
       queuePosition: undefined,
       estimatedWaitMs: undefined,
+      refreshStep: 0,
       ...tokenExpiry(context.now(), params.tokenExpiresInMs),
     })),
-    /** The connection runs on a new token: its expiry, and no retries spent on it yet. */
+    /** The connection runs on the token a `refresh` sent: its expiry. */
     recordRefresh: assign(({ context }, params: { tokenExpiresInMs?: number }) =>
       tokenExpiry(context.now(), params.tokenExpiresInMs),
     ),
+    /** A newer token: no retries spent on it yet. */
+    resetRefreshStep: assign({ refreshStep: 0 }),
     /** Choose when to refresh: a lead before expiry, jittered earlier (client-token-refresh.ts). */
     planRefresh: assign(({ context }) => ({
       refreshDelayMs: refreshDelay(
@@ -498,13 +516,29 @@ export const clientMachine = setup({
             lapsed: {},
           },
           on: {
-            'token.refreshed': {
-              target: '.deciding',
-              actions: {
-                type: 'recordRefresh',
-                params: ({ event }) => ({ tokenExpiresInMs: event.tokenExpiresInMs }),
+            'token.refreshed': [
+              {
+                guard: {
+                  type: 'refreshGainedTime',
+                  params: ({ event }) => ({ tokenExpiresInMs: event.tokenExpiresInMs }),
+                },
+                target: '.deciding',
+                actions: [
+                  {
+                    type: 'recordRefresh',
+                    params: ({ event }) => ({ tokenExpiresInMs: event.tokenExpiresInMs }),
+                  },
+                  'resetRefreshStep',
+                ],
               },
-            },
+              {
+                target: '.retrying',
+                actions: {
+                  type: 'recordRefresh',
+                  params: ({ event }) => ({ tokenExpiresInMs: event.tokenExpiresInMs }),
+                },
+              },
+            ],
           },
         },
       },
@@ -621,9 +655,8 @@ export const clientMachine = setup({
 
 /** A token's expiry on this clock, from the time it has left; nothing when it has no `exp`. */
 function tokenExpiry(now: number, expiresInMs: number | undefined) {
-  if (expiresInMs === undefined)
-    return { tokenExpiresAt: undefined, tokenLifetimeMs: undefined, refreshStep: 0 };
-  return { tokenExpiresAt: now + expiresInMs, tokenLifetimeMs: expiresInMs, refreshStep: 0 };
+  if (expiresInMs === undefined) return { tokenExpiresAt: undefined, tokenLifetimeMs: undefined };
+  return { tokenExpiresAt: now + expiresInMs, tokenLifetimeMs: expiresInMs };
 }
 
 /** The least wait a failure asks for: the server's hint as is, a registry default jittered upwards. */

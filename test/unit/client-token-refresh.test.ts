@@ -177,6 +177,27 @@ describe('the client machine refreshes in band (createActor, fake timers)', () =
     expect(actor.getSnapshot().context.refreshStep).toBe(0);
   });
 
+  it('the same token again (a token cache) is not a refresh: retried with backoff, never sooner and sooner', async () => {
+    const log: string[] = [];
+    const actor = start({ backoffBaseMs: 1000, backoffMaxMs: 8000, backoffFloor: 1 }, log);
+    await connectWith(actor, 40 * SECOND);
+    const expiresAt = actor.getSnapshot().context.tokenExpiresAt!;
+    await vi.advanceTimersByTimeAsync(20 * SECOND);
+    const sameExp = () => ({ type: 'token.refreshed', tokenExpiresInMs: expiresAt - Date.now() }) as const;
+    actor.send(sameExp());
+    expect(tokenState(actor)).toBe('retrying');
+    for (const wait of [1000, 2000, 4000]) {
+      await vi.advanceTimersByTimeAsync(wait);
+      actor.send(sameExp());
+    }
+    expect(actor.getSnapshot().context.refreshStep).toBe(4); // the backoff grows: 1, 2, 4, 8 s
+    expect(log.filter((l) => l.startsWith('renew'))).toHaveLength(4);
+    // A token that expires even sooner is believed: the gateway now closes at its exp.
+    actor.send({ type: 'token.refreshed', tokenExpiresInMs: 2 * SECOND });
+    expect(actor.getSnapshot().context.tokenExpiresAt).toBe(Date.now() + 2 * SECOND);
+    expect(tokenState(actor)).toBe('lapsed'); // the next retry (16 s → 8 s cap) would come after it
+  });
+
   it('a coded, non-retryable error from getToken() (the application says: logged out) stops refreshing', async () => {
     const log: string[] = [];
     const actor = start({}, log, {

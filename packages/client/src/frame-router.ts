@@ -53,7 +53,10 @@ export class FrameRouter {
   private resumeError: TetherClientError | undefined;
   /** The ref of the `refresh` waiting for its answer on this connection. */
   private refreshRef: string | undefined;
-  /** Server clock minus this clock at `welcome`, ms, until heartbeats measure it better. */
+  /**
+   * Server clock minus this clock at `welcome`, ms. Token expiries are turned into this clock with
+   * it alone, for the whole connection, so the same `exp` always lands on the same instant here.
+   */
   private welcomeSkewMs = 0;
 
   constructor(
@@ -175,7 +178,7 @@ export class FrameRouter {
       case 'refreshed':
         if (frame.ref !== undefined && frame.ref !== this.refreshRef) return;
         this.refreshRef = undefined;
-        this.hooks.refreshed(this.expiresInMs(frame.tokenExpiresAt, Date.now() + this.skewMs()));
+        this.hooks.refreshed(this.expiresInMs(frame.tokenExpiresAt, Date.now() + this.welcomeSkewMs));
         return;
       default:
         return; // unsubscribed, and frame types newer than this SDK
@@ -214,10 +217,6 @@ export class FrameRouter {
   /** The gateway's expiry as time left on this clock (the two clocks may disagree by minutes). */
   private expiresInMs(tokenExpiresAt: number | undefined, serverNow: number): number | undefined {
     return tokenExpiresAt === undefined ? undefined : tokenExpiresAt - serverNow;
-  }
-
-  private skewMs(): number {
-    return this.latency.clockSkewMs ?? this.welcomeSkewMs;
   }
 
   private onReply(frame: ReplyFrame): void {

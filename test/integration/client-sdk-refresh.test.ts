@@ -3,6 +3,8 @@
  * socket, real Redis, HS256 tokens):
  * - tokens that live ~3 s are refreshed on the same socket, again and again: the socket
  *   stays open well past the first token's `exp` — no 4002 close, no reconnect, events flow;
+ * - a refreshed token whose `channels` claim no longer covers a channel: that subscription fails
+ *   (FORBIDDEN_CHANNEL), the others go on;
  * - a refresh the gateway refuses (a token for another user: AUTH_REFRESH_REJECTED, 4004) is
  *   reported once, and the SDK reconnects with a new token from getToken() and resumes the
  *   same session.
@@ -65,6 +67,36 @@ describe('the SDK refreshes its token in band', () => {
     expect(states).toEqual(['connecting', 'connected']);
     expect(errors).toEqual([]); // no AUTH_TOKEN_EXPIRED (4002), nothing
     expect(client.stats().tokenExpiresAt).toBeGreaterThan(Date.now());
+    client.disconnect();
+  }, 30_000);
+
+  it('a channel the new token no longer allows ends its subscription; the others stay on the same socket', async () => {
+    let calls = 0;
+    const { client, counter, errors } = watchedClient(() => {
+      calls++;
+      return calls === 1
+        ? mintToken({ sub: 'narrowed', expiresIn: '3s' })
+        : mintToken({ sub: 'narrowed', channels: ['room:*'] });
+    });
+    client.connect();
+    const suffix = randomUUID().slice(0, 8);
+    const secret = client.subscribe(`secret:${suffix}`);
+    const room = client.subscribe(`room:${suffix}`);
+    await Promise.all([secret.ready(), room.ready()]);
+    const got: string[] = [];
+    room.on('publication', (e) => got.push(e.id));
+
+    await eventually(() => secret.state === 'failed', 'the secret channel dropped on refresh', 15_000);
+    expect(secret.lastError).toMatchObject({
+      code: 'FORBIDDEN_CHANNEL',
+      detail: `dropped secret:${suffix} on refresh`,
+    });
+    expect(errors.map((e) => e.code)).toEqual(['FORBIDDEN_CHANNEL']);
+    const id = await publishHttp(gw.http, `room:${suffix}`, { still: 'here' });
+    await eventually(() => got.length === 1, 'an event on the channel the token still allows');
+    expect(got).toEqual([id]);
+    expect(room.state).toBe('subscribed');
+    expect(counter.opened).toBe(1);
     client.disconnect();
   }, 30_000);
 

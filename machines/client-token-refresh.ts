@@ -45,3 +45,21 @@ export function refreshDelay(
   const share = Math.min(1, Math.max(0, timing.jitter));
   return Math.round(latest * (1 - share * random()));
 }
+
+/**
+ * Two expiries this close are the same `exp` (a JWT's is in whole seconds; the runtime turns it
+ * into this clock the same way each time, so only the ms it runs in differ).
+ */
+const SAME_EXPIRY_TOLERANCE_MS = 100;
+
+/** A token's expiry on this clock, from the time it has left; nothing when it has no `exp`. */
+export function tokenExpiry(now: number, expiresInMs: number | undefined) {
+  if (expiresInMs === undefined) return { tokenExpiresAt: undefined, tokenLifetimeMs: undefined };
+  return { tokenExpiresAt: now + expiresInMs, tokenLifetimeMs: expiresInMs };
+}
+
+/** Whether a token with `expiresInMs` left outlives one expiring at `currentExpiresAt` (both on this clock). */
+export function outlives(now: number, expiresInMs: number | undefined, currentExpiresAt: number | undefined) {
+  if (expiresInMs === undefined || currentExpiresAt === undefined) return true;
+  return now + expiresInMs > currentExpiresAt + SAME_EXPIRY_TOLERANCE_MS;
+}

@@ -23,6 +23,7 @@ import { connectionActorFactory } from './core/connection-runtime.ts';
 import { drainConnections } from './core/drain.ts';
 import { GatewayCore } from './core/gateway-core.ts';
 import { tierPriority } from './core/principal.ts';
+import { BackpressureWatch } from './core/slow-consumers.ts';
 import { Supervisor } from './core/supervisor.ts';
 import {
   closeListenSocket,
@@ -183,9 +184,11 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
   occupancy.start();
   actions.start();
   store.start();
+  const backpressure = new BackpressureWatch(() => core.connections.values());
+  backpressure.start();
   const resources = new ResourceMonitor(
     config.admission,
-    () => bufferedBytes(core),
+    () => backpressure.bufferedBytes(),
     (sample, changed) => {
       if (changed || sample.pressure === 'critical')
         supervisor.pool.send({ type: 'resources.sampled', pressure: sample.pressure });
@@ -249,6 +252,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
       listenSocket = undefined;
       clearInterval(lease);
       resources.stop();
+      backpressure.stop();
       await drained(supervisor, config.drainTimeoutMs);
       for (const conn of [...core.connections.values()]) conn.socket?.close(); // past the drain timeout
       // One PING answered means every earlier command on the connection was applied.
@@ -300,10 +304,4 @@ function drained(supervisor: Supervisor, timeoutMs: number): Promise<void> {
     });
     supervisor.pool.send({ type: 'pool.drain' });
   });
-}
-
-function bufferedBytes(core: GatewayCore): number {
-  let total = 0;
-  for (const conn of core.connections.values()) total += conn.socket?.getBufferedAmount() ?? 0;
-  return total;
 }

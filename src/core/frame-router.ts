@@ -138,7 +138,10 @@ async function publish(
     publisher: conn.principal ?? NOBODY,
     idempotencyKey: frame.idempotencyKey,
   });
-  if (!('id' in result)) conn.fail(result.error, { ref, detail: result.detail });
-  else if (result.duplicate) conn.send({ type: 'ack', ref, channel, id: result.id, duplicate: true });
-  else conn.send({ type: 'ack', ref, channel, id: result.id });
+  // Channel names and IDs need no escaping (their patterns); only the client's ref might.
+  if ('id' in result)
+    conn.sendSoon(
+      `{"type":"ack",${ref === undefined ? '' : `"ref":${JSON.stringify(ref)},`}"channel":"${channel}","id":"${result.id}"${result.duplicate ? ',"duplicate":true' : ''}}`,
+    );
+  else conn.fail(result.error, { ref, detail: result.detail });
 }

@@ -93,7 +93,16 @@ export class TetherClient extends TypedEmitter<ClientEvents> {
     });
     this.router = new FrameRouter(o, this.requests, this.positions, this.subscriptionSet, {
       emit: (type, payload) => this.emit(type, payload as never),
-      welcomed: (sessionId) => this.actor.send({ type: 'socket.welcomed', sessionId }),
+      welcomed: (sessionId, tokenExpiresInMs) =>
+        this.actor.send({ type: 'socket.welcomed', sessionId, tokenExpiresInMs }),
+      refreshed: (tokenExpiresInMs) => this.actor.send({ type: 'token.refreshed', tokenExpiresInMs }),
+      refreshFailed: (error) => {
+        if (!error.retryable) this.emit('error', error); // the connection will close at `exp`
+        this.actor.send({
+          type: 'token.refreshFailed',
+          failure: { code: error.code, retryable: error.retryable },
+        });
+      },
       queued: (position, estimatedWaitMs) =>
         this.actor.send({ type: 'socket.queued', position, estimatedWaitMs }),
       pong: () => this.actor.send({ type: 'heartbeat.pong' }),
@@ -108,12 +117,14 @@ export class TetherClient extends TypedEmitter<ClientEvents> {
               throw error;
             });
           }),
+          renewToken: fromPromise(() => fetchToken(o)),
           probeGateway: fromPromise(() => probeReadiness(o.httpUrl, o.connectTimeoutMs)),
         },
         actions: {
           openSocket: (_, { token }) => this.openSocket(token),
           closeSocket: (_, { graceful }) => this.closeSocket(graceful),
           sendPing: () => this.link.send({ type: 'ping', ts: Date.now() }),
+          sendRefresh: (_, { token }) => this.router.refresh(token, (frame) => this.link.send(frame)),
           flushOutbox: () => {
             this.connectedAt = Date.now();
             this.outbox.flush();

@@ -28,6 +28,13 @@ module.exports = {
       to: { path: '^(src/(?!shared/)|machines/)' },
     },
     {
+      name: 'config-is-a-leaf',
+      comment: 'The validated configuration is read by every layer and depends on none of them.',
+      severity: 'error',
+      from: { path: '^src/config/' },
+      to: { path: '^(src/(?!shared/|config/|auth/public-key)|machines/)' },
+    },
+    {
       name: 'machines-are-pure',
       comment: 'Machines open in the Stately visualizer: XState and protocol types only.',
       severity: 'error',

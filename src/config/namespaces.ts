@@ -1,7 +1,7 @@
 /**
  * Channel namespaces: the file named by CONFIG_FILE, validated at start with
  * messages that name the file, the JSON path and what is allowed, turned into the
- * channel policy the core asks (src/core/channel-policy.ts). Options a namespace
+ * channel policy the core asks (src/config/channel-policy.ts). Options a namespace
  * leaves out come from the file's `defaults`, then from the environment
  * (CHANNEL_RETENTION is the default `historyMaxEvents`).
  *
@@ -10,7 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject } from 'ajv';
-import { type ChannelOptions, type ChannelPolicy, namespaceOf } from '../core/channel-policy.ts';
+import { type ChannelOptions, type ChannelPolicy, namespaceOf } from './channel-policy.ts';
 import { type ConfigFile, ConfigFileSchema, NamespaceOptionsSchema } from './namespaces-schema.ts';
 
 export interface ChannelsConfig {

@@ -5,9 +5,9 @@
  * core's modules take it as their one dependency, and know nothing but ports.
  */
 import type { Logger } from 'pino';
+import type { ChannelPolicy } from '../config/channel-policy.ts';
 import type { Config } from '../config/config.ts';
 import type { ErrorCode } from '../shared/errors.ts';
-import type { ChannelPolicy } from './channel-policy.ts';
 import type { Connection, ConnectionHost } from './connection.ts';
 import { Lifecycle } from './lifecycle.ts';
 import type { ActionSink } from './ports/action-sink.ts';

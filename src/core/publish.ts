@@ -5,9 +5,10 @@
  * ID means the event is in the log), and the trace context the event carries so its
  * delivery joins the publisher's trace.
  */
+
+import { namespaceOf } from '../config/channel-policy.ts';
 import type { ErrorCode } from '../shared/errors.ts';
 import { INBOX_PREFIX, SYSTEM_PREFIX } from '../shared/frames.ts';
-import { namespaceOf } from './channel-policy.ts';
 import type { GatewayCore } from './gateway-core.ts';
 import { channelAllowed, type Principal } from './principal.ts';
 

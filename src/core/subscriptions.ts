@@ -3,9 +3,10 @@
  * planned (was the client's position trimmed away?), announced with a
  * `subscribed` frame, replayed, then switched to live delivery.
  */
+
+import { namespaceOf } from '../config/channel-policy.ts';
 import { inboxChannel, type SubscribeFrame, type UnsubscribeFrame } from '../shared/frames.ts';
 import { mayRead } from './channel-access.ts';
-import { namespaceOf } from './channel-policy.ts';
 import type { Connection } from './connection.ts';
 import type { GatewayCore } from './gateway-core.ts';
 import type { ReplayPlan } from './ports/event-store.ts';

@@ -9,7 +9,7 @@
  * type-only imports included.
  */
 const ADAPTERS =
-  '^src/(actions|admin|admission|auth|channels|control|edge|http|limits|observability|pages|presence|redis|session)/';
+  '^src/(actions|admin|admission|auth|channels|control|edge|http|limits|notifications|observability|pages|presence|redis|session)/';
 
 module.exports = {
   forbidden: [
@@ -26,6 +26,13 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/shared/' },
       to: { path: '^(src/(?!shared/)|machines/)' },
+    },
+    {
+      name: 'config-is-a-leaf',
+      comment: 'The validated configuration is read by every layer and depends on none of them.',
+      severity: 'error',
+      from: { path: '^src/config/' },
+      to: { path: '^(src/(?!shared/|config/|auth/public-key)|machines/)' },
     },
     {
       name: 'machines-are-pure',

@@ -17,6 +17,7 @@ import { clearProfiles, PROFILES_DIR, summarizeProfiles } from './report/profile
 import { writeRun } from './report/write-results.ts';
 import { admissionScenario } from './scenarios/admission.ts';
 import { connectionScenarios } from './scenarios/connections.ts';
+import { idempotencyScenario } from './scenarios/idempotency.ts';
 import { presenceScenario } from './scenarios/presence.ts';
 import { scaleScenario } from './scenarios/scale.ts';
 import type { Scenario } from './scenarios/scenario.ts';
@@ -30,6 +31,7 @@ const SCENARIOS: Scenario[] = [
   admissionScenario,
   stormScenario,
   scaleScenario,
+  idempotencyScenario,
   presenceScenario,
 ];
 const GENERATORS = 3;

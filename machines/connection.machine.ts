@@ -55,6 +55,10 @@ export interface ConnectionContext extends ConnectionInput {
   failure?: string;
   /** Why the session ended in `closed`. */
   closeReason?: string;
+  /** true when the attach resumed an existing session, false when it started one. */
+  resumed?: boolean;
+  /** The process the session was resumed on when it moved away (`session.taken`): it did not end. */
+  takenBy?: string;
   /** Times a new transport re-attached to this session in this process. */
   reconnections: number;
   /** Close code of the last lost transport. */
@@ -91,6 +95,8 @@ export interface Attached {
   correlationId: string;
   /** The session's own actor waits in this process: the transport goes to it. */
   handedOver: boolean;
+  /** An existing session was resumed (not started). */
+  resumed: boolean;
 }
 
 export type ConnectionEvent =
@@ -203,8 +209,8 @@ export const connectionMachine = setup({
       };
     }),
     recordSession: assign(({ event }) => {
-      const { sessionId, userId, correlationId } = (event as unknown as { output: Attached }).output;
-      return { sessionId, userId, correlationId };
+      const { sessionId, userId, correlationId, resumed } = (event as unknown as { output: Attached }).output;
+      return { sessionId, userId, correlationId, resumed };
     }),
   },
   actors: {
@@ -451,7 +457,10 @@ export const connectionMachine = setup({
         'session.taken': {
           target: 'closed',
           actions: [
-            assign({ closeReason: ({ event }) => `resumed on ${event.byNode}` }),
+            assign({
+              closeReason: ({ event }) => `resumed on ${event.byNode}`,
+              takenBy: ({ event }) => event.byNode,
+            }),
             {
               type: 'closeTransport',
               params: ({ event }) => ({
@@ -475,7 +484,10 @@ export const connectionMachine = setup({
         'transport.attached': { target: 'connected', actions: 'takeTransport' },
         'session.taken': {
           target: 'closed',
-          actions: assign({ closeReason: ({ event }) => `resumed on ${event.byNode}` }),
+          actions: assign({
+            closeReason: ({ event }) => `resumed on ${event.byNode}`,
+            takenBy: ({ event }) => event.byNode,
+          }),
         },
         // No transport to close; a resume must bring a token issued after a revocation anyway.
         'server.disconnect': {

@@ -13,19 +13,21 @@ import { BullAdmissionLine } from './admission/admission-line.ts';
 import { AdmissionQueue } from './admission/admission-queue.ts';
 import { ResourceMonitor } from './admission/resource-monitor.ts';
 import { createTokenVerifier, type JwtVerifier } from './auth/token-verifier.ts';
+import { RedisChannelOccupancy } from './channels/channel-occupancy.ts';
 import { ChannelReader } from './channels/channel-reader.ts';
 import { EventLog } from './channels/event-log.ts';
 import { fanOutEvent } from './channels/fan-out.ts';
 import type { Config } from './config/config.ts';
+import { channelPolicy } from './config/namespaces.ts';
 import { mountControlRoutes } from './control/control-routes.ts';
 import { RedisRevocations } from './control/revocations.ts';
 import { SessionControl } from './control/session-control.ts';
-import { type ChannelOptions, type ChannelPolicy, namespaceOf } from './core/channel-policy.ts';
 import { connectionActorFactory } from './core/connection-runtime.ts';
 import { drainConnections } from './core/drain.ts';
 import { channelTopic } from './core/event-frames.ts';
 import { GatewayCore } from './core/gateway-core.ts';
 import { tierPriority } from './core/principal.ts';
+import { BackpressureWatch } from './core/slow-consumers.ts';
 import { Supervisor } from './core/supervisor.ts';
 import {
   closeListenSocket,
@@ -41,6 +43,7 @@ import { mountHttpRoutes } from './http/http-routes.ts';
 import { TrustedProxies } from './limits/client-address.ts';
 import { ConnectionLimits } from './limits/connection-limits.ts';
 import { RateLimits } from './limits/rate-limits.ts';
+import { LifecycleNotifier } from './notifications/lifecycle-notifier.ts';
 import { gatewayMetrics } from './observability/gateway-metrics.ts';
 import { GatewayObserver } from './observability/gateway-observer.ts';
 import type { Logger } from './observability/logger.ts';
@@ -73,24 +76,31 @@ export interface Gateway {
   shutdown(): Promise<void>;
 }
 
-export interface GatewayOptions {
-  /** What each channel allows; default: the same for every channel (channelPolicy below). */
-  policy?: ChannelPolicy;
-}
-
-export async function startGateway(
-  config: Config,
-  redisUrl: string,
-  logger: Logger,
-  options: GatewayOptions = {},
-): Promise<Gateway> {
+export async function startGateway(config: Config, redisUrl: string, logger: Logger): Promise<Gateway> {
   const redis = await connectRedis(redisUrl, config.nodeId, logger);
   const keys = redisKeys(config.redisPrefix);
   const app = createApp();
   const store = new StoreHealth(redis.commands, {
     onRoundTrip: (ms) => metrics.redisRoundTrip.observe(ms / 1000),
   });
-  const events = new EventLog(redis.commands, keys, config.channelRetention);
+  const policy = channelPolicy(config.channels);
+  const events = new EventLog(redis.commands, keys, (channel) => {
+    const { historyMaxEvents, historyMaxAgeMs } = policy(channel);
+    return { maxEvents: historyMaxEvents, maxAgeMs: historyMaxAgeMs };
+  });
+  const notifier = new LifecycleNotifier(events, {
+    nodeId: config.nodeId,
+    ...config.lifecycleEvents,
+    logger,
+  });
+  const occupancy = new RedisChannelOccupancy(redis.commands, keys, {
+    nodeId: config.nodeId,
+    prefix: config.redisPrefix,
+    leaseMs: config.sessionLeaseMs,
+    countAll: config.lifecycleEvents.channels,
+    changed: (change) => notifier.channelChanged(change),
+    logger,
+  });
   const node = new NodePresence(redis.commands, keys, config.nodeId, config.sessionLeaseMs);
   const limits = new ConnectionLimits(
     new RateLimits(redis.commands, config.redisPrefix, config.limits, config.sessionLeaseMs),
@@ -107,7 +117,6 @@ export async function startGateway(
     new UserSessionIndex(redis.commands, config.redisPrefix),
   );
   const revocations = new RedisRevocations(redis.commands, config.redisPrefix);
-  const policy = options.policy ?? channelPolicy(config);
   // A member's lease outlives two missed refreshes, like a process's own (node-presence.ts).
   const channelPresence = new ChannelPresence(
     redis.commands,
@@ -171,6 +180,7 @@ export async function startGateway(
     {
       events,
       feed: reader,
+      occupancy,
       verifier,
       sessions,
       notices: control,
@@ -187,6 +197,7 @@ export async function startGateway(
     policy,
   );
   core.lifecycle.listen(limits);
+  notifier.watch(supervisor);
   presence.listen(supervisor);
   const sessionControl = new SessionControl(core, logger);
   sessionControl.start();
@@ -205,11 +216,14 @@ export async function startGateway(
   await admissionQueue.start();
   await control.start();
   reader.start();
+  occupancy.start();
   actions.start();
   store.start();
+  const backpressure = new BackpressureWatch(() => core.connections.values());
+  backpressure.start();
   const resources = new ResourceMonitor(
     config.admission,
-    () => bufferedBytes(core),
+    () => backpressure.bufferedBytes(),
     (sample, changed) => {
       if (changed || sample.pressure === 'critical')
         supervisor.pool.send({ type: 'resources.sampled', pressure: sample.pressure });
@@ -281,10 +295,13 @@ export async function startGateway(
       listenSocket = undefined;
       clearInterval(lease);
       resources.stop();
+      backpressure.stop();
       await drained(supervisor, config.drainTimeoutMs);
       for (const conn of [...core.connections.values()]) conn.socket?.close(); // past the drain timeout
       // One PING answered means every earlier command on the connection was applied.
       await Promise.race([redis.commands.ping().catch(() => {}), new Promise((r) => setTimeout(r, 1000))]);
+      occupancy.stop();
+      await boundedIf(true, notifier.flushed()); // sessions that ended in the drain
       await reader.stop();
       // BullMQ's connections retry without limit: during a Redis outage their closes
       // would wait for Redis forever, so bound them (nothing is left to flush anyway).
@@ -320,32 +337,6 @@ function* liveSessions(supervisor: Supervisor): Iterable<{ sessionId: string; us
   }
 }
 
-/**
- * What each channel allows until namespaces are configured (issue 15, CONFIG_FILE): the
- * same for every channel — except that TETHER_TEST_NAMESPACES, a JSON object in the shape
- * CONFIG_FILE's `namespaces` takes (`{"room":{"presence":true,"joinLeave":true}}`), turns
- * options on per namespace. A test hook: the configured policy replaces it.
- */
-function channelPolicy(config: Config): ChannelPolicy {
-  const defaults: ChannelOptions = {
-    historyMaxEvents: config.channelRetention,
-    historyMaxAgeMs: 0,
-    presence: false,
-    joinLeave: false,
-    publish: 'clients',
-    replay: true,
-    maxSubscribers: 0,
-  };
-  const byNamespace = new Map<string, ChannelOptions>();
-  const raw = process.env.TETHER_TEST_NAMESPACES;
-  if (raw)
-    for (const [namespace, options] of Object.entries(
-      JSON.parse(raw) as Record<string, Partial<ChannelOptions>>,
-    ))
-      byNamespace.set(namespace, { ...defaults, ...options });
-  return (channel) => byNamespace.get(namespaceOf(channel)) ?? defaults;
-}
-
 const OUTAGE_CLOSE_MS = 1000;
 
 function boundedIf(bounded: boolean, closing: Promise<unknown>): Promise<unknown> {
@@ -365,10 +356,4 @@ function drained(supervisor: Supervisor, timeoutMs: number): Promise<void> {
     });
     supervisor.pool.send({ type: 'pool.drain' });
   });
-}
-
-function bufferedBytes(core: GatewayCore): number {
-  let total = 0;
-  for (const conn of core.connections.values()) total += conn.socket?.getBufferedAmount() ?? 0;
-  return total;
 }

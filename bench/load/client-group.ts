@@ -62,6 +62,7 @@ export class ClientGroup {
           jwtSecret: command.jwtSecret,
           subscribe: command.subscribe,
           relay: command.relay,
+          idempotencyKeys: command.idempotencyKeys,
           timeoutMs: Math.max(1000, deadline - Date.now()),
         },
         {

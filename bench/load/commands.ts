@@ -23,6 +23,8 @@ export interface ConnectCommand {
   subscribe?: string;
   /** Prepare for relay (tether: subscribe each client to its own channel). */
   relay?: boolean;
+  /** Tether: every publish carries a fresh `idempotencyKey` (the idempotency scenario). */
+  idempotencyKeys?: boolean;
   timeoutMs: number;
 }
 export interface ConnectReply {

@@ -64,6 +64,12 @@ export const SCENARIOS: ScenarioInfo[] = [
       'Connections held by several Tether gateway processes sharing one port and one Redis, and memory per connection at that count.',
     chart: [/^connections_held$/, /^rss_bytes_per_conn$/],
   },
+  {
+    name: 'idempotency',
+    measures:
+      'Tether only, when named: the relay at a fixed 2,000 msg/s by two client groups taking turns on one gateway, one publishing plainly, one giving every publish a fresh idempotencyKey. Gateway and Redis CPU per message for each, and keyed ÷ plain.',
+    chart: [/^cpu_us_per_msg_(plain|keyed)(_with_redis)?$/],
+  },
 ];
 
 /** Metrics where more is better; every other metric is a cost (CPU, memory, time, losses). */

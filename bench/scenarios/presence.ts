@@ -8,6 +8,9 @@
  * process's own (load/clients/presence-members.ts). Runs only when named:
  * `npm run bench -- --quick --scenario presence --system tether` (about 100 s).
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { windowMs } from '../../src/presence/membership-feed.ts';
 import { progress } from '../lib/progress.ts';
 import { percentile, round } from '../lib/stats.ts';
@@ -44,7 +47,7 @@ export const presenceScenario: Scenario = {
       async (system) => {
         for (const members of SIZES) await presenceAt(ctx, system, members);
       },
-      { env: { TETHER_TEST_NAMESPACES: JSON.stringify(NAMESPACES) } },
+      { env: { CONFIG_FILE: configFile() } },
     );
   },
 };
@@ -216,6 +219,15 @@ async function deliveries(trial: Trial): Promise<void> {
   }
   trial.add('cpu_us_per_delivery_presence_off', spent.off, 'µs');
   trial.add('cpu_us_per_delivery_presence_and_events', spent.events, 'µs');
+}
+
+/** The gateway's CONFIG_FILE with the namespaces this scenario needs, in a temp directory. */
+function configFile(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tether-bench-presence-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'config.json');
+  writeFileSync(file, JSON.stringify({ namespaces: NAMESPACES }));
+  return file;
 }
 
 async function fetchJson(url: string): Promise<{ count: number; members: unknown[]; cursor: string | null }> {

@@ -63,7 +63,9 @@ export async function connectGroup(
   system: RunningSystem,
   group: string,
   total: number,
-  extra: Partial<Pick<ConnectCommand, 'subscribe' | 'relay' | 'concurrency' | 'timeoutMs'>> = {},
+  extra: Partial<
+    Pick<ConnectCommand, 'subscribe' | 'relay' | 'idempotencyKeys' | 'concurrency' | 'timeoutMs'>
+  > = {},
   pool: GeneratorPool = ctx.pool,
 ): Promise<{ connected: number; failed: number; firstError?: string; ms: number }> {
   const counts = pool.split(total);
@@ -84,6 +86,7 @@ export async function connectGroup(
             jwtSecret: system.jwtSecret,
             subscribe: extra.subscribe,
             relay: extra.relay,
+            idempotencyKeys: extra.idempotencyKeys,
             timeoutMs,
           }
         : undefined,

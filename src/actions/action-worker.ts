@@ -58,13 +58,10 @@ export function startActionWorker(options: ActionWorkerOptions): ActionWorker {
   const reply = async (job: Job<ActionJob>, outcome: Omit<ActionReply, 'ref'>) => {
     const body: ActionReply = { ref: job.data.ref, ...outcome };
     // Runs inside the job's process span: its traceparent lets the gateway's delivery join the trace.
-    await inboxes.append(
-      inboxChannel(job.data.sessionId),
-      JSON.stringify(body),
-      job.data.correlationId,
-      sampledTraceparent(),
-      inboxTtlMs,
-    );
+    await inboxes.append(inboxChannel(job.data.sessionId), JSON.stringify(body), job.data.correlationId, {
+      traceparent: sampledTraceparent(),
+      ttlMs: inboxTtlMs,
+    });
   };
 
   const worker = new Worker<ActionJob>(

@@ -15,22 +15,38 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import {
+  type Appended,
+  type AppendOptions,
   type EventStore,
+  type HistoryPage,
+  type HistoryQuery,
   type LoggedEvent,
   type LogPage,
   type ReplayPlan,
   ZERO_ID,
 } from '../core/ports/event-store.ts';
 import type { Keys } from '../redis/keys.ts';
-import { compareEventIds, INBOX_PREFIX, isEventId } from '../shared/identifiers.ts';
-import { APPEND_SCRIPT, HEAD_SCRIPT, RENEW_EPOCH_SCRIPT } from './log-scripts.ts';
+import { compareEventIds, INBOX_PREFIX } from '../shared/identifiers.ts';
+import { defineScripts } from './define-scripts.ts';
+import { historyRange, type LogHeadInfo, planPosition, recoveredSince } from './log-positions.ts';
+import { APPEND_SCRIPT, HEAD_SCRIPT, HISTORY_SCRIPT, RENEW_EPOCH_SCRIPT } from './log-scripts.ts';
 import { lostUpTo, newestId } from './stream-info.ts';
 
 type ScriptedRedis = Redis & {
-  tetherAppend(key: string, ...args: (string | number)[]): Promise<string>;
+  tetherAppend(key: string, idempotencyKey: string, ...args: (string | number)[]): Promise<[string, number]>;
   tetherLogHead(key: string, newEpoch: string): Promise<[string | null, unknown[] | null]>;
   tetherRenewEpoch(key: string, expected: string, next: string): Promise<string | null>;
+  tetherHistory(
+    key: string,
+    ...args: (string | number)[]
+  ): Promise<[string | null, unknown[] | null, [string, string[]][]]>;
 };
+
+/** How much of a channel's log is kept: events by count (approximate) and by age (ms; 0: no limit). */
+export interface Retention {
+  maxEvents: number;
+  maxAgeMs: number;
+}
 
 /**
  * A session's inbox lives as long as its session and expires when idle (action
@@ -53,46 +69,97 @@ export function newEpoch(): string {
 export class EventLog implements EventStore {
   private readonly redis: ScriptedRedis;
 
+  private readonly retentionOf: (channel: string) => Retention;
+
+  /** @param retention - events kept per channel, or each channel's retention (its namespace's). */
   constructor(
     redis: Redis,
     private readonly keys: Keys,
-    private readonly retention: number,
+    retention: number | ((channel: string) => Retention),
   ) {
-    const scripts = {
-      tetherAppend: APPEND_SCRIPT,
-      tetherLogHead: HEAD_SCRIPT,
-      tetherRenewEpoch: RENEW_EPOCH_SCRIPT,
-    };
-    for (const [name, lua] of Object.entries(scripts))
-      if (!(name in redis)) redis.defineCommand(name, { numberOfKeys: 1, lua });
+    defineScripts(redis, {
+      tetherAppend: [APPEND_SCRIPT, 2],
+      tetherLogHead: [HEAD_SCRIPT, 1],
+      tetherRenewEpoch: [RENEW_EPOCH_SCRIPT, 1],
+      tetherHistory: [HISTORY_SCRIPT, 1],
+    });
     this.redis = redis as ScriptedRedis;
+    this.retentionOf =
+      typeof retention === 'number' ? () => ({ maxEvents: retention, maxAgeMs: 0 }) : retention;
   }
 
   /**
    * Append and announce one event. `json` is stored and delivered as it is.
    * `traceparent` only for sampled traces (src/observability/trace-context.ts
    * `sampledTraceparent`); `ttlMs` makes the whole stream expire that long after its
-   * last append (action inboxes).
+   * last append (action inboxes). With `idempotency`, a repeat of the key within its
+   * window appends nothing: the answer is the first event's ID, `duplicate` set, and
+   * the other fields describe this (unstored) attempt.
    */
   async append(
     channel: string,
     json: string,
     correlationId: string,
-    traceparent?: string,
-    ttlMs = 0,
-  ): Promise<LoggedEvent> {
+    options: AppendOptions = {},
+  ): Promise<Appended> {
     const ts = Date.now();
-    const id = await this.redis.tetherAppend(
-      this.keys.channel(channel),
-      this.retention,
+    const key = this.keys.channel(channel);
+    const { maxEvents, maxAgeMs } = this.retentionOf(channel);
+    const { traceparent, idempotency } = options;
+    const [id, repeated] = await this.redis.tetherAppend(
+      key,
+      idempotency ? idempotencyKey(key, idempotency.key) : key,
+      maxEvents,
       json,
       ts,
       correlationId,
       traceparent ?? '',
-      ttlMs,
+      options.ttlMs ?? 0,
       isInbox(channel) ? '' : newEpoch(),
+      maxAgeMs,
+      idempotency?.windowMs ?? 0,
     );
-    return { id, json, ts, correlationId, traceparent };
+    return { id, json, ts, correlationId, traceparent, duplicate: repeated === 1 };
+  }
+
+  /**
+   * A page for a history request: `since` exclusive in the direction of travel. A
+   * position in a history that is gone (another epoch, or past the newest ID) is
+   * answered `recovered: false` with the page from the start (forward) or the top
+   * (reverse); paging forward past a trim, the page starts at the oldest event held.
+   */
+  async history(channel: string, query: HistoryQuery): Promise<HistoryPage> {
+    const page = await this.historyPage(channel, query.since, query);
+    if (query.since === undefined) return page;
+    const recovered = recoveredSince(page.head, query.since, query.epoch, query.reverse);
+    if (recovered === 'lost')
+      return { ...(await this.historyPage(channel, undefined, query)), recovered: false };
+    return { ...page, recovered };
+  }
+
+  private async historyPage(
+    channel: string,
+    since: string | undefined,
+    query: HistoryQuery,
+  ): Promise<HistoryPage & { head: LogHeadInfo }> {
+    const range = historyRange(since, query.reverse);
+    const [epoch, info, entries] = await this.redis.tetherHistory(
+      this.keys.channel(channel),
+      isInbox(channel) ? '' : newEpoch(),
+      query.reverse ? 'rev' : 'fwd',
+      range.from,
+      range.to,
+      range.empty ? 0 : query.limit,
+      query.maxBytes,
+    );
+    const head: LogHeadInfo = { epoch: isInbox(channel) ? SESSION_EPOCH : (epoch ?? ''), info };
+    return {
+      events: entries.map(([id, fields]) => toEvent(id, fields)),
+      epoch: head.epoch,
+      top: head.info ? newestId(head.info) : ZERO_ID,
+      recovered: true,
+      head,
+    };
   }
 
   /**
@@ -137,25 +204,20 @@ export class EventLog implements EventStore {
 
   /**
    * Where delivery can continue for a client whose last seen event is `after` in
-   * epoch `epoch` (undefined when the client has none to give). Lost history is
-   * reported (`recovered: false`) and delivery then starts at the beginning of what
-   * the log holds now (after what it trimmed):
-   * - the epoch differs: the log was created anew (Redis lost it, or it was restored);
-   * - `after` is past the newest ID the log ever generated: its IDs went backwards;
-   * - events after `after` were trimmed: delivery continues after the lost ones.
-   * A position that is not a valid event ID is treated as one from a lost history.
+   * epoch `epoch` (undefined when the client has none to give): log-positions.ts
+   * `planPosition` says how lost history is reported.
    */
-  async plan(channel: string, after: string, epoch?: string): Promise<ReplayPlan> {
+  async plan(
+    channel: string,
+    after: string,
+    epoch?: string,
+    options: { replay?: boolean } = {},
+  ): Promise<ReplayPlan> {
     const [current, info] = await this.headOf(channel);
-    const newest = info ? newestId(info) : ZERO_ID;
-    const lost = info ? lostUpTo(info) : ZERO_ID;
-    const beyond = !isEventId(after) || compareEventIds(after, newest) > 0;
-    // An idle inbox expires; nothing in it is lost to a live session. Start from what it holds.
-    if (isInbox(channel) && (!info || beyond)) return { recovered: true, after: newest, epoch: current };
-    if (!isInbox(channel) && ((epoch !== undefined && epoch !== current) || beyond))
-      return { recovered: false, after: lost, epoch: current };
-    if (compareEventIds(after, lost) >= 0) return { recovered: true, after, epoch: current };
-    return { recovered: false, after: lost, epoch: current };
+    return planPosition({ epoch: current, info }, after, epoch, {
+      inbox: isInbox(channel),
+      replay: options.replay ?? true,
+    });
   }
 
   /** [epoch, XINFO STREAM reply]: an inbox has the session's epoch, and no stream until a reply. */
@@ -170,6 +232,9 @@ export class EventLog implements EventStore {
 }
 
 const isInbox = (channel: string) => channel.startsWith(INBOX_PREFIX);
+
+/** Where a publish's idempotency key is kept: beside the stream, on its slot. */
+const idempotencyKey = (streamKey: string, key: string) => `${streamKey}:idem:${key}`;
 
 /** An event from its pub/sub announcement (APPEND_SCRIPT's message). */
 export function fromAnnouncement(message: string): LoggedEvent {

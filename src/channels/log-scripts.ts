@@ -21,13 +21,25 @@ local function findEpoch(key)
 end`;
 
 /**
- * Append and announce one event. KEYS[1] stream; ARGV: retention, data JSON, ts,
- * correlation ID, traceparent or '', TTL ms or '0', the epoch to give a stream this
- * append creates ('' for none: session inboxes). The message is `[id, ts,
- * correlationId, traceparent]` as JSON, a newline, then the data JSON (a correlation
- * ID may hold any character; cjson escapes it, so the first newline ends the header).
+ * Append and announce one event. KEYS[1] stream; KEYS[2] the publish's idempotency
+ * key (KEYS[1] again when it has none: same slot either way). ARGV: retention (events),
+ * data JSON, ts, correlation ID, traceparent or '', TTL ms or '0', the epoch to give a
+ * stream this append creates ('' for none: session inboxes), maximum age ms or '0',
+ * idempotency window ms or '0'. Returns [ID, 1 when it repeated a key (the first ID,
+ * nothing appended) else 0]. The message is `[id, ts, correlationId, traceparent]` as
+ * JSON, a newline, then the data JSON (a correlation ID may hold any character; cjson
+ * escapes it, so the first newline ends the header).
+ *
+ * The key check and the append are one script, so two gateways given the same key at
+ * once append once: the second finds the first's ID. Age trimming needs MINID (Redis
+ * 6.2), and XADD takes one trimming strategy, so it is an XTRIM of its own.
  */
 export const APPEND_SCRIPT = `
+local remember = ARGV[9] ~= '0'
+if remember then
+  local first = redis.call('GET', KEYS[2])
+  if first then return {first, 1} end
+end
 local fresh = ARGV[7] ~= '' and redis.call('EXISTS', KEYS[1]) == 0
 local fields = {'d', ARGV[2], 't', ARGV[3], 'c', ARGV[4]}
 if ARGV[5] ~= '' then
@@ -35,10 +47,14 @@ if ARGV[5] ~= '' then
   fields[8] = ARGV[5]
 end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(fields))
+if ARGV[8] ~= '0' then
+  redis.call('XTRIM', KEYS[1], 'MINID', '~', tonumber(ARGV[3]) - tonumber(ARGV[8]))
+end
 if fresh then redis.call('XGROUP', 'CREATE', KEYS[1], '${EPOCH_GROUP}' .. ARGV[7], '0') end
 if ARGV[6] ~= '0' then redis.call('PEXPIRE', KEYS[1], ARGV[6]) end
+if remember then redis.call('SET', KEYS[2], id, 'PX', ARGV[9]) end
 redis.call('PUBLISH', KEYS[1], cjson.encode({id, ARGV[3], ARGV[4], ARGV[5]}) .. '\\n' .. ARGV[2])
-return id`;
+return {id, 0}`;
 
 /**
  * The log's head: { epoch, XINFO STREAM }. KEYS[1] stream; ARGV[1] the epoch to give
@@ -70,3 +86,35 @@ if epoch == ARGV[1] then
   return ARGV[2]
 end
 return epoch`;
+
+/**
+ * A page of the log with its head: { epoch, XINFO STREAM, entries }. KEYS[1] stream;
+ * ARGV: the epoch to give a log that has none (as HEAD_SCRIPT: '' leaves it without,
+ * and a missing stream is then false, false, {}), 'rev' for newest
+ * first, the range's two bounds in XRANGE/XREVRANGE order, COUNT, and a byte budget:
+ * entries stop once their fields pass it (the first is always kept), so a page of
+ * large events is cut in Redis rather than sent and dropped.
+ */
+export const HISTORY_SCRIPT = `${FIND_EPOCH}
+local exists = redis.call('EXISTS', KEYS[1]) == 1
+if not exists and ARGV[1] == '' then return {false, false, {}} end
+local epoch = exists and findEpoch(KEYS[1])
+if not epoch and ARGV[1] ~= '' then
+  redis.call('XGROUP', 'CREATE', KEYS[1], '${EPOCH_GROUP}' .. ARGV[1], '0', 'MKSTREAM')
+  epoch = ARGV[1]
+end
+local info = redis.call('XINFO', 'STREAM', KEYS[1])
+local entries = {}
+if tonumber(ARGV[5]) > 0 then
+  local command = ARGV[2] == 'rev' and 'XREVRANGE' or 'XRANGE'
+  entries = redis.call(command, KEYS[1], ARGV[3], ARGV[4], 'COUNT', ARGV[5])
+end
+local budget, used, page = tonumber(ARGV[6]), 0, {}
+for i, entry in ipairs(entries) do
+  local size = 0
+  for _, value in ipairs(entry[2]) do size = size + #value end
+  if i > 1 and used + size > budget then break end
+  used = used + size
+  page[i] = entry
+end
+return {epoch, info, page}`;

@@ -66,7 +66,26 @@ export const EnvSchema = T.Object({
   CHANNEL_RETENTION: T.Integer({
     default: 10_000,
     minimum: 10,
-    description: 'Events kept per channel stream (approximate MAXLEN)',
+    description:
+      'Events kept per channel stream (approximate MAXLEN); the default `historyMaxEvents` of channel namespaces',
+  }),
+  CONFIG_FILE: T.Optional(
+    T.String({
+      minLength: 1,
+      description:
+        'JSON file of per-namespace channel options (history, presence, publish, replay, subscriber cap): see "Channel namespaces" below',
+    }),
+  ),
+  IDEMPOTENCY_WINDOW_MS: Ms(
+    600_000,
+    'How long a publish’s `idempotencyKey` is remembered: a repeat within it appends nothing and gets the first ID',
+    1000,
+  ),
+  LIFECYCLE_EVENTS: T.String({
+    default: '',
+    pattern: '^((sessions|channels)(,(sessions|channels))*)?$',
+    description:
+      'Lifecycle notifications appended to reserved channels for backends: `sessions` → system:sessions (started, ended), `channels` → system:channels (occupied, vacated); comma-separated, empty = none',
   }),
   MAX_BACKPRESSURE_BYTES: T.Integer({
     default: 1_048_576,

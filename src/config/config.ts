@@ -6,6 +6,12 @@ import { hostname } from 'node:os';
 import { Ajv } from 'ajv';
 import { normalizePem, PublicKeyError, parsePublicKey } from '../auth/public-key.ts';
 import { type Env, EnvSchema } from './config-schema.ts';
+import {
+  type ChannelsConfig,
+  ConfigFileError,
+  environmentDefaults,
+  loadChannelsConfig,
+} from './namespaces.ts';
 
 export interface AuthConfig {
   /** Tokens without `exp` are refused (AUTH_REQUIRE_EXP). */
@@ -34,6 +40,12 @@ export interface Config {
   handshakeTimeoutMs: number;
   resumeWindowMs: number;
   channelRetention: number;
+  /** Channel options by namespace (CONFIG_FILE), defaults from the environment. */
+  channels: ChannelsConfig;
+  /** How long a publish's idempotency key is remembered, ms. */
+  idempotencyWindowMs: number;
+  /** Which lifecycle notifications are appended to the reserved system channels. */
+  lifecycleEvents: { sessions: boolean; channels: boolean };
   maxBackpressureBytes: number;
   maxConnections: number;
   maxErrorsPerMinute: number;
@@ -168,6 +180,12 @@ function toConfig(env: Env): Config {
     handshakeTimeoutMs: env.HANDSHAKE_TIMEOUT_MS,
     resumeWindowMs: env.RESUME_WINDOW_MS,
     channelRetention: env.CHANNEL_RETENTION,
+    channels: channelsConfig(env),
+    idempotencyWindowMs: env.IDEMPOTENCY_WINDOW_MS,
+    lifecycleEvents: {
+      sessions: list(env.LIFECYCLE_EVENTS).includes('sessions'),
+      channels: list(env.LIFECYCLE_EVENTS).includes('channels'),
+    },
     maxBackpressureBytes: env.MAX_BACKPRESSURE_BYTES,
     maxConnections: env.MAX_CONNECTIONS,
     maxErrorsPerMinute: env.MAX_ERRORS_PER_MINUTE,
@@ -212,6 +230,16 @@ function toConfig(env: Env): Config {
     },
     inspect: { mode: inspectMode(env.INSPECT), port: env.INSPECT_PORT },
   };
+}
+
+/** CONFIG_FILE's namespaces; its problems stop start-up like the environment's. */
+function channelsConfig(env: Env): ChannelsConfig {
+  try {
+    return loadChannelsConfig(env.CONFIG_FILE, environmentDefaults(env.CHANNEL_RETENTION));
+  } catch (error) {
+    if (!(error instanceof ConfigFileError)) throw error;
+    throw new ConfigError(`Invalid configuration:\n${error.message}`);
+  }
 }
 
 /** The PEM, with `\n` escapes turned into line breaks; refused here, not at the first hello. */

@@ -11,11 +11,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Attached } from '../../machines/connection.machine.ts';
 import type { ErrorCode } from '../shared/errors.ts';
-import { type ChannelResume, inboxChannel } from '../shared/frames.ts';
+import type { ChannelResume } from '../shared/frames.ts';
+import { mayRead } from './channel-access.ts';
 import type { Connection } from './connection.ts';
 import type { GatewayCore } from './gateway-core.ts';
 import type { ChannelPosition, SessionRecord } from './ports/session-store.ts';
-import { channelAllowed, type Principal } from './principal.ts';
+import type { Principal } from './principal.ts';
 import { newResumeToken } from './resume-token.ts';
 import { planChannels } from './subscriptions.ts';
 import { TetherError } from './tether-error.ts';
@@ -77,6 +78,7 @@ export async function attachSession(core: GatewayCore, conn: Connection): Promis
       userId: principal.userId,
       correlationId: conn.correlationId,
       handedOver: owner !== undefined && owner !== conn.actor,
+      resumed,
     };
   } catch (error) {
     resumeTrace?.failed(error);
@@ -158,7 +160,7 @@ function wantedChannels(
   for (const [channel, stored] of session.channels) {
     // The backend's server-side subscriptions stay whatever the token says.
     if (stored.server) conn.serverChannels.add(channel);
-    else if (channel !== inboxChannel(session.sessionId) && !channelAllowed(principal.channels, channel)) {
+    else if (!mayRead(principal.channels, session.sessionId, channel)) {
       conn.fail('FORBIDDEN_CHANNEL', { detail: `dropped ${channel} on resume` });
       core.ports.presence.unsubscribed(channel, session.sessionId);
       continue;

@@ -11,6 +11,7 @@ import { type ErrorCode, errorSpec } from '../shared/errors.ts';
 import type { HelloFrame, ServerFrame } from '../shared/frames.ts';
 import type { ConnectionActor } from './connection-actor.ts';
 import { channelTopic } from './event-frames.ts';
+import { type Flushable, flushSoon } from './outbox.ts';
 import { type EdgeSocket, SEND_DROPPED } from './ports/edge-socket.ts';
 import type { ReplayPlan } from './ports/event-store.ts';
 import type { SessionRecord } from './ports/session-store.ts';
@@ -50,7 +51,7 @@ export interface ErrorExtra {
 /** Below this share of maxBackpressure a socket counts as writable again. */
 const WRITABLE_SHARE = 0.25;
 
-export class Connection {
+export class Connection implements Flushable {
   readonly id = randomUUID();
   correlationId: string;
   readonly openedAt = Date.now();
@@ -77,6 +78,8 @@ export class Connection {
   /** Channels the backend subscribed this session to: kept whatever the token's `channels` claim says. */
   readonly serverChannels = new Set<string>();
   private closingWith: ErrorCode | 'bye' | undefined;
+  /** Frames waiting for this turn's corked write (sendSoon). */
+  private queued: string[] | undefined;
   private writableWaiters: (() => void)[] = [];
   /** Token bucket for inbound frames: refilled at messagesPerSecond, bursts of 2×. */
   private messageTokens: number;
@@ -128,13 +131,42 @@ export class Connection {
   send(frame: ServerFrame | string): boolean {
     const socket = this.socket;
     if (!socket) return false;
-    const status = socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame), false, false);
+    if (this.queued) this.flushQueued(); // frames go out in the order they were sent
     traffic.framesOutDirect++;
-    if (status === SEND_DROPPED) {
+    if (
+      socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame), false, false) === SEND_DROPPED
+    ) {
       this.close('SLOW_CONSUMER'); // past the edge's own limit: no close frame fits (slow-consumers.ts)
       return false;
     }
     return !this.closeIfSlow();
+  }
+
+  /**
+   * Send a frame with the others of this event-loop turn, corked (outbox.ts): for frames
+   * sent from a Redis callback, where nothing else corks them.
+   */
+  sendSoon(text: string): void {
+    if (!this.socket) return;
+    if (this.queued) this.queued.push(text);
+    else {
+      this.queued = [text];
+      flushSoon(this);
+    }
+  }
+
+  flushQueued(): void {
+    const texts = this.queued;
+    const socket = this.socket;
+    this.queued = undefined;
+    if (!texts || !socket) return;
+    traffic.framesOutDirect += texts.length;
+    let dropped = false;
+    socket.cork(() => {
+      for (const text of texts) if (socket.send(text, false, false) === SEND_DROPPED) dropped = true;
+    });
+    if (dropped) this.close('SLOW_CONSUMER');
+    else this.closeIfSlow();
   }
 
   /** Past MAX_BACKPRESSURE_BYTES unsent: closed with SLOW_CONSUMER (the client resumes from the log). */

@@ -11,6 +11,7 @@ import { submitAction } from './actions.ts';
 import type { Connection } from './connection.ts';
 import { helloPhase } from './connection-actor.ts';
 import type { GatewayCore } from './gateway-core.ts';
+import { sendHistory } from './history.ts';
 import { presenceRequest } from './presence-request.ts';
 import type { Principal } from './principal.ts';
 import { publishEvent } from './publish.ts';
@@ -115,6 +116,9 @@ function route(core: GatewayCore, conn: Connection, frame: ClientFrame, dataJson
     case 'refresh':
       void refreshToken(core, conn, frame);
       return;
+    case 'history':
+      void sendHistory(core, conn, frame);
+      return;
     case 'presence':
       void presenceRequest(core, conn, frame);
       return;
@@ -136,8 +140,12 @@ async function publish(
     dataJson,
     correlationId: conn.correlationId,
     publisher: conn.principal ?? NOBODY,
+    idempotencyKey: frame.idempotencyKey,
   });
-  if ('id' in result) conn.send({ type: 'ack', ref, channel, id: result.id });
-  else
-    conn.fail(result.error, { ref, detail: result.error === 'PUBLISH_FORBIDDEN' ? channel : result.detail });
+  // Channel names and IDs need no escaping (their patterns); only the client's ref might.
+  if ('id' in result)
+    conn.sendSoon(
+      `{"type":"ack",${ref === undefined ? '' : `"ref":${JSON.stringify(ref)},`}"channel":"${channel}","id":"${result.id}"${result.duplicate ? ',"duplicate":true' : ''}}`,
+    );
+  else conn.fail(result.error, { ref, detail: result.detail });
 }

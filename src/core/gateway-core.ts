@@ -5,12 +5,13 @@
  * core's modules take it as their one dependency, and know nothing but ports.
  */
 import type { Logger } from 'pino';
+import type { ChannelPolicy } from '../config/channel-policy.ts';
 import type { Config } from '../config/config.ts';
 import type { ErrorCode } from '../shared/errors.ts';
-import type { ChannelPolicy } from './channel-policy.ts';
 import type { Connection, ConnectionHost } from './connection.ts';
 import { Lifecycle } from './lifecycle.ts';
 import type { ActionSink } from './ports/action-sink.ts';
+import type { ChannelOccupancy } from './ports/channel-occupancy.ts';
 import type { ConnectionGate } from './ports/connection-gate.ts';
 import type { ChannelFeed, EventStore } from './ports/event-store.ts';
 import type { PresenceStore } from './ports/presence-store.ts';
@@ -24,6 +25,7 @@ import type { Supervisor } from './supervisor.ts';
 export interface CorePorts {
   events: EventStore;
   feed: ChannelFeed;
+  occupancy: ChannelOccupancy;
   sessions: SessionStore;
   notices: SessionNotices;
   verifier: TokenVerifier;
@@ -67,7 +69,10 @@ export class GatewayCore implements ConnectionHost {
   }
 
   socketClosed(conn: Connection, closeCode: number, reason: string | undefined): void {
-    for (const channel of conn.subscriptions.keys()) this.ports.feed.leave(channel);
+    for (const channel of conn.subscriptions.keys()) {
+      this.ports.feed.leave(channel);
+      this.ports.occupancy.leave(channel, conn.id);
+    }
     this.connections.delete(conn.id);
     this.supervisor.release(conn.id);
     this.lifecycle.closed(conn, closeCode, reason);

@@ -3,10 +3,10 @@
  * tracks presence, for a connection whose token allows the channel (or that the
  * backend subscribed to it). Answered with `present`, or a coded error.
  */
-import { INBOX_PREFIX, PRESENCE_PAGE_DEFAULT, type PresenceFrame } from '../shared/frames.ts';
+import { PRESENCE_PAGE_DEFAULT, type PresenceFrame } from '../shared/frames.ts';
+import { mayRead } from './channel-access.ts';
 import type { Connection } from './connection.ts';
 import type { GatewayCore } from './gateway-core.ts';
-import { channelAllowed } from './principal.ts';
 
 export async function presenceRequest(
   core: GatewayCore,
@@ -14,8 +14,9 @@ export async function presenceRequest(
   frame: PresenceFrame,
 ): Promise<void> {
   const { channel, ref } = frame;
-  const allowed = conn.serverChannels.has(channel) || channelAllowed(conn.principal?.channels ?? [], channel);
-  if (channel.startsWith(INBOX_PREFIX) || !allowed) {
+  const allowed =
+    conn.serverChannels.has(channel) || mayRead(conn.principal?.channels ?? [], conn.sessionId, channel);
+  if (!allowed) {
     conn.fail('FORBIDDEN_CHANNEL', { ref, detail: channel });
     return;
   }

@@ -1,11 +1,14 @@
 /**
  * The one publish path, for a client's `publish` frame and a backend's
- * `POST /publish` alike: channel rules, the store's readiness, the durable append
- * (the returned ID means the event is in the log), and the trace context the event
- * carries so its delivery joins the publisher's trace.
+ * `POST /publish` alike: channel rules (reserved channels, the namespace's `publish`
+ * option, the token's claim), the store's readiness, the durable append (the returned
+ * ID means the event is in the log), and the trace context the event carries so its
+ * delivery joins the publisher's trace.
  */
+
+import { namespaceOf } from '../config/channel-policy.ts';
 import type { ErrorCode } from '../shared/errors.ts';
-import { INBOX_PREFIX } from '../shared/frames.ts';
+import { INBOX_PREFIX, SYSTEM_PREFIX } from '../shared/frames.ts';
 import type { GatewayCore } from './gateway-core.ts';
 import { channelAllowed, type Principal } from './principal.ts';
 
@@ -16,26 +19,46 @@ export interface PublishRequest {
   correlationId: string;
   /** A client's principal (its `publish` claim decides), or `backend` (an API key, any channel). */
   publisher: Principal | 'backend';
+  /** A repeat with the same key (same publisher, same channel) within IDEMPOTENCY_WINDOW_MS appends nothing. */
+  idempotencyKey?: string;
 }
 
-export type PublishResult = { id: string } | { error: ErrorCode; detail?: string };
+export type PublishResult = { id: string; duplicate: boolean } | { error: ErrorCode; detail?: string };
+
+/** Why `publisher` may not publish to `channel`, or undefined when it may. */
+function refusal(core: GatewayCore, channel: string, publisher: Principal | 'backend'): string | undefined {
+  if (channel.startsWith(INBOX_PREFIX)) return 'inbox channels carry action replies only';
+  if (channel.startsWith(SYSTEM_PREFIX)) return "system channels carry the gateway's own notifications only";
+  if (publisher === 'backend') return undefined;
+  if (core.policy(channel).publish === 'backend')
+    return `${channel}: namespace "${namespaceOf(channel)}" takes publishes from the backend only (publish: backend)`;
+  if (!channelAllowed(publisher.publish, channel)) return channel;
+  return undefined;
+}
+
+/**
+ * Keys are kept apart per publisher: one user cannot claim (or learn the ID behind)
+ * another's key; the user ID is escaped so no two scopes can spell the same key.
+ */
+function scopedKey(publisher: Principal | 'backend', key: string): string {
+  return publisher === 'backend' ? `b:${key}` : `u:${encodeURIComponent(publisher.userId)}:${key}`;
+}
 
 export async function publishEvent(core: GatewayCore, request: PublishRequest): Promise<PublishResult> {
-  const { channel, publisher } = request;
-  if (channel.startsWith(INBOX_PREFIX))
-    return { error: 'PUBLISH_FORBIDDEN', detail: 'inbox channels carry action replies only' };
-  if (publisher !== 'backend' && !channelAllowed(publisher.publish, channel))
-    return { error: 'PUBLISH_FORBIDDEN', detail: channel };
+  const { channel, publisher, idempotencyKey } = request;
+  const refused = refusal(core, channel, publisher);
+  if (refused !== undefined) return { error: 'PUBLISH_FORBIDDEN', detail: refused };
   if (!core.ports.readiness.isReady()) return { error: 'STORE_UNAVAILABLE' };
   try {
     const traceparent = core.telemetry.sampledTraceparent();
-    const event = await core.ports.events.append(
-      channel,
-      request.dataJson,
-      request.correlationId,
+    const event = await core.ports.events.append(channel, request.dataJson, request.correlationId, {
       traceparent,
-    );
-    return { id: event.id };
+      idempotency:
+        idempotencyKey === undefined
+          ? undefined
+          : { key: scopedKey(publisher, idempotencyKey), windowMs: core.config.idempotencyWindowMs },
+    });
+    return { id: event.id, duplicate: event.duplicate };
   } catch (error) {
     core.logger.warn({ err: error, channel, correlationId: request.correlationId }, 'publish: append failed');
     return { error: 'STORE_UNAVAILABLE' };

@@ -8,9 +8,10 @@
  * with AUTH_REFRESH_REJECTED (4004) and the session stays resumable.
  */
 import type { RefreshFrame } from '../shared/frames.ts';
+import { mayRead } from './channel-access.ts';
 import type { Connection } from './connection.ts';
 import type { GatewayCore } from './gateway-core.ts';
-import { channelAllowed, type Principal } from './principal.ts';
+import type { Principal } from './principal.ts';
 import { unsubscribe } from './subscriptions.ts';
 import { TetherError } from './tether-error.ts';
 
@@ -42,9 +43,8 @@ export async function refreshToken(core: GatewayCore, conn: Connection, frame: R
   if (!conn.isOpen) return;
   conn.principal = principal;
   for (const channel of [...conn.subscriptions.keys()]) {
-    if (conn.sessionId && channel === `inbox:${conn.sessionId}`) continue;
     if (conn.serverChannels.has(channel)) continue; // the backend's choice, not the token's
-    if (channelAllowed(principal.channels, channel)) continue;
+    if (mayRead(principal.channels, conn.sessionId, channel)) continue;
     unsubscribe(core, conn, { type: 'unsubscribe', channel });
     conn.fail('FORBIDDEN_CHANNEL', { detail: `dropped ${channel} on refresh` });
   }

@@ -5,9 +5,8 @@
  *
  * Two limits, so that the coded close is the normal path:
  * - **Tether's** (MAX_BACKPRESSURE_BYTES): checked by `Connection.send` on every direct
- *   send, and by this watch for channel events, which uWS fans out natively (topic
- *   publish) where no per-socket send is seen. The watch walks the sockets that have
- *   channels every CHECK_INTERVAL_MS, only while events are being fanned out.
+ *   send, and by BackpressureWatch for channel events, which uWS fans out natively
+ *   (topic publish) where no per-socket send is seen.
  * - **uWS's own** (`maxBackpressure`), HARD_LIMIT_FACTOR times higher: past it uWS skips
  *   the socket on publish, and with `closeOnBackpressureLimit` cuts it without a close
  *   frame (the client sees 1006). A close frame needs room below that limit, which is
@@ -17,8 +16,7 @@
  *
  * Server memory per socket is bounded by uWS's limit plus one frame.
  */
-import type { GatewayCore } from './gateway-core.ts';
-import { traffic } from './traffic.ts';
+import type { Connection } from './connection.ts';
 
 /** uWS's hard limit as a multiple of MAX_BACKPRESSURE_BYTES: the headroom one walk interval may fill. */
 export const HARD_LIMIT_FACTOR = 4;
@@ -30,24 +28,55 @@ export function edgeBackpressureLimit(maxBackpressureBytes: number): number {
   return maxBackpressureBytes * HARD_LIMIT_FACTOR;
 }
 
-/** Start watching `core`'s sockets; stops by itself when the pool stops. Returns a stop function. */
-export function watchSlowConsumers(core: GatewayCore): () => void {
-  let fannedOut = traffic.framesOutFanout;
-  const timer = setInterval(() => {
-    if (traffic.framesOutFanout === fannedOut) return; // nothing published since: no buffer grew
-    fannedOut = traffic.framesOutFanout;
-    for (const conn of core.connections.values()) {
-      if (conn.subscriptions.size > 0) conn.closeIfSlow();
+/** Every this many checks, every socket is looked at; in between, only those found holding bytes. */
+const FULL_WALK_EVERY = 20;
+
+/**
+ * Watches outbound buffers for the slow-consumer policy and for the resource
+ * monitor's buffered-bytes pressure, at a cost proportional to the sockets that
+ * hold bytes: a healthy socket drains within milliseconds, so every
+ * CHECK_INTERVAL_MS only the sockets found holding bytes are looked at again, and
+ * all of them once a second (FULL_WALK_EVERY) to find new ones. A burst that fills
+ * a socket's headroom between two full walks meets the edge's own limit instead —
+ * the last resort above, still resumable.
+ */
+export class BackpressureWatch {
+  private readonly holding = new Set<Connection>();
+  private timer: NodeJS.Timeout | undefined;
+  private checks = 0;
+  private held = 0;
+
+  constructor(private readonly connections: () => Iterable<Connection>) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.check(), CHECK_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.holding.clear();
+  }
+
+  /** Bytes queued across the sockets at the last check. */
+  bufferedBytes(): number {
+    return this.held;
+  }
+
+  private check(): void {
+    const full = this.checks++ % FULL_WALK_EVERY === 0;
+    const candidates = full ? this.connections() : [...this.holding];
+    if (full) this.holding.clear();
+    let held = 0;
+    for (const conn of candidates) {
+      const buffered = conn.socket?.getBufferedAmount() ?? 0;
+      if (buffered === 0 || conn.closeIfSlow()) {
+        this.holding.delete(conn);
+        continue;
+      }
+      this.holding.add(conn);
+      held += buffered;
     }
-  }, CHECK_INTERVAL_MS);
-  timer.unref();
-  const stop = () => clearInterval(timer);
-  core.supervisor.pool.subscribe({
-    next: (snapshot) => {
-      if (snapshot.status !== 'active') stop();
-    },
-    complete: stop,
-    error: stop,
-  });
-  return stop;
+    this.held = held;
+  }
 }

@@ -3,12 +3,14 @@
  * planned (was the client's position trimmed away?), announced with a
  * `subscribed` frame, replayed, then switched to live delivery.
  */
+
+import { namespaceOf } from '../config/channel-policy.ts';
 import { INBOX_PREFIX, inboxChannel, type SubscribeFrame, type UnsubscribeFrame } from '../shared/frames.ts';
+import { mayRead } from './channel-access.ts';
 import type { Connection } from './connection.ts';
 import type { GatewayCore } from './gateway-core.ts';
 import type { ReplayPlan } from './ports/event-store.ts';
 import type { ChannelPosition } from './ports/session-store.ts';
-import { channelAllowed } from './principal.ts';
 import { type ReplayTarget, replayThenGoLive } from './replay.ts';
 
 function replayTarget(conn: Connection): ReplayTarget {
@@ -23,32 +25,37 @@ function replayTarget(conn: Connection): ReplayTarget {
   };
 }
 
-/** Join the channel's live read, announce, replay from `after` (or from now), go live; returns events replayed. */
+/**
+ * Join the channel's live read and its subscriber count, announce, replay from `after`
+ * (or from now), go live; returns events replayed. A `resumed` session's channel is
+ * counted past the namespace's cap: the session had it.
+ */
 async function attach(
   core: GatewayCore,
   conn: Connection,
   channel: string,
   plan: ReplayPlan | undefined,
   ref?: string,
+  resumed = false,
 ): Promise<number> {
-  const { feed, events, sessions } = core.ports;
+  const { feed, events, sessions, occupancy } = core.ports;
+  const cap = core.policy(channel).maxSubscribers;
   conn.subscriptions.set(channel, plan?.after ?? '');
   conn.replaying.add(channel);
+  let admitted: boolean;
   try {
-    await feed.join(channel);
+    [admitted] = await Promise.all([occupancy.enter(channel, conn.id, cap, resumed), feed.join(channel)]);
   } catch (error) {
-    conn.replaying.delete(channel);
-    if (conn.isOpen) {
-      conn.subscriptions.delete(channel);
-      feed.leave(channel);
-    }
     conn.logger.warn({ err: error, channel }, 'subscribe: event store unavailable');
-    conn.fail('STORE_UNAVAILABLE', { ref });
-    return 0;
+    return refused(core, conn, channel, 'STORE_UNAVAILABLE', { ref });
+  }
+  if (!admitted) {
+    const detail = `${channel}: ${cap} subscribers (maxSubscribers of namespace "${namespaceOf(channel)}")`;
+    return refused(core, conn, channel, 'CHANNEL_FULL', { ref, detail });
   }
   if (!conn.isOpen || !conn.subscriptions.has(channel)) {
     if (!conn.isOpen) return 0; // the close already released what this socket held
-    feed.leave(channel); // unsubscribed while joining
+    feed.leave(channel); // unsubscribed while joining (which took the count back)
     return 0;
   }
   const after = plan?.after ?? (feed.cursor(channel) as string);
@@ -86,6 +93,24 @@ async function attach(
   return Math.max(0, replayed);
 }
 
+/** The attach could not go on: release what it took (unless the close already did) and say why. */
+function refused(
+  core: GatewayCore,
+  conn: Connection,
+  channel: string,
+  code: 'STORE_UNAVAILABLE' | 'CHANNEL_FULL',
+  extra: { ref?: string; detail?: string },
+): number {
+  conn.replaying.delete(channel);
+  if (conn.isOpen) {
+    // An unsubscribe meanwhile took the count back, and left the feed to us.
+    if (conn.subscriptions.delete(channel)) core.ports.occupancy.leave(channel, conn.id);
+    core.ports.feed.leave(channel);
+  }
+  conn.fail(code, extra);
+  return 0;
+}
+
 /** Subscribes still under way, per connection: a second one for the channel waits for the first. */
 const planning = new WeakMap<Connection, Map<string, Promise<void>>>();
 
@@ -98,11 +123,10 @@ function subscribedOrPlanned(conn: Connection): number {
 
 export async function subscribe(core: GatewayCore, conn: Connection, frame: SubscribeFrame): Promise<void> {
   const { channel, ref } = frame;
-  const ownInbox = conn.sessionId !== undefined && channel === inboxChannel(conn.sessionId);
-  const otherInbox = channel.startsWith(INBOX_PREFIX) && !ownInbox;
+  // The backend's server-side subscriptions need no claim (src/control/).
   const allowed =
-    ownInbox || conn.serverChannels.has(channel) || channelAllowed(conn.principal?.channels ?? [], channel);
-  if (otherInbox || !allowed) {
+    conn.serverChannels.has(channel) || mayRead(conn.principal?.channels ?? [], conn.sessionId, channel);
+  if (!allowed) {
     conn.fail('FORBIDDEN_CHANNEL', { ref, detail: channel });
     return;
   }
@@ -159,7 +183,9 @@ async function subscribeFrom(
 ): Promise<void> {
   let plan: ReplayPlan;
   try {
-    plan = await core.ports.events.plan(channel, from.after, from.epoch);
+    plan = await core.ports.events.plan(channel, from.after, from.epoch, {
+      replay: core.policy(channel).replay,
+    });
   } catch (error) {
     conn.logger.warn({ err: error, channel }, 'subscribe: cannot plan replay');
     conn.fail('STORE_UNAVAILABLE', { ref });
@@ -181,6 +207,7 @@ export function unsubscribe(core: GatewayCore, conn: Connection, frame: Unsubscr
   conn.serverChannels.delete(channel);
   if (conn.subscriptions.delete(channel)) {
     conn.stopLive(channel);
+    core.ports.occupancy.leave(channel, conn.id);
     if (!conn.replaying.has(channel)) core.ports.feed.leave(channel);
     if (conn.sessionId) {
       core.ports.sessions.dropChannel(conn.sessionId, conn.id, channel).catch(() => {});
@@ -219,7 +246,10 @@ export async function planChannels(
   const entries = await Promise.all(
     [...wanted].map(
       async ([channel, { after, epoch }]) =>
-        [channel, await core.ports.events.plan(channel, after, epoch)] as const,
+        [
+          channel,
+          await core.ports.events.plan(channel, after, epoch, { replay: core.policy(channel).replay }),
+        ] as const,
     ),
   );
   return new Map(entries);
@@ -234,7 +264,9 @@ export function replaySessionChannels(core: GatewayCore, conn: Connection): void
   const pending = conn.pendingReplay;
   conn.pendingReplay = undefined;
   if (!pending) return;
-  Promise.all([...pending.plans].map(([channel, plan]) => attach(core, conn, channel, plan))).then(
+  Promise.all(
+    [...pending.plans].map(([channel, plan]) => attach(core, conn, channel, plan, undefined, true)),
+  ).then(
     (counts) => pending.trace?.finished(counts.reduce((total, count) => total + count, 0)),
     (error: unknown) => {
       pending.trace?.failed(error);

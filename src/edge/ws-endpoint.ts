@@ -11,7 +11,7 @@ import { Connection } from '../core/connection.ts';
 import type { ConnectionActor } from '../core/connection-actor.ts';
 import { onMessage } from '../core/frame-router.ts';
 import type { GatewayCore } from '../core/gateway-core.ts';
-import { edgeBackpressureLimit, watchSlowConsumers } from '../core/slow-consumers.ts';
+import { edgeBackpressureLimit } from '../core/slow-consumers.ts';
 import { clientAddress, type TrustedProxies } from '../limits/client-address.ts';
 import { HelloFrame } from '../shared/frames.ts';
 import { type App, edgeCloseReason, httpRemoteAddress, reply, type WebSocketBehavior } from './uws.ts';
@@ -98,5 +98,4 @@ export function mountWebSocket(
     drain: (ws) => ws.getUserData().conn.onDrain(),
     close: (ws, code, message) => ws.getUserData().conn.onClose(code, edgeCloseReason(message)),
   });
-  watchSlowConsumers(core);
 }

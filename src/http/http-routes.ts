@@ -1,5 +1,5 @@
 /**
- * HTTP on the same edge and port: health, backend publish, dev tokens.
+ * HTTP on the same edge and port: health, backend publish and history, dev tokens.
  * Backend routes need a credential. Metrics, stats and admin: src/admin/admin-routes.ts.
  *
  * `/livez` and `/readyz` answer any origin (`access-control-allow-origin: *`):
@@ -16,6 +16,7 @@ import { TetherError } from '../core/tether-error.ts';
 import {
   type App,
   BodyTooLargeError,
+  type HttpRequest,
   type HttpResponse,
   httpRemoteAddress,
   readBody,
@@ -26,6 +27,7 @@ import { clientAddress, type TrustedProxies } from '../limits/client-address.ts'
 import {
   type Answer,
   errorBody,
+  type HttpRequestInfo,
   recordHttpRequest,
   requestCorrelationId,
   traceHeaders,
@@ -33,14 +35,22 @@ import {
 } from '../observability/http-tracing.ts';
 import { dataJsonOf } from '../protocol/frame-codec.ts';
 import type { ErrorCode } from '../shared/errors.ts';
-import { CHANNEL_PATTERN } from '../shared/frames.ts';
+import { CHANNEL_PATTERN, IDEMPOTENCY_KEY_PATTERN } from '../shared/frames.ts';
 import type { ApiKeys } from './api-keys.ts';
+import { serveHistory } from './history-route.ts';
 
 const PublishBody = T.Object(
-  { channel: T.String({ pattern: CHANNEL_PATTERN }), data: T.Unknown() },
+  {
+    channel: T.String({ pattern: CHANNEL_PATTERN }),
+    data: T.Unknown(),
+    idempotencyKey: T.Optional(T.String({ pattern: IDEMPOTENCY_KEY_PATTERN })),
+  },
   { additionalProperties: false },
 );
-const validatePublish = new Ajv().compile<{ channel: string; data: unknown }>(PublishBody);
+const validatePublish = new Ajv().compile<{ channel: string; data: unknown; idempotencyKey?: string }>(
+  PublishBody,
+);
+const IDEMPOTENCY_KEY = new RegExp(IDEMPOTENCY_KEY_PATTERN);
 
 export interface HttpRouteOptions {
   publishKeys: ApiKeys;
@@ -68,33 +78,23 @@ export function mountHttpRoutes(app: App, core: GatewayCore, options: HttpRouteO
   app.post('/publish', (res, req) => {
     trackAbort(res);
     // Everything from req now: it is only valid during this call.
-    const peerAddress = httpRemoteAddress(res);
-    const request = {
-      method: 'POST',
-      route: '/publish',
-      correlationId: requestCorrelationId(req),
-      ip: clientAddress(peerAddress, req.getHeader('x-forwarded-for'), options.trustedProxies),
-      peerAddress,
-    };
+    const request = requestInfo(res, req, 'POST', '/publish', options);
     if (!options.publishKeys.allows(req)) {
-      // No span: an unauthenticated caller does not get to start (or sample) traces.
       res.onData(() => {}); // the body is not read; uWS needs it consumed all the same
-      recordHttpRequest(logger, request, 401);
-      replyJson(
-        res,
-        401,
-        errorBody(
-          { error: 'UNAUTHORIZED', message: 'POST /publish needs authorization: Bearer <API key>' },
-          request.correlationId,
-        ),
-        { 'www-authenticate': 'Bearer realm="tether-publish"' },
-      );
+      unauthorized(core, res, request, 'POST /publish');
       return;
     }
     const headers = traceHeaders(req);
+    const idempotencyKey = req.getHeader('idempotency-key') || undefined;
     void traceHttp(res, logger, { ...request, headers }, (answer) =>
-      publish(core, res, request.correlationId, answer),
+      publish(core, res, request.correlationId, answer, idempotencyKey),
     );
+  });
+
+  app.get('/channels/:channel/history', (res, req) => {
+    const request = requestInfo(res, req, 'GET', '/channels/:channel/history', options);
+    if (!options.publishKeys.allows(req)) unauthorized(core, res, request, 'GET /channels/:channel/history');
+    else serveHistory(core, res, req, request);
   });
 
   if (options.verifier.mint) {
@@ -111,6 +111,37 @@ export function mountHttpRoutes(app: App, core: GatewayCore, options: HttpRouteO
   );
 }
 
+function requestInfo(
+  res: HttpResponse,
+  req: HttpRequest,
+  method: string,
+  route: string,
+  options: HttpRouteOptions,
+): HttpRequestInfo {
+  const peerAddress = httpRemoteAddress(res);
+  return {
+    method,
+    route,
+    correlationId: requestCorrelationId(req),
+    ip: clientAddress(peerAddress, req.getHeader('x-forwarded-for'), options.trustedProxies),
+    peerAddress,
+  };
+}
+
+/** No span: an unauthenticated caller does not get to start (or sample) traces. */
+function unauthorized(core: GatewayCore, res: HttpResponse, request: HttpRequestInfo, route: string): void {
+  recordHttpRequest(core.logger, request, 401);
+  replyJson(
+    res,
+    401,
+    errorBody(
+      { error: 'UNAUTHORIZED', message: `${route} needs authorization: Bearer <API key>` },
+      request.correlationId,
+    ),
+    { 'www-authenticate': 'Bearer realm="tether-publish"' },
+  );
+}
+
 /** HTTP status for a publish refused with `code`. */
 const PUBLISH_STATUS: Partial<Record<ErrorCode, number>> = { PUBLISH_FORBIDDEN: 403, STORE_UNAVAILABLE: 503 };
 
@@ -119,6 +150,7 @@ async function publish(
   res: HttpResponse,
   correlationId: string,
   answer: Answer,
+  headerKey: string | undefined,
 ): Promise<void> {
   let body: unknown;
   let dataJson: string | undefined;
@@ -142,14 +174,33 @@ async function publish(
     });
     return;
   }
+  const idempotencyKey = headerKey ?? body.idempotencyKey;
+  const keyProblem =
+    headerKey === undefined
+      ? undefined
+      : !IDEMPOTENCY_KEY.test(headerKey)
+        ? 'Idempotency-Key: must be 1–128 visible ASCII characters'
+        : body.idempotencyKey !== undefined && body.idempotencyKey !== headerKey
+          ? "the Idempotency-Key header and the body's idempotencyKey differ"
+          : undefined;
+  if (keyProblem) {
+    answer(400, { error: 'MALFORMED_MESSAGE', message: keyProblem });
+    return;
+  }
   const result = await publishEvent(core, {
     channel: body.channel,
     dataJson: dataJson ?? 'null',
     correlationId,
     publisher: 'backend',
+    idempotencyKey,
   });
   if ('id' in result) {
-    answer(200, { channel: body.channel, id: result.id, correlationId });
+    answer(200, {
+      channel: body.channel,
+      id: result.id,
+      correlationId,
+      ...(result.duplicate ? { duplicate: true } : {}),
+    });
     return;
   }
   const status = PUBLISH_STATUS[result.error] ?? 500;

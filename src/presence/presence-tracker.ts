@@ -14,7 +14,7 @@
  * over is only forgotten here: that process holds it now.
  */
 import type { Logger } from 'pino';
-import type { ChannelPolicy } from '../core/channel-policy.ts';
+import type { ChannelPolicy } from '../config/channel-policy.ts';
 import type { PresencePage, PresenceStore } from '../core/ports/presence-store.ts';
 import type { Supervisor } from '../core/supervisor.ts';
 import { INBOX_PREFIX, type PresenceMember } from '../shared/frames.ts';

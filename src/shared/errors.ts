@@ -170,6 +170,22 @@ export const ERRORS = {
     message: 'The token does not allow publishing to this channel.',
     recovery: "Request a token whose 'publish' claim covers this channel, or publish from the backend.",
   },
+  CHANNEL_FULL: {
+    category: 'event',
+    retryable: true,
+    retryAfterMs: 5000,
+    message:
+      'The channel has as many subscribers, across every gateway process, as its namespace allows (maxSubscribers).',
+    recovery:
+      'Retry after retryAfterMs (a subscriber may have left); a resumed session keeps its channels whatever the count.',
+  },
+  REPLAY_DISABLED: {
+    category: 'event',
+    retryable: false,
+    message: "The channel's namespace does not let clients read past events (replay: false).",
+    recovery:
+      'Subscribe for live events only, or read the history from the backend (GET /channels/:channel/history).',
+  },
   RESUME_EXPIRED: {
     category: 'connection',
     retryable: false,

@@ -38,6 +38,28 @@ const Epoch = T.String({ pattern: EPOCH_PATTERN });
 const Ref = T.String({ minLength: 1, maxLength: 64 });
 const ShortText = T.String({ maxLength: 256 });
 
+/**
+ * An idempotency key (docs/protocol.md, "publish"): 1–128 visible ASCII characters. A
+ * repeat of a publish with the same key on the same channel, within the window, is
+ * answered with the first one's ID and appends nothing.
+ */
+export const IDEMPOTENCY_KEY_PATTERN = '^[!-~]{1,128}$';
+const IdempotencyKey = T.String({ pattern: IDEMPOTENCY_KEY_PATTERN });
+
+/** Events a history page holds at most (`limit`, on the socket and over HTTP). */
+export const MAX_HISTORY_LIMIT = 1000;
+/** Events a history page holds when `limit` is not given. */
+export const DEFAULT_HISTORY_LIMIT = 100;
+
+/**
+ * Reserved channels the gateway itself writes to: session and channel lifecycle
+ * notifications for backends (docs/protocol.md, "Reserved channels"). Nobody publishes
+ * there; only a token whose `channels` claim names `system:` patterns may read them.
+ */
+export const SYSTEM_PREFIX = 'system:';
+export const SESSIONS_CHANNEL = 'system:sessions';
+export const CHANNELS_CHANNEL = 'system:channels';
+
 export const HelloFrame = T.Object(
   {
     type: T.Literal('hello'),
@@ -89,7 +111,28 @@ export const UnsubscribeFrame = T.Object(
 );
 
 export const PublishFrame = T.Object(
-  { type: T.Literal('publish'), ref: T.Optional(Ref), channel: Channel, data: T.Unknown() },
+  {
+    type: T.Literal('publish'),
+    ref: T.Optional(Ref),
+    channel: Channel,
+    data: T.Unknown(),
+    idempotencyKey: T.Optional(IdempotencyKey),
+  },
+  { additionalProperties: false },
+);
+
+/** A page of a channel's log: `since` is exclusive, in the direction of travel (`reverse`: newest first). */
+export const HistoryFrame = T.Object(
+  {
+    type: T.Literal('history'),
+    ref: T.Optional(Ref),
+    channel: Channel,
+    limit: T.Optional(T.Integer({ minimum: 1, maximum: MAX_HISTORY_LIMIT })),
+    since: T.Optional(EventId),
+    /** The epoch `since` belongs to: a different one means the history it was in is gone. */
+    epoch: T.Optional(Epoch),
+    reverse: T.Optional(T.Boolean()),
+  },
   { additionalProperties: false },
 );
 
@@ -143,6 +186,7 @@ export const ClientFrameSchemas = {
   ping: PingFrame,
   bye: ByeFrame,
   refresh: RefreshFrame,
+  history: HistoryFrame,
   presence: PresenceFrame,
 } as const;
 
@@ -154,6 +198,7 @@ export type ActionFrame = Static<typeof ActionFrame>;
 export type PingFrame = Static<typeof PingFrame>;
 export type ByeFrame = Static<typeof ByeFrame>;
 export type RefreshFrame = Static<typeof RefreshFrame>;
+export type HistoryFrame = Static<typeof HistoryFrame>;
 export type PresenceFrame = Static<typeof PresenceFrame>;
 export type ClientFrame =
   | HelloFrame
@@ -164,6 +209,7 @@ export type ClientFrame =
   | PingFrame
   | ByeFrame
   | RefreshFrame
+  | HistoryFrame
   | PresenceFrame;
 export type ClientFrameType = keyof typeof ClientFrameSchemas;
 
@@ -228,6 +274,29 @@ export interface AckFrame {
   ref?: string;
   channel: string;
   id: string;
+  /** true: a repeat of an earlier publish with the same `idempotencyKey`; `id` is that publish's, nothing was appended. */
+  duplicate?: true;
+}
+
+/**
+ * The answer to a `history` request: events as `event` frames (`reply` frames on an
+ * inbox), `data` byte for byte as published.
+ */
+export interface HistoryPageFrame {
+  type: 'history';
+  ref?: string;
+  channel: string;
+  events: (EventFrame | ReplyFrame)[];
+  /** The log's epoch now (docs/protocol.md, "Epochs"). */
+  epoch: string;
+  /** The newest ID the log ever gave an event (`0-0` for a log that never had one). */
+  top: string;
+  /**
+   * false when `since` is a position in a history that is gone (another epoch, past
+   * `top`) or, paging forward, events after it were trimmed: the page then starts at
+   * the oldest event held (forward) or at `top` (reverse).
+   */
+  recovered: boolean;
 }
 
 export interface ErrorFrame {
@@ -330,6 +399,7 @@ export type ServerFrame =
   | QueuedFrame
   | ReplyFrame
   | RefreshedFrame
+  | HistoryPageFrame
   | PresentFrame
   | MembershipFrame
   | PongFrame;

@@ -14,28 +14,15 @@ import {
   TetherClient,
   TetherClientError,
 } from '../../packages/client/src/index.ts';
-import type { ChannelOptions } from '../../src/core/channel-policy.ts';
+import { configFile } from '../support/config-file.ts';
 import { eventually, publishMany } from '../support/events.ts';
 import { mintToken, startTestGateway, TEST_API_KEY, type TestGateway } from '../support/gateway.ts';
 
-const OFF: ChannelOptions = {
-  historyMaxEvents: 1000,
-  historyMaxAgeMs: 0,
-  presence: false,
-  joinLeave: false,
-  publish: 'clients',
-  replay: true,
-  maxSubscribers: 0,
-};
-
 let gw: TestGateway;
 beforeAll(async () => {
-  gw = await startTestGateway(
-    {},
-    {
-      policy: (channel) => (channel.startsWith('room:') ? { ...OFF, presence: true, joinLeave: true } : OFF),
-    },
-  );
+  gw = await startTestGateway({
+    CONFIG_FILE: configFile({ namespaces: { room: { presence: true, joinLeave: true } } }),
+  });
 });
 afterAll(() => gw.stop());
 

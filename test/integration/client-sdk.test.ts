@@ -24,6 +24,7 @@ import {
 } from '../../packages/client/src/index.ts';
 import { type ActionWorker, startActionWorker } from '../../src/actions/action-worker.ts';
 import { freePort } from '../../src/redis/embedded-redis.ts';
+import { countingWebSocket } from '../support/counting-websocket.ts';
 import {
   mintToken,
   publishHttp,
@@ -35,18 +36,6 @@ import { type GatewayProcess, processEnv, spawnGateway } from '../support/gatewa
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const run = promisify(execFile);
-
-/** Counts sockets opened: a retry storm shows up here. */
-function countingWebSocket() {
-  const counter = { opened: 0 };
-  class Counted extends WebSocket {
-    constructor(url: string) {
-      super(url);
-      counter.opened++;
-    }
-  }
-  return { counter, Counted };
-}
 
 function until(done: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ErrorFrame, MembershipFrame, PresenceMember, PresentFrame } from '../../src/shared/frames.ts';
+import { configFile } from '../support/config-file.ts';
 import { eventually, publishMany, settle, sleep } from '../support/events.ts';
 import { mintToken } from '../support/gateway.ts';
 import { call, type GatewayPair, spawnPair } from '../support/gateway-pair.ts';
@@ -21,7 +22,7 @@ const NAMESPACES = { room: { presence: true, joinLeave: true }, quiet: { presenc
 let pair: GatewayPair;
 beforeAll(async () => {
   pair = await spawnPair({
-    TETHER_TEST_NAMESPACES: JSON.stringify(NAMESPACES),
+    CONFIG_FILE: configFile({ namespaces: NAMESPACES }),
     RESUME_WINDOW_MS: String(RESUME_WINDOW_MS),
     SESSION_LEASE_MS: String(LEASE_MS),
     RATE_CONNECT_PER_IP: '0',

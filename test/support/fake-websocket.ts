@@ -2,7 +2,41 @@
  * A scripted WebSocket for SDK unit tests: the test plays the gateway — opens the
  * socket, sends frames, drops it — and reads what the client sent.
  */
-import type { ServerFrame } from '../../src/shared/frames.ts';
+import type { ErrorFrame, ServerFrame, WelcomeFrame } from '../../src/shared/frames.ts';
+
+/** An `error` frame for `code`, with `fields` (ref, detail, retryable…) as the test needs. */
+export function errorFrame(code: ErrorFrame['code'], fields: Partial<ErrorFrame> = {}): ErrorFrame {
+  return {
+    type: 'error',
+    code,
+    category: 'connection',
+    message: code,
+    recovery: 'as the registry says',
+    retryable: false,
+    correlationId: 'corr-1',
+    ...fields,
+  };
+}
+
+/** A `welcome` for a new session (`sess-1`), with `overrides`. */
+export function welcomeFrame(overrides: Partial<WelcomeFrame> = {}): WelcomeFrame {
+  return {
+    type: 'welcome',
+    sessionId: 'sess-1',
+    resumeToken: 'rt-1',
+    connectionId: 'c-1',
+    correlationId: 'corr-1',
+    userId: 'alice',
+    resumed: false,
+    recovered: true,
+    channels: [],
+    heartbeatMs: 30_000,
+    maxMessageBytes: 65_536,
+    resumeWindowMs: 120_000,
+    serverTime: Date.now(),
+    ...overrides,
+  };
+}
 
 export class FakeWebSocket {
   static instances: FakeWebSocket[] = [];
@@ -63,3 +97,29 @@ export async function settle(): Promise<void> {
   for (let i = 0; i < 5; i++) await Promise.resolve();
   await new Promise((resolve) => setTimeout(resolve, 0));
 }
+
+/** `client.connect()`, then play the gateway: open the socket and send `frame` (a welcome). */
+export async function connectAndWelcome(
+  client: { connect(): void },
+  frame: WelcomeFrame = welcomeFrame(),
+): Promise<FakeWebSocket> {
+  client.connect();
+  await settle();
+  const socket = FakeWebSocket.last;
+  socket.open();
+  socket.receive(frame);
+  return socket;
+}
+
+/**
+ * TetherClient options for a client that talks to FakeWebSocket: random 0 with no backoff
+ * floor (a dropped socket is reconnected at once), and an HTTP base nothing listens on
+ * (readiness probes are refused at once).
+ */
+export const SCRIPTED_CLIENT = {
+  url: 'ws://gateway.test/ws',
+  WebSocket: FakeWebSocket,
+  random: () => 0,
+  backoffFloor: 0,
+  httpUrl: 'http://127.0.0.1:1',
+} as const;

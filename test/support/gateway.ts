@@ -7,7 +7,7 @@ import { SignJWT } from 'jose';
 import { pino } from 'pino';
 import { inject } from 'vitest';
 import { loadConfig } from '../../src/config/config.ts';
-import { type Gateway, type GatewayOptions, startGateway } from '../../src/gateway.ts';
+import { type Gateway, startGateway } from '../../src/gateway.ts';
 
 export const TEST_SECRET = 'test-secret-that-is-at-least-32-characters-long';
 export const TEST_API_KEY = 'test-publish-key-0123456789';
@@ -39,15 +39,12 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
   };
 }
 
-export async function startTestGateway(
-  overrides: Record<string, string> = {},
-  options: GatewayOptions = {},
-): Promise<TestGateway> {
+export async function startTestGateway(overrides: Record<string, string> = {}): Promise<TestGateway> {
   const env = testEnv(overrides);
   const redisUrl = env.REDIS_URL ?? inject('redisUrl');
   const config = loadConfig({ ...env, REDIS_URL: redisUrl });
   const logger = pino({ level: env.LOG_LEVEL ?? 'silent' });
-  const gateway = await startGateway(config, redisUrl, logger, options);
+  const gateway = await startGateway(config, redisUrl, logger);
   return {
     gateway,
     url: `ws://127.0.0.1:${gateway.port}/ws`,

@@ -6,52 +6,25 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type StateChange, TetherClient, TetherClientError } from '../../packages/client/src/index.ts';
 import type { WelcomeFrame } from '../../src/shared/frames.ts';
-import { FakeWebSocket, settle } from '../support/fake-websocket.ts';
-
-function welcome(overrides: Partial<WelcomeFrame> = {}): WelcomeFrame {
-  return {
-    type: 'welcome',
-    sessionId: 'sess-1',
-    resumeToken: 'rt-1',
-    connectionId: 'c-1',
-    correlationId: 'corr-1',
-    userId: 'alice',
-    resumed: false,
-    recovered: true,
-    channels: [],
-    heartbeatMs: 30_000,
-    maxMessageBytes: 65_536,
-    resumeWindowMs: 120_000,
-    serverTime: Date.now(),
-    ...overrides,
-  };
-}
+import {
+  connectAndWelcome as connectTo,
+  errorFrame,
+  FakeWebSocket,
+  SCRIPTED_CLIENT,
+  settle,
+  welcomeFrame as welcome,
+} from '../support/fake-websocket.ts';
 
 let client: TetherClient;
 const states: string[] = [];
 
 function newClient(options: Partial<ConstructorParameters<typeof TetherClient>[0]> = {}): TetherClient {
-  client = new TetherClient({
-    url: 'ws://gateway.test/ws',
-    token: 'tok',
-    WebSocket: FakeWebSocket,
-    random: () => 0,
-    backoffFloor: 0, // with random 0: reconnect at once
-    httpUrl: 'http://127.0.0.1:1', // readiness probes are refused at once
-    ...options,
-  });
+  client = new TetherClient({ ...SCRIPTED_CLIENT, token: 'tok', ...options });
   client.on('state', ({ newState }: StateChange) => states.push(newState));
   return client;
 }
 
-async function connectAndWelcome(frame: WelcomeFrame = welcome()): Promise<FakeWebSocket> {
-  client.connect();
-  await settle();
-  const socket = FakeWebSocket.last;
-  socket.open();
-  socket.receive(frame);
-  return socket;
-}
+const connectAndWelcome = (frame?: WelcomeFrame) => connectTo(client, frame);
 
 beforeEach(() => {
   FakeWebSocket.reset();
@@ -189,15 +162,7 @@ describe('resume and de-duplication', () => {
     const errors: string[] = [];
     client.on('recovered', (r) => notices.push(r));
     client.on('error', (e) => errors.push(e.code));
-    second.receive({
-      type: 'error',
-      code: 'RESUME_EXPIRED',
-      category: 'connection',
-      message: 'expired',
-      recovery: 're-subscribe',
-      retryable: false,
-      correlationId: 'corr-2',
-    });
+    second.receive(errorFrame('RESUME_EXPIRED'));
     second.receive(welcome({ sessionId: 'sess-2', resumeToken: 'rt-2' }));
     const resub = second.sentOfType('subscribe')[0]!;
     expect(resub).toMatchObject({ channel: 'room:1', from: '2-0' });

@@ -7,45 +7,20 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TetherClient, type TetherClientError } from '../../packages/client/src/index.ts';
 import type { WelcomeFrame } from '../../src/shared/frames.ts';
-import { FakeWebSocket, settle } from '../support/fake-websocket.ts';
-
-const welcome = (overrides: Partial<WelcomeFrame> = {}): WelcomeFrame => ({
-  type: 'welcome',
-  sessionId: 'sess-1',
-  resumeToken: 'rt-1',
-  connectionId: 'c-1',
-  correlationId: 'corr-1',
-  userId: 'alice',
-  resumed: false,
-  recovered: true,
-  channels: [],
-  heartbeatMs: 30_000,
-  maxMessageBytes: 65_536,
-  resumeWindowMs: 120_000,
-  serverTime: Date.now(),
-  ...overrides,
-});
+import {
+  connectAndWelcome as connectTo,
+  FakeWebSocket,
+  SCRIPTED_CLIENT,
+  settle,
+  welcomeFrame as welcome,
+} from '../support/fake-websocket.ts';
 
 let client: TetherClient;
 const newClient = (options: Partial<ConstructorParameters<typeof TetherClient>[0]> = {}) => {
-  client = new TetherClient({
-    url: 'ws://gateway.test/ws',
-    httpUrl: 'http://127.0.0.1:1', // nothing listens: /readyz is refused at once
-    token: 'tok',
-    WebSocket: FakeWebSocket,
-    random: () => 0,
-    backoffFloor: 0,
-    ...options,
-  });
+  client = new TetherClient({ ...SCRIPTED_CLIENT, token: 'tok', ...options });
   return client;
 };
-async function connectAndWelcome(frame = welcome()): Promise<FakeWebSocket> {
-  client.connect();
-  await settle();
-  FakeWebSocket.last.open();
-  FakeWebSocket.last.receive(frame);
-  return FakeWebSocket.last;
-}
+const connectAndWelcome = (frame?: WelcomeFrame) => connectTo(client, frame);
 
 beforeEach(() => FakeWebSocket.reset());
 afterEach(() => client?.disconnect());
@@ -82,8 +57,9 @@ describe('a subscription', () => {
     FakeWebSocket.last.receive({ type: 'subscribed', channel: 'room:1', recovered: false, after: '5-0' });
     expect(recovered).toEqual([{ recovered: false, after: '5-0', resumed: true, epoch: 'e1' }]);
     expect(states).toEqual(['subscribed', 'subscribing', 'subscribed']);
+    // The gap is reported, and delivery continues after `after`: that is the position now.
     expect(client.stats().subscriptions).toEqual({
-      'room:1': { state: 'subscribed', position: { id: '2-0', epoch: 'e1' } },
+      'room:1': { state: 'subscribed', position: { id: '5-0', epoch: 'e1' } },
     });
   });
 

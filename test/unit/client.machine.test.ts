@@ -87,7 +87,7 @@ describe('client machine — pure transitions', () => {
   it('welcome → connected.live: attempts reset, the offline queue flushed', () => {
     const connecting = walk({}, { type: 'client.connect' });
     const [next, actions] = transition(clientMachine, connecting, welcomed);
-    expect(next.value).toEqual({ connected: 'live' });
+    expect(next.value).toEqual({ connected: { heartbeat: 'live', token: 'unmanaged' } });
     expect(next.context).toMatchObject({ sessionId: 's-1', attempt: 0, step: 0 });
     expect(effects(actions)).toEqual(['flushOutbox']);
   });
@@ -374,9 +374,9 @@ describe('client machine — timers and never-stranded paths (createActor, fake 
     await vi.advanceTimersByTimeAsync(0);
     actor.send(welcomed);
     await vi.advanceTimersByTimeAsync(20_000);
-    expect(actor.getSnapshot().value).toEqual({ connected: 'probing' });
+    expect(actor.getSnapshot().value).toMatchObject({ connected: { heartbeat: 'probing' } });
     actor.send({ type: 'heartbeat.pong' });
-    expect(actor.getSnapshot().value).toEqual({ connected: 'live' });
+    expect(actor.getSnapshot().value).toMatchObject({ connected: { heartbeat: 'live' } });
     await vi.advanceTimersByTimeAsync(30_000);
     expect(actor.getSnapshot().value).toEqual({ reconnecting: 'waiting' });
     expect(actor.getSnapshot().context.lastError?.code).toBe('HEARTBEAT_TIMEOUT');

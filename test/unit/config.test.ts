@@ -5,8 +5,9 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config/config.ts';
+import { loadConfig } from '../../src/config/config.ts';
 import { EnvSchema } from '../../src/config/config-schema.ts';
+import { refusal } from '../support/config-refusal.ts';
 
 const SECRET = 's'.repeat(32);
 const API_KEY = 'k'.repeat(16);
@@ -15,17 +16,6 @@ const API_KEY = 'k'.repeat(16);
 function publicPem(type: 'rsa' | 'ec' | 'ed25519', options: Record<string, unknown> = {}): string {
   const { publicKey } = generateKeyPairSync(type as 'rsa', { modulusLength: 2048, ...options });
   return publicKey.export({ type: 'spki', format: 'pem' }).toString();
-}
-
-/** The ConfigError message `env` produces. */
-function refusal(env: Record<string, string>): string {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).message;
-  }
-  throw new Error(`expected ${JSON.stringify(env)} to be refused`);
 }
 
 describe('defaults', () => {

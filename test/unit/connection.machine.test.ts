@@ -28,7 +28,13 @@ type Action = { type: string; params?: unknown };
 type AnyEvent = ConnectionEvent | { type: string; output?: unknown; error?: unknown };
 
 const authenticated: Authenticated = { userId: 'u-1', tier: 'gold', priority: 1, tokenExpiresAt: undefined };
-const attached: Attached = { sessionId: 's-1', userId: 'u-1', correlationId: 'corr-s', handedOver: false };
+const attached: Attached = {
+  sessionId: 's-1',
+  userId: 'u-1',
+  correlationId: 'corr-s',
+  handedOver: false,
+  resumed: false,
+};
 const authDone = (output = authenticated) => ({ type: 'xstate.done.actor.authenticate', output });
 const attachDone = (output = attached) => ({ type: 'xstate.done.actor.attachSession', output });
 const closed = (reason?: string, connectionId = 'conn-1'): ConnectionEvent => ({

@@ -50,6 +50,9 @@ describe('valid frames of every type', () => {
     { type: 'bye', reason: 'user logged out' },
     { type: 'refresh', token: 'a.b.c' },
     { type: 'refresh', ref: 'r1', token: 'a.b.c' },
+    { type: 'publish', channel: 'room:1', data: 1, idempotencyKey: 'order-7f3a:retry~1' },
+    { type: 'history', channel: 'room:1' },
+    { type: 'history', ref: 'h1', channel: 'room:1', limit: 1000, since: ID, epoch: 'e1', reverse: true },
     { type: 'presence', channel: 'room:1' },
     { type: 'presence', ref: 'p1', channel: 'room:1', limit: 0 },
     { type: 'presence', channel: 'room:1', limit: 1000, cursor: '9b0e6a53-3f1e-4b5d-9d3c-2a7f0c1e8d44' },
@@ -57,7 +60,18 @@ describe('valid frames of every type', () => {
 
   it('covers every client frame type the schema defines', () => {
     expect(Object.keys(ClientFrameSchemas).sort()).toEqual(
-      ['action', 'bye', 'hello', 'ping', 'presence', 'publish', 'refresh', 'subscribe', 'unsubscribe'].sort(),
+      [
+        'action',
+        'bye',
+        'hello',
+        'history',
+        'ping',
+        'presence',
+        'publish',
+        'refresh',
+        'subscribe',
+        'unsubscribe',
+      ].sort(),
     );
   });
 });
@@ -86,6 +100,19 @@ describe('invalid frames of every type → MALFORMED_MESSAGE naming the field', 
     [{ type: 'presence', channel: 'room:1', limit: 1.5 }, 'presence/limit'],
     [{ type: 'presence', channel: 'room:1', cursor: '' }, 'presence/cursor'],
     [{ type: 'bye', reason: 'x'.repeat(257) }, 'bye/reason'],
+    [{ type: 'publish', channel: 'c', data: 1, idempotencyKey: '' }, 'publish/idempotencyKey'],
+    [{ type: 'publish', channel: 'c', data: 1, idempotencyKey: 'has space' }, 'publish/idempotencyKey'],
+    [{ type: 'publish', channel: 'c', data: 1, idempotencyKey: 'k'.repeat(129) }, 'publish/idempotencyKey'],
+    [{ type: 'history' }, 'history/'],
+    [{ type: 'history', channel: 'room:*' }, 'history/channel'],
+    [{ type: 'history', channel: 'c', limit: 0 }, 'history/limit'],
+    [{ type: 'history', channel: 'c', limit: 1001 }, 'history/limit'],
+    [{ type: 'history', channel: 'c', limit: 2.5 }, 'history/limit'],
+    [{ type: 'history', channel: 'c', since: 'yesterday' }, 'history/since'],
+    [{ type: 'history', channel: 'c', since: '18446744073709551616-0' }, 'history/since'],
+    [{ type: 'history', channel: 'c', reverse: 'yes' }, 'history/reverse'],
+    [{ type: 'history', channel: 'c', epoch: 'a b' }, 'history/epoch'],
+    [{ type: 'history', channel: 'c', from: ID }, 'history/'],
   ])('rejects %j', (frame, where) => {
     const error = rejection(frame);
     expect(error.code).toBe('MALFORMED_MESSAGE');

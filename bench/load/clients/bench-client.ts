@@ -19,6 +19,8 @@ export interface ClientOptions {
   subscribe?: string;
   /** Make `relay()` work (tether: subscribe the client to its own channel first). */
   relay?: boolean;
+  /** Tether: give every publish a fresh `idempotencyKey`. */
+  idempotencyKeys?: boolean;
   timeoutMs: number;
 }
 

@@ -28,8 +28,11 @@ export async function connectTetherClient(
   const channels = [options.subscribe, options.relay ? relayChannel : undefined].filter(
     (c): c is string => c !== undefined,
   );
-  const publishFrame = (channel: string, payload: string) =>
-    `{"type":"publish","channel":"${channel}","data":"${payload}"}`;
+  let published = 0;
+  const publishFrame = options.idempotencyKeys
+    ? (channel: string, payload: string) =>
+        `{"type":"publish","channel":"${channel}","data":"${payload}","idempotencyKey":"${options.userId}.${published++}"}`
+    : (channel: string, payload: string) => `{"type":"publish","channel":"${channel}","data":"${payload}"}`;
 
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(options.url, generatorSocketOptions(options.localAddress));

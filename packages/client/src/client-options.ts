@@ -2,8 +2,9 @@
  * Every option of `TetherClient`, with its unit and default; `resolveOptions`
  * merges the defaults, then validates and throws a plain, specific message.
  * Defaults never strand a client: attempts are unbounded, the backoff runs 500 ms → 30 s
- * with full jitter above a floor of half the window, the offline queue holds 1000. The
- * seeds' bounded mode is `maxReconnectAttempts: 10`.
+ * with full jitter above a floor of half the window, the offline queue holds 1000, a token
+ * with `exp` is refreshed in band 30 s (or a tenth of its life) ahead. The seeds' bounded
+ * mode is `maxReconnectAttempts: 10`.
  */
 import { CLIENT_MACHINE_DEFAULTS, type ClientMachineInput } from './shared.ts';
 import type { WebSocketConstructor } from './websocket-like.ts';
@@ -65,6 +66,24 @@ export interface TetherClientOptions {
   networkAware?: boolean;
   /** HTTP base for `diagnose()`. @defaultValue derived from `url` (ws→http, path dropped) */
   httpUrl?: string;
+  /**
+   * Refresh the token in band before it expires: `getToken()` is asked for a new one and sent in a
+   * `refresh` frame, and the connection goes on without a reconnect (docs/protocol.md §3 refresh).
+   * Needs `getToken`; a fixed `token` cannot be renewed. @defaultValue true
+   */
+  refreshInBand?: boolean;
+  /**
+   * Least time before the token's `exp` to refresh it, ms. It grows to a tenth of the token's
+   * lifetime for long-lived tokens (6 min for an hour) and never exceeds half of it (a 3 s token
+   * is refreshed after 1.5 s). @defaultValue 30000
+   */
+  refreshLeadMs?: number;
+  /**
+   * Share of the wait until the refresh, in [0, 1], by which it may come earlier, drawn at random
+   * per client, so clients that connected together do not refresh in the same second. Never later.
+   * @defaultValue 0.1
+   */
+  refreshJitter?: number;
   /** Randomness for the backoff jitter, in [0, 1); injectable for tests. @defaultValue Math.random */
   random?: () => number;
 }
@@ -86,6 +105,9 @@ export const CLIENT_DEFAULTS = {
   queueTimeoutMs: CLIENT_MACHINE_DEFAULTS.queueTimeoutMs,
   pingIntervalMs: CLIENT_MACHINE_DEFAULTS.pingIntervalMs,
   pongTimeoutMs: CLIENT_MACHINE_DEFAULTS.pongTimeoutMs,
+  refreshInBand: CLIENT_MACHINE_DEFAULTS.refreshInBand,
+  refreshLeadMs: CLIENT_MACHINE_DEFAULTS.refreshLeadMs,
+  refreshJitter: CLIENT_MACHINE_DEFAULTS.refreshJitter,
   offlineQueueSize: 1000,
   publishTimeoutMs: 10_000,
   actionTimeoutMs: 30_000,
@@ -101,6 +123,7 @@ const DURATIONS = [
   'queueTimeoutMs',
   'pingIntervalMs',
   'pongTimeoutMs',
+  'refreshLeadMs',
   'publishTimeoutMs',
   'actionTimeoutMs',
 ] as const;
@@ -130,8 +153,10 @@ export function resolveOptions(options: TetherClientOptions): ResolvedOptions {
   if (!(attempts === Number.POSITIVE_INFINITY || (Number.isInteger(attempts) && attempts >= 0))) {
     throw new RangeError(`maxReconnectAttempts must be a non-negative integer or Infinity, got ${attempts}`);
   }
-  if (!(resolved.backoffFloor >= 0 && resolved.backoffFloor <= 1))
-    throw new RangeError(`backoffFloor must be a share in [0, 1], got ${resolved.backoffFloor}`);
+  for (const name of ['backoffFloor', 'refreshJitter'] as const) {
+    const share = resolved[name];
+    if (!(share >= 0 && share <= 1)) throw new RangeError(`${name} must be a share in [0, 1], got ${share}`);
+  }
   if (resolved.backoffMaxMs < resolved.backoffBaseMs) {
     throw new RangeError(
       `backoffMaxMs (${resolved.backoffMaxMs}) must be ≥ backoffBaseMs (${resolved.backoffBaseMs})`,
@@ -157,6 +182,10 @@ export function machineInput(o: ResolvedOptions): ClientMachineInput {
     queueTimeoutMs: o.queueTimeoutMs,
     pingIntervalMs: o.pingIntervalMs,
     pongTimeoutMs: o.pongTimeoutMs,
+    // Only a token source can give a new token; a fixed one would be the same token again.
+    refreshInBand: o.refreshInBand && o.getToken !== undefined,
+    refreshLeadMs: o.refreshLeadMs,
+    refreshJitter: o.refreshJitter,
     random: o.random,
   };
 }

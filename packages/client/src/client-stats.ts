@@ -40,6 +40,11 @@ export interface ClientStats {
   uptimeMs: number;
   /** Events dropped because they had been delivered already (replay overlapping live delivery). */
   duplicatesDropped: number;
+  /**
+   * When the connection's token expires, on this clock (ms since the epoch); absent when it has
+   * no `exp` or when not connected. The SDK refreshes it in band before then.
+   */
+  tokenExpiresAt?: number;
   sessionId?: string;
   correlationId?: string;
   /** The failure behind `reconnecting` or `failed`, as plain data. */
@@ -94,6 +99,7 @@ export function clientStats(from: StatsSources, now: number = Date.now()): Clien
     rttMs,
     clockSkewMs,
     connectedAt: connected ? from.connectedAt : undefined,
+    tokenExpiresAt: connected ? context.tokenExpiresAt : undefined,
     sessionId: from.sessionId,
     correlationId: from.correlationId,
     lastError: from.lastError?.toJSON(),

@@ -1,16 +1,25 @@
 /**
  * The session as the client keeps it — session ID and resume token — and the
- * handling of every frame the gateway sends. Builds `hello` (with resume and the
- * last event ID of every wanted channel), settles requests by ref, and hands
- * channel frames to the subscriptions (subscription-set.ts).
+ * handling of every frame the gateway sends. Builds `hello` (with resume, and the
+ * last event ID and epoch of every wanted channel), settles requests by ref, hands
+ * channel frames to the subscriptions (subscription-set.ts), sends the in-band
+ * `refresh` the client machine asks for and reports its answer.
  */
 import type { ChannelPositions } from './channel-positions.ts';
 import { classifyClose } from './classify-close.ts';
 import type { ClientEvents } from './client-events.ts';
 import type { ResolvedOptions } from './client-options.ts';
+import { historyPage } from './history.ts';
 import type { RequestFrame, RequestRegistry } from './request-registry.ts';
 import { roundTrip } from './round-trip.ts';
-import type { ErrorFrame, HelloFrame, ReplyFrame, ServerFrame, WelcomeFrame } from './shared.ts';
+import type {
+  ErrorFrame,
+  HelloFrame,
+  RefreshFrame,
+  ReplyFrame,
+  ServerFrame,
+  WelcomeFrame,
+} from './shared.ts';
 import { errorSpec, INBOX_PREFIX, inboxChannel, isErrorCode } from './shared.ts';
 import type { SubscriptionSet } from './subscription-set.ts';
 import { TetherClientError } from './tether-client-error.ts';
@@ -19,12 +28,20 @@ export const SDK_VERSION = '0.1.0';
 
 export interface RouterHooks {
   emit<K extends keyof ClientEvents>(type: K, payload: ClientEvents[K]): void;
-  welcomed(sessionId: string): void;
+  /** `tokenExpiresInMs`: how long the connection's token has left, on this clock; absent: no `exp`. */
+  welcomed(sessionId: string, tokenExpiresInMs: number | undefined): void;
+  /** Our `refresh` was accepted: the connection runs on the new token, which has this long left. */
+  refreshed(tokenExpiresInMs: number | undefined): void;
+  /** Our `refresh` was answered with an error that does not close the connection. */
+  refreshFailed(error: TetherClientError): void;
   queued(position: number, estimatedWaitMs: number): void;
   pong(): void;
 }
 
 const isInbox = (channel: string) => channel.startsWith(INBOX_PREFIX);
+
+/** A subscription the gateway ended without a ref: `detail` names it (docs/protocol.md §3 refresh, §7). */
+const DROPPED_CHANNEL = /^dropped (\S+) on (?:refresh|resume)$/;
 
 export class FrameRouter {
   session: { sessionId: string; resumeToken: string } | undefined;
@@ -35,6 +52,13 @@ export class FrameRouter {
   /** An error frame announcing the close that follows it. */
   private closingError: ErrorFrame | undefined;
   private resumeError: TetherClientError | undefined;
+  /** The ref of the `refresh` waiting for its answer on this connection. */
+  private refreshRef: string | undefined;
+  /**
+   * Server clock minus this clock at `welcome`, ms. Token expiries are turned into this clock with
+   * it alone, for the whole connection, so the same `exp` always lands on the same instant here.
+   */
+  private welcomeSkewMs = 0;
 
   constructor(
     private readonly options: ResolvedOptions,
@@ -56,25 +80,30 @@ export class FrameRouter {
     if (correlationId) frame.correlationId = correlationId;
     if (session) {
       const inbox = inboxChannel(session.sessionId);
-      frame.resume = {
-        ...session,
-        lastEventIds: this.positions.toRecord((c) => this.subscriptions.wants(c) || c === inbox),
-      };
+      const { lastEventIds, epochs } = this.positions.resumeRecords(
+        (c) => this.subscriptions.wants(c) || c === inbox,
+      );
+      frame.resume = { ...session, lastEventIds, epochs };
     }
     return frame;
   }
 
   beginConnection(): void {
     this.closingError = undefined;
+    this.refreshRef = undefined;
+  }
+
+  /** Send `refresh` with a new token; its answer reaches the `refreshed`/`refreshFailed` hooks. */
+  refresh(token: string | undefined, send: (frame: RefreshFrame) => boolean): void {
+    if (!token) return; // getToken() returns a token or fails (token-source.ts)
+    const ref = this.requests.nextRef();
+    this.refreshRef = ref;
+    send({ type: 'refresh', ref, token });
   }
 
   /** The socket is gone: a sent publish may or may not have been stored — say so; a query is lost. */
   connectionLost(): void {
     this.subscriptions.connectionLost();
-    this.requests.rejectWhere(
-      (r) => r.frame.type === 'presence' && r.sent === true,
-      (r) => new TetherClientError('CONNECTION_LOST', { ref: r.ref }),
-    );
     this.requests.rejectWhere(
       (r) => r.frame.type === 'publish' && r.sent === true,
       (r) =>
@@ -82,6 +111,12 @@ export class FrameRouter {
           ref: r.ref,
           detail: r.frame.type === 'publish' ? r.frame.channel : undefined,
         }),
+    );
+    // A page asked on the lost socket will not come: ask again (a read, so always safe).
+    this.requests.rejectWhere(
+      (r) => (r.frame.type === 'history' || r.frame.type === 'presence') && r.sent === true,
+      (r) =>
+        new TetherClientError('CONNECTION_LOST', { ref: r.ref, detail: `${r.frame.type} page not received` }),
     );
   }
 
@@ -133,7 +168,14 @@ export class FrameRouter {
         if (frame.ref) this.requests.resolve(frame.ref, { channel: frame.channel, id: frame.id });
         return;
       case 'subscribed':
-        this.subscriptions.subscribed(frame);
+        // The inbox (announced by the first action) starts where the gateway says; a resumed one
+        // was settled by `welcome`.
+        if (isInbox(frame.channel)) {
+          if (!this.positions.get(frame.channel)) this.positions.continueFrom(frame.channel, frame);
+        } else this.subscriptions.subscribed(frame);
+        return;
+      case 'history':
+        if (frame.ref) this.requests.resolve(frame.ref, historyPage(frame));
         return;
       case 'present':
         if (frame.ref)
@@ -154,6 +196,11 @@ export class FrameRouter {
       case 'error':
         this.onError(frame);
         return;
+      case 'refreshed':
+        if (frame.ref !== undefined && frame.ref !== this.refreshRef) return;
+        this.refreshRef = undefined;
+        this.hooks.refreshed(this.expiresInMs(frame.tokenExpiresAt, Date.now() + this.welcomeSkewMs));
+        return;
       default:
         return; // unsubscribed, and frame types newer than this SDK
     }
@@ -167,22 +214,30 @@ export class FrameRouter {
         (r) => r.frame.type === 'action' && r.sent === true,
         (r) => new TetherClientError(error.code, { ref: r.ref, detail: error.detail, cause: error }),
       );
-      for (const channel of Object.keys(this.positions.toRecord(isInbox))) this.positions.forget(channel);
+      for (const channel of this.positions.channels(isInbox)) this.positions.forget(channel);
     }
     this.resumeError = undefined;
     this.session = { sessionId: frame.sessionId, resumeToken: frame.resumeToken };
     this.welcome = frame;
     this.welcomes++;
-    this.subscriptions.welcome(frame, isInbox);
-    this.hooks.welcomed(frame.sessionId);
+    this.welcomeSkewMs = frame.serverTime - Date.now();
+    // The inbox resumes like any channel: a new history means replies with lower IDs.
+    for (const info of frame.channels.filter((c) => isInbox(c.channel)))
+      this.positions.continueFrom(info.channel, info);
+    const channels = this.subscriptions.welcome(frame, isInbox);
+    this.hooks.welcomed(frame.sessionId, this.expiresInMs(frame.tokenExpiresAt, frame.serverTime));
     if (frame.resumed) {
-      const channels = frame.channels.filter((c) => !isInbox(c.channel));
       this.hooks.emit('recovered', {
         resumed: true,
         recovered: channels.every((c) => c.recovered),
         channels,
       });
     }
+  }
+
+  /** The gateway's expiry as time left on this clock (the two clocks may disagree by minutes). */
+  private expiresInMs(tokenExpiresAt: number | undefined, serverNow: number): number | undefined {
+    return tokenExpiresAt === undefined ? undefined : tokenExpiresAt - serverNow;
   }
 
   private onReply(frame: ReplyFrame): void {
@@ -212,6 +267,13 @@ export class FrameRouter {
       this.closingError = frame; // reported once, with the close that follows
       return;
     }
+    if (frame.ref !== undefined && frame.ref === this.refreshRef) {
+      this.refreshRef = undefined;
+      this.hooks.refreshFailed(error);
+      return;
+    }
+    const dropped = frame.code === 'FORBIDDEN_CHANNEL' ? DROPPED_CHANNEL.exec(frame.detail ?? '') : null;
+    if (dropped?.[1]) this.subscriptions.dropped(dropped[1], error);
     if (frame.code === 'RESUME_EXPIRED' || frame.code === 'RESUME_REJECTED') this.resumeError = error;
     this.hooks.emit('error', error);
   }

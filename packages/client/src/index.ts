@@ -24,6 +24,7 @@ export { CLIENT_DEFAULTS, type TetherClientOptions } from './client-options.ts';
 export type { ClientStats } from './client-stats.ts';
 export type { DiagnosticCheck, DiagnosticReport } from './diagnose.ts';
 export { SDK_VERSION } from './frame-router.ts';
+export type { HistoryOptions, HistoryPage } from './history.ts';
 export { OfflineQueue } from './offline-queue.ts';
 export type { ChannelResume, ErrorFrame, PresenceMember } from './shared.ts';
 export {

@@ -1,12 +1,13 @@
 /**
  * Requests waiting for an answer from the gateway: publishes (answered by `ack`),
  * actions (answered by `reply`, which survives reconnects because it lands on the
- * session's inbox channel) and presence queries (answered by `present`). Subscriptions wait in their own objects (subscription.ts).
+ * session's inbox channel), history pages (answered by `history`) and presence pages
+ * (answered by `present`). Subscriptions wait in their own objects (subscription.ts).
  */
-import type { ActionFrame, PresenceFrame, PublishFrame } from './shared.ts';
+import type { ActionFrame, HistoryFrame, PresenceFrame, PublishFrame } from './shared.ts';
 import { TetherClientError } from './tether-client-error.ts';
 
-export type RequestFrame = PublishFrame | ActionFrame | PresenceFrame;
+export type RequestFrame = PublishFrame | ActionFrame | HistoryFrame | PresenceFrame;
 
 export interface PendingRequest {
   readonly ref: string;

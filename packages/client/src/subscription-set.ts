@@ -1,12 +1,22 @@
 /**
  * The client's subscriptions and what the gateway confirmed of them on the current
- * connection: sends `subscribe` (with `from` = the last position, so a new session
- * replays the gap), matches `subscribed` and refusals to them, re-asks after a
- * retryable refusal, and hands each new event to its subscription — once.
+ * connection: sends `subscribe` (with `from` and `epoch` = the position, so a new session
+ * replays the gap or says it is gone), matches `subscribed` and refusals to them, re-asks
+ * after a retryable refusal, takes the gateway's word on where delivery continues (a gap
+ * resets the position: channel-positions.ts), announces each gap once per channel, and
+ * hands each new event to its subscription — once.
  */
-import type { ChannelPositions } from './channel-positions.ts';
+import type { ChannelPositions, DeliveryStart } from './channel-positions.ts';
 import type { ChannelEvent, ClientEvents } from './client-events.ts';
-import type { ChannelResume, EventFrame, MembershipFrame, SubscribedFrame, WelcomeFrame } from './shared.ts';
+import type { HistoryOptions, HistoryPage } from './history.ts';
+import type {
+  ChannelResume,
+  EventFrame,
+  MembershipFrame,
+  SubscribedFrame,
+  SubscribeFrame,
+  WelcomeFrame,
+} from './shared.ts';
 import { AT_LEAST_JITTER, jitteredAtLeast } from './shared.ts';
 import type { SocketLink } from './socket-link.ts';
 import { type PresencePage, type SubscribeOptions, Subscription } from './subscription.ts';
@@ -15,11 +25,17 @@ import { TetherClientError } from './tether-client-error.ts';
 /** Wait before re-asking after a retryable refusal without a hint, ms. */
 const DEFAULT_RESUBSCRIBE_MS = 1000;
 
-/** Issue 10 adds a log epoch to `subscribed` and `welcome.channels`; read it when present. */
+/** `subscribed` and `welcome.channels` carry the log's epoch; a gateway older than epochs does not. */
 const epochOf = (frame: object): string | undefined => {
   const epoch = (frame as { epoch?: unknown }).epoch;
   return typeof epoch === 'string' ? epoch : undefined;
 };
+
+const startOf = (info: ChannelResume): DeliveryStart => ({
+  recovered: info.recovered,
+  after: info.after,
+  ...withEpoch(epochOf(info)),
+});
 
 export interface SubscriptionSetDeps {
   link: Pick<SocketLink<unknown>, 'send'>;
@@ -28,13 +44,14 @@ export interface SubscriptionSetDeps {
   isConnected(): boolean;
   emit<K extends keyof ClientEvents>(type: K, payload: ClientEvents[K]): void;
   random(): number;
+  history(channel: string, options: HistoryOptions): Promise<HistoryPage>;
   presence(channel: string, page: { limit?: number; cursor?: string }): Promise<PresencePage>;
 }
 
 export class SubscriptionSet {
   private readonly byChannel = new Map<string, Subscription>();
-  /** Our subscribe refs → channel and the position we asked to resume from. */
-  private readonly refs = new Map<string, { channel: string; from?: string }>();
+  /** Our subscribe refs → channel, and whether we asked to resume from a position. */
+  private readonly refs = new Map<string, { channel: string; fromPosition: boolean }>();
   /** Channels whose `subscribed` frame is due on this connection. */
   private readonly inFlight = new Set<string>();
   private readonly retries = new Set<ReturnType<typeof setTimeout>>();
@@ -48,12 +65,12 @@ export class SubscriptionSet {
     const subscription = new Subscription(channel, {
       release: (s) => this.release(s),
       positionOf: (c) => this.deps.positions.get(c),
+      history: (c, o) => this.deps.history(c, o),
       presence: (c, page) => this.deps.presence(c, page),
     });
     this.byChannel.set(channel, subscription);
     // Start after `since`: events at or before it count as seen.
-    if (options.since && this.deps.positions.get(channel) === undefined)
-      this.deps.positions.accept(channel, options.since.id);
+    if (options.since) this.deps.positions.startAt(channel, options.since);
     if (this.deps.isConnected()) this.send(channel);
     return subscription;
   }
@@ -86,9 +103,14 @@ export class SubscriptionSet {
     for (const subscription of this.byChannel.values()) subscription.rejectWaiters(error);
   }
 
-  /** Resumed channels get their `subscribed` without a ref; the others are asked for. */
-  welcome(frame: WelcomeFrame, isInbox: (channel: string) => boolean): void {
+  /**
+   * Resumed channels get their `subscribed` without a ref; the others are asked for. Returns
+   * the resumed channels as the SDK judged them: a channel whose epoch is not the one held
+   * counts as not recovered, whatever the frame says.
+   */
+  welcome(frame: WelcomeFrame, isInbox: (channel: string) => boolean): ChannelResume[] {
     const resumed = new Set<string>();
+    const judged: ChannelResume[] = [];
     for (const info of frame.channels) {
       if (isInbox(info.channel)) continue;
       resumed.add(info.channel);
@@ -99,9 +121,11 @@ export class SubscriptionSet {
         continue;
       }
       this.inFlight.add(info.channel);
+      const recovered = !this.deps.positions.continueFrom(info.channel, startOf(info));
+      judged.push({ ...info, recovered });
       if (frame.resumed)
         subscription.announce('recovered', {
-          recovered: info.recovered,
+          recovered,
           after: info.after,
           resumed: true,
           ...withEpoch(epochOf(info)),
@@ -109,6 +133,7 @@ export class SubscriptionSet {
     }
     for (const subscription of this.all())
       if (!resumed.has(subscription.channel)) this.send(subscription.channel);
+    return judged;
   }
 
   subscribed(frame: SubscribedFrame): void {
@@ -117,24 +142,36 @@ export class SubscriptionSet {
     this.inFlight.delete(frame.channel);
     const subscription = this.get(frame.channel);
     if (!subscription) return; // the inbox, or unsubscribed meanwhile
+    const epoch = epochOf(frame);
     const info: ChannelResume = {
       channel: frame.channel,
       recovered: frame.recovered,
       after: frame.after,
       epoch: frame.epoch,
     };
-    const epoch = epochOf(frame);
-    // Re-subscribed from a position on a new session: the application must hear about a gap.
-    if (sent?.from !== undefined) {
+    // Without a ref: a resumed channel, whose position `welcome` settled already.
+    if (sent || this.deps.positions.get(frame.channel) === undefined) {
+      info.recovered = !this.deps.positions.continueFrom(frame.channel, startOf(info));
+    }
+    // Re-subscribed from a position (a new session): the application must hear about a gap.
+    if (sent?.fromPosition) {
       subscription.announce('recovered', {
-        recovered: frame.recovered,
+        recovered: info.recovered,
         after: frame.after,
         resumed: false,
         ...withEpoch(epoch),
       });
-      this.deps.emit('recovered', { resumed: false, recovered: frame.recovered, channels: [info] });
+      this.deps.emit('recovered', { resumed: false, recovered: info.recovered, channels: [info] });
     }
-    subscription.confirm(info, epoch);
+    subscription.confirm(info);
+  }
+
+  /** The gateway dropped the channel (a refreshed token no longer allows it): failed, for good. */
+  dropped(channel: string, error: TetherClientError): void {
+    const subscription = this.get(channel);
+    if (!subscription) return;
+    this.inFlight.delete(channel);
+    subscription.end('failed', error);
   }
 
   /** A refusal of one of our subscribes; false when `ref` is not one. */
@@ -193,12 +230,15 @@ export class SubscriptionSet {
   private send(channel: string): void {
     if (this.inFlight.has(channel)) return; // an answer is already on its way
     const ref = this.deps.nextRef();
-    const from = this.deps.positions.get(channel);
-    this.refs.set(ref, from === undefined ? { channel } : { channel, from });
+    const position = this.deps.positions.get(channel);
+    this.refs.set(ref, { channel, fromPosition: position !== undefined });
     this.inFlight.add(channel);
-    this.deps.link.send(
-      from === undefined ? { type: 'subscribe', ref, channel } : { type: 'subscribe', ref, channel, from },
-    );
+    const frame: SubscribeFrame = { type: 'subscribe', ref, channel };
+    if (position) {
+      frame.from = position.id;
+      if (position.epoch !== undefined) frame.epoch = position.epoch;
+    }
+    this.deps.link.send(frame);
   }
 }
 

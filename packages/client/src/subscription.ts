@@ -13,20 +13,14 @@
  * room.on('recovered', ({ recovered }) => recovered || reloadFromBackend());
  * await room.ready();
  */
+import type { StreamPosition } from './channel-positions.ts';
 import type { ChannelEvent } from './client-events.ts';
+import type { HistoryOptions, HistoryPage } from './history.ts';
 import type { ChannelResume, MembershipFrame, PresenceMember } from './shared.ts';
 import { TetherClientError } from './tether-client-error.ts';
 import { TypedEmitter } from './typed-emitter.ts';
 
-/**
- * Where a channel's delivery stands: the last event ID delivered and, once the gateway sends
- * it, the epoch of the channel's log (a log recreated from scratch gets a new epoch, so an ID
- * from an older one is not mistaken for a position in the new one).
- */
-export interface StreamPosition {
-  id: string;
-  epoch?: string;
-}
+export type { StreamPosition };
 
 export type SubscriptionState = 'subscribing' | 'subscribed' | 'unsubscribed' | 'failed';
 
@@ -37,13 +31,21 @@ export interface SubscriptionStateChange {
   error?: TetherClientError;
 }
 
-/** After a reconnect, or a subscribe from a position: whether every missed event came back. */
+/**
+ * After a reconnect, or a subscribe from a position: whether every missed event came back.
+ * Announced once per channel per resume or re-subscribe.
+ */
 export interface SubscriptionRecovered {
-  /** false: events after your position were trimmed from retention — there is a gap. */
+  /**
+   * false: events after your position are gone — trimmed by retention, or lost with the log's
+   * history (a new `epoch`). There is a gap: reload the channel's state from elsewhere. The
+   * subscription's position is now `{ id: after, epoch }`, and events of the new history are
+   * delivered even when their IDs are lower than the ones seen before.
+   */
   recovered: boolean;
   /** Events that follow have IDs greater than this. */
   after: string;
-  /** The channel log's epoch, when the gateway sends one. */
+  /** The epoch of the channel's log that `after` belongs to (absent from gateways older than epochs). */
   epoch?: string;
   /** true: the session was resumed; false: a new session re-subscribed from the last position. */
   resumed: boolean;
@@ -74,7 +76,7 @@ export interface SubscriptionEvents {
   recovered: SubscriptionRecovered;
   /** A refusal: retryable ones are asked again by the SDK, the others end in `failed`. */
   error: TetherClientError;
-  /** Members joined (channels whose namespace enables join/leave events; docs/protocol.md §11). */
+  /** Members joined (channels whose namespace enables join/leave events; docs/protocol.md §13). */
   join: PresenceChange;
   /** Members left. Not durable: after a reconnect, ask `presence()` again. */
   leave: PresenceChange;
@@ -88,7 +90,8 @@ export interface SubscribeOptions {
 /** What a subscription asks of the client that made it. */
 export interface SubscriptionOwner {
   release(subscription: Subscription): void;
-  positionOf(channel: string): string | undefined;
+  positionOf(channel: string): StreamPosition | undefined;
+  history(channel: string, options: HistoryOptions): Promise<HistoryPage>;
   presence(channel: string, page: { limit?: number; cursor?: string }): Promise<PresencePage>;
 }
 
@@ -96,7 +99,6 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
   private current: SubscriptionState = 'subscribing';
   private waiters: { resolve(info: ChannelResume): void; reject(error: unknown): void }[] = [];
   private confirmed: ChannelResume | undefined;
-  private epoch: string | undefined;
   /** The error that ended it (`failed`), or the last refusal it is retrying after. */
   lastError: TetherClientError | undefined;
 
@@ -111,11 +113,13 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
     return this.current;
   }
 
-  /** The last event delivered on this channel; undefined before the first. */
+  /**
+   * Where delivery stands: the last event delivered, or (before the first, and after a gap)
+   * the ID the gateway continues after; with the epoch of the channel's log. Undefined until
+   * the gateway first confirms the subscription (or a `since` was given).
+   */
   get position(): StreamPosition | undefined {
-    const id = this.owner.positionOf(this.channel);
-    if (id === undefined) return undefined;
-    return this.epoch === undefined ? { id } : { id, epoch: this.epoch };
+    return this.owner.positionOf(this.channel);
   }
 
   /** Whether this subscription still wants its channel (`subscribing` or `subscribed`). */
@@ -139,6 +143,11 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
 
+  /** A page of the channel's log (`client.history()` for this channel); delivers nothing here. */
+  history(options: HistoryOptions = {}): Promise<HistoryPage> {
+    return this.owner.history(this.channel, options);
+  }
+
   /**
    * One page of who is subscribed to the channel (its namespace must track presence, else
    * PRESENCE_NOT_ENABLED): `limit` members (default 100, at most 1000; 0 = the count alone),
@@ -154,9 +163,8 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
   }
 
   /** @internal The gateway confirmed it. */
-  confirm(info: ChannelResume, epoch: string | undefined): void {
+  confirm(info: ChannelResume): void {
     this.confirmed = info;
-    if (epoch !== undefined) this.epoch = epoch;
     this.lastError = undefined;
     this.move('subscribed');
     for (const waiter of this.settleWaiters()) waiter.resolve(info);
@@ -194,10 +202,7 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
 
   /** @internal */
   announce<K extends 'recovered' | 'error'>(type: K, payload: SubscriptionEvents[K]): void {
-    if (type === 'recovered') {
-      const epoch = (payload as SubscriptionRecovered).epoch;
-      if (epoch !== undefined) this.epoch = epoch;
-    } else this.lastError = payload as TetherClientError;
+    if (type === 'error') this.lastError = payload as TetherClientError;
     this.emit(type, payload);
   }
 

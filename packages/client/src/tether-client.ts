@@ -25,6 +25,7 @@ import {
 import { type ClientStats, clientStats } from './client-stats.ts';
 import { type DiagnosticReport, diagnose } from './diagnose.ts';
 import { FrameRouter } from './frame-router.ts';
+import { type HistoryOptions, type HistoryPage, historyFrame } from './history.ts';
 import { isOnline, watchNetwork } from './network-watch.ts';
 import { OfflineQueue } from './offline-queue.ts';
 import { Outbox } from './outbox.ts';
@@ -88,12 +89,22 @@ export class TetherClient extends TypedEmitter<ClientEvents> {
       isConnected: () => this.isConnected(),
       emit: (type, payload) => this.emit(type, payload as never),
       random: o.random,
+      history: (channel, options) => this.history(channel, options),
       presence: (channel, page) =>
         this.request<PresencePage>({ type: 'presence', ref: this.requests.nextRef(), channel, ...page }),
     });
     this.router = new FrameRouter(o, this.requests, this.positions, this.subscriptionSet, {
       emit: (type, payload) => this.emit(type, payload as never),
-      welcomed: (sessionId) => this.actor.send({ type: 'socket.welcomed', sessionId }),
+      welcomed: (sessionId, tokenExpiresInMs) =>
+        this.actor.send({ type: 'socket.welcomed', sessionId, tokenExpiresInMs }),
+      refreshed: (tokenExpiresInMs) => this.actor.send({ type: 'token.refreshed', tokenExpiresInMs }),
+      refreshFailed: (error) => {
+        if (!error.retryable) this.emit('error', error); // the connection will close at `exp`
+        this.actor.send({
+          type: 'token.refreshFailed',
+          failure: { code: error.code, retryable: error.retryable },
+        });
+      },
       queued: (position, estimatedWaitMs) =>
         this.actor.send({ type: 'socket.queued', position, estimatedWaitMs }),
       pong: () => this.actor.send({ type: 'heartbeat.pong' }),
@@ -108,12 +119,14 @@ export class TetherClient extends TypedEmitter<ClientEvents> {
               throw error;
             });
           }),
+          renewToken: fromPromise(() => fetchToken(o)),
           probeGateway: fromPromise(() => probeReadiness(o.httpUrl, o.connectTimeoutMs)),
         },
         actions: {
           openSocket: (_, { token }) => this.openSocket(token),
           closeSocket: (_, { graceful }) => this.closeSocket(graceful),
           sendPing: () => this.link.send({ type: 'ping', ts: Date.now() }),
+          sendRefresh: (_, { token }) => this.router.refresh(token, (frame) => this.link.send(frame)),
           flushOutbox: () => {
             this.connectedAt = Date.now();
             this.outbox.flush();
@@ -267,6 +280,18 @@ export class TetherClient extends TypedEmitter<ClientEvents> {
   /** Append `data` to the channel's log; resolves with its event ID once stored. */
   publish(channel: string, data: unknown): Promise<PublishAck> {
     return this.request<PublishAck>({ type: 'publish', ref: this.requests.nextRef(), channel, data });
+  }
+
+  /**
+   * A page of the channel's log, without subscribing: sent at once when connected, else
+   * when the connection returns. Rejects with the gateway's code (FORBIDDEN_CHANNEL,
+   * REPLAY_DISABLED), or CONNECTION_LOST when the socket went before the page came.
+   * @throws TypeError when `channel` is not a channel name.
+   */
+  history(channel: string, options: HistoryOptions = {}): Promise<HistoryPage> {
+    if (!new RegExp(CHANNEL_PATTERN).test(channel))
+      throw new TypeError(`not a channel name: ${JSON.stringify(channel)}`);
+    return this.request<HistoryPage>(historyFrame(this.requests.nextRef(), channel, options));
   }
 
   /** Run a backend action; resolves with the worker's result, rejects with its coded error. */

@@ -33,17 +33,56 @@ export interface LogPage {
 
 export const ZERO_ID = '0-0';
 
+export interface AppendOptions {
+  /** W3C traceparent of the sampled span that appends, so delivery joins that trace. */
+  traceparent?: string;
+  /** Expire the whole log this long after its last append (action inboxes), ms. */
+  ttlMs?: number;
+  /**
+   * Remember this append under `key` for `windowMs`: a repeat with the same key on the
+   * same channel within the window appends nothing and answers the first one's ID.
+   * `key` is the caller's scope and key together (publish.ts keeps users apart).
+   */
+  idempotency?: { key: string; windowMs: number };
+}
+
+/** An append's answer: the event, durable; `duplicate` when it repeated an idempotency key (the ID is the first one's). */
+export type Appended = LoggedEvent & { duplicate: boolean };
+
+export interface HistoryQuery {
+  /** Exclusive position in the direction of travel: events after it (forward) or before it (reverse). */
+  since?: string;
+  /** The epoch `since` belongs to, when the asker knows it. */
+  epoch?: string;
+  /** Events at most. */
+  limit: number;
+  /** Newest first. */
+  reverse: boolean;
+  /** Stop adding events once their data passes this many bytes (at least one event is returned). */
+  maxBytes: number;
+}
+
+export interface HistoryPage {
+  events: LoggedEvent[];
+  /** The log's epoch now. */
+  epoch: string;
+  /** The newest ID the log ever gave an event (ZERO_ID for a log that never had one). */
+  top: string;
+  /** false when `since` belonged to a history that is gone, or (forward) events after it were trimmed. */
+  recovered: boolean;
+}
+
 export interface EventStore {
-  /** Append and announce one event; the returned event is durable. `ttlMs` expires the whole log. */
-  append(
-    channel: string,
-    json: string,
-    correlationId: string,
-    traceparent?: string,
-    ttlMs?: number,
-  ): Promise<LoggedEvent>;
-  /** Where delivery can continue for a client whose last seen event is `after`, in `epoch` if it knows one. */
-  plan(channel: string, after: string, epoch?: string): Promise<ReplayPlan>;
+  /** Append and announce one event; the returned event is durable. */
+  append(channel: string, json: string, correlationId: string, options?: AppendOptions): Promise<Appended>;
+  /**
+   * Where delivery can continue for a client whose last seen event is `after`, in `epoch`
+   * if it knows one. `replay: false` (the channel's namespace allows none): delivery
+   * continues from the log's newest event, `recovered: false` when that skips any.
+   */
+  plan(channel: string, after: string, epoch?: string, options?: { replay?: boolean }): Promise<ReplayPlan>;
+  /** A page of the log for a history request. */
+  history(channel: string, query: HistoryQuery): Promise<HistoryPage>;
   /** Events with ID in (after, until], oldest first, at most `count`, and whether a trim cut in. */
   page(channel: string, after: string, until: string, count: number): Promise<LogPage>;
 }

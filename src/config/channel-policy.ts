@@ -1,9 +1,9 @@
 /**
  * What a channel allows, by its namespace (the name up to the first `:`): history
  * retention, presence, who may publish, replay, a subscriber cap. The core asks the
- * policy for a channel's options wherever a rule applies; the composition root
- * builds the policy from the configuration (CONFIG_FILE namespaces, environment
- * defaults for channels outside any namespace).
+ * policy for a channel's options wherever a rule applies; namespaces.ts builds it
+ * from the configuration (CONFIG_FILE namespaces, environment defaults for channels
+ * outside any namespace).
  */
 
 export interface ChannelOptions {
@@ -29,9 +29,4 @@ export type ChannelPolicy = (channel: string) => ChannelOptions;
 export function namespaceOf(channel: string): string {
   const colon = channel.indexOf(':');
   return colon < 0 ? channel : channel.slice(0, colon);
-}
-
-/** One set of options for every channel: the policy until namespaces are configured. */
-export function uniformPolicy(options: ChannelOptions): ChannelPolicy {
-  return () => options;
 }

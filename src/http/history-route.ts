@@ -1,0 +1,111 @@
+/**
+ * `GET /channels/:channel/history?limit=&since=&epoch=&reverse=` for backends (a
+ * PUBLISH_API_KEYS key): a page of the channel's log, the same page a socket's
+ * `history` frame gets (src/core/history.ts), events spliced in byte for byte — so
+ * the body is written as text, never parsed and written again. Unknown or invalid
+ * parameters are a 400 naming the parameter and what is allowed.
+ */
+import { Type as T } from '@sinclair/typebox';
+import { Ajv } from 'ajv';
+import type { GatewayCore } from '../core/gateway-core.ts';
+import { HISTORY_PAGE_BYTES, type HistoryRequest, historyPageText, historyQuery } from '../core/history.ts';
+import type { HistoryPage } from '../core/ports/event-store.ts';
+import { type HttpRequest, type HttpResponse, reply, replyJson, trackAbort } from '../edge/uws.ts';
+import { errorBody, type HttpRequestInfo, recordHttpRequest } from '../observability/http-tracing.ts';
+import {
+  CHANNEL_PATTERN,
+  EPOCH_PATTERN,
+  EVENT_ID_PATTERN,
+  isEventId,
+  MAX_HISTORY_LIMIT,
+} from '../shared/frames.ts';
+
+const HistoryParams = T.Object(
+  {
+    limit: T.Optional(T.Integer({ minimum: 1, maximum: MAX_HISTORY_LIMIT })),
+    since: T.Optional(T.String({ pattern: EVENT_ID_PATTERN, format: 'event-id' })),
+    epoch: T.Optional(T.String({ pattern: EPOCH_PATTERN })),
+    reverse: T.Optional(T.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+const ajv = new Ajv({ coerceTypes: true, allErrors: false, strict: true });
+ajv.addFormat('event-id', { type: 'string', validate: isEventId });
+const validateParams = ajv.compile<HistoryRequest>(HistoryParams);
+const CHANNEL = new RegExp(CHANNEL_PATTERN);
+
+const RULES: Record<string, string> = {
+  limit: `an integer from 1 to ${MAX_HISTORY_LIMIT}`,
+  since: 'an event ID (<ms>-<seq>, each part at most 2^64 − 1)',
+  epoch: 'an epoch as welcome/subscribed/history give it (1–32 of A–Z a–z 0–9 _ -)',
+  reverse: 'true or false',
+};
+
+/** The request's parameters, or why they are refused. */
+export function historyParams(
+  channelParameter: string,
+  query: string,
+): { channel: string; request: HistoryRequest } | { problem: string } {
+  let channel: string;
+  try {
+    channel = decodeURIComponent(channelParameter);
+  } catch {
+    return { problem: 'channel: not a valid percent-encoded path segment' };
+  }
+  if (!CHANNEL.test(channel))
+    return {
+      problem: `channel: must be 1–128 of A–Z a–z 0–9 _ . : - (got ${JSON.stringify(channel.slice(0, 130))})`,
+    };
+  const params: Record<string, string> = {};
+  for (const [name, value] of new URLSearchParams(query)) {
+    if (!Object.hasOwn(RULES, name))
+      return {
+        problem: `unknown parameter ${JSON.stringify(name.slice(0, 64))} (allowed: ${Object.keys(RULES).join(', ')})`,
+      };
+    if (Object.hasOwn(params, name)) return { problem: `${name}: given more than once` };
+    params[name] = value;
+  }
+  const request: Record<string, unknown> = { ...params };
+  if (!validateParams(request)) {
+    const name = validateParams.errors?.[0]?.instancePath.slice(1) ?? '';
+    return {
+      problem: `${name}: must be ${RULES[name] ?? 'valid'} (got ${JSON.stringify(params[name] ?? '')})`,
+    };
+  }
+  return { channel, request };
+}
+
+/** Serve one request whose API key was accepted; `info` is what was read from `req` synchronously. */
+export function serveHistory(
+  core: GatewayCore,
+  res: HttpResponse,
+  req: HttpRequest,
+  info: HttpRequestInfo,
+): void {
+  trackAbort(res);
+  const parsed = historyParams(req.getParameter(0) ?? '', req.getQuery() ?? '');
+  const fail = (status: number, body: object, headers?: Record<string, string>) => {
+    recordHttpRequest(core.logger, info, status);
+    replyJson(res, status, errorBody(body, info.correlationId), headers);
+  };
+  if ('problem' in parsed) {
+    fail(400, { error: 'MALFORMED_MESSAGE', message: parsed.problem });
+    return;
+  }
+  const { channel, request } = parsed;
+  if (!core.ports.readiness.isReady()) {
+    fail(503, { error: 'STORE_UNAVAILABLE', retryAfterMs: 1000 }, { 'retry-after': '1' });
+    return;
+  }
+  core.ports.events.history(channel, historyQuery(request, HISTORY_PAGE_BYTES)).then(
+    (page: HistoryPage) => {
+      recordHttpRequest(core.logger, info, 200);
+      reply(res, 200, historyPageText(channel, page, { channel }));
+    },
+    (error: unknown) => {
+      core.logger.warn({ err: error, channel, correlationId: info.correlationId }, 'history: read failed');
+      fail(503, { error: 'STORE_UNAVAILABLE', retryAfterMs: 1000 }, { 'retry-after': '1' });
+    },
+  );
+}

@@ -1,0 +1,275 @@
+/**
+ * History (issue 15 item 3): `GET /channels/:channel/history` for backends and the
+ * `history` frame for sockets — pages by `limit`, `since` (exclusive, in the
+ * direction of travel) and `reverse`, the epoch and top, data byte for byte, a gap
+ * never silent (`recovered: false`), and bad input answered with a coded error.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ErrorFrame, EventFrame, HistoryPageFrame } from '../../src/shared/frames.ts';
+import { publishMany } from '../support/events.ts';
+import {
+  mintToken,
+  publishHttp,
+  startTestGateway,
+  TEST_API_KEY,
+  type TestGateway,
+  type TokenClaims,
+} from '../support/gateway.ts';
+import { TestClient } from '../support/ws-client.ts';
+
+interface HttpPage {
+  channel: string;
+  epoch: string;
+  top: string;
+  recovered: boolean;
+  events: EventFrame[];
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'tether-history-'));
+let gw: TestGateway;
+const opened: TestClient[] = [];
+const run = Math.random().toString(36).slice(2, 8);
+const room = `room:${run}`;
+let published: string[];
+
+beforeAll(async () => {
+  const config = join(dir, 'config.json');
+  writeFileSync(
+    config,
+    JSON.stringify({ namespaces: { cursor: { replay: false }, tiny: { historyMaxEvents: 1 } } }),
+  );
+  gw = await startTestGateway({ CONFIG_FILE: config });
+  published = await publishMany(gw.http, room, 25, 1);
+});
+
+afterAll(async () => {
+  for (const client of opened) client.drop();
+  await gw.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function history(channel: string, query = '', key = TEST_API_KEY): Promise<Response> {
+  return fetch(`${gw.http}/channels/${channel}/history${query}`, {
+    headers: { authorization: `Bearer ${key}` },
+  });
+}
+
+async function page(channel: string, query = ''): Promise<HttpPage> {
+  const res = await history(channel, query);
+  expect(res.status, await res.clone().text()).toBe(200);
+  return (await res.json()) as HttpPage;
+}
+
+async function session(claims: TokenClaims = {}) {
+  const started = await TestClient.session(gw.url, { token: await mintToken(claims) });
+  opened.push(started.client);
+  return started;
+}
+
+async function ask(
+  client: TestClient,
+  frame: Record<string, unknown>,
+): Promise<HistoryPageFrame | ErrorFrame> {
+  const ref = `h${Math.random().toString(36).slice(2)}`;
+  client.send({ type: 'history', ref, ...frame });
+  return client.next((f): f is HistoryPageFrame | ErrorFrame => 'ref' in f && f.ref === ref);
+}
+
+const idsOf = (events: EventFrame[]) => events.map((event) => event.id);
+
+describe('GET /channels/:channel/history', () => {
+  it('pages forward by since (exclusive) until the top, with the epoch a subscriber gets', async () => {
+    const first = await page(room, '?limit=10');
+    expect(idsOf(first.events)).toEqual(published.slice(0, 10));
+    expect(first.top).toBe(published[24]);
+    expect(first.recovered).toBe(true);
+    expect(first.events[0]).toMatchObject({ type: 'event', channel: room, data: { n: 0 } });
+    const second = await page(room, `?limit=10&since=${published[9]}`);
+    expect(idsOf(second.events)).toEqual(published.slice(10, 20));
+    const last = await page(room, `?limit=10&since=${published[19]}`);
+    expect(idsOf(last.events)).toEqual(published.slice(20));
+    expect((await page(room, `?since=${last.top}`)).events).toEqual([]);
+
+    const { client } = await session();
+    client.send({ type: 'subscribe', channel: room, ref: 's' });
+    const subscribed = await client.next((f) => f.type === 'subscribed');
+    expect(first.epoch).toBe((subscribed as { epoch: string }).epoch);
+  });
+
+  it('reverse pages newest first, since going back in time', async () => {
+    const newest = await page(room, '?limit=10&reverse=true');
+    expect(idsOf(newest.events)).toEqual(published.slice(15).reverse());
+    const older = await page(room, `?limit=10&reverse=true&since=${published[15]}`);
+    expect(idsOf(older.events)).toEqual(published.slice(5, 15).reverse());
+    expect(idsOf((await page(room, `?reverse=true&since=${published[0]}`)).events)).toEqual([]);
+  });
+
+  it('without limit, 100 events at most', async () => {
+    const channel = `room:many-${run}`;
+    await publishMany(gw.http, channel, 130);
+    expect((await page(channel)).events).toHaveLength(100);
+    expect((await page(channel, '?limit=1000')).events).toHaveLength(130);
+  });
+
+  it('data comes back byte for byte as the publisher wrote it', async () => {
+    const channel = `room:exact-${run}`;
+    const data = '{"big": 12345678901234567890123, "x" : 1e400,"s":"\\u00e9"}';
+    const res = await fetch(`${gw.http}/publish`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TEST_API_KEY}` },
+      body: `{"channel":"${channel}","data":${data}}`,
+    });
+    expect(res.status).toBe(200);
+    const text = await (await history(channel)).text();
+    expect(text).toContain(`"data":${data}}`);
+  });
+
+  it('a position from another epoch, or past the top, is lost history: recovered false, from the start', async () => {
+    const stale = await page(room, `?limit=3&since=${published[5]}&epoch=another`);
+    expect(stale.recovered).toBe(false);
+    expect(idsOf(stale.events)).toEqual(published.slice(0, 3));
+    const beyond = await page(room, '?limit=3&since=99999999999999-0');
+    expect(beyond.recovered).toBe(false);
+    expect(idsOf(beyond.events)).toEqual(published.slice(0, 3));
+    const backwards = await page(room, '?limit=2&reverse=true&since=99999999999999-0');
+    expect(idsOf(backwards.events)).toEqual([published[24], published[23]]);
+    const current = await page(room, `?limit=1&since=${published[5]}&epoch=${stale.epoch}`);
+    expect(current).toMatchObject({ recovered: true, events: [{ id: published[6] }] });
+  });
+
+  it('paging forward past a trim says so: the page starts at the oldest event held', async () => {
+    const channel = `tiny:${run}`;
+    const ids = await publishMany(gw.http, channel, 250, 4);
+    const trimmed = await page(channel, `?limit=5&since=${ids[0]}`);
+    expect(trimmed.recovered).toBe(false);
+    const oldest = trimmed.events[0]?.id as string;
+    expect(ids.indexOf(oldest)).toBeGreaterThan(1);
+    expect(idsOf(trimmed.events)).toEqual(ids.slice(ids.indexOf(oldest), ids.indexOf(oldest) + 5));
+    expect((await page(channel, `?limit=5&since=${oldest}`)).recovered).toBe(true);
+  });
+
+  it('a page stops once its events pass 1 MiB of data, and paging goes on from there', async () => {
+    const channel = `room:large-${run}`;
+    const blob = 'x'.repeat(60_000);
+    const ids: string[] = [];
+    for (let n = 0; n < 30; n++) ids.push(await publishHttp(gw.http, channel, { n, blob }));
+    const first = await page(channel, '?limit=100');
+    expect(first.events.length).toBeGreaterThan(10);
+    expect(first.events.length).toBeLessThan(30);
+    const rest = await page(channel, `?limit=100&since=${first.events.at(-1)?.id}`);
+    expect([...idsOf(first.events), ...idsOf(rest.events)]).toEqual(ids);
+  });
+
+  it('refuses bad input with 400 MALFORMED_MESSAGE naming the parameter', async () => {
+    const cases: [string, string, string][] = [
+      [room, '?limit=0', 'limit: must be an integer from 1 to 1000'],
+      [room, '?limit=1001', 'limit: must be an integer from 1 to 1000'],
+      [room, '?limit=ten', 'limit: must be an integer'],
+      [room, '?since=yesterday', 'since: must be an event ID'],
+      [room, '?since=18446744073709551616-0', 'since: must be an event ID'],
+      [room, '?reverse=maybe', 'reverse: must be true or false'],
+      [room, '?epoch=no%20spaces', 'epoch: must be an epoch'],
+      [room, '?from=1-0', 'unknown parameter "from"'],
+      [room, '?limit=1&limit=2', 'limit: given more than once'],
+      ['room%2A', '', 'channel: must be 1–128 of'],
+      ['x'.repeat(129), '', 'channel: must be 1–128 of'],
+    ];
+    for (const [channel, query, message] of cases) {
+      const res = await history(channel, query);
+      expect(res.status, `${channel}${query}`).toBe(400);
+      const body = (await res.json()) as { error: string; message: string; correlationId: string };
+      expect(body.error).toBe('MALFORMED_MESSAGE');
+      expect(body.message, `${channel}${query}`).toContain(message);
+      expect(body.correlationId).toBeTruthy();
+    }
+  });
+
+  it('needs a backend API key', async () => {
+    const res = await history(room, '', 'not-the-key-0123456789');
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { error: string }).error).toBe('UNAUTHORIZED');
+    expect((await fetch(`${gw.http}/channels/${room}/history`)).status).toBe(401);
+  });
+
+  it('a backend reads namespaces that refuse replay to clients', async () => {
+    await publishHttp(gw.http, `cursor:${run}`, { at: 1 });
+    expect((await page(`cursor:${run}`)).events).toHaveLength(1);
+  });
+});
+
+describe('the history frame', () => {
+  it('answers with the same page as HTTP, as a history frame with its ref', async () => {
+    const { client } = await session();
+    const answer = await ask(client, { channel: room, limit: 4, since: published[2] });
+    const http = await page(room, `?limit=4&since=${published[2]}`);
+    expect(answer).toMatchObject({
+      type: 'history',
+      channel: room,
+      epoch: http.epoch,
+      top: http.top,
+      recovered: true,
+    });
+    expect((answer as HistoryPageFrame).events).toEqual(http.events);
+    const reversed = await ask(client, { channel: room, limit: 2, reverse: true });
+    expect(idsOf((reversed as HistoryPageFrame).events as EventFrame[])).toEqual([
+      published[24],
+      published[23],
+    ]);
+  });
+
+  it('a socket page stops at a quarter of MAX_BACKPRESSURE_BYTES', async () => {
+    const channel = `room:large-${run}`;
+    const { client } = await session();
+    const answer = (await ask(client, { channel, limit: 1000 })) as HistoryPageFrame;
+    // 1 MiB buffer → 256 KiB pages: four 60 KB events, the fifth would pass it.
+    expect(answer.events).toHaveLength(4);
+  });
+
+  it('follows the token: channels claim, own inbox only, system channels only with system: patterns', async () => {
+    const { client, welcome } = await session({ channels: ['room:*'] });
+    for (const channel of ['other:1', 'inbox:someone-else', 'system:sessions']) {
+      expect(await ask(client, { channel })).toMatchObject({
+        type: 'error',
+        code: 'FORBIDDEN_CHANNEL',
+        detail: channel,
+      });
+    }
+    expect(await ask(client, { channel: `inbox:${welcome.sessionId}` })).toMatchObject({
+      type: 'history',
+      events: [],
+      epoch: 'session',
+    });
+    const { client: star } = await session({ channels: ['*'] });
+    expect(await ask(star, { channel: 'system:sessions' })).toMatchObject({ code: 'FORBIDDEN_CHANNEL' });
+    const { client: backend } = await session({ channels: ['system:*'] });
+    expect(await ask(backend, { channel: 'system:sessions' })).toMatchObject({ type: 'history' });
+  });
+
+  it('a namespace with replay: false answers REPLAY_DISABLED; the connection carries on', async () => {
+    const { client } = await session();
+    expect(await ask(client, { channel: `cursor:${run}` })).toMatchObject({
+      type: 'error',
+      code: 'REPLAY_DISABLED',
+      category: 'event',
+      retryable: false,
+    });
+    expect(await ask(client, { channel: room, limit: 1 })).toMatchObject({ type: 'history' });
+  });
+
+  it('bad fields are MALFORMED_MESSAGE naming the field, with the ref', async () => {
+    const { client } = await session();
+    for (const [frame, where] of [
+      [{ channel: room, limit: 0 }, 'history/limit'],
+      [{ channel: room, since: 'nope' }, 'history/since'],
+      [{ channel: 'a*' }, 'history/channel'],
+      [{ channel: room, cursor: 'x' }, 'history/'],
+    ] as const) {
+      const answer = (await ask(client, frame)) as ErrorFrame;
+      expect(answer.code).toBe('MALFORMED_MESSAGE');
+      expect(answer.detail).toContain(where);
+    }
+  });
+});

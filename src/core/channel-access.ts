@@ -2,10 +2,20 @@
  * Who may read a channel (subscribe to it, ask its history): a session's own inbox
  * only; a reserved `system:` channel only with a `channels` claim that names `system:`
  * patterns — `*` alone does not reach them, since they tell of every user's sessions;
- * any other channel by the token's `channels` claim.
+ * any other channel by the token's `channels` claim. A connection also reads the
+ * channels the backend subscribed its session to (server-side subscriptions).
  */
 import { INBOX_PREFIX, inboxChannel, SYSTEM_PREFIX } from '../shared/frames.ts';
+import type { Connection } from './connection.ts';
 import { channelAllowed } from './principal.ts';
+
+/** Whether `conn` may read `channel`: by its token (mayRead), or the backend's server-side subscription. */
+export function connectionMayRead(
+  conn: Pick<Connection, 'principal' | 'sessionId' | 'serverChannels'>,
+  channel: string,
+): boolean {
+  return conn.serverChannels.has(channel) || mayRead(conn.principal?.channels ?? [], conn.sessionId, channel);
+}
 
 export function mayRead(
   patterns: readonly string[],

@@ -4,7 +4,7 @@
  * `event` frames (`reply` frames on an inbox) with their data spliced in byte for byte.
  */
 import { DEFAULT_HISTORY_LIMIT, type HistoryFrame } from '../shared/frames.ts';
-import { mayRead } from './channel-access.ts';
+import { connectionMayRead } from './channel-access.ts';
 import type { Connection } from './connection.ts';
 import { eventFrameText } from './event-frames.ts';
 import type { GatewayCore } from './gateway-core.ts';
@@ -52,7 +52,7 @@ function socketPageBytes(core: GatewayCore): number {
 /** A `history` frame: the channel must be readable by the token and replayable by its namespace. */
 export async function sendHistory(core: GatewayCore, conn: Connection, frame: HistoryFrame): Promise<void> {
   const { channel, ref } = frame;
-  if (!mayRead(conn.principal?.channels ?? [], conn.sessionId, channel)) {
+  if (!connectionMayRead(conn, channel)) {
     conn.fail('FORBIDDEN_CHANNEL', { ref, detail: channel });
     return;
   }

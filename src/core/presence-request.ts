@@ -4,7 +4,7 @@
  * backend subscribed to it). Answered with `present`, or a coded error.
  */
 import { PRESENCE_PAGE_DEFAULT, type PresenceFrame } from '../shared/frames.ts';
-import { mayRead } from './channel-access.ts';
+import { connectionMayRead } from './channel-access.ts';
 import type { Connection } from './connection.ts';
 import type { GatewayCore } from './gateway-core.ts';
 
@@ -14,9 +14,7 @@ export async function presenceRequest(
   frame: PresenceFrame,
 ): Promise<void> {
   const { channel, ref } = frame;
-  const allowed =
-    conn.serverChannels.has(channel) || mayRead(conn.principal?.channels ?? [], conn.sessionId, channel);
-  if (!allowed) {
+  if (!connectionMayRead(conn, channel)) {
     conn.fail('FORBIDDEN_CHANNEL', { ref, detail: channel });
     return;
   }

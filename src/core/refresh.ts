@@ -8,7 +8,7 @@
  * with AUTH_REFRESH_REJECTED (4004) and the session stays resumable.
  */
 import type { RefreshFrame } from '../shared/frames.ts';
-import { mayRead } from './channel-access.ts';
+import { connectionMayRead } from './channel-access.ts';
 import type { Connection } from './connection.ts';
 import type { GatewayCore } from './gateway-core.ts';
 import type { Principal } from './principal.ts';
@@ -43,8 +43,7 @@ export async function refreshToken(core: GatewayCore, conn: Connection, frame: R
   if (!conn.isOpen) return;
   conn.principal = principal;
   for (const channel of [...conn.subscriptions.keys()]) {
-    if (conn.serverChannels.has(channel)) continue; // the backend's choice, not the token's
-    if (mayRead(principal.channels, conn.sessionId, channel)) continue;
+    if (connectionMayRead(conn, channel)) continue; // on the new token, or the backend's choice
     unsubscribe(core, conn, { type: 'unsubscribe', channel });
     conn.fail('FORBIDDEN_CHANNEL', { detail: `dropped ${channel} on refresh` });
   }

@@ -6,7 +6,7 @@
 
 import { namespaceOf } from '../config/channel-policy.ts';
 import { INBOX_PREFIX, inboxChannel, type SubscribeFrame, type UnsubscribeFrame } from '../shared/frames.ts';
-import { mayRead } from './channel-access.ts';
+import { connectionMayRead } from './channel-access.ts';
 import type { Connection } from './connection.ts';
 import type { GatewayCore } from './gateway-core.ts';
 import type { ReplayPlan } from './ports/event-store.ts';
@@ -123,10 +123,7 @@ function subscribedOrPlanned(conn: Connection): number {
 
 export async function subscribe(core: GatewayCore, conn: Connection, frame: SubscribeFrame): Promise<void> {
   const { channel, ref } = frame;
-  // The backend's server-side subscriptions need no claim (src/control/).
-  const allowed =
-    conn.serverChannels.has(channel) || mayRead(conn.principal?.channels ?? [], conn.sessionId, channel);
-  if (!allowed) {
+  if (!connectionMayRead(conn, channel)) {
     conn.fail('FORBIDDEN_CHANNEL', { ref, detail: channel });
     return;
   }

@@ -4,33 +4,36 @@
  * A publish reaches every subscriber under its backpressure limit; one over it is
  * skipped — and cut, with `closeOnBackpressureLimit` — never blocks the others.
  */
-import type { EdgeSocket } from './edge-socket.ts';
-
-type AnySocket = EdgeSocket<unknown>;
+/** What a topic holds: a socket that can take a published frame (src/edge/ws-edge/edge-socket.ts). */
+export interface Subscriber {
+  topics: Set<string> | undefined;
+  /** Send, or drop (and cut) past the backpressure limit; never throws. */
+  write(data: Uint8Array, isBinary: boolean): number;
+}
 
 export class Topics {
-  private readonly subscribers = new Map<string, Set<AnySocket>>();
+  private readonly subscribers = new Map<string, Set<Subscriber>>();
 
-  subscribe<T>(topic: string, ws: EdgeSocket<T>): void {
+  subscribe(topic: string, ws: Subscriber): void {
     let set = this.subscribers.get(topic);
     if (!set) {
       set = new Set();
       this.subscribers.set(topic, set);
     }
-    set.add(ws as AnySocket);
+    set.add(ws);
     ws.topics ??= new Set();
     ws.topics.add(topic);
   }
 
-  unsubscribe<T>(topic: string, ws: EdgeSocket<T>): boolean {
+  unsubscribe(topic: string, ws: Subscriber): boolean {
     if (!ws.topics?.delete(topic)) return false;
     const set = this.subscribers.get(topic);
-    set?.delete(ws as AnySocket);
+    set?.delete(ws);
     if (set?.size === 0) this.subscribers.delete(topic);
     return true;
   }
 
-  unsubscribeAll<T>(ws: EdgeSocket<T>): void {
+  unsubscribeAll(ws: Subscriber): void {
     if (!ws.topics) return;
     for (const topic of [...ws.topics]) this.unsubscribe(topic, ws);
   }

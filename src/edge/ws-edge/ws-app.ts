@@ -1,7 +1,8 @@
 /**
  * The portable edge's App: uWS's routing, upgrade and pub/sub on `node:http` + `ws`.
  * As in uWS, an upgrade request on a path with no WebSocket route is answered by
- * the HTTP routes, and a request no route matches is cut without an answer.
+ * the HTTP routes, and a request no route matches gets uWS 20.5x's plain 404
+ * (uWS 20.30 cut the connection instead).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { ListenOptions } from 'node:net';
@@ -72,7 +73,7 @@ export class WsApp implements App {
     const { path, query } = splitUrl(req.url);
     const match = this.routes.match((req.method ?? 'GET').toLowerCase(), path);
     if (!match) {
-      req.socket.destroy();
+      new NodeResponse(req, res).writeStatus('404 Not Found').end('File Not Found', true);
       return;
     }
     match.handler(new NodeResponse(req, res), new NodeRequest(req, path, query, match.params));

@@ -55,6 +55,19 @@ describe.each(testedEdges())('topics on the %s edge', (impl) => {
     for (const ws of [a, b, c]) ws.close();
   });
 
+  it('a published message arrives whole at every length boundary of the frame header', async () => {
+    const { served } = await start();
+    const ws = await connect(`${served.base}/t`);
+    ws.send('sub:room');
+    await until(() => served.app.numSubscribers('room') === 1);
+    const lengths = [0, 125, 126, 65_535, 65_536, 200_000];
+    const got = messages(ws, lengths.length);
+    for (const length of lengths)
+      served.app.publish('room', 'é'.repeat(length / 2) + 'x'.repeat(length % 2), false, false);
+    expect((await got).map((m) => Buffer.byteLength(m))).toEqual(lengths);
+    ws.close();
+  });
+
   it('direct sends and publishes arrive in the order they were made', async () => {
     const { served } = await start();
     const ws = await connect(`${served.base}/t`);

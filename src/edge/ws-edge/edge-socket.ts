@@ -60,17 +60,31 @@ export class EdgeSocket<UserData> implements WebSocket<UserData> {
 
   send(message: RecognizedString, isBinary = false, _compress = false): number {
     this.usable();
-    return this.write(typeof message === 'string' ? message : bytesOf(message), isBinary);
+    if (this.dropping()) return SEND_DROPPED;
+    const data = typeof message === 'string' ? message : bytesOf(message);
+    this.raw.send(data, { binary: isBinary, compress: false, fin: true }, this.flushed);
+    return this.sent();
   }
 
-  /** Send without the use check: for topic publish, which only holds open sockets. */
-  write(data: string | Uint8Array, isBinary: boolean): number {
-    const { maxBackpressure, closeOnBackpressureLimit } = this.route.behavior;
-    if (this.doomed || (maxBackpressure && maxBackpressure < this.raw.bufferedAmount)) {
-      if (closeOnBackpressureLimit) this.doom();
-      return SEND_DROPPED;
-    }
-    this.raw.send(data, { binary: isBinary, compress: false, fin: true }, this.flushed);
+  /**
+   * A topic publish: one frame made once for every subscriber, written straight to
+   * the TCP socket. Safe beside ws's own sends: with compression off, ws writes each
+   * frame to the socket at once, so the order on the wire is the order of the calls.
+   */
+  writeFrame(frame: Uint8Array): number {
+    if (this.dropping()) return SEND_DROPPED;
+    this.socket.write(frame, this.flushed);
+    return this.sent();
+  }
+
+  /** uWS's rule: past maxBackpressure the message is dropped (and the socket doomed). */
+  private dropping(): boolean {
+    if (!this.overLimit()) return false;
+    if (this.route.behavior.closeOnBackpressureLimit) this.doom();
+    return true;
+  }
+
+  private sent(): number {
     const buffered = this.raw.bufferedAmount;
     if (buffered === 0) return SEND_SENT;
     this.pressure = buffered;

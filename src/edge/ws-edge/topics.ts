@@ -4,11 +4,13 @@
  * A publish reaches every subscriber under its backpressure limit; one over it is
  * skipped — and cut, with `closeOnBackpressureLimit` — never blocks the others.
  */
+import { serverFrame } from './frame.ts';
+
 /** What a topic holds: a socket that can take a published frame (src/edge/ws-edge/edge-socket.ts). */
 export interface Subscriber {
   topics: Set<string> | undefined;
-  /** Send, or drop (and cut) past the backpressure limit; never throws. */
-  write(data: Uint8Array, isBinary: boolean): number;
+  /** Write a whole frame, or drop it (and cut) past the backpressure limit; never throws. */
+  writeFrame(frame: Uint8Array): number;
 }
 
 export class Topics {
@@ -45,9 +47,9 @@ export class Topics {
   publish(topic: string, message: string | Uint8Array, isBinary: boolean): boolean {
     const set = this.subscribers.get(topic);
     if (!set) return true;
-    // Encoded once, not once per subscriber.
-    const data = typeof message === 'string' ? Buffer.from(message) : message;
-    for (const ws of set) ws.write(data, isBinary);
+    // Framed once, not once per subscriber.
+    const frame = serverFrame(typeof message === 'string' ? Buffer.from(message) : message, isBinary);
+    for (const ws of set) ws.writeFrame(frame);
     return true;
   }
 }

@@ -165,7 +165,14 @@ export class EdgeSocket<UserData> implements WebSocket<UserData> {
     this.closed(1006, Buffer.from('WebSocket timed out from inactivity'));
   }
 
-  /** The connection ended by the peer or the network, or by ws after a protocol error. */
+  /** A protocol error: cut without a close frame, as uWS does (the peer sees 1006). */
+  cut(reason: string): void {
+    if (this.state !== OPEN) return;
+    this.socket.destroy();
+    this.closed(1006, Buffer.from(reason));
+  }
+
+  /** The connection ended by the peer or the network. */
   closed(code: number, reason: Buffer): void {
     if (this.state !== OPEN) return;
     this.state = IN_CLOSE_HANDLER;

@@ -74,7 +74,7 @@ export class WsRoute<UserData> implements SocketRoute<UserData> {
     raw.on('pong', onHeard);
     raw.on('close', onClose);
     raw.on('error', onError);
-    watchCloseFrame(raw, ws as EdgeSocket<unknown>);
+    watchReceiver(raw, ws as EdgeSocket<unknown>);
     this.sockets.add(ws);
     this.sweeper.ensureRunning();
     this.behavior.open?.(ws);
@@ -93,20 +93,30 @@ function onHeard(this: WsSocket): void {
 }
 
 /**
- * uWS runs the close handler when the peer's close frame arrives; ws's `close` event
- * waits for the TCP connection to end, after the peer has seen the reply. The
- * receiver's `conclude` (not public API: without it, `close` decides) keeps uWS's
- * order, so a client that saw its close completed finds the server already knowing.
+ * Two uWS behaviours need ws's frame parser (its receiver: not public API; without
+ * it, ws's own behaviour applies — docs/edge.md):
+ * - uWS runs the close handler when the peer's close frame arrives; ws's `close`
+ *   event waits for the TCP connection to end, after the peer has seen the reply.
+ *   `conclude` keeps uWS's order: a client that saw its close complete finds the
+ *   server already knowing.
+ * - On a protocol error (a frame over maxPayload, invalid UTF-8…) uWS cuts the
+ *   connection (the client sees 1006) where ws would send a close frame (1009,
+ *   1007…). Listening before ws does, the socket is cut before that frame is written.
  */
-function watchCloseFrame(raw: WsSocket, ws: EdgeSocket<unknown>): void {
+function watchReceiver(raw: WsSocket, ws: EdgeSocket<unknown>): void {
   const receiver = (raw as unknown as { _receiver?: Receiver })._receiver;
   if (!receiver) return;
   receiver[EDGE] = ws;
   receiver.on('conclude', onCloseFrame);
+  receiver.prependListener('error', onProtocolError);
 }
 
 function onCloseFrame(this: { [EDGE]: EdgeSocket<unknown> }, code: number, reason: Buffer): void {
   this[EDGE].closed(code, reason);
+}
+
+function onProtocolError(this: { [EDGE]: EdgeSocket<unknown> }, error: Error): void {
+  this[EDGE].cut(error.message);
 }
 
 /** The peer ended TCP without a close frame: uWS takes that as the end at once (1006). */
@@ -118,11 +128,7 @@ function onClose(this: WsSocket, code: number, reason: Buffer): void {
   (this as Tagged)[EDGE].closed(code, reason);
 }
 
-/**
- * A protocol error (frame over maxPayload, invalid UTF-8…): ws closes the
- * connection with the RFC code (1009, 1007…) where uWS cuts it; the gateway's
- * close handler gets 1006 and the reason either way, as from uWS.
- */
+/** Any other failure of the socket: the close handler gets 1006 and why, as from uWS. */
 function onError(this: WsSocket, error: Error): void {
   (this as Tagged)[EDGE].closed(1006, Buffer.from(error.message));
 }

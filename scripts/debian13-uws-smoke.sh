@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The native uWS edge on Node 24, where it can load: a Debian 13 (trixie, glibc
-# 2.41) root made with debootstrap, the official Node 24 from the registry, this
+# 2.41) root made with debootstrap, the official Node 24 (or --node N) from the registry, this
 # checkout bind-mounted. Starts the gateway there with EDGE=uws (it refuses to
 # start if no native build loads), then runs one full session against it from the
 # host (scripts/session-smoke.ts). Root only (debootstrap, chroot, mounts).
@@ -8,6 +8,7 @@
 #   sudo bash scripts/debian13-uws-smoke.sh           # the smoke test (about 1 min the first time)
 #   sudo bash scripts/debian13-uws-smoke.sh --suite   # and then the unit, edge and integration
 #                                                     # tests there on the uWS edge (a few minutes)
+#   sudo bash scripts/debian13-uws-smoke.sh --node 22 # another Node line (default 24)
 #
 # The root is kept in ${TETHER_DEBIAN13_ROOT:-/var/tmp/tether-debian13} for the
 # next run (about 30 s and 220 MB to make). Not part of .ci/run: it needs root,
@@ -21,7 +22,15 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 suite=false
-[ "${1:-}" = --suite ] && suite=true
+node_major=24
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --suite) suite=true ;;
+    --node) node_major=$2; shift ;;
+    *) echo "usage: $0 [--suite] [--node MAJOR]" >&2; exit 2 ;;
+  esac
+  shift
+done
 root=${TETHER_DEBIAN13_ROOT:-/var/tmp/tether-debian13}
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
@@ -31,7 +40,7 @@ if [ ! -x "$root/bin/sh" ]; then
   debootstrap --variant=minbase trixie "$root" "$mirror" >"$root.debootstrap.log" 2>&1 ||
     { tail -20 "$root.debootstrap.log" >&2; exit 1; }
 fi
-node_bin=$(bash scripts/with-node.sh 24 sh -c 'dirname "$(command -v node)"')
+node_bin=$(bash scripts/with-node.sh "$node_major" sh -c 'dirname "$(command -v node)"')
 
 mounts=()
 pids=()

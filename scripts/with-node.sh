@@ -24,9 +24,12 @@ package="node-$(uname -s | tr '[:upper:]' '[:lower:]')-$arch"
 cache=${TETHER_NODE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/tether/node}
 mkdir -p "$cache"
 
-# The newest published version of that major (npm answers a string or a list).
+# The newest published version of that major (npm answers a string or a list, not in semver order).
 version=$(npm view "$package@$major" version --json 2>/dev/null |
-  node -e 'const v = JSON.parse(require("fs").readFileSync(0, "utf8")); console.log([].concat(v).pop() ?? "")' ||
+  node -e '
+    const key = (v) => v.split(".").map(Number);
+    const newer = (a, b) => { const [x, y] = [key(a), key(b)]; const i = x.findIndex((n, j) => n !== y[j]); return i < 0 ? 0 : x[i] - y[i]; };
+    console.log([].concat(JSON.parse(require("fs").readFileSync(0, "utf8"))).sort(newer).pop() ?? "");' ||
   true)
 if [ -z "$version" ]; then
   version=$(find "$cache" -mindepth 1 -maxdepth 1 -name "$major.*" -printf '%f\n' | sort -V | tail -1)

@@ -12,6 +12,16 @@
  * - `send()` returns 1 sent, 0 buffered (backpressure), 2 dropped (over `maxBackpressure`).
  */
 
+/**
+ * The close handler's message when the edge cut a socket for a rule of the protocol
+ * (code 1006, no close frame): uWS's own words, which the portable edge uses too.
+ */
+export const PROTOCOL_CUT = {
+  /** A frame over `maxPayloadLength` (uWS may append detail). */
+  tooBig: 'Received too big message',
+  invalidUtf8: 'Received invalid UTF-8',
+} as const;
+
 /** What uWS accepts as a message or header: text or bytes. */
 export type RecognizedString = string | ArrayBuffer | Uint8Array;
 

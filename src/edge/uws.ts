@@ -16,6 +16,7 @@ import type {
   ListenToken,
   WebSocket,
 } from './edge-port.ts';
+import { PROTOCOL_CUT } from './edge-port.ts';
 import { chooseEdge } from './select-edge.ts';
 
 export type {
@@ -73,13 +74,13 @@ export function sendText<T>(ws: Socket<T>, text: string): SendResult {
 
 /**
  * What the edge closed a socket for on its own, when it is a rule of the protocol:
- * uWS cuts such a socket without a close frame (the client sees 1006) and names
- * the reason in the message its close handler gets.
+ * both edges cut such a socket without a close frame (the client sees 1006) and
+ * name the reason in the message the close handler gets (PROTOCOL_CUT).
  */
 export function edgeCloseReason(message: ArrayBuffer): 'INVALID_UTF8' | 'MESSAGE_TOO_LARGE' | undefined {
   const text = Buffer.from(message).toString();
-  if (text === 'Received invalid UTF-8') return 'INVALID_UTF8';
-  if (text.startsWith('Received too big message')) return 'MESSAGE_TOO_LARGE';
+  if (text === PROTOCOL_CUT.invalidUtf8) return 'INVALID_UTF8';
+  if (text.startsWith(PROTOCOL_CUT.tooBig)) return 'MESSAGE_TOO_LARGE';
   return undefined;
 }
 

@@ -30,11 +30,24 @@ describe.each(testedEdges())('limits and closes on the %s edge', (impl) => {
     big.send('a'.repeat(LIMIT + 1));
     expect((await closed).code).toBe(1006);
     await until(() => closes.length === 1);
-    expect(closes[0]?.code).toBe(1006);
+    expect(closes[0]).toEqual({ code: 1006, reason: expect.stringMatching(/^Received too big message/) });
     const stillServed = messages(bystander, 1);
     bystander.send('hi');
     expect(await stillServed).toEqual(['got 2']);
     bystander.close();
+  });
+
+  it('a text frame that is not UTF-8 cuts its connection, named as uWS names it', async () => {
+    const closes: { code: number; reason: string }[] = [];
+    served = await serve(impl, (app) =>
+      app.ws('/*', { close: (_ws, code, reason) => closes.push({ code, reason: text(reason) }) }),
+    );
+    const ws = await connect(`${served.base}/`);
+    const closed = closedOf(ws);
+    ws.send(Buffer.from([0x68, 0xff, 0xfe]), { binary: false });
+    expect((await closed).code).toBe(1006);
+    await until(() => closes.length === 1);
+    expect(closes).toEqual([{ code: 1006, reason: 'Received invalid UTF-8' }]);
   });
 
   it('end sends the close code and runs the close handler before it returns', async () => {

@@ -9,7 +9,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket as WsSocket } from 'ws';
-import type { WebSocketBehavior } from '../edge-port.ts';
+import { PROTOCOL_CUT, type WebSocketBehavior } from '../edge-port.ts';
 import { EdgeSocket, type SocketRoute } from './edge-socket.ts';
 import { IdleSweeper } from './idle-sweeper.ts';
 import type { Topics } from './topics.ts';
@@ -115,9 +115,15 @@ function onCloseFrame(this: { [EDGE]: EdgeSocket<unknown> }, code: number, reaso
   this[EDGE].closed(code, reason);
 }
 
-function onProtocolError(this: { [EDGE]: EdgeSocket<unknown> }, error: Error): void {
-  this[EDGE].cut(error.message);
+function onProtocolError(this: { [EDGE]: EdgeSocket<unknown> }, error: Error & { code?: string }): void {
+  this[EDGE].cut(UWS_WORDING[error.code ?? ''] ?? error.message);
 }
+
+/** ws's error codes (lib/receiver.js) for the cuts uWS names: the gateway reads the name. */
+const UWS_WORDING: Record<string, string> = {
+  WS_ERR_UNSUPPORTED_MESSAGE_LENGTH: PROTOCOL_CUT.tooBig,
+  WS_ERR_INVALID_UTF8: PROTOCOL_CUT.invalidUtf8,
+};
 
 /** The peer ended TCP without a close frame: uWS takes that as the end at once (1006). */
 function onPeerFin(this: { [EDGE]: EdgeSocket<unknown> }): void {

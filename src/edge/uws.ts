@@ -6,6 +6,8 @@
  * - an async HTTP reply MUST be corked and MUST check `aborted` after every await;
  * - `send()` returns 1 sent, 0 buffered (backpressure), 2 dropped — see `sendText`.
  */
+
+import { SEND_BUFFERED, SEND_SENT } from '../core/ports/edge-socket.ts';
 import { normalizeAddress } from '../limits/client-address.ts';
 import type {
   App,
@@ -59,10 +61,6 @@ export function edgeInfo(app: App): EdgeInfo {
 export function edgesInUse(): EdgeInfo[] {
   return [...running.values()];
 }
-
-export const SEND_SENT = 1;
-export const SEND_BUFFERED = 0;
-export const SEND_DROPPED = 2;
 
 export type SendResult = 'sent' | 'buffered' | 'dropped';
 

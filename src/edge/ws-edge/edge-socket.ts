@@ -10,13 +10,10 @@
  */
 import type { Socket } from 'node:net';
 import type { WebSocket as WsSocket } from 'ws';
+import { SEND_BUFFERED, SEND_DROPPED, SEND_SENT } from '../../core/ports/edge-socket.ts';
 import type { RecognizedString, WebSocket, WebSocketBehavior } from '../edge-port.ts';
 import { bytesOf, textOf } from './http-adapters.ts';
 import type { Topics } from './topics.ts';
-
-export const SEND_BUFFERED = 0;
-export const SEND_SENT = 1;
-export const SEND_DROPPED = 2;
 
 /** RFC 6455 §5.5: a close frame's reason fits in 123 bytes. */
 const MAX_CLOSE_REASON = 123;

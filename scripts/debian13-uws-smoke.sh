@@ -58,6 +58,12 @@ bind() {
 bind "$repo" "$root/tether"
 bind "$(dirname "$node_bin")" "$root/opt/node"
 bind /dev "$root/dev"
+# npm (some tests pack the client SDK): the registry's Node packages ship without it.
+npm_dir=$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")
+bind "$npm_dir" "$root/opt/npm"
+mkdir -p "$root/usr/local/bin"
+printf '#!/bin/sh\nexec node /opt/npm/bin/npm-cli.js "$@"\n' >"$root/usr/local/bin/npm"
+chmod +x "$root/usr/local/bin/npm"
 mkdir -p "$root/proc"
 mount -t proc proc "$root/proc"
 mounts+=("$root/proc")
@@ -96,5 +102,5 @@ $suite || exit 0
 # What the suite needs in the root, as scripts/ensure-system-deps.sh installs it on the host.
 chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive \
   sh -c 'apt-get update -qq && apt-get install -y -qq --no-install-recommends redis-server chromium prometheus >/dev/null'
-chroot "$root" /usr/bin/env -i PATH=/opt/node/bin:/usr/bin:/bin HOME=/tmp CI=true TEST_EDGES=uws,ws \
+chroot "$root" /usr/bin/env -i PATH=/opt/node/bin:/usr/local/bin:/usr/bin:/bin HOME=/tmp CI=true TEST_EDGES=uws,ws \
   sh -c 'cd /tether && node node_modules/vitest/vitest.mjs run --project unit --project integration-uws'

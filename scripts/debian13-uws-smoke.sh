@@ -64,6 +64,10 @@ bind "$npm_dir" "$root/opt/npm"
 mkdir -p "$root/usr/local/bin"
 printf '#!/bin/sh\nexec node /opt/npm/bin/npm-cli.js "$@"\n' >"$root/usr/local/bin/npm"
 chmod +x "$root/usr/local/bin/npm"
+# The root trusts what the host trusts (a proxy's CA, say) for the registry.
+touch "$root/etc/ssl/host-ca-certificates.crt"
+bind_file() { mount --bind "$1" "$2" && mounts+=("$2"); }
+bind_file /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/host-ca-certificates.crt"
 mkdir -p "$root/proc"
 mount -t proc proc "$root/proc"
 mounts+=("$root/proc")
@@ -103,4 +107,5 @@ $suite || exit 0
 chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive \
   sh -c 'apt-get update -qq && apt-get install -y -qq --no-install-recommends redis-server chromium prometheus >/dev/null'
 chroot "$root" /usr/bin/env -i PATH=/opt/node/bin:/usr/local/bin:/usr/bin:/bin HOME=/tmp CI=true TEST_EDGES=uws,ws \
+  NODE_EXTRA_CA_CERTS=/etc/ssl/host-ca-certificates.crt npm_config_cafile=/etc/ssl/host-ca-certificates.crt \
   sh -c 'cd /tether && node node_modules/vitest/vitest.mjs run --project unit --project integration-uws'

@@ -4,7 +4,7 @@
  * `close` run the close handler at once; a socket used after its close handler throws.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Socket } from '../../src/edge/uws.ts';
+import { reply, type Socket } from '../../src/edge/uws.ts';
 import { closedOf, connect, messages, type Served, serve, testedEdges, text, until } from './edge-harness.ts';
 
 const LIMIT = 1000;
@@ -92,6 +92,35 @@ describe.each(testedEdges())('limits and closes on the %s edge', (impl) => {
     expect((await closed).code).toBe(1006);
     expect(order).toEqual(['close 1006', 'close returned']);
   });
+
+  it.each(['FIN', 'RST'])(
+    'a peer gone without a close frame (%s) is closed (1006) before a request it sent after is handled',
+    async (how) => {
+      const order: string[] = [];
+      served = await serve(impl, (app) => {
+        app.ws('/*', {
+          message: (ws) => ws.send('unread'),
+          close: (_ws, code) => order.push(`close ${code}`),
+        });
+        app.get('/after', (res) => {
+          order.push('request');
+          reply(res, 200, 'ok', 'text/plain');
+        });
+      });
+      const http = `http://127.0.0.1:${served.port}/after`;
+      await fetch(http); // a kept-alive connection, so the next request needs no accept
+      const ws = await connect(`${served.base}/`);
+      if (how === 'RST') {
+        // Data the client never reads makes the kernel reset the connection on close.
+        (ws as unknown as { _socket: { pause(): void } })._socket.pause();
+        ws.send('send me something');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      ws.terminate();
+      await fetch(http);
+      expect(order).toEqual(['request', 'close 1006', 'request']);
+    },
+  );
 
   it('a client’s close frame reaches the close handler with its code and reason', async () => {
     const closes: string[] = [];

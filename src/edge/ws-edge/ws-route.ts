@@ -68,7 +68,8 @@ export class WsRoute<UserData> implements SocketRoute<UserData> {
     const ws = new EdgeSocket(raw, socket, userData, this);
     (raw as Tagged)[EDGE] = ws as EdgeSocket<unknown>;
     (socket as Socket & { [EDGE]?: EdgeSocket<unknown> })[EDGE] = ws as EdgeSocket<unknown>;
-    socket.once('end', onPeerFin);
+    socket.once('end', onPeerGone);
+    socket.once('error', onPeerGone);
     raw.on('message', onMessage);
     raw.on('ping', onHeard);
     raw.on('pong', onHeard);
@@ -125,8 +126,12 @@ const UWS_WORDING: Record<string, string> = {
   WS_ERR_INVALID_UTF8: PROTOCOL_CUT.invalidUtf8,
 };
 
-/** The peer ended TCP without a close frame: uWS takes that as the end at once (1006). */
-function onPeerFin(this: { [EDGE]: EdgeSocket<unknown> }): void {
+/**
+ * The peer ended TCP without a close frame (FIN), or reset it: uWS takes either as
+ * the end at once (1006). ws's own `close` comes a loop turn later, after the socket
+ * handle is closed — late enough for a request sent right after to see the socket open.
+ */
+function onPeerGone(this: { [EDGE]: EdgeSocket<unknown> }): void {
   this[EDGE].closed(1006, Buffer.alloc(0));
 }
 

@@ -32,6 +32,7 @@ import { Supervisor } from './core/supervisor.ts';
 import {
   closeListenSocket,
   createApp,
+  edgeInfo,
   heartbeatTiming,
   type ListenSocket,
   listen,
@@ -79,7 +80,7 @@ export interface Gateway {
 export async function startGateway(config: Config, redisUrl: string, logger: Logger): Promise<Gateway> {
   const redis = await connectRedis(redisUrl, config.nodeId, logger);
   const keys = redisKeys(config.redisPrefix);
-  const app = createApp();
+  const app = createApp(config.edge);
   const store = new StoreHealth(redis.commands, {
     onRoundTrip: (ms) => metrics.redisRoundTrip.observe(ms / 1000),
   });
@@ -256,6 +257,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
     actionsWaiting: () => actions.depth(),
     rateLimitHits: () => limits.limits.stats.hits,
     startedAt: Date.now(),
+    edge: edgeInfo(app),
     isDraining,
   });
   mountPages(app, (error) => logger.warn({ err: error }, 'pages: bundles unavailable'));

@@ -9,6 +9,7 @@ import './observability/register.ts';
 import closeWithGrace from 'close-with-grace';
 import { ConfigError, loadConfig } from './config/config.ts';
 import { announceDevMode, devApiKey } from './dev-mode.ts';
+import { chooseEdge, type EdgeChoice, EdgeUnavailableError, edgeLogFields } from './edge/select-edge.ts';
 import { RedisUnreachableError, startGateway } from './gateway.ts';
 import { createLogger } from './observability/logger.ts';
 import { activeTracing, routeDiagnostics } from './observability/tracing.ts';
@@ -27,6 +28,15 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel, config.nodeId);
   routeDiagnostics(logger);
   if (tracing.enabled) logger.info({ exporters: tracing.exporters }, 'tracing on');
+  let edge: EdgeChoice;
+  try {
+    edge = chooseEdge(config.edge);
+  } catch (error) {
+    if (!(error instanceof EdgeUnavailableError)) throw error;
+    process.stderr.write(`tether: ${error.message}\n`);
+    process.exit(1);
+  }
+  logger.info(edgeLogFields(edge), `edge: ${edge.edge.info.impl} (${edge.edge.info.version})`);
   if (config.devMode && config.publishApiKeys.length === 0) config.publishApiKeys = [devApiKey()];
 
   let redis: Awaited<ReturnType<typeof resolveRedis>>;

@@ -5,6 +5,7 @@ export const SYSTEM_NAMES = [
   'uws-raw',
   'uws-durable',
   'tether',
+  'tether-ws',
   'socketio-redis-streams',
   'socketio',
   'ws',

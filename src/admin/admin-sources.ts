@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { ResourceSample } from '../admission/resource-monitor.ts';
 import type { GatewayCore } from '../core/gateway-core.ts';
+import type { EdgeInfo } from '../edge/uws.ts';
 import type { GatewayMetrics } from '../observability/gateway-metrics.ts';
 import type { StoreHealth } from '../redis/store-health.ts';
 import type { ConnectionWatch } from './connection-watch.ts';
@@ -19,5 +20,7 @@ export interface AdminSources {
   /** Refusals by limit since start (RateLimits.stats.hits). */
   rateLimitHits(): Record<string, number>;
   startedAt: number;
+  /** Which WebSocket edge serves this gateway (src/edge/select-edge.ts). */
+  edge: EdgeInfo;
   isDraining(): boolean;
 }

@@ -14,6 +14,7 @@ import { getHeapStatistics } from 'node:v8';
 import type { Redis } from 'ioredis';
 import type { ResourceSample } from '../admission/resource-monitor.ts';
 import type { Config } from '../config/config.ts';
+import type { EdgeInfo } from '../edge/uws.ts';
 import { activeTracing } from '../observability/tracing.ts';
 import type { AdminSources } from './admin-sources.ts';
 
@@ -28,6 +29,8 @@ export interface HealthReport {
   node: string;
   uptimeS: number;
   draining: boolean;
+  /** Which WebSocket edge serves this process, and why (src/edge/select-edge.ts). */
+  edge: EdgeInfo;
   pool: Record<string, unknown>;
   connections: { sockets: number; byState: Readonly<Record<string, number>> };
   redis: { status: string; roundTripMs: number | undefined; version: string | undefined };
@@ -55,6 +58,7 @@ export async function websocketHealth(sources: AdminSources): Promise<HealthRepo
     node: core.config.nodeId,
     uptimeS: Math.round((Date.now() - sources.startedAt) / 1000),
     draining,
+    edge: sources.edge,
     pool: { state: poolState, ...pool },
     connections: { sockets: core.connections.size, byState: core.supervisor.stateCounts() },
     redis: {

@@ -12,6 +12,11 @@ export const EnvSchema = T.Object({
   NODE_ENV: T.String({ default: 'development', description: 'production refuses development mode' }),
   HOST: T.String({ default: '0.0.0.0', description: 'Address to listen on' }),
   PORT: T.Integer({ default: 8080, minimum: 0, maximum: 65535, description: 'WebSocket + HTTP port' }),
+  EDGE: T.Union([T.Literal('auto'), T.Literal('uws'), T.Literal('ws')], {
+    default: 'auto',
+    description:
+      'WebSocket edge: uws = native uWebSockets.js (refuses to start where no build loads), ws = portable edge on ws + node:http, auto = uws where a build loads, else ws (docs/edge.md)',
+  }),
   NODE_ID: T.Optional(
     T.String({ minLength: 1, maxLength: 64, description: 'Name of this process (default: host-pid)' }),
   ),

@@ -27,6 +27,8 @@ export interface Config {
   production: boolean;
   host: string;
   port: number;
+  /** Which edge serves sockets (src/edge/select-edge.ts). */
+  edge: Env['EDGE'];
   nodeId: string;
   redisUrl?: string;
   redisPrefix: string;
@@ -168,6 +170,7 @@ function toConfig(env: Env): Config {
     production,
     host: env.HOST,
     port: env.PORT,
+    edge: env.EDGE,
     nodeId: env.NODE_ID ?? `${hostname()}-${process.pid}`,
     redisUrl: env.REDIS_URL,
     redisPrefix: env.REDIS_PREFIX,

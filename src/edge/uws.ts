@@ -1,25 +1,66 @@
 /**
- * Every uWebSockets.js call Tether makes goes through this module, so the rules of
- * the edge live in one place and a uWS upgrade touches one file:
+ * The edge as the gateway sees it: the port's types (src/edge/edge-port.ts), the
+ * app of the edge chosen at start (src/edge/select-edge.ts), and the helpers that
+ * keep the rules of the edge in one place, whichever edge runs:
  * - a WebSocket or HttpResponse MUST NOT be used after close/abort;
  * - an async HTTP reply MUST be corked and MUST check `aborted` after every await;
  * - `send()` returns 1 sent, 0 buffered (backpressure), 2 dropped — see `sendText`.
  */
-import uWS from 'uWebSockets.js';
+
+import { SEND_BUFFERED, SEND_SENT } from '../core/ports/edge-socket.ts';
 import { normalizeAddress } from '../limits/client-address.ts';
+import type {
+  App,
+  Edge,
+  EdgeInfo,
+  EdgePreference,
+  HttpResponse,
+  ListenToken,
+  WebSocket,
+} from './edge-port.ts';
+import { PROTOCOL_CUT } from './edge-port.ts';
+import { chooseEdge } from './select-edge.ts';
 
-export type App = uWS.TemplatedApp;
-export type Socket<T> = uWS.WebSocket<T>;
-export type HttpResponse = uWS.HttpResponse;
-export type HttpRequest = uWS.HttpRequest;
-export type ListenSocket = uWS.us_listen_socket;
-export type WebSocketBehavior<T> = uWS.WebSocketBehavior<T>;
+export type {
+  App,
+  EdgeInfo,
+  EdgePreference,
+  HttpRequest,
+  HttpResponse,
+  WebSocketBehavior,
+} from './edge-port.ts';
+export { heartbeatTiming } from './heartbeat-timing.ts';
+export type Socket<T> = WebSocket<T>;
 
-export const createApp = (): App => uWS.App();
+/** A listening app: which edge it is on and that edge's handle. */
+export interface ListenSocket {
+  readonly edge: Edge;
+  readonly token: ListenToken;
+}
 
-export const SEND_SENT = 1;
-export const SEND_BUFFERED = 0;
-export const SEND_DROPPED = 2;
+const edgeOfApp = new WeakMap<App, Edge>();
+const running = new Map<string, EdgeInfo>();
+
+/** An app on the edge `preference` selects (`auto` unless told); throws EdgeUnavailableError. */
+export function createApp(preference: EdgePreference = 'auto'): App {
+  const { edge } = chooseEdge(preference);
+  const app = edge.createApp();
+  edgeOfApp.set(app, edge);
+  running.set(`${edge.info.impl} ${edge.info.version}`, edge.info);
+  return app;
+}
+
+/** Which edge `app` runs on. */
+export function edgeInfo(app: App): EdgeInfo {
+  const edge = edgeOfApp.get(app);
+  if (!edge) throw new Error('not an app made by createApp');
+  return edge.info;
+}
+
+/** Every edge this process has made an app on (for `tether_edge_info`). */
+export function edgesInUse(): EdgeInfo[] {
+  return [...running.values()];
+}
 
 export type SendResult = 'sent' | 'buffered' | 'dropped';
 
@@ -31,42 +72,33 @@ export function sendText<T>(ws: Socket<T>, text: string): SendResult {
 
 /**
  * What the edge closed a socket for on its own, when it is a rule of the protocol:
- * uWS cuts such a socket without a close frame (the client sees 1006) and names
- * the reason in the message its close handler gets.
+ * both edges cut such a socket without a close frame (the client sees 1006) and
+ * name the reason in the message the close handler gets (PROTOCOL_CUT).
  */
 export function edgeCloseReason(message: ArrayBuffer): 'INVALID_UTF8' | 'MESSAGE_TOO_LARGE' | undefined {
   const text = Buffer.from(message).toString();
-  if (text === 'Received invalid UTF-8') return 'INVALID_UTF8';
-  if (text.startsWith('Received too big message')) return 'MESSAGE_TOO_LARGE';
+  if (text === PROTOCOL_CUT.invalidUtf8) return 'INVALID_UTF8';
+  if (text.startsWith(PROTOCOL_CUT.tooBig)) return 'MESSAGE_TOO_LARGE';
   return undefined;
 }
 
-/**
- * When uWS's automatic heartbeat acts for a given `idleTimeout` (s): it pings a
- * socket silent for `pingAfterMs` and closes it when no pong (or any frame)
- * arrives in the `pongTimeoutMs` after. Measured on this uWS build: 8 s → 4 + 4,
- * 16 s → 8 + 8, 40 s → 24 + 16; the margin is half the timeout, at most 16 s.
- */
-export function heartbeatTiming(idleTimeoutS: number): { pingAfterMs: number; pongTimeoutMs: number } {
-  const marginS = Math.min(idleTimeoutS / 2, 16);
-  return { pingAfterMs: (idleTimeoutS - marginS) * 1000, pongTimeoutMs: marginS * 1000 };
-}
-
 export function listen(app: App, host: string, port: number): Promise<ListenSocket> {
+  const edge = edgeOfApp.get(app);
+  if (!edge) return Promise.reject(new Error('not an app made by createApp'));
   return new Promise((resolve, reject) => {
-    // Default options share the port between processes (SO_REUSEPORT).
-    app.listen(host, port, (socket) =>
-      socket ? resolve(socket) : reject(new Error(`cannot listen on ${host}:${port}`)),
+    // Ports are shared between processes (SO_REUSEPORT): uWS by default, the ws edge where Node can.
+    app.listen(host, port, (token) =>
+      token ? resolve({ edge, token }) : reject(new Error(`cannot listen on ${host}:${port}`)),
     );
   });
 }
 
 export function listeningPort(socket: ListenSocket): number {
-  return uWS.us_socket_local_port(socket);
+  return socket.edge.listeningPort(socket.token);
 }
 
 export function closeListenSocket(socket: ListenSocket): void {
-  uWS.us_listen_socket_close(socket);
+  socket.edge.closeListenSocket(socket.token);
 }
 
 /** The peer's address in canonical text (normalizeAddress), as the rate limits key it. */

@@ -15,7 +15,8 @@
  * import { metrics } from '../observability/metrics.ts';
  * metrics.admissionWait.observe({ outcome: 'admitted' }, waitedMs / 1000);
  */
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { edgesInUse } from '../edge/uws.ts';
 import { FastHistogram, registerHotCounters } from './hot-metrics.ts';
 
 export const registry = new Registry();
@@ -30,6 +31,17 @@ const SECONDS_WAIT = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
 export const metrics = {
   registry,
+
+  /** 1 for the edge serving sockets (src/edge/select-edge.ts): `uws` native or `ws` portable. */
+  edgeInfo: new Gauge({
+    name: 'tether_edge_info',
+    help: 'The WebSocket edge this process runs (impl: uws or ws) and its build',
+    labelNames: ['impl', 'version'],
+    registers: [registry],
+    collect() {
+      for (const edge of edgesInUse()) this.set({ impl: edge.impl, version: edge.version }, 1);
+    },
+  }),
 
   connectionsOpened: new Counter({
     name: 'tether_connections_opened_total',

@@ -1,5 +1,5 @@
 /**
- * A real gateway in the test process (real uWS socket, real Redis), on a free
+ * A real gateway in the test process (real sockets on the edge EDGE names, real Redis), on a free
  * port, with its own key prefix so test files never see each other's data.
  */
 import { randomBytes } from 'node:crypto';
@@ -35,6 +35,8 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     // shedding thresholds; tests about shedding set these themselves.
     SATURATE_EVENT_LOOP_LAG_MS: '60000',
     SHED_EVENT_LOOP_LAG_MS: '60000',
+    // The suite runs once per edge (vitest.config.ts's projects set EDGE).
+    ...(process.env.EDGE ? { EDGE: process.env.EDGE } : {}),
     ...overrides,
   };
 }

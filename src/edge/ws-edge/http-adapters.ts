@@ -1,0 +1,204 @@
+/**
+ * uWS's HttpRequest and HttpResponse over `node:http`, for the portable edge.
+ * A response becomes unusable after `end` or abort, as in uWS: using it then throws,
+ * so a handler that forgets to check `aborted` fails the same way on both edges.
+ */
+import { type IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { HttpRequest, HttpResponse, RecognizedString, UpgradeContext } from '../edge-port.ts';
+
+export class NodeRequest implements HttpRequest {
+  constructor(
+    readonly raw: IncomingMessage,
+    private readonly path: string,
+    private readonly query: string | undefined,
+    private readonly params: string[],
+  ) {}
+
+  getHeader(lowerCaseKey: string): string {
+    const value = this.raw.headers[lowerCaseKey];
+    return value === undefined ? '' : Array.isArray(value) ? value.join(', ') : value;
+  }
+
+  getParameter(index: number): string | undefined {
+    return this.params[index];
+  }
+
+  getUrl(): string {
+    return this.path;
+  }
+
+  getMethod(): string {
+    return (this.raw.method ?? 'get').toLowerCase();
+  }
+
+  getQuery(): string | undefined;
+  getQuery(key: string): string | undefined;
+  getQuery(key?: string): string | undefined {
+    if (key === undefined || this.query === undefined) return this.query;
+    for (const pair of this.query.split('&')) {
+      const eq = pair.indexOf('=');
+      if ((eq < 0 ? pair : pair.slice(0, eq)) !== key) continue;
+      return eq < 0 ? '' : decode(pair.slice(eq + 1));
+    }
+    return undefined;
+  }
+}
+
+/** Performs `res.upgrade` for the request it was made for, with bytes that came after its head. */
+export type Upgrader = (userData: unknown, protocol: string, early: Buffer[]) => void;
+
+export class NodeResponse implements HttpResponse {
+  aborted?: boolean;
+  private done = false;
+  private readonly abortHandlers: (() => void)[] = [];
+  private reply: ServerResponse | undefined;
+  private early: Buffer[] = [];
+  private unwatch: (() => void) | undefined;
+
+  /** `res` for a plain request; for an upgrade request, the raw socket and how to upgrade it. */
+  constructor(
+    private readonly req: IncomingMessage,
+    res: ServerResponse | undefined,
+    private readonly upgrader?: Upgrader,
+  ) {
+    this.reply = res;
+    res?.on('close', () => {
+      if (!res.writableFinished) this.abort();
+    });
+  }
+
+  /** True once ended, upgraded or aborted. */
+  get settled(): boolean {
+    return this.done;
+  }
+
+  /**
+   * An upgrade answered later (after an await): read the socket meanwhile so a client
+   * that leaves is noticed (onAborted), keeping what it sent for the WebSocket.
+   */
+  watchUpgradeSocket(): void {
+    const socket = this.req.socket;
+    const onData = (chunk: Buffer) => this.early.push(chunk);
+    const onGone = () => {
+      this.abort();
+      socket.destroy();
+    };
+    socket.on('data', onData);
+    socket.once('end', onGone);
+    socket.once('close', onGone);
+    this.unwatch = () => {
+      socket.off('data', onData);
+      socket.off('end', onGone);
+      socket.off('close', onGone);
+    };
+  }
+
+  writeStatus(status: RecognizedString): HttpResponse {
+    const text = textOf(status);
+    const space = text.indexOf(' ');
+    const res = this.response();
+    res.statusCode = Number(space < 0 ? text : text.slice(0, space));
+    if (space > 0) res.statusMessage = text.slice(space + 1);
+    return this;
+  }
+
+  writeHeader(key: RecognizedString, value: RecognizedString): HttpResponse {
+    this.response().appendHeader(textOf(key), textOf(value));
+    return this;
+  }
+
+  end(body?: RecognizedString, closeConnection?: boolean): HttpResponse {
+    const res = this.response();
+    if (closeConnection) res.shouldKeepAlive = false;
+    this.done = true;
+    res.end(body === undefined ? undefined : typeof body === 'string' ? body : bytesOf(body));
+    return this;
+  }
+
+  cork(cb: () => void): HttpResponse {
+    this.usable();
+    cb();
+    return this;
+  }
+
+  onData(handler: (chunk: ArrayBuffer, isLast: boolean) => void): HttpResponse {
+    this.usable();
+    this.req.on('data', (chunk: Buffer) => handler(arrayBufferOf(chunk), false));
+    this.req.on('end', () => handler(new ArrayBuffer(0), true));
+    return this;
+  }
+
+  onAborted(handler: () => void): HttpResponse {
+    this.usable();
+    this.abortHandlers.push(handler);
+    return this;
+  }
+
+  getRemoteAddressAsText(): ArrayBuffer {
+    return addressText(this.req.socket);
+  }
+
+  upgrade<UserData>(
+    userData: UserData,
+    _key: RecognizedString,
+    protocol: RecognizedString,
+    _extensions: RecognizedString,
+    _context: UpgradeContext,
+  ): void {
+    this.usable();
+    if (!this.upgrader) throw new Error('upgrade() on a request that did not ask for a WebSocket');
+    this.done = true;
+    this.unwatch?.();
+    this.upgrader(userData, textOf(protocol), this.early);
+  }
+
+  private abort(): void {
+    if (this.done) return;
+    this.done = true;
+    for (const handler of this.abortHandlers) handler();
+  }
+
+  private usable(): void {
+    if (this.done) throw new Error('Invalid access of discarded HttpResponse (ended, upgraded or aborted)');
+  }
+
+  /** The reply; on an upgrade request answered without upgrading, one written to the raw socket. */
+  private response(): ServerResponse {
+    this.usable();
+    if (!this.reply) {
+      this.unwatch?.();
+      const reply = new ServerResponse(this.req);
+      reply.shouldKeepAlive = false;
+      reply.assignSocket(this.req.socket);
+      reply.on('finish', () => this.req.socket.end());
+      this.reply = reply;
+    }
+    return this.reply;
+  }
+}
+
+/** A peer's address as uWS gives it: text in an ArrayBuffer. */
+export function addressText(socket: Socket): ArrayBuffer {
+  return arrayBufferOf(Buffer.from(socket.remoteAddress ?? ''));
+}
+
+export function arrayBufferOf(buffer: Buffer): ArrayBuffer {
+  return buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength) as ArrayBuffer;
+}
+
+export function bytesOf(value: ArrayBuffer | Uint8Array): Uint8Array {
+  return value instanceof Uint8Array ? value : new Uint8Array(value);
+}
+
+export function textOf(value: RecognizedString): string {
+  return typeof value === 'string' ? value : Buffer.from(bytesOf(value)).toString();
+}
+
+function decode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}

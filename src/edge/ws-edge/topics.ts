@@ -1,0 +1,55 @@
+/**
+ * uWS's pub/sub for the portable edge: app-wide topics, exact names (Tether
+ * publishes to exact channel topics; uWS's MQTT wildcards are not reproduced).
+ * A publish reaches every subscriber under its backpressure limit; one over it is
+ * skipped — and cut, with `closeOnBackpressureLimit` — never blocks the others.
+ */
+import { serverFrame } from './frame.ts';
+
+/** What a topic holds: a socket that can take a published frame (src/edge/ws-edge/edge-socket.ts). */
+export interface Subscriber {
+  topics: Set<string> | undefined;
+  /** Write a whole frame, or drop it (and cut) past the backpressure limit; never throws. */
+  writeFrame(frame: Uint8Array): number;
+}
+
+export class Topics {
+  private readonly subscribers = new Map<string, Set<Subscriber>>();
+
+  subscribe(topic: string, ws: Subscriber): void {
+    let set = this.subscribers.get(topic);
+    if (!set) {
+      set = new Set();
+      this.subscribers.set(topic, set);
+    }
+    set.add(ws);
+    ws.topics ??= new Set();
+    ws.topics.add(topic);
+  }
+
+  unsubscribe(topic: string, ws: Subscriber): boolean {
+    if (!ws.topics?.delete(topic)) return false;
+    const set = this.subscribers.get(topic);
+    set?.delete(ws);
+    if (set?.size === 0) this.subscribers.delete(topic);
+    return true;
+  }
+
+  unsubscribeAll(ws: Subscriber): void {
+    if (!ws.topics) return;
+    for (const topic of [...ws.topics]) this.unsubscribe(topic, ws);
+  }
+
+  count(topic: string): number {
+    return this.subscribers.get(topic)?.size ?? 0;
+  }
+
+  publish(topic: string, message: string | Uint8Array, isBinary: boolean): boolean {
+    const set = this.subscribers.get(topic);
+    if (!set) return true;
+    // Framed once, not once per subscriber.
+    const frame = serverFrame(typeof message === 'string' ? Buffer.from(message) : message, isBinary);
+    for (const ws of set) ws.writeFrame(frame);
+    return true;
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * The portable edge's App: uWS's routing, upgrade and pub/sub on `node:http` + `ws`.
+ * As in uWS, an upgrade request on a path with no WebSocket route is answered by
+ * the HTTP routes, and a request no route matches gets uWS 20.5x's plain 404
+ * (uWS 20.30 cut the connection instead).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { ListenOptions } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { App, RecognizedString, RouteHandler, WebSocketBehavior } from '../edge-port.ts';
+import { bytesOf, NodeRequest, NodeResponse, textOf } from './http-adapters.ts';
+import { Router } from './router.ts';
+import { Topics } from './topics.ts';
+import { WsRoute } from './ws-route.ts';
+
+export class WsApp implements App {
+  private readonly routes = new Router<RouteHandler>();
+  private readonly wsRoutes = new Router<WsRoute<unknown>>();
+  private readonly topics = new Topics();
+
+  ws<UserData>(pattern: string, behavior: WebSocketBehavior<UserData>): App {
+    this.wsRoutes.add('*', pattern, new WsRoute(behavior, this.topics) as WsRoute<unknown>);
+    return this;
+  }
+
+  get(pattern: string, handler: RouteHandler): App {
+    this.routes.add('get', pattern, handler);
+    return this;
+  }
+
+  post(pattern: string, handler: RouteHandler): App {
+    this.routes.add('post', pattern, handler);
+    return this;
+  }
+
+  any(pattern: string, handler: RouteHandler): App {
+    this.routes.add('*', pattern, handler);
+    return this;
+  }
+
+  publish(topic: RecognizedString, message: RecognizedString, isBinary = false): boolean {
+    return this.topics.publish(
+      textOf(topic),
+      typeof message === 'string' ? message : bytesOf(message),
+      isBinary,
+    );
+  }
+
+  numSubscribers(topic: RecognizedString): number {
+    return this.topics.count(textOf(topic));
+  }
+
+  /**
+   * Listens with SO_REUSEPORT where Node has it (22.12+, 23.1+), so processes share a
+   * port as they do on uWS; Node 20 ignores the option and a second process gets EADDRINUSE.
+   */
+  listen(host: string, port: number, cb: (token: Server | false) => void): App {
+    const server = createServer();
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res));
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.onUpgrade(req, socket, head),
+    );
+    const failed = () => cb(false);
+    server.once('error', failed);
+    server.listen({ host, port, reusePort: true } as ListenOptions, () => {
+      server.off('error', failed);
+      cb(server);
+    });
+    return this;
+  }
+
+  private onRequest(req: IncomingMessage, res: ServerResponse | undefined): void {
+    const { path, query } = splitUrl(req.url);
+    const match = this.routes.match((req.method ?? 'GET').toLowerCase(), path);
+    if (!match) {
+      new NodeResponse(req, res).writeStatus('404 Not Found').end('File Not Found', true);
+      return;
+    }
+    match.handler(new NodeResponse(req, res), new NodeRequest(req, path, query, match.params));
+  }
+
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const { path, query } = splitUrl(req.url);
+    const match =
+      req.headers.upgrade?.toLowerCase() === 'websocket' ? this.wsRoutes.match('get', path) : undefined;
+    if (!match) {
+      this.onRequest(req, undefined);
+      return;
+    }
+    const route = match.handler;
+    const res = new NodeResponse(req, undefined, (userData, protocol, early) =>
+      route.accept(req, socket, early.length ? Buffer.concat([head, ...early]) : head, userData, protocol),
+    );
+    const request = new NodeRequest(req, path, query, match.params);
+    if (route.behavior.upgrade) {
+      route.behavior.upgrade(res, request, undefined);
+      if (!res.settled) res.watchUpgradeSocket();
+      return;
+    }
+    const header = (name: string) => request.getHeader(name);
+    res.upgrade({}, header('sec-websocket-key'), header('sec-websocket-protocol'), '', undefined);
+  }
+}
+
+function splitUrl(url = '/'): { path: string; query: string | undefined } {
+  const mark = url.indexOf('?');
+  return mark < 0
+    ? { path: url, query: undefined }
+    : { path: url.slice(0, mark), query: url.slice(mark + 1) };
+}

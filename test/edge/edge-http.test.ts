@@ -1,0 +1,152 @@
+/**
+ * HTTP on every edge, through the helpers the gateway uses (src/edge/uws.ts):
+ * routes by specificity with parameters and queries, bodies read as they stream,
+ * a request aborted mid-body, a path no route takes, and peer addresses in their
+ * canonical form also on a dual-stack (`::`) listener.
+ */
+import { request } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { chooseEdge } from '../../src/edge/select-edge.ts';
+import {
+  type App,
+  BodyTooLargeError,
+  httpRemoteAddress,
+  readBody,
+  reply,
+  replyJson,
+  trackAbort,
+} from '../../src/edge/uws.ts';
+import { type Served, serve, testedEdges, until } from './edge-harness.ts';
+
+function mountRoutes(app: App, aborts: string[]): void {
+  app.get('/things/:id', (res, req) =>
+    replyJson(res, 200, {
+      query: req.getQuery(), // first: uWS decodes the query in place for getQuery(key)
+      id: req.getParameter(0),
+      q: req.getQuery('q'),
+      method: req.getMethod(),
+      url: req.getUrl(),
+      header: req.getHeader('x-test'),
+      missing: req.getHeader('x-missing'),
+    }),
+  );
+  app.get('/things/special', (res) => reply(res, 200, 'static beats parameter', 'text/plain'));
+  app.get('/address', (res) => reply(res, 200, httpRemoteAddress(res), 'text/plain'));
+  app.post('/echo', (res) => {
+    readBody(trackAbort(res), 64 * 1024).then(
+      (body) =>
+        reply(res, 200, `${body.length}:${body.toString().slice(-3)}`, 'text/plain', { 'x-seen': 'yes' }),
+      (error) => {
+        if (error instanceof BodyTooLargeError) reply(res, 413, '{"code":"TOO_LARGE"}');
+        else aborts.push(String(error));
+      },
+    );
+  });
+  app.any('/*', (res, req) => replyJson(res, 404, { fallback: req.getMethod() }));
+}
+
+/** One request by hand, so a test can stream its body or abandon it. */
+function send(
+  url: string,
+  options: {
+    method?: string;
+    headers?: Record<string, string>;
+    chunks?: string[];
+    abandonAfter?: number;
+  } = {},
+): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: options.method ?? 'GET', headers: options.headers }, (res) => {
+      let body = '';
+      res.on('data', (chunk) => {
+        body += chunk;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+    });
+    req.on('error', reject);
+    const chunks = options.chunks ?? [];
+    const writeNext = (i: number) => {
+      if (options.abandonAfter === i) {
+        req.destroy();
+        return;
+      }
+      if (i === chunks.length) {
+        req.end();
+        return;
+      }
+      req.write(chunks[i]);
+      setTimeout(() => writeNext(i + 1), 20);
+    };
+    writeNext(0);
+  });
+}
+
+/** uWS 20.30 (trufflesuite's build) cuts an unrouted request; 20.5x answers 404. */
+const uwsCuts = () => chooseEdge('uws').edge.info.version.includes('@20.30.');
+
+describe.each(testedEdges())('HTTP on the %s edge', (impl) => {
+  let served: Served | undefined;
+  const aborts: string[] = [];
+  afterEach(() => served?.stop());
+  const http = () => `http://127.0.0.1:${served?.port}`;
+
+  it('routes by specificity and passes parameters, queries and headers', async () => {
+    served = await serve(impl, (app) => mountRoutes(app, aborts));
+    const one = await send(`${http()}/things/42?q=a%20b&r`, { headers: { 'x-test': 'yes' } });
+    expect(one.status).toBe(200);
+    expect(JSON.parse(one.body)).toEqual({
+      id: '42',
+      q: 'a b',
+      query: 'q=a%20b&r',
+      method: 'get',
+      url: '/things/42',
+      header: 'yes',
+      missing: '',
+    });
+    expect((await send(`${http()}/things/special`)).body).toBe('static beats parameter');
+    const fallback = await send(`${http()}/nothing/here`, { method: 'DELETE' });
+    expect([fallback.status, JSON.parse(fallback.body)]).toEqual([404, { fallback: 'delete' }]);
+  });
+
+  it('reads a streamed body, refuses one over the limit, and notices an abandoned one', async () => {
+    served = await serve(impl, (app) => mountRoutes(app, aborts));
+    const streamed = await send(`${http()}/echo`, {
+      method: 'POST',
+      chunks: ['a'.repeat(1000), 'b'.repeat(999), 'xyz'],
+    });
+    expect([streamed.status, streamed.body, streamed.headers['x-seen']]).toEqual([200, '2002:xyz', 'yes']);
+    const tooBig = await send(`${http()}/echo`, { method: 'POST', chunks: ['a'.repeat(70 * 1024)] });
+    expect(tooBig.status).toBe(413);
+    aborts.length = 0;
+    await send(`${http()}/echo`, {
+      method: 'POST',
+      headers: { 'content-length': '5000' },
+      chunks: ['a'.repeat(100), 'b'],
+      abandonAfter: 1,
+    }).catch(() => undefined);
+    await until(() => aborts.length === 1);
+    expect(aborts).toEqual(['Error: request aborted']);
+  });
+
+  it('runs no handler for a request no route takes: a 404, or (uWS 20.30) a cut connection', async () => {
+    let handled = 0;
+    served = await serve(impl, (app) =>
+      app.get('/only', (res) => {
+        handled++;
+        reply(res, 200, 'ok', 'text/plain');
+      }),
+    );
+    expect((await send(`${http()}/only`)).body).toBe('ok');
+    const answer = await send(`${http()}/only`, { method: 'POST' }).then(
+      (r) => r.status,
+      () => 'cut',
+    );
+    expect(answer).toBe(impl === 'uws' && uwsCuts() ? 'cut' : 404);
+    expect(handled).toBe(1);
+  });
+
+  it.each(['127.0.0.1', '::'])('gives the peer address in canonical form on %s', async (host) => {
+    served = await serve(impl, (app) => mountRoutes(app, aborts), host);
+    expect((await send(`${http()}/address`)).body).toBe('127.0.0.1');
+  });
+});

@@ -6,7 +6,7 @@
  *   `{ resumable?, reason? }`: close the transport (resumable, the default) or end the session;
  * - `POST /users/:userId/subscribe|unsubscribe`, `POST /sessions/:sessionId/subscribe|unsubscribe`
  *   — `{ channel }`: server-side subscriptions of live sessions, kept across resume;
- * - `POST /users/:userId/block` `{ reason?, ttlS? }`, `DELETE /users/:userId/block`;
+ * - `POST /users/:userId/block` `{ reason?, ttlS? }`, `POST /users/:userId/unblock`;
  * - `POST /users/:userId/revoke` `{ before? }` — tokens issued before `before` (ms; now).
  *
  * A backend key (PUBLISH_API_KEYS) or ADMIN_API_KEY; every action leaves an audit line.
@@ -46,6 +46,7 @@ const BlockBody = T.Object(
   { reason: T.Optional(Reason), ttlS: T.Optional(T.Integer({ minimum: 1, maximum: 10 * 365 * 86_400 })) },
   { additionalProperties: false },
 );
+const EmptyBody = T.Object({}, { additionalProperties: false });
 const RevokeBody = T.Object(
   { before: T.Optional(T.Integer({ minimum: 0 })) },
   { additionalProperties: false },
@@ -57,6 +58,7 @@ const validate = {
   channel: ajv.compile<Static<typeof ChannelBody>>(ChannelBody),
   block: ajv.compile<Static<typeof BlockBody>>(BlockBody),
   revoke: ajv.compile<Static<typeof RevokeBody>>(RevokeBody),
+  empty: ajv.compile<object>(EmptyBody),
 };
 
 /** User IDs are the tokens' `sub`: any text, within reason. */
@@ -75,7 +77,7 @@ export function mountControlRoutes(app: App, sources: ControlSources): void {
   const { core, sessions, revocations, bus, keys } = sources;
   const { logger } = core;
   type Handler = (request: BackendRequest, res: HttpResponse) => Promise<{ status?: number; body: object }>;
-  const route = (method: 'get' | 'post' | 'del', pattern: string, params: number, handler: Handler) =>
+  const route = (method: 'get' | 'post', pattern: string, params: number, handler: Handler) =>
     app[method](pattern, (res: HttpResponse, req: HttpRequest) => {
       const request = acceptBackend(res, req, keys, logger, params);
       if (request) answer(res, request, logger, () => handler(request, res));
@@ -159,8 +161,9 @@ export function mountControlRoutes(app: App, sources: ControlSources): void {
     return { body: { userId, blocked: block } };
   });
 
-  route('del', '/users/:userId/block', 1, async (request) => {
+  route('post', '/users/:userId/unblock', 1, async (request, res) => {
     const userId = userOf(request);
+    await body<object>(res, validate.empty);
     ready();
     const wasBlocked = await revocations.unblock(userId);
     audit(request, 'unblock', { userId, wasBlocked });

@@ -214,7 +214,7 @@ describe('control orders reach sessions held by the other process', () => {
     const listed = await call(`${pair.b.http}/users/${userId}/sessions`);
     expect(listed.body).toMatchObject({ blocked: { reason: 'abuse' }, sessions: [] });
 
-    expect(await call(`${pair.b.http}/users/${userId}/block`, { method: 'DELETE' })).toMatchObject({
+    expect(await call(`${pair.b.http}/users/${userId}/unblock`, { body: {} })).toMatchObject({
       status: 200,
       body: { blocked: null, wasBlocked: true },
     });
@@ -278,7 +278,8 @@ describe('bad control requests get their coded errors', () => {
       ['/users/u/revoke', { rawBody: 'x'.repeat(70_000) }, 413, 'MESSAGE_TOO_LARGE'],
       [`/users/${'x'.repeat(257)}/sessions`, {}, 400, 'MALFORMED_MESSAGE'],
       ['/users/%E0%A4%A/sessions', {}, 400, 'MALFORMED_MESSAGE'],
-      [`/users/${'x'.repeat(257)}/block`, { method: 'DELETE' }, 400, 'MALFORMED_MESSAGE'],
+      [`/users/${'x'.repeat(257)}/unblock`, { body: {} }, 400, 'MALFORMED_MESSAGE'],
+      ['/users/u/unblock', { body: { now: true } }, 400, 'MALFORMED_MESSAGE'],
     ];
     for (const [path, init, status, error] of bad) {
       const answer = await call(`${http}${path}`, init);

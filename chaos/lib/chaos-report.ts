@@ -64,7 +64,14 @@ export function writeChaosReport(results: ScenarioResult[], settings: Record<str
       );
     }
     if (r.gatewayProblems.length > 0) {
-      lines.push('Gateway stderr / error logs (first lines):', '', '```', ...r.gatewayProblems, '```', '');
+      lines.push(
+        `Gateway stderr, fatal and error logs (${r.gatewayErrorLogs} error lines; the first):`,
+        '',
+        '```',
+        ...r.gatewayProblems,
+        '```',
+        '',
+      );
     }
   }
   writeFileSync(join(RESULTS, 'chaos-report.md'), `${lines.join('\n')}\n`);

@@ -68,8 +68,11 @@ export class ChaosRedis {
 export class ChaosGateway {
   private child: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
-  /** Lines on stderr and fatal/error log lines: an uncaught exception shows up here. */
+  /** Lines on stderr and fatal log lines: where an uncaught exception shows up. */
+  readonly fatal: string[] = [];
+  /** The first error-level log lines (the count is in `errorLogs`). */
   readonly problems: string[] = [];
+  errorLogs = 0;
   starts = 0;
 
   private constructor(
@@ -99,8 +102,8 @@ export class ChaosGateway {
     return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  /** Spawn and resolve once it logs "listening"; rejects if it exits first or takes too long. */
-  start(): Promise<void> {
+  /** Spawn and resolve once `GET /readyz` answers 200 (any log level); rejects if it exits first. */
+  async start(): Promise<void> {
     mkdirSync(join(RESULTS, 'logs'), { recursive: true });
     this.starts++;
     const log = createWriteStream(join(RESULTS, 'logs', `${this.name}.${this.starts}.log`));
@@ -111,35 +114,38 @@ export class ChaosGateway {
     });
     this.child = child;
     this.exited = new Promise((resolve) => child.once('close', () => resolve()));
-    let partial = '';
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        reject(new Error(`${this.name} did not log "listening" within ${READY_TIMEOUT_MS} ms`));
-      }, READY_TIMEOUT_MS);
-      child.stderr?.on('data', (chunk: Buffer) => {
-        log.write(chunk);
-        this.problems.push(...chunk.toString().split('\n').filter(Boolean).slice(0, 20));
-      });
-      child.stdout?.on('data', (chunk: Buffer) => {
-        log.write(chunk);
-        const lines = (partial + chunk.toString()).split('\n');
-        partial = lines.pop() ?? '';
-        for (const line of lines) {
-          if (line.includes('"msg":"listening"')) {
-            clearTimeout(timer);
-            resolve();
-          }
-          if (/"level":(50|60)/.test(line) && this.problems.length < 200)
-            this.problems.push(line.slice(0, 500));
-        }
-      });
-      child.once('close', (code, signal) => {
-        log.end();
-        clearTimeout(timer);
-        reject(new Error(`${this.name} exited (${code ?? signal}) before listening`));
-      });
+    child.once('close', () => log.end());
+    child.stderr?.on('data', (chunk: Buffer) => {
+      log.write(chunk);
+      const lines = chunk.toString().split('\n').filter(Boolean);
+      if (this.fatal.length < 50) this.fatal.push(...lines.slice(0, 10));
     });
+    let partial = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      log.write(chunk);
+      const lines = (partial + chunk.toString()).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        if (line.startsWith('{"level":60') && this.fatal.length < 50) this.fatal.push(line.slice(0, 500));
+        if (line.startsWith('{"level":50')) {
+          this.errorLogs++;
+          if (this.problems.length < 10) this.problems.push(line.slice(0, 300));
+        }
+      }
+    });
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    while (Date.now() < deadline) {
+      if (!this.alive)
+        throw new Error(`${this.name} exited (${child.exitCode ?? child.signalCode}) before it was ready`);
+      const ready = await fetch(`${this.http}/readyz`, { signal: AbortSignal.timeout(1000) }).then(
+        (r) => r.status === 200,
+        () => false,
+      );
+      if (ready) return;
+      await sleep(100);
+    }
+    child.kill('SIGKILL');
+    throw new Error(`${this.name} was not ready within ${READY_TIMEOUT_MS} ms`);
   }
 
   signal(signal: NodeJS.Signals): void {

@@ -43,6 +43,7 @@ export interface ScenarioResult {
   };
   worstClients: ClientVerdict[];
   gatewayProblems: string[];
+  gatewayErrorLogs: number;
   durationMs: number;
   error?: string;
 }
@@ -151,7 +152,10 @@ export async function runScenario(scenario: Scenario, settings: RunSettings): Pr
       .filter((v) => v.lostSilently + v.duplicates + v.outOfOrder > 0 || v.neverSubscribed)
       .sort((a, b) => b.lostSilently - a.lostSilently || b.duplicates - a.duplicates)
       .slice(0, 8),
-    gatewayProblems: gateways.flatMap((g) => g.problems.map((p) => `${g.name}: ${p}`)).slice(0, 10),
+    gatewayProblems: gateways
+      .flatMap((g) => [...g.fatal, ...g.problems].map((p) => `${g.name}: ${p}`))
+      .slice(0, 10),
+    gatewayErrorLogs: gateways.reduce((s, g) => s + g.errorLogs, 0),
     durationMs: Date.now() - began,
     error,
   };

@@ -157,10 +157,20 @@ export class ChaosClient {
     ws.send(JSON.stringify({ type: 'ping', ts: Date.now() }));
   }
 
+  /** Publish over the socket (when connected); `acks` counts the answers. */
+  publish(channel: string, data: unknown): boolean {
+    if (!this.connected) return false;
+    this.ws?.send(JSON.stringify({ type: 'publish', ref: `p${++this.refCount}`, channel, data }));
+    return true;
+  }
+
+  acks = 0;
+
   private onFrame(ws: WebSocket, frame: Frame): void {
     if (frame.type === 'welcome') this.onWelcome(ws, frame);
     else if (frame.type === 'subscribed') this.onSubscribed(frame);
     else if (frame.type === 'event') this.onEvent(frame);
+    else if (frame.type === 'ack') this.acks++;
     else if (frame.type === 'error') {
       const code = String(frame.code);
       this.errorCodes.set(code, (this.errorCodes.get(code) ?? 0) + 1);

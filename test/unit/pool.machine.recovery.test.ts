@@ -1,0 +1,121 @@
+/**
+ * machines/pool.machine.ts, what an operator would notice after pressure: the pool goes
+ * back to admitting at once when pressure falls, counts its queue down as waiters leave,
+ * and sheds from any state. (Survivors of `npm run mutation`: a pool stuck in
+ * `saturated` once pressure fell, or whose queue count dropped to zero when one of
+ * several waiters left, passed every other unit test.)
+ */
+import { describe, expect, it } from 'vitest';
+import { initialTransition, transition } from 'xstate';
+import type { PoolEvent, Pressure } from '../../machines/pool.machine.ts';
+
+const { poolMachine } = await import('../../machines/pool.machine.ts');
+type Snapshot = ReturnType<typeof initialTransition<typeof poolMachine>>[0];
+
+const request = (connectionId: string): PoolEvent => ({
+  type: 'admission.requested',
+  connectionId,
+  priority: 3,
+});
+const sampled = (pressure: Pressure): PoolEvent => ({ type: 'resources.sampled', pressure });
+
+function run(input: { maxConnections: number; maxWaiting: number }, ...events: PoolEvent[]) {
+  let [snapshot, actions] = initialTransition(poolMachine, input);
+  for (const event of events) [snapshot, actions] = transition(poolMachine, snapshot, event);
+  const effects = actions.map((a) => a.type).filter((t) => !t.startsWith('xstate.'));
+  return { snapshot: snapshot as Snapshot, effects };
+}
+
+describe('pool machine — recovering from pressure', () => {
+  it('builds, and starts accepting', async () => {
+    // Imported inside the test: a machine that cannot be built fails here, not at collection.
+    const fresh = await import('../../machines/pool.machine.ts');
+    expect(initialTransition(fresh.poolMachine, { maxConnections: 1, maxWaiting: 1 })[0].value).toBe(
+      'accepting',
+    );
+  });
+
+  it('high pressure, then normal again with room and nobody waiting: the next newcomer is admitted at once', () => {
+    const calm = run({ maxConnections: 5, maxWaiting: 10 }, sampled('high'), sampled('normal'));
+    expect(calm.snapshot.value).toBe('accepting');
+    expect(calm.snapshot.context.pressure).toBe('normal');
+    const next = run(
+      { maxConnections: 5, maxWaiting: 10 },
+      sampled('high'),
+      sampled('normal'),
+      request('c1'),
+    );
+    expect(next.effects).toEqual(['grantAdmission']);
+    expect(next.snapshot.context).toMatchObject({ active: 1, admitted: 1, queued: 0 });
+  });
+
+  it('critical, then normal with nobody waiting: back to admitting at once, not stuck saturated', () => {
+    const calm = run({ maxConnections: 5, maxWaiting: 10 }, sampled('critical'), sampled('normal'));
+    expect(calm.snapshot.value).toBe('accepting');
+    expect(
+      run({ maxConnections: 5, maxWaiting: 10 }, sampled('critical'), sampled('normal'), request('c1'))
+        .effects,
+    ).toEqual(['grantAdmission']);
+  });
+
+  it('critical, then high: still no direct admission (saturated), and normal after that admits again', () => {
+    const high = run({ maxConnections: 5, maxWaiting: 10 }, sampled('critical'), sampled('high'));
+    expect(high.snapshot.value).toBe('saturated');
+    expect(high.snapshot.context.pressure).toBe('high');
+    expect(
+      run({ maxConnections: 5, maxWaiting: 10 }, sampled('critical'), sampled('high'), request('c1')).effects,
+    ).toEqual(['queueAdmission']);
+  });
+
+  it('a full pool that turns critical sheds load', () => {
+    const full = run({ maxConnections: 1, maxWaiting: 10 }, request('c1'));
+    expect(full.snapshot.value).toBe('saturated');
+    const critical = run({ maxConnections: 1, maxWaiting: 10 }, request('c1'), sampled('critical'));
+    expect(critical.snapshot.value).toBe('shedding');
+    expect(critical.effects).toContain('shedLoad');
+  });
+
+  it('a release in an accepting pool frees the slot: with one slot, admit, release, admit again at once', () => {
+    const again = run(
+      { maxConnections: 1, maxWaiting: 0 },
+      request('c1'),
+      { type: 'connection.released', connectionId: 'c1' },
+      request('c2'),
+    );
+    expect(again.effects).toEqual(['grantAdmission']);
+    expect(again.snapshot.context).toMatchObject({ active: 1, admitted: 2, refused: 0 });
+  });
+});
+
+describe('pool machine — the queue count as waiters leave', () => {
+  // One slot, room for two in line: c1 in, c2 and c3 wait.
+  const input = { maxConnections: 1, maxWaiting: 2 };
+  const twoWaiting: PoolEvent[] = [request('c1'), request('c2'), request('c3')];
+
+  it('one of two waiters gives up: one still waits, so a newcomer queues and the next is refused', () => {
+    const left = run(input, ...twoWaiting, { type: 'admission.abandoned', connectionId: 'c2' });
+    expect(left.snapshot.context.waiting).toBe(1);
+    expect(
+      run(input, ...twoWaiting, { type: 'admission.abandoned', connectionId: 'c2' }, request('c4')).effects,
+    ).toEqual(['queueAdmission']);
+    const full = run(
+      input,
+      ...twoWaiting,
+      { type: 'admission.abandoned', connectionId: 'c2' },
+      request('c4'),
+      request('c5'),
+    );
+    expect(full.effects).toEqual(['refuseAdmission']);
+  });
+
+  it('one of two waiters is let in: one still waits, and the pool stays saturated for it', () => {
+    const events: PoolEvent[] = [
+      ...twoWaiting,
+      { type: 'connection.released', connectionId: 'c1' },
+      { type: 'admission.dequeued', connectionId: 'c2' },
+    ];
+    const after = run(input, ...events);
+    expect(after.snapshot.context).toMatchObject({ active: 1, waiting: 1 });
+    expect(after.snapshot.value).toBe('saturated');
+  });
+});

@@ -16,6 +16,8 @@ export default defineConfig({
       'test/unit/client.machine*.test.ts',
       'test/unit/event-ids*.test.ts',
       'test/unit/frame-codec*.test.ts',
+      'test/unit/machine-export.test.ts',
+      'test/unit/modules-load.test.ts',
       'test/unit/pool.machine*.test.ts',
     ],
     testTimeout: 30_000,

@@ -8,9 +8,12 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createActor, initialTransition, transition } from 'xstate';
-import type { ClientEvent, ClientFailure, ClientMachineInput } from '../../machines/client.machine.ts';
-
-const { clientMachine } = await import('../../machines/client.machine.ts');
+import {
+  type ClientEvent,
+  type ClientFailure,
+  type ClientMachineInput,
+  clientMachine,
+} from '../../machines/client.machine.ts';
 
 const connect: ClientEvent = { type: 'client.connect' };
 const welcomed: ClientEvent = { type: 'socket.welcomed', sessionId: 's-1' };
@@ -26,14 +29,6 @@ const paramsOf = (actions: readonly { type: string; params?: unknown }[], type: 
   actions.filter((a) => a.type === type).map((a) => a.params);
 
 describe('client machine — a long life', () => {
-  it('builds, and starts idle and not exhausted', async () => {
-    // Imported inside the test: a machine that cannot be built fails here, not at collection.
-    const fresh = await import('../../machines/client.machine.ts');
-    const [idle] = initialTransition(fresh.clientMachine, {});
-    expect(idle.value).toBe('idle');
-    expect(idle.context).toMatchObject({ attempt: 0, exhausted: false, visibleRetryUsed: false });
-  });
-
   it('every successful reconnect starts the attempt count afresh: 2 attempts allowed, 5 drops survived', () => {
     const events: ClientEvent[] = [connect, welcomed];
     for (let drop = 0; drop < 5; drop++) events.push(dropped, connect, welcomed);

@@ -97,7 +97,6 @@ export const SCENARIOS: Scenario[] = [
     appendOnly: false,
     gateways: 1,
     fault: (ctx) => killRedis(ctx, 3000),
-    knownIssue: redisIssue,
   },
   {
     name: 'redis-kill-volatile-offline',

@@ -16,13 +16,14 @@ export function barChart(title: string, series: string[], groups: BarGroup[]): s
   const width = 760;
   const left = 230;
   const height = 50 + groups.length * rowHeight + 20;
-  const max = series.map((_, s) => Math.max(1, ...groups.map((g) => g.values[s] ?? 0)));
+  const top = series.map((_, s) => Math.max(0, ...groups.map((g) => g.values[s] ?? 0)));
+  const max = top.map((t) => Math.max(1, t)); // the scale; a series of zeros draws no bars
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`,
     `<text x="10" y="18" font-size="14" font-weight="bold">${esc(title)}</text>`,
     ...series.map(
       (name, s) =>
-        `<rect x="${10 + s * 190}" y="28" width="10" height="10" fill="${COLOURS[s % COLOURS.length]}"/><text x="${24 + s * 190}" y="37">${esc(name)} (max ${max[s]})</text>`,
+        `<rect x="${10 + s * 190}" y="28" width="10" height="10" fill="${COLOURS[s % COLOURS.length]}"/><text x="${24 + s * 190}" y="37">${esc(name)} (max ${top[s]})</text>`,
     ),
   ];
   groups.forEach((group, g) => {

@@ -9,7 +9,7 @@
 import WebSocket from 'ws';
 import { ChaosClient } from './lib/chaos-client.ts';
 import { checkClient } from './lib/checker.ts';
-import { FrameFuzzer } from './lib/fuzz-frames.ts';
+import { FrameFuzzer, OBJECT_KEYS } from './lib/fuzz-frames.ts';
 import { writeFuzzReport } from './lib/fuzz-report.ts';
 import { bump, type FuzzSession, fuzzWorker, newTally } from './lib/fuzz-worker.ts';
 import { gatewayEnv, mintToken, newPrefix } from './lib/identity.ts';
@@ -63,7 +63,8 @@ try {
     if (bytes !== undefined) rss.push([(Date.now() - startedAt) / 1000, bytes / 2 ** 20]);
   }, 1000);
   rss.push([0, (rssBytes(pid) ?? 0) / 2 ** 20]);
-  const token = await mintToken('fuzzer', ['fuzz:*', '*'], ['fuzz:*']);
+  // Fuzzers may publish to their own channels and to object-key names, never to the bystander's.
+  const token = await mintToken('fuzzer', ['*'], ['fuzz:*', ...OBJECT_KEYS]);
   const deadline = startedAt + settings.maxSeconds * 1000;
   const budget = () => tally.sent < settings.frames && Date.now() < deadline && gateway.alive;
   const ticker = setInterval(() => {

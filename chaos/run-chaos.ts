@@ -2,6 +2,7 @@
  * `npm run chaos [-- --only name,name] [-- --clients 50]`: every fault scenario in turn,
  * then the report. Exits 1 when any scenario broke a promise (the report says which).
  */
+import { loadavg } from 'node:os';
 import { writeChaosReport } from './lib/chaos-report.ts';
 import { option, progress } from './lib/progress.ts';
 import { runScenario, type ScenarioResult } from './lib/run-scenario.ts';
@@ -22,6 +23,8 @@ if (chosen.length === 0) {
   process.exit(2);
 }
 
+// The box is shared: the report says how busy it was, since timing-sensitive faults feel it.
+const loadAtStart = loadavg()[0]!.toFixed(2);
 const results: ScenarioResult[] = [];
 for (const [i, scenario] of chosen.entries()) {
   progress(`scenario ${i + 1}/${chosen.length}: ${scenario.name} — ${scenario.title}`);
@@ -34,7 +37,9 @@ for (const [i, scenario] of chosen.entries()) {
       (broken.length ? `; broken: ${broken.map((p) => `${p.id} (${p.detail})`).join('; ')}` : ''),
   );
 }
-for (const file of writeChaosReport(results, settings)) progress(`wrote ${file}`);
+const load = loadavg()[0]!.toFixed(2);
+for (const file of writeChaosReport(results, { ...settings, loadAtStart, loadAtEnd: load }))
+  progress(`wrote ${file}`);
 const failed = results.filter((r) => !r.ok);
 if (failed.length > 0) {
   progress(

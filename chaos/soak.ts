@@ -107,6 +107,7 @@ const ticker = setInterval(() => {
   );
 }, 30_000);
 await Promise.all(Array.from({ length: settings.churners }, (_, i) => churn(i)));
+clearInterval(sampler); // the fit covers the churn only, not the quiet end
 clearInterval(witnessChurn);
 clearInterval(ticker);
 await publisher.stop();
@@ -116,8 +117,6 @@ await waitUntil(
   () => witnesses.every((w) => w.channels.every((c) => !last.has(c) || w.positions.get(c) === last.get(c))),
   30_000,
 );
-clearInterval(sampler);
-await sample();
 for (const w of witnesses) w.stop();
 const alive = gateway.alive;
 redisClient.disconnect();

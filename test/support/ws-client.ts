@@ -9,6 +9,8 @@ export class TestClient {
   readonly frames: ServerFrame[] = [];
   closed: { code: number; reason: string } | undefined;
   private waiters: (() => void)[] = [];
+  /** Frames `next()` has returned: it never returns one twice. */
+  private readonly taken = new WeakSet<ServerFrame>();
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data) => {
@@ -45,10 +47,28 @@ export class TestClient {
     this.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
   }
 
-  /** The first frame (from the start of the recording) matching `match`. */
+  /**
+   * The next unread frame matching `match`: the earliest one that no earlier `next()` returned
+   * (a mailbox read by pattern), waiting for it if it has not arrived yet. So two calls with
+   * the same matcher return two different frames, in arrival order.
+   */
   async next<T extends ServerFrame>(match: (f: ServerFrame) => f is T, timeoutMs?: number): Promise<T>;
   async next(match: (f: ServerFrame) => boolean, timeoutMs?: number): Promise<ServerFrame>;
   async next(match: (f: ServerFrame) => boolean, timeoutMs = 5000): Promise<ServerFrame> {
+    const unread = () => this.frames.find((f) => !this.taken.has(f) && match(f));
+    await this.until(() => unread() !== undefined, timeoutMs, 'frame');
+    const frame = unread() as ServerFrame;
+    this.taken.add(frame);
+    return frame;
+  }
+
+  /**
+   * The first frame since the socket opened matching `match` (waiting for it if none has
+   * arrived yet), whether or not `next()` returned it already.
+   */
+  async first<T extends ServerFrame>(match: (f: ServerFrame) => f is T, timeoutMs?: number): Promise<T>;
+  async first(match: (f: ServerFrame) => boolean, timeoutMs?: number): Promise<ServerFrame>;
+  async first(match: (f: ServerFrame) => boolean, timeoutMs = 5000): Promise<ServerFrame> {
     await this.until(() => this.frames.some(match), timeoutMs, 'frame');
     return this.frames.find(match) as ServerFrame;
   }

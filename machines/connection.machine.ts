@@ -182,8 +182,6 @@ export const connectionMachine = setup({
     startDelivery: () => {},
     /** Give the transport to the session's own actor (it is attached there). */
     handOverTransport: () => {},
-    /** Session hash: live, owned by this connection, TTL held by the lease. */
-    markSessionLive: () => {},
     /** Session hash: resumable, TTL = resume window. */
     markSessionResumable: () => {},
     /** Remove the session's Redis state (only if this connection still owns it). */
@@ -377,7 +375,9 @@ export const connectionMachine = setup({
       },
     },
     connected: {
-      entry: ['markSessionLive', 'startDelivery'],
+      // The attach step already wrote the session live and owned by this transport (create or
+      // take-over, one script each), so entering `connected` writes nothing more to Redis.
+      entry: 'startDelivery',
       after: {
         tokenLifetime: {
           guard: 'tokenHasExpired',

@@ -89,10 +89,6 @@ export function connectionActorFactory(core: GatewayCore): (input: ConnectionInp
           tokenIssuedAt: conn.principal?.issuedAt,
         });
       },
-      markSessionLive: ({ context }) => {
-        if (context.sessionId)
-          sessions.markLive(context.sessionId, context.connectionId).catch(warn('markLive', context));
-      },
       markSessionResumable: ({ context }) => {
         if (context.sessionId)
           sessions

@@ -112,13 +112,6 @@ export class RedisSessionStore implements SessionStore {
     return { previousNodeId: previousNodeId ?? '' };
   }
 
-  markLive(sessionId: string, connectionId: string): Promise<unknown> {
-    return this.setIfOwner(sessionId, connectionId, this.timing.liveTtlMs, {
-      health: 'connected',
-      last_activity: String(Date.now()),
-    });
-  }
-
   async markResumable(sessionId: string, connectionId: string): Promise<unknown> {
     const userId = await this.setIfOwner(sessionId, connectionId, this.timing.resumeWindowMs, {
       health: 'reconnecting',

@@ -147,7 +147,7 @@ describe('connection machine — the handshake', () => {
     const { next, ran } = step(stateAfter(HELLO, authDone(), GRANTED), attachDone());
     expect(next.value).toBe('connected');
     expect(next.context).toMatchObject({ sessionId: 's-1', userId: 'u-1', correlationId: 'corr-s' });
-    expect(ran).toEqual(['markSessionLive', 'startDelivery']);
+    expect(ran).toEqual(['startDelivery']);
   });
 
   it('attached to a session whose own actor waits here → handedOver, the transport given to it', () => {
@@ -246,7 +246,7 @@ describe('connection machine — a live session', () => {
     const { next, ran, actions } = step(stateAfter(...connectedPath), event);
     expect(next.value).toBe('connected');
     expect(next.context).toMatchObject({ connectionId: 'conn-2', reconnections: 1, tokenExpiresAt: 99 });
-    expect(ran).toEqual(['retireTransport', 'markSessionLive', 'startDelivery']);
+    expect(ran).toEqual(['retireTransport', 'startDelivery']);
     expect(paramsOf(actions, 'retireTransport')).toEqual({ connectionId: 'conn-1' });
   });
 
@@ -279,7 +279,7 @@ describe('connection machine — a live session', () => {
     const { next, ran } = step(stateAfter(...connectedPath, closed()), event);
     expect(next.value).toBe('connected');
     expect(next.context).toMatchObject({ connectionId: 'conn-2', reconnections: 1 });
-    expect(ran).toEqual(['markSessionLive', 'startDelivery']);
+    expect(ran).toEqual(['startDelivery']);
   });
 
   it('final states accept nothing', () => {
@@ -458,7 +458,6 @@ describe('connection machine — timers, with an actor', () => {
         requestAdmission: record('requestAdmission'),
         startDelivery: record('startDelivery'),
         handOverTransport: record('handOverTransport'),
-        markSessionLive: record('markSessionLive'),
         markSessionResumable: record('markSessionResumable'),
         deleteSession: record('deleteSession'),
         recordError: record('recordError'),
@@ -507,7 +506,7 @@ describe('connection machine — timers, with an actor', () => {
     const { actor, effectTypes } = await connected();
     vi.advanceTimersByTime(input.handshakeTimeoutMs * 2);
     expect(actor.getSnapshot().value).toBe('connected');
-    expect(effectTypes()).toEqual(['requestAdmission', 'markSessionLive', 'startDelivery']);
+    expect(effectTypes()).toEqual(['requestAdmission', 'startDelivery']);
   });
 
   it('queued past admissionTimeout → failed ADMISSION_TIMEOUT, transport closed with that code', async () => {

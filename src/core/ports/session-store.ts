@@ -39,7 +39,6 @@ export interface SessionStore {
     connectionId: string,
     nodeId: string,
   ): Promise<{ previousNodeId: string } | undefined>;
-  markLive(sessionId: string, connectionId: string): Promise<unknown>;
   markResumable(sessionId: string, connectionId: string): Promise<unknown>;
   /** Record one channel's position (O(1) whatever the session's channel count). */
   saveChannel(

@@ -22,6 +22,7 @@ import { channelPolicy } from './config/namespaces.ts';
 import { mountControlRoutes } from './control/control-routes.ts';
 import { RedisRevocations } from './control/revocations.ts';
 import { SessionControl } from './control/session-control.ts';
+import { compressFrom } from './core/compression.ts';
 import { connectionActorFactory } from './core/connection-runtime.ts';
 import { drainConnections } from './core/drain.ts';
 import { channelTopic } from './core/event-frames.ts';
@@ -142,7 +143,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
     events,
     keys,
     {
-      deliver: (channel, event) => fanOutEvent(app, channel, event),
+      deliver: (channel, event) => fanOutEvent(app, channel, event, compressFrom(config)),
       missed: (channel) => {
         for (const conn of core.connections.values())
           if (conn.subscriptions.has(channel))

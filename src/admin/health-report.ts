@@ -36,6 +36,8 @@ export interface HealthReport {
   redis: { status: string; roundTripMs: number | undefined; version: string | undefined };
   resources: ResourceSample & { heapUsedBytes: number; heapLimitBytes: number; rssBytes: number };
   tracing: { enabled: boolean; exporters: readonly string[] };
+  /** permessage-deflate offered to clients (WS_COMPRESSION…); both edges negotiate it (docs/edge.md). */
+  compression: Config['compression'];
   config: ConfigCheck[];
 }
 
@@ -73,6 +75,7 @@ export async function websocketHealth(sources: AdminSources): Promise<HealthRepo
       rssBytes: process.memoryUsage.rss(),
     },
     tracing: { enabled: tracing.enabled, exporters: tracing.exporters },
+    compression: core.config.compression,
     config: await configChecks(core.config, redisVersion),
   };
 }

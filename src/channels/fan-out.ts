@@ -35,15 +35,24 @@ import {
 } from '../observability/trace-context.ts';
 import { INBOX_PREFIX } from '../shared/frames.ts';
 
-/** Publish `event` to the channel's uWS topic; returns the local subscriber count. */
-export function fanOutEvent(app: App, channel: string, event: LoggedEvent): number {
+/**
+ * Publish `event` to the channel's uWS topic, compressed when at least `compressFrom`
+ * long (src/core/compression.ts); returns the local subscriber count.
+ */
+export function fanOutEvent(
+  app: App,
+  channel: string,
+  event: LoggedEvent,
+  compressFrom = Number.POSITIVE_INFINITY,
+): number {
   const topic = channelTopic(channel);
   const text = eventFrameText(channel, event);
+  const compress = text.length >= compressFrom;
   const lagMs = event.ts > 0 ? Math.max(0, Date.now() - event.ts) : undefined;
   const subscribers = app.numSubscribers(topic);
   if (isSampledTraceparent(event.traceparent))
-    deliverTraced(app, topic, text, channel, event, subscribers, lagMs);
-  else app.publish(topic, text, false, false);
+    deliverTraced(app, topic, text, compress, channel, event, subscribers, lagMs);
+  else app.publish(topic, text, false, compress);
   traffic.eventsDispatched++;
   traffic.framesOutFanout += subscribers;
   if (lagMs !== undefined) metrics.deliveryLatency.observe(lagMs / 1000);
@@ -55,6 +64,7 @@ function deliverTraced(
   app: App,
   topic: string,
   text: string,
+  compress: boolean,
   channel: string,
   event: LoggedEvent,
   subscribers: number,
@@ -80,7 +90,7 @@ function deliverTraced(
     created,
   );
   try {
-    app.publish(topic, text, false, false);
+    app.publish(topic, text, false, compress);
   } catch (error) {
     span.recordException(error as Error);
     span.setStatus({ code: SpanStatusCode.ERROR });

@@ -237,6 +237,21 @@ export const EnvSchema = T.Object({
     description:
       'Live Stately inspection: off, pool, all, sample:N (pool + 1 connection in N), users:ID,ID (pool + those users)',
   }),
+  WS_COMPRESSION: T.Union([T.Literal('off'), T.Literal('shared'), T.Literal('dedicated')], {
+    default: 'off',
+    description:
+      'permessage-deflate (RFC 7692) for clients that offer it: off; shared = one compressor for all sockets, no context kept between messages (no memory per socket); dedicated = a compressor per socket keeping WS_COMPRESSION_WINDOW_KB of context (better ratio on repetitive JSON, memory per socket)',
+  }),
+  WS_COMPRESSION_THRESHOLD_BYTES: T.Integer({
+    default: 256,
+    minimum: 0,
+    description: 'Frames shorter than this (characters of JSON) are sent uncompressed when WS_COMPRESSION is on',
+  }),
+  WS_COMPRESSION_WINDOW_KB: T.Integer({
+    default: 4,
+    enum: [4, 8, 16, 32],
+    description: 'Sliding window (KiB) of a dedicated compressor (WS_COMPRESSION=dedicated)',
+  }),
   INSPECT_PORT: T.Integer({
     default: 4242,
     minimum: 1,

@@ -62,6 +62,16 @@ export interface Config {
   limits: LimitsConfig;
   actions: ActionsConfig;
   inspect: InspectConfig;
+  compression: CompressionConfig;
+}
+
+/** permessage-deflate on the WebSocket edges (src/edge/compression.ts). */
+export interface CompressionConfig {
+  mode: Env['WS_COMPRESSION'];
+  /** Frames shorter than this (characters) go uncompressed. */
+  thresholdBytes: number;
+  /** A dedicated compressor's window, KiB. */
+  windowKb: number;
 }
 
 export interface AdmissionConfig {
@@ -232,6 +242,11 @@ function toConfig(env: Env): Config {
       lowPriorityFrom: env.ACTIONS_LOW_PRIORITY_FROM,
     },
     inspect: { mode: inspectMode(env.INSPECT), port: env.INSPECT_PORT },
+    compression: {
+      mode: env.WS_COMPRESSION,
+      thresholdBytes: env.WS_COMPRESSION_THRESHOLD_BYTES,
+      windowKb: env.WS_COMPRESSION_WINDOW_KB,
+    },
   };
 }
 

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/config.ts';
 import { type ErrorCode, errorSpec } from '../shared/errors.ts';
 import type { HelloFrame, ServerFrame } from '../shared/frames.ts';
+import { compressFrom } from './compression.ts';
 import type { ConnectionActor } from './connection-actor.ts';
 import { channelTopic } from './event-frames.ts';
 import { type Flushable, flushSoon } from './outbox.ts';
@@ -81,6 +82,8 @@ export class Connection implements Flushable {
   /** Frames waiting for this turn's corked write (sendSoon). */
   private queued: string[] | undefined;
   private writableWaiters: (() => void)[] = [];
+  /** Frames this long or longer go out compressed (src/core/compression.ts). */
+  private readonly compressFrom: number;
   /** Token bucket for inbound frames: refilled at messagesPerSecond, bursts of 2×. */
   private messageTokens: number;
   private tokensAt: number;
@@ -90,6 +93,7 @@ export class Connection implements Flushable {
     readonly handshake: Handshake,
   ) {
     this.correlationId = handshake.correlationId ?? randomUUID();
+    this.compressFrom = compressFrom(host.config);
     this.messageTokens = 2 * host.config.limits.messagesPerSecond;
     this.tokensAt = this.openedAt;
     this.trace = host.telemetry.connectionTrace(
@@ -133,9 +137,7 @@ export class Connection implements Flushable {
     if (!socket) return false;
     if (this.queued) this.flushQueued(); // frames go out in the order they were sent
     traffic.framesOutDirect++;
-    if (
-      socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame), false, false) === SEND_DROPPED
-    ) {
+    if (this.write(socket, typeof frame === 'string' ? frame : JSON.stringify(frame)) === SEND_DROPPED) {
       this.close('SLOW_CONSUMER'); // past the edge's own limit: no close frame fits (slow-consumers.ts)
       return false;
     }
@@ -163,10 +165,14 @@ export class Connection implements Flushable {
     traffic.framesOutDirect += texts.length;
     let dropped = false;
     socket.cork(() => {
-      for (const text of texts) if (socket.send(text, false, false) === SEND_DROPPED) dropped = true;
+      for (const text of texts) if (this.write(socket, text) === SEND_DROPPED) dropped = true;
     });
     if (dropped) this.close('SLOW_CONSUMER');
     else this.closeIfSlow();
+  }
+
+  private write(socket: EdgeSocket, text: string): number {
+    return socket.send(text, false, text.length >= this.compressFrom);
   }
 
   /** Past MAX_BACKPRESSURE_BYTES unsent: closed with SLOW_CONSUMER (the client resumes from the log). */
@@ -215,7 +221,7 @@ export class Connection implements Flushable {
     const closeCode = errorSpec(code).closeCode ?? 1011;
     socket.cork(() => {
       if (code !== 'SLOW_CONSUMER')
-        socket.send(JSON.stringify(errorFrame(code, this.correlationId, extra)), false, false);
+        this.write(socket, JSON.stringify(errorFrame(code, this.correlationId, extra)));
       socket.end(closeCode, code);
     });
   }

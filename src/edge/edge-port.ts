@@ -91,6 +91,8 @@ export interface WebSocketBehavior<UserData> {
   /** Seconds of silence before the socket is dropped (pinged before, with `sendPingsAutomatically`). */
   idleTimeout?: number;
   sendPingsAutomatically?: boolean;
+  /** permessage-deflate: uWS's CompressOptions mask (src/edge/compression.ts); 0 or absent: off. */
+  compression?: number;
   upgrade?: (res: HttpResponse, req: HttpRequest, context: UpgradeContext) => void;
   open?: (ws: WebSocket<UserData>) => void;
   message?: (ws: WebSocket<UserData>, message: ArrayBuffer, isBinary: boolean) => void;

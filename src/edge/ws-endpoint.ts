@@ -14,6 +14,7 @@ import type { GatewayCore } from '../core/gateway-core.ts';
 import { edgeBackpressureLimit } from '../core/slow-consumers.ts';
 import { clientAddress, type TrustedProxies } from '../limits/client-address.ts';
 import { HelloFrame } from '../shared/frames.ts';
+import { compressOptions } from './compression.ts';
 import { type App, edgeCloseReason, httpRemoteAddress, reply, type WebSocketBehavior } from './uws.ts';
 
 export const WS_PATH = '/ws';
@@ -66,6 +67,7 @@ export function mountWebSocket(
     closeOnBackpressureLimit: 1,
     idleTimeout: config.idleTimeoutS,
     sendPingsAutomatically: true,
+    compression: compressOptions(config.compression),
     upgrade: (res, req, context) => {
       // A throw out of a uWS handler aborts the whole process: answer this request instead.
       try {

@@ -38,11 +38,12 @@ export class WsApp implements App {
     return this;
   }
 
-  publish(topic: RecognizedString, message: RecognizedString, isBinary = false): boolean {
+  publish(topic: RecognizedString, message: RecognizedString, isBinary = false, compress = false): boolean {
     return this.topics.publish(
       textOf(topic),
       typeof message === 'string' ? message : bytesOf(message),
       isBinary,
+      compress,
     );
   }
 

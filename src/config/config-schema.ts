@@ -245,12 +245,14 @@ export const EnvSchema = T.Object({
   WS_COMPRESSION_THRESHOLD_BYTES: T.Integer({
     default: 256,
     minimum: 0,
-    description: 'Frames shorter than this (characters of JSON) are sent uncompressed when WS_COMPRESSION is on',
+    description:
+      'Frames shorter than this (characters of JSON) are sent uncompressed when WS_COMPRESSION is on',
   }),
   WS_COMPRESSION_WINDOW_KB: T.Integer({
     default: 4,
     enum: [4, 8, 16, 32],
-    description: 'Sliding window (KiB) of a dedicated compressor (WS_COMPRESSION=dedicated)',
+    description:
+      'Sliding window (KiB) of a dedicated compressor (WS_COMPRESSION=dedicated); each socket then holds about 8× this for deflate state',
   }),
   INSPECT_PORT: T.Integer({
     default: 4242,

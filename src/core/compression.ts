@@ -9,5 +9,7 @@ import type { Config } from '../config/config.ts';
 /** The shortest frame sent compressed; Infinity when compression is off. */
 export function compressFrom(config: Pick<Config, 'compression'>): number {
   const compression = config.compression;
-  return compression === undefined || compression.mode === 'off' ? Number.POSITIVE_INFINITY : compression.thresholdBytes;
+  return compression === undefined || compression.mode === 'off'
+    ? Number.POSITIVE_INFINITY
+    : compression.thresholdBytes;
 }

@@ -7,8 +7,8 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
-import { ADMIN_KEY } from '../support/gateway-pair.ts';
 import { mintToken, publishHttp, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { ADMIN_KEY } from '../support/gateway-pair.ts';
 import { ids, TestClient } from '../support/ws-client.ts';
 
 const CHANNEL = 'room:lobby';
@@ -47,7 +47,14 @@ async function subscribed(url: string, from?: string) {
   return client;
 }
 
-describe.each(['shared', 'dedicated'])('WS_COMPRESSION=%s', (mode) => {
+/**
+ * Wire bytes / frame text at most. A shared compressor starts every message afresh;
+ * a dedicated one may find the repeated keys and words of earlier events — the
+ * portable edge does (≈ 0.1), the uWS 20.30 build does not (≈ 0.8, docs/edge.md).
+ */
+const RATIO = 0.9;
+
+describe.each(['shared', 'dedicated'] as const)('WS_COMPRESSION=%s', (mode) => {
   it('is negotiated by a real client, decodes to what was published, and shrinks the bytes', async () => {
     gw = await startTestGateway({ WS_COMPRESSION: mode, WS_COMPRESSION_THRESHOLD_BYTES: '64' });
     const live = await subscribed(gw.url);
@@ -61,14 +68,16 @@ describe.each(['shared', 'dedicated'])('WS_COMPRESSION=%s', (mode) => {
     expect(ids(events)).toEqual(published);
     expect(events.map((e) => e.data)).toEqual(published.map((_, n) => chat(n)));
     const textBytes = events.reduce((sum, e) => sum + Buffer.byteLength(JSON.stringify(e)), 0);
-    expect(received()).toBeLessThan(textBytes * 0.7);
+    expect(received()).toBeLessThan(textBytes * RATIO);
 
     // Replayed events are sent one by one (not the topic's fan-out): decoded the same.
     const late = await subscribed(gw.url, '0-0');
     await late.waitForEvents(EVENTS, CHANNEL);
     expect(late.events(CHANNEL).map((e) => e.data)).toEqual(published.map((_, n) => chat(n)));
 
-    const health = await fetch(`${gw.http}/health/websocket`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+    const health = await fetch(`${gw.http}/health/websocket`, {
+      headers: { authorization: `Bearer ${ADMIN_KEY}` },
+    });
     expect(((await health.json()) as { compression: unknown }).compression).toEqual({
       mode,
       thresholdBytes: 64,

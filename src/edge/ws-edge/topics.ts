@@ -53,8 +53,12 @@ export class Topics {
     const payload = typeof message === 'string' ? Buffer.from(message) : message;
     let frame: Buffer | undefined; // framed once, not once per subscriber
     for (const ws of set) {
-      if (ws.deflates) ws.sendData(payload, isBinary, compress);
-      else ws.writeFrame((frame ??= serverFrame(payload, isBinary)));
+      if (ws.deflates) {
+        ws.sendData(payload, isBinary, compress);
+        continue;
+      }
+      frame ??= serverFrame(payload, isBinary);
+      ws.writeFrame(frame);
     }
     return true;
   }

@@ -129,7 +129,10 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
   const membership = new MembershipFeed(
     redis.subscriber,
     channelPresence,
-    (channel, text) => app.publish(channelTopic(channel), text, false, false),
+    (channel, text) => {
+      app.publish(channelTopic(channel), text, false, false);
+      core.direct.deliver(channel, text);
+    },
     logger,
   );
   const presence = new PresenceTracker(channelPresence, policy, membership, logger);
@@ -143,7 +146,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
     events,
     keys,
     {
-      deliver: (channel, event) => fanOutEvent(app, channel, event, compressFrom(config)),
+      deliver: (channel, event) => fanOutEvent(app, core.direct, channel, event, compressFrom(config)),
       missed: (channel) => {
         for (const conn of core.connections.values())
           if (conn.subscriptions.has(channel))

@@ -11,7 +11,7 @@ import { type ErrorCode, errorSpec } from '../shared/errors.ts';
 import type { HelloFrame, ServerFrame } from '../shared/frames.ts';
 import { compressFrom } from './compression.ts';
 import type { ConnectionActor } from './connection-actor.ts';
-import { channelTopic } from './event-frames.ts';
+import { batchFrameText, channelTopic } from './event-frames.ts';
 import { type Flushable, flushSoon } from './outbox.ts';
 import { type EdgeSocket, SEND_DROPPED } from './ports/edge-socket.ts';
 import type { ReplayPlan } from './ports/event-store.ts';
@@ -81,6 +81,12 @@ export class Connection implements Flushable {
   private closingWith: ErrorCode | 'bye' | undefined;
   /** Frames waiting for this turn's corked write (sendSoon). */
   private queued: string[] | undefined;
+  /** Events waiting to leave as one `batch` frame (sendBatched), after `queued`. */
+  private batched: string[] | undefined;
+  /** Characters in `queued` and `batched`: not yet in the socket's buffer, but on their way. */
+  private queuedChars = 0;
+  /** Asked in hello (`batch: true`) for every channel's live events in `batch` frames. */
+  batching = false;
   private writableWaiters: (() => void)[] = [];
   /** Frames this long or longer go out compressed (src/core/compression.ts). */
   private readonly compressFrom: number;
@@ -135,7 +141,7 @@ export class Connection implements Flushable {
   send(frame: ServerFrame | string): boolean {
     const socket = this.socket;
     if (!socket) return false;
-    if (this.queued) this.flushQueued(); // frames go out in the order they were sent
+    if (this.queued || this.batched) this.flushQueued(); // frames go out in the order they were sent
     traffic.framesOutDirect++;
     if (this.write(socket, typeof frame === 'string' ? frame : JSON.stringify(frame)) === SEND_DROPPED) {
       this.close('SLOW_CONSUMER'); // past the edge's own limit: no close frame fits (slow-consumers.ts)
@@ -150,6 +156,8 @@ export class Connection implements Flushable {
    */
   sendSoon(text: string): void {
     if (!this.socket) return;
+    if (this.batched) this.sealBatch(); // keeps the order: the batch's events came first
+    this.queuedChars += text.length;
     if (this.queued) this.queued.push(text);
     else {
       this.queued = [text];
@@ -157,10 +165,55 @@ export class Connection implements Flushable {
     }
   }
 
+  /**
+   * Send a channel event with the others of this turn in one `batch` frame
+   * (docs/protocol.md, "Batched delivery"); a lone event goes out as it is.
+   */
+  sendBatched(text: string): void {
+    if (!this.socket) return;
+    this.queuedChars += text.length;
+    if (this.batched) this.batched.push(text);
+    else {
+      this.batched = [text];
+      if (!this.queued) flushSoon(this);
+    }
+  }
+
+  /**
+   * An ephemeral event (src/core/direct-delivery.ts): sent unless the socket is backed up
+   * — past half of MAX_BACKPRESSURE_BYTES with what waits in its buffer and this turn's
+   * queue — then dropped, counted, and the socket left open: an ephemeral event alone
+   * never brings a socket to the slow-consumer cut.
+   */
+  offer(text: string, batch: boolean): boolean {
+    const socket = this.socket;
+    if (!socket) return false;
+    const backlog = socket.getBufferedAmount() + this.queuedChars + text.length;
+    if (backlog > this.host.config.maxBackpressureBytes / 2) {
+      traffic.ephemeralDropped++;
+      return false;
+    }
+    if (batch) this.sendBatched(text);
+    else this.sendSoon(text);
+    return true;
+  }
+
+  /** The batch so far becomes one frame at the end of `queued`. */
+  private sealBatch(): void {
+    const events = this.batched;
+    if (!events) return;
+    this.batched = undefined;
+    const frame = events.length === 1 ? (events[0] as string) : batchFrameText(events);
+    if (this.queued) this.queued.push(frame);
+    else this.queued = [frame];
+  }
+
   flushQueued(): void {
+    this.sealBatch();
     const texts = this.queued;
     const socket = this.socket;
     this.queued = undefined;
+    this.queuedChars = 0;
     if (!texts || !socket) return;
     traffic.framesOutDirect += texts.length;
     let dropped = false;

@@ -10,4 +10,6 @@ export const traffic = {
   framesOutFanout: 0,
   eventsDispatched: 0,
   actionReplies: 0,
+  /** Ephemeral events not sent to a backed-up socket (src/core/connection.ts `offer`). */
+  ephemeralDropped: 0,
 };

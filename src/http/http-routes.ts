@@ -200,6 +200,7 @@ async function publish(
       id: result.id,
       correlationId,
       ...(result.duplicate ? { duplicate: true } : {}),
+      ...(result.ephemeral ? { ephemeral: true } : {}),
     });
     return;
   }

@@ -148,7 +148,15 @@ export class FrameRouter {
     } catch {
       return; // not ours to judge; the gateway only sends JSON
     }
+    this.route(frame);
+  }
+
+  private route(frame: ServerFrame): void {
     switch (frame.type) {
+      case 'batch':
+        // Frames the gateway coalesced for this socket (docs/protocol.md, "Batched delivery"): in order.
+        for (const inner of frame.frames) this.route(inner);
+        return;
       case 'welcome':
         this.onWelcome(frame);
         return;
@@ -157,7 +165,9 @@ export class FrameRouter {
         this.hooks.queued(frame.position, frame.estimatedWaitMs);
         return;
       case 'event': {
-        const event = this.subscriptions.deliver(frame);
+        const event = frame.ephemeral
+          ? this.subscriptions.deliverEphemeral(frame)
+          : this.subscriptions.deliver(frame);
         if (event) this.hooks.emit('event', event);
         return;
       }

@@ -74,6 +74,7 @@ export class FrameRouter {
       client: { name: this.options.clientName, version: SDK_VERSION },
     };
     if (token) frame.token = token;
+    if (this.options.batch) frame.batch = true;
     const session = this.session;
     // Resuming: echo the session's correlation ID, so one session keeps one ID across reconnects.
     const correlationId = (session && this.welcome?.correlationId) || this.options.correlationId;

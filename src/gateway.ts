@@ -131,7 +131,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
     channelPresence,
     (channel, text) => {
       app.publish(channelTopic(channel), text, false, false);
-      core.direct.deliver(channel, text);
+      core.direct.deliver(channel, text, false);
     },
     logger,
   );

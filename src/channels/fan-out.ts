@@ -56,7 +56,7 @@ export function fanOutEvent(
   if (isSampledTraceparent(event.traceparent))
     deliverTraced(app, topic, text, compress, channel, event, subscribers, lagMs);
   else app.publish(topic, text, false, compress);
-  direct.deliver(channel, text);
+  direct.deliver(channel, text, event.ephemeral === true);
   traffic.eventsDispatched++;
   traffic.framesOutFanout += subscribers;
   if (lagMs !== undefined) metrics.deliveryLatency.observe(lagMs / 1000);

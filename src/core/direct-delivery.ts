@@ -52,12 +52,15 @@ export class DirectDelivery {
     return this.channels.get(channel)?.size ?? 0;
   }
 
-  /** Hand one frame of `channel` to the sockets served here. */
-  deliver(channel: string, text: string): void {
+  /**
+   * Hand one frame of `channel` to the sockets served here; an ephemeral event's
+   * (`droppable`) is offered, any other (a join/leave) is queued like a durable event.
+   */
+  deliver(channel: string, text: string, droppable: boolean): void {
     const sockets = this.channels.get(channel);
     if (!sockets) return;
     for (const [conn, mode] of sockets) {
-      if (mode.ephemeral) conn.offer(text, mode.batch);
+      if (droppable) conn.offer(text, mode.batch);
       else if (mode.batch) conn.sendBatched(text);
       else conn.sendSoon(text);
     }

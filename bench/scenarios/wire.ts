@@ -122,7 +122,7 @@ async function fanOutChat(ctx: ScenarioContext, system: RunningSystem, variant: 
     SCENARIO,
     name,
     metric('wire_bytes_per_delivery'),
-    round(pooledPerOp(bytes, deliveries), 1),
+    round(pooledPerOp(bytes, deliveries), 4),
     'bytes',
   );
   sink.add(

@@ -102,6 +102,13 @@ describe('a bad value names the variable and the rule', () => {
     [{ REDIS_PREFIX: 'has space' }, 'REDIS_PREFIX="has space"', 'must match pattern'],
     [{ AUTH_JWT_SECRET: 'short' }, 'AUTH_JWT_SECRET="short"', 'must NOT have fewer than 32 characters'],
     [{ PUBLISH_API_KEYS: 'short' }, 'PUBLISH_API_KEYS="short"', 'must NOT have fewer than 16 characters'],
+    [{ WS_COMPRESSION: 'gzip' }, 'WS_COMPRESSION="gzip"', 'must be one of off, shared, dedicated'],
+    [
+      { WS_COMPRESSION_WINDOW_KB: '5' },
+      'WS_COMPRESSION_WINDOW_KB="5"',
+      'must be equal to one of the allowed values',
+    ],
+    [{ WS_COMPRESSION_THRESHOLD_BYTES: '-1' }, 'WS_COMPRESSION_THRESHOLD_BYTES="-1"', 'must be >= 0'],
   ])('%j', (env, variable, rule) => {
     const message = refusal(env);
     expect(message).toContain('Invalid configuration');

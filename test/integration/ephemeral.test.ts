@@ -8,6 +8,8 @@
  * that loses nothing.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { type ChannelEvent, TetherClient } from '../../packages/client/src/index.ts';
 import type { ServerFrame } from '../../src/shared/frames.ts';
 import { configFile } from '../support/config-file.ts';
 import { eventually, settle } from '../support/events.ts';
@@ -30,9 +32,11 @@ const MAX_EVENTS = 4000;
 
 let gw: TestGateway | undefined;
 const clients: TestClient[] = [];
+const sdks: TetherClient[] = [];
 
 afterEach(async () => {
   for (const client of clients.splice(0)) client.drop();
+  for (const sdk of sdks.splice(0)) sdk.disconnect();
   await gw?.stop();
   gw = undefined;
 });
@@ -75,6 +79,13 @@ describe('ephemeral channels', () => {
     gw = await startTestGateway({ CONFIG_FILE: CONFIG });
     const watcher = await session(gw.url, 'watcher', [TYPING]);
     const typist = await session(gw.url, 'typist', []);
+    const sdk = new TetherClient({ url: gw.url, WebSocket, token: await mintToken({ sub: 'app' }) });
+    sdks.push(sdk);
+    sdk.connect();
+    const publications: ChannelEvent[] = [];
+    const subscription = sdk.subscribe(TYPING);
+    subscription.on('publication', (event) => publications.push(event));
+    await subscription.ready();
 
     typist.client.send({ type: 'publish', channel: TYPING, ref: 'p1', data: { typing: true } });
     expect(await typist.client.next((f) => f.type === 'ack')).toEqual({
@@ -90,6 +101,15 @@ describe('ephemeral channels', () => {
       [true, undefined, { typing: true }],
       [true, undefined, { typing: false }],
     ]);
+    // The SDK hands them out marked, with no ID and no position moved.
+    await eventually(() => publications.length === 2, 'the SDK’s two publications');
+    expect(publications[0]).toEqual({
+      channel: TYPING,
+      id: '',
+      ts: expect.any(Number),
+      data: { typing: true },
+      ephemeral: true,
+    });
 
     // Not in history, and a subscribe from the log's start replays nothing.
     watcher.client.send({ type: 'history', channel: TYPING, ref: 'h' });

@@ -54,7 +54,7 @@ export const NamespaceOptionsSchema = T.Object(
       T.Boolean({
         default: false,
         description:
-          'Events are live only (typing indicators, cursors): not written to the log, never replayed or in history, and dropped for a subscriber whose socket is backed up instead of closing it as a slow consumer. Acks carry no ID (`ephemeral: true`); docs/protocol.md, "Ephemeral channels"',
+          'Events are live only (typing indicators, cursors): not written to the log, never replayed or in history, and for a subscriber whose socket is backed up, merged (only the newest per channel is kept, sent when it drains) instead of closing it as a slow consumer. Acks carry no ID (`ephemeral: true`); docs/protocol.md, "Ephemeral channels"',
       }),
     ),
     batch: T.Optional(

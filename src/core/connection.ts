@@ -87,6 +87,8 @@ export class Connection implements Flushable {
   private queuedChars = 0;
   /** Asked in hello (`batch: true`) for every channel's live events in `batch` frames. */
   batching = false;
+  /** Ephemeral events held while the socket is backed up: the newest per channel (`offer`). */
+  private heldEphemeral: Map<string, { text: string; batch: boolean }> | undefined;
   private writableWaiters: (() => void)[] = [];
   /** Frames this long or longer go out compressed (src/core/compression.ts). */
   private readonly compressFrom: number;
@@ -180,22 +182,35 @@ export class Connection implements Flushable {
   }
 
   /**
-   * An ephemeral event (src/core/direct-delivery.ts): sent unless the socket is backed up
-   * — past half of MAX_BACKPRESSURE_BYTES with what waits in its buffer and this turn's
-   * queue — then dropped, counted, and the socket left open: an ephemeral event alone
+   * An ephemeral event of `channel` (src/core/direct-delivery.ts): sent unless the socket
+   * is backed up — past half of MAX_BACKPRESSURE_BYTES with what waits in its buffer and
+   * this turn's queue. Then it is merged: held as the channel's newest, replacing (and
+   * dropping, counted) the one held before, and sent once the socket drains — so the
+   * last state of a typing indicator or a cursor still arrives. An ephemeral event alone
    * never brings a socket to the slow-consumer cut.
    */
-  offer(text: string, batch: boolean): boolean {
+  offer(channel: string, text: string, batch: boolean): void {
     const socket = this.socket;
-    if (!socket) return false;
+    if (!socket) return;
+    if (this.heldEphemeral?.delete(channel)) traffic.ephemeralDropped++; // superseded
     const backlog = socket.getBufferedAmount() + this.queuedChars + text.length;
-    if (backlog > this.host.config.maxBackpressureBytes / 2) {
-      traffic.ephemeralDropped++;
-      return false;
+    if (backlog <= this.host.config.maxBackpressureBytes / 2) {
+      if (batch) this.sendBatched(text);
+      else this.sendSoon(text);
+      return;
     }
-    if (batch) this.sendBatched(text);
-    else this.sendSoon(text);
-    return true;
+    this.heldEphemeral ??= new Map();
+    this.heldEphemeral.set(channel, { text, batch });
+  }
+
+  /** The socket drained: the held ephemeral events go out, the newest per channel. */
+  private sendHeldEphemeral(): void {
+    const held = this.heldEphemeral;
+    this.heldEphemeral = undefined;
+    for (const { text, batch } of held?.values() ?? []) {
+      if (batch) this.sendBatched(text);
+      else this.sendSoon(text);
+    }
   }
 
   /** The batch so far becomes one frame at the end of `queued`. */
@@ -298,6 +313,7 @@ export class Connection implements Flushable {
   /** The edge says the socket drained: wake what waits to write. */
   onDrain(): void {
     if (!this.socket || !this.writable()) return;
+    if (this.heldEphemeral) this.sendHeldEphemeral();
     const waiters = this.writableWaiters;
     this.writableWaiters = [];
     for (const resolve of waiters) resolve();

@@ -2,8 +2,9 @@
  * Live delivery socket by socket, for what the edge's topic publish cannot do
  * (the rest of a channel's subscribers stay on the topic, framed once for all):
  * - **ephemeral channels** (namespace `ephemeral`): each subscriber is offered the
- *   event and a backed-up socket drops it (`Connection.offer`), where a topic publish
- *   would count it toward the slow-consumer cut (src/core/slow-consumers.ts);
+ *   event, and a backed-up socket keeps only the newest per channel until it drains
+ *   (`Connection.offer`), where a topic publish would count every one toward the
+ *   slow-consumer cut (src/core/slow-consumers.ts);
  * - **batched delivery** (hello `batch`, or namespace `batch`): the socket's events
  *   of one loop turn leave as one `batch` frame (`Connection.sendBatched`).
  * The channel reader's fan-out (src/channels/fan-out.ts) hands every event to both.
@@ -60,7 +61,7 @@ export class DirectDelivery {
     const sockets = this.channels.get(channel);
     if (!sockets) return;
     for (const [conn, mode] of sockets) {
-      if (droppable) conn.offer(text, mode.batch);
+      if (droppable) conn.offer(channel, text, mode.batch);
       else if (mode.batch) conn.sendBatched(text);
       else conn.sendSoon(text);
     }

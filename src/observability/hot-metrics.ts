@@ -120,7 +120,7 @@ export function registerHotCounters(registry: Registry): void {
   ]);
   counter(
     'tether_ephemeral_dropped_total',
-    'Ephemeral events not sent to a backed-up socket (ephemeral namespaces: dropped by design, not loss)',
+    'Ephemeral events a backed-up socket never got, superseded by a newer one of the same channel (by design, not loss)',
     () => [{ labels: {}, value: traffic.ephemeralDropped }],
   );
 }

@@ -3,7 +3,8 @@
  * events live only — typing indicators, cursors. An ephemeral publish reaches the live
  * subscribers and nobody else: it has no ID, is not in history, and is not replayed on
  * resume or to a subscribe `from` a position. A subscriber that stops reading has
- * ephemeral events dropped instead of being cut as a slow consumer, while a durable
+ * ephemeral events merged (the newest kept, sent when it drains) instead of being cut
+ * as a slow consumer, while a durable
  * channel on the same socket keeps its guarantee: the coded 4008 close, then a resume
  * that loses nothing.
  */
@@ -142,7 +143,7 @@ describe('ephemeral channels', () => {
     expect(typing(late.client).map((e) => e.data)).toEqual([{ typing: 'while away' }, { typing: 'after' }]);
   });
 
-  it('drops for a subscriber that stops reading instead of cutting it; durable channels still cut and resume', async () => {
+  it('merges for a subscriber that stops reading instead of cutting it; durable channels still cut and resume', async () => {
     gw = await startTestGateway({ CONFIG_FILE: CONFIG, MAX_BACKPRESSURE_BYTES: String(MAX_BACKPRESSURE) });
     const g = gw;
     const slow = await session(g.url, 'slow', [TYPING, DURABLE]);
@@ -157,17 +158,19 @@ describe('ephemeral channels', () => {
     }
     expect(await metric(g.http, 'tether_ephemeral_dropped_total')).toBeGreaterThan(droppedBefore);
     for (let i = 0; i < 100; i++) await publishEphemeral(g.http, { n: sent++, pad: PAD });
+    await publishEphemeral(g.http, { n: sent++, last: true });
     expect(g.gateway.core.connections.has(slow.welcome.connectionId)).toBe(true);
 
-    // It reads again: what was not dropped arrives once each, in order, and it is still open.
+    // It reads again: the newest state arrives (merged, not lost), what did arrive came once
+    // each and in order, and the socket is still open.
     socket.resume();
-    await publishEphemeral(g.http, { n: sent++, last: true });
     await eventually(
       () => typing(slow.client).some((e) => (e.data as { last?: boolean }).last),
-      'the last ephemeral event',
+      'the newest ephemeral event, sent once the socket drained',
       20_000,
     );
     const got = typing(slow.client).map((e) => (e.data as { n: number }).n);
+    expect(got.at(-1)).toBe(sent - 1);
     expect(got.length).toBeLessThan(sent);
     expect(got).toEqual([...got].sort((a, b) => a - b));
     expect(new Set(got).size).toBe(got.length);

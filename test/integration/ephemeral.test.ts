@@ -26,7 +26,7 @@ import { ids, TestClient } from '../support/ws-client.ts';
 const TYPING = 'typing:room-1';
 const DURABLE = 'room:room-1';
 const CONFIG = configFile({ namespaces: { typing: { ephemeral: true } } });
-const MAX_BACKPRESSURE = 262_144;
+const MAX_BACKPRESSURE = 1_048_576;
 /** ~16 KB per event: a few hundred fill loopback's socket buffers, then the gateway's. */
 const PAD = 'x'.repeat(16_000);
 const MAX_EVENTS = 4000;

@@ -174,7 +174,10 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
   const supervisor: Supervisor = new Supervisor(
     { maxConnections: config.maxConnections, maxWaiting: config.admission.queueMax },
     line,
-    { drain: () => void drainConnections(core, config.drainBatchSize) },
+    {
+      drain: () => void drainConnections(core, config.drainBatchSize),
+      actorFailed: (error) => logger.error({ err: error }, 'connection actor failed'),
+    },
   );
   const core: GatewayCore = new GatewayCore(
     config,

@@ -63,6 +63,7 @@ import { StoreHealth } from './redis/store-health.ts';
 import { RedisSessionStore } from './session/session-store.ts';
 import { UserSessionIndex } from './session/user-sessions.ts';
 
+export { ListenError } from './edge/uws.ts';
 export { RedisUnreachableError } from './redis/redis-clients.ts';
 
 export interface Gateway {
@@ -285,10 +286,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
   }, config.sessionLeaseMs);
   lease.unref();
 
-  let listenSocket: ListenSocket | undefined = await listen(app, config.host, config.port);
-  const port = listeningPort(listenSocket);
-  logger.info({ host: config.host, port }, 'listening');
-
+  let listenSocket: ListenSocket | undefined;
   let stopped: Promise<void> | undefined;
   const shutdown = () => {
     stopped ??= (async () => {
@@ -321,6 +319,14 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
     })();
     return stopped;
   };
+  try {
+    listenSocket = await listen(app, config.host, config.port, { reusePort: config.reusePort });
+  } catch (error) {
+    await shutdown(); // everything above started: stop it, so the refusal leaves nothing running
+    throw error;
+  }
+  const port = listeningPort(listenSocket);
+  logger.info({ host: config.host, port, reusePort: config.reusePort }, 'listening');
   return {
     core,
     port,

@@ -10,7 +10,7 @@ import closeWithGrace from 'close-with-grace';
 import { ConfigError, loadConfig } from './config/config.ts';
 import { announceDevMode, devApiKey } from './dev-mode.ts';
 import { chooseEdge, type EdgeChoice, EdgeUnavailableError, edgeLogFields } from './edge/select-edge.ts';
-import { RedisUnreachableError, startGateway } from './gateway.ts';
+import { ListenError, RedisUnreachableError, startGateway } from './gateway.ts';
 import { createLogger } from './observability/logger.ts';
 import { activeTracing, routeDiagnostics } from './observability/tracing.ts';
 import { RedisUnavailableError, resolveRedis } from './redis/embedded-redis.ts';
@@ -57,7 +57,7 @@ async function main(): Promise<void> {
     gateway = await startGateway(config, redis.url, logger);
   } catch (error) {
     await redis.server?.stop();
-    if (!(error instanceof RedisUnreachableError)) throw error;
+    if (!(error instanceof RedisUnreachableError || error instanceof ListenError)) throw error;
     process.stderr.write(`tether: ${error.message}\n`);
     process.exit(1);
   }

@@ -41,16 +41,20 @@ async function main(): Promise<void> {
 
   let redis: Awaited<ReturnType<typeof resolveRedis>>;
   try {
-    redis = await resolveRedis(config.redisUrl);
+    redis = await resolveRedis(config.redisUrl, { dataDir: config.redisDataDir });
   } catch (error) {
     if (!(error instanceof RedisUnavailableError)) throw error;
     process.stderr.write(
-      `tether: no Redis. REDIS_URL is unset, nothing answers on 127.0.0.1:6379, and ${error.message}\n`,
+      `tether: no Redis. REDIS_URL is ${config.redisUrl ?? 'unset, nothing answers on 127.0.0.1:6379,'} and ${error.message}\n`,
     );
     process.exit(1);
   }
   if (redis.source !== 'configured')
-    logger.info({ redis: redis.url, source: redis.source }, 'using embedded Redis default');
+    // dataDir: where the private redis-server keeps its append-only file (a restart loses nothing).
+    logger.info(
+      { redis: redis.url, source: redis.source, dataDir: redis.server?.dir },
+      'using embedded Redis default',
+    );
 
   let gateway: Awaited<ReturnType<typeof startGateway>>;
   try {

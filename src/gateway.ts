@@ -260,6 +260,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
     startedAt: Date.now(),
     edge: edgeInfo(app),
     isDraining,
+    forwardedIgnored: () => trustedProxies.ignoredWhileEmpty,
   });
   mountPages(app, (error) => logger.warn({ err: error }, 'pages: bundles unavailable'));
   const publishKeys = new ApiKeys(config.publishApiKeys);
@@ -327,6 +328,11 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
   }
   const port = listeningPort(listenSocket);
   logger.info({ host: config.host, port, reusePort: config.reusePort }, 'listening');
+  if (config.production && config.allowedOrigins.length === 0)
+    logger.warn(
+      { allowedOrigins: 'any' },
+      'ALLOWED_ORIGINS is unset: a page on ANY web site can open a WebSocket to this gateway in its visitors’ browsers — set ALLOWED_ORIGINS=https://your.app (ops/nginx/README.md)',
+    );
   return {
     core,
     port,

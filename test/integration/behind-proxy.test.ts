@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { ConfigCheck } from '../../src/admin/health-report.ts';
 import { mintToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { startLoggedGateway } from '../support/logged-gateway.ts';
 import { TestClient } from '../support/ws-client.ts';
 
 const ADMIN = { authorization: 'Bearer test-admin-key-0123456789' };
@@ -91,6 +92,27 @@ describe('ALLOWED_ORIGINS', () => {
       ok: true, // advice, not a failure, outside production
       detail: expect.stringContaining('any web site'),
     });
+  });
+});
+
+describe('ALLOWED_ORIGINS in production', () => {
+  it('unset: a warning at start, and /health/websocket reports it not ok', async () => {
+    const production = { NODE_ENV: 'production' }; // REDIS_URL: the test Redis (logged-gateway.ts)
+    const gw = await startLoggedGateway(production);
+    try {
+      const warning = gw.lines().find((line) => line.msg.startsWith('ALLOWED_ORIGINS is unset'));
+      expect(warning).toMatchObject({ level: 40 });
+      expect(warning?.msg).toContain('ANY web site');
+      const health = (await (await fetch(`${gw.http}/health/websocket`, { headers: ADMIN })).json()) as {
+        config: ConfigCheck[];
+      };
+      expect(health.config.find((check) => check.name === 'allowed_origins')).toMatchObject({ ok: false });
+    } finally {
+      await gw.stop();
+    }
+    const quiet = await startLoggedGateway({ ...production, ALLOWED_ORIGINS: 'https://app.example.com' });
+    await quiet.stop();
+    expect(quiet.lines().some((line) => line.msg.startsWith('ALLOWED_ORIGINS is unset'))).toBe(false);
   });
 });
 

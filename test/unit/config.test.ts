@@ -150,6 +150,16 @@ describe('a bad value names the variable and the rule', () => {
     expect(message).not.toMatch(/pattern|\^|\$"/);
   });
 
+  it('every variable with a pattern has examples, each of them accepted', () => {
+    for (const [name, schema] of Object.entries(EnvSchema.properties)) {
+      const { pattern, examples } = schema as { pattern?: string; examples?: string[] };
+      if (!pattern) continue;
+      expect(examples?.length, name).toBeGreaterThan(0);
+      for (const example of examples ?? [])
+        expect(new RegExp(pattern).test(example), `${name}=${example}`).toBe(true);
+    }
+  });
+
   it('says what the variable is for', () => {
     expect(refusal({ PORT: 'abc' })).toContain('WebSocket + HTTP port');
   });

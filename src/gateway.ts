@@ -64,6 +64,7 @@ import { StoreHealth } from './redis/store-health.ts';
 import { RedisSessionStore } from './session/session-store.ts';
 import { UserSessionIndex } from './session/user-sessions.ts';
 
+export { ListenError } from './edge/uws.ts';
 export { RedisUnreachableError } from './redis/redis-clients.ts';
 
 export interface Gateway {
@@ -178,7 +179,10 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
   const supervisor: Supervisor = new Supervisor(
     { maxConnections: config.maxConnections, maxWaiting: config.admission.queueMax },
     line,
-    { drain: () => void drainConnections(core, config.drainBatchSize) },
+    {
+      drain: () => void drainConnections(core, config.drainBatchSize),
+      actorFailed: (error) => logger.error({ err: error }, 'connection actor failed'),
+    },
   );
   const core: GatewayCore = new GatewayCore(
     config,
@@ -263,6 +267,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
     startedAt: Date.now(),
     edge: edgeInfo(app),
     isDraining,
+    forwardedIgnored: () => trustedProxies.ignoredWhileEmpty,
   });
   mountPages(app, (error) => logger.warn({ err: error }, 'pages: bundles unavailable'));
   const publishKeys = new ApiKeys(config.publishApiKeys);
@@ -289,10 +294,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
   }, config.sessionLeaseMs);
   lease.unref();
 
-  let listenSocket: ListenSocket | undefined = await listen(app, config.host, config.port);
-  const port = listeningPort(listenSocket);
-  logger.info({ host: config.host, port }, 'listening');
-
+  let listenSocket: ListenSocket | undefined;
   let stopped: Promise<void> | undefined;
   const shutdown = () => {
     stopped ??= (async () => {
@@ -325,6 +327,19 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
     })();
     return stopped;
   };
+  try {
+    listenSocket = await listen(app, config.host, config.port, { reusePort: config.reusePort });
+  } catch (error) {
+    await shutdown(); // everything above started: stop it, so the refusal leaves nothing running
+    throw error;
+  }
+  const port = listeningPort(listenSocket);
+  logger.info({ host: config.host, port, reusePort: config.reusePort }, 'listening');
+  if (config.production && config.allowedOrigins.length === 0)
+    logger.warn(
+      { allowedOrigins: 'any' },
+      'ALLOWED_ORIGINS is unset: a page on ANY web site can open a WebSocket to this gateway in its visitors’ browsers — set ALLOWED_ORIGINS=https://your.app (ops/nginx/README.md)',
+    );
   return {
     core,
     port,

@@ -35,8 +35,10 @@ export interface ConnectionHost {
 export interface Handshake {
   /** The socket's peer: a client, or the proxy in front of it. */
   peer: string;
-  /** The client: the peer, or who a trusted proxy's X-Forwarded-For names (rate limits key this). */
+  /** The client: the peer, or who a trusted proxy's Forwarded / X-Forwarded-For names (rate limits key this). */
   ip: string;
+  /** The scheme the client used (`https`…), as a trusted proxy says; none without one. */
+  scheme?: string;
   userAgent: string;
   correlationId?: string;
   traceparent?: string;
@@ -109,6 +111,7 @@ export class Connection implements Flushable {
         connectionId: this.id,
         peerAddress: handshake.peer,
         clientAddress: handshake.ip,
+        scheme: handshake.scheme,
         userAgent: handshake.userAgent,
         traceparent: handshake.traceparent,
         tracestate: handshake.tracestate,

@@ -12,10 +12,19 @@ import type { ConnectionActor } from '../core/connection-actor.ts';
 import { onMessage } from '../core/frame-router.ts';
 import type { GatewayCore } from '../core/gateway-core.ts';
 import { edgeBackpressureLimit } from '../core/slow-consumers.ts';
-import { clientAddress, type TrustedProxies } from '../limits/client-address.ts';
+import { AllowedOrigins } from '../limits/allowed-origins.ts';
+import { forwardedClient, type TrustedProxies } from '../limits/client-address.ts';
+import { ERRORS } from '../shared/errors.ts';
 import { HelloFrame } from '../shared/frames.ts';
 import { compressOptions } from './compression.ts';
-import { type App, edgeCloseReason, httpRemoteAddress, reply, type WebSocketBehavior } from './uws.ts';
+import {
+  type App,
+  edgeCloseReason,
+  type HttpResponse,
+  httpRemoteAddress,
+  reply,
+  type WebSocketBehavior,
+} from './uws.ts';
 
 export const WS_PATH = '/ws';
 
@@ -35,13 +44,25 @@ export function mountWebSocket(
   trustedProxies: TrustedProxies,
 ): void {
   const { config, logger } = core;
+  const origins = new AllowedOrigins(config.allowedOrigins);
   const upgrade: UpgradeHandler = (res, req, context) => {
     // Headers MUST be copied synchronously: req is stack-allocated.
     const correlationId = req.getHeader('x-correlation-id');
     const peer = httpRemoteAddress(res);
+    const client = forwardedClient(peer, (name) => req.getHeader(name), trustedProxies);
+    const origin = req.getHeader('origin');
+    if (!origins.allows(origin)) {
+      refuseOrigin(res, origin);
+      logger.info(
+        { origin, ip: client.ip, code: 'ORIGIN_NOT_ALLOWED' },
+        'websocket upgrade refused: origin not allowed',
+      );
+      return;
+    }
     const conn = new Connection(core, {
       peer,
-      ip: clientAddress(peer, req.getHeader('x-forwarded-for'), trustedProxies),
+      ip: client.ip,
+      scheme: client.proto,
       userAgent: req.getHeader('user-agent'),
       // Held to the hello field's rule; a bad one is replaced by a generated ID, not refused.
       correlationId: isCorrelationId(correlationId) ? correlationId : undefined,
@@ -100,4 +121,10 @@ export function mountWebSocket(
     drain: (ws) => ws.getUserData().conn.onDrain(),
     close: (ws, code, message) => ws.getUserData().conn.onClose(code, edgeCloseReason(message)),
   });
+}
+
+/** 403 before any socket exists: the browser's page sees the upgrade fail (its WebSocket gets 1006). */
+function refuseOrigin(res: HttpResponse, origin: string): void {
+  const { message, recovery } = ERRORS.ORIGIN_NOT_ALLOWED;
+  reply(res, 403, JSON.stringify({ error: 'ORIGIN_NOT_ALLOWED', message, recovery, origin }));
 }

@@ -326,6 +326,15 @@ export const ERRORS = {
     message: 'The gateway hit an unexpected error.',
     recovery: 'Reconnect with resume; report the correlation ID if it persists.',
   },
+  ORIGIN_NOT_ALLOWED: {
+    // No socket exists yet: the upgrade is answered 403 with `{ error: code }`, not closed.
+    category: 'connection',
+    retryable: false,
+    message:
+      'The page’s Origin is not in the gateway’s ALLOWED_ORIGINS: the WebSocket upgrade was refused (HTTP 403).',
+    recovery:
+      'Serve the page from an allowed origin, or add its origin (scheme://host[:port]) to ALLOWED_ORIGINS.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -35,7 +35,7 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
-import packageJson from '../../package.json' with { type: 'json' };
+import { PACKAGE_VERSION } from '../config/package-root.ts';
 import { CorrelationIdSpanProcessor } from './correlation-span-processor.ts';
 
 export type OtlpProtocol = 'http/protobuf' | 'http/json' | 'grpc';
@@ -120,7 +120,7 @@ export async function startTracing(options: TracingOptions = {}): Promise<Tracin
       .merge(
         resourceFromAttributes({
           [ATTR_SERVICE_NAME]: 'tether',
-          [ATTR_SERVICE_VERSION]: packageJson.version,
+          [ATTR_SERVICE_VERSION]: PACKAGE_VERSION,
         }),
       )
       // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win over our defaults.

@@ -36,6 +36,7 @@ import {
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import { PACKAGE_VERSION } from '../config/package-root.ts';
+import { importOptional } from '../shared/optional-import.ts';
 import { CorrelationIdSpanProcessor } from './correlation-span-processor.ts';
 
 export type OtlpProtocol = 'http/protobuf' | 'http/json' | 'grpc';
@@ -187,11 +188,20 @@ async function processorsFor(choice: ExporterChoice): Promise<SpanProcessor[]> {
   return processors;
 }
 
-/** Loaded on demand: the gRPC exporter pulls in @grpc/grpc-js, which most set-ups never need. */
+/**
+ * Loaded on demand. The gRPC exporter pulls in @grpc/grpc-js, which most set-ups never
+ * need: it is an optional package, installed by whoever sets the grpc protocol.
+ */
 async function otlpExporter(protocol: OtlpProtocol): Promise<SpanExporter> {
   switch (protocol) {
-    case 'grpc':
-      return new (await import('@opentelemetry/exporter-trace-otlp-grpc')).OTLPTraceExporter();
+    case 'grpc': {
+      const grpc = await importOptional(
+        () => import('@opentelemetry/exporter-trace-otlp-grpc'),
+        '@opentelemetry/exporter-trace-otlp-grpc@^0.223.1',
+        'OTEL_EXPORTER_OTLP_PROTOCOL=grpc',
+      );
+      return new grpc.OTLPTraceExporter();
+    }
     case 'http/json':
       return new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter();
     case 'http/protobuf':

@@ -2,12 +2,12 @@
 # The Dockerfile's steps without a container runtime (none runs on the CI machine):
 # build stage (npm ci, npm run build), runtime stage (npm ci --omit=dev --omit=optional
 # --ignore-scripts, other platforms' native builds pruned, dist/ + pages + docs copied),
-# then the image's command as its non-root user would run it, in production mode, with
-# Redis on AOF: the HEALTHCHECK command answers, a full session passes
+# then the image's command and environment, in production mode on a Redis with AOF: the
+# HEALTHCHECK command answers, the pages and docs are served, a full session passes
 # (scripts/session-smoke.ts: hello, subscribe, publish, drop, resume with nothing lost),
 # SIGTERM exits 0. Runs on Node 24 (the image's) unless TETHER_SMOKE_NODE says otherwise.
 # What it does not check: the base image itself, Debian 13's glibc (so here the ws edge
-# runs, in the image uWS), USER/HEALTHCHECK as Docker applies them. README.md says so.
+# runs, in the image uWS), USER and HEALTHCHECK as Docker applies them. README.md says so.
 #   bash .ci/prod-smoke.sh
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -64,6 +64,14 @@ for _ in $(seq 1 120); do
 done
 healthcheck || { echo "prod-smoke: /livez never answered" >&2; cat "$work/gateway.log" >&2; exit 1; }
 echo "prod-smoke: HEALTHCHECK passes; $(grep -o '"msg":"edge: [^"]*"' "$work/gateway.log")"
+# The pages, their bundles and the docs come from files beside dist/ (no esbuild in production).
+"$node_bin" -e '
+  const paths = ["/", "/demo", "/dashboard", "/assets/demo.js", "/assets/tether-client.js", "/docs/protocol.md"];
+  Promise.all(paths.map((p) => fetch(`http://127.0.0.1:'"$port"'${p}`).then((r) => [p, r.status]))).then((got) => {
+    const bad = got.filter(([, status]) => status !== 200);
+    if (bad.length) { console.error("prod-smoke: not served:", JSON.stringify(bad)); process.exit(1); }
+    console.log(`prod-smoke: served ${paths.join(" ")}`);
+  });'
 (cd "$repo" && node --import tsx scripts/session-smoke.ts "http://127.0.0.1:$port" "$secret" "$key")
 
 kill -TERM "$gateway"

@@ -137,6 +137,27 @@ describe('tether', () => {
     PROCESS_TEST_TIMEOUT_MS,
   );
 
+  it(
+    'token in development mode signs with the secret the gateways share through Redis',
+    async () => {
+      // An empty AUTH_JWT_SECRET is "unset": no auth configured, development mode.
+      const dev = await startTestGateway({ AUTH_JWT_SECRET: '' });
+      try {
+        const run = await tether(['token', '--sub', 'dev-alice'], {
+          AUTH_JWT_SECRET: '',
+          REDIS_PREFIX: dev.prefix,
+        });
+        expect(run.code).toBe(0);
+        const { client, welcome } = await TestClient.session(dev.url, { token: run.stdout.trim() });
+        client.drop();
+        expect(welcome.userId).toBe('dev-alice');
+      } finally {
+        await dev.stop();
+      }
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+
   it('token refuses an unknown option and a bad --ttl with exit 2, naming them', async () => {
     expect(await tether(['token', '--user', 'alice'])).toMatchObject({
       code: 2,

@@ -11,11 +11,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { getHeapStatistics } from 'node:v8';
-import type { Redis } from 'ioredis';
 import type { ResourceSample } from '../admission/resource-monitor.ts';
 import type { Config } from '../config/config.ts';
 import type { EdgeInfo } from '../edge/uws.ts';
 import { activeTracing } from '../observability/tracing.ts';
+import type { RedisConnection } from '../redis/redis-target.ts';
 import type { AdminSources } from './admin-sources.ts';
 
 export interface ConfigCheck {
@@ -122,9 +122,9 @@ async function configChecks(config: Config, redisVersion: string | undefined): P
   return checks;
 }
 
-const versions = new WeakMap<Redis, string>();
+const versions = new WeakMap<RedisConnection, string>();
 
-async function serverVersion(redis: Redis): Promise<string | undefined> {
+async function serverVersion(redis: RedisConnection): Promise<string | undefined> {
   const known = versions.get(redis);
   if (known) return known;
   const version = /redis_version:([^\r\n]+)/.exec(await redis.info('server'))?.[1];

@@ -16,8 +16,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Logger } from '../observability/logger.ts';
+import type { RedisConnection } from '../redis/redis-target.ts';
 
 export interface AdmissionJob {
   connectionId: string;
@@ -29,7 +29,7 @@ export interface AdmissionJob {
 
 export interface AdmissionQueueOptions {
   /** A connection BullMQ may duplicate for its own use. */
-  connection: Redis;
+  connection: RedisConnection;
   bullPrefix: string;
   nodeId: string;
   logger: Logger;
@@ -58,7 +58,7 @@ export interface OrphanedQueues {
  * exists, so one starting meanwhile is never taken for gone.
  */
 export async function removeOrphanedAdmissionQueues(
-  redis: Redis,
+  redis: RedisConnection,
   options: { bullPrefix: string; liveNodeIds: () => Promise<Set<string>>; dryRun: boolean },
 ): Promise<OrphanedQueues> {
   const nameStart = options.bullPrefix.length + 1;

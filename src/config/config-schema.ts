@@ -22,8 +22,9 @@ export const EnvSchema = T.Object({
   ),
   REDIS_URL: T.Optional(
     T.String({
-      pattern: '^rediss?://',
-      description: 'Redis; unset = 127.0.0.1:6379 if it answers, else a private redis-server',
+      pattern: '^rediss?(\\+(cluster|sentinel))?://',
+      description:
+        'Redis: redis[s]://host:port, redis[s]+cluster://host:port[,host:port…] (seed nodes), redis[s]+sentinel://host:port[,host:port…]/<masterName>; unset = 127.0.0.1:6379 if it answers, else a private redis-server',
     }),
   ),
   REDIS_PREFIX: T.String({ default: 'tether', pattern: '^[A-Za-z0-9_-]{1,32}$', description: 'Key prefix' }),
@@ -243,6 +244,20 @@ export const EnvSchema = T.Object({
     maximum: 65535,
     description: 'Port of the inspector bridge page when INSPECT is not off (127.0.0.1 only)',
   }),
+  REDIS_PUBSUB: T.Optional(
+    T.Union([T.Literal('sharded'), T.Literal('classic')], {
+      description:
+        "How channel events are announced: sharded = SPUBLISH/SSUBSCRIBE on the stream's own shard, classic = PUBLISH (copied to every cluster node); default sharded on a cluster, else classic",
+    }),
+  ),
+  PUBLISH_ACK_REPLICAS: T.Integer({
+    default: 0,
+    minimum: 0,
+    maximum: 16,
+    description:
+      'Replicas that must confirm an event (WAIT) before it is acked; short of them the publish fails with STORE_UNAVAILABLE (docs/scaling.md)',
+  }),
+  PUBLISH_ACK_TIMEOUT_MS: Ms(500, 'How long a publish waits for PUBLISH_ACK_REPLICAS', 1),
 });
 
 export type Env = Static<typeof EnvSchema>;

@@ -62,6 +62,10 @@ export interface Config {
   limits: LimitsConfig;
   actions: ActionsConfig;
   inspect: InspectConfig;
+  /** REDIS_PUBSUB; undefined = sharded on a cluster, classic elsewhere. */
+  redisPubSub?: Env['REDIS_PUBSUB'];
+  /** Replicas that must confirm an append before it is acked (WAIT), and how long to wait, ms. */
+  publishAck: { replicas: number; timeoutMs: number };
 }
 
 export interface AdmissionConfig {
@@ -232,6 +236,8 @@ function toConfig(env: Env): Config {
       lowPriorityFrom: env.ACTIONS_LOW_PRIORITY_FROM,
     },
     inspect: { mode: inspectMode(env.INSPECT), port: env.INSPECT_PORT },
+    redisPubSub: env.REDIS_PUBSUB,
+    publishAck: { replicas: env.PUBLISH_ACK_REPLICAS, timeoutMs: env.PUBLISH_ACK_TIMEOUT_MS },
   };
 }
 

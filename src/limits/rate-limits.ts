@@ -12,10 +12,10 @@
  * log of the attempts still inside the window.
  */
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { LimitsConfig } from '../config/config.ts';
 import { TetherError } from '../core/tether-error.ts';
+import type { RedisConnection } from '../redis/redis-target.ts';
 import { jitteredAtLeast } from '../shared/backoff.ts';
 import { type ErrorCode, jitteredRetryAfter } from '../shared/errors.ts';
 
@@ -34,7 +34,7 @@ const CLAIM_LEASE = `redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
   redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
   redis.call('PEXPIREAT', KEYS[1], ARGV[3]) return 0`;
 
-type LeaseRedis = Redis & {
+type LeaseRedis = RedisConnection & {
   tetherClaimLease(key: string, member: string, now: number, endsAt: number, max: number): Promise<number>;
 };
 
@@ -58,7 +58,7 @@ export class RateLimits {
   private readonly redis: LeaseRedis;
 
   constructor(
-    redis: Redis,
+    redis: RedisConnection,
     private readonly prefix: string,
     private readonly config: LimitsConfig,
     private readonly leaseMs: number,

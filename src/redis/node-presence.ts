@@ -4,8 +4,9 @@
  * stop. A process that crashed stops refreshing, so its key expires and what it left
  * in Redis (its admission queue) can be told apart from what a live process uses.
  */
-import type { Redis } from 'ioredis';
+
 import type { Keys } from './keys.ts';
+import type { RedisConnection } from './redis-target.ts';
 
 /** Refreshes a process may miss (a slow Redis, a long pause) before it counts as gone. */
 const MISSED_BEATS = 3;
@@ -15,7 +16,7 @@ export class NodePresence {
   private readonly ttlMs: number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     keys: Keys,
     nodeId: string,
     beatEveryMs: number,
@@ -35,7 +36,7 @@ export class NodePresence {
 }
 
 /** Node IDs of the processes alive now (SCAN: never blocks Redis). */
-export async function liveNodeIds(redis: Redis, keys: Keys): Promise<Set<string>> {
+export async function liveNodeIds(redis: RedisConnection, keys: Keys): Promise<Set<string>> {
   const start = keys.node('').length;
   const live = new Set<string>();
   let cursor = '0';

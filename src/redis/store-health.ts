@@ -7,8 +7,9 @@
  * server's connection `ready` and queues commands behind it for ever, so the
  * connection's status alone would call a frozen Redis healthy.
  */
-import type { Redis } from 'ioredis';
+
 import type { StoreReadiness } from '../core/ports/store-readiness.ts';
+import type { RedisConnection } from './redis-target.ts';
 
 export interface StoreHealthOptions {
   /** How often the round trip is measured, ms. @defaultValue 5000 */
@@ -26,7 +27,7 @@ export class StoreHealth implements StoreReadiness {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly options: StoreHealthOptions = {},
   ) {}
 

@@ -7,9 +7,10 @@
  * (a Lua script), so a process that lost a client to another process can never
  * overwrite or delete the session it no longer holds.
  */
-import type { Redis } from 'ioredis';
+
 import type { ChannelPosition, SessionRecord, SessionStore } from '../core/ports/session-store.ts';
 import type { Keys } from '../redis/keys.ts';
+import type { RedisConnection } from '../redis/redis-target.ts';
 import type { UserSessionIndex } from './user-sessions.ts';
 
 /** Each subscribed channel is a field of its own, `ch:<channel>` = `<after>[/<epoch>]`: a subscribe writes one field. */
@@ -49,7 +50,7 @@ const SCRIPTS = {
     return redis.call('HINCRBY', KEYS[1], 'error_count', 1)`,
 } as const;
 
-type ScriptedRedis = Redis & {
+type ScriptedRedis = RedisConnection & {
   tetherSetIfOwner(key: string, conn: string, ttl: number, ...fieldValues: string[]): Promise<string | 0>;
   tetherDeleteIfOwner(key: string, conn: string): Promise<string | 0>;
   tetherDeleteFieldIfOwner(key: string, conn: string, ...fields: string[]): Promise<number>;
@@ -67,7 +68,7 @@ export class RedisSessionStore implements SessionStore {
   private readonly redis: ScriptedRedis;
 
   constructor(
-    redis: Redis,
+    redis: RedisConnection,
     private readonly keys: Keys,
     private readonly timing: SessionTiming,
     /** Which sessions each user has, kept in step with the sessions' own lifetimes. */

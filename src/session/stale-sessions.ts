@@ -6,7 +6,7 @@
  * resume window. Uses SCAN, so Redis is never blocked; on Redis Cluster it sees
  * the node the command connection talks to.
  */
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../redis/redis-target.ts';
 
 export interface CleanupOptions {
   /** REDIS_PREFIX. */
@@ -35,7 +35,10 @@ export interface CleanupReport {
   dryRun: boolean;
 }
 
-export async function removeStaleSessions(redis: Redis, options: CleanupOptions): Promise<CleanupReport> {
+export async function removeStaleSessions(
+  redis: RedisConnection,
+  options: CleanupOptions,
+): Promise<CleanupReport> {
   const now = options.now ?? Date.now();
   const dryRun = options.dryRun ?? false;
   const keyStart = `${options.prefix}:{s:`;

@@ -18,6 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import type { Logger } from '../observability/logger.ts';
 import type { RedisConnection } from '../redis/redis-target.ts';
+import { scanMasters } from '../redis/scan-masters.ts';
 
 export interface AdmissionJob {
   connectionId: string;
@@ -54,7 +55,7 @@ export interface OrphanedQueues {
 
 /**
  * Remove the admission queues in Redis whose process is no longer alive. Queues are
- * listed before `liveNodeIds` is asked: a process writes its node key before its queue
+ * listed before `liveNodeIds` is asked: a process enters the node set before its queue
  * exists, so one starting meanwhile is never taken for gone.
  */
 export async function removeOrphanedAdmissionQueues(
@@ -63,18 +64,8 @@ export async function removeOrphanedAdmissionQueues(
 ): Promise<OrphanedQueues> {
   const nameStart = options.bullPrefix.length + 1;
   const names = new Set<string>();
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(
-      cursor,
-      'MATCH',
-      `${options.bullPrefix}:${QUEUE_NAME_START}*`,
-      'COUNT',
-      500,
-    );
-    cursor = next;
+  for await (const keys of scanMasters(redis, `${options.bullPrefix}:${QUEUE_NAME_START}*`))
     for (const key of keys) names.add(key.slice(nameStart, key.indexOf(':', nameStart)));
-  } while (cursor !== '0');
   const live = new Set([...(await options.liveNodeIds())].map(admissionQueueName));
   const stale = [...names].filter((name) => !live.has(name)).sort();
   if (options.dryRun) return { stale, removed: 0 };

@@ -144,15 +144,17 @@ export class RateLimits {
 
   /** Keep live connections' slots, and their sets, from expiring (called from the session lease loop). */
   async refreshSlots(slots: Iterable<{ scope: Scope; id: string; member: string }>): Promise<void> {
-    const pipeline = this.redis.pipeline();
     const expiresAt = Date.now() + 2 * this.leaseMs;
-    let count = 0;
+    // Single commands (auto-pipelined), not one pipeline: the sets are in many cluster slots.
+    const refreshes: Promise<unknown>[] = [];
     for (const slot of slots) {
       const key = this.slotKey(slot.scope, slot.id);
-      pipeline.zadd(key, 'XX', expiresAt, slot.member).pexpireat(key, expiresAt);
-      count++;
+      refreshes.push(
+        this.redis.zadd(key, 'XX', expiresAt, slot.member),
+        this.redis.pexpireat(key, expiresAt),
+      );
     }
-    if (count > 0) await pipeline.exec();
+    await Promise.all(refreshes);
   }
 
   hit(limit: string): void {

@@ -15,6 +15,7 @@ import {
   createRedisClient,
   defaultPubSub,
   masters,
+  nodeName,
   type PubSubMode,
   parseRedisUrl,
   type RedisConnection,
@@ -97,7 +98,7 @@ export async function redisVersions(
       const info = await node.info('server');
       const text = /^redis_version:(\S+)/m.exec(info)?.[1] ?? '0';
       return {
-        node: `${node.options.host}:${node.options.port}`,
+        node: nodeName(node),
         major: Number.parseInt(text, 10) || 0,
         text,
       };

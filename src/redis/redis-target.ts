@@ -101,6 +101,11 @@ export function masters(redis: RedisConnection): Redis[] {
   return redis instanceof Cluster ? redis.nodes('master') : [redis];
 }
 
+/** `host:port` of one server, for reports. */
+export function nodeName(node: Redis): string {
+  return `${node.options.host}:${node.options.port}`;
+}
+
 export function isCluster(redis: RedisConnection): redis is Cluster {
   return redis instanceof Cluster;
 }

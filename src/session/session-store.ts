@@ -162,16 +162,20 @@ export class RedisSessionStore implements SessionStore {
     return deleted > 0;
   }
 
-  /** Keep live sessions alive: one pipelined PEXPIRE per session, every lease interval. */
+  /**
+   * Keep live sessions alive: one PEXPIRE per session, every lease interval. Single
+   * commands, auto-pipelined (src/redis/redis-clients.ts), not one pipeline: a
+   * pipeline must stay in one slot on a cluster, and sessions are spread over all.
+   */
   async refreshLeases(held: Iterable<{ sessionId: string; userId: string }>): Promise<void> {
-    const pipeline = this.redis.pipeline();
-    const listed: { sessionId: string; userId: string }[] = [];
-    for (const session of held) {
-      pipeline.pexpire(this.keys.session(session.sessionId), this.timing.liveTtlMs);
-      listed.push(session);
-    }
-    if (listed.length > 0)
-      await Promise.all([pipeline.exec(), this.byUser.refresh(listed, this.timing.liveTtlMs)]);
+    const listed = [...held];
+    if (listed.length === 0) return;
+    await Promise.all([
+      ...listed.map((session) =>
+        this.redis.pexpire(this.keys.session(session.sessionId), this.timing.liveTtlMs),
+      ),
+      this.byUser.refresh(listed, this.timing.liveTtlMs),
+    ]);
   }
 
   incrementErrors(sessionId: string): void {

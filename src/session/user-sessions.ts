@@ -53,13 +53,12 @@ export class UserSessionIndex {
   /** Keep live sessions listed for `ttlMs` more (only those still listed). */
   async refresh(held: Iterable<{ userId: string; sessionId: string }>, ttlMs: number): Promise<void> {
     const now = Date.now();
-    const pipeline = this.redis.pipeline() as unknown as IndexRedis;
-    let count = 0;
-    for (const { userId, sessionId } of held) {
-      pipeline.tetherHoldSession(this.key(userId), 'XX', now + ttlMs, sessionId, now);
-      count++;
-    }
-    if (count > 0) await (pipeline as unknown as ReturnType<RedisConnection['pipeline']>).exec();
+    // One call per user (auto-pipelined), not a pipeline: users' sets are in many cluster slots.
+    await Promise.all(
+      [...held].map(({ userId, sessionId }) =>
+        this.redis.tetherHoldSession(this.key(userId), 'XX', now + ttlMs, sessionId, now),
+      ),
+    );
   }
 
   release(userId: string, sessionId: string): Promise<unknown> {

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lastId, publishMany, settle } from '../support/events.ts';
+import { eventually, lastId, publishMany, settle } from '../support/events.ts';
 import { mintToken, TEST_API_KEY } from '../support/gateway.ts';
 import { type LoggedGateway, startLoggedGateway } from '../support/logged-gateway.ts';
 import { startRedisCluster, type TestCluster } from '../support/redis-cluster.ts';
@@ -55,6 +55,17 @@ async function mastersHolding(keys: string[]): Promise<number> {
     ),
   );
   return holding.filter(Boolean).length;
+}
+
+/** Gateway A's entry in the live-node set: its score moves at every lease round. */
+async function nodeEntry(): Promise<string | null> {
+  for (const m of cluster.masters) {
+    const key = `${a.prefix}:nodes`;
+    const slot = Number(await m.redis.cluster('KEYSLOT', key));
+    if (Number(await m.redis.cluster('COUNTKEYSINSLOT', slot)) > 0)
+      return m.redis.zscore(key, a.gateway.core.config.nodeId);
+  }
+  return null;
 }
 
 async function publishTo(http: string, channel: string, count: number): Promise<string[]> {
@@ -109,6 +120,13 @@ describe('on a 3-master Redis Cluster', () => {
       sessions.push(session);
     }
     expect(await mastersHolding(sessionKeys())).toBe(3);
+    // Two lease rounds with these sessions (each refreshes every session, user index and
+    // slot, then beats): the guard in afterAll reads what those refreshes logged.
+    const beats = new Set<string>();
+    await eventually(async () => {
+      beats.add(String(await nodeEntry()));
+      return beats.size >= 3;
+    }, 'two lease rounds');
     const res = await fetch(`${a.http}/ws/cleanup?dryRun=true`, { method: 'POST', headers: ADMIN });
     const report = (await res.json()) as {
       scanned: number;

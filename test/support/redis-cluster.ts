@@ -28,6 +28,11 @@ export interface TestCluster {
   masters: ClusterNode[];
   /** replicas[i] replicates masters[i] (only for masters given one). */
   replicas: ClusterNode[];
+  /**
+   * Promote `replica` with CLUSTER FAILOVER TAKEOVER (its master is gone or cut off) and
+   * wait until every node still up maps no slot to `dead`.
+   */
+  takeover(replica: ClusterNode, dead: ClusterNode): Promise<void>;
   /** Publish messages the nodes sent over the cluster bus (a classic PUBLISH is copied to every node). */
   busPublishes(): Promise<number>;
   stop(): Promise<void>;
@@ -46,7 +51,9 @@ async function clusterNode(): Promise<ClusterNode> {
       `nodes-${port}.conf`,
     ],
   });
-  return { server, port, redis: new Redis(port, '127.0.0.1', { lazyConnect: false }) };
+  const redis = new Redis(port, '127.0.0.1');
+  redis.on('error', () => {}); // a node a test kills: its connection retries quietly
+  return { server, port, redis };
 }
 
 /** `masters` masters over all 16384 slots; the first `replicas` of them get one replica each. */
@@ -96,6 +103,20 @@ export async function startRedisCluster(
     url: `redis+cluster://${masters.map((m) => `127.0.0.1:${m.port}`).join(',')}`,
     masters,
     replicas,
+    takeover: async (replica, dead) => {
+      await replica.redis.cluster('FAILOVER', 'TAKEOVER');
+      const alive = all.filter(
+        (n) => n !== dead && n.server.process.exitCode === null && n.server.process.signalCode === null,
+      );
+      await eventually(async () => {
+        const maps = await Promise.all(alive.map((n) => n.redis.cluster('SLOTS')));
+        return maps.every((ranges) =>
+          (ranges as unknown as [number, number, [string, number]][]).every(
+            ([, , [, port]]) => port !== dead.port,
+          ),
+        );
+      }, 'every node to map the slots to the promoted replica');
+    },
     busPublishes: async () => {
       let sent = 0;
       for (const node of all) {

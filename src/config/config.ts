@@ -2,6 +2,7 @@
  * Turns the environment into a validated, typed `Config`. A bad value stops
  * start-up with a message that names the variable and what is allowed.
  */
+
 import { hostname } from 'node:os';
 import { Ajv } from 'ajv';
 import { normalizePem, PublicKeyError, parsePublicKey } from '../auth/public-key.ts';
@@ -12,6 +13,7 @@ import {
   environmentDefaults,
   loadChannelsConfig,
 } from './namespaces.ts';
+import { parseRedisUrl } from './redis-url.ts';
 
 export interface AuthConfig {
   /** Tokens without `exp` are refused (AUTH_REQUIRE_EXP). */
@@ -164,6 +166,14 @@ function toConfig(env: Env): Config {
     throw new ConfigError(
       'Invalid configuration:\n  NODE_ENV=production but no client auth is configured — set AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY or AUTH_JWKS_URL (development mode, which mints tokens for anyone, is refused in production).',
     );
+  }
+  if (env.REDIS_URL) {
+    // The pattern admits the scheme; the hosts and the Sentinel master's name are read here.
+    try {
+      parseRedisUrl(env.REDIS_URL);
+    } catch (error) {
+      throw new ConfigError(`Invalid configuration:\n  ${(error as Error).message}`);
+    }
   }
   if (production && !env.PUBLISH_API_KEYS) {
     throw new ConfigError(

@@ -1,70 +1,23 @@
 /**
- * What `REDIS_URL` names, and the one place a connection to it is made (gateway,
- * action worker, BullMQ alike):
- * - `redis://` / `rediss://`: one server (ioredis reads the URL itself);
- * - `redis+cluster://[user:pass@]host:port[,host:port…]`: seed nodes of a Redis
- *   Cluster (ioredis `Cluster`, which finds the rest);
- * - `redis+sentinel://[user:pass@]host:port[,host:port…]/<masterName>`: Sentinels
- *   that name the master (ioredis follows a failover by asking them again). The
- *   credentials are the master's; the Sentinels are asked without any.
- * A `rediss+` scheme speaks TLS to every node (and to the Sentinels).
+ * The one place a connection to what `REDIS_URL` names (src/config/redis-url.ts) is
+ * made, for the gateway, the action worker and BullMQ alike: one server, a Redis
+ * Cluster (ioredis `Cluster`), or a Sentinel-watched master (ioredis follows a
+ * failover by asking the Sentinels again).
  */
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
+import type { RedisTarget } from '../config/redis-url.ts';
+
+export {
+  defaultPubSub,
+  type PubSubMode,
+  parseRedisUrl,
+  type RedisTarget,
+  RedisUrlError,
+  redact,
+} from '../config/redis-url.ts';
 
 /** A connection to whatever REDIS_URL names: one server (also behind Sentinel) or a cluster. */
 export type RedisConnection = Redis | Cluster;
-
-export type RedisTarget =
-  | { kind: 'standalone'; url: string }
-  | { kind: 'cluster'; nodes: HostPort[]; tls: boolean; username?: string; password?: string }
-  | {
-      kind: 'sentinel';
-      sentinels: HostPort[];
-      masterName: string;
-      tls: boolean;
-      username?: string;
-      password?: string;
-    };
-
-/** How channel announcements travel: SPUBLISH/SSUBSCRIBE on the stream's own slot, or PUBLISH to every node. */
-export type PubSubMode = 'sharded' | 'classic';
-
-/** Sharded on a cluster: a classic PUBLISH is copied to every node over the cluster bus. */
-export function defaultPubSub(target: RedisTarget): PubSubMode {
-  return target.kind === 'cluster' ? 'sharded' : 'classic';
-}
-
-export interface HostPort {
-  host: string;
-  port: number;
-}
-
-export class RedisUrlError extends Error {
-  override name = 'RedisUrlError';
-}
-
-const MULTI_NODE = /^(rediss?)\+(cluster|sentinel):\/\/(?:([^@/]*)@)?([^/?#]+)(?:\/([^?#]*))?$/;
-
-export function parseRedisUrl(url: string): RedisTarget {
-  const match = MULTI_NODE.exec(url);
-  if (!match) {
-    if (/^rediss?:\/\//.test(url)) return { kind: 'standalone', url };
-    throw new RedisUrlError(
-      `REDIS_URL must start with redis://, rediss://, redis+cluster://, rediss+cluster://, redis+sentinel:// or rediss+sentinel:// (got ${redact(url)})`,
-    );
-  }
-  const [, scheme, kind, credentials, hosts, path] = match as unknown as string[];
-  const tls = scheme === 'rediss';
-  const nodes = (hosts as string).split(',').map((hostPort) => parseHostPort(hostPort, url));
-  const auth = parseCredentials(credentials);
-  if (kind === 'cluster') return { kind: 'cluster', nodes, tls, ...auth };
-  const masterName = decodeURIComponent(path ?? '');
-  if (!masterName)
-    throw new RedisUrlError(
-      `REDIS_URL ${redact(url)} names no master: redis+sentinel://host:port/<masterName>`,
-    );
-  return { kind: 'sentinel', sentinels: nodes, masterName, tls, ...auth };
-}
 
 /**
  * One client for `target`. `options` are per connection (as for `new Redis`); on a
@@ -108,25 +61,4 @@ export function nodeName(node: Redis): string {
 
 export function isCluster(redis: RedisConnection): redis is Cluster {
   return redis instanceof Cluster;
-}
-
-function parseHostPort(text: string, url: string): HostPort {
-  const match = /^(\[[^\]]+\]|[^:]+)(?::(\d{1,5}))?$/.exec(text);
-  const port = Number(match?.[2] ?? 6379);
-  if (!match || port < 1 || port > 65535)
-    throw new RedisUrlError(`REDIS_URL ${redact(url)}: "${text}" is not host:port`);
-  return { host: (match[1] as string).replace(/^\[|\]$/g, ''), port };
-}
-
-function parseCredentials(text: string | undefined): { username?: string; password?: string } {
-  if (!text) return {};
-  const colon = text.indexOf(':');
-  if (colon < 0) return { password: decodeURIComponent(text) };
-  const username = decodeURIComponent(text.slice(0, colon));
-  return { username: username || undefined, password: decodeURIComponent(text.slice(colon + 1)) };
-}
-
-/** The URL without its credentials, for messages and logs. */
-export function redact(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
 }

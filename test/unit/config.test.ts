@@ -98,7 +98,11 @@ describe('a bad value names the variable and the rule', () => {
     [{ MAX_MESSAGE_BYTES: '12.5' }, 'MAX_MESSAGE_BYTES="12.5"', 'must be integer'],
     [{ MAX_MESSAGE_BYTES: '100' }, 'MAX_MESSAGE_BYTES="100"', 'must be >= 1024'],
     [{ HANDSHAKE_TIMEOUT_MS: '10' }, 'HANDSHAKE_TIMEOUT_MS="10"', 'must be >= 100'],
-    [{ REDIS_URL: 'http://localhost' }, 'REDIS_URL="http://localhost"', 'must match pattern "^rediss?://"'],
+    [
+      { REDIS_URL: 'http://localhost' },
+      'REDIS_URL="http://localhost"',
+      'must match pattern "^rediss?(\\+(cluster|sentinel))?://"',
+    ],
     [{ REDIS_PREFIX: 'has space' }, 'REDIS_PREFIX="has space"', 'must match pattern'],
     [{ AUTH_JWT_SECRET: 'short' }, 'AUTH_JWT_SECRET="short"', 'must NOT have fewer than 32 characters'],
     [{ PUBLISH_API_KEYS: 'short' }, 'PUBLISH_API_KEYS="short"', 'must NOT have fewer than 16 characters'],
@@ -218,5 +222,13 @@ describe('auth and development mode', () => {
     const { admission, actions } = loadConfig({ TIER_PRIORITIES: 'gold=1', ACTION_PRIORITIES: 'urgent=1' });
     for (const key of ['constructor', '__proto__', 'toString', 'hasOwnProperty'])
       expect([admission.tierPriorities[key], actions.priorities[key]]).toEqual([undefined, undefined]);
+  });
+});
+
+describe('REDIS_URL beyond its scheme', () => {
+  it('a Sentinel URL without a master name is refused at start, saying what is missing', () => {
+    expect(() => loadConfig({ REDIS_URL: 'redis+sentinel://:pw@s1:26379' })).toThrow(
+      /Invalid configuration:\n {2}REDIS_URL redis\+sentinel:\/\/\*\*\*@s1:26379 names no master/,
+    );
   });
 });

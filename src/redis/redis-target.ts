@@ -44,10 +44,18 @@ export function createRedisClient(
     lazyConnect,
     enableAutoPipelining,
     maxRedirections: 16,
+    // A graceful failover or a moved slot leaves a sharded subscriber connected to a
+    // node that no longer serves its channels, with no error to notice: the slot map
+    // is read again on a timer, and a changed one re-subscribes (channel-reader.ts
+    // then catches up from the streams).
+    slotsRefreshInterval: SLOTS_REFRESH_MS,
     ...cluster,
     redisOptions: { ...perNode, ...auth, maxRetriesPerRequest, ...(target.tls ? { tls: {} } : {}) },
   });
 }
+
+/** How often a cluster client re-reads the slot map, ms. */
+const SLOTS_REFRESH_MS = 2000;
 
 /** Every master of a cluster, or the one server: where SCAN, INFO and PING must go. */
 export function masters(redis: RedisConnection): Redis[] {

@@ -4,6 +4,8 @@
  *   CLUSTER FAILOVER TAKEOVER) loses no acked event with PUBLISH_ACK_REPLICAS=1 —
  *   publishes the replica did not confirm are refused with STORE_UNAVAILABLE — and
  *   without it the events lost are reported: history `recovered: false`;
+ * - a graceful CLUSTER FAILOVER under load: the sharded subscriber moves to the new
+ *   master and the reader catches up from the stream;
  * - a Sentinel failover in the middle of a stream: a subscribed client gets every
  *   acked event once, in order.
  */
@@ -42,6 +44,48 @@ async function history(http: string, channel: string, since?: string) {
     status: res.status,
     body: (await res.json()) as { recovered?: boolean; events?: { id: string }[] },
   };
+}
+
+/**
+ * A backend publishing one event at a time, retrying what was refused (as
+ * STORE_UNAVAILABLE asks), 20 events before `failover` and 20 after it; returns the acked IDs.
+ */
+async function publishAcross(
+  http: string,
+  channel: string,
+  failover: () => Promise<void>,
+): Promise<string[]> {
+  const acked: string[] = [];
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      const result = await publish(http, channel, acked.length).catch(() => ({ id: undefined, status: 0 }));
+      if (result.id) acked.push(result.id);
+      else await sleep(100);
+    }
+  })();
+  await eventually(() => acked.length >= 20, '20 events before the failover');
+  await failover();
+  const switchedAt = acked.length;
+  await eventually(() => acked.length >= switchedAt + 20, '20 events after the failover', 20_000);
+  stopped = true;
+  await loop;
+  return acked;
+}
+
+/** A session subscribed to `channel`. */
+async function subscriber(url: string, channel: string): Promise<TestClient> {
+  const { client } = await TestClient.session(url, { token: await mintToken({ sub: 'watcher' }) });
+  client.send({ type: 'subscribe', channel, ref: 's' });
+  await client.next((f) => f.type === 'subscribed' && f.ref === 's');
+  return client;
+}
+
+/** Every acked event arrived once, in order (events refused yet written may arrive too, once). */
+function expectEachOnce(client: TestClient, channel: string, acked: string[]): void {
+  const received = ids(client.events(channel));
+  expect(new Set(received).size).toBe(received.length);
+  expect(received.filter((id) => acked.includes(id))).toEqual(acked);
 }
 
 describe('a forced takeover on a Redis Cluster', () => {
@@ -102,6 +146,24 @@ describe('a forced takeover on a Redis Cluster', () => {
     return { gw, channel, acked, cutOff, held: (after.events ?? []).map((e) => e.id) };
   }
 
+  it('a graceful CLUSTER FAILOVER under load loses nothing: a subscribed client gets every acked event once, in order', async () => {
+    const [master, replica] = [cluster.masters[0], cluster.replicas[0]] as ClusterNode[];
+    const gw = await startTestGateway({ REDIS_URL: cluster.url });
+    gateways.push(gw);
+    const channel = await channelOn(master as ClusterNode, gw.prefix);
+    const client = await subscriber(gw.url, channel);
+    const acked = await publishAcross(gw.http, channel, async () => {
+      await (replica as ClusterNode).redis.cluster('FAILOVER');
+      await eventually(
+        async () => (await (replica as ClusterNode).redis.role())[0] === 'master',
+        'the replica promoted',
+      );
+    });
+    await client.waitForEvents(acked.length, channel, 20_000);
+    expectEachOnce(client, channel, acked);
+    client.drop();
+  });
+
   it('with PUBLISH_ACK_REPLICAS=1, every acked event survives and the unconfirmed ones were refused', async () => {
     const { acked, cutOff, held } = await takeover(0, '1');
     expect(cutOff.map((p) => p.status)).toEqual([503, 503, 503, 503, 503]);
@@ -133,36 +195,20 @@ describe('a Sentinel failover mid-stream', () => {
 
   it('a subscribed client gets every acked event once, in order, across the switch', async () => {
     const channel = `sentinel:${randomUUID().slice(0, 8)}`;
-    const { client } = await TestClient.session(gw.url, { token: await mintToken({ sub: 'watcher' }) });
-    client.send({ type: 'subscribe', channel, ref: 's' });
-    await client.next((f) => f.type === 'subscribed' && f.ref === 's');
+    const client = await subscriber(gw.url, channel);
 
-    const acked: string[] = [];
-    let n = 0;
-    let stopped = false;
-    // A backend that retries what was refused, as STORE_UNAVAILABLE asks.
-    const loop = (async () => {
-      while (!stopped) {
-        const result = await publish(gw.http, channel, n).catch(() => ({ id: undefined, status: 0 }));
-        if (result.id) {
-          acked.push(result.id);
-          n++;
-        } else await sleep(100);
-      }
-    })();
-    await eventually(() => acked.length >= 20, '20 events before the failover');
-    const before = await sentinel.masterPort();
-    await sentinel.sentinel.call('SENTINEL', 'FAILOVER', 'tether-test');
-    await eventually(async () => (await sentinel.masterPort()) !== before, 'the Sentinel to switch', 20_000);
-    const switchedAt = acked.length;
-    await eventually(() => acked.length >= switchedAt + 20, '20 events after the failover', 20_000);
-    stopped = true;
-    await loop;
+    const acked = await publishAcross(gw.http, channel, async () => {
+      const before = await sentinel.masterPort();
+      await sentinel.sentinel.call('SENTINEL', 'FAILOVER', 'tether-test');
+      await eventually(
+        async () => (await sentinel.masterPort()) !== before,
+        'the Sentinel to switch',
+        20_000,
+      );
+    });
 
     await client.waitForEvents(acked.length, channel, 20_000);
-    const received = ids(client.events(channel));
-    expect(new Set(received).size).toBe(received.length);
-    expect(received.filter((id) => acked.includes(id))).toEqual(acked);
+    expectEachOnce(client, channel, acked);
     client.drop();
   }, 60_000);
 });

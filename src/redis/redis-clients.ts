@@ -71,14 +71,20 @@ export async function connectRedis(
     for (const connection of Object.values(clients)) connection.disconnect();
     return new RedisUnreachableError(message);
   };
+  let versions: Awaited<ReturnType<typeof redisVersions>>;
   try {
-    await Promise.all(Object.values(clients).map((connection) => connection.connect()));
+    // Bounded: a cluster client whose slot map names a node that is gone can retry
+    // for a long time, and a start that neither succeeds nor fails helps no one.
+    versions = await withinMs(CONNECT_TIMEOUT_MS, async () => {
+      await Promise.all(Object.values(clients).map((connection) => connection.connect()));
+      return redisVersions(clients.commands);
+    });
   } catch (error) {
     throw fail(
       `Redis at ${redact(url)} is not reachable (${(error as Error).message}). Start Redis or fix REDIS_URL.`,
     );
   }
-  for (const version of await redisVersions(clients.commands)) {
+  for (const version of versions) {
     if (version.major < MIN_REDIS_MAJOR)
       throw fail(
         `Redis ${version.text} at ${version.node} is too old: Tether needs Redis ${MIN_REDIS_MAJOR} or newer (XINFO STREAM reports trimmed events only from 7.0, and gaps must never be silent).`,
@@ -88,6 +94,16 @@ export async function connectRedis(
 }
 
 const MIN_REDIS_MAJOR = 7;
+/** How long connecting and asking every master's version may take at start, ms. */
+const CONNECT_TIMEOUT_MS = 15_000;
+
+function withinMs<T>(ms: number, work: () => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work(), late]).finally(() => clearTimeout(timer));
+}
 
 /** The version of every master (a cluster's nodes may be upgraded one by one). */
 export async function redisVersions(

@@ -92,8 +92,7 @@ describe('a forced takeover on a Redis Cluster', () => {
   let cluster: TestCluster;
   const gateways: TestGateway[] = [];
 
-  // A cluster per case: each kills a master. (A gateway started on a cluster that had
-  // just been through one takeover hung in start-up here; not yet understood.)
+  // A cluster per case: each one fails a master over.
   beforeEach(async () => {
     cluster = await startRedisCluster({ masters: 3, replicas: 1 });
   }, 60_000);

@@ -30,7 +30,7 @@ export interface TestCluster {
   replicas: ClusterNode[];
   /**
    * Promote `replica` with CLUSTER FAILOVER TAKEOVER (its master is gone or cut off) and
-   * wait until every node still up maps no slot to `dead`.
+   * wait until every node still up maps no slot to `dead` and reports cluster_state:ok.
    */
   takeover(replica: ClusterNode, dead: ClusterNode): Promise<void>;
   /** Publish messages the nodes sent over the cluster bus (a classic PUBLISH is copied to every node). */
@@ -116,6 +116,16 @@ export async function startRedisCluster(
           ),
         );
       }, 'every node to map the slots to the promoted replica');
+      // A replica paused past the node timeout was flagged FAIL; until every node clears
+      // that, some report cluster_state:fail and a new client's ready check fails.
+      await eventually(
+        async () =>
+          (await Promise.all(alive.map(async (n) => String(await n.redis.cluster('INFO'))))).every((info) =>
+            info.includes('cluster_state:ok'),
+          ),
+        'cluster_state:ok on every node still up',
+        20_000,
+      );
     },
     busPublishes: async () => {
       let sent = 0;

@@ -80,17 +80,26 @@ export interface Gateway {
 }
 
 export async function startGateway(config: Config, redisUrl: string, logger: Logger): Promise<Gateway> {
-  const redis = await connectRedis(redisUrl, config.nodeId, logger);
+  const redis = await connectRedis(redisUrl, config.nodeId, logger, config.redisPubSub);
   const keys = redisKeys(config.redisPrefix);
   const app = createApp(config.edge);
   const store = new StoreHealth(redis.commands, {
     onRoundTrip: (ms) => metrics.redisRoundTrip.observe(ms / 1000),
   });
   const policy = channelPolicy(config.channels);
-  const events = new EventLog(redis.commands, keys, (channel) => {
-    const { historyMaxEvents, historyMaxAgeMs } = policy(channel);
-    return { maxEvents: historyMaxEvents, maxAgeMs: historyMaxAgeMs };
-  });
+  const events = new EventLog(
+    redis.commands,
+    keys,
+    (channel) => {
+      const { historyMaxEvents, historyMaxAgeMs } = policy(channel);
+      return { maxEvents: historyMaxEvents, maxAgeMs: historyMaxAgeMs };
+    },
+    {
+      pubsub: redis.pubsub,
+      ackReplicas: config.publishAck.replicas,
+      ackTimeoutMs: config.publishAck.timeoutMs,
+    },
+  );
   const notifier = new LifecycleNotifier(events, {
     nodeId: config.nodeId,
     ...config.lifecycleEvents,
@@ -155,6 +164,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
       },
     },
     logger,
+    redis.pubsub,
   );
   // The line and the supervisor need each other (and the core): wired through closures.
   const admissionQueue: AdmissionQueue = new AdmissionQueue({

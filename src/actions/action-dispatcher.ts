@@ -7,12 +7,12 @@
  * (see action-worker.ts), so they reach the client wherever it has resumed.
  */
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Config } from '../config/config.ts';
 import type { ActionRequest, ActionSink } from '../core/ports/action-sink.ts';
 import { TetherError } from '../core/tether-error.ts';
 import type { Logger } from '../observability/logger.ts';
 import { bullTelemetry } from '../observability/trace-context.ts';
+import type { RedisConnection } from '../redis/redis-target.ts';
 import { ACTIONS_QUEUE, type ActionJob, bullPrefix } from './action-job.ts';
 
 const DEPTH_SAMPLE_MS = 250;
@@ -37,7 +37,7 @@ export class ActionDispatcher implements ActionSink {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    connection: Redis,
+    connection: RedisConnection,
     private readonly config: Config,
     private readonly logger: Logger,
     private readonly tierPriority: (tier: string) => number,

@@ -12,10 +12,10 @@
  * process.on('SIGTERM', () => worker.close());
  */
 import { type Job, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import { EventLog } from '../channels/event-log.ts';
 import { bullTelemetry, sampledTraceparent } from '../observability/trace-context.ts';
 import { redisKeys } from '../redis/keys.ts';
+import { createRedisClient, defaultPubSub, type PubSubMode, parseRedisUrl } from '../redis/redis-target.ts';
 import { errorSpec } from '../shared/errors.ts';
 import { inboxChannel } from '../shared/frames.ts';
 import { ACTIONS_QUEUE, type ActionJob, type ActionReply, bullPrefix } from './action-job.ts';
@@ -31,7 +31,10 @@ export interface ActionContext {
 export type ActionHandler = (data: unknown, context: ActionContext) => unknown | Promise<unknown>;
 
 export interface ActionWorkerOptions {
+  /** The gateway's REDIS_URL (one server, `redis+cluster://` or `redis+sentinel://`: src/redis/redis-target.ts). */
   redisUrl: string;
+  /** Must match the gateway's REDIS_PUBSUB. @defaultValue sharded on a cluster, else classic */
+  pubsub?: PubSubMode;
   /** Must match the gateway's REDIS_PREFIX. @defaultValue 'tether' */
   prefix?: string;
   handlers: Record<string, ActionHandler>;
@@ -50,10 +53,13 @@ const INBOX_RETENTION = 1000;
 
 export function startActionWorker(options: ActionWorkerOptions): ActionWorker {
   const prefix = options.prefix ?? 'tether';
-  const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+  const target = parseRedisUrl(options.redisUrl);
+  const redis = createRedisClient(target, { maxRetriesPerRequest: null });
   const inboxTtlMs = options.inboxTtlMs ?? 240_000;
   // The same append as every channel's: stored, then announced to the gateways reading it.
-  const inboxes = new EventLog(redis, redisKeys(prefix), INBOX_RETENTION);
+  const inboxes = new EventLog(redis, redisKeys(prefix), INBOX_RETENTION, {
+    pubsub: options.pubsub ?? defaultPubSub(target),
+  });
 
   const reply = async (job: Job<ActionJob>, outcome: Omit<ActionReply, 'ref'>) => {
     const body: ActionReply = { ref: job.data.ref, ...outcome };

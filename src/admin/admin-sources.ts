@@ -1,8 +1,8 @@
-import type { Redis } from 'ioredis';
 import type { ResourceSample } from '../admission/resource-monitor.ts';
 import type { GatewayCore } from '../core/gateway-core.ts';
 import type { EdgeInfo } from '../edge/uws.ts';
 import type { GatewayMetrics } from '../observability/gateway-metrics.ts';
+import type { RedisConnection } from '../redis/redis-target.ts';
 import type { StoreHealth } from '../redis/store-health.ts';
 import type { ConnectionWatch } from './connection-watch.ts';
 
@@ -10,7 +10,7 @@ import type { ConnectionWatch } from './connection-watch.ts';
 export interface AdminSources {
   core: GatewayCore;
   /** The command connection: cleanup scans and the server's version. */
-  redis: Redis;
+  redis: RedisConnection;
   store: StoreHealth;
   watch: ConnectionWatch;
   metrics: GatewayMetrics;

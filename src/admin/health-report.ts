@@ -16,6 +16,7 @@ import type { ResourceSample } from '../admission/resource-monitor.ts';
 import type { Config } from '../config/config.ts';
 import type { EdgeInfo } from '../edge/uws.ts';
 import { activeTracing } from '../observability/tracing.ts';
+import { masters, nodeName } from '../redis/redis-target.ts';
 import type { AdminSources } from './admin-sources.ts';
 
 export interface ConfigCheck {
@@ -33,7 +34,14 @@ export interface HealthReport {
   edge: EdgeInfo;
   pool: Record<string, unknown>;
   connections: { sockets: number; byState: Readonly<Record<string, number>> };
-  redis: { status: string; roundTripMs: number | undefined; version: string | undefined };
+  redis: {
+    status: string;
+    roundTripMs: number | undefined;
+    /** The oldest master's version. */
+    version: string | undefined;
+    /** Each master (one on a single server or behind Sentinel): its version and last PING round trip. */
+    masters: { node: string; version: string | undefined; roundTripMs: number | undefined }[];
+  };
   resources: ResourceSample & { heapUsedBytes: number; heapLimitBytes: number; rssBytes: number };
   tracing: { enabled: boolean; exporters: readonly string[] };
   /** permessage-deflate offered to clients (WS_COMPRESSION…); both edges negotiate it (docs/edge.md). */
@@ -49,7 +57,13 @@ export async function websocketHealth(sources: AdminSources): Promise<HealthRepo
   const redisReady = sources.store.isReady();
   const draining = sources.isDraining() || poolState === 'draining' || poolState === 'stopped';
   // Never wait on a Redis that does not answer.
-  const redisVersion = redisReady ? await serverVersion(redis).catch(() => undefined) : versions.get(redis);
+  const masterVersions = redisReady
+    ? await Promise.all(
+        masters(redis).map((node) => serverVersion(node).catch(() => versions.get(nodeName(node)))),
+      )
+    : masters(redis).map((node) => versions.get(nodeName(node)));
+  const redisVersion = oldest(masterVersions);
+  const roundTrips = new Map(sources.store.masters.map((m) => [m.node, m.roundTripMs]));
   let status: HealthReport['status'] = 'healthy';
   if (!redisReady || draining) status = 'unhealthy';
   else if (poolState !== 'accepting' || pool.pressure !== 'normal') status = 'degraded';
@@ -67,6 +81,11 @@ export async function websocketHealth(sources: AdminSources): Promise<HealthRepo
       status: redisReady || redis.status !== 'ready' ? redis.status : 'not responding',
       roundTripMs: sources.store.roundTripMs,
       version: redisVersion,
+      masters: masters(redis).map((node, i) => ({
+        node: nodeName(node),
+        version: masterVersions[i],
+        roundTripMs: roundTrips.get(nodeName(node)),
+      })),
     },
     resources: {
       ...sources.resources.latest,
@@ -148,14 +167,20 @@ function proxyChecks(config: Config, sources: AdminSources): ConfigCheck[] {
   ];
 }
 
-const versions = new WeakMap<Redis, string>();
+/** Versions by `host:port`: a server's version is asked once. */
+const versions = new Map<string, string>();
 
-async function serverVersion(redis: Redis): Promise<string | undefined> {
-  const known = versions.get(redis);
+async function serverVersion(node: Redis): Promise<string | undefined> {
+  const known = versions.get(nodeName(node));
   if (known) return known;
-  const version = /redis_version:([^\r\n]+)/.exec(await redis.info('server'))?.[1];
-  if (version) versions.set(redis, version);
+  const version = /redis_version:([^\r\n]+)/.exec(await node.info('server'))?.[1];
+  if (version) versions.set(nodeName(node), version);
   return version;
+}
+
+function oldest(found: (string | undefined)[]): string | undefined {
+  const known = found.filter((v): v is string => v !== undefined);
+  return known.sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))[0];
 }
 
 /** The soft limit on open files (Linux /proc), or undefined elsewhere. */

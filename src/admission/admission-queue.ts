@@ -16,8 +16,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Logger } from '../observability/logger.ts';
+import type { RedisConnection } from '../redis/redis-target.ts';
+import { scanMasters } from '../redis/scan-masters.ts';
 
 export interface AdmissionJob {
   connectionId: string;
@@ -29,7 +30,7 @@ export interface AdmissionJob {
 
 export interface AdmissionQueueOptions {
   /** A connection BullMQ may duplicate for its own use. */
-  connection: Redis;
+  connection: RedisConnection;
   bullPrefix: string;
   nodeId: string;
   logger: Logger;
@@ -54,27 +55,17 @@ export interface OrphanedQueues {
 
 /**
  * Remove the admission queues in Redis whose process is no longer alive. Queues are
- * listed before `liveNodeIds` is asked: a process writes its node key before its queue
+ * listed before `liveNodeIds` is asked: a process enters the node set before its queue
  * exists, so one starting meanwhile is never taken for gone.
  */
 export async function removeOrphanedAdmissionQueues(
-  redis: Redis,
+  redis: RedisConnection,
   options: { bullPrefix: string; liveNodeIds: () => Promise<Set<string>>; dryRun: boolean },
 ): Promise<OrphanedQueues> {
   const nameStart = options.bullPrefix.length + 1;
   const names = new Set<string>();
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(
-      cursor,
-      'MATCH',
-      `${options.bullPrefix}:${QUEUE_NAME_START}*`,
-      'COUNT',
-      500,
-    );
-    cursor = next;
+  for await (const keys of scanMasters(redis, `${options.bullPrefix}:${QUEUE_NAME_START}*`))
     for (const key of keys) names.add(key.slice(nameStart, key.indexOf(':', nameStart)));
-  } while (cursor !== '0');
   const live = new Set([...(await options.liveNodeIds())].map(admissionQueueName));
   const stale = [...names].filter((name) => !live.has(name)).sort();
   if (options.dryRun) return { stale, removed: 0 };

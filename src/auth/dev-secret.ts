@@ -5,7 +5,7 @@
  * does resume. The first process to start writes it (SET NX); the rest read it.
  */
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../redis/redis-target.ts';
 
 /** Where the secret lives: one plain string key, outside every hash-tagged family. */
 export function devSecretKey(prefix: string): string {
@@ -13,7 +13,7 @@ export function devSecretKey(prefix: string): string {
 }
 
 /** The shared secret, written now when no process has written one yet. */
-export async function sharedDevSecret(redis: Redis, prefix: string): Promise<Uint8Array> {
+export async function sharedDevSecret(redis: RedisConnection, prefix: string): Promise<Uint8Array> {
   const key = devSecretKey(prefix);
   // SET NX then GET rather than SET NX GET, which needs Redis 7.
   await redis.set(key, randomBytes(32).toString('hex'), 'NX');

@@ -6,12 +6,12 @@
  * minted.
  */
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify, SignJWT } from 'jose';
 import type { AuthConfig } from '../config/config.ts';
 import type { TokenVerifier } from '../core/ports/token-verifier.ts';
 import type { Principal } from '../core/principal.ts';
 import { TetherError } from '../core/tether-error.ts';
+import type { RedisConnection } from '../redis/redis-target.ts';
 import { sharedDevSecret } from './dev-secret.ts';
 import { ASYMMETRIC_ALGORITHMS, parsePublicKey } from './public-key.ts';
 
@@ -37,7 +37,7 @@ export interface DevTokenClaims {
 
 /** Where development mode keeps its signing secret, shared by every process on it. */
 export interface DevSecretSource {
-  redis: Redis;
+  redis: RedisConnection;
   /** The key prefix (REDIS_PREFIX). */
   prefix: string;
 }

@@ -12,10 +12,11 @@
  * (connection IDs), so an `enter` and a `leave` may come in any order and the count
  * in Redis is always what this process holds; the lease renewal writes it again.
  */
-import type { Redis } from 'ioredis';
+
 import type { Logger } from 'pino';
 import type { ChannelOccupancy } from '../core/ports/channel-occupancy.ts';
 import type { Keys } from '../redis/keys.ts';
+import type { RedisConnection } from '../redis/redis-target.ts';
 import { INBOX_PREFIX, SYSTEM_PREFIX } from '../shared/frames.ts';
 import { defineScripts } from './define-scripts.ts';
 import {
@@ -51,7 +52,7 @@ export interface ChannelOccupancyOptions {
   logger: Logger;
 }
 
-type Scripted = Redis & {
+type Scripted = RedisConnection & {
   tetherOccEnter(counts: string, leases: string, ...args: (string | number)[]): Promise<number[]>;
   tetherOccLeave(counts: string, leases: string, ...args: (string | number)[]): Promise<number[]>;
   tetherOccRefresh(counts: string, leases: string, ...args: (string | number)[]): Promise<number[]>;
@@ -79,7 +80,7 @@ export class RedisChannelOccupancy implements ChannelOccupancy {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    redis: Redis,
+    redis: RedisConnection,
     private readonly keys: Keys,
     private readonly options: ChannelOccupancyOptions,
   ) {

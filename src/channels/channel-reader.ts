@@ -3,7 +3,8 @@
  *
  * Every append announces its entry on the pub/sub channel named like the stream
  * key, in the same atomic script as the XADD (event-log.ts), so announcements
- * come in stream order. Each gateway process SUBSCRIBEs, on one dedicated
+ * come in stream order. Each gateway process SUBSCRIBEs (SSUBSCRIBE with sharded
+ * pub/sub, REDIS_PUBSUB: on a cluster, at the stream's own master), on one dedicated
  * connection, to the channels it has local subscribers for and hands every event
  * to `deliver` (uWS topic publish): one Redis message per event per process,
  * whatever the number of channels. (The first design re-issued one XREAD over
@@ -19,10 +20,11 @@
  * replay uses it to hand a socket over from the log to live delivery
  * with no gap and no duplicate (src/core/replay.ts).
  */
-import type { Redis } from 'ioredis';
+
 import type { Logger } from 'pino';
 import type { ChannelFeed, LoggedEvent } from '../core/ports/event-store.ts';
 import type { Keys } from '../redis/keys.ts';
+import { isCluster, type PubSubMode, type RedisConnection } from '../redis/redis-target.ts';
 import { compareEventIds } from '../shared/frames.ts';
 import { type EventLog, fromAnnouncement } from './event-log.ts';
 
@@ -68,33 +70,54 @@ export class ChannelReader implements ChannelFeed {
 
   constructor(
     /** A connection of its own: in subscriber mode it can do nothing else. */
-    private readonly subscriber: Redis,
+    private readonly subscriber: RedisConnection,
     private readonly log: EventLog,
     private readonly keys: Keys,
     private readonly hooks: ChannelReaderHooks,
     private readonly logger: Logger,
+    /** How appends are announced (event-log.ts): SSUBSCRIBE for 'sharded'. @defaultValue 'classic' */
+    private readonly pubsub: PubSubMode = 'classic',
   ) {}
 
   start(): void {
     this.running = true;
-    this.subscriber.on('message', (key: string, message: string) => this.onAnnouncement(key, message));
-    this.subscriber.on('close', () => {
+    const sharded = this.pubsub === 'sharded';
+    this.subscriber.on(sharded ? 'smessage' : 'message', (key: string, message: string) =>
+      this.onAnnouncement(key, message),
+    );
+    const lost = () => {
       this.disconnected = true;
       for (const feed of this.feeds.values()) feed.held ??= [];
-    });
-    // The connection is made with autoResubscribe off: we re-subscribe ourselves and
-    // know when it took effect, before reading what was missed.
-    this.subscriber.on('ready', () => {
+    };
+    const back = () => {
       if (!this.running || !this.disconnected) return;
       this.disconnected = false;
       for (const [channel, feed] of this.feeds)
         if (feed.cursor !== undefined) void this.resync(channel, feed);
-    });
+    };
+    if (isCluster(this.subscriber) && sharded) {
+      // ioredis keeps one subscriber per master and re-subscribes by itself after a
+      // topology change (a failover, a slot moved): announcements sent meanwhile went
+      // to a node no one listened to, so every channel catches up from its stream.
+      this.subscriber.on('-subscriber', lost);
+      this.subscriber.on('subscribersReady', () => {
+        this.disconnected = true;
+        back();
+      });
+      return;
+    }
+    this.subscriber.on('close', lost);
+    // The connection is made with autoResubscribe off: we re-subscribe ourselves and
+    // know when it took effect, before reading what was missed.
+    this.subscriber.on('ready', back);
   }
 
   async stop(): Promise<void> {
     this.running = false;
-    if (this.subscriber.status === 'ready') await this.subscriber.unsubscribe().catch(() => {});
+    if (this.subscriber.status !== 'ready') return;
+    const keys = [...this.channelOfKey.keys()];
+    if (this.pubsub === 'classic') await this.subscriber.unsubscribe().catch(() => {});
+    else await Promise.all(keys.map((key) => this.subscriber.sunsubscribe(key).catch(() => {})));
   }
 
   /** The ID up to which `channel` has been delivered locally; undefined if not read. */
@@ -129,7 +152,8 @@ export class ChannelReader implements ChannelFeed {
     if (feed.cursor !== undefined) return;
     // Fail fast while Redis is away: a subscriber's commands would wait for it.
     // On failure the caller still holds its reference and must leave().
-    if (this.subscriber.status !== 'ready') throw new Error('channel reader: Redis is not connected');
+    if (this.subscriber.status !== 'ready')
+      throw new Error('channel reader: RedisConnection is not connected');
     feed.syncing ??= this.sync(channel, feed);
     await feed.syncing;
   }
@@ -141,7 +165,10 @@ export class ChannelReader implements ChannelFeed {
     const key = this.keys.channel(channel);
     this.channelOfKey.delete(key);
     for (const waiter of feed.waiters ?? []) waiter.resolve();
-    if (this.subscriber.status === 'ready') this.subscriber.unsubscribe(key).catch(() => {});
+    if (this.subscriber.status !== 'ready') return;
+    const unsubscribed =
+      this.pubsub === 'sharded' ? this.subscriber.sunsubscribe(key) : this.subscriber.unsubscribe(key);
+    unsubscribed.catch(() => {});
   }
 
   channelCount(): number {
@@ -169,7 +196,9 @@ export class ChannelReader implements ChannelFeed {
   private async sync(channel: string, feed: Feed): Promise<void> {
     feed.held ??= [];
     try {
-      await this.subscriber.subscribe(this.keys.channel(channel)); // from here on, every append reaches us
+      // From here on, every append reaches us (a sharded SSUBSCRIBE goes to the stream's master).
+      const key = this.keys.channel(channel);
+      await (this.pubsub === 'sharded' ? this.subscriber.ssubscribe(key) : this.subscriber.subscribe(key));
       const head = await this.log.head(channel);
       // A first join starts from the newest ID: what comes after it is announced to us.
       const fresh = feed.cursor === undefined;

@@ -7,13 +7,12 @@
  * epoch (log-scripts.ts) whether the history a client's position belongs to still
  * exists — so a gap is reported, never silent.
  *
- * An append is one Lua script: XADD, then PUBLISH of the same entry on the pub/sub
- * channel named like the stream key. Scripts run atomically, so the published order
+ * An append is one Lua script: XADD, then PUBLISH (or SPUBLISH: REDIS_PUBSUB) of the
+ * same entry on the pub/sub channel named like the stream key. Scripts run atomically, so the published order
  * is the stream order; the channel reader (channel-reader.ts) delivers live from
  * those messages and reads the stream only to catch up.
  */
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import {
   type Appended,
   type AppendOptions,
@@ -26,13 +25,14 @@ import {
   ZERO_ID,
 } from '../core/ports/event-store.ts';
 import type { Keys } from '../redis/keys.ts';
+import type { PubSubMode, RedisConnection } from '../redis/redis-target.ts';
 import { compareEventIds, INBOX_PREFIX } from '../shared/identifiers.ts';
 import { defineScripts } from './define-scripts.ts';
 import { historyRange, type LogHeadInfo, planPosition, recoveredSince } from './log-positions.ts';
 import { APPEND_SCRIPT, HEAD_SCRIPT, HISTORY_SCRIPT, RENEW_EPOCH_SCRIPT } from './log-scripts.ts';
 import { lostUpTo, newestId } from './stream-info.ts';
 
-type ScriptedRedis = Redis & {
+type ScriptedRedis = RedisConnection & {
   tetherAppend(key: string, idempotencyKey: string, ...args: (string | number)[]): Promise<[string, number]>;
   tetherLogHead(key: string, newEpoch: string): Promise<[string | null, unknown[] | null]>;
   tetherRenewEpoch(key: string, expected: string, next: string): Promise<string | null>;
@@ -65,6 +65,23 @@ export function newEpoch(): string {
   return randomBytes(8).readBigUInt64BE().toString(36).slice(0, 12);
 }
 
+export interface EventLogOptions {
+  /** How appends are announced (REDIS_PUBSUB): the channel reader must listen the same way. @defaultValue 'classic' */
+  pubsub?: PubSubMode;
+  /**
+   * Replicas that must confirm an append before it counts as done (PUBLISH_ACK_REPLICAS):
+   * WAIT is sent with the append, to the stream's node. @defaultValue 0
+   */
+  ackReplicas?: number;
+  /** How long WAIT may take before the append is refused as not durable, ms. @defaultValue 500 */
+  ackTimeoutMs?: number;
+}
+
+/** An append was written but fewer replicas than asked confirmed it in time: not acked. */
+export class ReplicationShortError extends Error {
+  override name = 'ReplicationShortError';
+}
+
 /** Stream fields: `d` data JSON, `t` ms timestamp, `c` correlation ID, `p` traceparent. */
 export class EventLog implements EventStore {
   private readonly redis: ScriptedRedis;
@@ -73,9 +90,10 @@ export class EventLog implements EventStore {
 
   /** @param retention - events kept per channel, or each channel's retention (its namespace's). */
   constructor(
-    redis: Redis,
+    redis: RedisConnection,
     private readonly keys: Keys,
     retention: number | ((channel: string) => Retention),
+    private readonly options: EventLogOptions = {},
   ) {
     defineScripts(redis, {
       tetherAppend: [APPEND_SCRIPT, 2],
@@ -106,7 +124,7 @@ export class EventLog implements EventStore {
     const key = this.keys.channel(channel);
     const { maxEvents, maxAgeMs } = this.retentionOf(channel);
     const { traceparent, idempotency } = options;
-    const [id, repeated] = await this.redis.tetherAppend(
+    const args = [
       key,
       idempotency ? idempotencyKey(key, idempotency.key) : key,
       maxEvents,
@@ -118,7 +136,11 @@ export class EventLog implements EventStore {
       isInbox(channel) ? '' : newEpoch(),
       maxAgeMs,
       idempotency?.windowMs ?? 0,
-    );
+      this.options.pubsub ?? 'classic',
+    ] as const;
+    const [id, repeated] = this.options.ackReplicas
+      ? await this.appendReplicated(args, this.options.ackReplicas)
+      : await this.redis.tetherAppend(...args);
     return { id, json, ts, correlationId, traceparent, duplicate: repeated === 1 };
   }
 
@@ -128,7 +150,36 @@ export class EventLog implements EventStore {
    */
   async announce(channel: string, json: string, correlationId: string): Promise<void> {
     const header = JSON.stringify(['', String(Date.now()), correlationId, '']);
-    await this.redis.publish(this.keys.channel(channel), `${header}\n${json}`);
+    const message = `${header}\n${json}`;
+    // The reader listens where appends announce: SSUBSCRIBE on a sharded cluster (REDIS_PUBSUB).
+    if (this.options.pubsub === 'sharded') await this.redis.spublish(this.keys.channel(channel), message);
+    else await this.redis.publish(this.keys.channel(channel), message);
+  }
+
+  /**
+   * The append and a WAIT in one pipeline: on a cluster a pipeline goes whole to the
+   * node of its keys, so WAIT counts the replicas of the stream's own master.
+   */
+  private async appendReplicated(
+    args: readonly [string, string, ...(string | number)[]],
+    replicas: number,
+  ): Promise<[string, number]> {
+    const timeoutMs = this.options.ackTimeoutMs ?? 500;
+    const pipeline = this.redis.pipeline() as unknown as ScriptedRedis & {
+      wait(replicas: number, timeoutMs: number): unknown;
+      exec(): Promise<[Error | null, unknown][] | null>;
+    };
+    pipeline.tetherAppend(...args);
+    pipeline.wait(replicas, timeoutMs);
+    const [appended, waited] = (await pipeline.exec()) ?? [];
+    if (!appended || appended[0]) throw appended?.[0] ?? new Error('append: no reply');
+    if (!waited || waited[0]) throw waited?.[0] ?? new Error('WAIT: no reply');
+    const confirmed = Number(waited[1]);
+    if (confirmed < replicas)
+      throw new ReplicationShortError(
+        `${confirmed} of ${replicas} replicas confirmed the append within ${timeoutMs} ms`,
+      );
+    return appended[1] as [string, number];
   }
 
   /**

@@ -25,7 +25,8 @@ end`;
  * key (KEYS[1] again when it has none: same slot either way). ARGV: retention (events),
  * data JSON, ts, correlation ID, traceparent or '', TTL ms or '0', the epoch to give a
  * stream this append creates ('' for none: session inboxes), maximum age ms or '0',
- * idempotency window ms or '0'. Returns [ID, 1 when it repeated a key (the first ID,
+ * idempotency window ms or '0', 'sharded' to announce with SPUBLISH (on the stream's
+ * own slot: a cluster sends it to that shard only, not to every node) else PUBLISH. Returns [ID, 1 when it repeated a key (the first ID,
  * nothing appended) else 0]. The message is `[id, ts, correlationId, traceparent]` as
  * JSON, a newline, then the data JSON (a correlation ID may hold any character; cjson
  * escapes it, so the first newline ends the header).
@@ -53,7 +54,7 @@ end
 if fresh then redis.call('XGROUP', 'CREATE', KEYS[1], '${EPOCH_GROUP}' .. ARGV[7], '0') end
 if ARGV[6] ~= '0' then redis.call('PEXPIRE', KEYS[1], ARGV[6]) end
 if remember then redis.call('SET', KEYS[2], id, 'PX', ARGV[9]) end
-redis.call('PUBLISH', KEYS[1], cjson.encode({id, ARGV[3], ARGV[4], ARGV[5]}) .. '\\n' .. ARGV[2])
+redis.call(ARGV[10] == 'sharded' and 'SPUBLISH' or 'PUBLISH', KEYS[1], cjson.encode({id, ARGV[3], ARGV[4], ARGV[5]}) .. '\\n' .. ARGV[2])
 return {id, 0}`;
 
 /**

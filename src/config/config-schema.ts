@@ -29,10 +29,10 @@ export const EnvSchema = T.Object({
   ),
   REDIS_URL: T.Optional(
     T.String({
-      pattern: '^(rediss?://|embedded$)',
-      examples: ['redis://redis.internal:6379', 'embedded'],
+      pattern: '^(rediss?(\\+(cluster|sentinel))?://|embedded$)',
+      examples: ['redis://redis.internal:6379', 'redis+cluster://10.0.0.1:6379,10.0.0.2:6379', 'embedded'],
       description:
-        'Redis; required with NODE_ENV=production. Unset = 127.0.0.1:6379 if it answers, else a private redis-server keeping an append-only file in REDIS_DATA_DIR; `embedded` = always that private one',
+        'Redis: redis[s]://host:port, redis[s]+cluster://host:port[,host:port…] (seed nodes), redis[s]+sentinel://host:port[,host:port…]/<masterName>; required with NODE_ENV=production. Unset = 127.0.0.1:6379 if it answers, else a private redis-server keeping an append-only file in REDIS_DATA_DIR; `embedded` = always that private one',
     }),
   ),
   REDIS_PREFIX: T.String({
@@ -314,6 +314,20 @@ export const EnvSchema = T.Object({
     description:
       'Comma-separated origins (scheme://host[:port]) whose browsers may open a WebSocket; another Origin gets 403 ORIGIN_NOT_ALLOWED; empty = any (warned in production); no Origin header (not a browser) is let through',
   }),
+  REDIS_PUBSUB: T.Optional(
+    T.Union([T.Literal('sharded'), T.Literal('classic')], {
+      description:
+        "How channel events are announced: sharded = SPUBLISH/SSUBSCRIBE on the stream's own shard, classic = PUBLISH (copied to every cluster node); default sharded on a cluster, else classic",
+    }),
+  ),
+  PUBLISH_ACK_REPLICAS: T.Integer({
+    default: 0,
+    minimum: 0,
+    maximum: 16,
+    description:
+      'Replicas that must confirm an event (WAIT) before it is acked; short of them the publish fails with STORE_UNAVAILABLE (docs/scaling.md)',
+  }),
+  PUBLISH_ACK_TIMEOUT_MS: Ms(500, 'How long a publish waits for PUBLISH_ACK_REPLICAS', 1),
 });
 
 export type Env = Static<typeof EnvSchema>;

@@ -12,6 +12,7 @@ import {
   environmentDefaults,
   loadChannelsConfig,
 } from './namespaces.ts';
+import { parseRedisUrl, redact } from './redis-url.ts';
 
 export interface AuthConfig {
   /** Tokens without `exp` are refused (AUTH_REQUIRE_EXP). */
@@ -69,6 +70,10 @@ export interface Config {
   limits: LimitsConfig;
   actions: ActionsConfig;
   inspect: InspectConfig;
+  /** REDIS_PUBSUB; undefined = sharded on a cluster, classic elsewhere. */
+  redisPubSub?: Env['REDIS_PUBSUB'];
+  /** Replicas that must confirm an append before it is acked (WAIT), and how long to wait, ms. */
+  publishAck: { replicas: number; timeoutMs: number };
   compression: CompressionConfig;
 }
 
@@ -171,7 +176,7 @@ export function shown(variable: string, value: string | undefined): string {
   if (value === undefined) return variable;
   const described = (EnvSchema.properties as Record<string, PropertySchema>)[variable];
   if (described?.secret) return `${variable}=<hidden, ${value.length} characters>`;
-  return `${variable}=${JSON.stringify(value.replace(/(\/\/[^/:@\s]*:)[^/@\s]*@/, '$1***@'))}`;
+  return `${variable}=${JSON.stringify(redact(value))}`;
 }
 
 /** What the value must be, in a person's words: units said, a valid example instead of a regex. */
@@ -224,6 +229,14 @@ function toConfig(env: Env): Config {
     throw new ConfigError(
       'Invalid configuration:\n  NODE_ENV=production but no client auth is configured — set AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY or AUTH_JWKS_URL (development mode, which mints tokens for anyone, is refused in production).',
     );
+  }
+  if (env.REDIS_URL && env.REDIS_URL !== 'embedded') {
+    // The pattern admits the scheme; the hosts and the Sentinel master's name are read here.
+    try {
+      parseRedisUrl(env.REDIS_URL);
+    } catch (error) {
+      throw new ConfigError(`Invalid configuration:\n  ${(error as Error).message}`);
+    }
   }
   if (production && !env.PUBLISH_API_KEYS) {
     throw new ConfigError(
@@ -311,6 +324,8 @@ function toConfig(env: Env): Config {
       thresholdBytes: env.WS_COMPRESSION_THRESHOLD_BYTES,
       windowKb: env.WS_COMPRESSION_WINDOW_KB,
     },
+    redisPubSub: env.REDIS_PUBSUB,
+    publishAck: { replicas: env.PUBLISH_ACK_REPLICAS, timeoutMs: env.PUBLISH_ACK_TIMEOUT_MS },
   };
 }
 

@@ -5,9 +5,10 @@
  * (ms) before which the user's tokens are refused. The core's RevocationList port:
  * one MGET per hello, run beside the connection limits' own round trip.
  */
-import type { Redis } from 'ioredis';
+
 import type { RevocationList, Revoked } from '../core/ports/revocation-list.ts';
 import type { Principal } from '../core/principal.ts';
+import type { RedisConnection } from '../redis/redis-target.ts';
 
 export interface Block {
   reason?: string;
@@ -22,13 +23,13 @@ const REVOKE = `local current = tonumber(redis.call('GET', KEYS[1]) or '0')
   local before = math.max(current, tonumber(ARGV[1]))
   redis.call('SET', KEYS[1], before) return before`;
 
-type RevocationRedis = Redis & { tetherRevokeBefore(key: string, before: number): Promise<number> };
+type RevocationRedis = RedisConnection & { tetherRevokeBefore(key: string, before: number): Promise<number> };
 
 export class RedisRevocations implements RevocationList {
   private readonly redis: RevocationRedis;
 
   constructor(
-    redis: Redis,
+    redis: RedisConnection,
     private readonly prefix: string,
   ) {
     if (!('tetherRevokeBefore' in redis))

@@ -12,10 +12,10 @@
  * log of the attempts still inside the window.
  */
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { LimitsConfig } from '../config/config.ts';
 import { TetherError } from '../core/tether-error.ts';
+import type { RedisConnection } from '../redis/redis-target.ts';
 import { jitteredAtLeast } from '../shared/backoff.ts';
 import { type ErrorCode, jitteredRetryAfter } from '../shared/errors.ts';
 
@@ -34,7 +34,7 @@ const CLAIM_LEASE = `redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
   redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
   redis.call('PEXPIREAT', KEYS[1], ARGV[3]) return 0`;
 
-type LeaseRedis = Redis & {
+type LeaseRedis = RedisConnection & {
   tetherClaimLease(key: string, member: string, now: number, endsAt: number, max: number): Promise<number>;
 };
 
@@ -58,7 +58,7 @@ export class RateLimits {
   private readonly redis: LeaseRedis;
 
   constructor(
-    redis: Redis,
+    redis: RedisConnection,
     private readonly prefix: string,
     private readonly config: LimitsConfig,
     private readonly leaseMs: number,
@@ -144,15 +144,17 @@ export class RateLimits {
 
   /** Keep live connections' slots, and their sets, from expiring (called from the session lease loop). */
   async refreshSlots(slots: Iterable<{ scope: Scope; id: string; member: string }>): Promise<void> {
-    const pipeline = this.redis.pipeline();
     const expiresAt = Date.now() + 2 * this.leaseMs;
-    let count = 0;
+    // Single commands (auto-pipelined), not one pipeline: the sets are in many cluster slots.
+    const refreshes: Promise<unknown>[] = [];
     for (const slot of slots) {
       const key = this.slotKey(slot.scope, slot.id);
-      pipeline.zadd(key, 'XX', expiresAt, slot.member).pexpireat(key, expiresAt);
-      count++;
+      refreshes.push(
+        this.redis.zadd(key, 'XX', expiresAt, slot.member),
+        this.redis.pexpireat(key, expiresAt),
+      );
     }
-    if (count > 0) await pipeline.exec();
+    await Promise.all(refreshes);
   }
 
   hit(limit: string): void {

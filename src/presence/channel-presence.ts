@@ -3,8 +3,9 @@
  * batch of joins and leaves, extend leases, read a page. Knows nothing of sessions or
  * sockets; the tracker (presence-tracker.ts) decides what to send.
  */
-import type { Redis } from 'ioredis';
+
 import type { PresencePage } from '../core/ports/presence-store.ts';
+import type { RedisConnection } from '../redis/redis-target.ts';
 import type { PresenceMember } from '../shared/frames.ts';
 import { PRESENCE_SCRIPTS } from './presence-scripts.ts';
 
@@ -18,7 +19,7 @@ export type PresenceOp = { op: 'j'; sessionId: string; json: string } | { op: 'l
 
 type Keys4 = [string, string, string, string];
 
-type PresenceRedis = Redis & {
+type PresenceRedis = RedisConnection & {
   tetherPresenceApply(...args: (string | number)[]): Promise<number>;
   tetherPresenceRefresh(...args: (string | number)[]): Promise<[string[], string[]]>;
   tetherPresencePage(...args: (string | number)[]): Promise<[number, string[], (string | null)[]]>;
@@ -28,7 +29,7 @@ export class ChannelPresence {
   private readonly redis: PresenceRedis;
 
   constructor(
-    redis: Redis,
+    redis: RedisConnection,
     private readonly prefix: string,
     /** This process, as the owner of the members it adds. */
     private readonly nodeId: string,

@@ -10,8 +10,9 @@
  * the list), so its size is bounded too. Not durable: a client that was not connected
  * when a change was sent never sees it (its `presence` page is the truth).
  */
-import type { Redis } from 'ioredis';
+
 import type { Logger } from 'pino';
+import type { RedisConnection } from '../redis/redis-target.ts';
 import type { ChannelPresence } from './channel-presence.ts';
 import type { ChannelWatcher } from './presence-tracker.ts';
 
@@ -46,7 +47,7 @@ export class MembershipFeed implements ChannelWatcher {
 
   constructor(
     /** The control bus's subscribed connection: it ignores the presence channels, and they it. */
-    private readonly subscriber: Redis,
+    private readonly subscriber: RedisConnection,
     private readonly presence: ChannelPresence,
     /** Send a frame to this process's live subscribers of `channel` (the edge's topic publish). */
     private readonly broadcast: (channel: string, text: string) => void,

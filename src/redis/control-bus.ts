@@ -7,10 +7,11 @@
  * ownership-checked in Redis). An order whose effect must hold even where no process
  * hears it (a final disconnect, a block) is also written to Redis by whoever issues it.
  */
-import type { Redis } from 'ioredis';
+
 import type { ControlOrder } from '../control/control-order.ts';
 import type { SessionNotices } from '../core/ports/session-store.ts';
 import type { Logger } from '../observability/logger.ts';
+import type { RedisConnection } from './redis-target.ts';
 
 export type ControlNotice =
   | { type: 'session.taken'; sessionId: string; byNode: string }
@@ -20,9 +21,9 @@ export class ControlBus implements SessionNotices {
   private readonly handlers: ((notice: ControlNotice) => void)[] = [];
 
   constructor(
-    private readonly publisher: Redis,
+    private readonly publisher: RedisConnection,
     /** Shared with other listeners (presence): only this bus's channels are read here. */
-    private readonly subscriber: Redis,
+    private readonly subscriber: RedisConnection,
     private readonly prefix: string,
     private readonly nodeId: string,
     private readonly logger: Logger,

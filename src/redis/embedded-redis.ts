@@ -61,6 +61,10 @@ export interface StartRedisOptions {
   appendOnly?: boolean;
   /** The PATH `redis-server` is looked up in. @defaultValue this process's PATH */
   searchPath?: string;
+  /** More arguments for redis-server (tests start cluster nodes and replicas with them). @defaultValue none */
+  extraArgs?: string[];
+  /** A config file, read before the arguments (a Sentinel's, which it rewrites). @defaultValue none */
+  configFile?: string;
 }
 
 const INSTALL_HINT =
@@ -69,10 +73,21 @@ const INSTALL_HINT =
 export async function startRedisServer(options: StartRedisOptions = {}): Promise<RedisServerHandle> {
   const port = options.port ?? (await freePort());
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'tether-redis-'));
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', ''];
+  const args = [
+    ...(options.configFile ? [options.configFile] : []),
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--save',
+    '',
+  ];
   args.push(
     ...(options.appendOnly ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
   );
+  args.push(...(options.extraArgs ?? []));
   const ownsDir = options.dir === undefined;
   const removeDir = () => {
     if (ownsDir) rmSync(dir, { recursive: true, force: true });

@@ -6,14 +6,14 @@
 export interface Keys {
   session(sessionId: string): string;
   channel(channel: string): string;
-  /** A gateway process's liveness (src/redis/node-presence.ts). */
-  node(nodeId: string): string;
+  /** The live gateway processes, scored by when each lapses (src/redis/node-presence.ts). */
+  nodes(): string;
 }
 
 export function redisKeys(prefix: string): Keys {
   return {
     session: (sessionId) => `${prefix}:{s:${sessionId}}`,
     channel: (channel) => `${prefix}:{c:${channel}}`,
-    node: (nodeId) => `${prefix}:node:${nodeId}`,
+    nodes: () => `${prefix}:nodes`,
   };
 }

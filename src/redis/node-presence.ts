@@ -1,11 +1,14 @@
 /**
- * Which gateway processes are alive: each holds `<prefix>:node:<nodeId>`, set before
- * it starts using Redis, refreshed with the session leases and deleted at a clean
- * stop. A process that crashed stops refreshing, so its key expires and what it left
- * in Redis (its admission queue) can be told apart from what a live process uses.
+ * Which gateway processes are alive: one sorted set, `<prefix>:nodes`, of node IDs
+ * scored by when each one's liveness lapses (ms). A process enters it before it
+ * starts using Redis, refreshes it with the session leases and leaves at a clean
+ * stop. A process that crashed stops refreshing, so its entry lapses and what it
+ * left in Redis (its admission queue) can be told apart from what a live process
+ * uses. One key rather than one per process: listing needs no SCAN, which on a
+ * cluster would see one master only.
  */
-import type { Redis } from 'ioredis';
 import type { Keys } from './keys.ts';
+import type { RedisConnection } from './redis-target.ts';
 
 /** Refreshes a process may miss (a slow Redis, a long pause) before it counts as gone. */
 const MISSED_BEATS = 3;
@@ -15,34 +18,31 @@ export class NodePresence {
   private readonly ttlMs: number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     keys: Keys,
-    nodeId: string,
+    private readonly nodeId: string,
     beatEveryMs: number,
   ) {
-    this.key = keys.node(nodeId);
+    this.key = keys.nodes();
     this.ttlMs = MISSED_BEATS * beatEveryMs;
   }
 
   async beat(): Promise<void> {
-    await this.redis.set(this.key, String(Date.now()), 'PX', this.ttlMs);
+    const now = Date.now();
+    await Promise.all([
+      this.redis.zadd(this.key, now + this.ttlMs, this.nodeId),
+      // Entries of processes long gone are dropped by whoever beats next.
+      this.redis.zremrangebyscore(this.key, '-inf', now - this.ttlMs),
+    ]);
   }
 
-  /** A clean stop; best effort, since the key expires on its own anyway. */
+  /** A clean stop; best effort, since the entry lapses on its own anyway. */
   async leave(): Promise<void> {
-    await this.redis.del(this.key).catch(() => {});
+    await this.redis.zrem(this.key, this.nodeId).catch(() => {});
   }
 }
 
-/** Node IDs of the processes alive now (SCAN: never blocks Redis). */
-export async function liveNodeIds(redis: Redis, keys: Keys): Promise<Set<string>> {
-  const start = keys.node('').length;
-  const live = new Set<string>();
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', keys.node('*'), 'COUNT', 500);
-    cursor = next;
-    for (const key of found) live.add(key.slice(start));
-  } while (cursor !== '0');
-  return live;
+/** Node IDs of the processes alive now. */
+export async function liveNodeIds(redis: RedisConnection, keys: Keys): Promise<Set<string>> {
+  return new Set(await redis.zrangebyscore(keys.nodes(), Date.now(), '+inf'));
 }

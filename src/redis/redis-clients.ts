@@ -1,70 +1,125 @@
 /**
  * The Redis connections of one gateway process, each with one job:
  * - `commands`: sessions, appends, range reads, limits (auto-pipelined: the commands
- *   of one event-loop turn leave in one write, in order);
+ *   of one event-loop turn leave in one write, in order — on a cluster, one write per node);
  * - `feed`: the channel reader's pub/sub (a subscribed connection can do nothing else),
- *   re-subscribed by the reader itself after a reconnect (it must know when);
+ *   re-subscribed by the reader itself after a reconnect (it must know when); on a
+ *   cluster with sharded pub/sub, one subscriber per master (ioredis `shardedSubscribers`);
  * - `subscriber`: pub/sub for the control bus;
  * - `bull`: BullMQ's (it requires maxRetriesPerRequest: null).
+ * REDIS_URL names one server, a cluster or a Sentinel-watched master (redis-target.ts).
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
 import type { Logger } from '../observability/logger.ts';
+import {
+  createRedisClient,
+  defaultPubSub,
+  masters,
+  nodeName,
+  type PubSubMode,
+  parseRedisUrl,
+  type RedisConnection,
+  type RedisTarget,
+  redact,
+} from './redis-target.ts';
 
 export interface RedisClients {
-  commands: Redis;
-  feed: Redis;
-  subscriber: Redis;
-  bull: Redis;
+  commands: RedisConnection;
+  feed: RedisConnection;
+  subscriber: RedisConnection;
+  bull: RedisConnection;
+}
+
+export interface ConnectedRedis extends RedisClients {
+  target: RedisTarget;
+  pubsub: PubSubMode;
 }
 
 export class RedisUnreachableError extends Error {
   override name = 'RedisUnreachableError';
 }
 
-export async function connectRedis(url: string, nodeId: string, logger: Logger): Promise<RedisClients> {
+export async function connectRedis(
+  url: string,
+  nodeId: string,
+  logger: Logger,
+  pubsub?: PubSubMode,
+): Promise<ConnectedRedis> {
+  const target = parseRedisUrl(url);
+  const mode = pubsub ?? defaultPubSub(target);
   // Named `tether:<node>:<role>`, so CLIENT LIST tells an operator which connection is which.
-  const options = (role: keyof RedisClients, extra: RedisOptions) => ({
-    lazyConnect: true,
-    connectionName: `tether:${nodeId}:${role}`,
-    ...extra,
-  });
+  const client = (role: keyof RedisClients, extra: RedisOptions, sharded = false) =>
+    createRedisClient(
+      target,
+      { lazyConnect: true, connectionName: `tether:${nodeId}:${role}`, ...extra },
+      { shardedSubscribers: sharded },
+    );
   const clients: RedisClients = {
-    commands: new Redis(url, options('commands', { maxRetriesPerRequest: 2, enableAutoPipelining: true })),
-    feed: new Redis(url, options('feed', { maxRetriesPerRequest: null, autoResubscribe: false })),
-    subscriber: new Redis(url, options('subscriber', { maxRetriesPerRequest: 2 })),
-    bull: new Redis(url, options('bull', { maxRetriesPerRequest: null })),
+    commands: client('commands', { maxRetriesPerRequest: 2, enableAutoPipelining: true }),
+    feed: client('feed', { maxRetriesPerRequest: null, autoResubscribe: false }, mode === 'sharded'),
+    subscriber: client('subscriber', { maxRetriesPerRequest: 2 }),
+    bull: client('bull', { maxRetriesPerRequest: null }),
   };
-  for (const [name, client] of Object.entries(clients)) {
-    client.on('error', (error: Error) =>
+  for (const [name, connection] of Object.entries(clients)) {
+    connection.on('error', (error: Error) =>
       logger.debug({ err: error, client: name }, 'redis connection error'),
     );
   }
-  clients.commands.on('ready', () => logger.info('redis ready'));
+  clients.commands.on('ready', () => logger.info({ redis: target.kind, pubsub: mode }, 'redis ready'));
   clients.commands.on('close', () => logger.warn('redis connection lost; reconnecting'));
+  const fail = (message: string) => {
+    for (const connection of Object.values(clients)) connection.disconnect();
+    return new RedisUnreachableError(message);
+  };
+  let versions: Awaited<ReturnType<typeof redisVersions>>;
   try {
-    await Promise.all(Object.values(clients).map((client) => client.connect()));
+    // Bounded: a cluster client whose slot map names a node that is gone can retry
+    // for a long time, and a start that neither succeeds nor fails helps no one.
+    versions = await withinMs(CONNECT_TIMEOUT_MS, async () => {
+      await Promise.all(Object.values(clients).map((connection) => connection.connect()));
+      return redisVersions(clients.commands);
+    });
   } catch (error) {
-    for (const client of Object.values(clients)) client.disconnect();
-    throw new RedisUnreachableError(
-      `Redis at ${url.replace(/\/\/[^@]*@/, '//***@')} is not reachable (${(error as Error).message}). Start Redis or fix REDIS_URL.`,
+    throw fail(
+      `Redis at ${redact(url)} is not reachable (${(error as Error).message}). Start Redis or fix REDIS_URL.`,
     );
   }
-  const version = await redisVersion(clients.commands);
-  if (version.major < MIN_REDIS_MAJOR) {
-    for (const client of Object.values(clients)) client.disconnect();
-    throw new RedisUnreachableError(
-      `Redis ${version.text} is too old: Tether needs Redis ${MIN_REDIS_MAJOR} or newer (XINFO STREAM reports trimmed events only from 7.0, and gaps must never be silent).`,
-    );
+  for (const version of versions) {
+    if (version.major < MIN_REDIS_MAJOR)
+      throw fail(
+        `Redis ${version.text} at ${version.node} is too old: Tether needs Redis ${MIN_REDIS_MAJOR} or newer (XINFO STREAM reports trimmed events only from 7.0, and gaps must never be silent).`,
+      );
   }
-  return clients;
+  return { ...clients, target, pubsub: mode };
 }
 
 const MIN_REDIS_MAJOR = 7;
+/** How long connecting and asking every master's version may take at start, ms. */
+const CONNECT_TIMEOUT_MS = 15_000;
 
-async function redisVersion(redis: Redis): Promise<{ major: number; text: string }> {
-  const info = await redis.info('server');
-  const text = /^redis_version:(\S+)/m.exec(info)?.[1] ?? '0';
-  return { major: Number.parseInt(text, 10) || 0, text };
+function withinMs<T>(ms: number, work: () => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work(), late]).finally(() => clearTimeout(timer));
+}
+
+/** The version of every master (a cluster's nodes may be upgraded one by one). */
+export async function redisVersions(
+  redis: RedisConnection,
+): Promise<{ node: string; major: number; text: string }[]> {
+  return Promise.all(
+    masters(redis).map(async (node) => {
+      const info = await node.info('server');
+      const text = /^redis_version:(\S+)/m.exec(info)?.[1] ?? '0';
+      return {
+        node: nodeName(node),
+        major: Number.parseInt(text, 10) || 0,
+        text,
+      };
+    }),
+  );
 }
 
 export async function quitRedis(clients: RedisClients): Promise<void> {

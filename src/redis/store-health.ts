@@ -5,10 +5,13 @@
  *
  * A PING every `pingMs`, raced against `timeoutMs`: ioredis keeps a stalled
  * server's connection `ready` and queues commands behind it for ever, so the
- * connection's status alone would call a frozen Redis healthy.
+ * connection's status alone would call a frozen Redis healthy. On a cluster every
+ * master is pinged: one that does not answer makes its slots' channels and
+ * sessions unusable, so the store is not ready.
  */
-import type { Redis } from 'ioredis';
+
 import type { StoreReadiness } from '../core/ports/store-readiness.ts';
+import { masters, nodeName, type RedisConnection } from './redis-target.ts';
 
 export interface StoreHealthOptions {
   /** How often the round trip is measured, ms. @defaultValue 5000 */
@@ -21,12 +24,13 @@ export interface StoreHealthOptions {
 
 export class StoreHealth implements StoreReadiness {
   private roundTrip: number | undefined;
+  private lastMasters: { node: string; roundTripMs: number }[] = [];
   private responding = true;
   private inFlight = false;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly options: StoreHealthOptions = {},
   ) {}
 
@@ -50,6 +54,22 @@ export class StoreHealth implements StoreReadiness {
     return this.roundTrip;
   }
 
+  /** Each master's last measured round trip, ms (one entry on a single server). */
+  get masters(): readonly { node: string; roundTripMs: number }[] {
+    return this.lastMasters;
+  }
+
+  /** PING every master at once; the slowest answer is the store's round trip. */
+  private async pingMasters(): Promise<void> {
+    this.lastMasters = await Promise.all(
+      masters(this.redis).map(async (node) => {
+        const started = performance.now();
+        await node.ping();
+        return { node: nodeName(node), roundTripMs: performance.now() - started };
+      }),
+    );
+  }
+
   private ping(): void {
     if (this.inFlight) return; // one PING at a time: a stalled one keeps Redis marked down
     if (this.redis.status !== 'ready') {
@@ -67,7 +87,7 @@ export class StoreHealth implements StoreReadiness {
       this.options.onRoundTrip?.(timeoutMs); // at least this slow
     }, timeoutMs);
     timeout.unref();
-    this.redis.ping().then(
+    this.pingMasters().then(
       () => {
         clearTimeout(timeout);
         this.inFlight = false;

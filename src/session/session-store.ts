@@ -7,9 +7,10 @@
  * (a Lua script), so a process that lost a client to another process can never
  * overwrite or delete the session it no longer holds.
  */
-import type { Redis } from 'ioredis';
+
 import type { ChannelPosition, SessionRecord, SessionStore } from '../core/ports/session-store.ts';
 import type { Keys } from '../redis/keys.ts';
+import type { RedisConnection } from '../redis/redis-target.ts';
 import type { UserSessionIndex } from './user-sessions.ts';
 
 /** Each subscribed channel is a field of its own, `ch:<channel>` = `<after>[/<epoch>]`: a subscribe writes one field. */
@@ -49,7 +50,7 @@ const SCRIPTS = {
     return redis.call('HINCRBY', KEYS[1], 'error_count', 1)`,
 } as const;
 
-type ScriptedRedis = Redis & {
+type ScriptedRedis = RedisConnection & {
   tetherSetIfOwner(key: string, conn: string, ttl: number, ...fieldValues: string[]): Promise<string | 0>;
   tetherDeleteIfOwner(key: string, conn: string): Promise<string | 0>;
   tetherDeleteFieldIfOwner(key: string, conn: string, ...fields: string[]): Promise<number>;
@@ -67,7 +68,7 @@ export class RedisSessionStore implements SessionStore {
   private readonly redis: ScriptedRedis;
 
   constructor(
-    redis: Redis,
+    redis: RedisConnection,
     private readonly keys: Keys,
     private readonly timing: SessionTiming,
     /** Which sessions each user has, kept in step with the sessions' own lifetimes. */
@@ -161,16 +162,20 @@ export class RedisSessionStore implements SessionStore {
     return deleted > 0;
   }
 
-  /** Keep live sessions alive: one pipelined PEXPIRE per session, every lease interval. */
+  /**
+   * Keep live sessions alive: one PEXPIRE per session, every lease interval. Single
+   * commands, auto-pipelined (src/redis/redis-clients.ts), not one pipeline: a
+   * pipeline must stay in one slot on a cluster, and sessions are spread over all.
+   */
   async refreshLeases(held: Iterable<{ sessionId: string; userId: string }>): Promise<void> {
-    const pipeline = this.redis.pipeline();
-    const listed: { sessionId: string; userId: string }[] = [];
-    for (const session of held) {
-      pipeline.pexpire(this.keys.session(session.sessionId), this.timing.liveTtlMs);
-      listed.push(session);
-    }
-    if (listed.length > 0)
-      await Promise.all([pipeline.exec(), this.byUser.refresh(listed, this.timing.liveTtlMs)]);
+    const listed = [...held];
+    if (listed.length === 0) return;
+    await Promise.all([
+      ...listed.map((session) =>
+        this.redis.pexpire(this.keys.session(session.sessionId), this.timing.liveTtlMs),
+      ),
+      this.byUser.refresh(listed, this.timing.liveTtlMs),
+    ]);
   }
 
   incrementErrors(sessionId: string): void {

@@ -3,10 +3,10 @@
  * them. Sessions normally expire by TTL (src/session/session-store.ts), so a stale
  * one means something went wrong: a hash without a TTL (written by a process
  * that died mid-way, or by hand), or one still marked `reconnecting` past the
- * resume window. Uses SCAN, so Redis is never blocked; on Redis Cluster it sees
- * the node the command connection talks to.
+ * resume window. Uses SCAN, so Redis is never blocked, on every master of a cluster.
  */
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../redis/redis-target.ts';
+import { scanMasters } from '../redis/scan-masters.ts';
 
 export interface CleanupOptions {
   /** REDIS_PREFIX. */
@@ -35,39 +35,38 @@ export interface CleanupReport {
   dryRun: boolean;
 }
 
-export async function removeStaleSessions(redis: Redis, options: CleanupOptions): Promise<CleanupReport> {
+export async function removeStaleSessions(
+  redis: RedisConnection,
+  options: CleanupOptions,
+): Promise<CleanupReport> {
   const now = options.now ?? Date.now();
   const dryRun = options.dryRun ?? false;
   const keyStart = `${options.prefix}:{s:`;
   const report: CleanupReport = { scanned: 0, stale: [], removed: 0, dryRun };
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(
-      cursor,
-      'MATCH',
-      `${keyStart}*}`,
-      'COUNT',
-      options.scanCount ?? 500,
-    );
-    cursor = next;
-    if (keys.length === 0) continue;
+  for await (const keys of scanMasters(redis, `${keyStart}*}`, options.scanCount ?? 500)) {
     report.scanned += keys.length;
-    const pipeline = redis.pipeline();
-    for (const key of keys) pipeline.pttl(key).hmget(key, 'session_id', 'health', 'last_activity');
-    const replies = (await pipeline.exec()) ?? [];
+    // One command per key (auto-pipelined): on a cluster the keys of one batch live in many slots.
+    const found = await Promise.all(
+      keys.map((key) =>
+        Promise.all([redis.pttl(key), redis.hmget(key, 'session_id', 'health', 'last_activity')]),
+      ),
+    );
     const doomed: string[] = [];
     keys.forEach((key, i) => {
       const sessionId = key.slice(keyStart.length, -1);
       if (options.liveSessionIds.has(sessionId)) return;
-      const ttl = replies[2 * i]?.[1] as number | undefined;
-      const [id, health, lastActivity] = (replies[2 * i + 1]?.[1] ?? []) as (string | null)[];
+      const [ttl, [id, health, lastActivity] = []] = found[i] ?? [];
       const reason = staleReason(ttl, id, health, Number(lastActivity), now, options.resumeWindowMs);
       if (!reason) return;
       report.stale.push({ sessionId, reason });
       doomed.push(key);
     });
-    if (!dryRun && doomed.length > 0) report.removed += await redis.unlink(...doomed);
-  } while (cursor !== '0');
+    if (!dryRun && doomed.length > 0)
+      report.removed += (await Promise.all(doomed.map((key) => redis.unlink(key)))).reduce(
+        (a, b) => a + b,
+        0,
+      );
+  }
   return report;
 }
 

@@ -6,7 +6,7 @@
  * process crashed drops out when its hash would have expired; a deleted session is
  * removed at once. Read by the control routes (GET /users/:userId/sessions).
  */
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../redis/redis-target.ts';
 
 /**
  * KEYS[1] the user's set; ARGV: 'NX'|'XX' (add, or only refresh), until, sessionId, now.
@@ -18,7 +18,7 @@ const HOLD = `local added = redis.call('ZADD', KEYS[1], ARGV[1] == 'XX' and 'XX'
   if latest[2] then redis.call('PEXPIREAT', KEYS[1], latest[2]) end
   return added`;
 
-type IndexRedis = Redis & {
+type IndexRedis = RedisConnection & {
   tetherHoldSession(
     key: string,
     mode: 'ADD' | 'XX',
@@ -32,7 +32,7 @@ export class UserSessionIndex {
   private readonly redis: IndexRedis;
 
   constructor(
-    redis: Redis,
+    redis: RedisConnection,
     private readonly prefix: string,
   ) {
     if (!('tetherHoldSession' in redis))
@@ -53,13 +53,12 @@ export class UserSessionIndex {
   /** Keep live sessions listed for `ttlMs` more (only those still listed). */
   async refresh(held: Iterable<{ userId: string; sessionId: string }>, ttlMs: number): Promise<void> {
     const now = Date.now();
-    const pipeline = this.redis.pipeline() as unknown as IndexRedis;
-    let count = 0;
-    for (const { userId, sessionId } of held) {
-      pipeline.tetherHoldSession(this.key(userId), 'XX', now + ttlMs, sessionId, now);
-      count++;
-    }
-    if (count > 0) await (pipeline as unknown as ReturnType<Redis['pipeline']>).exec();
+    // One call per user (auto-pipelined), not a pipeline: users' sets are in many cluster slots.
+    await Promise.all(
+      [...held].map(({ userId, sessionId }) =>
+        this.redis.tetherHoldSession(this.key(userId), 'XX', now + ttlMs, sessionId, now),
+      ),
+    );
   }
 
   release(userId: string, sessionId: string): Promise<unknown> {

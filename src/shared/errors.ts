@@ -203,8 +203,10 @@ export const ERRORS = {
     category: 'system',
     retryable: true,
     retryAfterMs: 1000,
-    message: 'The event store (Redis) is not reachable; the request was not accepted.',
-    recovery: 'Retry after retryAfterMs; nothing was written, so retrying does not duplicate.',
+    message:
+      'The event store (Redis) is not reachable, or fewer replicas than PUBLISH_ACK_REPLICAS confirmed the event in time; the request was not accepted.',
+    recovery:
+      'Retry after retryAfterMs with the same idempotencyKey: unreachable, nothing was written; short of replicas, the event may be in the log, and the key makes the retry a duplicate instead of a second event.',
   },
   SLOW_CONSUMER: {
     category: 'connection',

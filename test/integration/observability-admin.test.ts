@@ -207,10 +207,11 @@ describe('with the admin key', () => {
           })
         ).json()) as { admissionQueues: { stale: string[]; removed: number } };
       // This gateway says it is alive.
-      expect(await redis.exists(`${gw.prefix}:node:${gw.gateway.core.config.nodeId}`)).toBe(1);
+      const lapsesAt = async (nodeId: string) => Number(await redis.zscore(`${gw.prefix}:nodes`, nodeId));
+      expect(await lapsesAt(gw.gateway.core.config.nodeId)).toBeGreaterThan(Date.now());
 
       // A live process elsewhere with someone waiting in its queue.
-      await redis.set(`${gw.prefix}:node:alive.node`, '1', 'PX', 60_000);
+      await redis.zadd(`${gw.prefix}:nodes`, Date.now() + 60_000, 'alive.node');
       const alive = new Queue(admissionQueueName('alive.node'), {
         connection: { url: gw.gateway.core.config.redisUrl },
         prefix: bull,
@@ -235,11 +236,8 @@ describe('with the admin key', () => {
       holder.client.drop();
       waiter.drop();
       expect((await queueKeys('doomed.node-1')).length).toBeGreaterThan(0);
-      // Nothing refreshes its node key any more: it expires after 3 × SESSION_LEASE_MS.
-      await eventually(
-        async () => (await redis.exists(`${gw.prefix}:node:doomed.node-1`)) === 0,
-        'the dead node key gone',
-      );
+      // Nothing refreshes its node entry any more: it lapses after 3 × SESSION_LEASE_MS.
+      await eventually(async () => (await lapsesAt('doomed.node-1')) < Date.now(), 'the dead node lapsed');
 
       const planned = await cleanup(true);
       expect(planned.admissionQueues).toEqual({ stale: [admissionQueueName('doomed.node-1')], removed: 0 });

@@ -29,11 +29,12 @@ export interface LoggedGateway {
 export async function startLoggedGateway(overrides: Record<string, string> = {}): Promise<LoggedGateway> {
   const raw: string[] = [];
   const env = testEnv({ LOG_LEVEL: 'debug', ...overrides });
-  const config = loadConfig({ ...env, REDIS_URL: inject('redisUrl') });
+  const redisUrl = overrides.REDIS_URL ?? inject('redisUrl');
+  const config = loadConfig({ ...env, REDIS_URL: redisUrl });
   const logger = createLogger(env.LOG_LEVEL ?? 'debug', config.nodeId, {
     destination: { write: (line: string) => raw.push(line) },
   });
-  const gateway = await startGateway(config, inject('redisUrl'), logger);
+  const gateway = await startGateway(config, redisUrl, logger);
   return {
     gateway,
     url: `ws://127.0.0.1:${gateway.port}/ws`,

@@ -323,3 +323,11 @@ describe('deployment options', () => {
     expect(config.allowedOrigins).toEqual(['https://app.example.com', 'http://localhost:5173']);
   });
 });
+
+describe('REDIS_URL beyond its scheme', () => {
+  it('a Sentinel URL without a master name is refused at start, saying what is missing', () => {
+    expect(() => loadConfig({ REDIS_URL: 'redis+sentinel://:pw@s1:26379' })).toThrow(
+      /Invalid configuration:\n {2}REDIS_URL redis\+sentinel:\/\/:\*\*\*@s1:26379 names no master/,
+    );
+  });
+});

@@ -1,0 +1,84 @@
+/**
+ * What `REDIS_URL` names, read without connecting (so configuration can refuse a
+ * bad one at start):
+ * - `redis://` / `rediss://`: one server (ioredis reads the URL itself);
+ * - `redis+cluster://[user:pass@]host:port[,host:port…]`: seed nodes of a Redis
+ *   Cluster (the client finds the rest);
+ * - `redis+sentinel://[user:pass@]host:port[,host:port…]/<masterName>`: Sentinels
+ *   that name the master. The credentials are the master's; the Sentinels are
+ *   asked without any.
+ * A `rediss+` scheme speaks TLS to every node (and to the Sentinels).
+ */
+
+export type RedisTarget =
+  | { kind: 'standalone'; url: string }
+  | { kind: 'cluster'; nodes: HostPort[]; tls: boolean; username?: string; password?: string }
+  | {
+      kind: 'sentinel';
+      sentinels: HostPort[];
+      masterName: string;
+      tls: boolean;
+      username?: string;
+      password?: string;
+    };
+
+/** How channel announcements travel: SPUBLISH/SSUBSCRIBE on the stream's own slot, or PUBLISH to every node. */
+export type PubSubMode = 'sharded' | 'classic';
+
+/** Sharded on a cluster: a classic PUBLISH is copied to every node over the cluster bus. */
+export function defaultPubSub(target: RedisTarget): PubSubMode {
+  return target.kind === 'cluster' ? 'sharded' : 'classic';
+}
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+export class RedisUrlError extends Error {
+  override name = 'RedisUrlError';
+}
+
+const MULTI_NODE = /^(rediss?)\+(cluster|sentinel):\/\/(?:([^@/]*)@)?([^/?#]+)(?:\/([^?#]*))?$/;
+
+export function parseRedisUrl(url: string): RedisTarget {
+  const match = MULTI_NODE.exec(url);
+  if (!match) {
+    if (/^rediss?:\/\//.test(url)) return { kind: 'standalone', url };
+    throw new RedisUrlError(
+      `REDIS_URL must start with redis://, rediss://, redis+cluster://, rediss+cluster://, redis+sentinel:// or rediss+sentinel:// (got ${redact(url)})`,
+    );
+  }
+  const [, scheme, kind, credentials, hosts, path] = match as unknown as string[];
+  const tls = scheme === 'rediss';
+  const nodes = (hosts as string).split(',').map((hostPort) => parseHostPort(hostPort, url));
+  const auth = parseCredentials(credentials);
+  if (kind === 'cluster') return { kind: 'cluster', nodes, tls, ...auth };
+  const masterName = decodeURIComponent(path ?? '');
+  if (!masterName)
+    throw new RedisUrlError(
+      `REDIS_URL ${redact(url)} names no master: redis+sentinel://host:port/<masterName>`,
+    );
+  return { kind: 'sentinel', sentinels: nodes, masterName, tls, ...auth };
+}
+
+function parseHostPort(text: string, url: string): HostPort {
+  const match = /^(\[[^\]]+\]|[^:]+)(?::(\d{1,5}))?$/.exec(text);
+  const port = Number(match?.[2] ?? 6379);
+  if (!match || port < 1 || port > 65535)
+    throw new RedisUrlError(`REDIS_URL ${redact(url)}: "${text}" is not host:port`);
+  return { host: (match[1] as string).replace(/^\[|\]$/g, ''), port };
+}
+
+function parseCredentials(text: string | undefined): { username?: string; password?: string } {
+  if (!text) return {};
+  const colon = text.indexOf(':');
+  if (colon < 0) return { password: decodeURIComponent(text) };
+  const username = decodeURIComponent(text.slice(0, colon));
+  return { username: username || undefined, password: decodeURIComponent(text.slice(colon + 1)) };
+}
+
+/** The URL with its password masked (a user name stays), for messages and logs. */
+export function redact(url: string): string {
+  return url.replace(/\/\/([^@/:]*:)?[^@/]*@/, '//$1***@');
+}

@@ -1,0 +1,157 @@
+/**
+ * Tether on a real 3-master Redis Cluster (issue 14): `REDIS_URL=redis+cluster://…`.
+ * Two gateways share the cluster; channels and sessions land on every master. A
+ * guard reads both gateways' logs: any CROSSSLOT or slot-group error (a multi-key
+ * command or pipeline across slots) fails the file.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, lastId, publishMany, settle } from '../support/events.ts';
+import { mintToken, TEST_API_KEY } from '../support/gateway.ts';
+import { type LoggedGateway, startLoggedGateway } from '../support/logged-gateway.ts';
+import { startRedisCluster, type TestCluster } from '../support/redis-cluster.ts';
+import { ids, TestClient } from '../support/ws-client.ts';
+
+const ADMIN = { authorization: 'Bearer test-admin-key-0123456789' };
+/** What a multi-slot command or pipeline answers on a cluster. */
+const SLOT_ERRORS = /CROSSSLOT|same slots allocation group|lease refresh failed/;
+
+let cluster: TestCluster;
+let a: LoggedGateway;
+let b: LoggedGateway;
+const clients: TestClient[] = [];
+
+beforeAll(async () => {
+  cluster = await startRedisCluster({ masters: 3 });
+  // Leases and connection slots refreshed every second: the refresh paths run during the tests.
+  const env = {
+    REDIS_URL: cluster.url,
+    LOG_LEVEL: 'info',
+    SESSION_LEASE_MS: '1000',
+    MAX_CONNECTIONS_PER_USER: '5',
+  };
+  a = await startLoggedGateway(env);
+  b = await startLoggedGateway({ ...env, REDIS_PREFIX: a.prefix });
+}, 60_000);
+
+afterAll(async () => {
+  for (const client of clients.splice(0)) client.drop();
+  const logs = `${a?.output() ?? ''}${b?.output() ?? ''}`;
+  await Promise.all([a?.stop(), b?.stop()]);
+  await cluster?.stop();
+  // The guard: no command anywhere was refused for spanning slots.
+  expect(logs).not.toMatch(SLOT_ERRORS);
+});
+
+/** How many masters hold at least one of `keys` (a master counts only its own slots' keys). */
+async function mastersHolding(keys: string[]): Promise<number> {
+  const first = cluster.masters[0] as TestCluster['masters'][number];
+  const slots = await Promise.all(keys.map(async (k) => Number(await first.redis.cluster('KEYSLOT', k))));
+  const holding = await Promise.all(
+    cluster.masters.map(async (m) =>
+      (
+        await Promise.all(slots.map(async (slot) => Number(await m.redis.cluster('COUNTKEYSINSLOT', slot))))
+      ).some((n) => n > 0),
+    ),
+  );
+  return holding.filter(Boolean).length;
+}
+
+/** Gateway A's entry in the live-node set: its score moves at every lease round. */
+async function nodeEntry(): Promise<string | null> {
+  for (const m of cluster.masters) {
+    const key = `${a.prefix}:nodes`;
+    const slot = Number(await m.redis.cluster('KEYSLOT', key));
+    if (Number(await m.redis.cluster('COUNTKEYSINSLOT', slot)) > 0)
+      return m.redis.zscore(key, a.gateway.core.config.nodeId);
+  }
+  return null;
+}
+
+async function publishTo(http: string, channel: string, count: number): Promise<string[]> {
+  return publishMany(http, channel, count, 4);
+}
+
+describe('on a 3-master Redis Cluster', () => {
+  it('resume across two gateways with channels on every master: nothing lost, nothing twice, and no publish crosses the cluster bus', async () => {
+    const channels = Array.from({ length: 12 }, (_, i) => `cl${i}:${randomUUID().slice(0, 6)}`);
+    const token = await mintToken({ sub: 'cluster-resumer' });
+    const first = await TestClient.session(a.url, { token });
+    clients.push(first.client);
+    for (const [i, channel] of channels.entries()) {
+      first.client.send({ type: 'subscribe', channel, ref: `s${i}` });
+      await first.client.next((f) => f.type === 'subscribed' && f.ref === `s${i}`);
+    }
+    const busBefore = await cluster.busPublishes();
+    const before: Record<string, string[]> = {};
+    for (const channel of channels) before[channel] = await publishTo(b.http, channel, 5);
+    await first.client.waitForEvents(5 * channels.length);
+    for (const channel of channels) expect(ids(first.client.events(channel))).toEqual(before[channel]);
+    expect(await mastersHolding(channels.map((c) => `${a.prefix}:{c:${c}}`))).toBe(3);
+
+    first.client.drop();
+    const during: Record<string, string[]> = {};
+    for (const channel of channels) during[channel] = await publishTo(a.http, channel, 20);
+
+    const lastEventIds = Object.fromEntries(channels.map((c) => [c, lastId(before[c] as string[])]));
+    const second = await TestClient.session(b.url, {
+      token,
+      resume: { sessionId: first.welcome.sessionId, resumeToken: first.welcome.resumeToken, lastEventIds },
+    });
+    clients.push(second.client);
+    expect(second.welcome).toMatchObject({ resumed: true, recovered: true });
+    await second.client.waitForEvents(20 * channels.length);
+    await settle(second.client);
+    for (const channel of channels) expect(ids(second.client.events(channel))).toEqual(during[channel]);
+    // 300 events announced with SPUBLISH on their own shard: none copied over the bus
+    // (the one "session moved" notice of the resume is a classic PUBLISH).
+    expect((await cluster.busPublishes()) - busBefore).toBeLessThan(10);
+  });
+
+  it('cleanup and the node list see every master: all sessions scanned, both gateways alive', async () => {
+    // Sessions until they are on every master (random IDs: a few suffice).
+    const sessions: Awaited<ReturnType<typeof TestClient.session>>[] = [];
+    const sessionKeys = () => sessions.map((s) => `${a.prefix}:{s:${s.welcome.sessionId}}`);
+    while (sessions.length < 40 && (sessions.length < 6 || (await mastersHolding(sessionKeys())) < 3)) {
+      const session = await TestClient.session(a.url, {
+        token: await mintToken({ sub: `u${sessions.length}` }),
+      });
+      clients.push(session.client);
+      sessions.push(session);
+    }
+    expect(await mastersHolding(sessionKeys())).toBe(3);
+    // Two lease rounds with these sessions (each refreshes every session, user index and
+    // slot, then beats): the guard in afterAll reads what those refreshes logged.
+    const beats = new Set<string>();
+    await eventually(async () => {
+      beats.add(String(await nodeEntry()));
+      return beats.size >= 3;
+    }, 'two lease rounds');
+    const res = await fetch(`${a.http}/ws/cleanup?dryRun=true`, { method: 'POST', headers: ADMIN });
+    const report = (await res.json()) as {
+      scanned: number;
+      stale: unknown[];
+      admissionQueues: { stale: string[] };
+    };
+    expect(report.scanned).toBeGreaterThanOrEqual(sessions.length);
+    expect(report.stale).toEqual([]);
+    expect(report.admissionQueues.stale).toEqual([]);
+
+    const health = (await (await fetch(`${a.http}/health/websocket`, { headers: ADMIN })).json()) as {
+      redis: { masters: { node: string; version: string }[] };
+    };
+    expect(health.redis.masters.map((m) => m.node).sort()).toEqual(
+      cluster.masters.map((m) => `127.0.0.1:${m.port}`).sort(),
+    );
+    expect(health.redis.masters.every((m) => /^7\./.test(m.version))).toBe(true);
+  });
+
+  it('a publish over HTTP is acked on the cluster (BullMQ and the append script on any slot)', async () => {
+    const res = await fetch(`${b.http}/publish`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TEST_API_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ channel: `solo:${randomUUID()}`, data: { ok: true } }),
+    });
+    expect(res.status).toBe(200);
+  });
+});

@@ -1,0 +1,213 @@
+/**
+ * Failovers (issue 14), on real servers started here:
+ * - a forced cluster takeover (replica cut off, master killed, replica promoted with
+ *   CLUSTER FAILOVER TAKEOVER) loses no acked event with PUBLISH_ACK_REPLICAS=1 —
+ *   publishes the replica did not confirm are refused with STORE_UNAVAILABLE — and
+ *   without it the events lost are reported: history `recovered: false`;
+ * - a graceful CLUSTER FAILOVER under load: the sharded subscriber moves to the new
+ *   master and the reader catches up from the stream;
+ * - a Sentinel failover in the middle of a stream: a subscribed client gets every
+ *   acked event once, in order.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { eventually, sleep } from '../support/events.ts';
+import { mintToken, startTestGateway, TEST_API_KEY, type TestGateway } from '../support/gateway.ts';
+import {
+  type ClusterNode,
+  startRedisCluster,
+  startRedisSentinel,
+  type TestCluster,
+  type TestSentinel,
+} from '../support/redis-cluster.ts';
+import { ids, TestClient } from '../support/ws-client.ts';
+
+const API = { authorization: `Bearer ${TEST_API_KEY}`, 'content-type': 'application/json' };
+
+/** One publish: the event's ID when acked (200), else the HTTP status. */
+async function publish(http: string, channel: string, n: number): Promise<{ id?: string; status: number }> {
+  const res = await fetch(`${http}/publish`, {
+    method: 'POST',
+    headers: API,
+    body: JSON.stringify({ channel, data: { n } }),
+  });
+  const body = (await res.json()) as { id?: string; error?: string };
+  return { id: res.status === 200 ? body.id : undefined, status: res.status };
+}
+
+async function history(http: string, channel: string, since?: string) {
+  const query = since ? `?since=${since}` : '';
+  const res = await fetch(`${http}/channels/${encodeURIComponent(channel)}/history${query}`, {
+    headers: API,
+  });
+  return {
+    status: res.status,
+    body: (await res.json()) as { recovered?: boolean; events?: { id: string }[] },
+  };
+}
+
+/**
+ * A backend publishing one event at a time, retrying what was refused (as
+ * STORE_UNAVAILABLE asks), 20 events before `failover` and 20 after it; returns the acked IDs.
+ */
+async function publishAcross(
+  http: string,
+  channel: string,
+  failover: () => Promise<void>,
+): Promise<string[]> {
+  const acked: string[] = [];
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      const result = await publish(http, channel, acked.length).catch(() => ({ id: undefined, status: 0 }));
+      if (result.id) acked.push(result.id);
+      else await sleep(100);
+    }
+  })();
+  await eventually(() => acked.length >= 20, '20 events before the failover');
+  await failover();
+  const switchedAt = acked.length;
+  await eventually(() => acked.length >= switchedAt + 20, '20 events after the failover', 20_000);
+  stopped = true;
+  await loop;
+  return acked;
+}
+
+/** A session subscribed to `channel`. */
+async function subscriber(url: string, channel: string): Promise<TestClient> {
+  const { client } = await TestClient.session(url, { token: await mintToken({ sub: 'watcher' }) });
+  client.send({ type: 'subscribe', channel, ref: 's' });
+  await client.next((f) => f.type === 'subscribed' && f.ref === 's');
+  return client;
+}
+
+/** Every acked event arrived once, in order (events refused yet written may arrive too, once). */
+function expectEachOnce(client: TestClient, channel: string, acked: string[]): void {
+  const received = ids(client.events(channel));
+  expect(new Set(received).size).toBe(received.length);
+  expect(received.filter((id) => acked.includes(id))).toEqual(acked);
+}
+
+describe('a forced takeover on a Redis Cluster', () => {
+  let cluster: TestCluster;
+  const gateways: TestGateway[] = [];
+
+  // A cluster per case: each one fails a master over.
+  beforeEach(async () => {
+    cluster = await startRedisCluster({ masters: 3, replicas: 1 });
+  }, 60_000);
+  afterEach(async () => {
+    await Promise.all(gateways.splice(0).map((g) => g.stop()));
+    await cluster?.stop();
+  });
+
+  /** A channel whose stream is on `master` (so its replica is the one promoted). */
+  async function channelOn(master: ClusterNode, prefix: string): Promise<string> {
+    const ranges = (await master.redis.cluster('SLOTS')) as unknown as [number, number, [string, number]][];
+    const mine = ranges.filter(([, , [, port]]) => port === master.port);
+    for (let i = 0; ; i++) {
+      const channel = `takeover${i}:${randomUUID().slice(0, 4)}`;
+      const slot = Number(await master.redis.cluster('KEYSLOT', `${prefix}:{c:${channel}}`));
+      if (mine.some(([from, to]) => slot >= from && slot <= to)) return channel;
+    }
+  }
+
+  /**
+   * 5 events acked while the replica follows; then the replica is cut off (paused, its
+   * link killed), 5 more publishes, the master killed and the replica promoted.
+   */
+  async function takeover(index: number, ackReplicas: string) {
+    const master = cluster.masters[index] as ClusterNode;
+    const replica = cluster.replicas[index] as ClusterNode;
+    const gw = await startTestGateway({
+      REDIS_URL: cluster.url,
+      PUBLISH_ACK_REPLICAS: ackReplicas,
+      PUBLISH_ACK_TIMEOUT_MS: '300',
+    });
+    gateways.push(gw);
+    const channel = await channelOn(master, gw.prefix);
+    const acked: string[] = [];
+    for (let n = 0; n < 5; n++) acked.push((await publish(gw.http, channel, n)).id as string);
+
+    replica.server.process.kill('SIGSTOP');
+    await master.redis.client('KILL', 'TYPE', 'replica');
+    const cutOff = [];
+    for (let n = 5; n < 10; n++) cutOff.push(await publish(gw.http, channel, n));
+
+    master.server.process.kill('SIGKILL');
+    replica.server.process.kill('SIGCONT');
+    await cluster.takeover(replica, master);
+    // The gateway finds the new master on its own (MOVED / a refreshed slot map).
+    const after = await eventually(async () => {
+      const read = await history(gw.http, channel);
+      return read.status === 200 ? read.body : undefined;
+    }, 'the channel readable again');
+    return { gw, channel, acked, cutOff, held: (after.events ?? []).map((e) => e.id) };
+  }
+
+  it('a graceful CLUSTER FAILOVER under load loses nothing: a subscribed client gets every acked event once, in order', async () => {
+    const [master, replica] = [cluster.masters[0], cluster.replicas[0]] as ClusterNode[];
+    const gw = await startTestGateway({ REDIS_URL: cluster.url });
+    gateways.push(gw);
+    const channel = await channelOn(master as ClusterNode, gw.prefix);
+    const client = await subscriber(gw.url, channel);
+    const acked = await publishAcross(gw.http, channel, async () => {
+      await (replica as ClusterNode).redis.cluster('FAILOVER');
+      await eventually(
+        async () => (await (replica as ClusterNode).redis.role())[0] === 'master',
+        'the replica promoted',
+      );
+    });
+    await client.waitForEvents(acked.length, channel, 20_000);
+    expectEachOnce(client, channel, acked);
+    client.drop();
+  });
+
+  it('with PUBLISH_ACK_REPLICAS=1, every acked event survives and the unconfirmed ones were refused', async () => {
+    const { acked, cutOff, held } = await takeover(0, '1');
+    expect(cutOff.map((p) => p.status)).toEqual([503, 503, 503, 503, 503]);
+    expect(held.slice(0, acked.length)).toEqual(acked);
+  });
+
+  it('without it, events acked while the replica was cut off are lost, and a reader from them is told', async () => {
+    const { gw, channel, cutOff, held } = await takeover(0, '0');
+    expect(cutOff.map((p) => p.status)).toEqual([200, 200, 200, 200, 200]);
+    const lastAcked = cutOff[4]?.id as string;
+    expect(held).not.toContain(lastAcked);
+    const read = await history(gw.http, channel, lastAcked);
+    expect(read.body.recovered).toBe(false);
+  });
+});
+
+describe('a Sentinel failover mid-stream', () => {
+  let sentinel: TestSentinel;
+  let gw: TestGateway;
+
+  beforeAll(async () => {
+    sentinel = await startRedisSentinel();
+    gw = await startTestGateway({ REDIS_URL: sentinel.url });
+  }, 60_000);
+  afterAll(async () => {
+    await gw?.stop();
+    await sentinel?.stop();
+  });
+
+  it('a subscribed client gets every acked event once, in order, across the switch', async () => {
+    const channel = `sentinel:${randomUUID().slice(0, 8)}`;
+    const client = await subscriber(gw.url, channel);
+
+    const acked = await publishAcross(gw.http, channel, async () => {
+      const before = await sentinel.masterPort();
+      await sentinel.sentinel.call('SENTINEL', 'FAILOVER', 'tether-test');
+      await eventually(
+        async () => (await sentinel.masterPort()) !== before,
+        'the Sentinel to switch',
+        20_000,
+      );
+    });
+
+    await client.waitForEvents(acked.length, channel, 20_000);
+    expectEachOnce(client, channel, acked);
+    client.drop();
+  }, 60_000);
+});

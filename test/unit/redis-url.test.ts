@@ -1,0 +1,57 @@
+/**
+ * REDIS_URL's forms (src/config/redis-url.ts): one server, a cluster's seed nodes,
+ * Sentinels and a master's name — and a clear error for what is none of them.
+ */
+import { describe, expect, it } from 'vitest';
+import { parseRedisUrl, RedisUrlError } from '../../src/config/redis-url.ts';
+
+describe('REDIS_URL', () => {
+  it('a single server is left to ioredis as written', () => {
+    expect(parseRedisUrl('rediss://:pw@cache:6380/2')).toEqual({
+      kind: 'standalone',
+      url: 'rediss://:pw@cache:6380/2',
+    });
+  });
+
+  it('redis+cluster:// lists seed nodes, with credentials and TLS', () => {
+    expect(parseRedisUrl('rediss+cluster://app:s%40cret@10.0.0.1:7000,10.0.0.2,[::1]:7002')).toEqual({
+      kind: 'cluster',
+      tls: true,
+      username: 'app',
+      password: 's@cret',
+      nodes: [
+        { host: '10.0.0.1', port: 7000 },
+        { host: '10.0.0.2', port: 6379 },
+        { host: '::1', port: 7002 },
+      ],
+    });
+  });
+
+  it('redis+sentinel:// lists Sentinels and names the master', () => {
+    expect(parseRedisUrl('redis+sentinel://:pw@s1:26379,s2:26379/tether')).toEqual({
+      kind: 'sentinel',
+      tls: false,
+      password: 'pw',
+      masterName: 'tether',
+      sentinels: [
+        { host: 's1', port: 26379 },
+        { host: 's2', port: 26379 },
+      ],
+    });
+  });
+
+  it.each([
+    ['http://localhost', /must start with redis:\/\//],
+    ['redis+sentinel://s1:26379', /names no master/],
+    ['redis+cluster://a:99999', /"a:99999" is not host:port/],
+    ['redis+cluster://:secret@a:x', /not host:port/],
+  ])('%s is refused with a message that says why', (url, message) => {
+    expect(() => parseRedisUrl(url)).toThrow(RedisUrlError);
+    expect(() => parseRedisUrl(url)).toThrow(message);
+  });
+
+  it('an error never shows the password', () => {
+    expect(() => parseRedisUrl('redis+sentinel://:hunter2@s1:26379')).toThrow(/\*\*\*@s1/);
+    expect(() => parseRedisUrl('redis+sentinel://:hunter2@s1:26379')).not.toThrow(/hunter2/);
+  });
+});

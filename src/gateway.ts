@@ -27,8 +27,10 @@ import { drainConnections } from './core/drain.ts';
 import { channelTopic } from './core/event-frames.ts';
 import { GatewayCore } from './core/gateway-core.ts';
 import { tierPriority } from './core/principal.ts';
-import { BackpressureWatch } from './core/slow-consumers.ts';
+import { BackpressureWatch, edgeBackpressureLimit } from './core/slow-consumers.ts';
 import { Supervisor } from './core/supervisor.ts';
+import { mountSse } from './edge/sse/sse-endpoint.ts';
+import { publisherFor, SseStreams } from './edge/sse/sse-streams.ts';
 import {
   closeListenSocket,
   createApp,
@@ -81,6 +83,9 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
   const redis = await connectRedis(redisUrl, config.nodeId, logger);
   const keys = redisKeys(config.redisPrefix);
   const app = createApp(config.edge);
+  // The SSE fallback's streams (src/edge/sse/): a channel's publish reaches them and the edge's sockets.
+  const sseStreams = new SseStreams(edgeBackpressureLimit(config.maxBackpressureBytes));
+  const topics = publisherFor(app, sseStreams);
   const store = new StoreHealth(redis.commands, {
     onRoundTrip: (ms) => metrics.redisRoundTrip.observe(ms / 1000),
   });
@@ -128,7 +133,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
   const membership = new MembershipFeed(
     redis.subscriber,
     channelPresence,
-    (channel, text) => app.publish(channelTopic(channel), text, false, false),
+    (channel, text) => topics.publish(channelTopic(channel), text, false, false),
     logger,
   );
   const presence = new PresenceTracker(channelPresence, policy, membership, logger);
@@ -142,7 +147,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
     events,
     keys,
     {
-      deliver: (channel, event) => fanOutEvent(app, channel, event),
+      deliver: (channel, event) => fanOutEvent(topics, channel, event),
       missed: (channel) => {
         for (const conn of core.connections.values())
           if (conn.subscriptions.has(channel))
@@ -236,7 +241,9 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
   let draining = false;
   const isDraining = () => draining;
   const trustedProxies = new TrustedProxies(config.limits.trustedProxies);
-  mountWebSocket(app, core, connectionActorFactory(core), trustedProxies);
+  const createActor = connectionActorFactory(core);
+  mountWebSocket(app, core, createActor, trustedProxies);
+  mountSse(app, core, createActor, trustedProxies, sseStreams);
   mountAdminRoutes(app, {
     core,
     redis: redis.commands,

@@ -16,7 +16,7 @@ import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { channelTopic, eventFrameText } from '../core/event-frames.ts';
 import type { LoggedEvent } from '../core/ports/event-store.ts';
 import { traffic } from '../core/traffic.ts';
-import type { App } from '../edge/uws.ts';
+import type { TopicPublisher } from '../edge/sse/sse-streams.ts';
 import { metrics } from '../observability/metrics.ts';
 import {
   ATTR_CORRELATION_ID,
@@ -35,8 +35,8 @@ import {
 } from '../observability/trace-context.ts';
 import { INBOX_PREFIX } from '../shared/frames.ts';
 
-/** Publish `event` to the channel's uWS topic; returns the local subscriber count. */
-export function fanOutEvent(app: App, channel: string, event: LoggedEvent): number {
+/** Publish `event` to the channel's topic (WebSockets and SSE streams); returns the local subscriber count. */
+export function fanOutEvent(app: TopicPublisher, channel: string, event: LoggedEvent): number {
   const topic = channelTopic(channel);
   const text = eventFrameText(channel, event);
   const lagMs = event.ts > 0 ? Math.max(0, Date.now() - event.ts) : undefined;
@@ -52,7 +52,7 @@ export function fanOutEvent(app: App, channel: string, event: LoggedEvent): numb
 }
 
 function deliverTraced(
-  app: App,
+  app: TopicPublisher,
   topic: string,
   text: string,
   channel: string,

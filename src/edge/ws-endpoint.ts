@@ -5,15 +5,12 @@
  * socket is pinged and closed if no pong follows (when: `heartbeatTiming` in
  * src/edge/uws.ts; the default 40 s is 24 s + 16 s).
  */
-import { Ajv } from 'ajv';
-import type { ConnectionInput } from '../../machines/connection.machine.ts';
-import { Connection } from '../core/connection.ts';
-import type { ConnectionActor } from '../core/connection-actor.ts';
+import type { Connection } from '../core/connection.ts';
 import { onMessage } from '../core/frame-router.ts';
 import type { GatewayCore } from '../core/gateway-core.ts';
 import { edgeBackpressureLimit } from '../core/slow-consumers.ts';
-import { clientAddress, type TrustedProxies } from '../limits/client-address.ts';
-import { HelloFrame } from '../shared/frames.ts';
+import type { TrustedProxies } from '../limits/client-address.ts';
+import { type ActorFactory, connectionFor, startConnection } from './open-connection.ts';
 import { type App, edgeCloseReason, httpRemoteAddress, reply, type WebSocketBehavior } from './uws.ts';
 
 export const WS_PATH = '/ws';
@@ -24,29 +21,16 @@ interface SocketData {
 
 type UpgradeHandler = NonNullable<WebSocketBehavior<SocketData>['upgrade']>;
 
-/** The `x-correlation-id` header obeys the hello frame's `correlationId` schema (src/shared/frames.ts). */
-const isCorrelationId = new Ajv().compile<string>(HelloFrame.properties.correlationId);
-
 export function mountWebSocket(
   app: App,
   core: GatewayCore,
-  createActor: (input: ConnectionInput) => ConnectionActor,
+  createActor: ActorFactory,
   trustedProxies: TrustedProxies,
 ): void {
   const { config, logger } = core;
   const upgrade: UpgradeHandler = (res, req, context) => {
     // Headers MUST be copied synchronously: req is stack-allocated.
-    const correlationId = req.getHeader('x-correlation-id');
-    const peer = httpRemoteAddress(res);
-    const conn = new Connection(core, {
-      peer,
-      ip: clientAddress(peer, req.getHeader('x-forwarded-for'), trustedProxies),
-      userAgent: req.getHeader('user-agent'),
-      // Held to the hello field's rule; a bad one is replaced by a generated ID, not refused.
-      correlationId: isCorrelationId(correlationId) ? correlationId : undefined,
-      traceparent: req.getHeader('traceparent') || undefined,
-      tracestate: req.getHeader('tracestate') || undefined,
-    });
+    const conn = connectionFor(core, req, httpRemoteAddress(res), trustedProxies);
     res.upgrade<SocketData>(
       { conn },
       req.getHeader('sec-websocket-key'),
@@ -79,21 +63,7 @@ export function mountWebSocket(
         }
       }
     },
-    open: (ws) => {
-      const conn = ws.getUserData().conn;
-      conn.socket = ws;
-      // Admission waits for hello: the token's tier decides the place in line.
-      conn.actor = createActor({
-        connectionId: conn.id,
-        correlationId: conn.correlationId,
-        handshakeTimeoutMs: config.handshakeTimeoutMs,
-        resumeWindowMs: config.resumeWindowMs,
-        admissionTimeoutMs: config.admission.timeoutMs,
-        maxErrorsPerMinute: config.maxErrorsPerMinute,
-      });
-      core.supervisor.supervise(conn.actor);
-      core.socketOpened(conn);
-    },
+    open: (ws) => startConnection(core, createActor, ws.getUserData().conn, ws),
     message: (ws, message, isBinary) => onMessage(core, ws.getUserData().conn, message, isBinary),
     drain: (ws) => ws.getUserData().conn.onDrain(),
     close: (ws, code, message) => ws.getUserData().conn.onClose(code, edgeCloseReason(message)),

@@ -326,6 +326,14 @@ export const ERRORS = {
     message: 'The gateway hit an unexpected error.',
     recovery: 'Reconnect with resume; report the correlation ID if it persists.',
   },
+  SSE_CONNECTION_UNKNOWN: {
+    category: 'connection',
+    retryable: true,
+    message:
+      'No open event stream on this gateway process has this connection token (POST /sse/frames): it closed, or the request reached another process.',
+    recovery:
+      'Open a new stream (GET /sse) and resume the session with the token its first event hands out; route /sse/frames to the process holding the stream.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

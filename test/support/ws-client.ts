@@ -4,6 +4,7 @@
  */
 import WebSocket from 'ws';
 import type { EventFrame, ServerFrame, WelcomeFrame } from '../../src/shared/frames.ts';
+import { SseTestSocket } from './sse-test-socket.ts';
 
 export class TestClient {
   readonly frames: ServerFrame[] = [];
@@ -23,9 +24,13 @@ export class TestClient {
     });
   }
 
+  /** A WebSocket for a ws:// URL; an SSE stream + POSTs for an http:// one (its `/sse` endpoint). */
   static connect(url: string, headers: Record<string, string> = {}): Promise<TestClient> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { headers });
+      // SseTestSocket has the part of ws's API this class uses.
+      const ws = url.startsWith('http')
+        ? (new SseTestSocket(url, headers) as unknown as WebSocket)
+        : new WebSocket(url, { headers });
       const client = new TestClient(ws);
       ws.once('open', () => resolve(client));
       ws.once('error', reject);

@@ -1,0 +1,79 @@
+/**
+ * The fallback transport's routes (docs/protocol.md, "Transports"): `GET /sse` opens an
+ * event stream — a connection, with its actor, as a WebSocket upgrade makes one — and
+ * `POST /sse/frames` carries the client's frames to the stream its `tether-connection`
+ * header names, one frame per line, handled in order by the same frame router. Everything
+ * after that (hello, admission, resume, limits, error codes) is the core's, unchanged.
+ */
+import { onMessage } from '../../core/frame-router.ts';
+import type { GatewayCore } from '../../core/gateway-core.ts';
+import type { TrustedProxies } from '../../limits/client-address.ts';
+import { errorSpec } from '../../shared/errors.ts';
+import type { App } from '../edge-port.ts';
+import { type ActorFactory, connectionFor, startConnection } from '../open-connection.ts';
+import { BodyTooLargeError, httpRemoteAddress, readBody, reply, replyJson } from '../uws.ts';
+import { arrayBufferOf } from '../ws-edge/http-adapters.ts';
+import type { SseStreams } from './sse-streams.ts';
+
+export const SSE_PATH = '/sse';
+export const SSE_FRAMES_PATH = '/sse/frames';
+/** The header a POST names its stream by: the token of the stream's `open` event. */
+export const SSE_CONNECTION_HEADER = 'tether-connection';
+
+const NEWLINE = 0x0a;
+
+export function mountSse(
+  app: App,
+  core: GatewayCore,
+  createActor: ActorFactory,
+  trustedProxies: TrustedProxies,
+  streams: SseStreams,
+): void {
+  app.get(SSE_PATH, (res, req) => {
+    // Headers MUST be copied synchronously: req is stack-allocated.
+    const conn = connectionFor(core, req, httpRemoteAddress(res), trustedProxies);
+    const socket = streams.open(res, conn, req.getHeader('last-event-id'));
+    startConnection(core, createActor, conn, socket);
+  });
+  // A POST's body holds what a WebSocket's frames would: up to the edge's frame limit each.
+  const bodyLimit = core.config.maxMessageBytes * 4;
+  app.post(SSE_FRAMES_PATH, (res, req) => {
+    const token = req.getHeader(SSE_CONNECTION_HEADER);
+    readBody(res, bodyLimit).then(
+      (body) => {
+        const socket = streams.find(token);
+        if (!socket) {
+          replyJson(res, 404, {
+            error: 'SSE_CONNECTION_UNKNOWN',
+            message: errorSpec('SSE_CONNECTION_UNKNOWN').message,
+          });
+          return;
+        }
+        reply(res, 204, '');
+        for (const line of lines(body)) {
+          if (!socket.isOpen) break;
+          const text = line.toString('utf8');
+          const frame = streams.withLastEventIds(socket, text);
+          onMessage(core, socket.conn, arrayBufferOf(frame === text ? line : Buffer.from(frame)), false);
+        }
+      },
+      (error: unknown) => {
+        if (!(error instanceof BodyTooLargeError)) return; // the client went away
+        replyJson(res, 413, { error: 'MESSAGE_TOO_LARGE', message: error.message });
+        // Closed with 1009 and a coded frame, as a frame over the limit closes a WebSocket.
+        streams.find(token)?.conn.fail('MESSAGE_TOO_LARGE', { detail: `a POST over ${bodyLimit} bytes` });
+      },
+    );
+  });
+}
+
+/** The body's lines, without empty ones (a trailing newline is allowed). */
+function* lines(body: Buffer): Generator<Buffer> {
+  let start = 0;
+  while (start < body.length) {
+    let end = body.indexOf(NEWLINE, start);
+    if (end < 0) end = body.length;
+    if (end > start) yield body.subarray(start, end);
+    start = end + 1;
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * The SSE + POST fallback (issue 17, docs/protocol.md "Transports") keeps the WebSocket's
+ * guarantees: the same cases run over both transports (`describe.each`, as centrifuge-js
+ * does) — a session resumes with nothing lost, limits and errors carry the same codes —
+ * and a session moves between transports and processes, with `Last-Event-ID` as its positions.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ErrorFrame, WelcomeFrame } from '../../src/shared/frames.ts';
+import { lastId, publishMany, settle, sleep } from '../support/events.ts';
+import { mintToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { endpoint, type Transport, TRANSPORTS } from '../support/sse-test-socket.ts';
+import { ids, TestClient } from '../support/ws-client.ts';
+
+const gateways: TestGateway[] = [];
+const clients: TestClient[] = [];
+
+afterEach(async () => {
+  for (const client of clients.splice(0)) client.drop();
+  await Promise.all(gateways.splice(0).map((g) => g.stop()));
+});
+
+async function gateway(overrides: Record<string, string> = {}): Promise<TestGateway> {
+  const gw = await startTestGateway(overrides);
+  gateways.push(gw);
+  return gw;
+}
+
+async function session(url: string, hello: Record<string, unknown>, headers: Record<string, string> = {}) {
+  const client = await TestClient.connect(url, headers);
+  clients.push(client);
+  client.send({ type: 'hello', ...hello });
+  const welcome = await client.next((f): f is WelcomeFrame => f.type === 'welcome');
+  return { client, welcome };
+}
+
+async function subscribe(client: TestClient, channel: string): Promise<void> {
+  client.send({ type: 'subscribe', channel, ref: `sub-${channel}` });
+  await client.next((f) => f.type === 'subscribed' && f.ref === `sub-${channel}`);
+}
+
+const resumeHello = (token: string, welcome: WelcomeFrame, lastEventIds?: Record<string, string>) => ({
+  token,
+  resume: { sessionId: welcome.sessionId, resumeToken: welcome.resumeToken, lastEventIds },
+});
+
+const newChannel = () => `sse:${randomUUID().slice(0, 8)}`;
+
+describe.each(TRANSPORTS)('over %s', (transport: Transport) => {
+  it('events published while the client was away arrive once, in order, after resume', async () => {
+    const gw = await gateway();
+    const url = endpoint(gw, transport);
+    const channel = newChannel();
+    const token = await mintToken({ sub: 'resumer' });
+    const first = await session(url, { token });
+    await subscribe(first.client, channel);
+    const before = await publishMany(gw.http, channel, 5);
+    await first.client.waitForEvents(5);
+
+    first.client.drop();
+    const during = await publishMany(gw.http, channel, 200);
+    const second = await session(url, resumeHello(token, first.welcome, { [channel]: lastId(before) }));
+    expect(second.welcome).toMatchObject({ sessionId: first.welcome.sessionId, resumed: true, recovered: true });
+    const after = await publishMany(gw.http, channel, 5);
+    await second.client.waitForEvents(205);
+    await settle(second.client);
+
+    expect(ids(first.client.events())).toEqual(before);
+    expect(ids(second.client.events())).toEqual([...during, ...after]);
+  });
+
+  it('a frame over the size limit closes with MESSAGE_TOO_LARGE (1009), after its error frame', async () => {
+    const gw = await gateway({ MAX_MESSAGE_BYTES: '1024' });
+    const { client } = await session(endpoint(gw, transport), { token: await mintToken() });
+    client.send({ type: 'publish', ref: 'big', channel: newChannel(), data: 'x'.repeat(2000) });
+    const error = await client.next((f): f is ErrorFrame => f.type === 'error');
+    expect(error).toMatchObject({ code: 'MESSAGE_TOO_LARGE', category: 'client' });
+    expect((await client.waitClosed()).code).toBe(1009);
+  });
+
+  it('frames past the message rate are refused with MESSAGE_RATE_LIMITED and the connection stays', async () => {
+    const gw = await gateway({ MESSAGES_PER_SECOND: '5' });
+    const { client } = await session(endpoint(gw, transport), { token: await mintToken() });
+    for (let n = 0; n < 30; n++) client.send({ type: 'ping', ts: n });
+    const error = await client.next((f): f is ErrorFrame => f.type === 'error');
+    expect(error).toMatchObject({ code: 'MESSAGE_RATE_LIMITED', retryable: true });
+    await sleep(1000);
+    client.send({ type: 'ping', ts: 99 });
+    await client.next((f) => f.type === 'pong' && f.ts === 99);
+    expect(client.closed).toBeUndefined();
+  });
+
+  it('a bad token is refused with AUTH_INVALID_TOKEN (4001)', async () => {
+    const gw = await gateway();
+    const client = await TestClient.connect(endpoint(gw, transport));
+    clients.push(client);
+    client.send({ type: 'hello', token: 'not-a-jwt' });
+    const error = await client.next((f): f is ErrorFrame => f.type === 'error');
+    expect(error.code).toBe('AUTH_INVALID_TOKEN');
+    expect((await client.waitClosed()).code).toBe(4001);
+  });
+
+  it('a frame before hello is refused with HELLO_REQUIRED', async () => {
+    const gw = await gateway();
+    const client = await TestClient.connect(endpoint(gw, transport));
+    clients.push(client);
+    client.send({ type: 'subscribe', channel: newChannel(), ref: 'early' });
+    const error = await client.next((f): f is ErrorFrame => f.type === 'error');
+    expect(error.code).toBe('HELLO_REQUIRED');
+  });
+});
+
+describe('between transports and processes', () => {
+  it('a session made on WebSocket resumes over SSE on another process with nothing lost', async () => {
+    const a = await gateway({ NODE_ID: 'gw-a' });
+    const b = await gateway({ NODE_ID: 'gw-b', REDIS_PREFIX: a.prefix });
+    const channel = newChannel();
+    const token = await mintToken({ sub: 'traveller' });
+    const first = await session(a.url, { token });
+    await subscribe(first.client, channel);
+    const before = await publishMany(a.http, channel, 5);
+    await first.client.waitForEvents(5);
+
+    first.client.drop();
+    const during = await publishMany(a.http, channel, 100);
+    const second = await session(b.sseUrl, resumeHello(token, first.welcome, { [channel]: lastId(before) }));
+    expect(second.welcome).toMatchObject({ sessionId: first.welcome.sessionId, resumed: true, recovered: true });
+    const after = await publishMany(a.http, channel, 5);
+    await second.client.waitForEvents(105);
+    await settle(second.client);
+    expect(ids(second.client.events())).toEqual([...during, ...after]);
+  });
+
+  it("an SSE reconnect's Last-Event-ID resumes every channel where the hello names none", async () => {
+    const gw = await gateway();
+    const [one, two] = [newChannel(), newChannel()];
+    const token = await mintToken({ sub: 'eventsource' });
+    const first = await session(gw.sseUrl, { token });
+    await subscribe(first.client, one);
+    await subscribe(first.client, two);
+    const seen = [...(await publishMany(gw.http, one, 3)), ...(await publishMany(gw.http, two, 3))];
+    await first.client.waitForEvents(6);
+    const lastEventId = (first.client.ws as unknown as { socket: { lastEventId: string } }).socket.lastEventId;
+    expect(JSON.parse(lastEventId)).toEqual({ [one]: seen[2], [two]: seen[5] });
+
+    first.client.drop();
+    const missedOne = await publishMany(gw.http, one, 4);
+    const missedTwo = await publishMany(gw.http, two, 4);
+    const second = await session(gw.sseUrl, resumeHello(token, first.welcome), { 'last-event-id': lastEventId });
+    expect(second.welcome).toMatchObject({ resumed: true, recovered: true });
+    await second.client.waitForEvents(8);
+    await settle(second.client);
+    expect(ids(second.client.events(one))).toEqual(missedOne);
+    expect(ids(second.client.events(two))).toEqual(missedTwo);
+  });
+
+  it('a POST naming no open stream is refused with SSE_CONNECTION_UNKNOWN (404)', async () => {
+    const gw = await gateway();
+    const response = await fetch(`${gw.sseUrl}/frames`, {
+      method: 'POST',
+      headers: { 'tether-connection': 'no-such-stream' },
+      body: JSON.stringify({ type: 'ping', ts: 1 }),
+    });
+    expect(response.status).toBe(404);
+    expect(await response.json()).toMatchObject({ error: 'SSE_CONNECTION_UNKNOWN' });
+  });
+});

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ErrorFrame, WelcomeFrame } from '../../src/shared/frames.ts';
 import { lastId, publishMany, settle, sleep } from '../support/events.ts';
 import { mintToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
-import { endpoint, type Transport, TRANSPORTS } from '../support/sse-test-socket.ts';
+import { endpoint, TRANSPORTS, type Transport } from '../support/sse-test-socket.ts';
 import { ids, TestClient } from '../support/ws-client.ts';
 
 const gateways: TestGateway[] = [];
@@ -60,7 +60,11 @@ describe.each(TRANSPORTS)('over %s', (transport: Transport) => {
     first.client.drop();
     const during = await publishMany(gw.http, channel, 200);
     const second = await session(url, resumeHello(token, first.welcome, { [channel]: lastId(before) }));
-    expect(second.welcome).toMatchObject({ sessionId: first.welcome.sessionId, resumed: true, recovered: true });
+    expect(second.welcome).toMatchObject({
+      sessionId: first.welcome.sessionId,
+      resumed: true,
+      recovered: true,
+    });
     const after = await publishMany(gw.http, channel, 5);
     await second.client.waitForEvents(205);
     await settle(second.client);
@@ -124,7 +128,11 @@ describe('between transports and processes', () => {
     first.client.drop();
     const during = await publishMany(a.http, channel, 100);
     const second = await session(b.sseUrl, resumeHello(token, first.welcome, { [channel]: lastId(before) }));
-    expect(second.welcome).toMatchObject({ sessionId: first.welcome.sessionId, resumed: true, recovered: true });
+    expect(second.welcome).toMatchObject({
+      sessionId: first.welcome.sessionId,
+      resumed: true,
+      recovered: true,
+    });
     const after = await publishMany(a.http, channel, 5);
     await second.client.waitForEvents(105);
     await settle(second.client);
@@ -140,13 +148,16 @@ describe('between transports and processes', () => {
     await subscribe(first.client, two);
     const seen = [...(await publishMany(gw.http, one, 3)), ...(await publishMany(gw.http, two, 3))];
     await first.client.waitForEvents(6);
-    const lastEventId = (first.client.ws as unknown as { socket: { lastEventId: string } }).socket.lastEventId;
+    const lastEventId = (first.client.ws as unknown as { socket: { lastEventId: string } }).socket
+      .lastEventId;
     expect(JSON.parse(lastEventId)).toEqual({ [one]: seen[2], [two]: seen[5] });
 
     first.client.drop();
     const missedOne = await publishMany(gw.http, one, 4);
     const missedTwo = await publishMany(gw.http, two, 4);
-    const second = await session(gw.sseUrl, resumeHello(token, first.welcome), { 'last-event-id': lastEventId });
+    const second = await session(gw.sseUrl, resumeHello(token, first.welcome), {
+      'last-event-id': lastEventId,
+    });
     expect(second.welcome).toMatchObject({ resumed: true, recovered: true });
     await second.client.waitForEvents(8);
     await settle(second.client);

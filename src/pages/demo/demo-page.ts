@@ -3,7 +3,7 @@
  * `channel` (default room:lobby), `user` (a display name), `token` (a JWT; without
  * it the page asks the gateway's development-mode `/dev/token`), `url` (the
  * WebSocket endpoint; default this origin's /ws), `autoconnect=false` (start idle,
- * connect on the button).
+ * connect on the button), `transport` (`websocket` or `sse` forces one; default auto).
  */
 import { type StateChange, TetherClient, TetherClientError } from '../../../packages/client/src/index.ts';
 import { renderReport } from './diagnose-view.ts';
@@ -38,6 +38,7 @@ const client = new TetherClient({
   url,
   getToken: givenToken ? () => givenToken : devToken,
   clientName: 'tether-demo',
+  transport: (params.get('transport') ?? undefined) as 'auto' | 'websocket' | 'sse' | undefined,
 });
 
 /**
@@ -59,6 +60,7 @@ function render(): void {
     offline: JSON.stringify(client.detailedState) === '{"reconnecting":"offline"}',
     queue: state === 'connecting' ? queue : undefined,
     errorCode: last?.error?.code,
+    transport: client.transport,
   });
   statusEl.dataset.state = state;
   (statusEl.querySelector('.dot') as HTMLElement).textContent = view.dot;

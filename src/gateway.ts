@@ -84,7 +84,10 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
   const keys = redisKeys(config.redisPrefix);
   const app = createApp(config.edge);
   // The SSE fallback's streams (src/edge/sse/): a channel's publish reaches them and the edge's sockets.
-  const sseStreams = new SseStreams(edgeBackpressureLimit(config.maxBackpressureBytes));
+  const sseStreams = new SseStreams(
+    edgeBackpressureLimit(config.maxBackpressureBytes),
+    config.idleTimeoutS * 1000,
+  );
   const topics = publisherFor(app, sseStreams);
   const store = new StoreHealth(redis.commands, {
     onRoundTrip: (ms) => metrics.redisRoundTrip.observe(ms / 1000),

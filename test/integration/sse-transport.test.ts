@@ -165,6 +165,22 @@ describe('between transports and processes', () => {
     expect(ids(second.client.events(two))).toEqual(missedTwo);
   });
 
+  it('an SSE client silent past HEARTBEAT_IDLE_TIMEOUT_S is dropped (1006) and can resume; one that pings stays', async () => {
+    const gw = await gateway({ HEARTBEAT_IDLE_TIMEOUT_S: '8' });
+    const token = await mintToken({ sub: 'quiet' });
+    const quiet = await session(gw.sseUrl, { token });
+    const talker = await session(gw.sseUrl, { token: await mintToken({ sub: 'talker' }) });
+    const pinging = setInterval(() => talker.client.send({ type: 'ping', ts: Date.now() }), 2000);
+    try {
+      expect((await quiet.client.waitClosed(15_000)).code).toBe(1006);
+    } finally {
+      clearInterval(pinging);
+    }
+    expect(talker.client.closed).toBeUndefined();
+    const again = await session(gw.sseUrl, resumeHello(token, quiet.welcome));
+    expect(again.welcome).toMatchObject({ sessionId: quiet.welcome.sessionId, resumed: true });
+  }, 30_000);
+
   it('a POST naming no open stream is refused with SSE_CONNECTION_UNKNOWN (404)', async () => {
     const gw = await gateway();
     const response = await fetch(`${gw.sseUrl}/frames`, {

@@ -50,6 +50,7 @@ export function mountSse(
           return;
         }
         reply(res, 204, '');
+        socket.lastHeardAt = Date.now();
         for (const line of lines(body)) {
           if (!socket.isOpen) break;
           const text = line.toString('utf8');

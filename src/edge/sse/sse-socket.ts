@@ -31,6 +31,8 @@ export class SseSocket implements EdgeSocket {
   readonly positions = new Map<string, string>();
   /** When the stream last carried anything (the keep-alive writes only to quiet streams). */
   lastWriteAt = Date.now();
+  /** When the client last POSTed frames (or opened the stream): a silent one is dropped. */
+  lastHeardAt = Date.now();
   private readonly pending: string[] = [];
   private pendingBytes = 0;
   /** Bytes of a write the edge holds (it returned false) until `onWritable`. */

@@ -1,7 +1,9 @@
 /**
  * This process's open SSE streams: found by their connection token (POST /sse/frames),
  * subscribed to topics as WebSockets are to the edge's (uWS's pub/sub reaches only its own
- * sockets, so a channel's publish goes to both: `publisherFor`), and kept alive while quiet.
+ * sockets, so a channel's publish goes to both: `publisherFor`), kept alive while quiet, and
+ * dropped when the client has POSTed nothing for the heartbeat's idle timeout (a half-open
+ * TCP connection would otherwise hold the stream until the kernel gives up on it).
  */
 import { randomBytes } from 'node:crypto';
 import type { Connection } from '../../core/connection.ts';
@@ -29,7 +31,11 @@ export class SseStreams implements StreamRegistry {
   private readonly topics = new Map<string, Set<SseSocket>>();
   private keepAlive: NodeJS.Timeout | undefined;
 
-  constructor(private readonly maxBackpressure: number) {}
+  constructor(
+    private readonly maxBackpressure: number,
+    /** A client silent this long is dropped (1006), as the WebSocket edge drops one that misses its pong. */
+    private readonly idleTimeoutMs: number,
+  ) {}
 
   /** Answer `res` with an event stream for `conn`; its first event hands out the token. */
   open(res: HttpResponse, conn: Connection, lastEventId: string): SseSocket {
@@ -121,9 +127,12 @@ export class SseStreams implements StreamRegistry {
   private startKeepAlive(): void {
     if (this.keepAlive) return;
     this.keepAlive = setInterval(() => {
-      const quietSince = Date.now() - KEEP_ALIVE_MS / 2;
-      for (const socket of [...this.byToken.values()])
-        if (socket.lastWriteAt <= quietSince) socket.keepAlive();
+      const now = Date.now();
+      const quietSince = now - KEEP_ALIVE_MS / 2;
+      for (const socket of [...this.byToken.values()]) {
+        if (socket.lastHeardAt <= now - this.idleTimeoutMs) socket.close();
+        else if (socket.lastWriteAt <= quietSince) socket.keepAlive();
+      }
     }, KEEP_ALIVE_MS / 2);
     this.keepAlive.unref();
   }

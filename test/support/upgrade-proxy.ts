@@ -60,6 +60,10 @@ export class UpgradeProxy {
         (answer) => {
           res.writeHead(answer.statusCode ?? 502, answer.headers);
           answer.pipe(res);
+          // The gateway went away mid-response (a stream): so does the client's connection.
+          answer.on('close', () => {
+            if (!answer.complete) res.destroy();
+          });
         },
       );
       upstream.on('error', () => res.destroy());

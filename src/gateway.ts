@@ -29,7 +29,7 @@ import { GatewayCore } from './core/gateway-core.ts';
 import { tierPriority } from './core/principal.ts';
 import { BackpressureWatch, edgeBackpressureLimit } from './core/slow-consumers.ts';
 import { Supervisor } from './core/supervisor.ts';
-import { mountSse } from './edge/sse/sse-endpoint.ts';
+import { mountSse, type SseEndpoint } from './edge/sse/sse-endpoint.ts';
 import { publisherFor, SseStreams } from './edge/sse/sse-streams.ts';
 import {
   closeListenSocket,
@@ -85,6 +85,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
   const app = createApp(config.edge);
   // The SSE fallback's streams (src/edge/sse/): a channel's publish reaches them and the edge's sockets.
   const sseStreams = new SseStreams(
+    config.nodeId,
     edgeBackpressureLimit(config.maxBackpressureBytes),
     config.idleTimeoutS * 1000,
   );
@@ -213,9 +214,14 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
   const observer = new GatewayObserver(core, telemetry);
   const watch = new ConnectionWatch(supervisor, config.inspect, logger);
 
+  let sse: SseEndpoint | undefined; // mounted with the routes, below
   control.on((notice) => {
     if (notice.type === 'order') {
       sessionControl.execute(notice.order);
+      return;
+    }
+    if (notice.type === 'sse.frames') {
+      sse?.relayed(notice);
       return;
     }
     presence.forget(notice.sessionId); // the taker holds its memberships now
@@ -246,7 +252,9 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
   const trustedProxies = new TrustedProxies(config.limits.trustedProxies);
   const createActor = connectionActorFactory(core);
   mountWebSocket(app, core, createActor, trustedProxies);
-  mountSse(app, core, createActor, trustedProxies, sseStreams);
+  sse = mountSse(app, core, createActor, trustedProxies, sseStreams, (nodeId, frames) =>
+    control.relay(nodeId, { type: 'sse.frames', ...frames }),
+  );
   mountAdminRoutes(app, {
     core,
     redis: redis.commands,

@@ -181,6 +181,32 @@ describe('between transports and processes', () => {
     expect(again.welcome).toMatchObject({ sessionId: quiet.welcome.sessionId, resumed: true });
   }, 30_000);
 
+  it("POSTs that reach another process (a shared port) are relayed to the stream's, in order", async () => {
+    const a = await gateway({ NODE_ID: 'gw-a' });
+    const b = await gateway({ NODE_ID: 'gw-b', REDIS_PREFIX: a.prefix });
+    // Every other POST lands on B, as SO_REUSEPORT spreads new connections between processes.
+    let posts = 0;
+    const spread: typeof fetch = (input, init) => {
+      const url = String(input);
+      const elsewhere = init?.method === 'POST' && posts++ % 2 === 1;
+      return fetch(elsewhere ? url.replace(a.sseUrl, b.sseUrl) : url, init);
+    };
+    const client = await TestClient.connect(a.sseUrl, {}, spread);
+    clients.push(client);
+    client.send({ type: 'hello', token: await mintToken({ sub: 'spread' }) });
+    await client.next((f) => f.type === 'welcome');
+    const channel = newChannel();
+    await subscribe(client, channel);
+    for (let n = 0; n < 60; n++) client.send({ type: 'publish', ref: `p${n}`, channel, data: { n } });
+    await client.waitForEvents(60);
+    const acks = client.frames.filter((f) => f.type === 'ack').map((f) => (f as { ref: string }).ref);
+    expect(acks).toEqual(Array.from({ length: 60 }, (_, n) => `p${n}`));
+    expect(client.events(channel).map((e) => (e.data as { n: number }).n)).toEqual(
+      Array.from({ length: 60 }, (_, n) => n),
+    );
+    expect(posts).toBeGreaterThan(3); // some went by way of B
+  });
+
   it('a POST naming no open stream is refused with SSE_CONNECTION_UNKNOWN (404)', async () => {
     const gw = await gateway();
     const response = await fetch(`${gw.sseUrl}/frames`, {

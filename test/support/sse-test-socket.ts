@@ -17,10 +17,10 @@ export function endpoint(gw: { url: string; sseUrl: string }, transport: Transpo
 export class SseTestSocket extends EventEmitter {
   readonly socket: SseSocket;
 
-  constructor(url: string, headers: Record<string, string> = {}) {
+  constructor(url: string, headers: Record<string, string> = {}, fetchImpl?: typeof fetch) {
     super();
     const lastEventId = headers['last-event-id'];
-    this.socket = new SseSocket(url, { lastEventId });
+    this.socket = new SseSocket(url, { lastEventId, fetch: fetchImpl });
     let opened = false;
     this.socket.onopen = () => {
       opened = true;

@@ -24,12 +24,19 @@ export class TestClient {
     });
   }
 
-  /** A WebSocket for a ws:// URL; an SSE stream + POSTs for an http:// one (its `/sse` endpoint). */
-  static connect(url: string, headers: Record<string, string> = {}): Promise<TestClient> {
+  /**
+   * A WebSocket for a ws:// URL; an SSE stream + POSTs for an http:// one (its `/sse` endpoint),
+   * its requests made with `sseFetch` when given.
+   */
+  static connect(
+    url: string,
+    headers: Record<string, string> = {},
+    sseFetch?: typeof fetch,
+  ): Promise<TestClient> {
     return new Promise((resolve, reject) => {
       // SseTestSocket has the part of ws's API this class uses.
       const ws = url.startsWith('http')
-        ? (new SseTestSocket(url, headers) as unknown as WebSocket)
+        ? (new SseTestSocket(url, headers, sseFetch) as unknown as WebSocket)
         : new WebSocket(url, { headers });
       const client = new TestClient(ws);
       ws.once('open', () => resolve(client));

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { TransportChoice } from '../../packages/client/src/transport-choice.ts';
 import { eventFrameText } from '../../src/core/event-frames.ts';
+import { InboundSequence, parseSeq } from '../../src/edge/sse/sse-inbound.ts';
 import { eventHead, parseLastEventId, positionsId } from '../../src/edge/sse/sse-messages.ts';
 
 describe('TransportChoice', () => {
@@ -46,5 +47,33 @@ describe('SSE messages', () => {
     expect(parseLastEventId('42')).toEqual({});
     expect(parseLastEventId('not json')).toEqual({});
     expect(parseLastEventId('{"a":1,"b":"2-0"}')).toEqual({ b: '2-0' });
+  });
+});
+
+describe('InboundSequence', () => {
+  const b = (text: string) => Buffer.from(text);
+  const texts = (out: Buffer[] | 'overflow') => (out === 'overflow' ? out : out.map(String));
+
+  it('hands POSTs on in the order sent: a later one waits for the earlier, a repeat is dropped', () => {
+    const inbound = new InboundSequence();
+    expect(texts(inbound.accept(1, b('one')))).toEqual(['one']);
+    expect(texts(inbound.accept(3, b('three')))).toEqual([]);
+    expect(texts(inbound.accept(2, b('two')))).toEqual(['two', 'three']);
+    expect(texts(inbound.accept(2, b('two again')))).toEqual([]);
+    expect(texts(inbound.accept(undefined, b('unnumbered')))).toEqual(['unnumbered']);
+  });
+
+  it('too many held for a missing POST is an overflow; the header is a positive integer or none', () => {
+    const inbound = new InboundSequence();
+    let last: Buffer[] | 'overflow' = [];
+    for (let seq = 2; seq <= 40 && last !== 'overflow'; seq++) last = inbound.accept(seq, b('x'));
+    expect(last).toBe('overflow');
+    expect([parseSeq('7'), parseSeq(''), parseSeq('0'), parseSeq('-1'), parseSeq('1e3')]).toEqual([
+      7,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
   });
 });

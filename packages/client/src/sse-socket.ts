@@ -35,6 +35,8 @@ export class SseSocket implements WebSocketLike {
   private connection: string | undefined;
   private outgoing: string[] = [];
   private posting = false;
+  /** The last POST's number: the gateway handles POSTs in this order, whichever process they reach. */
+  private seq = 0;
   private closeAfterPosts: { code: number; reason: string } | undefined;
   private closedWith: { code: number; reason: string } | undefined;
 
@@ -128,7 +130,11 @@ export class SseSocket implements WebSocketLike {
     try {
       const response = await this.fetch(`${this.url}/frames`, {
         method: 'POST',
-        headers: { 'content-type': 'text/plain', 'tether-connection': this.connection },
+        headers: {
+          'content-type': 'text/plain',
+          'tether-connection': this.connection,
+          'tether-seq': String(++this.seq),
+        },
         body,
       });
       // A refused POST (the stream is gone): what was sent is lost, so is this stream.

@@ -2,7 +2,8 @@
  * The fallback transport's routes (docs/protocol.md, "Transports"): `GET /sse` opens an
  * event stream — a connection, with its actor, as a WebSocket upgrade makes one — and
  * `POST /sse/frames` carries the client's frames to the stream its `tether-connection`
- * header names, one frame per line, handled in order by the same frame router. Everything
+ * header names, one frame per line, handled in order by the same frame router — passed on
+ * over the control bus when it reached another process than the stream's. Everything
  * after that (hello, admission, resume, limits, error codes) is the core's, unchanged.
  */
 import { onMessage } from '../../core/frame-router.ts';
@@ -13,14 +14,34 @@ import type { App } from '../edge-port.ts';
 import { type ActorFactory, connectionFor, startConnection } from '../open-connection.ts';
 import { BodyTooLargeError, httpRemoteAddress, readBody, reply, replyJson } from '../uws.ts';
 import { arrayBufferOf } from '../ws-edge/http-adapters.ts';
+import { parseSeq } from './sse-inbound.ts';
+import type { SseSocket } from './sse-socket.ts';
 import type { SseStreams } from './sse-streams.ts';
 
 export const SSE_PATH = '/sse';
 export const SSE_FRAMES_PATH = '/sse/frames';
 /** The header a POST names its stream by: the token of the stream's `open` event. */
 export const SSE_CONNECTION_HEADER = 'tether-connection';
+/** The POST's number on its stream (1, 2, …): POSTs are handled in this order (sse-inbound.ts). */
+export const SSE_SEQ_HEADER = 'tether-seq';
 
 const NEWLINE = 0x0a;
+
+/** A POST for a stream of another process, passed on to it (over the control bus). */
+export interface RelayedFrames {
+  token: string;
+  seq?: number;
+  /** The POST's body, base64 (its bytes as sent, valid UTF-8 or not). */
+  body: string;
+}
+
+/** Pass frames on to `nodeId`; resolves with how many processes heard them (0: none has the stream). */
+export type Relay = (nodeId: string, frames: RelayedFrames) => Promise<number>;
+
+export interface SseEndpoint {
+  /** Frames another process received for a stream of this one. */
+  relayed(frames: RelayedFrames): void;
+}
 
 export function mountSse(
   app: App,
@@ -28,35 +49,60 @@ export function mountSse(
   createActor: ActorFactory,
   trustedProxies: TrustedProxies,
   streams: SseStreams,
-): void {
+  relay: Relay,
+): SseEndpoint {
+  const { logger } = core;
   app.get(SSE_PATH, (res, req) => {
     // Headers MUST be copied synchronously: req is stack-allocated.
     const conn = connectionFor(core, req, httpRemoteAddress(res), trustedProxies);
     const socket = streams.open(res, conn, req.getHeader('last-event-id'));
     startConnection(core, createActor, conn, socket);
   });
+
+  const handle = (socket: SseSocket, seq: number | undefined, body: Buffer): void => {
+    const bodies = socket.inbound.accept(seq, body);
+    if (bodies === 'overflow') {
+      logger.warn({ connectionId: socket.conn.id }, 'sse: too many POSTs held for a missing one; stream cut');
+      socket.close();
+      return;
+    }
+    socket.lastHeardAt = Date.now();
+    for (const line of bodies.flatMap((b) => [...lines(b)])) {
+      if (!socket.isOpen) break;
+      const text = line.toString('utf8');
+      const frame = streams.withLastEventIds(socket, text);
+      onMessage(core, socket.conn, arrayBufferOf(frame === text ? line : Buffer.from(frame)), false);
+    }
+  };
+
   // A POST's body holds what a WebSocket's frames would: up to the edge's frame limit each.
   const bodyLimit = core.config.maxMessageBytes * 4;
   app.post(SSE_FRAMES_PATH, (res, req) => {
     const token = req.getHeader(SSE_CONNECTION_HEADER);
+    const seq = parseSeq(req.getHeader(SSE_SEQ_HEADER));
     readBody(res, bodyLimit).then(
-      (body) => {
+      async (body) => {
         const socket = streams.find(token);
-        if (!socket) {
+        if (socket) {
+          reply(res, 204, '');
+          handle(socket, seq, body);
+          return;
+        }
+        const owner = streams.elsewhere(token);
+        const heard = owner
+          ? await relay(owner, { token, seq, body: body.toString('base64') }).catch(() => -1)
+          : 0;
+        if (heard > 0) reply(res, 204, '');
+        else if (heard < 0)
+          replyJson(res, 503, {
+            error: 'STORE_UNAVAILABLE',
+            message: errorSpec('STORE_UNAVAILABLE').message,
+          });
+        else
           replyJson(res, 404, {
             error: 'SSE_CONNECTION_UNKNOWN',
             message: errorSpec('SSE_CONNECTION_UNKNOWN').message,
           });
-          return;
-        }
-        reply(res, 204, '');
-        socket.lastHeardAt = Date.now();
-        for (const line of lines(body)) {
-          if (!socket.isOpen) break;
-          const text = line.toString('utf8');
-          const frame = streams.withLastEventIds(socket, text);
-          onMessage(core, socket.conn, arrayBufferOf(frame === text ? line : Buffer.from(frame)), false);
-        }
       },
       (error: unknown) => {
         if (!(error instanceof BodyTooLargeError)) return; // the client went away
@@ -66,6 +112,13 @@ export function mountSse(
       },
     );
   });
+
+  return {
+    relayed(frames) {
+      const socket = streams.find(frames.token);
+      if (socket) handle(socket, frames.seq, Buffer.from(frames.body, 'base64'));
+    },
+  };
 }
 
 /** The body's lines, without empty ones (a trailing newline is allowed). */

@@ -12,6 +12,7 @@
 import type { Connection } from '../../core/connection.ts';
 import { type EdgeSocket, SEND_BUFFERED, SEND_DROPPED, SEND_SENT } from '../../core/ports/edge-socket.ts';
 import type { HttpResponse } from '../edge-port.ts';
+import { InboundSequence } from './sse-inbound.ts';
 import { closeMessage, dataMessage, type EventHead, eventHead, positionsId } from './sse-messages.ts';
 
 /** The close code a stream cut without a close event reports, as a WebSocket's would (RFC 6455 §7.1.5). */
@@ -33,6 +34,8 @@ export class SseSocket implements EdgeSocket {
   lastWriteAt = Date.now();
   /** When the client last POSTed frames (or opened the stream): a silent one is dropped. */
   lastHeardAt = Date.now();
+  /** The client's POSTs, put back in the order sent. */
+  readonly inbound = new InboundSequence();
   private readonly pending: string[] = [];
   private pendingBytes = 0;
   /** Bytes of a write the edge holds (it returned false) until `onWritable`. */

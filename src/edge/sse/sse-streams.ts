@@ -32,6 +32,8 @@ export class SseStreams implements StreamRegistry {
   private keepAlive: NodeJS.Timeout | undefined;
 
   constructor(
+    /** This process: a token names it, so a POST that reaches another process is relayed here. */
+    private readonly nodeId: string,
     private readonly maxBackpressure: number,
     /** A client silent this long is dropped (1006), as the WebSocket edge drops one that misses its pong. */
     private readonly idleTimeoutMs: number,
@@ -39,7 +41,7 @@ export class SseStreams implements StreamRegistry {
 
   /** Answer `res` with an event stream for `conn`; its first event hands out the token. */
   open(res: HttpResponse, conn: Connection, lastEventId: string): SseSocket {
-    const token = randomBytes(24).toString('base64url');
+    const token = `${randomBytes(24).toString('base64url')}.${Buffer.from(this.nodeId).toString('base64url')}`;
     const socket = new SseSocket(res, conn, token, this, this.maxBackpressure);
     this.byToken.set(token, socket);
     this.opened.set(socket, { lastEventIds: parseLastEventId(lastEventId), helloSeen: false });
@@ -56,6 +58,14 @@ export class SseStreams implements StreamRegistry {
 
   find(token: string): SseSocket | undefined {
     return this.byToken.get(token);
+  }
+
+  /** The process that holds the stream `token` names, when it is another one. */
+  elsewhere(token: string): string | undefined {
+    const dot = token.indexOf('.');
+    if (dot < 0) return undefined;
+    const nodeId = Buffer.from(token.slice(dot + 1), 'base64url').toString();
+    return nodeId && nodeId !== this.nodeId ? nodeId : undefined;
   }
 
   /**

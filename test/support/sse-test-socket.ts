@@ -16,11 +16,14 @@ export function endpoint(gw: { url: string; sseUrl: string }, transport: Transpo
 
 export class SseTestSocket extends EventEmitter {
   readonly socket: SseSocket;
+  /** Resolves the wait of a paused stream. */
+  private unpause: (() => void) | undefined;
+  private paused: Promise<void> | undefined;
 
-  constructor(url: string, headers: Record<string, string> = {}, fetchImpl?: typeof fetch) {
+  constructor(url: string, headers: Record<string, string> = {}, fetchImpl: typeof fetch = fetch) {
     super();
     const lastEventId = headers['last-event-id'];
-    this.socket = new SseSocket(url, { lastEventId, fetch: fetchImpl });
+    this.socket = new SseSocket(url, { lastEventId, fetch: this.gated(fetchImpl) });
     let opened = false;
     this.socket.onopen = () => {
       opened = true;
@@ -43,5 +46,39 @@ export class SseTestSocket extends EventEmitter {
 
   terminate(): void {
     this.socket.terminate();
+  }
+
+  /** Stop reading the stream: the client's buffers fill, then the kernel's, then the gateway's. */
+  pause(): void {
+    this.paused ??= new Promise((resolve) => {
+      this.unpause = resolve;
+    });
+  }
+
+  resume(): void {
+    this.unpause?.();
+    this.paused = undefined;
+  }
+
+  /** `fetchImpl` with the stream's body read only while not paused. */
+  private gated(fetchImpl: typeof fetch): typeof fetch {
+    return async (input, init) => {
+      const response = await fetchImpl(input, init);
+      if (!response.body || init?.method === 'POST') return response;
+      const gate = new TransformStream<Uint8Array, Uint8Array>(
+        {
+          transform: async (chunk, controller) => {
+            await this.paused;
+            controller.enqueue(chunk);
+          },
+        },
+        { highWaterMark: 1 },
+        { highWaterMark: 0 },
+      );
+      return new Response(response.body.pipeThrough(gate), {
+        status: response.status,
+        headers: response.headers,
+      });
+    };
   }
 }

@@ -50,8 +50,10 @@ export class SseSocket implements WebSocketLike {
     this.read().catch((error) => this.finish(ABNORMAL_CLOSURE, String(error)));
   }
 
+  /** As a WebSocket's: an error before the stream opened, nothing once it closed. */
   send(data: string): void {
-    if (this.readyState !== OPEN) throw new Error('SseSocket is not open');
+    if (this.readyState === CONNECTING) throw new Error('SseSocket is still connecting');
+    if (this.readyState !== OPEN) return;
     this.outgoing.push(data);
     void this.post();
   }

@@ -18,6 +18,12 @@ import { closeMessage, dataMessage, type EventHead, eventHead, positionsId } fro
 /** The close code a stream cut without a close event reports, as a WebSocket's would (RFC 6455 §7.1.5). */
 export const ABNORMAL_CLOSURE = 1006;
 
+/** An SSE message built once for every stream a publish reaches. */
+export interface SharedMessage {
+  text: string;
+  bytes: number;
+}
+
 /** The registry the socket is listed in while open (sse-streams.ts). */
 export interface StreamRegistry {
   subscribe(topic: string, socket: SseSocket): boolean;
@@ -66,9 +72,16 @@ export class SseSocket implements EdgeSocket {
     return this.write(dataMessage(message, this.track(eventHead(message))));
   }
 
-  /** A frame published to a topic, its head parsed once for every subscriber (sse-streams.ts). */
-  deliver(message: string, head: EventHead | undefined): number {
-    return this.write(dataMessage(message, this.track(head)));
+  /**
+   * A frame published to a topic (sse-streams.ts): its head parsed and its message written once
+   * for every subscriber — `shared`, whose `id` is that one channel's position, is this stream's
+   * own whenever this is the only channel it delivered (the usual case).
+   */
+  deliver(message: string, head: EventHead | undefined, shared: SharedMessage): number {
+    if (!head) return this.write(shared.text, shared.bytes);
+    this.positions.set(head.channel, head.id);
+    if (this.positions.size === 1) return this.write(shared.text, shared.bytes);
+    return this.write(dataMessage(message, positionsId(this.positions)));
   }
 
   /** A comment line: keeps proxies and uWS's HTTP idle timeout from closing a quiet stream. */
@@ -126,9 +139,8 @@ export class SseSocket implements EdgeSocket {
     return positionsId(this.positions);
   }
 
-  private write(chunk: string): number {
+  private write(chunk: string, bytes = Buffer.byteLength(chunk)): number {
     if (this.done) return SEND_DROPPED;
-    const bytes = Buffer.byteLength(chunk);
     if (this.getBufferedAmount() + bytes > this.maxBackpressure) {
       this.close();
       return SEND_DROPPED;

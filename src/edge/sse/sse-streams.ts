@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Connection } from '../../core/connection.ts';
 import type { App, HttpResponse } from '../edge-port.ts';
-import { eventHead, openMessage, parseLastEventId } from './sse-messages.ts';
+import { dataMessage, eventHead, openMessage, parseLastEventId } from './sse-messages.ts';
 import { SseSocket, type StreamRegistry } from './sse-socket.ts';
 
 /**
@@ -127,7 +127,9 @@ export class SseStreams implements StreamRegistry {
     const set = this.topics.get(topic);
     if (!set) return;
     const head = eventHead(message); // once, not once per stream
-    for (const socket of [...set]) socket.deliver(message, head);
+    const text = dataMessage(message, head && JSON.stringify({ [head.channel]: head.id }));
+    const shared = { text, bytes: Buffer.byteLength(text) };
+    for (const socket of [...set]) socket.deliver(message, head, shared);
   }
 
   get size(): number {

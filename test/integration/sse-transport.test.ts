@@ -104,6 +104,35 @@ describe.each(TRANSPORTS)('over %s', (transport: Transport) => {
     expect((await client.waitClosed()).code).toBe(4001);
   });
 
+  it('no hello within HANDSHAKE_TIMEOUT_MS closes with HANDSHAKE_TIMEOUT (4003)', async () => {
+    const gw = await gateway({ HANDSHAKE_TIMEOUT_MS: '1000' });
+    const client = await TestClient.connect(endpoint(gw, transport));
+    clients.push(client);
+    const error = await client.next((f): f is ErrorFrame => f.type === 'error');
+    expect(error.code).toBe('HANDSHAKE_TIMEOUT');
+    expect((await client.waitClosed()).code).toBe(4003);
+  });
+
+  it('a token that expires while connected closes with AUTH_TOKEN_EXPIRED (4002)', async () => {
+    const gw = await gateway();
+    const { client } = await session(endpoint(gw, transport), {
+      token: await mintToken({ expiresIn: '2s' }),
+    });
+    const error = await client.next((f): f is ErrorFrame => f.type === 'error', 10_000);
+    expect(error.code).toBe('AUTH_TOKEN_EXPIRED');
+    expect((await client.waitClosed()).code).toBe(4002);
+  });
+
+  it('a draining gateway closes the connection with SERVICE_RESTART (1012), resumable', async () => {
+    const gw = await startTestGateway();
+    const { client } = await session(endpoint(gw, transport), { token: await mintToken() });
+    const stopping = gw.stop();
+    const error = await client.next((f): f is ErrorFrame => f.type === 'error', 10_000);
+    expect(error).toMatchObject({ code: 'SERVICE_RESTART', retryable: true });
+    expect((await client.waitClosed(10_000)).code).toBe(1012);
+    await stopping;
+  });
+
   it('a frame before hello is refused with HELLO_REQUIRED', async () => {
     const gw = await gateway();
     const client = await TestClient.connect(endpoint(gw, transport));

@@ -16,6 +16,7 @@ const user = params.get('user') ?? `guest-${Math.random().toString(36).slice(2, 
 const givenToken = params.get('token') ?? undefined;
 const url = params.get('url') ?? `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
 const autoconnect = params.get('autoconnect') !== 'false';
+const TRANSPORTS = ['auto', 'websocket', 'sse'] as const;
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const statusEl = $('status');
@@ -38,7 +39,7 @@ const client = new TetherClient({
   url,
   getToken: givenToken ? () => givenToken : devToken,
   clientName: 'tether-demo',
-  transport: (params.get('transport') ?? undefined) as 'auto' | 'websocket' | 'sse' | undefined,
+  transport: TRANSPORTS.find((name) => name === params.get('transport')),
 });
 
 /**

@@ -53,10 +53,18 @@ export function mountSse(
 ): SseEndpoint {
   const { logger } = core;
   app.get(SSE_PATH, (res, req) => {
-    // Headers MUST be copied synchronously: req is stack-allocated.
-    const conn = connectionFor(core, req, httpRemoteAddress(res), trustedProxies);
-    const socket = streams.open(res, conn, req.getHeader('last-event-id'));
-    startConnection(core, createActor, conn, socket);
+    let socket: SseSocket | undefined;
+    // A throw out of a uWS handler aborts the whole process: answer this request instead.
+    try {
+      // Headers MUST be copied synchronously: req is stack-allocated.
+      const conn = connectionFor(core, req, httpRemoteAddress(res), trustedProxies);
+      socket = streams.open(res, conn, req.getHeader('last-event-id'));
+      startConnection(core, createActor, conn, socket);
+    } catch (error) {
+      logger.error({ err: error }, 'sse stream failed to open');
+      if (socket) cutQuietly(socket);
+      else replyJson(res, 500, { error: 'INTERNAL', message: errorSpec('INTERNAL').message });
+    }
   });
 
   const handle = (socket: SseSocket, seq: number | undefined, body: Buffer): void => {
@@ -119,6 +127,15 @@ export function mountSse(
       if (socket) handle(socket, frames.seq, Buffer.from(frames.body, 'base64'));
     },
   };
+}
+
+/** Cut a stream whose connection never started (its close handler may find no actor to tell). */
+function cutQuietly(socket: SseSocket): void {
+  try {
+    socket.close();
+  } catch {
+    // the stream is cut either way
+  }
 }
 
 /** The body's lines, without empty ones (a trailing newline is allowed). */

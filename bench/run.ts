@@ -23,6 +23,7 @@ import { scaleScenario } from './scenarios/scale.ts';
 import type { Scenario } from './scenarios/scenario.ts';
 import { stormScenario } from './scenarios/storm.ts';
 import { trafficScenarios } from './scenarios/traffic.ts';
+import { wireScenario } from './scenarios/wire.ts';
 import { BENCH_OVERRIDES } from './systems/tether.ts';
 
 const SCENARIOS: Scenario[] = [
@@ -33,6 +34,7 @@ const SCENARIOS: Scenario[] = [
   scaleScenario,
   idempotencyScenario,
   presenceScenario,
+  wireScenario,
 ];
 const GENERATORS = 3;
 

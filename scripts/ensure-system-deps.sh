@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # System packages the test suite needs: redis-server (tests start their own, so
-# they can kill it), chromium (real-browser tests) and promtool (alert rules).
+# they can kill it), chromium (real-browser tests), promtool (alert rules) and nginx
+# (the reverse-proxy example).
 # Idempotent and quick when everything is present; installs with apt when root.
 set -euo pipefail
 
@@ -8,6 +9,8 @@ need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+# nginx: test/integration/nginx-proxy.test.ts runs ops/nginx/nginx.conf in front of a gateway.
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -22,6 +22,7 @@ import { channelPolicy } from './config/namespaces.ts';
 import { mountControlRoutes } from './control/control-routes.ts';
 import { RedisRevocations } from './control/revocations.ts';
 import { SessionControl } from './control/session-control.ts';
+import { compressFrom } from './core/compression.ts';
 import { connectionActorFactory } from './core/connection-runtime.ts';
 import { drainConnections } from './core/drain.ts';
 import { channelTopic } from './core/event-frames.ts';
@@ -65,6 +66,7 @@ import { StoreHealth } from './redis/store-health.ts';
 import { RedisSessionStore } from './session/session-store.ts';
 import { UserSessionIndex } from './session/user-sessions.ts';
 
+export { ListenError } from './edge/uws.ts';
 export { RedisUnreachableError } from './redis/redis-clients.ts';
 
 export interface Gateway {
@@ -137,7 +139,10 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
   const membership = new MembershipFeed(
     redis.subscriber,
     channelPresence,
-    (channel, text) => topics.publish(channelTopic(channel), text, false, false),
+    (channel, text) => {
+      topics.publish(channelTopic(channel), text, false, false);
+      core.direct.deliver(channel, text, false);
+    },
     logger,
   );
   const presence = new PresenceTracker(channelPresence, policy, membership, logger);
@@ -151,7 +156,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
     events,
     keys,
     {
-      deliver: (channel, event) => fanOutEvent(topics, channel, event),
+      deliver: (channel, event) => fanOutEvent(topics, core.direct, channel, event, compressFrom(config)),
       missed: (channel) => {
         for (const conn of core.connections.values())
           if (conn.subscriptions.has(channel))
@@ -183,7 +188,10 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
   const supervisor: Supervisor = new Supervisor(
     { maxConnections: config.maxConnections, maxWaiting: config.admission.queueMax },
     line,
-    { drain: () => void drainConnections(core, config.drainBatchSize) },
+    {
+      drain: () => void drainConnections(core, config.drainBatchSize),
+      actorFailed: (error) => logger.error({ err: error }, 'connection actor failed'),
+    },
   );
   const core: GatewayCore = new GatewayCore(
     config,
@@ -277,6 +285,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
     startedAt: Date.now(),
     edge: edgeInfo(app),
     isDraining,
+    forwardedIgnored: () => trustedProxies.ignoredWhileEmpty,
   });
   mountPages(app, (error) => logger.warn({ err: error }, 'pages: bundles unavailable'));
   const publishKeys = new ApiKeys(config.publishApiKeys);
@@ -303,10 +312,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
   }, config.sessionLeaseMs);
   lease.unref();
 
-  let listenSocket: ListenSocket | undefined = await listen(app, config.host, config.port);
-  const port = listeningPort(listenSocket);
-  logger.info({ host: config.host, port }, 'listening');
-
+  let listenSocket: ListenSocket | undefined;
   let stopped: Promise<void> | undefined;
   const shutdown = () => {
     stopped ??= (async () => {
@@ -339,6 +345,19 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
     })();
     return stopped;
   };
+  try {
+    listenSocket = await listen(app, config.host, config.port, { reusePort: config.reusePort });
+  } catch (error) {
+    await shutdown(); // everything above started: stop it, so the refusal leaves nothing running
+    throw error;
+  }
+  const port = listeningPort(listenSocket);
+  logger.info({ host: config.host, port, reusePort: config.reusePort }, 'listening');
+  if (config.production && config.allowedOrigins.length === 0)
+    logger.warn(
+      { allowedOrigins: 'any' },
+      'ALLOWED_ORIGINS is unset: a page on ANY web site can open a WebSocket to this gateway in its visitors’ browsers — set ALLOWED_ORIGINS=https://your.app (ops/nginx/README.md)',
+    );
   return {
     core,
     port,

@@ -10,7 +10,7 @@ import closeWithGrace from 'close-with-grace';
 import { ConfigError, loadConfig } from './config/config.ts';
 import { announceDevMode, devApiKey } from './dev-mode.ts';
 import { chooseEdge, type EdgeChoice, EdgeUnavailableError, edgeLogFields } from './edge/select-edge.ts';
-import { RedisUnreachableError, startGateway } from './gateway.ts';
+import { ListenError, RedisUnreachableError, startGateway } from './gateway.ts';
 import { createLogger } from './observability/logger.ts';
 import { activeTracing, routeDiagnostics } from './observability/tracing.ts';
 import { RedisUnavailableError, resolveRedis } from './redis/embedded-redis.ts';
@@ -41,23 +41,27 @@ async function main(): Promise<void> {
 
   let redis: Awaited<ReturnType<typeof resolveRedis>>;
   try {
-    redis = await resolveRedis(config.redisUrl);
+    redis = await resolveRedis(config.redisUrl, { dataDir: config.redisDataDir });
   } catch (error) {
     if (!(error instanceof RedisUnavailableError)) throw error;
     process.stderr.write(
-      `tether: no Redis. REDIS_URL is unset, nothing answers on 127.0.0.1:6379, and ${error.message}\n`,
+      `tether: no Redis. REDIS_URL is ${config.redisUrl ?? 'unset, nothing answers on 127.0.0.1:6379,'} and ${error.message}\n`,
     );
     process.exit(1);
   }
   if (redis.source !== 'configured')
-    logger.info({ redis: redis.url, source: redis.source }, 'using embedded Redis default');
+    // dataDir: where the private redis-server keeps its append-only file (a restart loses nothing).
+    logger.info(
+      { redis: redis.url, source: redis.source, dataDir: redis.server?.dir },
+      'using embedded Redis default',
+    );
 
   let gateway: Awaited<ReturnType<typeof startGateway>>;
   try {
     gateway = await startGateway(config, redis.url, logger);
   } catch (error) {
     await redis.server?.stop();
-    if (!(error instanceof RedisUnreachableError)) throw error;
+    if (!(error instanceof RedisUnreachableError || error instanceof ListenError)) throw error;
     process.stderr.write(`tether: ${error.message}\n`);
     process.exit(1);
   }

@@ -18,6 +18,8 @@ export class ClientGroup {
   relayed = 0;
   delivered = 0;
   lastDeliveryAt = 0;
+  /** Σ bytesRead of the clients at the last reset. */
+  private bytesAtReset = 0;
   /** Set by the running relay driver; relayed payloads are only counted otherwise. */
   onRelay: RelayHandler | undefined;
 
@@ -47,6 +49,18 @@ export class ClientGroup {
     this.relayed = 0;
     this.delivered = 0;
     this.lastDeliveryAt = 0;
+    this.bytesAtReset = this.totalBytesRead();
+  }
+
+  /** Bytes the group's sockets read since the last reset. */
+  bytesReadSinceReset(): number {
+    return this.totalBytesRead() - this.bytesAtReset;
+  }
+
+  private totalBytesRead(): number {
+    let bytes = 0;
+    for (const client of this.clients) bytes += client?.bytesRead?.() ?? 0;
+    return bytes;
   }
 
   connect(command: ConnectCommand): Promise<ConnectReply> {
@@ -63,6 +77,7 @@ export class ClientGroup {
           subscribe: command.subscribe,
           relay: command.relay,
           idempotencyKeys: command.idempotencyKeys,
+          wire: command.wire,
           timeoutMs: Math.max(1000, deadline - Date.now()),
         },
         {

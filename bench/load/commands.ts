@@ -25,7 +25,15 @@ export interface ConnectCommand {
   relay?: boolean;
   /** Tether: every publish carries a fresh `idempotencyKey` (the idempotency scenario). */
   idempotencyKeys?: boolean;
+  /** Tether: offer permessage-deflate, ask for batched frames (the wire scenario). */
+  wire?: WireOptions;
   timeoutMs: number;
+}
+
+/** How a Tether client asks to receive (bench/scenarios/wire.ts). */
+export interface WireOptions {
+  deflate?: boolean;
+  batch?: boolean;
 }
 export interface ConnectReply {
   connected: number;
@@ -70,6 +78,8 @@ export interface PublishCommand {
   group: string;
   channel: string;
   count: number;
+  /** Publish chat-like JSON objects (the wire scenario) instead of short strings. */
+  chat?: boolean;
 }
 export interface PublishReply {
   sent: number;
@@ -93,6 +103,8 @@ export interface AwaitDeliveriesReply {
   /** Epoch ms (high resolution) of the last delivery. */
   lastAt: number;
   complete: boolean;
+  /** Bytes the group's sockets read since the last reset (clients that count them). */
+  bytesRead: number;
 }
 
 /** How many clients of the group are still open (the scale scenario's "held"). */

@@ -7,6 +7,7 @@
 
 import { sleep } from '../lib/timing.ts';
 import { ClientGroup } from './client-group.ts';
+import { chatMessage } from './clients/payload.ts';
 import type { Command, Envelope, Replies, ReplyEnvelope } from './commands.ts';
 import { relayClosedLoop, relayOpenLoop } from './relay-driver.ts';
 import { StormGroup } from './storm-group.ts';
@@ -41,7 +42,8 @@ async function run(command: Command): Promise<Replies[Command['type']]> {
           `publish: the publisher is not connected (${publisher?.endedBecause ?? 'never was'})`,
         );
       const startedAt = performance.timeOrigin + performance.now();
-      for (let i = 0; i < command.count; i++) publisher.publish(command.channel, `event-${i}`);
+      for (let i = 0; i < command.count; i++)
+        publisher.publish(command.channel, `event-${i}`, command.chat ? chatMessage(i) : undefined);
       return { sent: command.count, startedAt };
     }
     case 'reset-counts':
@@ -56,6 +58,7 @@ async function run(command: Command): Promise<Replies[Command['type']]> {
         total: target.delivered,
         lastAt: target.lastDeliveryAt,
         complete: target.delivered >= expected,
+        bytesRead: target.bytesReadSinceReset(),
       };
     }
     case 'count-open': {

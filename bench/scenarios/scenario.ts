@@ -64,7 +64,7 @@ export async function connectGroup(
   group: string,
   total: number,
   extra: Partial<
-    Pick<ConnectCommand, 'subscribe' | 'relay' | 'idempotencyKeys' | 'concurrency' | 'timeoutMs'>
+    Pick<ConnectCommand, 'subscribe' | 'relay' | 'idempotencyKeys' | 'wire' | 'concurrency' | 'timeoutMs'>
   > = {},
   pool: GeneratorPool = ctx.pool,
 ): Promise<{ connected: number; failed: number; firstError?: string; ms: number }> {
@@ -87,6 +87,7 @@ export async function connectGroup(
             subscribe: extra.subscribe,
             relay: extra.relay,
             idempotencyKeys: extra.idempotencyKeys,
+            wire: extra.wire,
             timeoutMs,
           }
         : undefined,

@@ -141,6 +141,7 @@ function gatewayEnv(port: number, redisUrl: string, node: string): Record<string
     PORT: String(port),
     NODE_ID: node,
     REDIS_URL: redisUrl,
+    REUSE_PORT: 'true', // the processes share one port
     AUTH_JWT_SECRET: BENCH_JWT_SECRET,
     PUBLISH_API_KEYS: BENCH_PUBLISH_KEY,
     ADMIN_API_KEY: BENCH_ADMIN_KEY,

@@ -23,4 +23,6 @@ export interface AdminSources {
   /** Which WebSocket edge serves this gateway (src/edge/select-edge.ts). */
   edge: EdgeInfo;
   isDraining(): boolean;
+  /** Requests that carried Forwarded / X-Forwarded-* headers while TRUSTED_PROXIES is empty. */
+  forwardedIgnored(): number;
 }

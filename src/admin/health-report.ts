@@ -36,6 +36,8 @@ export interface HealthReport {
   redis: { status: string; roundTripMs: number | undefined; version: string | undefined };
   resources: ResourceSample & { heapUsedBytes: number; heapLimitBytes: number; rssBytes: number };
   tracing: { enabled: boolean; exporters: readonly string[] };
+  /** permessage-deflate offered to clients (WS_COMPRESSION…); both edges negotiate it (docs/edge.md). */
+  compression: Config['compression'];
   config: ConfigCheck[];
 }
 
@@ -73,7 +75,8 @@ export async function websocketHealth(sources: AdminSources): Promise<HealthRepo
       rssBytes: process.memoryUsage.rss(),
     },
     tracing: { enabled: tracing.enabled, exporters: tracing.exporters },
-    config: await configChecks(core.config, redisVersion),
+    compression: core.config.compression,
+    config: [...(await configChecks(core.config, redisVersion)), ...proxyChecks(core.config, sources)],
   };
 }
 
@@ -120,6 +123,29 @@ async function configChecks(config: Config, redisVersion: string | undefined): P
     });
   }
   return checks;
+}
+
+/** Behind a proxy (ops/nginx/README.md): headers nobody believes, and which pages may connect. */
+function proxyChecks(config: Config, sources: AdminSources): ConfigCheck[] {
+  const ignored = sources.forwardedIgnored();
+  const anyOrigin = config.allowedOrigins.length === 0 || config.allowedOrigins.includes('*');
+  return [
+    {
+      name: 'trusted_proxies',
+      ok: ignored === 0,
+      detail:
+        ignored === 0
+          ? `${config.limits.trustedProxies.length} trusted proxy entries; no ignored forwarding headers`
+          : `${ignored} request(s) carried Forwarded / X-Forwarded-For but TRUSTED_PROXIES is empty: they were not believed, so per-IP limits and logs see the proxy's address — set TRUSTED_PROXIES to the proxy's address or range`,
+    },
+    {
+      name: 'allowed_origins',
+      ok: !(anyOrigin && config.production),
+      detail: anyOrigin
+        ? 'ALLOWED_ORIGINS unset: pages of any web site may open a WebSocket'
+        : `browsers may connect from ${config.allowedOrigins.join(', ')}`,
+    },
+  ];
 }
 
 const versions = new WeakMap<Redis, string>();

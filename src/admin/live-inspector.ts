@@ -21,7 +21,9 @@ type Inspector = ReturnType<typeof import('@statelyai/inspect')['createInspector
 
 export class LiveInspector {
   private seen = 0;
-  private readonly attached = new WeakSet<AnyActorRef>();
+  private readonly attached = new WeakSet<object>();
+  /** Systems already streamed: connection actors share one, so its events are filtered by actor. */
+  private readonly streamed = new WeakSet<object>();
 
   private constructor(
     private readonly config: InspectConfig,
@@ -85,6 +87,10 @@ export class LiveInspector {
     this.attached.add(actor);
     // Announce the actor with its machine definition, then stream its transitions.
     this.inspector.actor(actor, actor.getSnapshot());
-    actor.system.inspect(this.inspector.inspect);
+    if (this.streamed.has(actor.system)) return;
+    this.streamed.add(actor.system);
+    actor.system.inspect((event) => {
+      if (this.attached.has(event.actorRef)) this.inspector.inspect.next?.(event);
+    });
   }
 }

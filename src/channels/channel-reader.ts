@@ -153,7 +153,10 @@ export class ChannelReader implements ChannelFeed {
     const feed = channel === undefined ? undefined : this.feeds.get(channel);
     if (!feed || channel === undefined) return; // left while the message was in flight
     const event = fromAnnouncement(message);
-    if (!feed.held) {
+    if (event.ephemeral) {
+      // Live only: no position to keep in order with, so never held back by a sync.
+      this.hooks.deliver(channel, event);
+    } else if (!feed.held) {
       this.accept(channel, feed, event);
     } else if (feed.held.length < HELD_MAX) {
       feed.held.push(event);

@@ -123,6 +123,15 @@ export class EventLog implements EventStore {
   }
 
   /**
+   * An ephemeral event: the append's announcement alone, in the same message format,
+   * with an empty ID (fromAnnouncement marks it). Nothing is stored, so nothing replays it.
+   */
+  async announce(channel: string, json: string, correlationId: string): Promise<void> {
+    const header = JSON.stringify(['', String(Date.now()), correlationId, '']);
+    await this.redis.publish(this.keys.channel(channel), `${header}\n${json}`);
+  }
+
+  /**
    * A page for a history request: `since` exclusive in the direction of travel. A
    * position in a history that is gone (another epoch, or past the newest ID) is
    * answered `recovered: false` with the page from the start (forward) or the top
@@ -246,6 +255,7 @@ export function fromAnnouncement(message: string): LoggedEvent {
     ts: Number(ts),
     correlationId: correlationId || undefined,
     traceparent: traceparent || undefined,
+    ...(id === '' ? { ephemeral: true as const } : {}),
   };
 }
 

@@ -13,7 +13,8 @@
  * survives when a backend's tracing view cuts traces at process boundaries.
  */
 import { SpanStatusCode, trace } from '@opentelemetry/api';
-import { channelTopic, eventFrameText } from '../core/event-frames.ts';
+import type { DirectDelivery } from '../core/direct-delivery.ts';
+import { channelTopic, ephemeralFrameText, eventFrameText } from '../core/event-frames.ts';
 import type { LoggedEvent } from '../core/ports/event-store.ts';
 import { traffic } from '../core/traffic.ts';
 import type { TopicPublisher } from '../edge/sse/sse-streams.ts';
@@ -35,15 +36,27 @@ import {
 } from '../observability/trace-context.ts';
 import { INBOX_PREFIX } from '../shared/frames.ts';
 
-/** Publish `event` to the channel's topic (WebSockets and SSE streams); returns the local subscriber count. */
-export function fanOutEvent(app: TopicPublisher, channel: string, event: LoggedEvent): number {
+/**
+ * Publish `event` to the channel's topic (the edge's sockets and SSE streams), compressed when at least `compressFrom`
+ * long (src/core/compression.ts), and to the sockets served one by one (`direct`:
+ * ephemeral channels, batched delivery); returns the local subscriber count.
+ */
+export function fanOutEvent(
+  app: TopicPublisher,
+  direct: DirectDelivery,
+  channel: string,
+  event: LoggedEvent,
+  compressFrom = Number.POSITIVE_INFINITY,
+): number {
   const topic = channelTopic(channel);
-  const text = eventFrameText(channel, event);
+  const text = event.ephemeral ? ephemeralFrameText(channel, event) : eventFrameText(channel, event);
+  const compress = text.length >= compressFrom;
   const lagMs = event.ts > 0 ? Math.max(0, Date.now() - event.ts) : undefined;
-  const subscribers = app.numSubscribers(topic);
+  const subscribers = app.numSubscribers(topic) + direct.count(channel);
   if (isSampledTraceparent(event.traceparent))
-    deliverTraced(app, topic, text, channel, event, subscribers, lagMs);
-  else app.publish(topic, text, false, false);
+    deliverTraced(app, topic, text, compress, channel, event, subscribers, lagMs);
+  else app.publish(topic, text, false, compress);
+  direct.deliver(channel, text, event.ephemeral === true);
   traffic.eventsDispatched++;
   traffic.framesOutFanout += subscribers;
   if (lagMs !== undefined) metrics.deliveryLatency.observe(lagMs / 1000);
@@ -55,6 +68,7 @@ function deliverTraced(
   app: TopicPublisher,
   topic: string,
   text: string,
+  compress: boolean,
   channel: string,
   event: LoggedEvent,
   subscribers: number,
@@ -80,7 +94,7 @@ function deliverTraced(
     created,
   );
   try {
-    app.publish(topic, text, false, false);
+    app.publish(topic, text, false, compress);
   } catch (error) {
     span.recordException(error as Error);
     span.setStatus({ code: SpanStatusCode.ERROR });

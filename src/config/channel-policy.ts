@@ -21,6 +21,10 @@ export interface ChannelOptions {
   replay: boolean;
   /** Subscribers a channel may have across every process; 0: no cap. */
   maxSubscribers: number;
+  /** Live events reach each socket in `batch` frames, one per event-loop turn at most. */
+  batch: boolean;
+  /** Live only: not logged, not replayed, dropped rather than closing a backed-up subscriber. */
+  ephemeral: boolean;
 }
 
 export type ChannelPolicy = (channel: string) => ChannelOptions;

@@ -6,7 +6,14 @@
 import { type Static, Type as T } from '@sinclair/typebox';
 
 const Ms = (def: number, description: string, minimum = 0) =>
-  T.Integer({ default: def, minimum, description: `${description} (ms)` });
+  T.Integer({ default: def, minimum, unit: 'ms', description: `${description} (ms)` });
+
+/**
+ * Annotations the error messages read (src/config/config.ts), beside the JSON Schema
+ * keywords: `unit` of a number ("must be ≥ 100 ms"), `secret` (the value is never
+ * printed), and the standard `examples` (a pattern error shows one, not the regex).
+ */
+export const ANNOTATIONS = ['unit', 'secret'] as const;
 
 export const EnvSchema = T.Object({
   NODE_ENV: T.String({ default: 'development', description: 'production refuses development mode' }),
@@ -22,12 +29,21 @@ export const EnvSchema = T.Object({
   ),
   REDIS_URL: T.Optional(
     T.String({
-      pattern: '^rediss?://',
-      description: 'Redis; unset = 127.0.0.1:6379 if it answers, else a private redis-server',
+      pattern: '^(rediss?://|embedded$)',
+      examples: ['redis://redis.internal:6379', 'embedded'],
+      description:
+        'Redis; required with NODE_ENV=production. Unset = 127.0.0.1:6379 if it answers, else a private redis-server keeping an append-only file in REDIS_DATA_DIR; `embedded` = always that private one',
     }),
   ),
-  REDIS_PREFIX: T.String({ default: 'tether', pattern: '^[A-Za-z0-9_-]{1,32}$', description: 'Key prefix' }),
-  AUTH_JWT_SECRET: T.Optional(T.String({ minLength: 32, description: 'HS256 secret for client tokens' })),
+  REDIS_PREFIX: T.String({
+    default: 'tether',
+    pattern: '^[A-Za-z0-9_-]{1,32}$',
+    examples: ['tether'],
+    description: 'Key prefix',
+  }),
+  AUTH_JWT_SECRET: T.Optional(
+    T.String({ minLength: 32, secret: true, description: 'HS256 secret for client tokens' }),
+  ),
   AUTH_JWT_PUBLIC_KEY: T.Optional(
     T.String({
       minLength: 1,
@@ -38,6 +54,7 @@ export const EnvSchema = T.Object({
   AUTH_JWKS_URL: T.Optional(
     T.String({
       pattern: '^https?://',
+      examples: ['https://auth.example.com/.well-known/jwks.json'],
       description: 'JWKS endpoint for RS256/PS256/ES256/ES384/ES512/EdDSA tokens',
     }),
   ),
@@ -50,19 +67,23 @@ export const EnvSchema = T.Object({
     }),
   ),
   PUBLISH_API_KEYS: T.Optional(
-    T.String({ minLength: 16, description: 'Comma-separated API keys for POST /publish' }),
+    T.String({ minLength: 16, secret: true, description: 'Comma-separated API keys for POST /publish' }),
   ),
-  ADMIN_API_KEY: T.Optional(T.String({ minLength: 16, description: 'Credential for admin routes' })),
+  ADMIN_API_KEY: T.Optional(
+    T.String({ minLength: 16, secret: true, description: 'Credential for admin routes' }),
+  ),
   MAX_MESSAGE_BYTES: T.Integer({
     default: 65536,
     minimum: 1024,
     maximum: 16777216,
+    unit: 'bytes',
     description: 'Largest inbound frame (bytes)',
   }),
   HEARTBEAT_IDLE_TIMEOUT_S: T.Integer({
     default: 40,
     minimum: 8,
     maximum: 960,
+    unit: 's',
     description:
       'Silence (s) after which a peer is dropped; uWS pings min(this/2, 16) s before (40: ping at 24 s, drop at 40 s)',
   }),
@@ -89,12 +110,14 @@ export const EnvSchema = T.Object({
   LIFECYCLE_EVENTS: T.String({
     default: '',
     pattern: '^((sessions|channels)(,(sessions|channels))*)?$',
+    examples: ['sessions,channels'],
     description:
       'Lifecycle notifications appended to reserved channels for backends: `sessions` → system:sessions (started, ended), `channels` → system:channels (occupied, vacated); comma-separated, empty = none',
   }),
   MAX_BACKPRESSURE_BYTES: T.Integer({
     default: 1_048_576,
     minimum: 65536,
+    unit: 'bytes',
     description: 'Outbound bytes buffered per socket before it is closed as a slow consumer',
   }),
   MAX_CONNECTIONS: T.Integer({
@@ -127,16 +150,21 @@ export const EnvSchema = T.Object({
     // 1–9: BullMQ turns 0 into 1 (so the local line would disagree), and the action
     // priority is class × 10 + tier priority (src/actions/action-dispatcher.ts).
     pattern: '^[A-Za-z0-9_-]+=[1-9](,[A-Za-z0-9_-]+=[1-9])*$',
+    examples: ['enterprise=1,pro=2,free=4'],
     description: 'Token `tier` → admission priority 1–9 (1 = first); unknown tiers rank last',
   }),
   RESOURCE_SAMPLE_MS: Ms(500, 'How often event-loop lag, heap and buffered bytes are sampled', 50),
-  SATURATE_EVENT_LOOP_LAG_MS: Ms(100, 'Event-loop delay (max over a sample) that stops direct admission', 1),
+  SATURATE_EVENT_LOOP_LAG_MS: Ms(
+    100,
+    'Event-loop delay (max over a sample) that stops direct admission; at most SHED_EVENT_LOOP_LAG_MS',
+    1,
+  ),
   SHED_EVENT_LOOP_LAG_MS: Ms(500, 'Event-loop delay (max over a sample) that starts shedding', 1),
   SATURATE_HEAP_RATIO: T.Number({
     default: 0.85,
     minimum: 0,
     maximum: 1,
-    description: 'Heap used / limit that saturates',
+    description: 'Heap used / limit that saturates; at most SHED_HEAP_RATIO',
   }),
   SHED_HEAP_RATIO: T.Number({
     default: 0.95,
@@ -147,11 +175,13 @@ export const EnvSchema = T.Object({
   SATURATE_BUFFERED_BYTES: T.Integer({
     default: 268_435_456,
     minimum: 0,
-    description: 'Outbound bytes buffered across sockets that saturates (bytes)',
+    unit: 'bytes',
+    description: 'Outbound bytes buffered across sockets that saturates (bytes); at most SHED_BUFFERED_BYTES',
   }),
   SHED_BUFFERED_BYTES: T.Integer({
     default: 536_870_912,
     minimum: 0,
+    unit: 'bytes',
     description: 'Outbound bytes buffered across sockets that sheds (bytes)',
   }),
   SHED_BATCH_RATIO: T.Number({
@@ -163,11 +193,12 @@ export const EnvSchema = T.Object({
   TRUSTED_PROXIES: T.String({
     default: '',
     description:
-      'Comma-separated proxy addresses or CIDR ranges (IPv4 or IPv6) whose X-Forwarded-For is believed',
+      'Comma-separated proxy addresses or CIDR ranges (IPv4 or IPv6) whose Forwarded / X-Forwarded-For / X-Forwarded-Proto are believed (ops/nginx/README.md)',
   }),
   RATE_WINDOW_S: T.Integer({
     default: 60,
     minimum: 1,
+    unit: 's',
     description: 'Window of the connection-attempt limits (s)',
   }),
   RATE_CONNECT_PER_IP: T.Integer({
@@ -203,6 +234,7 @@ export const EnvSchema = T.Object({
   AUTH_FAILURE_WINDOW_S: T.Integer({
     default: 900,
     minimum: 1,
+    unit: 's',
     description: 'Window of the failed-hello count per IP (s)',
   }),
   ACTIONS_HIGH_WATER: T.Integer({
@@ -213,6 +245,7 @@ export const EnvSchema = T.Object({
   ACTION_PRIORITIES: T.String({
     default: 'default=5',
     pattern: '^[A-Za-z0-9_.:-]+=[1-9](,[A-Za-z0-9_.:-]+=[1-9])*$',
+    examples: ['default=5,report.export=7'],
     description: 'Action name → class 1–9 (1 = first); `default` for the rest',
   }),
   ACTIONS_LOW_PRIORITY_FROM: T.Integer({
@@ -234,14 +267,52 @@ export const EnvSchema = T.Object({
   INSPECT: T.String({
     default: 'off',
     pattern: '^(off|pool|all|sample:[1-9][0-9]*|users:[^,]+(,[^,]+)*)$',
+    examples: ['sample:100'],
     description:
       'Live Stately inspection: off, pool, all, sample:N (pool + 1 connection in N), users:ID,ID (pool + those users)',
+  }),
+  WS_COMPRESSION: T.Union([T.Literal('off'), T.Literal('shared'), T.Literal('dedicated')], {
+    default: 'off',
+    description:
+      'permessage-deflate (RFC 7692) for clients that offer it: off; shared = one compressor for all sockets, no context kept between messages (no memory per socket); dedicated = a compressor per socket keeping WS_COMPRESSION_WINDOW_KB of context (better ratio on repetitive JSON, memory per socket)',
+  }),
+  WS_COMPRESSION_THRESHOLD_BYTES: T.Integer({
+    default: 256,
+    minimum: 0,
+    unit: 'bytes',
+    description:
+      'Frames shorter than this (characters of JSON) are sent uncompressed when WS_COMPRESSION is on',
+  }),
+  WS_COMPRESSION_WINDOW_KB: T.Integer({
+    default: 4,
+    enum: [4, 8, 16, 32],
+    unit: 'KiB',
+    description:
+      'Sliding window (KiB) of a dedicated compressor (WS_COMPRESSION=dedicated); each socket then holds about 8× this for deflate state',
   }),
   INSPECT_PORT: T.Integer({
     default: 4242,
     minimum: 1,
     maximum: 65535,
     description: 'Port of the inspector bridge page when INSPECT is not off (127.0.0.1 only)',
+  }),
+  REUSE_PORT: T.Boolean({
+    default: false,
+    description:
+      'Share PORT with other processes (SO_REUSEPORT), for one process per core; false = a port in use refuses start-up. ws edge: Node ≥ 22.12',
+  }),
+  REDIS_DATA_DIR: T.String({
+    default: '.tether/redis',
+    minLength: 1,
+    description:
+      'Where the private redis-server (REDIS_URL unset or `embedded`) keeps its append-only file, so a restart loses nothing; relative to the working directory',
+  }),
+  ALLOWED_ORIGINS: T.String({
+    default: '',
+    pattern: '^(\\*|https?://[^/,\\s]+(,\\s*https?://[^/,\\s]+)*)?$',
+    examples: ['https://app.example.com,http://localhost:5173'],
+    description:
+      'Comma-separated origins (scheme://host[:port]) whose browsers may open a WebSocket; another Origin gets 403 ORIGIN_NOT_ALLOWED; empty = any (warned in production); no Origin header (not a browser) is let through',
   }),
 });
 

@@ -3,9 +3,9 @@
  * start-up with a message that names the variable and what is allowed.
  */
 import { hostname } from 'node:os';
-import { Ajv } from 'ajv';
+import { Ajv, type ErrorObject } from 'ajv';
 import { normalizePem, PublicKeyError, parsePublicKey } from '../auth/public-key.ts';
-import { type Env, EnvSchema } from './config-schema.ts';
+import { ANNOTATIONS, type Env, EnvSchema } from './config-schema.ts';
 import {
   type ChannelsConfig,
   ConfigFileError,
@@ -30,8 +30,15 @@ export interface Config {
   /** Which edge serves sockets (src/edge/select-edge.ts). */
   edge: Env['EDGE'];
   nodeId: string;
+  /** Unset: 127.0.0.1:6379 if it answers, else the private server; `embedded`: always the private server. */
   redisUrl?: string;
   redisPrefix: string;
+  /** Where the private redis-server keeps its append-only file (src/redis/embedded-redis.ts). */
+  redisDataDir: string;
+  /** Share the port with other processes (SO_REUSEPORT); else a port in use refuses start-up. */
+  reusePort: boolean;
+  /** Browser origins allowed to open a WebSocket (lower case); empty = any. */
+  allowedOrigins: string[];
   auth: AuthConfig;
   /** true when no auth was configured: dev tokens are minted and printed. */
   devMode: boolean;
@@ -62,6 +69,16 @@ export interface Config {
   limits: LimitsConfig;
   actions: ActionsConfig;
   inspect: InspectConfig;
+  compression: CompressionConfig;
+}
+
+/** permessage-deflate on the WebSocket edges (src/edge/compression.ts). */
+export interface CompressionConfig {
+  mode: Env['WS_COMPRESSION'];
+  /** Frames shorter than this (characters) go uncompressed. */
+  thresholdBytes: number;
+  /** A dedicated compressor's window, KiB. */
+  windowKb: number;
 }
 
 export interface AdmissionConfig {
@@ -112,6 +129,9 @@ export interface InspectConfig {
 interface PropertySchema {
   description?: string;
   anyOf?: { const?: unknown }[];
+  unit?: string;
+  secret?: boolean;
+  examples?: string[];
 }
 
 export class ConfigError extends Error {
@@ -119,6 +139,7 @@ export class ConfigError extends Error {
 }
 
 const ajv = new Ajv({ coerceTypes: true, useDefaults: true, allErrors: true });
+ajv.addVocabulary([...ANNOTATIONS]);
 const validateEnv = ajv.compile<Env>(EnvSchema);
 
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
@@ -135,14 +156,57 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     const problems = errors.map((e) => {
       const variable = e.instancePath.replace(/^\//, '') || String(e.params.missingProperty ?? '');
       const described = (EnvSchema.properties as Record<string, PropertySchema>)[variable];
-      const allowed = described?.anyOf?.map((branch) => branch.const).filter((v) => v !== undefined);
-      const rule =
-        e.keyword === 'anyOf' && allowed?.length ? `must be one of ${allowed.join(', ')}` : e.message;
-      return `  ${variable}=${JSON.stringify(source[variable])}: ${rule}${described?.description ? ` — ${described.description}` : ''}`;
+      return `  ${shown(variable, source[variable])}: ${ruleOf(e, described)}${described?.description ? ` — ${described.description}` : ''}`;
     });
     throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
   }
   return toConfig(env);
+}
+
+/**
+ * `NAME="value"` as an error may print it: a secret's value never (its length says
+ * what was wrong with it), a URL's password neither.
+ */
+export function shown(variable: string, value: string | undefined): string {
+  if (value === undefined) return variable;
+  const described = (EnvSchema.properties as Record<string, PropertySchema>)[variable];
+  if (described?.secret) return `${variable}=<hidden, ${value.length} characters>`;
+  return `${variable}=${JSON.stringify(value.replace(/(\/\/[^/:@\s]*:)[^/@\s]*@/, '$1***@'))}`;
+}
+
+/** What the value must be, in a person's words: units said, a valid example instead of a regex. */
+function ruleOf(error: ErrorObject, described: PropertySchema | undefined): string {
+  const unit = described?.unit ? ` ${described.unit}` : '';
+  const { limit } = error.params as { limit?: number };
+  switch (error.keyword) {
+    case 'anyOf': {
+      const allowed = described?.anyOf?.map((branch) => branch.const).filter((v) => v !== undefined);
+      return allowed?.length ? `must be one of ${allowed.join(', ')}` : String(error.message);
+    }
+    case 'enum': {
+      const { allowedValues } = error.params as { allowedValues: unknown[] };
+      return `must be one of ${allowedValues.join(', ')}${unit}`;
+    }
+    case 'pattern':
+      return described?.examples?.length
+        ? `not in the expected form; for example ${described.examples.map((e) => JSON.stringify(e)).join(' or ')}`
+        : 'not in the expected form';
+    case 'minimum':
+      return `must be at least ${limit}${unit}`;
+    case 'maximum':
+      return `must be at most ${limit}${unit}`;
+    case 'minLength':
+      return `must be at least ${limit} characters`;
+    case 'maxLength':
+      return `must be at most ${limit} characters`;
+    case 'type': {
+      const { type } = error.params as { type: string };
+      const kind = { boolean: 'true or false', integer: 'a whole number', number: 'a number' }[type];
+      return `must be ${kind ?? `a ${type}`}${unit && ` of${unit}`}`;
+    }
+    default:
+      return String(error.message);
+  }
 }
 
 function toConfig(env: Env): Config {
@@ -166,6 +230,13 @@ function toConfig(env: Env): Config {
       'Invalid configuration:\n  NODE_ENV=production requires PUBLISH_API_KEYS for POST /publish.',
     );
   }
+  if (production && (!env.REDIS_URL || env.REDIS_URL === 'embedded')) {
+    throw new ConfigError(
+      'Invalid configuration:\n  NODE_ENV=production requires REDIS_URL=redis://host:port (a Redis with appendonly yes): the embedded redis-server lives and dies with this process, so it cannot keep events across restarts.',
+    );
+  }
+  const contradictions = contradictoryThresholds(env);
+  if (contradictions.length) throw new ConfigError(`Invalid configuration:\n${contradictions.join('\n')}`);
   return {
     production,
     host: env.HOST,
@@ -174,6 +245,9 @@ function toConfig(env: Env): Config {
     nodeId: env.NODE_ID ?? `${hostname()}-${process.pid}`,
     redisUrl: env.REDIS_URL,
     redisPrefix: env.REDIS_PREFIX,
+    redisDataDir: env.REDIS_DATA_DIR,
+    reusePort: env.REUSE_PORT,
+    allowedOrigins: list(env.ALLOWED_ORIGINS).map((origin) => origin.toLowerCase()),
     auth,
     devMode,
     publishApiKeys: list(env.PUBLISH_API_KEYS ?? ''),
@@ -232,7 +306,31 @@ function toConfig(env: Env): Config {
       lowPriorityFrom: env.ACTIONS_LOW_PRIORITY_FROM,
     },
     inspect: { mode: inspectMode(env.INSPECT), port: env.INSPECT_PORT },
+    compression: {
+      mode: env.WS_COMPRESSION,
+      thresholdBytes: env.WS_COMPRESSION_THRESHOLD_BYTES,
+      windowKb: env.WS_COMPRESSION_WINDOW_KB,
+    },
   };
+}
+
+/**
+ * Pairs of thresholds that must come in order: saturation (stop direct admission)
+ * before shedding (src/admission/resource-monitor.ts checks shed first, so a
+ * saturate threshold above its shed one would never act on its own).
+ */
+function contradictoryThresholds(env: Env): string[] {
+  const pairs = [
+    ['SATURATE_EVENT_LOOP_LAG_MS', 'SHED_EVENT_LOOP_LAG_MS', ' ms'],
+    ['SATURATE_HEAP_RATIO', 'SHED_HEAP_RATIO', ''],
+    ['SATURATE_BUFFERED_BYTES', 'SHED_BUFFERED_BYTES', ' bytes'],
+  ] as const;
+  return pairs
+    .filter(([low, high]) => env[high] > 0 && env[low] > env[high])
+    .map(
+      ([low, high, unit]) =>
+        `  ${low}=${env[low]}${unit} is above ${high}=${env[high]}${unit}: saturation must come before shedding`,
+    );
 }
 
 /** CONFIG_FILE's namespaces; its problems stop start-up like the environment's. */

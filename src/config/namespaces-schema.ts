@@ -50,6 +50,20 @@ export const NamespaceOptionsSchema = T.Object(
           'Clients may read past events: `subscribe` with `from`, resumed positions and `history` frames. false: positions are not replayed (`recovered: false`, live from now) and `history` frames get REPLAY_DISABLED',
       }),
     ),
+    ephemeral: T.Optional(
+      T.Boolean({
+        default: false,
+        description:
+          'Events are live only (typing indicators, cursors): not written to the log, never replayed or in history, and for a subscriber whose socket is backed up, merged (only the newest per channel is kept, sent when it drains) instead of closing it as a slow consumer. Acks carry no ID (`ephemeral: true`); docs/protocol.md, "Ephemeral channels"',
+      }),
+    ),
+    batch: T.Optional(
+      T.Boolean({
+        default: false,
+        description:
+          'Live events of these channels reach each socket coalesced per event-loop turn into `batch` frames (a client may also ask for it in hello, for every channel); docs/protocol.md, "Batched delivery"',
+      }),
+    ),
     maxSubscribers: T.Optional(
       T.Integer({
         minimum: 0,

@@ -47,6 +47,8 @@ export function environmentDefaults(historyMaxEvents: number): ChannelOptions {
     publish: 'clients',
     replay: true,
     maxSubscribers: 0,
+    ephemeral: false,
+    batch: false,
   };
 }
 

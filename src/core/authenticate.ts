@@ -50,6 +50,7 @@ export async function authenticate(core: GatewayCore, conn: Connection): Promise
     if (refused) throw new TetherError(refused);
     conn.principal = principal;
     conn.client = hello.client;
+    conn.batching = hello.batch === true;
     return {
       userId: principal.userId,
       tier: principal.tier,

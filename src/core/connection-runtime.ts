@@ -108,5 +108,7 @@ export function connectionActorFactory(core: GatewayCore): (input: ConnectionInp
       attachSession: step<Attached>((conn) => attachSession(core, conn)),
     },
   });
-  return (input) => createActor(machine, { input });
+  // Children of one root: the actors of a process share one XState system (actor-system.ts).
+  const parent = supervisor.actorSystem.root;
+  return (input) => createActor(machine, { input, parent });
 }

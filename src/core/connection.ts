@@ -9,8 +9,9 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/config.ts';
 import { type ErrorCode, errorSpec } from '../shared/errors.ts';
 import type { HelloFrame, ServerFrame } from '../shared/frames.ts';
+import { compressFrom } from './compression.ts';
 import type { ConnectionActor } from './connection-actor.ts';
-import { channelTopic } from './event-frames.ts';
+import { batchFrameText, channelTopic } from './event-frames.ts';
 import { type Flushable, flushSoon } from './outbox.ts';
 import { type EdgeSocket, SEND_DROPPED } from './ports/edge-socket.ts';
 import type { ReplayPlan } from './ports/event-store.ts';
@@ -34,8 +35,10 @@ export interface ConnectionHost {
 export interface Handshake {
   /** The socket's peer: a client, or the proxy in front of it. */
   peer: string;
-  /** The client: the peer, or who a trusted proxy's X-Forwarded-For names (rate limits key this). */
+  /** The client: the peer, or who a trusted proxy's Forwarded / X-Forwarded-For names (rate limits key this). */
   ip: string;
+  /** The scheme the client used (`https`…), as a trusted proxy says; none without one. */
+  scheme?: string;
   userAgent: string;
   correlationId?: string;
   traceparent?: string;
@@ -80,7 +83,17 @@ export class Connection implements Flushable {
   private closingWith: ErrorCode | 'bye' | undefined;
   /** Frames waiting for this turn's corked write (sendSoon). */
   private queued: string[] | undefined;
+  /** Events waiting to leave as one `batch` frame (sendBatched), after `queued`. */
+  private batched: string[] | undefined;
+  /** Characters in `queued` and `batched`: not yet in the socket's buffer, but on their way. */
+  private queuedChars = 0;
+  /** Asked in hello (`batch: true`) for every channel's live events in `batch` frames. */
+  batching = false;
+  /** Ephemeral events held while the socket is backed up: the newest per channel (`offer`). */
+  private heldEphemeral: Map<string, { text: string; batch: boolean }> | undefined;
   private writableWaiters: (() => void)[] = [];
+  /** Frames this long or longer go out compressed (src/core/compression.ts). */
+  private readonly compressFrom: number;
   /** Token bucket for inbound frames: refilled at messagesPerSecond, bursts of 2×. */
   private messageTokens: number;
   private tokensAt: number;
@@ -90,6 +103,7 @@ export class Connection implements Flushable {
     readonly handshake: Handshake,
   ) {
     this.correlationId = handshake.correlationId ?? randomUUID();
+    this.compressFrom = compressFrom(host.config);
     this.messageTokens = 2 * host.config.limits.messagesPerSecond;
     this.tokensAt = this.openedAt;
     this.trace = host.telemetry.connectionTrace(
@@ -97,6 +111,7 @@ export class Connection implements Flushable {
         connectionId: this.id,
         peerAddress: handshake.peer,
         clientAddress: handshake.ip,
+        scheme: handshake.scheme,
         userAgent: handshake.userAgent,
         traceparent: handshake.traceparent,
         tracestate: handshake.tracestate,
@@ -131,11 +146,9 @@ export class Connection implements Flushable {
   send(frame: ServerFrame | string): boolean {
     const socket = this.socket;
     if (!socket) return false;
-    if (this.queued) this.flushQueued(); // frames go out in the order they were sent
+    if (this.queued || this.batched) this.flushQueued(); // frames go out in the order they were sent
     traffic.framesOutDirect++;
-    if (
-      socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame), false, false) === SEND_DROPPED
-    ) {
+    if (this.write(socket, typeof frame === 'string' ? frame : JSON.stringify(frame)) === SEND_DROPPED) {
       this.close('SLOW_CONSUMER'); // past the edge's own limit: no close frame fits (slow-consumers.ts)
       return false;
     }
@@ -148,6 +161,8 @@ export class Connection implements Flushable {
    */
   sendSoon(text: string): void {
     if (!this.socket) return;
+    if (this.batched) this.sealBatch(); // keeps the order: the batch's events came first
+    this.queuedChars += text.length;
     if (this.queued) this.queued.push(text);
     else {
       this.queued = [text];
@@ -155,18 +170,80 @@ export class Connection implements Flushable {
     }
   }
 
+  /**
+   * Send a channel event with the others of this turn in one `batch` frame
+   * (docs/protocol.md, "Batched delivery"); a lone event goes out as it is.
+   */
+  sendBatched(text: string): void {
+    if (!this.socket) return;
+    this.queuedChars += text.length;
+    if (this.batched) this.batched.push(text);
+    else {
+      this.batched = [text];
+      if (!this.queued) flushSoon(this);
+    }
+  }
+
+  /**
+   * An ephemeral event of `channel` (src/core/direct-delivery.ts): sent unless the socket
+   * is backed up — past half of MAX_BACKPRESSURE_BYTES with what waits in its buffer and
+   * this turn's queue. Then it is merged: held as the channel's newest, replacing (and
+   * dropping, counted) the one held before, and sent once the socket drains — so the
+   * last state of a typing indicator or a cursor still arrives. An ephemeral event alone
+   * never brings a socket to the slow-consumer cut.
+   */
+  offer(channel: string, text: string, batch: boolean): void {
+    const socket = this.socket;
+    if (!socket) return;
+    if (this.heldEphemeral?.delete(channel)) traffic.ephemeralDropped++; // superseded
+    const backlog = socket.getBufferedAmount() + this.queuedChars + text.length;
+    if (backlog <= this.host.config.maxBackpressureBytes / 2) {
+      if (batch) this.sendBatched(text);
+      else this.sendSoon(text);
+      return;
+    }
+    this.heldEphemeral ??= new Map();
+    this.heldEphemeral.set(channel, { text, batch });
+  }
+
+  /** The socket drained: the held ephemeral events go out, the newest per channel. */
+  private sendHeldEphemeral(): void {
+    const held = this.heldEphemeral;
+    this.heldEphemeral = undefined;
+    for (const { text, batch } of held?.values() ?? []) {
+      if (batch) this.sendBatched(text);
+      else this.sendSoon(text);
+    }
+  }
+
+  /** The batch so far becomes one frame at the end of `queued`. */
+  private sealBatch(): void {
+    const events = this.batched;
+    if (!events) return;
+    this.batched = undefined;
+    const frame = events.length === 1 ? (events[0] as string) : batchFrameText(events);
+    if (this.queued) this.queued.push(frame);
+    else this.queued = [frame];
+  }
+
   flushQueued(): void {
+    this.sealBatch();
     const texts = this.queued;
     const socket = this.socket;
     this.queued = undefined;
+    this.queuedChars = 0;
     if (!texts || !socket) return;
     traffic.framesOutDirect += texts.length;
     let dropped = false;
     socket.cork(() => {
-      for (const text of texts) if (socket.send(text, false, false) === SEND_DROPPED) dropped = true;
+      for (const text of texts) if (this.write(socket, text) === SEND_DROPPED) dropped = true;
     });
     if (dropped) this.close('SLOW_CONSUMER');
     else this.closeIfSlow();
+  }
+
+  private write(socket: EdgeSocket, text: string): number {
+    return socket.send(text, false, text.length >= this.compressFrom);
   }
 
   /** Past MAX_BACKPRESSURE_BYTES unsent: closed with SLOW_CONSUMER (the client resumes from the log). */
@@ -215,7 +292,7 @@ export class Connection implements Flushable {
     const closeCode = errorSpec(code).closeCode ?? 1011;
     socket.cork(() => {
       if (code !== 'SLOW_CONSUMER')
-        socket.send(JSON.stringify(errorFrame(code, this.correlationId, extra)), false, false);
+        this.write(socket, JSON.stringify(errorFrame(code, this.correlationId, extra)));
       socket.end(closeCode, code);
     });
   }
@@ -239,6 +316,7 @@ export class Connection implements Flushable {
   /** The edge says the socket drained: wake what waits to write. */
   onDrain(): void {
     if (!this.socket || !this.writable()) return;
+    if (this.heldEphemeral) this.sendHeldEphemeral();
     const waiters = this.writableWaiters;
     this.writableWaiters = [];
     for (const resolve of waiters) resolve();

@@ -22,3 +22,16 @@ export function eventFrameText(channel: string, event: LoggedEvent): string {
   }
   return `{"type":"event","channel":${JSON.stringify(channel)},"id":"${event.id}","ts":${event.ts},"data":${event.json}}`;
 }
+
+/**
+ * Several frames for one socket as one (docs/protocol.md, "Batched delivery"): the
+ * frames' own text, in order, spliced without re-serializing.
+ */
+export function batchFrameText(frames: readonly string[]): string {
+  return `{"type":"batch","frames":[${frames.join(',')}]}`;
+}
+
+/** An ephemeral event's frame: no ID, it has no place in any log (docs/protocol.md, "Ephemeral channels"). */
+export function ephemeralFrameText(channel: string, event: LoggedEvent): string {
+  return `{"type":"event","channel":${JSON.stringify(channel)},"ephemeral":true,"ts":${event.ts},"data":${event.json}}`;
+}

@@ -145,7 +145,7 @@ async function publish(
   // Channel names and IDs need no escaping (their patterns); only the client's ref might.
   if ('id' in result)
     conn.sendSoon(
-      `{"type":"ack",${ref === undefined ? '' : `"ref":${JSON.stringify(ref)},`}"channel":"${channel}","id":"${result.id}"${result.duplicate ? ',"duplicate":true' : ''}}`,
+      `{"type":"ack",${ref === undefined ? '' : `"ref":${JSON.stringify(ref)},`}"channel":"${channel}","id":"${result.id}"${result.duplicate ? ',"duplicate":true' : ''}${result.ephemeral ? ',"ephemeral":true' : ''}}`,
     );
   else conn.fail(result.error, { ref, detail: result.detail });
 }

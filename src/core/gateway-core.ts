@@ -9,6 +9,7 @@ import type { ChannelPolicy } from '../config/channel-policy.ts';
 import type { Config } from '../config/config.ts';
 import type { ErrorCode } from '../shared/errors.ts';
 import type { Connection, ConnectionHost } from './connection.ts';
+import { DirectDelivery } from './direct-delivery.ts';
 import { Lifecycle } from './lifecycle.ts';
 import type { ActionSink } from './ports/action-sink.ts';
 import type { ChannelOccupancy } from './ports/channel-occupancy.ts';
@@ -41,6 +42,8 @@ export class GatewayCore implements ConnectionHost {
   /** Open sockets by connection ID. */
   readonly connections = new Map<string, Connection>();
   readonly lifecycle: Lifecycle;
+  /** Live delivery socket by socket: ephemeral channels and batched delivery. */
+  readonly direct = new DirectDelivery();
 
   constructor(
     readonly config: Config,
@@ -69,6 +72,7 @@ export class GatewayCore implements ConnectionHost {
   }
 
   socketClosed(conn: Connection, closeCode: number, reason: string | undefined): void {
+    this.direct.forget(conn);
     for (const channel of conn.subscriptions.keys()) {
       this.ports.feed.leave(channel);
       this.ports.occupancy.leave(channel, conn.id);

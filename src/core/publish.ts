@@ -23,7 +23,10 @@ export interface PublishRequest {
   idempotencyKey?: string;
 }
 
-export type PublishResult = { id: string; duplicate: boolean } | { error: ErrorCode; detail?: string };
+/** `ephemeral`: announced to live subscribers only (the namespace's option); `id` is empty. */
+export type PublishResult =
+  | { id: string; duplicate: boolean; ephemeral?: true }
+  | { error: ErrorCode; detail?: string };
 
 /** Why `publisher` may not publish to `channel`, or undefined when it may. */
 function refusal(core: GatewayCore, channel: string, publisher: Principal | 'backend'): string | undefined {
@@ -50,6 +53,11 @@ export async function publishEvent(core: GatewayCore, request: PublishRequest): 
   if (refused !== undefined) return { error: 'PUBLISH_FORBIDDEN', detail: refused };
   if (!core.ports.readiness.isReady()) return { error: 'STORE_UNAVAILABLE' };
   try {
+    if (core.policy(channel).ephemeral) {
+      // Nothing is stored, so there is no ID to give and no repeat to detect.
+      await core.ports.events.announce(channel, request.dataJson, request.correlationId);
+      return { id: '', duplicate: false, ephemeral: true };
+    }
     const traceparent = core.telemetry.sampledTraceparent();
     const event = await core.ports.events.append(channel, request.dataJson, request.correlationId, {
       traceparent,

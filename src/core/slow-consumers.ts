@@ -17,6 +17,7 @@
  * Server memory per socket is bounded by uWS's limit plus one frame.
  */
 import type { Connection } from './connection.ts';
+import { traffic } from './traffic.ts';
 
 /** uWS's hard limit as a multiple of MAX_BACKPRESSURE_BYTES: the headroom one walk interval may fill. */
 export const HARD_LIMIT_FACTOR = 4;
@@ -28,23 +29,27 @@ export function edgeBackpressureLimit(maxBackpressureBytes: number): number {
   return maxBackpressureBytes * HARD_LIMIT_FACTOR;
 }
 
-/** Every this many checks, every socket is looked at; in between, only those found holding bytes. */
-const FULL_WALK_EVERY = 20;
+/** While no event is fanned out, every socket is looked at every this many checks (once a second). */
+const IDLE_FULL_WALK_EVERY = 20;
 
 /**
  * Watches outbound buffers for the slow-consumer policy and for the resource
- * monitor's buffered-bytes pressure, at a cost proportional to the sockets that
- * hold bytes: a healthy socket drains within milliseconds, so every
- * CHECK_INTERVAL_MS only the sockets found holding bytes are looked at again, and
- * all of them once a second (FULL_WALK_EVERY) to find new ones. A burst that fills
- * a socket's headroom between two full walks meets the edge's own limit instead —
- * the last resort above, still resumable.
+ * monitor's buffered-bytes pressure. Channel events are the only bytes that reach a
+ * socket without a per-socket send (the edge fans them out natively), so every
+ * socket is looked at on each check after an event was fanned out (traffic
+ * counts them) — the walk costs one lookup per socket, far less than the fan-out
+ * that made it necessary. While no event flows, only the sockets found holding
+ * bytes are looked at again (direct sends are checked by `Connection.send`), and
+ * all of them once a second: an idle gateway does not walk every socket 20 times a
+ * second. Waiting a second to find a socket filling under fan-out let a flood pass
+ * the edge's hard limit first (1006 instead of the coded close).
  */
 export class BackpressureWatch {
   private readonly holding = new Set<Connection>();
   private timer: NodeJS.Timeout | undefined;
   private checks = 0;
   private held = 0;
+  private dispatchedAtLastCheck = 0;
 
   constructor(private readonly connections: () => Iterable<Connection>) {}
 
@@ -64,7 +69,9 @@ export class BackpressureWatch {
   }
 
   private check(): void {
-    const full = this.checks++ % FULL_WALK_EVERY === 0;
+    const fannedOut = traffic.eventsDispatched !== this.dispatchedAtLastCheck;
+    this.dispatchedAtLastCheck = traffic.eventsDispatched;
+    const full = this.checks++ % IDLE_FULL_WALK_EVERY === 0 || fannedOut;
     const candidates = full ? this.connections() : [...this.holding];
     if (full) this.holding.clear();
     let held = 0;

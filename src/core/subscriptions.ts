@@ -8,18 +8,25 @@ import { namespaceOf } from '../config/channel-policy.ts';
 import { INBOX_PREFIX, inboxChannel, type SubscribeFrame, type UnsubscribeFrame } from '../shared/frames.ts';
 import { connectionMayRead } from './channel-access.ts';
 import type { Connection } from './connection.ts';
+import type { LiveMode } from './direct-delivery.ts';
 import type { GatewayCore } from './gateway-core.ts';
 import type { ReplayPlan } from './ports/event-store.ts';
 import type { ChannelPosition } from './ports/session-store.ts';
 import { type ReplayTarget, replayThenGoLive } from './replay.ts';
 
-function replayTarget(conn: Connection): ReplayTarget {
+/** How `channel`'s live events reach `conn` (src/core/direct-delivery.ts). */
+function liveMode(core: GatewayCore, conn: Connection, channel: string): LiveMode {
+  const policy = core.policy(channel);
+  return { ephemeral: policy.ephemeral, batch: conn.batching || policy.batch };
+}
+
+function replayTarget(core: GatewayCore, conn: Connection): ReplayTarget {
   return {
     isOpen: () => conn.isOpen,
     sendText: (text) => conn.send(text),
     mustDrain: () => !conn.writable(),
     whenWritable: () => conn.whenWritable(),
-    subscribeLive: (channel) => conn.goLive(channel),
+    subscribeLive: (channel) => core.direct.goLive(conn, channel, liveMode(core, conn, channel)),
     missed: (channel) =>
       conn.close('SERVICE_RESTART', { detail: `events of ${channel} were trimmed during the replay` }),
   };
@@ -77,7 +84,7 @@ async function attach(
   }
   let replayed = 0;
   try {
-    replayed = await replayThenGoLive(feed, events, replayTarget(conn), channel, after);
+    replayed = await replayThenGoLive(feed, events, replayTarget(core, conn), channel, after);
     core.lifecycle.replayed(replayed);
     if (replayed > 0) conn.logger.debug({ channel, replayed }, 'replayed');
   } catch (error) {
@@ -87,7 +94,7 @@ async function attach(
     conn.replaying.delete(channel);
   }
   if (conn.isOpen && !conn.subscriptions.has(channel)) {
-    conn.stopLive(channel); // unsubscribed during replay
+    core.direct.stopLive(conn, channel); // unsubscribed during replay
     feed.leave(channel);
   }
   return Math.max(0, replayed);
@@ -203,7 +210,7 @@ export function unsubscribe(core: GatewayCore, conn: Connection, frame: Unsubscr
   const { channel, ref } = frame;
   conn.serverChannels.delete(channel);
   if (conn.subscriptions.delete(channel)) {
-    conn.stopLive(channel);
+    core.direct.stopLive(conn, channel);
     core.ports.occupancy.leave(channel, conn.id);
     if (!conn.replaying.has(channel)) core.ports.feed.leave(channel);
     if (conn.sessionId) {

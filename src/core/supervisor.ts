@@ -10,6 +10,7 @@
  */
 import { type Actor, createActor } from 'xstate';
 import { type AdmissionDecision, type PoolInput, poolMachine } from '../../machines/pool.machine.ts';
+import { SharedActorSystem } from './actor-system.ts';
 import type { ConnectionActor } from './connection-actor.ts';
 import type { AdmissionLine } from './ports/admission-line.ts';
 
@@ -25,6 +26,8 @@ export type ConnectionStateName =
 export interface SupervisorHooks {
   /** Close connected clients in batches until none is left, then send `pool.drained`. */
   drain(): void;
+  /** A connection actor failed: an exception in one of its actions or steps. */
+  actorFailed(error: unknown): void;
 }
 
 /** A connection actor changed state; states by full name, e.g. `connecting.queued`. */
@@ -32,6 +35,8 @@ export type TransitionListener = (actor: ConnectionActor, from: string | undefin
 
 export class Supervisor {
   readonly pool: PoolActor;
+  /** The one XState system every connection actor of this process belongs to. */
+  readonly actorSystem: SharedActorSystem;
   /** Actors by session ID: connected ones and those waiting in `reconnecting`. */
   private readonly bySession = new Map<string, ConnectionActor>();
   /** Actors by the connection ID of the socket they are bound to. */
@@ -55,6 +60,7 @@ export class Supervisor {
     private readonly line: AdmissionLine,
     hooks: SupervisorHooks,
   ) {
+    this.actorSystem = new SharedActorSystem(hooks.actorFailed);
     this.pool = createActor(
       poolMachine.provide({
         actions: {
@@ -154,9 +160,9 @@ export class Supervisor {
     return String(this.pool.getSnapshot().value);
   }
 
-  /** Stop every actor without transitions: the process is exiting, Redis keeps the sessions. */
+  /** Release every actor without transitions: the process is exiting, Redis keeps the sessions. */
   stopAll(): void {
-    for (const actor of this.tracked.keys()) actor.stop();
+    for (const actor of this.tracked.keys()) this.actorSystem.release(actor);
     this.tracked.clear();
     this.bySession.clear();
     this.byConnection.clear();

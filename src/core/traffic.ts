@@ -10,4 +10,6 @@ export const traffic = {
   framesOutFanout: 0,
   eventsDispatched: 0,
   actionReplies: 0,
+  /** Ephemeral events a backed-up socket never got: superseded by a newer one (src/core/connection.ts `offer`). */
+  ephemeralDropped: 0,
 };

@@ -100,6 +100,8 @@ export interface WebSocketBehavior<UserData> {
   /** Seconds of silence before the socket is dropped (pinged before, with `sendPingsAutomatically`). */
   idleTimeout?: number;
   sendPingsAutomatically?: boolean;
+  /** permessage-deflate: uWS's CompressOptions mask (src/edge/compression.ts); 0 or absent: off. */
+  compression?: number;
   upgrade?: (res: HttpResponse, req: HttpRequest, context: UpgradeContext) => void;
   open?: (ws: WebSocket<UserData>) => void;
   message?: (ws: WebSocket<UserData>, message: ArrayBuffer, isBinary: boolean) => void;
@@ -125,8 +127,18 @@ export interface App {
     compress?: boolean,
   ): boolean;
   numSubscribers(topic: RecognizedString): number;
-  listen(host: string, port: number, cb: (token: ListenToken | false) => void): App;
+  /** `options`: LISTEN_SHARED or LISTEN_EXCLUSIVE (uWS's own values, so a native app takes them as they are). */
+  listen(host: string, port: number, options: ListenOptions, cb: (token: ListenToken | false) => void): App;
 }
+
+/**
+ * uWS's listen options: `LIBUS_LISTEN_DEFAULT` (0) binds with SO_REUSEPORT, so other
+ * processes may listen on the same port; `LIBUS_LISTEN_EXCLUSIVE_PORT` (1) does not,
+ * so a port already taken refuses the bind.
+ */
+export const LISTEN_SHARED = 0;
+export const LISTEN_EXCLUSIVE = 1;
+export type ListenOptions = typeof LISTEN_SHARED | typeof LISTEN_EXCLUSIVE;
 
 /** Which edge runs, and why (start-up log, `/health/websocket`, `tether_edge_info`). */
 export interface EdgeInfo {

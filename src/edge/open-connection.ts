@@ -9,7 +9,7 @@ import { Connection } from '../core/connection.ts';
 import type { ConnectionActor } from '../core/connection-actor.ts';
 import type { GatewayCore } from '../core/gateway-core.ts';
 import type { EdgeSocket } from '../core/ports/edge-socket.ts';
-import { clientAddress, type TrustedProxies } from '../limits/client-address.ts';
+import { forwardedClient, type TrustedProxies } from '../limits/client-address.ts';
 import { HelloFrame } from '../shared/frames.ts';
 import type { HttpRequest } from './edge-port.ts';
 
@@ -26,9 +26,11 @@ export function connectionFor(
   trustedProxies: TrustedProxies,
 ): Connection {
   const correlationId = req.getHeader('x-correlation-id');
+  const client = forwardedClient(peer, (name) => req.getHeader(name), trustedProxies);
   return new Connection(core, {
     peer,
-    ip: clientAddress(peer, req.getHeader('x-forwarded-for'), trustedProxies),
+    ip: client.ip,
+    scheme: client.proto,
     userAgent: req.getHeader('user-agent'),
     // Held to the hello field's rule; a bad one is replaced by a generated ID, not refused.
     correlationId: isCorrelationId(correlationId) ? correlationId : undefined,

@@ -18,7 +18,7 @@ import type {
   ListenToken,
   WebSocket,
 } from './edge-port.ts';
-import { PROTOCOL_CUT } from './edge-port.ts';
+import { LISTEN_EXCLUSIVE, LISTEN_SHARED, PROTOCOL_CUT } from './edge-port.ts';
 import { chooseEdge } from './select-edge.ts';
 
 export type {
@@ -82,15 +82,41 @@ export function edgeCloseReason(message: ArrayBuffer): 'INVALID_UTF8' | 'MESSAGE
   return undefined;
 }
 
-export function listen(app: App, host: string, port: number): Promise<ListenSocket> {
+/** The port could not be bound; the message says why it may be and what to do. */
+export class ListenError extends Error {
+  override name = 'ListenError';
+}
+
+/**
+ * Listen on `host:port`. Exclusive unless `reusePort` (REUSE_PORT=true): a port some
+ * process already holds refuses the bind, where with SO_REUSEPORT a second gateway
+ * would silently start beside the first and take half its connections.
+ */
+export function listen(
+  app: App,
+  host: string,
+  port: number,
+  { reusePort = false }: { reusePort?: boolean } = {},
+): Promise<ListenSocket> {
   const edge = edgeOfApp.get(app);
   if (!edge) return Promise.reject(new Error('not an app made by createApp'));
   return new Promise((resolve, reject) => {
-    // Ports are shared between processes (SO_REUSEPORT): uWS by default, the ws edge where Node can.
-    app.listen(host, port, (token) =>
-      token ? resolve({ edge, token }) : reject(new Error(`cannot listen on ${host}:${port}`)),
+    app.listen(host, port, reusePort ? LISTEN_SHARED : LISTEN_EXCLUSIVE, (token) =>
+      token ? resolve({ edge, token }) : reject(new ListenError(listenFailure(edge, host, port, reusePort))),
     );
   });
+}
+
+function listenFailure(edge: Edge, host: string, port: number, reusePort: boolean): string {
+  const cannot = `cannot listen on ${host}:${port}: the port is in use (another gateway?) or not allowed to this user.`;
+  if (!reusePort)
+    return `${cannot} To run several processes on one port, set REUSE_PORT=true on each of them.`;
+  // Node ignores `reusePort` before 22.12 and 23.1 (src/edge/ws-edge/ws-app.ts).
+  const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+  const nodeShares = major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
+  if (edge.info.impl === 'ws' && !nodeShares)
+    return `${cannot} REUSE_PORT=true has no effect on the ws edge under Node ${process.versions.node} (it needs Node ≥ 22.12 or ≥ 23.1): give each process its own PORT.`;
+  return `${cannot} With REUSE_PORT=true, every process on the port must set it.`;
 }
 
 export function listeningPort(socket: ListenSocket): number {

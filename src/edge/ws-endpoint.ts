@@ -9,9 +9,19 @@ import type { Connection } from '../core/connection.ts';
 import { onMessage } from '../core/frame-router.ts';
 import type { GatewayCore } from '../core/gateway-core.ts';
 import { edgeBackpressureLimit } from '../core/slow-consumers.ts';
-import type { TrustedProxies } from '../limits/client-address.ts';
+import { AllowedOrigins } from '../limits/allowed-origins.ts';
+import { forwardedClient, type TrustedProxies } from '../limits/client-address.ts';
+import { ERRORS } from '../shared/errors.ts';
+import { compressOptions } from './compression.ts';
 import { type ActorFactory, connectionFor, startConnection } from './open-connection.ts';
-import { type App, edgeCloseReason, httpRemoteAddress, reply, type WebSocketBehavior } from './uws.ts';
+import {
+  type App,
+  edgeCloseReason,
+  type HttpResponse,
+  httpRemoteAddress,
+  reply,
+  type WebSocketBehavior,
+} from './uws.ts';
 
 export const WS_PATH = '/ws';
 
@@ -28,9 +38,21 @@ export function mountWebSocket(
   trustedProxies: TrustedProxies,
 ): void {
   const { config, logger } = core;
+  const origins = new AllowedOrigins(config.allowedOrigins);
   const upgrade: UpgradeHandler = (res, req, context) => {
     // Headers MUST be copied synchronously: req is stack-allocated.
-    const conn = connectionFor(core, req, httpRemoteAddress(res), trustedProxies);
+    const peer = httpRemoteAddress(res);
+    const origin = req.getHeader('origin');
+    if (!origins.allows(origin)) {
+      refuseOrigin(res, origin);
+      const { ip } = forwardedClient(peer, (name) => req.getHeader(name), trustedProxies);
+      logger.info(
+        { origin, ip, code: 'ORIGIN_NOT_ALLOWED' },
+        'websocket upgrade refused: origin not allowed',
+      );
+      return;
+    }
+    const conn = connectionFor(core, req, peer, trustedProxies);
     res.upgrade<SocketData>(
       { conn },
       req.getHeader('sec-websocket-key'),
@@ -50,6 +72,7 @@ export function mountWebSocket(
     closeOnBackpressureLimit: 1,
     idleTimeout: config.idleTimeoutS,
     sendPingsAutomatically: true,
+    compression: compressOptions(config.compression),
     upgrade: (res, req, context) => {
       // A throw out of a uWS handler aborts the whole process: answer this request instead.
       try {
@@ -68,4 +91,10 @@ export function mountWebSocket(
     drain: (ws) => ws.getUserData().conn.onDrain(),
     close: (ws, code, message) => ws.getUserData().conn.onClose(code, edgeCloseReason(message)),
   });
+}
+
+/** 403 before any socket exists: the browser's page sees the upgrade fail (its WebSocket gets 1006). */
+export function refuseOrigin(res: HttpResponse, origin: string): void {
+  const { message, recovery } = ERRORS.ORIGIN_NOT_ALLOWED;
+  reply(res, 403, JSON.stringify({ error: 'ORIGIN_NOT_ALLOWED', message, recovery, origin }));
 }

@@ -23,7 +23,7 @@ import {
   replyJson,
   trackAbort,
 } from '../edge/uws.ts';
-import { clientAddress, type TrustedProxies } from '../limits/client-address.ts';
+import { forwardedClient, type TrustedProxies } from '../limits/client-address.ts';
 import {
   type Answer,
   errorBody,
@@ -123,7 +123,7 @@ function requestInfo(
     method,
     route,
     correlationId: requestCorrelationId(req),
-    ip: clientAddress(peerAddress, req.getHeader('x-forwarded-for'), options.trustedProxies),
+    ip: forwardedClient(peerAddress, (name) => req.getHeader(name), options.trustedProxies).ip,
     peerAddress,
   };
 }
@@ -200,6 +200,7 @@ async function publish(
       id: result.id,
       correlationId,
       ...(result.duplicate ? { duplicate: true } : {}),
+      ...(result.ephemeral ? { ephemeral: true } : {}),
     });
     return;
   }

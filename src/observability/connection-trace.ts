@@ -63,6 +63,7 @@ import {
   ATTR_RESUMED,
   ATTR_SESSION_ID,
   ATTR_URL_PATH,
+  ATTR_URL_SCHEME,
   ATTR_USER_AGENT_ORIGINAL,
 } from './span-attributes.ts';
 import { contextFromTraceparent, SpanKind, tracer, withCorrelationId, withSpan } from './trace-context.ts';
@@ -266,6 +267,8 @@ class RecordingConnectionTrace implements ObservedConnectionTrace {
           [ATTR_USER_AGENT_ORIGINAL]: this.info.userAgent,
           [ATTR_NETWORK_PROTOCOL_NAME]: 'websocket',
           [ATTR_URL_PATH]: '/ws',
+          // Tether terminates no TLS: `http` unless a trusted proxy says the client used another.
+          [ATTR_URL_SCHEME]: this.info.scheme ?? 'http',
         },
       },
       parent,

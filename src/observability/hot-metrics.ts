@@ -118,4 +118,9 @@ export function registerHotCounters(registry: Registry): void {
   counter('tether_action_replies_total', 'Action replies fanned out from session inboxes', () => [
     { labels: {}, value: traffic.actionReplies },
   ]);
+  counter(
+    'tether_ephemeral_dropped_total',
+    'Ephemeral events a backed-up socket never got, superseded by a newer one of the same channel (by design, not loss)',
+    () => [{ labels: {}, value: traffic.ephemeralDropped }],
+  );
 }

@@ -1,13 +1,16 @@
 /**
  * The embedded default: with REDIS_URL unset, use 127.0.0.1:6379 if it answers,
- * else start a private `redis-server` from PATH (no persistence, temp dir), owned
- * and stopped by this process. Also used by the tests to get Redis they can kill.
+ * else start a private `redis-server` from PATH, owned and stopped by this process
+ * (REDIS_URL=embedded: always the private one). The gateway gives it a data folder
+ * and an append-only file (src/redis/redis-data-dir.ts), so a restart loses nothing;
+ * the tests also start throwaway ones (temp dir, no persistence) they can kill.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DataDirInUseError, lockDataDir } from './redis-data-dir.ts';
 
 export interface RedisServerHandle {
   url: string;
@@ -120,7 +123,15 @@ export interface ResolveRedisOptions {
   local?: { host: string; port: number };
   /** How the private redis-server is started when no local one answers. */
   server?: StartRedisOptions;
+  /**
+   * The private server's data folder, kept across restarts (append-only file, fsync
+   * always) and locked against a second gateway. @defaultValue none: a temp dir, no persistence
+   */
+  dataDir?: string;
 }
+
+/** REDIS_URL's value that asks for the private redis-server even when 6379 answers. */
+export const EMBEDDED = 'embedded';
 
 export interface ResolvedRedis {
   url: string;
@@ -134,9 +145,29 @@ export async function resolveRedis(
   configuredUrl: string | undefined,
   options: ResolveRedisOptions = {},
 ): Promise<ResolvedRedis> {
-  if (configuredUrl) return { url: configuredUrl, source: 'configured' };
+  if (configuredUrl && configuredUrl !== EMBEDDED) return { url: configuredUrl, source: 'configured' };
   const { host, port } = options.local ?? { host: '127.0.0.1', port: 6379 };
-  if (await redisAnswers(host, port)) return { url: `redis://${host}:${port}`, source: 'local' };
-  const server = await startRedisServer(options.server);
-  return { url: server.url, source: 'private', server };
+  if (!configuredUrl && (await redisAnswers(host, port)))
+    return { url: `redis://${host}:${port}`, source: 'local' };
+  if (options.dataDir === undefined) {
+    const server = await startRedisServer(options.server);
+    return { url: server.url, source: 'private', server };
+  }
+  const lock = await lockDataDir(options.dataDir).catch((error: unknown) => {
+    throw error instanceof DataDirInUseError ? new RedisUnavailableError(error.message) : error;
+  });
+  let server: RedisServerHandle;
+  try {
+    server = await startRedisServer({ ...options.server, dir: lock.dir, appendOnly: true });
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+  lock.serving(server.port);
+  const stopServer = server.stop;
+  return {
+    url: server.url,
+    source: 'private',
+    server: { ...server, stop: () => stopServer().finally(lock.release) },
+  };
 }

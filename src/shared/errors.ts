@@ -326,13 +326,21 @@ export const ERRORS = {
     message: 'The gateway hit an unexpected error.',
     recovery: 'Reconnect with resume; report the correlation ID if it persists.',
   },
+  ORIGIN_NOT_ALLOWED: {
+    // No socket exists yet: the upgrade is answered 403 with `{ error: code }`, not closed.
+    category: 'connection',
+    retryable: false,
+    message:
+      'The page’s Origin is not in the gateway’s ALLOWED_ORIGINS: the WebSocket upgrade was refused (HTTP 403).',
+    recovery:
+      'Serve the page from an allowed origin, or add its origin (scheme://host[:port]) to ALLOWED_ORIGINS.',
+  },
   SSE_CONNECTION_UNKNOWN: {
     category: 'connection',
     retryable: true,
     message:
-      'No open event stream on this gateway process has this connection token (POST /sse/frames): it closed, or the request reached another process.',
-    recovery:
-      'Open a new stream (GET /sse) and resume the session with the token its first event hands out; route /sse/frames to the process holding the stream.',
+      'No gateway process holds an open event stream with this connection token (POST /sse/frames): the stream closed.',
+    recovery: 'Open a new stream (GET /sse) and resume the session with the token its first event hands out.',
   },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -89,6 +89,8 @@ export const HelloFrame = T.Object(
         { additionalProperties: false },
       ),
     ),
+    /** Live events in `batch` frames, one per event-loop turn at most (docs/protocol.md, "Batched delivery"). */
+    batch: T.Optional(T.Boolean()),
   },
   { additionalProperties: false },
 );
@@ -267,6 +269,26 @@ export interface EventFrame {
   id: string;
   ts: number;
   data: unknown;
+  ephemeral?: undefined;
+}
+
+/**
+ * An event of an ephemeral channel (docs/protocol.md, "Ephemeral channels"): live
+ * only, so it has no ID and moves no position; it may be dropped for a backed-up socket.
+ */
+export interface EphemeralEventFrame {
+  type: 'event';
+  channel: string;
+  ephemeral: true;
+  ts: number;
+  data: unknown;
+  id?: undefined;
+}
+
+/** Several frames for one socket in one (docs/protocol.md, "Batched delivery"), in order. */
+export interface BatchFrame {
+  type: 'batch';
+  frames: ServerFrame[];
 }
 
 export interface AckFrame {
@@ -276,6 +298,8 @@ export interface AckFrame {
   id: string;
   /** true: a repeat of an earlier publish with the same `idempotencyKey`; `id` is that publish's, nothing was appended. */
   duplicate?: true;
+  /** true: the channel is ephemeral — the event went to live subscribers, nothing was stored; `id` is empty. */
+  ephemeral?: true;
 }
 
 /**
@@ -394,6 +418,8 @@ export type ServerFrame =
   | SubscribedFrame
   | UnsubscribedFrame
   | EventFrame
+  | EphemeralEventFrame
+  | BatchFrame
   | AckFrame
   | ErrorFrame
   | QueuedFrame

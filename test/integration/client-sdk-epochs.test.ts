@@ -1,8 +1,7 @@
 /**
  * The SDK when Redis loses everything (issue 10: "the client SDK stores the epoch and surfaces
  * the gap to the application"), against a real gateway on a real redis-server that is
- * SIGKILLed and restarted empty on the same port (no persistence: what the embedded default
- * runs):
+ * SIGKILLed and restarted empty on the same port (no persistence, or a lost disk):
  * - with the SDK away (its reconnects refused) while it happens, holding a position *above*
  *   every ID the new log will hand out (an event appended by a clock far ahead) — the SDK must
  *   not drop the new history's lower IDs as "already seen";

@@ -163,12 +163,10 @@ describe('system:channels', () => {
     const events = await hear('system:channels', (n) => n.channel === channel, 2);
     await sleep(300);
     expect(heard('system:channels', (n) => n.channel === channel)).toHaveLength(2);
-    expect(events[1]).toMatchObject({
-      type: 'channel.vacated',
-      subscribers: 0,
-      cause: 'left',
-      node: `b-${run}`,
-    });
+    expect(events[1]).toMatchObject({ type: 'channel.vacated', subscribers: 0, cause: 'left' });
+    // Reported by the process whose leave reached Redis last: usually b's, but a's leave is
+    // written behind its `unsubscribed` reply, so on a loaded box it may land after b's.
+    expect([`a-${run}`, `b-${run}`]).toContain(events[1]?.node);
   });
 
   it(

@@ -220,7 +220,7 @@ describe('between transports and processes', () => {
       const elsewhere = init?.method === 'POST' && posts++ % 2 === 1;
       return fetch(elsewhere ? url.replace(a.sseUrl, b.sseUrl) : url, init);
     };
-    const client = await TestClient.connect(a.sseUrl, {}, spread);
+    const client = await TestClient.connect(a.sseUrl, {}, { sseFetch: spread });
     clients.push(client);
     client.send({ type: 'hello', token: await mintToken({ sub: 'spread' }) });
     await client.next((f) => f.type === 'welcome');

@@ -25,19 +25,20 @@ export class TestClient {
   }
 
   /**
-   * A WebSocket for a ws:// URL; an SSE stream + POSTs for an http:// one (its `/sse` endpoint),
-   * its requests made with `sseFetch` when given.
+   * A WebSocket for a ws:// URL; an SSE stream + POSTs for an http:// one (its `/sse` endpoint).
+   * `options`: the `ws` client's own (a CA for wss://, …), and `sseFetch` for the SSE requests.
    */
   static connect(
     url: string,
     headers: Record<string, string> = {},
-    sseFetch?: typeof fetch,
+    options: WebSocket.ClientOptions & { sseFetch?: typeof fetch } = {},
   ): Promise<TestClient> {
     return new Promise((resolve, reject) => {
+      const { sseFetch, ...wsOptions } = options;
       // SseTestSocket has the part of ws's API this class uses.
       const ws = url.startsWith('http')
         ? (new SseTestSocket(url, headers, sseFetch) as unknown as WebSocket)
-        : new WebSocket(url, { headers });
+        : new WebSocket(url, { ...wsOptions, headers });
       const client = new TestClient(ws);
       ws.once('open', () => resolve(client));
       ws.once('error', reject);

@@ -1,11 +1,18 @@
 /**
  * src/limits/client-address.ts: one canonical form per address (so limits keyed by it
  * hold however the socket spelled it), TRUSTED_PROXIES with exact addresses and CIDR
- * ranges, and which X-Forwarded-For hop names the client.
+ * ranges, and which Forwarded / X-Forwarded-For hop names the client (and its scheme);
+ * src/limits/allowed-origins.ts: which pages may open a WebSocket.
  */
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/config.ts';
-import { clientAddress, normalizeAddress, TrustedProxies } from '../../src/limits/client-address.ts';
+import { AllowedOrigins } from '../../src/limits/allowed-origins.ts';
+import {
+  clientAddress,
+  forwardedClient,
+  normalizeAddress,
+  TrustedProxies,
+} from '../../src/limits/client-address.ts';
 
 describe('normalizeAddress', () => {
   it.each([
@@ -58,5 +65,81 @@ describe('clientAddress', () => {
   it('a hop that is not an address counts as the proxy that wrote it', () => {
     expect(clientAddress('127.0.0.1', 'unknown, 10.1.1.1', proxies)).toBe('10.1.1.1');
     expect(clientAddress('127.0.0.1', '10.2.2.2, 10.1.1.1', proxies)).toBe('10.2.2.2');
+  });
+});
+
+describe('forwardedClient', () => {
+  const proxies = new TrustedProxies(['127.0.0.0/8', '10.0.0.0/8']);
+  const headers =
+    (values: Record<string, string>) =>
+    (name: string): string =>
+      values[name] ?? '';
+
+  it('reads Forwarded (RFC 7239): the client and the scheme it used, ports and brackets dropped', () => {
+    const from = (forwarded: string) => forwardedClient('127.0.0.1', headers({ forwarded }), proxies);
+    expect(from('for=203.0.113.7;proto=https')).toEqual({ ip: '203.0.113.7', proto: 'https' });
+    expect(from('for="203.0.113.7:47011";proto=HTTPS')).toEqual({ ip: '203.0.113.7', proto: 'https' });
+    expect(from('for="[2001:DB8:cafe::17]:4711"')).toEqual({ ip: '2001:db8:cafe::17', proto: undefined });
+    // Two proxies: each appended the connection it received; the right-most untrusted hop is the client.
+    expect(
+      from('for=198.51.100.1;proto=https, for=203.0.113.9;proto=https, for=10.1.1.1;proto=http'),
+    ).toEqual({
+      ip: '203.0.113.9',
+      proto: 'https',
+    });
+    // Obfuscated or unknown (§6.2, §6.3): the proxy that wrote it is the best we know.
+    expect(from('for=_hidden, for=10.1.1.1;proto=https')).toEqual({ ip: '10.1.1.1', proto: 'https' });
+  });
+
+  it('Forwarded wins over X-Forwarded-For; a malformed one is dropped for X-Forwarded-For', () => {
+    const both = { forwarded: 'for=203.0.113.7', 'x-forwarded-for': '198.51.100.1' };
+    expect(forwardedClient('127.0.0.1', headers(both), proxies).ip).toBe('203.0.113.7');
+    const malformed = { forwarded: 'for=203.0.113.7;;=', 'x-forwarded-for': '198.51.100.1' };
+    expect(forwardedClient('127.0.0.1', headers(malformed), proxies).ip).toBe('198.51.100.1');
+    expect(forwardedClient('127.0.0.1', headers({ forwarded: 'for="unclosed' }), proxies).ip).toBe(
+      '127.0.0.1',
+    );
+  });
+
+  it('X-Forwarded-Proto: one per hop when each proxy appended one, else the nearest proxy’s', () => {
+    const pair = (xff: string, proto: string) =>
+      forwardedClient('127.0.0.1', headers({ 'x-forwarded-for': xff, 'x-forwarded-proto': proto }), proxies);
+    expect(pair('203.0.113.7', 'https')).toEqual({ ip: '203.0.113.7', proto: 'https' });
+    expect(pair('203.0.113.7, 10.1.1.1', 'https, http')).toEqual({ ip: '203.0.113.7', proto: 'https' });
+    expect(pair('203.0.113.7, 10.1.1.1', 'wss')).toEqual({ ip: '203.0.113.7', proto: 'wss' });
+    expect(pair('203.0.113.7', 'not a scheme')).toEqual({ ip: '203.0.113.7', proto: undefined });
+  });
+
+  it('from an untrusted peer nothing is believed; with no proxy trusted at all, such requests are counted', () => {
+    const sent = headers({ forwarded: 'for=203.0.113.7;proto=https' });
+    expect(forwardedClient('198.51.100.1', sent, proxies)).toEqual({ ip: '198.51.100.1' });
+    expect(proxies.ignoredWhileEmpty).toBe(0); // a list is set: a stray header is not a misconfiguration
+    const none = new TrustedProxies([]);
+    expect(forwardedClient('127.0.0.1', sent, none)).toEqual({ ip: '127.0.0.1' });
+    expect(forwardedClient('127.0.0.1', headers({ 'x-forwarded-for': '203.0.113.7' }), none).ip).toBe(
+      '127.0.0.1',
+    );
+    expect(forwardedClient('127.0.0.1', headers({}), none).ip).toBe('127.0.0.1');
+    expect(none.ignoredWhileEmpty).toBe(2);
+  });
+});
+
+describe('AllowedOrigins', () => {
+  it('empty or * allows any origin', () => {
+    for (const origins of [[], ['*']])
+      expect(new AllowedOrigins(origins).allows('https://evil.example')).toBe(true);
+  });
+
+  it('a list allows exactly its origins, in any case, and requests without an Origin', () => {
+    const origins = new AllowedOrigins(['https://app.example.com']);
+    expect(origins.allows('https://App.Example.com')).toBe(true);
+    expect(origins.allows('')).toBe(true);
+    for (const other of [
+      'http://app.example.com',
+      'https://app.example.com:444',
+      'https://evil.example',
+      'null',
+    ])
+      expect(origins.allows(other), other).toBe(false);
   });
 });

@@ -34,6 +34,8 @@ describe('without CONFIG_FILE', () => {
       publish: 'clients',
       replay: true,
       maxSubscribers: 0,
+      ephemeral: false,
+      batch: false,
     });
   });
 });
@@ -82,11 +84,13 @@ describe('namespaces', () => {
       presence: false,
       replay: true,
       maxSubscribers: 0,
+      ephemeral: false,
     });
     expect(policy('inbox:abc')).toMatchObject({
       historyMaxEvents: 2000,
       publish: 'backend',
       maxSubscribers: 0,
+      ephemeral: false,
     });
   });
 });
@@ -97,7 +101,7 @@ describe('a file that is refused stops start-up, naming the file, the JSON path 
     const message = refusal({ CONFIG_FILE: file });
     expect(message).toContain(`CONFIG_FILE="${file}": /namespaces/room: unknown key "presense"`);
     expect(message).toContain(
-      'allowed: historyMaxEvents, historyMaxAgeMs, presence, joinLeave, publish, replay, maxSubscribers',
+      'allowed: historyMaxEvents, historyMaxAgeMs, presence, joinLeave, publish, replay, ephemeral, batch, maxSubscribers',
     );
   });
 

@@ -11,6 +11,12 @@ import { refusal } from '../support/config-refusal.ts';
 
 const SECRET = 's'.repeat(32);
 const API_KEY = 'k'.repeat(16);
+const PRODUCTION = {
+  NODE_ENV: 'production',
+  AUTH_JWT_SECRET: SECRET,
+  PUBLISH_API_KEYS: API_KEY,
+  REDIS_URL: 'redis://redis.internal:6379',
+};
 
 /** A real public key of the given type, as the SPKI PEM an auth provider publishes. */
 function publicPem(type: 'rsa' | 'ec' | 'ed25519', options: Record<string, unknown> = {}): string {
@@ -92,21 +98,73 @@ describe('coercion', () => {
 
 describe('a bad value names the variable and the rule', () => {
   it.each([
-    [{ PORT: 'abc' }, 'PORT="abc"', 'must be integer'],
-    [{ PORT: '70000' }, 'PORT="70000"', 'must be <= 65535'],
-    [{ PORT: '-1' }, 'PORT="-1"', 'must be >= 0'],
-    [{ MAX_MESSAGE_BYTES: '12.5' }, 'MAX_MESSAGE_BYTES="12.5"', 'must be integer'],
-    [{ MAX_MESSAGE_BYTES: '100' }, 'MAX_MESSAGE_BYTES="100"', 'must be >= 1024'],
-    [{ HANDSHAKE_TIMEOUT_MS: '10' }, 'HANDSHAKE_TIMEOUT_MS="10"', 'must be >= 100'],
-    [{ REDIS_URL: 'http://localhost' }, 'REDIS_URL="http://localhost"', 'must match pattern "^rediss?://"'],
-    [{ REDIS_PREFIX: 'has space' }, 'REDIS_PREFIX="has space"', 'must match pattern'],
-    [{ AUTH_JWT_SECRET: 'short' }, 'AUTH_JWT_SECRET="short"', 'must NOT have fewer than 32 characters'],
-    [{ PUBLISH_API_KEYS: 'short' }, 'PUBLISH_API_KEYS="short"', 'must NOT have fewer than 16 characters'],
+    [{ PORT: 'abc' }, 'PORT="abc"', 'must be a whole number'],
+    [{ PORT: '70000' }, 'PORT="70000"', 'must be at most 65535'],
+    [{ PORT: '-1' }, 'PORT="-1"', 'must be at least 0'],
+    [{ MAX_MESSAGE_BYTES: '12.5' }, 'MAX_MESSAGE_BYTES="12.5"', 'must be a whole number of bytes'],
+    [{ MAX_MESSAGE_BYTES: '100' }, 'MAX_MESSAGE_BYTES="100"', 'must be at least 1024 bytes'],
+    [{ HANDSHAKE_TIMEOUT_MS: '10' }, 'HANDSHAKE_TIMEOUT_MS="10"', 'must be at least 100 ms'],
+    [{ RATE_WINDOW_S: '0' }, 'RATE_WINDOW_S="0"', 'must be at least 1 s'],
+    [{ RESUME_WINDOW_MS: 'soon' }, 'RESUME_WINDOW_MS="soon"', 'must be a whole number of ms'],
+    [{ REUSE_PORT: 'maybe' }, 'REUSE_PORT="maybe"', 'must be true or false'],
+    [{ REDIS_URL: 'http://localhost' }, 'REDIS_URL="http://localhost"', 'for example "redis://'],
+    [{ REDIS_PREFIX: 'has space' }, 'REDIS_PREFIX="has space"', 'for example "tether"'],
+    [{ TIER_PRIORITIES: 'gold:1' }, 'TIER_PRIORITIES="gold:1"', 'for example "enterprise=1,pro=2,free=4"'],
+    [{ ALLOWED_ORIGINS: 'app.example.com' }, 'ALLOWED_ORIGINS="app.example.com"', 'for example "https://'],
+    [
+      { AUTH_JWT_SECRET: 'short' },
+      'AUTH_JWT_SECRET=<hidden, 5 characters>',
+      'must be at least 32 characters',
+    ],
+    [
+      { PUBLISH_API_KEYS: 'short' },
+      'PUBLISH_API_KEYS=<hidden, 5 characters>',
+      'must be at least 16 characters',
+    ],
+    [{ WS_COMPRESSION: 'gzip' }, 'WS_COMPRESSION="gzip"', 'must be one of off, shared, dedicated'],
+    [{ WS_COMPRESSION_WINDOW_KB: '5' }, 'WS_COMPRESSION_WINDOW_KB="5"', 'must be one of 4, 8, 16, 32 KiB'],
+    [
+      { WS_COMPRESSION_THRESHOLD_BYTES: '-1' },
+      'WS_COMPRESSION_THRESHOLD_BYTES="-1"',
+      'must be at least 0 bytes',
+    ],
   ])('%j', (env, variable, rule) => {
     const message = refusal(env);
     expect(message).toContain('Invalid configuration');
     expect(message).toContain(variable);
     expect(message).toContain(rule);
+  });
+
+  it('never prints a secret, nor the password in a URL', () => {
+    const message = refusal({
+      AUTH_JWT_SECRET: 'hunter2-secret',
+      ADMIN_API_KEY: 'admin-pw',
+      PUBLISH_API_KEYS: 'pk-1,pk-2',
+      REDIS_URL: 'http://app:p4ssw0rd@redis.internal:6379',
+    });
+    for (const secret of ['hunter2-secret', 'admin-pw', 'pk-1', 'p4ssw0rd'])
+      expect(message).not.toContain(secret);
+    expect(message).toContain('ADMIN_API_KEY=<hidden, 8 characters>');
+    expect(message).toContain('REDIS_URL="http://app:***@redis.internal:6379"');
+  });
+
+  it('a pattern error shows a valid value, never the regex', () => {
+    const message = refusal({ LIFECYCLE_EVENTS: 'sessions;channels', INSPECT: 'some' });
+    expect(message).toContain(
+      'LIFECYCLE_EVENTS="sessions;channels": not in the expected form; for example "sessions,channels"',
+    );
+    expect(message).toContain('for example "sample:100"');
+    expect(message).not.toMatch(/pattern|\^|\$"/);
+  });
+
+  it('every variable with a pattern has examples, each of them accepted', () => {
+    for (const [name, schema] of Object.entries(EnvSchema.properties)) {
+      const { pattern, examples } = schema as { pattern?: string; examples?: string[] };
+      if (!pattern) continue;
+      expect(examples?.length, name).toBeGreaterThan(0);
+      for (const example of examples ?? [])
+        expect(new RegExp(pattern).test(example), `${name}=${example}`).toBe(true);
+    }
   });
 
   it('says what the variable is for', () => {
@@ -200,16 +258,24 @@ describe('auth and development mode', () => {
     expect(refusal({ NODE_ENV: 'production', AUTH_JWT_SECRET: SECRET })).toContain('PUBLISH_API_KEYS');
   });
 
-  it('production with auth and API keys starts, not in development mode', () => {
-    const config = loadConfig({ NODE_ENV: 'production', AUTH_JWT_SECRET: SECRET, PUBLISH_API_KEYS: API_KEY });
+  it('production without REDIS_URL is refused: the embedded redis-server keeps nothing across restarts', () => {
+    const production = { NODE_ENV: 'production', AUTH_JWT_SECRET: SECRET, PUBLISH_API_KEYS: API_KEY };
+    for (const env of [production, { ...production, REDIS_URL: 'embedded' }]) {
+      const message = refusal(env);
+      expect(message).toContain('NODE_ENV=production requires REDIS_URL=redis://host:port');
+      expect(message).toContain('appendonly yes');
+    }
+  });
+
+  it('production with auth, API keys and Redis starts, not in development mode', () => {
+    const config = loadConfig(PRODUCTION);
     expect(config.production).toBe(true);
     expect(config.devMode).toBe(false);
   });
 
   it('AUTH_REQUIRE_EXP is on in production and off elsewhere unless set', () => {
-    const production = { NODE_ENV: 'production', AUTH_JWT_SECRET: SECRET, PUBLISH_API_KEYS: API_KEY };
-    expect(loadConfig(production).auth.requireExp).toBe(true);
-    expect(loadConfig({ ...production, AUTH_REQUIRE_EXP: 'false' }).auth.requireExp).toBe(false);
+    expect(loadConfig(PRODUCTION).auth.requireExp).toBe(true);
+    expect(loadConfig({ ...PRODUCTION, AUTH_REQUIRE_EXP: 'false' }).auth.requireExp).toBe(false);
     expect(loadConfig({ AUTH_JWT_SECRET: SECRET }).auth.requireExp).toBe(false);
     expect(loadConfig({ AUTH_JWT_SECRET: SECRET, AUTH_REQUIRE_EXP: 'true' }).auth.requireExp).toBe(true);
   });
@@ -218,5 +284,42 @@ describe('auth and development mode', () => {
     const { admission, actions } = loadConfig({ TIER_PRIORITIES: 'gold=1', ACTION_PRIORITIES: 'urgent=1' });
     for (const key of ['constructor', '__proto__', 'toString', 'hasOwnProperty'])
       expect([admission.tierPriorities[key], actions.priorities[key]]).toEqual([undefined, undefined]);
+  });
+});
+
+describe('thresholds that contradict each other are refused', () => {
+  it.each([
+    ['SATURATE_EVENT_LOOP_LAG_MS', '600', 'SHED_EVENT_LOOP_LAG_MS', '500', ' ms'],
+    ['SATURATE_HEAP_RATIO', '0.97', 'SHED_HEAP_RATIO', '0.9', ''],
+    ['SATURATE_BUFFERED_BYTES', '2000', 'SHED_BUFFERED_BYTES', '1000', ' bytes'],
+  ])('%s above %s', (low, lowValue, high, highValue, unit) => {
+    expect(refusal({ [low]: lowValue, [high]: highValue })).toContain(
+      `${low}=${lowValue}${unit} is above ${high}=${highValue}${unit}: saturation must come before shedding`,
+    );
+  });
+
+  it('equal thresholds, and a buffered-bytes shed threshold of 0 (off), are accepted', () => {
+    expect(
+      loadConfig({ SATURATE_EVENT_LOOP_LAG_MS: '500', SHED_EVENT_LOOP_LAG_MS: '500' }).admission.saturate
+        .lagMs,
+    ).toBe(500);
+    expect(
+      loadConfig({ SATURATE_BUFFERED_BYTES: '2000', SHED_BUFFERED_BYTES: '0' }).admission.shed.bufferedBytes,
+    ).toBe(0);
+  });
+});
+
+describe('deployment options', () => {
+  it('by default: an exclusive port, the embedded Redis under .tether/redis, any origin', () => {
+    expect(loadConfig({})).toMatchObject({
+      reusePort: false,
+      redisDataDir: '.tether/redis',
+      allowedOrigins: [],
+    });
+  });
+
+  it('ALLOWED_ORIGINS is a list of origins, compared in lower case', () => {
+    const config = loadConfig({ ALLOWED_ORIGINS: 'https://App.example.com, http://localhost:5173' });
+    expect(config.allowedOrigins).toEqual(['https://app.example.com', 'http://localhost:5173']);
   });
 });

@@ -1,3 +1,5 @@
+import type { WireOptions } from '../commands.ts';
+
 /**
  * One client connection as the load generator sees it, whatever the system:
  * the scenarios only relay, publish, count deliveries and close.
@@ -21,13 +23,18 @@ export interface ClientOptions {
   relay?: boolean;
   /** Tether: give every publish a fresh `idempotencyKey`. */
   idempotencyKeys?: boolean;
+  /** Tether: permessage-deflate offered, batched frames asked for. */
+  wire?: WireOptions;
   timeoutMs: number;
 }
 
 export interface BenchClient {
   /** Send a payload that the system returns to this same client. */
   relay(payload: string): void;
-  publish(channel: string, payload: string): void;
+  /** Publish `payload` as a string, or `dataJson` (JSON text) as the event's data when given. */
+  publish(channel: string, payload: string, dataJson?: string): void;
+  /** Bytes read from the socket so far (TCP payload: frames as they crossed the wire). */
+  bytesRead?(): number;
   readonly isOpen: boolean;
   /** Why the connection ended (close code and reason, or the last error frame), for diagnostics. */
   readonly endedBecause: string | undefined;
@@ -55,6 +62,6 @@ export function connectDeadline(
  * cache poisoning, which cannot happen on loopback): the generator's CPU goes to
  * load, not to XOR.
  */
-export function generatorSocketOptions(localAddress: string) {
-  return { localAddress, perMessageDeflate: false, generateMask: () => {} };
+export function generatorSocketOptions(localAddress: string, deflate = false) {
+  return { localAddress, perMessageDeflate: deflate, generateMask: () => {} };
 }

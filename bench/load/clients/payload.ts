@@ -15,3 +15,24 @@ export function makePayload(sentAtMs = performance.now()): string {
 export function payloadAgeMs(payload: string, nowMs = performance.now()): number {
   return nowMs - Number.parseFloat(payload);
 }
+
+const NAMES = ['Ada', 'Grace', 'Linus', 'Margaret', 'Dennis', 'Barbara', 'Ken', 'Radia'];
+const WORDS = ['deploy', 'looks', 'good', 'to', 'me', 'the', 'build', 'is', 'green', 'again', 'ship', 'it'];
+
+/**
+ * A chat message as an application would publish it (JSON text, about 250 bytes):
+ * the same keys every time, a few authors, everyday words — what permessage-deflate
+ * is for (the wire scenario). Deterministic in `n`, so every run sends the same bytes.
+ */
+export function chatMessage(n: number): string {
+  const author = NAMES[n % NAMES.length] as string;
+  const words = Array.from({ length: 6 + (n % 7) }, (_, i) => WORDS[(n * 7 + i * 5) % WORDS.length]);
+  return JSON.stringify({
+    kind: 'message',
+    author: { id: `user-${n % NAMES.length}`, name: author, avatar: `/avatars/${author.toLowerCase()}.png` },
+    text: words.join(' '),
+    sentAt: new Date(Date.UTC(2026, 11, 5, 3, 0, n % 60)).toISOString(),
+    reactions: { thumbsUp: n % 4, heart: n % 3 },
+    thread: { id: `thread-${n % 5}`, replies: n % 9 },
+  });
+}

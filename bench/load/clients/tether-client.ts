@@ -17,6 +17,7 @@ import { closeWs } from './raw-client.ts';
 import { mintToken } from './tokens.ts';
 
 const EVENT_PREFIX = '{"type":"event"';
+const BATCH_PREFIX = '{"type":"batch"';
 
 export async function connectTetherClient(
   options: ClientOptions,
@@ -33,16 +34,26 @@ export async function connectTetherClient(
     ? (channel: string, payload: string) =>
         `{"type":"publish","channel":"${channel}","data":"${payload}","idempotencyKey":"${options.userId}.${published++}"}`
     : (channel: string, payload: string) => `{"type":"publish","channel":"${channel}","data":"${payload}"}`;
+  const hello = JSON.stringify({ type: 'hello', token, ...(options.wire?.batch ? { batch: true } : {}) });
 
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(options.url, generatorSocketOptions(options.localAddress));
+    const ws = new WebSocket(
+      options.url,
+      generatorSocketOptions(options.localAddress, options.wire?.deflate ?? false),
+    );
     let endedBecause: string | undefined;
     const client: BenchClient = {
       get endedBecause() {
         return endedBecause;
       },
       relay: (payload) => ws.send(publishFrame(relayChannel, payload)),
-      publish: (channel, payload) => ws.send(publishFrame(channel, payload)),
+      publish: (channel, payload, dataJson) =>
+        ws.send(
+          dataJson === undefined
+            ? publishFrame(channel, payload)
+            : `{"type":"publish","channel":"${channel}","data":${dataJson}}`,
+        ),
+      bytesRead: () => (ws as unknown as { _socket?: { bytesRead: number } })._socket?.bytesRead ?? 0,
       get isOpen() {
         return ws.readyState === WebSocket.OPEN;
       },
@@ -62,6 +73,10 @@ export async function connectTetherClient(
       const text = data.toString();
       if (ready) {
         // Hot path: fan-out only counts; relay needs the payload back.
+        if (text.startsWith(BATCH_PREFIX)) {
+          countBatch(text, handlers);
+          return;
+        }
         if (!text.startsWith(EVENT_PREFIX)) {
           if (text.startsWith('{"type":"error"')) endedBecause = text.slice(0, 300);
           return;
@@ -83,7 +98,7 @@ export async function connectTetherClient(
       }
       // `queued` (admission waits for a slot): keep waiting for welcome.
     });
-    ws.once('open', () => ws.send(JSON.stringify({ type: 'hello', token })));
+    ws.once('open', () => ws.send(hello));
     ws.on('error', (error) => {
       clearTimeout(deadline);
       reject(error);
@@ -96,4 +111,10 @@ export async function connectTetherClient(
       }
     });
   });
+}
+
+/** A batch frame (docs/protocol.md, "Batched delivery"): each event in it is a delivery. */
+function countBatch(text: string, handlers: ClientHandlers): void {
+  const { frames } = JSON.parse(text) as { frames: { type: string }[] };
+  for (const frame of frames) if (frame.type === 'event') handlers.delivered();
 }

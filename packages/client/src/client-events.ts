@@ -24,6 +24,8 @@ export interface ChannelEvent {
   /** Server time the event was stored, ms since the epoch. */
   ts: number;
   data: unknown;
+  /** An ephemeral channel's event: `id` is empty, it is never replayed and may have been dropped. */
+  ephemeral?: true;
 }
 
 export interface RecoveredNotice {

@@ -65,6 +65,12 @@ export interface TetherClientOptions {
   clientName?: string;
   /** React to browser `online`/`offline` and page visibility. @defaultValue true */
   networkAware?: boolean;
+  /**
+   * Ask the gateway for batched delivery: live events of one server loop turn arrive in one
+   * frame (fewer frames for busy channels; docs/protocol.md, "Batched delivery"). Events reach
+   * the application one by one either way. @defaultValue false
+   */
+  batch?: boolean;
   /** HTTP base for `diagnose()`. @defaultValue derived from `url` (ws→http, path dropped) */
   httpUrl?: string;
   /**
@@ -126,6 +132,7 @@ export const CLIENT_DEFAULTS = {
   actionTimeoutMs: 30_000,
   clientName: 'tether-js',
   networkAware: true,
+  batch: false,
   transport: 'auto',
   upgradeTimeoutMs: 3000,
   transportMemoryMs: 600_000,

@@ -74,6 +74,7 @@ export class FrameRouter {
       client: { name: this.options.clientName, version: SDK_VERSION },
     };
     if (token) frame.token = token;
+    if (this.options.batch) frame.batch = true;
     const session = this.session;
     // Resuming: echo the session's correlation ID, so one session keeps one ID across reconnects.
     const correlationId = (session && this.welcome?.correlationId) || this.options.correlationId;
@@ -148,7 +149,15 @@ export class FrameRouter {
     } catch {
       return; // not ours to judge; the gateway only sends JSON
     }
+    this.route(frame);
+  }
+
+  private route(frame: ServerFrame): void {
     switch (frame.type) {
+      case 'batch':
+        // Frames the gateway coalesced for this socket (docs/protocol.md, "Batched delivery"): in order.
+        for (const inner of frame.frames) this.route(inner);
+        return;
       case 'welcome':
         this.onWelcome(frame);
         return;
@@ -157,7 +166,9 @@ export class FrameRouter {
         this.hooks.queued(frame.position, frame.estimatedWaitMs);
         return;
       case 'event': {
-        const event = this.subscriptions.deliver(frame);
+        const event = frame.ephemeral
+          ? this.subscriptions.deliverEphemeral(frame)
+          : this.subscriptions.deliver(frame);
         if (event) this.hooks.emit('event', event);
         return;
       }

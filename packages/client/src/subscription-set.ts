@@ -11,6 +11,7 @@ import type { ChannelEvent, ClientEvents } from './client-events.ts';
 import type { HistoryOptions, HistoryPage } from './history.ts';
 import type {
   ChannelResume,
+  EphemeralEventFrame,
   EventFrame,
   MembershipFrame,
   SubscribedFrame,
@@ -207,6 +208,21 @@ export class SubscriptionSet {
     const subscription = this.get(frame.channel);
     if (!subscription || !this.deps.positions.accept(frame.channel, frame.id)) return undefined;
     const event: ChannelEvent = { channel: frame.channel, id: frame.id, ts: frame.ts, data: frame.data };
+    subscription.deliver(event);
+    return event;
+  }
+
+  /** An ephemeral channel's event: live only, it moves no position (it has no ID). */
+  deliverEphemeral(frame: EphemeralEventFrame): ChannelEvent | undefined {
+    const subscription = this.get(frame.channel);
+    if (!subscription) return undefined;
+    const event: ChannelEvent = {
+      channel: frame.channel,
+      id: '',
+      ts: frame.ts,
+      data: frame.data,
+      ephemeral: true,
+    };
     subscription.deliver(event);
     return event;
   }

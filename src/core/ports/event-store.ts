@@ -13,6 +13,8 @@ export interface LoggedEvent {
   correlationId?: string;
   /** W3C traceparent of the sampled span that appended it, so delivery joins that trace. */
   traceparent?: string;
+  /** Announced, never appended (an ephemeral channel): `id` is empty, nothing can replay it. */
+  ephemeral?: true;
 }
 
 export interface ReplayPlan {
@@ -75,6 +77,8 @@ export interface HistoryPage {
 export interface EventStore {
   /** Append and announce one event; the returned event is durable. */
   append(channel: string, json: string, correlationId: string, options?: AppendOptions): Promise<Appended>;
+  /** Announce one event to the channel's live subscribers on every process, without logging it. */
+  announce(channel: string, json: string, correlationId: string): Promise<void>;
   /**
    * Where delivery can continue for a client whose last seen event is `after`, in `epoch`
    * if it knows one. `replay: false` (the channel's namespace allows none): delivery

@@ -13,6 +13,8 @@ export interface ConnectionTraceInfo {
   peerAddress: string;
   /** The client behind a trusted proxy's X-Forwarded-For. */
   clientAddress: string;
+  /** The client's scheme (`https`…) from a trusted proxy; none when it connected directly. */
+  scheme?: string;
   userAgent: string;
   /** The upgrade request's `traceparent` header, if any (it wins over hello's). */
   traceparent?: string;

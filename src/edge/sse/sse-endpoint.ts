@@ -8,12 +8,14 @@
  */
 import { onMessage } from '../../core/frame-router.ts';
 import type { GatewayCore } from '../../core/gateway-core.ts';
+import { AllowedOrigins } from '../../limits/allowed-origins.ts';
 import type { TrustedProxies } from '../../limits/client-address.ts';
 import { errorSpec } from '../../shared/errors.ts';
 import type { App } from '../edge-port.ts';
 import { type ActorFactory, connectionFor, startConnection } from '../open-connection.ts';
 import { BodyTooLargeError, httpRemoteAddress, readBody, reply, replyJson } from '../uws.ts';
 import { arrayBufferOf } from '../ws-edge/http-adapters.ts';
+import { refuseOrigin } from '../ws-endpoint.ts';
 import { parseSeq } from './sse-inbound.ts';
 import type { SseSocket } from './sse-socket.ts';
 import type { SseStreams } from './sse-streams.ts';
@@ -52,7 +54,14 @@ export function mountSse(
   relay: Relay,
 ): SseEndpoint {
   const { logger } = core;
+  const origins = new AllowedOrigins(core.config.allowedOrigins);
   app.get(SSE_PATH, (res, req) => {
+    // The same pages may open a stream as a WebSocket (ALLOWED_ORIGINS, src/limits/allowed-origins.ts).
+    const origin = req.getHeader('origin');
+    if (!origins.allows(origin)) {
+      refuseOrigin(res, origin);
+      return;
+    }
     let socket: SseSocket | undefined;
     // A throw out of a uWS handler aborts the whole process: answer this request instead.
     try {

@@ -55,23 +55,33 @@ export class EdgeSocket<UserData> implements WebSocket<UserData> {
     this.address = socket.remoteAddress ?? '';
   }
 
-  send(message: RecognizedString, isBinary = false, _compress = false): number {
+  send(message: RecognizedString, isBinary = false, compress = false): number {
     this.usable();
+    return this.sendData(typeof message === 'string' ? message : bytesOf(message), isBinary, compress);
+  }
+
+  /** A topic publish to a socket that negotiated permessage-deflate (`deflates`). */
+  sendData(data: string | Uint8Array, isBinary: boolean, compress: boolean): number {
     if (this.dropping()) return SEND_DROPPED;
-    const data = typeof message === 'string' ? message : bytesOf(message);
-    this.raw.send(data, { binary: isBinary, compress: false, fin: true }, this.flushed);
+    this.raw.send(data, { binary: isBinary, compress, fin: true }, this.flushed);
     return this.sent();
   }
 
   /**
    * A topic publish: one frame made once for every subscriber, written straight to
-   * the TCP socket. Safe beside ws's own sends: with compression off, ws writes each
-   * frame to the socket at once, so the order on the wire is the order of the calls.
+   * the TCP socket. Only for a socket that does not deflate: then ws writes each
+   * frame to the socket at once, so the order on the wire is the order of the calls;
+   * one that does queues frames behind its compressor, so a publish goes that way too.
    */
   writeFrame(frame: Uint8Array): number {
     if (this.dropping()) return SEND_DROPPED;
     this.socket.write(frame, this.flushed);
     return this.sent();
+  }
+
+  /** The peer and the route agreed on permessage-deflate. */
+  get deflates(): boolean {
+    return this.raw.extensions !== '';
   }
 
   /** uWS's rule: past maxBackpressure the message is dropped (and the socket doomed). */

@@ -11,6 +11,9 @@ export interface Subscriber {
   topics: Set<string> | undefined;
   /** Write a whole frame, or drop it (and cut) past the backpressure limit; never throws. */
   writeFrame(frame: Uint8Array): number;
+  /** Sends go through its compressor: a publish is sent as a message, not a ready frame. */
+  readonly deflates: boolean;
+  sendData(data: Uint8Array, isBinary: boolean, compress: boolean): number;
 }
 
 export class Topics {
@@ -44,12 +47,19 @@ export class Topics {
     return this.subscribers.get(topic)?.size ?? 0;
   }
 
-  publish(topic: string, message: string | Uint8Array, isBinary: boolean): boolean {
+  publish(topic: string, message: string | Uint8Array, isBinary: boolean, compress = false): boolean {
     const set = this.subscribers.get(topic);
     if (!set) return true;
-    // Framed once, not once per subscriber.
-    const frame = serverFrame(typeof message === 'string' ? Buffer.from(message) : message, isBinary);
-    for (const ws of set) ws.writeFrame(frame);
+    const payload = typeof message === 'string' ? Buffer.from(message) : message;
+    let frame: Buffer | undefined; // framed once, not once per subscriber
+    for (const ws of set) {
+      if (ws.deflates) {
+        ws.sendData(payload, isBinary, compress);
+        continue;
+      }
+      frame ??= serverFrame(payload, isBinary);
+      ws.writeFrame(frame);
+    }
     return true;
   }
 }

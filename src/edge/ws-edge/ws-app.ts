@@ -5,9 +5,16 @@
  * (uWS 20.30 cut the connection instead).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { ListenOptions } from 'node:net';
+import type { ListenOptions as NetListenOptions } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { App, RecognizedString, RouteHandler, WebSocketBehavior } from '../edge-port.ts';
+import {
+  type App,
+  LISTEN_SHARED,
+  type ListenOptions,
+  type RecognizedString,
+  type RouteHandler,
+  type WebSocketBehavior,
+} from '../edge-port.ts';
 import { bytesOf, NodeRequest, NodeResponse, textOf } from './http-adapters.ts';
 import { Router } from './router.ts';
 import { Topics } from './topics.ts';
@@ -38,11 +45,12 @@ export class WsApp implements App {
     return this;
   }
 
-  publish(topic: RecognizedString, message: RecognizedString, isBinary = false): boolean {
+  publish(topic: RecognizedString, message: RecognizedString, isBinary = false, compress = false): boolean {
     return this.topics.publish(
       textOf(topic),
       typeof message === 'string' ? message : bytesOf(message),
       isBinary,
+      compress,
     );
   }
 
@@ -51,10 +59,11 @@ export class WsApp implements App {
   }
 
   /**
-   * Listens with SO_REUSEPORT where Node has it (22.12+, 23.1+), so processes share a
-   * port as they do on uWS; Node 20 ignores the option and a second process gets EADDRINUSE.
+   * LISTEN_SHARED listens with SO_REUSEPORT where Node has it (22.12+, 23.1+), so
+   * processes share a port as they do on uWS; Node 20 ignores the option and a second
+   * process gets EADDRINUSE. LISTEN_EXCLUSIVE is Node's default bind (no SO_REUSEPORT).
    */
-  listen(host: string, port: number, cb: (token: Server | false) => void): App {
+  listen(host: string, port: number, options: ListenOptions, cb: (token: Server | false) => void): App {
     const server = createServer();
     server.on('request', (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res));
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
@@ -62,7 +71,8 @@ export class WsApp implements App {
     );
     const failed = () => cb(false);
     server.once('error', failed);
-    server.listen({ host, port, reusePort: true } as ListenOptions, () => {
+    const reusePort = options === LISTEN_SHARED;
+    server.listen({ host, port, reusePort } as NetListenOptions, () => {
       server.off('error', failed);
       cb(server);
     });

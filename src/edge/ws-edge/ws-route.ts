@@ -9,6 +9,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket as WsSocket } from 'ws';
+import { deflateOptions } from '../compression.ts';
 import { PROTOCOL_CUT, type WebSocketBehavior } from '../edge-port.ts';
 import { EdgeSocket, type SocketRoute } from './edge-socket.ts';
 import { IdleSweeper } from './idle-sweeper.ts';
@@ -42,7 +43,7 @@ export class WsRoute<UserData> implements SocketRoute<UserData> {
     this.server = new WebSocketServer({
       noServer: true,
       clientTracking: false,
-      perMessageDeflate: false,
+      perMessageDeflate: deflateOptions(behavior.compression),
       maxPayload: behavior.maxPayloadLength ?? DEFAULT_MAX_PAYLOAD,
       handleProtocols: (_offered, request) => this.protocols.get(request) || false,
     });

@@ -18,6 +18,8 @@ import { closeMessage, dataMessage, type EventHead, eventHead, positionsId } fro
 /** The close code a stream cut without a close event reports, as a WebSocket's would (RFC 6455 §7.1.5). */
 export const ABNORMAL_CLOSURE = 1006;
 
+const BATCH_HEAD = '{"type":"batch"';
+
 /** An SSE message built once for every stream a publish reaches. */
 export interface SharedMessage {
   text: string;
@@ -69,6 +71,7 @@ export class SseSocket implements EdgeSocket {
   }
 
   send(message: string): number {
+    if (message.startsWith(BATCH_HEAD)) return this.write(dataMessage(message, this.trackBatch(message)));
     return this.write(dataMessage(message, this.track(eventHead(message))));
   }
 
@@ -131,6 +134,18 @@ export class SseSocket implements EdgeSocket {
 
   getBufferedAmount(): number {
     return this.pendingBytes + this.stalledBytes;
+  }
+
+  /** A batch (docs/protocol.md §6.14, opt-in) moves the positions of the events inside it. */
+  private trackBatch(message: string): string | undefined {
+    const { frames } = JSON.parse(message) as { frames: { type?: string; channel?: string; id?: string }[] };
+    let moved = false;
+    for (const frame of frames)
+      if (frame.type === 'event' && typeof frame.channel === 'string' && typeof frame.id === 'string') {
+        this.positions.set(frame.channel, frame.id);
+        moved = true;
+      }
+    return moved ? positionsId(this.positions) : undefined;
   }
 
   private track(head: EventHead | undefined): string | undefined {

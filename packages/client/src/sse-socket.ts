@@ -3,7 +3,7 @@
  * server-sent-events stream (`GET /sse`) read with `fetch` streaming — so it runs in
  * browsers and in Node 20+ alike, and can send `Last-Event-ID` itself — and go up by
  * `POST /sse/frames`, one request at a time so they arrive in the order sent (frames that
- * wait meanwhile go together, one per line). The wire format: docs/protocol.md, "Transports".
+ * wait meanwhile go together, one per line). The wire format: docs/protocol.md §1.1.
  *
  * @example
  * const client = new TetherClient({ url: 'wss://gateway.example.com/ws', transport: 'sse' });

@@ -1,5 +1,5 @@
 /**
- * Which transport a new connection tries (docs/protocol.md, "Transports"): WebSocket first,
+ * Which transport a new connection tries (docs/protocol.md §1.1): WebSocket first,
  * the SSE fallback when the upgrade fails or stalls; a fallback that worked is remembered
  * for `transportMemoryMs`, then WebSocket is tried again (the network may have changed),
  * and a WebSocket that opens forgets it at once. A forced transport is the only one tried.

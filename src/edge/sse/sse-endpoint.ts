@@ -1,5 +1,5 @@
 /**
- * The fallback transport's routes (docs/protocol.md, "Transports"): `GET /sse` opens an
+ * The fallback transport's routes (docs/protocol.md §1.1): `GET /sse` opens an
  * event stream — a connection, with its actor, as a WebSocket upgrade makes one — and
  * `POST /sse/frames` carries the client's frames to the stream its `tether-connection`
  * header names, one frame per line, handled in order by the same frame router — passed on

@@ -1,5 +1,5 @@
 /**
- * The SSE wire format of Tether's frames (docs/protocol.md, "Transports"): each frame is
+ * The SSE wire format of Tether's frames (docs/protocol.md §1.1): each frame is
  * one `data:` line (JSON has no raw line breaks); an event frame also sets the `id` to every
  * channel's position on this stream, so a reconnecting EventSource's `Last-Event-ID` is a
  * `lastEventIds` map; the stream opens with an `open` event and ends with a `close` event

@@ -284,6 +284,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
     rateLimitHits: () => limits.limits.stats.hits,
     startedAt: Date.now(),
     edge: edgeInfo(app),
+    sseStreams: () => sseStreams.size,
     isDraining,
     forwardedIgnored: () => trustedProxies.ignoredWhileEmpty,
   });

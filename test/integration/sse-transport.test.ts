@@ -44,6 +44,11 @@ const resumeHello = (token: string, welcome: WelcomeFrame, lastEventIds?: Record
   resume: { sessionId: welcome.sessionId, resumeToken: welcome.resumeToken, lastEventIds },
 });
 
+async function until(done: () => Promise<boolean>, what: string): Promise<void> {
+  for (const deadline = Date.now() + 5000; !(await done()); await sleep(50))
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+}
+
 const newChannel = () => `sse:${randomUUID().slice(0, 8)}`;
 
 describe.each(TRANSPORTS)('over %s', (transport: Transport) => {
@@ -234,6 +239,23 @@ describe('between transports and processes', () => {
       Array.from({ length: 60 }, (_, n) => n),
     );
     expect(posts).toBeGreaterThan(3); // some went by way of B
+  });
+
+  it('/health/websocket counts the connections on the SSE fallback', async () => {
+    const gw = await gateway();
+    await session(gw.url, { token: await mintToken({ sub: 'on-ws' }) });
+    const onSse = await session(gw.sseUrl, { token: await mintToken({ sub: 'on-sse' }) });
+    const health = async () => {
+      const response = await fetch(`${gw.http}/health/websocket`, {
+        headers: { authorization: 'Bearer test-admin-key-0123456789' },
+      });
+      return ((await response.json()) as { connections: { sockets: number; sseStreams: number } })
+        .connections;
+    };
+    expect(await health()).toMatchObject({ sockets: 2, sseStreams: 1 });
+    onSse.client.close();
+    await onSse.client.waitClosed();
+    await until(async () => (await health()).sseStreams === 0, 'the stream gone from the report');
   });
 
   it('a POST naming no open stream is refused with SSE_CONNECTION_UNKNOWN (404)', async () => {

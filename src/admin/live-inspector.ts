@@ -15,6 +15,7 @@ import type { AnyActorRef } from 'xstate';
 import type { InspectConfig } from '../config/config.ts';
 import type { Logger } from '../observability/logger.ts';
 import { redactSecrets } from '../observability/secrets.ts';
+import { importOptional } from '../shared/optional-import.ts';
 import { INSPECTOR_HOST, type InspectorBridge, startInspectorBridge } from './inspector-bridge.ts';
 
 type Inspector = ReturnType<typeof import('@statelyai/inspect')['createInspector']>;
@@ -38,7 +39,11 @@ export class LiveInspector {
   }
 
   private static async load(config: InspectConfig, logger: Logger): Promise<LiveInspector> {
-    const { createInspector } = await import('@statelyai/inspect');
+    const { createInspector } = await importOptional(
+      () => import('@statelyai/inspect'),
+      '@statelyai/inspect@^0.7.2',
+      'INSPECT',
+    );
     const bridge = await startInspectorBridge({ port: config.port });
     const inspector = createInspector(
       {

@@ -98,26 +98,35 @@ export async function createTokenVerifier(
   };
 
   if (!devSecret) return { verify };
-  const mint = (claims: DevTokenClaims) =>
-    new SignJWT({
-      channels: claims.channels ?? ['*'],
-      publish: claims.publish ?? ['*'],
-      actions: claims.actions ?? ['*'],
-      tier: claims.tier ?? 'standard',
-    })
-      .setProtectedHeader({ alg: 'HS256' })
-      .setSubject(claims.sub)
-      .setIssuedAt()
-      .setExpirationTime(`${claims.ttlS ?? 86_400}s`)
-      .sign(key as CryptoKey);
-  return { verify, mint };
+  return { verify, mint: (claims) => signToken(key as CryptoKey, claims, auth) };
+}
+
+/**
+ * A token for `claims`, HS256 with `key`, carrying the issuer and audience the
+ * gateway checks (AUTH_ISSUER, AUTH_AUDIENCE). Minted by development mode and by
+ * `tether token` (src/cli/token-command.ts).
+ */
+export function signToken(key: CryptoKey, claims: DevTokenClaims, auth: AuthConfig): Promise<string> {
+  const jwt = new SignJWT({
+    channels: claims.channels ?? ['*'],
+    publish: claims.publish ?? ['*'],
+    actions: claims.actions ?? ['*'],
+    tier: claims.tier ?? 'standard',
+  })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(claims.sub)
+    .setIssuedAt()
+    .setExpirationTime(`${claims.ttlS ?? 86_400}s`);
+  if (auth.issuer) jwt.setIssuer(auth.issuer);
+  if (auth.audience) jwt.setAudience(auth.audience);
+  return jwt.sign(key);
 }
 
 /**
  * An HMAC secret imported once: given raw bytes, jose imports them into WebCrypto
  * again on every verify (~6% of the CPU of a connect, bench connect-cost).
  */
-function hmacKey(secret: Uint8Array): Promise<CryptoKey> {
+export function hmacKey(secret: Uint8Array): Promise<CryptoKey> {
   return crypto.subtle.importKey('raw', new Uint8Array(secret), { name: 'HMAC', hash: 'SHA-256' }, false, [
     'sign',
     'verify',

@@ -19,14 +19,14 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { BullMQOtel } from 'bullmq-otel';
-import packageJson from '../../package.json' with { type: 'json' };
+import { PACKAGE_VERSION } from '../config/package-root.ts';
 import { CORRELATION_BAGGAGE_KEY } from './correlation-span-processor.ts';
 import { isTracingEnabled } from './tracing.ts';
 
 export { SpanKind };
 
 /** Tether's tracer. A proxy: safe to take before the SDK is registered. */
-export const tracer = trace.getTracer('tether', packageJson.version);
+export const tracer = trace.getTracer('tether', PACKAGE_VERSION);
 
 export interface WithSpanOptions extends SpanOptions {
   /** Parent context; defaults to the active one. */
@@ -128,6 +128,6 @@ export function withCorrelationId(base: Context, correlationId: string): Context
  */
 export function bullTelemetry(): BullMQOtel | undefined {
   return isTracingEnabled()
-    ? new BullMQOtel({ tracerName: 'tether.bullmq', version: packageJson.version })
+    ? new BullMQOtel({ tracerName: 'tether.bullmq', version: PACKAGE_VERSION })
     : undefined;
 }

@@ -35,7 +35,8 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
-import packageJson from '../../package.json' with { type: 'json' };
+import { PACKAGE_VERSION } from '../config/package-root.ts';
+import { importOptional } from '../shared/optional-import.ts';
 import { CorrelationIdSpanProcessor } from './correlation-span-processor.ts';
 
 export type OtlpProtocol = 'http/protobuf' | 'http/json' | 'grpc';
@@ -120,7 +121,7 @@ export async function startTracing(options: TracingOptions = {}): Promise<Tracin
       .merge(
         resourceFromAttributes({
           [ATTR_SERVICE_NAME]: 'tether',
-          [ATTR_SERVICE_VERSION]: packageJson.version,
+          [ATTR_SERVICE_VERSION]: PACKAGE_VERSION,
         }),
       )
       // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win over our defaults.
@@ -187,11 +188,20 @@ async function processorsFor(choice: ExporterChoice): Promise<SpanProcessor[]> {
   return processors;
 }
 
-/** Loaded on demand: the gRPC exporter pulls in @grpc/grpc-js, which most set-ups never need. */
+/**
+ * Loaded on demand. The gRPC exporter pulls in @grpc/grpc-js, which most set-ups never
+ * need: it is an optional package, installed by whoever sets the grpc protocol.
+ */
 async function otlpExporter(protocol: OtlpProtocol): Promise<SpanExporter> {
   switch (protocol) {
-    case 'grpc':
-      return new (await import('@opentelemetry/exporter-trace-otlp-grpc')).OTLPTraceExporter();
+    case 'grpc': {
+      const grpc = await importOptional(
+        () => import('@opentelemetry/exporter-trace-otlp-grpc'),
+        '@opentelemetry/exporter-trace-otlp-grpc@^0.223.1',
+        'OTEL_EXPORTER_OTLP_PROTOCOL=grpc',
+      );
+      return new grpc.OTLPTraceExporter();
+    }
     case 'http/json':
       return new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter();
     case 'http/protobuf':

@@ -10,10 +10,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { BuildOptions } from 'esbuild';
+import { PACKAGE_ROOT } from '../config/package-root.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const ROOT = PACKAGE_ROOT;
 
 /** Output file name → entry point (relative to the repository root). */
 export const PAGE_BUNDLES = {

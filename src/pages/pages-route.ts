@@ -7,7 +7,7 @@
  * to connect.
  */
 import { readdir, readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
+import { PACKAGE_ROOT } from '../config/package-root.ts';
 import { type App, type HttpResponse, reply, replyJson, trackAbort } from '../edge/uws.ts';
 import { registry } from '../observability/metrics.ts';
 import { HistorySampler } from './dashboard/history-sampler.ts';
@@ -15,7 +15,7 @@ import { FAVICON_SVG } from './favicon.ts';
 import { type PageName, pageBundles, pageHtml } from './page-assets.ts';
 
 const HEADERS = { 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' };
-const DOCS_DIR = fileURLToPath(new URL('../../docs/', import.meta.url));
+const DOCS_DIR = `${PACKAGE_ROOT}/docs/`;
 
 /** One per process, like the metrics registry it samples: started by the first gateway that mounts the pages. */
 let sampler: HistorySampler | undefined;

@@ -1,7 +1,8 @@
 /**
- * A real gateway process (`node --import tsx src/main.ts`), for what an in-process
- * gateway cannot show: SIGKILL, SIGTERM, exit codes, start-up refusals. Ready when
- * its JSON log says "listening" (the port is read from that line).
+ * A real gateway process (`node --import tsx src/main.ts`, or another command such as
+ * `npm start`), for what an in-process gateway cannot show: SIGKILL, SIGTERM, exit
+ * codes, start-up refusals. Ready when its JSON log says "listening" (the port is read
+ * from that line).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -44,9 +45,18 @@ export function processEnv(overrides: Record<string, string> = {}): Record<strin
   };
 }
 
-/** Start a process and resolve once it listens; rejects (with its stderr) if it exits first. */
-export function spawnGateway(env: Record<string, string>): Promise<GatewayProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+/** The gateway from its TypeScript sources. */
+const FROM_SOURCE: readonly string[] = [process.execPath, '--import', 'tsx', 'src/main.ts'];
+
+/**
+ * Start a process and resolve once it listens; rejects (with its stderr) if it exits first.
+ * @param command - program and arguments, run in the repository root
+ */
+export function spawnGateway(
+  env: Record<string, string>,
+  [program, ...args]: readonly string[] = FROM_SOURCE,
+): Promise<GatewayProcess> {
+  const child = spawn(program as string, args, {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

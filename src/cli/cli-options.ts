@@ -1,0 +1,24 @@
+/** What every `tether` command shares: strict option parsing and its exit statuses. */
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+
+/** A usage or configuration error: the status src/main.ts exits with on a configuration error. */
+export const EXIT_USAGE = 2;
+
+/** A mistake on the command line; `tether` prints its message and exits with EXIT_USAGE. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/**
+ * The values of `args`, parsed strictly by node:util's parseArgs: an unknown option,
+ * a positional or a missing value is a UsageError naming it.
+ */
+export function parseOptions<T extends Options>(args: string[], options: T) {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: false }).values;
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}

@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+/**
+ * The `tether` command (package.json `bin`, compiled to dist/src/cli/tether.js by
+ * `npm run build`):
+ *
+ *   tether start                                   run the gateway (what `npm start` runs)
+ *   tether token --sub alice --channels 'room:*'   mint a client token from the configured secret
+ *   tether check-config                            validate the environment, print the effective configuration
+ *   tether --version
+ *
+ * Each command is loaded only when asked for, after source maps are switched on, so
+ * stack traces point into src/ and `tether --version` loads nothing else.
+ */
+import { PACKAGE_VERSION } from '../config/package-root.ts';
+import { EXIT_USAGE, UsageError } from './cli-options.ts';
+
+process.setSourceMapsEnabled(true);
+
+const USAGE = `Usage: tether <command> [options]
+
+Commands:
+  start                    Run the gateway until SIGTERM/SIGINT (configuration from the environment: README.md, "Configuration")
+  token                    Print a client token signed with AUTH_JWT_SECRET (or, in development mode, the shared development secret)
+                             --sub <user>          the user (default dev-user)
+                             --channels <a,b>      channel patterns it may subscribe to (default *)
+                             --publish <a,b>       channel patterns it may publish to (default *)
+                             --actions <a,b>       actions it may send (default *)
+                             --tier <name>         its tier (default standard)
+                             --ttl <seconds>       its lifetime (default 86400)
+  check-config             Validate the environment and print the effective configuration, secrets masked; exits 2 on an error
+
+Options:
+  --version, -v            Print Tether's version
+  --help, -h               Print this help
+`;
+
+async function run(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'start':
+      await import('../main.ts');
+      return -1; // the gateway runs until a signal; src/main.ts exits the process
+    case 'token':
+      return (await import('./token-command.ts')).tokenCommand(rest);
+    case 'check-config':
+      return (await import('./check-config-command.ts')).checkConfigCommand(rest);
+    case '--version':
+    case '-v':
+      process.stdout.write(`${PACKAGE_VERSION}\n`);
+      return 0;
+    case '--help':
+    case '-h':
+    case 'help':
+      process.stdout.write(USAGE);
+      return 0;
+    default:
+      process.stderr.write(
+        `tether: ${command ? `unknown command "${command}"` : 'no command given'}\n\n${USAGE}`,
+      );
+      return EXIT_USAGE;
+  }
+}
+
+try {
+  const status = await run(process.argv.slice(2));
+  if (status >= 0) process.exitCode = status;
+} catch (error) {
+  if (!(error instanceof UsageError)) throw error;
+  process.stderr.write(`tether: ${error.message}\nRun \`tether --help\` for the options.\n`);
+  process.exitCode = EXIT_USAGE;
+}

@@ -28,8 +28,10 @@ import { drainConnections } from './core/drain.ts';
 import { channelTopic } from './core/event-frames.ts';
 import { GatewayCore } from './core/gateway-core.ts';
 import { tierPriority } from './core/principal.ts';
-import { BackpressureWatch } from './core/slow-consumers.ts';
+import { BackpressureWatch, edgeBackpressureLimit } from './core/slow-consumers.ts';
 import { Supervisor } from './core/supervisor.ts';
+import { mountSse, type SseEndpoint } from './edge/sse/sse-endpoint.ts';
+import { publisherFor, SseStreams } from './edge/sse/sse-streams.ts';
 import {
   closeListenSocket,
   createApp,
@@ -83,6 +85,13 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
   const redis = await connectRedis(redisUrl, config.nodeId, logger, config.redisPubSub);
   const keys = redisKeys(config.redisPrefix);
   const app = createApp(config.edge);
+  // The SSE fallback's streams (src/edge/sse/): a channel's publish reaches them and the edge's sockets.
+  const sseStreams = new SseStreams(
+    config.nodeId,
+    edgeBackpressureLimit(config.maxBackpressureBytes),
+    config.idleTimeoutS * 1000,
+  );
+  const topics = publisherFor(app, sseStreams);
   const store = new StoreHealth(redis.commands, {
     onRoundTrip: (ms) => metrics.redisRoundTrip.observe(ms / 1000),
   });
@@ -140,7 +149,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
     redis.subscriber,
     channelPresence,
     (channel, text) => {
-      app.publish(channelTopic(channel), text, false, false);
+      topics.publish(channelTopic(channel), text, false, false);
       core.direct.deliver(channel, text, false);
     },
     logger,
@@ -156,7 +165,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
     events,
     keys,
     {
-      deliver: (channel, event) => fanOutEvent(app, core.direct, channel, event, compressFrom(config)),
+      deliver: (channel, event) => fanOutEvent(topics, core.direct, channel, event, compressFrom(config)),
       missed: (channel) => {
         for (const conn of core.connections.values())
           if (conn.subscriptions.has(channel))
@@ -223,9 +232,14 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
   const observer = new GatewayObserver(core, telemetry);
   const watch = new ConnectionWatch(supervisor, config.inspect, logger);
 
+  let sse: SseEndpoint | undefined; // mounted with the routes, below
   control.on((notice) => {
     if (notice.type === 'order') {
       sessionControl.execute(notice.order);
+      return;
+    }
+    if (notice.type === 'sse.frames') {
+      sse?.relayed(notice);
       return;
     }
     presence.forget(notice.sessionId); // the taker holds its memberships now
@@ -254,7 +268,11 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
   let draining = false;
   const isDraining = () => draining;
   const trustedProxies = new TrustedProxies(config.limits.trustedProxies);
-  mountWebSocket(app, core, connectionActorFactory(core), trustedProxies);
+  const createActor = connectionActorFactory(core);
+  mountWebSocket(app, core, createActor, trustedProxies);
+  sse = mountSse(app, core, createActor, trustedProxies, sseStreams, (nodeId, frames) =>
+    control.relay(nodeId, { type: 'sse.frames', ...frames }),
+  );
   mountAdminRoutes(app, {
     core,
     redis: redis.commands,
@@ -276,6 +294,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
     rateLimitHits: () => limits.limits.stats.hits,
     startedAt: Date.now(),
     edge: edgeInfo(app),
+    sseStreams: () => sseStreams.size,
     isDraining,
     forwardedIgnored: () => trustedProxies.ignoredWhileEmpty,
   });

@@ -25,4 +25,6 @@ export interface AdminSources {
   isDraining(): boolean;
   /** Requests that carried Forwarded / X-Forwarded-* headers while TRUSTED_PROXIES is empty. */
   forwardedIgnored(): number;
+  /** Connections on the SSE fallback (src/edge/sse/), of all the open sockets. */
+  sseStreams(): number;
 }

@@ -33,7 +33,8 @@ export interface HealthReport {
   /** Which WebSocket edge serves this process, and why (src/edge/select-edge.ts). */
   edge: EdgeInfo;
   pool: Record<string, unknown>;
-  connections: { sockets: number; byState: Readonly<Record<string, number>> };
+  /** `sseStreams`: how many of the sockets are the SSE fallback's (docs/protocol.md §1.1). */
+  connections: { sockets: number; sseStreams: number; byState: Readonly<Record<string, number>> };
   redis: {
     status: string;
     roundTripMs: number | undefined;
@@ -76,7 +77,11 @@ export async function websocketHealth(sources: AdminSources): Promise<HealthRepo
     draining,
     edge: sources.edge,
     pool: { state: poolState, ...pool },
-    connections: { sockets: core.connections.size, byState: core.supervisor.stateCounts() },
+    connections: {
+      sockets: core.connections.size,
+      sseStreams: sources.sseStreams(),
+      byState: core.supervisor.stateCounts(),
+    },
     redis: {
       status: redisReady || redis.status !== 'ready' ? redis.status : 'not responding',
       roundTripMs: sources.store.roundTripMs,

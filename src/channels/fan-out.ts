@@ -17,7 +17,7 @@ import type { DirectDelivery } from '../core/direct-delivery.ts';
 import { channelTopic, ephemeralFrameText, eventFrameText } from '../core/event-frames.ts';
 import type { LoggedEvent } from '../core/ports/event-store.ts';
 import { traffic } from '../core/traffic.ts';
-import type { App } from '../edge/uws.ts';
+import type { TopicPublisher } from '../edge/sse/sse-streams.ts';
 import { metrics } from '../observability/metrics.ts';
 import {
   ATTR_CORRELATION_ID,
@@ -37,12 +37,12 @@ import {
 import { INBOX_PREFIX } from '../shared/frames.ts';
 
 /**
- * Publish `event` to the channel's uWS topic, compressed when at least `compressFrom`
+ * Publish `event` to the channel's topic (the edge's sockets and SSE streams), compressed when at least `compressFrom`
  * long (src/core/compression.ts), and to the sockets served one by one (`direct`:
  * ephemeral channels, batched delivery); returns the local subscriber count.
  */
 export function fanOutEvent(
-  app: App,
+  app: TopicPublisher,
   direct: DirectDelivery,
   channel: string,
   event: LoggedEvent,
@@ -65,7 +65,7 @@ export function fanOutEvent(
 }
 
 function deliverTraced(
-  app: App,
+  app: TopicPublisher,
   topic: string,
   text: string,
   compress: boolean,

@@ -63,6 +63,15 @@ export interface HttpResponse {
   writeStatus(status: RecognizedString): HttpResponse;
   writeHeader(key: RecognizedString, value: RecognizedString): HttpResponse;
   end(body?: RecognizedString, closeConnection?: boolean): HttpResponse;
+  /**
+   * Stream part of the body (chunked); false when it could not all go out now (it is kept
+   * and sent later: wait for `onWritable` before writing more). The SSE stream's writes.
+   */
+  write(chunk: RecognizedString): boolean;
+  /** Called when the kernel took what a `write` left behind; return true. */
+  onWritable(handler: (offset: number) => boolean): HttpResponse;
+  /** Cut the connection at once; the `onAborted` handlers run. */
+  close(): HttpResponse;
   cork(cb: () => void): HttpResponse;
   /** Body chunks; a chunk is only valid during the call (copy it). */
   onData(handler: (chunk: ArrayBuffer, isLast: boolean) => void): HttpResponse;

@@ -5,18 +5,15 @@
  * socket is pinged and closed if no pong follows (when: `heartbeatTiming` in
  * src/edge/uws.ts; the default 40 s is 24 s + 16 s).
  */
-import { Ajv } from 'ajv';
-import type { ConnectionInput } from '../../machines/connection.machine.ts';
-import { Connection } from '../core/connection.ts';
-import type { ConnectionActor } from '../core/connection-actor.ts';
+import type { Connection } from '../core/connection.ts';
 import { onMessage } from '../core/frame-router.ts';
 import type { GatewayCore } from '../core/gateway-core.ts';
 import { edgeBackpressureLimit } from '../core/slow-consumers.ts';
 import { AllowedOrigins } from '../limits/allowed-origins.ts';
 import { forwardedClient, type TrustedProxies } from '../limits/client-address.ts';
 import { ERRORS } from '../shared/errors.ts';
-import { HelloFrame } from '../shared/frames.ts';
 import { compressOptions } from './compression.ts';
+import { type ActorFactory, connectionFor, startConnection } from './open-connection.ts';
 import {
   type App,
   edgeCloseReason,
@@ -34,41 +31,28 @@ interface SocketData {
 
 type UpgradeHandler = NonNullable<WebSocketBehavior<SocketData>['upgrade']>;
 
-/** The `x-correlation-id` header obeys the hello frame's `correlationId` schema (src/shared/frames.ts). */
-const isCorrelationId = new Ajv().compile<string>(HelloFrame.properties.correlationId);
-
 export function mountWebSocket(
   app: App,
   core: GatewayCore,
-  createActor: (input: ConnectionInput) => ConnectionActor,
+  createActor: ActorFactory,
   trustedProxies: TrustedProxies,
 ): void {
   const { config, logger } = core;
   const origins = new AllowedOrigins(config.allowedOrigins);
   const upgrade: UpgradeHandler = (res, req, context) => {
     // Headers MUST be copied synchronously: req is stack-allocated.
-    const correlationId = req.getHeader('x-correlation-id');
     const peer = httpRemoteAddress(res);
-    const client = forwardedClient(peer, (name) => req.getHeader(name), trustedProxies);
     const origin = req.getHeader('origin');
     if (!origins.allows(origin)) {
       refuseOrigin(res, origin);
+      const { ip } = forwardedClient(peer, (name) => req.getHeader(name), trustedProxies);
       logger.info(
-        { origin, ip: client.ip, code: 'ORIGIN_NOT_ALLOWED' },
+        { origin, ip, code: 'ORIGIN_NOT_ALLOWED' },
         'websocket upgrade refused: origin not allowed',
       );
       return;
     }
-    const conn = new Connection(core, {
-      peer,
-      ip: client.ip,
-      scheme: client.proto,
-      userAgent: req.getHeader('user-agent'),
-      // Held to the hello field's rule; a bad one is replaced by a generated ID, not refused.
-      correlationId: isCorrelationId(correlationId) ? correlationId : undefined,
-      traceparent: req.getHeader('traceparent') || undefined,
-      tracestate: req.getHeader('tracestate') || undefined,
-    });
+    const conn = connectionFor(core, req, peer, trustedProxies);
     res.upgrade<SocketData>(
       { conn },
       req.getHeader('sec-websocket-key'),
@@ -102,21 +86,7 @@ export function mountWebSocket(
         }
       }
     },
-    open: (ws) => {
-      const conn = ws.getUserData().conn;
-      conn.socket = ws;
-      // Admission waits for hello: the token's tier decides the place in line.
-      conn.actor = createActor({
-        connectionId: conn.id,
-        correlationId: conn.correlationId,
-        handshakeTimeoutMs: config.handshakeTimeoutMs,
-        resumeWindowMs: config.resumeWindowMs,
-        admissionTimeoutMs: config.admission.timeoutMs,
-        maxErrorsPerMinute: config.maxErrorsPerMinute,
-      });
-      core.supervisor.supervise(conn.actor);
-      core.socketOpened(conn);
-    },
+    open: (ws) => startConnection(core, createActor, ws.getUserData().conn, ws),
     message: (ws, message, isBinary) => onMessage(core, ws.getUserData().conn, message, isBinary),
     drain: (ws) => ws.getUserData().conn.onDrain(),
     close: (ws, code, message) => ws.getUserData().conn.onClose(code, edgeCloseReason(message)),
@@ -124,7 +94,7 @@ export function mountWebSocket(
 }
 
 /** 403 before any socket exists: the browser's page sees the upgrade fail (its WebSocket gets 1006). */
-function refuseOrigin(res: HttpResponse, origin: string): void {
+export function refuseOrigin(res: HttpResponse, origin: string): void {
   const { message, recovery } = ERRORS.ORIGIN_NOT_ALLOWED;
   reply(res, 403, JSON.stringify({ error: 'ORIGIN_NOT_ALLOWED', message, recovery, origin }));
 }

@@ -15,7 +15,9 @@ import type { RedisConnection } from './redis-target.ts';
 
 export type ControlNotice =
   | { type: 'session.taken'; sessionId: string; byNode: string }
-  | { type: 'order'; order: ControlOrder; byNode: string };
+  | { type: 'order'; order: ControlOrder; byNode: string }
+  /** A POST to /sse/frames that reached this process for another's stream (src/edge/sse/). */
+  | { type: 'sse.frames'; token: string; seq?: number; body: string };
 
 export class ControlBus implements SessionNotices {
   private readonly handlers: ((notice: ControlNotice) => void)[] = [];
@@ -54,6 +56,11 @@ export class ControlBus implements SessionNotices {
   send(nodeId: string, notice: ControlNotice): void {
     if (nodeId === this.nodeId) return;
     this.publisher.publish(this.channelOf(nodeId), JSON.stringify(notice)).catch(() => {});
+  }
+
+  /** To `nodeId` only; resolves with how many processes heard it (0: that process is gone). */
+  relay(nodeId: string, notice: ControlNotice): Promise<number> {
+    return this.publisher.publish(this.channelOf(nodeId), JSON.stringify(notice));
   }
 
   /** To every process, this one included; resolves with how many processes heard it. */

@@ -337,6 +337,13 @@ export const ERRORS = {
     recovery:
       'Serve the page from an allowed origin, or add its origin (scheme://host[:port]) to ALLOWED_ORIGINS.',
   },
+  SSE_CONNECTION_UNKNOWN: {
+    category: 'connection',
+    retryable: true,
+    message:
+      'No gateway process holds an open event stream with this connection token (POST /sse/frames): the stream closed.',
+    recovery: 'Open a new stream (GET /sse) and resume the session with the token its first event hands out.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

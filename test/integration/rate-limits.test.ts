@@ -4,7 +4,8 @@
  * lets the client in again once retryAfterMs has passed or a slot frees. The attempt
  * window slides; hints are jittered, never shorter than the real wait. Redis errors
  * on a limit fall back to a per-process limiter. X-Forwarded-For counts only from a
- * trusted proxy.
+ * trusted proxy. The connection limits hold over both transports (WebSocket and the SSE
+ * fallback, issue 17).
  */
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -19,6 +20,7 @@ import {
   processEnv,
   spawnGateway,
 } from '../support/gateway-process.ts';
+import { endpoint, TRANSPORTS, type Transport } from '../support/sse-test-socket.ts';
 import { TestClient } from '../support/ws-client.ts';
 
 const gateways: TestGateway[] = [];
@@ -86,7 +88,7 @@ const settledTo = (gw: TestGateway, open: number) =>
     `${open} open sockets on ${gw.gateway.core.config.nodeId}`,
   );
 
-describe('connection attempts per window', () => {
+describe.each(TRANSPORTS)('connection attempts per window, over %s', (transport: Transport) => {
   it('RATE_CONNECT_PER_IP: the attempt past the limit, on either gateway, gets CONNECT_RATE_LIMITED/4029, then gets in after retryAfterMs', async () => {
     const [a, b] = await pair({ RATE_CONNECT_PER_IP: '4', RATE_WINDOW_S: '2' });
     for (const [gw, sub] of [
@@ -95,21 +97,21 @@ describe('connection attempts per window', () => {
       [a, 'p3'],
       [b, 'p4'],
     ] as const)
-      expect((await attempt(gw.url, sub)).welcomed).toBe(true);
-    const error = refused(await attempt(a.url, 'p5'), 'CONNECT_RATE_LIMITED', 4029);
+      expect((await attempt(endpoint(gw, transport), sub)).welcomed).toBe(true);
+    const error = refused(await attempt(endpoint(a, transport), 'p5'), 'CONNECT_RATE_LIMITED', 4029);
     expect(error.retryAfterMs).toBeLessThanOrEqual(2000 * (1 + AT_LEAST_JITTER));
-    refused(await attempt(b.url, 'p6'), 'CONNECT_RATE_LIMITED', 4029);
+    refused(await attempt(endpoint(b, transport), 'p6'), 'CONNECT_RATE_LIMITED', 4029);
 
     await sleep((error.retryAfterMs as number) + 50);
-    expect((await attempt(b.url, 'p7')).welcomed).toBe(true);
+    expect((await attempt(endpoint(b, transport), 'p7')).welcomed).toBe(true);
   });
 
   it('RATE_CONNECT_PER_IP: a socket past the limit is closed at once with CONNECT_RATE_LIMITED/4029, without waiting for its hello', async () => {
     const gw = await startTestGateway({ RATE_CONNECT_PER_IP: '2', RATE_WINDOW_S: '60' });
     gateways.push(gw);
-    const silent = await Promise.all([1, 2].map(() => TestClient.connect(gw.url)));
+    const silent = await Promise.all([1, 2].map(() => TestClient.connect(endpoint(gw, transport))));
     clients.push(...silent);
-    const flood = await Promise.all([1, 2, 3].map(() => TestClient.connect(gw.url)));
+    const flood = await Promise.all([1, 2, 3].map(() => TestClient.connect(endpoint(gw, transport))));
     clients.push(...flood);
     for (const client of flood) {
       // Not one frame sent: the refusal comes by itself, and the socket is gone.
@@ -124,13 +126,13 @@ describe('connection attempts per window', () => {
 
   it('RATE_CONNECT_PER_USER: one user past the limit is refused on both gateways with USER_CONNECT_RATE_LIMITED/4032 while others get in; it recovers', async () => {
     const [a, b] = await pair({ RATE_CONNECT_PER_USER: '3', RATE_WINDOW_S: '2' });
-    for (const gw of [a, b, a]) expect((await attempt(gw.url, 'eager')).welcomed).toBe(true);
-    const error = refused(await attempt(b.url, 'eager'), 'USER_CONNECT_RATE_LIMITED', 4032);
-    refused(await attempt(a.url, 'eager'), 'USER_CONNECT_RATE_LIMITED', 4032);
-    expect((await attempt(b.url, 'calm')).welcomed).toBe(true);
+    for (const gw of [a, b, a]) expect((await attempt(endpoint(gw, transport), 'eager')).welcomed).toBe(true);
+    const error = refused(await attempt(endpoint(b, transport), 'eager'), 'USER_CONNECT_RATE_LIMITED', 4032);
+    refused(await attempt(endpoint(a, transport), 'eager'), 'USER_CONNECT_RATE_LIMITED', 4032);
+    expect((await attempt(endpoint(b, transport), 'calm')).welcomed).toBe(true);
 
     await sleep((error.retryAfterMs as number) + 50);
-    expect((await attempt(a.url, 'eager')).welcomed).toBe(true);
+    expect((await attempt(endpoint(a, transport), 'eager')).welcomed).toBe(true);
   });
 });
 

@@ -1,7 +1,8 @@
 /**
  * Lossless resume (issue 2, "Tests"): events published while a client is away
  * arrive after resume exactly once, in order — on the same gateway, on a second
- * gateway sharing Redis, and on a gateway process restarted after SIGKILL.
+ * gateway sharing Redis (both over WebSocket and over the SSE fallback, issue 17),
+ * and on a gateway process restarted after SIGKILL.
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -15,6 +16,7 @@ import {
   processEnv,
   spawnGateway,
 } from '../support/gateway-process.ts';
+import { endpoint, TRANSPORTS, type Transport } from '../support/sse-test-socket.ts';
 import { ids, TestClient } from '../support/ws-client.ts';
 
 const DISCONNECT_MS = 2000;
@@ -60,19 +62,20 @@ async function resume(
 
 const newChannel = () => `resume:${randomUUID().slice(0, 8)}`;
 
-describe('resume after a network drop', () => {
+describe.each(TRANSPORTS)('resume after a network drop, over %s', (transport: Transport) => {
   it('1000 events published during a 2 s disconnect arrive once, in order, on the same gateway', async () => {
     const gw = await gateway();
+    const url = endpoint(gw, transport);
     const channel = newChannel();
     const token = await mintToken({ sub: 'resumer' });
-    const first = await subscribed(gw.url, token, channel);
+    const first = await subscribed(url, token, channel);
     const before = await publishMany(gw.http, channel, 5);
     await first.client.waitForEvents(5);
 
     first.client.drop();
     const [during] = await Promise.all([publishMany(gw.http, channel, 1000), sleep(DISCONNECT_MS)]);
 
-    const second = await resume(gw.url, token, first.welcome, { [channel]: lastId(before) });
+    const second = await resume(url, token, first.welcome, { [channel]: lastId(before) });
     expect(second.welcome).toMatchObject({
       sessionId: first.welcome.sessionId,
       resumed: true,
@@ -96,7 +99,7 @@ describe('resume after a network drop', () => {
     // A bystander keeps B's reader live on the channel, so the resumed client's replay
     // must hand over to a delivery that is moving on at the same time.
     const bystander = await subscribed(b.url, await mintToken({ sub: 'bystander' }), channel);
-    const first = await subscribed(a.url, token, channel);
+    const first = await subscribed(endpoint(a, transport), token, channel);
     const before = await publishMany(a.http, channel, 5);
     await first.client.waitForEvents(5);
 
@@ -104,7 +107,7 @@ describe('resume after a network drop', () => {
     const [during] = await Promise.all([publishMany(a.http, channel, 1000), sleep(DISCONNECT_MS)]);
 
     const live = new PublishLoop(() => a.http, channel, { pauseMs: 1 });
-    const second = await resume(b.url, token, first.welcome, { [channel]: lastId(before) });
+    const second = await resume(endpoint(b, transport), token, first.welcome, { [channel]: lastId(before) });
     expect(second.welcome).toMatchObject({
       sessionId: first.welcome.sessionId,
       resumed: true,

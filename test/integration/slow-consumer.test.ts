@@ -12,6 +12,7 @@ import { edgeBackpressureLimit } from '../../src/core/slow-consumers.ts';
 import { compareEventIds } from '../../src/shared/frames.ts';
 import { eventually, settle } from '../support/events.ts';
 import { mintToken, publishHttp, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { endpoint, SseTestSocket, TRANSPORTS, type Transport } from '../support/sse-test-socket.ts';
 import { ids, TestClient } from '../support/ws-client.ts';
 
 const CHANNEL = 'firehose';
@@ -47,17 +48,22 @@ function serverBuffered(g: TestGateway): number {
 }
 
 /** Stop reading: the kernel buffers fill, then the gateway's. */
-const pauseReading = (client: TestClient) =>
-  (client.ws as unknown as { _socket: { pause(): void } })._socket.pause();
-const resumeReading = (client: TestClient) =>
-  (client.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+function pauseReading(client: TestClient): void {
+  if (client.ws instanceof SseTestSocket) client.ws.pause();
+  else (client.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+}
+function resumeReading(client: TestClient): void {
+  if (client.ws instanceof SseTestSocket) client.ws.resume();
+  else (client.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+}
 
-describe('slow consumers', () => {
+describe.each(TRANSPORTS)('slow consumers over %s', (transport: Transport) => {
   it('is disconnected with bounded server memory, bystanders keep receiving, and it resumes without loss', async () => {
     gw = await startTestGateway({ MAX_BACKPRESSURE_BYTES: String(MAX_BACKPRESSURE) });
     const g = gw;
-    const slow = await subscriber(g.url, 'slow');
-    const reader = await subscriber(g.url, 'reader');
+    const url = endpoint(g, transport);
+    const slow = await subscriber(url, 'slow');
+    const reader = await subscriber(url, 'reader');
     const slowConnection = slow.welcome.connectionId;
 
     let peak = 0;
@@ -103,7 +109,7 @@ describe('slow consumers', () => {
     const last = got.at(-1);
     expect(last).toBeDefined();
 
-    const resumed = await TestClient.session(g.url, {
+    const resumed = await TestClient.session(url, {
       token: slow.token,
       resume: {
         sessionId: slow.welcome.sessionId,

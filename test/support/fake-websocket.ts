@@ -119,6 +119,8 @@ export async function connectAndWelcome(
 export const SCRIPTED_CLIENT = {
   url: 'ws://gateway.test/ws',
   WebSocket: FakeWebSocket,
+  // The script is the WebSocket's: no SSE fallback behind a socket the test refuses.
+  transport: 'websocket',
   random: () => 0,
   backoffFloor: 0,
   httpUrl: 'http://127.0.0.1:1',

@@ -15,6 +15,8 @@ export const TEST_API_KEY = 'test-publish-key-0123456789';
 export interface TestGateway {
   gateway: Gateway;
   url: string;
+  /** The SSE fallback's endpoint (`GET /sse`, frames to `/sse/frames`). */
+  sseUrl: string;
   http: string;
   prefix: string;
   redisUrl: string;
@@ -50,6 +52,7 @@ export async function startTestGateway(overrides: Record<string, string> = {}): 
   return {
     gateway,
     url: `ws://127.0.0.1:${gateway.port}/ws`,
+    sseUrl: `http://127.0.0.1:${gateway.port}/sse`,
     http: `http://127.0.0.1:${gateway.port}`,
     prefix: config.redisPrefix,
     redisUrl,

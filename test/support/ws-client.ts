@@ -4,6 +4,7 @@
  */
 import WebSocket from 'ws';
 import type { EventFrame, ServerFrame, WelcomeFrame } from '../../src/shared/frames.ts';
+import { SseTestSocket } from './sse-test-socket.ts';
 
 export class TestClient {
   readonly frames: ServerFrame[] = [];
@@ -23,14 +24,21 @@ export class TestClient {
     });
   }
 
-  /** `options`: the `ws` client's own (a CA for wss://, …). */
+  /**
+   * A WebSocket for a ws:// URL; an SSE stream + POSTs for an http:// one (its `/sse` endpoint).
+   * `options`: the `ws` client's own (a CA for wss://, …), and `sseFetch` for the SSE requests.
+   */
   static connect(
     url: string,
     headers: Record<string, string> = {},
-    options: WebSocket.ClientOptions = {},
+    options: WebSocket.ClientOptions & { sseFetch?: typeof fetch } = {},
   ): Promise<TestClient> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { ...options, headers });
+      const { sseFetch, ...wsOptions } = options;
+      // SseTestSocket has the part of ws's API this class uses.
+      const ws = url.startsWith('http')
+        ? (new SseTestSocket(url, headers, sseFetch) as unknown as WebSocket)
+        : new WebSocket(url, { ...wsOptions, headers });
       const client = new TestClient(ws);
       ws.once('open', () => resolve(client));
       ws.once('error', reject);

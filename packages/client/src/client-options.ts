@@ -7,6 +7,7 @@
  * mode is `maxReconnectAttempts: 10`.
  */
 import { CLIENT_MACHINE_DEFAULTS, type ClientMachineInput } from './shared.ts';
+import type { TransportPreference } from './transport-choice.ts';
 import type { WebSocketConstructor } from './websocket-like.ts';
 
 export interface TetherClientOptions {
@@ -90,6 +91,18 @@ export interface TetherClientOptions {
    * @defaultValue 0.1
    */
   refreshJitter?: number;
+  /**
+   * The transport: `auto` tries WebSocket and falls back to server-sent events + POST when the
+   * upgrade fails or stalls (a proxy that strips it); `websocket` or `sse` forces one.
+   * @defaultValue 'auto'
+   */
+  transport?: TransportPreference;
+  /** The SSE fallback's endpoint. @defaultValue derived from `url` (ws→http, a trailing `/ws` → `/sse`) */
+  sseUrl?: string;
+  /** With `transport: 'auto'`: how long a WebSocket may take to open before SSE is tried, ms. @defaultValue 3000 */
+  upgradeTimeoutMs?: number;
+  /** With `transport: 'auto'`: how long a fallback that worked is used before WebSocket is tried again, ms. @defaultValue 600000 */
+  transportMemoryMs?: number;
   /** Randomness for the backoff jitter, in [0, 1); injectable for tests. @defaultValue Math.random */
   random?: () => number;
 }
@@ -120,6 +133,9 @@ export const CLIENT_DEFAULTS = {
   clientName: 'tether-js',
   networkAware: true,
   batch: false,
+  transport: 'auto',
+  upgradeTimeoutMs: 3000,
+  transportMemoryMs: 600_000,
 } as const;
 
 const DURATIONS = [
@@ -133,6 +149,8 @@ const DURATIONS = [
   'refreshLeadMs',
   'publishTimeoutMs',
   'actionTimeoutMs',
+  'upgradeTimeoutMs',
+  'transportMemoryMs',
 ] as const;
 
 export function resolveOptions(options: TetherClientOptions): ResolvedOptions {
@@ -145,12 +163,19 @@ export function resolveOptions(options: TetherClientOptions): ResolvedOptions {
   if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
     throw new TypeError(`url must use ws:// or wss://, got ${url.protocol}//`);
   }
+  const http = url.protocol === 'wss:' ? 'https:' : 'http:';
   const resolved = {
     ...CLIENT_DEFAULTS,
     random: Math.random,
-    httpUrl: `${url.protocol === 'wss:' ? 'https:' : 'http:'}//${url.host}`,
+    httpUrl: `${http}//${url.host}`,
+    sseUrl: `${http}//${url.host}${url.pathname.replace(/\/ws\/?$/, '').replace(/\/$/, '')}/sse`,
     ...definedOnly(options),
   } as ResolvedOptions;
+  if (!['auto', 'websocket', 'sse'].includes(resolved.transport)) {
+    throw new TypeError(
+      `transport must be 'auto', 'websocket' or 'sse', got ${JSON.stringify(resolved.transport)}`,
+    );
+  }
   for (const name of DURATIONS) {
     const value = resolved[name];
     if (!Number.isFinite(value) || value <= 0)

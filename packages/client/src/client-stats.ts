@@ -8,6 +8,7 @@ import type { ClientStateName } from './client-events.ts';
 import type { clientMachine } from './shared.ts';
 import type { StreamPosition, Subscription, SubscriptionState } from './subscription.ts';
 import type { TetherClientError } from './tether-client-error.ts';
+import type { TransportName } from './transport-choice.ts';
 
 export interface ClientStats {
   state: ClientStateName;
@@ -47,6 +48,8 @@ export interface ClientStats {
   tokenExpiresAt?: number;
   sessionId?: string;
   correlationId?: string;
+  /** The transport of the open socket: `websocket`, or `sse` (the fallback). */
+  transport?: TransportName;
   /** The failure behind `reconnecting` or `failed`, as plain data. */
   lastError?: Record<string, unknown>;
 }
@@ -65,6 +68,7 @@ export interface StatsSources {
   retryAt: number | undefined;
   sessionId: string | undefined;
   correlationId: string | undefined;
+  transport: TransportName | undefined;
   lastError: TetherClientError | undefined;
 }
 
@@ -102,6 +106,7 @@ export function clientStats(from: StatsSources, now: number = Date.now()): Clien
     tokenExpiresAt: connected ? context.tokenExpiresAt : undefined,
     sessionId: from.sessionId,
     correlationId: from.correlationId,
+    transport: from.transport,
     lastError: from.lastError?.toJSON(),
   };
   for (const [key, value] of Object.entries(optional))

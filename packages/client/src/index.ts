@@ -48,4 +48,5 @@ export type {
 export { Subscription } from './subscription.ts';
 export { TetherClient } from './tether-client.ts';
 export { TetherClientError } from './tether-client-error.ts';
+export type { TransportName, TransportPreference } from './transport-choice.ts';
 export type { WebSocketConstructor } from './websocket-like.ts';

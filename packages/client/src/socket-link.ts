@@ -1,11 +1,24 @@
 /**
- * One WebSocket at a time. Each `open()` starts a new generation; callbacks from
+ * One socket at a time — a WebSocket, or the SSE fallback (sse-socket.ts) behind the same
+ * interface. Each `open()` starts a new generation; callbacks from
  * a socket of an older generation (one we already gave up on) are ignored, so a
  * late `close` from a dead socket can never disturb the connection that replaced it.
  * What `open()` was given for a generation (its token) reaches only that generation's
  * `opened`, so a token fetched for an abandoned attempt cannot leak into a newer hello.
+ * Within a generation, the transports of `TransportChoice.plan()` are tried in turn: a
+ * WebSocket that closes before it opens, or has not opened after `upgradeTimeoutMs`, is
+ * dropped for the next one, and only the last one's failure is reported.
  */
+import { SseSocket } from './sse-socket.ts';
+import type { TransportChoice, TransportName } from './transport-choice.ts';
 import { OPEN, resolveWebSocket, type WebSocketConstructor, type WebSocketLike } from './websocket-like.ts';
+
+/** Where each transport is, and how long a WebSocket may take to open before the next is tried. */
+export interface LinkEndpoints {
+  url: string;
+  sseUrl: string;
+  upgradeTimeoutMs: number;
+}
 
 export interface SocketLinkHandlers<Prepared> {
   /** The socket is open: send hello now, with what `open()` prepared for this very socket. */
@@ -20,10 +33,13 @@ export interface SocketLinkHandlers<Prepared> {
 export class SocketLink<Prepared> {
   private socket: WebSocketLike | undefined;
   private generation = 0;
+  /** The transport of the open socket. */
+  transport: TransportName | undefined;
 
   constructor(
-    private readonly url: string,
+    private readonly endpoints: LinkEndpoints,
     private readonly WebSocketImpl: WebSocketConstructor | undefined,
+    private readonly choice: TransportChoice,
     private readonly handlers: SocketLinkHandlers<Prepared>,
   ) {}
 
@@ -35,32 +51,65 @@ export class SocketLink<Prepared> {
   open(prepared: Prepared): void {
     const generation = ++this.generation;
     const current = () => generation === this.generation;
-    let wasOpen = false;
-    const run = async () => {
-      const Impl = await resolveWebSocket(this.WebSocketImpl);
+    const plan = this.choice.plan();
+    const attempt = async (index: number): Promise<void> => {
+      const transport = plan[index] as TransportName;
+      const hasNext = index < plan.length - 1;
+      const ws = await this.create(transport);
       if (!current()) return;
-      const ws = new Impl(this.url);
       this.socket = ws;
+      let wasOpen = false;
+      let abandoned = false;
+      // A stalled upgrade (a proxy that holds it) is given up for the next transport.
+      const stall = hasNext
+        ? setTimeout(() => {
+            if (live()) fallBack();
+          }, this.endpoints.upgradeTimeoutMs)
+        : undefined;
+      const fallBack = () => {
+        abandoned = true;
+        clearTimeout(stall);
+        drop(ws);
+        attempt(index + 1).catch(failed);
+      };
+      const live = (): boolean => current() && !abandoned;
       ws.onopen = () => {
+        if (!live()) return;
+        clearTimeout(stall);
         wasOpen = true;
-        if (current()) this.handlers.opened(prepared);
+        this.transport = transport;
+        this.choice.worked(transport);
+        this.handlers.opened(prepared);
       };
       ws.onmessage = (event) => {
-        if (current() && typeof event.data === 'string') this.handlers.text(event.data);
+        if (live() && typeof event.data === 'string') this.handlers.text(event.data);
       };
       ws.onclose = (event) => {
-        if (!current()) return;
+        if (!live()) return;
+        clearTimeout(stall);
+        if (!wasOpen && hasNext) {
+          fallBack();
+          return;
+        }
         this.generation++;
         this.socket = undefined;
+        this.transport = undefined;
         this.handlers.closed(event.code, event.reason, wasOpen);
       };
       ws.onerror = () => {}; // a close event with the code follows
     };
-    run().catch((error) => {
+    const failed = (error: unknown) => {
       if (!current()) return;
       this.generation++;
       this.handlers.failed(error);
-    });
+    };
+    attempt(0).catch(failed);
+  }
+
+  private async create(transport: TransportName): Promise<WebSocketLike> {
+    if (transport === 'sse') return new SseSocket(this.endpoints.sseUrl);
+    const Impl = await resolveWebSocket(this.WebSocketImpl);
+    return new Impl(this.endpoints.url);
   }
 
   /** false when there is no open socket to send on. */
@@ -79,6 +128,7 @@ export class SocketLink<Prepared> {
     this.generation++;
     const ws = this.socket;
     this.socket = undefined;
+    this.transport = undefined;
     if (!ws) return;
     try {
       if (graceful && ws.readyState === OPEN) {
@@ -92,5 +142,17 @@ export class SocketLink<Prepared> {
     } catch {
       // Already closing: nothing left to do.
     }
+  }
+}
+
+/** Give up on a socket that is not open yet: no close handshake to wait for. */
+function drop(ws: WebSocketLike): void {
+  ws.onopen = ws.onmessage = ws.onclose = null;
+  ws.onerror = () => {}; // `ws` emits an error for a socket ended while connecting: not a crash
+  try {
+    if (ws.terminate) ws.terminate();
+    else ws.close();
+  } catch {
+    // Not yet connected: the browser's WebSocket may refuse to close; it is ignored either way.
   }
 }

@@ -38,6 +38,7 @@ import type { PresencePage, SubscribeOptions, Subscription } from './subscriptio
 import { SubscriptionSet } from './subscription-set.ts';
 import { TetherClientError } from './tether-client-error.ts';
 import { fetchToken } from './token-source.ts';
+import { TransportChoice, type TransportName } from './transport-choice.ts';
 import { TypedEmitter } from './typed-emitter.ts';
 
 export class TetherClient extends TypedEmitter<ClientEvents> {
@@ -66,22 +67,27 @@ export class TetherClient extends TypedEmitter<ClientEvents> {
       timeoutMs: (frame) => (frame.type === 'action' ? o.actionTimeoutMs : o.publishTimeoutMs),
       overflowed: (error) => this.emit('error', error),
     });
-    this.link = new SocketLink(o.url, o.WebSocket, {
-      opened: (token) => this.link.send(this.router.hello(token)),
-      text: (text) => this.router.handle(text),
-      closed: (code, reason, wasOpen) =>
-        this.lose(
-          wasOpen || code !== 1006
-            ? this.router.closeError(code, reason)
-            : new TetherClientError('GATEWAY_UNREACHABLE', { closeCode: code, detail: o.url }),
-        ),
-      failed: (error) =>
-        this.lose(
-          error instanceof TetherClientError
-            ? error
-            : new TetherClientError('CONNECTION_LOST', { cause: error, detail: String(error) }),
-        ),
-    });
+    this.link = new SocketLink(
+      { url: o.url, sseUrl: o.sseUrl, upgradeTimeoutMs: o.upgradeTimeoutMs },
+      o.WebSocket,
+      new TransportChoice(o.transport, o.transportMemoryMs),
+      {
+        opened: (token) => this.link.send(this.router.hello(token)),
+        text: (text) => this.router.handle(text),
+        closed: (code, reason, wasOpen) =>
+          this.lose(
+            wasOpen || code !== 1006
+              ? this.router.closeError(code, reason)
+              : new TetherClientError('GATEWAY_UNREACHABLE', { closeCode: code, detail: o.url }),
+          ),
+        failed: (error) =>
+          this.lose(
+            error instanceof TetherClientError
+              ? error
+              : new TetherClientError('CONNECTION_LOST', { cause: error, detail: String(error) }),
+          ),
+      },
+    );
     this.subscriptionSet = new SubscriptionSet({
       link: this.link,
       positions: this.positions,
@@ -169,6 +175,11 @@ export class TetherClient extends TypedEmitter<ClientEvents> {
 
   get sessionId(): string | undefined {
     return this.router.session?.sessionId;
+  }
+
+  /** The transport of the open socket: `websocket`, or `sse` (the fallback); undefined when none is open. */
+  get transport(): TransportName | undefined {
+    return this.link.transport;
   }
 
   /**
@@ -273,6 +284,7 @@ export class TetherClient extends TypedEmitter<ClientEvents> {
       retryAt: this.retryAt,
       sessionId: this.sessionId,
       correlationId: this.correlationId,
+      transport: this.transport,
       lastError: this.reporter.errorFor(snapshot.context),
     });
   }

@@ -54,6 +54,8 @@ export class NodeResponse implements HttpResponse {
   private readonly abortHandlers: (() => void)[] = [];
   private reply: ServerResponse | undefined;
   private early: Buffer[] = [];
+  /** Bytes streamed by `write`: the offset `onWritable` reports, as uWS does. */
+  private written = 0;
   private unwatch: (() => void) | undefined;
 
   /** `res` for a plain request; for an upgrade request, the raw socket and how to upgrade it. */
@@ -113,6 +115,27 @@ export class NodeResponse implements HttpResponse {
     if (closeConnection) res.shouldKeepAlive = false;
     this.done = true;
     res.end(body === undefined ? undefined : typeof body === 'string' ? body : bytesOf(body));
+    return this;
+  }
+
+  write(chunk: RecognizedString): boolean {
+    const res = this.response();
+    this.written += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
+    return res.write(typeof chunk === 'string' ? chunk : bytesOf(chunk));
+  }
+
+  onWritable(handler: (offset: number) => boolean): HttpResponse {
+    this.response().on('drain', () => {
+      if (!this.done) handler(this.written);
+    });
+    return this;
+  }
+
+  close(): HttpResponse {
+    this.usable();
+    this.reply?.destroy();
+    this.req.socket.destroy();
+    this.abort();
     return this;
   }
 

@@ -3,7 +3,7 @@
  * `channel` (default room:lobby), `user` (a display name), `token` (a JWT; without
  * it the page asks the gateway's development-mode `/dev/token`), `url` (the
  * WebSocket endpoint; default this origin's /ws), `autoconnect=false` (start idle,
- * connect on the button).
+ * connect on the button), `transport` (`websocket` or `sse` forces one; default auto).
  */
 import { type StateChange, TetherClient, TetherClientError } from '../../../packages/client/src/index.ts';
 import { renderReport } from './diagnose-view.ts';
@@ -16,6 +16,7 @@ const user = params.get('user') ?? `guest-${Math.random().toString(36).slice(2, 
 const givenToken = params.get('token') ?? undefined;
 const url = params.get('url') ?? `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
 const autoconnect = params.get('autoconnect') !== 'false';
+const TRANSPORTS = ['auto', 'websocket', 'sse'] as const;
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const statusEl = $('status');
@@ -38,6 +39,7 @@ const client = new TetherClient({
   url,
   getToken: givenToken ? () => givenToken : devToken,
   clientName: 'tether-demo',
+  transport: TRANSPORTS.find((name) => name === params.get('transport')),
 });
 
 /**
@@ -59,6 +61,7 @@ function render(): void {
     offline: JSON.stringify(client.detailedState) === '{"reconnecting":"offline"}',
     queue: state === 'connecting' ? queue : undefined,
     errorCode: last?.error?.code,
+    transport: client.transport,
   });
   statusEl.dataset.state = state;
   (statusEl.querySelector('.dot') as HTMLElement).textContent = view.dot;

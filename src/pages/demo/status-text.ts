@@ -1,7 +1,7 @@
 /**
  * What the status indicator says for a client state — green ● connected, yellow
  * ◐ connecting/reconnecting (with a countdown), red ● failed with the reason,
- * grey ○ idle/closed. Pure, so the words are the same wherever they are shown.
+ * grey ○ idle/closed; a connection on the SSE fallback says so. Pure, so the words are the same wherever they are shown.
  */
 import type { ClientStateName } from '../../../packages/client/src/index.ts';
 
@@ -18,12 +18,14 @@ export interface StatusInput {
   offline?: boolean;
   queue?: { position: number; estimatedWaitMs: number };
   errorCode?: string;
+  /** The transport of the open socket (client.transport). */
+  transport?: 'websocket' | 'sse';
 }
 
 export function statusView(input: StatusInput): StatusView {
   switch (input.state) {
     case 'connected':
-      return { dot: '●', text: 'connected' };
+      return { dot: '●', text: input.transport === 'sse' ? 'connected over SSE (fallback)' : 'connected' };
     case 'connecting':
       return input.queue
         ? {

@@ -1,0 +1,150 @@
+/**
+ * `node --import tsx bench/sse-transport.ts [--clients N] [--events K] [--edge uws|ws]`
+ *
+ * The SSE fallback as a system (issue 17), beside WebSocket on the same gateway: idle memory
+ * per connection, and a fan-out burst (one channel, N subscribers, K events published through
+ * `POST /publish`): deliveries per second and the gateway's CPU per delivery. The gateway is
+ * the real one (`systems/tether.ts`: its own process and redis-server); the clients are the
+ * SDK's transports in this process (the `ws` package; the SDK's SseSocket over fetch). Bounded:
+ * every wait has a deadline. Prints a markdown table and writes bench/results/sse-transport.json.
+ */
+import { writeFileSync } from 'node:fs';
+import WebSocket from 'ws';
+import { SseSocket } from '../packages/client/src/sse-socket.ts';
+import type { WebSocketLike } from '../packages/client/src/websocket-like.ts';
+import { CpuMeter, rssBytes } from './lib/proc-stats.ts';
+import { mintToken } from './load/clients/tokens.ts';
+import { BENCH_PUBLISH_KEY, type RunningTether, startTether } from './systems/tether.ts';
+
+type Transport = 'websocket' | 'sse';
+
+const args = process.argv.slice(2);
+const option = (name: string, fallback: string) => {
+  const at = args.indexOf(`--${name}`);
+  return at >= 0 ? (args[at + 1] ?? fallback) : fallback;
+};
+const CLIENTS = Number(option('clients', '500'));
+const EVENTS = Number(option('events', '100'));
+const EDGE = option('edge', 'uws');
+const CHANNEL = 'bench:sse';
+const DEADLINE_MS = 60_000;
+
+/** One subscriber: hello, subscribe, then count the channel's events. */
+class Subscriber {
+  events = 0;
+  private ready!: () => void;
+  readonly subscribed = new Promise<void>((resolve) => {
+    this.ready = resolve;
+  });
+
+  constructor(
+    readonly socket: WebSocketLike,
+    token: string,
+  ) {
+    socket.onopen = () => socket.send(JSON.stringify({ type: 'hello', token }));
+    socket.onmessage = ({ data }) => {
+      const text = String(data);
+      if (text.startsWith('{"type":"event"')) this.events++;
+      else if (text.startsWith('{"type":"welcome"'))
+        socket.send(JSON.stringify({ type: 'subscribe', channel: CHANNEL, ref: 's' }));
+      else if (text.startsWith('{"type":"subscribed"')) this.ready();
+    };
+    socket.onerror = () => {};
+  }
+}
+
+function open(system: RunningTether, transport: Transport): WebSocketLike {
+  return transport === 'sse'
+    ? new SseSocket(`${system.httpUrl}/sse`)
+    : (new WebSocket(system.url) as unknown as WebSocketLike);
+}
+
+async function until(done: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + DEADLINE_MS;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+async function publish(system: RunningTether, n: number): Promise<void> {
+  const response = await fetch(`${system.httpUrl}/publish`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${BENCH_PUBLISH_KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ channel: CHANNEL, data: { n, text: 'a chat-like message of some length' } }),
+  });
+  if (!response.ok) throw new Error(`publish: HTTP ${response.status}`);
+}
+
+async function measure(system: RunningTether, transport: Transport) {
+  const pid = system.serverPids()[0] as number;
+  await system.collectGarbage();
+  const rssBefore = rssBytes(pid);
+  const subscribers: Subscriber[] = [];
+  for (let i = 0; i < CLIENTS; i += 50) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(50, CLIENTS - i) }, async (_, j) => {
+        const token = await mintToken(system.jwtSecret as string, `${transport}-${i + j}`);
+        return new Subscriber(open(system, transport), token);
+      }),
+    );
+    subscribers.push(...batch);
+    await Promise.all(batch.map((s) => s.subscribed));
+  }
+  await system.collectGarbage();
+  const idleBytesPerConn = (rssBytes(pid) - rssBefore) / CLIENTS;
+
+  const meter = new CpuMeter([pid]);
+  const started = performance.now();
+  // 8 publishes in flight: the burst is over before the deliveries are, so they set the pace.
+  for (let n = 0; n < EVENTS; n += 8)
+    await Promise.all(Array.from({ length: Math.min(8, EVENTS - n) }, (_, i) => publish(system, n + i)));
+  await until(
+    () => subscribers.every((s) => s.events >= EVENTS),
+    `${EVENTS} events at ${CLIENTS} subscribers`,
+  );
+  const { totalUs } = meter.read();
+  const seconds = (performance.now() - started) / 1000;
+  const deliveries = CLIENTS * EVENTS;
+  for (const s of subscribers) s.socket.close();
+  await new Promise((r) => setTimeout(r, 1000));
+  return {
+    transport,
+    idle_bytes_per_conn: Math.round(idleBytesPerConn),
+    deliveries_per_s: Math.round(deliveries / seconds),
+    cpu_us_per_delivery: Number((totalUs / deliveries).toFixed(2)),
+  };
+}
+
+async function main(): Promise<void> {
+  const system = await startTether({ env: { EDGE } });
+  try {
+    const rows = [];
+    for (const transport of ['websocket', 'sse'] as const) rows.push(await measure(system, transport));
+    const table = [
+      `SSE vs WebSocket, edge ${EDGE}, ${CLIENTS} subscribers, ${EVENTS} events (fan-out burst)`,
+      '',
+      '| transport | idle bytes/conn | deliveries/s | gateway CPU µs/delivery |',
+      '| --- | --- | --- | --- |',
+      ...rows.map(
+        (r) =>
+          `| ${r.transport} | ${r.idle_bytes_per_conn} | ${r.deliveries_per_s} | ${r.cpu_us_per_delivery} |`,
+      ),
+    ].join('\n');
+    process.stdout.write(`${table}\n`);
+    writeFileSync(
+      new URL('./results/sse-transport.json', import.meta.url),
+      `${JSON.stringify({ at: new Date().toISOString(), edge: EDGE, clients: CLIENTS, events: EVENTS, rows }, null, 2)}\n`,
+    );
+  } finally {
+    await system.stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,161 @@
+/**
+ * The gateway's fallback transport as a WebSocket (WebSocketLike): frames come down a
+ * server-sent-events stream (`GET /sse`) read with `fetch` streaming — so it runs in
+ * browsers and in Node 20+ alike, and can send `Last-Event-ID` itself — and go up by
+ * `POST /sse/frames`, one request at a time so they arrive in the order sent (frames that
+ * wait meanwhile go together, one per line). The wire format: docs/protocol.md §1.1.
+ *
+ * @example
+ * const client = new TetherClient({ url: 'wss://gateway.example.com/ws', transport: 'sse' });
+ */
+import { OPEN, type WebSocketLike } from './websocket-like.ts';
+
+const CONNECTING = 0;
+const CLOSING = 2;
+const CLOSED = 3;
+/** What a WebSocket reports for a connection lost without a close frame (RFC 6455 §7.1.5). */
+const ABNORMAL_CLOSURE = 1006;
+
+export interface SseSocketOptions {
+  /** Sent as `Last-Event-ID`: channel positions a resume hello on this stream starts from. */
+  lastEventId?: string;
+  fetch?: typeof fetch;
+}
+
+export class SseSocket implements WebSocketLike {
+  readyState = CONNECTING;
+  onopen: ((event: unknown) => void) | null = null;
+  onmessage: ((event: { data: unknown }) => void) | null = null;
+  onclose: ((event: { code: number; reason: string }) => void) | null = null;
+  onerror: ((event: unknown) => void) | null = null;
+  /** The latest SSE `id`: every channel's position on this stream, as the gateway wrote it. */
+  lastEventId: string;
+  private readonly stream = new AbortController();
+  private readonly fetch: typeof fetch;
+  private connection: string | undefined;
+  private outgoing: string[] = [];
+  private posting = false;
+  /** The last POST's number: the gateway handles POSTs in this order, whichever process they reach. */
+  private seq = 0;
+  private closeAfterPosts: { code: number; reason: string } | undefined;
+  private closedWith: { code: number; reason: string } | undefined;
+
+  /** `url`: the stream's, e.g. `https://example.com/sse`; frames go to `${url}/frames`. */
+  constructor(
+    private readonly url: string,
+    options: SseSocketOptions = {},
+  ) {
+    this.fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.lastEventId = options.lastEventId ?? '';
+    this.read().catch((error) => this.finish(ABNORMAL_CLOSURE, String(error)));
+  }
+
+  /** As a WebSocket's: an error before the stream opened, nothing once it closed. */
+  send(data: string): void {
+    if (this.readyState === CONNECTING) throw new Error('SseSocket is still connecting');
+    if (this.readyState !== OPEN) return;
+    this.outgoing.push(data);
+    void this.post();
+  }
+
+  /** Ends the stream once the frames already sent are posted (so a `bye` arrives before the close). */
+  close(code = 1000, reason = ''): void {
+    if (this.readyState >= CLOSING) return;
+    this.readyState = CLOSING;
+    if (this.posting || this.outgoing.length > 0) this.closeAfterPosts = { code, reason };
+    else this.finish(code, reason);
+  }
+
+  /** Drop the stream at once, as a network failure would. */
+  terminate(): void {
+    this.finish(ABNORMAL_CLOSURE, '');
+  }
+
+  private async read(): Promise<void> {
+    const headers: Record<string, string> = { accept: 'text/event-stream' };
+    if (this.lastEventId) headers['last-event-id'] = this.lastEventId;
+    const response = await this.fetch(this.url, { headers, cache: 'no-store', signal: this.stream.signal });
+    if (
+      !response.ok ||
+      !response.body ||
+      !response.headers.get('content-type')?.startsWith('text/event-stream')
+    ) {
+      this.finish(ABNORMAL_CLOSURE, `GET ${this.url}: HTTP ${response.status}`);
+      return;
+    }
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = '';
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      buffer += value;
+      let end = buffer.indexOf('\n\n');
+      while (end >= 0) {
+        this.dispatch(buffer.slice(0, end));
+        buffer = buffer.slice(end + 2);
+        end = buffer.indexOf('\n\n');
+      }
+    }
+    const ended = this.closedWith ?? { code: ABNORMAL_CLOSURE, reason: '' };
+    this.finish(ended.code, ended.reason);
+  }
+
+  /** One SSE message (the gateway writes `\n` line ends only, and one `data` line a frame). */
+  private dispatch(message: string): void {
+    let event = 'message';
+    let data = '';
+    for (const line of message.split('\n')) {
+      const colon = line.indexOf(':');
+      if (colon === 0) continue; // a comment: the keep-alive
+      const field = colon < 0 ? line : line.slice(0, colon);
+      const value = colon < 0 ? '' : line.slice(colon + (line[colon + 1] === ' ' ? 2 : 1));
+      if (field === 'event') event = value;
+      else if (field === 'data') data = data ? `${data}\n${value}` : value;
+      else if (field === 'id') this.lastEventId = value;
+    }
+    if (event === 'open') {
+      this.connection = (JSON.parse(data) as { connection: string }).connection;
+      this.readyState = OPEN;
+      this.onopen?.({});
+    } else if (event === 'close') {
+      this.closedWith = JSON.parse(data) as { code: number; reason: string };
+    } else if (data && this.readyState !== CLOSED) {
+      this.onmessage?.({ data });
+    }
+  }
+
+  private async post(): Promise<void> {
+    if (this.posting || this.outgoing.length === 0 || !this.connection) return;
+    this.posting = true;
+    const body = this.outgoing.join('\n');
+    this.outgoing = [];
+    try {
+      const response = await this.fetch(`${this.url}/frames`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'text/plain',
+          'tether-connection': this.connection,
+          'tether-seq': String(++this.seq),
+        },
+        body,
+      });
+      // A refused POST (the stream is gone): what was sent is lost, so is this stream.
+      if (!response.ok && response.status !== 413)
+        this.finish(ABNORMAL_CLOSURE, `POST: HTTP ${response.status}`);
+    } catch (error) {
+      this.finish(ABNORMAL_CLOSURE, String(error));
+    } finally {
+      this.posting = false;
+    }
+    if (this.outgoing.length > 0) void this.post();
+    else if (this.closeAfterPosts) this.finish(this.closeAfterPosts.code, this.closeAfterPosts.reason);
+  }
+
+  private finish(code: number, reason: string): void {
+    if (this.readyState === CLOSED) return;
+    this.readyState = CLOSED;
+    this.outgoing = [];
+    this.stream.abort();
+    this.onclose?.({ code, reason });
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * What every transport does when a client arrives (src/edge/ws-endpoint.ts for WebSocket,
+ * src/edge/sse/ for server-sent events): read who it is from the request's headers, then
+ * give the socket a `Connection` and its actor, so the core sees one kind of socket.
+ */
+import { Ajv } from 'ajv';
+import type { ConnectionInput } from '../../machines/connection.machine.ts';
+import { Connection } from '../core/connection.ts';
+import type { ConnectionActor } from '../core/connection-actor.ts';
+import type { GatewayCore } from '../core/gateway-core.ts';
+import type { EdgeSocket } from '../core/ports/edge-socket.ts';
+import { forwardedClient, type TrustedProxies } from '../limits/client-address.ts';
+import { HelloFrame } from '../shared/frames.ts';
+import type { HttpRequest } from './edge-port.ts';
+
+export type ActorFactory = (input: ConnectionInput) => ConnectionActor;
+
+/** The `x-correlation-id` header obeys the hello frame's `correlationId` schema (src/shared/frames.ts). */
+const isCorrelationId = new Ajv().compile<string>(HelloFrame.properties.correlationId);
+
+/** A connection for the request; headers MUST be read before the handler returns (req is stack-allocated). */
+export function connectionFor(
+  core: GatewayCore,
+  req: HttpRequest,
+  peer: string,
+  trustedProxies: TrustedProxies,
+): Connection {
+  const correlationId = req.getHeader('x-correlation-id');
+  const client = forwardedClient(peer, (name) => req.getHeader(name), trustedProxies);
+  return new Connection(core, {
+    peer,
+    ip: client.ip,
+    scheme: client.proto,
+    userAgent: req.getHeader('user-agent'),
+    // Held to the hello field's rule; a bad one is replaced by a generated ID, not refused.
+    correlationId: isCorrelationId(correlationId) ? correlationId : undefined,
+    traceparent: req.getHeader('traceparent') || undefined,
+    tracestate: req.getHeader('tracestate') || undefined,
+  });
+}
+
+/** The socket is open: its actor starts, waiting for hello (the token's tier decides the place in line). */
+export function startConnection(
+  core: GatewayCore,
+  createActor: ActorFactory,
+  conn: Connection,
+  socket: EdgeSocket,
+): void {
+  const { config } = core;
+  conn.socket = socket;
+  conn.actor = createActor({
+    connectionId: conn.id,
+    correlationId: conn.correlationId,
+    handshakeTimeoutMs: config.handshakeTimeoutMs,
+    resumeWindowMs: config.resumeWindowMs,
+    admissionTimeoutMs: config.admission.timeoutMs,
+    maxErrorsPerMinute: config.maxErrorsPerMinute,
+  });
+  core.supervisor.supervise(conn.actor);
+  core.socketOpened(conn);
+}

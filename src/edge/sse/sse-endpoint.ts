@@ -1,0 +1,159 @@
+/**
+ * The fallback transport's routes (docs/protocol.md §1.1): `GET /sse` opens an
+ * event stream — a connection, with its actor, as a WebSocket upgrade makes one — and
+ * `POST /sse/frames` carries the client's frames to the stream its `tether-connection`
+ * header names, one frame per line, handled in order by the same frame router — passed on
+ * over the control bus when it reached another process than the stream's. Everything
+ * after that (hello, admission, resume, limits, error codes) is the core's, unchanged.
+ */
+import { onMessage } from '../../core/frame-router.ts';
+import type { GatewayCore } from '../../core/gateway-core.ts';
+import { AllowedOrigins } from '../../limits/allowed-origins.ts';
+import type { TrustedProxies } from '../../limits/client-address.ts';
+import { errorSpec } from '../../shared/errors.ts';
+import type { App } from '../edge-port.ts';
+import { type ActorFactory, connectionFor, startConnection } from '../open-connection.ts';
+import { BodyTooLargeError, httpRemoteAddress, readBody, reply, replyJson } from '../uws.ts';
+import { arrayBufferOf } from '../ws-edge/http-adapters.ts';
+import { refuseOrigin } from '../ws-endpoint.ts';
+import { parseSeq } from './sse-inbound.ts';
+import type { SseSocket } from './sse-socket.ts';
+import type { SseStreams } from './sse-streams.ts';
+
+export const SSE_PATH = '/sse';
+export const SSE_FRAMES_PATH = '/sse/frames';
+/** The header a POST names its stream by: the token of the stream's `open` event. */
+export const SSE_CONNECTION_HEADER = 'tether-connection';
+/** The POST's number on its stream (1, 2, …): POSTs are handled in this order (sse-inbound.ts). */
+export const SSE_SEQ_HEADER = 'tether-seq';
+
+const NEWLINE = 0x0a;
+
+/** A POST for a stream of another process, passed on to it (over the control bus). */
+export interface RelayedFrames {
+  token: string;
+  seq?: number;
+  /** The POST's body, base64 (its bytes as sent, valid UTF-8 or not). */
+  body: string;
+}
+
+/** Pass frames on to `nodeId`; resolves with how many processes heard them (0: none has the stream). */
+export type Relay = (nodeId: string, frames: RelayedFrames) => Promise<number>;
+
+export interface SseEndpoint {
+  /** Frames another process received for a stream of this one. */
+  relayed(frames: RelayedFrames): void;
+}
+
+export function mountSse(
+  app: App,
+  core: GatewayCore,
+  createActor: ActorFactory,
+  trustedProxies: TrustedProxies,
+  streams: SseStreams,
+  relay: Relay,
+): SseEndpoint {
+  const { logger } = core;
+  const origins = new AllowedOrigins(core.config.allowedOrigins);
+  app.get(SSE_PATH, (res, req) => {
+    // The same pages may open a stream as a WebSocket (ALLOWED_ORIGINS, src/limits/allowed-origins.ts).
+    const origin = req.getHeader('origin');
+    if (!origins.allows(origin)) {
+      refuseOrigin(res, origin);
+      return;
+    }
+    let socket: SseSocket | undefined;
+    // A throw out of a uWS handler aborts the whole process: answer this request instead.
+    try {
+      // Headers MUST be copied synchronously: req is stack-allocated.
+      const conn = connectionFor(core, req, httpRemoteAddress(res), trustedProxies);
+      socket = streams.open(res, conn, req.getHeader('last-event-id'));
+      startConnection(core, createActor, conn, socket);
+    } catch (error) {
+      logger.error({ err: error }, 'sse stream failed to open');
+      if (socket) cutQuietly(socket);
+      else replyJson(res, 500, { error: 'INTERNAL', message: errorSpec('INTERNAL').message });
+    }
+  });
+
+  const handle = (socket: SseSocket, seq: number | undefined, body: Buffer): void => {
+    const bodies = socket.inbound.accept(seq, body);
+    if (bodies === 'overflow') {
+      logger.warn({ connectionId: socket.conn.id }, 'sse: too many POSTs held for a missing one; stream cut');
+      socket.close();
+      return;
+    }
+    socket.lastHeardAt = Date.now();
+    for (const line of bodies.flatMap((b) => [...lines(b)])) {
+      if (!socket.isOpen) break;
+      const text = line.toString('utf8');
+      const frame = streams.withLastEventIds(socket, text);
+      onMessage(core, socket.conn, arrayBufferOf(frame === text ? line : Buffer.from(frame)), false);
+    }
+  };
+
+  // A POST's body holds what a WebSocket's frames would: up to the edge's frame limit each.
+  const bodyLimit = core.config.maxMessageBytes * 4;
+  app.post(SSE_FRAMES_PATH, (res, req) => {
+    const token = req.getHeader(SSE_CONNECTION_HEADER);
+    const seq = parseSeq(req.getHeader(SSE_SEQ_HEADER));
+    readBody(res, bodyLimit).then(
+      async (body) => {
+        const socket = streams.find(token);
+        if (socket) {
+          reply(res, 204, '');
+          handle(socket, seq, body);
+          return;
+        }
+        const owner = streams.elsewhere(token);
+        const heard = owner
+          ? await relay(owner, { token, seq, body: body.toString('base64') }).catch(() => -1)
+          : 0;
+        if (heard > 0) reply(res, 204, '');
+        else if (heard < 0)
+          replyJson(res, 503, {
+            error: 'STORE_UNAVAILABLE',
+            message: errorSpec('STORE_UNAVAILABLE').message,
+          });
+        else
+          replyJson(res, 404, {
+            error: 'SSE_CONNECTION_UNKNOWN',
+            message: errorSpec('SSE_CONNECTION_UNKNOWN').message,
+          });
+      },
+      (error: unknown) => {
+        if (!(error instanceof BodyTooLargeError)) return; // the client went away
+        replyJson(res, 413, { error: 'MESSAGE_TOO_LARGE', message: error.message });
+        // Closed with 1009 and a coded frame, as a frame over the limit closes a WebSocket.
+        streams.find(token)?.conn.fail('MESSAGE_TOO_LARGE', { detail: `a POST over ${bodyLimit} bytes` });
+      },
+    );
+  });
+
+  return {
+    relayed(frames) {
+      const socket = streams.find(frames.token);
+      if (socket) handle(socket, frames.seq, Buffer.from(frames.body, 'base64'));
+    },
+  };
+}
+
+/** Cut a stream whose connection never started (its close handler may find no actor to tell). */
+function cutQuietly(socket: SseSocket): void {
+  try {
+    socket.close();
+  } catch {
+    // the stream is cut either way
+  }
+}
+
+/** The body's lines, without empty ones (a trailing newline is allowed). */
+function* lines(body: Buffer): Generator<Buffer> {
+  let start = 0;
+  while (start < body.length) {
+    let end = body.indexOf(NEWLINE, start);
+    if (end < 0) end = body.length;
+    if (end > start) yield body.subarray(start, end);
+    start = end + 1;
+  }
+}

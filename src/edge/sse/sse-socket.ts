@@ -1,0 +1,204 @@
+/**
+ * One server-sent-events stream as the core's EdgeSocket (src/core/ports/edge-socket.ts):
+ * frames go down as SSE messages on an HTTP response that never ends while the connection
+ * lives; the client's frames come up by POST (sse-endpoint.ts). It keeps the uWS rules the
+ * core relies on (src/edge/edge-port.ts): `send` returns 1 sent, 0 buffered, 2 dropped (past
+ * `maxBackpressure`, and the stream is cut, as `closeOnBackpressureLimit` does); the close
+ * handler runs at once inside `end` and `close`; nothing is written after either.
+ *
+ * Backpressure: what `write` could not send now stays in the edge, and the frames after it
+ * wait here until `onWritable`, so the bytes not yet taken are known (getBufferedAmount).
+ */
+import type { Connection } from '../../core/connection.ts';
+import { type EdgeSocket, SEND_BUFFERED, SEND_DROPPED, SEND_SENT } from '../../core/ports/edge-socket.ts';
+import type { HttpResponse } from '../edge-port.ts';
+import { InboundSequence } from './sse-inbound.ts';
+import { closeMessage, dataMessage, type EventHead, eventHead, positionsId } from './sse-messages.ts';
+
+/** The close code a stream cut without a close event reports, as a WebSocket's would (RFC 6455 §7.1.5). */
+export const ABNORMAL_CLOSURE = 1006;
+
+const BATCH_HEAD = '{"type":"batch"';
+
+/** An SSE message built once for every stream a publish reaches. */
+export interface SharedMessage {
+  text: string;
+  bytes: number;
+}
+
+/** The registry the socket is listed in while open (sse-streams.ts). */
+export interface StreamRegistry {
+  subscribe(topic: string, socket: SseSocket): boolean;
+  unsubscribe(topic: string, socket: SseSocket): boolean;
+  forget(socket: SseSocket): void;
+}
+
+export class SseSocket implements EdgeSocket {
+  /** Topics this stream is subscribed to (kept by the registry). */
+  readonly topics = new Set<string>();
+  /** channel → the last event ID sent on it: every SSE `id`, so `Last-Event-ID` resumes them all. */
+  readonly positions = new Map<string, string>();
+  /** When the stream last carried anything (the keep-alive writes only to quiet streams). */
+  lastWriteAt = Date.now();
+  /** When the client last POSTed frames (or opened the stream): a silent one is dropped. */
+  lastHeardAt = Date.now();
+  /** The client's POSTs, put back in the order sent. */
+  readonly inbound = new InboundSequence();
+  private readonly pending: string[] = [];
+  private pendingBytes = 0;
+  /** Bytes of a write the edge holds (it returned false) until `onWritable`. */
+  private stalledBytes = 0;
+  private corked = false;
+  private done = false;
+
+  constructor(
+    private readonly res: HttpResponse,
+    readonly conn: Connection,
+    /** The unguessable token POSTs name this stream by. */
+    readonly token: string,
+    private readonly registry: StreamRegistry,
+    private readonly maxBackpressure: number,
+  ) {
+    res.onAborted(() => this.finish(ABNORMAL_CLOSURE, true));
+    res.onWritable(() => {
+      this.flushPending();
+      return true;
+    });
+  }
+
+  get isOpen(): boolean {
+    return !this.done;
+  }
+
+  send(message: string): number {
+    if (message.startsWith(BATCH_HEAD)) return this.write(dataMessage(message, this.trackBatch(message)));
+    return this.write(dataMessage(message, this.track(eventHead(message))));
+  }
+
+  /**
+   * A frame published to a topic (sse-streams.ts): its head parsed and its message written once
+   * for every subscriber — `shared`, whose `id` is that one channel's position, is this stream's
+   * own whenever this is the only channel it delivered (the usual case).
+   */
+  deliver(message: string, head: EventHead | undefined, shared: SharedMessage): number {
+    if (!head) return this.write(shared.text, shared.bytes);
+    this.positions.set(head.channel, head.id);
+    if (this.positions.size === 1) return this.write(shared.text, shared.bytes);
+    return this.write(dataMessage(message, positionsId(this.positions)));
+  }
+
+  /** A comment line: keeps proxies and uWS's HTTP idle timeout from closing a quiet stream. */
+  keepAlive(): void {
+    if (this.pending.length === 0 && this.stalledBytes === 0) this.write(': \n\n');
+  }
+
+  end(code = 1000, reason = ''): void {
+    if (this.done) return;
+    this.cork(() => {
+      for (const chunk of this.pending) this.res.write(chunk);
+      this.res.write(closeMessage(code, reason));
+      this.res.end();
+    });
+    this.finish(code, false);
+  }
+
+  close(): void {
+    if (this.done) return;
+    this.done = true; // before res.close(): its onAborted must not report the close twice
+    this.res.close();
+    this.done = false;
+    this.finish(ABNORMAL_CLOSURE, true);
+  }
+
+  cork(fn: () => void): unknown {
+    if (this.corked || this.done) {
+      fn();
+      return this;
+    }
+    this.corked = true;
+    try {
+      this.res.cork(fn);
+    } finally {
+      this.corked = false;
+    }
+    return this;
+  }
+
+  subscribe(topic: string): boolean {
+    return !this.done && this.registry.subscribe(topic, this);
+  }
+
+  unsubscribe(topic: string): boolean {
+    return this.registry.unsubscribe(topic, this);
+  }
+
+  getBufferedAmount(): number {
+    return this.pendingBytes + this.stalledBytes;
+  }
+
+  /** A batch (docs/protocol.md §6.14, opt-in) moves the positions of the events inside it. */
+  private trackBatch(message: string): string | undefined {
+    const { frames } = JSON.parse(message) as { frames: { type?: string; channel?: string; id?: string }[] };
+    let moved = false;
+    for (const frame of frames)
+      if (frame.type === 'event' && typeof frame.channel === 'string' && typeof frame.id === 'string') {
+        this.positions.set(frame.channel, frame.id);
+        moved = true;
+      }
+    return moved ? positionsId(this.positions) : undefined;
+  }
+
+  private track(head: EventHead | undefined): string | undefined {
+    if (!head) return undefined;
+    this.positions.set(head.channel, head.id);
+    return positionsId(this.positions);
+  }
+
+  private write(chunk: string, bytes = Buffer.byteLength(chunk)): number {
+    if (this.done) return SEND_DROPPED;
+    if (this.getBufferedAmount() + bytes > this.maxBackpressure) {
+      this.close();
+      return SEND_DROPPED;
+    }
+    this.lastWriteAt = Date.now();
+    if (this.pending.length > 0 || this.stalledBytes > 0) {
+      this.pending.push(chunk);
+      this.pendingBytes += bytes;
+      return SEND_BUFFERED;
+    }
+    let written = false;
+    this.cork(() => {
+      written = this.res.write(chunk);
+    });
+    if (written) return SEND_SENT;
+    this.stalledBytes = bytes;
+    return SEND_BUFFERED;
+  }
+
+  private flushPending(): void {
+    if (this.done) return;
+    this.stalledBytes = 0;
+    while (this.pending.length > 0) {
+      const chunk = this.pending.shift() as string;
+      const bytes = Buffer.byteLength(chunk);
+      this.pendingBytes -= bytes;
+      if (!this.res.write(chunk)) {
+        this.stalledBytes = bytes;
+        return;
+      }
+    }
+    this.conn.onDrain();
+  }
+
+  /** The stream is over: leave every topic, then tell the connection (at once, as uWS's close handler). */
+  private finish(code: number, aborted: boolean): void {
+    if (this.done) return;
+    this.done = true;
+    if (aborted) this.res.aborted = true;
+    this.pending.length = 0;
+    this.pendingBytes = 0;
+    this.stalledBytes = 0;
+    this.registry.forget(this);
+    this.conn.onClose(code);
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * This process's open SSE streams: found by their connection token (POST /sse/frames),
+ * subscribed to topics as WebSockets are to the edge's (uWS's pub/sub reaches only its own
+ * sockets, so a channel's publish goes to both: `publisherFor`), kept alive while quiet, and
+ * dropped when the client has POSTed nothing for the heartbeat's idle timeout (a half-open
+ * TCP connection would otherwise hold the stream until the kernel gives up on it).
+ */
+import { randomBytes } from 'node:crypto';
+import type { Connection } from '../../core/connection.ts';
+import type { App, HttpResponse } from '../edge-port.ts';
+import { dataMessage, eventHead, openMessage, parseLastEventId } from './sse-messages.ts';
+import { SseSocket, type StreamRegistry } from './sse-socket.ts';
+
+/**
+ * A comment at least this often on a quiet stream: uWS ends an HTTP response idle for 10 s,
+ * and proxies drop quiet ones too.
+ */
+export const KEEP_ALIVE_MS = 5000;
+
+/** What a stream was opened with. */
+interface Opened {
+  /** `Last-Event-ID` as channel positions: a resume hello on this stream starts from them. */
+  lastEventIds: Record<string, string>;
+  /** A hello was seen on the stream (only the first one is merged with `Last-Event-ID`). */
+  helloSeen: boolean;
+}
+
+export class SseStreams implements StreamRegistry {
+  private readonly byToken = new Map<string, SseSocket>();
+  private readonly opened = new WeakMap<SseSocket, Opened>();
+  private readonly topics = new Map<string, Set<SseSocket>>();
+  private keepAlive: NodeJS.Timeout | undefined;
+
+  constructor(
+    /** This process: a token names it, so a POST that reaches another process is relayed here. */
+    private readonly nodeId: string,
+    private readonly maxBackpressure: number,
+    /** A client silent this long is dropped (1006), as the WebSocket edge drops one that misses its pong. */
+    private readonly idleTimeoutMs: number,
+  ) {}
+
+  /** Answer `res` with an event stream for `conn`; its first event hands out the token. */
+  open(res: HttpResponse, conn: Connection, lastEventId: string): SseSocket {
+    const token = `${randomBytes(24).toString('base64url')}.${Buffer.from(this.nodeId).toString('base64url')}`;
+    const socket = new SseSocket(res, conn, token, this, this.maxBackpressure);
+    this.byToken.set(token, socket);
+    this.opened.set(socket, { lastEventIds: parseLastEventId(lastEventId), helloSeen: false });
+    res.cork(() => {
+      res.writeStatus('200 OK');
+      res.writeHeader('content-type', 'text/event-stream');
+      res.writeHeader('cache-control', 'no-store');
+      res.writeHeader('x-accel-buffering', 'no'); // nginx: pass each event on at once
+      res.write(openMessage(token));
+    });
+    this.startKeepAlive();
+    return socket;
+  }
+
+  find(token: string): SseSocket | undefined {
+    return this.byToken.get(token);
+  }
+
+  /** The process that holds the stream `token` names, when it is another one. */
+  elsewhere(token: string): string | undefined {
+    const dot = token.indexOf('.');
+    if (dot < 0) return undefined;
+    const nodeId = Buffer.from(token.slice(dot + 1), 'base64url').toString();
+    return nodeId && nodeId !== this.nodeId ? nodeId : undefined;
+  }
+
+  /**
+   * A resume hello on a stream opened with `Last-Event-ID` resumes from those positions where
+   * it names none itself; the positions become the stream's, so its next `id` holds them all.
+   */
+  withLastEventIds(socket: SseSocket, frame: string): string {
+    const opened = this.opened.get(socket);
+    if (!opened || opened.helloSeen || !frame.includes('"hello"')) return frame;
+    let hello: { type?: unknown; resume?: { lastEventIds?: Record<string, string> } };
+    try {
+      hello = JSON.parse(frame);
+    } catch {
+      return frame; // the frame router answers it
+    }
+    if (hello.type !== 'hello') return frame;
+    opened.helloSeen = true;
+    const resume = hello.resume;
+    if (typeof resume !== 'object' || resume === null) return frame;
+    const merged = { ...opened.lastEventIds, ...resume.lastEventIds };
+    for (const [channel, id] of Object.entries(merged))
+      if (typeof id === 'string') socket.positions.set(channel, id);
+    if (Object.keys(opened.lastEventIds).length === 0) return frame;
+    resume.lastEventIds = merged;
+    return JSON.stringify(hello);
+  }
+
+  subscribe(topic: string, socket: SseSocket): boolean {
+    let set = this.topics.get(topic);
+    if (!set) {
+      set = new Set();
+      this.topics.set(topic, set);
+    }
+    set.add(socket);
+    socket.topics.add(topic);
+    return true;
+  }
+
+  unsubscribe(topic: string, socket: SseSocket): boolean {
+    if (!socket.topics.delete(topic)) return false;
+    const set = this.topics.get(topic);
+    set?.delete(socket);
+    if (set?.size === 0) this.topics.delete(topic);
+    return true;
+  }
+
+  forget(socket: SseSocket): void {
+    for (const topic of [...socket.topics]) this.unsubscribe(topic, socket);
+    this.byToken.delete(socket.token);
+    if (this.byToken.size === 0) this.stopKeepAlive();
+  }
+
+  count(topic: string): number {
+    return this.topics.get(topic)?.size ?? 0;
+  }
+
+  /** Deliver to every stream on `topic`; one past its backpressure limit is cut, never blocks the rest. */
+  publish(topic: string, message: string): void {
+    const set = this.topics.get(topic);
+    if (!set) return;
+    const head = eventHead(message); // once, not once per stream
+    const text = dataMessage(message, head && JSON.stringify({ [head.channel]: head.id }));
+    const shared = { text, bytes: Buffer.byteLength(text) };
+    for (const socket of [...set]) socket.deliver(message, head, shared);
+  }
+
+  get size(): number {
+    return this.byToken.size;
+  }
+
+  private startKeepAlive(): void {
+    if (this.keepAlive) return;
+    this.keepAlive = setInterval(() => {
+      const now = Date.now();
+      const quietSince = now - KEEP_ALIVE_MS / 2;
+      for (const socket of [...this.byToken.values()]) {
+        if (socket.lastHeardAt <= now - this.idleTimeoutMs) socket.close();
+        else if (socket.lastWriteAt <= quietSince) socket.keepAlive();
+      }
+    }, KEEP_ALIVE_MS / 2);
+    this.keepAlive.unref();
+  }
+
+  private stopKeepAlive(): void {
+    clearInterval(this.keepAlive);
+    this.keepAlive = undefined;
+  }
+}
+
+/** What a channel's publish needs: the edge's topics and this process's SSE streams, as one. */
+export type TopicPublisher = Pick<App, 'publish' | 'numSubscribers'>;
+
+export function publisherFor(app: App, streams: SseStreams): TopicPublisher {
+  return {
+    publish(topic, message, isBinary, compress) {
+      const sent = app.publish(topic, message, isBinary, compress);
+      if (typeof topic === 'string' && typeof message === 'string') streams.publish(topic, message);
+      return sent;
+    },
+    numSubscribers: (topic) =>
+      app.numSubscribers(topic) + (typeof topic === 'string' ? streams.count(topic) : 0),
+  };
+}

@@ -1,0 +1,114 @@
+/**
+ * The SDK's transport selection (issue 17): it tries WebSocket and falls back to SSE + POST
+ * when a proxy refuses or stalls the upgrade, says which transport it uses (`stats()`),
+ * can be forced to one, and a session made on WebSocket resumes over SSE when the network
+ * starts blocking upgrades — with every event once, in order.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { type ChannelEvent, TetherClient } from '../../packages/client/src/index.ts';
+import { publishMany } from '../support/events.ts';
+import { mintToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { UpgradeProxy } from '../support/upgrade-proxy.ts';
+
+const gateways: TestGateway[] = [];
+const proxies: UpgradeProxy[] = [];
+const clients: TetherClient[] = [];
+
+afterEach(async () => {
+  for (const client of clients.splice(0)) client.disconnect();
+  await Promise.all(proxies.splice(0).map((p) => p.stop()));
+  await Promise.all(gateways.splice(0).map((g) => g.stop()));
+});
+
+async function setUp(mode: 'pass' | 'refuse' | 'stall') {
+  const gw = await startTestGateway();
+  gateways.push(gw);
+  const proxy = await UpgradeProxy.start(gw.gateway.port, mode);
+  proxies.push(proxy);
+  return { gw, proxy };
+}
+
+function client(url: string, options: Partial<ConstructorParameters<typeof TetherClient>[0]> = {}) {
+  const token = mintToken({ sub: `sdk-${randomUUID().slice(0, 6)}` });
+  const c = new TetherClient({ url, getToken: () => token, WebSocket, networkAware: false, ...options });
+  clients.push(c);
+  return c;
+}
+
+function received(c: TetherClient, channel: string): string[] {
+  const ids: string[] = [];
+  c.subscribe(channel).on('publication', (e: ChannelEvent) => ids.push(e.id));
+  return ids;
+}
+
+async function until(done: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('transport selection', () => {
+  it('falls back to SSE when the proxy refuses the upgrade, and delivers both ways', async () => {
+    const { gw, proxy } = await setUp('refuse');
+    const c = client(proxy.url);
+    const channel = `t:${randomUUID().slice(0, 8)}`;
+    const ids = received(c, channel);
+    c.connect();
+    await c.ready();
+    expect(c.stats().transport).toBe('sse');
+    await c.getSubscription(channel)?.ready();
+    const { id } = await c.publish(channel, { from: 'sdk' });
+    const published = await publishMany(gw.http, channel, 20);
+    await until(() => ids.length === 21, '21 events');
+    expect(ids).toEqual([id, ...published]);
+  });
+
+  it('falls back when the upgrade stalls past upgradeTimeoutMs', async () => {
+    const { proxy } = await setUp('stall');
+    const c = client(proxy.url, { upgradeTimeoutMs: 500 });
+    c.connect();
+    await c.ready();
+    expect(c.transport).toBe('sse');
+  });
+
+  it('uses WebSocket when the upgrade passes, and the transport can be forced', async () => {
+    const { proxy } = await setUp('pass');
+    const auto = client(proxy.url);
+    const forced = client(proxy.url, { transport: 'sse' });
+    auto.connect();
+    forced.connect();
+    await Promise.all([auto.ready(), forced.ready()]);
+    expect(auto.stats().transport).toBe('websocket');
+    expect(forced.stats().transport).toBe('sse');
+  });
+
+  it('a session made on WebSocket resumes over SSE once upgrades are blocked, losing nothing', async () => {
+    const { gw, proxy } = await setUp('pass');
+    const c = client(proxy.url, { backoffBaseMs: 100, backoffMaxMs: 200 });
+    const channel = `t:${randomUUID().slice(0, 8)}`;
+    const ids = received(c, channel);
+    c.connect();
+    await c.ready();
+    await c.getSubscription(channel)?.ready();
+    const sessionId = c.sessionId;
+    expect(c.transport).toBe('websocket');
+    const before = await publishMany(gw.http, channel, 10);
+    await until(() => ids.length === 10, 'the first 10 events');
+
+    proxy.mode = 'refuse';
+    proxy.cutUpgraded();
+    await until(() => c.state !== 'connected', 'the drop');
+    const during = await publishMany(gw.http, channel, 100);
+    await c.ready();
+    expect(c.transport).toBe('sse');
+    expect(c.sessionId).toBe(sessionId);
+    const after = await publishMany(gw.http, channel, 10);
+    await until(() => ids.length === 120, '120 events');
+    expect(ids).toEqual([...before, ...during, ...after]);
+    expect(c.stats()).toMatchObject({ transport: 'sse', reconnections: 1, duplicatesDropped: 0 });
+  });
+});

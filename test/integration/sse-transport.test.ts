@@ -1,0 +1,271 @@
+/**
+ * The SSE + POST fallback (issue 17, docs/protocol.md "Transports") keeps the WebSocket's
+ * guarantees: the same cases run over both transports (`describe.each`, as centrifuge-js
+ * does) — a session resumes with nothing lost, limits and errors carry the same codes —
+ * and a session moves between transports and processes, with `Last-Event-ID` as its positions.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ErrorFrame, WelcomeFrame } from '../../src/shared/frames.ts';
+import { lastId, publishMany, settle, sleep } from '../support/events.ts';
+import { mintToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { endpoint, TRANSPORTS, type Transport } from '../support/sse-test-socket.ts';
+import { ids, TestClient } from '../support/ws-client.ts';
+
+const gateways: TestGateway[] = [];
+const clients: TestClient[] = [];
+
+afterEach(async () => {
+  for (const client of clients.splice(0)) client.drop();
+  await Promise.all(gateways.splice(0).map((g) => g.stop()));
+});
+
+async function gateway(overrides: Record<string, string> = {}): Promise<TestGateway> {
+  const gw = await startTestGateway(overrides);
+  gateways.push(gw);
+  return gw;
+}
+
+async function session(url: string, hello: Record<string, unknown>, headers: Record<string, string> = {}) {
+  const client = await TestClient.connect(url, headers);
+  clients.push(client);
+  client.send({ type: 'hello', ...hello });
+  const welcome = await client.next((f): f is WelcomeFrame => f.type === 'welcome');
+  return { client, welcome };
+}
+
+async function subscribe(client: TestClient, channel: string): Promise<void> {
+  client.send({ type: 'subscribe', channel, ref: `sub-${channel}` });
+  await client.next((f) => f.type === 'subscribed' && f.ref === `sub-${channel}`);
+}
+
+const resumeHello = (token: string, welcome: WelcomeFrame, lastEventIds?: Record<string, string>) => ({
+  token,
+  resume: { sessionId: welcome.sessionId, resumeToken: welcome.resumeToken, lastEventIds },
+});
+
+async function until(done: () => Promise<boolean>, what: string): Promise<void> {
+  for (const deadline = Date.now() + 5000; !(await done()); await sleep(50))
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+}
+
+const newChannel = () => `sse:${randomUUID().slice(0, 8)}`;
+
+describe.each(TRANSPORTS)('over %s', (transport: Transport) => {
+  it('events published while the client was away arrive once, in order, after resume', async () => {
+    const gw = await gateway();
+    const url = endpoint(gw, transport);
+    const channel = newChannel();
+    const token = await mintToken({ sub: 'resumer' });
+    const first = await session(url, { token });
+    await subscribe(first.client, channel);
+    const before = await publishMany(gw.http, channel, 5);
+    await first.client.waitForEvents(5);
+
+    first.client.drop();
+    const during = await publishMany(gw.http, channel, 200);
+    const second = await session(url, resumeHello(token, first.welcome, { [channel]: lastId(before) }));
+    expect(second.welcome).toMatchObject({
+      sessionId: first.welcome.sessionId,
+      resumed: true,
+      recovered: true,
+    });
+    const after = await publishMany(gw.http, channel, 5);
+    await second.client.waitForEvents(205);
+    await settle(second.client);
+
+    expect(ids(first.client.events())).toEqual(before);
+    expect(ids(second.client.events())).toEqual([...during, ...after]);
+  });
+
+  it('a frame over the size limit closes with MESSAGE_TOO_LARGE (1009), after its error frame', async () => {
+    const gw = await gateway({ MAX_MESSAGE_BYTES: '1024' });
+    const { client } = await session(endpoint(gw, transport), { token: await mintToken() });
+    client.send({ type: 'publish', ref: 'big', channel: newChannel(), data: 'x'.repeat(2000) });
+    const error = await client.next((f): f is ErrorFrame => f.type === 'error');
+    expect(error).toMatchObject({ code: 'MESSAGE_TOO_LARGE', category: 'client' });
+    expect((await client.waitClosed()).code).toBe(1009);
+  });
+
+  it('frames past the message rate are refused with MESSAGE_RATE_LIMITED and the connection stays', async () => {
+    const gw = await gateway({ MESSAGES_PER_SECOND: '5' });
+    const { client } = await session(endpoint(gw, transport), { token: await mintToken() });
+    for (let n = 0; n < 30; n++) client.send({ type: 'ping', ts: n });
+    const error = await client.next((f): f is ErrorFrame => f.type === 'error');
+    expect(error).toMatchObject({ code: 'MESSAGE_RATE_LIMITED', retryable: true });
+    await sleep(1000);
+    client.send({ type: 'ping', ts: 99 });
+    await client.next((f) => f.type === 'pong' && f.ts === 99);
+    expect(client.closed).toBeUndefined();
+  });
+
+  it('a bad token is refused with AUTH_INVALID_TOKEN (4001)', async () => {
+    const gw = await gateway();
+    const client = await TestClient.connect(endpoint(gw, transport));
+    clients.push(client);
+    client.send({ type: 'hello', token: 'not-a-jwt' });
+    const error = await client.next((f): f is ErrorFrame => f.type === 'error');
+    expect(error.code).toBe('AUTH_INVALID_TOKEN');
+    expect((await client.waitClosed()).code).toBe(4001);
+  });
+
+  it('no hello within HANDSHAKE_TIMEOUT_MS closes with HANDSHAKE_TIMEOUT (4003)', async () => {
+    const gw = await gateway({ HANDSHAKE_TIMEOUT_MS: '1000' });
+    const client = await TestClient.connect(endpoint(gw, transport));
+    clients.push(client);
+    const error = await client.next((f): f is ErrorFrame => f.type === 'error');
+    expect(error.code).toBe('HANDSHAKE_TIMEOUT');
+    expect((await client.waitClosed()).code).toBe(4003);
+  });
+
+  it('a token that expires while connected closes with AUTH_TOKEN_EXPIRED (4002)', async () => {
+    const gw = await gateway();
+    const { client } = await session(endpoint(gw, transport), {
+      token: await mintToken({ expiresIn: '2s' }),
+    });
+    const error = await client.next((f): f is ErrorFrame => f.type === 'error', 10_000);
+    expect(error.code).toBe('AUTH_TOKEN_EXPIRED');
+    expect((await client.waitClosed()).code).toBe(4002);
+  });
+
+  it('a draining gateway closes the connection with SERVICE_RESTART (1012), resumable', async () => {
+    const gw = await startTestGateway();
+    const { client } = await session(endpoint(gw, transport), { token: await mintToken() });
+    const stopping = gw.stop();
+    const error = await client.next((f): f is ErrorFrame => f.type === 'error', 10_000);
+    expect(error).toMatchObject({ code: 'SERVICE_RESTART', retryable: true });
+    expect((await client.waitClosed(10_000)).code).toBe(1012);
+    await stopping;
+  });
+
+  it('a frame before hello is refused with HELLO_REQUIRED', async () => {
+    const gw = await gateway();
+    const client = await TestClient.connect(endpoint(gw, transport));
+    clients.push(client);
+    client.send({ type: 'subscribe', channel: newChannel(), ref: 'early' });
+    const error = await client.next((f): f is ErrorFrame => f.type === 'error');
+    expect(error.code).toBe('HELLO_REQUIRED');
+  });
+});
+
+describe('between transports and processes', () => {
+  it('a session made on WebSocket resumes over SSE on another process with nothing lost', async () => {
+    const a = await gateway({ NODE_ID: 'gw-a' });
+    const b = await gateway({ NODE_ID: 'gw-b', REDIS_PREFIX: a.prefix });
+    const channel = newChannel();
+    const token = await mintToken({ sub: 'traveller' });
+    const first = await session(a.url, { token });
+    await subscribe(first.client, channel);
+    const before = await publishMany(a.http, channel, 5);
+    await first.client.waitForEvents(5);
+
+    first.client.drop();
+    const during = await publishMany(a.http, channel, 100);
+    const second = await session(b.sseUrl, resumeHello(token, first.welcome, { [channel]: lastId(before) }));
+    expect(second.welcome).toMatchObject({
+      sessionId: first.welcome.sessionId,
+      resumed: true,
+      recovered: true,
+    });
+    const after = await publishMany(a.http, channel, 5);
+    await second.client.waitForEvents(105);
+    await settle(second.client);
+    expect(ids(second.client.events())).toEqual([...during, ...after]);
+  });
+
+  it("an SSE reconnect's Last-Event-ID resumes every channel where the hello names none", async () => {
+    const gw = await gateway();
+    const [one, two] = [newChannel(), newChannel()];
+    const token = await mintToken({ sub: 'eventsource' });
+    const first = await session(gw.sseUrl, { token });
+    await subscribe(first.client, one);
+    await subscribe(first.client, two);
+    const seen = [...(await publishMany(gw.http, one, 3)), ...(await publishMany(gw.http, two, 3))];
+    await first.client.waitForEvents(6);
+    const lastEventId = (first.client.ws as unknown as { socket: { lastEventId: string } }).socket
+      .lastEventId;
+    expect(JSON.parse(lastEventId)).toEqual({ [one]: seen[2], [two]: seen[5] });
+
+    first.client.drop();
+    const missedOne = await publishMany(gw.http, one, 4);
+    const missedTwo = await publishMany(gw.http, two, 4);
+    const second = await session(gw.sseUrl, resumeHello(token, first.welcome), {
+      'last-event-id': lastEventId,
+    });
+    expect(second.welcome).toMatchObject({ resumed: true, recovered: true });
+    await second.client.waitForEvents(8);
+    await settle(second.client);
+    expect(ids(second.client.events(one))).toEqual(missedOne);
+    expect(ids(second.client.events(two))).toEqual(missedTwo);
+  });
+
+  it('an SSE client silent past HEARTBEAT_IDLE_TIMEOUT_S is dropped (1006) and can resume; one that pings stays', async () => {
+    const gw = await gateway({ HEARTBEAT_IDLE_TIMEOUT_S: '8' });
+    const token = await mintToken({ sub: 'quiet' });
+    const quiet = await session(gw.sseUrl, { token });
+    const talker = await session(gw.sseUrl, { token: await mintToken({ sub: 'talker' }) });
+    const pinging = setInterval(() => talker.client.send({ type: 'ping', ts: Date.now() }), 2000);
+    try {
+      expect((await quiet.client.waitClosed(15_000)).code).toBe(1006);
+    } finally {
+      clearInterval(pinging);
+    }
+    expect(talker.client.closed).toBeUndefined();
+    const again = await session(gw.sseUrl, resumeHello(token, quiet.welcome));
+    expect(again.welcome).toMatchObject({ sessionId: quiet.welcome.sessionId, resumed: true });
+  }, 30_000);
+
+  it("POSTs that reach another process (a shared port) are relayed to the stream's, in order", async () => {
+    const a = await gateway({ NODE_ID: 'gw-a' });
+    const b = await gateway({ NODE_ID: 'gw-b', REDIS_PREFIX: a.prefix });
+    // Every other POST lands on B, as SO_REUSEPORT spreads new connections between processes.
+    let posts = 0;
+    const spread: typeof fetch = (input, init) => {
+      const url = String(input);
+      const elsewhere = init?.method === 'POST' && posts++ % 2 === 1;
+      return fetch(elsewhere ? url.replace(a.sseUrl, b.sseUrl) : url, init);
+    };
+    const client = await TestClient.connect(a.sseUrl, {}, { sseFetch: spread });
+    clients.push(client);
+    client.send({ type: 'hello', token: await mintToken({ sub: 'spread' }) });
+    await client.next((f) => f.type === 'welcome');
+    const channel = newChannel();
+    await subscribe(client, channel);
+    for (let n = 0; n < 60; n++) client.send({ type: 'publish', ref: `p${n}`, channel, data: { n } });
+    await client.waitForEvents(60);
+    const acks = client.frames.filter((f) => f.type === 'ack').map((f) => (f as { ref: string }).ref);
+    expect(acks).toEqual(Array.from({ length: 60 }, (_, n) => `p${n}`));
+    expect(client.events(channel).map((e) => (e.data as { n: number }).n)).toEqual(
+      Array.from({ length: 60 }, (_, n) => n),
+    );
+    expect(posts).toBeGreaterThan(3); // some went by way of B
+  });
+
+  it('/health/websocket counts the connections on the SSE fallback', async () => {
+    const gw = await gateway();
+    await session(gw.url, { token: await mintToken({ sub: 'on-ws' }) });
+    const onSse = await session(gw.sseUrl, { token: await mintToken({ sub: 'on-sse' }) });
+    const health = async () => {
+      const response = await fetch(`${gw.http}/health/websocket`, {
+        headers: { authorization: 'Bearer test-admin-key-0123456789' },
+      });
+      return ((await response.json()) as { connections: { sockets: number; sseStreams: number } })
+        .connections;
+    };
+    expect(await health()).toMatchObject({ sockets: 2, sseStreams: 1 });
+    onSse.client.close();
+    await onSse.client.waitClosed();
+    await until(async () => (await health()).sseStreams === 0, 'the stream gone from the report');
+  });
+
+  it('a POST naming no open stream is refused with SSE_CONNECTION_UNKNOWN (404)', async () => {
+    const gw = await gateway();
+    const response = await fetch(`${gw.sseUrl}/frames`, {
+      method: 'POST',
+      headers: { 'tether-connection': 'no-such-stream' },
+      body: JSON.stringify({ type: 'ping', ts: 1 }),
+    });
+    expect(response.status).toBe(404);
+    expect(await response.json()).toMatchObject({ error: 'SSE_CONNECTION_UNKNOWN' });
+  });
+});

@@ -1,0 +1,84 @@
+/**
+ * The SDK's SSE transport (packages/client/src/sse-socket.ts) behind the part of the `ws`
+ * package's API that TestClient uses, so every protocol test can run over both transports:
+ * `TestClient.connect(gw.sseUrl)` speaks SSE + POST, `TestClient.connect(gw.url)` WebSocket.
+ */
+import { EventEmitter } from 'node:events';
+import { SseSocket } from '../../packages/client/src/sse-socket.ts';
+
+export type Transport = 'websocket' | 'sse';
+export const TRANSPORTS: Transport[] = ['websocket', 'sse'];
+
+/** The gateway's endpoint for `transport`. */
+export function endpoint(gw: { url: string; sseUrl: string }, transport: Transport): string {
+  return transport === 'sse' ? gw.sseUrl : gw.url;
+}
+
+export class SseTestSocket extends EventEmitter {
+  readonly socket: SseSocket;
+  /** Resolves the wait of a paused stream. */
+  private unpause: (() => void) | undefined;
+  private paused: Promise<void> | undefined;
+
+  constructor(url: string, headers: Record<string, string> = {}, fetchImpl: typeof fetch = fetch) {
+    super();
+    const lastEventId = headers['last-event-id'];
+    this.socket = new SseSocket(url, { lastEventId, fetch: this.gated(fetchImpl) });
+    let opened = false;
+    this.socket.onopen = () => {
+      opened = true;
+      this.emit('open');
+    };
+    this.socket.onmessage = ({ data }) => this.emit('message', Buffer.from(String(data)));
+    this.socket.onclose = ({ code, reason }) => {
+      if (!opened) this.emit('error', new Error(`SSE stream refused: ${reason}`));
+      this.emit('close', code, Buffer.from(reason));
+    };
+  }
+
+  send(data: string | Buffer): void {
+    this.socket.send(String(data));
+  }
+
+  close(code?: number, reason?: string): void {
+    this.socket.close(code, reason);
+  }
+
+  terminate(): void {
+    this.socket.terminate();
+  }
+
+  /** Stop reading the stream: the client's buffers fill, then the kernel's, then the gateway's. */
+  pause(): void {
+    this.paused ??= new Promise((resolve) => {
+      this.unpause = resolve;
+    });
+  }
+
+  resume(): void {
+    this.unpause?.();
+    this.paused = undefined;
+  }
+
+  /** `fetchImpl` with the stream's body read only while not paused. */
+  private gated(fetchImpl: typeof fetch): typeof fetch {
+    return async (input, init) => {
+      const response = await fetchImpl(input, init);
+      if (!response.body || init?.method === 'POST') return response;
+      const gate = new TransformStream<Uint8Array, Uint8Array>(
+        {
+          transform: async (chunk, controller) => {
+            await this.paused;
+            controller.enqueue(chunk);
+          },
+        },
+        { highWaterMark: 1 },
+        { highWaterMark: 0 },
+      );
+      return new Response(response.body.pipeThrough(gate), {
+        status: response.status,
+        headers: response.headers,
+      });
+    };
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * The pure parts of the SSE fallback (issue 17): which transport the SDK tries and
+ * remembers, and how the gateway reads an event frame's head and a `Last-Event-ID`.
+ */
+import { describe, expect, it } from 'vitest';
+import { TransportChoice } from '../../packages/client/src/transport-choice.ts';
+import { eventFrameText } from '../../src/core/event-frames.ts';
+import { InboundSequence, parseSeq } from '../../src/edge/sse/sse-inbound.ts';
+import { eventHead, parseLastEventId, positionsId } from '../../src/edge/sse/sse-messages.ts';
+
+describe('TransportChoice', () => {
+  it('auto tries WebSocket then SSE, keeps to SSE for its memory once SSE worked, then tries WebSocket again', () => {
+    let now = 0;
+    const choice = new TransportChoice('auto', 1000, () => now);
+    expect(choice.plan()).toEqual(['websocket', 'sse']);
+    choice.worked('sse');
+    now = 999;
+    expect(choice.plan()).toEqual(['sse']);
+    now = 1000;
+    expect(choice.plan()).toEqual(['websocket', 'sse']);
+  });
+
+  it('a WebSocket that opens forgets the fallback; a forced transport is the only one tried', () => {
+    const choice = new TransportChoice('auto', 60_000);
+    choice.worked('sse');
+    choice.worked('websocket');
+    expect(choice.plan()).toEqual(['websocket', 'sse']);
+    expect(new TransportChoice('sse', 1).plan()).toEqual(['sse']);
+    expect(new TransportChoice('websocket', 1).plan()).toEqual(['websocket']);
+  });
+});
+
+describe('SSE messages', () => {
+  it("reads an event frame's channel and ID, escaped names included; other frames have none", () => {
+    const channel = 'room:"quoted"\\1';
+    const frame = eventFrameText(channel, { id: '1700000000000-3', ts: 1, json: '{"a":1}' } as never);
+    expect(eventHead(frame)).toEqual({ channel, id: '1700000000000-3' });
+    expect(eventHead('{"type":"pong","ts":1}')).toBeUndefined();
+  });
+
+  it('a Last-Event-ID round-trips every position; a foreign one is ignored', () => {
+    const positions = new Map([
+      ['a', '1-0'],
+      ['b', '2-5'],
+    ]);
+    expect(parseLastEventId(positionsId(positions))).toEqual({ a: '1-0', b: '2-5' });
+    expect(parseLastEventId('42')).toEqual({});
+    expect(parseLastEventId('not json')).toEqual({});
+    expect(parseLastEventId('{"a":1,"b":"2-0"}')).toEqual({ b: '2-0' });
+  });
+});
+
+describe('InboundSequence', () => {
+  const b = (text: string) => Buffer.from(text);
+  const texts = (out: Buffer[] | 'overflow') => (out === 'overflow' ? out : out.map(String));
+
+  it('hands POSTs on in the order sent: a later one waits for the earlier, a repeat is dropped', () => {
+    const inbound = new InboundSequence();
+    expect(texts(inbound.accept(1, b('one')))).toEqual(['one']);
+    expect(texts(inbound.accept(3, b('three')))).toEqual([]);
+    expect(texts(inbound.accept(2, b('two')))).toEqual(['two', 'three']);
+    expect(texts(inbound.accept(2, b('two again')))).toEqual([]);
+    expect(texts(inbound.accept(undefined, b('unnumbered')))).toEqual(['unnumbered']);
+  });
+
+  it('too many held for a missing POST is an overflow; the header is a positive integer or none', () => {
+    const inbound = new InboundSequence();
+    let last: Buffer[] | 'overflow' = [];
+    for (let seq = 2; seq <= 40 && last !== 'overflow'; seq++) last = inbound.accept(seq, b('x'));
+    expect(last).toBe('overflow');
+    expect([parseSeq('7'), parseSeq(''), parseSeq('0'), parseSeq('-1'), parseSeq('1e3')]).toEqual([
+      7,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
+  });
+});

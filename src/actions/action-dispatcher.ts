@@ -81,7 +81,9 @@ export class ActionDispatcher implements ActionSink {
       throw new TetherError('ACTION_OVERLOADED', { detail: `${this.depth()} actions waiting` });
     this.adding++;
     try {
-      if (!(await listen())) return;
+      // The reply would have nowhere to land: say so rather than run an action nobody hears of.
+      if (!(await listen()))
+        throw new TetherError('STORE_UNAVAILABLE', { detail: 'the reply inbox is not delivered' });
       const { name, ...job } = request;
       await this.queue.add(
         name,

@@ -160,18 +160,24 @@ export async function subscribe(core: GatewayCore, conn: Connection, frame: Subs
     });
     return;
   }
+  await planned(conn, channel, () =>
+    frame.from === undefined
+      ? attach(core, conn, channel, undefined, ref)
+      : subscribeFrom(core, conn, channel, { after: frame.from, epoch: frame.epoch }, ref),
+  );
+}
+
+/** Run a subscribe of `channel` as the one under way for it, so that others wait for it. */
+async function planned(conn: Connection, channel: string, work: () => Promise<unknown>): Promise<void> {
   let plans = planning.get(conn);
   if (!plans) {
     plans = new Map();
     planning.set(conn, plans);
   }
-  const planned =
-    frame.from === undefined
-      ? attach(core, conn, channel, undefined, ref).then(() => {})
-      : subscribeFrom(core, conn, channel, { after: frame.from, epoch: frame.epoch }, ref);
-  plans.set(channel, planned);
+  const done = work().then(() => {});
+  plans.set(channel, done);
   try {
-    await planned;
+    await done;
   } finally {
     plans.delete(channel);
   }
@@ -198,11 +204,19 @@ async function subscribeFrom(
   if (conn.isOpen) await attach(core, conn, channel, plan, ref);
 }
 
-/** Make sure the session's inbox (where action replies land) is delivered live. */
+/**
+ * Make sure the session's inbox (where action replies land) is delivered live. Actions
+ * sent in a burst all wait for the first one's attach: the inbox counts as subscribed as
+ * soon as it starts, but its position is taken once the feed has joined, and a reply
+ * appended before that would fall behind it, never delivered.
+ */
 export async function subscribeInbox(core: GatewayCore, conn: Connection): Promise<boolean> {
   if (!conn.sessionId) return false;
   const channel = inboxChannel(conn.sessionId);
-  if (!conn.subscriptions.has(channel)) await attach(core, conn, channel, undefined);
+  const pending = planning.get(conn)?.get(channel);
+  if (pending) await pending;
+  else if (!conn.subscriptions.has(channel))
+    await planned(conn, channel, () => attach(core, conn, channel, undefined));
   return conn.subscriptions.has(channel);
 }
 

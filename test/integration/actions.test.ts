@@ -118,6 +118,16 @@ describe('action → worker → reply', () => {
     expect(await client.next(isReply('e1'))).toMatchObject({ ok: true, data: [1, 2] });
     expect(client.closed).toBeUndefined();
   });
+
+  it('a burst of actions sent before the inbox is live: every reply arrives, once', async () => {
+    const gw = await gateway();
+    worker(gw, { echo: (data) => data }, 16);
+    const { client } = await session(gw.url, 'burst');
+    const refs = Array.from({ length: 30 }, (_, i) => `b${i}`);
+    for (const [i, ref] of refs.entries()) client.send({ type: 'action', ref, name: 'echo', data: i });
+    for (const ref of refs) await client.next(isReply(ref), 15_000);
+    expect(replies(client).map((r) => r.ref).sort()).toEqual([...refs].sort());
+  });
 });
 
 describe('priorities', () => {

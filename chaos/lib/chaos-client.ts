@@ -41,6 +41,8 @@ export class ChaosClient {
   /** Where delivery started on each channel (the first `subscribed.after`). */
   readonly initial = new Map<string, string>();
   readonly positions = new Map<string, string>();
+  /** The epoch (docs/protocol.md §5) each position belongs to, as welcome/subscribed gave it. */
+  readonly epochs = new Map<string, string>();
   readonly errorCodes = new Map<string, number>();
   readonly closeCodes = new Map<number, number>();
   connects = 0;
@@ -122,6 +124,7 @@ export class ChaosClient {
       const resume = this.session && {
         ...this.session,
         lastEventIds: Object.fromEntries(this.positions),
+        epochs: Object.fromEntries(this.epochs),
       };
       ws.send(JSON.stringify({ type: 'hello', token: this.token, ...(resume && { resume }) }));
     });
@@ -185,16 +188,30 @@ export class ChaosClient {
     if (resumed) this.resumes++;
     this.session = { sessionId: String(frame.sessionId), resumeToken: String(frame.resumeToken) };
     const listed = new Set<string>();
-    for (const entry of (frame.channels ?? []) as { channel: string; recovered: boolean; after: string }[]) {
+    const entries = (frame.channels ?? []) as {
+      channel: string;
+      recovered: boolean;
+      after: string;
+      epoch: string;
+    }[];
+    for (const entry of entries) {
       listed.add(entry.channel);
       this.active.add(entry.channel);
       if (!entry.recovered) this.gap(entry.channel, entry.after);
+      this.epochs.set(entry.channel, entry.epoch);
     }
     for (const channel of this.channels) {
       if (listed.has(channel)) continue;
       const from = this.positions.get(channel);
+      const epoch = this.epochs.get(channel);
       ws.send(
-        JSON.stringify({ type: 'subscribe', ref: `s${++this.refCount}`, channel, ...(from && { from }) }),
+        JSON.stringify({
+          type: 'subscribe',
+          ref: `s${++this.refCount}`,
+          channel,
+          ...(from && { from }),
+          ...(from && epoch && { epoch }),
+        }),
       );
     }
   }
@@ -208,6 +225,7 @@ export class ChaosClient {
       this.positions.set(channel, after);
     }
     if (frame.recovered === false) this.gap(channel, after);
+    this.epochs.set(channel, String(frame.epoch));
   }
 
   /** Told `recovered: false`: note it once per connection, and continue from `after`. */

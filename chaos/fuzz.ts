@@ -158,7 +158,7 @@ const promises = [
   {
     id: 'probes-resumable',
     promise:
-      'Sessions on object-key channel names or with a from past 2^64−1 resume and get what they missed',
+      'Sessions on object-key channel names resume and get what they missed; a from past 2^64−1 is refused where it enters and its session resumes too',
     held: probes.size > 0 && [...probes.values()].every(probeHeld),
     detail:
       [...probes]

@@ -1,8 +1,10 @@
 /**
  * Deliberate session probes after fuzzing (issue 10 item 2, "poison sessions"): a session
  * that subscribed to a channel named like an Object.prototype key, or with a `from` past
- * 2^64−1, is dropped and resumed. A sound gateway resumes it with that channel listed and
- * delivers what was published meanwhile; a poisoned one answers INTERNAL or drops the channel.
+ * 2^64−1, is dropped and resumed. A sound gateway refuses such a `from` where it enters
+ * (MALFORMED_MESSAGE: the probe then subscribes without it), resumes the session with the
+ * channel listed and delivers what was published meanwhile; a poisoned one answers INTERNAL
+ * or drops the channel.
  */
 import WebSocket from 'ws';
 import { OBJECT_KEYS } from './fuzz-frames.ts';
@@ -56,7 +58,13 @@ async function probe(
   const welcome = await until(first, (f) => f.type === 'welcome');
   if (!welcome) return 'no welcome';
   first.ws.send(JSON.stringify({ type: 'subscribe', ref: 'p', channel, ...(from && { from }) }));
-  const answer = await until(first, (f) => f.ref === 'p');
+  let answer = await until(first, (f) => f.ref === 'p');
+  let refused = '';
+  if (from && answer?.code === 'MALFORMED_MESSAGE' && answer.retryable === false) {
+    refused = 'from refused where it enters (MALFORMED_MESSAGE), ';
+    first.ws.send(JSON.stringify({ type: 'subscribe', ref: 'q', channel }));
+    answer = await until(first, (f) => f.ref === 'q');
+  }
   first.ws.terminate();
   if (answer?.type !== 'subscribed') return `subscribe answered ${String(answer?.code ?? 'nothing')}`;
   const missed = await publish(http, channel, 1);
@@ -70,8 +78,8 @@ async function probe(
     return `resume answered ${codes.join(',') || 'nothing'}`;
   }
   const listed = ((resumed?.channels ?? []) as { channel: string }[]).some((c) => c.channel === channel);
-  if (!listed) return 'resumed without the channel';
-  return delivered ? 'resumed, missed event delivered' : 'resumed, missed event NOT delivered';
+  if (!listed) return `${refused}resumed without the channel`;
+  return `${refused}resumed, missed event ${delivered ? 'delivered' : 'NOT delivered'}`;
 }
 
 export async function runSessionProbes(
@@ -87,4 +95,4 @@ export async function runSessionProbes(
   return outcomes;
 }
 
-export const probeHeld = (outcome: string) => outcome === 'resumed, missed event delivered';
+export const probeHeld = (outcome: string) => outcome.endsWith('resumed, missed event delivered');

@@ -4,21 +4,15 @@
  * src/observability/secrets.ts, and a password in REDIS_URL), with the edge this machine
  * would run. Exits 2 on a configuration error, 1 when the chosen edge cannot load.
  */
-import { ConfigError, loadConfig } from '../config/config.ts';
+import { redact } from '../config/redis-url.ts';
 import { chooseEdge, EdgeUnavailableError } from '../edge/select-edge.ts';
-import { redactSecrets, redactUrl } from '../observability/secrets.ts';
-import { EXIT_USAGE, parseOptions } from './cli-options.ts';
+import { redactSecrets } from '../observability/secrets.ts';
+import { configOrReport, EXIT_USAGE, parseOptions } from './cli-options.ts';
 
 export function checkConfigCommand(args: string[]): number {
   parseOptions(args, {});
-  let config: ReturnType<typeof loadConfig>;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`tether: ${error.message}\n`);
-    return EXIT_USAGE;
-  }
+  const config = configOrReport();
+  if (!config) return EXIT_USAGE;
   let edge: string;
   try {
     const choice = chooseEdge(config.edge);
@@ -28,7 +22,7 @@ export function checkConfigCommand(args: string[]): number {
     process.stderr.write(`tether: ${error.message}\n`);
     return 1;
   }
-  const shown = redactSecrets({ ...config, redisUrl: config.redisUrl && redactUrl(config.redisUrl) });
+  const shown = redactSecrets({ ...config, redisUrl: config.redisUrl && redact(config.redisUrl) });
   process.stdout.write(`${JSON.stringify({ ...shown, edgeWouldRun: edge }, null, 2)}\n`);
   process.stderr.write('tether: configuration is valid\n');
   return 0;

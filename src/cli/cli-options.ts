@@ -1,5 +1,6 @@
 /** What every `tether` command shares: strict option parsing and its exit statuses. */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { type Config, ConfigError, loadConfig } from '../config/config.ts';
 
 /** A usage or configuration error: the status src/main.ts exits with on a configuration error. */
 export const EXIT_USAGE = 2;
@@ -20,5 +21,16 @@ export function parseOptions<T extends Options>(args: string[], options: T) {
     return parseArgs({ args, options, strict: true, allowPositionals: false }).values;
   } catch (error) {
     throw new UsageError((error as Error).message);
+  }
+}
+
+/** The configuration from the environment, or undefined once why it is invalid was printed. */
+export function configOrReport(): Config | undefined {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`tether: ${error.message}\n`);
+    return undefined;
   }
 }

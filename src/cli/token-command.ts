@@ -10,10 +10,10 @@ import { Redis } from 'ioredis';
 import { sharedDevSecret } from '../auth/dev-secret.ts';
 import { devTokenClaims } from '../auth/dev-token-claims.ts';
 import { hmacKey, signToken } from '../auth/token-verifier.ts';
-import { type Config, ConfigError, loadConfig } from '../config/config.ts';
-import { redactUrl } from '../observability/secrets.ts';
+import type { Config } from '../config/config.ts';
+import { redact } from '../config/redis-url.ts';
 import { redisAnswers } from '../redis/embedded-redis.ts';
-import { EXIT_USAGE, parseOptions, UsageError } from './cli-options.ts';
+import { configOrReport, EXIT_USAGE, parseOptions, UsageError } from './cli-options.ts';
 
 const OPTIONS = {
   sub: { type: 'string' },
@@ -29,14 +29,8 @@ export async function tokenCommand(args: string[]): Promise<number> {
   const ttlS = values.ttl === undefined ? undefined : Number(values.ttl);
   if (ttlS !== undefined && !(Number.isInteger(ttlS) && ttlS > 0))
     throw new UsageError(`--ttl ${values.ttl}: a whole number of seconds above 0, e.g. --ttl 3600`);
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`tether: ${error.message}\n`);
-    return EXIT_USAGE;
-  }
+  const config = configOrReport();
+  if (!config) return EXIT_USAGE;
   const secret = await signingSecret(config);
   if (typeof secret === 'string') {
     process.stderr.write(`tether: ${secret}\n`);
@@ -60,7 +54,7 @@ async function signingSecret(config: Config): Promise<Uint8Array | string> {
     await redis.connect();
     return await sharedDevSecret(redis, config.redisPrefix);
   } catch (error) {
-    return `cannot read the development secret from ${redactUrl(url)}: ${(error as Error).message}`;
+    return `cannot read the development secret from ${redact(url)}: ${(error as Error).message}`;
   } finally {
     redis.disconnect();
   }

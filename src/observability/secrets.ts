@@ -74,14 +74,3 @@ function cleanObject(value: object, depth: number, open: Set<object>, censor: un
   }
   return copy ?? value;
 }
-
-/** `url` with its password (`redis://:secret@host`) replaced, fit to print; REDACTED if it does not parse. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = REDACTED;
-    return parsed.toString();
-  } catch {
-    return REDACTED;
-  }
-}

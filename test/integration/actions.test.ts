@@ -126,7 +126,11 @@ describe('action → worker → reply', () => {
     const refs = Array.from({ length: 30 }, (_, i) => `b${i}`);
     for (const [i, ref] of refs.entries()) client.send({ type: 'action', ref, name: 'echo', data: i });
     for (const ref of refs) await client.next(isReply(ref), 15_000);
-    expect(replies(client).map((r) => r.ref).sort()).toEqual([...refs].sort());
+    expect(
+      replies(client)
+        .map((r) => r.ref)
+        .sort(),
+    ).toEqual([...refs].sort());
   });
 });
 

@@ -131,6 +131,12 @@ export type ConnectionEvent =
 const ERROR_WINDOW_MS = 60_000;
 /** setTimeout's largest delay: a later expiry is checked again on resume. */
 const MAX_DELAY_MS = 2 ** 31 - 1;
+/**
+ * Node's timers count from the event loop's cached clock, so on a busy loop one can fire
+ * before the wall clock reaches the token's expiry: `tokenHasExpired` would then say no and
+ * nothing would look again. Checking this much later leaves room for a long loop turn.
+ */
+export const EXPIRY_CHECK_LATE_MS = 1000;
 
 /** The code and hints a failed step's error carries (a TetherError), else INTERNAL. */
 export function refusalOf(error: unknown): Refusal {
@@ -151,7 +157,7 @@ export const connectionMachine = setup({
     tokenLifetime: ({ context }) =>
       context.tokenExpiresAt === undefined
         ? MAX_DELAY_MS
-        : Math.min(Math.max(0, context.tokenExpiresAt - Date.now()), MAX_DELAY_MS),
+        : Math.min(Math.max(0, context.tokenExpiresAt - Date.now()) + EXPIRY_CHECK_LATE_MS, MAX_DELAY_MS),
   },
   guards: {
     isCurrentTransport: ({ context, event }) =>

@@ -12,6 +12,7 @@ import {
   type ConnectionEvent,
   type ConnectionInput,
   connectionMachine,
+  EXPIRY_CHECK_LATE_MS,
 } from '../../machines/connection.machine.ts';
 
 const input: ConnectionInput = {
@@ -536,7 +537,7 @@ describe('connection machine — timers, with an actor', () => {
 
   it('a token that expires mid-session closes the transport with AUTH_TOKEN_EXPIRED; the session stays resumable', async () => {
     const { actor, ran } = await connected(Date.now() + 5_000);
-    vi.advanceTimersByTime(4_999);
+    vi.advanceTimersByTime(4_999 + EXPIRY_CHECK_LATE_MS);
     expect(ran.some((r) => r.type === 'closeTransport')).toBe(false);
     vi.advanceTimersByTime(1);
     expect(ran.at(-1)).toEqual({ type: 'closeTransport', params: { code: 'AUTH_TOKEN_EXPIRED' } });
@@ -553,7 +554,7 @@ describe('connection machine — timers, with an actor', () => {
       correlationId: 'x',
       tokenExpiresAt: Date.now() + 60_000,
     });
-    vi.advanceTimersByTime(59_999);
+    vi.advanceTimersByTime(59_999 + EXPIRY_CHECK_LATE_MS);
     expect(ran.filter((r) => r.type === 'closeTransport')).toEqual([]);
     vi.advanceTimersByTime(1);
     expect(ran.at(-1)).toEqual({ type: 'closeTransport', params: { code: 'AUTH_TOKEN_EXPIRED' } });
@@ -563,7 +564,7 @@ describe('connection machine — timers, with an actor', () => {
     const { actor, ran } = await connected(Date.now() + 5_000);
     actor.send({ type: 'token.refreshed', tokenExpiresAt: Date.now() + 60_000 });
     expect(actor.getSnapshot().value).toBe('connected');
-    vi.advanceTimersByTime(59_999);
+    vi.advanceTimersByTime(59_999 + EXPIRY_CHECK_LATE_MS);
     expect(ran.filter((r) => r.type === 'closeTransport')).toEqual([]);
     vi.advanceTimersByTime(1);
     expect(ran.at(-1)).toEqual({ type: 'closeTransport', params: { code: 'AUTH_TOKEN_EXPIRED' } });

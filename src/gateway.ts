@@ -90,6 +90,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
     config.nodeId,
     edgeBackpressureLimit(config.maxBackpressureBytes),
     config.idleTimeoutS * 1000,
+    config.compression,
   );
   const topics = publisherFor(app, sseStreams);
   const store = new StoreHealth(redis.commands, {

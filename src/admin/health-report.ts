@@ -14,6 +14,7 @@ import { getHeapStatistics } from 'node:v8';
 import type { Redis } from 'ioredis';
 import type { ResourceSample } from '../admission/resource-monitor.ts';
 import type { Config } from '../config/config.ts';
+import { type SseCompression, sseCompression } from '../edge/sse/sse-gzip.ts';
 import type { EdgeInfo } from '../edge/uws.ts';
 import { activeTracing } from '../observability/tracing.ts';
 import { masters, nodeName } from '../redis/redis-target.ts';
@@ -47,6 +48,8 @@ export interface HealthReport {
   tracing: { enabled: boolean; exporters: readonly string[] };
   /** permessage-deflate offered to clients (WS_COMPRESSION…); both edges negotiate it (docs/edge.md). */
   compression: Config['compression'];
+  /** gzip on SSE streams for clients that accept it, from the same settings (src/edge/sse/sse-gzip.ts). */
+  sseCompression: SseCompression;
   config: ConfigCheck[];
 }
 
@@ -100,6 +103,7 @@ export async function websocketHealth(sources: AdminSources): Promise<HealthRepo
     },
     tracing: { enabled: tracing.enabled, exporters: tracing.exporters },
     compression: core.config.compression,
+    sseCompression: sseCompression(core.config.compression),
     config: [...(await configChecks(core.config, redisVersion)), ...proxyChecks(core.config, sources)],
   };
 }

@@ -118,6 +118,8 @@ export interface App {
   ws<UserData>(pattern: string, behavior: WebSocketBehavior<UserData>): App;
   get(pattern: string, handler: RouteHandler): App;
   post(pattern: string, handler: RouteHandler): App;
+  /** CORS preflight requests (src/edge/sse/sse-cors.ts). */
+  options(pattern: string, handler: RouteHandler): App;
   any(pattern: string, handler: RouteHandler): App;
   /** Send to every socket subscribed to `topic` (sockets over `maxBackpressure` are skipped). */
   publish(

@@ -93,8 +93,12 @@ export function mountWebSocket(
   });
 }
 
-/** 403 before any socket exists: the browser's page sees the upgrade fail (its WebSocket gets 1006). */
-export function refuseOrigin(res: HttpResponse, origin: string): void {
+/**
+ * 403 before any socket exists: the browser's page sees the upgrade fail (its WebSocket gets
+ * 1006); `headers`: CORS, for the SSE fallback's fetch to read it (src/edge/sse/sse-cors.ts).
+ */
+export function refuseOrigin(res: HttpResponse, origin: string, headers?: Record<string, string>): void {
   const { message, recovery } = ERRORS.ORIGIN_NOT_ALLOWED;
-  reply(res, 403, JSON.stringify({ error: 'ORIGIN_NOT_ALLOWED', message, recovery, origin }));
+  const body = JSON.stringify({ error: 'ORIGIN_NOT_ALLOWED', message, recovery, origin });
+  reply(res, 403, body, 'application/json', headers);
 }

@@ -8,6 +8,7 @@
  * @example
  * const client = new TetherClient({ url: 'wss://gateway.example.com/ws', transport: 'sse' });
  */
+import { errorSpec, isErrorCode } from './shared.ts';
 import { OPEN, type WebSocketLike } from './websocket-like.ts';
 
 const CONNECTING = 0;
@@ -15,6 +16,8 @@ const CLOSING = 2;
 const CLOSED = 3;
 /** What a WebSocket reports for a connection lost without a close frame (RFC 6455 §7.1.5). */
 const ABNORMAL_CLOSURE = 1006;
+/** The close code of a refusal the gateway answered over HTTP, with a coded body (RFC 6455 §7.4.1). */
+const POLICY_VIOLATION = 1008;
 
 export interface SseSocketOptions {
   /** Sent as `Last-Event-ID`: channel positions a resume hello on this stream starts from. */
@@ -80,7 +83,7 @@ export class SseSocket implements WebSocketLike {
       !response.body ||
       !response.headers.get('content-type')?.startsWith('text/event-stream')
     ) {
-      this.finish(ABNORMAL_CLOSURE, `GET ${this.url}: HTTP ${response.status}`);
+      await this.refused(response, `GET ${this.url}`);
       return;
     }
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -140,8 +143,7 @@ export class SseSocket implements WebSocketLike {
         body,
       });
       // A refused POST (the stream is gone): what was sent is lost, so is this stream.
-      if (!response.ok && response.status !== 413)
-        this.finish(ABNORMAL_CLOSURE, `POST: HTTP ${response.status}`);
+      if (!response.ok && response.status !== 413) await this.refused(response, 'POST');
     } catch (error) {
       this.finish(ABNORMAL_CLOSURE, String(error));
     } finally {
@@ -149,6 +151,21 @@ export class SseSocket implements WebSocketLike {
     }
     if (this.outgoing.length > 0) void this.post();
     else if (this.closeAfterPosts) this.finish(this.closeAfterPosts.code, this.closeAfterPosts.reason);
+  }
+
+  /**
+   * An HTTP refusal ends the socket: with its code as the close reason when the gateway's
+   * body names one that retrying cannot cure (ORIGIN_NOT_ALLOWED: the browser would only see a
+   * WebSocket upgrade fail, but fetch reads the 403), else as a lost connection, which resumes.
+   */
+  private async refused(response: Response, what: string): Promise<void> {
+    const code = await response
+      .json()
+      .then((body: { error?: unknown }) => body?.error)
+      .catch(() => undefined);
+    if (typeof code === 'string' && isErrorCode(code) && !errorSpec(code).retryable)
+      this.finish(errorSpec(code).closeCode ?? POLICY_VIOLATION, code);
+    else this.finish(ABNORMAL_CLOSURE, `${what}: HTTP ${response.status}`);
   }
 
   private finish(code: number, reason: string): void {

@@ -15,7 +15,7 @@ import type { App } from '../edge-port.ts';
 import { type ActorFactory, connectionFor, startConnection } from '../open-connection.ts';
 import { BodyTooLargeError, httpRemoteAddress, readBody, reply, replyJson } from '../uws.ts';
 import { arrayBufferOf } from '../ws-edge/http-adapters.ts';
-import { refuseOrigin } from '../ws-endpoint.ts';
+import { admitOrigin, corsHeaders, mountPreflight } from './sse-cors.ts';
 import { parseSeq } from './sse-inbound.ts';
 import type { SseSocket } from './sse-socket.ts';
 import type { SseStreams } from './sse-streams.ts';
@@ -55,24 +55,32 @@ export function mountSse(
 ): SseEndpoint {
   const { logger } = core;
   const origins = new AllowedOrigins(core.config.allowedOrigins);
+  mountPreflight(app, [SSE_PATH, SSE_FRAMES_PATH], origins);
   app.get(SSE_PATH, (res, req) => {
     // The same pages may open a stream as a WebSocket (ALLOWED_ORIGINS, src/limits/allowed-origins.ts).
     const origin = req.getHeader('origin');
-    if (!origins.allows(origin)) {
-      refuseOrigin(res, origin);
-      return;
-    }
+    if (!admitOrigin(res, origin, origins)) return;
     let socket: SseSocket | undefined;
     // A throw out of a uWS handler aborts the whole process: answer this request instead.
     try {
       // Headers MUST be copied synchronously: req is stack-allocated.
       const conn = connectionFor(core, req, httpRemoteAddress(res), trustedProxies);
-      socket = streams.open(res, conn, req.getHeader('last-event-id'));
+      socket = streams.open(res, conn, {
+        lastEventId: req.getHeader('last-event-id'),
+        acceptEncoding: req.getHeader('accept-encoding'),
+        headers: corsHeaders(origin),
+      });
       startConnection(core, createActor, conn, socket);
     } catch (error) {
       logger.error({ err: error }, 'sse stream failed to open');
       if (socket) cutQuietly(socket);
-      else replyJson(res, 500, { error: 'INTERNAL', message: errorSpec('INTERNAL').message });
+      else
+        replyJson(
+          res,
+          500,
+          { error: 'INTERNAL', message: errorSpec('INTERNAL').message },
+          corsHeaders(origin),
+        );
     }
   });
 
@@ -95,13 +103,16 @@ export function mountSse(
   // A POST's body holds what a WebSocket's frames would: up to the edge's frame limit each.
   const bodyLimit = core.config.maxMessageBytes * 4;
   app.post(SSE_FRAMES_PATH, (res, req) => {
+    const origin = req.getHeader('origin');
+    if (!admitOrigin(res, origin, origins)) return;
+    const cors = corsHeaders(origin);
     const token = req.getHeader(SSE_CONNECTION_HEADER);
     const seq = parseSeq(req.getHeader(SSE_SEQ_HEADER));
     readBody(res, bodyLimit).then(
       async (body) => {
         const socket = streams.find(token);
         if (socket) {
-          reply(res, 204, '');
+          reply(res, 204, '', 'text/plain', cors);
           handle(socket, seq, body);
           return;
         }
@@ -109,21 +120,25 @@ export function mountSse(
         const heard = owner
           ? await relay(owner, { token, seq, body: body.toString('base64') }).catch(() => -1)
           : 0;
-        if (heard > 0) reply(res, 204, '');
+        if (heard > 0) reply(res, 204, '', 'text/plain', cors);
         else if (heard < 0)
-          replyJson(res, 503, {
-            error: 'STORE_UNAVAILABLE',
-            message: errorSpec('STORE_UNAVAILABLE').message,
-          });
+          replyJson(
+            res,
+            503,
+            { error: 'STORE_UNAVAILABLE', message: errorSpec('STORE_UNAVAILABLE').message },
+            cors,
+          );
         else
-          replyJson(res, 404, {
-            error: 'SSE_CONNECTION_UNKNOWN',
-            message: errorSpec('SSE_CONNECTION_UNKNOWN').message,
-          });
+          replyJson(
+            res,
+            404,
+            { error: 'SSE_CONNECTION_UNKNOWN', message: errorSpec('SSE_CONNECTION_UNKNOWN').message },
+            cors,
+          );
       },
       (error: unknown) => {
         if (!(error instanceof BodyTooLargeError)) return; // the client went away
-        replyJson(res, 413, { error: 'MESSAGE_TOO_LARGE', message: error.message });
+        replyJson(res, 413, { error: 'MESSAGE_TOO_LARGE', message: error.message }, cors);
         // Closed with 1009 and a coded frame, as a frame over the limit closes a WebSocket.
         streams.find(token)?.conn.fail('MESSAGE_TOO_LARGE', { detail: `a POST over ${bodyLimit} bytes` });
       },

@@ -12,6 +12,7 @@
 import type { Connection } from '../../core/connection.ts';
 import { type EdgeSocket, SEND_BUFFERED, SEND_DROPPED, SEND_SENT } from '../../core/ports/edge-socket.ts';
 import type { HttpResponse } from '../edge-port.ts';
+import type { GzipStream, SharedText } from './sse-gzip.ts';
 import { InboundSequence } from './sse-inbound.ts';
 import { closeMessage, dataMessage, type EventHead, eventHead, positionsId } from './sse-messages.ts';
 
@@ -20,11 +21,13 @@ export const ABNORMAL_CLOSURE = 1006;
 
 const BATCH_HEAD = '{"type":"batch"';
 
-/** An SSE message built once for every stream a publish reaches. */
-export interface SharedMessage {
-  text: string;
+/** An SSE message built (and, on gzip streams, compressed) once for every stream a publish reaches. */
+export interface SharedMessage extends SharedText {
   bytes: number;
 }
+
+/** What goes on the wire: text, or a gzip stream's bytes. */
+type Chunk = string | Buffer;
 
 /** The registry the socket is listed in while open (sse-streams.ts). */
 export interface StreamRegistry {
@@ -44,7 +47,7 @@ export class SseSocket implements EdgeSocket {
   lastHeardAt = Date.now();
   /** The client's POSTs, put back in the order sent. */
   readonly inbound = new InboundSequence();
-  private readonly pending: string[] = [];
+  private readonly pending: Chunk[] = [];
   private pendingBytes = 0;
   /** Bytes of a write the edge holds (it returned false) until `onWritable`. */
   private stalledBytes = 0;
@@ -58,12 +61,20 @@ export class SseSocket implements EdgeSocket {
     readonly token: string,
     private readonly registry: StreamRegistry,
     private readonly maxBackpressure: number,
+    /** Set when the stream is gzipped (sse-gzip.ts): every write goes through it. */
+    private readonly gzip?: GzipStream,
   ) {
     res.onAborted(() => this.finish(ABNORMAL_CLOSURE, true));
     res.onWritable(() => {
       this.flushPending();
       return true;
     });
+  }
+
+  /** The stream's first bytes: the `open` event, after gzip's header on a gzip stream. */
+  opening(message: string): Chunk {
+    this.lastWriteAt = Date.now();
+    return this.gzip ? Buffer.concat([this.gzip.head(), this.gzip.encode(message)]) : message;
   }
 
   get isOpen(): boolean {
@@ -81,9 +92,9 @@ export class SseSocket implements EdgeSocket {
    * own whenever this is the only channel it delivered (the usual case).
    */
   deliver(message: string, head: EventHead | undefined, shared: SharedMessage): number {
-    if (!head) return this.write(shared.text, shared.bytes);
+    if (!head) return this.write(shared.text, shared);
     this.positions.set(head.channel, head.id);
-    if (this.positions.size === 1) return this.write(shared.text, shared.bytes);
+    if (this.positions.size === 1) return this.write(shared.text, shared);
     return this.write(dataMessage(message, positionsId(this.positions)));
   }
 
@@ -96,7 +107,8 @@ export class SseSocket implements EdgeSocket {
     if (this.done) return;
     this.cork(() => {
       for (const chunk of this.pending) this.res.write(chunk);
-      this.res.write(closeMessage(code, reason));
+      this.res.write(this.encode(closeMessage(code, reason)));
+      if (this.gzip) this.res.write(this.gzip.finish());
       this.res.end();
     });
     this.finish(code, false);
@@ -154,8 +166,15 @@ export class SseSocket implements EdgeSocket {
     return positionsId(this.positions);
   }
 
-  private write(chunk: string, bytes = Buffer.byteLength(chunk)): number {
+  /** `text` as it goes on the wire; `shared`: the same text for many streams, compressed once. */
+  private encode(text: string, shared?: SharedText): Chunk {
+    return this.gzip ? this.gzip.encode(text, shared) : text;
+  }
+
+  private write(text: string, shared?: SharedMessage): number {
     if (this.done) return SEND_DROPPED;
+    const chunk = this.encode(text, shared);
+    const bytes = typeof chunk === 'string' ? (shared?.bytes ?? Buffer.byteLength(chunk)) : chunk.length;
     if (this.getBufferedAmount() + bytes > this.maxBackpressure) {
       this.close();
       return SEND_DROPPED;
@@ -179,8 +198,8 @@ export class SseSocket implements EdgeSocket {
     if (this.done) return;
     this.stalledBytes = 0;
     while (this.pending.length > 0) {
-      const chunk = this.pending.shift() as string;
-      const bytes = Buffer.byteLength(chunk);
+      const chunk = this.pending.shift() as Chunk;
+      const bytes = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
       this.pendingBytes -= bytes;
       if (!this.res.write(chunk)) {
         this.stalledBytes = bytes;

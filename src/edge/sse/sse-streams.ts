@@ -6,8 +6,10 @@
  * TCP connection would otherwise hold the stream until the kernel gives up on it).
  */
 import { randomBytes } from 'node:crypto';
+import type { CompressionConfig } from '../../config/config.ts';
 import type { Connection } from '../../core/connection.ts';
 import type { App, HttpResponse } from '../edge-port.ts';
+import { acceptsGzip, GzipStream, sseEncodingFor } from './sse-gzip.ts';
 import { dataMessage, eventHead, openMessage, parseLastEventId } from './sse-messages.ts';
 import { SseSocket, type StreamRegistry } from './sse-socket.ts';
 
@@ -16,6 +18,14 @@ import { SseSocket, type StreamRegistry } from './sse-socket.ts';
  * and proxies drop quiet ones too.
  */
 export const KEEP_ALIVE_MS = 5000;
+
+/** What the request that opens a stream says (its headers, copied: uWS's request is gone after the handler). */
+export interface StreamRequest {
+  lastEventId: string;
+  acceptEncoding: string;
+  /** Headers the response carries besides the stream's own (CORS: sse-cors.ts). */
+  headers: Record<string, string>;
+}
 
 /** What a stream was opened with. */
 interface Opened {
@@ -37,20 +47,30 @@ export class SseStreams implements StreamRegistry {
     private readonly maxBackpressure: number,
     /** A client silent this long is dropped (1006), as the WebSocket edge drops one that misses its pong. */
     private readonly idleTimeoutMs: number,
+    /** WS_COMPRESSION…: on, a client that accepts gzip gets its stream gzipped (sse-gzip.ts). */
+    private readonly compression: CompressionConfig,
   ) {}
 
   /** Answer `res` with an event stream for `conn`; its first event hands out the token. */
-  open(res: HttpResponse, conn: Connection, lastEventId: string): SseSocket {
+  open(res: HttpResponse, conn: Connection, request: StreamRequest): SseSocket {
     const token = `${randomBytes(24).toString('base64url')}.${Buffer.from(this.nodeId).toString('base64url')}`;
-    const socket = new SseSocket(res, conn, token, this, this.maxBackpressure);
+    const gzip =
+      sseEncodingFor(this.compression) === 'gzip' && acceptsGzip(request.acceptEncoding)
+        ? new GzipStream(this.compression)
+        : undefined;
+    const socket = new SseSocket(res, conn, token, this, this.maxBackpressure, gzip);
     this.byToken.set(token, socket);
-    this.opened.set(socket, { lastEventIds: parseLastEventId(lastEventId), helloSeen: false });
+    this.opened.set(socket, { lastEventIds: parseLastEventId(request.lastEventId), helloSeen: false });
     res.cork(() => {
       res.writeStatus('200 OK');
       res.writeHeader('content-type', 'text/event-stream');
       res.writeHeader('cache-control', 'no-store');
       res.writeHeader('x-accel-buffering', 'no'); // nginx: pass each event on at once
-      res.write(openMessage(token));
+      // Whether the stream is gzipped depends on the request's Accept-Encoding.
+      res.writeHeader('vary', 'accept-encoding');
+      if (gzip) res.writeHeader('content-encoding', 'gzip');
+      for (const [name, value] of Object.entries(request.headers)) res.writeHeader(name, value);
+      res.write(socket.opening(openMessage(token)));
     });
     this.startKeepAlive();
     return socket;

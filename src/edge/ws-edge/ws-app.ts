@@ -40,6 +40,11 @@ export class WsApp implements App {
     return this;
   }
 
+  options(pattern: string, handler: RouteHandler): App {
+    this.routes.add('options', pattern, handler);
+    return this;
+  }
+
   any(pattern: string, handler: RouteHandler): App {
     this.routes.add('*', pattern, handler);
     return this;

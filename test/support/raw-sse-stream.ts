@@ -18,6 +18,8 @@ export class RawSseStream {
   readonly messages: SseMessage[] = [];
   /** Every byte of the body as it came (compressed or not). */
   readonly wire: Buffer[] = [];
+  /** Bytes of the body once decoded: the SSE text itself. */
+  textBytes = 0;
   private text = '';
   private waiters: (() => void)[] = [];
   private ended = false;
@@ -86,6 +88,7 @@ export class RawSseStream {
   }
 
   private feed(text: string): void {
+    this.textBytes += Buffer.byteLength(text);
     this.text += text;
     for (let end = this.text.indexOf('\n\n'); end >= 0; end = this.text.indexOf('\n\n')) {
       this.messages.push(parse(this.text.slice(0, end)));

@@ -1,5 +1,5 @@
 /**
- * `node --import tsx bench/sse-transport.ts [--clients N] [--events K] [--edge uws|ws] [--compression off,shared,dedicated]`
+ * `node --import tsx bench/sse-transport.ts [--clients N] [--events K] [--edge uws|ws] [--compression off,shared,dedicated] [--threshold BYTES]`
  *
  * The SSE fallback as a system (issue 17), beside WebSocket on the same gateway: idle memory
  * per connection, and a fan-out burst (one channel, N subscribers, K events published through
@@ -32,6 +32,8 @@ const CLIENTS = Number(option('clients', '500'));
 const EVENTS = Number(option('events', '100'));
 const EDGE = option('edge', 'uws');
 const COMPRESSION = option('compression', 'off').split(',');
+/** WS_COMPRESSION_THRESHOLD_BYTES: its default (256) leaves a short chat event uncompressed. */
+const THRESHOLD = option('threshold', '256');
 const CHANNEL = 'bench:sse';
 const DEADLINE_MS = 60_000;
 
@@ -184,7 +186,8 @@ async function measure(system: RunningTether, transport: Transport) {
 async function main(): Promise<void> {
   const rows = [];
   for (const compression of COMPRESSION) {
-    const system = await startTether({ env: { EDGE, WS_COMPRESSION: compression } });
+    const env = { EDGE, WS_COMPRESSION: compression, WS_COMPRESSION_THRESHOLD_BYTES: THRESHOLD };
+    const system = await startTether({ env });
     try {
       for (const transport of ['websocket', 'sse'] as const)
         rows.push({ compression, ...(await measure(system, transport)) });
@@ -193,7 +196,7 @@ async function main(): Promise<void> {
     }
   }
   const table = [
-    `SSE vs WebSocket, edge ${EDGE}, ${CLIENTS} subscribers, ${EVENTS} events (fan-out burst)`,
+    `SSE vs WebSocket, edge ${EDGE}, ${CLIENTS} subscribers, ${EVENTS} events (fan-out burst), threshold ${THRESHOLD} B`,
     '',
     '| WS_COMPRESSION | transport | idle bytes/conn | deliveries/s | gateway CPU µs/delivery | wire bytes/event | text bytes/event |',
     '| --- | --- | --- | --- | --- | --- | --- |',

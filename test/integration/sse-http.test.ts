@@ -64,6 +64,10 @@ describe.each(['shared', 'dedicated'] as const)('gzip with WS_COMPRESSION=%s', (
     expect(stream.headers['content-encoding']).toBe('gzip');
     expect(String(stream.headers.vary)).toContain('accept-encoding');
 
+    // Another stream of the channel: a publish is compressed once for the streams whose text so
+    // far matches; this one's differs now and then (its pongs), so it must get its own bytes.
+    const other = await subscribed(gw, channel, { 'accept-encoding': 'gzip' });
+
     // One event at a time, each awaited before the next is published: an event held in a
     // compressor until more bytes push it would never arrive (nothing else is written).
     const published: string[] = [];
@@ -73,14 +77,27 @@ describe.each(['shared', 'dedicated'] as const)('gzip with WS_COMPRESSION=%s', (
       const event = await stream.frame<{ id: string; data: unknown }>('event', from);
       expect(event).toMatchObject({ id: published[n], data: chat(n) });
       expect(stream.messages.slice(from).some((m) => m.comment)).toBe(false); // no keep-alive pushed it
+      if (n % 10 === 5) {
+        const at = other.messages.length;
+        await other.post([{ type: 'ping' }]);
+        await other.frame('pong', at);
+      }
     }
 
-    await stream.post([{ type: 'bye' }]);
-    await stream.closed();
+    for (const s of [stream, other]) {
+      await s.post([{ type: 'bye' }]);
+      await s.closed();
+    }
     // The whole body is one gzip member, trailer (CRC-32, size) included: a strict decoder takes it.
     const text = gunzipSync(Buffer.concat(stream.wire)).toString('utf8');
     expect(text).toContain('event: close\n');
     expect(text.match(/"type":"event"/g)).toHaveLength(40);
+    const otherText = gunzipSync(Buffer.concat(other.wire)).toString('utf8');
+    const eventIds = (body: string) =>
+      [...body.matchAll(/"type":"event","channel":"[^"]+","id":"([^"]+)"/g)].map((m) => m[1]);
+    expect(eventIds(otherText)).toEqual(published);
+    expect(eventIds(text)).toEqual(published);
+    expect(otherText.match(/"type":"pong"/g)).toHaveLength(4);
     // dedicated: later events refer back to earlier ones; shared: each message compressed alone.
     expect(stream.wireBytes).toBeLessThan(Buffer.byteLength(text) * (mode === 'dedicated' ? 0.4 : 0.95));
 

@@ -11,7 +11,9 @@
  * - `dedicated`: a message is deflated with the stream's last WS_COMPRESSION_WINDOW_KB
  *   of text as its dictionary: the very bytes the client's decoder holds as its window,
  *   so back-references into earlier events are valid. Repetitive JSON shrinks far more;
- *   the stream keeps that much text (no deflate state between messages).
+ *   the stream keeps that much text (no deflate state between messages). Streams of one
+ *   channel soon hold the same window: a publish is deflated once per distinct window, and
+ *   the streams that shared one share the next (the same Buffer: compared by identity first).
  *
  * Messages shorter than WS_COMPRESSION_THRESHOLD_BYTES go as stored blocks (no deflate).
  */
@@ -29,8 +31,20 @@ const MAX_STORED = 0xffff;
 /** A message shared by every stream a publish reaches: its deflated bytes are made once. */
 export interface SharedText {
   text: string;
-  gzipped?: Buffer;
+  /** Set by the first stream that encodes it. */
+  encoded?: SharedEncoding;
 }
+
+interface SharedEncoding {
+  bytes: Buffer;
+  /** `shared` mode: the message deflated alone. */
+  alone?: Buffer;
+  /** `dedicated` mode: the message deflated after each distinct window seen. */
+  afterWindow: { window: Buffer; out: Buffer; next: Buffer }[];
+}
+
+/** Distinct windows a publish is deflated after, at most: past these, streams deflate on their own. */
+const MAX_SHARED_WINDOWS = 4;
 
 /** Whether `header` (Accept-Encoding) accepts gzip: named, or `*`, without `q=0`. */
 export function acceptsGzip(header: string): boolean {
@@ -71,7 +85,7 @@ export class GzipStream {
   private crc = 0;
   private size = 0;
   /** The stream's last text, `dedicated` only: the dictionary of the next message. */
-  private window = Buffer.alloc(0);
+  private window: Buffer = Buffer.alloc(0);
   private readonly windowBytes: number;
   private readonly options: { windowBits: number; memLevel: number };
 
@@ -89,18 +103,24 @@ export class GzipStream {
 
   /** `text`'s bytes on the wire, flushed: the client can decode all of it now. */
   encode(text: string, shared?: SharedText): Buffer {
-    const bytes = Buffer.from(text);
+    const encoded = shared?.encoded ?? encoding(text);
+    if (shared) shared.encoded = encoded;
+    const { bytes } = encoded;
     this.crc = crc32(bytes, this.crc);
     this.size = (this.size + bytes.length) >>> 0;
     if (this.windowBytes === 0) {
-      if (!shared) return this.deflate(bytes);
-      shared.gzipped ??= this.deflate(bytes);
-      return shared.gzipped;
+      encoded.alone ??= this.deflate(bytes);
+      return encoded.alone;
     }
-    const out = this.deflate(bytes, this.window);
-    const kept = Buffer.concat([this.window, bytes]);
-    this.window = kept.length > this.windowBytes ? kept.subarray(kept.length - this.windowBytes) : kept;
-    return out;
+    let after = encoded.afterWindow.find((a) => a.window === this.window || a.window.equals(this.window));
+    if (!after) {
+      const kept = Buffer.concat([this.window, bytes]);
+      const next = kept.length > this.windowBytes ? kept.subarray(kept.length - this.windowBytes) : kept;
+      after = { window: this.window, out: this.deflate(bytes, this.window), next };
+      if (shared && encoded.afterWindow.length < MAX_SHARED_WINDOWS) encoded.afterWindow.push(after);
+    }
+    this.window = after.next;
+    return after.out;
   }
 
   /** The stream's last bytes: the final block and the trailer (CRC-32 and size of the text). */
@@ -120,6 +140,10 @@ export class GzipStream {
       ...(dictionary && dictionary.length > 0 ? { dictionary } : {}),
     });
   }
+}
+
+function encoding(text: string): SharedEncoding {
+  return { bytes: Buffer.from(text), afterWindow: [] };
 }
 
 /** `bytes` as non-final stored blocks (no compression): byte-aligned, spliced anywhere. */

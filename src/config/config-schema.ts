@@ -274,14 +274,14 @@ export const EnvSchema = T.Object({
   WS_COMPRESSION: T.Union([T.Literal('off'), T.Literal('shared'), T.Literal('dedicated')], {
     default: 'off',
     description:
-      'permessage-deflate (RFC 7692) for clients that offer it: off; shared = one compressor for all sockets, no context kept between messages (no memory per socket); dedicated = a compressor per socket keeping WS_COMPRESSION_WINDOW_KB of context (better ratio on repetitive JSON, memory per socket)',
+      'permessage-deflate (RFC 7692) for clients that offer it: off; shared = one compressor for all sockets, no context kept between messages (no memory per socket); dedicated = a compressor per socket keeping WS_COMPRESSION_WINDOW_KB of context (better ratio on repetitive JSON, memory per socket). On: SSE streams are gzipped for clients that accept it, flushed per message (dedicated: against the stream’s last WS_COMPRESSION_WINDOW_KB of text)',
   }),
   WS_COMPRESSION_THRESHOLD_BYTES: T.Integer({
     default: 256,
     minimum: 0,
     unit: 'bytes',
     description:
-      'Frames shorter than this (characters of JSON) are sent uncompressed when WS_COMPRESSION is on',
+      'Frames shorter than this (characters of JSON; SSE: bytes of the message) are sent uncompressed when WS_COMPRESSION is on',
   }),
   WS_COMPRESSION_WINDOW_KB: T.Integer({
     default: 4,
@@ -312,7 +312,7 @@ export const EnvSchema = T.Object({
     pattern: '^(\\*|https?://[^/,\\s]+(,\\s*https?://[^/,\\s]+)*)?$',
     examples: ['https://app.example.com,http://localhost:5173'],
     description:
-      'Comma-separated origins (scheme://host[:port]) whose browsers may open a WebSocket; another Origin gets 403 ORIGIN_NOT_ALLOWED; empty = any (warned in production); no Origin header (not a browser) is let through',
+      'Comma-separated origins (scheme://host[:port]) whose browsers may open a WebSocket or an SSE stream (CORS: the origin is echoed); another Origin gets 403 ORIGIN_NOT_ALLOWED; empty = any (warned in production); no Origin header (not a browser) is let through',
   }),
   REDIS_PUBSUB: T.Optional(
     T.Union([T.Literal('sharded'), T.Literal('classic')], {

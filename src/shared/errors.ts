@@ -329,11 +329,11 @@ export const ERRORS = {
     recovery: 'Reconnect with resume; report the correlation ID if it persists.',
   },
   ORIGIN_NOT_ALLOWED: {
-    // No socket exists yet: the upgrade is answered 403 with `{ error: code }`, not closed.
+    // No socket exists yet: the upgrade or SSE request is answered 403 with `{ error: code }`, not closed.
     category: 'connection',
     retryable: false,
     message:
-      'The page’s Origin is not in the gateway’s ALLOWED_ORIGINS: the WebSocket upgrade was refused (HTTP 403).',
+      'The page’s Origin is not in the gateway’s ALLOWED_ORIGINS: the WebSocket upgrade or SSE stream was refused (HTTP 403).',
     recovery:
       'Serve the page from an allowed origin, or add its origin (scheme://host[:port]) to ALLOWED_ORIGINS.',
   },

@@ -9,7 +9,9 @@ import { randomUUID } from 'node:crypto';
 import { request } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { classifyClose } from '../../packages/client/src/classify-close.ts';
+import { TetherClient } from '../../packages/client/src/index.ts';
 import { SseSocket } from '../../packages/client/src/sse-socket.ts';
 import { mintToken, publishHttp, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { ADMIN_KEY } from '../support/gateway-pair.ts';
@@ -258,5 +260,35 @@ describe("the SDK's SSE transport refused for its origin", () => {
     expect(closed).toEqual({ code: 1008, reason: 'ORIGIN_NOT_ALLOWED' });
     const error = classifyClose(closed.code, closed.reason);
     expect(error).toMatchObject({ code: 'ORIGIN_NOT_ALLOWED', retryable: false, category: 'connection' });
+  });
+});
+
+describe('the SDK over WebSocket refused for its origin', () => {
+  it("stops with ORIGIN_NOT_ALLOWED in Node, where `ws` shows the 403's body", async () => {
+    const gw = await gateway({ ALLOWED_ORIGINS: APP });
+    // A Node client that sends a page's Origin (Electron, a test harness): `ws` passes it on.
+    class FromEvil extends WebSocket {
+      constructor(url: string) {
+        super(url, { origin: EVIL });
+      }
+    }
+    const token = await mintToken({ sub: 'refused-node' });
+    for (const transport of ['websocket', 'auto'] as const) {
+      const client = new TetherClient({
+        url: gw.url,
+        token,
+        WebSocket: FromEvil,
+        transport,
+        networkAware: false,
+      });
+      client.connect();
+      const error = await client.ready().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toMatchObject({ code: 'ORIGIN_NOT_ALLOWED', retryable: false, closeCode: 1008 });
+      expect(client.state).toBe('failed');
+      client.disconnect();
+    }
   });
 });

@@ -7,11 +7,17 @@
  * `opened`, so a token fetched for an abandoned attempt cannot leak into a newer hello.
  * Within a generation, the transports of `TransportChoice.plan()` are tried in turn: a
  * WebSocket that closes before it opens, or has not opened after `upgradeTimeoutMs`, is
- * dropped for the next one, and only the last one's failure is reported.
+ * dropped for the next one, and only the last one's failure is reported — unless the gateway
+ * said why it refused the upgrade with a code retrying cannot cure (upgrade-refusal.ts): that
+ * ends the attempt, reported as a close with that code as its reason.
  */
 import { SseSocket } from './sse-socket.ts';
 import type { TransportChoice, TransportName } from './transport-choice.ts';
+import { watchUpgradeRefusal } from './upgrade-refusal.ts';
 import { OPEN, resolveWebSocket, type WebSocketConstructor, type WebSocketLike } from './websocket-like.ts';
+
+/** The close code a coded HTTP refusal is reported with (RFC 6455 §7.4.1: policy violation). */
+const REFUSED = 1008;
 
 /** Where each transport is, and how long a WebSocket may take to open before the next is tried. */
 export interface LinkEndpoints {
@@ -60,6 +66,8 @@ export class SocketLink<Prepared> {
       this.socket = ws;
       let wasOpen = false;
       let abandoned = false;
+      let refusal: string | undefined;
+      if (transport === 'websocket') watchUpgradeRefusal(ws, (code) => (refusal = code));
       // A stalled upgrade (a proxy that holds it) is given up for the next transport.
       const stall = hasNext
         ? setTimeout(() => {
@@ -87,14 +95,15 @@ export class SocketLink<Prepared> {
       ws.onclose = (event) => {
         if (!live()) return;
         clearTimeout(stall);
-        if (!wasOpen && hasNext) {
+        if (!wasOpen && hasNext && !refusal) {
           fallBack();
           return;
         }
         this.generation++;
         this.socket = undefined;
         this.transport = undefined;
-        this.handlers.closed(event.code, event.reason, wasOpen);
+        if (refusal) this.handlers.closed(REFUSED, refusal, false);
+        else this.handlers.closed(event.code, event.reason, wasOpen);
       };
       ws.onerror = () => {}; // a close event with the code follows
     };

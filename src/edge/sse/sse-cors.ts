@@ -7,6 +7,8 @@
  * (`tether-connection`, `tether-seq`) make browsers ask first: OPTIONS is answered for both
  * routes. The origin is echoed, never `*`, and credentials are never allowed: the SDK sends
  * none (its token travels in the hello frame), so no page can ride on a user's cookies.
+ * No `Access-Control-Expose-Headers`: the SDK reads the status, the body and `content-type`,
+ * which CORS always exposes.
  */
 import type { AllowedOrigins } from '../../limits/allowed-origins.ts';
 import type { App, HttpResponse } from '../edge-port.ts';

@@ -6,6 +6,7 @@ export const SYSTEM_NAMES = [
   'uws-durable',
   'tether',
   'tether-ws',
+  'tether-sse',
   'socketio-redis-streams',
   'socketio',
   'ws',

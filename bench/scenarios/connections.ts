@@ -39,7 +39,7 @@ const WARM_UP = 200;
 export const connectionScenarios: Scenario = {
   names: ['idle-memory', 'connect-cost'],
   async run(ctx) {
-    for (const name of systemsFor(ctx, ['uws-raw', 'tether', 'tether-ws', 'socketio', 'ws'])) {
+    for (const name of systemsFor(ctx, ['uws-raw', 'tether', 'tether-ws', 'tether-sse', 'socketio', 'ws'])) {
       await withSystem(ctx, 'connections', name, (system) => ladder(ctx, system), {
         nodeArgs: MEMORY_NODE_ARGS,
       });

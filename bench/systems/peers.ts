@@ -33,7 +33,7 @@ const PEERS = {
     path: '',
     redis: true,
   },
-} as const satisfies Record<Exclude<SystemName, 'tether' | 'tether-ws'>, Peer>;
+} as const satisfies Record<Exclude<SystemName, 'tether' | 'tether-ws' | 'tether-sse'>, Peer>;
 
 export type PeerName = keyof typeof PEERS;
 

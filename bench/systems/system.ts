@@ -5,12 +5,12 @@
 import type { SystemName } from '../lib/options.ts';
 
 /** How the load generator talks to a system (see bench/load/clients/). */
-export type ClientKind = 'raw' | 'tether' | 'socketio';
+export type ClientKind = 'raw' | 'tether' | 'tether-sse' | 'socketio';
 
 export interface RunningSystem {
   readonly name: SystemName;
   readonly clientKind: ClientKind;
-  /** WebSocket (or Socket.IO) URL for clients. */
+  /** WebSocket (or Socket.IO, or the SSE stream's) URL for clients. */
   readonly url: string;
   /** HS256 secret clients sign their tokens with (tether only). */
   readonly jwtSecret?: string;

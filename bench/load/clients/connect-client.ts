@@ -4,6 +4,7 @@ import type { BenchClient, ClientHandlers, ClientOptions } from './bench-client.
 import { connectRawClient } from './raw-client.ts';
 import { connectSocketIoClient } from './socketio-client.ts';
 import { connectTetherClient } from './tether-client.ts';
+import { connectTetherSseClient } from './tether-sse-client.ts';
 
 export function connectClient(
   kind: ClientKind,
@@ -15,6 +16,8 @@ export function connectClient(
       return connectRawClient(options, handlers);
     case 'tether':
       return connectTetherClient(options, handlers);
+    case 'tether-sse':
+      return connectTetherSseClient(options, handlers);
     case 'socketio':
       return connectSocketIoClient(options, handlers);
   }

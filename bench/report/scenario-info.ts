@@ -70,6 +70,12 @@ export const SCENARIOS: ScenarioInfo[] = [
       'Tether only, when named: the relay at a fixed 2,000 msg/s by two client groups taking turns on one gateway, one publishing plainly, one giving every publish a fresh idempotencyKey. Gateway and Redis CPU per message for each, and keyed ÷ plain.',
     chart: [/^cpu_us_per_msg_(plain|keyed)(_with_redis)?$/],
   },
+  {
+    name: 'wire',
+    measures:
+      'Tether only, when named: chat-like JSON events (about 250 B of data) fanned out to subscribers, on a fresh gateway per variant — `plain` (one event per frame, uncompressed), `shared` and `dedicated` (WS_COMPRESSION; WebSocket clients offer permessage-deflate, SSE clients accept gzip), `batched` (hello `batch: true`). Deliveries per second, gateway CPU per delivery, bytes the subscribers read off the wire per delivery, and the clients’ CPU per delivery (inflating and parsing).',
+    chart: [/^wire_bytes_per_delivery_/, /^cpu_us_per_delivery_(plain|shared|dedicated|batched)$/],
+  },
 ];
 
 /** Metrics where more is better; every other metric is a cost (CPU, memory, time, losses). */

@@ -1,16 +1,16 @@
 /**
  * What goes over the wire (issue 17, parts 3 and 4): chat-like JSON events (about
  * 250 bytes of data, bench/load/clients/payload.ts) fanned out to subscribers, with
- * each way of sending them — a fresh gateway per variant, on each edge:
+ * each way of sending them — a fresh gateway per variant, on each edge and over SSE:
  *   plain      one event per frame, uncompressed (the default)
- *   shared     WS_COMPRESSION=shared, clients offer permessage-deflate
- *   dedicated  WS_COMPRESSION=dedicated (4 KiB window), clients offer it
+ *   shared     WS_COMPRESSION=shared, clients offer permessage-deflate (SSE: accept gzip)
+ *   dedicated  WS_COMPRESSION=dedicated (4 KiB window), clients offer it (SSE: accept gzip)
  *   batched    clients ask for batched delivery (hello `batch: true`)
  * Per variant: deliveries_per_s, cpu_us_per_delivery (the gateway), wire_bytes_per_delivery
  * (what the subscribers' sockets read, frame headers included, over deliveries) and
  * generator_cpu_us_per_delivery (the clients' side: inflating and parsing is theirs).
  *
- * Runs only when named: `npm run bench -- --quick --scenario wire --system tether`.
+ * Runs only when named: `npm run bench -- --quick --scenario wire --system tether,tether-sse`.
  */
 import { progress } from '../lib/progress.ts';
 import { median, round, sum } from '../lib/stats.ts';
@@ -51,7 +51,7 @@ export const wireScenario: Scenario = {
   names: [SCENARIO],
   async run(ctx) {
     if (!ctx.options.scenarios.some((filter) => SCENARIO.startsWith(filter))) return;
-    for (const name of systemsFor(ctx, ['tether', 'tether-ws']))
+    for (const name of systemsFor(ctx, ['tether', 'tether-ws', 'tether-sse']))
       for (const variant of VARIANTS)
         await withSystem(ctx, SCENARIO, name, (system) => fanOutChat(ctx, system, variant), {
           env: variant.env,

@@ -5,12 +5,16 @@
  * it binds each client to its own source address, as every generator socket is, and costs
  * the generator less, so the figure is the gateway's.
  *
+ * With `wire.deflate` it accepts a gzipped stream and inflates it; `bytesRead` counts what
+ * crossed the wire.
+ *
  * POSTs share a keep-alive agent per client whose idle socket closes after a second: a
  * publishing client keeps one connection, an idle subscriber holds only its stream (as the
  * gateway's 20,000-descriptor limit per process needs at 10K subscribers) and reconnects for
  * the ping the gateway wants at least every HEARTBEAT_IDLE_TIMEOUT_S.
  */
 import { Agent, type ClientRequest, type IncomingMessage, request } from 'node:http';
+import { constants, createGunzip } from 'node:zlib';
 import type { BenchClient, ClientHandlers, ClientOptions } from './bench-client.ts';
 import { TetherSession } from './tether-session.ts';
 
@@ -25,7 +29,7 @@ export async function connectTetherSseClient(
   handlers: ClientHandlers,
 ): Promise<BenchClient> {
   const hello = await TetherSession.hello(options);
-  const stream = new SseStream(options.url, options.localAddress);
+  const stream = new SseStream(options.url, options.localAddress, options.wire?.deflate ?? false);
   const session = new TetherSession(options, handlers, stream, hello);
   stream.onOpen = () => session.opened();
   stream.onFrame = (text) => session.received(text);
@@ -53,10 +57,12 @@ class SseStream {
   private ping: NodeJS.Timeout | undefined;
   private closeWaiters: (() => void)[] = [];
 
-  constructor(url: string, localAddress: string) {
+  /** `gzip`: accept a gzipped stream (docs/protocol.md §1.1), as a browser's fetch does. */
+  constructor(url: string, localAddress: string, gzip: boolean) {
     this.framesUrl = new URL(`${url}/frames`);
     this.agent = new Agent({ keepAlive: true, maxSockets: 1, timeout: IDLE_POST_SOCKET_MS, localAddress });
-    this.get = request(url, { agent: false, localAddress, headers: { accept: 'text/event-stream' } });
+    const headers = { accept: 'text/event-stream', 'accept-encoding': gzip ? 'gzip' : 'identity' };
+    this.get = request(url, { agent: false, localAddress, headers });
     this.get.on('response', (res) => this.read(res));
     this.get.on('error', (error) =>
       this.isOpen ? this.finish(ABNORMAL_CLOSURE, String(error)) : this.onError(error),
@@ -93,10 +99,15 @@ class SseStream {
       this.get.destroy();
       return;
     }
-    res.setEncoding('utf8');
+    // Bytes on the wire are counted before inflating: what the compression saved.
+    res.on('data', (chunk: Buffer) => {
+      this.bytes += chunk.length;
+    });
+    const gzipped = res.headers['content-encoding'] === 'gzip';
+    const text = gzipped ? res.pipe(createGunzip({ flush: constants.Z_SYNC_FLUSH })) : res;
+    text.setEncoding('utf8');
     let buffer = '';
-    res.on('data', (chunk: string) => {
-      this.bytes += Buffer.byteLength(chunk);
+    text.on('data', (chunk: string) => {
       buffer += chunk;
       for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
         this.dispatch(buffer.slice(0, end));

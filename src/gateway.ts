@@ -31,6 +31,7 @@ import { tierPriority } from './core/principal.ts';
 import { BackpressureWatch, edgeBackpressureLimit } from './core/slow-consumers.ts';
 import { Supervisor } from './core/supervisor.ts';
 import { mountSse, type SseEndpoint } from './edge/sse/sse-endpoint.ts';
+import { postBodyLimit } from './edge/sse/sse-messages.ts';
 import { publisherFor, SseStreams } from './edge/sse/sse-streams.ts';
 import {
   closeListenSocket,
@@ -91,6 +92,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
     edgeBackpressureLimit(config.maxBackpressureBytes),
     config.idleTimeoutS * 1000,
     config.compression,
+    postBodyLimit(config.maxMessageBytes),
   );
   const topics = publisherFor(app, sseStreams);
   const store = new StoreHealth(redis.commands, {

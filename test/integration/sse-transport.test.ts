@@ -87,6 +87,20 @@ describe.each(TRANSPORTS)('over %s', (transport: Transport) => {
     expect((await client.waitClosed()).code).toBe(1009);
   });
 
+  it('a burst of frames larger together than a POST may carry is sent, in order, with nothing refused', async () => {
+    // Over SSE, frames sent while a POST is in flight wait for the next one: 2,000 publishes of
+    // about 170 bytes are 340 KB, more than one POST may carry (4 × 64 KiB, told in `open`).
+    const gw = await gateway({ MESSAGES_PER_SECOND: '0' });
+    const { client } = await session(endpoint(gw, transport), { token: await mintToken() });
+    const channel = newChannel();
+    await subscribe(client, channel);
+    const sent = Array.from({ length: 2000 }, (_, n) => `${n}:`.padEnd(120, 'x'));
+    for (const data of sent) client.send({ type: 'publish', channel, data });
+    await client.waitForEvents(sent.length, channel, 30_000);
+    expect(client.events(channel).map((e) => e.data)).toEqual(sent);
+    expect(client.closed).toBeUndefined();
+  });
+
   it('frames past the message rate are refused with MESSAGE_RATE_LIMITED and the connection stays', async () => {
     const gw = await gateway({ MESSAGES_PER_SECOND: '5' });
     const { client } = await session(endpoint(gw, transport), { token: await mintToken() });

@@ -1,8 +1,10 @@
 /**
  * The pure parts of the SSE fallback (issue 17): which transport the SDK tries and
- * remembers, and how the gateway reads an event frame's head and a `Last-Event-ID`.
+ * remembers, how it reads a message and packs POSTs, and how the gateway reads an event frame's
+ * head and a `Last-Event-ID`.
  */
 import { describe, expect, it } from 'vitest';
+import { parseSseMessage, takePostBody } from '../../packages/client/src/sse-wire.ts';
 import { TransportChoice } from '../../packages/client/src/transport-choice.ts';
 import { eventFrameText } from '../../src/core/event-frames.ts';
 import { InboundSequence, parseSeq } from '../../src/edge/sse/sse-inbound.ts';
@@ -75,5 +77,30 @@ describe('InboundSequence', () => {
       undefined,
       undefined,
     ]);
+  });
+});
+
+describe('the SDK side of the SSE wire', () => {
+  it('reads a message: named event, multi-line data, id; keep-alive comments are skipped', () => {
+    expect(parseSseMessage(': keep-alive\nid: {"a":"1-0"}\ndata: {"x":\ndata: 1}')).toEqual({
+      event: 'message',
+      data: '{"x":\n1}',
+      id: '{"a":"1-0"}',
+    });
+    expect(parseSseMessage('event: open\ndata: {"connection":"t"}')).toMatchObject({ event: 'open' });
+  });
+
+  it('packs waiting frames into bodies no larger than the limit, in order, a frame over it alone', () => {
+    const waiting = ['aaaa', 'bbbb', 'cccc', 'x'.repeat(20), 'dd'];
+    const bodies: string[] = [];
+    while (waiting.length > 0) bodies.push(takePostBody(waiting, 9));
+    expect(bodies).toEqual(['aaaa\nbbbb', 'cccc', 'x'.repeat(20), 'dd']);
+    expect(bodies.every((b) => b.length <= 9 || !b.includes('\n'))).toBe(true);
+  });
+
+  it('counts UTF-8 bytes, not characters', () => {
+    const waiting = ['ééé', 'ééé'];
+    expect(takePostBody(waiting, 12)).toBe('ééé');
+    expect(waiting).toEqual(['ééé']);
   });
 });

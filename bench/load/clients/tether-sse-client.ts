@@ -15,6 +15,11 @@
  */
 import { Agent, type ClientRequest, type IncomingMessage, request } from 'node:http';
 import { constants, createGunzip } from 'node:zlib';
+import {
+  DEFAULT_MAX_POST_BYTES,
+  parseSseMessage,
+  takePostBody,
+} from '../../../packages/client/src/sse-wire.ts';
 import type { BenchClient, ClientHandlers, ClientOptions } from './bench-client.ts';
 import { TetherSession } from './tether-session.ts';
 
@@ -48,6 +53,7 @@ class SseStream {
   private readonly agent: Agent;
   private readonly framesUrl: URL;
   private connection = '';
+  private maxPostBytes = DEFAULT_MAX_POST_BYTES;
   private outgoing: string[] = [];
   private posting = false;
   private seq = 0;
@@ -120,16 +126,13 @@ class SseStream {
     });
   }
 
-  /** One SSE message: the gateway writes `\n` line ends and one `data` line per frame. */
+  /** One SSE message (docs/protocol.md §1.1). */
   private dispatch(message: string): void {
-    let event = 'message';
-    let data = '';
-    for (const line of message.split('\n')) {
-      if (line.startsWith('event: ')) event = line.slice(7);
-      else if (line.startsWith('data: ')) data = line.slice(6);
-    }
+    const { event, data } = parseSseMessage(message);
     if (event === 'open') {
-      this.connection = (JSON.parse(data) as { connection: string }).connection;
+      const open = JSON.parse(data) as { connection: string; maxPostBytes?: number };
+      this.connection = open.connection;
+      this.maxPostBytes = open.maxPostBytes ?? DEFAULT_MAX_POST_BYTES;
       this.isOpen = true;
       this.ping = setInterval(() => this.send('{"type":"ping"}'), PING_EVERY_MS);
       this.onOpen();
@@ -143,8 +146,7 @@ class SseStream {
   private post(): void {
     if (this.posting || this.outgoing.length === 0 || !this.connection) return;
     this.posting = true;
-    const body = this.outgoing.join('\n');
-    this.outgoing = [];
+    const body = takePostBody(this.outgoing, this.maxPostBytes);
     const req = request(this.framesUrl, {
       method: 'POST',
       agent: this.agent,

@@ -9,6 +9,7 @@
  * const client = new TetherClient({ url: 'wss://gateway.example.com/ws', transport: 'sse' });
  */
 import { errorSpec, isErrorCode } from './shared.ts';
+import { DEFAULT_MAX_POST_BYTES, parseSseMessage, takePostBody } from './sse-wire.ts';
 import { OPEN, type WebSocketLike } from './websocket-like.ts';
 
 const CONNECTING = 0;
@@ -36,6 +37,8 @@ export class SseSocket implements WebSocketLike {
   private readonly stream = new AbortController();
   private readonly fetch: typeof fetch;
   private connection: string | undefined;
+  /** The gateway's limit on a POST's body, from the `open` event. */
+  private maxPostBytes = DEFAULT_MAX_POST_BYTES;
   private outgoing: string[] = [];
   private posting = false;
   /** The last POST's number: the gateway handles POSTs in this order, whichever process they reach. */
@@ -105,19 +108,12 @@ export class SseSocket implements WebSocketLike {
 
   /** One SSE message (the gateway writes `\n` line ends only, and one `data` line a frame). */
   private dispatch(message: string): void {
-    let event = 'message';
-    let data = '';
-    for (const line of message.split('\n')) {
-      const colon = line.indexOf(':');
-      if (colon === 0) continue; // a comment: the keep-alive
-      const field = colon < 0 ? line : line.slice(0, colon);
-      const value = colon < 0 ? '' : line.slice(colon + (line[colon + 1] === ' ' ? 2 : 1));
-      if (field === 'event') event = value;
-      else if (field === 'data') data = data ? `${data}\n${value}` : value;
-      else if (field === 'id') this.lastEventId = value;
-    }
+    const { event, data, id } = parseSseMessage(message);
+    if (id !== undefined) this.lastEventId = id;
     if (event === 'open') {
-      this.connection = (JSON.parse(data) as { connection: string }).connection;
+      const open = JSON.parse(data) as { connection: string; maxPostBytes?: number };
+      this.connection = open.connection;
+      if (open.maxPostBytes !== undefined) this.maxPostBytes = open.maxPostBytes;
       this.readyState = OPEN;
       this.onopen?.({});
     } else if (event === 'close') {
@@ -130,8 +126,7 @@ export class SseSocket implements WebSocketLike {
   private async post(): Promise<void> {
     if (this.posting || this.outgoing.length === 0 || !this.connection) return;
     this.posting = true;
-    const body = this.outgoing.join('\n');
-    this.outgoing = [];
+    const body = takePostBody(this.outgoing, this.maxPostBytes);
     try {
       const response = await this.fetch(`${this.url}/frames`, {
         method: 'POST',

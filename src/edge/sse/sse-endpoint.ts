@@ -17,6 +17,7 @@ import { BodyTooLargeError, httpRemoteAddress, readBody, reply, replyJson } from
 import { arrayBufferOf } from '../ws-edge/http-adapters.ts';
 import { admitOrigin, corsHeaders, mountPreflight } from './sse-cors.ts';
 import { parseSeq } from './sse-inbound.ts';
+import { postBodyLimit } from './sse-messages.ts';
 import type { SseSocket } from './sse-socket.ts';
 import type { SseStreams } from './sse-streams.ts';
 
@@ -100,8 +101,7 @@ export function mountSse(
     }
   };
 
-  // A POST's body holds what a WebSocket's frames would: up to the edge's frame limit each.
-  const bodyLimit = core.config.maxMessageBytes * 4;
+  const bodyLimit = postBodyLimit(core.config.maxMessageBytes);
   app.post(SSE_FRAMES_PATH, (res, req) => {
     const origin = req.getHeader('origin');
     if (!admitOrigin(res, origin, origins)) return;

@@ -27,9 +27,17 @@ export function dataMessage(frame: string, id: string | undefined): string {
   return id === undefined ? `data: ${frame}\n\n` : `id: ${id}\ndata: ${frame}\n\n`;
 }
 
-/** The first event: the token that POSTs to /sse/frames name this stream by. */
-export function openMessage(connection: string): string {
-  return `event: open\ndata: ${JSON.stringify({ connection })}\n\n`;
+/** A POST's body holds what a WebSocket's frames would: up to four frames of the edge's limit. */
+export function postBodyLimit(maxMessageBytes: number): number {
+  return maxMessageBytes * 4;
+}
+
+/**
+ * The first event: the token that POSTs to /sse/frames name this stream by, and the largest body
+ * a POST may carry (a client packs the frames it has waiting into POSTs no larger).
+ */
+export function openMessage(connection: string, maxPostBytes: number): string {
+  return `event: open\ndata: ${JSON.stringify({ connection, maxPostBytes })}\n\n`;
 }
 
 export function closeMessage(code: number, reason: string): string {

@@ -49,6 +49,8 @@ export class SseStreams implements StreamRegistry {
     private readonly idleTimeoutMs: number,
     /** WS_COMPRESSION…: on, a client that accepts gzip gets its stream gzipped (sse-gzip.ts). */
     private readonly compression: CompressionConfig,
+    /** The largest POST body (`postBodyLimit`), told to the client in the `open` event. */
+    private readonly maxPostBytes: number,
   ) {}
 
   /** Answer `res` with an event stream for `conn`; its first event hands out the token. */
@@ -70,7 +72,7 @@ export class SseStreams implements StreamRegistry {
       res.writeHeader('vary', 'accept-encoding');
       if (gzip) res.writeHeader('content-encoding', 'gzip');
       for (const [name, value] of Object.entries(request.headers)) res.writeHeader(name, value);
-      res.write(socket.opening(openMessage(token)));
+      res.write(socket.opening(openMessage(token, this.maxPostBytes)));
     });
     this.startKeepAlive();
     return socket;

@@ -82,7 +82,13 @@ export interface Gateway {
 }
 
 export async function startGateway(config: Config, redisUrl: string, logger: Logger): Promise<Gateway> {
-  const redis = await connectRedis(redisUrl, config.nodeId, logger, config.redisPubSub);
+  const redis = await connectRedis(
+    redisUrl,
+    config.nodeId,
+    logger,
+    config.redisPubSub,
+    config.publishAck.replicas,
+  );
   const keys = redisKeys(config.redisPrefix);
   const app = createApp(config.edge);
   // The SSE fallback's streams (src/edge/sse/): a channel's publish reaches them and the edge's sockets.
@@ -106,6 +112,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
     {
       pubsub: redis.pubsub,
       ackReplicas: config.publishAck.replicas,
+      ackConnections: redis.acks,
       ackTimeoutMs: config.publishAck.timeoutMs,
     },
   );

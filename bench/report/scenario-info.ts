@@ -70,6 +70,12 @@ export const SCENARIOS: ScenarioInfo[] = [
       'Tether only, when named: the relay at a fixed 2,000 msg/s by two client groups taking turns on one gateway, one publishing plainly, one giving every publish a fresh idempotencyKey. Gateway and Redis CPU per message for each, and keyed ÷ plain.',
     chart: [/^cpu_us_per_msg_(plain|keyed)(_with_redis)?$/],
   },
+  {
+    name: 'redis-topologies',
+    measures:
+      'Tether only, when named: one Redis beside a 3-master Redis Cluster with sharded and with classic announcements, G gateways × C channels each read by every gateway, a backend publishing over HTTP. Events/s, Redis CPU per event (less its idle CPU) in all and per master, cluster-bus messages per event.',
+    chart: [/^redis_us_per_event_per_master_/],
+  },
 ];
 
 /** Metrics where more is better; every other metric is a cost (CPU, memory, time, losses). */

@@ -14,6 +14,7 @@ import {
   type ActionWorker,
   startActionWorker,
 } from '../../src/actions/action-worker.ts';
+import { defaultActionShards, parseRedisUrl } from '../../src/redis/redis-target.ts';
 import type { ErrorFrame, ReplyFrame, ServerFrame } from '../../src/shared/frames.ts';
 import { eventually, settle } from '../support/events.ts';
 import { mintToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
@@ -44,7 +45,9 @@ function worker(gw: TestGateway, handlers: Record<string, ActionHandler>, concur
 }
 
 /** The action queue's shards as a backend operator sees them: jobs not yet taken by a worker. */
-function waitingActions(gw: TestGateway, shards = 1): () => Promise<number> {
+function waitingActions(gw: TestGateway): () => Promise<number> {
+  const shards =
+    gw.gateway.core.config.actions.queueShards ?? defaultActionShards(parseRedisUrl(gw.redisUrl));
   const shardQueues = actionShardPrefixes(gw.prefix, shards).map(
     (prefix) => new Queue(ACTIONS_QUEUE, { connection: { url: gw.redisUrl }, prefix }),
   );
@@ -142,7 +145,8 @@ describe('action → worker → reply', () => {
 
 describe('priorities', () => {
   it('the worker takes queued actions by action class first, then tier, FIFO within', async () => {
-    const gw = await gateway({ ACTION_PRIORITIES: 'urgent=1,normal=5,bulk=9' });
+    // One global order needs one shard (the default on one server, not on a cluster).
+    const gw = await gateway({ ACTION_PRIORITIES: 'urgent=1,normal=5,bulk=9', ACTION_QUEUE_SHARDS: '1' });
     const waiting = waitingActions(gw);
     const free = await session(gw.url, 'f', 'free');
     const enterprise = await session(gw.url, 'e', 'enterprise');
@@ -173,7 +177,7 @@ describe('priorities', () => {
 
   it('with the queue in shards (ACTION_QUEUE_SHARDS) each session’s actions keep their order; every one is answered', async () => {
     const gw = await gateway({ ACTION_PRIORITIES: 'urgent=1,normal=5,bulk=9', ACTION_QUEUE_SHARDS: '4' });
-    const waiting = waitingActions(gw, 4);
+    const waiting = waitingActions(gw);
     const sessions = await Promise.all(
       ['s1', 's2', 's3', 's4', 's5', 's6'].map((sub) => session(gw.url, sub)),
     );

@@ -19,6 +19,7 @@ import { admissionScenario } from './scenarios/admission.ts';
 import { connectionScenarios } from './scenarios/connections.ts';
 import { idempotencyScenario } from './scenarios/idempotency.ts';
 import { presenceScenario } from './scenarios/presence.ts';
+import { redisTopologiesScenario } from './scenarios/redis-topologies.ts';
 import { scaleScenario } from './scenarios/scale.ts';
 import type { Scenario } from './scenarios/scenario.ts';
 import { stormScenario } from './scenarios/storm.ts';
@@ -35,6 +36,7 @@ const SCENARIOS: Scenario[] = [
   idempotencyScenario,
   presenceScenario,
   wireScenario,
+  redisTopologiesScenario,
 ];
 const GENERATORS = 3;
 

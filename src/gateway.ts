@@ -6,7 +6,6 @@
  * everything starts and stops. docs/architecture.md draws the result.
  */
 import { ActionDispatcher } from './actions/action-dispatcher.ts';
-import { bullPrefix } from './actions/action-job.ts';
 import { mountAdminRoutes } from './admin/admin-routes.ts';
 import { ConnectionWatch } from './admin/connection-watch.ts';
 import { BullAdmissionLine } from './admission/admission-line.ts';
@@ -63,6 +62,7 @@ import { ControlBus } from './redis/control-bus.ts';
 import { redisKeys } from './redis/keys.ts';
 import { NodePresence } from './redis/node-presence.ts';
 import { connectRedis, quitRedis } from './redis/redis-clients.ts';
+import { defaultActionShards } from './redis/redis-target.ts';
 import { StoreHealth } from './redis/store-health.ts';
 import { RedisSessionStore } from './session/session-store.ts';
 import { UserSessionIndex } from './session/user-sessions.ts';
@@ -83,7 +83,13 @@ export interface Gateway {
 }
 
 export async function startGateway(config: Config, redisUrl: string, logger: Logger): Promise<Gateway> {
-  const redis = await connectRedis(redisUrl, config.nodeId, logger, config.redisPubSub);
+  const redis = await connectRedis(
+    redisUrl,
+    config.nodeId,
+    logger,
+    config.redisPubSub,
+    config.publishAck.replicas,
+  );
   const keys = redisKeys(config.redisPrefix);
   const app = createApp(config.edge);
   // The SSE fallback's streams (src/edge/sse/): a channel's publish reaches them and the edge's sockets.
@@ -109,6 +115,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
     {
       pubsub: redis.pubsub,
       ackReplicas: config.publishAck.replicas,
+      ackConnections: redis.acks,
       ackTimeoutMs: config.publishAck.timeoutMs,
     },
   );
@@ -130,8 +137,12 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
     new RateLimits(redis.commands, config.redisPrefix, config.limits, config.sessionLeaseMs),
   );
   const control = new ControlBus(redis.commands, redis.subscriber, config.redisPrefix, config.nodeId, logger);
-  const actions = new ActionDispatcher(redis.bull, config, logger, (tier) =>
-    tierPriority(config.admission.tierPriorities, tier),
+  const actions = new ActionDispatcher(
+    redis.bull,
+    config,
+    logger,
+    (tier) => tierPriority(config.admission.tierPriorities, tier),
+    config.actions.queueShards ?? defaultActionShards(redis.target),
   );
   const telemetry = new GatewayTelemetry(logger, config.traceClientContext);
   const sessions = new RedisSessionStore(
@@ -181,7 +192,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
   // The line and the supervisor need each other (and the core): wired through closures.
   const admissionQueue: AdmissionQueue = new AdmissionQueue({
     connection: redis.bull,
-    bullPrefix: bullPrefix(config.redisPrefix),
+    redisPrefix: config.redisPrefix,
     nodeId: config.nodeId,
     logger,
     admit: (connectionId, waitedMs): boolean => {

@@ -29,7 +29,8 @@ export interface BenchOptions {
 export const USAGE = `usage: npm run bench -- [--quick] [--scenario NAME]... [--system NAME]... [--check] [--cpu-prof]
   --quick          reduced set, under 2 minutes
   --scenario NAME  relay | latency | fanout | idle-memory | connect-cost | reconnect-storm | admission | scale
-                   (repeatable or comma-separated); idempotency, presence and wire run only when named
+                   (repeatable or comma-separated); idempotency, presence, wire and redis-topologies
+                   run only when named
   --system NAME    ${SYSTEM_NAMES.join(' | ')} (repeatable or comma-separated)
   --check          compare Tether's ratios to uws-raw and uws-durable with the committed baseline;
                    exit 1 on a regression beyond the tolerance (run it with --quick before a release)

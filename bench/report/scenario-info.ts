@@ -76,6 +76,12 @@ export const SCENARIOS: ScenarioInfo[] = [
       'Tether only, when named: chat-like JSON events (about 250 B of data) fanned out to subscribers, on a fresh gateway per variant — `plain` (one event per frame, uncompressed), `shared` and `dedicated` (WS_COMPRESSION; WebSocket clients offer permessage-deflate, SSE clients accept gzip), `batched` (hello `batch: true`). Deliveries per second, gateway CPU per delivery, bytes the subscribers read off the wire per delivery, and the clients’ CPU per delivery (inflating and parsing).',
     chart: [/^wire_bytes_per_delivery_/, /^cpu_us_per_delivery_(plain|shared|dedicated|batched)$/],
   },
+  {
+    name: 'redis-topologies',
+    measures:
+      'Tether only, when named: one Redis beside a 3-master Redis Cluster with sharded and with classic announcements, G gateways × C channels each read by every gateway, a backend publishing over HTTP. Events/s, Redis CPU per event (less its idle CPU) in all and per master, cluster-bus messages per event.',
+    chart: [/^redis_us_per_event_per_master_/],
+  },
 ];
 
 /** Metrics where more is better; every other metric is a cost (CPU, memory, time, losses). */

@@ -34,4 +34,9 @@ export interface StartOptions {
   nodeArgs?: string[];
   /** Environment for the tether gateways, over the bench's own (e.g. a small MAX_CONNECTIONS). */
   env?: Record<string, string>;
+  /**
+   * A Redis the scenario started and stops itself (tether only; e.g. a cluster): its
+   * REDIS_URL and the redis-server PIDs reported as the system's aux cost. @defaultValue a private redis-server
+   */
+  redis?: { url: string; pids: number[] };
 }

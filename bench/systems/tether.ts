@@ -58,7 +58,8 @@ export interface RunningTether extends RunningSystem {
 
 export async function startTether(options: StartOptions = {}): Promise<RunningTether> {
   const processes = options.processes ?? 1;
-  const redis = await startRedisServer();
+  const own = options.redis ? undefined : await startRedisServer();
+  const redis = options.redis ?? { url: (own as RedisServerHandle).url, pids: [own?.process.pid as number] };
   const port = await freePort();
   const httpUrl = `http://127.0.0.1:${port}`;
   const profileDir = options.cpuProfDir;
@@ -95,7 +96,7 @@ export async function startTether(options: StartOptions = {}): Promise<RunningTe
     await startGateways();
   } catch (error) {
     await stopGateways();
-    await stopRedis(redis);
+    if (own) await stopRedis(own);
     throw error;
   }
   return {
@@ -107,7 +108,7 @@ export async function startTether(options: StartOptions = {}): Promise<RunningTe
     jwtSecret: BENCH_JWT_SECRET,
     processes,
     serverPids: () => gateways.map((g) => g.pid),
-    auxPids: () => [redis.process.pid as number],
+    auxPids: () => redis.pids,
     diagnostics: () =>
       gateways
         .map(
@@ -122,7 +123,7 @@ export async function startTether(options: StartOptions = {}): Promise<RunningTe
     startGateways,
     stop: async () => {
       await stopGateways();
-      await stopRedis(redis);
+      if (own) await stopRedis(own);
     },
   };
 }

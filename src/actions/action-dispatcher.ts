@@ -5,6 +5,7 @@
  * mark, low-priority classes are refused with a retryable ACTION_OVERLOADED while
  * urgent ones still go through. Replies come back on the session's inbox channel
  * (see action-worker.ts), so they reach the client wherever it has resumed.
+ * A job goes to its session's shard of the queue (action-job.ts).
  */
 import { Queue } from 'bullmq';
 import type { Config } from '../config/config.ts';
@@ -13,7 +14,7 @@ import { TetherError } from '../core/tether-error.ts';
 import type { Logger } from '../observability/logger.ts';
 import { bullTelemetry } from '../observability/trace-context.ts';
 import type { RedisConnection } from '../redis/redis-target.ts';
-import { ACTIONS_QUEUE, type ActionJob, bullPrefix } from './action-job.ts';
+import { ACTIONS_QUEUE, type ActionJob, actionShardOf, actionShardPrefixes } from './action-job.ts';
 
 const DEPTH_SAMPLE_MS = 250;
 /** Tier priorities are 1–9, and 10 for a tier TIER_PRIORITIES does not list: one decade per class. */
@@ -29,8 +30,9 @@ export function actionPriority(actionClass: number, tierPriority: number): numbe
 }
 
 export class ActionDispatcher implements ActionSink {
-  private readonly queue: Queue<ActionJob>;
-  /** Jobs waiting in the queue: sampled, plus those added since. */
+  /** One queue per shard, shard 0 first. */
+  private readonly queues: Queue<ActionJob>[];
+  /** Jobs waiting in all shards: sampled, plus those added since. */
   private waiting = 0;
   /** Accepted actions whose job is still being added: they count against the mark too. */
   private adding = 0;
@@ -41,23 +43,27 @@ export class ActionDispatcher implements ActionSink {
     private readonly config: Config,
     private readonly logger: Logger,
     private readonly tierPriority: (tier: string) => number,
+    /** ACTION_QUEUE_SHARDS, resolved for the topology. */
+    shards: number,
   ) {
     // telemetry: the job's add span, and its trace context in the job for the worker (bullmq-otel).
-    this.queue = new Queue<ActionJob>(ACTIONS_QUEUE, {
-      connection,
-      prefix: bullPrefix(config.redisPrefix),
-      telemetry: bullTelemetry(),
+    this.queues = actionShardPrefixes(config.redisPrefix, shards).map((prefix) => {
+      const queue = new Queue<ActionJob>(ACTIONS_QUEUE, { connection, prefix, telemetry: bullTelemetry() });
+      queue.on('error', (error) => logger.warn({ err: error, prefix }, 'action queue error'));
+      return queue;
     });
-    this.queue.on('error', (error) => logger.warn({ err: error }, 'action queue error'));
   }
 
-  /** Sample the queue depth off the hot path: one Redis call per interval, not per action. */
+  /** Sample the queue depth off the hot path: one Redis call per shard per interval, not per action. */
   start(): void {
+    const waitingIn = async (queue: Queue<ActionJob>) => {
+      const counts = await queue.getJobCounts('waiting', 'prioritized');
+      return (counts.waiting ?? 0) + (counts.prioritized ?? 0);
+    };
     const sample = () =>
-      this.queue
-        .getJobCounts('waiting', 'prioritized')
+      Promise.all(this.queues.map(waitingIn))
         .then((counts) => {
-          this.waiting = (counts.waiting ?? 0) + (counts.prioritized ?? 0);
+          this.waiting = counts.reduce((sum, n) => sum + n, 0);
         })
         .catch(() => {});
     void sample();
@@ -85,7 +91,8 @@ export class ActionDispatcher implements ActionSink {
       if (!(await listen()))
         throw new TetherError('STORE_UNAVAILABLE', { detail: 'the reply inbox is not delivered' });
       const { name, ...job } = request;
-      await this.queue.add(
+      const queue = this.queues[actionShardOf(request.sessionId, this.queues.length)] as Queue<ActionJob>;
+      await queue.add(
         name,
         { ...job, enqueuedAt: Date.now() },
         {
@@ -106,6 +113,6 @@ export class ActionDispatcher implements ActionSink {
 
   async close(): Promise<void> {
     clearInterval(this.timer);
-    await this.queue.close().catch(() => {});
+    await Promise.all(this.queues.map((queue) => queue.close().catch(() => {})));
   }
 }

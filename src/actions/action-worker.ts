@@ -15,10 +15,16 @@ import { type Job, Worker } from 'bullmq';
 import { EventLog } from '../channels/event-log.ts';
 import { bullTelemetry, sampledTraceparent } from '../observability/trace-context.ts';
 import { redisKeys } from '../redis/keys.ts';
-import { createRedisClient, defaultPubSub, type PubSubMode, parseRedisUrl } from '../redis/redis-target.ts';
+import {
+  createRedisClient,
+  defaultActionShards,
+  defaultPubSub,
+  type PubSubMode,
+  parseRedisUrl,
+} from '../redis/redis-target.ts';
 import { errorSpec } from '../shared/errors.ts';
 import { inboxChannel } from '../shared/frames.ts';
-import { ACTIONS_QUEUE, type ActionJob, type ActionReply, bullPrefix } from './action-job.ts';
+import { ACTIONS_QUEUE, type ActionJob, type ActionReply, actionShardPrefixes } from './action-job.ts';
 
 export interface ActionContext {
   name: string;
@@ -37,15 +43,21 @@ export interface ActionWorkerOptions {
   pubsub?: PubSubMode;
   /** Must match the gateway's REDIS_PREFIX. @defaultValue 'tether' */
   prefix?: string;
+  /**
+   * Action-queue shards to take jobs from: at least the gateway's ACTION_QUEUE_SHARDS
+   * (more is harmless, fewer leaves jobs untaken). @defaultValue 8 on a cluster, else 1
+   */
+  queueShards?: number;
   handlers: Record<string, ActionHandler>;
-  /** Jobs handled at once. @defaultValue 16 */
+  /** Jobs handled at once, spread over the shards (at least one per shard). @defaultValue 16 */
   concurrency?: number;
   /** How long an inbox keeps replies after the last one, ms; cover the resume window. @defaultValue 240000 */
   inboxTtlMs?: number;
 }
 
 export interface ActionWorker {
-  worker: Worker<ActionJob>;
+  /** One BullMQ worker per action-queue shard. */
+  workers: Worker<ActionJob>[];
   close(): Promise<void>;
 }
 
@@ -70,39 +82,41 @@ export function startActionWorker(options: ActionWorkerOptions): ActionWorker {
     });
   };
 
-  const worker = new Worker<ActionJob>(
-    ACTIONS_QUEUE,
-    async (job) => {
-      // An own property only: an action named `constructor` or `toString` has no handler.
-      const handler = Object.hasOwn(options.handlers, job.name) ? options.handlers[job.name] : undefined;
-      const context: ActionContext = {
-        name: job.name,
-        userId: job.data.userId,
-        sessionId: job.data.sessionId,
-        tier: job.data.tier,
-        correlationId: job.data.correlationId,
-      };
-      if (!handler) {
-        await reply(job, { ok: false, error: coded('UNKNOWN_ACTION', job.name) });
-        return;
-      }
-      try {
-        await reply(job, { ok: true, data: (await handler(job.data.data, context)) ?? null });
-      } catch (error) {
-        await reply(job, { ok: false, error: coded('ACTION_FAILED', (error as Error).message) });
-      }
-    },
-    {
-      connection: redis,
-      prefix: bullPrefix(prefix),
-      concurrency: options.concurrency ?? 16,
-      telemetry: bullTelemetry(),
-    },
+  const handle = async (job: Job<ActionJob>) => {
+    // An own property only: an action named `constructor` or `toString` has no handler.
+    const handler = Object.hasOwn(options.handlers, job.name) ? options.handlers[job.name] : undefined;
+    const context: ActionContext = {
+      name: job.name,
+      userId: job.data.userId,
+      sessionId: job.data.sessionId,
+      tier: job.data.tier,
+      correlationId: job.data.correlationId,
+    };
+    if (!handler) {
+      await reply(job, { ok: false, error: coded('UNKNOWN_ACTION', job.name) });
+      return;
+    }
+    try {
+      await reply(job, { ok: true, data: (await handler(job.data.data, context)) ?? null });
+    } catch (error) {
+      await reply(job, { ok: false, error: coded('ACTION_FAILED', (error as Error).message) });
+    }
+  };
+  const shards = options.queueShards ?? defaultActionShards(target);
+  const concurrency = Math.max(1, Math.ceil((options.concurrency ?? 16) / shards));
+  const workers = actionShardPrefixes(prefix, shards).map(
+    (shardPrefix) =>
+      new Worker<ActionJob>(ACTIONS_QUEUE, handle, {
+        connection: redis,
+        prefix: shardPrefix,
+        concurrency,
+        telemetry: bullTelemetry(),
+      }),
   );
   return {
-    worker,
+    workers,
     close: async () => {
-      await worker.close();
+      await Promise.all(workers.map((worker) => worker.close()));
       await redis.quit().catch(() => redis.disconnect());
     },
   };

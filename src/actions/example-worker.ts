@@ -1,6 +1,6 @@
 /**
  * `npm run worker`: an example backend worker for client actions. Point it at the
- * gateway's Redis (REDIS_URL, REDIS_PREFIX) and send, from a client:
+ * gateway's Redis (REDIS_URL, REDIS_PREFIX, ACTION_QUEUE_SHARDS when set) and send, from a client:
  *   {"type":"action","ref":"a1","name":"echo","data":{"hello":"world"}}
  *
  * With OTEL_* set (e.g. OTEL_SERVICE_NAME=tether-worker
@@ -19,6 +19,7 @@ const DEFAULT_WORKER_REDIS_URL = 'redis://127.0.0.1:6379';
 const worker = startActionWorker({
   redisUrl: process.env.REDIS_URL ?? DEFAULT_WORKER_REDIS_URL,
   prefix: process.env.REDIS_PREFIX ?? 'tether',
+  queueShards: process.env.ACTION_QUEUE_SHARDS ? Number(process.env.ACTION_QUEUE_SHARDS) : undefined,
   handlers: {
     echo: (data) => data,
     sum: (data) => (Array.isArray(data) ? data.reduce((total: number, n) => total + Number(n), 0) : 0),

@@ -9,7 +9,6 @@
  * Liveness and readiness (`/livez`, `/readyz`) stay with the public routes
  * (src/http/http-routes.ts): a load balancer must reach them without a credential.
  */
-import { bullPrefix } from '../actions/action-job.ts';
 import { removeOrphanedAdmissionQueues } from '../admission/admission-queue.ts';
 import { type App, type HttpResponse, reply, replyJson, trackAbort } from '../edge/uws.ts';
 import { errorBody, requestCorrelationId } from '../observability/http-tracing.ts';
@@ -79,7 +78,7 @@ export function mountAdminRoutes(app: App, sources: AdminSources): void {
         dryRun,
       });
       const admissionQueues = await removeOrphanedAdmissionQueues(redis, {
-        bullPrefix: bullPrefix(redisPrefix),
+        redisPrefix,
         liveNodeIds: () => liveNodeIds(redis, redisKeys(redisPrefix)),
         dryRun,
       });

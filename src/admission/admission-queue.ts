@@ -13,6 +13,9 @@
  *
  * A process clears its queue when it starts and stops; the queue of one that
  * crashed is removed by `POST /ws/cleanup` once its node key has expired.
+ *
+ * Each queue has its own hash tag (admissionQueuePrefix), so on a Redis Cluster the
+ * queues of different processes spread over the masters instead of sharing one slot.
  */
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
@@ -31,7 +34,8 @@ export interface AdmissionJob {
 export interface AdmissionQueueOptions {
   /** A connection BullMQ may duplicate for its own use. */
   connection: RedisConnection;
-  bullPrefix: string;
+  /** REDIS_PREFIX. */
+  redisPrefix: string;
   nodeId: string;
   logger: Logger;
   /** A waiter reached the front and a slot is free; false when it is gone. */
@@ -47,6 +51,16 @@ export function admissionQueueName(nodeId: string): string {
   return `${QUEUE_NAME_START}${nodeId.replace(/[^A-Za-z0-9_-]/g, '_')}`;
 }
 
+/** BullMQ's key prefix of the queue named `queueName`: braced, a hash tag of its own. */
+function prefixOfQueue(redisPrefix: string, queueName: string): string {
+  return `{${redisPrefix}-bull-${queueName}}`;
+}
+
+/** BullMQ's key prefix of node `nodeId`'s queue (keys `{<prefix>-bull-admission-<node>}:admission-<node>:…`). */
+export function admissionQueuePrefix(redisPrefix: string, nodeId: string): string {
+  return prefixOfQueue(redisPrefix, admissionQueueName(nodeId));
+}
+
 export interface OrphanedQueues {
   /** Names of admission queues whose process is gone. */
   stale: string[];
@@ -60,17 +74,18 @@ export interface OrphanedQueues {
  */
 export async function removeOrphanedAdmissionQueues(
   redis: RedisConnection,
-  options: { bullPrefix: string; liveNodeIds: () => Promise<Set<string>>; dryRun: boolean },
+  options: { redisPrefix: string; liveNodeIds: () => Promise<Set<string>>; dryRun: boolean },
 ): Promise<OrphanedQueues> {
-  const nameStart = options.bullPrefix.length + 1;
+  const tagStart = prefixOfQueue(options.redisPrefix, QUEUE_NAME_START).slice(0, -1);
+  const nameStart = tagStart.length - QUEUE_NAME_START.length;
   const names = new Set<string>();
-  for await (const keys of scanMasters(redis, `${options.bullPrefix}:${QUEUE_NAME_START}*`))
-    for (const key of keys) names.add(key.slice(nameStart, key.indexOf(':', nameStart)));
+  for await (const keys of scanMasters(redis, `${tagStart}*`))
+    for (const key of keys) names.add(key.slice(nameStart, key.indexOf('}', nameStart)));
   const live = new Set([...(await options.liveNodeIds())].map(admissionQueueName));
   const stale = [...names].filter((name) => !live.has(name)).sort();
   if (options.dryRun) return { stale, removed: 0 };
   for (const name of stale) {
-    const queue = new Queue(name, { connection: redis, prefix: options.bullPrefix });
+    const queue = new Queue(name, { connection: redis, prefix: prefixOfQueue(options.redisPrefix, name) });
     try {
       await queue.obliterate({ force: true });
     } finally {
@@ -97,7 +112,10 @@ export class AdmissionQueue {
 
   constructor(private readonly options: AdmissionQueueOptions) {
     const name = admissionQueueName(options.nodeId);
-    const common = { connection: options.connection, prefix: options.bullPrefix };
+    const common = {
+      connection: options.connection,
+      prefix: admissionQueuePrefix(options.redisPrefix, options.nodeId),
+    };
     this.queue = new Queue<AdmissionJob>(name, common);
     this.worker = new Worker<AdmissionJob>(name, null, { ...common, autorun: false });
     this.queue.on('error', (error) => options.logger.warn({ err: error }, 'admission queue error'));

@@ -73,6 +73,11 @@ export interface EventLogOptions {
    * WAIT is sent with the append, to the stream's node. @defaultValue 0
    */
   ackReplicas?: number;
+  /**
+   * Connections for those appends, taken in turn: WAIT blocks the connection it is
+   * sent on, so it must not be the one every other command shares. @defaultValue the log's own
+   */
+  ackConnections?: RedisConnection[];
   /** How long WAIT may take before the append is refused as not durable, ms. @defaultValue 500 */
   ackTimeoutMs?: number;
 }
@@ -87,6 +92,8 @@ export class EventLog implements EventStore {
   private readonly redis: ScriptedRedis;
 
   private readonly retentionOf: (channel: string) => Retention;
+  private readonly ackConnections: ScriptedRedis[];
+  private nextAck = 0;
 
   /** @param retention - events kept per channel, or each channel's retention (its namespace's). */
   constructor(
@@ -102,6 +109,10 @@ export class EventLog implements EventStore {
       tetherHistory: [HISTORY_SCRIPT, 1],
     });
     this.redis = redis as ScriptedRedis;
+    this.ackConnections = (options.ackConnections ?? []).map((connection) => {
+      defineScripts(connection, { tetherAppend: [APPEND_SCRIPT, 2] });
+      return connection as ScriptedRedis;
+    });
     this.retentionOf =
       typeof retention === 'number' ? () => ({ maxEvents: retention, maxAgeMs: 0 }) : retention;
   }
@@ -158,14 +169,16 @@ export class EventLog implements EventStore {
 
   /**
    * The append and a WAIT in one pipeline: on a cluster a pipeline goes whole to the
-   * node of its keys, so WAIT counts the replicas of the stream's own master.
+   * node of its keys, so WAIT counts the replicas of the stream's own master. Sent on
+   * an ack connection (in turn), never the shared one, which WAIT would hold.
    */
   private async appendReplicated(
     args: readonly [string, string, ...(string | number)[]],
     replicas: number,
   ): Promise<[string, number]> {
     const timeoutMs = this.options.ackTimeoutMs ?? 500;
-    const pipeline = this.redis.pipeline() as unknown as ScriptedRedis & {
+    const lane = this.ackConnections[this.nextAck++ % this.ackConnections.length] ?? this.redis;
+    const pipeline = lane.pipeline() as unknown as ScriptedRedis & {
       wait(replicas: number, timeoutMs: number): unknown;
       exec(): Promise<[Error | null, unknown][] | null>;
     };

@@ -242,6 +242,14 @@ export const EnvSchema = T.Object({
     minimum: 1,
     description: 'Waiting action jobs above which low-priority actions are rejected',
   }),
+  ACTION_QUEUE_SHARDS: T.Optional(
+    T.Integer({
+      minimum: 1,
+      maximum: 256,
+      description:
+        "BullMQ queues the actions are split into, each on its own cluster slot; a session's actions stay in one (their order holds), across shards the priority order is per shard. Action workers must consume at least as many; default 8 on a cluster, else 1",
+    }),
+  ),
   ACTION_PRIORITIES: T.String({
     default: 'default=5',
     pattern: '^[A-Za-z0-9_.:-]+=[1-9](,[A-Za-z0-9_.:-]+=[1-9])*$',

@@ -111,6 +111,8 @@ export interface LimitsConfig {
 
 export interface ActionsConfig {
   highWater: number;
+  /** ACTION_QUEUE_SHARDS; undefined = by topology (src/config/redis-url.ts defaultActionShards). */
+  queueShards?: number;
   priorities: Record<string, number>;
   lowPriorityFrom: number;
 }
@@ -315,6 +317,7 @@ function toConfig(env: Env): Config {
     },
     actions: {
       highWater: env.ACTIONS_HIGH_WATER,
+      queueShards: env.ACTION_QUEUE_SHARDS,
       priorities: pairs(env.ACTION_PRIORITIES),
       lowPriorityFrom: env.ACTIONS_LOW_PRIORITY_FROM,
     },

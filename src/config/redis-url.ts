@@ -30,6 +30,15 @@ export function defaultPubSub(target: RedisTarget): PubSubMode {
   return target.kind === 'cluster' ? 'sharded' : 'classic';
 }
 
+/**
+ * Action-queue shards (ACTION_QUEUE_SHARDS, src/actions/action-job.ts): 8 on a cluster,
+ * so the queues spread over its masters; 1 on one server, where shards buy nothing and
+ * one queue keeps one global priority order.
+ */
+export function defaultActionShards(target: RedisTarget): number {
+  return target.kind === 'cluster' ? 8 : 1;
+}
+
 export interface HostPort {
   host: string;
   port: number;

@@ -6,7 +6,10 @@
  *   re-subscribed by the reader itself after a reconnect (it must know when); on a
  *   cluster with sharded pub/sub, one subscriber per master (ioredis `shardedSubscribers`);
  * - `subscriber`: pub/sub for the control bus;
- * - `bull`: BullMQ's (it requires maxRetriesPerRequest: null).
+ * - `bull`: BullMQ's (it requires maxRetriesPerRequest: null);
+ * - `acks`: only with PUBLISH_ACK_REPLICAS, a few connections for appends sent with
+ *   WAIT: WAIT blocks the connection it is sent on until the replicas answer (up to
+ *   PUBLISH_ACK_TIMEOUT_MS), so on `commands` it would stall every command behind it.
  * REDIS_URL names one server, a cluster or a Sentinel-watched master (redis-target.ts).
  */
 import type { RedisOptions } from 'ioredis';
@@ -31,6 +34,8 @@ export interface RedisClients {
 }
 
 export interface ConnectedRedis extends RedisClients {
+  /** Connections for appends that wait for replicas (empty without PUBLISH_ACK_REPLICAS). */
+  acks: RedisConnection[];
   target: RedisTarget;
   pubsub: PubSubMode;
 }
@@ -44,11 +49,13 @@ export async function connectRedis(
   nodeId: string,
   logger: Logger,
   pubsub?: PubSubMode,
+  /** Replicas an append waits for (PUBLISH_ACK_REPLICAS): above 0, the `acks` connections exist. */
+  ackReplicas = 0,
 ): Promise<ConnectedRedis> {
   const target = parseRedisUrl(url);
   const mode = pubsub ?? defaultPubSub(target);
   // Named `tether:<node>:<role>`, so CLIENT LIST tells an operator which connection is which.
-  const client = (role: keyof RedisClients, extra: RedisOptions, sharded = false) =>
+  const client = (role: string, extra: RedisOptions, sharded = false) =>
     createRedisClient(
       target,
       { lazyConnect: true, connectionName: `tether:${nodeId}:${role}`, ...extra },
@@ -60,7 +67,12 @@ export async function connectRedis(
     subscriber: client('subscriber', { maxRetriesPerRequest: 2 }),
     bull: client('bull', { maxRetriesPerRequest: null }),
   };
-  for (const [name, connection] of Object.entries(clients)) {
+  // Several, so one slow WAIT holds only the appends behind it on its own connection.
+  const acks = Array.from({ length: ackReplicas > 0 ? ACK_CONNECTIONS : 0 }, (_, i) =>
+    client(`acks-${i}`, { maxRetriesPerRequest: 2 }),
+  );
+  const every = [...Object.values(clients), ...acks];
+  for (const [name, connection] of [...Object.entries(clients), ...acks.map((c) => ['acks', c] as const)]) {
     connection.on('error', (error: Error) =>
       logger.debug({ err: error, client: name }, 'redis connection error'),
     );
@@ -68,7 +80,7 @@ export async function connectRedis(
   clients.commands.on('ready', () => logger.info({ redis: target.kind, pubsub: mode }, 'redis ready'));
   clients.commands.on('close', () => logger.warn('redis connection lost; reconnecting'));
   const fail = (message: string) => {
-    for (const connection of Object.values(clients)) connection.disconnect();
+    for (const connection of every) connection.disconnect();
     return new RedisUnreachableError(message);
   };
   let versions: Awaited<ReturnType<typeof redisVersions>>;
@@ -76,7 +88,7 @@ export async function connectRedis(
     // Bounded: a cluster client whose slot map names a node that is gone can retry
     // for a long time, and a start that neither succeeds nor fails helps no one.
     versions = await withinMs(CONNECT_TIMEOUT_MS, async () => {
-      await Promise.all(Object.values(clients).map((connection) => connection.connect()));
+      await Promise.all(every.map((connection) => connection.connect()));
       return redisVersions(clients.commands);
     });
   } catch (error) {
@@ -90,9 +102,11 @@ export async function connectRedis(
         `Redis ${version.text} at ${version.node} is too old: Tether needs Redis ${MIN_REDIS_MAJOR} or newer (XINFO STREAM reports trimmed events only from 7.0, and gaps must never be silent).`,
       );
   }
-  return { ...clients, target, pubsub: mode };
+  return { ...clients, acks, target, pubsub: mode };
 }
 
+/** Connections for appends with WAIT (`acks`). */
+const ACK_CONNECTIONS = 4;
 const MIN_REDIS_MAJOR = 7;
 /** How long connecting and asking every master's version may take at start, ms. */
 const CONNECT_TIMEOUT_MS = 15_000;
@@ -122,8 +136,14 @@ export async function redisVersions(
   );
 }
 
-export async function quitRedis(clients: RedisClients): Promise<void> {
-  for (const client of [clients.subscriber, clients.feed, clients.bull, clients.commands]) {
+export async function quitRedis(clients: RedisClients & { acks?: RedisConnection[] }): Promise<void> {
+  for (const client of [
+    clients.subscriber,
+    clients.feed,
+    clients.bull,
+    ...(clients.acks ?? []),
+    clients.commands,
+  ]) {
     // QUIT only over a live connection: while reconnecting, a client without a retry
     // limit (feed, bull) would hold QUIT until Redis is back.
     if (client.status !== 'ready') {

@@ -8,6 +8,7 @@ import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis'
 import type { RedisTarget } from '../config/redis-url.ts';
 
 export {
+  defaultActionShards,
   defaultPubSub,
   type PubSubMode,
   parseRedisUrl,

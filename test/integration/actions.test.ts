@@ -7,13 +7,14 @@
  */
 import { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ACTIONS_QUEUE, bullPrefix } from '../../src/actions/action-job.ts';
+import { ACTIONS_QUEUE, actionShardPrefixes } from '../../src/actions/action-job.ts';
 import {
   type ActionContext,
   type ActionHandler,
   type ActionWorker,
   startActionWorker,
 } from '../../src/actions/action-worker.ts';
+import { defaultActionShards, parseRedisUrl } from '../../src/redis/redis-target.ts';
 import type { ErrorFrame, ReplyFrame, ServerFrame } from '../../src/shared/frames.ts';
 import { eventually, settle } from '../support/events.ts';
 import { mintToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
@@ -43,13 +44,21 @@ function worker(gw: TestGateway, handlers: Record<string, ActionHandler>, concur
   return started;
 }
 
-/** The action queue as a backend operator sees it: jobs not yet taken by a worker. */
+/** The action queue's shards as a backend operator sees them: jobs not yet taken by a worker. */
 function waitingActions(gw: TestGateway): () => Promise<number> {
-  const queue = new Queue(ACTIONS_QUEUE, { connection: { url: gw.redisUrl }, prefix: bullPrefix(gw.prefix) });
-  queues.push(queue);
+  const shards =
+    gw.gateway.core.config.actions.queueShards ?? defaultActionShards(parseRedisUrl(gw.redisUrl));
+  const shardQueues = actionShardPrefixes(gw.prefix, shards).map(
+    (prefix) => new Queue(ACTIONS_QUEUE, { connection: { url: gw.redisUrl }, prefix }),
+  );
+  queues.push(...shardQueues);
   return async () => {
-    const counts = await queue.getJobCounts('waiting', 'prioritized');
-    return (counts.waiting ?? 0) + (counts.prioritized ?? 0);
+    let waiting = 0;
+    for (const queue of shardQueues) {
+      const counts = await queue.getJobCounts('waiting', 'prioritized');
+      waiting += (counts.waiting ?? 0) + (counts.prioritized ?? 0);
+    }
+    return waiting;
   };
 }
 
@@ -136,7 +145,8 @@ describe('action → worker → reply', () => {
 
 describe('priorities', () => {
   it('the worker takes queued actions by action class first, then tier, FIFO within', async () => {
-    const gw = await gateway({ ACTION_PRIORITIES: 'urgent=1,normal=5,bulk=9' });
+    // One global order needs one shard (the default on one server, not on a cluster).
+    const gw = await gateway({ ACTION_PRIORITIES: 'urgent=1,normal=5,bulk=9', ACTION_QUEUE_SHARDS: '1' });
     const waiting = waitingActions(gw);
     const free = await session(gw.url, 'f', 'free');
     const enterprise = await session(gw.url, 'e', 'enterprise');
@@ -163,6 +173,39 @@ describe('priorities', () => {
       ),
     );
     expect(order).toEqual(['urgent:e', 'urgent:f', 'normal:e', 'normal:f', 'bulk:e', 'bulk:f']);
+  });
+
+  it('with the queue in shards (ACTION_QUEUE_SHARDS) each session’s actions keep their order; every one is answered', async () => {
+    const gw = await gateway({ ACTION_PRIORITIES: 'urgent=1,normal=5,bulk=9', ACTION_QUEUE_SHARDS: '4' });
+    const waiting = waitingActions(gw);
+    const sessions = await Promise.all(
+      ['s1', 's2', 's3', 's4', 's5', 's6'].map((sub) => session(gw.url, sub)),
+    );
+    for (const name of ['bulk', 'normal', 'urgent'])
+      for (const { client, welcome } of sessions)
+        client.send({ type: 'action', ref: `${name}:${welcome.userId}`, name, data: null });
+    await eventually(async () => (await waiting()) === 3 * sessions.length, 'every action queued');
+
+    const order: string[] = [];
+    const record: ActionHandler = (_data, ctx) => {
+      order.push(`${ctx.name}:${ctx.userId}`);
+      return null;
+    };
+    const started = startActionWorker({
+      redisUrl: gw.redisUrl,
+      prefix: gw.prefix,
+      queueShards: 4,
+      concurrency: 1, // one job at a time per shard
+      handlers: { urgent: record, normal: record, bulk: record },
+    });
+    workers.push(started);
+    for (const { client, welcome } of sessions)
+      for (const name of ['urgent', 'normal', 'bulk'])
+        await client.next(isReply(`${name}:${welcome.userId}`));
+    for (const { welcome } of sessions)
+      expect(order.filter((job) => job.endsWith(`:${welcome.userId}`))).toEqual(
+        ['urgent', 'normal', 'bulk'].map((name) => `${name}:${welcome.userId}`),
+      );
   });
 
   it('over ACTIONS_HIGH_WATER a burst of low-priority actions is refused past the mark; urgent ones still go through', async () => {
@@ -224,7 +267,7 @@ describe('replies follow the session', () => {
         }),
     });
     const completed: string[] = [];
-    slow.worker.on('completed', (job) => completed.push(job.data.ref));
+    for (const shard of slow.workers) shard.on('completed', (job) => completed.push(job.data.ref));
 
     const first = await session(a.url, 'mover', 'pro');
     for (const ref of ['s1', 's2']) first.client.send({ type: 'action', ref, name: 'slow', data: { ref } });

@@ -7,8 +7,7 @@
  */
 import { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
-import { bullPrefix } from '../../src/actions/action-job.ts';
-import { admissionQueueName } from '../../src/admission/admission-queue.ts';
+import { admissionQueueName, admissionQueuePrefix } from '../../src/admission/admission-queue.ts';
 import type { ErrorFrame, QueuedFrame } from '../../src/shared/frames.ts';
 import { eventually, settle } from '../support/events.ts';
 import { mintToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
@@ -35,7 +34,7 @@ function admissionQueue(g: TestGateway): Queue {
   const { nodeId, redisPrefix } = g.gateway.core.config;
   const queue = new Queue(admissionQueueName(nodeId), {
     connection: { url: g.redisUrl },
-    prefix: bullPrefix(redisPrefix),
+    prefix: admissionQueuePrefix(redisPrefix, nodeId),
   });
   queues.push(queue);
   return queue;

@@ -9,8 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bullPrefix } from '../../src/actions/action-job.ts';
-import { admissionQueueName } from '../../src/admission/admission-queue.ts';
+import { admissionQueueName, admissionQueuePrefix } from '../../src/admission/admission-queue.ts';
 import { eventually, settle } from '../support/events.ts';
 import { mintToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { PROCESS_TEST_TIMEOUT_MS, processEnv, spawnGateway } from '../support/gateway-process.ts';
@@ -197,8 +196,8 @@ describe('with the admin key', () => {
   it(
     'POST /ws/cleanup removes the admission queue of a process that died, once its node key expired; a live one’s stays',
     async () => {
-      const bull = bullPrefix(gw.prefix);
-      const queueKeys = (nodeId: string) => redis.keys(`${bull}:${admissionQueueName(nodeId)}:*`);
+      const queueKeys = (nodeId: string) =>
+        redis.keys(`${admissionQueuePrefix(gw.prefix, nodeId)}:${admissionQueueName(nodeId)}:*`);
       const cleanup = async (dryRun: boolean) =>
         (await (
           await fetch(`${gw.http}/ws/cleanup${dryRun ? '?dryRun=true' : ''}`, {
@@ -214,7 +213,7 @@ describe('with the admin key', () => {
       await redis.zadd(`${gw.prefix}:nodes`, Date.now() + 60_000, 'alive.node');
       const alive = new Queue(admissionQueueName('alive.node'), {
         connection: { url: gw.gateway.core.config.redisUrl },
-        prefix: bull,
+        prefix: admissionQueuePrefix(gw.prefix, 'alive.node'),
       });
       await alive.add('admit', { connectionId: 'w1' }, { jobId: 'w1', priority: 3 });
       await alive.close();

@@ -2,10 +2,16 @@
  * Tether on a real 3-master Redis Cluster (issue 14): `REDIS_URL=redis+cluster://…`.
  * Two gateways share the cluster; channels and sessions land on every master. A
  * guard reads both gateways' logs: any CROSSSLOT or slot-group error (a multi-key
- * command or pipeline across slots) fails the file.
+ * command or pipeline across slots) fails the file. Action jobs and admission queues
+ * spread over the masters too (ACTION_QUEUE_SHARDS, per-process admission tags).
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { actionShardPrefixes } from '../../src/actions/action-job.ts';
+import { type ActionWorker, startActionWorker } from '../../src/actions/action-worker.ts';
+import { admissionQueuePrefix } from '../../src/admission/admission-queue.ts';
+import { defaultActionShards, parseRedisUrl } from '../../src/redis/redis-target.ts';
+import type { ReplyFrame } from '../../src/shared/frames.ts';
 import { eventually, lastId, publishMany, settle } from '../support/events.ts';
 import { mintToken, TEST_API_KEY } from '../support/gateway.ts';
 import { type LoggedGateway, startLoggedGateway } from '../support/logged-gateway.ts';
@@ -53,6 +59,20 @@ async function mastersHolding(keys: string[]): Promise<number> {
         await Promise.all(slots.map(async (slot) => Number(await m.redis.cluster('COUNTKEYSINSLOT', slot))))
       ).some((n) => n > 0),
     ),
+  );
+  return holding.filter(Boolean).length;
+}
+
+/** How many masters hold keys of the action queue's shards (each master SCANned for its own keys). */
+async function mastersWithActionJobs(): Promise<number> {
+  const shardPrefixes = new Set(
+    actionShardPrefixes(a.prefix, defaultActionShards(parseRedisUrl(cluster.url))),
+  );
+  const holding = await Promise.all(
+    cluster.masters.map(async (m) => {
+      const keys = await m.redis.keys(`{${a.prefix}-bull*`);
+      return keys.some((key) => shardPrefixes.has(key.slice(0, key.indexOf('}') + 1)));
+    }),
   );
   return holding.filter(Boolean).length;
 }
@@ -144,6 +164,42 @@ describe('on a 3-master Redis Cluster', () => {
       cluster.masters.map((m) => `127.0.0.1:${m.port}`).sort(),
     );
     expect(health.redis.masters.every((m) => /^7\./.test(m.version))).toBe(true);
+  });
+
+  it('action jobs spread over the shards on several masters; every action is answered through them', async () => {
+    let worker: ActionWorker | undefined;
+    try {
+      worker = startActionWorker({
+        redisUrl: cluster.url,
+        prefix: a.prefix,
+        handlers: { echo: (data) => data },
+      });
+      // Sessions (random IDs, each to its shard) until the jobs are on more than one master.
+      const sessions: TestClient[] = [];
+      while (sessions.length < 24 && (sessions.length < 4 || (await mastersWithActionJobs()) < 2)) {
+        const { client } = await TestClient.session(sessions.length % 2 ? a.url : b.url, {
+          token: await mintToken({ sub: `actor${sessions.length}` }),
+        });
+        clients.push(client);
+        sessions.push(client);
+        for (const n of [1, 2]) client.send({ type: 'action', ref: `r${n}`, name: 'echo', data: n });
+        for (const n of [1, 2])
+          expect(
+            await client.next((f): f is ReplyFrame => f.type === 'reply' && f.ref === `r${n}`),
+          ).toMatchObject({ ok: true, data: n });
+      }
+      expect(await mastersWithActionJobs()).toBeGreaterThanOrEqual(2);
+      // Each process's admission queue has a tag of its own: processes' queues need not share a slot.
+      const first = cluster.masters[0] as TestCluster['masters'][number];
+      const slots = await Promise.all(
+        ['gw-1', 'gw-2', 'gw-3', 'gw-4'].map(async (nodeId) =>
+          Number(await first.redis.cluster('KEYSLOT', admissionQueuePrefix(a.prefix, nodeId))),
+        ),
+      );
+      expect(new Set(slots).size).toBeGreaterThan(1);
+    } finally {
+      await worker?.close();
+    }
   });
 
   it('a publish over HTTP is acked on the cluster (BullMQ and the append script on any slot)', async () => {

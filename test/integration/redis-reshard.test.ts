@@ -1,0 +1,173 @@
+/**
+ * A hot channel's slot resharded under traffic (issue 14), on a real 3-master cluster:
+ * backends publish to one channel steadily while its slot moves to another master
+ * by hand, as `redis-cli --cluster reshard` does it (SETSLOT IMPORTING/MIGRATING,
+ * MIGRATE a few keys at a time, SETSLOT NODE), with appends in every phase: on the
+ * source while MIGRATING, by ASK on the target once the keys moved, by MOVED after.
+ * A client subscribed on another gateway and a client that resumes after the move
+ * get every acked event once, in order.
+ *
+ * Plain publishes are never refused. A publish with an idempotency key runs the append
+ * script on two keys of the slot (the stream and the key's record), and Redis answers
+ * a multi-key command on a slot being migrated with TRYAGAIN unless all its keys are on
+ * the node asked — a new record exists on neither, so for as long as the slot is
+ * migrating (on the source while MIGRATING, on the target by ASK). ioredis
+ * retries TRYAGAIN (16 × 100 ms), then the publish is refused with the retryable
+ * STORE_UNAVAILABLE, and the backend retries with the same key: nothing twice.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { compareEventIds } from '../../src/shared/identifiers.ts';
+import { eventually, sleep } from '../support/events.ts';
+import { mintToken, TEST_API_KEY } from '../support/gateway.ts';
+import { type LoggedGateway, startLoggedGateway } from '../support/logged-gateway.ts';
+import { type ClusterNode, startRedisCluster, type TestCluster } from '../support/redis-cluster.ts';
+import { ids, TestClient } from '../support/ws-client.ts';
+
+let cluster: TestCluster;
+let a: LoggedGateway;
+let b: LoggedGateway;
+const clients: TestClient[] = [];
+
+beforeAll(async () => {
+  cluster = await startRedisCluster({ masters: 3 });
+  a = await startLoggedGateway({ REDIS_URL: cluster.url, LOG_LEVEL: 'info' });
+  b = await startLoggedGateway({ REDIS_URL: cluster.url, LOG_LEVEL: 'info', REDIS_PREFIX: a.prefix });
+}, 60_000);
+
+afterAll(async () => {
+  for (const client of clients.splice(0)) client.drop();
+  await Promise.all([a?.stop(), b?.stop()]);
+  await cluster?.stop();
+});
+
+/**
+ * A backend publishing one event at a time until stopped; a refused publish is kept
+ * and retried (with the same idempotency key when `keyed`).
+ */
+function publishLoop(http: string, channel: string, keyed: boolean) {
+  const acked: string[] = [];
+  const refused: string[] = [];
+  let stopped = false;
+  const done = (async () => {
+    let idempotencyKey = randomUUID();
+    while (!stopped) {
+      const body = { channel, data: { n: acked.length }, ...(keyed ? { idempotencyKey } : {}) };
+      const res = await fetch(`${http}/publish`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TEST_API_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      }).catch((error: Error) => ({ status: 0, error }));
+      if ('json' in res && res.status === 200) {
+        acked.push(((await res.json()) as { id: string }).id);
+        idempotencyKey = randomUUID();
+      } else {
+        refused.push('json' in res ? `${res.status} ${await res.text()}` : String(res.error));
+        await sleep(50);
+      }
+    }
+  })();
+  const attempts = () => acked.length + refused.length;
+  return {
+    acked,
+    refused,
+    /** Until `count` more publishes were acked (or, with `attempted`, answered at all). */
+    more: (count: number, attempted = false) => {
+      const progress = attempted ? attempts : () => acked.length;
+      const target = progress() + count;
+      return eventually(() => progress() >= target, `${count} more publishes`, 20_000);
+    },
+    stop: async () => {
+      stopped = true;
+      await done;
+    },
+  };
+}
+
+async function masterOf(slot: number): Promise<ClusterNode> {
+  const first = cluster.masters[0] as ClusterNode;
+  const ranges = (await first.redis.cluster('SLOTS')) as unknown as [number, number, [string, number]][];
+  const port = ranges.find(([from, to]) => slot >= from && slot <= to)?.[2][1];
+  return cluster.masters.find((m) => m.port === port) as ClusterNode;
+}
+
+/** Move `slot` from `source` to `target` as redis-cli's reshard does; `between` runs in each phase. */
+async function moveSlot(
+  slot: number,
+  source: ClusterNode,
+  target: ClusterNode,
+  between: () => Promise<void>,
+) {
+  const sourceId = String(await source.redis.cluster('MYID'));
+  const targetId = String(await target.redis.cluster('MYID'));
+  await target.redis.call('CLUSTER', 'SETSLOT', slot, 'IMPORTING', sourceId);
+  await source.redis.call('CLUSTER', 'SETSLOT', slot, 'MIGRATING', targetId);
+  await between(); // appends on the source, the keys still there
+  for (;;) {
+    // A few keys per MIGRATE, so the slot's keys are split between the masters for a while.
+    const keys = (await source.redis.call('CLUSTER', 'GETKEYSINSLOT', slot, 5)) as string[];
+    if (keys.length === 0) break;
+    await source.redis.migrate('127.0.0.1', target.port, '', 0, 5000, 'KEYS', ...keys);
+  }
+  await between(); // the keys are on the target: appends by ASK
+  for (const node of [target, source, ...cluster.masters.filter((m) => m !== source && m !== target)])
+    await node.redis.call('CLUSTER', 'SETSLOT', slot, 'NODE', targetId);
+}
+
+it('a hot channel’s slot moves to another master under traffic: every acked event once, in order, live and after a resume', async () => {
+  const channel = `hot:${randomUUID().slice(0, 8)}`;
+  const first = cluster.masters[0] as ClusterNode;
+  const slot = Number(await first.redis.cluster('KEYSLOT', `${a.prefix}:{c:${channel}}`));
+  const source = await masterOf(slot);
+  const target = cluster.masters.find((m) => m !== source) as ClusterNode;
+
+  const token = await mintToken({ sub: 'reshard-watcher' });
+  const subscribe = async (url: string) => {
+    const started = await TestClient.session(url, { token });
+    clients.push(started.client);
+    started.client.send({ type: 'subscribe', channel, ref: 's' });
+    await started.client.next((f) => f.type === 'subscribed' && f.ref === 's');
+    return started;
+  };
+  const live = await subscribe(b.url);
+  const leaving = await subscribe(a.url);
+
+  const plain = publishLoop(a.http, channel, false);
+  const keyed = publishLoop(b.http, channel, true);
+  const both = (plainAcks: number) =>
+    Promise.all([plain.more(plainAcks), keyed.more(1, true)]).then(() => {});
+  await both(20);
+  await leaving.client.waitForEvents(10, channel);
+  leaving.client.drop();
+  const seenBefore = ids(leaving.client.events(channel));
+  const lastSeen = seenBefore[seenBefore.length - 1] as string;
+
+  await moveSlot(slot, source, target, () => both(15));
+  expect(await masterOf(slot)).toBe(target);
+  expect(await source.redis.call('CLUSTER', 'COUNTKEYSINSLOT', slot)).toBe(0);
+  await Promise.all([plain.more(15), keyed.more(3)]); // by MOVED, then from the new slot map
+  await Promise.all([plain.stop(), keyed.stop()]);
+
+  expect(plain.refused).toEqual([]);
+  for (const refusal of keyed.refused) expect(refusal).toMatch(/^503 .*STORE_UNAVAILABLE/);
+  const acked = [...plain.acked, ...keyed.acked].sort(compareEventIds);
+  expect(new Set(acked).size).toBe(acked.length);
+
+  await live.client.waitForEvents(acked.length, channel, 20_000);
+  expect(ids(live.client.events(channel))).toEqual(acked);
+
+  const resumed = await TestClient.session(b.url, {
+    token,
+    resume: {
+      sessionId: leaving.welcome.sessionId,
+      resumeToken: leaving.welcome.resumeToken,
+      lastEventIds: { [channel]: lastSeen },
+    },
+  });
+  clients.push(resumed.client);
+  expect(resumed.welcome).toMatchObject({ resumed: true, recovered: true });
+  const missed = acked.slice(acked.indexOf(lastSeen) + 1);
+  await resumed.client.waitForEvents(missed.length, channel, 20_000);
+  await sleep(200);
+  expect(ids(resumed.client.events(channel))).toEqual(missed);
+}, 90_000);

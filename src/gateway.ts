@@ -272,6 +272,8 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
     config.admission,
     () => backpressure.bufferedBytes(),
     (sample, changed) => {
+      // Which measure it was: a shed must be explainable from the log alone.
+      if (sample.pressure === 'critical') logger.warn({ sample }, 'resource pressure critical');
       if (changed || sample.pressure === 'critical')
         supervisor.pool.send({ type: 'resources.sampled', pressure: sample.pressure });
     },

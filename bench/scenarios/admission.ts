@@ -65,6 +65,9 @@ async function measurePath(ctx: ScenarioContext, system: RunningTether, path: Pa
   if (!isTether(system)) throw new Error('the admission scenario needs the tether system');
   const { k, rounds } = ctx.options.quick ? SIZES.quick : SIZES.full;
   const redis = new Redis(system.redisUrl);
+  // Ready first: its ready check (INFO) logged in the same read as MONITOR's OK would reach
+  // ioredis before it counts the connection as monitoring ("Command queue state error").
+  await redis.ping();
   const monitor = await redis.monitor(); // a connection of its own; `redis` stays usable
   const queueName = admissionQueueName(GATEWAY_NODE_ID);
   let queueCommands = 0;

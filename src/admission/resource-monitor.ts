@@ -1,7 +1,8 @@
 /**
  * Samples what makes a process unhealthy before it falls over — event-loop delay,
  * heap use, bytes queued for slow sockets — and maps them to a pressure level for
- * the pool: `high` stops direct admission, `critical` starts shedding.
+ * the pool: `high` stops direct admission, `critical` starts shedding (sustained lag, or
+ * memory running out: see pressureOf).
  */
 import { type IntervalHistogram, monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
@@ -16,13 +17,26 @@ export interface ResourceSample {
   pressure: Pressure;
 }
 
-export function pressureOf(sample: Omit<ResourceSample, 'pressure'>, config: AdmissionConfig): Pressure {
-  const over = (limits: AdmissionConfig['shed']) =>
-    sample.lagMs >= limits.lagMs ||
+/**
+ * The pressure level of a sample. Heap and buffered bytes past their shed thresholds are
+ * critical at once: memory runs out. Event-loop lag past SHED_EVENT_LOOP_LAG_MS is critical
+ * only when the previous sample's was too (`lagWasOverShed`): a single stall — a major GC,
+ * a turn full of handshakes, the process descheduled on a busy box — is over before
+ * shedding could relieve it, and shedding idle connections cannot relieve it anyway (they
+ * come back as resumes, which cost more than they did). Its sample is `high`: newcomers
+ * wait. A lag that outlasts that is the process's own overload, and shedding answers it.
+ */
+export function pressureOf(
+  sample: Omit<ResourceSample, 'pressure'>,
+  config: AdmissionConfig,
+  lagWasOverShed = false,
+): Pressure {
+  const memoryOver = (limits: AdmissionConfig['shed']) =>
     sample.heapRatio >= limits.heapRatio ||
     (limits.bufferedBytes > 0 && sample.bufferedBytes >= limits.bufferedBytes);
-  if (over(config.shed)) return 'critical';
-  if (over(config.saturate)) return 'high';
+  const lagOverShed = sample.lagMs >= config.shed.lagMs;
+  if (memoryOver(config.shed) || (lagOverShed && lagWasOverShed)) return 'critical';
+  if (lagOverShed || sample.lagMs >= config.saturate.lagMs || memoryOver(config.saturate)) return 'high';
   return 'normal';
 }
 
@@ -65,7 +79,10 @@ export class ResourceMonitor {
       bufferedBytes: this.bufferedBytes(),
     };
     this.histogram.reset();
-    const sample = { ...raw, pressure: pressureOf(raw, this.config) };
+    const sample = {
+      ...raw,
+      pressure: pressureOf(raw, this.config, this.latest.lagMs >= this.config.shed.lagMs),
+    };
     const changed = sample.pressure !== this.latest.pressure;
     this.latest = sample;
     this.onSample(sample, changed);

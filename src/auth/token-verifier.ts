@@ -5,7 +5,7 @@
  * are signed with a secret shared through Redis (src/auth/dev-secret.ts) and can be
  * minted.
  */
-import { randomBytes } from 'node:crypto';
+import { createSecretKey, randomBytes } from 'node:crypto';
 import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify, SignJWT } from 'jose';
 import type { AuthConfig } from '../config/config.ts';
 import type { TokenVerifier } from '../core/ports/token-verifier.ts';
@@ -13,6 +13,7 @@ import type { Principal } from '../core/principal.ts';
 import { TetherError } from '../core/tether-error.ts';
 import type { RedisConnection } from '../redis/redis-target.ts';
 import { sharedDevSecret } from './dev-secret.ts';
+import { acceptHs256 } from './hs256.ts';
 import { ASYMMETRIC_ALGORITHMS, parsePublicKey } from './public-key.ts';
 
 type Key = Parameters<typeof jwtVerify>[1];
@@ -64,17 +65,23 @@ export async function createTokenVerifier(
   const { key, algorithms } = devSecret
     ? { key: await hmacKey(devSecret), algorithms: ['HS256'] }
     : await chooseKey(auth);
+  const checks = {
+    issuer: auth.issuer,
+    audience: auth.audience,
+    requiredClaims: auth.requireExp ? ['exp'] : [],
+  };
+  // A shared secret: the common token is accepted without WebCrypto (src/auth/hs256.ts).
+  const secretBytes =
+    devSecret ?? (auth.hs256Secret ? new TextEncoder().encode(auth.hs256Secret) : undefined);
+  const hs256 = secretBytes ? createSecretKey(secretBytes) : undefined;
 
   const verify = async (token: string | undefined): Promise<Principal> => {
     if (!token) throw new TetherError('AUTH_INVALID_TOKEN', { detail: 'hello carried no token' });
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, key, {
-        algorithms,
-        issuer: auth.issuer,
-        audience: auth.audience,
-        requiredClaims: auth.requireExp ? ['exp'] : [],
-      }));
+      payload =
+        (hs256 && acceptHs256(token, hs256, checks)) ??
+        (await jwtVerify(token, key, { algorithms, ...checks })).payload;
     } catch (error) {
       if (error instanceof errors.JWTExpired) throw new TetherError('AUTH_TOKEN_EXPIRED', { cause: error });
       const missingExp = error instanceof errors.JWTClaimValidationFailed && error.claim === 'exp';

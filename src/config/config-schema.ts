@@ -159,7 +159,11 @@ export const EnvSchema = T.Object({
     'Event-loop delay (max over a sample) that stops direct admission; at most SHED_EVENT_LOOP_LAG_MS',
     1,
   ),
-  SHED_EVENT_LOOP_LAG_MS: Ms(500, 'Event-loop delay (max over a sample) that starts shedding', 1),
+  SHED_EVENT_LOOP_LAG_MS: Ms(
+    500,
+    'Event-loop delay (max over a sample) that starts shedding when two samples in a row reach it (one alone stops direct admission)',
+    1,
+  ),
   SATURATE_HEAP_RATIO: T.Number({
     default: 0.85,
     minimum: 0,

@@ -25,7 +25,17 @@ export async function authenticate(core: GatewayCore, conn: Connection): Promise
     // limits' commands have waited out their retries.
     if (!readiness.isReady()) throw new TetherError('STORE_UNAVAILABLE');
     const resume = hello.resume;
-    const prior = resume ? await sessions.load(resume.sessionId) : undefined;
+    // Asked together (one round trip, the token verified meanwhile); answered in order below.
+    const loading = resume ? sessions.load(resume.sessionId) : undefined;
+    const allowed = gate.beforeAuth(conn);
+    allowed.catch(() => {}); // awaited below, after the session's correlation ID is known
+    // The token is verified while the IP's budget is read; an IP over its budget is refused
+    // before anything about its token is told or counted.
+    const verified = verifier.verify(hello.token).then(
+      (principal) => ({ principal }),
+      (error: unknown) => ({ error }),
+    );
+    const prior = await loading;
     // Kept for the attach step (its user is checked there, after the token is).
     conn.resumable =
       prior && resume && resumeTokenMatches(resume.resumeToken, prior.resumeTokenHash) ? prior : undefined;
@@ -33,16 +43,15 @@ export async function authenticate(core: GatewayCore, conn: Connection): Promise
     if (ownId) conn.correlationId = ownId;
     else if (conn.resumable) conn.correlationId = conn.resumable.correlationId;
     conn.trace.helloReceived(conn.correlationId, hello.traceparent);
-    await gate.beforeAuth(conn);
-    let principal: Awaited<ReturnType<typeof verifier.verify>>;
-    try {
-      principal = await verifier.verify(hello.token);
-    } catch (error) {
+    await allowed;
+    const verdict = await verified;
+    if ('error' in verdict) {
       // Past the IP's failure budget this throws AUTH_RATE_LIMITED instead (parallel hellos).
       const delayMs = await gate.authFailed(conn);
       if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
-      throw error;
+      throw verdict.error;
     }
+    const { principal } = verdict;
     if (!conn.isOpen) throw new TetherError('INTERNAL', { detail: 'the socket closed' });
     // A blocked user or a revoked token is refused like a bad token; the check shares the
     // limits' round trip rather than adding one.

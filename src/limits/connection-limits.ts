@@ -47,27 +47,29 @@ export class ConnectionLimits implements ConnectionGate, LifecycleListener {
   }
 
   /**
-   * After a good token: the user's attempt budget, then both concurrency slots. The socket
-   * may close while a claim is in flight; `closed` has then already released what was
-   * held, so a slot claimed after it is released at once — kept, it would be refreshed with
-   * the others (or, untracked, block the user until its lease ends, 2 × SESSION_LEASE_MS).
+   * After a good token: the user's attempt budget and both concurrency slots, asked in one
+   * turn (one round trip, auto-pipelined with the revocation check), refusals in that order.
+   * A slot claimed beside a refused attempt is released with the socket's close, as is one
+   * claimed beside a refused slot. The socket may close while a claim is in flight; `closed`
+   * has then already released what was held, so a slot claimed after it is released at
+   * once — kept, it would be refreshed with the others (or, untracked, block the user until
+   * its lease ends, 2 × SESSION_LEASE_MS).
    */
   async afterAuth(conn: Connection, principal: Principal): Promise<void> {
-    await this.limits.attemptByUser(principal.userId);
-    if (!conn.isOpen) return;
     const held: Slot[] = [];
     this.slots.set(conn.id, held);
-    for (const [scope, id] of [
-      ['ip', conn.handshake.ip],
-      ['user', principal.userId],
-    ] as const) {
-      await this.limits.claimSlot(scope, id, conn.id);
-      if (!conn.isOpen) {
-        this.limits.releaseSlot(scope, id, conn.id);
-        return;
-      }
-      held.push({ scope, id, member: conn.id });
-    }
+    const claim = async (scope: Slot['scope'], id: string) => {
+      if (!(await this.limits.claimSlot(scope, id, conn.id))) return;
+      if (conn.isOpen) held.push({ scope, id, member: conn.id });
+      else this.limits.releaseSlot(scope, id, conn.id);
+    };
+    const outcomes = await Promise.allSettled([
+      this.limits.attemptByUser(principal.userId),
+      claim('ip', conn.handshake.ip),
+      claim('user', principal.userId),
+    ]);
+    const refused = outcomes.find((o) => o.status === 'rejected');
+    if (refused) throw refused.reason;
   }
 
   closed(conn: Connection): void {

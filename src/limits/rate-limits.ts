@@ -91,10 +91,20 @@ export class RateLimits {
     return this.attempt('user', userId);
   }
 
-  /** Throws AUTH_RATE_LIMITED while `ip` is over its failure budget. */
+  /**
+   * Throws AUTH_RATE_LIMITED while `ip` is over its failure budget. Every hello asks this, and
+   * almost every answer is "not over": one plain GET of the limiter's counter, auto-pipelined
+   * with the other hellos' commands of the same turn (the limiter's own `get` is a MULTI of
+   * GET and PTTL: a write of its own per hello). The limiter is asked only for an IP over
+   * its budget (for how long it stays refused) or when Redis fails (its in-memory stand-in).
+   */
   async assertAuthAllowed(ip: string): Promise<void> {
-    const res = await this.authFailures?.get(ip).catch(() => null);
+    const limiter = this.authFailures;
+    if (!limiter) return;
+    const failures = await this.redis.get(limiter.getKey(ip)).then(Number, () => undefined);
     // AUTH_FAILURES_PER_IP failures are tolerated; the attempt after them is refused.
+    if (failures !== undefined && failures < this.config.authFailuresPerIp) return;
+    const res = await limiter.get(ip).catch(() => null);
     if (res && res.consumedPoints >= this.config.authFailuresPerIp) throw this.authRateLimited(res);
   }
 
@@ -122,10 +132,13 @@ export class RateLimits {
     return new TetherError('AUTH_RATE_LIMITED', { retryAfterMs: jitteredAtLeast(res.msBeforeNext) });
   }
 
-  /** Claim a concurrent-connection slot for `member` under `scope:id`; throws the scope's refusal. */
-  async claimSlot(scope: Scope, id: string, member: string): Promise<void> {
+  /**
+   * Claim a concurrent-connection slot for `member` under `scope:id`; throws the scope's
+   * refusal. Resolves false when the limit is off (no slot held, none to release).
+   */
+  async claimSlot(scope: Scope, id: string, member: string): Promise<boolean> {
     const max = scope === 'ip' ? this.config.maxPerIp : this.config.maxPerUser;
-    if (max === 0) return;
+    if (max === 0) return false;
     if ((await this.claimLease(this.slotKey(scope, id), member, 2 * this.leaseMs, max)) > 0) {
       this.hit(`concurrent-${scope}`);
       // A slot frees when a holder closes, which nothing predicts (the earliest lease end
@@ -136,6 +149,7 @@ export class RateLimits {
         retryAfterMs: jitteredRetryAfter(code),
       });
     }
+    return true;
   }
 
   releaseSlot(scope: Scope, id: string, member: string): void {

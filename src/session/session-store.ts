@@ -29,6 +29,9 @@ export interface SessionTiming {
 const IF_OWNER_PREAMBLE = "if redis.call('HGET', KEYS[1], 'connection_id') ~= ARGV[1] then return 0 end ";
 
 const SCRIPTS = {
+  /** A new session: ARGV: ttl, field, value, ... One command, so it joins the auto-pipeline (a MULTI is a write of its own). */
+  tetherCreateSession: `redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+    redis.call('PEXPIRE', KEYS[1], ARGV[1]) return 1`,
   /** ARGV: conn, ttl, field, value, ... Returns the session's user (0 when not the owner). */
   tetherSetIfOwner: `${IF_OWNER_PREAMBLE}
     for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
@@ -51,6 +54,7 @@ const SCRIPTS = {
 } as const;
 
 type ScriptedRedis = RedisConnection & {
+  tetherCreateSession(key: string, ttl: number, ...fieldValues: string[]): Promise<number>;
   tetherSetIfOwner(key: string, conn: string, ttl: number, ...fieldValues: string[]): Promise<string | 0>;
   tetherDeleteIfOwner(key: string, conn: string): Promise<string | 0>;
   tetherDeleteFieldIfOwner(key: string, conn: string, ...fields: string[]): Promise<number>;
@@ -84,7 +88,7 @@ export class RedisSessionStore implements SessionStore {
     const key = this.keys.session(record.sessionId);
     // Two slots (the session's, the user's): two commands, sent together.
     await Promise.all([
-      this.redis.multi().hset(key, toHash(record)).pexpire(key, this.timing.liveTtlMs).exec(),
+      this.redis.tetherCreateSession(key, this.timing.liveTtlMs, ...Object.entries(toHash(record)).flat()),
       this.byUser.hold(record.userId, record.sessionId, this.timing.liveTtlMs),
     ]);
   }

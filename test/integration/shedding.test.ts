@@ -1,10 +1,11 @@
 /**
  * Load shedding under real pressure (issue 3, "Tests"): the test blocks the event
  * loop of its own process — where the in-process gateway runs — past
- * SHED_EVENT_LOOP_LAG_MS, so the pool goes `shedding` and closes the lowest tier
- * first with LOAD_SHED / 1013 + retryAfterMs; then it accepts again, and the shed
- * clients resume and get every event published meanwhile, once, in order. A
- * connection admitted but not yet welcomed is never shed.
+ * SHED_EVENT_LOOP_LAG_MS sample after sample, so the pool goes `shedding` and closes
+ * the lowest tier first with LOAD_SHED / 1013 + retryAfterMs; then it accepts again,
+ * and the shed clients resume and get every event published meanwhile, once, in
+ * order. A connection admitted but not yet welcomed is never shed. One stall alone,
+ * however long, sheds nobody: newcomers wait, then it accepts again.
  */
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -56,6 +57,18 @@ function blockEventLoop(ms: number): void {
   }
 }
 
+/**
+ * Sustained lag: the loop blocked past SHED_EVENT_LOOP_LAG_MS again and again, the sampler
+ * running between blocks, until the pool sheds (bounded).
+ */
+async function overloadUntilShedding(g: TestGateway): Promise<void> {
+  for (let block = 0; g.gateway.core.supervisor.poolState() !== 'shedding'; block++) {
+    if (block === 20) throw new Error('20 blocks of the event loop and the pool never shed');
+    blockEventLoop(BLOCK_MS);
+    await new Promise((resolve) => setTimeout(resolve, 0)); // the overdue sample runs first
+  }
+}
+
 const shedNow = (members: Member[]) => members.filter((m) => m.client.closed !== undefined);
 
 async function metric(g: TestGateway, name: string): Promise<number> {
@@ -94,7 +107,7 @@ describe('load shedding', () => {
     loop = publisher;
     await Promise.all(members.map((m) => m.client.waitForEvents(3)));
 
-    blockEventLoop(BLOCK_MS);
+    await overloadUntilShedding(gw);
     await eventually(() => shedNow(members).length >= 2, 'the first shed');
     // One critical sample: both free clients, nobody else.
     expect(shedNow(members).map((m) => m.tier)).toEqual(['free', 'free']);
@@ -111,7 +124,7 @@ describe('load shedding', () => {
     await eventually(() => gw?.gateway.core.supervisor.poolState() === 'accepting', 'accepting again');
 
     // Pressure again: the next lowest tier goes, the newest of it first.
-    blockEventLoop(BLOCK_MS);
+    await overloadUntilShedding(gw);
     await eventually(() => shedNow(members).length >= 3, 'the second shed');
     const third = shedNow(members).filter((m) => m.tier !== 'free');
     expect(third.map((m) => m.sub)).toEqual(['u9-standard']);
@@ -156,6 +169,34 @@ describe('load shedding', () => {
   });
 });
 
+describe('one stall is not overload', () => {
+  it('a single long block of the event loop saturates the pool and sheds nobody; then it accepts again', async () => {
+    gw = await startTestGateway({
+      RESOURCE_SAMPLE_MS: '100',
+      SATURATE_EVENT_LOOP_LAG_MS: '450',
+      SHED_EVENT_LOOP_LAG_MS: '500',
+      SHED_BATCH_RATIO: '0.5',
+    });
+    const members: Member[] = [];
+    for (const tier of ['free', 'standard', 'pro']) members.push(await member(gw.url, `s-${tier}`, tier));
+    const { supervisor } = gw.gateway.core;
+    const states: string[] = [];
+    const watching = supervisor.pool.subscribe((snapshot) => states.push(String(snapshot.value)));
+    try {
+      // A major GC, a process descheduled on a busy box: one stall, four times the shed threshold.
+      blockEventLoop(2000);
+      await eventually(() => states.includes('saturated') || states.includes('shedding'), 'the stall seen');
+      await eventually(() => supervisor.poolState() === 'accepting', 'accepting again');
+    } finally {
+      watching.unsubscribe();
+    }
+    expect(states).not.toContain('shedding');
+    expect(shedNow(members)).toEqual([]);
+    const newcomer = await member(gw.url, 's-newcomer', 'free');
+    expect(newcomer.client.frames.some((f) => f.type === 'queued')).toBe(false);
+  });
+});
+
 describe('only welcomed connections are shed', () => {
   it('one admitted but still before its welcome is left alone and welcomed afterwards; a welcomed one goes instead', async () => {
     // A private Redis: its writes are paused below, which must not stall other test files.
@@ -192,7 +233,7 @@ describe('only welcomed connections are shed', () => {
         [...core.connections.values()].some((c) => core.supervisor.holdsSlot(c.id) && !c.welcomed);
       await eventually(admittedNotWelcomed, 'admitted, not welcomed');
 
-      blockEventLoop(BLOCK_MS);
+      await overloadUntilShedding(gw);
       await eventually(() => shedNow(members).length >= 1, 'a shed');
       expect(shedNow(members)[0]?.tier).toBe('standard');
       expect(newcomer.closed).toBeUndefined();

@@ -2,7 +2,8 @@
  * pressureOf (src/admission/resource-monitor.ts): a resource sample → the pool's
  * pressure level. Any one measure past its threshold is enough; `critical` wins
  * over `high`; a threshold is reached at equality; a buffered-bytes threshold of 0
- * turns that measure off.
+ * turns that measure off; lag past the shed threshold is critical only on the second
+ * sample in a row (one stall saturates, a sustained one sheds).
  */
 import { describe, expect, it } from 'vitest';
 import { pressureOf } from '../../src/admission/resource-monitor.ts';
@@ -21,10 +22,21 @@ describe('pressureOf', () => {
     );
   });
 
-  it('event-loop lag: high from SATURATE_EVENT_LOOP_LAG_MS, critical from SHED_EVENT_LOOP_LAG_MS', () => {
+  it('event-loop lag: high from SATURATE_EVENT_LOOP_LAG_MS, critical from SHED_EVENT_LOOP_LAG_MS sustained', () => {
     expect(pressureOf({ ...calm, lagMs: 100 }, defaults)).toBe('high');
-    expect(pressureOf({ ...calm, lagMs: 499 }, defaults)).toBe('high');
-    expect(pressureOf({ ...calm, lagMs: 500 }, defaults)).toBe('critical');
+    expect(pressureOf({ ...calm, lagMs: 499 }, defaults, true)).toBe('high');
+    expect(pressureOf({ ...calm, lagMs: 500 }, defaults, true)).toBe('critical');
+  });
+
+  it('one stall past SHED_EVENT_LOOP_LAG_MS, however long, only saturates: shedding needs it twice in a row', () => {
+    expect(pressureOf({ ...calm, lagMs: 500 }, defaults)).toBe('high');
+    expect(pressureOf({ ...calm, lagMs: 60_000 }, defaults, false)).toBe('high');
+    expect(pressureOf({ ...calm, lagMs: 60_000 }, defaults, true)).toBe('critical');
+  });
+
+  it('memory past its shed threshold is critical at once, with no stall before it', () => {
+    expect(pressureOf({ ...calm, heapRatio: 0.95 }, defaults, false)).toBe('critical');
+    expect(pressureOf({ ...calm, bufferedBytes: 512 * MiB }, defaults, false)).toBe('critical');
   });
 
   it('heap ratio: high from SATURATE_HEAP_RATIO, critical from SHED_HEAP_RATIO', () => {
@@ -55,6 +67,7 @@ describe('pressureOf', () => {
   it('one measure past its threshold is enough, and the worst level wins', () => {
     expect(pressureOf({ lagMs: 150, heapRatio: 0.3, bufferedBytes: 0 }, defaults)).toBe('high');
     expect(pressureOf({ lagMs: 150, heapRatio: 0.96, bufferedBytes: 0 }, defaults)).toBe('critical');
+    expect(pressureOf({ lagMs: 600, heapRatio: 0.9, bufferedBytes: 0 }, defaults)).toBe('high');
     expect(pressureOf({ lagMs: 5, heapRatio: 0.9, bufferedBytes: 600 * MiB }, defaults)).toBe('critical');
   });
 

@@ -4,7 +4,9 @@
  * SHED_EVENT_LOOP_LAG_MS, so the pool goes `shedding` and closes the lowest tier
  * first with LOAD_SHED / 1013 + retryAfterMs; then it accepts again, and the shed
  * clients resume and get every event published meanwhile, once, in order. A
- * connection admitted but not yet welcomed is never shed.
+ * connection admitted but not yet welcomed is never shed. The members alternate between the
+ * two transports (WebSocket and the SSE fallback, issue 17) on one gateway: shedding must
+ * pick by tier alone, and a shed SSE stream resume as losslessly — at the cost of one run.
  */
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -13,6 +15,7 @@ import type { ErrorFrame, WelcomeFrame } from '../../src/shared/frames.ts';
 import { eventually, PublishLoop, settle } from '../support/events.ts';
 import { mintToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { parsePrometheusText, sampleValue } from '../support/prometheus-text.ts';
+import { endpoint, TRANSPORTS, type Transport } from '../support/sse-test-socket.ts';
 import { ids, TestClient } from '../support/ws-client.ts';
 
 const CHANNEL = 'shed:room';
@@ -33,6 +36,7 @@ afterEach(async () => {
 
 interface Member {
   sub: string;
+  url: string;
   tier: string;
   token: string;
   client: TestClient;
@@ -45,7 +49,7 @@ async function member(url: string, sub: string, tier: string): Promise<Member> {
   clients.push(client);
   client.send({ type: 'subscribe', channel: CHANNEL, ref: 'sub' });
   await client.next((f) => f.type === 'subscribed');
-  return { sub, tier, token, client, welcome };
+  return { sub, url, tier, token, client, welcome };
 }
 
 /** Real event-loop lag: nothing else in this process runs meanwhile, the gateway included. */
@@ -86,7 +90,10 @@ describe('load shedding', () => {
       'standard',
     ];
     const members: Member[] = [];
-    for (const [i, tier] of tiers.entries()) members.push(await member(gw.url, `u${i}-${tier}`, tier));
+    // Even ones on WebSocket, odd ones on SSE: one free client of each is shed first, then u9 (SSE).
+    const transportOf = (i: number) => TRANSPORTS[i % 2] as Transport;
+    for (const [i, tier] of tiers.entries())
+      members.push(await member(endpoint(gw, transportOf(i)), `u${i}-${tier}`, tier));
     expect(gw.gateway.core.supervisor.poolState()).toBe('accepting');
     const shedBefore = await metric(gw, 'tether_shed_total');
 
@@ -126,7 +133,7 @@ describe('load shedding', () => {
     const resumed = [];
     for (const shed of shedNow(members)) {
       const seen = ids(shed.client.events(CHANNEL));
-      const session = await TestClient.session(gw.url, {
+      const session = await TestClient.session(shed.url, {
         token: shed.token,
         resume: {
           sessionId: shed.welcome.sessionId,
@@ -179,7 +186,7 @@ describe('only welcomed connections are shed', () => {
         const token = await mintToken({ sub: `w-${tier}`, tier });
         const { client, welcome } = await TestClient.session(gw.url, { token });
         clients.push(client);
-        members.push({ sub: `w-${tier}`, tier, token, client, welcome });
+        members.push({ sub: `w-${tier}`, url: gw.url, tier, token, client, welcome });
       }
 
       // The lowest tier, newest of all: admitted at once, but its session cannot be written yet.

@@ -45,7 +45,7 @@ export const metrics = {
 
   connectionsOpened: new Counter({
     name: 'tether_connections_opened_total',
-    help: 'WebSocket upgrades accepted',
+    help: 'Connections accepted: WebSocket upgrades and SSE streams',
     registers: [registry],
   }),
   /** Entries into each connection actor state (machines/connection.machine.ts). */

@@ -2,13 +2,14 @@
  * Bad input (issue 2, "Tests"): each mistake gets its coded error frame — with
  * category, retryable and the connection's correlation ID — and a close where
  * the registry says so; meanwhile a bystander on the same gateway keeps receiving
- * a steady stream with nothing missing.
+ * a steady stream with nothing missing. Every case runs over both transports (the SSE
+ * fallback, docs/protocol.md §1.1, keeps the same codes) but binary frames, which SSE has not.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ErrorCategory, ErrorCode } from '../../src/shared/errors.ts';
-import type { ErrorFrame } from '../../src/shared/frames.ts';
-import { PublishLoop, settle } from '../support/events.ts';
+import type { ErrorFrame, WelcomeFrame } from '../../src/shared/frames.ts';
+import { eventually, PublishLoop, settle } from '../support/events.ts';
 import {
   mintToken,
   publishHttp,
@@ -17,6 +18,7 @@ import {
   type TestGateway,
   type TokenClaims,
 } from '../support/gateway.ts';
+import { endpoint, TRANSPORTS, type Transport } from '../support/sse-test-socket.ts';
 import { ids, TestClient } from '../support/ws-client.ts';
 
 let gw: TestGateway;
@@ -26,8 +28,10 @@ const streamChannel = `steady:${randomUUID().slice(0, 8)}`;
 const opened: TestClient[] = [];
 
 beforeAll(async () => {
-  gw = await startTestGateway({ HANDSHAKE_TIMEOUT_MS: '1000' });
-  ({ client: bystander } = await session({ sub: 'bystander' }));
+  // Failed hellos are answered ever later (AUTH_FAILURES_PER_IP, rate-limits.test.ts): off here,
+  // or the cases of the second transport would wait past the handshake timeout.
+  gw = await startTestGateway({ HANDSHAKE_TIMEOUT_MS: '1000', AUTH_FAILURES_PER_IP: '0' });
+  ({ client: bystander } = await session(gw.url, { sub: 'bystander' }));
   bystander.send({ type: 'subscribe', channel: streamChannel, ref: 'steady' });
   await bystander.next((f) => f.type === 'subscribed');
   stream = new PublishLoop(() => gw.http, streamChannel, { pauseMs: 5 });
@@ -39,16 +43,23 @@ afterAll(async () => {
   await gw.stop();
 });
 
-async function connect(correlationId: string): Promise<TestClient> {
-  const client = await TestClient.connect(gw.url, { 'x-correlation-id': correlationId });
+async function connect(url: string, correlationId: string): Promise<TestClient> {
+  const client = await TestClient.connect(url, { 'x-correlation-id': correlationId });
   opened.push(client);
   return client;
 }
 
-async function session(claims: TokenClaims) {
-  const started = await TestClient.session(gw.url, { token: await mintToken(claims) });
+async function session(url: string, claims: TokenClaims) {
+  const started = await TestClient.session(url, { token: await mintToken(claims) });
   opened.push(started.client);
   return started;
+}
+
+/** How often the gateway counted MESSAGE_TOO_LARGE (GET /metrics). */
+async function tooLargeCount(): Promise<number> {
+  const metrics = await (await fetch(`${gw.http}/metrics`)).text();
+  const match = /tether_errors_total\{code="MESSAGE_TOO_LARGE",category="client"\} (\d+)/.exec(metrics);
+  return Number(match?.[1] ?? 0);
 }
 
 async function expectError(
@@ -67,150 +78,194 @@ async function expectError(
   return frame;
 }
 
-describe('bad frames on an open session get a coded error and the session carries on', () => {
-  const cases: {
-    name: string;
-    claims?: TokenClaims;
-    send(client: TestClient): void;
-    code: ErrorCode;
-    category: ErrorCategory;
-    ref?: string;
-  }[] = [
-    {
-      name: 'malformed JSON',
-      send: (c) => c.send('{"type":"subscribe","ref":"m1",'),
-      code: 'MALFORMED_MESSAGE',
-      category: 'client',
-      ref: 'm1',
-    },
-    {
-      name: 'an unknown frame type',
-      send: (c) => c.send({ type: 'teleport', ref: 'u1' }),
-      code: 'UNKNOWN_FRAME_TYPE',
-      category: 'client',
-      ref: 'u1',
-    },
-    {
-      name: 'a binary frame',
-      send: (c) => c.ws.send(Buffer.from([1, 2, 3])),
-      code: 'BINARY_NOT_SUPPORTED',
-      category: 'client',
-    },
-    {
-      name: 'a second hello',
-      send: (c) => c.send({ type: 'hello', token: 'whatever' }),
-      code: 'ALREADY_AUTHENTICATED',
-      category: 'client',
-    },
-    {
-      name: 'a forbidden channel',
-      claims: { channels: ['room:*'] },
-      send: (c) => c.send({ type: 'subscribe', channel: 'vault', ref: 'f1' }),
-      code: 'FORBIDDEN_CHANNEL',
-      category: 'event',
-      ref: 'f1',
-    },
-    {
-      name: 'a publish the token does not allow',
-      claims: { channels: ['*'], publish: [] },
-      send: (c) => c.send({ type: 'publish', channel: 'room:1', data: {}, ref: 'p1' }),
-      code: 'PUBLISH_FORBIDDEN',
-      category: 'event',
-      ref: 'p1',
-    },
-  ];
+describe.each(TRANSPORTS)('over %s', (transport: Transport) => {
+  const url = () => endpoint(gw, transport);
 
-  it.each(cases)('$name → $code', async ({ claims, send, code, category, ref }) => {
-    const { client, welcome } = await session({ sub: `user-${code}`, ...claims });
-    send(client);
-    const correlationId = welcome.correlationId;
-    await expectError(client, { code, category, retryable: false, correlationId, ...(ref ? { ref } : {}) });
-    await settle(client); // still open and answering
-    expect(client.closed).toBeUndefined();
-  });
-});
+  describe('bad frames on an open session get a coded error and the session carries on', () => {
+    const cases: {
+      name: string;
+      /** A WebSocket-only case: SSE carries text only (a POST body is lines of JSON). */
+      websocketOnly?: boolean;
+      claims?: TokenClaims;
+      send(client: TestClient): void;
+      code: ErrorCode;
+      category: ErrorCategory;
+      ref?: string;
+    }[] = [
+      {
+        name: 'malformed JSON',
+        send: (c) => c.send('{"type":"subscribe","ref":"m1",'),
+        code: 'MALFORMED_MESSAGE',
+        category: 'client',
+        ref: 'm1',
+      },
+      {
+        name: 'an unknown frame type',
+        send: (c) => c.send({ type: 'teleport', ref: 'u1' }),
+        code: 'UNKNOWN_FRAME_TYPE',
+        category: 'client',
+        ref: 'u1',
+      },
+      {
+        name: 'a binary frame',
+        websocketOnly: true,
+        send: (c) => c.ws.send(Buffer.from([1, 2, 3])),
+        code: 'BINARY_NOT_SUPPORTED',
+        category: 'client',
+      },
+      {
+        name: 'a second hello',
+        send: (c) => c.send({ type: 'hello', token: 'whatever' }),
+        code: 'ALREADY_AUTHENTICATED',
+        category: 'client',
+      },
+      {
+        name: 'a forbidden channel',
+        claims: { channels: ['room:*'] },
+        send: (c) => c.send({ type: 'subscribe', channel: 'vault', ref: 'f1' }),
+        code: 'FORBIDDEN_CHANNEL',
+        category: 'event',
+        ref: 'f1',
+      },
+      {
+        name: 'a publish the token does not allow',
+        claims: { channels: ['*'], publish: [] },
+        send: (c) => c.send({ type: 'publish', channel: 'room:1', data: {}, ref: 'p1' }),
+        code: 'PUBLISH_FORBIDDEN',
+        category: 'event',
+        ref: 'p1',
+      },
+    ];
 
-describe('bad input that ends the connection: error frame first, then the close code', () => {
-  it('a frame over 64 KiB → MESSAGE_TOO_LARGE, close 1009; nothing of it was published', async () => {
-    const { client, welcome } = await session({ sub: 'big' });
-    const channel = `big:${randomUUID().slice(0, 8)}`;
-    client.send({ type: 'subscribe', channel, ref: 'sub' });
-    await client.next((f) => f.type === 'subscribed');
-    client.send({ type: 'publish', channel, data: 'x'.repeat(70 * 1024), ref: 'big' });
-    await expectError(client, {
-      code: 'MESSAGE_TOO_LARGE',
-      category: 'client',
-      retryable: false,
-      correlationId: welcome.correlationId,
+    const here = cases.filter((c) => transport === 'websocket' || !c.websocketOnly);
+    it.each(here)('$name → $code', async ({ claims, send, code, category, ref }) => {
+      const { client, welcome } = await session(url(), { sub: `user-${code}`, ...claims });
+      send(client);
+      const correlationId = welcome.correlationId;
+      await expectError(client, { code, category, retryable: false, correlationId, ...(ref ? { ref } : {}) });
+      await settle(client); // still open and answering
+      expect(client.closed).toBeUndefined();
     });
-    expect((await client.waitClosed()).code).toBe(1009);
-    expect(client.frames.some((f) => f.type === 'ack')).toBe(false);
-
-    // The session stays resumable (docs/protocol.md §7), and the oversized frame never reached the log.
-    const resumed = await TestClient.session(gw.url, {
-      token: await mintToken({ sub: 'big' }),
-      resume: { sessionId: welcome.sessionId, resumeToken: welcome.resumeToken },
-    });
-    opened.push(resumed.client);
-    expect(resumed.welcome).toMatchObject({ sessionId: welcome.sessionId, resumed: true });
-    const marker = await publishHttp(gw.http, channel, { after: 'the oversized frame' });
-    await resumed.client.waitForEvents(1);
-    await settle(resumed.client);
-    expect(ids(resumed.client.events())).toEqual([marker]);
   });
 
-  it.each([
-    ['not a JWT', async () => 'not-a-jwt'],
-    ['signed with another secret', () => mintToken({}, `${TEST_SECRET}-but-not-this-one`)],
-  ])('an invalid token (%s) → AUTH_INVALID_TOKEN, close 4001', async (_, token) => {
-    const correlationId = `cid-invalid-${randomUUID()}`;
-    const client = await connect(correlationId);
-    client.send({ type: 'hello', token: await token() });
-    await expectError(client, {
-      code: 'AUTH_INVALID_TOKEN',
-      category: 'connection',
-      retryable: false,
-      correlationId,
-    });
-    expect((await client.waitClosed()).code).toBe(4001);
-  });
+  describe('bad input that ends the connection: error frame first, then the close code', () => {
+    it('a frame over 64 KiB → MESSAGE_TOO_LARGE, close 1009; nothing of it was published', async () => {
+      const { client, welcome } = await session(url(), { sub: 'big' });
+      const channel = `big:${randomUUID().slice(0, 8)}`;
+      client.send({ type: 'subscribe', channel, ref: 'sub' });
+      await client.next((f) => f.type === 'subscribed');
+      client.send({ type: 'publish', channel, data: 'x'.repeat(70 * 1024), ref: 'big' });
+      await expectError(client, {
+        code: 'MESSAGE_TOO_LARGE',
+        category: 'client',
+        retryable: false,
+        correlationId: welcome.correlationId,
+      });
+      expect((await client.waitClosed()).code).toBe(1009);
+      expect(client.frames.some((f) => f.type === 'ack')).toBe(false);
 
-  it('an expired token → AUTH_TOKEN_EXPIRED, close 4002', async () => {
-    const correlationId = `cid-expired-${randomUUID()}`;
-    const client = await connect(correlationId);
-    client.send({ type: 'hello', token: await mintToken({ expiresIn: '10 s ago' }) });
-    await expectError(client, {
-      code: 'AUTH_TOKEN_EXPIRED',
-      category: 'connection',
-      retryable: true,
-      correlationId,
+      // The session stays resumable (docs/protocol.md §7), and the oversized frame never reached the log.
+      const resumed = await TestClient.session(url(), {
+        token: await mintToken({ sub: 'big' }),
+        resume: { sessionId: welcome.sessionId, resumeToken: welcome.resumeToken },
+      });
+      opened.push(resumed.client);
+      expect(resumed.welcome).toMatchObject({ sessionId: welcome.sessionId, resumed: true });
+      const marker = await publishHttp(gw.http, channel, { after: 'the oversized frame' });
+      await resumed.client.waitForEvents(1);
+      await settle(resumed.client);
+      expect(ids(resumed.client.events())).toEqual([marker]);
     });
-    expect((await client.waitClosed()).code).toBe(4002);
-  });
 
-  it('a frame before hello → HELLO_REQUIRED, close 1008', async () => {
-    const correlationId = `cid-early-${randomUUID()}`;
-    const client = await connect(correlationId);
-    client.send({ type: 'subscribe', channel: 'room:1' });
-    await expectError(client, {
-      code: 'HELLO_REQUIRED',
-      category: 'client',
-      retryable: false,
-      correlationId,
+    it('a frame over 4× the limit is cut before it is read; counted as MESSAGE_TOO_LARGE, the session resumes', async () => {
+      const posts: Response[] = [];
+      // Records the answers to the SSE fallback's POSTs (docs/protocol.md §1.1).
+      const sseFetch: typeof fetch = async (input, init) => {
+        const response = await fetch(input, init);
+        if (init?.method === 'POST') posts.push(response.clone());
+        return response;
+      };
+      const client = await TestClient.connect(url(), {}, { sseFetch });
+      opened.push(client);
+      client.send({ type: 'hello', token: await mintToken({ sub: 'huge' }) });
+      const welcome = await client.next((f): f is WelcomeFrame => f.type === 'welcome');
+      const before = await tooLargeCount();
+      client.send({ type: 'publish', channel: 'huge:1', data: 'x'.repeat(300 * 1024), ref: 'huge' });
+      const closed = await client.waitClosed();
+      if (transport === 'websocket') {
+        // The WebSocket layer drops it unread: no error frame can say why.
+        expect(closed.code).toBe(1006);
+      } else {
+        // The POST is refused with 413 and a coded body; the stream gets the error and the close.
+        const refusal = await eventually(() => posts.find((r) => r.status !== 204), 'the refusal');
+        expect(refusal.status).toBe(413);
+        expect(await refusal.json()).toMatchObject({ error: 'MESSAGE_TOO_LARGE' });
+        expect(client.frames.find((f) => f.type === 'error')).toMatchObject({ code: 'MESSAGE_TOO_LARGE' });
+        expect(closed).toEqual({ code: 1009, reason: 'MESSAGE_TOO_LARGE' });
+      }
+      await eventually(async () => (await tooLargeCount()) > before, 'MESSAGE_TOO_LARGE counted');
+      expect(client.frames.some((f) => f.type === 'ack')).toBe(false);
+      const resumed = await TestClient.session(url(), {
+        token: await mintToken({ sub: 'huge' }),
+        resume: { sessionId: welcome.sessionId, resumeToken: welcome.resumeToken },
+      });
+      opened.push(resumed.client);
+      expect(resumed.welcome).toMatchObject({ sessionId: welcome.sessionId, resumed: true });
     });
-    expect((await client.waitClosed()).code).toBe(1008);
-  });
 
-  it('no hello within HANDSHAKE_TIMEOUT_MS → HANDSHAKE_TIMEOUT, close 4003', async () => {
-    const correlationId = `cid-silent-${randomUUID()}`;
-    const client = await connect(correlationId);
-    await expectError(client, {
-      code: 'HANDSHAKE_TIMEOUT',
-      category: 'connection',
-      retryable: true,
-      correlationId,
+    it.each([
+      ['not a JWT', async () => 'not-a-jwt'],
+      ['signed with another secret', () => mintToken({}, `${TEST_SECRET}-but-not-this-one`)],
+    ])('an invalid token (%s) → AUTH_INVALID_TOKEN, close 4001', async (_, token) => {
+      const correlationId = `cid-invalid-${randomUUID()}`;
+      const client = await connect(url(), correlationId);
+      client.send({ type: 'hello', token: await token() });
+      await expectError(client, {
+        code: 'AUTH_INVALID_TOKEN',
+        category: 'connection',
+        retryable: false,
+        correlationId,
+      });
+      expect((await client.waitClosed()).code).toBe(4001);
     });
-    expect((await client.waitClosed()).code).toBe(4003);
+
+    it('an expired token → AUTH_TOKEN_EXPIRED, close 4002', async () => {
+      const correlationId = `cid-expired-${randomUUID()}`;
+      const client = await connect(url(), correlationId);
+      client.send({ type: 'hello', token: await mintToken({ expiresIn: '10 s ago' }) });
+      await expectError(client, {
+        code: 'AUTH_TOKEN_EXPIRED',
+        category: 'connection',
+        retryable: true,
+        correlationId,
+      });
+      expect((await client.waitClosed()).code).toBe(4002);
+    });
+
+    it('a frame before hello → HELLO_REQUIRED, close 1008', async () => {
+      const correlationId = `cid-early-${randomUUID()}`;
+      const client = await connect(url(), correlationId);
+      client.send({ type: 'subscribe', channel: 'room:1' });
+      await expectError(client, {
+        code: 'HELLO_REQUIRED',
+        category: 'client',
+        retryable: false,
+        correlationId,
+      });
+      expect((await client.waitClosed()).code).toBe(1008);
+    });
+
+    it('no hello within HANDSHAKE_TIMEOUT_MS → HANDSHAKE_TIMEOUT, close 4003', async () => {
+      const correlationId = `cid-silent-${randomUUID()}`;
+      const client = await connect(url(), correlationId);
+      await expectError(client, {
+        code: 'HANDSHAKE_TIMEOUT',
+        category: 'connection',
+        retryable: true,
+        correlationId,
+      });
+      expect((await client.waitClosed()).code).toBe(4003);
+    });
   });
 });
 

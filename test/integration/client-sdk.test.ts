@@ -4,6 +4,8 @@
  *   connecting → connected → reconnecting → connected and gets events 1..N exactly
  *   once, in order — including those published while its gateway was dead;
  * - a non-retryable auth error ends in `failed` after one attempt, no retry storm;
+ * - the crash, auth errors, a resume and admission control hold over both transports
+ *   (WebSocket and the SSE fallback forced with `transport`, issue 17);
  * - actions resolve with the worker's reply; diagnose() reports a healthy path;
  * - the repository's `tether/client` export, as built by `npm install` (prepare), loads
  *   in plain Node 20 — no tsx — finds `ws` itself and talks to a real gateway. (The packed
@@ -24,7 +26,6 @@ import {
 } from '../../packages/client/src/index.ts';
 import { type ActionWorker, startActionWorker } from '../../src/actions/action-worker.ts';
 import { freePort } from '../../src/redis/embedded-redis.ts';
-import { countingWebSocket } from '../support/counting-websocket.ts';
 import {
   mintToken,
   publishHttp,
@@ -33,6 +34,8 @@ import {
   type TestGateway,
 } from '../support/gateway.ts';
 import { type GatewayProcess, processEnv, spawnGateway } from '../support/gateway-process.ts';
+import { parsePrometheusText, sampleValue } from '../support/prometheus-text.ts';
+import { TRANSPORTS, type Transport } from '../support/sse-test-socket.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const run = promisify(execFile);
@@ -64,27 +67,34 @@ describe('SDK through a gateway crash (SIGKILL) and restart', () => {
     await publisher?.stop();
   });
 
-  it('resumes and delivers events 1..N exactly once, in order', async () => {
+  // A client of each transport through the same crash: one restart, not two.
+  it('resumes and delivers events 1..N exactly once, in order, over each transport', async () => {
     const N = 60;
     const channel = `feed:${randomUUID()}`;
-    const client = new TetherClient({
-      url: `ws://127.0.0.1:${env.PORT}/ws`,
-      WebSocket,
-      getToken: () => mintToken({ sub: 'crash-test' }),
-      backoffBaseMs: 100,
-      backoffMaxMs: 500,
-      maxReconnectAttempts: Number.POSITIVE_INFINITY, // a restart under load can take seconds
+    const followers = TRANSPORTS.map((transport) => {
+      const client = new TetherClient({
+        url: `ws://127.0.0.1:${env.PORT}/ws`,
+        WebSocket,
+        transport,
+        getToken: () => mintToken({ sub: `crash-test-${transport}` }),
+        backoffBaseMs: 100,
+        backoffMaxMs: 500,
+        maxReconnectAttempts: Number.POSITIVE_INFINITY, // a restart under load can take seconds
+      });
+      const follower = { transport, client, states: [] as string[], events: [] as ChannelEvent[] };
+      const notices: unknown[] = [];
+      client.on('state', ({ newState }) => follower.states.push(newState));
+      client.on('event', (e) => follower.events.push(e));
+      client.on('recovered', (r) => notices.push(r));
+      return { ...follower, notices, firstSession: '' };
     });
-    const states: string[] = [];
-    const events: ChannelEvent[] = [];
-    const notices: unknown[] = [];
-    client.on('state', ({ newState }) => states.push(newState));
-    client.on('event', (e) => events.push(e));
-    client.on('recovered', (r) => notices.push(r));
-    client.connect();
-    await client.ready();
-    await client.subscribe(channel).ready();
-    const firstSession = client.sessionId;
+    for (const f of followers) {
+      f.client.connect();
+      await f.client.ready();
+      await f.client.subscribe(channel).ready();
+      f.firstSession = f.client.sessionId as string;
+      expect(f.client.transport).toBe(f.transport);
+    }
 
     for (let n = 1; n <= N; n++) {
       await publishHttp(publisher.http, channel, { n });
@@ -92,27 +102,30 @@ describe('SDK through a gateway crash (SIGKILL) and restart', () => {
       if (n === 40) gateway = await spawnGateway(env); // 21..40 landed in Redis while it was dead
       await new Promise((r) => setTimeout(r, 10));
     }
-    await until(
-      () => events.length >= N,
-      30_000,
-      () => `${N} events, got ${events.length}; states ${states.join(' → ')}`,
-    );
+    for (const { transport, events, states } of followers)
+      await until(
+        () => events.length >= N,
+        30_000,
+        () => `${N} events over ${transport}, got ${events.length}; states ${states.join(' → ')}`,
+      );
     await new Promise((r) => setTimeout(r, 300)); // room for a late duplicate to show itself
 
-    expect(events.map((e) => (e.data as { n: number }).n)).toEqual(
-      Array.from({ length: N }, (_, i) => i + 1),
-    );
-    const ids = events.map((e) => e.id);
-    expect(new Set(ids).size).toBe(N);
-    expect(states.slice(0, 3)).toEqual(['connecting', 'connected', 'reconnecting']);
-    expect(states.at(-1)).toBe('connected');
-    expect(states.filter((s) => s !== 'connecting' && s !== 'reconnecting')).toEqual([
-      'connected',
-      'connected',
-    ]);
-    expect(client.sessionId).toBe(firstSession); // the same session, re-attached
-    expect(notices).toContainEqual(expect.objectContaining({ resumed: true, recovered: true }));
-    client.disconnect();
+    for (const { client, events, states, notices, firstSession } of followers) {
+      expect(events.map((e) => (e.data as { n: number }).n)).toEqual(
+        Array.from({ length: N }, (_, i) => i + 1),
+      );
+      const ids = events.map((e) => e.id);
+      expect(new Set(ids).size).toBe(N);
+      expect(states.slice(0, 3)).toEqual(['connecting', 'connected', 'reconnecting']);
+      expect(states.at(-1)).toBe('connected');
+      expect(states.filter((s) => s !== 'connecting' && s !== 'reconnecting')).toEqual([
+        'connected',
+        'connected',
+      ]);
+      expect(client.sessionId).toBe(firstSession); // the same session, re-attached
+      expect(notices).toContainEqual(expect.objectContaining({ resumed: true, recovered: true }));
+      client.disconnect();
+    }
   }, 60_000);
 });
 
@@ -132,33 +145,43 @@ describe('SDK against an in-process gateway', () => {
     await gw?.stop();
   });
 
-  it('a non-retryable auth error ends in failed after one attempt — no retry storm', async () => {
-    const { counter, Counted } = countingWebSocket();
-    const client = new TetherClient({
-      url: gw.url,
-      WebSocket: Counted,
-      token: await mintToken({ sub: 'mallory' }, 'a-different-secret-of-at-least-32-characters'),
-      backoffBaseMs: 10,
-      backoffMaxMs: 20,
-    });
-    const changes: StateChange[] = [];
-    client.on('state', (s) => changes.push(s));
-    client.connect();
-    const error = (await client.ready().catch((e: unknown) => e)) as TetherClientError;
-    expect(error).toBeInstanceOf(TetherClientError);
-    expect(error).toMatchObject({
-      code: 'AUTH_INVALID_TOKEN',
-      category: 'connection',
-      retryable: false,
-      closeCode: 4001,
-    });
-    expect(error.recovery).toMatch(/new token/);
-    expect(error.correlationId).toBeTruthy();
-    await new Promise((r) => setTimeout(r, 1000)); // a storm would have opened dozens by now
-    expect(counter.opened).toBe(1);
-    expect(changes.map((c) => c.newState)).toEqual(['connecting', 'failed']);
-    expect(changes[1]?.error).toBe(error);
-  });
+  /** Connections the gateway opened so far, whatever the transport. */
+  async function opened(): Promise<number> {
+    const text = await (await fetch(`${gw.http}/metrics`)).text();
+    return sampleValue(parsePrometheusText(text), 'tether_connections_opened_total');
+  }
+
+  it.each(TRANSPORTS)(
+    'a non-retryable auth error ends in failed after one attempt — no retry storm (%s)',
+    async (transport: Transport) => {
+      const before = await opened();
+      const client = new TetherClient({
+        url: gw.url,
+        WebSocket,
+        transport,
+        token: await mintToken({ sub: 'mallory' }, 'a-different-secret-of-at-least-32-characters'),
+        backoffBaseMs: 10,
+        backoffMaxMs: 20,
+      });
+      const changes: StateChange[] = [];
+      client.on('state', (s) => changes.push(s));
+      client.connect();
+      const error = (await client.ready().catch((e: unknown) => e)) as TetherClientError;
+      expect(error).toBeInstanceOf(TetherClientError);
+      expect(error).toMatchObject({
+        code: 'AUTH_INVALID_TOKEN',
+        category: 'connection',
+        retryable: false,
+        closeCode: 4001,
+      });
+      expect(error.recovery).toMatch(/new token/);
+      expect(error.correlationId).toBeTruthy();
+      await new Promise((r) => setTimeout(r, 1000)); // a storm would have opened dozens by now
+      expect((await opened()) - before).toBe(1);
+      expect(changes.map((c) => c.newState)).toEqual(['connecting', 'failed']);
+      expect(changes[1]?.error).toBe(error);
+    },
+  );
 
   it('action() resolves with the worker’s reply, and rejects with its coded error', async () => {
     const token = await new SignJWT({ channels: ['*'], publish: ['*'], actions: ['echo', 'nobody.handles'] })
@@ -196,27 +219,32 @@ describe('SDK against an in-process gateway', () => {
     client.disconnect();
   });
 
-  it('a resumed session keeps its correlation ID: the SDK echoes it in the resume hello', async () => {
-    const client = new TetherClient({ url: gw.url, WebSocket, token: await mintToken({ sub: 'corr' }) });
-    const notices: { resumed: boolean }[] = [];
-    client.on('recovered', (r) => notices.push(r));
-    client.connect();
-    await client.ready();
-    const first = client.correlationId;
-    const session = client.sessionId;
-    expect(first).toBeTruthy();
-    for (const conn of gw.gateway.core.connections.values())
-      if (conn.sessionId === session) conn.socket?.close(); // no close frame: the client sees 1006
-    await until(
-      () => notices.length > 0 && client.state === 'connected',
-      10_000,
-      () => `a resume; state ${client.state}`,
-    );
-    expect(notices).toEqual([expect.objectContaining({ resumed: true })]);
-    expect(client.sessionId).toBe(session);
-    expect(client.correlationId).toBe(first);
-    client.disconnect();
-  });
+  it.each(TRANSPORTS)(
+    'a resumed session keeps its correlation ID: the SDK echoes it in the resume hello (%s)',
+    async (transport: Transport) => {
+      const token = await mintToken({ sub: 'corr' });
+      const client = new TetherClient({ url: gw.url, WebSocket, transport, token });
+      const notices: { resumed: boolean }[] = [];
+      client.on('recovered', (r) => notices.push(r));
+      client.connect();
+      await client.ready();
+      const first = client.correlationId;
+      const session = client.sessionId;
+      expect(first).toBeTruthy();
+      for (const conn of gw.gateway.core.connections.values())
+        if (conn.sessionId === session) conn.socket?.close(); // no close frame: the client sees 1006
+      await until(
+        () => notices.length > 0 && client.state === 'connected',
+        10_000,
+        () => `a resume; state ${client.state}`,
+      );
+      expect(notices).toEqual([expect.objectContaining({ resumed: true })]);
+      expect(client.sessionId).toBe(session);
+      expect(client.correlationId).toBe(first);
+      expect(client.transport).toBe(transport);
+      client.disconnect();
+    },
+  );
 
   it('diagnose() checks health, upgrade, auth, latency and clock skew', async () => {
     const client = new TetherClient({ url: gw.url, WebSocket, token: await mintToken({ sub: 'diag' }) });
@@ -244,26 +272,30 @@ describe('SDK and admission control', () => {
   });
   afterAll(() => gw?.stop());
 
-  it('waits in the admission queue (queued events), is admitted when a slot frees', async () => {
-    const first = new TetherClient({ url: gw.url, WebSocket, token: await mintToken({ sub: 'first' }) });
-    first.connect();
-    await first.ready();
-    const second = new TetherClient({ url: gw.url, WebSocket, token: await mintToken({ sub: 'second' }) });
-    const queued: { position: number; estimatedWaitMs: number }[] = [];
-    second.on('queued', (q) => queued.push(q));
-    second.connect();
-    await until(
-      () => queued.length > 0,
-      5000,
-      () => 'a queued frame',
-    );
-    expect(queued[0]).toMatchObject({ position: 1 });
-    expect(second.state).toBe('connecting');
-    expect(second.detailedState).toEqual({ connecting: 'queued' });
-    first.disconnect();
-    await second.ready();
-    second.disconnect();
-  });
+  it.each(TRANSPORTS)(
+    'waits in the admission queue (queued events), is admitted when a slot frees (%s)',
+    async (transport: Transport) => {
+      const first = new TetherClient({ url: gw.url, WebSocket, token: await mintToken({ sub: 'first' }) });
+      first.connect();
+      await first.ready();
+      const token = await mintToken({ sub: 'second' });
+      const second = new TetherClient({ url: gw.url, WebSocket, transport, token });
+      const queued: { position: number; estimatedWaitMs: number }[] = [];
+      second.on('queued', (q) => queued.push(q));
+      second.connect();
+      await until(
+        () => queued.length > 0,
+        5000,
+        () => 'a queued frame',
+      );
+      expect(queued[0]).toMatchObject({ position: 1 });
+      expect(second.state).toBe('connecting');
+      expect(second.detailedState).toEqual({ connecting: 'queued' });
+      first.disconnect();
+      await second.ready();
+      second.disconnect();
+    },
+  );
 
   it('diagnose() from a client held in the admission queue reports its position', async () => {
     const holder = new TetherClient({ url: gw.url, WebSocket, token: await mintToken({ sub: 'holder' }) });
@@ -284,27 +316,31 @@ describe('SDK and admission control', () => {
     holder.disconnect();
   });
 
-  it('an admission timeout (1013) is retried no sooner than the server’s retryAfterMs', async () => {
-    const holder = new TetherClient({ url: gw.url, WebSocket, token: await mintToken({ sub: 'holder' }) });
-    holder.connect();
-    await holder.ready();
-    const waiter = new TetherClient({
-      url: gw.url,
-      WebSocket,
-      token: await mintToken({ sub: 'waiter' }),
-      random: () => 0, // without the hint, the retry would be immediate
-    });
-    const change = new Promise<StateChange>((resolve) =>
-      waiter.on('state', (s) => s.newState === 'reconnecting' && resolve(s)),
-    );
-    waiter.connect();
-    const { error, retryInMs } = await change;
-    expect(error).toMatchObject({ code: 'ADMISSION_TIMEOUT', retryable: true, closeCode: 1013 });
-    expect(error?.retryAfterMs).toBeGreaterThan(0);
-    expect(retryInMs).toBe(error?.retryAfterMs);
-    waiter.disconnect();
-    holder.disconnect();
-  });
+  it.each(TRANSPORTS)(
+    'an admission timeout (1013) is retried no sooner than the server’s retryAfterMs (%s)',
+    async (transport: Transport) => {
+      const holder = new TetherClient({ url: gw.url, WebSocket, token: await mintToken({ sub: 'holder' }) });
+      holder.connect();
+      await holder.ready();
+      const waiter = new TetherClient({
+        url: gw.url,
+        WebSocket,
+        transport,
+        token: await mintToken({ sub: 'waiter' }),
+        random: () => 0, // without the hint, the retry would be immediate
+      });
+      const change = new Promise<StateChange>((resolve) =>
+        waiter.on('state', (s) => s.newState === 'reconnecting' && resolve(s)),
+      );
+      waiter.connect();
+      const { error, retryInMs } = await change;
+      expect(error).toMatchObject({ code: 'ADMISSION_TIMEOUT', retryable: true, closeCode: 1013 });
+      expect(error?.retryAfterMs).toBeGreaterThan(0);
+      expect(retryInMs).toBe(error?.retryAfterMs);
+      waiter.disconnect();
+      holder.disconnect();
+    },
+  );
 });
 
 describe('the tether/client package, as installed', () => {

@@ -2,7 +2,8 @@
  * History (issue 15 item 3): `GET /channels/:channel/history` for backends and the
  * `history` frame for sockets — pages by `limit`, `since` (exclusive, in the
  * direction of travel) and `reverse`, the epoch and top, data byte for byte, a gap
- * never silent (`recovered: false`), and bad input answered with a coded error.
+ * never silent (`recovered: false`), and bad input answered with a coded error. The frame
+ * runs over both transports (WebSocket and the SSE fallback, issue 17).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +19,7 @@ import {
   type TestGateway,
   type TokenClaims,
 } from '../support/gateway.ts';
+import { endpoint, TRANSPORTS, type Transport } from '../support/sse-test-socket.ts';
 import { TestClient } from '../support/ws-client.ts';
 
 interface HttpPage {
@@ -63,8 +65,8 @@ async function page(channel: string, query = ''): Promise<HttpPage> {
   return (await res.json()) as HttpPage;
 }
 
-async function session(claims: TokenClaims = {}) {
-  const started = await TestClient.session(gw.url, { token: await mintToken(claims) });
+async function session(claims: TokenClaims = {}, transport: Transport = 'websocket') {
+  const started = await TestClient.session(endpoint(gw, transport), { token: await mintToken(claims) });
   opened.push(started.client);
   return started;
 }
@@ -200,9 +202,9 @@ describe('GET /channels/:channel/history', () => {
   });
 });
 
-describe('the history frame', () => {
+describe.each(TRANSPORTS)('the history frame, over %s', (transport: Transport) => {
   it('answers with the same page as HTTP, as a history frame with its ref', async () => {
-    const { client } = await session();
+    const { client } = await session({}, transport);
     const answer = await ask(client, { channel: room, limit: 4, since: published[2] });
     const http = await page(room, `?limit=4&since=${published[2]}`);
     expect(answer).toMatchObject({
@@ -222,14 +224,14 @@ describe('the history frame', () => {
 
   it('a socket page stops at a quarter of MAX_BACKPRESSURE_BYTES', async () => {
     const channel = `room:large-${run}`;
-    const { client } = await session();
+    const { client } = await session({}, transport);
     const answer = (await ask(client, { channel, limit: 1000 })) as HistoryPageFrame;
     // 1 MiB buffer → 256 KiB pages: four 60 KB events, the fifth would pass it.
     expect(answer.events).toHaveLength(4);
   });
 
   it('follows the token: channels claim, own inbox only, system channels only with system: patterns', async () => {
-    const { client, welcome } = await session({ channels: ['room:*'] });
+    const { client, welcome } = await session({ channels: ['room:*'] }, transport);
     for (const channel of ['other:1', 'inbox:someone-else', 'system:sessions']) {
       expect(await ask(client, { channel })).toMatchObject({
         type: 'error',
@@ -242,14 +244,14 @@ describe('the history frame', () => {
       events: [],
       epoch: 'session',
     });
-    const { client: star } = await session({ channels: ['*'] });
+    const { client: star } = await session({ channels: ['*'] }, transport);
     expect(await ask(star, { channel: 'system:sessions' })).toMatchObject({ code: 'FORBIDDEN_CHANNEL' });
-    const { client: backend } = await session({ channels: ['system:*'] });
+    const { client: backend } = await session({ channels: ['system:*'] }, transport);
     expect(await ask(backend, { channel: 'system:sessions' })).toMatchObject({ type: 'history' });
   });
 
   it('a namespace with replay: false answers REPLAY_DISABLED; the connection carries on', async () => {
-    const { client } = await session();
+    const { client } = await session({}, transport);
     expect(await ask(client, { channel: `cursor:${run}` })).toMatchObject({
       type: 'error',
       code: 'REPLAY_DISABLED',
@@ -260,7 +262,7 @@ describe('the history frame', () => {
   });
 
   it('bad fields are MALFORMED_MESSAGE naming the field, with the ref', async () => {
-    const { client } = await session();
+    const { client } = await session({}, transport);
     for (const [frame, where] of [
       [{ channel: room, limit: 0 }, 'history/limit'],
       [{ channel: room, since: 'nope' }, 'history/since'],

@@ -2,7 +2,8 @@
  * Idempotent publish (issue 15 item 5): a publish retried with the same
  * `idempotencyKey` — one after another, all at once, on two gateway processes, over
  * the socket and over HTTP — is appended once, and every attempt gets the first ID.
- * Keys are kept apart per publisher, and forgotten after IDEMPOTENCY_WINDOW_MS.
+ * Keys are kept apart per publisher, and forgotten after IDEMPOTENCY_WINDOW_MS. The retries
+ * over a client connection run over both transports (WebSocket and the SSE fallback, issue 17).
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +16,7 @@ import {
   processEnv,
   spawnGateway,
 } from '../support/gateway-process.ts';
+import { endpoint, TRANSPORTS, type Transport } from '../support/sse-test-socket.ts';
 import { TestClient } from '../support/ws-client.ts';
 
 const WINDOW_MS = 3000;
@@ -36,8 +38,9 @@ afterAll(async () => {
   await Promise.all([a?.kill(), b?.kill()]);
 });
 
-async function session(gateway: GatewayProcess, sub = 'alice') {
-  const { client } = await TestClient.session(gateway.url, { token: await mintToken({ sub }) });
+async function session(gateway: GatewayProcess, sub = 'alice', transport: Transport = 'websocket') {
+  const url = endpoint(gateway, transport);
+  const { client } = await TestClient.session(url, { token: await mintToken({ sub }) });
   opened.push(client);
   return client;
 }
@@ -69,10 +72,10 @@ function httpPublish(gateway: GatewayProcess, body: object, headers: Record<stri
   });
 }
 
-describe('over the socket', () => {
+describe.each(TRANSPORTS)('retried over a client connection, over %s', (transport: Transport) => {
   it('retried 3 times one after another: appended once, the same ID each time', async () => {
-    const channel = `room:seq-${run}`;
-    const client = await session(a);
+    const channel = `room:seq-${run}-${transport}`;
+    const client = await session(a, 'alice', transport);
     const acks = [];
     for (let n = 0; n < 3; n++)
       acks.push(await publish(client, channel, { text: 'hi', attempt: n }, 'order-1'));
@@ -84,8 +87,8 @@ describe('over the socket', () => {
   });
 
   it('retried 3 times at once: appended once', async () => {
-    const channel = `room:burst-${run}`;
-    const client = await session(a);
+    const channel = `room:burst-${run}-${transport}`;
+    const client = await session(a, 'alice', transport);
     const acks = await Promise.all([0, 1, 2].map((n) => publish(client, channel, { n }, 'burst')));
     expect(new Set(acks.map((ack) => ack.id)).size).toBe(1);
     expect(acks.filter((ack) => !ack.duplicate)).toHaveLength(1);
@@ -93,11 +96,15 @@ describe('over the socket', () => {
   });
 
   it('retried at once on two gateway processes: appended once, a subscriber gets it once', async () => {
-    const channel = `room:two-${run}`;
-    const watcher = await session(b, 'watcher');
+    const channel = `room:two-${run}-${transport}`;
+    const watcher = await session(b, 'watcher', transport);
     watcher.send({ type: 'subscribe', channel, ref: 's' });
     await watcher.next((f) => f.type === 'subscribed');
-    const [onA, onB, again] = await Promise.all([session(a), session(b), session(a)]);
+    const [onA, onB, again] = await Promise.all([
+      session(a, 'alice', transport),
+      session(b, 'alice', transport),
+      session(a, 'alice', transport),
+    ]);
     const acks = await Promise.all([
       publish(onA, channel, 'x', 'two-procs'),
       publish(onB, channel, 'x', 'two-procs'),
@@ -109,7 +116,9 @@ describe('over the socket', () => {
     await watcher.waitForEvents(2, channel);
     expect(watcher.events(channel).map((event) => event.data)).toEqual(['x', 'after']);
   });
+});
 
+describe('over the socket', () => {
   it('keys are per publisher: the same key from another user is another publish', async () => {
     const channel = `room:scope-${run}`;
     const [alice, bob] = await Promise.all([session(a, 'alice'), session(a, 'bob')]);

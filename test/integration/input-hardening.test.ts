@@ -3,16 +3,18 @@
  * coded error (issue 10, items 2–6): names that are JavaScript object keys,
  * positions past 2^64 − 1 stored in a session, deep nesting, an action named like
  * an object key, invalid UTF-8, a flood of subscriptions — and data delivered
- * byte for byte as sent.
+ * byte for byte as sent. What a client sends runs over both transports (WebSocket and the SSE
+ * fallback, issue 17).
  */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type ActionWorker, startActionWorker } from '../../src/actions/action-worker.ts';
-import type { ErrorFrame, ReplyFrame, SubscribedFrame } from '../../src/shared/frames.ts';
+import type { ErrorFrame, ReplyFrame, SubscribedFrame, WelcomeFrame } from '../../src/shared/frames.ts';
 import { eventually, publishMany, settle } from '../support/events.ts';
 import { mintToken, startTestGateway, TEST_API_KEY, type TestGateway } from '../support/gateway.ts';
+import { endpoint, TRANSPORTS, type Transport } from '../support/sse-test-socket.ts';
 import { ids, TestClient } from '../support/ws-client.ts';
 
 let gw: TestGateway;
@@ -33,8 +35,8 @@ afterEach(async () => {
   await Promise.all(workers.splice(0).map((w) => w.close()));
 });
 
-async function session(hello: Record<string, unknown> = {}, sub = 'hardy') {
-  const opened = await TestClient.session(gw.url, { token: await mintToken({ sub }), ...hello });
+async function session(hello: Record<string, unknown> = {}, sub = 'hardy', url = gw.url) {
+  const opened = await TestClient.session(url, { token: await mintToken({ sub }), ...hello });
   clients.push(opened.client);
   return opened;
 }
@@ -47,73 +49,152 @@ async function subscribe(client: TestClient, channel: string) {
     | ErrorFrame;
 }
 
+const deep = `${'['.repeat(30_000)}${']'.repeat(30_000)}`;
+
 const OBJECT_KEYS = ['__proto__', 'constructor', 'toString', 'valueOf', 'hasOwnProperty'];
 
-describe('channels named like JavaScript object keys', () => {
-  it('are subscribed, remembered and resumed like any other, with nothing dropped', async () => {
-    const first = await session({}, 'keys');
-    for (const channel of OBJECT_KEYS)
-      expect((await subscribe(first.client, channel)).type).toBe('subscribed');
-    first.client.drop();
-    const published = new Map<string, string[]>();
-    for (const channel of OBJECT_KEYS) published.set(channel, await publishMany(gw.http, channel, 2));
+describe.each(TRANSPORTS)('over %s', (transport: Transport) => {
+  const sessionHere = (hello: Record<string, unknown> = {}, sub = 'hardy') =>
+    session(hello, sub, endpoint(gw, transport));
 
-    // Resumed without lastEventIds: the session's own positions are used for every channel.
-    const back = await session(
-      { resume: { sessionId: first.welcome.sessionId, resumeToken: first.welcome.resumeToken } },
-      'keys',
-    );
-    expect(back.welcome.resumed).toBe(true);
-    expect(back.welcome.channels.map((c) => c.channel).sort()).toEqual([...OBJECT_KEYS].sort());
-    for (const channel of OBJECT_KEYS) {
+  describe('channels named like JavaScript object keys', () => {
+    it('are subscribed, remembered and resumed like any other, with nothing dropped', async () => {
+      const first = await sessionHere({}, 'keys');
+      for (const channel of OBJECT_KEYS)
+        expect((await subscribe(first.client, channel)).type).toBe('subscribed');
+      first.client.drop();
+      const published = new Map<string, string[]>();
+      for (const channel of OBJECT_KEYS) published.set(channel, await publishMany(gw.http, channel, 2));
+
+      // Resumed without lastEventIds: the session's own positions are used for every channel.
+      const back = await sessionHere(
+        { resume: { sessionId: first.welcome.sessionId, resumeToken: first.welcome.resumeToken } },
+        'keys',
+      );
+      expect(back.welcome.resumed).toBe(true);
+      expect(back.welcome.channels.map((c) => c.channel).sort()).toEqual([...OBJECT_KEYS].sort());
+      for (const channel of OBJECT_KEYS) {
+        await back.client.waitForEvents(2, channel);
+        expect(ids(back.client.events(channel))).toEqual(published.get(channel));
+      }
+      expect(back.client.frames.filter((f) => f.type === 'error')).toEqual([]);
+    });
+  });
+
+  describe('a session whose stored position is unusable', () => {
+    it('resumes with the gap said (recovered:false), not INTERNAL, and resumes again after', async () => {
+      const channel = `stored:${randomUUID().slice(0, 8)}`;
+      const first = await sessionHere({}, 'damaged');
+      await subscribe(first.client, channel);
+      first.client.drop();
+      // A position past 2^64 − 1, as an older gateway could have stored it.
+      await redis.hset(
+        `${gw.prefix}:{s:${first.welcome.sessionId}}`,
+        `ch:${channel}`,
+        '0-99999999999999999999',
+      );
+      const sent = await publishMany(gw.http, channel, 2);
+      const resume = { sessionId: first.welcome.sessionId, resumeToken: first.welcome.resumeToken };
+
+      const back = await sessionHere({ resume }, 'damaged');
+      expect(back.welcome.channels).toEqual([expect.objectContaining({ channel, recovered: false })]);
       await back.client.waitForEvents(2, channel);
-      expect(ids(back.client.events(channel))).toEqual(published.get(channel));
-    }
-    expect(back.client.frames.filter((f) => f.type === 'error')).toEqual([]);
+      expect(ids(back.client.events(channel))).toEqual(sent);
+      await settle(back.client);
+      expect(back.client.closed).toBeUndefined();
+      back.client.drop();
+
+      const again = await sessionHere({ resume }, 'damaged');
+      expect(again.welcome).toMatchObject({ resumed: true, recovered: true });
+    });
+  });
+
+  describe('nesting past MAX_NESTING_DEPTH', () => {
+    it('a socket publish is MALFORMED_MESSAGE naming the limit; the connection stays open', async () => {
+      const { client } = await sessionHere();
+      client.ws.send(`{"type":"publish","ref":"deep","channel":"deep:1","data":${deep}}`);
+      const error = (await client.next((f) => f.type === 'error' && f.ref === 'deep')) as ErrorFrame;
+      expect(error).toMatchObject({ code: 'MALFORMED_MESSAGE', category: 'client', retryable: false });
+      expect(error.detail).toContain('64 levels');
+      await settle(client);
+      expect(client.closed).toBeUndefined();
+    });
+  });
+
+  describe('invalid UTF-8 in a text frame', () => {
+    it('is refused, counted as INVALID_UTF8, and the session resumes', async () => {
+      let streamToken = '';
+      // The SSE stream's connection token, as its first POST names it (docs/protocol.md §1.1).
+      const sseFetch: typeof fetch = (input, init) => {
+        streamToken ||= (init?.headers as Record<string, string> | undefined)?.['tether-connection'] ?? '';
+        return fetch(input, init);
+      };
+      const client = await TestClient.connect(endpoint(gw, transport), {}, { sseFetch });
+      clients.push(client);
+      client.send({ type: 'hello', token: await mintToken({ sub: 'utf8' }) });
+      const welcome = await client.next((f): f is WelcomeFrame => f.type === 'welcome');
+      const bytes = Buffer.from([0x7b, 0xff, 0xfe, 0x7d]);
+      if (transport === 'websocket') {
+        // A text frame (binary: false) whose bytes are not UTF-8: ws sends them unchecked.
+        client.ws.send(bytes, { binary: false });
+        // uWS cuts it (1006); an edge that hands it on answers it and closes with 1007.
+        expect([1006, 1007]).toContain((await client.waitClosed()).code);
+      } else {
+        // POSTed as they are (the SDK sends strings): the gateway answers it and closes with 1007.
+        const res = await fetch(`${endpoint(gw, transport)}/frames`, {
+          method: 'POST',
+          headers: { 'tether-connection': streamToken },
+          body: bytes,
+        });
+        expect(res.status).toBe(204);
+        expect(await client.next((f) => f.type === 'error')).toMatchObject({ code: 'INVALID_UTF8' });
+        expect(await client.waitClosed()).toEqual({ code: 1007, reason: 'INVALID_UTF8' });
+      }
+      const metrics = await (await fetch(`${gw.http}/metrics`)).text();
+      expect(metrics).toMatch(/tether_errors_total\{code="INVALID_UTF8",category="client"\} [1-9]/);
+      const back = await sessionHere(
+        { resume: { sessionId: welcome.sessionId, resumeToken: welcome.resumeToken } },
+        'utf8',
+      );
+      expect(back.welcome.resumed).toBe(true);
+    });
+  });
+
+  describe('MAX_SUBSCRIPTIONS_PER_CONNECTION', () => {
+    it('refuses one channel more with TOO_MANY_SUBSCRIPTIONS and its ref; the connection goes on', async () => {
+      const { client } = await sessionHere();
+      for (let n = 0; n < 8; n++) expect((await subscribe(client, `cap:${n}`)).type).toBe('subscribed');
+      const refused = await subscribe(client, 'cap:8');
+      expect(refused).toMatchObject({ type: 'error', code: 'TOO_MANY_SUBSCRIPTIONS', retryable: false });
+      client.send({ type: 'unsubscribe', channel: 'cap:0', ref: 'u' });
+      await client.next((f) => f.type === 'unsubscribed' && f.ref === 'u');
+      expect((await subscribe(client, 'cap:8')).type).toBe('subscribed');
+    });
   });
 });
 
-describe('a session whose stored position is unusable', () => {
-  it('resumes with the gap said (recovered:false), not INTERNAL, and resumes again after', async () => {
-    const channel = `stored:${randomUUID().slice(0, 8)}`;
-    const first = await session({}, 'damaged');
-    await subscribe(first.client, channel);
-    first.client.drop();
-    // A position past 2^64 − 1, as an older gateway could have stored it.
-    await redis.hset(
-      `${gw.prefix}:{s:${first.welcome.sessionId}}`,
-      `ch:${channel}`,
-      '0-99999999999999999999',
-    );
-    const sent = await publishMany(gw.http, channel, 2);
-    const resume = { sessionId: first.welcome.sessionId, resumeToken: first.welcome.resumeToken };
-
-    const back = await session({ resume }, 'damaged');
-    expect(back.welcome.channels).toEqual([expect.objectContaining({ channel, recovered: false })]);
-    await back.client.waitForEvents(2, channel);
-    expect(ids(back.client.events(channel))).toEqual(sent);
-    await settle(back.client);
-    expect(back.client.closed).toBeUndefined();
-    back.client.drop();
-
-    const again = await session({ resume }, 'damaged');
-    expect(again.welcome).toMatchObject({ resumed: true, recovered: true });
+describe('MAX_SUBSCRIPTIONS_PER_CONNECTION, in Redis', () => {
+  it('a subscribe writes one field of the session, whatever the count', async () => {
+    const { client, welcome } = await session();
+    for (let n = 0; n < 7; n++) await subscribe(client, `fields:${n}`);
+    const written: string[][] = [];
+    // lazyConnect: only the MONITOR connection opens (a second one's ready check can confuse it).
+    const feed = await new Redis(gw.redisUrl, { lazyConnect: true }).monitor();
+    feed.on('monitor', (_time: string, args: string[]) => {
+      if (args.some((a) => a.includes(welcome.sessionId))) written.push(args);
+    });
+    await subscribe(client, 'fields:7');
+    await eventually(() => written.some((args) => args.some((a) => a === 'ch:fields:7')), 'the write');
+    feed.disconnect();
+    // MONITOR shows the script and the HSET it runs: both name the one channel, no other.
+    const channelFields = new Set(written.flat().filter((a) => a.startsWith('ch:')));
+    expect([...channelFields]).toEqual(['ch:fields:7']);
+    const stored = await redis.hkeys(`${gw.prefix}:{s:${welcome.sessionId}}`);
+    expect(stored.filter((f) => f.startsWith('ch:')).length).toBe(8);
   });
 });
 
-describe('nesting past MAX_NESTING_DEPTH', () => {
-  const deep = `${'['.repeat(30_000)}${']'.repeat(30_000)}`;
-
-  it('a socket publish is MALFORMED_MESSAGE naming the limit; the connection stays open', async () => {
-    const { client } = await session();
-    client.ws.send(`{"type":"publish","ref":"deep","channel":"deep:1","data":${deep}}`);
-    const error = (await client.next((f) => f.type === 'error' && f.ref === 'deep')) as ErrorFrame;
-    expect(error).toMatchObject({ code: 'MALFORMED_MESSAGE', category: 'client', retryable: false });
-    expect(error.detail).toContain('64 levels');
-    await settle(client);
-    expect(client.closed).toBeUndefined();
-  });
-
+describe('an HTTP publish nested past MAX_NESTING_DEPTH', () => {
   it('an HTTP publish is 400 MALFORMED_MESSAGE, not a store error', async () => {
     const res = await fetch(`${gw.http}/publish`, {
       method: 'POST',
@@ -139,54 +220,6 @@ describe('actions named like object keys', () => {
       expect(answer).toMatchObject({ type: 'reply', ok: false, error: { code: 'UNKNOWN_ACTION' } });
     },
   );
-});
-
-describe('invalid UTF-8 in a text frame', () => {
-  it('is cut by the edge, counted as INVALID_UTF8, and the session resumes', async () => {
-    const first = await session({}, 'utf8');
-    // A text frame (binary: false) whose bytes are not UTF-8: ws sends them unchecked.
-    first.client.ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false });
-    const closed = await first.client.waitClosed();
-    expect([1006, 1007]).toContain(closed.code);
-    const metrics = await (await fetch(`${gw.http}/metrics`)).text();
-    expect(metrics).toMatch(/tether_errors_total\{code="INVALID_UTF8",category="client"\} [1-9]/);
-    const back = await session(
-      { resume: { sessionId: first.welcome.sessionId, resumeToken: first.welcome.resumeToken } },
-      'utf8',
-    );
-    expect(back.welcome.resumed).toBe(true);
-  });
-});
-
-describe('MAX_SUBSCRIPTIONS_PER_CONNECTION', () => {
-  it('refuses one channel more with TOO_MANY_SUBSCRIPTIONS and its ref; the connection goes on', async () => {
-    const { client } = await session();
-    for (let n = 0; n < 8; n++) expect((await subscribe(client, `cap:${n}`)).type).toBe('subscribed');
-    const refused = await subscribe(client, 'cap:8');
-    expect(refused).toMatchObject({ type: 'error', code: 'TOO_MANY_SUBSCRIPTIONS', retryable: false });
-    client.send({ type: 'unsubscribe', channel: 'cap:0', ref: 'u' });
-    await client.next((f) => f.type === 'unsubscribed' && f.ref === 'u');
-    expect((await subscribe(client, 'cap:8')).type).toBe('subscribed');
-  });
-
-  it('a subscribe writes one field of the session, whatever the count', async () => {
-    const { client, welcome } = await session();
-    for (let n = 0; n < 7; n++) await subscribe(client, `fields:${n}`);
-    const written: string[][] = [];
-    // lazyConnect: only the MONITOR connection opens (a second one's ready check can confuse it).
-    const feed = await new Redis(gw.redisUrl, { lazyConnect: true }).monitor();
-    feed.on('monitor', (_time: string, args: string[]) => {
-      if (args.some((a) => a.includes(welcome.sessionId))) written.push(args);
-    });
-    await subscribe(client, 'fields:7');
-    await eventually(() => written.some((args) => args.some((a) => a === 'ch:fields:7')), 'the write');
-    feed.disconnect();
-    // MONITOR shows the script and the HSET it runs: both name the one channel, no other.
-    const channelFields = new Set(written.flat().filter((a) => a.startsWith('ch:')));
-    expect([...channelFields]).toEqual(['ch:fields:7']);
-    const stored = await redis.hkeys(`${gw.prefix}:{s:${welcome.sessionId}}`);
-    expect(stored.filter((f) => f.startsWith('ch:')).length).toBe(8);
-  });
 });
 
 describe('data, byte for byte', () => {

@@ -2,7 +2,9 @@
  * Lost history is always reported (issue 10, item 1): every channel log has an
  * epoch, and a client whose position belongs to a history that is gone — Redis
  * lost it and the log was created anew, or its IDs went backwards — hears
- * `recovered: false` and gets everything the log holds now, never a silent gap.
+ * `recovered: false` and gets everything the log holds now, never a silent gap — over both
+ * transports (WebSocket and the SSE fallback, issue 17): a client of each shares one Redis
+ * loss, where a loss costs a restart, and the cheap cases run once per transport.
  */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
@@ -11,6 +13,7 @@ import { type RedisServerHandle, startRedisServer } from '../../src/redis/embedd
 import type { SubscribedFrame, WelcomeFrame } from '../../src/shared/frames.ts';
 import { eventually, lastId, publishMany, settle } from '../support/events.ts';
 import { mintToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { endpoint, TRANSPORTS, type Transport } from '../support/sse-test-socket.ts';
 import { ids, TestClient } from '../support/ws-client.ts';
 
 const cleanups: (() => unknown)[] = [];
@@ -24,8 +27,8 @@ async function gatewayOn(redisServer: RedisServerHandle): Promise<TestGateway> {
   return gw;
 }
 
-async function session(gw: TestGateway, hello: Record<string, unknown>) {
-  const opened = await TestClient.session(gw.url, hello);
+async function session(gw: TestGateway, hello: Record<string, unknown>, transport: Transport) {
+  const opened = await TestClient.session(endpoint(gw, transport), hello);
   cleanups.push(() => opened.client.drop());
   return opened;
 }
@@ -46,122 +49,154 @@ describe('Redis without persistence loses everything while clients are away', ()
     let redisServer = await startRedisServer();
     cleanups.push(() => redisServer.stop());
     const gw = await gatewayOn(redisServer);
-    const channel = `lost:${randomUUID().slice(0, 8)}`;
     const token = await mintToken({ sub: 'away' });
-
-    const { client } = await session(gw, { token });
-    const subscribed = await subscribe(client, channel);
-    expect(subscribed.epoch).toMatch(/^[A-Za-z0-9_-]{1,32}$/);
-    const before = await publishMany(gw.http, channel, 5);
-    await client.waitForEvents(5);
-    client.drop();
+    const away = [];
+    for (const transport of TRANSPORTS) {
+      const channel = `lost:${randomUUID().slice(0, 8)}`;
+      const { client } = await session(gw, { token }, transport);
+      const subscribed = await subscribe(client, channel);
+      expect(subscribed.epoch).toMatch(/^[A-Za-z0-9_-]{1,32}$/);
+      const before = await publishMany(gw.http, channel, 5);
+      await client.waitForEvents(5);
+      client.drop();
+      away.push({ transport, channel, subscribed, before });
+    }
 
     redisServer.process.kill('SIGKILL');
     await redisServer.stop();
     redisServer = await startRedisServer({ port: redisServer.port }); // empty: nothing was kept
     await eventually(async () => (await readyStatus(gw)) === 200, 'the gateway back on Redis', 20_000);
-    const after = await publishMany(gw.http, channel, 3);
 
-    // The session is gone with the rest: a new one, then the channel from where it was.
-    const back = await session(gw, { token, resume: { sessionId: 'gone', resumeToken: 'gone' } });
-    const again = await subscribe(back.client, channel, { from: lastId(before), epoch: subscribed.epoch });
-    expect(again).toMatchObject({ recovered: false, after: '0-0' });
-    expect(again.epoch).not.toBe(subscribed.epoch);
-    await back.client.waitForEvents(after.length, channel);
-    await settle(back.client);
-    expect(ids(back.client.events(channel))).toEqual(after);
+    for (const { transport, channel, subscribed, before } of away) {
+      const after = await publishMany(gw.http, channel, 3);
+      // The session is gone with the rest: a new one, then the channel from where it was.
+      const back = await session(
+        gw,
+        { token, resume: { sessionId: 'gone', resumeToken: 'gone' } },
+        transport,
+      );
+      const again = await subscribe(back.client, channel, { from: lastId(before), epoch: subscribed.epoch });
+      expect(again, transport).toMatchObject({ recovered: false, after: '0-0' });
+      expect(again.epoch).not.toBe(subscribed.epoch);
+      await back.client.waitForEvents(after.length, channel);
+      await settle(back.client);
+      expect(ids(back.client.events(channel))).toEqual(after);
+    }
   });
 
   it('a client connected through it is closed to resume, and its resume says recovered:false', async () => {
     let redisServer = await startRedisServer();
     cleanups.push(() => redisServer.stop());
     const gw = await gatewayOn(redisServer);
-    const channel = `lost-live:${randomUUID().slice(0, 8)}`;
-    const { client } = await session(gw, { token: await mintToken({ sub: 'present' }) });
-    const subscribed = await subscribe(client, channel);
-    const before = await publishMany(gw.http, channel, 3);
-    await client.waitForEvents(3);
+    const present = [];
+    for (const transport of TRANSPORTS) {
+      const channel = `lost-live:${randomUUID().slice(0, 8)}`;
+      const { client } = await session(gw, { token: await mintToken({ sub: 'present' }) }, transport);
+      const subscribed = await subscribe(client, channel);
+      present.push({ transport, channel, client, subscribed });
+    }
+    const before = new Map<string, string[]>();
+    for (const { channel, client } of present) {
+      before.set(channel, await publishMany(gw.http, channel, 3));
+      await client.waitForEvents(3);
+    }
 
     redisServer.process.kill('SIGKILL');
     await redisServer.stop();
     redisServer = await startRedisServer({ port: redisServer.port });
     await eventually(async () => (await readyStatus(gw)) === 200, 'the gateway back on Redis', 20_000);
-    const after = await publishMany(gw.http, channel, 2);
 
-    // Its reader saw the new epoch: the socket is closed so the client resumes.
-    expect((await client.waitClosed(15_000)).code).toBe(1012);
-    const back = await session(gw, { token: await mintToken({ sub: 'present' }) });
-    const again = await subscribe(back.client, channel, { from: lastId(before), epoch: subscribed.epoch });
-    expect(again.recovered).toBe(false);
-    await back.client.waitForEvents(after.length, channel);
-    expect(ids(back.client.events(channel))).toEqual(after);
+    for (const { transport, channel, client, subscribed } of present) {
+      const after = await publishMany(gw.http, channel, 2);
+      // Its reader saw the new epoch: the connection is closed so the client resumes.
+      expect((await client.waitClosed(15_000)).code, transport).toBe(1012);
+      const back = await session(gw, { token: await mintToken({ sub: 'present' }) }, transport);
+      const position = { from: lastId(before.get(channel) as string[]), epoch: subscribed.epoch };
+      const again = await subscribe(back.client, channel, position);
+      expect(again.recovered).toBe(false);
+      await back.client.waitForEvents(after.length, channel);
+      expect(ids(back.client.events(channel))).toEqual(after);
+    }
   });
 });
 
-describe('a log whose IDs went backwards (a replica behind, a clock behind)', () => {
-  it('a position past the log’s newest ID is answered recovered:false, from the start of what it holds', async () => {
-    const redisServer = await startRedisServer();
-    cleanups.push(() => redisServer.stop());
-    const gw = await gatewayOn(redisServer);
-    const redis = new Redis(redisServer.url);
-    cleanups.push(() => redis.quit());
-    const channel = `backwards:${randomUUID().slice(0, 8)}`;
-    const { client } = await session(gw, { token: await mintToken({ sub: 'ahead' }) });
-    const subscribed = await subscribe(client, channel);
-    const seen = await publishMany(gw.http, channel, 3);
-    await client.waitForEvents(3);
-    client.drop();
+describe.each(TRANSPORTS)('over %s', (transport: Transport) => {
+  describe('a log whose IDs went backwards (a replica behind, a clock behind)', () => {
+    it('a position past the log’s newest ID is answered recovered:false, from the start of what it holds', async () => {
+      const redisServer = await startRedisServer();
+      cleanups.push(() => redisServer.stop());
+      const gw = await gatewayOn(redisServer);
+      const redis = new Redis(redisServer.url);
+      cleanups.push(() => redis.quit());
+      const channel = `backwards:${randomUUID().slice(0, 8)}`;
+      const { client } = await session(gw, { token: await mintToken({ sub: 'ahead' }) }, transport);
+      const subscribed = await subscribe(client, channel);
+      const seen = await publishMany(gw.http, channel, 3);
+      await client.waitForEvents(3);
+      client.drop();
 
-    // The same log (same epoch) now ends below what the client saw, as after a failover
-    // to a replica that missed writes, or appends from a clock that is behind.
-    const key = `${gw.prefix}:{c:${channel}}`;
-    await redis.xtrim(key, 'MAXLEN', 0);
-    await redis.call('XSETID', key, '7-0');
-    await redis.xadd(key, '8-0', 'd', '{"late":true}', 't', String(Date.now()), 'c', 'test');
+      // The same log (same epoch) now ends below what the client saw, as after a failover
+      // to a replica that missed writes, or appends from a clock that is behind.
+      const key = `${gw.prefix}:{c:${channel}}`;
+      await redis.xtrim(key, 'MAXLEN', 0);
+      await redis.call('XSETID', key, '7-0');
+      await redis.xadd(key, '8-0', 'd', '{"late":true}', 't', String(Date.now()), 'c', 'test');
 
-    const back = await session(gw, { token: await mintToken({ sub: 'ahead' }) });
-    const again = await subscribe(back.client, channel, { from: lastId(seen), epoch: subscribed.epoch });
-    // Delivery restarts at the first event the log still holds (the ones before it were trimmed).
-    expect(again).toMatchObject({
-      recovered: false,
-      after: '7-18446744073709551615',
-      epoch: subscribed.epoch,
+      const back = await session(gw, { token: await mintToken({ sub: 'ahead' }) }, transport);
+      const again = await subscribe(back.client, channel, { from: lastId(seen), epoch: subscribed.epoch });
+      // Delivery restarts at the first event the log still holds (the ones before it were trimmed).
+      expect(again).toMatchObject({
+        recovered: false,
+        after: '7-18446744073709551615',
+        epoch: subscribed.epoch,
+      });
+      await back.client.waitForEvents(1, channel);
+      expect(ids(back.client.events(channel))).toEqual(['8-0']);
     });
-    await back.client.waitForEvents(1, channel);
-    expect(ids(back.client.events(channel))).toEqual(['8-0']);
   });
-});
 
-describe('a resume that finds the session', () => {
-  it('carries each channel’s epoch in welcome, and a stale epoch from the client is caught', async () => {
-    const redisServer = await startRedisServer();
-    cleanups.push(() => redisServer.stop());
-    const gw = await gatewayOn(redisServer);
-    const channel = `epoch:${randomUUID().slice(0, 8)}`;
-    const token = await mintToken({ sub: 'keeper' });
-    const first = await session(gw, { token });
-    const subscribed = await subscribe(first.client, channel);
-    const sent = await publishMany(gw.http, channel, 2);
-    await first.client.waitForEvents(2);
-    first.client.drop();
+  describe('a resume that finds the session', () => {
+    it('carries each channel’s epoch in welcome, and a stale epoch from the client is caught', async () => {
+      const redisServer = await startRedisServer();
+      cleanups.push(() => redisServer.stop());
+      const gw = await gatewayOn(redisServer);
+      const channel = `epoch:${randomUUID().slice(0, 8)}`;
+      const token = await mintToken({ sub: 'keeper' });
+      const first = await session(gw, { token }, transport);
+      const subscribed = await subscribe(first.client, channel);
+      const sent = await publishMany(gw.http, channel, 2);
+      await first.client.waitForEvents(2);
+      first.client.drop();
 
-    const resume = { sessionId: first.welcome.sessionId, resumeToken: first.welcome.resumeToken };
-    const same = await session(gw, {
-      token,
-      resume: {
-        ...resume,
-        lastEventIds: { [channel]: lastId(sent) },
-        epochs: { [channel]: subscribed.epoch },
-      },
+      const resume = { sessionId: first.welcome.sessionId, resumeToken: first.welcome.resumeToken };
+      const same = await session(
+        gw,
+        {
+          token,
+          resume: {
+            ...resume,
+            lastEventIds: { [channel]: lastId(sent) },
+            epochs: { [channel]: subscribed.epoch },
+          },
+        },
+        transport,
+      );
+      const kept = same.welcome.channels.find((c) => c.channel === channel);
+      expect(kept).toMatchObject({ recovered: true, after: lastId(sent), epoch: subscribed.epoch });
+      same.client.drop();
+
+      const stale = await session(
+        gw,
+        {
+          token,
+          resume: { ...resume, lastEventIds: { [channel]: lastId(sent) }, epochs: { [channel]: 'old' } },
+        },
+        transport,
+      );
+      expect(stale.welcome).toMatchObject({
+        resumed: true,
+        recovered: false,
+      } satisfies Partial<WelcomeFrame>);
     });
-    const kept = same.welcome.channels.find((c) => c.channel === channel);
-    expect(kept).toMatchObject({ recovered: true, after: lastId(sent), epoch: subscribed.epoch });
-    same.client.drop();
-
-    const stale = await session(gw, {
-      token,
-      resume: { ...resume, lastEventIds: { [channel]: lastId(sent) }, epochs: { [channel]: 'old' } },
-    });
-    expect(stale.welcome).toMatchObject({ resumed: true, recovered: false } satisfies Partial<WelcomeFrame>);
   });
 });

@@ -2,7 +2,8 @@
  * Channel namespaces (issue 15 item 1), on two gateway processes sharing one
  * CONFIG_FILE and one Redis: `publish: backend` refuses clients, `replay: false`
  * delivers live only and says so, `maxSubscribers` caps subscribers across both
- * processes (and a crashed process's subscribers lapse), `historyMaxAgeMs` trims.
+ * processes (and a crashed process's subscribers lapse), `historyMaxAgeMs` trims. What a
+ * client meets runs over both transports (WebSocket and the SSE fallback, issue 17).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,6 +19,7 @@ import {
   processEnv,
   spawnGateway,
 } from '../support/gateway-process.ts';
+import { endpoint, TRANSPORTS, type Transport } from '../support/sse-test-socket.ts';
 import { TestClient } from '../support/ws-client.ts';
 
 const run = randomBytes(3).toString('hex');
@@ -54,8 +56,13 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function session(gateway: GatewayProcess, hello: Record<string, unknown> = {}) {
-  const started = await TestClient.session(gateway.url, { token: await mintToken({ sub: 'ann' }), ...hello });
+async function session(
+  gateway: GatewayProcess,
+  hello: Record<string, unknown> = {},
+  transport: Transport = 'websocket',
+) {
+  const url = endpoint(gateway, transport);
+  const started = await TestClient.session(url, { token: await mintToken({ sub: 'ann' }), ...hello });
   opened.push(started.client);
   return started;
 }
@@ -74,111 +81,124 @@ async function history(gateway: GatewayProcess, channel: string): Promise<EventF
   return ((await res.json()) as { events: EventFrame[] }).events;
 }
 
-describe('publish: backend', () => {
-  it('refuses a client’s publish with PUBLISH_FORBIDDEN saying why; the backend publishes', async () => {
-    const channel = `feed:${run}`;
-    const { client } = await session(a);
-    await subscribe(client, channel);
-    client.send({ type: 'publish', ref: 'p1', channel, data: 'from a client' });
-    const refused = (await client.next((f) => f.type === 'error' && f.ref === 'p1')) as ErrorFrame;
-    expect(refused).toMatchObject({ code: 'PUBLISH_FORBIDDEN', retryable: false });
-    expect(refused.detail).toBe(
-      `${channel}: namespace "feed" takes publishes from the backend only (publish: backend)`,
-    );
-    await publishHttp(b.http, channel, 'from the backend');
-    await client.waitForEvents(1, channel);
-    expect(client.events(channel).map((event) => event.data)).toEqual(['from the backend']);
-    client.send({ type: 'publish', ref: 'p2', channel: `room:${run}`, data: 1 });
-    await client.next((f) => f.type === 'ack' && f.ref === 'p2');
+describe.each(TRANSPORTS)('over %s', (transport: Transport) => {
+  describe('publish: backend', () => {
+    it('refuses a client’s publish with PUBLISH_FORBIDDEN saying why; the backend publishes', async () => {
+      const channel = `feed:${run}-${transport}`;
+      const { client } = await session(a, {}, transport);
+      await subscribe(client, channel);
+      client.send({ type: 'publish', ref: 'p1', channel, data: 'from a client' });
+      const refused = (await client.next((f) => f.type === 'error' && f.ref === 'p1')) as ErrorFrame;
+      expect(refused).toMatchObject({ code: 'PUBLISH_FORBIDDEN', retryable: false });
+      expect(refused.detail).toBe(
+        `${channel}: namespace "feed" takes publishes from the backend only (publish: backend)`,
+      );
+      await publishHttp(b.http, channel, 'from the backend');
+      await client.waitForEvents(1, channel);
+      expect(client.events(channel).map((event) => event.data)).toEqual(['from the backend']);
+      client.send({ type: 'publish', ref: 'p2', channel: `room:${run}-${transport}`, data: 1 });
+      await client.next((f) => f.type === 'ack' && f.ref === 'p2');
+    });
+  });
+
+  describe('replay: false', () => {
+    it('subscribe with from: live from now, recovered false when events were skipped, true when none were', async () => {
+      const channel = `cursor:${run}-${transport}`;
+      const ids = await publishMany(a.http, channel, 3, 1);
+      const { client } = await session(b, {}, transport);
+      const skipped = (await subscribe(client, channel, { from: ids[0] })) as SubscribedFrame;
+      expect(skipped).toMatchObject({ type: 'subscribed', recovered: false, after: ids[2] });
+      const { client: upToDate } = await session(b, {}, transport);
+      expect(await subscribe(upToDate, channel, { from: ids[2] })).toMatchObject({
+        recovered: true,
+        after: ids[2],
+      });
+      const live = await publishHttp(a.http, channel, 'live');
+      await client.waitForEvents(1, channel);
+      expect(client.events(channel).map((event) => event.id)).toEqual([live]);
+    });
+
+    it('a resumed session’s channel is not replayed: recovered false, then live', async () => {
+      const channel = `cursor:resume-${run}-${transport}`;
+      const { client, welcome } = await session(a, {}, transport);
+      const subscribed = (await subscribe(client, channel)) as SubscribedFrame;
+      client.drop();
+      const missed = await publishMany(a.http, channel, 2, 1);
+      const resumed = await session(
+        b,
+        {
+          resume: {
+            sessionId: welcome.sessionId,
+            resumeToken: welcome.resumeToken,
+            lastEventIds: { [channel]: subscribed.after },
+            epochs: { [channel]: subscribed.epoch },
+          },
+        },
+        transport,
+      );
+      expect(resumed.welcome).toMatchObject({ resumed: true, recovered: false });
+      expect((resumed.welcome as WelcomeFrame).channels).toEqual([
+        { channel, recovered: false, after: missed[1], epoch: subscribed.epoch },
+      ]);
+      const live = await publishHttp(a.http, channel, 'live');
+      await resumed.client.waitForEvents(1, channel);
+      expect(resumed.client.events(channel).map((event) => event.id)).toEqual([live]);
+    });
+  });
+
+  describe('maxSubscribers', () => {
+    it('caps subscribers across both processes; CHANNEL_FULL leaves the connection open, and room frees on leave', async () => {
+      const channel = `stage:${run}-${transport}`;
+      const [{ client: first }, { client: second }, { client: third }] = await Promise.all([
+        session(a, {}, transport),
+        session(b, {}, transport),
+        session(a, {}, transport),
+      ]);
+      expect(await subscribe(first, channel)).toMatchObject({ type: 'subscribed' });
+      expect(await subscribe(second, channel)).toMatchObject({ type: 'subscribed' });
+      for (const client of [third, (await session(b, {}, transport)).client]) {
+        const full = (await subscribe(client, channel)) as ErrorFrame;
+        expect(full).toMatchObject({ type: 'error', code: 'CHANNEL_FULL', retryable: true });
+        expect(full.detail).toBe(`${channel}: 2 subscribers (maxSubscribers of namespace "stage")`);
+      }
+      first.send({ type: 'unsubscribe', channel, ref: 'u' });
+      await first.next((f) => f.type === 'unsubscribed');
+      expect(await subscribe(third, channel)).toMatchObject({ type: 'subscribed' });
+      second.close(); // a socket that closes gives its place back too
+      await second.waitClosed();
+      const { client: fourth } = await session(b, {}, transport);
+      await expectEventually(async () => (await subscribe(fourth, channel)).type === 'subscribed');
+      const { client: fifth } = await session(a, {}, transport);
+      expect(await subscribe(fifth, channel)).toMatchObject({ code: 'CHANNEL_FULL' });
+    });
+
+    it('a resumed session keeps its channel past the cap', async () => {
+      const channel = `solo:resume-${run}-${transport}`;
+      const { client, welcome } = await session(a, {}, transport);
+      const subscribed = (await subscribe(client, channel)) as SubscribedFrame;
+      client.drop();
+      const { client: newcomer } = await session(b, {}, transport);
+      await expectEventually(async () => (await subscribe(newcomer, channel)).type === 'subscribed');
+      const resumed = await session(
+        b,
+        {
+          resume: {
+            sessionId: welcome.sessionId,
+            resumeToken: welcome.resumeToken,
+            lastEventIds: { [channel]: subscribed.after },
+          },
+        },
+        transport,
+      );
+      expect((resumed.welcome as WelcomeFrame).channels.map((c) => c.channel)).toEqual([channel]);
+      await publishHttp(a.http, channel, 'both hear it');
+      await Promise.all([resumed.client.waitForEvents(1, channel), newcomer.waitForEvents(1, channel)]);
+    });
   });
 });
 
-describe('replay: false', () => {
-  it('subscribe with from: live from now, recovered false when events were skipped, true when none were', async () => {
-    const channel = `cursor:${run}`;
-    const ids = await publishMany(a.http, channel, 3, 1);
-    const { client } = await session(b);
-    const skipped = (await subscribe(client, channel, { from: ids[0] })) as SubscribedFrame;
-    expect(skipped).toMatchObject({ type: 'subscribed', recovered: false, after: ids[2] });
-    const { client: upToDate } = await session(b);
-    expect(await subscribe(upToDate, channel, { from: ids[2] })).toMatchObject({
-      recovered: true,
-      after: ids[2],
-    });
-    const live = await publishHttp(a.http, channel, 'live');
-    await client.waitForEvents(1, channel);
-    expect(client.events(channel).map((event) => event.id)).toEqual([live]);
-  });
-
-  it('a resumed session’s channel is not replayed: recovered false, then live', async () => {
-    const channel = `cursor:resume-${run}`;
-    const { client, welcome } = await session(a);
-    const subscribed = (await subscribe(client, channel)) as SubscribedFrame;
-    client.drop();
-    const missed = await publishMany(a.http, channel, 2, 1);
-    const resumed = await session(b, {
-      resume: {
-        sessionId: welcome.sessionId,
-        resumeToken: welcome.resumeToken,
-        lastEventIds: { [channel]: subscribed.after },
-        epochs: { [channel]: subscribed.epoch },
-      },
-    });
-    expect(resumed.welcome).toMatchObject({ resumed: true, recovered: false });
-    expect((resumed.welcome as WelcomeFrame).channels).toEqual([
-      { channel, recovered: false, after: missed[1], epoch: subscribed.epoch },
-    ]);
-    const live = await publishHttp(a.http, channel, 'live');
-    await resumed.client.waitForEvents(1, channel);
-    expect(resumed.client.events(channel).map((event) => event.id)).toEqual([live]);
-  });
-});
-
-describe('maxSubscribers', () => {
-  it('caps subscribers across both processes; CHANNEL_FULL leaves the connection open, and room frees on leave', async () => {
-    const channel = `stage:${run}`;
-    const [{ client: first }, { client: second }, { client: third }] = await Promise.all([
-      session(a),
-      session(b),
-      session(a),
-    ]);
-    expect(await subscribe(first, channel)).toMatchObject({ type: 'subscribed' });
-    expect(await subscribe(second, channel)).toMatchObject({ type: 'subscribed' });
-    for (const client of [third, (await session(b)).client]) {
-      const full = (await subscribe(client, channel)) as ErrorFrame;
-      expect(full).toMatchObject({ type: 'error', code: 'CHANNEL_FULL', retryable: true });
-      expect(full.detail).toBe(`${channel}: 2 subscribers (maxSubscribers of namespace "stage")`);
-    }
-    first.send({ type: 'unsubscribe', channel, ref: 'u' });
-    await first.next((f) => f.type === 'unsubscribed');
-    expect(await subscribe(third, channel)).toMatchObject({ type: 'subscribed' });
-    second.close(); // a socket that closes gives its place back too
-    await second.waitClosed();
-    const { client: fourth } = await session(b);
-    await expectEventually(async () => (await subscribe(fourth, channel)).type === 'subscribed');
-    const { client: fifth } = await session(a);
-    expect(await subscribe(fifth, channel)).toMatchObject({ code: 'CHANNEL_FULL' });
-  });
-
-  it('a resumed session keeps its channel past the cap', async () => {
-    const channel = `solo:resume-${run}`;
-    const { client, welcome } = await session(a);
-    const subscribed = (await subscribe(client, channel)) as SubscribedFrame;
-    client.drop();
-    const { client: newcomer } = await session(b);
-    await expectEventually(async () => (await subscribe(newcomer, channel)).type === 'subscribed');
-    const resumed = await session(b, {
-      resume: {
-        sessionId: welcome.sessionId,
-        resumeToken: welcome.resumeToken,
-        lastEventIds: { [channel]: subscribed.after },
-      },
-    });
-    expect((resumed.welcome as WelcomeFrame).channels.map((c) => c.channel)).toEqual([channel]);
-    await publishHttp(a.http, channel, 'both hear it');
-    await Promise.all([resumed.client.waitForEvents(1, channel), newcomer.waitForEvents(1, channel)]);
-  });
-
+// A crashed process's subscribers lapse with its lease: the registry's, whatever the transport.
+describe('maxSubscribers after a crash', () => {
   it(
     'subscribers of a process that crashed lapse with its lease, and the channel has room again',
     async () => {

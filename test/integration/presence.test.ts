@@ -3,7 +3,8 @@
  * from either process, over the socket and over HTTP; a member leaves when its session
  * ends, when its resume window passes, or when its process dies (its lease runs out);
  * a dropped session that resumes in time never left; join/leave events reach the
- * subscribers of both processes, a burst coalesced into a few frames that list it.
+ * subscribers of both processes, a burst coalesced into a few frames that list it. A resume
+ * in time and bad requests run over both transports (WebSocket and the SSE fallback, issue 17).
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +14,7 @@ import { eventually, publishMany, settle, sleep } from '../support/events.ts';
 import { mintToken } from '../support/gateway.ts';
 import { call, type GatewayPair, spawnPair } from '../support/gateway-pair.ts';
 import { type GatewayProcess, PROCESS_TEST_TIMEOUT_MS, spawnGateway } from '../support/gateway-process.ts';
+import { endpoint, TRANSPORTS, type Transport } from '../support/sse-test-socket.ts';
 import { TestClient } from '../support/ws-client.ts';
 
 const RESUME_WINDOW_MS = 2000;
@@ -38,8 +40,13 @@ afterEach(() => {
 
 const unique = (prefix: string) => `${prefix}:${randomUUID().slice(0, 8)}`;
 
-async function connect(gw: GatewayProcess, sub: string, extra: Record<string, unknown> = {}) {
-  const session = await TestClient.session(gw.url, {
+async function connect(
+  gw: GatewayProcess,
+  sub: string,
+  extra: Record<string, unknown> = {},
+  transport: Transport = 'websocket',
+) {
+  const session = await TestClient.session(endpoint(gw, transport), {
     token: await mintToken({ sub }),
     client: { name: sub },
     ...extra,
@@ -49,8 +56,8 @@ async function connect(gw: GatewayProcess, sub: string, extra: Record<string, un
 }
 
 /** A session on `gw` subscribed to `channel`. */
-async function member(gw: GatewayProcess, sub: string, channel: string) {
-  const session = await connect(gw, sub);
+async function member(gw: GatewayProcess, sub: string, channel: string, transport?: Transport) {
+  const session = await connect(gw, sub, {}, transport);
   session.client.send({ type: 'subscribe', channel, ref: 's' });
   await session.client.next((f) => f.type === 'subscribed' && f.channel === channel);
   return session;
@@ -156,31 +163,34 @@ describe('presence across two processes', () => {
     );
   });
 
-  it('a drop and a resume on the other process within the window: never left, same since, no join or leave event', async () => {
-    const channel = unique('room');
-    const observer = await member(pair.b, 'watcher', channel);
-    const mover = await member(pair.a, 'mover', channel);
-    await eventually(
-      () => memberships(observer.client, channel).some((f) => f.joined.some((m) => m.userId === 'mover')),
-      'the join',
-    );
-    const before = (await askPresence(observer.client, channel)) as PresentFrame;
-    const framesBefore = memberships(observer.client, channel).length;
+  it.each(TRANSPORTS)(
+    'a drop and a resume on the other process within the window: never left, same since, no join or leave event (%s)',
+    async (transport: Transport) => {
+      const channel = unique('room');
+      const observer = await member(pair.b, 'watcher', channel);
+      const mover = await member(pair.a, 'mover', channel, transport);
+      await eventually(
+        () => memberships(observer.client, channel).some((f) => f.joined.some((m) => m.userId === 'mover')),
+        'the join',
+      );
+      const before = (await askPresence(observer.client, channel)) as PresentFrame;
+      const framesBefore = memberships(observer.client, channel).length;
 
-    mover.client.drop();
-    const resumed = await TestClient.session(pair.b.url, {
-      token: await mintToken({ sub: 'mover' }),
-      resume: { sessionId: mover.welcome.sessionId, resumeToken: mover.welcome.resumeToken },
-    });
-    clients.push(resumed.client);
-    expect(resumed.welcome).toMatchObject({ resumed: true, sessionId: mover.welcome.sessionId });
-    await resumed.client.next((f) => f.type === 'subscribed' && f.channel === channel);
-    await sleep(1000); // past a coalescing window and a lease refresh
-    await settle(observer.client);
-    expect(memberships(observer.client, channel).length).toBe(framesBefore);
-    const after = (await askPresence(observer.client, channel)) as PresentFrame;
-    expect(after.members).toEqual(before.members);
-  });
+      mover.client.drop();
+      const resumed = await TestClient.session(endpoint(pair.b, transport), {
+        token: await mintToken({ sub: 'mover' }),
+        resume: { sessionId: mover.welcome.sessionId, resumeToken: mover.welcome.resumeToken },
+      });
+      clients.push(resumed.client);
+      expect(resumed.welcome).toMatchObject({ resumed: true, sessionId: mover.welcome.sessionId });
+      await resumed.client.next((f) => f.type === 'subscribed' && f.channel === channel);
+      await sleep(1000); // past a coalescing window and a lease refresh
+      await settle(observer.client);
+      expect(memberships(observer.client, channel).length).toBe(framesBefore);
+      const after = (await askPresence(observer.client, channel)) as PresentFrame;
+      expect(after.members).toEqual(before.members);
+    },
+  );
 
   it('join/leave reach subscribers on both processes; 60 joins in ~600 ms come in a few frames listing all of them', async () => {
     const channel = unique('room');
@@ -275,31 +285,34 @@ describe('presence across two processes', () => {
 });
 
 describe('bad presence requests get their coded errors', () => {
-  it('over the socket: MALFORMED_MESSAGE, FORBIDDEN_CHANNEL, PRESENCE_NOT_ENABLED; the connection carries on', async () => {
-    const { client } = await TestClient.session(pair.a.url, {
-      token: await mintToken({ sub: 'picky', channels: ['room:*', 'other:*'] }),
-    });
-    clients.push(client);
-    for (const [frame, code, detail] of [
-      [{ channel: 'room:1', limit: -1 }, 'MALFORMED_MESSAGE', 'presence/limit'],
-      [{ channel: 'room:1', limit: 1001 }, 'MALFORMED_MESSAGE', 'presence/limit'],
-      [{ channel: 'room:1', limit: 'ten' }, 'MALFORMED_MESSAGE', 'presence/limit'],
-      [{ channel: 'room:1', cursor: 'not a cursor' }, 'MALFORMED_MESSAGE', 'presence/cursor'],
-      [{ channel: 'room 1' }, 'MALFORMED_MESSAGE', 'presence/channel'],
-      [{ channel: 'room:1', extra: true }, 'MALFORMED_MESSAGE', 'extra'],
-      [{ channel: 'secret:1' }, 'FORBIDDEN_CHANNEL', 'secret:1'],
-      [{ channel: 'inbox:someone' }, 'FORBIDDEN_CHANNEL', 'inbox:someone'],
-      [{ channel: 'other:1' }, 'PRESENCE_NOT_ENABLED', 'other:1'],
-    ] as const) {
-      const ref = `bad${++refs}`;
-      client.send({ type: 'presence', ref, ...frame });
-      const error = (await client.next((f) => f.type === 'error' && f.ref === ref)) as ErrorFrame;
-      expect(error.code).toBe(code);
-      expect(error.detail).toContain(detail);
-    }
-    await settle(client);
-    expect(client.closed).toBeUndefined();
-  });
+  it.each(TRANSPORTS)(
+    'over %s: MALFORMED_MESSAGE, FORBIDDEN_CHANNEL, PRESENCE_NOT_ENABLED; the connection carries on',
+    async (transport: Transport) => {
+      const { client } = await TestClient.session(endpoint(pair.a, transport), {
+        token: await mintToken({ sub: 'picky', channels: ['room:*', 'other:*'] }),
+      });
+      clients.push(client);
+      for (const [frame, code, detail] of [
+        [{ channel: 'room:1', limit: -1 }, 'MALFORMED_MESSAGE', 'presence/limit'],
+        [{ channel: 'room:1', limit: 1001 }, 'MALFORMED_MESSAGE', 'presence/limit'],
+        [{ channel: 'room:1', limit: 'ten' }, 'MALFORMED_MESSAGE', 'presence/limit'],
+        [{ channel: 'room:1', cursor: 'not a cursor' }, 'MALFORMED_MESSAGE', 'presence/cursor'],
+        [{ channel: 'room 1' }, 'MALFORMED_MESSAGE', 'presence/channel'],
+        [{ channel: 'room:1', extra: true }, 'MALFORMED_MESSAGE', 'extra'],
+        [{ channel: 'secret:1' }, 'FORBIDDEN_CHANNEL', 'secret:1'],
+        [{ channel: 'inbox:someone' }, 'FORBIDDEN_CHANNEL', 'inbox:someone'],
+        [{ channel: 'other:1' }, 'PRESENCE_NOT_ENABLED', 'other:1'],
+      ] as const) {
+        const ref = `bad${++refs}`;
+        client.send({ type: 'presence', ref, ...frame });
+        const error = (await client.next((f) => f.type === 'error' && f.ref === ref)) as ErrorFrame;
+        expect(error.code).toBe(code);
+        expect(error.detail).toContain(detail);
+      }
+      await settle(client);
+      expect(client.closed).toBeUndefined();
+    },
+  );
 
   it('over HTTP: 401 without a key, 400 naming the bad part, 404 where presence is off', async () => {
     const url = (path: string) => `${pair.b.http}${path}`;

@@ -4,8 +4,9 @@
  * lets the client in again once retryAfterMs has passed or a slot frees. The attempt
  * window slides; hints are jittered, never shorter than the real wait. Redis errors
  * on a limit fall back to a per-process limiter. X-Forwarded-For counts only from a
- * trusted proxy. The connection limits hold over both transports (WebSocket and the SSE
- * fallback, issue 17).
+ * trusted proxy. The connection limits, the message rate and the failed-hello budget hold
+ * over both transports (WebSocket and the SSE fallback, issue 17); how a window slides, a
+ * slot's lease and Redis fallbacks are the limiter's own, tested once.
  */
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -80,6 +81,9 @@ function refused(outcome: Outcome, code: string, closeCode: number): ErrorFrame 
   expect(outcome.closeCode).toBe(closeCode);
   return outcome.error;
 }
+
+/** A request through a proxy at 127.0.0.1 for the client at `ip`. */
+const HEADERS = (ip: string) => ({ 'x-forwarded-for': `${ip}, 127.0.0.1` });
 
 /** Wait until `gw` has processed the close of every socket but `open`. */
 const settledTo = (gw: TestGateway, open: number) =>
@@ -180,22 +184,55 @@ describe('the attempt window slides', () => {
   });
 });
 
-describe('concurrent connections', () => {
+describe.each(TRANSPORTS)('concurrent connections, over %s', (transport: Transport) => {
   it('MAX_CONNECTIONS_PER_USER: the one past the limit across gateways gets USER_TOO_MANY_CONNECTIONS/4033; a close frees a slot', async () => {
     const [a, b] = await pair({ MAX_CONNECTIONS_PER_USER: '2' });
-    const first = await attempt(a.url, 'busy');
+    const first = await attempt(endpoint(a, transport), 'busy');
     expect(first.welcomed).toBe(true);
-    expect((await attempt(b.url, 'busy')).welcomed).toBe(true);
-    refused(await attempt(b.url, 'busy'), 'USER_TOO_MANY_CONNECTIONS', 4033);
-    refused(await attempt(a.url, 'busy'), 'USER_TOO_MANY_CONNECTIONS', 4033);
-    expect((await attempt(a.url, 'other')).welcomed).toBe(true);
+    expect((await attempt(endpoint(b, transport), 'busy')).welcomed).toBe(true);
+    refused(await attempt(endpoint(b, transport), 'busy'), 'USER_TOO_MANY_CONNECTIONS', 4033);
+    refused(await attempt(endpoint(a, transport), 'busy'), 'USER_TOO_MANY_CONNECTIONS', 4033);
+    expect((await attempt(endpoint(a, transport), 'other')).welcomed).toBe(true);
 
     first.client.close();
     await first.client.waitClosed();
     await settledTo(a, 1); // only 'other' is left on a
-    expect((await attempt(a.url, 'busy')).welcomed).toBe(true);
+    expect((await attempt(endpoint(a, transport), 'busy')).welcomed).toBe(true);
   });
 
+  it('MAX_CONNECTIONS_PER_IP: the one past the limit across gateways gets TOO_MANY_CONNECTIONS/4030; a close frees a slot', async () => {
+    const [a, b] = await pair({ MAX_CONNECTIONS_PER_IP: '3' });
+    const held = [
+      await attempt(endpoint(a, transport), 'i1'),
+      await attempt(endpoint(b, transport), 'i2'),
+      await attempt(endpoint(b, transport), 'i3'),
+    ];
+    for (const outcome of held) expect(outcome.welcomed).toBe(true);
+    refused(await attempt(endpoint(a, transport), 'i4'), 'TOO_MANY_CONNECTIONS', 4030);
+
+    const leaving = held[1] as Outcome;
+    leaving.client.close();
+    await leaving.client.waitClosed();
+    await settledTo(b, 1);
+    expect((await attempt(endpoint(a, transport), 'i4')).welcomed).toBe(true);
+    refused(await attempt(endpoint(b, transport), 'i5'), 'TOO_MANY_CONNECTIONS', 4030);
+  });
+
+  it('X-Forwarded-For from a trusted peer names the client: distinct clients behind one proxy are counted apart', async () => {
+    const gw = await startTestGateway({ TRUSTED_PROXIES: '127.0.0.1', MAX_CONNECTIONS_PER_IP: '1' });
+    gateways.push(gw);
+    expect((await attempt(endpoint(gw, transport), 'x1', HEADERS('203.0.113.7'))).welcomed).toBe(true);
+    expect((await attempt(endpoint(gw, transport), 'x2', HEADERS('203.0.113.8'))).welcomed).toBe(true);
+    refused(
+      await attempt(endpoint(gw, transport), 'x3', HEADERS('203.0.113.7')),
+      'TOO_MANY_CONNECTIONS',
+      4030,
+    );
+  });
+});
+
+// The slot's lease and claim: a close reaches the core alike from either transport.
+describe('concurrent connections: the slot', () => {
   it('a connection held longer than its slot lease keeps the slot (the lease loop renews it)', async () => {
     const gw = await startTestGateway({ MAX_CONNECTIONS_PER_USER: '1', SESSION_LEASE_MS: '1000' });
     gateways.push(gw);
@@ -240,33 +277,9 @@ describe('concurrent connections', () => {
       await redisServer.stop();
     }
   });
-
-  it('MAX_CONNECTIONS_PER_IP: the one past the limit across gateways gets TOO_MANY_CONNECTIONS/4030; a close frees a slot', async () => {
-    const [a, b] = await pair({ MAX_CONNECTIONS_PER_IP: '3' });
-    const held = [await attempt(a.url, 'i1'), await attempt(b.url, 'i2'), await attempt(b.url, 'i3')];
-    for (const outcome of held) expect(outcome.welcomed).toBe(true);
-    refused(await attempt(a.url, 'i4'), 'TOO_MANY_CONNECTIONS', 4030);
-
-    const leaving = held[1] as Outcome;
-    leaving.client.close();
-    await leaving.client.waitClosed();
-    await settledTo(b, 1);
-    expect((await attempt(a.url, 'i4')).welcomed).toBe(true);
-    refused(await attempt(b.url, 'i5'), 'TOO_MANY_CONNECTIONS', 4030);
-  });
 });
 
 describe('trusted proxies', () => {
-  const HEADERS = (ip: string) => ({ 'x-forwarded-for': `${ip}, 127.0.0.1` });
-
-  it('X-Forwarded-For from a trusted peer names the client: distinct clients behind one proxy are counted apart', async () => {
-    const gw = await startTestGateway({ TRUSTED_PROXIES: '127.0.0.1', MAX_CONNECTIONS_PER_IP: '1' });
-    gateways.push(gw);
-    expect((await attempt(gw.url, 'x1', HEADERS('203.0.113.7'))).welcomed).toBe(true);
-    expect((await attempt(gw.url, 'x2', HEADERS('203.0.113.8'))).welcomed).toBe(true);
-    refused(await attempt(gw.url, 'x3', HEADERS('203.0.113.7')), 'TOO_MANY_CONNECTIONS', 4030);
-  });
-
   it('on a dual-stack gateway (HOST=::) an IPv4 proxy matches its CIDR entry, and clients behind it are counted apart', async () => {
     const gw = await startTestGateway({
       HOST: '::',
@@ -336,11 +349,13 @@ describe('across gateway processes', () => {
   });
 });
 
-describe('inside a session', () => {
+describe.each(TRANSPORTS)('inside a session, over %s', (transport: Transport) => {
   it('MESSAGES_PER_SECOND: frames over the rate get MESSAGE_RATE_LIMITED with their ref; the connection stays open and later frames are processed', async () => {
     const gw = await startTestGateway({ MESSAGES_PER_SECOND: '5' }); // bursts of 10
     gateways.push(gw);
-    const { client } = await TestClient.session(gw.url, { token: await mintToken({ sub: 'chatty' }) });
+    const { client } = await TestClient.session(endpoint(gw, transport), {
+      token: await mintToken({ sub: 'chatty' }),
+    });
     clients.push(client);
     const refs = Array.from({ length: 60 }, (_, i) => `m${i}`);
     for (const ref of refs) client.send({ type: 'publish', channel: 'rl:room', data: { ref }, ref });
@@ -379,7 +394,7 @@ describe('inside a session', () => {
     gateways.push(gw);
     const waits: number[] = [];
     for (let i = 0; i < 3; i++) {
-      const client = await TestClient.connect(gw.url);
+      const client = await TestClient.connect(endpoint(gw, transport));
       clients.push(client);
       const sentAt = Date.now();
       client.send({
@@ -394,22 +409,22 @@ describe('inside a session', () => {
     for (const [n, ms] of waits.entries()) expect(ms).toBeGreaterThanOrEqual(100 * 2 ** n - 5);
 
     // Past the budget even a good token is refused, with a hint when to come back.
-    const error = refused(await attempt(gw.url, 'alice'), 'AUTH_RATE_LIMITED', 4031);
+    const error = refused(await attempt(endpoint(gw, transport), 'alice'), 'AUTH_RATE_LIMITED', 4031);
     expect(error.retryAfterMs).toBeLessThanOrEqual(2000 * (1 + AT_LEAST_JITTER));
     await sleep((error.retryAfterMs as number) + 50);
-    expect((await attempt(gw.url, 'alice')).welcomed).toBe(true);
+    expect((await attempt(endpoint(gw, transport), 'alice')).welcomed).toBe(true);
   });
 
   it('AUTH_FAILURES_PER_IP holds against parallel hellos: of 30 bad tokens at once only 3 hear AUTH_INVALID_TOKEN, the rest AUTH_RATE_LIMITED/4031', async () => {
     const gw = await startTestGateway({ AUTH_FAILURES_PER_IP: '3', AUTH_FAILURE_WINDOW_S: '60' });
     gateways.push(gw);
-    const outcomes = await badHellos(Array.from({ length: 30 }, () => gw.url));
+    const outcomes = await badHellos(Array.from({ length: 30 }, () => endpoint(gw, transport)));
     expect(outcomes.filter((o) => o.code === 'AUTH_INVALID_TOKEN').map((o) => o.closeCode)).toEqual([
       4001, 4001, 4001,
     ]);
     const limited = outcomes.filter((o) => o.code !== 'AUTH_INVALID_TOKEN');
     expect(limited).toHaveLength(27);
     for (const o of limited) expect([o.code, o.closeCode]).toEqual(['AUTH_RATE_LIMITED', 4031]);
-    refused(await attempt(gw.url, 'alice'), 'AUTH_RATE_LIMITED', 4031);
+    refused(await attempt(endpoint(gw, transport), 'alice'), 'AUTH_RATE_LIMITED', 4031);
   });
 });

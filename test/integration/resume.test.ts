@@ -2,7 +2,7 @@
  * Lossless resume (issue 2, "Tests"): events published while a client is away
  * arrive after resume exactly once, in order — on the same gateway, on a second
  * gateway sharing Redis (both over WebSocket and over the SSE fallback, issue 17),
- * and on a gateway process restarted after SIGKILL.
+ * and on a gateway process restarted after SIGKILL; the resume handshake holds on both.
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -126,6 +126,7 @@ describe.each(TRANSPORTS)('resume after a network drop, over %s', (transport: Tr
   });
 });
 
+// Over WebSocket only: client-sdk.test.ts takes a client of each transport through a SIGKILL.
 describe('resume after the gateway process dies', () => {
   it(
     'SIGKILL mid-stream, restart on the same port: the client resumes there and misses nothing',
@@ -166,18 +167,18 @@ describe('resume after the gateway process dies', () => {
   );
 });
 
-describe('the resume handshake', () => {
+describe.each(TRANSPORTS)('the resume handshake, over %s', (transport: Transport) => {
   it('answers frames sent behind a resume hello first, in order, without waiting for the replay', async () => {
     const gw = await gateway();
     const channel = newChannel();
     const token = await mintToken({ sub: 'pipeliner' });
-    const first = await subscribed(gw.url, token, channel);
+    const first = await subscribed(endpoint(gw, transport), token, channel);
     const before = await publishMany(gw.http, channel, 1);
     await first.client.waitForEvents(1);
     first.client.drop();
     await publishMany(gw.http, channel, 2000);
 
-    const client = await TestClient.connect(gw.url);
+    const client = await TestClient.connect(endpoint(gw, transport));
     clients.push(client);
     const resumeFrame = {
       sessionId: first.welcome.sessionId,
@@ -198,11 +199,11 @@ describe('the resume handshake', () => {
   it('keeps the session’s correlation ID across resumes, in welcome and in the actor', async () => {
     const gw = await gateway();
     const token = await mintToken({ sub: 'traced' });
-    const first = await TestClient.session(gw.url, { token });
+    const first = await TestClient.session(endpoint(gw, transport), { token });
     clients.push(first.client);
     first.client.drop();
     await sleep(100);
-    const second = await resume(gw.url, token, first.welcome, {});
+    const second = await resume(endpoint(gw, transport), token, first.welcome, {});
     expect(second.welcome.resumed).toBe(true);
     expect(second.welcome.correlationId).toBe(first.welcome.correlationId);
     const actor = gw.gateway.core.supervisor.sessionActor(first.welcome.sessionId);
@@ -211,7 +212,7 @@ describe('the resume handshake', () => {
     // A client that names its own correlation ID keeps it.
     second.client.drop();
     await sleep(100);
-    const third = await TestClient.session(gw.url, {
+    const third = await TestClient.session(endpoint(gw, transport), {
       token,
       correlationId: 'my-own-id',
       resume: { sessionId: first.welcome.sessionId, resumeToken: first.welcome.resumeToken },
@@ -225,7 +226,9 @@ describe('the resume handshake', () => {
     const gw = await gateway();
     const channel = newChannel();
     const published = await publishMany(gw.http, channel, 20);
-    const { client } = await TestClient.session(gw.url, { token: await mintToken({ sub: 'twice' }) });
+    const { client } = await TestClient.session(endpoint(gw, transport), {
+      token: await mintToken({ sub: 'twice' }),
+    });
     clients.push(client);
     client.send({ type: 'subscribe', channel, from: '0-0', ref: 'a' });
     client.send({ type: 'subscribe', channel, from: '0-0', ref: 'b' });

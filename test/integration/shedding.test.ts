@@ -5,7 +5,10 @@
  * the lowest tier first with LOAD_SHED / 1013 + retryAfterMs; then it accepts again,
  * and the shed clients resume and get every event published meanwhile, once, in
  * order. A connection admitted but not yet welcomed is never shed. One stall alone,
- * however long, sheds nobody: newcomers wait, then it accepts again.
+ * however long, sheds nobody: newcomers wait, then it accepts again. The members
+ * alternate between the two transports (WebSocket and the SSE fallback, issue 17) on
+ * one gateway: shedding must pick by tier alone, and a shed SSE stream resume as
+ * losslessly — at the cost of one run.
  */
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -14,6 +17,7 @@ import type { ErrorFrame, WelcomeFrame } from '../../src/shared/frames.ts';
 import { eventually, PublishLoop, settle } from '../support/events.ts';
 import { mintToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { parsePrometheusText, sampleValue } from '../support/prometheus-text.ts';
+import { endpoint, TRANSPORTS, type Transport } from '../support/sse-test-socket.ts';
 import { ids, TestClient } from '../support/ws-client.ts';
 
 const CHANNEL = 'shed:room';
@@ -34,6 +38,7 @@ afterEach(async () => {
 
 interface Member {
   sub: string;
+  url: string;
   tier: string;
   token: string;
   client: TestClient;
@@ -46,7 +51,7 @@ async function member(url: string, sub: string, tier: string): Promise<Member> {
   clients.push(client);
   client.send({ type: 'subscribe', channel: CHANNEL, ref: 'sub' });
   await client.next((f) => f.type === 'subscribed');
-  return { sub, tier, token, client, welcome };
+  return { sub, url, tier, token, client, welcome };
 }
 
 /** Real event-loop lag: nothing else in this process runs meanwhile, the gateway included. */
@@ -99,7 +104,10 @@ describe('load shedding', () => {
       'standard',
     ];
     const members: Member[] = [];
-    for (const [i, tier] of tiers.entries()) members.push(await member(gw.url, `u${i}-${tier}`, tier));
+    // Even ones on WebSocket, odd ones on SSE: one free client of each is shed first, then u9 (SSE).
+    const transportOf = (i: number) => TRANSPORTS[i % 2] as Transport;
+    for (const [i, tier] of tiers.entries())
+      members.push(await member(endpoint(gw, transportOf(i)), `u${i}-${tier}`, tier));
     expect(gw.gateway.core.supervisor.poolState()).toBe('accepting');
     const shedBefore = await metric(gw, 'tether_shed_total');
 
@@ -139,7 +147,7 @@ describe('load shedding', () => {
     const resumed = [];
     for (const shed of shedNow(members)) {
       const seen = ids(shed.client.events(CHANNEL));
-      const session = await TestClient.session(gw.url, {
+      const session = await TestClient.session(shed.url, {
         token: shed.token,
         resume: {
           sessionId: shed.welcome.sessionId,
@@ -220,7 +228,7 @@ describe('only welcomed connections are shed', () => {
         const token = await mintToken({ sub: `w-${tier}`, tier });
         const { client, welcome } = await TestClient.session(gw.url, { token });
         clients.push(client);
-        members.push({ sub: `w-${tier}`, tier, token, client, welcome });
+        members.push({ sub: `w-${tier}`, url: gw.url, tier, token, client, welcome });
       }
 
       // The lowest tier, newest of all: admitted at once, but its session cannot be written yet.

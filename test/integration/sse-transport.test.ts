@@ -1,8 +1,9 @@
 /**
- * The SSE + POST fallback (issue 17, docs/protocol.md "Transports") keeps the WebSocket's
- * guarantees: the same cases run over both transports (`describe.each`, as centrifuge-js
- * does) — a session resumes with nothing lost, limits and errors carry the same codes —
- * and a session moves between transports and processes, with `Last-Event-ID` as its positions.
+ * The SSE + POST fallback (issue 17, docs/protocol.md §1.1) keeps the WebSocket's
+ * guarantees: the integration tests that prove resume, limits and errors run their cases
+ * over both transports (`describe.each(TRANSPORTS)`, as centrifuge-js does); here, what is
+ * the fallback's own — a session moves between transports and processes, with
+ * `Last-Event-ID` as its positions, a silent stream is dropped, POSTs are relayed.
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -51,42 +52,9 @@ async function until(done: () => Promise<boolean>, what: string): Promise<void> 
 
 const newChannel = () => `sse:${randomUUID().slice(0, 8)}`;
 
+// Resume, limits and error codes run over both transports in the files that prove them
+// (resume.test.ts, bad-input.test.ts, rate-limits.test.ts, session-lifetime.test.ts, …).
 describe.each(TRANSPORTS)('over %s', (transport: Transport) => {
-  it('events published while the client was away arrive once, in order, after resume', async () => {
-    const gw = await gateway();
-    const url = endpoint(gw, transport);
-    const channel = newChannel();
-    const token = await mintToken({ sub: 'resumer' });
-    const first = await session(url, { token });
-    await subscribe(first.client, channel);
-    const before = await publishMany(gw.http, channel, 5);
-    await first.client.waitForEvents(5);
-
-    first.client.drop();
-    const during = await publishMany(gw.http, channel, 200);
-    const second = await session(url, resumeHello(token, first.welcome, { [channel]: lastId(before) }));
-    expect(second.welcome).toMatchObject({
-      sessionId: first.welcome.sessionId,
-      resumed: true,
-      recovered: true,
-    });
-    const after = await publishMany(gw.http, channel, 5);
-    await second.client.waitForEvents(205);
-    await settle(second.client);
-
-    expect(ids(first.client.events())).toEqual(before);
-    expect(ids(second.client.events())).toEqual([...during, ...after]);
-  });
-
-  it('a frame over the size limit closes with MESSAGE_TOO_LARGE (1009), after its error frame', async () => {
-    const gw = await gateway({ MAX_MESSAGE_BYTES: '1024' });
-    const { client } = await session(endpoint(gw, transport), { token: await mintToken() });
-    client.send({ type: 'publish', ref: 'big', channel: newChannel(), data: 'x'.repeat(2000) });
-    const error = await client.next((f): f is ErrorFrame => f.type === 'error');
-    expect(error).toMatchObject({ code: 'MESSAGE_TOO_LARGE', category: 'client' });
-    expect((await client.waitClosed()).code).toBe(1009);
-  });
-
   it('a burst of frames larger together than a POST may carry is sent, in order, with nothing refused', async () => {
     // Over SSE, frames sent while a POST is in flight wait for the next one: 2,000 publishes of
     // about 170 bytes are 340 KB, more than one POST may carry (4 × 64 KiB, told in `open`).
@@ -101,47 +69,6 @@ describe.each(TRANSPORTS)('over %s', (transport: Transport) => {
     expect(client.closed).toBeUndefined();
   });
 
-  it('frames past the message rate are refused with MESSAGE_RATE_LIMITED and the connection stays', async () => {
-    const gw = await gateway({ MESSAGES_PER_SECOND: '5' });
-    const { client } = await session(endpoint(gw, transport), { token: await mintToken() });
-    for (let n = 0; n < 30; n++) client.send({ type: 'ping', ts: n });
-    const error = await client.next((f): f is ErrorFrame => f.type === 'error');
-    expect(error).toMatchObject({ code: 'MESSAGE_RATE_LIMITED', retryable: true });
-    await sleep(1000);
-    client.send({ type: 'ping', ts: 99 });
-    await client.next((f) => f.type === 'pong' && f.ts === 99);
-    expect(client.closed).toBeUndefined();
-  });
-
-  it('a bad token is refused with AUTH_INVALID_TOKEN (4001)', async () => {
-    const gw = await gateway();
-    const client = await TestClient.connect(endpoint(gw, transport));
-    clients.push(client);
-    client.send({ type: 'hello', token: 'not-a-jwt' });
-    const error = await client.next((f): f is ErrorFrame => f.type === 'error');
-    expect(error.code).toBe('AUTH_INVALID_TOKEN');
-    expect((await client.waitClosed()).code).toBe(4001);
-  });
-
-  it('no hello within HANDSHAKE_TIMEOUT_MS closes with HANDSHAKE_TIMEOUT (4003)', async () => {
-    const gw = await gateway({ HANDSHAKE_TIMEOUT_MS: '1000' });
-    const client = await TestClient.connect(endpoint(gw, transport));
-    clients.push(client);
-    const error = await client.next((f): f is ErrorFrame => f.type === 'error');
-    expect(error.code).toBe('HANDSHAKE_TIMEOUT');
-    expect((await client.waitClosed()).code).toBe(4003);
-  });
-
-  it('a token that expires while connected closes with AUTH_TOKEN_EXPIRED (4002)', async () => {
-    const gw = await gateway();
-    const { client } = await session(endpoint(gw, transport), {
-      token: await mintToken({ expiresIn: '2s' }),
-    });
-    const error = await client.next((f): f is ErrorFrame => f.type === 'error', 10_000);
-    expect(error.code).toBe('AUTH_TOKEN_EXPIRED');
-    expect((await client.waitClosed()).code).toBe(4002);
-  });
-
   it('a draining gateway closes the connection with SERVICE_RESTART (1012), resumable', async () => {
     const gw = await startTestGateway();
     const { client } = await session(endpoint(gw, transport), { token: await mintToken() });
@@ -150,15 +77,6 @@ describe.each(TRANSPORTS)('over %s', (transport: Transport) => {
     expect(error).toMatchObject({ code: 'SERVICE_RESTART', retryable: true });
     expect((await client.waitClosed(10_000)).code).toBe(1012);
     await stopping;
-  });
-
-  it('a frame before hello is refused with HELLO_REQUIRED', async () => {
-    const gw = await gateway();
-    const client = await TestClient.connect(endpoint(gw, transport));
-    clients.push(client);
-    client.send({ type: 'subscribe', channel: newChannel(), ref: 'early' });
-    const error = await client.next((f): f is ErrorFrame => f.type === 'error');
-    expect(error.code).toBe('HELLO_REQUIRED');
   });
 });
 

@@ -3,13 +3,15 @@
  * change (docs/protocol.md §7, "Still attached elsewhere"): the old connection is
  * closed with SERVICE_RESTART (1012), the new one gets every event once, and the
  * session stays resumable long after the old connection's resume window would
- * have ended — on the same gateway and across gateways.
+ * have ended — on the same gateway and across gateways, over both transports at once
+ * (WebSocket and the SSE fallback, issue 17).
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ErrorFrame, WelcomeFrame } from '../../src/shared/frames.ts';
 import { lastId, publishMany, settle, sleep } from '../support/events.ts';
 import { mintToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { endpoint, TRANSPORTS, type Transport } from '../support/sse-test-socket.ts';
 import { ids, TestClient } from '../support/ws-client.ts';
 
 // Short windows so "after the old connection's window" comes quickly:
@@ -80,15 +82,29 @@ async function takeOver(oldUrl: string, newUrl: string, publishUrl: string) {
   expect(ids(again.client.events())).toEqual(last);
 }
 
-describe('resuming a session that is still attached', () => {
+/** `takeOver` over each transport at once: the waits past every TTL overlap instead of adding up. */
+async function overEachTransport(run: (transport: Transport) => Promise<void>): Promise<void> {
+  await Promise.all(
+    TRANSPORTS.map((transport) =>
+      run(transport).catch((error: Error) => {
+        error.message = `over ${transport}: ${error.message}`;
+        throw error;
+      }),
+    ),
+  );
+}
+
+describe('resuming a session that is still attached, over each transport', () => {
   it('on the same gateway: the old connection gets 1012, the session lives on', async () => {
     const gw = await gateway({});
-    await takeOver(gw.url, gw.url, gw.http);
+    await overEachTransport((transport) =>
+      takeOver(endpoint(gw, transport), endpoint(gw, transport), gw.http),
+    );
   });
 
   it('on another gateway: the old process closes its connection, the session lives on', async () => {
     const a = await gateway({ NODE_ID: 'gw-a' });
     const b = await gateway({ NODE_ID: 'gw-b', REDIS_PREFIX: a.prefix });
-    await takeOver(a.url, b.url, a.http);
+    await overEachTransport((transport) => takeOver(endpoint(a, transport), endpoint(b, transport), a.http));
   });
 });

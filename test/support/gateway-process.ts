@@ -26,6 +26,8 @@ export interface GatewayProcess {
   readonly child: ChildProcess;
   readonly port: number;
   readonly url: string;
+  /** The SSE fallback's endpoint (`GET /sse`, frames to `/sse/frames`). */
+  readonly sseUrl: string;
   readonly http: string;
   readonly exited: Promise<Exit>;
   stderr(): string;
@@ -112,6 +114,7 @@ function handle(
     child,
     port,
     url: `ws://127.0.0.1:${port}/ws`,
+    sseUrl: `http://127.0.0.1:${port}/sse`,
     http: `http://127.0.0.1:${port}`,
     exited,
     stderr,

@@ -22,8 +22,8 @@ export class SseTestSocket extends EventEmitter {
 
   constructor(url: string, headers: Record<string, string> = {}, fetchImpl: typeof fetch = fetch) {
     super();
-    const lastEventId = headers['last-event-id'];
-    this.socket = new SseSocket(url, { lastEventId, fetch: this.gated(fetchImpl) });
+    const { 'last-event-id': lastEventId, ...streamHeaders } = headers;
+    this.socket = new SseSocket(url, { lastEventId, fetch: this.gated(fetchImpl, streamHeaders) });
     let opened = false;
     this.socket.onopen = () => {
       opened = true;
@@ -60,11 +60,16 @@ export class SseTestSocket extends EventEmitter {
     this.paused = undefined;
   }
 
-  /** `fetchImpl` with the stream's body read only while not paused. */
-  private gated(fetchImpl: typeof fetch): typeof fetch {
+  /**
+   * `fetchImpl` with the stream's body read only while not paused, and `streamHeaders`
+   * (`x-correlation-id`, …) on the stream's GET, as a WebSocket client sends them on its upgrade.
+   */
+  private gated(fetchImpl: typeof fetch, streamHeaders: Record<string, string>): typeof fetch {
     return async (input, init) => {
-      const response = await fetchImpl(input, init);
-      if (!response.body || init?.method === 'POST') return response;
+      if (init?.method === 'POST') return fetchImpl(input, init);
+      const headers = { ...(init?.headers as Record<string, string>), ...streamHeaders };
+      const response = await fetchImpl(input, { ...init, headers });
+      if (!response.body) return response;
       const gate = new TransformStream<Uint8Array, Uint8Array>(
         {
           transform: async (chunk, controller) => {

@@ -2,6 +2,30 @@ import { defineConfig } from 'vitest/config';
 
 const INTEGRATION = ['test/integration/**/*.test.ts'];
 
+/**
+ * The integration files that cover every Redis feature (sessions and resume, channel logs
+ * and history, presence, actions on BullMQ, idempotent publish, rate limits, takeover,
+ * lost history, control, namespaces, lifecycle notifications), run again on a Redis
+ * Cluster and on Sentinel (test/support/global-redis.ts starts the topology). Files
+ * that kill, freeze or pause a Redis start their own single server and stay standalone.
+ */
+const ON_EVERY_TOPOLOGY = [
+  'actions',
+  'control',
+  'history',
+  'idempotent-publish',
+  'lifecycle-notifications',
+  'lost-history',
+  'namespaces',
+  'presence',
+  'presence-store',
+  'rate-limits',
+  'recovery-gap',
+  'resume',
+  'session',
+  'takeover',
+].map((name) => `test/integration/${name}.test.ts`);
+
 export default defineConfig({
   test: {
     globalSetup: ['test/support/global-redis.ts'],
@@ -23,6 +47,23 @@ export default defineConfig({
       },
       { extends: true, test: { name: 'integration-uws', include: INTEGRATION, env: { EDGE: 'uws' } } },
       { extends: true, test: { name: 'integration-ws', include: INTEGRATION, env: { EDGE: 'ws' } } },
+      // One edge is enough here: the topology is what varies (docs/scaling.md, "Testing").
+      {
+        extends: true,
+        test: {
+          name: 'integration-cluster',
+          include: ON_EVERY_TOPOLOGY,
+          env: { EDGE: 'uws', REDIS_TOPOLOGY: 'cluster' },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration-sentinel',
+          include: ON_EVERY_TOPOLOGY,
+          env: { EDGE: 'uws', REDIS_TOPOLOGY: 'sentinel' },
+        },
+      },
     ],
   },
 });

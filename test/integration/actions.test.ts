@@ -17,6 +17,7 @@ import {
 import type { ErrorFrame, ReplyFrame, ServerFrame } from '../../src/shared/frames.ts';
 import { eventually, settle } from '../support/events.ts';
 import { mintToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { connectTestRedis } from '../support/test-redis.ts';
 import { TestClient } from '../support/ws-client.ts';
 
 const gateways: TestGateway[] = [];
@@ -45,7 +46,10 @@ function worker(gw: TestGateway, handlers: Record<string, ActionHandler>, concur
 
 /** The action queue as a backend operator sees it: jobs not yet taken by a worker. */
 function waitingActions(gw: TestGateway): () => Promise<number> {
-  const queue = new Queue(ACTIONS_QUEUE, { connection: { url: gw.redisUrl }, prefix: bullPrefix(gw.prefix) });
+  const queue = new Queue(ACTIONS_QUEUE, {
+    connection: connectTestRedis(gw.redisUrl, { maxRetriesPerRequest: null }),
+    prefix: bullPrefix(gw.prefix),
+  });
   queues.push(queue);
   return async () => {
     const counts = await queue.getJobCounts('waiting', 'prioritized');

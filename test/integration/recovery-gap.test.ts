@@ -5,21 +5,20 @@
  * Redis and ended `failed` on the server.
  */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { RedisConnection } from '../../src/redis/redis-target.ts';
 import { compareEventIds, type ErrorFrame } from '../../src/shared/frames.ts';
 import { eventually, lastId, publishMany, settle } from '../support/events.ts';
 import { mintToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { connectTestRedis } from '../support/test-redis.ts';
 import { ids, TestClient } from '../support/ws-client.ts';
 
-let redis: Redis;
+let redis: RedisConnection;
 const gateways: TestGateway[] = [];
 const clients: TestClient[] = [];
 
-beforeAll(async () => {
-  const gw = await startTestGateway(); // only to learn the run's Redis URL
-  redis = new Redis(gw.redisUrl);
-  await gw.stop();
+beforeAll(() => {
+  redis = connectTestRedis();
 });
 afterAll(() => redis.quit());
 afterEach(async () => {

@@ -5,12 +5,12 @@
  * `recovered: false` and gets everything the log holds now, never a silent gap.
  */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, inject, it } from 'vitest';
 import { type RedisServerHandle, startRedisServer } from '../../src/redis/embedded-redis.ts';
 import type { SubscribedFrame, WelcomeFrame } from '../../src/shared/frames.ts';
 import { eventually, lastId, publishMany, settle } from '../support/events.ts';
 import { mintToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { connectTestRedis } from '../support/test-redis.ts';
 import { ids, TestClient } from '../support/ws-client.ts';
 
 const cleanups: (() => unknown)[] = [];
@@ -18,8 +18,9 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function gatewayOn(redisServer: RedisServerHandle): Promise<TestGateway> {
-  const gw = await startTestGateway({ REDIS_URL: redisServer.url });
+/** On `redisServer`, or on the run's Redis (a single server, a cluster or Sentinel: vitest.config.ts). */
+async function gatewayOn(redisServer?: RedisServerHandle): Promise<TestGateway> {
+  const gw = await startTestGateway(redisServer ? { REDIS_URL: redisServer.url } : {});
   cleanups.push(() => gw.stop());
   return gw;
 }
@@ -41,69 +42,72 @@ const readyStatus = (gw: TestGateway) =>
     .then((res) => res.status)
     .catch(() => 0);
 
-describe('Redis without persistence loses everything while clients are away', () => {
-  it('a client back with its last ID and epoch hears recovered:false and gets every new event', async () => {
-    let redisServer = await startRedisServer();
-    cleanups.push(() => redisServer.stop());
-    const gw = await gatewayOn(redisServer);
-    const channel = `lost:${randomUUID().slice(0, 8)}`;
-    const token = await mintToken({ sub: 'away' });
+// These restart a Redis of their own, empty: a single server. A cluster or Sentinel losing
+// history is test/integration/redis-failover.test.ts's.
+describe.runIf(inject('redisTopology') === 'standalone')(
+  'Redis without persistence loses everything while clients are away',
+  () => {
+    it('a client back with its last ID and epoch hears recovered:false and gets every new event', async () => {
+      let redisServer = await startRedisServer();
+      cleanups.push(() => redisServer.stop());
+      const gw = await gatewayOn(redisServer);
+      const channel = `lost:${randomUUID().slice(0, 8)}`;
+      const token = await mintToken({ sub: 'away' });
 
-    const { client } = await session(gw, { token });
-    const subscribed = await subscribe(client, channel);
-    expect(subscribed.epoch).toMatch(/^[A-Za-z0-9_-]{1,32}$/);
-    const before = await publishMany(gw.http, channel, 5);
-    await client.waitForEvents(5);
-    client.drop();
+      const { client } = await session(gw, { token });
+      const subscribed = await subscribe(client, channel);
+      expect(subscribed.epoch).toMatch(/^[A-Za-z0-9_-]{1,32}$/);
+      const before = await publishMany(gw.http, channel, 5);
+      await client.waitForEvents(5);
+      client.drop();
 
-    redisServer.process.kill('SIGKILL');
-    await redisServer.stop();
-    redisServer = await startRedisServer({ port: redisServer.port }); // empty: nothing was kept
-    await eventually(async () => (await readyStatus(gw)) === 200, 'the gateway back on Redis', 20_000);
-    const after = await publishMany(gw.http, channel, 3);
+      redisServer.process.kill('SIGKILL');
+      await redisServer.stop();
+      redisServer = await startRedisServer({ port: redisServer.port }); // empty: nothing was kept
+      await eventually(async () => (await readyStatus(gw)) === 200, 'the gateway back on Redis', 20_000);
+      const after = await publishMany(gw.http, channel, 3);
 
-    // The session is gone with the rest: a new one, then the channel from where it was.
-    const back = await session(gw, { token, resume: { sessionId: 'gone', resumeToken: 'gone' } });
-    const again = await subscribe(back.client, channel, { from: lastId(before), epoch: subscribed.epoch });
-    expect(again).toMatchObject({ recovered: false, after: '0-0' });
-    expect(again.epoch).not.toBe(subscribed.epoch);
-    await back.client.waitForEvents(after.length, channel);
-    await settle(back.client);
-    expect(ids(back.client.events(channel))).toEqual(after);
-  });
+      // The session is gone with the rest: a new one, then the channel from where it was.
+      const back = await session(gw, { token, resume: { sessionId: 'gone', resumeToken: 'gone' } });
+      const again = await subscribe(back.client, channel, { from: lastId(before), epoch: subscribed.epoch });
+      expect(again).toMatchObject({ recovered: false, after: '0-0' });
+      expect(again.epoch).not.toBe(subscribed.epoch);
+      await back.client.waitForEvents(after.length, channel);
+      await settle(back.client);
+      expect(ids(back.client.events(channel))).toEqual(after);
+    });
 
-  it('a client connected through it is closed to resume, and its resume says recovered:false', async () => {
-    let redisServer = await startRedisServer();
-    cleanups.push(() => redisServer.stop());
-    const gw = await gatewayOn(redisServer);
-    const channel = `lost-live:${randomUUID().slice(0, 8)}`;
-    const { client } = await session(gw, { token: await mintToken({ sub: 'present' }) });
-    const subscribed = await subscribe(client, channel);
-    const before = await publishMany(gw.http, channel, 3);
-    await client.waitForEvents(3);
+    it('a client connected through it is closed to resume, and its resume says recovered:false', async () => {
+      let redisServer = await startRedisServer();
+      cleanups.push(() => redisServer.stop());
+      const gw = await gatewayOn(redisServer);
+      const channel = `lost-live:${randomUUID().slice(0, 8)}`;
+      const { client } = await session(gw, { token: await mintToken({ sub: 'present' }) });
+      const subscribed = await subscribe(client, channel);
+      const before = await publishMany(gw.http, channel, 3);
+      await client.waitForEvents(3);
 
-    redisServer.process.kill('SIGKILL');
-    await redisServer.stop();
-    redisServer = await startRedisServer({ port: redisServer.port });
-    await eventually(async () => (await readyStatus(gw)) === 200, 'the gateway back on Redis', 20_000);
-    const after = await publishMany(gw.http, channel, 2);
+      redisServer.process.kill('SIGKILL');
+      await redisServer.stop();
+      redisServer = await startRedisServer({ port: redisServer.port });
+      await eventually(async () => (await readyStatus(gw)) === 200, 'the gateway back on Redis', 20_000);
+      const after = await publishMany(gw.http, channel, 2);
 
-    // Its reader saw the new epoch: the socket is closed so the client resumes.
-    expect((await client.waitClosed(15_000)).code).toBe(1012);
-    const back = await session(gw, { token: await mintToken({ sub: 'present' }) });
-    const again = await subscribe(back.client, channel, { from: lastId(before), epoch: subscribed.epoch });
-    expect(again.recovered).toBe(false);
-    await back.client.waitForEvents(after.length, channel);
-    expect(ids(back.client.events(channel))).toEqual(after);
-  });
-});
+      // Its reader saw the new epoch: the socket is closed so the client resumes.
+      expect((await client.waitClosed(15_000)).code).toBe(1012);
+      const back = await session(gw, { token: await mintToken({ sub: 'present' }) });
+      const again = await subscribe(back.client, channel, { from: lastId(before), epoch: subscribed.epoch });
+      expect(again.recovered).toBe(false);
+      await back.client.waitForEvents(after.length, channel);
+      expect(ids(back.client.events(channel))).toEqual(after);
+    });
+  },
+);
 
 describe('a log whose IDs went backwards (a replica behind, a clock behind)', () => {
   it('a position past the log’s newest ID is answered recovered:false, from the start of what it holds', async () => {
-    const redisServer = await startRedisServer();
-    cleanups.push(() => redisServer.stop());
-    const gw = await gatewayOn(redisServer);
-    const redis = new Redis(redisServer.url);
+    const gw = await gatewayOn();
+    const redis = connectTestRedis();
     cleanups.push(() => redis.quit());
     const channel = `backwards:${randomUUID().slice(0, 8)}`;
     const { client } = await session(gw, { token: await mintToken({ sub: 'ahead' }) });
@@ -134,9 +138,7 @@ describe('a log whose IDs went backwards (a replica behind, a clock behind)', ()
 
 describe('a resume that finds the session', () => {
   it('carries each channel’s epoch in welcome, and a stale epoch from the client is caught', async () => {
-    const redisServer = await startRedisServer();
-    cleanups.push(() => redisServer.stop());
-    const gw = await gatewayOn(redisServer);
+    const gw = await gatewayOn();
     const channel = `epoch:${randomUUID().slice(0, 8)}`;
     const token = await mintToken({ sub: 'keeper' });
     const first = await session(gw, { token });

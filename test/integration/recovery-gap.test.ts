@@ -54,8 +54,9 @@ describe('a resume the log cannot fully serve', () => {
     const before = await publishMany(gw.http, channel, 3);
     await first.client.waitForEvents(3);
     first.client.drop();
-    // Approximate MAXLEN trims whole stream nodes (100 entries): publish far past them.
-    const during = await publishMany(gw.http, channel, 1000, 16);
+    // Approximate MAXLEN trims only whole stream nodes (100 entries each): three full
+    // nodes are published past, so at least two are trimmed away and one is held.
+    const during = await publishMany(gw.http, channel, 300, 16);
 
     const second = await session(gw.url, {
       token,

@@ -5,21 +5,11 @@
  */
 import type { RedisOptions } from 'ioredis';
 import { inject } from 'vitest';
-import {
-  createRedisClient,
-  masters,
-  parseRedisUrl,
-  type RedisConnection,
-} from '../../src/redis/redis-target.ts';
+import { createRedisClient, parseRedisUrl, type RedisConnection } from '../../src/redis/redis-target.ts';
 
 export function connectTestRedis(
   url: string = inject('redisUrl'),
   options: RedisOptions = {},
 ): RedisConnection {
   return createRedisClient(parseRedisUrl(url), options);
-}
-
-/** FLUSHALL on every master (a cluster's FLUSHALL empties only the node it reaches). */
-export async function flushEveryMaster(redis: RedisConnection): Promise<void> {
-  await Promise.all(masters(redis).map((node) => node.flushall()));
 }

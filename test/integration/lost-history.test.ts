@@ -44,65 +44,64 @@ const readyStatus = (gw: TestGateway) =>
 
 // These restart a Redis of their own, empty: a single server. A cluster or Sentinel losing
 // history is test/integration/redis-failover.test.ts's.
-describe.runIf(inject('redisTopology') === 'standalone')(
-  'Redis without persistence loses everything while clients are away',
-  () => {
-    it('a client back with its last ID and epoch hears recovered:false and gets every new event', async () => {
-      let redisServer = await startRedisServer();
-      cleanups.push(() => redisServer.stop());
-      const gw = await gatewayOn(redisServer);
-      const channel = `lost:${randomUUID().slice(0, 8)}`;
-      const token = await mintToken({ sub: 'away' });
+const ownServer = describe.runIf(inject('redisTopology') === 'standalone');
 
-      const { client } = await session(gw, { token });
-      const subscribed = await subscribe(client, channel);
-      expect(subscribed.epoch).toMatch(/^[A-Za-z0-9_-]{1,32}$/);
-      const before = await publishMany(gw.http, channel, 5);
-      await client.waitForEvents(5);
-      client.drop();
+ownServer('Redis without persistence loses everything while clients are away', () => {
+  it('a client back with its last ID and epoch hears recovered:false and gets every new event', async () => {
+    let redisServer = await startRedisServer();
+    cleanups.push(() => redisServer.stop());
+    const gw = await gatewayOn(redisServer);
+    const channel = `lost:${randomUUID().slice(0, 8)}`;
+    const token = await mintToken({ sub: 'away' });
 
-      redisServer.process.kill('SIGKILL');
-      await redisServer.stop();
-      redisServer = await startRedisServer({ port: redisServer.port }); // empty: nothing was kept
-      await eventually(async () => (await readyStatus(gw)) === 200, 'the gateway back on Redis', 20_000);
-      const after = await publishMany(gw.http, channel, 3);
+    const { client } = await session(gw, { token });
+    const subscribed = await subscribe(client, channel);
+    expect(subscribed.epoch).toMatch(/^[A-Za-z0-9_-]{1,32}$/);
+    const before = await publishMany(gw.http, channel, 5);
+    await client.waitForEvents(5);
+    client.drop();
 
-      // The session is gone with the rest: a new one, then the channel from where it was.
-      const back = await session(gw, { token, resume: { sessionId: 'gone', resumeToken: 'gone' } });
-      const again = await subscribe(back.client, channel, { from: lastId(before), epoch: subscribed.epoch });
-      expect(again).toMatchObject({ recovered: false, after: '0-0' });
-      expect(again.epoch).not.toBe(subscribed.epoch);
-      await back.client.waitForEvents(after.length, channel);
-      await settle(back.client);
-      expect(ids(back.client.events(channel))).toEqual(after);
-    });
+    redisServer.process.kill('SIGKILL');
+    await redisServer.stop();
+    redisServer = await startRedisServer({ port: redisServer.port }); // empty: nothing was kept
+    await eventually(async () => (await readyStatus(gw)) === 200, 'the gateway back on Redis', 20_000);
+    const after = await publishMany(gw.http, channel, 3);
 
-    it('a client connected through it is closed to resume, and its resume says recovered:false', async () => {
-      let redisServer = await startRedisServer();
-      cleanups.push(() => redisServer.stop());
-      const gw = await gatewayOn(redisServer);
-      const channel = `lost-live:${randomUUID().slice(0, 8)}`;
-      const { client } = await session(gw, { token: await mintToken({ sub: 'present' }) });
-      const subscribed = await subscribe(client, channel);
-      const before = await publishMany(gw.http, channel, 3);
-      await client.waitForEvents(3);
+    // The session is gone with the rest: a new one, then the channel from where it was.
+    const back = await session(gw, { token, resume: { sessionId: 'gone', resumeToken: 'gone' } });
+    const again = await subscribe(back.client, channel, { from: lastId(before), epoch: subscribed.epoch });
+    expect(again).toMatchObject({ recovered: false, after: '0-0' });
+    expect(again.epoch).not.toBe(subscribed.epoch);
+    await back.client.waitForEvents(after.length, channel);
+    await settle(back.client);
+    expect(ids(back.client.events(channel))).toEqual(after);
+  });
 
-      redisServer.process.kill('SIGKILL');
-      await redisServer.stop();
-      redisServer = await startRedisServer({ port: redisServer.port });
-      await eventually(async () => (await readyStatus(gw)) === 200, 'the gateway back on Redis', 20_000);
-      const after = await publishMany(gw.http, channel, 2);
+  it('a client connected through it is closed to resume, and its resume says recovered:false', async () => {
+    let redisServer = await startRedisServer();
+    cleanups.push(() => redisServer.stop());
+    const gw = await gatewayOn(redisServer);
+    const channel = `lost-live:${randomUUID().slice(0, 8)}`;
+    const { client } = await session(gw, { token: await mintToken({ sub: 'present' }) });
+    const subscribed = await subscribe(client, channel);
+    const before = await publishMany(gw.http, channel, 3);
+    await client.waitForEvents(3);
 
-      // Its reader saw the new epoch: the socket is closed so the client resumes.
-      expect((await client.waitClosed(15_000)).code).toBe(1012);
-      const back = await session(gw, { token: await mintToken({ sub: 'present' }) });
-      const again = await subscribe(back.client, channel, { from: lastId(before), epoch: subscribed.epoch });
-      expect(again.recovered).toBe(false);
-      await back.client.waitForEvents(after.length, channel);
-      expect(ids(back.client.events(channel))).toEqual(after);
-    });
-  },
-);
+    redisServer.process.kill('SIGKILL');
+    await redisServer.stop();
+    redisServer = await startRedisServer({ port: redisServer.port });
+    await eventually(async () => (await readyStatus(gw)) === 200, 'the gateway back on Redis', 20_000);
+    const after = await publishMany(gw.http, channel, 2);
+
+    // Its reader saw the new epoch: the socket is closed so the client resumes.
+    expect((await client.waitClosed(15_000)).code).toBe(1012);
+    const back = await session(gw, { token: await mintToken({ sub: 'present' }) });
+    const again = await subscribe(back.client, channel, { from: lastId(before), epoch: subscribed.epoch });
+    expect(again.recovered).toBe(false);
+    await back.client.waitForEvents(after.length, channel);
+    expect(ids(back.client.events(channel))).toEqual(after);
+  });
+});
 
 describe('a log whose IDs went backwards (a replica behind, a clock behind)', () => {
   it('a position past the log’s newest ID is answered recovered:false, from the start of what it holds', async () => {

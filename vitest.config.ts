@@ -2,6 +2,41 @@ import { defineConfig } from 'vitest/config';
 
 const INTEGRATION = ['test/integration/**/*.test.ts'];
 
+/**
+ * The integration files that cover every Redis feature (sessions and resume, channel logs
+ * and history, presence, actions on BullMQ, idempotent publish, rate limits, takeover,
+ * lost history, control, namespaces, lifecycle notifications), run again on a Redis
+ * Cluster and on Sentinel (test/support/global-redis.ts starts the topology). Files
+ * that kill, freeze or pause a Redis start their own single server and stay standalone.
+ * Each topology project runs one edge and one transport: neither is what varies there.
+ */
+const ON_EVERY_TOPOLOGY = [
+  'actions',
+  'control',
+  'history',
+  'idempotent-publish',
+  'lifecycle-notifications',
+  'lost-history',
+  'namespaces',
+  'presence',
+  'presence-store',
+  'rate-limits',
+  'recovery-gap',
+  'resume',
+  'session',
+  'takeover',
+].map((name) => `test/integration/${name}.test.ts`);
+
+/**
+ * Files that start a cluster and a Sentinel of their own (failovers, takeovers, a reshard, the
+ * cluster bus): the edge is not what varies there either, so they run once, with the
+ * cluster project, not once per edge.
+ */
+const OWN_TOPOLOGY = ['redis-cluster', 'redis-failover', 'redis-reshard'].map(
+  (name) => `test/integration/${name}.test.ts`,
+);
+const ONE_EDGE_ON_A_TOPOLOGY = { EDGE: 'uws', TEST_TRANSPORTS: 'websocket' };
+
 export default defineConfig({
   test: {
     globalSetup: ['test/support/global-redis.ts'],
@@ -21,8 +56,31 @@ export default defineConfig({
           include: ['test/unit/**/*.test.ts', 'test/edge/**/*.test.ts', 'test/e2e/**/*.test.ts'],
         },
       },
-      { extends: true, test: { name: 'integration-uws', include: INTEGRATION, env: { EDGE: 'uws' } } },
-      { extends: true, test: { name: 'integration-ws', include: INTEGRATION, env: { EDGE: 'ws' } } },
+      {
+        extends: true,
+        test: { name: 'integration-uws', include: INTEGRATION, exclude: OWN_TOPOLOGY, env: { EDGE: 'uws' } },
+      },
+      {
+        extends: true,
+        test: { name: 'integration-ws', include: INTEGRATION, exclude: OWN_TOPOLOGY, env: { EDGE: 'ws' } },
+      },
+      // The Redis topologies (docs/scaling.md, "Tested on each topology"); not in CI's Node 24 leg.
+      {
+        extends: true,
+        test: {
+          name: 'integration-cluster',
+          include: [...ON_EVERY_TOPOLOGY, ...OWN_TOPOLOGY],
+          env: { ...ONE_EDGE_ON_A_TOPOLOGY, REDIS_TOPOLOGY: 'cluster' },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration-sentinel',
+          include: ON_EVERY_TOPOLOGY,
+          env: { ...ONE_EDGE_ON_A_TOPOLOGY, REDIS_TOPOLOGY: 'sentinel' },
+        },
+      },
     ],
   },
 });

@@ -18,6 +18,7 @@ import { defaultActionShards, parseRedisUrl } from '../../src/redis/redis-target
 import type { ErrorFrame, ReplyFrame, ServerFrame } from '../../src/shared/frames.ts';
 import { eventually, settle } from '../support/events.ts';
 import { mintToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { connectTestRedis } from '../support/test-redis.ts';
 import { TestClient } from '../support/ws-client.ts';
 
 const gateways: TestGateway[] = [];
@@ -49,7 +50,11 @@ function waitingActions(gw: TestGateway): () => Promise<number> {
   const shards =
     gw.gateway.core.config.actions.queueShards ?? defaultActionShards(parseRedisUrl(gw.redisUrl));
   const shardQueues = actionShardPrefixes(gw.prefix, shards).map(
-    (prefix) => new Queue(ACTIONS_QUEUE, { connection: { url: gw.redisUrl }, prefix }),
+    (prefix) =>
+      new Queue(ACTIONS_QUEUE, {
+        connection: connectTestRedis(gw.redisUrl, { maxRetriesPerRequest: null }),
+        prefix,
+      }),
   );
   queues.push(...shardQueues);
   return async () => {

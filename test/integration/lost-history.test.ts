@@ -7,13 +7,13 @@
  * loss, where a loss costs a restart, and the cheap cases run once per transport.
  */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, inject, it } from 'vitest';
 import { type RedisServerHandle, startRedisServer } from '../../src/redis/embedded-redis.ts';
 import type { SubscribedFrame, WelcomeFrame } from '../../src/shared/frames.ts';
 import { eventually, lastId, publishMany, settle } from '../support/events.ts';
 import { mintToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { endpoint, TRANSPORTS, type Transport } from '../support/sse-test-socket.ts';
+import { connectTestRedis } from '../support/test-redis.ts';
 import { ids, TestClient } from '../support/ws-client.ts';
 
 const cleanups: (() => unknown)[] = [];
@@ -21,8 +21,9 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function gatewayOn(redisServer: RedisServerHandle): Promise<TestGateway> {
-  const gw = await startTestGateway({ REDIS_URL: redisServer.url });
+/** On `redisServer`, or on the run's Redis (a single server, a cluster or Sentinel: vitest.config.ts). */
+async function gatewayOn(redisServer?: RedisServerHandle): Promise<TestGateway> {
+  const gw = await startTestGateway(redisServer ? { REDIS_URL: redisServer.url } : {});
   cleanups.push(() => gw.stop());
   return gw;
 }
@@ -44,7 +45,11 @@ const readyStatus = (gw: TestGateway) =>
     .then((res) => res.status)
     .catch(() => 0);
 
-describe('Redis without persistence loses everything while clients are away', () => {
+// These restart a Redis of their own, empty: a single server. A cluster or Sentinel losing
+// history is test/integration/redis-failover.test.ts's.
+const ownServer = describe.runIf(inject('redisTopology') === 'standalone');
+
+ownServer('Redis without persistence loses everything while clients are away', () => {
   it('a client back with its last ID and epoch hears recovered:false and gets every new event', async () => {
     let redisServer = await startRedisServer();
     cleanups.push(() => redisServer.stop());
@@ -123,10 +128,8 @@ describe('Redis without persistence loses everything while clients are away', ()
 describe.each(TRANSPORTS)('over %s', (transport: Transport) => {
   describe('a log whose IDs went backwards (a replica behind, a clock behind)', () => {
     it('a position past the log’s newest ID is answered recovered:false, from the start of what it holds', async () => {
-      const redisServer = await startRedisServer();
-      cleanups.push(() => redisServer.stop());
-      const gw = await gatewayOn(redisServer);
-      const redis = new Redis(redisServer.url);
+      const gw = await gatewayOn();
+      const redis = connectTestRedis();
       cleanups.push(() => redis.quit());
       const channel = `backwards:${randomUUID().slice(0, 8)}`;
       const { client } = await session(gw, { token: await mintToken({ sub: 'ahead' }) }, transport);
@@ -157,9 +160,7 @@ describe.each(TRANSPORTS)('over %s', (transport: Transport) => {
 
   describe('a resume that finds the session', () => {
     it('carries each channel’s epoch in welcome, and a stale epoch from the client is caught', async () => {
-      const redisServer = await startRedisServer();
-      cleanups.push(() => redisServer.stop());
-      const gw = await gatewayOn(redisServer);
+      const gw = await gatewayOn();
       const channel = `epoch:${randomUUID().slice(0, 8)}`;
       const token = await mintToken({ sub: 'keeper' });
       const first = await session(gw, { token }, transport);

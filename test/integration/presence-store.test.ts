@@ -7,20 +7,21 @@
  * news, lists cut at 100 with `truncated`, windows growing with the channel.
  */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChannelPresence, type PresenceOp } from '../../src/presence/channel-presence.ts';
 import { MembershipFeed, windowMs } from '../../src/presence/membership-feed.ts';
+import type { RedisConnection } from '../../src/redis/redis-target.ts';
 import type { MembershipFrame } from '../../src/shared/frames.ts';
 import { eventually, sleep } from '../support/events.ts';
+import { connectTestRedis } from '../support/test-redis.ts';
 
 const prefix = `t${randomUUID().slice(0, 8)}`;
-let commands: Redis;
-let subscriber: Redis;
+let commands: RedisConnection;
+let subscriber: RedisConnection;
 beforeAll(() => {
-  commands = new Redis(inject('redisUrl'));
-  subscriber = new Redis(inject('redisUrl'));
+  commands = connectTestRedis();
+  subscriber = connectTestRedis();
 });
 afterAll(async () => {
   await Promise.all([commands.quit(), subscriber.quit()]);

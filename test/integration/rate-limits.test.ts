@@ -22,6 +22,7 @@ import {
   spawnGateway,
 } from '../support/gateway-process.ts';
 import { endpoint, TRANSPORTS, type Transport } from '../support/sse-test-socket.ts';
+import { connectTestRedis } from '../support/test-redis.ts';
 import { TestClient } from '../support/ws-client.ts';
 
 const gateways: TestGateway[] = [];
@@ -175,7 +176,7 @@ describe('the attempt window slides', () => {
     const gw = await startTestGateway({ RATE_CONNECT_PER_USER: '2', RATE_WINDOW_S: '60' });
     gateways.push(gw);
     // A key of the wrong type makes every script call on it fail, as a sick Redis would.
-    const redis = new Redis(gw.redisUrl);
+    const redis = connectTestRedis(gw.redisUrl);
     await redis.set(`${gw.prefix}:rl:attempts:user:unlucky`, 'not a sorted set');
     redis.disconnect();
     for (let i = 0; i < 2; i++) expect((await attempt(gw.url, 'unlucky')).welcomed).toBe(true);

@@ -6,22 +6,21 @@
  * SSE fallback, issue 17): a client of each shares the 1000 publishes that pass retention.
  */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { RedisConnection } from '../../src/redis/redis-target.ts';
 import { compareEventIds, type ErrorFrame } from '../../src/shared/frames.ts';
 import { eventually, lastId, publishMany, settle } from '../support/events.ts';
 import { mintToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { endpoint, TRANSPORTS, type Transport } from '../support/sse-test-socket.ts';
+import { connectTestRedis } from '../support/test-redis.ts';
 import { ids, TestClient } from '../support/ws-client.ts';
 
-let redis: Redis;
+let redis: RedisConnection;
 const gateways: TestGateway[] = [];
 const clients: TestClient[] = [];
 
-beforeAll(async () => {
-  const gw = await startTestGateway(); // only to learn the run's Redis URL
-  redis = new Redis(gw.redisUrl);
-  await gw.stop();
+beforeAll(() => {
+  redis = connectTestRedis();
 });
 afterAll(() => redis.quit());
 afterEach(async () => {
@@ -64,8 +63,9 @@ describe('a resume the log cannot fully serve', () => {
       await client.waitForEvents(3);
       client.drop();
     }
-    // Approximate MAXLEN trims whole stream nodes (100 entries): publish far past them.
-    const during = await publishMany(gw.http, channel, 1000, 16);
+    // Approximate MAXLEN trims only whole stream nodes (100 entries each): three full
+    // nodes are published past, so at least two are trimmed away and one is held.
+    const during = await publishMany(gw.http, channel, 300, 16);
 
     for (const { transport, welcome } of firsts) {
       const second = await session(endpoint(gw, transport), {

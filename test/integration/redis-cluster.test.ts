@@ -13,14 +13,12 @@ import { admissionQueuePrefix } from '../../src/admission/admission-queue.ts';
 import { defaultActionShards, parseRedisUrl } from '../../src/redis/redis-target.ts';
 import type { ReplyFrame } from '../../src/shared/frames.ts';
 import { eventually, lastId, publishMany, settle } from '../support/events.ts';
-import { mintToken, TEST_API_KEY } from '../support/gateway.ts';
+import { mintToken, SLOT_ERRORS, TEST_API_KEY } from '../support/gateway.ts';
 import { type LoggedGateway, startLoggedGateway } from '../support/logged-gateway.ts';
 import { startRedisCluster, type TestCluster } from '../support/redis-cluster.ts';
 import { ids, TestClient } from '../support/ws-client.ts';
 
 const ADMIN = { authorization: 'Bearer test-admin-key-0123456789' };
-/** What a multi-slot command or pipeline answers on a cluster. */
-const SLOT_ERRORS = /CROSSSLOT|same slots allocation group|lease refresh failed/;
 
 let cluster: TestCluster;
 let a: LoggedGateway;

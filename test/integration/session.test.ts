@@ -4,8 +4,7 @@
  * work on every dev process sharing Redis, across restarts, and allow actions.
  */
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type ActionContext, type ActionWorker, startActionWorker } from '../../src/actions/action-worker.ts';
 import { devSecretKey } from '../../src/auth/dev-secret.ts';
 import { createTokenVerifier } from '../../src/auth/token-verifier.ts';
@@ -18,6 +17,7 @@ import {
   TEST_API_KEY,
   type TestGateway,
 } from '../support/gateway.ts';
+import { connectTestRedis } from '../support/test-redis.ts';
 import { ids, TestClient } from '../support/ws-client.ts';
 
 let gw: TestGateway;
@@ -167,7 +167,7 @@ describe('development mode (no auth configured)', () => {
   });
 
   it('every verifier on one Redis and prefix signs with the same secret, kept under the prefix', async () => {
-    const redis = new Redis(inject('redisUrl'));
+    const redis = connectTestRedis();
     try {
       const shared = { redis, prefix: `dev${randomBytes(4).toString('hex')}` };
       const first = await createTokenVerifier({ requireExp: false }, true, shared);

@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { inject } from 'vitest';
 import { loadConfig } from '../../src/config/config.ts';
 import { type Gateway, startGateway } from '../../src/gateway.ts';
+import { parseRedisUrl } from '../../src/redis/redis-target.ts';
 
 export const TEST_SECRET = 'test-secret-that-is-at-least-32-characters-long';
 export const TEST_API_KEY = 'test-publish-key-0123456789';
@@ -47,7 +48,8 @@ export async function startTestGateway(overrides: Record<string, string> = {}): 
   const env = testEnv(overrides);
   const redisUrl = env.REDIS_URL ?? inject('redisUrl');
   const config = loadConfig({ ...env, REDIS_URL: redisUrl });
-  const logger = pino({ level: env.LOG_LEVEL ?? 'silent' });
+  const guard = slotErrorGuard(redisUrl, env.LOG_LEVEL ?? 'silent');
+  const logger = guard?.logger ?? pino({ level: env.LOG_LEVEL ?? 'silent' });
   const gateway = await startGateway(config, redisUrl, logger);
   return {
     gateway,
@@ -56,8 +58,39 @@ export async function startTestGateway(overrides: Record<string, string> = {}): 
     http: `http://127.0.0.1:${gateway.port}`,
     prefix: config.redisPrefix,
     redisUrl,
-    stop: () => gateway.shutdown(),
+    stop: async () => {
+      await gateway.shutdown();
+      guard?.check();
+    },
   };
+}
+
+/** What Redis answers a multi-key command or pipeline across slots, and what the lease loop logs then. */
+export const SLOT_ERRORS = /CROSSSLOT|same slots allocation group|lease refresh failed/;
+
+/**
+ * On a cluster, a gateway that logged a slot error (a command the cluster refused,
+ * often swallowed by a fallback the test cannot see) fails its test at stop.
+ * Warnings are kept in memory for it; a silent test stays silent.
+ */
+function slotErrorGuard(redisUrl: string, level: string) {
+  if (parseRedisUrl(redisUrl).kind !== 'cluster') return undefined;
+  const lines: string[] = [];
+  const verbose = level !== 'silent';
+  const logger = pino(
+    { level: verbose ? level : 'warn' },
+    {
+      write: (line: string) => {
+        lines.push(line);
+        if (verbose) process.stdout.write(line);
+      },
+    },
+  );
+  const check = () => {
+    const refused = lines.filter((line) => SLOT_ERRORS.test(line));
+    if (refused.length > 0) throw new Error(`the gateway logged slot errors:\n${refused.join('')}`);
+  };
+  return { logger, check };
 }
 
 export interface TokenClaims {

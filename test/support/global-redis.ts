@@ -1,23 +1,39 @@
 /**
- * One private redis-server for the whole run (tests that kill Redis start their
- * own). Its URL reaches tests through `inject('redisUrl')`.
+ * The run's Redis, started once per vitest project (tests that kill Redis start their
+ * own): one redis-server, or — when the project's env sets REDIS_TOPOLOGY — a 3-master
+ * Redis Cluster or a Sentinel-watched master with a replica (test/support/redis-cluster.ts),
+ * so the same test files run on every topology REDIS_URL can name (vitest.config.ts).
+ * Its URL reaches tests through `inject('redisUrl')`.
  */
 import type { TestProject } from 'vitest/node';
-import { type RedisServerHandle, startRedisServer } from '../../src/redis/embedded-redis.ts';
+import { startRedisServer } from '../../src/redis/embedded-redis.ts';
+import { startRedisCluster, startRedisSentinel } from './redis-cluster.ts';
 
-let server: RedisServerHandle | undefined;
+export type RedisTopology = 'standalone' | 'cluster' | 'sentinel';
+
+let stop: (() => Promise<void>) | undefined;
+
+async function startTopology(topology: RedisTopology): Promise<{ url: string; stop(): Promise<void> }> {
+  if (topology === 'cluster') return startRedisCluster({ masters: 3 });
+  if (topology === 'sentinel') return startRedisSentinel();
+  return startRedisServer();
+}
 
 export async function setup(project: TestProject): Promise<void> {
-  server = await startRedisServer();
-  project.provide('redisUrl', server.url);
+  const topology = (project.config.env?.REDIS_TOPOLOGY ?? 'standalone') as RedisTopology;
+  const started = await startTopology(topology);
+  stop = started.stop;
+  project.provide('redisUrl', started.url);
+  project.provide('redisTopology', topology);
 }
 
 export async function teardown(): Promise<void> {
-  await server?.stop();
+  await stop?.();
 }
 
 declare module 'vitest' {
   export interface ProvidedContext {
     redisUrl: string;
+    redisTopology: RedisTopology;
   }
 }

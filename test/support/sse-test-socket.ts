@@ -7,7 +7,14 @@ import { EventEmitter } from 'node:events';
 import { SseSocket } from '../../packages/client/src/sse-socket.ts';
 
 export type Transport = 'websocket' | 'sse';
-export const TRANSPORTS: Transport[] = ['websocket', 'sse'];
+const ALL_TRANSPORTS: Transport[] = ['websocket', 'sse'];
+/**
+ * Both, or those TEST_TRANSPORTS names: the Redis-topology projects run one, as the
+ * transport is not what varies there (vitest.config.ts).
+ */
+export const TRANSPORTS: Transport[] = process.env.TEST_TRANSPORTS
+  ? ALL_TRANSPORTS.filter((t) => process.env.TEST_TRANSPORTS?.split(',').includes(t))
+  : ALL_TRANSPORTS;
 
 /** The gateway's endpoint for `transport`. */
 export function endpoint(gw: { url: string; sseUrl: string }, transport: Transport): string {

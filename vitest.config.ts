@@ -35,6 +35,14 @@ const ON_EVERY_TOPOLOGY = [
 const OWN_TOPOLOGY = ['redis-cluster', 'redis-failover', 'redis-reshard'].map(
   (name) => `test/integration/${name}.test.ts`,
 );
+/**
+ * Files whose subject is not the edge — the CLI, the SDK's package, the SDK's patience
+ * through a 90 s outage, the embedded Redis across a restart — and that take the longest:
+ * they run with the portable edge's project only, which CI runs on Node 24 as well.
+ */
+const NOT_ABOUT_THE_EDGE = ['cli', 'client-sdk-outage', 'client-sdk-package', 'embedded-redis-restart'].map(
+  (name) => `test/integration/${name}.test.ts`,
+);
 const ONE_EDGE_ON_A_TOPOLOGY = { EDGE: 'uws', TEST_TRANSPORTS: 'websocket' };
 
 export default defineConfig({
@@ -58,7 +66,12 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'integration-uws', include: INTEGRATION, exclude: OWN_TOPOLOGY, env: { EDGE: 'uws' } },
+        test: {
+          name: 'integration-uws',
+          include: INTEGRATION,
+          exclude: [...OWN_TOPOLOGY, ...NOT_ABOUT_THE_EDGE],
+          env: { EDGE: 'uws' },
+        },
       },
       {
         extends: true,

@@ -18,8 +18,12 @@ import { type AnyActorRef, createActor, createMachine, type EventObject } from '
 
 export class SharedActorSystem {
   readonly root: AnyActorRef;
-  /** Pending timer IDs by the actor that scheduled them. */
-  private readonly timers = new Map<AnyActorRef, Set<string>>();
+  /**
+   * Pending timer IDs by the actor that scheduled them: an array, not a Set — an actor has
+   * one to three, and an empty Set's hash table (~200 bytes) would cost every idle
+   * connection more than the IDs it holds (bench/connection-memory.ts measures it).
+   */
+  private readonly timers = new Map<AnyActorRef, string[]>();
 
   /** @param onChildError - an actor failed (an exception in one of its actions or steps). */
   constructor(onChildError: (error: unknown) => void) {
@@ -45,7 +49,7 @@ export class SharedActorSystem {
 
   /** Timers `actor` has pending (for tests and diagnostics). */
   pendingTimers(actor: AnyActorRef): number {
-    return this.timers.get(actor)?.size ?? 0;
+    return this.timers.get(actor)?.length ?? 0;
   }
 
   private indexTimers(): void {
@@ -54,9 +58,10 @@ export class SharedActorSystem {
     const cancel = scheduler.cancel.bind(scheduler);
     const forget = (source: AnyActorRef, id: string) => {
       const ids = this.timers.get(source);
-      if (!ids) return;
-      ids.delete(id);
-      if (ids.size === 0) this.timers.delete(source);
+      const at = ids ? ids.indexOf(id) : -1;
+      if (!ids || at < 0) return;
+      ids.splice(at, 1);
+      if (ids.length === 0) this.timers.delete(source);
     };
     // A timer that fires stays indexed until its state is left (XState cancels it then) or
     // the actor ends: a few IDs per actor at most, and cancelling a fired one is a no-op.
@@ -67,9 +72,9 @@ export class SharedActorSystem {
       delay,
       id = Math.random().toString(36).slice(2),
     ) => {
-      const ids = this.timers.get(source) ?? new Set<string>();
-      ids.add(id);
-      this.timers.set(source, ids);
+      const ids = this.timers.get(source);
+      if (!ids) this.timers.set(source, [id]);
+      else if (!ids.includes(id)) ids.push(id);
       schedule(source, target, event, delay, id);
     };
     scheduler.cancel = (source, id) => {
@@ -77,7 +82,7 @@ export class SharedActorSystem {
       cancel(source, id);
     };
     scheduler.cancelAll = (source) => {
-      for (const id of [...(this.timers.get(source) ?? [])]) cancel(source, id);
+      for (const id of this.timers.get(source) ?? []) cancel(source, id);
       this.timers.delete(source);
     };
   }

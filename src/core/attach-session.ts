@@ -159,7 +159,7 @@ function wantedChannels(
   const given = conn.hello?.resume;
   for (const [channel, stored] of session.channels) {
     // The backend's server-side subscriptions stay whatever the token says.
-    if (stored.server) conn.serverChannels.add(channel);
+    if (stored.server) conn.addServerChannel(channel);
     else if (!mayRead(principal.channels, session.sessionId, channel)) {
       conn.fail('FORBIDDEN_CHANNEL', { detail: `dropped ${channel} on resume` });
       core.ports.presence.unsubscribed(channel, session.sessionId);

@@ -51,6 +51,10 @@ export interface ErrorExtra {
   retryAfterMs?: number;
 }
 
+// What a connection's collections read as before their first write: shared, never written.
+const NO_SUBSCRIPTIONS: ReadonlyMap<string, string> = new Map();
+const NO_CHANNELS: ReadonlySet<string> = new Set();
+
 /** Below this share of maxBackpressure a socket counts as writable again. */
 const WRITABLE_SHARE = 0.25;
 
@@ -74,12 +78,11 @@ export class Connection implements Flushable {
   resumable?: SessionRecord;
   /** What the session's channels replay once welcome is out (set by the attach step). */
   pendingReplay?: { plans: Map<string, ReplayPlan>; trace?: ResumeTrace };
-  /** channel → the event ID after which this connection's delivery started. */
-  readonly subscriptions = new Map<string, string>();
-  /** Channels whose replay is still running (not yet live). */
-  readonly replaying = new Set<string>();
-  /** Channels the backend subscribed this session to: kept whatever the token's `channels` claim says. */
-  readonly serverChannels = new Set<string>();
+  // The three collections below are created on first write: most idle connections never
+  // fill them, and an empty Map or Set costs ~230 bytes (bench/connection-memory.ts).
+  private ownSubscriptions: Map<string, string> | undefined;
+  private ownReplaying: Set<string> | undefined;
+  private ownServerChannels: Set<string> | undefined;
   private closingWith: ErrorCode | 'bye' | undefined;
   /** Frames waiting for this turn's corked write (sendSoon). */
   private queued: string[] | undefined;
@@ -126,6 +129,49 @@ export class Connection implements Flushable {
       { correlationId: this.correlationId, connectionId: this.id, userId: this.principal?.userId },
       this.trace,
     );
+  }
+
+  /** channel → the event ID after which this connection's delivery started. */
+  get subscriptions(): ReadonlyMap<string, string> {
+    return this.ownSubscriptions ?? NO_SUBSCRIPTIONS;
+  }
+
+  setSubscription(channel: string, after: string): void {
+    this.ownSubscriptions ??= new Map();
+    this.ownSubscriptions.set(channel, after);
+  }
+
+  /** false when `channel` was not subscribed. */
+  deleteSubscription(channel: string): boolean {
+    return this.ownSubscriptions?.delete(channel) ?? false;
+  }
+
+  /** Channels whose replay is still running (not yet live). */
+  get replaying(): ReadonlySet<string> {
+    return this.ownReplaying ?? NO_CHANNELS;
+  }
+
+  startReplaying(channel: string): void {
+    this.ownReplaying ??= new Set();
+    this.ownReplaying.add(channel);
+  }
+
+  stopReplaying(channel: string): void {
+    this.ownReplaying?.delete(channel);
+  }
+
+  /** Channels the backend subscribed this session to: kept whatever the token's `channels` claim says. */
+  get serverChannels(): ReadonlySet<string> {
+    return this.ownServerChannels ?? NO_CHANNELS;
+  }
+
+  addServerChannel(channel: string): void {
+    this.ownServerChannels ??= new Set();
+    this.ownServerChannels.add(channel);
+  }
+
+  deleteServerChannel(channel: string): void {
+    this.ownServerChannels?.delete(channel);
   }
 
   get isOpen(): boolean {

@@ -47,8 +47,8 @@ async function attach(
 ): Promise<number> {
   const { feed, events, sessions, occupancy } = core.ports;
   const cap = core.policy(channel).maxSubscribers;
-  conn.subscriptions.set(channel, plan?.after ?? '');
-  conn.replaying.add(channel);
+  conn.setSubscription(channel, plan?.after ?? '');
+  conn.startReplaying(channel);
   let admitted: boolean;
   try {
     [admitted] = await Promise.all([occupancy.enter(channel, conn.id, cap, resumed), feed.join(channel)]);
@@ -67,7 +67,7 @@ async function attach(
   }
   const after = plan?.after ?? (feed.cursor(channel) as string);
   const epoch = plan?.epoch ?? (feed.epoch(channel) as string);
-  conn.subscriptions.set(channel, after);
+  conn.setSubscription(channel, after);
   const server = conn.serverChannels.has(channel) || undefined;
   conn.send({ type: 'subscribed', ref, channel, recovered: plan?.recovered ?? true, after, epoch, server });
   if (conn.sessionId) {
@@ -91,7 +91,7 @@ async function attach(
     conn.logger.warn({ err: error, channel }, 'replay failed; closing so the client resumes');
     conn.close('INTERNAL', { detail: 'replay interrupted' });
   } finally {
-    conn.replaying.delete(channel);
+    conn.stopReplaying(channel);
   }
   if (conn.isOpen && !conn.subscriptions.has(channel)) {
     core.direct.stopLive(conn, channel); // unsubscribed during replay
@@ -108,10 +108,10 @@ function refused(
   code: 'STORE_UNAVAILABLE' | 'CHANNEL_FULL',
   extra: { ref?: string; detail?: string },
 ): number {
-  conn.replaying.delete(channel);
+  conn.stopReplaying(channel);
   if (conn.isOpen) {
     // An unsubscribe meanwhile took the count back, and left the feed to us.
-    if (conn.subscriptions.delete(channel)) core.ports.occupancy.leave(channel, conn.id);
+    if (conn.deleteSubscription(channel)) core.ports.occupancy.leave(channel, conn.id);
     core.ports.feed.leave(channel);
   }
   conn.fail(code, extra);
@@ -222,8 +222,8 @@ export async function subscribeInbox(core: GatewayCore, conn: Connection): Promi
 
 export function unsubscribe(core: GatewayCore, conn: Connection, frame: UnsubscribeFrame): void {
   const { channel, ref } = frame;
-  conn.serverChannels.delete(channel);
-  if (conn.subscriptions.delete(channel)) {
+  conn.deleteServerChannel(channel);
+  if (conn.deleteSubscription(channel)) {
     core.direct.stopLive(conn, channel);
     core.ports.occupancy.leave(channel, conn.id);
     if (!conn.replaying.has(channel)) core.ports.feed.leave(channel);
@@ -242,7 +242,7 @@ export function unsubscribe(core: GatewayCore, conn: Connection, frame: Unsubscr
  */
 export async function subscribeByServer(core: GatewayCore, conn: Connection, channel: string): Promise<void> {
   if (channel.startsWith(INBOX_PREFIX)) return;
-  conn.serverChannels.add(channel);
+  conn.addServerChannel(channel);
   const after = conn.subscriptions.get(channel);
   if (after === undefined) {
     await subscribe(core, conn, { type: 'subscribe', channel });

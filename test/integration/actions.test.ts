@@ -39,7 +39,13 @@ async function gateway(overrides: Record<string, string> = {}): Promise<TestGate
   return gw;
 }
 
-function worker(gw: TestGateway, handlers: Record<string, ActionHandler>, concurrency = 4): ActionWorker {
+/** The shards the gateway spreads actions over (ACTION_QUEUE_SHARDS, or its topology's default). */
+const shardsOf = (gw: TestGateway) =>
+  gw.gateway.core.config.actions.queueShards ?? defaultActionShards(parseRedisUrl(gw.redisUrl));
+
+/** A worker taking `perShard` jobs at once from each shard (a session's actions share one). */
+function worker(gw: TestGateway, handlers: Record<string, ActionHandler>, perShard = 4): ActionWorker {
+  const concurrency = perShard * shardsOf(gw);
   const started = startActionWorker({ redisUrl: gw.redisUrl, prefix: gw.prefix, handlers, concurrency });
   workers.push(started);
   return started;
@@ -47,9 +53,7 @@ function worker(gw: TestGateway, handlers: Record<string, ActionHandler>, concur
 
 /** The action queue's shards as a backend operator sees them: jobs not yet taken by a worker. */
 function waitingActions(gw: TestGateway): () => Promise<number> {
-  const shards =
-    gw.gateway.core.config.actions.queueShards ?? defaultActionShards(parseRedisUrl(gw.redisUrl));
-  const shardQueues = actionShardPrefixes(gw.prefix, shards).map(
+  const shardQueues = actionShardPrefixes(gw.prefix, shardsOf(gw)).map(
     (prefix) =>
       new Queue(ACTIONS_QUEUE, {
         connection: connectTestRedis(gw.redisUrl, { maxRetriesPerRequest: null }),

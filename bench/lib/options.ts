@@ -14,7 +14,7 @@ export const SYSTEM_NAMES = [
 export type SystemName = (typeof SYSTEM_NAMES)[number];
 
 export interface BenchOptions {
-  /** Reduced sizes and durations so the whole run ends in under 2 minutes. */
+  /** Reduced sizes and durations so the whole run ends in about 3 minutes. */
   quick: boolean;
   /** Only scenarios whose name is listed (a scenario module runs if it produces one of them). */
   scenarios: string[];
@@ -27,7 +27,7 @@ export interface BenchOptions {
 }
 
 export const USAGE = `usage: npm run bench -- [--quick] [--scenario NAME]... [--system NAME]... [--check] [--cpu-prof]
-  --quick          reduced set, under 2 minutes
+  --quick          reduced set, about 3 minutes
   --scenario NAME  relay | latency | fanout | idle-memory | connect-cost | reconnect-storm | admission | scale
                    (repeatable or comma-separated); idempotency, presence, wire and redis-topologies
                    run only when named

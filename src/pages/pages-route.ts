@@ -10,7 +10,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { PACKAGE_ROOT } from '../config/package-root.ts';
 import { type App, type HttpResponse, reply, replyJson, trackAbort } from '../edge/uws.ts';
 import { registry } from '../observability/metrics.ts';
-import { HistorySampler } from './dashboard/history-sampler.ts';
+import { HistorySampler, sampledMetricsText } from './dashboard/history-sampler.ts';
 import { FAVICON_SVG } from './favicon.ts';
 import { type PageName, pageBundles, pageHtml } from './page-assets.ts';
 
@@ -21,7 +21,7 @@ const DOCS_DIR = `${PACKAGE_ROOT}/docs/`;
 let sampler: HistorySampler | undefined;
 
 export function dashboardHistory(): HistorySampler {
-  sampler ??= new HistorySampler(() => registry.metrics());
+  sampler ??= new HistorySampler(() => sampledMetricsText(registry));
   sampler.start();
   return sampler;
 }

@@ -4,9 +4,9 @@
  * gateway's own metrics library — actually writes, plus the format's corners, and
  * the per-second rates the dashboard draws from two scrapes.
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { HistorySampler } from '../../src/pages/dashboard/history-sampler.ts';
+import { HistorySampler, sampledMetricsText } from '../../src/pages/dashboard/history-sampler.ts';
 import { poolSample, readCounters } from '../../src/pages/dashboard/pool-sample.ts';
 import { parsePrometheusText, sum } from '../../src/pages/dashboard/prometheus-text.ts';
 
@@ -134,6 +134,35 @@ describe('HistorySampler', () => {
     const history = sampler.history();
     expect(history.map((s) => s.at)).toEqual([1_002_000, 1_003_000, 1_004_000]);
     expect(history.map((s) => s.messagesInPerS)).toEqual([20, 30, 40]);
+  });
+
+  it('reads only the families a sample draws, and draws the same sample as from the whole registry', async () => {
+    const registry = new Registry();
+    collectDefaultMetrics({ register: registry });
+    const connections = new Gauge({
+      name: 'tether_connections',
+      help: 'by state',
+      labelNames: ['state'],
+      registers: [registry],
+    });
+    connections.set({ state: 'connected' }, 7);
+    const text = await sampledMetricsText(registry);
+    expect(text).not.toContain('process_open_fds'); // lists /proc/self/fd: grows with sockets
+    const at = 1_000_000;
+    const fromSampled = poolSample(parsePrometheusText(text), undefined, { at, values: {} }, undefined);
+    const fromAll = poolSample(
+      parsePrometheusText(await registry.metrics()),
+      undefined,
+      { at, values: {} },
+      undefined,
+    );
+    expect(fromSampled.byState.connected).toBe(7);
+    expect(fromSampled.heapUsedBytes).toBeGreaterThan(0);
+    expect({ ...fromSampled, heapUsedBytes: 0, eventLoopLagMs: 0 }).toEqual({
+      ...fromAll,
+      heapUsedBytes: 0,
+      eventLoopLagMs: 0,
+    });
   });
 
   it('runs on an unref’d timer: it never keeps a process alive', () => {

@@ -1,6 +1,7 @@
 /**
  * The dashboard's memory, kept by the gateway: once a second it reads this process's
- * metrics (the Prometheus text `/metrics` serves) and keeps the last `capacity` samples in
+ * metrics (the Prometheus text `/metrics` serves, only the families a sample draws) and
+ * keeps the last `capacity` samples in
  * a ring, so a dashboard opened now draws the last five minutes at once instead of an
  * empty chart. The page asks `GET /dashboard/history` (src/pages/pages-route.ts), then
  * appends its own live samples.
@@ -8,7 +9,8 @@
  * One sampler per process, like the metrics registry it reads; its timer is unref'd, so
  * it never keeps a process alive.
  */
-import { type Counters, type PoolSample, poolSample, readCounters } from './pool-sample.ts';
+import type { Registry } from 'prom-client';
+import { type Counters, type PoolSample, poolSample, readCounters, SAMPLED_METRICS } from './pool-sample.ts';
 import { parsePrometheusText } from './prometheus-text.ts';
 
 export interface SamplerOptions {
@@ -67,4 +69,12 @@ export class HistorySampler {
   history(): PoolSample[] {
     return [...this.samples];
   }
+}
+
+/** The exposition text of just the families a sample reads (SAMPLED_METRICS) that `registry` has, in order. */
+export async function sampledMetricsText(registry: Registry): Promise<string> {
+  const texts: string[] = [];
+  for (const name of SAMPLED_METRICS)
+    if (registry.getSingleMetric(name)) texts.push(await registry.getSingleMetricAsString(name));
+  return texts.join('\n');
 }

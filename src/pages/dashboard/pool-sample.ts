@@ -6,6 +6,28 @@ import { type Sample, sum } from './prometheus-text.ts';
 
 export const ACTOR_STATES = ['connecting', 'connected', 'reconnecting'] as const;
 
+/**
+ * The metric families a sample reads, in the order to render them. The gateway's sampler renders only these once a
+ * second: the whole registry includes `process_open_fds`, which lists /proc/self/fd — a
+ * cost that grows with every socket held.
+ */
+export const SAMPLED_METRICS = [
+  'tether_admissions_total',
+  'tether_shed_total',
+  'tether_errors_total',
+  'tether_messages_received_total',
+  'tether_messages_sent_total',
+  'tether_connections',
+  'tether_pool_state',
+  'tether_sockets_open',
+  'tether_admission_queue_depth',
+  // prom-client sets a group's gauges from the collect of one of them: it goes first.
+  'nodejs_eventloop_lag_seconds',
+  'nodejs_eventloop_lag_p99_seconds',
+  'nodejs_heap_size_total_bytes',
+  'nodejs_heap_size_used_bytes',
+] as const;
+
 export interface PoolSample {
   at: number;
   poolState?: string;

@@ -9,13 +9,12 @@
  * Everything an effect needs about its connection is in the actor's context; the
  * socket is found by the context's connection ID.
  */
-import { createActor, fromPromise } from 'xstate';
+import { createActor } from 'xstate';
 import {
   type Attached,
-  type Authenticated,
+  type ConnectionEvent,
   type ConnectionInput,
   connectionMachine,
-  type StepInput,
 } from '../../machines/connection.machine.ts';
 import type { ErrorCode } from '../shared/errors.ts';
 import { jitteredRetryAfter } from '../shared/errors.ts';
@@ -28,6 +27,12 @@ import type { GatewayCore } from './gateway-core.ts';
 import { replaySessionChannels } from './subscriptions.ts';
 import { TetherError } from './tether-error.ts';
 
+/** What a step needs of the actor it answers. */
+interface StepCaller {
+  getSnapshot(): { matches(state: { connecting: { handshake: 'authenticating' | 'attaching' } }): boolean };
+  send(event: ConnectionEvent): void;
+}
+
 /** Creates the connection actors of one process; call the result once per socket. */
 export function connectionActorFactory(core: GatewayCore): (input: ConnectionInput) => ConnectionActor {
   const { connections, supervisor, ports } = core;
@@ -38,13 +43,36 @@ export function connectionActorFactory(core: GatewayCore): (input: ConnectionInp
       { err: error, connectionId: context.connectionId, sessionId: context.sessionId },
       `session store: ${what} failed`,
     );
-  const step = <T>(run: (conn: Connection) => Promise<T>) =>
-    fromPromise<T, StepInput>(async ({ input }) => {
-      const conn = socketOf(input.connectionId);
-      // Gone already: the actor has heard transport.closed and no longer waits for this.
-      if (!conn?.isOpen) throw new TetherError('INTERNAL', { detail: 'the socket closed' });
-      return run(conn);
-    });
+  /**
+   * Runs a handshake step and answers the actor with its result, only while the actor still
+   * waits in `waitingIn`: after a close or a timeout it has moved on (to a final state), and
+   * the late answer is dropped. Each step's state is entered once per actor (`authenticating`
+   * from `awaitingHello`; `attaching` from `admitting` or `queued`, never again after), so the
+   * state alone tells an answer is the one the actor waits for.
+   */
+  const runStep = <T>(
+    self: StepCaller,
+    connectionId: string,
+    waitingIn: 'authenticating' | 'attaching',
+    run: (conn: Connection) => Promise<T>,
+    done: (output: T) => ConnectionEvent,
+    failed: (error: unknown) => ConnectionEvent,
+  ) => {
+    const conn = socketOf(connectionId);
+    // Gone already: the actor hears (or has heard) transport.closed and will not wait for this.
+    const result = conn?.isOpen
+      ? run(conn)
+      : Promise.reject(new TetherError('INTERNAL', { detail: 'the socket closed' }));
+    const waiting = () => self.getSnapshot().matches({ connecting: { handshake: waitingIn } });
+    result.then(
+      (output) => {
+        if (waiting()) self.send(done(output));
+      },
+      (error: unknown) => {
+        if (waiting()) self.send(failed(error));
+      },
+    );
+  };
 
   const machine = connectionMachine.provide({
     actions: {
@@ -77,7 +105,7 @@ export function connectionActorFactory(core: GatewayCore): (input: ConnectionInp
       },
       handOverTransport: ({ context, event }) => {
         const conn = socketOf(context.connectionId);
-        const sessionId = (event as unknown as { output: Attached }).output.sessionId;
+        const sessionId = (event as { output: Attached }).output.sessionId;
         const owner = supervisor.sessionActor(sessionId);
         if (!conn || !owner) return;
         conn.actor = owner;
@@ -102,10 +130,24 @@ export function connectionActorFactory(core: GatewayCore): (input: ConnectionInp
       recordError: ({ context }) => {
         if (context.sessionId) sessions.incrementErrors(context.sessionId);
       },
-    },
-    actors: {
-      authenticate: step<Authenticated>((conn) => authenticate(core, conn)),
-      attachSession: step<Attached>((conn) => attachSession(core, conn)),
+      authenticate: ({ context, self }) =>
+        runStep(
+          self,
+          context.connectionId,
+          'authenticating',
+          (conn) => authenticate(core, conn),
+          (output) => ({ type: 'authenticate.done', output }),
+          (error) => ({ type: 'authenticate.failed', error }),
+        ),
+      attachSession: ({ context, self }) =>
+        runStep(
+          self,
+          context.connectionId,
+          'attaching',
+          (conn) => attachSession(core, conn),
+          (output) => ({ type: 'attach.done', output }),
+          (error) => ({ type: 'attach.failed', error }),
+        ),
     },
   });
   // Children of one root: the actors of a process share one XState system (actor-system.ts).

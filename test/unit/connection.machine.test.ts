@@ -5,7 +5,7 @@
  * admission, token and resume windows.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createActor, fromPromise, initialTransition, transition } from 'xstate';
+import { createActor, initialTransition, transition } from 'xstate';
 import {
   type Attached,
   type Authenticated,
@@ -36,8 +36,8 @@ const attached: Attached = {
   handedOver: false,
   resumed: false,
 };
-const authDone = (output = authenticated) => ({ type: 'xstate.done.actor.authenticate', output });
-const attachDone = (output = attached) => ({ type: 'xstate.done.actor.attachSession', output });
+const authDone = (output = authenticated): ConnectionEvent => ({ type: 'authenticate.done', output });
+const attachDone = (output = attached): ConnectionEvent => ({ type: 'attach.done', output });
 const closed = (reason?: string, connectionId = 'conn-1'): ConnectionEvent => ({
   type: 'transport.closed',
   connectionId,
@@ -79,10 +79,11 @@ describe('connection machine — the handshake', () => {
     expect(actions.map((a) => a.type)).toContain('xstate.raise'); // the delayed handshakeTimeout
   });
 
-  it('hello → authenticating: the authenticate step is invoked', () => {
-    const { next, actions } = step(stateAfter(), HELLO);
+  it('hello → authenticating: the authenticate step runs (an action, not a child actor)', () => {
+    const { next, actions, ran } = step(stateAfter(), HELLO);
     expect(next.value).toEqual({ connecting: { handshake: 'authenticating' } });
-    expect(actions.map((a) => a.type)).toContain('xstate.spawnChild');
+    expect(ran).toEqual(['authenticate']);
+    expect(actions.map((a) => a.type)).not.toContain('xstate.spawnChild');
   });
 
   it('authenticated → admitting: who the client is is recorded, and the pool is asked', () => {
@@ -95,7 +96,7 @@ describe('connection machine — the handshake', () => {
   it('a refused token → failed with its code, the transport closed with it and its hints', () => {
     const error = { code: 'AUTH_INVALID_TOKEN', detail: 'bad signature', retryAfterMs: 7 };
     const { next, ran, actions } = step(stateAfter(HELLO), {
-      type: 'xstate.error.actor.authenticate',
+      type: 'authenticate.failed',
       error,
     });
     expect(next.value).toBe('failed');
@@ -107,7 +108,7 @@ describe('connection machine — the handshake', () => {
 
   it('a step that fails with something uncoded closes with INTERNAL', () => {
     const { next, actions } = step(stateAfter(HELLO), {
-      type: 'xstate.error.actor.authenticate',
+      type: 'authenticate.failed',
       error: new Error('boom'),
     });
     expect(next.context.failure).toBe('INTERNAL');
@@ -115,8 +116,9 @@ describe('connection machine — the handshake', () => {
   });
 
   it('granted at once → attaching, still within the one handshake budget (its timer is not re-armed)', () => {
-    const { next, actions } = step(stateAfter(HELLO, authDone()), GRANTED);
+    const { next, actions, ran } = step(stateAfter(HELLO, authDone()), GRANTED);
     expect(next.value).toEqual({ connecting: { handshake: 'attaching' } });
+    expect(ran).toEqual(['attachSession']);
     expect(actions.map((a) => a.type)).not.toContain('xstate.cancel');
   });
 
@@ -139,8 +141,9 @@ describe('connection machine — the handshake', () => {
 
   it('granted from the line → attaching, with a fresh handshake budget for the attach', () => {
     const queued = stateAfter(HELLO, authDone(), { type: 'admission.queued' });
-    const { next, actions } = step(queued, GRANTED);
+    const { next, actions, ran } = step(queued, GRANTED);
     expect(next.value).toEqual({ connecting: { handshake: 'attaching' } });
+    expect(ran).toEqual(['attachSession']);
     expect(actions.map((a) => a.type)).toEqual(expect.arrayContaining(['xstate.cancel', 'xstate.raise']));
   });
 
@@ -164,7 +167,7 @@ describe('connection machine — the handshake', () => {
 
   it('an attach that fails → failed with its code', () => {
     const { next, actions } = step(stateAfter(HELLO, authDone(), GRANTED), {
-      type: 'xstate.error.actor.attachSession',
+      type: 'attach.failed',
       error: { code: 'STORE_UNAVAILABLE' },
     });
     expect(next.value).toBe('failed');
@@ -205,6 +208,32 @@ describe('connection machine — the handshake', () => {
     }
     const admitting = stateAfter(HELLO, authDone());
     expect(step(admitting, HELLO).next.value).toEqual(admitting.value);
+  });
+
+  it('a step answer outside its step’s state changes nothing (a late or stray one)', () => {
+    const failure = { code: 'STORE_UNAVAILABLE' };
+    const answers: AnyEvent[] = [
+      authDone(),
+      { type: 'authenticate.failed', error: failure },
+      attachDone(),
+      { type: 'attach.failed', error: failure },
+    ];
+    const places: [string, AnyEvent[], AnyEvent[]][] = [
+      ['awaiting hello', [], answers],
+      ['authenticating', [HELLO], answers.slice(2)],
+      ['admitting', [HELLO, authDone()], answers],
+      ['queued', [HELLO, authDone(), { type: 'admission.queued' }], answers],
+      ['attaching', [HELLO, authDone(), GRANTED], answers.slice(0, 2)],
+      ['connected', connectedPath, answers],
+    ];
+    for (const [place, path, stray] of places) {
+      const at = stateAfter(...path);
+      for (const event of stray) {
+        const { next, ran } = step(at, event);
+        expect(next.value, `${place} ← ${event.type}`).toEqual(at.value);
+        expect(ran, `${place} ← ${event.type}`).toEqual([]);
+      }
+    }
   });
 });
 
@@ -452,6 +481,19 @@ describe('connection machine — timers, with an actor', () => {
       ran.push({ type, params });
     };
     const never = () => new Promise<never>(() => {});
+    // As src/core/connection-runtime.ts runs them: the step's result comes back as an event.
+    const run =
+      <T>(
+        work: () => Promise<T>,
+        done: (output: T) => ConnectionEvent,
+        failed: (error: unknown) => ConnectionEvent,
+      ) =>
+      ({ self }: { self: { send(event: ConnectionEvent): void } }) => {
+        work().then(
+          (output) => self.send(done(output)),
+          (error: unknown) => self.send(failed(error)),
+        );
+      };
     const machine = connectionMachine.provide({
       actions: {
         closeTransport: record('closeTransport'),
@@ -462,10 +504,16 @@ describe('connection machine — timers, with an actor', () => {
         markSessionResumable: record('markSessionResumable'),
         deleteSession: record('deleteSession'),
         recordError: record('recordError'),
-      },
-      actors: {
-        authenticate: fromPromise(steps.authenticate ?? never),
-        attachSession: fromPromise(steps.attach ?? never),
+        authenticate: run(
+          steps.authenticate ?? never,
+          (output) => ({ type: 'authenticate.done', output }),
+          (error) => ({ type: 'authenticate.failed', error }),
+        ),
+        attachSession: run(
+          steps.attach ?? never,
+          (output) => ({ type: 'attach.done', output }),
+          (error) => ({ type: 'attach.failed', error }),
+        ),
       },
     });
     const actor = createActor(machine, { input }).start();

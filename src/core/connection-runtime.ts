@@ -12,6 +12,7 @@
 import { createActor } from 'xstate';
 import {
   type Attached,
+  type Authenticated,
   type ConnectionEvent,
   type ConnectionInput,
   connectionMachine,
@@ -29,9 +30,31 @@ import { TetherError } from './tether-error.ts';
 
 /** What a step needs of the actor it answers. */
 interface StepCaller {
-  getSnapshot(): { matches(state: { connecting: { handshake: 'authenticating' | 'attaching' } }): boolean };
+  getSnapshot(): { matches(state: HandshakeStep['waitingIn']): boolean };
   send(event: ConnectionEvent): void;
 }
+
+/** A handshake step: the state that waits for it, the work, and the events that answer it. */
+interface HandshakeStep<T = never> {
+  waitingIn: { connecting: { handshake: 'authenticating' | 'attaching' } };
+  run(core: GatewayCore, conn: Connection): Promise<T>;
+  done(output: T): ConnectionEvent;
+  failed(error: unknown): ConnectionEvent;
+}
+
+// Built once, not per connection.
+const authenticateStep: HandshakeStep<Authenticated> = {
+  waitingIn: { connecting: { handshake: 'authenticating' } },
+  run: authenticate,
+  done: (output) => ({ type: 'authenticate.done', output }),
+  failed: (error) => ({ type: 'authenticate.failed', error }),
+};
+const attachStep: HandshakeStep<Attached> = {
+  waitingIn: { connecting: { handshake: 'attaching' } },
+  run: attachSession,
+  done: (output) => ({ type: 'attach.done', output }),
+  failed: (error) => ({ type: 'attach.failed', error }),
+};
 
 /** Creates the connection actors of one process; call the result once per socket. */
 export function connectionActorFactory(core: GatewayCore): (input: ConnectionInput) => ConnectionActor {
@@ -45,31 +68,23 @@ export function connectionActorFactory(core: GatewayCore): (input: ConnectionInp
     );
   /**
    * Runs a handshake step and answers the actor with its result, only while the actor still
-   * waits in `waitingIn`: after a close or a timeout it has moved on (to a final state), and
-   * the late answer is dropped. Each step's state is entered once per actor (`authenticating`
-   * from `awaitingHello`; `attaching` from `admitting` or `queued`, never again after), so the
-   * state alone tells an answer is the one the actor waits for.
+   * waits in that step's state: after a close or a timeout it has moved on (to a final state),
+   * and the late answer is dropped. Each step's state is entered once per actor
+   * (`authenticating` from `awaitingHello`; `attaching` from `admitting` or `queued`, never
+   * again after), so the state alone tells the answer is the one the actor waits for.
    */
-  const runStep = <T>(
-    self: StepCaller,
-    connectionId: string,
-    waitingIn: 'authenticating' | 'attaching',
-    run: (conn: Connection) => Promise<T>,
-    done: (output: T) => ConnectionEvent,
-    failed: (error: unknown) => ConnectionEvent,
-  ) => {
+  const runStep = <T>(self: StepCaller, connectionId: string, step: HandshakeStep<T>) => {
     const conn = socketOf(connectionId);
     // Gone already: the actor hears (or has heard) transport.closed and will not wait for this.
     const result = conn?.isOpen
-      ? run(conn)
+      ? step.run(core, conn)
       : Promise.reject(new TetherError('INTERNAL', { detail: 'the socket closed' }));
-    const waiting = () => self.getSnapshot().matches({ connecting: { handshake: waitingIn } });
     result.then(
       (output) => {
-        if (waiting()) self.send(done(output));
+        if (self.getSnapshot().matches(step.waitingIn)) self.send(step.done(output));
       },
       (error: unknown) => {
-        if (waiting()) self.send(failed(error));
+        if (self.getSnapshot().matches(step.waitingIn)) self.send(step.failed(error));
       },
     );
   };
@@ -130,24 +145,8 @@ export function connectionActorFactory(core: GatewayCore): (input: ConnectionInp
       recordError: ({ context }) => {
         if (context.sessionId) sessions.incrementErrors(context.sessionId);
       },
-      authenticate: ({ context, self }) =>
-        runStep(
-          self,
-          context.connectionId,
-          'authenticating',
-          (conn) => authenticate(core, conn),
-          (output) => ({ type: 'authenticate.done', output }),
-          (error) => ({ type: 'authenticate.failed', error }),
-        ),
-      attachSession: ({ context, self }) =>
-        runStep(
-          self,
-          context.connectionId,
-          'attaching',
-          (conn) => attachSession(core, conn),
-          (output) => ({ type: 'attach.done', output }),
-          (error) => ({ type: 'attach.failed', error }),
-        ),
+      authenticate: ({ context, self }) => runStep(self, context.connectionId, authenticateStep),
+      attachSession: ({ context, self }) => runStep(self, context.connectionId, attachStep),
     },
   });
   // Children of one root: the actors of a process share one XState system (actor-system.ts).

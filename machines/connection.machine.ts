@@ -38,6 +38,14 @@ import { assign, not, setup } from 'xstate';
 export interface ConnectionInput {
   connectionId: string;
   correlationId: string;
+}
+
+/**
+ * The process's settings the timers and the error budget follow. The same for every
+ * connection, so they are provided once with the machine (`withSettings`), not kept in
+ * every actor's context (4 numbers, ~55 bytes per actor).
+ */
+export interface ConnectionSettings {
   /** ms allowed from socket open to `welcome` (the wait in the admission line aside). */
   handshakeTimeoutMs: number;
   /** ms a dropped session stays resumable. */
@@ -47,6 +55,14 @@ export interface ConnectionInput {
   /** Rejected frames allowed in a minute; one more closes with TOO_MANY_ERRORS. */
   maxErrorsPerMinute: number;
 }
+
+/** The settings' defaults (src/config/config-schema.ts): the pure machine runs with these. */
+export const DEFAULT_SETTINGS: ConnectionSettings = {
+  handshakeTimeoutMs: 10_000,
+  resumeWindowMs: 120_000,
+  admissionTimeoutMs: 30_000,
+  maxErrorsPerMinute: 20,
+};
 
 export interface ConnectionContext extends ConnectionInput {
   sessionId?: string;
@@ -151,6 +167,25 @@ export function refusalOf(error: unknown): Refusal {
   return typeof code === 'string' ? { code, detail, retryAfterMs } : { code: 'INTERNAL' };
 }
 
+/** The delays and the error budget for `settings`, to give `connectionMachine.provide()`. */
+export function withSettings(settings: ConnectionSettings) {
+  return {
+    delays: {
+      handshakeTimeout: settings.handshakeTimeoutMs,
+      resumeWindow: settings.resumeWindowMs,
+      admissionTimeout: settings.admissionTimeoutMs,
+    },
+    guards: {
+      errorBudgetSpent: ({ context, event }: { context: ConnectionContext; event: ConnectionEvent }) =>
+        event.type === 'frame.rejected' &&
+        event.at - context.errorsSince <= ERROR_WINDOW_MS &&
+        context.errors + 1 > settings.maxErrorsPerMinute,
+    },
+  };
+}
+
+const defaults = withSettings(DEFAULT_SETTINGS);
+
 export const connectionMachine = setup({
   types: {
     context: {} as ConnectionContext,
@@ -158,9 +193,7 @@ export const connectionMachine = setup({
     input: {} as ConnectionInput,
   },
   delays: {
-    handshakeTimeout: ({ context }) => context.handshakeTimeoutMs,
-    resumeWindow: ({ context }) => context.resumeWindowMs,
-    admissionTimeout: ({ context }) => context.admissionTimeoutMs,
+    ...defaults.delays,
     tokenLifetime: ({ context }) =>
       context.tokenExpiresAt === undefined
         ? MAX_DELAY_MS
@@ -174,10 +207,7 @@ export const connectionMachine = setup({
       event.type === 'transport.closed' && event.reason !== undefined && event.reason !== 'bye',
     tokenHasExpired: ({ context }) =>
       context.tokenExpiresAt !== undefined && context.tokenExpiresAt <= Date.now(),
-    errorBudgetSpent: ({ context, event }) =>
-      event.type === 'frame.rejected' &&
-      event.at - context.errorsSince <= ERROR_WINDOW_MS &&
-      context.errors + 1 > context.maxErrorsPerMinute,
+    errorBudgetSpent: defaults.guards.errorBudgetSpent,
     handedOver: ({ event }) => event.type === 'attach.done' && event.output.handedOver,
     disconnectIsFinal: ({ event }) => event.type === 'server.disconnect' && !event.resumable,
     /** A token without `iat` cannot show it was issued after: it counts as revoked. */

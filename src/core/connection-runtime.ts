@@ -7,7 +7,8 @@
  * one machine: `machine.provide()` clones every state node, and doing it per
  * connection cost ~20 KB of heap each (measured with bench idle-memory).
  * Everything an effect needs about its connection is in the actor's context; the
- * socket is found by the context's connection ID.
+ * socket is found by the context's connection ID. The process's settings (timeouts,
+ * error budget) are provided here too, once, not carried in every actor's context.
  */
 import { createActor } from 'xstate';
 import {
@@ -16,6 +17,7 @@ import {
   type ConnectionEvent,
   type ConnectionInput,
   connectionMachine,
+  withSettings,
 } from '../../machines/connection.machine.ts';
 import type { ErrorCode } from '../shared/errors.ts';
 import { jitteredRetryAfter } from '../shared/errors.ts';
@@ -58,7 +60,7 @@ const attachStep: HandshakeStep<Attached> = {
 
 /** Creates the connection actors of one process; call the result once per socket. */
 export function connectionActorFactory(core: GatewayCore): (input: ConnectionInput) => ConnectionActor {
-  const { connections, supervisor, ports } = core;
+  const { connections, supervisor, ports, config } = core;
   const { sessions } = ports;
   const socketOf = (connectionId: string) => connections.get(connectionId);
   const warn = (what: string, context: { connectionId: string; sessionId?: string }) => (error: unknown) =>
@@ -90,6 +92,12 @@ export function connectionActorFactory(core: GatewayCore): (input: ConnectionInp
   };
 
   const machine = connectionMachine.provide({
+    ...withSettings({
+      handshakeTimeoutMs: config.handshakeTimeoutMs,
+      resumeWindowMs: config.resumeWindowMs,
+      admissionTimeoutMs: config.admission.timeoutMs,
+      maxErrorsPerMinute: config.maxErrorsPerMinute,
+    }),
     actions: {
       // Closing a socket reports back to the actor (transport.closed), and the edge may do it
       // within the call: close once this step is done, so the close follows the transition.

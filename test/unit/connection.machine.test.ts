@@ -11,20 +11,24 @@ import {
   type Authenticated,
   type ConnectionEvent,
   type ConnectionInput,
+  type ConnectionSettings,
   connectionMachine,
+  DEFAULT_SETTINGS,
   EXPIRY_CHECK_LATE_MS,
+  withSettings,
 } from '../../machines/connection.machine.ts';
 
-const input: ConnectionInput = {
-  connectionId: 'conn-1',
-  correlationId: 'corr-1',
+const input: ConnectionInput = { connectionId: 'conn-1', correlationId: 'corr-1' };
+const settings: ConnectionSettings = {
   handshakeTimeoutMs: 10_000,
   resumeWindowMs: 120_000,
   admissionTimeoutMs: 30_000,
   maxErrorsPerMinute: 3,
 };
+/** The pure machine with these settings, as the runtime provides its own. */
+const machine = connectionMachine.provide(withSettings(settings));
 
-type Snapshot = ReturnType<typeof initialTransition<typeof connectionMachine>>[0];
+type Snapshot = ReturnType<typeof initialTransition<typeof machine>>[0];
 type Action = { type: string; params?: unknown };
 type AnyEvent = ConnectionEvent | { type: string; output?: unknown; error?: unknown };
 
@@ -55,13 +59,13 @@ function paramsOf(actions: readonly Action[], type: string): unknown {
 }
 
 function step(snapshot: Snapshot, event: AnyEvent) {
-  const [next, actions] = transition(connectionMachine, snapshot, event as ConnectionEvent);
+  const [next, actions] = transition(machine, snapshot, event as ConnectionEvent);
   return { next, actions, ran: effects(actions) };
 }
 
 /** Walk the pure machine through `events` from its initial state. */
 function stateAfter(...events: AnyEvent[]): Snapshot {
-  let [snapshot] = initialTransition(connectionMachine, input);
+  let [snapshot] = initialTransition(machine, input);
   for (const event of events) snapshot = step(snapshot, event).next;
   return snapshot;
 }
@@ -72,7 +76,7 @@ const connectedPath = [HELLO, authDone(), GRANTED, attachDone()];
 
 describe('connection machine — the handshake', () => {
   it('starts waiting for hello, arms the handshake timer and runs no effect', () => {
-    const [snapshot, actions] = initialTransition(connectionMachine, input);
+    const [snapshot, actions] = initialTransition(machine, input);
     expect(snapshot.value).toEqual({ connecting: { handshake: 'awaitingHello' } });
     expect(snapshot.context).toMatchObject({ reconnections: 0, errors: 0 });
     expect(effects(actions)).toEqual([]);
@@ -442,7 +446,7 @@ describe('connection machine — the error budget', () => {
 
   it('counts rejected frames on the session; one past MAX_ERRORS_PER_MINUTE closes with TOO_MANY_ERRORS', () => {
     let snapshot = stateAfter(...connectedPath);
-    for (let i = 1; i <= input.maxErrorsPerMinute; i++) {
+    for (let i = 1; i <= settings.maxErrorsPerMinute; i++) {
       const { next, ran } = step(snapshot, rejected(1000 + i));
       expect(ran).toEqual(['recordError']);
       snapshot = next;
@@ -455,7 +459,7 @@ describe('connection machine — the error budget', () => {
 
   it('a minute later the count starts again', () => {
     let snapshot = stateAfter(...connectedPath);
-    for (let i = 0; i < input.maxErrorsPerMinute; i++) snapshot = step(snapshot, rejected(1000)).next;
+    for (let i = 0; i < settings.maxErrorsPerMinute; i++) snapshot = step(snapshot, rejected(1000)).next;
     const { next, ran } = step(snapshot, rejected(1000 + 60_001));
     expect(ran).toEqual(['recordError']);
     expect(next.context).toMatchObject({ errors: 1, errorsSince: 61_001 });
@@ -463,7 +467,7 @@ describe('connection machine — the error budget', () => {
 
   it('counts before hello too (the budget is the socket’s)', () => {
     let snapshot = stateAfter();
-    for (let i = 0; i < input.maxErrorsPerMinute; i++) snapshot = step(snapshot, rejected(i)).next;
+    for (let i = 0; i < settings.maxErrorsPerMinute; i++) snapshot = step(snapshot, rejected(i)).next;
     expect(step(snapshot, rejected(10)).ran).toContain('closeTransport');
   });
 });
@@ -494,7 +498,8 @@ describe('connection machine — timers, with an actor', () => {
           (error: unknown) => self.send(failed(error)),
         );
       };
-    const machine = connectionMachine.provide({
+    const provided = connectionMachine.provide({
+      ...withSettings(settings),
       actions: {
         closeTransport: record('closeTransport'),
         retireTransport: record('retireTransport'),
@@ -516,7 +521,7 @@ describe('connection machine — timers, with an actor', () => {
         ),
       },
     });
-    const actor = createActor(machine, { input }).start();
+    const actor = createActor(provided, { input }).start();
     const effectTypes = () => ran.map((r) => r.type);
     return { actor, ran, effectTypes };
   }
@@ -536,7 +541,7 @@ describe('connection machine — timers, with an actor', () => {
 
   it('no hello within handshakeTimeout → failed HANDSHAKE_TIMEOUT, transport closed with that code', () => {
     const { actor, ran } = actorWith();
-    vi.advanceTimersByTime(input.handshakeTimeoutMs);
+    vi.advanceTimersByTime(settings.handshakeTimeoutMs);
     expect(actor.getSnapshot().value).toBe('failed');
     expect(actor.getSnapshot().context.failure).toBe('HANDSHAKE_TIMEOUT');
     expect(ran).toEqual([{ type: 'closeTransport', params: { code: 'HANDSHAKE_TIMEOUT' } }]);
@@ -545,7 +550,7 @@ describe('connection machine — timers, with an actor', () => {
   it('the budget covers the token check: a verification that hangs times out too', () => {
     const { actor } = actorWith();
     actor.send(HELLO as ConnectionEvent);
-    vi.advanceTimersByTime(input.handshakeTimeoutMs - 1);
+    vi.advanceTimersByTime(settings.handshakeTimeoutMs - 1);
     expect(actor.getSnapshot().value).toEqual({ connecting: { handshake: 'authenticating' } });
     vi.advanceTimersByTime(1);
     expect(actor.getSnapshot().context.failure).toBe('HANDSHAKE_TIMEOUT');
@@ -553,7 +558,7 @@ describe('connection machine — timers, with an actor', () => {
 
   it('hello, token, slot and session in time → connected, and the handshake timer is gone', async () => {
     const { actor, effectTypes } = await connected();
-    vi.advanceTimersByTime(input.handshakeTimeoutMs * 2);
+    vi.advanceTimersByTime(settings.handshakeTimeoutMs * 2);
     expect(actor.getSnapshot().value).toBe('connected');
     expect(effectTypes()).toEqual(['requestAdmission', 'startDelivery']);
   });
@@ -563,9 +568,9 @@ describe('connection machine — timers, with an actor', () => {
     actor.send(HELLO as ConnectionEvent);
     await vi.advanceTimersByTimeAsync(0);
     actor.send({ type: 'admission.queued' });
-    vi.advanceTimersByTime(input.handshakeTimeoutMs); // the handshake budget no longer runs
+    vi.advanceTimersByTime(settings.handshakeTimeoutMs); // the handshake budget no longer runs
     expect(actor.getSnapshot().value).toEqual({ connecting: 'queued' });
-    vi.advanceTimersByTime(input.admissionTimeoutMs - input.handshakeTimeoutMs);
+    vi.advanceTimersByTime(settings.admissionTimeoutMs - settings.handshakeTimeoutMs);
     expect(actor.getSnapshot().context.failure).toBe('ADMISSION_TIMEOUT');
     expect(ran.at(-1)).toEqual({ type: 'closeTransport', params: { code: 'ADMISSION_TIMEOUT' } });
   });
@@ -577,7 +582,7 @@ describe('connection machine — timers, with an actor', () => {
     actor.send({ type: 'admission.queued' });
     vi.advanceTimersByTime(20_000);
     actor.send(GRANTED as ConnectionEvent);
-    vi.advanceTimersByTime(input.handshakeTimeoutMs - 1);
+    vi.advanceTimersByTime(settings.handshakeTimeoutMs - 1);
     expect(actor.getSnapshot().value).toEqual({ connecting: { handshake: 'attaching' } });
     vi.advanceTimersByTime(1);
     expect(actor.getSnapshot().context.failure).toBe('HANDSHAKE_TIMEOUT');
@@ -627,7 +632,7 @@ describe('connection machine — timers, with an actor', () => {
   it('reconnecting past the resume window → failed RESUME_EXPIRED and the session is deleted', async () => {
     const { actor, effectTypes } = await connected();
     actor.send(closed());
-    vi.advanceTimersByTime(input.resumeWindowMs - 1);
+    vi.advanceTimersByTime(settings.resumeWindowMs - 1);
     expect(actor.getSnapshot().value).toBe('reconnecting');
     vi.advanceTimersByTime(1);
     expect(actor.getSnapshot().value).toBe('failed');
@@ -638,9 +643,9 @@ describe('connection machine — timers, with an actor', () => {
   it('a transport attached within the window → connected, reconnections 1, the timer is gone', async () => {
     const { actor, effectTypes } = await connected();
     actor.send(closed());
-    vi.advanceTimersByTime(input.resumeWindowMs / 2);
+    vi.advanceTimersByTime(settings.resumeWindowMs / 2);
     actor.send({ type: 'transport.attached', connectionId: 'conn-2', correlationId: 'corr-2' });
-    vi.advanceTimersByTime(input.resumeWindowMs);
+    vi.advanceTimersByTime(settings.resumeWindowMs);
     expect(actor.getSnapshot().value).toBe('connected');
     expect(actor.getSnapshot().context.reconnections).toBe(1);
     expect(effectTypes()).not.toContain('deleteSession');
@@ -650,19 +655,33 @@ describe('connection machine — timers, with an actor', () => {
     const { actor } = await connected();
     for (let drop = 0; drop < 3; drop++) {
       actor.send(closed(undefined, actor.getSnapshot().context.connectionId));
-      vi.advanceTimersByTime(input.resumeWindowMs - 1);
+      vi.advanceTimersByTime(settings.resumeWindowMs - 1);
       actor.send({ type: 'transport.attached', connectionId: `conn-${drop + 2}`, correlationId: 'c' });
     }
     expect(actor.getSnapshot().value).toBe('connected');
     expect(actor.getSnapshot().context.reconnections).toBe(3);
   });
 
-  it('the delays come from input', () => {
-    const { actor } = (() => {
-      const machine = connectionMachine.provide({ actions: { closeTransport: () => {} } });
-      return { actor: createActor(machine, { input: { ...input, handshakeTimeoutMs: 50 } }).start() };
-    })();
-    vi.advanceTimersByTime(50);
+  it('the delays and the error budget come from the provided settings, not the context', () => {
+    const quick = connectionMachine.provide({
+      ...withSettings({ ...settings, handshakeTimeoutMs: 50 }),
+      actions: { closeTransport: () => {} },
+    });
+    const actor = createActor(quick, { input }).start();
+    expect(actor.getSnapshot().context).not.toHaveProperty('handshakeTimeoutMs');
+    vi.advanceTimersByTime(49);
+    expect(actor.getSnapshot().value).toEqual({ connecting: { handshake: 'awaitingHello' } });
+    vi.advanceTimersByTime(1);
+    expect(actor.getSnapshot().context.failure).toBe('HANDSHAKE_TIMEOUT');
+  });
+
+  it('without settings the machine runs with the configuration defaults', () => {
+    const actor = createActor(connectionMachine.provide({ actions: { closeTransport: () => {} } }), {
+      input,
+    }).start();
+    vi.advanceTimersByTime(DEFAULT_SETTINGS.handshakeTimeoutMs - 1);
+    expect(actor.getSnapshot().value).toEqual({ connecting: { handshake: 'awaitingHello' } });
+    vi.advanceTimersByTime(1);
     expect(actor.getSnapshot().context.failure).toBe('HANDSHAKE_TIMEOUT');
   });
 });

@@ -98,14 +98,7 @@ measure('per log line: createLogger (redaction + trace-ID mixin)', 300_000, () =
 // For scale: what the gateway already spends per connection on its actor (docs/architecture.md: ~41 µs idle).
 measure('  (for scale: one connection actor, create + start + stop)', 50_000, () => {
   const actor = createActor(connectionMachine, {
-    input: {
-      connectionId: 'c',
-      correlationId: 'x',
-      handshakeTimeoutMs: 1e4,
-      resumeWindowMs: 1e5,
-      admissionTimeoutMs: 1e4,
-      maxErrorsPerMinute: 20,
-    },
+    input: { connectionId: 'c', correlationId: 'x' },
   });
   actor.start();
   actor.stop();

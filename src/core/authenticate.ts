@@ -30,9 +30,15 @@ export async function authenticate(core: GatewayCore, conn: Connection): Promise
     const allowed = gate.beforeAuth(conn);
     allowed.catch(() => {}); // awaited below, after the session's correlation ID is known
     // The token is verified while the IP's budget is read; an IP over its budget is refused
-    // before anything about its token is told or counted.
+    // before anything about its token is told or counted. A good token's user is looked up
+    // for a block or a revocation at once (a read, answered only after the IP's budget), so
+    // that read joins the budget's round trip rather than adding one.
     const verified = verifier.verify(hello.token).then(
-      (principal) => ({ principal }),
+      (principal) => {
+        const refusal = revocations.refusal(principal);
+        refusal.catch(() => {}); // awaited below unless the IP's budget or the token refuses first
+        return { principal, refusal };
+      },
       (error: unknown) => ({ error }),
     );
     const prior = await loading;
@@ -53,9 +59,8 @@ export async function authenticate(core: GatewayCore, conn: Connection): Promise
     }
     const { principal } = verdict;
     if (!conn.isOpen) throw new TetherError('INTERNAL', { detail: 'the socket closed' });
-    // A blocked user or a revoked token is refused like a bad token; the check shares the
-    // limits' round trip rather than adding one.
-    const [refused] = await Promise.all([revocations.refusal(principal), gate.afterAuth(conn, principal)]);
+    // A blocked user or a revoked token is refused like a bad token.
+    const [refused] = await Promise.all([verdict.refusal, gate.afterAuth(conn, principal)]);
     if (refused) throw new TetherError(refused);
     conn.principal = principal;
     conn.client = hello.client;

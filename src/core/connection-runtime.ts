@@ -7,15 +7,17 @@
  * one machine: `machine.provide()` clones every state node, and doing it per
  * connection cost ~20 KB of heap each (measured with bench idle-memory).
  * Everything an effect needs about its connection is in the actor's context; the
- * socket is found by the context's connection ID.
+ * socket is found by the context's connection ID. The process's settings (timeouts,
+ * error budget) are provided here too, once, not carried in every actor's context.
  */
-import { createActor, fromPromise } from 'xstate';
+import { createActor } from 'xstate';
 import {
   type Attached,
   type Authenticated,
+  type ConnectionEvent,
   type ConnectionInput,
   connectionMachine,
-  type StepInput,
+  withSettings,
 } from '../../machines/connection.machine.ts';
 import type { ErrorCode } from '../shared/errors.ts';
 import { jitteredRetryAfter } from '../shared/errors.ts';
@@ -28,9 +30,37 @@ import type { GatewayCore } from './gateway-core.ts';
 import { replaySessionChannels } from './subscriptions.ts';
 import { TetherError } from './tether-error.ts';
 
+/** What a step needs of the actor it answers. */
+interface StepCaller {
+  getSnapshot(): { matches(state: HandshakeStep['waitingIn']): boolean };
+  send(event: ConnectionEvent): void;
+}
+
+/** A handshake step: the state that waits for it, the work, and the events that answer it. */
+interface HandshakeStep<T = never> {
+  waitingIn: { connecting: { handshake: 'authenticating' | 'attaching' } };
+  run(core: GatewayCore, conn: Connection): Promise<T>;
+  done(output: T): ConnectionEvent;
+  failed(error: unknown): ConnectionEvent;
+}
+
+// Built once, not per connection.
+const authenticateStep: HandshakeStep<Authenticated> = {
+  waitingIn: { connecting: { handshake: 'authenticating' } },
+  run: authenticate,
+  done: (output) => ({ type: 'authenticate.done', output }),
+  failed: (error) => ({ type: 'authenticate.failed', error }),
+};
+const attachStep: HandshakeStep<Attached> = {
+  waitingIn: { connecting: { handshake: 'attaching' } },
+  run: attachSession,
+  done: (output) => ({ type: 'attach.done', output }),
+  failed: (error) => ({ type: 'attach.failed', error }),
+};
+
 /** Creates the connection actors of one process; call the result once per socket. */
 export function connectionActorFactory(core: GatewayCore): (input: ConnectionInput) => ConnectionActor {
-  const { connections, supervisor, ports } = core;
+  const { connections, supervisor, ports, config } = core;
   const { sessions } = ports;
   const socketOf = (connectionId: string) => connections.get(connectionId);
   const warn = (what: string, context: { connectionId: string; sessionId?: string }) => (error: unknown) =>
@@ -38,15 +68,36 @@ export function connectionActorFactory(core: GatewayCore): (input: ConnectionInp
       { err: error, connectionId: context.connectionId, sessionId: context.sessionId },
       `session store: ${what} failed`,
     );
-  const step = <T>(run: (conn: Connection) => Promise<T>) =>
-    fromPromise<T, StepInput>(async ({ input }) => {
-      const conn = socketOf(input.connectionId);
-      // Gone already: the actor has heard transport.closed and no longer waits for this.
-      if (!conn?.isOpen) throw new TetherError('INTERNAL', { detail: 'the socket closed' });
-      return run(conn);
-    });
+  /**
+   * Runs a handshake step and answers the actor with its result, only while the actor still
+   * waits in that step's state: after a close or a timeout it has moved on (to a final state),
+   * and the late answer is dropped. Each step's state is entered once per actor
+   * (`authenticating` from `awaitingHello`; `attaching` from `admitting` or `queued`, never
+   * again after), so the state alone tells the answer is the one the actor waits for.
+   */
+  const runStep = <T>(self: StepCaller, connectionId: string, step: HandshakeStep<T>) => {
+    const conn = socketOf(connectionId);
+    // Gone already: the actor hears (or has heard) transport.closed and will not wait for this.
+    const result = conn?.isOpen
+      ? step.run(core, conn)
+      : Promise.reject(new TetherError('INTERNAL', { detail: 'the socket closed' }));
+    result.then(
+      (output) => {
+        if (self.getSnapshot().matches(step.waitingIn)) self.send(step.done(output));
+      },
+      (error: unknown) => {
+        if (self.getSnapshot().matches(step.waitingIn)) self.send(step.failed(error));
+      },
+    );
+  };
 
   const machine = connectionMachine.provide({
+    ...withSettings({
+      handshakeTimeoutMs: config.handshakeTimeoutMs,
+      resumeWindowMs: config.resumeWindowMs,
+      admissionTimeoutMs: config.admission.timeoutMs,
+      maxErrorsPerMinute: config.maxErrorsPerMinute,
+    }),
     actions: {
       // Closing a socket reports back to the actor (transport.closed), and the edge may do it
       // within the call: close once this step is done, so the close follows the transition.
@@ -77,7 +128,7 @@ export function connectionActorFactory(core: GatewayCore): (input: ConnectionInp
       },
       handOverTransport: ({ context, event }) => {
         const conn = socketOf(context.connectionId);
-        const sessionId = (event as unknown as { output: Attached }).output.sessionId;
+        const sessionId = (event as { output: Attached }).output.sessionId;
         const owner = supervisor.sessionActor(sessionId);
         if (!conn || !owner) return;
         conn.actor = owner;
@@ -102,10 +153,8 @@ export function connectionActorFactory(core: GatewayCore): (input: ConnectionInp
       recordError: ({ context }) => {
         if (context.sessionId) sessions.incrementErrors(context.sessionId);
       },
-    },
-    actors: {
-      authenticate: step<Authenticated>((conn) => authenticate(core, conn)),
-      attachSession: step<Attached>((conn) => attachSession(core, conn)),
+      authenticate: ({ context, self }) => runStep(self, context.connectionId, authenticateStep),
+      attachSession: ({ context, self }) => runStep(self, context.connectionId, attachStep),
     },
   });
   // Children of one root: the actors of a process share one XState system (actor-system.ts).

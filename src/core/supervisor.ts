@@ -30,6 +30,13 @@ export interface SupervisorHooks {
   actorFailed(error: unknown): void;
 }
 
+/** What the supervisor keeps of each actor: its state (full name and top level) and its socket. */
+interface Tracked {
+  state?: string;
+  top?: ConnectionStateName;
+  connectionId: string;
+}
+
 /** A connection actor changed state; states by full name, e.g. `connecting.queued`. */
 export type TransitionListener = (actor: ConnectionActor, from: string | undefined, to: string) => void;
 
@@ -44,7 +51,7 @@ export class Supervisor {
   /** Connections holding a slot: released when their socket closes. */
   private readonly slots = new Set<string>();
   /** Each supervised actor's state (full name) and the connection ID it is bound to. */
-  private readonly tracked = new Map<ConnectionActor, { state?: string; connectionId: string }>();
+  private readonly tracked = new Map<ConnectionActor, Tracked>();
   private readonly transitionListeners: TransitionListener[] = [];
   private readonly counts: Record<ConnectionStateName, number> = {
     connecting: 0,
@@ -112,22 +119,24 @@ export class Supervisor {
 
   /** Start supervising an actor: track its state, forget it when it ends. */
   supervise(actor: ConnectionActor): void {
-    const entry: { state?: string; connectionId: string } = {
-      connectionId: actor.getSnapshot().context.connectionId,
-    };
+    const entry: Tracked = { connectionId: actor.getSnapshot().context.connectionId };
     this.tracked.set(actor, entry);
     this.byConnection.set(entry.connectionId, actor);
+    // Runs on every snapshot of every connection actor (five per handshake): no allocation
+    // unless the state changed.
     actor.subscribe((snapshot) => {
-      this.rebind(actor, entry, snapshot.context.connectionId);
+      if (snapshot.context.connectionId !== entry.connectionId)
+        this.rebind(actor, entry, snapshot.context.connectionId);
       const to = stateName(snapshot.value);
       const from = entry.state;
       if (from === to) return;
       entry.state = to;
-      const top = to.split('.')[0] as ConnectionStateName;
-      const fromTop = from?.split('.')[0] as ConnectionStateName | undefined;
+      const top = topState(snapshot.value);
+      const fromTop = entry.top;
       if (fromTop !== top) {
         if (fromTop) this.counts[fromTop]--;
         this.counts[top]++;
+        entry.top = top;
       }
       if (from === 'connecting.queued' && to !== 'connecting.handshake.attaching') this.leftLine(snapshot);
       const sessionId = snapshot.context.sessionId;
@@ -186,8 +195,7 @@ export class Supervisor {
   }
 
   /** The actor took over another socket (a resume): look it up by the new connection ID only. */
-  private rebind(actor: ConnectionActor, entry: { connectionId: string }, connectionId: string): void {
-    if (entry.connectionId === connectionId) return;
+  private rebind(actor: ConnectionActor, entry: Tracked, connectionId: string): void {
     if (this.byConnection.get(entry.connectionId) === actor) this.byConnection.delete(entry.connectionId);
     entry.connectionId = connectionId;
     this.byConnection.set(connectionId, actor);
@@ -204,6 +212,13 @@ export class Supervisor {
 /** `connecting.handshake.attaching` from `{ connecting: { handshake: 'attaching' } }`. */
 export function stateName(value: string | Record<string, unknown>): string {
   if (typeof value === 'string') return value;
-  const [key, inner] = Object.entries(value)[0] ?? ['', ''];
-  return `${key}.${stateName(inner as string | Record<string, unknown>)}`;
+  for (const key in value) return `${key}.${stateName(value[key] as string | Record<string, unknown>)}`;
+  return '';
+}
+
+/** `connecting` from `{ connecting: { handshake: 'attaching' } }`. */
+function topState(value: string | Record<string, unknown>): ConnectionStateName {
+  if (typeof value === 'string') return value as ConnectionStateName;
+  for (const key in value) return key as ConnectionStateName;
+  return 'connecting';
 }

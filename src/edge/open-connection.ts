@@ -46,16 +46,9 @@ export function startConnection(
   conn: Connection,
   socket: EdgeSocket,
 ): void {
-  const { config } = core;
   conn.socket = socket;
-  conn.actor = createActor({
-    connectionId: conn.id,
-    correlationId: conn.correlationId,
-    handshakeTimeoutMs: config.handshakeTimeoutMs,
-    resumeWindowMs: config.resumeWindowMs,
-    admissionTimeoutMs: config.admission.timeoutMs,
-    maxErrorsPerMinute: config.maxErrorsPerMinute,
-  });
+  // The timeouts and error budget come with the machine (src/core/connection-runtime.ts).
+  conn.actor = createActor({ connectionId: conn.id, correlationId: conn.correlationId });
   core.supervisor.supervise(conn.actor);
   core.socketOpened(conn);
 }

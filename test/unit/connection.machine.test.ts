@@ -5,26 +5,30 @@
  * admission, token and resume windows.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createActor, fromPromise, initialTransition, transition } from 'xstate';
+import { createActor, initialTransition, transition } from 'xstate';
 import {
   type Attached,
   type Authenticated,
   type ConnectionEvent,
   type ConnectionInput,
+  type ConnectionSettings,
   connectionMachine,
+  DEFAULT_SETTINGS,
   EXPIRY_CHECK_LATE_MS,
+  withSettings,
 } from '../../machines/connection.machine.ts';
 
-const input: ConnectionInput = {
-  connectionId: 'conn-1',
-  correlationId: 'corr-1',
+const input: ConnectionInput = { connectionId: 'conn-1', correlationId: 'corr-1' };
+const settings: ConnectionSettings = {
   handshakeTimeoutMs: 10_000,
   resumeWindowMs: 120_000,
   admissionTimeoutMs: 30_000,
   maxErrorsPerMinute: 3,
 };
+/** The pure machine with these settings, as the runtime provides its own. */
+const machine = connectionMachine.provide(withSettings(settings));
 
-type Snapshot = ReturnType<typeof initialTransition<typeof connectionMachine>>[0];
+type Snapshot = ReturnType<typeof initialTransition<typeof machine>>[0];
 type Action = { type: string; params?: unknown };
 type AnyEvent = ConnectionEvent | { type: string; output?: unknown; error?: unknown };
 
@@ -36,8 +40,8 @@ const attached: Attached = {
   handedOver: false,
   resumed: false,
 };
-const authDone = (output = authenticated) => ({ type: 'xstate.done.actor.authenticate', output });
-const attachDone = (output = attached) => ({ type: 'xstate.done.actor.attachSession', output });
+const authDone = (output = authenticated): ConnectionEvent => ({ type: 'authenticate.done', output });
+const attachDone = (output = attached): ConnectionEvent => ({ type: 'attach.done', output });
 const closed = (reason?: string, connectionId = 'conn-1'): ConnectionEvent => ({
   type: 'transport.closed',
   connectionId,
@@ -55,13 +59,13 @@ function paramsOf(actions: readonly Action[], type: string): unknown {
 }
 
 function step(snapshot: Snapshot, event: AnyEvent) {
-  const [next, actions] = transition(connectionMachine, snapshot, event as ConnectionEvent);
+  const [next, actions] = transition(machine, snapshot, event as ConnectionEvent);
   return { next, actions, ran: effects(actions) };
 }
 
 /** Walk the pure machine through `events` from its initial state. */
 function stateAfter(...events: AnyEvent[]): Snapshot {
-  let [snapshot] = initialTransition(connectionMachine, input);
+  let [snapshot] = initialTransition(machine, input);
   for (const event of events) snapshot = step(snapshot, event).next;
   return snapshot;
 }
@@ -72,17 +76,18 @@ const connectedPath = [HELLO, authDone(), GRANTED, attachDone()];
 
 describe('connection machine — the handshake', () => {
   it('starts waiting for hello, arms the handshake timer and runs no effect', () => {
-    const [snapshot, actions] = initialTransition(connectionMachine, input);
+    const [snapshot, actions] = initialTransition(machine, input);
     expect(snapshot.value).toEqual({ connecting: { handshake: 'awaitingHello' } });
     expect(snapshot.context).toMatchObject({ reconnections: 0, errors: 0 });
     expect(effects(actions)).toEqual([]);
     expect(actions.map((a) => a.type)).toContain('xstate.raise'); // the delayed handshakeTimeout
   });
 
-  it('hello → authenticating: the authenticate step is invoked', () => {
-    const { next, actions } = step(stateAfter(), HELLO);
+  it('hello → authenticating: the authenticate step runs (an action, not a child actor)', () => {
+    const { next, actions, ran } = step(stateAfter(), HELLO);
     expect(next.value).toEqual({ connecting: { handshake: 'authenticating' } });
-    expect(actions.map((a) => a.type)).toContain('xstate.spawnChild');
+    expect(ran).toEqual(['authenticate']);
+    expect(actions.map((a) => a.type)).not.toContain('xstate.spawnChild');
   });
 
   it('authenticated → admitting: who the client is is recorded, and the pool is asked', () => {
@@ -95,7 +100,7 @@ describe('connection machine — the handshake', () => {
   it('a refused token → failed with its code, the transport closed with it and its hints', () => {
     const error = { code: 'AUTH_INVALID_TOKEN', detail: 'bad signature', retryAfterMs: 7 };
     const { next, ran, actions } = step(stateAfter(HELLO), {
-      type: 'xstate.error.actor.authenticate',
+      type: 'authenticate.failed',
       error,
     });
     expect(next.value).toBe('failed');
@@ -107,7 +112,7 @@ describe('connection machine — the handshake', () => {
 
   it('a step that fails with something uncoded closes with INTERNAL', () => {
     const { next, actions } = step(stateAfter(HELLO), {
-      type: 'xstate.error.actor.authenticate',
+      type: 'authenticate.failed',
       error: new Error('boom'),
     });
     expect(next.context.failure).toBe('INTERNAL');
@@ -115,8 +120,9 @@ describe('connection machine — the handshake', () => {
   });
 
   it('granted at once → attaching, still within the one handshake budget (its timer is not re-armed)', () => {
-    const { next, actions } = step(stateAfter(HELLO, authDone()), GRANTED);
+    const { next, actions, ran } = step(stateAfter(HELLO, authDone()), GRANTED);
     expect(next.value).toEqual({ connecting: { handshake: 'attaching' } });
+    expect(ran).toEqual(['attachSession']);
     expect(actions.map((a) => a.type)).not.toContain('xstate.cancel');
   });
 
@@ -139,8 +145,9 @@ describe('connection machine — the handshake', () => {
 
   it('granted from the line → attaching, with a fresh handshake budget for the attach', () => {
     const queued = stateAfter(HELLO, authDone(), { type: 'admission.queued' });
-    const { next, actions } = step(queued, GRANTED);
+    const { next, actions, ran } = step(queued, GRANTED);
     expect(next.value).toEqual({ connecting: { handshake: 'attaching' } });
+    expect(ran).toEqual(['attachSession']);
     expect(actions.map((a) => a.type)).toEqual(expect.arrayContaining(['xstate.cancel', 'xstate.raise']));
   });
 
@@ -164,7 +171,7 @@ describe('connection machine — the handshake', () => {
 
   it('an attach that fails → failed with its code', () => {
     const { next, actions } = step(stateAfter(HELLO, authDone(), GRANTED), {
-      type: 'xstate.error.actor.attachSession',
+      type: 'attach.failed',
       error: { code: 'STORE_UNAVAILABLE' },
     });
     expect(next.value).toBe('failed');
@@ -205,6 +212,32 @@ describe('connection machine — the handshake', () => {
     }
     const admitting = stateAfter(HELLO, authDone());
     expect(step(admitting, HELLO).next.value).toEqual(admitting.value);
+  });
+
+  it('a step answer outside its step’s state changes nothing (a late or stray one)', () => {
+    const failure = { code: 'STORE_UNAVAILABLE' };
+    const answers: AnyEvent[] = [
+      authDone(),
+      { type: 'authenticate.failed', error: failure },
+      attachDone(),
+      { type: 'attach.failed', error: failure },
+    ];
+    const places: [string, AnyEvent[], AnyEvent[]][] = [
+      ['awaiting hello', [], answers],
+      ['authenticating', [HELLO], answers.slice(2)],
+      ['admitting', [HELLO, authDone()], answers],
+      ['queued', [HELLO, authDone(), { type: 'admission.queued' }], answers],
+      ['attaching', [HELLO, authDone(), GRANTED], answers.slice(0, 2)],
+      ['connected', connectedPath, answers],
+    ];
+    for (const [place, path, stray] of places) {
+      const at = stateAfter(...path);
+      for (const event of stray) {
+        const { next, ran } = step(at, event);
+        expect(next.value, `${place} ← ${event.type}`).toEqual(at.value);
+        expect(ran, `${place} ← ${event.type}`).toEqual([]);
+      }
+    }
   });
 });
 
@@ -413,7 +446,7 @@ describe('connection machine — the error budget', () => {
 
   it('counts rejected frames on the session; one past MAX_ERRORS_PER_MINUTE closes with TOO_MANY_ERRORS', () => {
     let snapshot = stateAfter(...connectedPath);
-    for (let i = 1; i <= input.maxErrorsPerMinute; i++) {
+    for (let i = 1; i <= settings.maxErrorsPerMinute; i++) {
       const { next, ran } = step(snapshot, rejected(1000 + i));
       expect(ran).toEqual(['recordError']);
       snapshot = next;
@@ -426,7 +459,7 @@ describe('connection machine — the error budget', () => {
 
   it('a minute later the count starts again', () => {
     let snapshot = stateAfter(...connectedPath);
-    for (let i = 0; i < input.maxErrorsPerMinute; i++) snapshot = step(snapshot, rejected(1000)).next;
+    for (let i = 0; i < settings.maxErrorsPerMinute; i++) snapshot = step(snapshot, rejected(1000)).next;
     const { next, ran } = step(snapshot, rejected(1000 + 60_001));
     expect(ran).toEqual(['recordError']);
     expect(next.context).toMatchObject({ errors: 1, errorsSince: 61_001 });
@@ -434,7 +467,7 @@ describe('connection machine — the error budget', () => {
 
   it('counts before hello too (the budget is the socket’s)', () => {
     let snapshot = stateAfter();
-    for (let i = 0; i < input.maxErrorsPerMinute; i++) snapshot = step(snapshot, rejected(i)).next;
+    for (let i = 0; i < settings.maxErrorsPerMinute; i++) snapshot = step(snapshot, rejected(i)).next;
     expect(step(snapshot, rejected(10)).ran).toContain('closeTransport');
   });
 });
@@ -452,7 +485,21 @@ describe('connection machine — timers, with an actor', () => {
       ran.push({ type, params });
     };
     const never = () => new Promise<never>(() => {});
-    const machine = connectionMachine.provide({
+    // As src/core/connection-runtime.ts runs them: the step's result comes back as an event.
+    const run =
+      <T>(
+        work: () => Promise<T>,
+        done: (output: T) => ConnectionEvent,
+        failed: (error: unknown) => ConnectionEvent,
+      ) =>
+      ({ self }: { self: { send(event: ConnectionEvent): void } }) => {
+        work().then(
+          (output) => self.send(done(output)),
+          (error: unknown) => self.send(failed(error)),
+        );
+      };
+    const provided = connectionMachine.provide({
+      ...withSettings(settings),
       actions: {
         closeTransport: record('closeTransport'),
         retireTransport: record('retireTransport'),
@@ -462,13 +509,19 @@ describe('connection machine — timers, with an actor', () => {
         markSessionResumable: record('markSessionResumable'),
         deleteSession: record('deleteSession'),
         recordError: record('recordError'),
-      },
-      actors: {
-        authenticate: fromPromise(steps.authenticate ?? never),
-        attachSession: fromPromise(steps.attach ?? never),
+        authenticate: run(
+          steps.authenticate ?? never,
+          (output) => ({ type: 'authenticate.done', output }),
+          (error) => ({ type: 'authenticate.failed', error }),
+        ),
+        attachSession: run(
+          steps.attach ?? never,
+          (output) => ({ type: 'attach.done', output }),
+          (error) => ({ type: 'attach.failed', error }),
+        ),
       },
     });
-    const actor = createActor(machine, { input }).start();
+    const actor = createActor(provided, { input }).start();
     const effectTypes = () => ran.map((r) => r.type);
     return { actor, ran, effectTypes };
   }
@@ -488,7 +541,7 @@ describe('connection machine — timers, with an actor', () => {
 
   it('no hello within handshakeTimeout → failed HANDSHAKE_TIMEOUT, transport closed with that code', () => {
     const { actor, ran } = actorWith();
-    vi.advanceTimersByTime(input.handshakeTimeoutMs);
+    vi.advanceTimersByTime(settings.handshakeTimeoutMs);
     expect(actor.getSnapshot().value).toBe('failed');
     expect(actor.getSnapshot().context.failure).toBe('HANDSHAKE_TIMEOUT');
     expect(ran).toEqual([{ type: 'closeTransport', params: { code: 'HANDSHAKE_TIMEOUT' } }]);
@@ -497,7 +550,7 @@ describe('connection machine — timers, with an actor', () => {
   it('the budget covers the token check: a verification that hangs times out too', () => {
     const { actor } = actorWith();
     actor.send(HELLO as ConnectionEvent);
-    vi.advanceTimersByTime(input.handshakeTimeoutMs - 1);
+    vi.advanceTimersByTime(settings.handshakeTimeoutMs - 1);
     expect(actor.getSnapshot().value).toEqual({ connecting: { handshake: 'authenticating' } });
     vi.advanceTimersByTime(1);
     expect(actor.getSnapshot().context.failure).toBe('HANDSHAKE_TIMEOUT');
@@ -505,7 +558,7 @@ describe('connection machine — timers, with an actor', () => {
 
   it('hello, token, slot and session in time → connected, and the handshake timer is gone', async () => {
     const { actor, effectTypes } = await connected();
-    vi.advanceTimersByTime(input.handshakeTimeoutMs * 2);
+    vi.advanceTimersByTime(settings.handshakeTimeoutMs * 2);
     expect(actor.getSnapshot().value).toBe('connected');
     expect(effectTypes()).toEqual(['requestAdmission', 'startDelivery']);
   });
@@ -515,9 +568,9 @@ describe('connection machine — timers, with an actor', () => {
     actor.send(HELLO as ConnectionEvent);
     await vi.advanceTimersByTimeAsync(0);
     actor.send({ type: 'admission.queued' });
-    vi.advanceTimersByTime(input.handshakeTimeoutMs); // the handshake budget no longer runs
+    vi.advanceTimersByTime(settings.handshakeTimeoutMs); // the handshake budget no longer runs
     expect(actor.getSnapshot().value).toEqual({ connecting: 'queued' });
-    vi.advanceTimersByTime(input.admissionTimeoutMs - input.handshakeTimeoutMs);
+    vi.advanceTimersByTime(settings.admissionTimeoutMs - settings.handshakeTimeoutMs);
     expect(actor.getSnapshot().context.failure).toBe('ADMISSION_TIMEOUT');
     expect(ran.at(-1)).toEqual({ type: 'closeTransport', params: { code: 'ADMISSION_TIMEOUT' } });
   });
@@ -529,7 +582,7 @@ describe('connection machine — timers, with an actor', () => {
     actor.send({ type: 'admission.queued' });
     vi.advanceTimersByTime(20_000);
     actor.send(GRANTED as ConnectionEvent);
-    vi.advanceTimersByTime(input.handshakeTimeoutMs - 1);
+    vi.advanceTimersByTime(settings.handshakeTimeoutMs - 1);
     expect(actor.getSnapshot().value).toEqual({ connecting: { handshake: 'attaching' } });
     vi.advanceTimersByTime(1);
     expect(actor.getSnapshot().context.failure).toBe('HANDSHAKE_TIMEOUT');
@@ -579,7 +632,7 @@ describe('connection machine — timers, with an actor', () => {
   it('reconnecting past the resume window → failed RESUME_EXPIRED and the session is deleted', async () => {
     const { actor, effectTypes } = await connected();
     actor.send(closed());
-    vi.advanceTimersByTime(input.resumeWindowMs - 1);
+    vi.advanceTimersByTime(settings.resumeWindowMs - 1);
     expect(actor.getSnapshot().value).toBe('reconnecting');
     vi.advanceTimersByTime(1);
     expect(actor.getSnapshot().value).toBe('failed');
@@ -590,9 +643,9 @@ describe('connection machine — timers, with an actor', () => {
   it('a transport attached within the window → connected, reconnections 1, the timer is gone', async () => {
     const { actor, effectTypes } = await connected();
     actor.send(closed());
-    vi.advanceTimersByTime(input.resumeWindowMs / 2);
+    vi.advanceTimersByTime(settings.resumeWindowMs / 2);
     actor.send({ type: 'transport.attached', connectionId: 'conn-2', correlationId: 'corr-2' });
-    vi.advanceTimersByTime(input.resumeWindowMs);
+    vi.advanceTimersByTime(settings.resumeWindowMs);
     expect(actor.getSnapshot().value).toBe('connected');
     expect(actor.getSnapshot().context.reconnections).toBe(1);
     expect(effectTypes()).not.toContain('deleteSession');
@@ -602,19 +655,33 @@ describe('connection machine — timers, with an actor', () => {
     const { actor } = await connected();
     for (let drop = 0; drop < 3; drop++) {
       actor.send(closed(undefined, actor.getSnapshot().context.connectionId));
-      vi.advanceTimersByTime(input.resumeWindowMs - 1);
+      vi.advanceTimersByTime(settings.resumeWindowMs - 1);
       actor.send({ type: 'transport.attached', connectionId: `conn-${drop + 2}`, correlationId: 'c' });
     }
     expect(actor.getSnapshot().value).toBe('connected');
     expect(actor.getSnapshot().context.reconnections).toBe(3);
   });
 
-  it('the delays come from input', () => {
-    const { actor } = (() => {
-      const machine = connectionMachine.provide({ actions: { closeTransport: () => {} } });
-      return { actor: createActor(machine, { input: { ...input, handshakeTimeoutMs: 50 } }).start() };
-    })();
-    vi.advanceTimersByTime(50);
+  it('the delays and the error budget come from the provided settings, not the context', () => {
+    const quick = connectionMachine.provide({
+      ...withSettings({ ...settings, handshakeTimeoutMs: 50 }),
+      actions: { closeTransport: () => {} },
+    });
+    const actor = createActor(quick, { input }).start();
+    expect(actor.getSnapshot().context).not.toHaveProperty('handshakeTimeoutMs');
+    vi.advanceTimersByTime(49);
+    expect(actor.getSnapshot().value).toEqual({ connecting: { handshake: 'awaitingHello' } });
+    vi.advanceTimersByTime(1);
+    expect(actor.getSnapshot().context.failure).toBe('HANDSHAKE_TIMEOUT');
+  });
+
+  it('without settings the machine runs with the configuration defaults', () => {
+    const actor = createActor(connectionMachine.provide({ actions: { closeTransport: () => {} } }), {
+      input,
+    }).start();
+    vi.advanceTimersByTime(DEFAULT_SETTINGS.handshakeTimeoutMs - 1);
+    expect(actor.getSnapshot().value).toEqual({ connecting: { handshake: 'awaitingHello' } });
+    vi.advanceTimersByTime(1);
     expect(actor.getSnapshot().context.failure).toBe('HANDSHAKE_TIMEOUT');
   });
 });

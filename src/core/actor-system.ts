@@ -23,12 +23,14 @@ import { OneOrMore } from './one-or-more.ts';
 /** What this file reaches into: XState's actor and system fields it has no public API for. */
 interface ActorInternals {
   _parent?: AnyActorRef;
+  options: object;
   observers: unknown;
   eventListeners: unknown;
   _deferred: unknown[];
   _snapshot: { tags?: ReadonlySet<string>; children?: Record<string, unknown> };
 }
 interface SystemInternals {
+  _register(sessionId: string, actor: AnyActorRef): string;
   _sendInspectionEvent(event: { type: string; actorRef: AnyActorRef }): void;
   _relay(source: AnyActorRef, target: AnyActorRef, event: EventObject): void;
 }
@@ -36,6 +38,8 @@ interface SystemInternals {
 /** A connection actor's tags (the machine has none) and children once its steps ended: shared, frozen. */
 const NO_TAGS: ReadonlySet<string> = Object.freeze(new Set<string>());
 const NO_CHILDREN: Record<string, never> = Object.freeze({});
+/** A started child's options: XState reads its own (and the input in them) only while starting it. */
+const STARTED: object = Object.freeze({});
 
 /** A connection actor's emitted-event listeners: none (nothing calls `actor.on`); an empty Map is ~180 bytes. */
 class NoListeners extends Map<string, Set<unknown>> {
@@ -69,6 +73,9 @@ export class SharedActorSystem {
       this.timers.schedule(source, target, event, delay, id);
     system.scheduler.cancel = (source, id) => this.timers.cancel(source, id);
     system.scheduler.cancelAll = (source) => this.timers.cancelAll(source);
+    // XState's registry of the system's actors by session ID is written, never read (as of
+    // xstate 5.33): one entry per connection for nothing.
+    system._register = (sessionId) => sessionId;
     // XState announces each actor it creates and each snapshot it takes to its system:
     // the one place to see every child without wrapping `createActor`.
     const announce = system._sendInspectionEvent;
@@ -101,7 +108,8 @@ export class SharedActorSystem {
   /**
    * A child took a snapshot (its transition's deferred work is done): XState gives every
    * snapshot a tag Set, keeps a `children` object in dictionary mode once its invoked steps
-   * ended (~180 bytes each), and leaves its deferred-work array at the size it grew to.
+   * ended (~180 bytes each), leaves its deferred-work array at the size it grew to, and
+   * keeps the options (and input) it was started with.
    */
   private lightenSnapshot(actor: ActorInternals): void {
     const snapshot = actor._snapshot;
@@ -109,6 +117,7 @@ export class SharedActorSystem {
     if (snapshot.children && snapshot.children !== NO_CHILDREN && isEmpty(snapshot.children))
       snapshot.children = NO_CHILDREN;
     if (actor._deferred.length === 0) actor._deferred = [];
+    actor.options = STARTED;
   }
 }
 

@@ -50,6 +50,7 @@ async function measure(): Promise<void> {
     PORT: '0',
     AUTH_JWT_SECRET: BENCH_JWT_SECRET,
     LOG_LEVEL: 'silent',
+    MAX_CONNECTIONS: '100000', // as the bench's gateways (bench/systems/tether.ts): N past the default
   });
   const gateway = await startGateway(config, redis.url, pino({ level: 'silent' }));
   const url = `ws://127.0.0.1:${gateway.port}/ws`;

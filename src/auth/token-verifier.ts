@@ -150,6 +150,15 @@ async function chooseKey(auth: AuthConfig): Promise<KeyChoice> {
   throw new Error('no auth configured and not in development mode');
 }
 
+// The principal lives as long as its connection: its lists are the token's own arrays (sized
+// by JSON.parse), not filtered copies (~180 bytes each), and the commonest are shared. Read only.
+const NO_PATTERNS = Object.freeze([]) as readonly string[] as string[];
+const EVERY_PATTERN = Object.freeze(['*']) as readonly string[] as string[];
+const isString = (v: unknown): v is string => typeof v === 'string';
+
 function stringList(value: unknown): string[] {
-  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+  if (!Array.isArray(value)) return NO_PATTERNS;
+  const list = value.every(isString) ? value : value.filter(isString);
+  if (list.length === 0) return NO_PATTERNS;
+  return list.length === 1 && list[0] === '*' ? EVERY_PATTERN : list;
 }

@@ -94,7 +94,8 @@ export class Connection implements Flushable {
   batching = false;
   /** Ephemeral events held while the socket is backed up: the newest per channel (`offer`). */
   private heldEphemeral: Map<string, { text: string; batch: boolean }> | undefined;
-  private writableWaiters: (() => void)[] = [];
+  /** Who waits for the socket to drain (created on first wait, like the collections above). */
+  private writableWaiters: (() => void)[] | undefined;
   /** Frames this long or longer go out compressed (src/core/compression.ts). */
   private readonly compressFrom: number;
   /** Token bucket for inbound frames: refilled at messagesPerSecond, bursts of 2×. */
@@ -308,7 +309,10 @@ export class Connection implements Flushable {
 
   whenWritable(): Promise<void> {
     if (this.writable()) return Promise.resolve();
-    return new Promise((resolve) => this.writableWaiters.push(resolve));
+    return new Promise((resolve) => {
+      this.writableWaiters ??= [];
+      this.writableWaiters.push(resolve);
+    });
   }
 
   /**
@@ -364,8 +368,8 @@ export class Connection implements Flushable {
     if (!this.socket || !this.writable()) return;
     if (this.heldEphemeral) this.sendHeldEphemeral();
     const waiters = this.writableWaiters;
-    this.writableWaiters = [];
-    for (const resolve of waiters) resolve();
+    this.writableWaiters = undefined;
+    for (const resolve of waiters ?? []) resolve();
   }
 
   /**
@@ -374,8 +378,9 @@ export class Connection implements Flushable {
    */
   onClose(closeCode: number, edgeReason?: ErrorCode): void {
     this.socket = undefined;
-    for (const resolve of this.writableWaiters) resolve();
-    this.writableWaiters = [];
+    const waiters = this.writableWaiters;
+    this.writableWaiters = undefined;
+    for (const resolve of waiters ?? []) resolve();
     if (edgeReason && !this.closingWith) {
       this.closingWith = edgeReason;
       this.host.errorReported(this, edgeReason);

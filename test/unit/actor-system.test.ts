@@ -1,6 +1,8 @@
-import { describe, expect, it } from 'vitest';
-import { createActor, createMachine } from 'xstate';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { type AnyActorRef, createActor, createMachine, fromPromise } from 'xstate';
 import { SharedActorSystem } from '../../src/core/actor-system.ts';
+import { ActorTimers } from '../../src/core/actor-timers.ts';
+import { OneOrMore } from '../../src/core/one-or-more.ts';
 
 /** A machine with a long timer in its first state and a final state a `finish` event reaches. */
 const waiting = createMachine({
@@ -52,8 +54,6 @@ describe('SharedActorSystem', () => {
     const a = childOf(system);
     system.release(a);
     expect(system.pendingTimers(a)).toBe(0);
-    // The timer really is gone from the scheduler: nothing is left to fire.
-    expect(Object.keys(system.root.system.getSnapshot()._scheduledEvents)).toEqual([]);
   });
 
   it('reports an exception in a child to the error hook instead of throwing into the caller', () => {
@@ -76,5 +76,127 @@ describe('SharedActorSystem', () => {
     expect(system.pendingTimers(actor)).toBe(1);
     actor.send({ type: 'go' });
     expect(system.pendingTimers(actor)).toBe(0);
+  });
+});
+
+describe('SharedActorSystem timers (fake clock)', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it("fires a child's `after` transition at its time, and a released one never", () => {
+    const system = new SharedActorSystem(() => {});
+    const a = childOf(system);
+    const b = childOf(system);
+    system.release(b);
+    vi.advanceTimersByTime(59_999);
+    expect(a.getSnapshot().value).toBe('waiting');
+    vi.advanceTimersByTime(1);
+    expect(a.getSnapshot().value).toBe('timedOut');
+    expect(system.pendingTimers(a)).toBe(0);
+    vi.advanceTimersByTime(120_000);
+    expect(b.getSnapshot().value).toBe('waiting');
+    expect(vi.getTimerCount()).toBe(0); // nothing left to keep the process alive
+  });
+});
+
+describe('SharedActorSystem lightens its children', () => {
+  const stepping = createMachine({
+    initial: 'working',
+    states: {
+      working: { invoke: { src: fromPromise(async () => 1), onDone: 'idle' } },
+      idle: { on: { again: 'working' } },
+    },
+  });
+
+  it('after an invoked step: no tags, no children, subscribers still told, and `on` refused', async () => {
+    const system = new SharedActorSystem(() => {});
+    const actor = createActor(stepping, { parent: system.root });
+    const seen: string[] = [];
+    const second: string[] = [];
+    actor.subscribe((snapshot) => seen.push(String(snapshot.value)));
+    const sub = actor.subscribe((snapshot) => second.push(String(snapshot.value)));
+    actor.start();
+    await vi.waitFor(() => expect(actor.getSnapshot().value).toBe('idle'));
+    sub.unsubscribe();
+    actor.send({ type: 'again' });
+    await vi.waitFor(() => expect(seen).toEqual(['working', 'idle', 'working', 'idle']));
+    expect(second).toEqual(['working', 'idle']);
+    const snapshot = actor.getSnapshot();
+    expect(snapshot.children).toEqual({});
+    expect(snapshot.hasTag('any' as never)).toBe(false);
+    expect(() => actor.on('*', () => {})).toThrow(/no emitted-event listeners/);
+  });
+
+  it('leaves actors outside the system alone', () => {
+    new SharedActorSystem(() => {});
+    const own = createActor(waiting).start();
+    expect(() => own.on('*', () => {})).not.toThrow();
+    own.stop();
+  });
+});
+
+describe('ActorTimers', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+  const source = (name: string) => ({ id: name }) as unknown as AnyActorRef;
+
+  it('delivers in due order, ties in the order scheduled, each once', () => {
+    const got: string[] = [];
+    const timers = new ActorTimers((_, __, event) => got.push(event.type));
+    const [a, b] = [source('a'), source('b')];
+    timers.schedule(a, a, { type: 'a300' }, 300, 'x');
+    timers.schedule(b, b, { type: 'b100' }, 100, 'x');
+    timers.schedule(a, a, { type: 'a100' }, 100, 'y');
+    timers.schedule(b, b, { type: 'b200' }, 200, 'y');
+    vi.advanceTimersByTime(100);
+    expect(got).toEqual(['b100', 'a100']);
+    vi.advanceTimersByTime(1000);
+    expect(got).toEqual(['b100', 'a100', 'b200', 'a300']);
+    expect(timers.pending(a) + timers.pending(b)).toBe(0);
+  });
+
+  it('cancels one by ID, all of a source, and replaces a pending ID', () => {
+    const got: string[] = [];
+    const timers = new ActorTimers((_, __, event) => got.push(event.type));
+    const [a, b] = [source('a'), source('b')];
+    for (let i = 0; i < 20; i++) timers.schedule(a, a, { type: `a${i}` }, 10 * (20 - i), `t${i}`);
+    timers.schedule(b, b, { type: 'b' }, 50, 'x');
+    timers.schedule(b, b, { type: 'b-again' }, 60, 'x');
+    timers.cancel(a, 't19'); // the earliest
+    timers.cancel(a, 't3');
+    expect(timers.pending(a)).toBe(18);
+    vi.advanceTimersByTime(25);
+    expect(got).toEqual(['a18']);
+    timers.cancelAll(a);
+    vi.advanceTimersByTime(1000);
+    expect(got).toEqual(['a18', 'b-again']);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('takes timers scheduled by a delivery', () => {
+    const got: string[] = [];
+    const a = source('a');
+    const timers: ActorTimers = new ActorTimers((_, __, event) => {
+      got.push(event.type);
+      if (event.type === 'first') timers.schedule(a, a, { type: 'then' }, 0, 'y');
+    });
+    timers.schedule(a, a, { type: 'first' }, 10, 'x');
+    vi.advanceTimersByTime(10);
+    expect(got).toEqual(['first', 'then']);
+  });
+});
+
+describe('OneOrMore', () => {
+  it('is a Set for add, delete, size and iteration', () => {
+    const set = new OneOrMore<string>();
+    set.add('a').add('a');
+    expect([...set]).toEqual(['a']);
+    set.add('b');
+    expect(set.size).toBe(2);
+    expect(set.delete('a')).toBe(true);
+    expect([...set]).toEqual(['b']);
+    set.clear();
+    expect(set.size).toBe(0);
+    expect(set.delete('b')).toBe(false);
   });
 });

@@ -83,6 +83,7 @@ export class BackpressureWatch {
     watches.delete(this);
     clearTimeout(this.timer);
     this.timer = undefined;
+    this.dueAt = Number.POSITIVE_INFINITY;
     this.holding.clear();
   }
 
@@ -109,7 +110,8 @@ export class BackpressureWatch {
   private check(): void {
     // Every socket after a fan-out and once a second; otherwise the sockets holding bytes.
     const now = performance.now();
-    const full = this.fannedOut || now - this.walkedAt >= IDLE_CHECK_MS - TIMER_SLACK_MS;
+    const flowing = this.fannedOut;
+    const full = flowing || now - this.walkedAt >= IDLE_CHECK_MS - TIMER_SLACK_MS;
     this.fannedOut = false;
     if (full) this.walkedAt = now;
     const candidates = full ? this.connections() : [...this.holding];
@@ -125,6 +127,7 @@ export class BackpressureWatch {
       held += buffered;
     }
     this.held = held;
-    this.schedule(this.holding.size > 0 ? CHECK_INTERVAL_MS : IDLE_CHECK_MS);
+    // Events flowing keep the pace without a wake-up rescheduling the timer on every check.
+    this.schedule(flowing || this.holding.size > 0 ? CHECK_INTERVAL_MS : IDLE_CHECK_MS);
   }
 }

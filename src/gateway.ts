@@ -114,6 +114,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
     },
     {
       pubsub: redis.pubsub,
+      appendConnection: redis.appends,
       ackReplicas: config.publishAck.replicas,
       ackConnections: redis.acks,
       ackTimeoutMs: config.publishAck.timeoutMs,

@@ -17,7 +17,6 @@
  * Server memory per socket is bounded by uWS's limit plus one frame.
  */
 import type { Connection } from './connection.ts';
-import { traffic } from './traffic.ts';
 
 /** uWS's hard limit as a multiple of MAX_BACKPRESSURE_BYTES: the headroom one walk interval may fill. */
 export const HARD_LIMIT_FACTOR = 4;
@@ -29,37 +28,62 @@ export function edgeBackpressureLimit(maxBackpressureBytes: number): number {
   return maxBackpressureBytes * HARD_LIMIT_FACTOR;
 }
 
-/** While no event is fanned out, every socket is looked at every this many checks (once a second). */
-const IDLE_FULL_WALK_EVERY = 20;
+/** With no event fanned out and no socket holding bytes, the watch looks (at every socket) this often, ms. */
+const IDLE_CHECK_MS = 1000;
+
+/** A timer may fire a millisecond early (Node rounds): a check this close to a second after the last walk walks. */
+const TIMER_SLACK_MS = 5;
+
+/** Started watches: a fan-out wakes them (`eventsFannedOut`). */
+const watches = new Set<BackpressureWatch>();
+
+/**
+ * An event went to the edge's topics: every started watch looks within CHECK_INTERVAL_MS.
+ * Called by the fan-out once per event (a flag test while a check is already due).
+ */
+export function eventsFannedOut(): void {
+  for (const watch of watches) watch.wake();
+}
 
 /**
  * Watches outbound buffers for the slow-consumer policy and for the resource
  * monitor's buffered-bytes pressure. Channel events are the only bytes that reach a
  * socket without a per-socket send (the edge fans them out natively), so every
- * socket is looked at on each check after an event was fanned out (traffic
- * counts them) — the walk costs one lookup per socket, far less than the fan-out
- * that made it necessary. While no event flows, only the sockets found holding
- * bytes are looked at again (direct sends are checked by `Connection.send`), and
- * all of them once a second: an idle gateway does not walk every socket 20 times a
- * second. Waiting a second to find a socket filling under fan-out let a flood pass
- * the edge's hard limit first (1006 instead of the coded close).
+ * socket is looked at on the check after an event was fanned out — the walk costs
+ * one lookup per socket, far less than the fan-out that made it necessary. Checks
+ * run only as often as something changes (issue 13: a gateway at a low rate paid
+ * for 20 timer wake-ups a second): a fan-out asks for one within CHECK_INTERVAL_MS
+ * (`eventsFannedOut`); while sockets hold bytes the checks go on at that pace; with
+ * nothing flowing and nothing held, one full walk a second remains (direct sends are
+ * checked by `Connection.send`). Waiting a second to find a socket filling under
+ * fan-out let a flood pass the edge's hard limit first (1006 instead of the coded
+ * close): the wake-up on fan-out is what keeps the first check of a flood prompt.
  */
 export class BackpressureWatch {
   private readonly holding = new Set<Connection>();
   private timer: NodeJS.Timeout | undefined;
-  private checks = 0;
+  /** When the scheduled check runs (performance.now()); Infinity when none is. */
+  private dueAt = Number.POSITIVE_INFINITY;
+  private running = false;
+  private fannedOut = false;
+  /** When every socket was last looked at (performance.now()). */
+  private walkedAt = 0;
   private held = 0;
-  private dispatchedAtLastCheck = 0;
 
   constructor(private readonly connections: () => Iterable<Connection>) {}
 
   start(): void {
-    this.timer = setInterval(() => this.check(), CHECK_INTERVAL_MS);
-    this.timer.unref();
+    this.running = true;
+    watches.add(this);
+    this.schedule(IDLE_CHECK_MS);
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    this.running = false;
+    watches.delete(this);
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.dueAt = Number.POSITIVE_INFINITY;
     this.holding.clear();
   }
 
@@ -68,10 +92,28 @@ export class BackpressureWatch {
     return this.held;
   }
 
+  /** An event was fanned out: look at every socket within CHECK_INTERVAL_MS. */
+  wake(): void {
+    if (this.fannedOut) return; // a prompt check is already due
+    this.fannedOut = true;
+    if (this.dueAt - performance.now() > CHECK_INTERVAL_MS) this.schedule(CHECK_INTERVAL_MS);
+  }
+
+  private schedule(ms: number): void {
+    if (!this.running) return;
+    clearTimeout(this.timer);
+    this.dueAt = performance.now() + ms;
+    this.timer = setTimeout(() => this.check(), ms);
+    this.timer.unref();
+  }
+
   private check(): void {
-    const fannedOut = traffic.eventsDispatched !== this.dispatchedAtLastCheck;
-    this.dispatchedAtLastCheck = traffic.eventsDispatched;
-    const full = this.checks++ % IDLE_FULL_WALK_EVERY === 0 || fannedOut;
+    // Every socket after a fan-out and once a second; otherwise the sockets holding bytes.
+    const now = performance.now();
+    const flowing = this.fannedOut;
+    const full = flowing || now - this.walkedAt >= IDLE_CHECK_MS - TIMER_SLACK_MS;
+    this.fannedOut = false;
+    if (full) this.walkedAt = now;
     const candidates = full ? this.connections() : [...this.holding];
     if (full) this.holding.clear();
     let held = 0;
@@ -85,5 +127,7 @@ export class BackpressureWatch {
       held += buffered;
     }
     this.held = held;
+    // Events flowing keep the pace without a wake-up rescheduling the timer on every check.
+    this.schedule(flowing || this.holding.size > 0 ? CHECK_INTERVAL_MS : IDLE_CHECK_MS);
   }
 }

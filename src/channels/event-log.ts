@@ -12,7 +12,7 @@
  * is the stream order; the channel reader (channel-reader.ts) delivers live from
  * those messages and reads the stream only to catch up.
  */
-import { randomBytes } from 'node:crypto';
+
 import {
   type Appended,
   type AppendOptions,
@@ -27,6 +27,7 @@ import {
 import type { Keys } from '../redis/keys.ts';
 import type { PubSubMode, RedisConnection } from '../redis/redis-target.ts';
 import { compareEventIds, INBOX_PREFIX } from '../shared/identifiers.ts';
+import { randomView } from '../shared/random-page.ts';
 import { defineScripts } from './define-scripts.ts';
 import { historyRange, type LogHeadInfo, planPosition, recoveredSince } from './log-positions.ts';
 import { APPEND_SCRIPT, HEAD_SCRIPT, HISTORY_SCRIPT, RENEW_EPOCH_SCRIPT } from './log-scripts.ts';
@@ -60,26 +61,18 @@ export interface LogHead {
   newest: string;
 }
 
-/** Random bytes drawn a page at a time: one `randomBytes` per 12-byte epoch cost ~5 µs per append (issue 13). */
 const EPOCH_DIGITS = 12;
-const RANDOM_PAGE = 4096 - (4096 % EPOCH_DIGITS);
 const BASE32 = '0123456789abcdefghijklmnopqrstuv';
-let randomPage = Buffer.alloc(0);
-let randomAt = 0;
 
 /**
  * A fresh epoch: 60 random bits as 12 base-32 digits (a subset of EPOCH_PATTERN) — never
  * reused in practice. Every append offers one (the script keeps it only for a log that
- * has none), so it must be cheap: its bytes come from a page of `randomBytes`.
+ * has none), so it must be cheap: its bytes come from a random page (src/shared/random-page.ts).
  */
 export function newEpoch(): string {
-  if (randomAt === randomPage.length) {
-    randomPage = randomBytes(RANDOM_PAGE);
-    randomAt = 0;
-  }
+  const bytes = randomView(EPOCH_DIGITS);
   let epoch = '';
-  for (let end = randomAt + EPOCH_DIGITS; randomAt < end; randomAt++)
-    epoch += BASE32[(randomPage[randomAt] as number) & 31];
+  for (const byte of bytes) epoch += BASE32[byte & 31];
   return epoch;
 }
 

@@ -2,10 +2,11 @@
  * Resume tokens: random, handed to the client once in `welcome`, stored only as
  * a SHA-256 hash, compared in constant time.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { randomView } from '../shared/random-page.ts';
 
 export function newResumeToken(): { token: string; hash: string } {
-  const token = randomBytes(24).toString('base64url');
+  const token = randomView(24).toString('base64url');
   return { token, hash: hashToken(token) };
 }
 

@@ -5,9 +5,9 @@
  * dropped when the client has POSTed nothing for the heartbeat's idle timeout (a half-open
  * TCP connection would otherwise hold the stream until the kernel gives up on it).
  */
-import { randomBytes } from 'node:crypto';
 import type { CompressionConfig } from '../../config/config.ts';
 import type { Connection } from '../../core/connection.ts';
+import { randomView } from '../../shared/random-page.ts';
 import type { App, HttpResponse } from '../edge-port.ts';
 import { acceptsGzip, GzipStream, sseEncodingFor } from './sse-gzip.ts';
 import { dataMessage, eventHead, openMessage, parseLastEventId } from './sse-messages.ts';
@@ -55,7 +55,7 @@ export class SseStreams implements StreamRegistry {
 
   /** Answer `res` with an event stream for `conn`; its first event hands out the token. */
   open(res: HttpResponse, conn: Connection, request: StreamRequest): SseSocket {
-    const token = `${randomBytes(24).toString('base64url')}.${Buffer.from(this.nodeId).toString('base64url')}`;
+    const token = `${randomView(24).toString('base64url')}.${Buffer.from(this.nodeId).toString('base64url')}`;
     const gzip =
       sseEncodingFor(this.compression) === 'gzip' && acceptsGzip(request.acceptEncoding)
         ? new GzipStream(this.compression)

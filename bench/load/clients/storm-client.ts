@@ -53,6 +53,8 @@ export class StormClient {
   connectAttempts = 0;
   /** How the last socket ended: close code and the error code before it, if any. */
   lastEnd: string | undefined;
+  /** How every socket ended, counted by `lastEnd`'s wording, or by the connect error's code. */
+  readonly ends = new Map<string, number>();
   /** Past MAX_ATTEMPTS failed reconnects in a row: no more tries, as the SDK's `failed`. */
   gaveUp = false;
   private sessionId: string | undefined;
@@ -101,12 +103,20 @@ export class StormClient {
     };
     ws.once('open', () => ws.send(JSON.stringify(this.hello())));
     ws.on('message', (data: Buffer) => this.onFrame(ws, data.toString()));
-    ws.on('error', onGone);
+    ws.on('error', (error: NodeJS.ErrnoException) => {
+      if (!closed) this.countEnd(`error ${error.code ?? error.message}`);
+      onGone();
+    });
     ws.on('close', (code) => {
       this.lastEnd = `close ${code}${this.lastError ? ` ${this.lastError}` : ''}`;
       this.lastError = undefined;
+      if (!closed) this.countEnd(this.lastEnd);
       onGone();
     });
+  }
+
+  private countEnd(why: string): void {
+    this.ends.set(why, (this.ends.get(why) ?? 0) + 1);
   }
 
   private hello(): object {

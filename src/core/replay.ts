@@ -10,16 +10,21 @@
  * A socket whose position is AHEAD of the cursor (the reader here is still
  * catching up) waits for the cursor to reach it: going live earlier would send it
  * events it already has.
+ *
+ * A reconnect storm resumes thousands of sockets from the same position at once:
+ * they share one read of each page (replay-pages.ts) and each event's frame text,
+ * and a socket's frames of a page go out in corked writes, not one system call each.
  */
 import { compareEventIds } from '../shared/frames.ts';
 import { eventFrameText } from './event-frames.ts';
-import type { ChannelFeed, EventStore } from './ports/event-store.ts';
+import type { ChannelFeed, EventStore, LoggedEvent } from './ports/event-store.ts';
+import { sharedPage } from './replay-pages.ts';
 
 /** What replay needs from a socket (subscriptions.ts adapts a Connection). */
 export interface ReplayTarget {
   isOpen(): boolean;
-  /** Send a pre-built frame; false once the socket can take no more (slow consumer). */
-  sendText(text: string): boolean;
+  /** Send pre-built frames, in order, in one write; false once the socket can take no more (slow consumer). */
+  sendTexts(texts: readonly string[]): boolean;
   /** Outbound bytes are past the point where we should wait for them to drain. */
   mustDrain(): boolean;
   /** Resolves when outbound buffers are low enough to keep sending. */
@@ -31,6 +36,23 @@ export interface ReplayTarget {
 
 /** Events per read: a page of the largest events (64 KiB) is then 12.5 MiB in flight at most. */
 const PAGE = 200;
+/**
+ * Characters per corked write: the drain check runs between writes, so a fast backlog
+ * overruns the socket's limit by one write at most (one event when events are larger).
+ */
+const WRITE_CHARS = 64 * 1024;
+
+/** Each event's frame, built once however many sockets replay it (the shared pages hand out the same objects). */
+const frames = new WeakMap<LoggedEvent, string>();
+
+function frameOf(channel: string, event: LoggedEvent): string {
+  let text = frames.get(event);
+  if (text === undefined) {
+    text = eventFrameText(channel, event);
+    frames.set(event, text);
+  }
+  return text;
+}
 
 /** Returns how many events were replayed; -1 when the socket went away mid-way. */
 export async function replayThenGoLive(
@@ -54,7 +76,7 @@ export async function replayThenGoLive(
       await reader.whenPast(channel, sentUpTo);
       continue;
     }
-    const page = await log.page(channel, sentUpTo, cursor, PAGE);
+    const page = await sharedPage(log, channel, sentUpTo, cursor, PAGE);
     if (!target.isOpen()) return -1;
     if (page.gap) {
       target.missed(channel);
@@ -64,10 +86,18 @@ export async function replayThenGoLive(
       sentUpTo = cursor; // the stream itself expired (an idle inbox): nothing left to send
       continue;
     }
-    for (const event of page.events) {
-      if (!target.sendText(eventFrameText(channel, event))) return -1;
-      sentUpTo = event.id;
-      replayed++;
+    const { events } = page;
+    for (let from = 0; from < events.length; ) {
+      const texts: string[] = [];
+      let chars = 0;
+      while (from < events.length && chars < WRITE_CHARS) {
+        const text = frameOf(channel, events[from++] as LoggedEvent);
+        texts.push(text);
+        chars += text.length;
+      }
+      if (!target.sendTexts(texts)) return -1;
+      sentUpTo = (events[from - 1] as LoggedEvent).id;
+      replayed += texts.length;
       // Waiting only between pages let a fast backlog overrun the socket's limit.
       if (target.mustDrain()) await target.whenWritable();
       if (!target.isOpen()) return -1;

@@ -10,7 +10,7 @@ import { connectionMayRead } from './channel-access.ts';
 import type { Connection } from './connection.ts';
 import type { LiveMode } from './direct-delivery.ts';
 import type { GatewayCore } from './gateway-core.ts';
-import type { ReplayPlan } from './ports/event-store.ts';
+import type { EventStore, ReplayPlan } from './ports/event-store.ts';
 import type { ChannelPosition } from './ports/session-store.ts';
 import { type ReplayTarget, replayThenGoLive } from './replay.ts';
 
@@ -23,7 +23,12 @@ function liveMode(core: GatewayCore, conn: Connection, channel: string): LiveMod
 function replayTarget(core: GatewayCore, conn: Connection): ReplayTarget {
   return {
     isOpen: () => conn.isOpen,
-    sendText: (text) => conn.send(text),
+    // Queued, then written corked in one write (Connection.flushQueued), after whatever was queued before.
+    sendTexts: (texts) => {
+      for (const text of texts) conn.sendSoon(text);
+      conn.flushQueued();
+      return conn.isOpen;
+    },
     mustDrain: () => !conn.writable(),
     whenWritable: () => conn.whenWritable(),
     subscribeLive: (channel) => core.direct.goLive(conn, channel, liveMode(core, conn, channel)),
@@ -264,13 +269,43 @@ export async function planChannels(
   const entries = await Promise.all(
     [...wanted].map(
       async ([channel, { after, epoch }]) =>
-        [
-          channel,
-          await core.ports.events.plan(channel, after, epoch, { replay: core.policy(channel).replay }),
-        ] as const,
+        [channel, await sharedPlan(core, channel, after, epoch, core.policy(channel).replay)] as const,
     ),
   );
   return new Map(entries);
+}
+
+/** Plans being read, per event store, by channel, position, epoch and replay policy. */
+const plansUnderWay = new WeakMap<EventStore, Map<string, Promise<ReplayPlan>>>();
+
+/**
+ * `events.plan`, shared by the resumes that ask the same while it is under way: a storm
+ * resumes thousands of sessions from the same position in the same channel. A shared
+ * plan was read at most one round trip before the asker's own would have been: it runs
+ * the races a plan read alone runs (a trim after the read is caught by the replay's
+ * page check, replay.ts `missed`), over that round trip more.
+ */
+function sharedPlan(
+  core: GatewayCore,
+  channel: string,
+  after: string,
+  epoch: string | undefined,
+  replay: boolean,
+): Promise<ReplayPlan> {
+  const { events } = core.ports;
+  let plans = plansUnderWay.get(events);
+  if (!plans) {
+    plans = new Map();
+    plansUnderWay.set(events, plans);
+  }
+  const key = JSON.stringify([channel, after, epoch ?? null, replay]);
+  const underWay = plans.get(key);
+  if (underWay) return underWay;
+  const plan = events.plan(channel, after, epoch, { replay });
+  plans.set(key, plan);
+  const forget = () => plans.delete(key);
+  plan.then(forget, forget);
+  return plan;
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * A Tether client that survives a server restart the way the SDK does: on an
- * unexpected close it reconnects after the SDK's delay — full-jitter backoff
- * (src/shared/backoff.ts) with the SDK's defaults, never sooner than the server's
+ * unexpected close it reconnects after the SDK's delay — full-jitter backoff above a
+ * floor of half the window (src/shared/backoff.ts) with the SDK's defaults, never sooner than the server's
  * `retryAfterMs` hint — and resumes its session with the last event ID it saw, so
  * the gateway replays what it missed. It counts distinct events (IDs strictly
  * increasing per channel) and duplicates, which is how the storm scenario finds
@@ -53,6 +53,8 @@ export class StormClient {
   connectAttempts = 0;
   /** How the last socket ended: close code and the error code before it, if any. */
   lastEnd: string | undefined;
+  /** How every socket ended, counted by `lastEnd`'s wording, or by the connect error's code. */
+  readonly ends = new Map<string, number>();
   /** Past MAX_ATTEMPTS failed reconnects in a row: no more tries, as the SDK's `failed`. */
   gaveUp = false;
   private sessionId: string | undefined;
@@ -66,12 +68,15 @@ export class StormClient {
   private ws: WebSocket | undefined;
   private firstReady: ((error?: Error) => void) | undefined;
 
-  private readonly backoff: { baseMs: number; maxMs: number };
+  private readonly backoff: { baseMs: number; maxMs: number; floor: number };
 
   constructor(private readonly options: StormClientOptions) {
+    // The SDK's floor too (half the window): without it, connects refused while the gateway
+    // restarts drew near-zero delays and spent attempts, so clients came back later than the SDK's.
     this.backoff = {
       baseMs: CLIENT_DEFAULTS.backoffBaseMs,
       maxMs: options.backoffMaxMs ?? CLIENT_DEFAULTS.backoffMaxMs,
+      floor: CLIENT_DEFAULTS.backoffFloor,
     };
   }
 
@@ -101,12 +106,20 @@ export class StormClient {
     };
     ws.once('open', () => ws.send(JSON.stringify(this.hello())));
     ws.on('message', (data: Buffer) => this.onFrame(ws, data.toString()));
-    ws.on('error', onGone);
+    ws.on('error', (error: NodeJS.ErrnoException) => {
+      if (!closed) this.countEnd(`error ${error.code ?? error.message}`);
+      onGone();
+    });
     ws.on('close', (code) => {
       this.lastEnd = `close ${code}${this.lastError ? ` ${this.lastError}` : ''}`;
       this.lastError = undefined;
+      if (!closed) this.countEnd(this.lastEnd);
       onGone();
     });
+  }
+
+  private countEnd(why: string): void {
+    this.ends.set(why, (this.ends.get(why) ?? 0) + 1);
   }
 
   private hello(): object {

@@ -1,0 +1,100 @@
+/**
+ * Pages of the event log shared by the replays of one process. A reconnect storm
+ * resumes thousands of sockets from the same few positions within a second or two:
+ * each asking Redis for the same page, and parsing the same reply, cost more CPU than
+ * the rest of its resume. So a page read for (channel, after) is handed to every
+ * replay that asks for it while the read is under way or for KEEP_MS after.
+ *
+ * Why a page read earlier is still right for a replay that asks later: it holds the
+ * events in (after, its until], and its `until` was a cursor, so every event up to it
+ * had been appended by then — and no event can be appended below the newest ID. A
+ * replay wanting less (a lower cursor) takes the events up to its own; one wanting
+ * more takes the shared events if there are any and reads on from the last of them.
+ * An empty shared page is never used for a longer range: that would skip its events.
+ * A trim after the read removes nothing the replay gets, so `gap` stays true to what
+ * the socket receives.
+ */
+import { compareEventIds } from '../shared/frames.ts';
+import type { EventStore, LogPage } from './ports/event-store.ts';
+
+/** How long a settled page is handed out. */
+const KEEP_MS = 1000;
+/** Pages kept at most per store, oldest dropped first (a page holds at most `count` events). */
+const MAX_PAGES = 256;
+
+interface Shared {
+  until: string;
+  count: number;
+  page: Promise<LogPage>;
+  /** Date.now() when the read settled; undefined while it is under way. */
+  settledAt?: number;
+}
+
+const pagesByStore = new WeakMap<EventStore, Map<string, Shared>>();
+
+/** `log.page(channel, after, until, count)`, shared with the replays that ask for the same page. */
+export async function sharedPage(
+  log: EventStore,
+  channel: string,
+  after: string,
+  until: string,
+  count: number,
+): Promise<LogPage> {
+  let pages = pagesByStore.get(log);
+  if (!pages) {
+    pages = new Map();
+    pagesByStore.set(log, pages);
+  }
+  const key = `${after} ${channel}`; // an event ID has no space
+  const shared = pages.get(key);
+  if (shared && shared.count === count && isFresh(shared)) {
+    if (compareEventIds(shared.until, until) >= 0) return upTo(await shared.page, until);
+    const earlier = await shared.page.catch(() => undefined);
+    if (earlier && earlier.events.length > 0) return earlier;
+  }
+  return read(log, pages, key, channel, after, until, count);
+}
+
+function read(
+  log: EventStore,
+  pages: Map<string, Shared>,
+  key: string,
+  channel: string,
+  after: string,
+  until: string,
+  count: number,
+): Promise<LogPage> {
+  const page = log.page(channel, after, until, count);
+  const entry: Shared = { until, count, page };
+  pages.delete(key); // re-inserted last: the map stays in the order of the reads
+  pages.set(key, entry);
+  forgetStale(pages);
+  page.then(
+    () => {
+      entry.settledAt = Date.now();
+    },
+    () => {
+      if (pages.get(key) === entry) pages.delete(key);
+    },
+  );
+  return page;
+}
+
+function isFresh(shared: Shared): boolean {
+  return shared.settledAt === undefined || Date.now() - shared.settledAt < KEEP_MS;
+}
+
+/** Drop settled pages past KEEP_MS from the oldest end, and the oldest past MAX_PAGES. */
+function forgetStale(pages: Map<string, Shared>): void {
+  for (const [key, shared] of pages) {
+    if (pages.size <= MAX_PAGES && isFresh(shared)) return;
+    pages.delete(key);
+  }
+}
+
+/** The page's events up to `until` (a page is oldest first, so what remains is still a prefix). */
+function upTo(page: LogPage, until: string): LogPage {
+  const last = page.events.at(-1);
+  if (!last || compareEventIds(last.id, until) <= 0) return page;
+  return { gap: page.gap, events: page.events.filter((event) => compareEventIds(event.id, until) <= 0) };
+}

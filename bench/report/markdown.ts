@@ -166,7 +166,7 @@ function settings(record: RunRecord): string[] {
     '',
     '- **uws-raw**: bare uWebSockets.js — echo and native topic publish, nothing else: the limit.',
     '- **uws-durable**: the durable floor — bare uWebSockets.js + ioredis (auto-pipelining), per publish Tether’s XADD + PUBLISH script and an ack, events out by `app.publish` from one subscriber connection; no auth, no validation beyond `JSON.parse`, acks not corked. Its own redis-server, reported apart like Tether’s.',
-    '- **tether**: the full gateway (`src/main.ts`, production mode) with its own redis-server; Redis CPU and memory are reported apart (`redis_…`, `…_with_redis`).',
+    '- **tether**: the full gateway as `npm start` runs it (`dist/src/main.js`, built by tsc at the start of the run; production mode) with its own redis-server; Redis CPU and memory are reported apart (`redis_…`, `…_with_redis`).',
     `  Changed from defaults for the bench: ${tether.join(', ')} (per-IP/user limits off: the generators share a few source addresses; admission by event-loop lag relaxed: neighbours on a shared box stall processes).`,
     '- **socketio-redis-streams**: Socket.IO 4.8 with `@socket.io/redis-streams-adapter` and connection state recovery (the durable peer); the relay is a broadcast to the sender’s own room, so it goes through the stream. Its own redis-server, reported apart.',
     '- **socketio**: Socket.IO 4.8 with connection state recovery, in memory, WebSocket transport only.',

@@ -1,16 +1,37 @@
 /**
- * The real gateway: `node --import tsx src/main.ts` from the repo root, one or
+ * The real gateway as `npm start` runs it — `dist/src/main.js`, built by tsc from the
+ * tree as it is once per bench run (under tsx every closure pays esbuild's name
+ * wrapper, and each start compiles the sources again) — one or
  * more processes sharing one port (SO_REUSEPORT) and one private redis-server
  * started for the bench (no persistence, temp dir). The redis-server's CPU and
  * RSS are reported apart from the gateway's: Tether's relay and fan-out go
  * through Redis, and hiding that cost would flatter it.
  */
+import { execFile } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
+import { promisify } from 'node:util';
 import { freePort, type RedisServerHandle, startRedisServer } from '../../src/redis/embedded-redis.ts';
+import { progress } from '../lib/progress.ts';
 import { withTimeout } from '../lib/timing.ts';
-import { ServerProcess } from './server-process.ts';
+import { REPO_ROOT, ServerProcess } from './server-process.ts';
 import type { RunningSystem, StartOptions } from './system.ts';
+
+const GATEWAY_SCRIPT = 'dist/src/main.js';
+let built: Promise<unknown> | undefined;
+
+/** Build dist/ (the gateway only, not the client bundles) once per bench run. */
+function buildGateway(): Promise<unknown> {
+  if (!built) {
+    progress('build', 'tether', 'tsc -p tsconfig.build.json (dist/, what npm start runs)');
+    built = promisify(execFile)(
+      process.execPath,
+      [`${REPO_ROOT}node_modules/typescript/bin/tsc`, '-p', 'tsconfig.build.json'],
+      { cwd: REPO_ROOT },
+    );
+  }
+  return built;
+}
 
 export const BENCH_JWT_SECRET = 'bench-hs256-secret-that-is-long-enough-0123456789';
 export const BENCH_PUBLISH_KEY = 'bench-publish-key-0123456789';
@@ -57,6 +78,7 @@ export interface RunningTether extends RunningSystem {
 }
 
 export async function startTether(options: StartOptions = {}): Promise<RunningTether> {
+  await buildGateway();
   const processes = options.processes ?? 1;
   const own = options.redis ? undefined : await startRedisServer();
   const redis = options.redis ?? { url: (own as RedisServerHandle).url, pids: [own?.process.pid as number] };
@@ -69,7 +91,7 @@ export async function startTether(options: StartOptions = {}): Promise<RunningTe
   const startGateways = async () => {
     gateways = Array.from({ length: processes }, (_, i) =>
       ServerProcess.spawn({
-        script: 'src/main.ts',
+        script: GATEWAY_SCRIPT,
         label: `tether gateway ${i + 1}/${processes}`,
         nodeArgs: [
           ...(options.nodeArgs ?? []),

@@ -5,6 +5,7 @@
  * on the SDK's full-jitter backoff and resumes its session with its last event ID
  * (bench/load/clients/storm-client.ts). Reported:
  *   seconds_to_all_resumed  SIGTERM → the last client's resumed welcome
+ *   restart_s               SIGTERM → the new gateway ready: drain_and_exit_s + start_s
  *   lost_events             Σ over clients of events stored in Redis but never received (must be 0)
  *   peak_connects_per_s     resumed welcomes in the busiest 1 s window
  * Tether only: the bare peers have no resume, and Socket.IO's connection state
@@ -105,6 +106,7 @@ async function storm(ctx: ScenarioContext, system: RunningTether): Promise<void>
     progress(SCENARIO, 'tether', `restarting the gateway under ${size.clients} clients`);
     const droppedAt = nowMs();
     await system.stopGateways();
+    const stoppedAt = nowMs();
     await system.startGateways();
     const upAt = nowMs();
     const server = new CpuMeter(system.serverPids());
@@ -145,6 +147,8 @@ async function storm(ctx: ScenarioContext, system: RunningTether): Promise<void>
     add('resumed_clients', final.resumed, 'clients');
     add('seconds_to_all_resumed', allBack ? round((back.lastResumedAt - droppedAt) / 1000) : Number.NaN, 's');
     add('restart_s', round((upAt - droppedAt) / 1000), 's');
+    add('drain_and_exit_s', round((stoppedAt - droppedAt) / 1000), 's');
+    add('start_s', round((upAt - stoppedAt) / 1000), 's');
     add('lost_events', final.missing, 'events');
     add('duplicate_events', final.duplicates, 'events');
     add('events_published', stored, 'events');

@@ -4,22 +4,22 @@
  * room, admission is decided in the process and never sends Redis a command about the
  * admission queue (the queue path stays off the fast path).
  */
-import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { admissionQueueName } from '../../src/admission/admission-queue.ts';
 import type { QueuedFrame } from '../../src/shared/frames.ts';
 import { eventually } from '../support/events.ts';
 import { mintToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { parsePrometheusText, sampleValue } from '../support/prometheus-text.ts';
+import { monitorRedis, type RedisMonitor } from '../support/redis-monitor.ts';
 import { TestClient } from '../support/ws-client.ts';
 
 let gw: TestGateway | undefined;
 const clients: TestClient[] = [];
-const monitors: Redis[] = [];
+const monitors: RedisMonitor[] = [];
 
 afterEach(async () => {
   for (const client of clients.splice(0)) client.drop();
-  for (const monitor of monitors.splice(0)) monitor.disconnect();
+  for (const monitor of monitors.splice(0)) monitor.close();
   await gw?.stop();
   gw = undefined;
 });
@@ -38,13 +38,11 @@ async function session(g: TestGateway, sub: string) {
 /** Every command Redis runs from now on whose key or arguments name this gateway's admission queue. */
 async function watchAdmissionQueueCommands(g: TestGateway): Promise<string[][]> {
   const queueName = admissionQueueName(g.gateway.core.config.nodeId);
-  // lazyConnect: only the MONITOR connection opens (a second one's ready check can confuse it).
-  const monitor = await new Redis(g.redisUrl, { lazyConnect: true }).monitor();
-  monitors.push(monitor);
   const seen: string[][] = [];
-  monitor.on('monitor', (_time: string, args: string[]) => {
-    if (args.some((arg) => String(arg).includes(queueName))) seen.push(args.map(String));
+  const monitor = await monitorRedis(g.redisUrl, (args) => {
+    if (args.some((arg) => arg.includes(queueName))) seen.push(args);
   });
+  monitors.push(monitor);
   return seen;
 }
 

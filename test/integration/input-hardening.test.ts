@@ -14,6 +14,7 @@ import { type ActionWorker, startActionWorker } from '../../src/actions/action-w
 import type { ErrorFrame, ReplyFrame, SubscribedFrame, WelcomeFrame } from '../../src/shared/frames.ts';
 import { eventually, publishMany, settle } from '../support/events.ts';
 import { mintToken, startTestGateway, TEST_API_KEY, type TestGateway } from '../support/gateway.ts';
+import { monitorRedis } from '../support/redis-monitor.ts';
 import { endpoint, TRANSPORTS, type Transport } from '../support/sse-test-socket.ts';
 import { ids, TestClient } from '../support/ws-client.ts';
 
@@ -178,14 +179,12 @@ describe('MAX_SUBSCRIPTIONS_PER_CONNECTION, in Redis', () => {
     const { client, welcome } = await session();
     for (let n = 0; n < 7; n++) await subscribe(client, `fields:${n}`);
     const written: string[][] = [];
-    // lazyConnect: only the MONITOR connection opens (a second one's ready check can confuse it).
-    const feed = await new Redis(gw.redisUrl, { lazyConnect: true }).monitor();
-    feed.on('monitor', (_time: string, args: string[]) => {
+    const feed = await monitorRedis(gw.redisUrl, (args) => {
       if (args.some((a) => a.includes(welcome.sessionId))) written.push(args);
     });
     await subscribe(client, 'fields:7');
     await eventually(() => written.some((args) => args.some((a) => a === 'ch:fields:7')), 'the write');
-    feed.disconnect();
+    feed.close();
     // MONITOR shows the script and the HSET it runs: both name the one channel, no other.
     const channelFields = new Set(written.flat().filter((a) => a.startsWith('ch:')));
     expect([...channelFields]).toEqual(['ch:fields:7']);

@@ -165,7 +165,10 @@ describe('between transports and processes', () => {
     await subscribe(client, channel);
     for (let n = 0; n < 60; n++) client.send({ type: 'publish', ref: `p${n}`, channel, data: { n } });
     await client.waitForEvents(60);
-    const acks = client.frames.filter((f) => f.type === 'ack').map((f) => (f as { ref: string }).ref);
+    // No order between an ack and its own event (docs/protocol.md): the acks may trail.
+    const acked = () => client.frames.filter((f) => f.type === 'ack').map((f) => (f as { ref: string }).ref);
+    await until(async () => acked().length >= 60, 'every publish acknowledged');
+    const acks = acked();
     expect(acks).toEqual(Array.from({ length: 60 }, (_, n) => `p${n}`));
     expect(client.events(channel).map((e) => (e.data as { n: number }).n)).toEqual(
       Array.from({ length: 60 }, (_, n) => n),

@@ -25,6 +25,9 @@ export function flushSoon(conn: Flushable): void {
 
 function flushAll(): void {
   scheduled = false;
-  for (const conn of waiting) conn.flushQueued();
+  // Taken before flushing: a flush can queue frames on a socket already flushed (closing a
+  // slow consumer tells others of its leave), and that socket must stay in the next turn's set.
+  const due = [...waiting];
   waiting.clear();
+  for (const conn of due) conn.flushQueued();
 }

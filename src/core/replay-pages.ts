@@ -3,7 +3,10 @@
  * resumes thousands of sockets from the same few positions within a second or two:
  * each asking Redis for the same page, and parsing the same reply, cost more CPU than
  * the rest of its resume. So a page read for (channel, after) is handed to every
- * replay that asks for it while the read is under way or for KEEP_MS after.
+ * replay that asks for it while the read is under way. A settled page is not kept:
+ * after Redis lost its data (a restart without persistence) a kept page would hand
+ * the lost stream's events to replays of the new one, as duplicates the client
+ * cannot tell apart (test/integration/client-sdk-epochs.test.ts caught it).
  *
  * Why a page read earlier is still right for a replay that asks later: it holds the
  * events in (after, its until], and its `until` was a cursor, so every event up to it
@@ -17,17 +20,13 @@
 import { compareEventIds } from '../shared/frames.ts';
 import type { EventStore, LogPage } from './ports/event-store.ts';
 
-/** How long a settled page is handed out. */
-const KEEP_MS = 1000;
-/** Pages kept at most per store, oldest dropped first (a page holds at most `count` events). */
+/** Reads shared at most per store, oldest dropped first (a page holds at most `count` events). */
 const MAX_PAGES = 256;
 
 interface Shared {
   until: string;
   count: number;
   page: Promise<LogPage>;
-  /** Date.now() when the read settled; undefined while it is under way. */
-  settledAt?: number;
 }
 
 const pagesByStore = new WeakMap<EventStore, Map<string, Shared>>();
@@ -47,7 +46,7 @@ export async function sharedPage(
   }
   const key = `${after} ${channel}`; // an event ID has no space
   const shared = pages.get(key);
-  if (shared && shared.count === count && isFresh(shared)) {
+  if (shared && shared.count === count) {
     if (compareEventIds(shared.until, until) >= 0) return upTo(await shared.page, until);
     const earlier = await shared.page.catch(() => undefined);
     if (earlier && earlier.events.length > 0) return earlier;
@@ -68,28 +67,15 @@ function read(
   const entry: Shared = { until, count, page };
   pages.delete(key); // re-inserted last: the map stays in the order of the reads
   pages.set(key, entry);
-  forgetStale(pages);
-  page.then(
-    () => {
-      entry.settledAt = Date.now();
-    },
-    () => {
-      if (pages.get(key) === entry) pages.delete(key);
-    },
-  );
-  return page;
-}
-
-function isFresh(shared: Shared): boolean {
-  return shared.settledAt === undefined || Date.now() - shared.settledAt < KEEP_MS;
-}
-
-/** Drop settled pages past KEEP_MS from the oldest end, and the oldest past MAX_PAGES. */
-function forgetStale(pages: Map<string, Shared>): void {
-  for (const [key, shared] of pages) {
-    if (pages.size <= MAX_PAGES && isFresh(shared)) return;
-    pages.delete(key);
+  for (const oldest of pages.keys()) {
+    if (pages.size <= MAX_PAGES) break;
+    pages.delete(oldest);
   }
+  const settled = () => {
+    if (pages.get(key) === entry) pages.delete(key);
+  };
+  page.then(settled, settled);
+  return page;
 }
 
 /** The page's events up to `until` (a page is oldest first, so what remains is still a prefix). */

@@ -1,6 +1,6 @@
 /**
- * Pages shared by the replays of a storm (src/core/replay-pages.ts): one read serves
- * every replay asking for the same position, each gets exactly the events up to its
+ * Pages shared by the replays of a storm (src/core/replay-pages.ts): one read under way
+ * serves every replay asking for the same position, each gets exactly the events up to its
  * own cursor, and an empty page is never handed to a replay that wants a longer range
  * (it would skip events appended after the read).
  */
@@ -42,8 +42,10 @@ describe('sharedPage', () => {
 
   it('hands a shorter page to a replay that wants more, which reads on from its last event', async () => {
     const log = logOf(['2-1', '2-2', '2-3']);
-    await sharedPage(log, 'c', '2-0', '2-2', 200);
-    const page = await sharedPage(log, 'c', '2-0', '2-3', 200);
+    const [, page] = await Promise.all([
+      sharedPage(log, 'c', '2-0', '2-2', 200),
+      sharedPage(log, 'c', '2-0', '2-3', 200),
+    ]);
     expect(idsOf(page)).toEqual(['2-1', '2-2']);
     expect(log.reads).toBe(1);
     expect(idsOf(await sharedPage(log, 'c', '2-2', '2-3', 200))).toEqual(['2-3']);
@@ -51,8 +53,19 @@ describe('sharedPage', () => {
 
   it('never answers a longer range with an empty page', async () => {
     const log = logOf(['3-5']);
-    expect(idsOf(await sharedPage(log, 'c', '3-1', '3-4', 200))).toEqual([]);
-    expect(idsOf(await sharedPage(log, 'c', '3-1', '3-5', 200))).toEqual(['3-5']);
+    const [short, long] = await Promise.all([
+      sharedPage(log, 'c', '3-1', '3-4', 200),
+      sharedPage(log, 'c', '3-1', '3-5', 200),
+    ]);
+    expect(idsOf(short)).toEqual([]);
+    expect(idsOf(long)).toEqual(['3-5']);
+    expect(log.reads).toBe(2);
+  });
+
+  it('keeps no settled page: a later replay reads again (Redis may have lost the stream since)', async () => {
+    const log = logOf(['5-1']);
+    await sharedPage(log, 'c', '5-0', '5-1', 200);
+    await sharedPage(log, 'c', '5-0', '5-1', 200);
     expect(log.reads).toBe(2);
   });
 

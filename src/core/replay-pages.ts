@@ -20,9 +20,6 @@
 import { compareEventIds } from '../shared/frames.ts';
 import type { EventStore, LogPage } from './ports/event-store.ts';
 
-/** Reads shared at most per store, oldest dropped first (a page holds at most `count` events). */
-const MAX_PAGES = 256;
-
 interface Shared {
   until: string;
   count: number;
@@ -31,7 +28,11 @@ interface Shared {
 
 const pagesByStore = new WeakMap<EventStore, Map<string, Shared>>();
 
-/** `log.page(channel, after, until, count)`, shared with the replays that ask for the same page. */
+/**
+ * `log.page(channel, after, until, count)`, shared with the replays that ask for the same page
+ * while it is being read. The map holds only reads under way, so it needs no bound of its own:
+ * it never outgrows the replays running.
+ */
 export async function sharedPage(
   log: EventStore,
   channel: string,
@@ -65,12 +66,7 @@ function read(
 ): Promise<LogPage> {
   const page = log.page(channel, after, until, count);
   const entry: Shared = { until, count, page };
-  pages.delete(key); // re-inserted last: the map stays in the order of the reads
   pages.set(key, entry);
-  for (const oldest of pages.keys()) {
-    if (pages.size <= MAX_PAGES) break;
-    pages.delete(oldest);
-  }
   const settled = () => {
     if (pages.get(key) === entry) pages.delete(key);
   };

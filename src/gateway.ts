@@ -175,12 +175,18 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
     redis: redis.commands,
     prefix: config.redisPrefix,
   });
+  // A fan-out wakes the slow-consumer watch: uWS sends topic events with no per-socket call to check.
+  const backpressure = new BackpressureWatch(() => core.connections.values());
   const reader = new ChannelReader(
     redis.feed,
     events,
     keys,
     {
-      deliver: (channel, event) => fanOutEvent(topics, core.direct, channel, event, compressFrom(config)),
+      deliver: (channel, event) => {
+        const subscribers = fanOutEvent(topics, core.direct, channel, event, compressFrom(config));
+        backpressure.wake();
+        return subscribers;
+      },
       missed: (channel) => {
         for (const conn of core.connections.values())
           if (conn.subscriptions.has(channel))
@@ -267,7 +273,6 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
   occupancy.start();
   actions.start();
   store.start();
-  const backpressure = new BackpressureWatch(() => core.connections.values());
   backpressure.start();
   const resources = new ResourceMonitor(
     config.admission,

@@ -16,7 +16,6 @@ import { SpanStatusCode, trace } from '@opentelemetry/api';
 import type { DirectDelivery } from '../core/direct-delivery.ts';
 import { channelTopic, ephemeralFrameText, eventFrameText } from '../core/event-frames.ts';
 import type { LoggedEvent } from '../core/ports/event-store.ts';
-import { eventsFannedOut } from '../core/slow-consumers.ts';
 import { traffic } from '../core/traffic.ts';
 import type { TopicPublisher } from '../edge/sse/sse-streams.ts';
 import { metrics } from '../observability/metrics.ts';
@@ -59,7 +58,6 @@ export function fanOutEvent(
   else app.publish(topic, text, false, compress);
   direct.deliver(channel, text, event.ephemeral === true);
   traffic.eventsDispatched++;
-  eventsFannedOut(); // the slow-consumer watch looks at the topic's sockets soon
   traffic.framesOutFanout += subscribers;
   if (lagMs !== undefined) metrics.deliveryLatency.observe(lagMs / 1000);
   if (channel.startsWith(INBOX_PREFIX)) traffic.actionReplies++;

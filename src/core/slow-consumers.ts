@@ -34,17 +34,6 @@ const IDLE_CHECK_MS = 1000;
 /** A timer may fire a millisecond early (Node rounds): a check this close to a second after the last walk walks. */
 const TIMER_SLACK_MS = 5;
 
-/** Started watches: a fan-out wakes them (`eventsFannedOut`). */
-const watches = new Set<BackpressureWatch>();
-
-/**
- * An event went to the edge's topics: every started watch looks within CHECK_INTERVAL_MS.
- * Called by the fan-out once per event (a flag test while a check is already due).
- */
-export function eventsFannedOut(): void {
-  for (const watch of watches) watch.wake();
-}
-
 /**
  * Watches outbound buffers for the slow-consumer policy and for the resource
  * monitor's buffered-bytes pressure. Channel events are the only bytes that reach a
@@ -53,9 +42,9 @@ export function eventsFannedOut(): void {
  * one lookup per socket, far less than the fan-out that made it necessary. Checks
  * run only as often as something changes (issue 13: a gateway at a low rate paid
  * for 20 timer wake-ups a second): a fan-out asks for one within CHECK_INTERVAL_MS
- * (`eventsFannedOut`); while sockets hold bytes the checks go on at that pace; with
- * nothing flowing and nothing held, one full walk a second remains (direct sends are
- * checked by `Connection.send`). Waiting a second to find a socket filling under
+ * (`wake`, called after each fan-out by the composition root, src/gateway.ts); while
+ * sockets hold bytes the checks go on at that pace; with nothing flowing and nothing
+ * held, one full walk a second remains (direct sends are checked by `Connection.send`). Waiting a second to find a socket filling under
  * fan-out let a flood pass the edge's hard limit first (1006 instead of the coded
  * close): the wake-up on fan-out is what keeps the first check of a flood prompt.
  */
@@ -74,13 +63,11 @@ export class BackpressureWatch {
 
   start(): void {
     this.running = true;
-    watches.add(this);
     this.schedule(IDLE_CHECK_MS);
   }
 
   stop(): void {
     this.running = false;
-    watches.delete(this);
     clearTimeout(this.timer);
     this.timer = undefined;
     this.dueAt = Number.POSITIVE_INFINITY;
@@ -92,7 +79,7 @@ export class BackpressureWatch {
     return this.held;
   }
 
-  /** An event was fanned out: look at every socket within CHECK_INTERVAL_MS. */
+  /** An event was fanned out: look at every socket within CHECK_INTERVAL_MS (a flag test while one is due). */
   wake(): void {
     if (this.fannedOut) return; // a prompt check is already due
     this.fannedOut = true;

@@ -10,15 +10,20 @@ import { HistorySampler, sampledMetricsText } from '../../src/pages/dashboard/hi
 import { poolSample, readCounters } from '../../src/pages/dashboard/pool-sample.ts';
 import { parsePrometheusText, sum } from '../../src/pages/dashboard/prometheus-text.ts';
 
+/** The gateway's `tether_connections` gauge, by state, on `registry`. */
+function connectionsGauge(registry: Registry): Gauge<'state'> {
+  return new Gauge({
+    name: 'tether_connections',
+    help: 'by state',
+    labelNames: ['state'],
+    registers: [registry],
+  });
+}
+
 describe('parsePrometheusText', () => {
   it('reads what prom-client writes: labels, escapes, counters, histograms', async () => {
     const registry = new Registry();
-    const connections = new Gauge({
-      name: 'tether_connections',
-      help: 'by state',
-      labelNames: ['state'],
-      registers: [registry],
-    });
+    const connections = connectionsGauge(registry);
     connections.set({ state: 'connected' }, 7);
     connections.set({ state: 'reconnecting' }, 2);
     const errors = new Counter({
@@ -139,12 +144,7 @@ describe('HistorySampler', () => {
   it('reads only the families a sample draws, and draws the same sample as from the whole registry', async () => {
     const registry = new Registry();
     collectDefaultMetrics({ register: registry });
-    const connections = new Gauge({
-      name: 'tether_connections',
-      help: 'by state',
-      labelNames: ['state'],
-      registers: [registry],
-    });
+    const connections = connectionsGauge(registry);
     connections.set({ state: 'connected' }, 7);
     const text = await sampledMetricsText(registry);
     expect(text).not.toContain('process_open_fds'); // lists /proc/self/fd: grows with sockets

@@ -17,6 +17,8 @@ import type { Topics } from './topics.ts';
 
 /** RFC 6455 §5.5: a close frame's reason fits in 123 bytes. */
 const MAX_CLOSE_REASON = 123;
+/** Bytes a held socket gathers before they leave anyway: uWS's cork buffer is 16 KiB. */
+const MAX_HELD_BYTES = 16 * 1024;
 const OPEN = 0;
 const IN_CLOSE_HANDLER = 1;
 const CLOSED = 2;
@@ -40,6 +42,7 @@ export class EdgeSocket<UserData> implements WebSocket<UserData> {
   /** Bytes buffered when backpressure was last seen (0: none): a drain is a drop below it. */
   private pressure = 0;
   private doomed = false;
+  private holding = false;
   private readonly flushed = () => this.onFlushed();
   /** Read now: Node cannot tell a closed socket's peer any more. */
   private readonly address: string;
@@ -76,7 +79,30 @@ export class EdgeSocket<UserData> implements WebSocket<UserData> {
   writeFrame(frame: Uint8Array): number {
     if (this.dropping()) return SEND_DROPPED;
     this.socket.write(frame, this.flushed);
-    return this.sent();
+    if (!this.holding) return this.sent();
+    // Held bytes are counted at `release`; like uWS's cork buffer, a full hold leaves early.
+    if (this.socket.writableLength >= MAX_HELD_BYTES) {
+      this.socket.uncork();
+      this.socket.cork();
+    }
+    return SEND_SENT;
+  }
+
+  /** Whether writes wait in the socket for `release` (src/edge/ws-edge/topics.ts). */
+  get held(): boolean {
+    return this.holding;
+  }
+
+  hold(): void {
+    this.holding = true;
+    this.socket.cork();
+  }
+
+  /** What was held leaves in one write; bytes the kernel did not take are backpressure. */
+  release(): void {
+    this.holding = false;
+    this.socket.uncork();
+    if (this.state === OPEN) this.sent();
   }
 
   /** The peer and the route agreed on permessage-deflate. */

@@ -11,13 +11,29 @@ export interface Subscriber {
   topics: Set<string> | undefined;
   /** Write a whole frame, or drop it (and cut) past the backpressure limit; never throws. */
   writeFrame(frame: Uint8Array): number;
+  /** Writes wait in the socket until `release`, then leave together. */
+  readonly held: boolean;
+  hold(): void;
+  release(): void;
   /** Sends go through its compressor: a publish is sent as a message, not a ready frame. */
   readonly deflates: boolean;
   sendData(data: Uint8Array, isBinary: boolean, compress: boolean): number;
 }
 
+/**
+ * Frames published in one turn of the loop leave each socket in one system call, as
+ * uWS's corked publish does: a burst of events that arrives in one Redis reply went
+ * out as one `write` per event per subscriber, and 40 events to 10K subscribers held
+ * the loop for seconds (the bench's fan-out on this edge tripped load shedding).
+ */
 export class Topics {
   private readonly subscribers = new Map<string, Set<Subscriber>>();
+  private held: Subscriber[] = [];
+  private readonly releaseAll = () => {
+    const held = this.held;
+    this.held = [];
+    for (const ws of held) ws.release();
+  };
 
   subscribe(topic: string, ws: Subscriber): void {
     let set = this.subscribers.get(topic);
@@ -58,8 +74,16 @@ export class Topics {
         continue;
       }
       frame ??= serverFrame(payload, isBinary);
+      this.hold(ws);
       ws.writeFrame(frame);
     }
     return true;
+  }
+
+  private hold(ws: Subscriber): void {
+    if (ws.held) return;
+    if (this.held.length === 0) setImmediate(this.releaseAll);
+    ws.hold();
+    this.held.push(ws);
   }
 }

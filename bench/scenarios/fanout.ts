@@ -38,6 +38,21 @@ const CHANNEL = 'fanout';
 /** Subscriber counts to run, by mode. */
 export const fanoutSizes = (quick: boolean) => (quick ? SIZES.quick : SIZES.full);
 
+/** Which clients of the trial had closed, and why: a short trial says whether the gateway shed them. */
+async function whoLeft(ctx: ScenarioContext): Promise<string> {
+  const parts: string[] = [];
+  for (const group of ['pub', 'subs']) {
+    const counts = await ctx.pool.all(() => ({ type: 'count-open', group }), 30_000);
+    const closed: Record<string, number> = {};
+    for (const reply of counts)
+      for (const [why, n] of Object.entries(reply.closed)) closed[why] = (closed[why] ?? 0) + n;
+    const open = sum(counts.map((r) => r.open));
+    const why = Object.entries(closed).map(([reason, n]) => `${n} ${reason}`);
+    parts.push(`${group}: ${open} open${why.length > 0 ? `, closed: ${why.join(', ')}` : ''}`);
+  }
+  return parts.join('; ');
+}
+
 const label = (n: number) => (n >= 1000 ? `${n / 1000}k` : String(n));
 
 export async function fanoutOn(ctx: ScenarioContext, system: RunningSystem, size: FanoutSize): Promise<void> {
@@ -88,7 +103,12 @@ export async function fanoutOn(ctx: ScenarioContext, system: RunningSystem, size
     const m = await trial(size.burst);
     const total = sum(m.result.replies.map((r) => r.total));
     const expected = size.subscribers * size.burst;
-    if (total < expected) sink.note('fanout', name, `trial ${t}: ${total} of ${expected} deliveries arrived`);
+    if (total < expected)
+      sink.note(
+        'fanout',
+        name,
+        `trial ${t}: ${total} of ${expected} deliveries arrived; ${await whoLeft(ctx)}`,
+      );
     const lastAt = Math.max(...m.result.replies.map((r) => r.lastAt));
     rates.push((total / (lastAt - m.result.startedAt)) * 1000);
     serverUs.push(m.serverUs);

@@ -34,7 +34,7 @@ const ATTACHING = 'connecting.handshake.attaching';
 export class GatewayObserver {
   /** The trace of the socket an actor is (or was last) bound to: actors outlive sockets. */
   private readonly traces = new WeakMap<ConnectionActor, ObservedConnectionTrace>();
-  /** When an actor asked the pool for a slot (performance.now()). */
+  /** When an actor waiting for the pool's answer or in line asked for a slot (performance.now()). */
   private readonly askedAt = new WeakMap<ConnectionActor, number>();
   private unsubscribePool: (() => void) | undefined;
 
@@ -123,7 +123,9 @@ export class GatewayObserver {
       connectionTrace?.admissionQueued();
       return;
     }
+    // The admission is over: its entry goes, so idle connections keep none (~60 bytes each).
     const waitedMs = performance.now() - (this.askedAt.get(actor) ?? performance.now());
+    this.askedAt.delete(actor);
     const outcome =
       from === ADMITTING
         ? to === ATTACHING

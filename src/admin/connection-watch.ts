@@ -10,8 +10,6 @@ import type { Logger } from '../observability/logger.ts';
 import { LiveInspector } from './live-inspector.ts';
 import { TransitionHistory } from './transition-history.ts';
 
-const top = (state: string | undefined) => state?.split('.')[0];
-
 export class ConnectionWatch {
   readonly history = new TransitionHistory<ConnectionActor>();
   private inspector: LiveInspector | undefined;
@@ -24,7 +22,9 @@ export class ConnectionWatch {
   ) {}
 
   start(): void {
-    this.supervisor.onTransition((actor, from, to) => this.onTransition(actor, top(from), top(to) as string));
+    this.supervisor.onTransition((actor, _from, _to, fromTop, toTop) =>
+      this.onTransition(actor, fromTop, toTop),
+    );
     this.startInspector();
   }
 

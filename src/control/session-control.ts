@@ -13,11 +13,13 @@
 import type { Logger } from 'pino';
 import type { ConnectionActor } from '../core/connection-actor.ts';
 import type { GatewayCore } from '../core/gateway-core.ts';
+import { OneOrMore } from '../core/one-or-more.ts';
 import { subscribeByServer, unsubscribe } from '../core/subscriptions.ts';
 import type { ControlOrder, ControlTarget } from './control-order.ts';
 
 export class SessionControl {
-  private readonly byUser = new Map<string, Set<ConnectionActor>>();
+  /** A user's actors: most users hold one, and a Set costs ~120 bytes more than a OneOrMore. */
+  private readonly byUser = new Map<string, OneOrMore<ConnectionActor>>();
 
   constructor(
     private readonly core: GatewayCore,
@@ -36,7 +38,7 @@ export class SessionControl {
         return;
       }
       if (!actors) {
-        actors = new Set();
+        actors = new OneOrMore();
         this.byUser.set(userId, actors);
       }
       actors.add(actor);

@@ -5,7 +5,6 @@
  * frame-router.ts and the handshake steps.
  */
 import { randomUUID } from 'node:crypto';
-import type { Logger } from 'pino';
 import type { Config } from '../config/config.ts';
 import { type ErrorCode, errorSpec } from '../shared/errors.ts';
 import type { HelloFrame, ServerFrame } from '../shared/frames.ts';
@@ -16,7 +15,7 @@ import { type Flushable, flushSoon } from './outbox.ts';
 import { type EdgeSocket, SEND_DROPPED } from './ports/edge-socket.ts';
 import type { ReplayPlan } from './ports/event-store.ts';
 import type { SessionRecord } from './ports/session-store.ts';
-import type { ConnectionTrace, ResumeTrace, Telemetry } from './ports/telemetry.ts';
+import type { ConnectionLogger, ConnectionTrace, ResumeTrace, Telemetry } from './ports/telemetry.ts';
 import type { Principal } from './principal.ts';
 import { errorFrame } from './tether-error.ts';
 import { traffic } from './traffic.ts';
@@ -125,7 +124,7 @@ export class Connection implements Flushable {
   }
 
   /** This connection's logger, with its current correlation ID, user and trace. */
-  get logger(): Logger {
+  get logger(): ConnectionLogger {
     return this.host.telemetry.connectionLogger(
       { correlationId: this.correlationId, connectionId: this.id, userId: this.principal?.userId },
       this.trace,

@@ -37,8 +37,17 @@ interface Tracked {
   connectionId: string;
 }
 
-/** A connection actor changed state; states by full name, e.g. `connecting.queued`. */
-export type TransitionListener = (actor: ConnectionActor, from: string | undefined, to: string) => void;
+/**
+ * A connection actor changed state; states by full name, e.g. `connecting.queued`, and by
+ * top level (`connecting`), which the supervisor knows already: listeners need not split names.
+ */
+export type TransitionListener = (
+  actor: ConnectionActor,
+  from: string | undefined,
+  to: string,
+  fromTop: ConnectionStateName | undefined,
+  toTop: ConnectionStateName,
+) => void;
 
 export class Supervisor {
   readonly pool: PoolActor;
@@ -141,7 +150,7 @@ export class Supervisor {
       if (from === 'connecting.queued' && to !== 'connecting.handshake.attaching') this.leftLine(snapshot);
       const sessionId = snapshot.context.sessionId;
       if (sessionId && (top === 'connected' || top === 'reconnecting')) this.bySession.set(sessionId, actor);
-      for (const listener of this.transitionListeners) listener(actor, from, to);
+      for (const listener of this.transitionListeners) listener(actor, from, to, fromTop, top);
       if (snapshot.status === 'done') this.forget(actor);
     });
     actor.start();

@@ -31,12 +31,10 @@ const ADMITTING = 'connecting.handshake.admitting';
 const QUEUED = 'connecting.queued';
 const ATTACHING = 'connecting.handshake.attaching';
 
-const top = (state: string | undefined) => state?.split('.')[0];
-
 export class GatewayObserver {
   /** The trace of the socket an actor is (or was last) bound to: actors outlive sockets. */
   private readonly traces = new WeakMap<ConnectionActor, ObservedConnectionTrace>();
-  /** When an actor asked the pool for a slot (performance.now()). */
+  /** When an actor waiting for the pool's answer or in line asked for a slot (performance.now()). */
   private readonly askedAt = new WeakMap<ConnectionActor, number>();
   private unsubscribePool: (() => void) | undefined;
 
@@ -47,7 +45,9 @@ export class GatewayObserver {
 
   start(): void {
     const { telemetry } = this;
-    this.core.supervisor.onTransition((actor, from, to) => this.onTransition(actor, from, to));
+    this.core.supervisor.onTransition((actor, from, to, fromTop, toTop) =>
+      this.onTransition(actor, from, to, fromTop, toTop),
+    );
     this.core.lifecycle.listen({
       opened: () => metrics.connectionsOpened.inc(),
       closed: (conn) => telemetry.forget(conn.id),
@@ -71,16 +71,21 @@ export class GatewayObserver {
     this.unsubscribePool?.();
   }
 
-  /** A connection actor moved from state `from` to `to` (full names, e.g. `connecting.queued`). */
-  private onTransition(actor: ConnectionActor, from: string | undefined, to: string): void {
+  /** A connection actor moved from state `from` to `to` (full names, e.g. `connecting.queued`; and top levels). */
+  private onTransition(
+    actor: ConnectionActor,
+    from: string | undefined,
+    to: string,
+    fromTop: string | undefined,
+    toTop: string,
+  ): void {
     const actorContext = actor.getSnapshot().context;
     const live = this.telemetry.traceOf(actorContext.connectionId);
     if (live) this.traces.set(actor, live);
     const connectionTrace = this.traces.get(actor);
-    const [fromTop, toTop] = [top(from), top(to)];
     if (fromTop !== toTop) {
       connectionTrace?.event(`state.${toTop}`, {
-        [ATTR_STATE_TO]: toTop as string,
+        [ATTR_STATE_TO]: toTop,
         ...(fromTop ? { [ATTR_STATE_FROM]: fromTop } : {}),
       });
       metrics.transitions.inc({ to: toTop });
@@ -118,7 +123,9 @@ export class GatewayObserver {
       connectionTrace?.admissionQueued();
       return;
     }
+    // The admission is over: its entry goes, so idle connections keep none (~60 bytes each).
     const waitedMs = performance.now() - (this.askedAt.get(actor) ?? performance.now());
+    this.askedAt.delete(actor);
     const outcome =
       from === ADMITTING
         ? to === ATTACHING

@@ -4,13 +4,18 @@
  * for the observer, which drives the spans that follow the actor's states.
  */
 import type { Logger } from 'pino';
-import type { ConnectionTrace, ConnectionTraceInfo, Telemetry } from '../core/ports/telemetry.ts';
+import type {
+  ConnectionLogger,
+  ConnectionTrace,
+  ConnectionTraceInfo,
+  Telemetry,
+} from '../core/ports/telemetry.ts';
 import {
   type ClientTraceContext,
   connectionTrace,
   type ObservedConnectionTrace,
 } from './connection-trace.ts';
-import { connectionLogger } from './logger.ts';
+import { LazyConnectionLogger } from './logger.ts';
 import { sampledTraceparent } from './trace-context.ts';
 import { isTracingEnabled } from './tracing.ts';
 
@@ -43,8 +48,8 @@ export class GatewayTelemetry implements Telemetry {
     this.traces.delete(connectionId);
   }
 
-  connectionLogger(bindings: Record<string, string | undefined>, trace: ConnectionTrace): Logger {
-    return connectionLogger(this.logger, bindings, this.observed.get(trace)?.spanContext);
+  connectionLogger(bindings: Record<string, string | undefined>, trace: ConnectionTrace): ConnectionLogger {
+    return new LazyConnectionLogger(this.logger, bindings, () => this.observed.get(trace)?.spanContext);
   }
 
   sampledTraceparent(): string | undefined {

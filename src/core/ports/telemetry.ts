@@ -5,8 +5,6 @@
  * connection machine's states (handshake, admission) are opened and closed by
  * observability from the actor's transitions, not by the core.
  */
-import type { Logger } from 'pino';
-
 export interface ConnectionTraceInfo {
   connectionId: string;
   /** The socket's direct peer: a proxy, when there is one. */
@@ -43,6 +41,14 @@ export interface ConnectionTrace {
   closed(closeCode: number, reason: string | undefined): void;
 }
 
+/** The lines a connection logs (pino's methods, as the core calls them). */
+export interface ConnectionLogger {
+  debug(object: object, message: string): void;
+  info(object: object, message: string): void;
+  warn(object: object, message: string): void;
+  error(object: object, message: string): void;
+}
+
 export interface Telemetry {
   /** The trace of a socket that was just upgraded (a shared no-op when tracing is off). */
   connectionTrace(info: ConnectionTraceInfo, correlationId: string): ConnectionTrace;
@@ -50,7 +56,7 @@ export interface Telemetry {
    * A logger for one connection's lines: its IDs on each, and its trace's IDs when
    * no span is active. Built per use (connections log lifecycle, not traffic).
    */
-  connectionLogger(bindings: Record<string, string | undefined>, trace: ConnectionTrace): Logger;
+  connectionLogger(bindings: Record<string, string | undefined>, trace: ConnectionTrace): ConnectionLogger;
   /** The active span's `traceparent` when it is sampled (stored with an event, so delivery joins it). */
   sampledTraceparent(): string | undefined;
 }

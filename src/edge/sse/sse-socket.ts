@@ -8,6 +8,10 @@
  *
  * Backpressure: what `write` could not send now stays in the edge, and the frames after it
  * wait here until `onWritable`, so the bytes not yet taken are known (getBufferedAmount).
+ *
+ * What one turn of the loop writes leaves in one write when the turn ends (`hold`, then
+ * `release`), as a WebSocket's sends do under uWS's cork: a burst of events from one Redis
+ * reply cost one system call per event per stream. At most MAX_HELD_BYTES wait.
  */
 import type { Connection } from '../../core/connection.ts';
 import { type EdgeSocket, SEND_BUFFERED, SEND_DROPPED, SEND_SENT } from '../../core/ports/edge-socket.ts';
@@ -26,11 +30,16 @@ export interface SharedMessage extends SharedText {
   bytes: number;
 }
 
+/** Bytes a stream gathers in a turn before they leave anyway: uWS's cork buffer is 16 KiB. */
+const MAX_HELD_BYTES = 16 * 1024;
+
 /** What goes on the wire: text, or a gzip stream's bytes. */
 type Chunk = string | Buffer;
 
 /** The registry the socket is listed in while open (sse-streams.ts). */
 export interface StreamRegistry {
+  /** Call the socket's `release` when this turn of the loop ends. */
+  hold(socket: SseSocket): void;
   subscribe(topic: string, socket: SseSocket): boolean;
   unsubscribe(topic: string, socket: SseSocket): boolean;
   forget(socket: SseSocket): void;
@@ -47,6 +56,9 @@ export class SseSocket implements EdgeSocket {
   lastHeardAt = Date.now();
   /** The client's POSTs, put back in the order sent. */
   readonly inbound = new InboundSequence();
+  /** Written this turn, sent at `release`. */
+  private held: Chunk[] = [];
+  private heldBytes = 0;
   private readonly pending: Chunk[] = [];
   private pendingBytes = 0;
   /** Bytes of a write the edge holds (it returned false) until `onWritable`. */
@@ -106,6 +118,7 @@ export class SseSocket implements EdgeSocket {
   end(code = 1000, reason = ''): void {
     if (this.done) return;
     this.cork(() => {
+      for (const chunk of this.held) this.res.write(chunk);
       for (const chunk of this.pending) this.res.write(chunk);
       this.res.write(this.encode(closeMessage(code, reason)));
       if (this.gzip) this.res.write(this.gzip.finish());
@@ -145,7 +158,28 @@ export class SseSocket implements EdgeSocket {
   }
 
   getBufferedAmount(): number {
-    return this.pendingBytes + this.stalledBytes;
+    return this.heldBytes + this.pendingBytes + this.stalledBytes;
+  }
+
+  /** The turn is over: what it wrote leaves in one write. */
+  release(): void {
+    if (this.done || this.held.length === 0) return;
+    const chunks = this.held;
+    const bytes = this.heldBytes;
+    this.held = [];
+    this.heldBytes = 0;
+    const chunk = chunks.length === 1 ? (chunks[0] as Chunk) : joinChunks(chunks);
+    let written = false;
+    try {
+      this.cork(() => {
+        written = this.res.write(chunk);
+      });
+    } catch {
+      // Gone without its abort seen yet: the streams released after this one must still go.
+      this.finish(ABNORMAL_CLOSURE, true);
+      return;
+    }
+    if (!written) this.stalledBytes = bytes;
   }
 
   /** A batch (docs/protocol.md §6.14, opt-in) moves the positions of the events inside it. */
@@ -185,13 +219,11 @@ export class SseSocket implements EdgeSocket {
       this.pendingBytes += bytes;
       return SEND_BUFFERED;
     }
-    let written = false;
-    this.cork(() => {
-      written = this.res.write(chunk);
-    });
-    if (written) return SEND_SENT;
-    this.stalledBytes = bytes;
-    return SEND_BUFFERED;
+    if (this.held.length === 0) this.registry.hold(this);
+    this.held.push(chunk);
+    this.heldBytes += bytes;
+    if (this.heldBytes >= MAX_HELD_BYTES) this.release();
+    return SEND_SENT; // as a send inside uWS's cork: what the edge cannot take shows as buffered later
   }
 
   private flushPending(): void {
@@ -214,10 +246,18 @@ export class SseSocket implements EdgeSocket {
     if (this.done) return;
     this.done = true;
     if (aborted) this.res.aborted = true;
+    this.held = [];
+    this.heldBytes = 0;
     this.pending.length = 0;
     this.pendingBytes = 0;
     this.stalledBytes = 0;
     this.registry.forget(this);
     this.conn.onClose(code);
   }
+}
+
+/** One chunk for the wire: text stays text; a gzip stream's bytes are joined. */
+function joinChunks(chunks: Chunk[]): Chunk {
+  if (typeof chunks[0] === 'string') return chunks.join('');
+  return Buffer.concat(chunks as Buffer[]);
 }

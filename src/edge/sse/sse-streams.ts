@@ -40,6 +40,13 @@ export class SseStreams implements StreamRegistry {
   private readonly opened = new WeakMap<SseSocket, Opened>();
   private readonly topics = new Map<string, Set<SseSocket>>();
   private keepAlive: NodeJS.Timeout | undefined;
+  /** Streams that wrote this turn (SseSocket's `hold`): released together when it ends. */
+  private held: SseSocket[] = [];
+  private readonly releaseAll = () => {
+    const held = this.held;
+    this.held = [];
+    for (const socket of held) socket.release();
+  };
 
   constructor(
     /** This process: a token names it, so a POST that reaches another process is relayed here. */
@@ -113,6 +120,11 @@ export class SseStreams implements StreamRegistry {
     if (Object.keys(opened.lastEventIds).length === 0) return frame;
     resume.lastEventIds = merged;
     return JSON.stringify(hello);
+  }
+
+  hold(socket: SseSocket): void {
+    if (this.held.length === 0) setImmediate(this.releaseAll);
+    this.held.push(socket);
   }
 
   subscribe(topic: string, socket: SseSocket): boolean {

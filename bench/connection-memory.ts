@@ -81,7 +81,7 @@ async function measure(): Promise<void> {
         `snapshot ${label}: ${writeHeapSnapshot(join(tmpdir(), `conn-memory-${label}.heapsnapshot`))}`,
       );
     const { heapUsed, rss, external, arrayBuffers } = process.memoryUsage();
-    // V8 resizes its young generation on its own schedule (bench/systems/gc-on-signal.ts): not the connections'.
+    // V8 resizes its young generation on its own schedule (bench/systems/gc-on-signal.mjs): not the connections'.
     const young = getHeapSpaceStatistics()
       .filter((space) => space.space_name.startsWith('new_'))
       .reduce((sum, space) => sum + space.physical_space_size, 0);

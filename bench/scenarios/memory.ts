@@ -1,7 +1,7 @@
 /**
  * Memory of a system under test as the idle-memory and scale scenarios read it:
  * VmRSS from /proc/<pid>/status after a forced full GC, minus V8's young
- * generation (reported by the GC preload, bench/systems/gc-on-signal.ts), the
+ * generation (reported by the GC preload, bench/systems/gc-on-signal.mjs), the
  * lowest of a few readings. Why each step:
  *   - the GC: compare live memory, not garbage that happened to be there;
  *   - minus the young generation: V8 resizes it by up to 30 MB on its own schedule;

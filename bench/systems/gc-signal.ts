@@ -1,6 +1,6 @@
 /**
  * How the bench asks a server under test for a full GC and reads what it reports:
- * the bench sends GC_SIGNAL; the server's preload (gc-on-signal.ts) collects, then
+ * the bench sends GC_SIGNAL; the server's preload (gc-on-signal.mjs) collects, then
  * writes a GcReport to gcReportPath(pid) — its collection count, so the bench
  * knows the GC is done, and the young generation's size at that moment.
  * SIGWINCH, not SIGUSR2: close-with-grace (Tether's shutdown) treats SIGUSR2 as
@@ -19,7 +19,9 @@ export interface GcReport {
   youngBytes: number;
 }
 
-export const gcReportPath = (pid: number) => join(tmpdir(), `tether-bench-gc-${pid}.json`);
+/** The preload (gc-on-signal.mjs) appends `<pid>.json`. */
+export const GC_REPORT_PREFIX = join(tmpdir(), 'tether-bench-gc-');
+export const gcReportPath = (pid: number) => `${GC_REPORT_PREFIX}${pid}.json`;
 
 /** The latest report of `pid`; zeros before its first forced GC. */
 export function readGcReport(pid: number): GcReport {

@@ -7,10 +7,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { waitUntil } from '../lib/timing.ts';
-import { GC_SIGNAL, gcReportPath, readGcReport } from './gc-signal.ts';
+import { GC_REPORT_PREFIX, GC_SIGNAL, gcReportPath, readGcReport } from './gc-signal.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const GC_PRELOAD = fileURLToPath(new URL('./gc-on-signal.ts', import.meta.url));
+const GC_PRELOAD = fileURLToPath(new URL('./gc-on-signal.mjs', import.meta.url));
 
 export interface ServerProcessOptions {
   /** Script path (absolute, or relative to the repo root). */
@@ -35,15 +35,20 @@ export class ServerProcess {
     const args = [
       '--expose-gc',
       ...(options.nodeArgs ?? []),
-      '--import',
-      'tsx',
+      // A JavaScript server (Tether's dist/) runs as `npm start` runs it: no TypeScript loader.
+      ...(options.script.endsWith('.js') ? [] : ['--import', 'tsx']),
       '--import',
       GC_PRELOAD,
       options.script,
     ];
     this.child = spawn(process.execPath, args, {
       cwd: REPO_ROOT,
-      env: { ...process.env, ...options.env },
+      env: {
+        ...process.env,
+        BENCH_GC_SIGNAL: GC_SIGNAL,
+        BENCH_GC_REPORT_PREFIX: GC_REPORT_PREFIX,
+        ...options.env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child.stdout?.on('data', (chunk: Buffer) => {

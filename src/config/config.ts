@@ -3,8 +3,9 @@
  * start-up with a message that names the variable and what is allowed.
  */
 import { hostname } from 'node:os';
-import { Ajv, type ErrorObject } from 'ajv';
+import type { ErrorObject } from 'ajv';
 import { normalizePem, PublicKeyError, parsePublicKey } from '../auth/public-key.ts';
+import { schemaAjv } from '../shared/ajv.ts';
 import { ANNOTATIONS, type Env, EnvSchema } from './config-schema.ts';
 import {
   type ChannelsConfig,
@@ -145,7 +146,7 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-const ajv = new Ajv({ coerceTypes: true, useDefaults: true, allErrors: true });
+const ajv = schemaAjv({ coerceTypes: true, useDefaults: true, allErrors: true });
 ajv.addVocabulary([...ANNOTATIONS]);
 const validateEnv = ajv.compile<Env>(EnvSchema);
 

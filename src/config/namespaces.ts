@@ -9,7 +9,8 @@
  * `__proto__`, which must name a namespace and nothing else.
  */
 import { readFileSync } from 'node:fs';
-import { Ajv, type ErrorObject } from 'ajv';
+import type { ErrorObject } from 'ajv';
+import { schemaAjv } from '../shared/ajv.ts';
 import { type ChannelOptions, type ChannelPolicy, namespaceOf } from './channel-policy.ts';
 import { type ConfigFile, ConfigFileSchema, NamespaceOptionsSchema } from './namespaces-schema.ts';
 
@@ -28,7 +29,7 @@ const SYSTEM = 'system';
 const SYSTEM_KEYS: readonly string[] = ['historyMaxEvents', 'historyMaxAgeMs'];
 
 const OPTION_KEYS = Object.keys(NamespaceOptionsSchema.properties);
-const validateFile = new Ajv({ allErrors: true, strict: true }).compile<ConfigFile>(ConfigFileSchema);
+const validateFile = schemaAjv({ allErrors: true, strict: true }).compile<ConfigFile>(ConfigFileSchema);
 
 /** A configuration the file makes invalid: one line per problem, each naming the file and the JSON path. */
 export class ConfigFileError extends Error {

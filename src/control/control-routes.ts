@@ -14,11 +14,11 @@
  * process hears (a final disconnect, a block, a revocation) is written to Redis first.
  */
 import { type Static, Type as T } from '@sinclair/typebox';
-import { Ajv } from 'ajv';
 import type { GatewayCore } from '../core/gateway-core.ts';
 import type { App, HttpRequest, HttpResponse } from '../edge/uws.ts';
 import type { ControlBus } from '../redis/control-bus.ts';
 import type { RedisSessionStore } from '../session/session-store.ts';
+import { schemaAjv } from '../shared/ajv.ts';
 import { CHANNEL_PATTERN, INBOX_PREFIX } from '../shared/frames.ts';
 import {
   acceptBackend,
@@ -52,7 +52,7 @@ const RevokeBody = T.Object(
   { additionalProperties: false },
 );
 
-const ajv = new Ajv({ strict: true });
+const ajv = schemaAjv({ strict: true });
 const validate = {
   disconnect: ajv.compile<Static<typeof DisconnectBody>>(DisconnectBody),
   channel: ajv.compile<Static<typeof ChannelBody>>(ChannelBody),

@@ -3,20 +3,21 @@
  * src/edge/sse/ for server-sent events): read who it is from the request's headers, then
  * give the socket a `Connection` and its actor, so the core sees one kind of socket.
  */
-import { Ajv } from 'ajv';
+
 import type { ConnectionInput } from '../../machines/connection.machine.ts';
 import { Connection } from '../core/connection.ts';
 import type { ConnectionActor } from '../core/connection-actor.ts';
 import type { GatewayCore } from '../core/gateway-core.ts';
 import type { EdgeSocket } from '../core/ports/edge-socket.ts';
 import { forwardedClient, type TrustedProxies } from '../limits/client-address.ts';
+import { schemaAjv } from '../shared/ajv.ts';
 import { HelloFrame } from '../shared/frames.ts';
 import type { HttpRequest } from './edge-port.ts';
 
 export type ActorFactory = (input: ConnectionInput) => ConnectionActor;
 
 /** The `x-correlation-id` header obeys the hello frame's `correlationId` schema (src/shared/frames.ts). */
-const isCorrelationId = new Ajv().compile<string>(HelloFrame.properties.correlationId);
+const isCorrelationId = schemaAjv().compile<string>(HelloFrame.properties.correlationId);
 
 /** A connection for the request; headers MUST be read before the handler returns (req is stack-allocated). */
 export function connectionFor(

@@ -6,12 +6,12 @@
  * parameters are a 400 naming the parameter and what is allowed.
  */
 import { Type as T } from '@sinclair/typebox';
-import { Ajv } from 'ajv';
 import type { GatewayCore } from '../core/gateway-core.ts';
 import { HISTORY_PAGE_BYTES, type HistoryRequest, historyPageText, historyQuery } from '../core/history.ts';
 import type { HistoryPage } from '../core/ports/event-store.ts';
 import { type HttpRequest, type HttpResponse, reply, replyJson, trackAbort } from '../edge/uws.ts';
 import { errorBody, type HttpRequestInfo, recordHttpRequest } from '../observability/http-tracing.ts';
+import { schemaAjv } from '../shared/ajv.ts';
 import {
   CHANNEL_PATTERN,
   EPOCH_PATTERN,
@@ -30,7 +30,7 @@ const HistoryParams = T.Object(
   { additionalProperties: false },
 );
 
-const ajv = new Ajv({ coerceTypes: true, allErrors: false, strict: true });
+const ajv = schemaAjv({ coerceTypes: true, allErrors: false, strict: true });
 ajv.addFormat('event-id', { type: 'string', validate: isEventId });
 const validateParams = ajv.compile<HistoryRequest>(HistoryParams);
 const CHANNEL = new RegExp(CHANNEL_PATTERN);

@@ -7,7 +7,6 @@
  * and they say nothing a load balancer would not.
  */
 import { Type as T } from '@sinclair/typebox';
-import { Ajv } from 'ajv';
 import { devTokenClaims } from '../auth/dev-token-claims.ts';
 import type { JwtVerifier } from '../auth/token-verifier.ts';
 import type { GatewayCore } from '../core/gateway-core.ts';
@@ -34,6 +33,7 @@ import {
   traceHttp,
 } from '../observability/http-tracing.ts';
 import { dataJsonOf } from '../protocol/frame-codec.ts';
+import { schemaAjv } from '../shared/ajv.ts';
 import type { ErrorCode } from '../shared/errors.ts';
 import { CHANNEL_PATTERN, IDEMPOTENCY_KEY_PATTERN } from '../shared/frames.ts';
 import type { ApiKeys } from './api-keys.ts';
@@ -47,7 +47,7 @@ const PublishBody = T.Object(
   },
   { additionalProperties: false },
 );
-const validatePublish = new Ajv().compile<{ channel: string; data: unknown; idempotencyKey?: string }>(
+const validatePublish = schemaAjv().compile<{ channel: string; data: unknown; idempotencyKey?: string }>(
   PublishBody,
 );
 const IDEMPOTENCY_KEY = new RegExp(IDEMPOTENCY_KEY_PATTERN);

@@ -5,8 +5,9 @@
  * deeper than MAX_NESTING_DEPTH is refused before it is parsed, and a frame's
  * `data` comes back as the client's own JSON text too (json-scan.ts).
  */
-import { Ajv, type ValidateFunction } from 'ajv';
+import type { Ajv, ValidateFunction } from 'ajv';
 import { TetherError } from '../core/tether-error.ts';
+import { schemaAjv } from '../shared/ajv.ts';
 import {
   type ClientFrame,
   ClientFrameSchemas,
@@ -18,7 +19,7 @@ import { scanFrame } from './json-scan.ts';
 
 /** An Ajv that knows the protocol's formats: compile every schema of src/shared/frames.ts with it. */
 export function protocolAjv(): Ajv {
-  const ajv = new Ajv({ allErrors: false, strict: true });
+  const ajv = schemaAjv({ allErrors: false, strict: true });
   ajv.addFormat('event-id', { type: 'string', validate: isEventId });
   return ajv;
 }

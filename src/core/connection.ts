@@ -54,9 +54,6 @@ export interface ErrorExtra {
 const NO_SUBSCRIPTIONS: ReadonlyMap<string, string> = new Map();
 const NO_CHANNELS: ReadonlySet<string> = new Set();
 
-/** LOG_LEVEL values at which debug lines are written. */
-const DEBUG_LEVELS: ReadonlySet<string> = new Set(['debug', 'trace']);
-
 /** Below this share of maxBackpressure a socket counts as writable again. */
 const WRITABLE_SHARE = 0.25;
 
@@ -392,9 +389,7 @@ export class Connection implements Flushable {
     // An actor that already ended (a refused hello closes the socket from `failed`) hears nothing.
     if (this.actor.getSnapshot().status === 'active')
       this.actor.send({ type: 'transport.closed', connectionId: this.id, closeCode, reason });
-    // `logger` builds a pino child per use: not for a line the level drops (every close of a drain).
-    if (DEBUG_LEVELS.has(this.host.config.logLevel))
-      this.logger.debug({ closeCode, reason }, 'socket closed');
+    this.logger.debug({ closeCode, reason }, 'socket closed'); // no pino child below the level (logger.ts)
     this.trace.closed(closeCode, reason); // after the actor moved, so its transition is in the trace
   }
 

@@ -16,6 +16,7 @@
 import type { Connection } from '../../core/connection.ts';
 import { type EdgeSocket, SEND_BUFFERED, SEND_DROPPED, SEND_SENT } from '../../core/ports/edge-socket.ts';
 import type { HttpResponse } from '../edge-port.ts';
+import { MAX_HELD_BYTES } from '../turn-end.ts';
 import type { GzipStream, SharedText } from './sse-gzip.ts';
 import { InboundSequence } from './sse-inbound.ts';
 import { closeMessage, dataMessage, type EventHead, eventHead, positionsId } from './sse-messages.ts';
@@ -29,9 +30,6 @@ const BATCH_HEAD = '{"type":"batch"';
 export interface SharedMessage extends SharedText {
   bytes: number;
 }
-
-/** Bytes a stream gathers in a turn before they leave anyway: uWS's cork buffer is 16 KiB. */
-const MAX_HELD_BYTES = 16 * 1024;
 
 /** What goes on the wire: text, or a gzip stream's bytes. */
 type Chunk = string | Buffer;

@@ -9,6 +9,7 @@ import type { CompressionConfig } from '../../config/config.ts';
 import type { Connection } from '../../core/connection.ts';
 import { randomView } from '../../shared/random-page.ts';
 import type { App, HttpResponse } from '../edge-port.ts';
+import { TurnEnd } from '../turn-end.ts';
 import { acceptsGzip, GzipStream, sseEncodingFor } from './sse-gzip.ts';
 import { dataMessage, eventHead, openMessage, parseLastEventId } from './sse-messages.ts';
 import { SseSocket, type StreamRegistry } from './sse-socket.ts';
@@ -41,12 +42,7 @@ export class SseStreams implements StreamRegistry {
   private readonly topics = new Map<string, Set<SseSocket>>();
   private keepAlive: NodeJS.Timeout | undefined;
   /** Streams that wrote this turn (SseSocket's `hold`): released together when it ends. */
-  private held: SseSocket[] = [];
-  private readonly releaseAll = () => {
-    const held = this.held;
-    this.held = [];
-    for (const socket of held) socket.release();
-  };
+  private readonly turnEnd = new TurnEnd<SseSocket>();
 
   constructor(
     /** This process: a token names it, so a POST that reaches another process is relayed here. */
@@ -123,8 +119,7 @@ export class SseStreams implements StreamRegistry {
   }
 
   hold(socket: SseSocket): void {
-    if (this.held.length === 0) setImmediate(this.releaseAll);
-    this.held.push(socket);
+    this.turnEnd.add(socket);
   }
 
   subscribe(topic: string, socket: SseSocket): boolean {

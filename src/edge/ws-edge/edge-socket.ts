@@ -12,13 +12,12 @@ import type { Socket } from 'node:net';
 import type { WebSocket as WsSocket } from 'ws';
 import { SEND_BUFFERED, SEND_DROPPED, SEND_SENT } from '../../core/ports/edge-socket.ts';
 import type { RecognizedString, WebSocket, WebSocketBehavior } from '../edge-port.ts';
+import { MAX_HELD_BYTES } from '../turn-end.ts';
 import { bytesOf, textOf } from './http-adapters.ts';
 import type { Topics } from './topics.ts';
 
 /** RFC 6455 §5.5: a close frame's reason fits in 123 bytes. */
 const MAX_CLOSE_REASON = 123;
-/** Bytes a held socket gathers before they leave anyway: uWS's cork buffer is 16 KiB. */
-const MAX_HELD_BYTES = 16 * 1024;
 const OPEN = 0;
 const IN_CLOSE_HANDLER = 1;
 const CLOSED = 2;

@@ -4,6 +4,7 @@
  * A publish reaches every subscriber under its backpressure limit; one over it is
  * skipped — and cut, with `closeOnBackpressureLimit` — never blocks the others.
  */
+import { TurnEnd } from '../turn-end.ts';
 import { serverFrame } from './frame.ts';
 
 /** What a topic holds: a socket that can take a published frame (src/edge/ws-edge/edge-socket.ts). */
@@ -28,12 +29,7 @@ export interface Subscriber {
  */
 export class Topics {
   private readonly subscribers = new Map<string, Set<Subscriber>>();
-  private held: Subscriber[] = [];
-  private readonly releaseAll = () => {
-    const held = this.held;
-    this.held = [];
-    for (const ws of held) ws.release();
-  };
+  private readonly turnEnd = new TurnEnd<Subscriber>();
 
   subscribe(topic: string, ws: Subscriber): void {
     let set = this.subscribers.get(topic);
@@ -82,8 +78,7 @@ export class Topics {
 
   private hold(ws: Subscriber): void {
     if (ws.held) return;
-    if (this.held.length === 0) setImmediate(this.releaseAll);
     ws.hold();
-    this.held.push(ws);
+    this.turnEnd.add(ws);
   }
 }

@@ -60,8 +60,10 @@ export function connectDeadline(
  * `ws` client options shared by every generator socket. An all-zero masking key
  * makes `ws` skip masking (RFC 6455 §5.3 needs unpredictable keys against proxy
  * cache poisoning, which cannot happen on loopback): the generator's CPU goes to
- * load, not to XOR.
+ * load, not to XOR. For the same reason text frames are not checked for valid UTF-8:
+ * the servers under test are the bench's own, and the check is the generator's cost,
+ * paid per delivery, whatever the server.
  */
 export function generatorSocketOptions(localAddress: string, deflate = false) {
-  return { localAddress, perMessageDeflate: deflate, generateMask: () => {} };
+  return { localAddress, perMessageDeflate: deflate, generateMask: () => {}, skipUTF8Validation: true };
 }

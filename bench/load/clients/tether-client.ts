@@ -34,7 +34,7 @@ export async function connectTetherClient(
     },
     hello,
   );
-  ws.on('message', (data: Buffer) => session.received(data.toString()));
+  ws.on('message', (data: Buffer) => session.receivedBytes(data));
   ws.once('open', () => session.opened());
   ws.on('error', (error) => session.failed(error));
   ws.on('close', (code, reason) => session.closed(code, reason.toString()));

@@ -16,6 +16,19 @@ import { tierPriority } from './principal.ts';
 import { resumeTokenMatches } from './resume-token.ts';
 import { TetherError } from './tether-error.ts';
 
+/** Room left after a stall for the refusal to be sent before the handshake's deadline. */
+const REPLY_MARGIN_MS = 250;
+
+/**
+ * How long a failed hello's reply may still be stalled: the progressive delay never
+ * outlasts the handshake's own deadline (HANDSHAKE_TIMEOUT_MS from the socket's open), so
+ * the client hears that its token was bad, not that it was slow. The deadline would close
+ * the socket at that point anyway: a shorter stall gives an attacker nothing more.
+ */
+function handshakeTimeLeftMs(core: GatewayCore, conn: Connection): number {
+  return conn.openedAt + core.config.handshakeTimeoutMs - REPLY_MARGIN_MS - Date.now();
+}
+
 export async function authenticate(core: GatewayCore, conn: Connection): Promise<Authenticated> {
   const hello = conn.hello;
   if (!hello) throw new TetherError('INTERNAL', { detail: 'no hello to authenticate' });
@@ -53,8 +66,8 @@ export async function authenticate(core: GatewayCore, conn: Connection): Promise
     const verdict = await verified;
     if ('error' in verdict) {
       // Past the IP's failure budget this throws AUTH_RATE_LIMITED instead (parallel hellos).
-      const delayMs = await gate.authFailed(conn);
-      if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+      const stallMs = Math.min(await gate.authFailed(conn), handshakeTimeLeftMs(core, conn));
+      if (stallMs > 0) await new Promise((resolve) => setTimeout(resolve, stallMs));
       throw verdict.error;
     }
     const { principal } = verdict;

@@ -416,6 +416,21 @@ describe.each(TRANSPORTS)('inside a session, over %s', (transport: Transport) =>
     expect((await attempt(endpoint(gw, transport), 'alice')).welcomed).toBe(true);
   });
 
+  it('a failed hello’s stall never outlasts HANDSHAKE_TIMEOUT_MS: each bad token hears AUTH_INVALID_TOKEN/4001, not HANDSHAKE_TIMEOUT', async () => {
+    // Stalls of 100, 200, 400, 800 and 1,600 ms against a 700 ms handshake budget.
+    const gw = await startTestGateway({ AUTH_FAILURES_PER_IP: '10', HANDSHAKE_TIMEOUT_MS: '700' });
+    gateways.push(gw);
+    const heard: [string, number][] = [];
+    for (let i = 0; i < 5; i++) {
+      const client = await TestClient.connect(endpoint(gw, transport));
+      clients.push(client);
+      client.send({ type: 'hello', token: await mintToken({ sub: 'mallory' }, WRONG_SECRET) });
+      const error = (await client.next((f) => f.type === 'error')) as ErrorFrame;
+      heard.push([error.code, (await client.waitClosed()).code]);
+    }
+    expect(heard).toEqual(Array.from({ length: 5 }, () => ['AUTH_INVALID_TOKEN', 4001]));
+  });
+
   it('AUTH_FAILURES_PER_IP holds against parallel hellos: of 30 bad tokens at once only 3 hear AUTH_INVALID_TOKEN, the rest AUTH_RATE_LIMITED/4031', async () => {
     const gw = await startTestGateway({ AUTH_FAILURES_PER_IP: '3', AUTH_FAILURE_WINDOW_S: '60' });
     gateways.push(gw);

@@ -166,6 +166,8 @@ export interface StormStatsReply {
   connectAttempts: number;
   /** Clients not connected now, counted by how their last socket ended ("gave up" past the attempt limit). */
   disconnectedBecause: Record<string, number>;
+  /** How every socket of the run ended (close code and error code, or the connect error), counted. */
+  socketEnds: Record<string, number>;
 }
 
 export type Command =

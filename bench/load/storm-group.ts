@@ -42,6 +42,7 @@ export class StormGroup {
     let clientsComplete = 0;
     let connectAttempts = 0;
     const disconnectedBecause: Record<string, number> = {};
+    const socketEnds: Record<string, number> = {};
     for (const client of this.clients) {
       if (!client.connected) {
         const why = `${client.gaveUp ? 'gave up after ' : ''}${client.lastEnd ?? 'never connected'}`;
@@ -54,6 +55,7 @@ export class StormGroup {
       if (client.distinctEvents >= expectedEvents) clientsComplete++;
       duplicates += client.duplicates;
       connectAttempts += client.connectAttempts;
+      for (const [why, n] of client.ends) socketEnds[why] = (socketEnds[why] ?? 0) + n;
     }
     return {
       clients: this.clients.length,
@@ -67,6 +69,7 @@ export class StormGroup {
       clientsComplete,
       connectAttempts,
       disconnectedBecause,
+      socketEnds,
     };
   }
 

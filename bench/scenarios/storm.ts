@@ -139,6 +139,10 @@ async function storm(ctx: ScenarioContext, system: RunningTether): Promise<void>
         'tether',
         `not connected at the end: ${down.map(([why, n]) => `${n} × ${why}`).join(', ')}`,
       );
+    // How every socket of the storm ended: refused connects while the gateway was down, and
+    // what the gateway closed the others with (a thrashing run shows HANDSHAKE_TIMEOUT, SERVER_BUSY).
+    const ends = Object.entries(final.socketEnds).sort((a, b) => b[1] - a[1]);
+    sink.note(SCENARIO, 'tether', `sockets ended: ${ends.map(([why, n]) => `${n} × ${why}`).join(', ')}`);
     if (final.resumeFailed > 0)
       sink.note(SCENARIO, 'tether', `${final.resumeFailed} clients got a new session instead of resuming`);
     const add = (metric: string, value: number, unit: string) =>
@@ -184,6 +188,7 @@ async function stats(ctx: ScenarioContext, expectedEvents: number): Promise<Stor
     clientsComplete: total('clientsComplete'),
     connectAttempts: total('connectAttempts'),
     disconnectedBecause: mergeCounts(replies.map((r) => r.disconnectedBecause)),
+    socketEnds: mergeCounts(replies.map((r) => r.socketEnds)),
   };
 }
 

@@ -10,7 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { ErrorObject } from 'ajv';
-import { schemaAjv } from '../shared/ajv.ts';
+import { compiledOnUse, schemaAjv } from '../shared/ajv.ts';
 import { type ChannelOptions, type ChannelPolicy, namespaceOf } from './channel-policy.ts';
 import { type ConfigFile, ConfigFileSchema, NamespaceOptionsSchema } from './namespaces-schema.ts';
 
@@ -29,7 +29,9 @@ const SYSTEM = 'system';
 const SYSTEM_KEYS: readonly string[] = ['historyMaxEvents', 'historyMaxAgeMs'];
 
 const OPTION_KEYS = Object.keys(NamespaceOptionsSchema.properties);
-const validateFile = schemaAjv({ allErrors: true, strict: true }).compile<ConfigFile>(ConfigFileSchema);
+const validateFile = compiledOnUse(() =>
+  schemaAjv({ allErrors: true, strict: true }).compile<ConfigFile>(ConfigFileSchema),
+);
 
 /** A configuration the file makes invalid: one line per problem, each naming the file and the JSON path. */
 export class ConfigFileError extends Error {

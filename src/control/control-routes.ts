@@ -14,11 +14,12 @@
  * process hears (a final disconnect, a block, a revocation) is written to Redis first.
  */
 import { type Static, Type as T } from '@sinclair/typebox';
+import type { Ajv } from 'ajv';
 import type { GatewayCore } from '../core/gateway-core.ts';
 import type { App, HttpRequest, HttpResponse } from '../edge/uws.ts';
 import type { ControlBus } from '../redis/control-bus.ts';
 import type { RedisSessionStore } from '../session/session-store.ts';
-import { schemaAjv } from '../shared/ajv.ts';
+import { compiledOnUse, schemaAjv } from '../shared/ajv.ts';
 import { CHANNEL_PATTERN, INBOX_PREFIX } from '../shared/frames.ts';
 import {
   acceptBackend,
@@ -52,13 +53,18 @@ const RevokeBody = T.Object(
   { additionalProperties: false },
 );
 
-const ajv = schemaAjv({ strict: true });
+let ajv: Ajv | undefined; // one for the five, made with the first of them
+const bodyValidator = <T>(schema: object) =>
+  compiledOnUse(() => {
+    ajv ??= schemaAjv({ strict: true });
+    return ajv.compile<T>(schema);
+  });
 const validate = {
-  disconnect: ajv.compile<Static<typeof DisconnectBody>>(DisconnectBody),
-  channel: ajv.compile<Static<typeof ChannelBody>>(ChannelBody),
-  block: ajv.compile<Static<typeof BlockBody>>(BlockBody),
-  revoke: ajv.compile<Static<typeof RevokeBody>>(RevokeBody),
-  empty: ajv.compile<object>(EmptyBody),
+  disconnect: bodyValidator<Static<typeof DisconnectBody>>(DisconnectBody),
+  channel: bodyValidator<Static<typeof ChannelBody>>(ChannelBody),
+  block: bodyValidator<Static<typeof BlockBody>>(BlockBody),
+  revoke: bodyValidator<Static<typeof RevokeBody>>(RevokeBody),
+  empty: bodyValidator<object>(EmptyBody),
 };
 
 /** User IDs are the tokens' `sub`: any text, within reason. */

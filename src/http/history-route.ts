@@ -11,7 +11,7 @@ import { HISTORY_PAGE_BYTES, type HistoryRequest, historyPageText, historyQuery 
 import type { HistoryPage } from '../core/ports/event-store.ts';
 import { type HttpRequest, type HttpResponse, reply, replyJson, trackAbort } from '../edge/uws.ts';
 import { errorBody, type HttpRequestInfo, recordHttpRequest } from '../observability/http-tracing.ts';
-import { schemaAjv } from '../shared/ajv.ts';
+import { compiledOnUse, schemaAjv } from '../shared/ajv.ts';
 import {
   CHANNEL_PATTERN,
   EPOCH_PATTERN,
@@ -30,9 +30,11 @@ const HistoryParams = T.Object(
   { additionalProperties: false },
 );
 
-const ajv = schemaAjv({ coerceTypes: true, allErrors: false, strict: true });
-ajv.addFormat('event-id', { type: 'string', validate: isEventId });
-const validateParams = ajv.compile<HistoryRequest>(HistoryParams);
+const validateParams = compiledOnUse(() => {
+  const ajv = schemaAjv({ coerceTypes: true, allErrors: false, strict: true });
+  ajv.addFormat('event-id', { type: 'string', validate: isEventId });
+  return ajv.compile<HistoryRequest>(HistoryParams);
+});
 const CHANNEL = new RegExp(CHANNEL_PATTERN);
 
 const RULES: Record<string, string> = {

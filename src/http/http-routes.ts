@@ -33,7 +33,7 @@ import {
   traceHttp,
 } from '../observability/http-tracing.ts';
 import { dataJsonOf } from '../protocol/frame-codec.ts';
-import { schemaAjv } from '../shared/ajv.ts';
+import { compiledOnUse, schemaAjv } from '../shared/ajv.ts';
 import type { ErrorCode } from '../shared/errors.ts';
 import { CHANNEL_PATTERN, IDEMPOTENCY_KEY_PATTERN } from '../shared/frames.ts';
 import type { ApiKeys } from './api-keys.ts';
@@ -47,8 +47,8 @@ const PublishBody = T.Object(
   },
   { additionalProperties: false },
 );
-const validatePublish = schemaAjv().compile<{ channel: string; data: unknown; idempotencyKey?: string }>(
-  PublishBody,
+const validatePublish = compiledOnUse(() =>
+  schemaAjv().compile<{ channel: string; data: unknown; idempotencyKey?: string }>(PublishBody),
 );
 const IDEMPOTENCY_KEY = new RegExp(IDEMPOTENCY_KEY_PATTERN);
 

@@ -1,6 +1,6 @@
 /**
  * Inbound frames: JSON text → a validated `ClientFrame`, or a TetherError saying
- * exactly what was wrong. Validators are compiled once from the shared schemas
+ * exactly what was wrong. Validators are compiled once (on first use) from the shared schemas
  * (Ajv generates code; no hand-written checks on the hot path). A frame nested
  * deeper than MAX_NESTING_DEPTH is refused before it is parsed, and a frame's
  * `data` comes back as the client's own JSON text too (json-scan.ts).
@@ -24,10 +24,22 @@ export function protocolAjv(): Ajv {
   return ajv;
 }
 
-const ajv = protocolAjv();
-const validators = Object.fromEntries(
-  Object.entries(ClientFrameSchemas).map(([type, schema]) => [type, ajv.compile(schema)]),
-) as Record<ClientFrameType, ValidateFunction<ClientFrame>>;
+/**
+ * Each type's validator is compiled when the first frame of that type arrives, not when the
+ * module loads: a start compiles none (issue 13: a restart under a reconnect storm), and a
+ * process compiles only the types its clients send. After that it is a plain lookup.
+ */
+let ajv: Ajv | undefined;
+const validators: Partial<Record<ClientFrameType, ValidateFunction<ClientFrame>>> = {};
+const validatorOf = (type: ClientFrameType): ValidateFunction<ClientFrame> => {
+  let validate = validators[type];
+  if (!validate) {
+    ajv ??= protocolAjv();
+    validate = ajv.compile<ClientFrame>(ClientFrameSchemas[type]);
+    validators[type] = validate;
+  }
+  return validate;
+};
 
 export interface DecodedFrame {
   frame: ClientFrame;
@@ -50,10 +62,10 @@ export function decodeFrame(text: string): DecodedFrame {
   const type = (value as { type?: unknown }).type;
   if (typeof type !== 'string')
     throw new TetherError('MALFORMED_MESSAGE', { detail: 'missing string field "type"' });
-  if (!Object.hasOwn(validators, type)) {
+  if (!Object.hasOwn(ClientFrameSchemas, type)) {
     throw new TetherError('UNKNOWN_FRAME_TYPE', { detail: `unknown type "${type.slice(0, 32)}"` });
   }
-  const validate = validators[type as ClientFrameType];
+  const validate = validatorOf(type as ClientFrameType);
   if (!validate(value)) {
     const first = validate.errors?.[0];
     const where = first?.instancePath || '/';

@@ -4,6 +4,23 @@ import type { connectionMachine } from '../../machines/connection.machine.ts';
 
 export type ConnectionActor = Actor<typeof connectionMachine>;
 
+/** The states of `connecting.handshake` (machines/connection.machine.ts). */
+export type HandshakeStep = 'awaitingHello' | 'authenticating' | 'admitting' | 'attaching';
+
+/**
+ * Which state of `connecting.handshake` a snapshot's value is in, undefined outside it:
+ * read from the value (`{ connecting: { handshake: 'attaching' } }`) with two property
+ * reads. `snapshot.matches()` builds and walks a state value for every call, and the
+ * handshake asks this on every frame before welcome and on every step's answer.
+ */
+export function handshakeStep(value: unknown): HandshakeStep | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const connecting = (value as { connecting?: unknown }).connecting;
+  return typeof connecting === 'object' && connecting !== null
+    ? (connecting as { handshake?: HandshakeStep }).handshake
+    : undefined;
+}
+
 /**
  * Where a socket's hello stands, read from its actor's state: `waiting` for hello,
  * `busy` while it is being handled (frames are held), `done` once welcome was sent.
@@ -11,7 +28,7 @@ export type ConnectionActor = Actor<typeof connectionMachine>;
  * one string comparison.
  */
 export function helloPhase(actor: ConnectionActor): 'waiting' | 'busy' | 'done' {
-  const snapshot = actor.getSnapshot();
-  if (snapshot.value === 'connected') return 'done';
-  return snapshot.matches({ connecting: { handshake: 'awaitingHello' } }) ? 'waiting' : 'busy';
+  const { value } = actor.getSnapshot();
+  if (value === 'connected') return 'done';
+  return handshakeStep(value) === 'awaitingHello' ? 'waiting' : 'busy';
 }

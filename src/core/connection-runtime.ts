@@ -24,7 +24,11 @@ import { jitteredRetryAfter } from '../shared/errors.ts';
 import { attachSession } from './attach-session.ts';
 import { authenticate } from './authenticate.ts';
 import type { Connection } from './connection.ts';
-import type { ConnectionActor } from './connection-actor.ts';
+import {
+  type ConnectionActor,
+  type HandshakeStep as HandshakeState,
+  handshakeStep,
+} from './connection-actor.ts';
 import { runHeldFrames } from './frame-router.ts';
 import type { GatewayCore } from './gateway-core.ts';
 import { replaySessionChannels } from './subscriptions.ts';
@@ -32,13 +36,14 @@ import { TetherError } from './tether-error.ts';
 
 /** What a step needs of the actor it answers. */
 interface StepCaller {
-  getSnapshot(): { matches(state: HandshakeStep['waitingIn']): boolean };
+  getSnapshot(): { value: unknown };
   send(event: ConnectionEvent): void;
 }
 
 /** A handshake step: the state that waits for it, the work, and the events that answer it. */
 interface HandshakeStep<T = never> {
-  waitingIn: { connecting: { handshake: 'authenticating' | 'attaching' } };
+  /** The state of `connecting.handshake` that waits for the answer. */
+  waitingIn: Extract<HandshakeState, 'authenticating' | 'attaching'>;
   run(core: GatewayCore, conn: Connection): Promise<T>;
   done(output: T): ConnectionEvent;
   failed(error: unknown): ConnectionEvent;
@@ -46,13 +51,13 @@ interface HandshakeStep<T = never> {
 
 // Built once, not per connection.
 const authenticateStep: HandshakeStep<Authenticated> = {
-  waitingIn: { connecting: { handshake: 'authenticating' } },
+  waitingIn: 'authenticating',
   run: authenticate,
   done: (output) => ({ type: 'authenticate.done', output }),
   failed: (error) => ({ type: 'authenticate.failed', error }),
 };
 const attachStep: HandshakeStep<Attached> = {
-  waitingIn: { connecting: { handshake: 'attaching' } },
+  waitingIn: 'attaching',
   run: attachSession,
   done: (output) => ({ type: 'attach.done', output }),
   failed: (error) => ({ type: 'attach.failed', error }),
@@ -83,10 +88,10 @@ export function connectionActorFactory(core: GatewayCore): (input: ConnectionInp
       : Promise.reject(new TetherError('INTERNAL', { detail: 'the socket closed' }));
     result.then(
       (output) => {
-        if (self.getSnapshot().matches(step.waitingIn)) self.send(step.done(output));
+        if (handshakeStep(self.getSnapshot().value) === step.waitingIn) self.send(step.done(output));
       },
       (error: unknown) => {
-        if (self.getSnapshot().matches(step.waitingIn)) self.send(step.failed(error));
+        if (handshakeStep(self.getSnapshot().value) === step.waitingIn) self.send(step.failed(error));
       },
     );
   };

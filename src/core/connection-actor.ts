@@ -4,8 +4,9 @@ import type { connectionMachine } from '../../machines/connection.machine.ts';
 
 export type ConnectionActor = Actor<typeof connectionMachine>;
 
-/** The states of `connecting.handshake` (machines/connection.machine.ts). */
-export type HandshakeStep = 'awaitingHello' | 'authenticating' | 'admitting' | 'attaching';
+/** The states of `connecting.handshake` (machines/connection.machine.ts; a unit test holds the two together). */
+export const HANDSHAKE_STATES = ['awaitingHello', 'authenticating', 'admitting', 'attaching'] as const;
+export type HandshakeState = (typeof HANDSHAKE_STATES)[number];
 
 /**
  * Which state of `connecting.handshake` a snapshot's value is in, undefined outside it:
@@ -13,11 +14,11 @@ export type HandshakeStep = 'awaitingHello' | 'authenticating' | 'admitting' | '
  * reads. `snapshot.matches()` builds and walks a state value for every call, and the
  * handshake asks this on every frame before welcome and on every step's answer.
  */
-export function handshakeStep(value: unknown): HandshakeStep | undefined {
+export function handshakeState(value: unknown): HandshakeState | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const connecting = (value as { connecting?: unknown }).connecting;
   return typeof connecting === 'object' && connecting !== null
-    ? (connecting as { handshake?: HandshakeStep }).handshake
+    ? (connecting as { handshake?: HandshakeState }).handshake
     : undefined;
 }
 
@@ -30,5 +31,5 @@ export function handshakeStep(value: unknown): HandshakeStep | undefined {
 export function helloPhase(actor: ConnectionActor): 'waiting' | 'busy' | 'done' {
   const { value } = actor.getSnapshot();
   if (value === 'connected') return 'done';
-  return handshakeStep(value) === 'awaitingHello' ? 'waiting' : 'busy';
+  return handshakeState(value) === 'awaitingHello' ? 'waiting' : 'busy';
 }

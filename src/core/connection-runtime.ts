@@ -24,11 +24,7 @@ import { jitteredRetryAfter } from '../shared/errors.ts';
 import { attachSession } from './attach-session.ts';
 import { authenticate } from './authenticate.ts';
 import type { Connection } from './connection.ts';
-import {
-  type ConnectionActor,
-  type HandshakeStep as HandshakeState,
-  handshakeStep,
-} from './connection-actor.ts';
+import { type ConnectionActor, type HandshakeState, handshakeState } from './connection-actor.ts';
 import { runHeldFrames } from './frame-router.ts';
 import type { GatewayCore } from './gateway-core.ts';
 import { replaySessionChannels } from './subscriptions.ts';
@@ -88,10 +84,10 @@ export function connectionActorFactory(core: GatewayCore): (input: ConnectionInp
       : Promise.reject(new TetherError('INTERNAL', { detail: 'the socket closed' }));
     result.then(
       (output) => {
-        if (handshakeStep(self.getSnapshot().value) === step.waitingIn) self.send(step.done(output));
+        if (handshakeState(self.getSnapshot().value) === step.waitingIn) self.send(step.done(output));
       },
       (error: unknown) => {
-        if (handshakeStep(self.getSnapshot().value) === step.waitingIn) self.send(step.failed(error));
+        if (handshakeState(self.getSnapshot().value) === step.waitingIn) self.send(step.failed(error));
       },
     );
   };

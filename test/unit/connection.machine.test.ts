@@ -17,6 +17,7 @@ import {
   EXPIRY_CHECK_LATE_MS,
   withSettings,
 } from '../../machines/connection.machine.ts';
+import { HANDSHAKE_STATES, handshakeState } from '../../src/core/connection-actor.ts';
 
 const input: ConnectionInput = { connectionId: 'conn-1', correlationId: 'corr-1' };
 const settings: ConnectionSettings = {
@@ -683,5 +684,16 @@ describe('connection machine — timers, with an actor', () => {
     expect(actor.getSnapshot().value).toEqual({ connecting: { handshake: 'awaitingHello' } });
     vi.advanceTimersByTime(1);
     expect(actor.getSnapshot().context.failure).toBe('HANDSHAKE_TIMEOUT');
+  });
+});
+
+describe('reading the handshake state without matches() (src/core/connection-actor.ts)', () => {
+  it('knows every state of connecting.handshake, and reads each from a snapshot value', () => {
+    const handshake = connectionMachine.root.states.connecting?.states.handshake;
+    expect(Object.keys(handshake?.states ?? {})).toEqual([...HANDSHAKE_STATES]);
+    for (const state of HANDSHAKE_STATES)
+      expect(handshakeState({ connecting: { handshake: state } })).toBe(state);
+    expect(handshakeState('connected')).toBeUndefined();
+    expect(handshakeState(initialTransition(machine, input)[0].value)).toBe('awaitingHello');
   });
 });

@@ -27,7 +27,9 @@ export function protocolAjv(): Ajv {
 /**
  * Each type's validator is compiled when the first frame of that type arrives, not when the
  * module loads: a start compiles none (issue 13: a restart under a reconnect storm), and a
- * process compiles only the types its clients send. After that it is a plain lookup.
+ * process compiles only the types its clients send. After that it is a plain lookup that
+ * hands back Ajv's own function: not `compiledOnUse` (src/shared/ajv.ts), whose wrapper
+ * would add a call and an `errors` copy to every inbound frame.
  */
 let ajv: Ajv | undefined;
 const validators: Partial<Record<ClientFrameType, ValidateFunction<ClientFrame>>> = {};

@@ -1,20 +1,28 @@
 /**
  * Ends the run with one plain line, "N passed, N failed, N skipped", that CI
- * systems which do not know vitest can still read.
+ * systems which do not know vitest can still read, after a "failed: project file >
+ * name: error" line per failed test (.ci/run repeats those last, where a cut log shows them).
  */
+import { relative } from 'node:path';
 import type { Reporter, TestModule } from 'vitest/node';
 
 export default class SummaryReporter implements Reporter {
   onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
     const counts = { passed: 0, failed: 0, skipped: 0 };
+    const failures: string[] = [];
     for (const module of testModules) {
       for (const test of module.children.allTests()) {
         const state = test.result().state;
         if (state === 'passed') counts.passed++;
-        else if (state === 'failed') counts.failed++;
-        else counts.skipped++;
+        else if (state === 'failed') {
+          counts.failed++;
+          const file = relative(process.cwd(), module.moduleId);
+          const why = test.result().errors?.[0]?.message.split('\n')[0] ?? '';
+          failures.push(`failed: ${module.project.name} ${file} > ${test.fullName}: ${why}`);
+        } else counts.skipped++;
       }
     }
+    for (const line of failures) process.stdout.write(`\n${line}`);
     process.stdout.write(`\n${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped\n`);
   }
 }

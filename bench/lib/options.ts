@@ -28,7 +28,8 @@ export interface BenchOptions {
 
 export const USAGE = `usage: npm run bench -- [--quick] [--scenario NAME]... [--system NAME]... [--check] [--cpu-prof]
   --quick          reduced set, about 3 minutes
-  --scenario NAME  relay | latency | fanout | idle-memory | connect-cost | reconnect-storm | admission | scale
+  --scenario NAME  relay | latency | fanout | idle-memory | connect-cost | reconnect-storm |
+                   reconnect-storm-rolling | admission | scale
                    (repeatable or comma-separated); idempotency, presence, wire and redis-topologies
                    run only when named
   --system NAME    ${SYSTEM_NAMES.join(' | ')} (repeatable or comma-separated)

@@ -47,6 +47,12 @@ export const SCENARIOS: ScenarioInfo[] = [
     chart: [/^seconds_to_all_resumed$/, /^peak_connects_per_s$/, /^lost_events$/],
   },
   {
+    name: 'reconnect-storm-rolling',
+    measures:
+      'The same storm under a rolling restart: new gateway processes start on the same port (REUSE_PORT) before the old ones get SIGTERM, so no client meets a closed port. Time from the SIGTERM until every client resumed, events lost (must be 0).',
+    chart: [/^seconds_to_all_resumed$/, /^peak_connects_per_s$/, /^lost_events$/],
+  },
+  {
     name: 'admission',
     measures:
       'Server CPU per admitted connection with room in the pool (direct) and with the pool full, newcomers waiting in the BullMQ queue as holders leave (queued); Redis commands per admission, and commands that touched the admission queue (0 when direct).',

@@ -10,6 +10,16 @@
  *   peak_connects_per_s     resumed welcomes in the busiest 1 s window
  * Tether only: the bare peers have no resume, and Socket.IO's connection state
  * recovery keeps missed packets in the server's memory, which a restart loses.
+ *
+ * Two restarts, each its own scenario:
+ *   reconnect-storm          in place: SIGTERM, the old process drains and exits, then the
+ *                            new one starts — the port is closed in between, so clients
+ *                            coming back meet refused connects and back off further.
+ *   reconnect-storm-rolling  the new processes start first on the same port (REUSE_PORT),
+ *                            then the old ones get SIGTERM: clients closed by the drain
+ *                            land on the new ones at once (test/integration/rolling-restart.test.ts).
+ * In the rolling one the clock starts at the SIGTERM, and start_s is the new processes'
+ * start before it.
  */
 import { Redis } from 'ioredis';
 import { redisKeys } from '../../src/redis/keys.ts';
@@ -33,36 +43,91 @@ const SIZES: Record<'quick' | 'full', { clients: number; resumeDeadlineMs: numbe
     quick: { clients: 1000, resumeDeadlineMs: 45_000, backoffMaxMs: 4000 },
     full: { clients: 15_000, resumeDeadlineMs: 150_000 },
   };
-const SCENARIO = 'reconnect-storm';
+const IN_PLACE = 'reconnect-storm';
+const ROLLING = 'reconnect-storm-rolling';
+type Restart = 'in-place' | 'rolling';
 const GROUP = 'storm';
 const CHANNEL = 'storm';
 const PUBLISH_PER_S = 20;
 const BUCKET_MS = 250; // StormGroup's bucket width
 
 export const stormScenario: Scenario = {
-  names: [SCENARIO],
+  names: [IN_PLACE, ROLLING],
   async run(ctx) {
-    const peers = ctx.options.systems.filter((s) => s !== 'tether');
-    if (peers.length > 0)
-      ctx.sink.note(
-        SCENARIO,
-        peers.join(', '),
-        'not run: Tether only (bare peers have no resume; Socket.IO keeps missed packets in the restarted process)',
-      );
-    if (!ctx.options.systems.includes('tether')) return;
-    await withSystem(ctx, SCENARIO, 'tether', async (system) => {
-      if (!isTether(system)) throw new Error('the storm needs the tether system');
-      await storm(ctx, system);
-    });
+    for (const [scenario, restart] of [
+      [IN_PLACE, 'in-place'],
+      [ROLLING, 'rolling'],
+    ] as const) {
+      if (!ctx.selected(scenario)) continue;
+      const peers = ctx.options.systems.filter((s) => s !== 'tether');
+      if (peers.length > 0)
+        ctx.sink.note(
+          scenario,
+          peers.join(', '),
+          'not run: Tether only (bare peers have no resume; Socket.IO keeps missed packets in the restarted process)',
+        );
+      if (!ctx.options.systems.includes('tether')) continue;
+      await withSystem(ctx, scenario, 'tether', async (system) => {
+        if (!isTether(system)) throw new Error('the storm needs the tether system');
+        await storm(ctx, system, scenario, restart);
+      });
+    }
   },
 };
 
-async function storm(ctx: ScenarioContext, system: RunningTether): Promise<void> {
+/** When the clients were dropped, when the old processes had exited, when the new ones were ready. */
+interface RestartTimes {
+  droppedAt: number;
+  stoppedAt: number;
+  upAt: number;
+  /** Rolling: the new processes' start, before the drop. */
+  startMs: number;
+  /** The new processes' CPU, and the generators', from the moment clients could reach them. */
+  server: CpuMeter;
+  generators: CpuMeter;
+}
+
+async function restartGateways(
+  system: RunningTether,
+  restart: Restart,
+  generatorPids: number[],
+): Promise<RestartTimes> {
+  if (restart === 'in-place') {
+    const droppedAt = nowMs();
+    await system.stopGateways();
+    const stoppedAt = nowMs();
+    await system.startGateways();
+    const upAt = nowMs();
+    return {
+      droppedAt,
+      stoppedAt,
+      upAt,
+      startMs: upAt - stoppedAt,
+      server: new CpuMeter(system.serverPids()),
+      generators: new CpuMeter(generatorPids),
+    };
+  }
+  const startedAt = nowMs();
+  const stopPrevious = await system.startNextGateways();
+  const upAt = nowMs();
+  const server = new CpuMeter(system.serverPids());
+  const generators = new CpuMeter(generatorPids);
+  const droppedAt = nowMs();
+  await stopPrevious();
+  return { droppedAt, stoppedAt: nowMs(), upAt, startMs: upAt - startedAt, server, generators };
+}
+
+async function storm(
+  ctx: ScenarioContext,
+  system: RunningTether,
+  scenario: string,
+  restart: Restart,
+): Promise<void> {
   const size = ctx.options.quick ? SIZES.quick : SIZES.full;
   const { sink, pool } = ctx;
   const counts = pool.split(size.clients);
   const connectMs = Math.max(60_000, size.clients * 10);
-  progress(SCENARIO, 'tether', `connecting ${size.clients} clients, each subscribed to one channel`);
+  progress(scenario, 'tether', `connecting ${size.clients} clients, each subscribed to one channel`);
   const ready = await pool.all(
     (i) =>
       (counts[i] ?? 0) > 0
@@ -90,7 +155,7 @@ async function storm(ctx: ScenarioContext, system: RunningTether): Promise<void>
 
   if (size.backoffMaxMs !== undefined)
     sink.note(
-      SCENARIO,
+      scenario,
       'tether',
       `quick run: client backoff capped at ${size.backoffMaxMs} ms (SDK default 30 s)`,
     );
@@ -103,23 +168,21 @@ async function storm(ctx: ScenarioContext, system: RunningTether): Promise<void>
   });
   try {
     await sleep(1000); // some events delivered live before the drop
-    progress(SCENARIO, 'tether', `restarting the gateway under ${size.clients} clients`);
-    const droppedAt = nowMs();
-    await system.stopGateways();
-    const stoppedAt = nowMs();
-    await system.startGateways();
-    const upAt = nowMs();
-    const server = new CpuMeter(system.serverPids());
-    const generators = new CpuMeter(pool.pids());
+    progress(scenario, 'tether', `restarting the gateway (${restart}) under ${size.clients} clients`);
+    const { droppedAt, stoppedAt, upAt, startMs, server, generators } = await restartGateways(
+      system,
+      restart,
+      pool.pids(),
+    );
 
-    const back = await waitForAll(ctx, size.resumeDeadlineMs);
+    const back = await waitForAll(ctx, scenario, size.resumeDeadlineMs);
     const serverCpu = server.read();
     const generatorCpu = generators.read();
     await sleep(1000); // and some delivered live after everyone is back
     const totals = await publisher.stop();
     const stored = await channelLength(system.redisUrl, CHANNEL);
     sink.note(
-      SCENARIO,
+      scenario,
       'tether',
       `backend: ${totals.acked} publishes acknowledged, ${totals.failed} refused or unanswered (the gateway was down or busy), ${stored} events in the stream (an unanswered publish may still have been stored)`,
     );
@@ -128,31 +191,32 @@ async function storm(ctx: ScenarioContext, system: RunningTether): Promise<void>
     const allBack = back.connected === back.clients;
     if (!allBack)
       sink.note(
-        SCENARIO,
+        scenario,
         'tether',
         `${back.connected} of ${back.clients} back after ${size.resumeDeadlineMs} ms`,
       );
     const down = Object.entries(final.disconnectedBecause).sort((a, b) => b[1] - a[1]);
     if (down.length > 0)
       sink.note(
-        SCENARIO,
+        scenario,
         'tether',
         `not connected at the end: ${down.map(([why, n]) => `${n} × ${why}`).join(', ')}`,
       );
     // How every socket of the storm ended: refused connects while the gateway was down, and
     // what the gateway closed the others with (a thrashing run shows HANDSHAKE_TIMEOUT, SERVER_BUSY).
     const ends = Object.entries(final.socketEnds).sort((a, b) => b[1] - a[1]);
-    sink.note(SCENARIO, 'tether', `sockets ended: ${ends.map(([why, n]) => `${n} × ${why}`).join(', ')}`);
+    sink.note(scenario, 'tether', `sockets ended: ${ends.map(([why, n]) => `${n} × ${why}`).join(', ')}`);
     if (final.resumeFailed > 0)
-      sink.note(SCENARIO, 'tether', `${final.resumeFailed} clients got a new session instead of resuming`);
+      sink.note(scenario, 'tether', `${final.resumeFailed} clients got a new session instead of resuming`);
     const add = (metric: string, value: number, unit: string) =>
-      sink.add(SCENARIO, 'tether', metric, value, unit);
+      sink.add(scenario, 'tether', metric, value, unit);
     add('clients', final.clients, 'clients');
     add('resumed_clients', final.resumed, 'clients');
     add('seconds_to_all_resumed', allBack ? round((back.lastResumedAt - droppedAt) / 1000) : Number.NaN, 's');
-    add('restart_s', round((upAt - droppedAt) / 1000), 's');
+    // Rolling: nothing is down, so no restart_s; the new processes started before the drop.
+    if (restart === 'in-place') add('restart_s', round((upAt - droppedAt) / 1000), 's');
     add('drain_and_exit_s', round((stoppedAt - droppedAt) / 1000), 's');
-    add('start_s', round((upAt - stoppedAt) / 1000), 's');
+    add('start_s', round(startMs / 1000), 's');
     add('lost_events', final.missing, 'events');
     add('duplicate_events', final.duplicates, 'events');
     add('events_published', stored, 'events');
@@ -193,14 +257,18 @@ async function stats(ctx: ScenarioContext, expectedEvents: number): Promise<Stor
 }
 
 /** Poll until every client is connected again, or the deadline. */
-async function waitForAll(ctx: ScenarioContext, deadlineMs: number): Promise<StormStatsReply> {
+async function waitForAll(
+  ctx: ScenarioContext,
+  scenario: string,
+  deadlineMs: number,
+): Promise<StormStatsReply> {
   const deadline = Date.now() + deadlineMs;
   let lastShown = 0;
   for (;;) {
     const s = await stats(ctx, 0);
     if (s.connected === s.clients || Date.now() > deadline) return s;
     if (Date.now() - lastShown > 2000) {
-      progress(SCENARIO, 'tether', `back: ${s.connected}/${s.clients} (resumed ${s.resumed})`);
+      progress(scenario, 'tether', `back: ${s.connected}/${s.clients} (resumed ${s.resumed})`);
       lastShown = Date.now();
     }
     await sleep(250);

@@ -75,6 +75,12 @@ export interface RunningTether extends RunningSystem {
   stopGateways(): Promise<void>;
   /** Start the gateway processes again on the same port and Redis; resolves when all are ready. */
   startGateways(): Promise<void>;
+  /**
+   * A rolling restart's first half: a new set of processes beside the running ones, on
+   * the same port; resolves when all are ready, with a function that SIGTERMs the old
+   * set and waits for its exit. `serverPids()` names the new set from then on.
+   */
+  startNextGateways(): Promise<() => Promise<void>>;
 }
 
 export async function startTether(options: StartOptions = {}): Promise<RunningTether> {
@@ -87,17 +93,21 @@ export async function startTether(options: StartOptions = {}): Promise<RunningTe
   const profileDir = options.cpuProfDir;
   if (profileDir) mkdirSync(profileDir, { recursive: true });
   let gateways: ServerProcess[] = [];
+  let generation = 0;
 
-  const startGateways = async () => {
-    gateways = Array.from({ length: processes }, (_, i) =>
+  /** A set of `processes` gateways, each with a NODE_ID of its own, ready once each has answered. */
+  const spawnGeneration = async (): Promise<ServerProcess[]> => {
+    generation++;
+    const ids = Array.from({ length: processes }, (_, i) => nodeId(i, generation));
+    const started = ids.map((node, i) =>
       ServerProcess.spawn({
         script: GATEWAY_SCRIPT,
-        label: `tether gateway ${i + 1}/${processes}`,
+        label: `tether gateway ${i + 1}/${processes}${generation > 1 ? ` (start ${generation})` : ''}`,
         nodeArgs: [
           ...(options.nodeArgs ?? []),
           ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []),
         ],
-        env: { ...gatewayEnv(port, redis.url, nodeId(i)), ...options.env },
+        env: { ...gatewayEnv(port, redis.url, node), ...options.env },
       }),
     );
     // The processes share one port, so readiness is "every NODE_ID has answered":
@@ -105,10 +115,26 @@ export async function startTether(options: StartOptions = {}): Promise<RunningTe
     const seen = new Set<string>();
     const allSeen = async () => {
       const node = await statsNode(httpUrl);
-      if (node) seen.add(node);
+      if (node && ids.includes(node)) seen.add(node);
       return seen.size === processes;
     };
-    await Promise.all(gateways.map((g) => g.waitReady(allSeen, 60_000)));
+    try {
+      await Promise.all(started.map((g) => g.waitReady(allSeen, 60_000)));
+    } catch (error) {
+      await Promise.all(started.map((g) => g.stop()));
+      throw error;
+    }
+    return started;
+  };
+  const startGateways = async () => {
+    gateways = await spawnGeneration();
+  };
+  const startNextGateways = async () => {
+    const previous = gateways;
+    gateways = await spawnGeneration();
+    return async () => {
+      await Promise.all(previous.map((g) => g.stop()));
+    };
   };
   const stopGateways = async () => {
     await Promise.all(gateways.map((g) => g.stop()));
@@ -143,6 +169,7 @@ export async function startTether(options: StartOptions = {}): Promise<RunningTe
     },
     stopGateways,
     startGateways,
+    startNextGateways,
     stop: async () => {
       await stopGateways();
       if (own) await stopRedis(own);
@@ -155,7 +182,8 @@ export function isTether(system: RunningSystem): system is RunningTether {
   return system.name === 'tether' && 'startGateways' in system;
 }
 
-const nodeId = (i: number) => `bench-${i + 1}`;
+/** The first set is bench-1…; a rolling restart's next set bench-1-2…, so readiness can tell them apart. */
+const nodeId = (i: number, generation: number) => `bench-${i + 1}${generation > 1 ? `-${generation}` : ''}`;
 
 function gatewayEnv(port: number, redisUrl: string, node: string): Record<string, string> {
   return {

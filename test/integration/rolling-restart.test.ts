@@ -1,0 +1,126 @@
+/**
+ * A rolling restart on one port (README "Running it", docs/admission.md "Drain"): the new
+ * process starts on the port the old one holds (REUSE_PORT=true on both), then the old
+ * one gets SIGTERM. Its drain closes its listening socket before it closes a client, so
+ * every client that comes straight back meets the new process: none is refused, all
+ * resume, nothing is lost. Compare the in-place restart, where the port is closed until
+ * the new process listens (the bench's reconnect storm).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { chooseEdge } from '../../src/edge/select-edge.ts';
+import { freePort } from '../../src/redis/embedded-redis.ts';
+import { PublishLoop, settle } from '../support/events.ts';
+import { mintToken } from '../support/gateway.ts';
+import { type GatewayProcess, processEnv, spawnGateway } from '../support/gateway-process.ts';
+import { ids, TestClient } from '../support/ws-client.ts';
+
+const CLIENTS = 300;
+const PARALLEL = 50;
+const CHANNEL = 'rolling:room';
+const TEST_TIMEOUT_MS = 120_000;
+const LIMITS_OFF = {
+  RATE_CONNECT_PER_IP: '0',
+  RATE_CONNECT_PER_USER: '0',
+  MAX_CONNECTIONS_PER_IP: '0',
+  MAX_CONNECTIONS_PER_USER: '0',
+};
+
+// Sharing a port: uWS always; the ws edge from Node 22.12 (test/integration/port-sharing.test.ts).
+const edge = chooseEdge(process.env.EDGE === 'uws' || process.env.EDGE === 'ws' ? process.env.EDGE : 'auto')
+  .edge.info.impl;
+const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+const canShare = edge === 'uws' || major > 22 || (major === 22 && minor >= 12);
+
+const processes: GatewayProcess[] = [];
+const clients: TestClient[] = [];
+let loop: PublishLoop | undefined;
+afterEach(async () => {
+  await loop?.stop().catch(() => {});
+  loop = undefined;
+  for (const client of clients.splice(0)) client.drop();
+  await Promise.all(processes.splice(0).map((p) => p.kill('SIGKILL')));
+});
+
+interface Subscriber {
+  first: TestClient;
+  sessionId: string;
+  resumeToken: string;
+  /** The socket it came back on, once the old process closed the first. */
+  again?: TestClient;
+  /** Why coming back failed, when it did (e.g. ECONNREFUSED). */
+  refused?: string;
+}
+
+describe.runIf(canShare)('a rolling restart on one shared port', () => {
+  it(
+    'refuses no client: all resume on the new process at once, each event once, in order',
+    async () => {
+      const shared = processEnv({ ...LIMITS_OFF, PORT: String(await freePort()), REUSE_PORT: 'true' });
+      const prefix = shared.REDIS_PREFIX as string;
+      const [old, backend] = await Promise.all([
+        spawnGateway({ ...shared, NODE_ID: 'old' }),
+        // The backend publishes through a process of its own, on its own port.
+        spawnGateway(processEnv({ REDIS_PREFIX: prefix, NODE_ID: 'backend' })),
+      ]);
+      processes.push(old, backend);
+      const token = await mintToken({ sub: 'crowd' });
+
+      const subscribers: Subscriber[] = [];
+      for (let start = 0; start < CLIENTS; start += PARALLEL) {
+        const batch = Array.from({ length: Math.min(PARALLEL, CLIENTS - start) }, async () => {
+          const { client, welcome } = await TestClient.session(old.url, { token });
+          clients.push(client);
+          client.send({ type: 'subscribe', channel: CHANNEL, ref: 'sub' });
+          await client.next((f) => f.type === 'subscribed', 20_000);
+          return { first: client, sessionId: welcome.sessionId, resumeToken: welcome.resumeToken };
+        });
+        subscribers.push(...(await Promise.all(batch)));
+      }
+      const publisher = new PublishLoop(() => backend.http, CHANNEL, { pauseMs: 20 });
+      loop = publisher;
+      await Promise.all(subscribers.map((s) => s.first.waitForEvents(2, CHANNEL, 20_000)));
+
+      // The new process first, on the same port; then the old one is told to go.
+      const next = await spawnGateway({ ...shared, NODE_ID: 'new' });
+      processes.push(next);
+      const exit = old.kill('SIGTERM');
+      // Each client comes straight back when closed, with no backoff, to the same address.
+      const back = subscribers.map(async (s) => {
+        expect((await s.first.waitClosed(30_000)).code).toBe(1012);
+        const lastEventId = ids(s.first.events(CHANNEL)).at(-1) as string;
+        try {
+          const { client, welcome } = await TestClient.session(old.url, {
+            token,
+            resume: {
+              sessionId: s.sessionId,
+              resumeToken: s.resumeToken,
+              lastEventIds: { [CHANNEL]: lastEventId },
+            },
+          });
+          clients.push(client);
+          expect(welcome).toMatchObject({ resumed: true, recovered: true });
+          s.again = client;
+        } catch (error) {
+          s.refused = (error as NodeJS.ErrnoException).code ?? String(error);
+        }
+      });
+      await Promise.all(back);
+      expect(await exit).toMatchObject({ code: 0, signal: null });
+      expect(subscribers.filter((s) => s.refused).map((s) => s.refused)).toEqual([]);
+
+      const published = await publisher.stop();
+      loop = undefined;
+      let differ = 0;
+      for (const s of subscribers) {
+        const again = s.again as TestClient;
+        const before = ids(s.first.events(CHANNEL));
+        await again.waitForEvents(published.length - before.length, CHANNEL, 20_000);
+        await settle(again);
+        const all = [...before, ...ids(again.events(CHANNEL))];
+        if (all.length !== published.length || all.some((id, k) => id !== published[k])) differ++;
+      }
+      expect(differ, 'clients whose events differ from the published list').toBe(0);
+    },
+    TEST_TIMEOUT_MS,
+  );
+});

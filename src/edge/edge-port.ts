@@ -60,6 +60,8 @@ export interface HttpRequest {
 export interface HttpResponse {
   /** Set by src/edge/uws.ts's `trackAbort`/`readBody`: the client went away. */
   aborted?: boolean;
+  /** Set by src/edge/uws.ts's routes: the app that took the request (`reply` asks whether it still listens). */
+  app?: App;
   writeStatus(status: RecognizedString): HttpResponse;
   writeHeader(key: RecognizedString, value: RecognizedString): HttpResponse;
   end(body?: RecognizedString, closeConnection?: boolean): HttpResponse;

@@ -34,12 +34,15 @@ export type Socket<T> = WebSocket<T>;
 
 /** A listening app: which edge it is on and that edge's handle. */
 export interface ListenSocket {
+  readonly app: App;
   readonly edge: Edge;
   readonly token: ListenToken;
 }
 
 const edgeOfApp = new WeakMap<App, Edge>();
 const running = new Map<string, EdgeInfo>();
+/** Apps whose listening socket was closed (a drain): their replies close the connection. */
+const stoppedListening = new WeakSet<App>();
 
 /** An app on the edge `preference` selects (`auto` unless told); throws EdgeUnavailableError. */
 export function createApp(preference: EdgePreference = 'auto'): App {
@@ -47,7 +50,20 @@ export function createApp(preference: EdgePreference = 'auto'): App {
   const app = edge.createApp();
   edgeOfApp.set(app, edge);
   running.set(`${edge.info.impl} ${edge.info.version}`, edge.info);
+  tagResponses(app);
   return app;
+}
+
+/** Every HTTP route's response learns its app, so `reply` can tell when the app stopped listening. */
+function tagResponses(app: App): void {
+  for (const method of ['get', 'post', 'options', 'any'] as const) {
+    const register = app[method].bind(app);
+    app[method] = (pattern, handler) =>
+      register(pattern, (res, req) => {
+        res.app = app;
+        handler(res, req);
+      });
+  }
 }
 
 /** Which edge `app` runs on. */
@@ -102,7 +118,9 @@ export function listen(
   if (!edge) return Promise.reject(new Error('not an app made by createApp'));
   return new Promise((resolve, reject) => {
     app.listen(host, port, reusePort ? LISTEN_SHARED : LISTEN_EXCLUSIVE, (token) =>
-      token ? resolve({ edge, token }) : reject(new ListenError(listenFailure(edge, host, port, reusePort))),
+      token
+        ? resolve({ app, edge, token })
+        : reject(new ListenError(listenFailure(edge, host, port, reusePort))),
     );
   });
 }
@@ -123,7 +141,14 @@ export function listeningPort(socket: ListenSocket): number {
   return socket.edge.listeningPort(socket.token);
 }
 
+/**
+ * Stop taking connections. Keep-alive HTTP connections stay open (a load balancer's health
+ * check reads the drain's 503 on its own), but each reply from now on closes its connection:
+ * a backend's next request opens a new one, which reaches a process still listening on the
+ * port, instead of failing when this one exits (docs/admission.md, "Drain").
+ */
 export function closeListenSocket(socket: ListenSocket): void {
+  stoppedListening.add(socket.app);
   socket.edge.closeListenSocket(socket.token);
 }
 
@@ -161,7 +186,7 @@ export function reply(
     res.writeStatus(`${status} ${STATUS_TEXT[status] ?? ''}`.trim());
     res.writeHeader('content-type', contentType);
     for (const [name, value] of Object.entries(headers)) res.writeHeader(name, value);
-    res.end(body);
+    res.end(body, res.app !== undefined && stoppedListening.has(res.app));
   });
 }
 

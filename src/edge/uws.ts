@@ -129,12 +129,20 @@ function listenFailure(edge: Edge, host: string, port: number, reusePort: boolea
   const cannot = `cannot listen on ${host}:${port}: the port is in use (another gateway?) or not allowed to this user.`;
   if (!reusePort)
     return `${cannot} To run several processes on one port, set REUSE_PORT=true on each of them.`;
-  // Node ignores `reusePort` before 22.12 and 23.1 (src/edge/ws-edge/ws-app.ts).
-  const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
-  const nodeShares = major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
-  if (edge.info.impl === 'ws' && !nodeShares)
+  if (!sharesPorts(edge.info.impl))
     return `${cannot} REUSE_PORT=true has no effect on the ws edge under Node ${process.versions.node} (it needs Node ≥ 22.12 or ≥ 23.1): give each process its own PORT.`;
   return `${cannot} With REUSE_PORT=true, every process on the port must set it.`;
+}
+
+/**
+ * Whether processes on the edge `impl` can share a port (REUSE_PORT=true): uWS always; the
+ * ws edge only where Node's `reusePort` works, from 22.12 and 23.1 (Node ignores it before:
+ * src/edge/ws-edge/ws-app.ts).
+ */
+export function sharesPorts(impl: EdgeInfo['impl']): boolean {
+  if (impl !== 'ws') return true;
+  const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+  return major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
 }
 
 export function listeningPort(socket: ListenSocket): number {

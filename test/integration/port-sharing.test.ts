@@ -7,6 +7,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { chooseEdge } from '../../src/edge/select-edge.ts';
+import { sharesPorts } from '../../src/edge/uws.ts';
 import { ListenError } from '../../src/gateway.ts';
 import { freePort } from '../../src/redis/embedded-redis.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
@@ -25,9 +26,7 @@ async function gateway(overrides: Record<string, string>): Promise<TestGateway> 
 
 const edge = chooseEdge(process.env.EDGE === 'uws' || process.env.EDGE === 'ws' ? process.env.EDGE : 'auto')
   .edge.info.impl;
-const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
-const nodeReusesPorts = major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
-const canShare = edge === 'uws' || nodeReusesPorts;
+const canShare = sharesPorts(edge);
 
 describe('a port already in use', () => {
   it('refuses a second gateway, which stops what it started; the first keeps serving', async () => {

@@ -11,28 +11,25 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { chooseEdge } from '../../src/edge/select-edge.ts';
+import { sharesPorts } from '../../src/edge/uws.ts';
 import { freePort } from '../../src/redis/embedded-redis.ts';
-import { PublishLoop, settle } from '../support/events.ts';
+import { heardEachOnceInOrder, PublishLoop } from '../support/events.ts';
 import { mintToken } from '../support/gateway.ts';
-import { type GatewayProcess, processEnv, spawnGateway } from '../support/gateway-process.ts';
+import {
+  CROWD_LIMITS_OFF,
+  type GatewayProcess,
+  processEnv,
+  spawnGateway,
+} from '../support/gateway-process.ts';
 import { ids, TestClient } from '../support/ws-client.ts';
 
 const CLIENTS = 300;
 const PARALLEL = 50;
 const CHANNEL = 'rolling:room';
 const TEST_TIMEOUT_MS = 120_000;
-const LIMITS_OFF = {
-  RATE_CONNECT_PER_IP: '0',
-  RATE_CONNECT_PER_USER: '0',
-  MAX_CONNECTIONS_PER_IP: '0',
-  MAX_CONNECTIONS_PER_USER: '0',
-};
 
-// Sharing a port: uWS always; the ws edge from Node 22.12 (test/integration/port-sharing.test.ts).
 const edge = chooseEdge(process.env.EDGE === 'uws' || process.env.EDGE === 'ws' ? process.env.EDGE : 'auto')
   .edge.info.impl;
-const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
-const canShare = edge === 'uws' || major > 22 || (major === 22 && minor >= 12);
 
 const processes: GatewayProcess[] = [];
 const clients: TestClient[] = [];
@@ -54,11 +51,11 @@ interface Subscriber {
   refused?: string;
 }
 
-describe.runIf(canShare)('a rolling restart on one shared port', () => {
+describe.runIf(sharesPorts(edge))('a rolling restart on one shared port', () => {
   it(
     'refuses no client and fails no publish: all resume on the new process at once, each event once, in order',
     async () => {
-      const shared = processEnv({ ...LIMITS_OFF, PORT: String(await freePort()), REUSE_PORT: 'true' });
+      const shared = processEnv({ ...CROWD_LIMITS_OFF, PORT: String(await freePort()), REUSE_PORT: 'true' });
       const old = await spawnGateway({ ...shared, NODE_ID: 'old' });
       processes.push(old);
       const token = await mintToken({ sub: 'crowd' });
@@ -112,12 +109,8 @@ describe.runIf(canShare)('a rolling restart on one shared port', () => {
       loop = undefined;
       let differ = 0;
       for (const s of subscribers) {
-        const again = s.again as TestClient;
         const before = ids(s.first.events(CHANNEL));
-        await again.waitForEvents(published.length - before.length, CHANNEL, 20_000);
-        await settle(again);
-        const all = [...before, ...ids(again.events(CHANNEL))];
-        if (all.length !== published.length || all.some((id, k) => id !== published[k])) differ++;
+        if (!(await heardEachOnceInOrder(before, s.again as TestClient, CHANNEL, published))) differ++;
       }
       expect(differ, 'clients whose events differ from the published list').toBe(0);
     },

@@ -4,7 +4,7 @@
  */
 import { compareEventIds, type PongFrame } from '../../src/shared/frames.ts';
 import { publishHttp } from './gateway.ts';
-import type { TestClient } from './ws-client.ts';
+import { ids, type TestClient } from './ws-client.ts';
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -77,3 +77,19 @@ export async function settle(client: TestClient): Promise<void> {
 }
 
 export const lastId = (ids: string[]) => ids[ids.length - 1] as string;
+
+/**
+ * Whether a client that heard `before` on `channel`, then resumed on `client`, got
+ * exactly `published`: every event once, in order (waits for the rest to arrive).
+ */
+export async function heardEachOnceInOrder(
+  before: string[],
+  client: TestClient,
+  channel: string,
+  published: string[],
+): Promise<boolean> {
+  await client.waitForEvents(published.length - before.length, channel, 20_000);
+  await settle(client);
+  const all = [...before, ...ids(client.events(channel))];
+  return all.length === published.length && all.every((id, k) => id === published[k]);
+}

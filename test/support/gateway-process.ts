@@ -37,6 +37,14 @@ export interface GatewayProcess {
   kill(signal?: NodeJS.Signals): Promise<Exit>;
 }
 
+/** For a crowd of sockets from one address and one user: the per-IP and per-user limits are not under test. */
+export const CROWD_LIMITS_OFF = {
+  RATE_CONNECT_PER_IP: '0',
+  RATE_CONNECT_PER_USER: '0',
+  MAX_CONNECTIONS_PER_IP: '0',
+  MAX_CONNECTIONS_PER_USER: '0',
+};
+
 /** Environment for a child: nothing inherited but PATH/HOME, so no stray AUTH_* leaks in. */
 export function processEnv(overrides: Record<string, string> = {}): Record<string, string> {
   return {

@@ -9,7 +9,7 @@
 import { Agent, get } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { QueuedFrame, WelcomeFrame } from '../../src/shared/frames.ts';
-import { heardEachOnceInOrder, PublishLoop, sleep } from '../support/events.ts';
+import { heardEachOnceInOrder, inBatches, PublishLoop, sleep } from '../support/events.ts';
 import { mintToken } from '../support/gateway.ts';
 import {
   CROWD_LIMITS_OFF,
@@ -40,16 +40,6 @@ afterEach(async () => {
   await Promise.all(processes.splice(0).map((p) => p.kill('SIGKILL')));
   agent.destroy();
 });
-
-/** Run `make` for 0..count-1, `PARALLEL` at a time; results in index order. */
-async function inParallel<T>(count: number, make: (i: number) => Promise<T>): Promise<T[]> {
-  const results: T[] = [];
-  for (let start = 0; start < count; start += PARALLEL) {
-    const batch = Array.from({ length: Math.min(PARALLEL, count - start) }, (_, k) => make(start + k));
-    results.push(...(await Promise.all(batch)));
-  }
-  return results;
-}
 
 /** What a client arriving during the drain meets: the closed port, or its hello refused (close code and error). */
 async function lateArrival(url: string, token: string): Promise<string> {
@@ -96,7 +86,7 @@ describe('SIGTERM drain with 2,000 clients', () => {
       processes.push(leaving, staying);
       const token = await mintToken({ sub: 'crowd' });
 
-      const first = await inParallel(CLIENTS, async () => {
+      const first = await inBatches(CLIENTS, PARALLEL, async () => {
         const session = await TestClient.session(leaving.url, { token });
         clients.push(session.client);
         session.client.send({ type: 'subscribe', channel: CHANNEL, ref: 'sub' });
@@ -147,7 +137,7 @@ describe('SIGTERM drain with 2,000 clients', () => {
       expect(batches.reduce((total, b) => total + Number(b.closed), 0)).toBe(CLIENTS + WAITERS);
 
       // Everyone resumes on the other process; waiters simply connect there.
-      const resumed = await inParallel(CLIENTS, async (i) => {
+      const resumed = await inBatches(CLIENTS, PARALLEL, async (i) => {
         const { client, welcome } = first[i] as { client: TestClient; welcome: WelcomeFrame };
         const before = ids(client.events(CHANNEL));
         const session = await TestClient.session(staying.url, {

@@ -13,7 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { chooseEdge } from '../../src/edge/select-edge.ts';
 import { sharesPorts } from '../../src/edge/uws.ts';
 import { freePort } from '../../src/redis/embedded-redis.ts';
-import { heardEachOnceInOrder, PublishLoop } from '../support/events.ts';
+import { heardEachOnceInOrder, inBatches, PublishLoop } from '../support/events.ts';
 import { mintToken } from '../support/gateway.ts';
 import {
   CROWD_LIMITS_OFF,
@@ -60,17 +60,13 @@ describe.runIf(sharesPorts(edge))('a rolling restart on one shared port', () => 
       processes.push(old);
       const token = await mintToken({ sub: 'crowd' });
 
-      const subscribers: Subscriber[] = [];
-      for (let start = 0; start < CLIENTS; start += PARALLEL) {
-        const batch = Array.from({ length: Math.min(PARALLEL, CLIENTS - start) }, async () => {
-          const { client, welcome } = await TestClient.session(old.url, { token });
-          clients.push(client);
-          client.send({ type: 'subscribe', channel: CHANNEL, ref: 'sub' });
-          await client.next((f) => f.type === 'subscribed', 20_000);
-          return { first: client, sessionId: welcome.sessionId, resumeToken: welcome.resumeToken };
-        });
-        subscribers.push(...(await Promise.all(batch)));
-      }
+      const subscribers: Subscriber[] = await inBatches(CLIENTS, PARALLEL, async () => {
+        const { client, welcome } = await TestClient.session(old.url, { token });
+        clients.push(client);
+        client.send({ type: 'subscribe', channel: CHANNEL, ref: 'sub' });
+        await client.next((f) => f.type === 'subscribed', 20_000);
+        return { first: client, sessionId: welcome.sessionId, resumeToken: welcome.resumeToken };
+      });
       // The backend publishes through the shared port (fetch keeps its connection alive);
       // a publish that fails throws, and fails the test.
       const publisher = new PublishLoop(() => old.http, CHANNEL, { pauseMs: 20 });
@@ -85,21 +81,20 @@ describe.runIf(sharesPorts(edge))('a rolling restart on one shared port', () => 
       const back = subscribers.map(async (s) => {
         expect((await s.first.waitClosed(30_000)).code).toBe(1012);
         const lastEventId = ids(s.first.events(CHANNEL)).at(-1) as string;
-        try {
-          const { client, welcome } = await TestClient.session(old.url, {
-            token,
-            resume: {
-              sessionId: s.sessionId,
-              resumeToken: s.resumeToken,
-              lastEventIds: { [CHANNEL]: lastEventId },
-            },
-          });
-          clients.push(client);
-          expect(welcome).toMatchObject({ resumed: true, recovered: true });
-          s.again = client;
-        } catch (error) {
-          s.refused = (error as NodeJS.ErrnoException).code ?? String(error);
-        }
+        const resume = {
+          sessionId: s.sessionId,
+          resumeToken: s.resumeToken,
+          lastEventIds: { [CHANNEL]: lastEventId },
+        };
+        const session = await TestClient.session(old.url, { token, resume }).catch(
+          (error: NodeJS.ErrnoException) => {
+            s.refused = error.code ?? String(error);
+          },
+        );
+        if (!session) return;
+        clients.push(session.client);
+        expect(session.welcome).toMatchObject({ resumed: true, recovered: true });
+        s.again = session.client;
       });
       await Promise.all(back);
       expect(await exit).toMatchObject({ code: 0, signal: null });

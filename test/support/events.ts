@@ -22,6 +22,20 @@ export async function publishMany(http: string, channel: string, count: number, 
   return published.sort(compareEventIds);
 }
 
+/** Run `make` for 0..count-1, `batch` at a time (a crowd a 2-core box can open); results in index order. */
+export async function inBatches<T>(
+  count: number,
+  batch: number,
+  make: (i: number) => Promise<T>,
+): Promise<T[]> {
+  const results: T[] = [];
+  for (let start = 0; start < count; start += batch) {
+    const running = Array.from({ length: Math.min(batch, count - start) }, (_, k) => make(start + k));
+    results.push(...(await Promise.all(running)));
+  }
+  return results;
+}
+
 /** A backend publishing one event at a time until stopped (or `limit` is reached). */
 export class PublishLoop {
   readonly ids: string[] = [];

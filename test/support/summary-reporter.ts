@@ -13,19 +13,16 @@ export default class SummaryReporter implements Reporter {
     const failures: string[] = [];
     const flaky: string[] = [];
     for (const module of testModules) {
+      const where = `${module.project.name} ${relative(process.cwd(), module.moduleId)}`;
       for (const test of module.children.allTests()) {
         const state = test.result().state;
         if (state === 'passed') {
           counts.passed++;
-          if (test.diagnostic()?.flaky)
-            flaky.push(
-              `flaky: ${module.project.name} ${relative(process.cwd(), module.moduleId)} > ${test.fullName}`,
-            );
+          if (test.diagnostic()?.flaky) flaky.push(`flaky: ${where} > ${test.fullName}`);
         } else if (state === 'failed') {
           counts.failed++;
-          const file = relative(process.cwd(), module.moduleId);
           const why = test.result().errors?.[0]?.message.split('\n')[0] ?? '';
-          failures.push(`failed: ${module.project.name} ${file} > ${test.fullName}: ${why}`);
+          failures.push(`failed: ${where} > ${test.fullName}: ${why}`);
         } else counts.skipped++;
       }
     }

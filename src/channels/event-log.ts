@@ -81,8 +81,9 @@ export interface EventLogOptions {
   pubsub?: PubSubMode;
   /**
    * A connection for appends and announcements alone (src/redis/redis-clients.ts `appends`):
-   * ioredis copies every script defined on a connection into each auto-pipeline, one per
-   * loop turn, so appends are cheaper where no other store's scripts are. @defaultValue the log's own
+   * appends leave once per loop turn (src/redis/turn-writes.ts), and on a cluster, where
+   * ioredis's auto-pipeline copies every script defined on its connection into each
+   * pipeline, no other store's scripts ride along. @defaultValue the log's own
    */
   appendConnection?: RedisConnection;
   /**

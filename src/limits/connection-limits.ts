@@ -48,7 +48,7 @@ export class ConnectionLimits implements ConnectionGate, LifecycleListener {
 
   /**
    * After a good token: the user's attempt budget and both concurrency slots, asked in one
-   * turn (one round trip, auto-pipelined with the revocation check), refusals in that order.
+   * turn (one round trip, in one write with the revocation check), refusals in that order.
    * A slot claimed beside a refused attempt is released with the socket's close, as is one
    * claimed beside a refused slot. The socket may close while a claim is in flight; `closed`
    * has then already released what was held, so a slot claimed after it is released at

@@ -93,9 +93,9 @@ export class RateLimits {
 
   /**
    * Throws AUTH_RATE_LIMITED while `ip` is over its failure budget. Every hello asks this, and
-   * almost every answer is "not over": one plain GET of the limiter's counter, auto-pipelined
+   * almost every answer is "not over": one plain GET of the limiter's counter, in one write
    * with the other hellos' commands of the same turn (the limiter's own `get` is a MULTI of
-   * GET and PTTL: a write of its own per hello). The limiter is asked only for an IP over
+   * GET and PTTL: four commands per hello). The limiter is asked only for an IP over
    * its budget (for how long it stays refused) or when Redis fails (its in-memory stand-in).
    */
   async assertAuthAllowed(ip: string): Promise<void> {
@@ -159,7 +159,7 @@ export class RateLimits {
   /** Keep live connections' slots, and their sets, from expiring (called from the session lease loop). */
   async refreshSlots(slots: Iterable<{ scope: Scope; id: string; member: string }>): Promise<void> {
     const expiresAt = Date.now() + 2 * this.leaseMs;
-    // Single commands (auto-pipelined), not one pipeline: the sets are in many cluster slots.
+    // Single commands (one write per turn all the same), not one pipeline: the sets are in many cluster slots.
     const refreshes: Promise<unknown>[] = [];
     for (const slot of slots) {
       const key = this.slotKey(slot.scope, slot.id);

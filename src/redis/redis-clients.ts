@@ -1,22 +1,22 @@
 /**
  * The Redis connections of one gateway process, each with one job:
- * - `commands`: sessions, appends, range reads, limits (auto-pipelined: the commands
- *   of one event-loop turn leave in one write, in order — on a cluster, one write per node);
+ * - `commands`: sessions, range reads, limits; the commands of one event-loop turn
+ *   leave in one write, in order (turn-writes.ts; on a cluster ioredis's auto-pipeline,
+ *   one write per node);
  * - `feed`: the channel reader's pub/sub (a subscribed connection can do nothing else),
  *   re-subscribed by the reader itself after a reconnect (it must know when); on a
  *   cluster with sharded pub/sub, one subscriber per master (ioredis `shardedSubscribers`);
  * - `subscriber`: pub/sub for the control bus;
  * - `bull`: BullMQ's (it requires maxRetriesPerRequest: null);
- * - `appends`: the event log's appends alone (auto-pipelined too): ioredis copies every
- *   script defined on a connection into each pipeline it makes — one per loop turn —
- *   and `commands` carries a few dozen; with only the append script here, a publish at
- *   a low rate costs ~4 µs less (issue 13);
+ * - `appends`: the event log's appends alone, one write per turn as well: on a cluster,
+ *   where ioredis's auto-pipeline copies every script defined on a connection into each
+ *   pipeline it makes, `commands` carries a few dozen and this one only the append script;
  * - `acks`: only with PUBLISH_ACK_REPLICAS, a few connections for appends sent with
  *   WAIT: WAIT blocks the connection it is sent on until the replicas answer (up to
  *   PUBLISH_ACK_TIMEOUT_MS), so on `commands` it would stall every command behind it.
  * REDIS_URL names one server, a cluster or a Sentinel-watched master (redis-target.ts).
  */
-import type { RedisOptions } from 'ioredis';
+import { Cluster, type RedisOptions } from 'ioredis';
 import type { Logger } from '../observability/logger.ts';
 import {
   createRedisClient,
@@ -29,6 +29,7 @@ import {
   type RedisTarget,
   redact,
 } from './redis-target.ts';
+import { writeOncePerTurn } from './turn-writes.ts';
 
 export interface RedisClients {
   commands: RedisConnection;
@@ -60,6 +61,7 @@ export async function connectRedis(
 ): Promise<ConnectedRedis> {
   const target = parseRedisUrl(url);
   const mode = pubsub ?? defaultPubSub(target);
+  const isClusterTarget = target.kind === 'cluster';
   // Named `tether:<node>:<role>`, so CLIENT LIST tells an operator which connection is which.
   const client = (role: string, extra: RedisOptions, sharded = false) =>
     createRedisClient(
@@ -68,12 +70,14 @@ export async function connectRedis(
       { shardedSubscribers: sharded },
     );
   const clients: RedisClients = {
-    commands: client('commands', { maxRetriesPerRequest: 2, enableAutoPipelining: true }),
+    commands: client('commands', { maxRetriesPerRequest: 2, enableAutoPipelining: isClusterTarget }),
     feed: client('feed', { maxRetriesPerRequest: null, autoResubscribe: false }, mode === 'sharded'),
     subscriber: client('subscriber', { maxRetriesPerRequest: 2 }),
     bull: client('bull', { maxRetriesPerRequest: null }),
   };
-  const appends = client('appends', { maxRetriesPerRequest: 2, enableAutoPipelining: true });
+  const appends = client('appends', { maxRetriesPerRequest: 2, enableAutoPipelining: isClusterTarget });
+  for (const connection of [clients.commands, appends])
+    if (!(connection instanceof Cluster)) writeOncePerTurn(connection);
   // Several, so one slow WAIT holds only the appends behind it on its own connection.
   const acks = Array.from({ length: ackReplicas > 0 ? ACK_CONNECTIONS : 0 }, (_, i) =>
     client(`acks-${i}`, { maxRetriesPerRequest: 2 }),

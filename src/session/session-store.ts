@@ -29,7 +29,7 @@ export interface SessionTiming {
 const IF_OWNER_PREAMBLE = "if redis.call('HGET', KEYS[1], 'connection_id') ~= ARGV[1] then return 0 end ";
 
 const SCRIPTS = {
-  /** A new session: ARGV: ttl, field, value, ... One command, so it joins the auto-pipeline (a MULTI is a write of its own). */
+  /** A new session: ARGV: ttl, field, value, ... One command, not a MULTI of two (four to send and answer). */
   tetherCreateSession: `redis.call('HSET', KEYS[1], unpack(ARGV, 2))
     redis.call('PEXPIRE', KEYS[1], ARGV[1]) return 1`,
   /** ARGV: conn, ttl, field, value, ... Returns the session's user (0 when not the owner). */
@@ -168,7 +168,7 @@ export class RedisSessionStore implements SessionStore {
 
   /**
    * Keep live sessions alive: one PEXPIRE per session, every lease interval. Single
-   * commands, auto-pipelined (src/redis/redis-clients.ts), not one pipeline: a
+   * commands, one write per turn all the same (src/redis/redis-clients.ts), not one pipeline: a
    * pipeline must stay in one slot on a cluster, and sessions are spread over all.
    */
   async refreshLeases(held: Iterable<{ sessionId: string; userId: string }>): Promise<void> {

@@ -45,7 +45,7 @@ export async function removeStaleSessions(
   const report: CleanupReport = { scanned: 0, stale: [], removed: 0, dryRun };
   for await (const keys of scanMasters(redis, `${keyStart}*}`, options.scanCount ?? 500)) {
     report.scanned += keys.length;
-    // One command per key (auto-pipelined): on a cluster the keys of one batch live in many slots.
+    // One command per key (one write per turn all the same): on a cluster the keys of one batch live in many slots.
     const found = await Promise.all(
       keys.map((key) =>
         Promise.all([redis.pttl(key), redis.hmget(key, 'session_id', 'health', 'last_activity')]),

@@ -53,7 +53,7 @@ export class UserSessionIndex {
   /** Keep live sessions listed for `ttlMs` more (only those still listed). */
   async refresh(held: Iterable<{ userId: string; sessionId: string }>, ttlMs: number): Promise<void> {
     const now = Date.now();
-    // One call per user (auto-pipelined), not a pipeline: users' sets are in many cluster slots.
+    // One call per user (one write per turn all the same), not a pipeline: users' sets are in many cluster slots.
     await Promise.all(
       [...held].map(({ userId, sessionId }) =>
         this.redis.tetherHoldSession(this.key(userId), 'XX', now + ttlMs, sessionId, now),

@@ -81,9 +81,8 @@ export interface EventLogOptions {
   pubsub?: PubSubMode;
   /**
    * A connection for appends and announcements alone (src/redis/redis-clients.ts `appends`):
-   * appends leave once per loop turn (src/redis/turn-writes.ts), and on a cluster, where
-   * ioredis's auto-pipeline copies every script defined on its connection into each
-   * pipeline, no other store's scripts ride along. @defaultValue the log's own
+   * Redis answers a connection's commands in order, so here an append's reply never waits
+   * behind a replay's pages or a storm's session reads. @defaultValue the log's own
    */
   appendConnection?: RedisConnection;
   /**

@@ -1,22 +1,21 @@
 /**
  * The Redis connections of one gateway process, each with one job:
  * - `commands`: sessions, range reads, limits; the commands of one event-loop turn
- *   leave in one write, in order (turn-writes.ts; on a cluster ioredis's auto-pipeline,
- *   one write per node);
+ *   leave in one write, in order (turn-writes.ts; on a cluster one write per node);
  * - `feed`: the channel reader's pub/sub (a subscribed connection can do nothing else),
  *   re-subscribed by the reader itself after a reconnect (it must know when); on a
  *   cluster with sharded pub/sub, one subscriber per master (ioredis `shardedSubscribers`);
  * - `subscriber`: pub/sub for the control bus;
  * - `bull`: BullMQ's (it requires maxRetriesPerRequest: null);
- * - `appends`: the event log's appends alone, one write per turn as well: on a cluster,
- *   where ioredis's auto-pipeline copies every script defined on a connection into each
- *   pipeline it makes, `commands` carries a few dozen and this one only the append script;
+ * - `appends`: the event log's appends alone, one write per turn as well: Redis answers
+ *   a connection's commands in order, so an ack never waits behind a replay's page of
+ *   events or a storm's session reads on `commands`;
  * - `acks`: only with PUBLISH_ACK_REPLICAS, a few connections for appends sent with
  *   WAIT: WAIT blocks the connection it is sent on until the replicas answer (up to
  *   PUBLISH_ACK_TIMEOUT_MS), so on `commands` it would stall every command behind it.
  * REDIS_URL names one server, a cluster or a Sentinel-watched master (redis-target.ts).
  */
-import { Cluster, type RedisOptions } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
 import type { Logger } from '../observability/logger.ts';
 import {
   createRedisClient,
@@ -61,7 +60,6 @@ export async function connectRedis(
 ): Promise<ConnectedRedis> {
   const target = parseRedisUrl(url);
   const mode = pubsub ?? defaultPubSub(target);
-  const isClusterTarget = target.kind === 'cluster';
   // Named `tether:<node>:<role>`, so CLIENT LIST tells an operator which connection is which.
   const client = (role: string, extra: RedisOptions, sharded = false) =>
     createRedisClient(
@@ -70,14 +68,14 @@ export async function connectRedis(
       { shardedSubscribers: sharded },
     );
   const clients: RedisClients = {
-    commands: client('commands', { maxRetriesPerRequest: 2, enableAutoPipelining: isClusterTarget }),
+    commands: client('commands', { maxRetriesPerRequest: 2 }),
     feed: client('feed', { maxRetriesPerRequest: null, autoResubscribe: false }, mode === 'sharded'),
     subscriber: client('subscriber', { maxRetriesPerRequest: 2 }),
     bull: client('bull', { maxRetriesPerRequest: null }),
   };
-  const appends = client('appends', { maxRetriesPerRequest: 2, enableAutoPipelining: isClusterTarget });
-  for (const connection of [clients.commands, appends])
-    if (!(connection instanceof Cluster)) writeOncePerTurn(connection);
+  const appends = client('appends', { maxRetriesPerRequest: 2 });
+  writeOncePerTurn(clients.commands);
+  writeOncePerTurn(appends);
   // Several, so one slow WAIT holds only the appends behind it on its own connection.
   const acks = Array.from({ length: ackReplicas > 0 ? ACK_CONNECTIONS : 0 }, (_, i) =>
     client(`acks-${i}`, { maxRetriesPerRequest: 2 }),

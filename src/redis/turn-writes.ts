@@ -14,13 +14,24 @@
  * auto-pipelined, 7.9 µs one write per turn; 72K → 134K appends/s.
  *
  * ioredis still does all else: replies matched in order, the offline queue,
- * reconnects, Sentinel, TLS. A command sent while the connection is down goes to
+ * reconnects, Sentinel, TLS, a cluster's routing and redirections. A command sent while the connection is down goes to
  * ioredis's offline queue as before; corking a socket that is not connected yet is
  * harmless (Node holds the writes until it is).
  */
-import type { Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
+import type { RedisConnection } from './redis-target.ts';
 
-export function writeOncePerTurn(connection: Redis): void {
+/**
+ * For a connection made with auto-pipelining off. On a cluster, each node's connection
+ * (made as the slot map names nodes) writes once per turn: a turn's commands for one
+ * node leave together, as ioredis's per-node auto-pipelines would.
+ */
+export function writeOncePerTurn(connection: RedisConnection): void {
+  if (connection instanceof Cluster) connection.on('+node', (node: Redis) => corkEachTurn(node));
+  else corkEachTurn(connection);
+}
+
+function corkEachTurn(connection: Redis): void {
   let held: Redis['stream'] | undefined;
   const release = () => {
     const stream = held;

@@ -13,6 +13,11 @@
  * appends, 1,600 in flight, private redis-server): 11.9 µs of gateway CPU per append
  * auto-pipelined, 7.9 µs one write per turn; 72K → 134K appends/s.
  *
+ * A turn's batch is bounded (MAX_HELD_COMMANDS): in a long turn — a reconnect storm's
+ * poll can run hundreds of handshakes — Redis would otherwise idle until the turn ends
+ * and then answer everything an iteration of the loop later; the bound lets it work
+ * beside the gateway. A relay's turn at saturation still writes one per that many appends.
+ *
  * ioredis still does all else: replies matched in order, the offline queue,
  * reconnects, Sentinel, TLS, a cluster's routing and redirections. A command sent while the connection is down goes to
  * ioredis's offline queue as before; corking a socket that is not connected yet is
@@ -20,6 +25,9 @@
  */
 import { Cluster, type Redis } from 'ioredis';
 import type { RedisConnection } from './redis-target.ts';
+
+/** Commands held before they leave anyway (~6 KB of appends; Redis reads 16 KB at a time). */
+const MAX_HELD_COMMANDS = 32;
 
 /**
  * For a connection made with auto-pipelining off. On a cluster, each node's connection
@@ -33,9 +41,11 @@ export function writeOncePerTurn(connection: RedisConnection): void {
 
 function corkEachTurn(connection: Redis): void {
   let held: Redis['stream'] | undefined;
+  let count = 0;
   const release = () => {
     const stream = held;
     held = undefined;
+    count = 0;
     stream?.uncork();
   };
   const send = connection.sendCommand.bind(connection);
@@ -44,8 +54,10 @@ function corkEachTurn(connection: Redis): void {
     if (held === undefined && stream === undefined && connection.stream) {
       held = connection.stream;
       held.cork();
-      setImmediate(release);
+      setImmediate(release); // a release the batch bound made first leaves it nothing to do
     }
-    return send(command, stream);
+    const reply = send(command, stream);
+    if (held !== undefined && ++count >= MAX_HELD_COMMANDS) release();
+    return reply;
   };
 }

@@ -35,6 +35,9 @@ function connect(corked: boolean): Redis {
   return redis;
 }
 
+/** Commands in a turn below the batch bound (turn-writes.ts MAX_HELD_COMMANDS). */
+const TURN = 30;
+
 /** `count` RPUSHes to `key` from one synchronous loop (one turn), and the replies. */
 function pushInOneTurn(redis: Redis | Cluster, key: string, count: number): Promise<number[]> {
   return Promise.all(Array.from({ length: count }, (_, i) => redis.rpush(key, String(i))));
@@ -45,11 +48,11 @@ describe('one write per turn', () => {
     const redis = connect(true);
     await redis.ping();
     const before = await readsProcessed();
-    const lengths = await pushInOneTurn(redis, 'turn:one', 200);
+    const lengths = await pushInOneTurn(redis, 'turn:one', TURN);
     const reads = (await readsProcessed()) - before;
-    expect(lengths).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
-    expect(await redis.lrange('turn:one', 0, -1)).toEqual(Array.from({ length: 200 }, (_, i) => String(i)));
-    // The 200 pushes and the observer's second INFO: one read each.
+    expect(lengths).toEqual(Array.from({ length: TURN }, (_, i) => i + 1));
+    expect(await redis.lrange('turn:one', 0, -1)).toEqual(Array.from({ length: TURN }, (_, i) => String(i)));
+    // The pushes and the observer's second INFO: one read each.
     expect(reads).toBe(2);
     redis.disconnect();
   });
@@ -58,8 +61,21 @@ describe('one write per turn', () => {
     const redis = connect(false);
     await redis.ping();
     const before = await readsProcessed();
-    await pushInOneTurn(redis, 'turn:plain', 200);
+    await pushInOneTurn(redis, 'turn:plain', TURN);
     expect((await readsProcessed()) - before).toBeGreaterThan(2);
+    redis.disconnect();
+  });
+
+  it("lets a long turn's commands leave 32 at a time, so Redis need not wait for the turn to end", async () => {
+    const redis = connect(true);
+    await redis.ping();
+    const pushes: Promise<number>[] = [];
+    for (let i = 0; i < 31; i++) pushes.push(redis.rpush('turn:long', String(i)));
+    expect(redis.stream.writableCorked).toBe(1); // held
+    pushes.push(redis.rpush('turn:long', '31'));
+    expect(redis.stream.writableCorked).toBe(0); // gone to the kernel, the turn not over
+    expect(redis.stream.writableLength).toBe(0);
+    await Promise.all(pushes);
     redis.disconnect();
   });
 
@@ -100,14 +116,14 @@ describe('one write per turn on a cluster', () => {
     const keys = ['{a}turn', '{b}turn', '{c}turn'];
     await Promise.all(keys.map((key) => redis.del(key))); // every node's connection made
     const before = await Promise.all(cluster.masters.map((node) => readsProcessed(node.redis)));
-    const lengths = await Promise.all(keys.map((key) => pushInOneTurn(redis, key, 100)));
+    const lengths = await Promise.all(keys.map((key) => pushInOneTurn(redis, key, TURN)));
     const after = await Promise.all(cluster.masters.map((node) => readsProcessed(node.redis)));
-    for (const replies of lengths) expect(replies).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    for (const replies of lengths) expect(replies).toEqual(Array.from({ length: TURN }, (_, i) => i + 1));
     for (const key of keys)
-      expect(await redis.lrange(key, 0, -1)).toEqual(Array.from({ length: 100 }, (_, i) => String(i)));
+      expect(await redis.lrange(key, 0, -1)).toEqual(Array.from({ length: TURN }, (_, i) => String(i)));
     // Per master: one read for the turn's pushes and one for the second INFO (and room for
     // the client's slot-map refresh, every 2 s, to fall in between); written one by one,
-    // each master would read ~100.
+    // each master reads several.
     const reads = after.map((n, i) => n - (before[i] as number));
     expect(reads.every((n) => n <= 3)).toBe(true);
     expect(reads.reduce((a, b) => a + b)).toBeGreaterThanOrEqual(4); // the pushes reached more than one node

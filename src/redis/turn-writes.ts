@@ -1,27 +1,28 @@
 /**
- * The commands a connection is given in one turn of the event loop leave in one
- * write, in the order given — what ioredis's auto-pipelining is for, at about half
- * its CPU. Auto-pipelining builds a Pipeline per turn (copying every script defined
- * on the connection into it) and a second promise per command; this holds the
- * socket corked from a turn's first command until the turn's check phase
- * (setImmediate), then writes all the turn's commands at once (one writev).
+ * The commands a connection is given in one turn of the event loop leave together,
+ * in the order given — what ioredis's auto-pipelining is for, at about half its CPU.
+ * Auto-pipelining builds a Pipeline per turn (copying every script defined on the
+ * connection into it) and a second promise per command; this holds the socket corked
+ * from a turn's first command until the turn's check phase (setImmediate) or
+ * MAX_HELD_COMMANDS, whichever comes first, and then writes them at once (one writev).
  *
  * The turn is the loop's whole poll phase, not one callback: uWebSockets.js drains
  * process.nextTick after every message it delivers, so auto-pipelining (which
  * flushes on nextTick) wrote once per client frame; here the frames that one poll
  * read leave together. `node --import tsx bench/redis-writes.ts` (event-log.ts's
- * appends, 1,600 in flight, private redis-server): 11.9 µs of gateway CPU per append
- * auto-pipelined, 7.9 µs one write per turn; 72K → 134K appends/s.
+ * appends, 1,600 in flight, private redis-server): 12.9 µs of gateway CPU per append
+ * auto-pipelined, 7.6 µs here; 67K → 141K appends/s.
  *
- * A turn's batch is bounded (MAX_HELD_COMMANDS): in a long turn — a reconnect storm's
- * poll can run hundreds of handshakes — Redis would otherwise idle until the turn ends
- * and then answer everything an iteration of the loop later; the bound lets it work
- * beside the gateway. A relay's turn at saturation still writes one per that many appends.
+ * The batch is bounded because in a long turn — a reconnect storm's poll can run
+ * hundreds of handshakes — Redis would otherwise idle until the turn ends and then
+ * answer everything an iteration of the loop later (the health PING too: one storm of
+ * two thrashed on STORE_UNAVAILABLE without the bound); with it Redis works beside the
+ * gateway.
  *
  * ioredis still does all else: replies matched in order, the offline queue,
- * reconnects, Sentinel, TLS, a cluster's routing and redirections. A command sent while the connection is down goes to
- * ioredis's offline queue as before; corking a socket that is not connected yet is
- * harmless (Node holds the writes until it is).
+ * reconnects, Sentinel, TLS, a cluster's routing and redirections. A command sent
+ * while the connection is down goes to ioredis's offline queue as before; corking a
+ * socket that is not connected yet is harmless (Node holds the writes until it is).
  */
 import { Cluster, type Redis } from 'ioredis';
 import type { RedisConnection } from './redis-target.ts';

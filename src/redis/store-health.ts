@@ -79,16 +79,24 @@ export class StoreHealth implements StoreReadiness {
     const timeoutMs = this.options.timeoutMs ?? 2000;
     this.inFlight = true;
     let late = false;
+    let answered = false;
     const started = performance.now();
     const timeout = setTimeout(() => {
-      late = true;
-      this.roundTrip = undefined;
-      this.responding = false;
-      this.options.onRoundTrip?.(timeoutMs); // at least this slow
+      // Judged after this turn's poll phase has read what arrived: timers run first, so
+      // when the gateway's own loop stalled past timeoutMs (a storm's handshakes), the
+      // answer is waiting unread, and Redis must not be called down for the gateway's lag.
+      setImmediate(() => {
+        if (answered) return;
+        late = true;
+        this.roundTrip = undefined;
+        this.responding = false;
+        this.options.onRoundTrip?.(timeoutMs); // at least this slow
+      });
     }, timeoutMs);
     timeout.unref();
     this.pingMasters().then(
       () => {
+        answered = true;
         clearTimeout(timeout);
         this.inFlight = false;
         if (late) {
@@ -100,6 +108,7 @@ export class StoreHealth implements StoreReadiness {
         this.options.onRoundTrip?.(this.roundTrip);
       },
       () => {
+        answered = true;
         clearTimeout(timeout);
         this.inFlight = false;
         this.roundTrip = undefined;

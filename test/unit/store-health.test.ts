@@ -1,0 +1,69 @@
+/**
+ * src/redis/store-health.ts against a real redis-server: a Redis that stops answering
+ * is reported down once its PING times out, and up once it answers; a gateway whose own
+ * loop stalls past the timeout, while Redis answered in time, does not call Redis down
+ * (it would refuse every hello with STORE_UNAVAILABLE for its own lag).
+ */
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RedisServerHandle, startRedisServer } from '../../src/redis/embedded-redis.ts';
+import { StoreHealth } from '../../src/redis/store-health.ts';
+import { eventually } from '../support/events.ts';
+
+const TIMEOUT_MS = 100;
+
+let server: RedisServerHandle;
+let redis: Redis;
+
+beforeAll(async () => {
+  server = await startRedisServer();
+  redis = new Redis(server.url);
+  await redis.ping();
+});
+
+afterAll(async () => {
+  server.process.kill('SIGCONT');
+  redis.disconnect();
+  await server.stop();
+});
+
+/** Measures once at start (the next PING is a minute away); every round trip it reports. */
+function startHealth(): { health: StoreHealth; trips: number[] } {
+  const trips: number[] = [];
+  const health = new StoreHealth(redis, {
+    pingMs: 60_000,
+    timeoutMs: TIMEOUT_MS,
+    onRoundTrip: (ms) => trips.push(ms),
+  });
+  health.start();
+  return { health, trips };
+}
+
+describe('store health', () => {
+  it("does not call Redis down for the gateway's own stalled loop", async () => {
+    const { health, trips } = startHealth();
+    // The PING is on the wire; the loop now stalls three timeouts long. Redis answers
+    // meanwhile, and the answer waits unread until the loop polls again.
+    const until = Date.now() + 3 * TIMEOUT_MS;
+    while (Date.now() < until) {
+      // a synchronous stall, as a long turn of handshakes would be
+    }
+    await eventually(async () => trips.length > 0, 'the round trip measured');
+    expect(health.isReady()).toBe(true);
+    expect(trips[0]).toBeGreaterThan(TIMEOUT_MS); // measured as slow as the loop made it, not a timeout
+    health.stop();
+  });
+
+  it('calls a Redis that stops answering down after the timeout, and up once it answers', async () => {
+    server.process.kill('SIGSTOP');
+    const { health, trips } = startHealth();
+    try {
+      await eventually(async () => !health.isReady(), 'reported down');
+      expect(trips).toEqual([TIMEOUT_MS]);
+    } finally {
+      server.process.kill('SIGCONT');
+    }
+    await eventually(async () => health.isReady(), 'reported up again');
+    health.stop();
+  });
+});

@@ -43,11 +43,16 @@ export function writeOncePerTurn(connection: RedisConnection): void {
 function corkEachTurn(connection: Redis): void {
   let held: Redis['stream'] | undefined;
   let count = 0;
+  let turnEndScheduled = false;
   const release = () => {
     const stream = held;
     held = undefined;
     count = 0;
     stream?.uncork();
+  };
+  const endOfTurn = () => {
+    turnEndScheduled = false;
+    release();
   };
   const send = connection.sendCommand.bind(connection);
   connection.sendCommand = (command, stream) => {
@@ -55,7 +60,11 @@ function corkEachTurn(connection: Redis): void {
     if (held === undefined && stream === undefined && connection.stream) {
       held = connection.stream;
       held.cork();
-      setImmediate(release); // a release the batch bound made first leaves it nothing to do
+      // One check-phase release per turn, however many batches the bound cut it into.
+      if (!turnEndScheduled) {
+        turnEndScheduled = true;
+        setImmediate(endOfTurn);
+      }
     }
     const reply = send(command, stream);
     if (held !== undefined && ++count >= MAX_HELD_COMMANDS) release();

@@ -1,7 +1,8 @@
 /**
  * The Redis connections of one gateway process, each with one job:
  * - `commands`: sessions, range reads, limits; the commands of one event-loop turn
- *   leave in one write, in order (turn-writes.ts; on a cluster one write per node);
+ *   leave in one write, in order (turn-writes.ts; on a cluster ioredis's auto-pipeline,
+ *   one write per node per client frame);
  * - `feed`: the channel reader's pub/sub (a subscribed connection can do nothing else),
  *   re-subscribed by the reader itself after a reconnect (it must know when); on a
  *   cluster with sharded pub/sub, one subscriber per master (ioredis `shardedSubscribers`);
@@ -20,6 +21,7 @@ import type { Logger } from '../observability/logger.ts';
 import {
   createRedisClient,
   defaultPubSub,
+  isCluster,
   masters,
   nodeName,
   type PubSubMode,
@@ -60,6 +62,7 @@ export async function connectRedis(
 ): Promise<ConnectedRedis> {
   const target = parseRedisUrl(url);
   const mode = pubsub ?? defaultPubSub(target);
+  const onCluster = target.kind === 'cluster';
   // Named `tether:<node>:<role>`, so CLIENT LIST tells an operator which connection is which.
   const client = (role: string, extra: RedisOptions, sharded = false) =>
     createRedisClient(
@@ -68,14 +71,14 @@ export async function connectRedis(
       { shardedSubscribers: sharded },
     );
   const clients: RedisClients = {
-    commands: client('commands', { maxRetriesPerRequest: 2 }),
+    commands: client('commands', { maxRetriesPerRequest: 2, enableAutoPipelining: onCluster }),
     feed: client('feed', { maxRetriesPerRequest: null, autoResubscribe: false }, mode === 'sharded'),
     subscriber: client('subscriber', { maxRetriesPerRequest: 2 }),
     bull: client('bull', { maxRetriesPerRequest: null }),
   };
-  const appends = client('appends', { maxRetriesPerRequest: 2 });
-  writeOncePerTurn(clients.commands);
-  writeOncePerTurn(appends);
+  const appends = client('appends', { maxRetriesPerRequest: 2, enableAutoPipelining: onCluster });
+  for (const connection of [clients.commands, appends])
+    if (!isCluster(connection)) writeOncePerTurn(connection);
   // Several, so one slow WAIT holds only the appends behind it on its own connection.
   const acks = Array.from({ length: ackReplicas > 0 ? ACK_CONNECTIONS : 0 }, (_, i) =>
     client(`acks-${i}`, { maxRetriesPerRequest: 2 }),

@@ -20,27 +20,22 @@
  * gateway.
  *
  * ioredis still does all else: replies matched in order, the offline queue,
- * reconnects, Sentinel, TLS, a cluster's routing and redirections. A command sent
+ * reconnects, Sentinel, TLS. A command sent
  * while the connection is down goes to ioredis's offline queue as before; corking a
  * socket that is not connected yet is harmless (Node holds the writes until it is).
  */
-import { Cluster, type Redis } from 'ioredis';
-import type { RedisConnection } from './redis-target.ts';
+import type { Redis } from 'ioredis';
 
 /** Commands held before they leave anyway (~6 KB of appends; Redis reads 16 KB at a time). */
 const MAX_HELD_COMMANDS = 32;
 
 /**
- * For a connection made with auto-pipelining off. On a cluster, each node's connection
- * (made as the slot map names nodes) writes once per turn: a turn's commands for one
- * node leave together, as ioredis's per-node auto-pipelines would.
+ * For a connection to one server (also behind Sentinel) made with auto-pipelining off.
+ * Not for a cluster's nodes: corked per node, a turn's commands to different nodes were
+ * reordered against each other (integration-cluster lifecycle-notifications failed 3 of
+ * 7 runs), so a cluster keeps ioredis's auto-pipeline (src/redis/redis-clients.ts).
  */
-export function writeOncePerTurn(connection: RedisConnection): void {
-  if (connection instanceof Cluster) connection.on('+node', (node: Redis) => corkEachTurn(node));
-  else corkEachTurn(connection);
-}
-
-function corkEachTurn(connection: Redis): void {
+export function writeOncePerTurn(connection: Redis): void {
   let held: Redis['stream'] | undefined;
   let count = 0;
   let turnEndScheduled = false;

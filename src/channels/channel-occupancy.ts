@@ -16,9 +16,9 @@
 import type { Logger } from 'pino';
 import type { ChannelOccupancy } from '../core/ports/channel-occupancy.ts';
 import type { Keys } from '../redis/keys.ts';
+import { defineScripts, LuaScript } from '../redis/lua-scripts.ts';
 import type { RedisConnection } from '../redis/redis-target.ts';
 import { INBOX_PREFIX, SYSTEM_PREFIX } from '../shared/frames.ts';
-import { defineScripts } from './define-scripts.ts';
 import {
   DROP_TAKEN_SCRIPT,
   ENTER_SCRIPT,
@@ -27,6 +27,15 @@ import {
   SWEEP_SCRIPT,
   TAKE_DUE_SCRIPT,
 } from './occupancy-scripts.ts';
+
+const OCCUPANCY_SCRIPTS = {
+  tetherOccEnter: new LuaScript(ENTER_SCRIPT, 2),
+  tetherOccLeave: new LuaScript(LEAVE_SCRIPT, 2),
+  tetherOccRefresh: new LuaScript(REFRESH_SCRIPT, 2),
+  tetherOccSweep: new LuaScript(SWEEP_SCRIPT, 2),
+  tetherOccTakeDue: new LuaScript(TAKE_DUE_SCRIPT, 1),
+  tetherOccDropTaken: new LuaScript(DROP_TAKEN_SCRIPT, 1),
+};
 
 export interface OccupancyChange {
   channel: string;
@@ -84,14 +93,7 @@ export class RedisChannelOccupancy implements ChannelOccupancy {
     private readonly keys: Keys,
     private readonly options: ChannelOccupancyOptions,
   ) {
-    defineScripts(redis, {
-      tetherOccEnter: [ENTER_SCRIPT, 2],
-      tetherOccLeave: [LEAVE_SCRIPT, 2],
-      tetherOccRefresh: [REFRESH_SCRIPT, 2],
-      tetherOccSweep: [SWEEP_SCRIPT, 2],
-      tetherOccTakeDue: [TAKE_DUE_SCRIPT, 1],
-      tetherOccDropTaken: [DROP_TAKEN_SCRIPT, 1],
-    });
+    defineScripts(redis, OCCUPANCY_SCRIPTS);
     this.redis = redis as Scripted;
     this.leaseTtlMs = 3 * options.leaseMs;
     this.index = `${options.prefix}:occupied`;

@@ -25,13 +25,21 @@ import {
   ZERO_ID,
 } from '../core/ports/event-store.ts';
 import type { Keys } from '../redis/keys.ts';
+import { defineScripts, isNoScript, LuaScript } from '../redis/lua-scripts.ts';
 import type { PubSubMode, RedisConnection } from '../redis/redis-target.ts';
 import { compareEventIds, INBOX_PREFIX } from '../shared/identifiers.ts';
 import { randomView } from '../shared/random-page.ts';
-import { defineScripts } from './define-scripts.ts';
 import { historyRange, type LogHeadInfo, planPosition, recoveredSince } from './log-positions.ts';
 import { APPEND_SCRIPT, HEAD_SCRIPT, HISTORY_SCRIPT, RENEW_EPOCH_SCRIPT } from './log-scripts.ts';
 import { lostUpTo, newestId } from './stream-info.ts';
+
+const APPEND = new LuaScript(APPEND_SCRIPT, 2);
+const LOG_SCRIPTS = {
+  tetherAppend: APPEND,
+  tetherLogHead: new LuaScript(HEAD_SCRIPT, 1),
+  tetherRenewEpoch: new LuaScript(RENEW_EPOCH_SCRIPT, 1),
+  tetherHistory: new LuaScript(HISTORY_SCRIPT, 1),
+};
 
 type ScriptedRedis = RedisConnection & {
   tetherAppend(key: string, idempotencyKey: string, ...args: (string | number)[]): Promise<[string, number]>;
@@ -121,18 +129,13 @@ export class EventLog implements EventStore {
     retention: number | ((channel: string) => Retention),
     private readonly options: EventLogOptions = {},
   ) {
-    defineScripts(redis, {
-      tetherAppend: [APPEND_SCRIPT, 2],
-      tetherLogHead: [HEAD_SCRIPT, 1],
-      tetherRenewEpoch: [RENEW_EPOCH_SCRIPT, 1],
-      tetherHistory: [HISTORY_SCRIPT, 1],
-    });
+    defineScripts(redis, LOG_SCRIPTS);
     this.redis = redis as ScriptedRedis;
     const appends = options.appendConnection;
-    if (appends) defineScripts(appends, { tetherAppend: [APPEND_SCRIPT, 2] });
+    if (appends) defineScripts(appends, { tetherAppend: APPEND });
     this.appends = (appends ?? redis) as ScriptedRedis;
     this.ackConnections = (options.ackConnections ?? []).map((connection) => {
-      defineScripts(connection, { tetherAppend: [APPEND_SCRIPT, 2] });
+      defineScripts(connection, { tetherAppend: APPEND });
       return connection as ScriptedRedis;
     });
     this.retentionOf =
@@ -200,13 +203,16 @@ export class EventLog implements EventStore {
   ): Promise<[string, number]> {
     const timeoutMs = this.options.ackTimeoutMs ?? 500;
     const lane = this.ackConnections[this.nextAck++ % this.ackConnections.length] ?? this.redis;
-    const pipeline = lane.pipeline() as unknown as ScriptedRedis & {
-      wait(replicas: number, timeoutMs: number): unknown;
-      exec(): Promise<[Error | null, unknown][] | null>;
+    const send = () => {
+      const pipeline = lane.pipeline();
+      APPEND.queue(pipeline, args);
+      pipeline.wait(replicas, timeoutMs);
+      return pipeline.exec();
     };
-    pipeline.tetherAppend(...args);
-    pipeline.wait(replicas, timeoutMs);
-    const [appended, waited] = (await pipeline.exec()) ?? [];
+    let replies = await send();
+    // The node's script cache was flushed: nothing was appended; once more, with the text.
+    if (replies?.[0]?.[0] && isNoScript(replies[0][0])) replies = await send();
+    const [appended, waited] = replies ?? [];
     if (!appended || appended[0]) throw appended?.[0] ?? new Error('append: no reply');
     if (!waited || waited[0]) throw waited?.[0] ?? new Error('WAIT: no reply');
     const confirmed = Number(waited[1]);

@@ -8,6 +8,7 @@
 
 import type { RevocationList, Revoked } from '../core/ports/revocation-list.ts';
 import type { Principal } from '../core/principal.ts';
+import { defineScripts, LuaScript } from '../redis/lua-scripts.ts';
 import type { RedisConnection } from '../redis/redis-target.ts';
 
 export interface Block {
@@ -32,8 +33,7 @@ export class RedisRevocations implements RevocationList {
     redis: RedisConnection,
     private readonly prefix: string,
   ) {
-    if (!('tetherRevokeBefore' in redis))
-      redis.defineCommand('tetherRevokeBefore', { numberOfKeys: 1, lua: REVOKE });
+    defineScripts(redis, { tetherRevokeBefore: new LuaScript(REVOKE, 1) });
     this.redis = redis as RevocationRedis;
   }
 

@@ -15,6 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { LimitsConfig } from '../config/config.ts';
 import { TetherError } from '../core/tether-error.ts';
+import { defineScripts, LuaScript } from '../redis/lua-scripts.ts';
 import type { RedisConnection } from '../redis/redis-target.ts';
 import { jitteredAtLeast } from '../shared/backoff.ts';
 import { type ErrorCode, jitteredRetryAfter } from '../shared/errors.ts';
@@ -76,8 +77,7 @@ export class RateLimits {
       ip: new RateLimiterMemory({ points: config.connectPerIp, duration: config.windowS }),
       user: new RateLimiterMemory({ points: config.connectPerUser, duration: config.windowS }),
     };
-    if (!('tetherClaimLease' in redis))
-      redis.defineCommand('tetherClaimLease', { numberOfKeys: 1, lua: CLAIM_LEASE });
+    defineScripts(redis, { tetherClaimLease: new LuaScript(CLAIM_LEASE, 1) });
     this.redis = redis as LeaseRedis;
   }
 

@@ -5,6 +5,7 @@
  */
 
 import type { PresencePage } from '../core/ports/presence-store.ts';
+import { defineScripts, scriptTable } from '../redis/lua-scripts.ts';
 import type { RedisConnection } from '../redis/redis-target.ts';
 import type { PresenceMember } from '../shared/frames.ts';
 import { PRESENCE_SCRIPTS } from './presence-scripts.ts';
@@ -36,8 +37,7 @@ export class ChannelPresence {
     /** How long a member stays without a refresh (ms). */
     private readonly leaseMs: number,
   ) {
-    for (const [name, lua] of Object.entries(PRESENCE_SCRIPTS))
-      if (!(name in redis)) redis.defineCommand(name, { numberOfKeys: 4, lua });
+    defineScripts(redis, scriptTable(PRESENCE_SCRIPTS, 4));
     this.redis = redis as PresenceRedis;
   }
 

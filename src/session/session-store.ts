@@ -10,6 +10,7 @@
 
 import type { ChannelPosition, SessionRecord, SessionStore } from '../core/ports/session-store.ts';
 import type { Keys } from '../redis/keys.ts';
+import { defineScripts, scriptTable } from '../redis/lua-scripts.ts';
 import type { RedisConnection } from '../redis/redis-target.ts';
 import type { UserSessionIndex } from './user-sessions.ts';
 
@@ -78,9 +79,7 @@ export class RedisSessionStore implements SessionStore {
     /** Which sessions each user has, kept in step with the sessions' own lifetimes. */
     readonly byUser: UserSessionIndex,
   ) {
-    for (const [name, lua] of Object.entries(SCRIPTS)) {
-      if (!(name in redis)) redis.defineCommand(name, { numberOfKeys: 1, lua });
-    }
+    defineScripts(redis, scriptTable(SCRIPTS, 1));
     this.redis = redis as ScriptedRedis;
   }
 

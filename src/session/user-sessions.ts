@@ -6,6 +6,7 @@
  * process crashed drops out when its hash would have expired; a deleted session is
  * removed at once. Read by the control routes (GET /users/:userId/sessions).
  */
+import { defineScripts, LuaScript } from '../redis/lua-scripts.ts';
 import type { RedisConnection } from '../redis/redis-target.ts';
 
 /**
@@ -35,8 +36,7 @@ export class UserSessionIndex {
     redis: RedisConnection,
     private readonly prefix: string,
   ) {
-    if (!('tetherHoldSession' in redis))
-      redis.defineCommand('tetherHoldSession', { numberOfKeys: 1, lua: HOLD });
+    defineScripts(redis, { tetherHoldSession: new LuaScript(HOLD, 1) });
     this.redis = redis as IndexRedis;
   }
 

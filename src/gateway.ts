@@ -12,6 +12,7 @@ import { BullAdmissionLine } from './admission/admission-line.ts';
 import { AdmissionQueue } from './admission/admission-queue.ts';
 import { ResourceMonitor } from './admission/resource-monitor.ts';
 import { createTokenVerifier, type JwtVerifier } from './auth/token-verifier.ts';
+import { confirmAckedAfterReconnect } from './channels/acked-positions.ts';
 import { RedisChannelOccupancy } from './channels/channel-occupancy.ts';
 import { ChannelReader } from './channels/channel-reader.ts';
 import { EventLog } from './channels/event-log.ts';
@@ -120,6 +121,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
       ackTimeoutMs: config.publishAck.timeoutMs,
     },
   );
+  confirmAckedAfterReconnect(redis.commands, events, logger);
   const notifier = new LifecycleNotifier(events, {
     nodeId: config.nodeId,
     ...config.lifecycleEvents,

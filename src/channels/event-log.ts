@@ -29,6 +29,7 @@ import { defineScripts, isNoScript, LuaScript } from '../redis/lua-scripts.ts';
 import type { PubSubMode, RedisConnection } from '../redis/redis-target.ts';
 import { compareEventIds, INBOX_PREFIX } from '../shared/identifiers.ts';
 import { randomView } from '../shared/random-page.ts';
+import { AckedPositions } from './acked-positions.ts';
 import { historyRange, type LogHeadInfo, planPosition, recoveredSince } from './log-positions.ts';
 import { APPEND_SCRIPT, HEAD_SCRIPT, HISTORY_SCRIPT, RENEW_EPOCH_SCRIPT } from './log-scripts.ts';
 import { lostUpTo, newestId } from './stream-info.ts';
@@ -121,6 +122,10 @@ export class EventLog implements EventStore {
   private readonly retentionOf: (channel: string) => Retention;
   private readonly ackConnections: ScriptedRedis[];
   private nextAck = 0;
+  /** The newest event acked per channel, confirmed still held after a reconnect (confirmAcked). */
+  private readonly acked = new AckedPositions();
+  /** While confirmAcked runs: positions are planned after it, against the epochs it leaves. */
+  private confirming: Promise<unknown> | undefined;
 
   /** @param retention - events kept per channel, or each channel's retention (its namespace's). */
   constructor(
@@ -177,6 +182,7 @@ export class EventLog implements EventStore {
     const [id, repeated] = this.options.ackReplicas
       ? await this.appendReplicated(args, this.options.ackReplicas)
       : await this.appends.tetherAppend(...args);
+    if (!isInbox(channel)) this.acked.note(channel, id);
     return { id, json, ts, correlationId, traceparent, duplicate: repeated === 1 };
   }
 
@@ -230,6 +236,7 @@ export class EventLog implements EventStore {
    * (reverse); paging forward past a trim, the page starts at the oldest event held.
    */
   async history(channel: string, query: HistoryQuery): Promise<HistoryPage> {
+    if (this.confirming) await this.confirming;
     const page = await this.historyPage(channel, query.since, query);
     if (query.since === undefined) return page;
     const recovered = recoveredSince(page.head, query.since, query.epoch, query.reverse);
@@ -314,11 +321,55 @@ export class EventLog implements EventStore {
     epoch?: string,
     options: { replay?: boolean } = {},
   ): Promise<ReplayPlan> {
+    if (this.confirming) await this.confirming;
     const [current, info] = await this.headOf(channel);
     return planPosition({ epoch: current, info }, after, epoch, {
       inbox: isInbox(channel),
       replay: options.replay ?? true,
     });
+  }
+
+  /**
+   * After Redis came back (acked-positions.ts): look for the newest acked event of every
+   * channel this process appended to; a log that lost one gets a new epoch. Returns those
+   * channels. Plans and history pages made meanwhile wait for it.
+   */
+  confirmAcked(): Promise<string[]> {
+    const run = this.confirmEach(this.acked.snapshot());
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.confirming = settled;
+    void settled.then(() => {
+      if (this.confirming === settled) this.confirming = undefined;
+    });
+    return run;
+  }
+
+  private async confirmEach(positions: [string, string][]): Promise<string[]> {
+    const broken: string[] = [];
+    for (let i = 0; i < positions.length; i += CONFIRM_BATCH) {
+      const batch = positions.slice(i, i + CONFIRM_BATCH);
+      const kept = await Promise.all(batch.map(([channel, id]) => this.holds(channel, id)));
+      batch.forEach(([channel], at) => {
+        if (!kept[at]) broken.push(channel);
+      });
+    }
+    return broken;
+  }
+
+  /** Whether `channel`'s log still holds `id` (or dropped it by retention); if not, a new epoch. */
+  private async holds(channel: string, id: string): Promise<boolean> {
+    const [epoch, info] = await this.headOf(channel);
+    if (!info) return true;
+    // Below what retention may have removed: gone by design, and planPosition reports it.
+    if (compareEventIds(id, lostUpTo(info)) <= 0) return true;
+    const held =
+      compareEventIds(newestId(info), id) >= 0 &&
+      (await this.redis.xrange(this.keys.channel(channel), id, id)).length > 0;
+    if (!held) await this.renewEpoch(channel, epoch);
+    return held;
   }
 
   /** [epoch, XINFO STREAM reply]: an inbox has the session's epoch, and no stream until a reply. */
@@ -333,6 +384,9 @@ export class EventLog implements EventStore {
 }
 
 const isInbox = (channel: string) => channel.startsWith(INBOX_PREFIX);
+
+/** Channels confirmed at once after a reconnect (confirmAcked): a few round trips' worth, not thousands. */
+const CONFIRM_BATCH = 64;
 
 /** Where a publish's idempotency key is kept: beside the stream, on its slot. */
 const idempotencyKey = (streamKey: string, key: string) => `${streamKey}:idem:${key}`;

@@ -7,6 +7,10 @@
  * loss, where a loss costs a restart, and the cheap cases run once per transport.
  */
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { type RedisServerHandle, startRedisServer } from '../../src/redis/embedded-redis.ts';
 import type { SubscribedFrame, WelcomeFrame } from '../../src/shared/frames.ts';
@@ -124,6 +128,55 @@ ownServer('Redis without persistence loses everything while clients are away', (
     }
   });
 });
+
+ownServer(
+  'Redis restarted from an older copy of its data (a restored RDB, an AOF short of its last writes)',
+  () => {
+    it('acked events it no longer holds are reported: the resume says recovered:false, though no one read the channel live', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'tether-older-copy-'));
+      cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+      let redisServer = await startRedisServer({ dir });
+      cleanups.push(() => redisServer.stop());
+      const gw = await gatewayOn(redisServer);
+      const channel = `older:${randomUUID().slice(0, 8)}`;
+      const token = await mintToken({ sub: 'offline' });
+      const first = await session(gw, { token }, 'websocket');
+      const subscribed = await subscribe(first.client, channel);
+      const seen = await publishMany(gw.http, channel, 3);
+      await first.client.waitForEvents(3);
+      first.client.drop(); // nobody on this gateway reads the channel from here on
+
+      const redis = new Redis(redisServer.url);
+      await redis.save(); // the copy it comes back from: the session and these three events
+      redis.disconnect();
+      const acked = await publishMany(gw.http, channel, 3);
+      expect(acked).toHaveLength(3);
+      redisServer.process.kill('SIGKILL');
+      await redisServer.stop();
+      redisServer = await startRedisServer({ dir, port: redisServer.port });
+      await eventually(async () => (await readyStatus(gw)) === 200, 'the gateway back on Redis', 20_000);
+      // The backend goes on publishing: the log's newest ID passes the lost ones.
+      const later = await publishMany(gw.http, channel, 2);
+
+      const resume = {
+        sessionId: first.welcome.sessionId,
+        resumeToken: first.welcome.resumeToken,
+        lastEventIds: { [channel]: lastId(seen) },
+        epochs: { [channel]: subscribed.epoch },
+      };
+      const back = await session(gw, { token, resume }, 'websocket');
+      expect(back.welcome).toMatchObject({ resumed: true, recovered: false });
+      const position = back.welcome.channels.find((c) => c.channel === channel);
+      expect(position?.recovered).toBe(false);
+      expect(position?.epoch).not.toBe(subscribed.epoch);
+      await back.client.waitForEvents(later.length, channel);
+      await settle(back.client);
+      // What it gets is what the log holds now, told as a new history: the lost three never come.
+      expect(ids(back.client.events(channel))).toEqual(expect.arrayContaining(later));
+      expect(ids(back.client.events(channel))).not.toEqual(expect.arrayContaining(acked.slice(0, 1)));
+    });
+  },
+);
 
 describe.each(TRANSPORTS)('over %s', (transport: Transport) => {
   describe('a log whose IDs went backwards (a replica behind, a clock behind)', () => {

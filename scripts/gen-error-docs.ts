@@ -20,13 +20,22 @@ const CATEGORIES: Record<ErrorCategory, string> = {
   system: 'the gateway or its event store is overloaded, restarting or failing; almost always retryable.',
 };
 
-/** RFC 6455 §7.4.1 names of the standard close codes the registry uses. */
+/**
+ * Names of the standard close codes (RFC 6455 §7.4.1; 1012–1014 from IANA's WebSocket Close Code
+ * Number registry). Codes 4000–4999 are the application's own: Tether's.
+ */
 const CLOSE_CODE_NAMES: Record<number, string> = {
+  1000: 'Normal Closure',
+  1001: 'Going Away',
+  1002: 'Protocol Error',
+  1003: 'Unsupported Data',
+  1007: 'Invalid Frame Payload Data',
   1008: 'Policy Violation',
   1009: 'Message Too Big',
   1011: 'Internal Error',
   1012: 'Service Restart',
   1013: 'Try Again Later',
+  1014: 'Bad Gateway',
 };
 
 /** A markdown table cell: no line breaks, no column breaks, no stray HTML. */
@@ -47,7 +56,11 @@ function table(header: readonly string[], rows: readonly string[][]): string[] {
 }
 
 function closeCodeName(code: number): string {
-  return CLOSE_CODE_NAMES[code] ?? 'Tether-specific (4000–4999)';
+  const name = CLOSE_CODE_NAMES[code];
+  if (name) return name;
+  if (code >= 4000 && code <= 4999) return 'Tether-specific (4000–4999)';
+  // Below 4000 a code is the standard's (or a library's, 3000–3999), never Tether's: name it above.
+  throw new Error(`close code ${code} has no name: add it to CLOSE_CODE_NAMES`);
 }
 
 export function renderErrorDocs(registry: Readonly<Record<string, ErrorSpec>> = ERRORS): string {

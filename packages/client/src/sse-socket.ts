@@ -106,7 +106,10 @@ export class SseSocket implements WebSocketLike {
     this.finish(ended.code, ended.reason);
   }
 
-  /** One SSE message (the gateway writes `\n` line ends only, and one `data` line a frame). */
+  /**
+   * One SSE message (the gateway writes `\n` line ends only; a frame with line breaks comes as
+   * several `data` lines, which parseSseMessage joins with `\n`, as the WHATWG rules do).
+   */
   private dispatch(message: string): void {
     const { event, data, id } = parseSseMessage(message);
     if (id !== undefined) this.lastEventId = id;

@@ -1,9 +1,9 @@
 /**
- * The SSE wire format of Tether's frames (docs/protocol.md §1.1): each frame is
- * one `data:` line (JSON has no raw line breaks); an event frame also sets the `id` to every
- * channel's position on this stream, so a reconnecting EventSource's `Last-Event-ID` is a
- * `lastEventIds` map; the stream opens with an `open` event and ends with a `close` event
- * that carries what a WebSocket close frame would.
+ * The SSE wire format of Tether's frames (docs/protocol.md §1.1): each frame is one message,
+ * one `data:` line per line of its text (`message` builds every one); an event frame also sets
+ * the `id` to every channel's position on this stream, so a reconnecting EventSource's
+ * `Last-Event-ID` is a `lastEventIds` map; the stream opens with an `open` event and ends with a
+ * `close` event that carries what a WebSocket close frame would.
  */
 
 /** The channel and event ID at the head of an event frame (src/core/event-frames.ts builds it). */
@@ -23,8 +23,24 @@ export function positionsId(positions: Map<string, string>): string {
   return JSON.stringify(Object.fromEntries(positions));
 }
 
+/** A line break as SSE reads one (WHATWG HTML, "Parsing an event stream"): CRLF, LF or CR. */
+const LINE_BREAK = /\r\n|\r|\n/g;
+
+/**
+ * One SSE message: `fields` (`event: …\n`, `id: …\n`, each one line), then `text` as its data.
+ * A frame may hold raw line breaks: JSON allows them as whitespace between tokens, and a
+ * publisher's `data` (or a worker's reply) is kept as written, pretty-printed too. On one
+ * `data:` line the first break would end the field and the rest be dropped as unknown fields
+ * (a blank line would even end the message), so each line goes on a `data:` line of its own: a
+ * client joins them with LF, which gives the text back with CR and CRLF as LF — whitespace
+ * still, the JSON's value unchanged.
+ */
+function message(fields: string, text: string): string {
+  return `${fields}data: ${text.replace(LINE_BREAK, '\ndata: ')}\n\n`;
+}
+
 export function dataMessage(frame: string, id: string | undefined): string {
-  return id === undefined ? `data: ${frame}\n\n` : `id: ${id}\ndata: ${frame}\n\n`;
+  return message(id === undefined ? '' : `id: ${id}\n`, frame);
 }
 
 /** A POST's body holds what a WebSocket's frames would: up to four frames of the edge's limit. */
@@ -37,11 +53,11 @@ export function postBodyLimit(maxMessageBytes: number): number {
  * a POST may carry (a client packs the frames it has waiting into POSTs no larger).
  */
 export function openMessage(connection: string, maxPostBytes: number): string {
-  return `event: open\ndata: ${JSON.stringify({ connection, maxPostBytes })}\n\n`;
+  return message('event: open\n', JSON.stringify({ connection, maxPostBytes }));
 }
 
 export function closeMessage(code: number, reason: string): string {
-  return `event: close\ndata: ${JSON.stringify({ code, reason })}\n\n`;
+  return message('event: close\n', JSON.stringify({ code, reason }));
 }
 
 /**

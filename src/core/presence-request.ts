@@ -23,7 +23,8 @@ export async function presenceRequest(
     return;
   }
   try {
-    const page = await core.ports.presence.page(channel, frame.limit ?? PRESENCE_PAGE_DEFAULT, frame.cursor);
+    const reading = core.ports.presence.page(channel, frame.limit ?? PRESENCE_PAGE_DEFAULT, frame.cursor);
+    const page = await core.ports.readiness.whileAnswering(reading);
     conn.send({ type: 'present', ref, channel, ...page });
   } catch (error) {
     conn.logger.warn({ err: error, channel }, 'presence: store unavailable');

@@ -10,6 +10,7 @@ import { namespaceOf } from '../config/channel-policy.ts';
 import type { ErrorCode } from '../shared/errors.ts';
 import { INBOX_PREFIX, SYSTEM_PREFIX } from '../shared/frames.ts';
 import type { GatewayCore } from './gateway-core.ts';
+import { StoreStalledError } from './ports/store-readiness.ts';
 import { channelAllowed, type Principal } from './principal.ts';
 
 export interface PublishRequest {
@@ -27,6 +28,10 @@ export interface PublishRequest {
 export type PublishResult =
   | { id: string; duplicate: boolean; ephemeral?: true }
   | { error: ErrorCode; detail?: string };
+
+/** Said when Redis froze with the append sent: unlike an append refused up front, it may yet land. */
+const STALLED_APPEND =
+  'Redis stopped answering while the event was being appended: it may still be added to the log when Redis answers again; retry with the same idempotencyKey';
 
 /** Why `publisher` may not publish to `channel`, or undefined when it may. */
 function refusal(core: GatewayCore, channel: string, publisher: Principal | 'backend'): string | undefined {
@@ -51,24 +56,27 @@ export async function publishEvent(core: GatewayCore, request: PublishRequest): 
   const { channel, publisher, idempotencyKey } = request;
   const refused = refusal(core, channel, publisher);
   if (refused !== undefined) return { error: 'PUBLISH_FORBIDDEN', detail: refused };
-  if (!core.ports.readiness.isReady()) return { error: 'STORE_UNAVAILABLE' };
+  const { readiness, events } = core.ports;
+  if (!readiness.isReady()) return { error: 'STORE_UNAVAILABLE' };
   try {
     if (core.policy(channel).ephemeral) {
       // Nothing is stored, so there is no ID to give and no repeat to detect.
-      await core.ports.events.announce(channel, request.dataJson, request.correlationId);
+      await readiness.whileAnswering(events.announce(channel, request.dataJson, request.correlationId));
       return { id: '', duplicate: false, ephemeral: true };
     }
     const traceparent = core.telemetry.sampledTraceparent();
-    const event = await core.ports.events.append(channel, request.dataJson, request.correlationId, {
+    const appended = events.append(channel, request.dataJson, request.correlationId, {
       traceparent,
       idempotency:
         idempotencyKey === undefined
           ? undefined
           : { key: scopedKey(publisher, idempotencyKey), windowMs: core.config.idempotencyWindowMs },
     });
+    const event = await readiness.whileAnswering(appended);
     return { id: event.id, duplicate: event.duplicate };
   } catch (error) {
     core.logger.warn({ err: error, channel, correlationId: request.correlationId }, 'publish: append failed');
+    if (error instanceof StoreStalledError) return { error: 'STORE_UNAVAILABLE', detail: STALLED_APPEND };
     return { error: 'STORE_UNAVAILABLE' };
   }
 }

@@ -10,7 +10,7 @@
  * sessions unusable, so the store is not ready.
  */
 
-import type { StoreReadiness } from '../core/ports/store-readiness.ts';
+import { type StoreReadiness, StoreStalledError } from '../core/ports/store-readiness.ts';
 import { masters, nodeName, type RedisConnection } from './redis-target.ts';
 
 export interface StoreHealthOptions {
@@ -28,6 +28,8 @@ export class StoreHealth implements StoreReadiness {
   private responding = true;
   private inFlight = false;
   private timer: NodeJS.Timeout | undefined;
+  /** Requests waiting on the store (whileAnswering): failed when it is found not answering. */
+  private readonly waiting = new Set<(error: Error) => void>();
 
   constructor(
     private readonly redis: RedisConnection,
@@ -47,6 +49,30 @@ export class StoreHealth implements StoreReadiness {
 
   isReady(): boolean {
     return this.responding && this.redis.status === 'ready';
+  }
+
+  whileAnswering<T>(work: Promise<T>): Promise<T> {
+    if (!this.responding) {
+      work.catch(() => {}); // its outcome no longer has anyone to tell
+      return Promise.reject(this.stalled());
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.add(reject);
+      work.then(
+        (value) => {
+          this.waiting.delete(reject);
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.waiting.delete(reject);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  private stalled(): StoreStalledError {
+    return new StoreStalledError(`Redis did not answer a PING within ${this.options.timeoutMs ?? 2000} ms`);
   }
 
   /** The last measured PING round trip, ms (undefined before the first or while down). */
@@ -91,6 +117,9 @@ export class StoreHealth implements StoreReadiness {
         this.roundTrip = undefined;
         this.responding = false;
         this.options.onRoundTrip?.(timeoutMs); // at least this slow
+        const error = this.stalled();
+        for (const fail of this.waiting) fail(error);
+        this.waiting.clear();
       });
     }, timeoutMs);
     timeout.unref();

@@ -189,10 +189,13 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
         backpressure.wake();
         return subscribers;
       },
-      missed: (channel) => {
+      missed: (channel, why) => {
+        const detail =
+          why === 'trimmed'
+            ? `events of ${channel} were trimmed before delivery`
+            : `the log of ${channel} lost events before delivery (Redis lost or restored its data)`;
         for (const conn of core.connections.values())
-          if (conn.subscriptions.has(channel))
-            conn.close('SERVICE_RESTART', { detail: `events of ${channel} were trimmed before delivery` });
+          if (conn.subscriptions.has(channel)) conn.close('SERVICE_RESTART', { detail });
       },
     },
     logger,

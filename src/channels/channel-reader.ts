@@ -33,11 +33,12 @@ export type Deliver = (channel: string, event: LoggedEvent) => void;
 export interface ChannelReaderHooks {
   deliver: Deliver;
   /**
-   * Catching up after a lost connection found events trimmed before they were read:
-   * this process's subscribers of `channel` missed them and must resume (their
-   * resume reports `recovered: false`).
+   * Catching up after a lost connection found events gone before they were read —
+   * `trimmed` by retention, or the log `lost` history (Redis lost or restored it): this
+   * process's subscribers of `channel` missed them and must resume (their resume reports
+   * `recovered: false`).
    */
-  missed(channel: string): void;
+  missed(channel: string, why: 'trimmed' | 'lost'): void;
 }
 
 /** Events read per XRANGE while catching up. */
@@ -240,7 +241,7 @@ export class ChannelReader implements ChannelFeed {
       'channel reader: the log lost history this process had delivered',
     );
     feed.epoch = epoch;
-    this.hooks.missed(channel);
+    this.hooks.missed(channel, 'lost');
   }
 
   /** Deliver what the stream holds after the cursor. */
@@ -253,7 +254,7 @@ export class ChannelReader implements ChannelFeed {
           { channel, after: feed.cursor },
           'channel reader: events trimmed before they were read',
         );
-        this.hooks.missed(channel);
+        this.hooks.missed(channel, 'trimmed');
       }
       for (const event of events) this.accept(channel, feed, event);
       if (events.length < PAGE) return;

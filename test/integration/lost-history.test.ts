@@ -117,7 +117,11 @@ ownServer('Redis without persistence loses everything while clients are away', (
 
     for (const { transport, channel, client, subscribed } of present) {
       const after = await publishMany(gw.http, channel, 2);
-      // Its reader saw the new epoch: the connection is closed so the client resumes.
+      // Its reader saw the new epoch: the connection is closed so the client resumes, told why.
+      expect(await client.next((f) => f.type === 'error', 15_000)).toMatchObject({
+        code: 'SERVICE_RESTART',
+        detail: expect.stringMatching(/lost events before delivery \(Redis lost or restored its data\)/),
+      });
       expect((await client.waitClosed(15_000)).code, transport).toBe(1012);
       const back = await session(gw, { token: await mintToken({ sub: 'present' }) }, transport);
       const position = { from: lastId(before.get(channel) as string[]), epoch: subscribed.epoch };

@@ -22,7 +22,7 @@
  */
 
 import type { Logger } from 'pino';
-import type { ChannelFeed, LoggedEvent } from '../core/ports/event-store.ts';
+import { type ChannelFeed, type LoggedEvent, ZERO_ID } from '../core/ports/event-store.ts';
 import type { Keys } from '../redis/keys.ts';
 import { isCluster, type PubSubMode, type RedisConnection } from '../redis/redis-target.ts';
 import { compareEventIds } from '../shared/frames.ts';
@@ -244,6 +244,22 @@ export class ChannelReader implements ChannelFeed {
     this.hooks.missed(channel, 'lost');
   }
 
+  /**
+   * An append created the log this feed was reading, under a new epoch: the log was
+   * removed while we read it (FLUSHALL, an eviction, a DEL) with the connection up, so no
+   * resync saw it. What was delivered belongs to a history that is gone: subscribers here
+   * must resume (`recovered: false`); the new log is read from its start.
+   */
+  private logCreatedAnew(channel: string, feed: Feed, epoch: string): void {
+    this.logger.warn(
+      { channel, epoch: feed.epoch, now: epoch, cursor: feed.cursor },
+      'channel reader: the log was created anew under this process',
+    );
+    feed.epoch = epoch;
+    feed.cursor = ZERO_ID;
+    this.hooks.missed(channel, 'lost');
+  }
+
   /** Deliver what the stream holds after the cursor. */
   private async catchUp(channel: string, feed: Feed): Promise<void> {
     for (;;) {
@@ -276,6 +292,8 @@ export class ChannelReader implements ChannelFeed {
   }
 
   private accept(channel: string, feed: Feed, event: LoggedEvent): void {
+    if (event.startedEpoch !== undefined && feed.epoch !== undefined && event.startedEpoch !== feed.epoch)
+      this.logCreatedAnew(channel, feed, event.startedEpoch);
     if (feed.cursor !== undefined && compareEventIds(event.id, feed.cursor) <= 0) return;
     feed.cursor = event.id;
     this.hooks.deliver(channel, event);

@@ -394,7 +394,9 @@ const idempotencyKey = (streamKey: string, key: string) => `${streamKey}:idem:${
 /** An event from its pub/sub announcement (APPEND_SCRIPT's message). */
 export function fromAnnouncement(message: string): LoggedEvent {
   const newline = message.indexOf('\n');
-  const [id, ts, correlationId, traceparent] = JSON.parse(message.slice(0, newline)) as string[];
+  const [id, ts, correlationId, traceparent, startedEpoch] = JSON.parse(
+    message.slice(0, newline),
+  ) as string[];
   return {
     id: id as string,
     json: message.slice(newline + 1),
@@ -402,6 +404,7 @@ export function fromAnnouncement(message: string): LoggedEvent {
     correlationId: correlationId || undefined,
     traceparent: traceparent || undefined,
     ...(id === '' ? { ephemeral: true as const } : {}),
+    ...(startedEpoch ? { startedEpoch } : {}),
   };
 }
 

@@ -27,7 +27,8 @@ end`;
  * stream this append creates ('' for none: session inboxes), maximum age ms or '0',
  * idempotency window ms or '0', 'sharded' to announce with SPUBLISH (on the stream's
  * own slot: a cluster sends it to that shard only, not to every node) else PUBLISH. Returns [ID, 1 when it repeated a key (the first ID,
- * nothing appended) else 0]. The message is `[id, ts, correlationId, traceparent]` as
+ * nothing appended) else 0]. The message is `[id, ts, correlationId, traceparent]` —
+ * and, when this append created the stream, its new epoch fifth — as
  * JSON, a newline, then the data JSON (a correlation ID may hold any character; cjson
  * escapes it, so the first newline ends the header).
  *
@@ -54,7 +55,7 @@ end
 if fresh then redis.call('XGROUP', 'CREATE', KEYS[1], '${EPOCH_GROUP}' .. ARGV[7], '0') end
 if ARGV[6] ~= '0' then redis.call('PEXPIRE', KEYS[1], ARGV[6]) end
 if remember then redis.call('SET', KEYS[2], id, 'PX', ARGV[9]) end
-redis.call(ARGV[10] == 'sharded' and 'SPUBLISH' or 'PUBLISH', KEYS[1], cjson.encode({id, ARGV[3], ARGV[4], ARGV[5]}) .. '\\n' .. ARGV[2])
+redis.call(ARGV[10] == 'sharded' and 'SPUBLISH' or 'PUBLISH', KEYS[1], cjson.encode({id, ARGV[3], ARGV[4], ARGV[5], fresh and ARGV[7] or nil}) .. '\\n' .. ARGV[2])
 return {id, 0}`;
 
 /**

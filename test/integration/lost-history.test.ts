@@ -182,6 +182,39 @@ ownServer(
   },
 );
 
+ownServer('Redis loses data while the gateway stays connected (FLUSHALL, an eviction)', () => {
+  it('a subscriber reading the channel live is closed to resume, and its resume says recovered:false', async () => {
+    const redisServer = await startRedisServer();
+    cleanups.push(() => redisServer.stop());
+    const gw = await gatewayOn(redisServer);
+    const channel = `flushed:${randomUUID().slice(0, 8)}`;
+    const token = await mintToken({ sub: 'live' });
+    const { client } = await session(gw, { token }, 'websocket');
+    const subscribed = await subscribe(client, channel);
+    const before = await publishMany(gw.http, channel, 3);
+    await client.waitForEvents(3);
+
+    const redis = new Redis(redisServer.url);
+    await redis.flushall(); // the connections stay up: no reconnect tells the gateway
+    redis.disconnect();
+    const after = await publishMany(gw.http, channel, 2);
+
+    // The first append made the log anew under a new epoch, and said so: not carried on silently.
+    expect(await client.next((f) => f.type === 'error', 10_000)).toMatchObject({
+      code: 'SERVICE_RESTART',
+      detail: expect.stringMatching(/lost events before delivery/),
+    });
+    expect((await client.waitClosed(10_000)).code).toBe(1012);
+    const back = await session(gw, { token }, 'websocket'); // the session went with the rest
+    const again = await subscribe(back.client, channel, { from: lastId(before), epoch: subscribed.epoch });
+    expect(again).toMatchObject({ recovered: false, after: '0-0' });
+    expect(again.epoch).not.toBe(subscribed.epoch);
+    await back.client.waitForEvents(after.length, channel);
+    await settle(back.client);
+    expect(ids(back.client.events(channel))).toEqual(after);
+  });
+});
+
 describe.each(TRANSPORTS)('over %s', (transport: Transport) => {
   describe('a log whose IDs went backwards (a replica behind, a clock behind)', () => {
     it('a position past the log’s newest ID is answered recovered:false, from the start of what it holds', async () => {

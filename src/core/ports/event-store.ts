@@ -15,6 +15,11 @@ export interface LoggedEvent {
   traceparent?: string;
   /** Announced, never appended (an ephemeral channel): `id` is empty, nothing can replay it. */
   ephemeral?: true;
+  /**
+   * Announced by the append that created the log, with the epoch it gave it: a reader that
+   * knew the log under another epoch learns it was lost (FLUSHALL, an eviction, a DEL).
+   */
+  startedEpoch?: string;
 }
 
 export interface ReplayPlan {

@@ -5,6 +5,8 @@
  *   stays open well past the first token's `exp` — no 4002 close, no reconnect, events flow;
  * - a refreshed token whose `channels` claim no longer covers a channel: that subscription fails
  *   (FORBIDDEN_CHANNEL), the others go on;
+ * - getToken() throwing a non-retryable TetherClientError during a refresh (the app's "logged out")
+ *   is emitted on `error` at once, on the connection still open, not at the token's `exp`;
  * - a refresh the gateway refuses (a token for another user: AUTH_REFRESH_REJECTED, 4004) is
  *   reported once, and the SDK reconnects with a new token from getToken() and resumes the
  *   same session.
@@ -12,7 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ChannelEvent, TetherClient, type TetherClientError } from '../../packages/client/src/index.ts';
+import { type ChannelEvent, TetherClient, TetherClientError } from '../../packages/client/src/index.ts';
 import { countingWebSocket } from '../support/counting-websocket.ts';
 import { eventually } from '../support/events.ts';
 import { mintToken, publishHttp, startTestGateway, type TestGateway } from '../support/gateway.ts';
@@ -97,6 +99,29 @@ describe('the SDK refreshes its token in band', () => {
     expect(got).toEqual([id]);
     expect(room.state).toBe('subscribed');
     expect(counter.opened).toBe(1);
+    client.disconnect();
+  }, 30_000);
+
+  it('getToken()’s non-retryable verdict during a refresh ("logged out") is emitted at once, not at exp', async () => {
+    let calls = 0;
+    const { client, counter } = watchedClient(async () => {
+      if (++calls === 1) return mintToken({ sub: 'leaver', expiresIn: '3s' });
+      throw new TetherClientError('AUTH_INVALID_TOKEN', { detail: 'logged out' });
+    });
+    const told: { code: string; detail?: string; state: string; sockets: number }[] = [];
+    client.on('error', ({ code, detail }) =>
+      told.push({ code, detail, state: client.state, sockets: counter.opened }),
+    );
+    client.connect();
+    await eventually(() => told.length > 0, 'an error', 15_000);
+    // Told on the connection it happened on, before the gateway closes it at exp (4002).
+    expect(told[0]).toEqual({
+      code: 'AUTH_INVALID_TOKEN',
+      detail: 'logged out',
+      state: 'connected',
+      sockets: 1,
+    });
+    expect(calls).toBe(2);
     client.disconnect();
   }, 30_000);
 

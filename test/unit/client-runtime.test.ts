@@ -34,6 +34,21 @@ afterEach(() => {
   client?.disconnect();
 });
 
+/**
+ * Play the gateway through a flush of `count` queued publishes: each goes out alone — the next
+ * only after this one's ack, so no refusal can reorder them — and gets its ack. Returns them.
+ */
+function ackInTurn(socket: FakeWebSocket, count: number): Record<string, unknown>[] {
+  for (let acked = 0; acked < count; acked++) {
+    const sent = socket.sentOfType('publish');
+    expect(sent).toHaveLength(acked + 1);
+    const f = sent[acked] as Record<string, unknown>;
+    expect(f.idempotencyKey).toEqual(expect.any(String)); // a queued publish can be sent again safely
+    socket.receive({ type: 'ack', ref: f.ref, channel: 'room:1', id: `1-${f.ref}` });
+  }
+  return socket.sentOfType('publish');
+}
+
 describe('offline queue', () => {
   it('holds publishes made before connecting and sends them in order once welcomed', async () => {
     newClient();
@@ -45,10 +60,8 @@ describe('offline queue', () => {
     socket.open();
     expect(socket.sent.map((f) => f.type)).toEqual(['hello']); // nothing before welcome
     socket.receive(welcome());
-    const publishes = socket.sentOfType('publish');
+    const publishes = ackInTurn(socket, 5);
     expect(publishes.map((f) => (f.data as { n: number }).n)).toEqual([1, 2, 3, 4, 5]);
-    for (const f of publishes)
-      socket.receive({ type: 'ack', ref: f.ref, channel: 'room:1', id: `1-${f.ref}` });
     const ids = (await Promise.all(acks)).map((a) => a.id);
     expect(ids).toEqual(publishes.map((f) => `1-${f.ref}`));
     expect(client.queuedCount).toBe(0);
@@ -65,11 +78,7 @@ describe('offline queue', () => {
     expect(errors).toEqual(['OFFLINE_QUEUE_FULL']);
     expect(client.queuedCount).toBe(1000);
     const socket = await connectAndWelcome();
-    expect(socket.sentOfType('publish').map((f) => f.data)).toEqual(
-      Array.from({ length: 1000 }, (_, i) => i),
-    );
-    for (const f of socket.sentOfType('publish'))
-      socket.receive({ type: 'ack', ref: f.ref, channel: 'room:1', id: '1-0' });
+    expect(ackInTurn(socket, 1000).map((f) => f.data)).toEqual(Array.from({ length: 1000 }, (_, i) => i));
     await Promise.all(kept);
   });
 

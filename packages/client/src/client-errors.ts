@@ -87,13 +87,15 @@ export const CLIENT_ERRORS = {
     retryable: true,
     message:
       'The connection dropped after this publish was sent and before the gateway acknowledged it; it may or may not have been stored.',
-    recovery: 'Publish again if a duplicate is harmless, or look for it in the channel after reconnecting.',
+    recovery:
+      'Publish it again with the same idempotencyKey (stored once), or look for it in the channel after reconnecting; without a key, publish again only if a duplicate is harmless.',
   },
   REQUEST_TIMEOUT: {
     category: 'event',
     retryable: true,
     message: 'No answer to this request arrived within its timeout.',
-    recovery: 'Retry; for actions, check that a backend worker handles this action name.',
+    recovery:
+      'A publish may still be stored: send it again with the same idempotencyKey (stored once). For an action, check that a backend worker handles its name, then retry.',
   },
   CLIENT_CLOSED: {
     category: 'client',

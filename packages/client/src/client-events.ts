@@ -47,4 +47,15 @@ export interface ClientEvents {
 export interface PublishAck {
   channel: string;
   id: string;
+  /** A repeat of an earlier publish's `idempotencyKey`: nothing was appended, `id` is that publish's. */
+  duplicate?: true;
+}
+
+export interface PublishOptions {
+  /**
+   * Your key for this message (a UUID, 1–128 visible ASCII characters), kept with it until it is
+   * acked: publishing again with the same key within the gateway's IDEMPOTENCY_WINDOW_MS (10 min
+   * by default) stores it once. Queued publishes get one from the SDK when they have none.
+   */
+  idempotencyKey?: string;
 }

@@ -10,7 +10,7 @@ import { classifyClose } from './classify-close.ts';
 import type { ClientEvents } from './client-events.ts';
 import type { ResolvedOptions } from './client-options.ts';
 import { historyPage } from './history.ts';
-import type { RequestFrame, RequestRegistry } from './request-registry.ts';
+import { type RequestFrame, type RequestRegistry, unconfirmed } from './request-registry.ts';
 import { roundTrip } from './round-trip.ts';
 import type {
   ErrorFrame,
@@ -107,11 +107,7 @@ export class FrameRouter {
     this.subscriptions.connectionLost();
     this.requests.rejectWhere(
       (r) => r.frame.type === 'publish' && r.sent === true,
-      (r) =>
-        new TetherClientError('DELIVERY_UNCONFIRMED', {
-          ref: r.ref,
-          detail: r.frame.type === 'publish' ? r.frame.channel : undefined,
-        }),
+      (r) => unconfirmed(r),
     );
     // A page asked on the lost socket will not come: ask again (a read, so always safe).
     this.requests.rejectWhere(
@@ -176,7 +172,12 @@ export class FrameRouter {
         this.onReply(frame);
         return;
       case 'ack':
-        if (frame.ref) this.requests.resolve(frame.ref, { channel: frame.channel, id: frame.id });
+        if (frame.ref)
+          this.requests.resolve(frame.ref, {
+            channel: frame.channel,
+            id: frame.id,
+            ...(frame.duplicate && { duplicate: true }),
+          });
         return;
       case 'subscribed':
         // The inbox (announced by the first action) starts where the gateway says; a resumed one

@@ -17,6 +17,7 @@ export type {
   ClientEvents,
   ClientStateName,
   PublishAck,
+  PublishOptions,
   RecoveredNotice,
   StateChange,
 } from './client-events.ts';

@@ -27,6 +27,21 @@ export class OfflineQueue<T> {
     this.items.push(item);
   }
 
+  /** The oldest item, left in place. */
+  peek(): T | undefined {
+    return this.items[0];
+  }
+
+  /** The oldest item, taken out. */
+  shift(): T | undefined {
+    return this.items.shift();
+  }
+
+  /** Back at the head, past the capacity if need be: an item taken out to be sent, to be sent again first. */
+  putBack(item: T): void {
+    this.items.unshift(item);
+  }
+
   /** Everything queued, oldest first; the queue is empty afterwards. */
   drain(): T[] {
     const items = this.items;

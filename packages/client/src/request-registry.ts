@@ -16,9 +16,15 @@ export interface PendingRequest {
   sent?: boolean;
   /** The session it was sent on. */
   sentOn?: string;
+  /** When it was first written to a socket, ms since the epoch. */
+  firstSentAt?: number;
   timer?: ReturnType<typeof setTimeout>;
   resolve(value: unknown): void;
   reject(error: unknown): void;
+  /** Asked before an error settles it: true when its owner sends it again instead (outbox.ts). */
+  retry?(error: unknown): boolean;
+  /** Told when it is answered or failed for good. */
+  settled?(): void;
 }
 
 export class RequestRegistry {
@@ -44,6 +50,7 @@ export class RequestRegistry {
   markSent(request: PendingRequest, sessionId: string | undefined, timeoutMs: number): void {
     request.sent = true;
     request.sentOn = sessionId;
+    request.firstSentAt ??= Date.now();
     clearTimeout(request.timer);
     request.timer = setTimeout(
       () =>
@@ -73,9 +80,12 @@ export class RequestRegistry {
   }
 
   reject(ref: string, error: unknown): boolean {
-    const request = this.take(ref);
-    request?.reject(error);
-    return request !== undefined;
+    const request = this.byRef.get(ref);
+    if (!request) return false;
+    clearTimeout(request.timer);
+    request.sent = false;
+    if (!request.retry?.(error)) this.take(ref)?.reject(error);
+    return true;
   }
 
   /** Reject every request `match` selects, with the error `errorFor` builds for it. */
@@ -87,12 +97,12 @@ export class RequestRegistry {
       if (match(request)) this.reject(request.ref, errorFor(request));
   }
 
-  /** Everything fails with `error`: nothing will answer now. */
-  rejectAll(error: unknown): void {
-    this.rejectWhere(
-      () => true,
-      () => error,
-    );
+  /** Everything fails, retry or not, with the error `errorFor` builds for it: nothing will answer now. */
+  rejectAll(errorFor: (request: PendingRequest) => unknown): void {
+    for (const ref of [...this.byRef.keys()]) {
+      const request = this.take(ref);
+      request?.reject(errorFor(request));
+    }
   }
 
   private take(ref: string): PendingRequest | undefined {
@@ -100,6 +110,16 @@ export class RequestRegistry {
     if (!request) return undefined;
     this.byRef.delete(ref);
     clearTimeout(request.timer);
+    request.settled?.();
     return request;
   }
+}
+
+/** A sent publish whose ack will not come: it may or may not have been stored. */
+export function unconfirmed(request: PendingRequest, cause?: unknown): TetherClientError {
+  return new TetherClientError('DELIVERY_UNCONFIRMED', {
+    ref: request.ref,
+    detail: request.frame.type === 'publish' ? request.frame.channel : undefined,
+    cause,
+  });
 }

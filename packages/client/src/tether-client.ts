@@ -15,7 +15,7 @@
  */
 import { type Actor, createActor, fromPromise } from 'xstate';
 import { ChannelPositions } from './channel-positions.ts';
-import type { ClientEvents, PublishAck } from './client-events.ts';
+import type { ClientEvents, PublishAck, PublishOptions } from './client-events.ts';
 import {
   machineInput,
   type ResolvedOptions,
@@ -31,7 +31,13 @@ import { OfflineQueue } from './offline-queue.ts';
 import { Outbox } from './outbox.ts';
 import { probeReadiness } from './readiness-probe.ts';
 import { type RequestFrame, RequestRegistry } from './request-registry.ts';
-import { CHANNEL_PATTERN, type ClientFailure, type ClientStateName, clientMachine } from './shared.ts';
+import {
+  CHANNEL_PATTERN,
+  type ClientFailure,
+  type ClientStateName,
+  clientMachine,
+  type PublishFrame,
+} from './shared.ts';
 import { SocketLink } from './socket-link.ts';
 import { StateReporter } from './state-reporter.ts';
 import type { PresencePage, SubscribeOptions, Subscription } from './subscription.ts';
@@ -65,6 +71,7 @@ export class TetherClient extends TypedEmitter<ClientEvents> {
       send: (frame) => this.link.send(frame),
       sessionId: () => this.router.session?.sessionId,
       timeoutMs: (frame) => (frame.type === 'action' ? o.actionTimeoutMs : o.publishTimeoutMs),
+      idempotencyWindowMs: o.idempotencyWindowMs,
       overflowed: (error) => this.emit('error', error),
     });
     this.link = new SocketLink(
@@ -105,7 +112,7 @@ export class TetherClient extends TypedEmitter<ClientEvents> {
         this.actor.send({ type: 'socket.welcomed', sessionId, tokenExpiresInMs }),
       refreshed: (tokenExpiresInMs) => this.actor.send({ type: 'token.refreshed', tokenExpiresInMs }),
       refreshFailed: (error) => {
-        if (!error.retryable) this.emit('error', error); // the connection will close at `exp`
+        this.refreshVerdict(error);
         this.actor.send({
           type: 'token.refreshFailed',
           failure: { code: error.code, retryable: error.retryable },
@@ -125,7 +132,12 @@ export class TetherClient extends TypedEmitter<ClientEvents> {
               throw error;
             });
           }),
-          renewToken: fromPromise(() => fetchToken(o)),
+          renewToken: fromPromise(() =>
+            fetchToken(o).catch((error: TetherClientError) => {
+              this.refreshVerdict(error);
+              throw error;
+            }),
+          ),
           probeGateway: fromPromise(() => probeReadiness(o.httpUrl, o.connectTimeoutMs)),
         },
         actions: {
@@ -289,9 +301,20 @@ export class TetherClient extends TypedEmitter<ClientEvents> {
     });
   }
 
-  /** Append `data` to the channel's log; resolves with its event ID once stored. */
-  publish(channel: string, data: unknown): Promise<PublishAck> {
-    return this.request<PublishAck>({ type: 'publish', ref: this.requests.nextRef(), channel, data });
+  /**
+   * Append `data` to the channel's log; resolves with its event ID once stored. With an
+   * `idempotencyKey`, publishing again with the same key (after DELIVERY_UNCONFIRMED or
+   * REQUEST_TIMEOUT) stores it once: the ack carries the first one's ID and `duplicate: true`.
+   */
+  publish(channel: string, data: unknown, options: PublishOptions = {}): Promise<PublishAck> {
+    const frame: PublishFrame & { ref: string } = {
+      type: 'publish',
+      ref: this.requests.nextRef(),
+      channel,
+      data,
+    };
+    if (options.idempotencyKey !== undefined) frame.idempotencyKey = options.idempotencyKey;
+    return this.request<PublishAck>(frame);
   }
 
   /**
@@ -332,6 +355,20 @@ export class TetherClient extends TypedEmitter<ClientEvents> {
     return this.outbox.submit<T>(frame, this.isConnected());
   }
 
+  /** The outbox stops first, so that nothing it holds goes out on no socket. */
+  private socketGone(): void {
+    this.outbox.stop();
+    this.router.connectionLost();
+  }
+
+  /**
+   * A refresh that failed for good — getToken()'s own verdict (the app's "logged out"), or the
+   * gateway's answer — is told at once: the connection otherwise goes on until the token's `exp`.
+   */
+  private refreshVerdict(error: TetherClientError): void {
+    if (!error.retryable) this.emit('error', error);
+  }
+
   /** Why nothing can be sent now: the failure, or CLIENT_CLOSED after disconnect(). */
   private endError(): TetherClientError {
     return (
@@ -355,13 +392,13 @@ export class TetherClient extends TypedEmitter<ClientEvents> {
 
   private closeSocket(graceful: boolean): void {
     this.link.close(graceful);
-    this.router.connectionLost();
+    this.socketGone();
   }
 
   /** The socket is gone: settle what cannot be answered now, and let the machine decide. */
   private lose(error: TetherClientError): void {
     this.reporter.lastSocketError = error;
-    this.router.connectionLost();
+    this.socketGone();
     const failure: ClientFailure = { code: error.code, retryable: error.retryable };
     if (error.retryAfterMs !== undefined) {
       failure.retryAfterMs = error.retryAfterMs;

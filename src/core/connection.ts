@@ -339,11 +339,11 @@ export class Connection implements Flushable {
     this.closingWith = code;
     this.host.errorReported(this, code);
     const closeCode = errorSpec(code).closeCode ?? 1011;
-    socket.cork(() => {
-      if (code !== 'SLOW_CONSUMER')
-        this.write(socket, JSON.stringify(errorFrame(code, this.correlationId, extra)));
-      socket.end(closeCode, code);
-    });
+    if (code !== 'SLOW_CONSUMER')
+      socket.cork(() => this.write(socket, JSON.stringify(errorFrame(code, this.correlationId, extra))));
+    // Not inside the cork: ended there, uWS finds bytes buffered, skips its TCP shutdown and
+    // holds the socket ~15 s for its close timeout, though the client answered the close at once.
+    socket.end(closeCode, code);
   }
 
   /** A graceful, client-requested end: the session is over. */

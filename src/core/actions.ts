@@ -29,9 +29,7 @@ export function submitAction(core: GatewayCore, conn: Connection, frame: ActionF
     };
     try {
       // Listen on the inbox before the job exists, so the reply cannot slip past.
-      await core.ports.readiness.whileAnswering(
-        core.ports.actions.submit(request, () => subscribeInbox(core, conn)),
-      );
+      await core.ports.actions.submit(request, () => subscribeInbox(core, conn));
     } catch (error) {
       if (error instanceof TetherError) {
         conn.fail(error.code, { ref, detail: error.detail });

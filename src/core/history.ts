@@ -66,8 +66,7 @@ export async function sendHistory(core: GatewayCore, conn: Connection, frame: Hi
   }
   let page: HistoryPage;
   try {
-    const reading = core.ports.events.history(channel, historyQuery(frame, socketPageBytes(core)));
-    page = await core.ports.readiness.whileAnswering(reading);
+    page = await core.ports.events.history(channel, historyQuery(frame, socketPageBytes(core)));
   } catch (error) {
     conn.logger.warn({ err: error, channel }, 'history: read failed');
     conn.fail('STORE_UNAVAILABLE', { ref });

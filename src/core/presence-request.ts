@@ -23,8 +23,7 @@ export async function presenceRequest(
     return;
   }
   try {
-    const reading = core.ports.presence.page(channel, frame.limit ?? PRESENCE_PAGE_DEFAULT, frame.cursor);
-    const page = await core.ports.readiness.whileAnswering(reading);
+    const page = await core.ports.presence.page(channel, frame.limit ?? PRESENCE_PAGE_DEFAULT, frame.cursor);
     conn.send({ type: 'present', ref, channel, ...page });
   } catch (error) {
     conn.logger.warn({ err: error, channel }, 'presence: store unavailable');

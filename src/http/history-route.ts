@@ -100,8 +100,7 @@ export function serveHistory(
     fail(503, { error: 'STORE_UNAVAILABLE', retryAfterMs: 1000 }, { 'retry-after': '1' });
     return;
   }
-  const reading = core.ports.events.history(channel, historyQuery(request, HISTORY_PAGE_BYTES));
-  core.ports.readiness.whileAnswering(reading).then(
+  core.ports.events.history(channel, historyQuery(request, HISTORY_PAGE_BYTES)).then(
     (page: HistoryPage) => {
       recordHttpRequest(core.logger, info, 200);
       reply(res, 200, historyPageText(channel, page, { channel }));

@@ -7,7 +7,8 @@
  * costs what its arguments cost. ioredis copies every command's arguments with
  * `Array.prototype.flat`, which on Node 20 takes ~90 ns per argument (1.2 µs for the
  * append's 14, against 10 ns for a copy), and its script wrapper adds a spread copy and a
- * second promise per call (`npm run bench:redis-writes` measures the append both ways).
+ * second promise per call (`node --import tsx bench/redis-writes.ts` measures the append both
+ * ways).
  * A script's arguments are flat already: the array built here answers `flat` with
  * itself, and the command goes to ioredis's own `sendCommand` — the same queue,
  * reconnection, offline buffering and Cluster slot routing as any other command.
@@ -88,6 +89,7 @@ export class LuaScript {
     (pipeline as unknown as { sendCommand(command: Command): unknown }).sendCommand(command);
   }
 
+  /** The mark `socket` was given when last sent the text; undefined: not sent since it connected. */
   markOn(socket: object): number | undefined {
     return this.sentTo.get(socket);
   }

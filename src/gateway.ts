@@ -104,6 +104,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
   const topics = publisherFor(app, sseStreams);
   const store = new StoreHealth(redis.commands, {
     onRoundTrip: (ms) => metrics.redisRoundTrip.observe(ms / 1000),
+    answering: [redis.commands, redis.appends, redis.feed, ...redis.acks],
   });
   const policy = channelPolicy(config.channels);
   const events = new EventLog(

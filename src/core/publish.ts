@@ -61,18 +61,17 @@ export async function publishEvent(core: GatewayCore, request: PublishRequest): 
   try {
     if (core.policy(channel).ephemeral) {
       // Nothing is stored, so there is no ID to give and no repeat to detect.
-      await readiness.whileAnswering(events.announce(channel, request.dataJson, request.correlationId));
+      await events.announce(channel, request.dataJson, request.correlationId);
       return { id: '', duplicate: false, ephemeral: true };
     }
     const traceparent = core.telemetry.sampledTraceparent();
-    const appended = events.append(channel, request.dataJson, request.correlationId, {
+    const event = await events.append(channel, request.dataJson, request.correlationId, {
       traceparent,
       idempotency:
         idempotencyKey === undefined
           ? undefined
           : { key: scopedKey(publisher, idempotencyKey), windowMs: core.config.idempotencyWindowMs },
     });
-    const event = await readiness.whileAnswering(appended);
     return { id: event.id, duplicate: event.duplicate };
   } catch (error) {
     core.logger.warn({ err: error, channel, correlationId: request.correlationId }, 'publish: append failed');

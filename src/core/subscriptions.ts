@@ -56,8 +56,7 @@ async function attach(
   conn.startReplaying(channel);
   let admitted: boolean;
   try {
-    const joining = Promise.all([occupancy.enter(channel, conn.id, cap, resumed), feed.join(channel)]);
-    [admitted] = await core.ports.readiness.whileAnswering(joining);
+    [admitted] = await Promise.all([occupancy.enter(channel, conn.id, cap, resumed), feed.join(channel)]);
   } catch (error) {
     conn.logger.warn({ err: error, channel }, 'subscribe: event store unavailable');
     return refused(core, conn, channel, 'STORE_UNAVAILABLE', { ref });
@@ -200,10 +199,9 @@ async function subscribeFrom(
   let plan: ReplayPlan;
   try {
     if (!core.ports.readiness.isReady()) throw new Error('the event store is not answering');
-    const planning = core.ports.events.plan(channel, from.after, from.epoch, {
+    plan = await core.ports.events.plan(channel, from.after, from.epoch, {
       replay: core.policy(channel).replay,
     });
-    plan = await core.ports.readiness.whileAnswering(planning);
   } catch (error) {
     conn.logger.warn({ err: error, channel }, 'subscribe: cannot plan replay');
     conn.fail('STORE_UNAVAILABLE', { ref });

@@ -34,13 +34,10 @@ export function mountPresenceRoute(app: App, core: GatewayCore, keys: BackendKey
         throw new RouteError(404, 'PRESENCE_NOT_ENABLED', `presence is not tracked on ${channel}`);
       if (!core.ports.readiness.isReady())
         throw new RouteError(503, 'STORE_UNAVAILABLE', 'Redis is not answering');
-      const page = await core.ports.readiness
-        .whileAnswering(core.ports.presence.page(channel, limit, cursor))
-        .catch((error: unknown) => {
-          if (error instanceof StoreStalledError)
-            throw new RouteError(503, 'STORE_UNAVAILABLE', error.message);
-          throw error;
-        });
+      const page = await core.ports.presence.page(channel, limit, cursor).catch((error: unknown) => {
+        if (error instanceof StoreStalledError) throw new RouteError(503, 'STORE_UNAVAILABLE', error.message);
+        throw error;
+      });
       return { body: { channel, count: page.count, members: page.members, cursor: page.cursor ?? null } };
     });
   });

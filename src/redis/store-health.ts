@@ -20,6 +20,8 @@ export interface StoreHealthOptions {
   timeoutMs?: number;
   /** Each measured round trip (or the timeout, when it passed), ms. */
   onRoundTrip?: (ms: number) => void;
+  /** Connections whose waiting commands fail when Redis is found not answering. @defaultValue none */
+  answering?: RedisConnection[];
 }
 
 export class StoreHealth implements StoreReadiness {
@@ -28,7 +30,7 @@ export class StoreHealth implements StoreReadiness {
   private responding = true;
   private inFlight = false;
   private timer: NodeJS.Timeout | undefined;
-  /** Requests waiting on the store (whileAnswering): failed when it is found not answering. */
+  /** Work waiting on the store (whileAnswering): failed when it is found not answering. */
   private readonly waiting = new Set<(error: Error) => void>();
 
   constructor(
@@ -69,6 +71,24 @@ export class StoreHealth implements StoreReadiness {
         },
       );
     });
+  }
+
+  /**
+   * Redis was found not answering: every command waiting on the connections requests go
+   * on (`options.answering`) fails now with a StoreStalledError, so each request gets its
+   * coded answer (STORE_UNAVAILABLE) instead of waiting as long as Redis is frozen. They
+   * stay in ioredis's queue, which keeps replies matched to commands when Redis answers
+   * again: a late reply settles nothing. A wrapper per request (whileAnswering, kept for
+   * handshakes) cost ~10 % of the relay's CPU per message; this costs nothing until Redis
+   * stalls.
+   */
+  private failWaitingCommands(): void {
+    const error = this.stalled();
+    for (const fail of this.waiting) fail(error);
+    this.waiting.clear();
+    for (const connection of this.options.answering ?? [])
+      for (const node of masters(connection))
+        for (let i = 0; i < node.commandQueue.length; i++) node.commandQueue.get(i)?.command.reject(error);
   }
 
   private stalled(): StoreStalledError {
@@ -117,9 +137,7 @@ export class StoreHealth implements StoreReadiness {
         this.roundTrip = undefined;
         this.responding = false;
         this.options.onRoundTrip?.(timeoutMs); // at least this slow
-        const error = this.stalled();
-        for (const fail of this.waiting) fail(error);
-        this.waiting.clear();
+        this.failWaitingCommands();
       });
     }, timeoutMs);
     timeout.unref();

@@ -4,15 +4,16 @@ export interface StoreReadiness {
   isReady(): boolean;
   /**
    * `work`'s outcome, or a StoreStalledError as soon as the store is found not answering
-   * while it waits: a frozen Redis keeps its connection open and its commands unanswered
-   * for as long as it is frozen, and a client must hear a coded answer before that.
+   * while it waits. For a handshake, which waits on several stores in turn; a single
+   * request's commands are failed where they wait (StoreHealth), at no cost per request.
    */
   whileAnswering<T>(work: Promise<T>): Promise<T>;
 }
 
 /**
- * The store stopped answering while a request waited on it: what the request asked may
- * still happen when it answers again (an append may land in the log).
+ * The store stopped answering while a request waited on it (StoreHealth fails every
+ * command then waiting): what the request asked may still happen when it answers again
+ * (an append may land in the log).
  */
 export class StoreStalledError extends Error {
   override name = 'StoreStalledError';

@@ -196,9 +196,12 @@ async function subscribeFrom(
   from: ChannelPosition,
   ref?: string,
 ): Promise<void> {
+  if (!core.ports.readiness.isReady()) {
+    conn.fail('STORE_UNAVAILABLE', { ref });
+    return;
+  }
   let plan: ReplayPlan;
   try {
-    if (!core.ports.readiness.isReady()) throw new Error('the event store is not answering');
     plan = await core.ports.events.plan(channel, from.after, from.epoch, {
       replay: core.policy(channel).replay,
     });

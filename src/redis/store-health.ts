@@ -88,7 +88,11 @@ export class StoreHealth implements StoreReadiness {
     this.waiting.clear();
     for (const connection of this.options.answering ?? [])
       for (const node of masters(connection))
-        for (let i = 0; i < node.commandQueue.length; i++) node.commandQueue.get(i)?.command.reject(error);
+        for (let i = 0; i < node.commandQueue.length; i++) {
+          const command = node.commandQueue.get(i)?.command;
+          // Not this check's own PING: its late answer is how Redis is seen back at once.
+          if (command && command.name !== 'ping') command.reject(error);
+        }
   }
 
   private stalled(): StoreStalledError {

@@ -6,6 +6,10 @@
  *            msgs_per_s at saturation (closed loop, IN_FLIGHT_PER_CLIENT messages in flight each);
  *   latency: round trip p50/p99 at 50% of that system's measured saturation, and
  *            at a fixed FIXED_LATENCY_RATE for all (`…_fixed_load`).
+ * Every system runs at once, idle but for the one measured, and the CPU trials go
+ * round the systems in turn (trial 1 of each, then trial 2 of each, …): the ratios
+ * to the floor are what the targets judge, and a box that slows for a minute then
+ * slows every system's trial alike instead of one system's whole measurement.
  */
 import { progress } from '../lib/progress.ts';
 import { median, percentile, round, sum } from '../lib/stats.ts';
@@ -15,6 +19,7 @@ import {
   closeGroup,
   connectGroup,
   cpuPercent,
+  type Measured,
   measure,
   noteIfNotServerBound,
   noteResolution,
@@ -36,21 +41,21 @@ const SIZES = {
   full: {
     clients: 100,
     fixedRate: 2000,
-    trials: 5,
+    trials: 7,
     trialMs: 4000,
-    satTrials: 3,
+    satTrials: 5,
     satMs: 4000,
     latencyMs: 8000,
     warmUpMs: 1000,
   },
 };
+type Size = (typeof SIZES)['full'];
 /**
  * Enough in flight that round trips do not cap the closed loop (rate ≤ in flight ÷
  * RTT): with 4 per client, Tether's gateway stayed near 75% of a core; with 16,
  * Tether and ws each relayed ~20% more (one quick run, this box).
  */
 const IN_FLIGHT_PER_CLIENT = 16;
-const GROUP = 'relay';
 /**
  * The same offered load for every system (issue 13: p99 at 5,000 msg/s against the
  * durable floor's): a tail at 50% of each system's own saturation compares
@@ -58,104 +63,158 @@ const GROUP = 'relay';
  */
 const FIXED_LATENCY_RATE = 5000;
 
-export async function relayOn(ctx: ScenarioContext, system: RunningSystem): Promise<void> {
+/** One system's connected clients and the trials measured on it so far. */
+interface Subject {
+  system: RunningSystem;
+  group: string;
+  fixed: Measured<RelayOpenReply[]>[];
+  saturated: Measured<{ received: number }[]>[];
+}
+
+export async function relayOn(
+  ctx: ScenarioContext,
+  systems: readonly RunningSystem[],
+  failed: (system: RunningSystem, error: unknown) => void,
+): Promise<void> {
   const size = ctx.options.quick ? SIZES.quick : SIZES.full;
-  const { sink, pool } = ctx;
-  const name = system.name;
-  progress('relay', name, `connecting ${size.clients} clients`);
-  const ready = await connectGroup(ctx, system, GROUP, size.clients, { relay: true });
-  if (ready.connected < size.clients)
-    throw new Error(`only ${ready.connected} connected: ${ready.firstError}`);
-  const counts = pool.split(size.clients);
-  const openLoop = (ratePerS: number, durationMs: number, recordLatency: boolean) =>
-    pool.all<RelayOpenCommand>(
-      (i) =>
-        (counts[i] ?? 0) > 0
-          ? {
-              type: 'relay-open',
-              group: GROUP,
-              ratePerS: (ratePerS * (counts[i] ?? 0)) / size.clients,
-              durationMs,
-              graceMs: 3000,
-              recordLatency,
-            }
-          : undefined,
-      durationMs * 3 + 30_000,
+  let subjects: Subject[] = [];
+  /** Run `step` on each subject; a system that fails is noted and left out from then on. */
+  const each = async (label: string, step: (s: Subject) => Promise<void>, order = subjects) => {
+    for (const subject of order) {
+      if (!subjects.includes(subject)) continue;
+      progress('relay', subject.system.name, label);
+      try {
+        await step(subject);
+      } catch (error) {
+        failed(subject.system, error);
+        subjects = subjects.filter((s) => s !== subject);
+      }
+    }
+  };
+  subjects = systems.map((system) => ({ system, group: `relay-${system.name}`, fixed: [], saturated: [] }));
+  await each(`connecting ${size.clients} clients, warm-up`, async (s) => {
+    const ready = await connectGroup(ctx, s.system, s.group, size.clients, { relay: true });
+    if (ready.connected < size.clients)
+      throw new Error(`only ${ready.connected} connected: ${ready.firstError}`);
+    await openLoop(ctx, s, size, size.fixedRate, size.warmUpMs, false);
+  });
+  for (let t = 0; t < size.trials; t++)
+    await each(
+      `fixed load ${size.fixedRate}/s, trial ${t + 1}/${size.trials}`,
+      async (s) => {
+        s.fixed.push(
+          await measure(s.system, ctx.pool, () =>
+            openLoop(ctx, s, size, size.fixedRate, size.trialMs, false),
+          ),
+        );
+      },
+      rotated(subjects, t),
     );
-
-  progress('relay', name, 'warm-up');
-  await openLoop(size.fixedRate, size.warmUpMs, false);
-
-  const serverUs: number[] = [];
-  const auxUs: number[] = [];
-  const received: number[] = [];
-  const achieved: number[] = [];
-  for (let t = 1; t <= size.trials; t++) {
-    progress('relay', name, `fixed load ${size.fixedRate}/s, trial ${t}/${size.trials}`);
-    const m = await measure(system, pool, () => openLoop(size.fixedRate, size.trialMs, false));
-    const back = sum(m.result.map((r) => r.received));
-    serverUs.push(m.serverUs);
-    auxUs.push(m.auxUs);
-    received.push(back);
-    achieved.push((back / m.wallMs) * 1000);
+  for (let t = 0; t < size.satTrials; t++)
+    await each(
+      `saturation, trial ${t + 1}/${size.satTrials}`,
+      async (s) => {
+        s.saturated.push(await measure(s.system, ctx.pool, () => closedLoop(ctx, s, size)));
+      },
+      rotated(subjects, t),
+    );
+  for (const s of subjects) {
+    reportFixedLoad(ctx, s, size);
+    reportSaturation(ctx, s, size);
   }
+  await each('latency', async (s) => {
+    const saturation = median(
+      s.saturated.map((m) => (sum(m.result.map((r) => r.received)) / size.satMs) * 1000),
+    );
+    const latencyRate = Math.max(100, Math.round(saturation / 2));
+    progress('relay', s.system.name, `latency at ${latencyRate}/s (50% of saturation)`);
+    addLatency(ctx, s.system.name, await openLoop(ctx, s, size, latencyRate, size.latencyMs, true), '');
+    ctx.sink.add('latency', s.system.name, 'offered_msgs_per_s', latencyRate, 'msg/s');
+    progress('relay', s.system.name, `latency at a fixed ${FIXED_LATENCY_RATE}/s`);
+    addLatency(
+      ctx,
+      s.system.name,
+      await openLoop(ctx, s, size, FIXED_LATENCY_RATE, size.latencyMs, true),
+      '_fixed_load',
+    );
+    ctx.sink.add('latency', s.system.name, 'fixed_load_msgs_per_s', FIXED_LATENCY_RATE, 'msg/s');
+  });
+  for (const s of systems) await closeGroup(ctx, `relay-${s.name}`);
+}
+
+/** Trial t starts at a different system each time, so none is always first after a pause. */
+const rotated = <T>(list: readonly T[], t: number): T[] =>
+  list.map((_, i) => list[(i + t) % list.length] as T);
+
+function openLoop(
+  ctx: ScenarioContext,
+  s: Subject,
+  size: Size,
+  ratePerS: number,
+  durationMs: number,
+  recordLatency: boolean,
+): Promise<RelayOpenReply[]> {
+  const counts = ctx.pool.split(size.clients);
+  return ctx.pool.all<RelayOpenCommand>(
+    (i) =>
+      (counts[i] ?? 0) > 0
+        ? {
+            type: 'relay-open',
+            group: s.group,
+            ratePerS: (ratePerS * (counts[i] ?? 0)) / size.clients,
+            durationMs,
+            graceMs: 3000,
+            recordLatency,
+          }
+        : undefined,
+    durationMs * 3 + 30_000,
+  );
+}
+
+function closedLoop(ctx: ScenarioContext, s: Subject, size: Size): Promise<{ received: number }[]> {
+  return ctx.pool.all(
+    () => ({
+      type: 'relay-closed',
+      group: s.group,
+      inFlight: IN_FLIGHT_PER_CLIENT,
+      durationMs: size.satMs,
+      graceMs: 3000,
+    }),
+    size.satMs + 30_000,
+  );
+}
+
+function reportFixedLoad(ctx: ScenarioContext, s: Subject, size: Size): void {
+  const { sink } = ctx;
+  const name = s.system.name;
+  const serverUs = s.fixed.map((m) => m.serverUs);
+  const received = s.fixed.map((m) => sum(m.result.map((r) => r.received)));
+  const achieved = s.fixed.map((m, i) => ((received[i] ?? 0) / m.wallMs) * 1000);
   sink.add('relay', name, 'cpu_us_per_msg', round(pooledPerOp(serverUs, received)), 'µs');
   noteResolution(ctx, 'relay', name, 'cpu_us_per_msg', sum(serverUs));
-  if (system.auxPids().length > 0) {
-    const withRedis = serverUs.map((us, i) => us + (auxUs[i] ?? 0));
+  if (s.system.auxPids().length > 0) {
+    const withRedis = s.fixed.map((m) => m.serverUs + m.auxUs);
     sink.add('relay', name, 'cpu_us_per_msg_with_redis', round(pooledPerOp(withRedis, received)), 'µs');
   }
   sink.add('relay', name, 'fixed_load_msgs_per_s', size.fixedRate, 'msg/s');
   sink.add('relay', name, 'fixed_load_achieved_msgs_per_s', round(median(achieved)), 'msg/s');
   if (median(achieved) < size.fixedRate * 0.9)
     sink.note('relay', name, `could not sustain the fixed load (${round(median(achieved))}/s)`);
+}
 
-  const rates: number[] = [];
-  const satServerUs: number[] = [];
-  const satReceived: number[] = [];
-  const serverPct: number[] = [];
-  const generatorPct: number[] = [];
-  for (let t = 1; t <= size.satTrials; t++) {
-    progress('relay', name, `saturation, trial ${t}/${size.satTrials}`);
-    const m = await measure(system, pool, () =>
-      pool.all(
-        () => ({
-          type: 'relay-closed',
-          group: GROUP,
-          inFlight: IN_FLIGHT_PER_CLIENT,
-          durationMs: size.satMs,
-          graceMs: 3000,
-        }),
-        size.satMs + 30_000,
-      ),
-    );
-    const back = sum(m.result.map((r) => r.received));
-    rates.push((back / size.satMs) * 1000);
-    satServerUs.push(m.serverUs);
-    satReceived.push(back);
-    serverPct.push(cpuPercent(m.serverUs, m.wallMs));
-    generatorPct.push(cpuPercent(m.generatorUs, m.wallMs));
-  }
-  const saturation = median(rates);
-  sink.add('relay', name, 'msgs_per_s', round(saturation), 'msg/s');
-  sink.add('relay', name, 'cpu_us_per_msg_at_saturation', round(pooledPerOp(satServerUs, satReceived)), 'µs');
+function reportSaturation(ctx: ScenarioContext, s: Subject, size: Size): void {
+  const { sink } = ctx;
+  const name = s.system.name;
+  const received = s.saturated.map((m) => sum(m.result.map((r) => r.received)));
+  const serverPct = s.saturated.map((m) => cpuPercent(m.serverUs, m.wallMs));
+  const generatorPct = s.saturated.map((m) => cpuPercent(m.generatorUs, m.wallMs));
+  const serverUs = s.saturated.map((m) => m.serverUs);
+  sink.add('relay', name, 'msgs_per_s', round(median(received.map((n) => (n / size.satMs) * 1000))), 'msg/s');
+  sink.add('relay', name, 'cpu_us_per_msg_at_saturation', round(pooledPerOp(serverUs, received)), 'µs');
   sink.add('relay', name, 'server_cpu_pct_at_saturation', round(median(serverPct)), '% of a core');
   sink.add('relay', name, 'generator_cpu_pct_at_saturation', round(median(generatorPct)), '% of a core');
   noteIfNotServerBound(ctx, 'relay', name, 'msgs_per_s', median(serverPct), median(generatorPct));
-
-  const latencyRate = Math.max(100, Math.round(saturation / 2));
-  progress('relay', name, `latency at ${latencyRate}/s (50% of saturation)`);
-  const atHalf = await openLoop(latencyRate, size.latencyMs, true);
-  addLatency(ctx, name, atHalf, '');
-  sink.add('latency', name, 'offered_msgs_per_s', latencyRate, 'msg/s');
-
-  progress('relay', name, `latency at a fixed ${FIXED_LATENCY_RATE}/s`);
-  const atFixed = await openLoop(FIXED_LATENCY_RATE, size.latencyMs, true);
-  addLatency(ctx, name, atFixed, '_fixed_load');
-  sink.add('latency', name, 'fixed_load_msgs_per_s', FIXED_LATENCY_RATE, 'msg/s');
-  await closeGroup(ctx, GROUP);
 }
-
 /** Round-trip percentiles of one latency step, as `p50_ms<suffix>` etc. */
 function addLatency(ctx: ScenarioContext, name: string, replies: RelayOpenReply[], suffix: string): void {
   const latencies = replies.flatMap((r) => r.latenciesMs);

@@ -47,13 +47,52 @@ export async function withSystem(
     });
     await body(system);
   } catch (error) {
-    const why = (error as Error).message.split('\n')[0];
-    ctx.sink.note(scenario, name, `failed: ${why}${system ? ` — server: ${system.diagnostics()}` : ''}`);
+    ctx.sink.note(
+      scenario,
+      name,
+      `failed: ${firstLine(error)}${system ? ` — server: ${system.diagnostics()}` : ''}`,
+    );
   } finally {
     progress(scenario, name, 'stopping');
     await system?.stop();
   }
 }
+
+/**
+ * Start every one of `names` at once (each with its own ports and redis-server),
+ * run `body` with those that started, and always stop them all. For scenarios that
+ * interleave their trials across systems, so a drift in the box's speed lands on
+ * every system alike instead of on whichever ran during it.
+ */
+export async function withSystems(
+  ctx: ScenarioContext,
+  scenario: string,
+  names: readonly SystemName[],
+  body: (systems: RunningSystem[], failed: (system: RunningSystem, error: unknown) => void) => Promise<void>,
+): Promise<void> {
+  const running: RunningSystem[] = [];
+  const failed = (system: RunningSystem, error: unknown) =>
+    ctx.sink.note(scenario, system.name, `failed: ${firstLine(error)} — server: ${system.diagnostics()}`);
+  try {
+    for (const name of names) {
+      progress(scenario, name, 'starting server');
+      try {
+        const profile = ctx.options.cpuProf && name === 'tether';
+        running.push(await startSystem(name, profile ? { cpuProfDir: join(PROFILES_DIR, scenario) } : {}));
+      } catch (error) {
+        ctx.sink.note(scenario, name, `failed: ${firstLine(error)}`);
+      }
+    }
+    await body(running, failed);
+  } finally {
+    for (const system of running) {
+      progress(scenario, system.name, 'stopping');
+      await system.stop();
+    }
+  }
+}
+
+const firstLine = (error: unknown) => (error as Error).message.split('\n')[0];
 
 let groupSeq = 0;
 

@@ -110,18 +110,22 @@ export class RawSseStream {
   }
 }
 
+/** One message block, read as the WHATWG event-stream rules read it: `data` lines join with "\n". */
 function parse(block: string): SseMessage {
   const message: SseMessage = { event: 'message', data: '', comment: true };
+  const data: string[] = [];
   for (const line of block.split('\n')) {
     if (line.startsWith(':')) continue;
     message.comment = false;
     const colon = line.indexOf(':');
-    const field = line.slice(0, colon);
-    const value = line.slice(colon + 2);
+    const field = colon < 0 ? line : line.slice(0, colon);
+    const raw = colon < 0 ? '' : line.slice(colon + 1);
+    const value = raw.startsWith(' ') ? raw.slice(1) : raw;
     if (field === 'event') message.event = value;
-    else if (field === 'data') message.data = value;
+    else if (field === 'data') data.push(value);
     else if (field === 'id') message.id = value;
   }
+  message.data = data.join('\n');
   return message;
 }
 

@@ -10,18 +10,10 @@ import type { ConnectionActor } from '../core/connection-actor.ts';
 import type { GatewayCore } from '../core/gateway-core.ts';
 import type { EdgeSocket } from '../core/ports/edge-socket.ts';
 import { forwardedClient, type TrustedProxies } from '../limits/client-address.ts';
-import { compiledOnUse, schemaAjv } from '../shared/ajv.ts';
-import { HelloFrame } from '../shared/frames.ts';
+import { isCorrelationId } from '../shared/identifiers.ts';
 import type { HttpRequest } from './edge-port.ts';
 
 export type ActorFactory = (input: ConnectionInput) => ConnectionActor;
-
-/**
- * The `x-correlation-id` header obeys the hello frame's `correlationId` schema (src/shared/frames.ts).
- * Compiled when the first such header arrives, not at start; no header (`''`, which the schema's
- * minLength 1 refuses anyway) is not checked at all.
- */
-const isCorrelationId = compiledOnUse(() => schemaAjv().compile<string>(HelloFrame.properties.correlationId));
 
 /** A connection for the request; headers MUST be read before the handler returns (req is stack-allocated). */
 export function connectionFor(
@@ -37,8 +29,9 @@ export function connectionFor(
     ip: client.ip,
     scheme: client.proto,
     userAgent: req.getHeader('user-agent'),
-    // Held to the hello field's rule; a bad one is replaced by a generated ID, not refused.
-    correlationId: correlationId !== '' && isCorrelationId(correlationId) ? correlationId : undefined,
+    // Held to the hello field's rule (src/shared/identifiers.ts). A bad one is replaced by a
+    // generated ID, not refused: a proxy may set this header, and tracing never costs a connection.
+    correlationId: isCorrelationId(correlationId) ? correlationId : undefined,
     traceparent: req.getHeader('traceparent') || undefined,
     tracestate: req.getHeader('tracestate') || undefined,
   });

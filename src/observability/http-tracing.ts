@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { type HttpRequest, type HttpResponse, replyJson } from '../edge/uws.ts';
+import { isCorrelationId } from '../shared/identifiers.ts';
 import type { Logger } from './logger.ts';
 import { metrics } from './metrics.ts';
 import {
@@ -32,9 +33,14 @@ export function traceHeaders(req: HttpRequest): Record<string, string> {
   return tracestate ? { traceparent, tracestate } : { traceparent };
 }
 
-/** The caller's `x-correlation-id`, or a new one; call synchronously in the handler. */
+/**
+ * The caller's `x-correlation-id` when it obeys the hello field's rule (src/shared/identifiers.ts),
+ * else a new one: as on the upgrade, a bad one is replaced, not refused (tracing never costs a
+ * request; error bodies and `POST /publish`'s answer name the ID used). Call synchronously in the handler.
+ */
 export function requestCorrelationId(req: HttpRequest): string {
-  return req.getHeader('x-correlation-id') || randomUUID();
+  const given = req.getHeader('x-correlation-id');
+  return isCorrelationId(given) ? given : randomUUID();
 }
 
 /** An error body that names the request: `{ error, message, …, correlationId }`. */

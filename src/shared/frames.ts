@@ -8,6 +8,7 @@ import type { ErrorCategory, ErrorCode } from './errors.ts';
 import {
   ACTION_NAME_PATTERN,
   CHANNEL_PATTERN,
+  CORRELATION_ID_PATTERN,
   EPOCH_PATTERN,
   EVENT_ID_PATTERN,
   PRESENCE_CURSOR_PATTERN,
@@ -17,11 +18,13 @@ import {
 export {
   ACTION_NAME_PATTERN,
   CHANNEL_PATTERN,
+  CORRELATION_ID_PATTERN,
   compareEventIds,
   EPOCH_PATTERN,
   EVENT_ID_PATTERN,
   INBOX_PREFIX,
   inboxChannel,
+  isCorrelationId,
   isEventId,
   MAX_NESTING_DEPTH,
   PRESENCE_CURSOR_PATTERN,
@@ -64,7 +67,8 @@ export const HelloFrame = T.Object(
   {
     type: T.Literal('hello'),
     token: T.Optional(T.String({ maxLength: 8192 })),
-    correlationId: T.Optional(T.String({ minLength: 1, maxLength: 128 })),
+    /** A bad one is MALFORMED_MESSAGE like any bad field; headers are replaced instead (identifiers.ts). */
+    correlationId: T.Optional(T.String({ pattern: CORRELATION_ID_PATTERN })),
     traceparent: T.Optional(ShortText),
     resume: T.Optional(
       T.Object(

@@ -37,6 +37,21 @@ export const EPOCH_PATTERN = '^[A-Za-z0-9_-]{1,32}$';
 /** Action names: like channel names. */
 export const ACTION_NAME_PATTERN = '^[A-Za-z0-9_.:\\-]{1,128}$';
 
+/**
+ * A correlation ID, wherever a client gives one (hello's `correlationId`, the `x-correlation-id`
+ * header on an upgrade, `GET /sse` or any HTTP route): 1–128 visible ASCII characters (`!`–`~`).
+ * It is copied into log lines, span attributes and baggage, BullMQ jobs and stream entries, so
+ * no control character (a newline forges a pretty-printed log line), space or non-ASCII gets there.
+ */
+export const CORRELATION_ID_PATTERN = '^[!-~]{1,128}$';
+
+const CORRELATION_ID = new RegExp(CORRELATION_ID_PATTERN);
+
+/** The one test of a client's correlation ID (the hello schema carries the same pattern). */
+export function isCorrelationId(value: string): boolean {
+  return CORRELATION_ID.test(value);
+}
+
 /** Members in one page of a channel's presence: `limit` defaults to the first, may be up to the second (0: the count alone). */
 export const PRESENCE_PAGE_DEFAULT = 100;
 export const PRESENCE_PAGE_MAX = 1000;

@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { TetherError } from '../../src/core/tether-error.ts';
 import { decodeFrame, refOf } from '../../src/protocol/frame-codec.ts';
+import { CORRELATION_ID_PATTERN } from '../../src/shared/identifiers.ts';
 
 const NAME_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:-';
 /** Names a naive `{}` lookup would find on Object.prototype. */
@@ -30,7 +31,7 @@ const validFrame = fc.oneof(
     {
       type: fc.constant('hello'),
       token: fc.string({ maxLength: 200 }),
-      correlationId: fc.string({ minLength: 1, maxLength: 128 }),
+      correlationId: fc.stringMatching(new RegExp(CORRELATION_ID_PATTERN)),
       traceparent: shortText,
       resume: fc.record(
         {

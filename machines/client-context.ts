@@ -21,6 +21,14 @@ export interface ClientFailure {
   retryAfterFromServer?: boolean;
 }
 
+/** When the open socket last carried a frame each way, ms since the epoch (0: none yet). */
+export interface LineActivity {
+  /** Any frame from the gateway — event, ack, error, pong: proof that the connection is alive. */
+  heardAt: number;
+  /** Any frame to it (a frame we sent proves nothing about the way back). */
+  sentAt: number;
+}
+
 /** What the gateway's `/readyz` said: 2xx, 503 (draining, or its Redis is down), or nothing at all. */
 export type GatewayReadiness = 'ready' | 'not-ready' | 'unreachable';
 
@@ -41,10 +49,18 @@ export interface ClientMachineInput {
   connectTimeoutMs?: number;
   /** Longest wait between two `queued` frames in the admission queue, ms. @defaultValue 60000 */
   queueTimeoutMs?: number;
-  /** Period of the heartbeat while connected, ms, counted from `welcome` or the last pong. @defaultValue 20000 */
+  /**
+   * Quiet on the line that sends a heartbeat ping, ms: nothing heard from the gateway, or nothing
+   * sent to it, for this long. @defaultValue 20000
+   */
   pingIntervalMs?: number;
-  /** Time a ping has to be answered before the socket counts as dead, ms. @defaultValue 10000 */
+  /** Time the gateway has to say anything after a ping before the socket counts as dead, ms. @defaultValue 10000 */
   pongTimeoutMs?: number;
+  /**
+   * The open socket's traffic, read when a heartbeat timer fires. Without it (the chart alone, in
+   * tests and the visualizer) a ping goes out every `pingIntervalMs` and only a pong answers it.
+   */
+  lineActivity?: () => LineActivity;
   /**
    * Refresh the token in band before it expires (needs a token source that can give a new
    * one). @defaultValue true
@@ -82,15 +98,18 @@ export const CLIENT_MACHINE_DEFAULTS = {
   refreshInBand: true,
   refreshLeadMs: 30_000,
   refreshJitter: 0.1,
-} as const satisfies Required<Omit<ClientMachineInput, 'random' | 'now'>>;
+} as const satisfies Required<Omit<ClientMachineInput, 'random' | 'now' | 'lineActivity'>>;
 
 export interface ClientContext
   extends Required<
     Omit<
       ClientMachineInput,
-      'backoffBaseMs' | 'backoffMaxMs' | 'backoffFloor' | 'refreshLeadMs' | 'refreshJitter'
+      'backoffBaseMs' | 'backoffMaxMs' | 'backoffFloor' | 'refreshLeadMs' | 'refreshJitter' | 'lineActivity'
     >
   > {
+  lineActivity?: () => LineActivity;
+  /** When the heartbeat's last ping went out (context.now()). */
+  pingSentAt: number;
   /** Reconnect attempts since the last `welcome`: sockets tried, not readiness checks. */
   attempt: number;
   /** Backoff steps since the last `welcome`: every planned wait, so a gateway that is not ready waits longer. */
@@ -154,6 +173,8 @@ export function initialContext(input: ClientMachineInput): ClientContext {
     queueTimeoutMs: input.queueTimeoutMs ?? d.queueTimeoutMs,
     pingIntervalMs: input.pingIntervalMs ?? d.pingIntervalMs,
     pongTimeoutMs: input.pongTimeoutMs ?? d.pongTimeoutMs,
+    lineActivity: input.lineActivity,
+    pingSentAt: 0,
     refreshInBand: input.refreshInBand ?? d.refreshInBand,
     refresh: {
       leadMs: input.refreshLeadMs ?? d.refreshLeadMs,
@@ -167,6 +188,26 @@ export function initialContext(input: ClientMachineInput): ClientContext {
     refreshDelayMs: 0,
     refreshStep: 0,
   };
+}
+
+/**
+ * ms until a heartbeat ping is due: once the line has been quiet either way for `intervalMs`. Traffic
+ * both ways needs no probe; a ping also keeps a client that only listens heard (the SSE stream is
+ * dropped after 40 s without a POST, docs/protocol.md §1.1). Without `line`: a full period.
+ */
+export function pingDelay(line: LineActivity | undefined, intervalMs: number, now: number): number {
+  if (!line) return intervalMs;
+  return Math.max(0, Math.min(line.heardAt, line.sentAt) + intervalMs - now);
+}
+
+/** A ping is due now (without `line`: each time a period runs out). */
+export function lineQuiet(line: LineActivity | undefined, intervalMs: number, now: number): boolean {
+  return line === undefined || pingDelay(line, intervalMs, now) === 0;
+}
+
+/** Anything from the gateway since the ping (a pong, or any other frame — a refusal of the ping too). */
+export function heardSince(line: LineActivity | undefined, sentAt: number): boolean {
+  return line !== undefined && line.heardAt >= sentAt;
 }
 
 /** The least wait a failure asks for: the server's hint as is, a registry default jittered upwards. */

@@ -8,8 +8,9 @@
  *   `hello`, waiting for `welcome`), `queued` while the gateway holds us in its admission
  *   queue. A token that cannot be had is checked against the gateway's readiness first
  *   (`checkingGateway`): an unreachable gateway is reported as such, not as a token problem.
- * - connected: `welcome` received. Two regions run side by side: `heartbeat`, an app-level
- *   ping that probes for half-open sockets, and `token`, which refreshes the token in band
+ * - connected: `welcome` received. Two regions run side by side: `heartbeat`, which pings
+ *   when the line has been quiet and counts anything the gateway says as a sign of life (a
+ *   half-open socket says nothing), and `token`, which refreshes the token in band
  *   before it expires (`valid` → `renewing`, the application's getToken() → `sent`, the
  *   `refresh` frame → `valid` again on `refreshed`), retrying with backoff while time is left
  *   and otherwise `lapsed`: the gateway closes at `exp` (4002) and the reconnect fetches a
@@ -42,7 +43,10 @@ import {
   type ClientFailure,
   type ClientMachineInput,
   type GatewayReadiness,
+  heardSince,
   initialContext,
+  lineQuiet,
+  pingDelay,
   retryFloor,
   toFailure,
 } from './client-context.ts';
@@ -77,7 +81,7 @@ export const clientMachine = setup({
   delays: {
     connectTimeout: ({ context }) => context.connectTimeoutMs,
     queueTimeout: ({ context }) => context.queueTimeoutMs,
-    pingInterval: ({ context }) => context.pingIntervalMs,
+    pingDue: ({ context }) => pingDelay(context.lineActivity?.(), context.pingIntervalMs, context.now()),
     pongTimeout: ({ context }) => context.pongTimeoutMs,
     reconnectDelay: ({ context }) => context.retryDelayMs,
     probeInterval: ({ context }) => jitteredHint(context.probeIntervalMs, context.random),
@@ -104,6 +108,10 @@ export const clientMachine = setup({
       outlives(context.now(), params.tokenExpiresInMs, context.tokenExpiresAt),
     /** A refresh that failed in a way worth trying again (a coded, non-retryable error is not). */
     refreshRetryable: (_, params: { failure: ClientFailure }) => params.failure.retryable,
+    /** The line has been quiet long enough that a ping is due. */
+    lineQuiet: ({ context }) => lineQuiet(context.lineActivity?.(), context.pingIntervalMs, context.now()),
+    /** The gateway said something since the ping: alive, whether or not it was the pong. */
+    heardSincePing: ({ context }) => heardSince(context.lineActivity?.(), context.pingSentAt),
     hasAttemptsLeft: ({ context }) => context.attempt < context.maxAttempts,
     /** A wait the server asked for must be honoured: no early retry on page focus. */
     noServerHint: ({ context }) => context.lastError?.retryAfterFromServer !== true,
@@ -172,6 +180,7 @@ export const clientMachine = setup({
     openSocket: (_, _params: { token: string | undefined }) => {},
     /** Close the current socket (after `bye` when `graceful`) and ignore anything it still says. */
     closeSocket: (_, _params: { graceful: boolean }) => {},
+    recordPing: assign(({ context }) => ({ pingSentAt: context.now() })),
     sendPing: () => {},
     /** Send what was queued while offline, in order. */
     flushOutbox: () => {},
@@ -288,14 +297,28 @@ export const clientMachine = setup({
         heartbeat: {
           initial: 'live',
           states: {
+            /** Traffic flows, or did until lately: look again when the line may have gone quiet. */
             live: {
-              after: { pingInterval: 'probing' },
+              after: {
+                pingDue: [
+                  { guard: 'lineQuiet', target: 'probing' },
+                  { target: 'live', reenter: true },
+                ],
+              },
             },
-            /** A ping is out; no pong in time means a half-open socket. */
+            /**
+             * A ping is out. Nothing at all from the gateway in time means a half-open socket; any
+             * frame will do, as a refused ping (MESSAGE_RATE_LIMITED) carries no ref to tie it to.
+             */
             probing: {
-              entry: 'sendPing',
+              entry: ['recordPing', 'sendPing'],
               on: { 'heartbeat.pong': 'live' },
-              after: { pongTimeout: lostWith({ code: 'HEARTBEAT_TIMEOUT', retryable: true }) },
+              after: {
+                pongTimeout: [
+                  { guard: 'heardSincePing', target: 'live' },
+                  lostWith({ code: 'HEARTBEAT_TIMEOUT', retryable: true }),
+                ],
+              },
             },
           },
         },

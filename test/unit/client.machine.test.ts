@@ -383,6 +383,42 @@ describe('client machine — timers and never-stranded paths (createActor, fake 
     expect(log).toEqual(['open', 'ping', 'ping', 'close']);
   });
 
+  it('heartbeat on the line’s traffic: no ping while frames flow both ways, any frame answers one', async () => {
+    const line = { heardAt: 0, sentAt: 0 };
+    const log: string[] = [];
+    const machine = clientMachine.provide({
+      actions: {
+        openSocket: () => log.push('open'),
+        closeSocket: () => log.push('close'),
+        sendPing: () => {
+          line.sentAt = Date.now(); // as SocketLink counts it
+          log.push('ping');
+        },
+      },
+    });
+    const input = { pingIntervalMs: 20_000, pongTimeoutMs: 10_000, lineActivity: () => line };
+    const actor = createActor(machine, { input }).start();
+    actor.send({ type: 'client.connect' });
+    await vi.advanceTimersByTimeAsync(0);
+    line.heardAt = line.sentAt = Date.now();
+    actor.send(welcomed);
+    for (let i = 0; i < 6; i++) {
+      await vi.advanceTimersByTimeAsync(10_000);
+      line.heardAt = line.sentAt = Date.now(); // busy both ways for a minute
+    }
+    expect(log).toEqual(['open']);
+    await vi.advanceTimersByTimeAsync(10_000);
+    line.sentAt = Date.now(); // sending, but nothing heard for a period: a ping
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(log).toEqual(['open', 'ping']);
+    line.heardAt = Date.now(); // not the pong (a refusal of the ping, say), but the gateway spoke
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(actor.getSnapshot().value).toMatchObject({ connected: { heartbeat: 'live' } });
+    await vi.advanceTimersByTimeAsync(20_000); // then silence: the next ping goes unanswered
+    expect(actor.getSnapshot().context.lastError?.code).toBe('HEARTBEAT_TIMEOUT');
+    expect(log).toEqual(['open', 'ping', 'ping', 'close']);
+  });
+
   it('page.visible cuts one backoff short per wait that ran its course, so tab flipping cannot spend every attempt', async () => {
     const log: string[] = [];
     const actor = start({ random: () => 0.5, maxAttempts: 10 }, log);
@@ -540,5 +576,9 @@ describe('client machine and SDK — types', () => {
     expect(() => new TetherClient({ url: 'ws://x/ws', maxReconnectAttempts: 1.5 })).toThrow(
       'maxReconnectAttempts',
     );
+    // The gateway would refuse each hello with it (MALFORMED_MESSAGE): caught before a socket opens.
+    for (const correlationId of ['a\nb', 'two words', 'x'.repeat(129)])
+      expect(() => new TetherClient({ url: 'ws://x/ws', correlationId })).toThrow('correlationId');
+    expect(() => new TetherClient({ url: 'ws://x/ws', correlationId: 'req-1' })).not.toThrow();
   });
 });

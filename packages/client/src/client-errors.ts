@@ -46,7 +46,8 @@ export const CLIENT_ERRORS = {
   HEARTBEAT_TIMEOUT: {
     category: 'connection',
     retryable: true,
-    message: 'The gateway did not answer a heartbeat ping in time; the connection is probably half-open.',
+    message:
+      'The gateway sent nothing after a heartbeat ping, not even a refusal; the connection is probably half-open.',
     recovery: 'Nothing to do: the SDK drops the socket and reconnects with resume.',
   },
   NETWORK_OFFLINE: {

@@ -20,9 +20,11 @@ export interface ClientStats {
   maxReconnectAttempts: number;
   /** When the pending reconnect starts, ms since the epoch. */
   retryAt?: number;
-  /** Connected, and the heartbeat answered within `pingIntervalMs + pongTimeoutMs`. */
+  /** Connected, and the gateway heard from (any frame) within `pingIntervalMs + pongTimeoutMs`. */
   healthy: boolean;
-  /** When the last heartbeat `pong` arrived, ms since the epoch. */
+  /** When the gateway last sent anything (event, ack, error, pong), ms since the epoch. */
+  lastHeardAt?: number;
+  /** When the last heartbeat `pong` arrived, ms since the epoch (none while traffic flows both ways). */
   lastHeartbeatAt?: number;
   /** Round trip of the last heartbeat, ms. */
   rttMs?: number;
@@ -59,6 +61,8 @@ export interface StatsSources {
   state: ClientStateName;
   snapshot: SnapshotFrom<typeof clientMachine>;
   latency: { rttMs?: number; clockSkewMs?: number; lastPongAt?: number };
+  /** When the gateway last sent any frame. */
+  heardAt: number | undefined;
   connectedAt: number | undefined;
   queued: number;
   inFlight: number;
@@ -76,9 +80,10 @@ export function clientStats(from: StatsSources, now: number = Date.now()): Clien
   const { context } = from.snapshot;
   const connected = from.state === 'connected';
   const { rttMs, clockSkewMs, lastPongAt } = from.latency;
-  // A pong is due within a ping period plus its timeout of the last one (or of `welcome`).
+  // Any frame proves life, as the heartbeat counts it: a quiet line is pinged after a period, and
+  // something is due within its timeout. Pongs alone would go stale while traffic makes pings needless.
   const heartbeatDue =
-    (lastPongAt ?? from.connectedAt ?? now) + context.pingIntervalMs + context.pongTimeoutMs;
+    (from.heardAt ?? from.connectedAt ?? now) + context.pingIntervalMs + context.pongTimeoutMs;
   const subscriptions: ClientStats['subscriptions'] = {};
   for (const s of from.subscriptions) {
     const position = s.position;
@@ -99,6 +104,7 @@ export function clientStats(from: StatsSources, now: number = Date.now()): Clien
   };
   const optional: Partial<ClientStats> = {
     retryAt: from.retryAt,
+    lastHeardAt: from.heardAt,
     lastHeartbeatAt: lastPongAt,
     rttMs,
     clockSkewMs,

@@ -11,6 +11,7 @@
  * said why it refused the upgrade with a code retrying cannot cure (upgrade-refusal.ts): that
  * ends the attempt, reported as a close with that code as its reason.
  */
+import type { LineActivity } from './shared.ts';
 import { SseSocket } from './sse-socket.ts';
 import type { TransportChoice, TransportName } from './transport-choice.ts';
 import { watchUpgradeRefusal } from './upgrade-refusal.ts';
@@ -41,6 +42,8 @@ export class SocketLink<Prepared> {
   private generation = 0;
   /** The transport of the open socket. */
   transport: TransportName | undefined;
+  /** When a frame last came and went: the heartbeat's evidence (machines/client.machine.ts). */
+  readonly activity: LineActivity = { heardAt: 0, sentAt: 0 };
 
   constructor(
     private readonly endpoints: LinkEndpoints,
@@ -90,7 +93,9 @@ export class SocketLink<Prepared> {
         this.handlers.opened(prepared);
       };
       ws.onmessage = (event) => {
-        if (live() && typeof event.data === 'string') this.handlers.text(event.data);
+        if (!live()) return;
+        this.activity.heardAt = Date.now();
+        if (typeof event.data === 'string') this.handlers.text(event.data);
       };
       ws.onclose = (event) => {
         if (!live()) return;
@@ -126,6 +131,7 @@ export class SocketLink<Prepared> {
     const ws = this.socket;
     if (ws?.readyState !== OPEN) return false;
     ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+    this.activity.sentAt = Date.now();
     return true;
   }
 

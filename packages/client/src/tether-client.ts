@@ -157,7 +157,7 @@ export class TetherClient extends TypedEmitter<ClientEvents> {
           },
         },
       }),
-      { input: machineInput(o) },
+      { input: { ...machineInput(o), lineActivity: () => this.link.activity } },
     );
     this.actor.subscribe((snapshot) => {
       const change = this.reporter.next(snapshot);
@@ -287,6 +287,7 @@ export class TetherClient extends TypedEmitter<ClientEvents> {
       state: this.state,
       snapshot,
       latency: this.router.latency,
+      heardAt: this.link.activity.heardAt || undefined,
       connectedAt: this.connectedAt,
       queued: this.outbox.queued,
       inFlight: this.requests.inFlight,

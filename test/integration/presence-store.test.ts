@@ -8,9 +8,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ChannelPresence, type PresenceOp } from '../../src/presence/channel-presence.ts';
-import { MembershipFeed, windowMs } from '../../src/presence/membership-feed.ts';
+import { MEMBERSHIP_INTERVAL_MS, MembershipFeed, windowMs } from '../../src/presence/membership-feed.ts';
 import type { RedisConnection } from '../../src/redis/redis-target.ts';
 import type { MembershipFrame } from '../../src/shared/frames.ts';
 import { eventually, sleep } from '../support/events.ts';
@@ -34,8 +34,31 @@ const join = (sessionId: string, userId = sessionId, since = 1): PresenceOp => (
 });
 const channelName = () => `room:${randomUUID().slice(0, 8)}`;
 
-/** A feed for `channel`, and the frames it broadcast. */
+/**
+ * A feed for `channel`, and the frames it broadcast. The feed starts with a clean slate:
+ * the subscription is in place, and every announcement made before is through. A plain
+ * wait is neither: under load a SUBSCRIBE can take longer, and on a cluster a script's
+ * PUBLISH reaches a subscriber on another node over the cluster bus, after the script's
+ * reply — an earlier join could arrive after the SUBSCRIBE and open the feed's first
+ * window. So the topic is subscribed first and a fence published from the channel's node,
+ * where its scripts publish: that node's bus link is in order, so with the fence heard,
+ * whatever was announced before it has come and gone. Only then does the feed listen.
+ */
 async function listen(presence: ChannelPresence, channel: string) {
+  const topic = presence.topic(channel);
+  const fence = `fence:${randomUUID()}`;
+  const fenced = new Promise<void>((resolve) => {
+    const onMessage = (from: string, message: string) => {
+      if (from !== topic || message !== fence) return;
+      subscriber.off('message', onMessage);
+      resolve();
+    };
+    subscriber.on('message', onMessage);
+  });
+  await subscriber.subscribe(topic);
+  // The topic shares the channel's hash tag: as KEYS[1] it routes the script to that node.
+  await commands.eval("return redis.call('PUBLISH', KEYS[1], ARGV[1])", 1, topic, fence);
+  await fenced;
   const frames: MembershipFrame[] = [];
   const feed = new MembershipFeed(
     subscriber,
@@ -43,9 +66,25 @@ async function listen(presence: ChannelPresence, channel: string) {
     (_, text) => frames.push(JSON.parse(text)),
     pino({ level: 'silent' }),
   );
-  feed.watch(channel);
-  await sleep(100); // the SUBSCRIBE is through
+  feed.watch(channel); // subscribed already: it hears what is announced from now on
   return { frames, feed };
+}
+
+/**
+ * Resolves once `count` more announcements of `channel` have reached the subscriber — and
+ * the feed: it was listening first, and listeners run in order.
+ */
+function announced(presence: ChannelPresence, channel: string, count: number): Promise<void> {
+  const topic = presence.topic(channel);
+  let left = count;
+  return new Promise((resolve) => {
+    const onMessage = (from: string) => {
+      if (from !== topic || --left > 0) return;
+      subscriber.off('message', onMessage);
+      resolve();
+    };
+    subscriber.on('message', onMessage);
+  });
 }
 
 describe('presence in Redis', () => {
@@ -108,18 +147,25 @@ describe('presence in Redis', () => {
   });
 
   it('a refresh extends this process’s leases and says which members went missing or moved', async () => {
-    const a = new ChannelPresence(commands, prefix, 'node-a', 800);
-    const b = new ChannelPresence(commands, prefix, 'node-b', 60_000);
-    const channel = channelName();
-    await a.apply(channel, [join('mine'), join('moving')]);
-    await b.apply(channel, [join('moving')]);
-    await sleep(500);
-    expect(await a.refresh(channel, ['mine', 'moving', 'lost'])).toEqual({
-      missing: ['lost'],
-      moved: ['moving'],
-    });
-    await sleep(500); // past the first lease, within the refreshed one
-    expect((await b.page(channel, 10)).members.map((m) => m.sessionId)).toEqual(['mine', 'moving']);
+    // The leases' clock (Date.now, read by ChannelPresence) is the test's: a stall of the
+    // box cannot run a lease out before the refresh, nor past the refreshed one.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const a = new ChannelPresence(commands, prefix, 'node-a', 800);
+      const b = new ChannelPresence(commands, prefix, 'node-b', 60_000);
+      const channel = channelName();
+      await a.apply(channel, [join('mine'), join('moving'), join('unrefreshed')]);
+      await b.apply(channel, [join('moving')]);
+      vi.advanceTimersByTime(500);
+      expect(await a.refresh(channel, ['mine', 'moving', 'lost'])).toEqual({
+        missing: ['lost'],
+        moved: ['moving'],
+      });
+      vi.advanceTimersByTime(500); // past the first lease, within the refreshed one
+      expect((await b.page(channel, 10)).members.map((m) => m.sessionId)).toEqual(['mine', 'moving']);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 
@@ -129,30 +175,45 @@ describe('membership frames', () => {
     const channel = channelName();
     await a.apply(channel, [join('back')]);
     const { frames, feed } = await listen(a, channel);
-    await a.apply(channel, [join('first')]); // sent at once: the window opens
-    await eventually(() => frames.length === 1, 'the first frame');
-    await a.apply(channel, [join('brief')]);
-    await a.apply(channel, [
-      { op: 'l', sessionId: 'brief' },
-      { op: 'l', sessionId: 'back' },
-    ]);
-    await a.apply(channel, [join('back')]);
-    await a.apply(
-      channel,
-      Array.from({ length: 120 }, (_, i) => join(`many${i}`)),
-    );
-    await eventually(() => frames.length === 2, 'the second frame');
-    const [first, second] = frames as [MembershipFrame, MembershipFrame];
-    expect(first).toMatchObject({ type: 'membership', channel, count: 2, left: [] });
-    expect(first.joined.map((m) => m.sessionId)).toEqual(['first']);
-    const listed = second.joined.map((m) => m.sessionId);
-    expect(listed).toHaveLength(100);
-    expect(listed).toContain('back');
-    expect(listed).not.toContain('brief');
-    expect(second).toMatchObject({ count: 122, left: [], truncated: true });
-    await sleep(400);
-    expect(frames).toHaveLength(2);
-    feed.unwatch(channel);
+    // The feed's clock is the test's: a window closes when the test moves time, not when
+    // a loaded box gets round to it, so what the window holds is what the test sent.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      let heard = announced(a, channel, 1);
+      await a.apply(channel, [join('first')]);
+      await heard;
+      vi.advanceTimersByTime(0); // sent at once: the window opens
+      expect(frames).toHaveLength(1);
+      heard = announced(a, channel, 4);
+      await a.apply(channel, [join('brief')]);
+      await a.apply(channel, [
+        { op: 'l', sessionId: 'brief' },
+        { op: 'l', sessionId: 'back' },
+      ]);
+      await a.apply(channel, [join('back')]);
+      await a.apply(
+        channel,
+        Array.from({ length: 120 }, (_, i) => join(`many${i}`)),
+      );
+      await heard;
+      vi.advanceTimersByTime(MEMBERSHIP_INTERVAL_MS - 1);
+      expect(frames).toHaveLength(1); // the window is still open
+      vi.advanceTimersByTime(1);
+      expect(frames).toHaveLength(2);
+      const [first, second] = frames as [MembershipFrame, MembershipFrame];
+      expect(first).toMatchObject({ type: 'membership', channel, count: 2, left: [] });
+      expect(first.joined.map((m) => m.sessionId)).toEqual(['first']);
+      const listed = second.joined.map((m) => m.sessionId);
+      expect(listed).toHaveLength(100);
+      expect(listed).toContain('back');
+      expect(listed).not.toContain('brief');
+      expect(second).toMatchObject({ count: 122, left: [], truncated: true });
+      vi.advanceTimersByTime(4 * MEMBERSHIP_INTERVAL_MS);
+      expect(frames).toHaveLength(2); // nothing was left for a third
+    } finally {
+      vi.useRealTimers();
+      feed.unwatch(channel);
+    }
   });
 
   it('the window grows with the channel: 250 ms up to 1,000 members, 2.5 s at 10,000', () => {

@@ -125,8 +125,9 @@ describe('the SDK heartbeat', () => {
       publisher.stop();
 
       expect(change.error?.code).toBe('HEARTBEAT_TIMEOUT');
-      // A ping once nothing was heard for PING_MS, then PONG_MS for anything to come back.
-      expect(Date.now() - silencedAt).toBeLessThan(PING_MS + PONG_MS + 1000);
+      // A ping once nothing was heard for PING_MS, then PONG_MS for anything to come back: the
+      // heartbeat found it, not TCP (minutes). Slack for a loaded CI box, not a speed claim.
+      expect(Date.now() - silencedAt).toBeLessThan(PING_MS + PONG_MS + 4000);
       await client.ready(); // a new connection through the relay (not silenced) resumes
       expect(client.stats()).toMatchObject({ state: 'connected', reconnections: 1 });
     } finally {

@@ -60,7 +60,8 @@ export async function withSystem(
 
 /**
  * Start every one of `names` at once (each with its own ports and redis-server),
- * run `body` with those that started, and always stop them all. For scenarios that
+ * run `body` with those that started, and always stop them all; a failure becomes a
+ * note, as in withSystem. For scenarios that
  * interleave their trials across systems, so a drift in the box's speed lands on
  * every system alike instead of on whichever ran during it.
  */
@@ -84,6 +85,8 @@ export async function withSystems(
       }
     }
     await body(running, failed);
+  } catch (error) {
+    ctx.sink.note(scenario, names.join(', '), `failed: ${firstLine(error)}`);
   } finally {
     for (const system of running) {
       progress(scenario, system.name, 'stopping');

@@ -28,8 +28,12 @@ export function submitAction(core: GatewayCore, conn: Connection, frame: ActionF
       data: frame.data ?? null,
     };
     try {
-      // Listen on the inbox before the job exists, so the reply cannot slip past.
-      await core.ports.actions.submit(request, () => subscribeInbox(core, conn));
+      // Listen on the inbox before the job exists, so the reply cannot slip past. The job goes
+      // through BullMQ's own connection, whose commands StoreHealth does not fail: a frozen
+      // Redis is answered through the wrapper, as a handshake is (actions are off the hot path).
+      await core.ports.readiness.whileAnswering(
+        core.ports.actions.submit(request, () => subscribeInbox(core, conn)),
+      );
     } catch (error) {
       if (error instanceof TetherError) {
         conn.fail(error.code, { ref, detail: error.detail });

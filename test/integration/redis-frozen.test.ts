@@ -7,6 +7,7 @@
  * when Redis wakes: it says so, and lands at most once.
  */
 import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisServerHandle, startRedisServer } from '../../src/redis/embedded-redis.ts';
 import type { ErrorFrame, ServerFrame } from '../../src/shared/frames.ts';
@@ -43,11 +44,18 @@ describe('requests waiting on a Redis that froze', () => {
     const body = { channel, data: { n: 'http' } };
 
     const hello = await TestClient.connect(gw.url);
+    // An action before the freeze: its job is queued and the session's inbox is live, so the
+    // next one waits on BullMQ's own connection alone.
+    client.send({ type: 'action', ref: 'warm', name: 'orders.create', data: {} });
+    const keys = new Redis(redis.url);
+    await eventually(async () => (await keys.keys('*actions*')).length > 0, 'the first job queued', 5000);
+    keys.disconnect();
     redis.process.kill('SIGSTOP');
     try {
       client.send({ type: 'publish', channel, data: { n: 'socket' }, ref: 'pub', idempotencyKey: 'k1' });
       client.send({ type: 'history', channel, ref: 'hist' });
       client.send({ type: 'subscribe', channel, ref: 'sub', from: before });
+      client.send({ type: 'action', ref: 'act', name: 'orders.create', data: {} });
       hello.send({ type: 'hello', token: await mintToken({ sub: 'arriving' }) });
       const httpPublish = fetch(`${gw.http}/publish`, {
         method: 'POST',
@@ -62,6 +70,10 @@ describe('requests waiting on a Redis that froze', () => {
         code: 'STORE_UNAVAILABLE',
       });
       expect(await client.next(errorFor('sub'), NOTICED_WITHIN_MS)).toMatchObject({
+        code: 'STORE_UNAVAILABLE',
+      });
+      // Through BullMQ's own connection, which StoreHealth does not fail (src/core/actions.ts).
+      expect(await client.next(errorFor('act'), NOTICED_WITHIN_MS)).toMatchObject({
         code: 'STORE_UNAVAILABLE',
       });
       const refusedHello = await hello.next((f) => f.type === 'error', NOTICED_WITHIN_MS);

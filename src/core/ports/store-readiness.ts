@@ -4,8 +4,9 @@ export interface StoreReadiness {
   isReady(): boolean;
   /**
    * `work`'s outcome, or a StoreStalledError as soon as the store is found not answering
-   * while it waits. For a handshake, which waits on several stores in turn; a single
-   * request's commands are failed where they wait (StoreHealth), at no cost per request.
+   * while it waits. For a handshake, which waits on several stores in turn, and an action,
+   * whose job goes through BullMQ's own connection; a request's commands on the gateway's
+   * connections are failed where they wait (StoreHealth), at no cost per request.
    */
   whileAnswering<T>(work: Promise<T>): Promise<T>;
 }

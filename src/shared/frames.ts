@@ -11,6 +11,7 @@ import {
   CORRELATION_ID_PATTERN,
   EPOCH_PATTERN,
   EVENT_ID_PATTERN,
+  IDEMPOTENCY_KEY_PATTERN,
   PRESENCE_CURSOR_PATTERN,
   PRESENCE_PAGE_MAX,
 } from './identifiers.ts';
@@ -18,13 +19,12 @@ import {
 export {
   ACTION_NAME_PATTERN,
   CHANNEL_PATTERN,
-  CORRELATION_ID_PATTERN,
   compareEventIds,
   EPOCH_PATTERN,
   EVENT_ID_PATTERN,
+  IDEMPOTENCY_KEY_PATTERN,
   INBOX_PREFIX,
   inboxChannel,
-  isCorrelationId,
   isEventId,
   MAX_NESTING_DEPTH,
   PRESENCE_CURSOR_PATTERN,
@@ -41,12 +41,6 @@ const Epoch = T.String({ pattern: EPOCH_PATTERN });
 const Ref = T.String({ minLength: 1, maxLength: 64 });
 const ShortText = T.String({ maxLength: 256 });
 
-/**
- * An idempotency key (docs/protocol.md, "publish"): 1–128 visible ASCII characters. A
- * repeat of a publish with the same key on the same channel, within the window, is
- * answered with the first one's ID and appends nothing.
- */
-export const IDEMPOTENCY_KEY_PATTERN = '^[!-~]{1,128}$';
 const IdempotencyKey = T.String({ pattern: IDEMPOTENCY_KEY_PATTERN });
 
 /** Events a history page holds at most (`limit`, on the socket and over HTTP). */

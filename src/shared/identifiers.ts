@@ -38,12 +38,23 @@ export const EPOCH_PATTERN = '^[A-Za-z0-9_-]{1,32}$';
 export const ACTION_NAME_PATTERN = '^[A-Za-z0-9_.:\\-]{1,128}$';
 
 /**
- * A correlation ID, wherever a client gives one (hello's `correlationId`, the `x-correlation-id`
- * header on an upgrade, `GET /sse` or any HTTP route): 1–128 visible ASCII characters (`!`–`~`).
- * It is copied into log lines, span attributes and baggage, BullMQ jobs and stream entries, so
- * no control character (a newline forges a pretty-printed log line), space or non-ASCII gets there.
+ * 1–128 visible ASCII characters (`!`–`~`): the rule for the strings a client chooses that the
+ * gateway copies into log lines, span attributes, BullMQ jobs and stored entries, so no control
+ * character (a newline forges a pretty-printed log line), space or non-ASCII gets there.
  */
-export const CORRELATION_ID_PATTERN = '^[!-~]{1,128}$';
+const VISIBLE_ASCII_PATTERN = '^[!-~]{1,128}$';
+
+/**
+ * A correlation ID, wherever a client gives one (hello's `correlationId`, the `x-correlation-id`
+ * header on an upgrade, `GET /sse` or any HTTP route).
+ */
+export const CORRELATION_ID_PATTERN = VISIBLE_ASCII_PATTERN;
+
+/**
+ * An idempotency key (docs/protocol.md, "publish"). A repeat of a publish with the same key on
+ * the same channel, within the window, is answered with the first one's ID and appends nothing.
+ */
+export const IDEMPOTENCY_KEY_PATTERN = VISIBLE_ASCII_PATTERN;
 
 const CORRELATION_ID = new RegExp(CORRELATION_ID_PATTERN);
 

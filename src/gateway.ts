@@ -24,7 +24,7 @@ import { RedisRevocations } from './control/revocations.ts';
 import { SessionControl } from './control/session-control.ts';
 import { compressFrom } from './core/compression.ts';
 import { connectionActorFactory } from './core/connection-runtime.ts';
-import { drainConnections } from './core/drain.ts';
+import { closeRemaining, drainConnections } from './core/drain.ts';
 import { channelTopic } from './core/event-frames.ts';
 import { GatewayCore } from './core/gateway-core.ts';
 import { tierPriority } from './core/principal.ts';
@@ -362,7 +362,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
       resources.stop();
       backpressure.stop();
       await drained(supervisor, config.drainTimeoutMs);
-      for (const conn of [...core.connections.values()]) conn.socket?.close(); // past the drain timeout
+      closeRemaining(core);
       // One PING answered means every earlier command on the connection was applied.
       await Promise.race([redis.commands.ping().catch(() => {}), new Promise((r) => setTimeout(r, 1000))]);
       occupancy.stop();

@@ -31,3 +31,18 @@ export async function drainConnections(core: GatewayCore, batchSize: number): Pr
   while (connections.size > 0) await new Promise((resolve) => setTimeout(resolve, CLOSED_POLL_MS));
   core.supervisor.pool.send({ type: 'pool.drained' });
 }
+
+/**
+ * DRAIN_TIMEOUT_MS passed with sockets left: those the batches had not reached are told at
+ * once, with the same SERVICE_RESTART and jittered hint (a close frame costs no more than
+ * dropping the socket, and spares the client an abnormal 1006); what still waits for its
+ * peer's close after that (the ws edge waits for the answer) is dropped.
+ */
+export function closeRemaining(core: GatewayCore): void {
+  const { connections, logger } = core;
+  if (connections.size === 0) return;
+  logger.warn({ sockets: connections.size }, 'drain timed out: closing the rest at once');
+  for (const conn of [...connections.values()])
+    conn.close('SERVICE_RESTART', { retryAfterMs: jitteredRetryAfter('SERVICE_RESTART') });
+  for (const conn of [...connections.values()]) conn.socket?.close();
+}

@@ -59,13 +59,15 @@ export class MembershipFeed implements ChannelWatcher {
     });
   }
 
-  watch(channel: string): void {
+  /** Resolves once the channel's announcements reach this process (also when subscribing failed: it is logged). */
+  watch(channel: string): Promise<void> {
     const refs = this.watched.get(channel) ?? 0;
     this.watched.set(channel, refs + 1);
-    if (refs === 0)
-      this.subscriber
-        .subscribe(this.presence.topic(channel))
-        .catch((error: unknown) => this.logger.warn({ err: error, channel }, 'presence: subscribe failed'));
+    if (refs > 0) return Promise.resolve();
+    return this.subscriber.subscribe(this.presence.topic(channel)).then(
+      () => {},
+      (error: unknown) => this.logger.warn({ err: error, channel }, 'presence: subscribe failed'),
+    );
   }
 
   unwatch(channel: string): void {

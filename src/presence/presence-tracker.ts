@@ -28,7 +28,8 @@ interface HeldSession {
 
 /** Told when this process starts or stops holding members of a channel (join/leave delivery). */
 export interface ChannelWatcher {
-  watch(channel: string): void;
+  /** Resolves once the channel's announcements are heard here. */
+  watch(channel: string): Promise<void>;
   unwatch(channel: string): void;
 }
 
@@ -39,6 +40,12 @@ export class PresenceTracker implements PresenceStore {
   /** Changes not yet written, per channel, in order (the last per session wins). */
   private pending = new Map<string, Map<string, PresenceOp>>();
   private flushing = false;
+  /**
+   * Channels whose join/leave subscription is on its way: their writes wait for it. The
+   * first member's own join would otherwise be announced before this process listens, and
+   * its local subscribers (that member first) would never get that frame.
+   */
+  private readonly subscribing = new Map<string, Promise<void>>();
 
   constructor(
     private readonly store: ChannelPresence,
@@ -68,7 +75,7 @@ export class PresenceTracker implements PresenceStore {
     if (!local) {
       local = new Set();
       this.channels.set(channel, local);
-      if (this.policy(channel).joinLeave) this.watcher.watch(channel);
+      if (this.policy(channel).joinLeave) this.watchFirst(channel);
     }
     local.add(member.sessionId);
     this.queue(channel, this.joinOf(held, channel));
@@ -137,6 +144,13 @@ export class PresenceTracker implements PresenceStore {
     if (this.policy(channel).joinLeave) this.watcher.unwatch(channel);
   }
 
+  private watchFirst(channel: string): void {
+    const ready: Promise<void> = this.watcher.watch(channel).then(() => {
+      if (this.subscribing.get(channel) === ready) this.subscribing.delete(channel);
+    });
+    this.subscribing.set(channel, ready);
+  }
+
   private queue(channel: string, op: PresenceOp): void {
     let ops = this.pending.get(channel);
     if (!ops) {
@@ -157,10 +171,15 @@ export class PresenceTracker implements PresenceStore {
     this.pending = new Map();
     this.flushing = false;
     for (const [channel, ops] of batch) {
-      this.store.apply(channel, [...ops.values()]).catch((error: unknown) =>
-        // The next lease refresh joins again what a failed write left out.
-        this.logger.warn({ err: error, channel }, 'presence: write failed'),
-      );
+      const write = () =>
+        this.store.apply(channel, [...ops.values()]).catch((error: unknown) =>
+          // The next lease refresh joins again what a failed write left out.
+          this.logger.warn({ err: error, channel }, 'presence: write failed'),
+        );
+      // A later turn's writes chain after this one on the same promise: their order holds.
+      const subscribing = this.subscribing.get(channel);
+      if (subscribing) void subscribing.then(write);
+      else void write();
     }
   }
 }

@@ -4,13 +4,16 @@
  * holds it, leases that run out are swept and announced, pages walk every member
  * present throughout exactly once whatever joins meanwhile — and the membership
  * feed's: changes merged per window, a member that came and went within one is no
- * news, lists cut at 100 with `truncated`, windows growing with the channel.
+ * news, lists cut at 100 with `truncated`, windows growing with the channel, and a
+ * process's first member hearing its own join however long the SUBSCRIBE takes.
  */
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { ChannelOptions } from '../../src/config/channel-policy.ts';
 import { ChannelPresence, type PresenceOp } from '../../src/presence/channel-presence.ts';
 import { MEMBERSHIP_INTERVAL_MS, MembershipFeed, windowMs } from '../../src/presence/membership-feed.ts';
+import { PresenceTracker } from '../../src/presence/presence-tracker.ts';
 import type { RedisConnection } from '../../src/redis/redis-target.ts';
 import type { MembershipFrame } from '../../src/shared/frames.ts';
 import { eventually, sleep } from '../support/events.ts';
@@ -213,6 +216,35 @@ describe('membership frames', () => {
     } finally {
       vi.useRealTimers();
       feed.unwatch(channel);
+    }
+  });
+
+  it('a process’s first member of a channel gets its own join frame, however long the SUBSCRIBE takes', async () => {
+    const a = new ChannelPresence(commands, prefix, 'node-a', 60_000);
+    const channel = channelName();
+    // The real subscriber, its SUBSCRIBE held back as on a loaded box or a far node.
+    const slowSubscriber = new Proxy(subscriber, {
+      get(target, key, receiver) {
+        if (key !== 'subscribe') return Reflect.get(target, key, receiver);
+        return async (...topics: string[]) => {
+          await sleep(200);
+          return target.subscribe(...topics);
+        };
+      },
+    });
+    const frames: MembershipFrame[] = [];
+    const logger = pino({ level: 'silent' });
+    const feed = new MembershipFeed(slowSubscriber, a, (_, text) => frames.push(JSON.parse(text)), logger);
+    const options = { presence: true, joinLeave: true } as ChannelOptions;
+    const tracker = new PresenceTracker(a, () => options, feed, logger);
+    try {
+      tracker.subscribed(channel, { userId: 'alice', sessionId: 'first', client: {} });
+      await eventually(() => frames.length > 0, 'the membership frame', 5000);
+      expect(frames[0]).toMatchObject({ type: 'membership', channel, count: 1, left: [] });
+      expect(frames[0]?.joined.map((m) => m.sessionId)).toEqual(['first']);
+      expect((await a.page(channel, 10)).count).toBe(1);
+    } finally {
+      tracker.unsubscribed(channel, 'first');
     }
   });
 

@@ -6,11 +6,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/config.ts';
+import { jitteredAtLeast } from '../shared/backoff.ts';
 import { type ErrorCode, errorSpec } from '../shared/errors.ts';
 import type { HelloFrame, ServerFrame } from '../shared/frames.ts';
 import { compressFrom } from './compression.ts';
 import type { ConnectionActor } from './connection-actor.ts';
 import { batchFrameText, channelTopic } from './event-frames.ts';
+import { MessageRate } from './message-rate.ts';
 import { type Flushable, flushSoon } from './outbox.ts';
 import { type EdgeSocket, SEND_DROPPED } from './ports/edge-socket.ts';
 import type { ReplayPlan } from './ports/event-store.ts';
@@ -97,9 +99,8 @@ export class Connection implements Flushable {
   private writableWaiters: (() => void)[] | undefined;
   /** Frames this long or longer go out compressed (src/core/compression.ts). */
   private readonly compressFrom: number;
-  /** Token bucket for inbound frames: refilled at messagesPerSecond, bursts of 2×. */
-  private messageTokens: number;
-  private tokensAt: number;
+  /** Inbound frames: their rate, and what refusals mean (message-rate.ts). */
+  private readonly messageRate: MessageRate;
 
   constructor(
     readonly host: ConnectionHost,
@@ -107,8 +108,7 @@ export class Connection implements Flushable {
   ) {
     this.correlationId = handshake.correlationId ?? randomUUID();
     this.compressFrom = compressFrom(host.config);
-    this.messageTokens = 2 * host.config.limits.messagesPerSecond;
-    this.tokensAt = this.openedAt;
+    this.messageRate = new MessageRate(host.config.limits.messagesPerSecond, this.openedAt);
     this.trace = host.telemetry.connectionTrace(
       {
         connectionId: this.id,
@@ -320,8 +320,12 @@ export class Connection implements Flushable {
    * one refused for rate does not: a burst must not end as TOO_MANY_ERRORS.
    */
   fail(code: ErrorCode, extra: ErrorExtra = {}): void {
-    const spec = errorSpec(code);
     this.logger.info({ code, detail: extra.detail, ref: extra.ref }, 'client error');
+    this.answerError(code, extra);
+  }
+
+  private answerError(code: ErrorCode, extra: ErrorExtra): void {
+    const spec = errorSpec(code);
     if (spec.closeCode !== undefined) {
       this.close(code, extra);
       return;
@@ -382,6 +386,7 @@ export class Connection implements Flushable {
     for (const resolve of waiters ?? []) resolve();
     if (edgeReason && !this.closingWith) {
       this.closingWith = edgeReason;
+      this.logger.info({ code: edgeReason, closeCode }, 'client error (the edge cut the socket)');
       this.host.errorReported(this, edgeReason);
     }
     const reason = this.closingWith;
@@ -395,19 +400,26 @@ export class Connection implements Flushable {
 
   /** false when the connection is over its inbound frame rate (the frame is not processed). */
   takeMessageToken(): boolean {
-    const rate = this.host.config.limits.messagesPerSecond;
-    if (rate === 0) return true;
-    const now = Date.now();
-    this.messageTokens = Math.min(2 * rate, this.messageTokens + ((now - this.tokensAt) * rate) / 1000);
-    this.tokensAt = now;
-    if (this.messageTokens < 1) return false;
-    this.messageTokens -= 1;
-    return true;
+    return this.messageRate.take(Date.now());
   }
 
-  /** After a refused take: ms until the bucket holds a whole token again. */
-  msUntilMessageToken(): number {
-    const rate = this.host.config.limits.messagesPerSecond;
-    return rate === 0 ? 0 : Math.ceil(((1 - this.messageTokens) * 1000) / rate);
+  /**
+   * A frame over the rate: answered MESSAGE_RATE_LIMITED with its ref and when to send it
+   * again; the first refusal of a minute is logged, the rest counted. A flood (message-rate.ts)
+   * is closed with TOO_MANY_ERRORS instead.
+   */
+  refuseForRate(ref: string | undefined): void {
+    const refusal = this.messageRate.refuse(Date.now());
+    if (refusal === 'flood') {
+      this.fail('TOO_MANY_ERRORS', { detail: 'kept sending while refused for rate' });
+      return;
+    }
+    const extra = { ref, retryAfterMs: jitteredAtLeast(this.messageRate.msUntilToken()) };
+    if (refusal === 'first')
+      this.logger.info(
+        { code: 'MESSAGE_RATE_LIMITED' },
+        'client error (further refusals this minute are counted, not logged)',
+      );
+    this.answerError('MESSAGE_RATE_LIMITED', extra);
   }
 }

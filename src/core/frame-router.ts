@@ -5,7 +5,6 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { type DecodedFrame, decodeFrame, refOf } from '../protocol/frame-codec.ts';
-import { jitteredAtLeast } from '../shared/backoff.ts';
 import type { ClientFrame, PublishFrame } from '../shared/frames.ts';
 import { submitAction } from './actions.ts';
 import type { Connection } from './connection.ts';
@@ -46,11 +45,7 @@ export function onMessage(
   }
   const text = Buffer.from(message).toString('utf8');
   if (!conn.takeMessageToken()) {
-    // The ref tells the client which frame to send again; the hint, when the bucket has a token for it.
-    conn.fail('MESSAGE_RATE_LIMITED', {
-      ref: refOf(text),
-      retryAfterMs: jitteredAtLeast(conn.msUntilMessageToken()),
-    });
+    conn.refuseForRate(refOf(text));
     return;
   }
   if (helloPhase(conn.actor) === 'busy') {

@@ -142,7 +142,8 @@ export const ERRORS = {
     closeCode: 1008,
     retryable: true,
     retryAfterMs: 5000,
-    message: 'The connection sent too many invalid frames in a short time.',
+    message:
+      'The connection sent too many invalid frames, or went on sending while refused for rate, in a short time.',
     recovery: 'Fix the client; it may reconnect and resume after retryAfterMs.',
   },
   FORBIDDEN_CHANNEL: {

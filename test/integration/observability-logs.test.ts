@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/observability/logger.ts';
-import { settle } from '../support/events.ts';
+import { eventually, settle } from '../support/events.ts';
 import { mintToken, TEST_API_KEY } from '../support/gateway.ts';
 import { type LoggedGateway, startLoggedGateway } from '../support/logged-gateway.ts';
 import { callerTraceparent, only, traceToMemory, waitForSpans } from '../support/spans.ts';
@@ -50,6 +50,22 @@ describe('log lines of a connection', () => {
     // Outside any span, a line points at the connection's own span.
     expect(clientError?.span_id).toBe(only(spans, 'ws.connection').spanContext().spanId);
     expect(clientError).toMatchObject({ code: 'MALFORMED_MESSAGE' });
+  });
+});
+
+describe('sockets the edge cut', () => {
+  it('are logged with the code they were counted under, though no frame could tell the client', async () => {
+    const { client, welcome } = await TestClient.session(gw.url, { token: await mintToken({ sub: 'lulu' }) });
+    // Over 4× MAX_MESSAGE_BYTES: the uWS edge drops the socket before the frame is read
+    // (the ws edge reads it and answers MESSAGE_TOO_LARGE/1009: logged either way).
+    client.send('x'.repeat(4 * 65_536 + 1));
+    await client.waitClosed();
+    const cut = () =>
+      gw
+        .lines()
+        .find((line) => line.connectionId === welcome.connectionId && line.code === 'MESSAGE_TOO_LARGE');
+    await eventually(cut, 'the log line of the cut');
+    expect(cut()?.msg).toMatch(/^client error/);
   });
 });
 

@@ -10,28 +10,31 @@
  */
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { FLOOD_SECONDS } from '../../src/core/message-rate.ts';
 import { startRedisServer } from '../../src/redis/embedded-redis.ts';
 import { AT_LEAST_JITTER } from '../../src/shared/backoff.ts';
 import type { ErrorFrame } from '../../src/shared/frames.ts';
 import { eventually, sleep } from '../support/events.ts';
-import { mintToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { mintToken, publishHttp, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import {
   type GatewayProcess,
   PROCESS_TEST_TIMEOUT_MS,
   processEnv,
   spawnGateway,
 } from '../support/gateway-process.ts';
+import { type LoggedGateway, startLoggedGateway } from '../support/logged-gateway.ts';
 import { endpoint, TRANSPORTS, type Transport } from '../support/sse-test-socket.ts';
 import { connectTestRedis } from '../support/test-redis.ts';
 import { TestClient } from '../support/ws-client.ts';
 
 const gateways: TestGateway[] = [];
+const loggedGateways: LoggedGateway[] = [];
 const processes: GatewayProcess[] = [];
 const clients: TestClient[] = [];
 
 afterEach(async () => {
   for (const client of clients.splice(0)) client.drop();
-  await Promise.all(gateways.splice(0).map((g) => g.stop()));
+  await Promise.all([...gateways.splice(0), ...loggedGateways.splice(0)].map((g) => g.stop()));
   await Promise.all(processes.splice(0).map((p) => p.kill('SIGKILL')));
 });
 
@@ -388,6 +391,38 @@ describe.each(TRANSPORTS)('inside a session, over %s', (transport: Transport) =>
     await eventually(() => retried.every(answer), 'answers to the retries');
     expect(retried.map((ref) => answer(ref)?.type)).toEqual(['ack', 'ack', 'ack', 'ack']);
     expect(client.closed).toBeUndefined();
+  });
+
+  it('a client that goes on sending while refused is closed with TOO_MANY_ERRORS/1008 after 20 s worth of its rate; one log line, a bystander unaffected', async () => {
+    const gw = await startLoggedGateway({ MESSAGES_PER_SECOND: '5', LOG_LEVEL: 'info' }); // a flood: 100 refusals
+    loggedGateways.push(gw);
+    const calm = await TestClient.session(endpoint(gw, transport), {
+      token: await mintToken({ sub: 'calm' }),
+    });
+    clients.push(calm.client);
+    calm.client.send({ type: 'subscribe', channel: 'rl:calm', ref: 'sub' });
+    await calm.client.next((f) => f.type === 'subscribed');
+    const { client: flooder } = await TestClient.session(endpoint(gw, transport), {
+      token: await mintToken({ sub: 'flooder' }),
+    });
+    clients.push(flooder);
+
+    for (let i = 0; i < 300; i++)
+      flooder.send({ type: 'publish', channel: 'rl:flood', data: { i }, ref: `f${i}` });
+    expect((await flooder.waitClosed(10_000)).code).toBe(1008);
+    const errors = flooder.frames.filter((f): f is ErrorFrame => f.type === 'error');
+    expect(errors.filter((e) => e.code === 'MESSAGE_RATE_LIMITED')).toHaveLength(FLOOD_SECONDS * 5);
+    expect(errors.at(-1)).toMatchObject({ code: 'TOO_MANY_ERRORS', retryable: true });
+
+    // Its refusals were counted, and logged once; the close is logged with its reason.
+    const logged = gw.lines().filter((line) => line.code === 'MESSAGE_RATE_LIMITED');
+    expect(logged).toHaveLength(1);
+    expect(gw.lines().some((line) => line.code === 'TOO_MANY_ERRORS')).toBe(true);
+
+    // The bystander's line is as it was: events reach it, it stays open.
+    await publishHttp(gw.http, 'rl:calm', { after: 'flood' });
+    await calm.client.waitForEvents(1, 'rl:calm');
+    expect(calm.client.closed).toBeUndefined();
   });
 
   it('AUTH_FAILURES_PER_IP: failed hellos are answered ever later, then AUTH_RATE_LIMITED/4031 until the window passes', async () => {

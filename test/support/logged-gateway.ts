@@ -18,6 +18,8 @@ export interface LogLine {
 export interface LoggedGateway {
   gateway: Gateway;
   url: string;
+  /** The SSE fallback's endpoint (`GET /sse`). */
+  sseUrl: string;
   http: string;
   prefix: string;
   /** Everything written so far, as written. */
@@ -38,6 +40,7 @@ export async function startLoggedGateway(overrides: Record<string, string> = {})
   return {
     gateway,
     url: `ws://127.0.0.1:${gateway.port}/ws`,
+    sseUrl: `http://127.0.0.1:${gateway.port}/sse`,
     http: `http://127.0.0.1:${gateway.port}`,
     prefix: config.redisPrefix,
     output: () => raw.join(''),

@@ -21,6 +21,7 @@ import type { ControlBus } from '../redis/control-bus.ts';
 import type { RedisSessionStore } from '../session/session-store.ts';
 import { compiledOnUse, schemaAjv } from '../shared/ajv.ts';
 import { CHANNEL_PATTERN, INBOX_PREFIX } from '../shared/frames.ts';
+import { isUserId } from '../shared/identifiers.ts';
 import {
   acceptBackend,
   answer,
@@ -52,6 +53,12 @@ const RevokeBody = T.Object(
   { before: T.Optional(T.Integer({ minimum: 0 })) },
   { additionalProperties: false },
 );
+/**
+ * How far ahead of now a revocation may reach. It never moves back and has no expiry, so a later
+ * one would refuse every new token of the user for that long; and Redis keeps its time as a 64-bit
+ * integer, which a far larger one wraps (docs/admin.md).
+ */
+const REVOKE_AHEAD_MAX_MS = 86_400_000;
 
 let ajv: Ajv | undefined; // one for the five, made with the first of them
 const bodyValidator = <T>(schema: object) =>
@@ -67,8 +74,6 @@ const validate = {
   empty: bodyValidator<object>(EmptyBody),
 };
 
-/** User IDs are the tokens' `sub`: any text, within reason. */
-const isUserId = (value: string) => value.length > 0 && value.length <= 256;
 const isSessionId = (value: string) => /^[A-Za-z0-9_-]{1,64}$/.test(value);
 
 export interface ControlSources {
@@ -179,6 +184,12 @@ export function mountControlRoutes(app: App, sources: ControlSources): void {
   route('post', '/users/:userId/revoke', 1, async (request, res) => {
     const userId = userOf(request);
     const { before: asked = Date.now() } = await body<Static<typeof RevokeBody>>(res, validate.revoke);
+    if (asked > Date.now() + REVOKE_AHEAD_MAX_MS)
+      throw new RouteError(
+        400,
+        'MALFORMED_MESSAGE',
+        `/before must be at most ${REVOKE_AHEAD_MAX_MS / 3_600_000} hours from now`,
+      );
     ready();
     const before = await revocations.revoke(userId, asked);
     await order(request, { kind: 'revoke', userId, before }, { userId, before });

@@ -28,6 +28,18 @@ export function isEventId(id: string): boolean {
   );
 }
 
+/** The longest user ID (a token's `sub`), counted as JavaScript counts a string's length. */
+export const MAX_USER_ID_LENGTH = 256;
+
+/**
+ * A user ID, the tokens' `sub`: any text of 1–256 characters. The one rule for both ends: hello
+ * refuses a token whose `sub` breaks it, so every user a session has is one the control routes
+ * (`/users/:userId/…`) can name.
+ */
+export function isUserId(value: string): boolean {
+  return value.length > 0 && value.length <= MAX_USER_ID_LENGTH;
+}
+
 /** How deep a frame's JSON may nest (objects and arrays, the frame itself included). */
 export const MAX_NESTING_DEPTH = 64;
 

@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ErrorFrame, SubscribedFrame, WelcomeFrame } from '../../src/shared/frames.ts';
 import { eventually, publishMany, settle, sleep } from '../support/events.ts';
 import { mintToken } from '../support/gateway.ts';
-import { ADMIN_KEY, call, type GatewayPair, spawnPair } from '../support/gateway-pair.ts';
+import { ADMIN_KEY, BACKEND_KEY, call, type GatewayPair, spawnPair } from '../support/gateway-pair.ts';
 import { type GatewayProcess, PROCESS_TEST_TIMEOUT_MS } from '../support/gateway-process.ts';
 import { TestClient } from '../support/ws-client.ts';
 
@@ -253,6 +253,45 @@ describe('control orders reach sessions held by the other process', () => {
     });
     await audited(pair.a, 'control.revoke');
   });
+  it('revoke: a before over 24 hours ahead (2^63 and past included) is 400 naming it; revokes after it still close live connections', async () => {
+    const userId = newUser();
+    const live = await session(pair.b, userId);
+    const revoke = (before: string) =>
+      call(`${pair.a.http}/users/${userId}/revoke`, { rawBody: `{"before":${before}}` });
+    for (const before of [
+      '1e300',
+      '9223372036854775808',
+      '18446744073709551616',
+      `${Date.now() + 25 * 3_600_000}`,
+    ]) {
+      const refused = await revoke(before);
+      expect(refused.status, before).toBe(400);
+      expect(refused.body, before).toMatchObject({
+        error: 'MALFORMED_MESSAGE',
+        message: expect.stringContaining('before'),
+      });
+    }
+    expect((await call(`${pair.a.http}/users/${userId}/sessions`)).body).toMatchObject({
+      tokensRevokedBefore: null,
+    });
+    const before = Date.now() + 2000; // past the live token's iat, within the bound
+    expect(await revoke(`${before}`)).toMatchObject({ status: 200, body: { tokensRevokedBefore: before } });
+    await closedWith(live.client, 'AUTH_TOKEN_REVOKED', 4005);
+  });
+
+  it('a token whose sub is over 256 characters is refused at hello (AUTH_INVALID_TOKEN, 4001): no route could name its user', async () => {
+    const tooLong = await hello(pair.a, { token: await mintToken({ sub: 'u'.repeat(257) }) });
+    expect(tooLong.error).toMatchObject({
+      code: 'AUTH_INVALID_TOKEN',
+      detail: expect.stringContaining('sub'),
+    });
+    expect((await tooLong.client.waitClosed()).code).toBe(4001);
+    const longest = `${newUser()}-é/`.padEnd(256, 'x');
+    await session(pair.a, longest);
+    const listed = await call(`${pair.b.http}/users/${encodeURIComponent(longest)}/sessions`);
+    expect(listed.status).toBe(200);
+    expect(listed.body.sessions).toHaveLength(1);
+  });
 });
 
 describe('bad control requests get their coded errors', () => {
@@ -288,5 +327,22 @@ describe('bad control requests get their coded errors', () => {
     }
     // Nothing was ordered: no audit line for the refused requests.
     expect(pair.a.logs().filter((l) => l.audit === 'control.block' && l.userId === 'u')).toEqual([]);
+  });
+});
+
+describe('a control body that is not UTF-8', () => {
+  it('is 400 MALFORMED_MESSAGE, not stored with U+FFFD in place of its bytes', async () => {
+    const userId = newUser();
+    const res = await fetch(`${pair.a.http}/users/${userId}/block`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${BACKEND_KEY}`, 'content-type': 'application/json' },
+      body: Buffer.concat([Buffer.from('{"reason":"A'), Buffer.from([0xff, 0xfe]), Buffer.from('B"}')]),
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({
+      error: 'MALFORMED_MESSAGE',
+      message: expect.stringContaining('UTF-8'),
+    });
+    expect((await call(`${pair.a.http}/users/${userId}/sessions`)).body).toMatchObject({ blocked: null });
   });
 });

@@ -11,6 +11,7 @@
  */
 import { removeOrphanedAdmissionQueues } from '../admission/admission-queue.ts';
 import { type App, type HttpResponse, reply, replyJson, trackAbort } from '../edge/uws.ts';
+import { booleanParam, parseQuery } from '../http/query-params.ts';
 import { errorBody, requestCorrelationId } from '../observability/http-tracing.ts';
 import { redisKeys } from '../redis/keys.ts';
 import { liveNodeIds } from '../redis/node-presence.ts';
@@ -20,6 +21,9 @@ import type { AdminSources } from './admin-sources.ts';
 import { connectionSnapshot } from './connection-snapshot.ts';
 import { websocketHealth } from './health-report.ts';
 import { basicStats, detailedStats, rateLimitStats } from './stats-report.ts';
+
+/** A dry run only reports; a value that is not a documented boolean is refused, never taken for false. */
+const CLEANUP_PARAMS = { dryRun: booleanParam };
 
 export function mountAdminRoutes(app: App, sources: AdminSources): void {
   const { core } = sources;
@@ -58,10 +62,15 @@ export function mountAdminRoutes(app: App, sources: AdminSources): void {
   app.post('/ws/cleanup', (res, req) => {
     trackAbort(res);
     if (!guard(res, req)) return;
-    const dryRun = /^(1|true|yes)$/i.test(req.getQuery('dryRun') ?? '');
+    const query = parseQuery(req.getQuery() ?? '', CLEANUP_PARAMS);
     const correlationId = requestCorrelationId(req);
     // The request body is not used; uWS needs it consumed (or the request aborted) all the same.
     res.onData(() => {});
+    if ('problem' in query) {
+      replyJson(res, 400, errorBody({ error: 'MALFORMED_MESSAGE', message: query.problem }, correlationId));
+      return;
+    }
+    const { dryRun = false } = query.values;
     answer(res, correlationId, async () => {
       if (!sources.store.isReady()) {
         replyJson(res, 503, errorBody({ error: 'STORE_UNAVAILABLE', retryAfterMs: 1000 }, correlationId), {

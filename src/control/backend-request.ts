@@ -7,14 +7,16 @@
  */
 import type { ValidateFunction } from 'ajv';
 import {
+  BodyNotUtf8Error,
   type HttpRequest,
   type HttpResponse,
   httpRemoteAddress,
-  readBody,
+  readTextBody,
   replyJson,
   trackAbort,
 } from '../edge/uws.ts';
 import type { ApiKeys } from '../http/api-keys.ts';
+import { parseQuery, type QueryParam, type QueryValues } from '../http/query-params.ts';
 import { errorBody, requestCorrelationId } from '../observability/http-tracing.ts';
 import type { Logger } from '../observability/logger.ts';
 
@@ -28,7 +30,8 @@ export interface BackendRequest {
   credential: Credential;
   /** Route parameters, URL-decoded; undefined where one does not decode. */
   params: (string | undefined)[];
-  query: (name: string) => string | undefined;
+  /** The query string, without its `?`: read with `queryOf`. */
+  query: string;
 }
 
 export interface BackendKeys {
@@ -50,7 +53,7 @@ export class RouteError extends Error {
 
 /**
  * The request, checked and copied, or undefined when it was refused (already answered):
- * its first `paramCount` route parameters (decoded) and the query values named in `queryNames`.
+ * its first `paramCount` route parameters (decoded) and its query string.
  */
 export function acceptBackend(
   res: HttpResponse,
@@ -58,7 +61,6 @@ export function acceptBackend(
   keys: BackendKeys,
   logger: Logger,
   paramCount: number,
-  queryNames: readonly string[] = [],
 ): BackendRequest | undefined {
   trackAbort(res);
   const method = req.getMethod().toUpperCase();
@@ -92,9 +94,7 @@ export function acceptBackend(
     return undefined;
   }
   const params = Array.from({ length: paramCount }, (_, i) => decoded(req.getParameter(i) ?? ''));
-  const queries = new Map<string, string | undefined>();
-  for (const name of queryNames) queries.set(name, req.getQuery(name));
-  return { method, route, ip, correlationId, credential, params, query: (name) => queries.get(name) };
+  return { method, route, ip, correlationId, credential, params, query: req.getQuery() ?? '' };
 }
 
 /** Run `handler`; a RouteError is answered with its status, anything else with 500 (and logged). */
@@ -131,7 +131,7 @@ export function answer(
   );
 }
 
-/** The request's JSON body (empty: `{}`), validated by `validate`, or a 400/413 RouteError. */
+/** The request's JSON body (empty: `{}`), validated by `validate`, or a 400/413 RouteError (400: not UTF-8 too). */
 export async function jsonBody<T>(
   res: HttpResponse,
   limit: number,
@@ -139,8 +139,9 @@ export async function jsonBody<T>(
 ): Promise<T> {
   let text: string;
   try {
-    text = (await readBody(res, limit)).toString('utf8');
+    text = await readTextBody(res, limit);
   } catch (error) {
+    if (error instanceof BodyNotUtf8Error) throw new RouteError(400, 'MALFORMED_MESSAGE', error.message);
     if (res.aborted) throw error;
     throw new RouteError(413, 'MESSAGE_TOO_LARGE', `request body over ${limit} bytes`);
   }
@@ -161,6 +162,16 @@ export async function jsonBody<T>(
     );
   }
   return value;
+}
+
+/** The query's values by `params` (src/http/query-params.ts), else a 400 naming the parameter. */
+export function queryOf<P extends Record<string, QueryParam<unknown>>>(
+  request: BackendRequest,
+  params: P,
+): QueryValues<P> {
+  const parsed = parseQuery(request.query, params);
+  if ('problem' in parsed) throw new RouteError(400, 'MALFORMED_MESSAGE', parsed.problem);
+  return parsed.values;
 }
 
 /** A route parameter that must be present and match `rule`, else a 400 naming it. */

@@ -228,6 +228,29 @@ export function readBody(res: HttpResponse, limit: number): Promise<Buffer> {
   });
 }
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }); // a BOM stays, and is not JSON
+
+/**
+ * Read a request body as UTF-8 text, as `readBody` reads it; rejects with BodyNotUtf8Error
+ * when it is not UTF-8, where `Buffer#toString` would put U+FFFD in place of the bad bytes
+ * and the data would be stored changed without a word (JSON text is UTF-8, RFC 8259 §8.1).
+ */
+export async function readTextBody(res: HttpResponse, limit: number): Promise<string> {
+  const body = await readBody(res, limit);
+  try {
+    return UTF8.decode(body);
+  } catch {
+    throw new BodyNotUtf8Error();
+  }
+}
+
+export class BodyNotUtf8Error extends Error {
+  override name = 'BodyNotUtf8Error';
+  constructor() {
+    super('the body is not valid UTF-8, so not JSON');
+  }
+}
+
 export class BodyTooLargeError extends Error {
   override name = 'BodyTooLargeError';
   constructor(readonly limit: number) {

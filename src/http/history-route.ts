@@ -5,13 +5,11 @@
  * the body is written as text, never parsed and written again. Unknown or invalid
  * parameters are a 400 naming the parameter and what is allowed.
  */
-import { Type as T } from '@sinclair/typebox';
 import type { GatewayCore } from '../core/gateway-core.ts';
 import { HISTORY_PAGE_BYTES, type HistoryRequest, historyPageText, historyQuery } from '../core/history.ts';
 import type { HistoryPage } from '../core/ports/event-store.ts';
 import { type HttpRequest, type HttpResponse, reply, replyJson, trackAbort } from '../edge/uws.ts';
 import { errorBody, type HttpRequestInfo, recordHttpRequest } from '../observability/http-tracing.ts';
-import { compiledOnUse, schemaAjv } from '../shared/ajv.ts';
 import {
   CHANNEL_PATTERN,
   EPOCH_PATTERN,
@@ -19,30 +17,15 @@ import {
   isEventId,
   MAX_HISTORY_LIMIT,
 } from '../shared/frames.ts';
+import { booleanParam, integerParam, parseQuery, textParam } from './query-params.ts';
 
-const HistoryParams = T.Object(
-  {
-    limit: T.Optional(T.Integer({ minimum: 1, maximum: MAX_HISTORY_LIMIT })),
-    since: T.Optional(T.String({ pattern: EVENT_ID_PATTERN, format: 'event-id' })),
-    epoch: T.Optional(T.String({ pattern: EPOCH_PATTERN })),
-    reverse: T.Optional(T.Boolean()),
-  },
-  { additionalProperties: false },
-);
-
-const validateParams = compiledOnUse(() => {
-  const ajv = schemaAjv({ coerceTypes: true, allErrors: false, strict: true });
-  ajv.addFormat('event-id', { type: 'string', validate: isEventId });
-  return ajv.compile<HistoryRequest>(HistoryParams);
-});
-const CHANNEL = new RegExp(CHANNEL_PATTERN);
-
-const RULES: Record<string, string> = {
-  limit: `an integer from 1 to ${MAX_HISTORY_LIMIT}`,
-  since: 'an event ID (<ms>-<seq>, each part at most 2^64 − 1)',
-  epoch: 'an epoch as welcome/subscribed/history give it (1–32 of A–Z a–z 0–9 _ -)',
-  reverse: 'true or false',
+const HISTORY_PARAMS = {
+  limit: integerParam(1, MAX_HISTORY_LIMIT),
+  since: textParam('an event ID (<ms>-<seq>, each part at most 2^64 − 1)', EVENT_ID_PATTERN, isEventId),
+  epoch: textParam('an epoch as welcome/subscribed/history give it (1–32 of A–Z a–z 0–9 _ -)', EPOCH_PATTERN),
+  reverse: booleanParam,
 };
+const CHANNEL = new RegExp(CHANNEL_PATTERN);
 
 /** The request's parameters, or why they are refused. */
 export function historyParams(
@@ -59,23 +42,8 @@ export function historyParams(
     return {
       problem: `channel: must be 1–128 of A–Z a–z 0–9 _ . : - (got ${JSON.stringify(channel.slice(0, 130))})`,
     };
-  const params: Record<string, string> = {};
-  for (const [name, value] of new URLSearchParams(query)) {
-    if (!Object.hasOwn(RULES, name))
-      return {
-        problem: `unknown parameter ${JSON.stringify(name.slice(0, 64))} (allowed: ${Object.keys(RULES).join(', ')})`,
-      };
-    if (Object.hasOwn(params, name)) return { problem: `${name}: given more than once` };
-    params[name] = value;
-  }
-  const request: Record<string, unknown> = { ...params };
-  if (!validateParams(request)) {
-    const name = validateParams.errors?.[0]?.instancePath.slice(1) ?? '';
-    return {
-      problem: `${name}: must be ${RULES[name] ?? 'valid'} (got ${JSON.stringify(params[name] ?? '')})`,
-    };
-  }
-  return { channel, request };
+  const parsed = parseQuery(query, HISTORY_PARAMS);
+  return 'problem' in parsed ? parsed : { channel, request: parsed.values };
 }
 
 /** Serve one request whose API key was accepted; `info` is what was read from `req` synchronously. */

@@ -18,7 +18,7 @@ import {
   type HttpRequest,
   type HttpResponse,
   httpRemoteAddress,
-  readBody,
+  readTextBody,
   replyJson,
   trackAbort,
 } from '../edge/uws.ts';
@@ -155,7 +155,7 @@ async function publish(
   let body: unknown;
   let dataJson: string | undefined;
   try {
-    const text = (await readBody(res, core.config.maxMessageBytes)).toString('utf8');
+    const text = await readTextBody(res, core.config.maxMessageBytes); // not UTF-8: 400, like not JSON
     dataJson = dataJsonOf(text); // refuses a body nested past MAX_NESTING_DEPTH before parsing it
     body = JSON.parse(text);
   } catch (error) {

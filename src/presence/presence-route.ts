@@ -4,10 +4,18 @@
  * presence — `{ channel, count, members, cursor }`, `cursor` null on the last page.
  */
 
-import { acceptBackend, answer, type BackendKeys, param, RouteError } from '../control/backend-request.ts';
+import {
+  acceptBackend,
+  answer,
+  type BackendKeys,
+  param,
+  queryOf,
+  RouteError,
+} from '../control/backend-request.ts';
 import type { GatewayCore } from '../core/gateway-core.ts';
 import { StoreStalledError } from '../core/ports/store-readiness.ts';
 import type { App } from '../edge/uws.ts';
+import { integerParam, textParam } from '../http/query-params.ts';
 import {
   CHANNEL_PATTERN,
   INBOX_PREFIX,
@@ -17,19 +25,19 @@ import {
 } from '../shared/frames.ts';
 
 const isChannel = (value: string) => new RegExp(CHANNEL_PATTERN).test(value);
-const isCursor = (value: string) => new RegExp(PRESENCE_CURSOR_PATTERN).test(value);
+const PRESENCE_PARAMS = {
+  limit: integerParam(0, PRESENCE_PAGE_MAX),
+  cursor: textParam('a cursor this route gave', PRESENCE_CURSOR_PATTERN),
+};
 
 export function mountPresenceRoute(app: App, core: GatewayCore, keys: BackendKeys): void {
   const { logger } = core;
   app.get('/channels/:channel/presence', (res, req) => {
-    const request = acceptBackend(res, req, keys, logger, 1, ['limit', 'cursor']);
+    const request = acceptBackend(res, req, keys, logger, 1);
     if (!request) return;
     answer(res, request, logger, async () => {
       const channel = param(request, 0, 'channel', isChannel);
-      const limit = limitOf(request.query('limit'));
-      const cursor = request.query('cursor') || undefined;
-      if (cursor !== undefined && !isCursor(cursor))
-        throw new RouteError(400, 'MALFORMED_MESSAGE', 'cursor: not a cursor this route gave');
+      const { limit = PRESENCE_PAGE_DEFAULT, cursor } = queryOf(request, PRESENCE_PARAMS);
       if (channel.startsWith(INBOX_PREFIX) || !core.policy(channel).presence)
         throw new RouteError(404, 'PRESENCE_NOT_ENABLED', `presence is not tracked on ${channel}`);
       if (!core.ports.readiness.isReady())
@@ -41,12 +49,4 @@ export function mountPresenceRoute(app: App, core: GatewayCore, keys: BackendKey
       return { body: { channel, count: page.count, members: page.members, cursor: page.cursor ?? null } };
     });
   });
-}
-
-function limitOf(raw: string | undefined): number {
-  if (raw === undefined || raw === '') return PRESENCE_PAGE_DEFAULT;
-  const limit = /^\d{1,7}$/.test(raw) ? Number(raw) : Number.NaN;
-  if (!(limit <= PRESENCE_PAGE_MAX))
-    throw new RouteError(400, 'MALFORMED_MESSAGE', `limit: an integer from 0 to ${PRESENCE_PAGE_MAX}`);
-  return limit;
 }

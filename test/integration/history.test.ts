@@ -189,6 +189,19 @@ describe('GET /channels/:channel/history', () => {
     }
   });
 
+  it('reads limit as plain decimal digits only: hex, exponents, signs, spaces and fractions are 400', async () => {
+    for (const limit of ['0x10', '1e1', '0b11', '+5', '%205%20', '5.0', '%0A7', '']) {
+      const res = await history(room, `?limit=${limit}`);
+      expect(res.status, limit).toBe(400);
+      const body = (await res.json()) as { error: string; message: string };
+      expect(body, limit).toMatchObject({
+        error: 'MALFORMED_MESSAGE',
+        message: expect.stringContaining('limit: must be an integer'),
+      });
+    }
+    expect((await page(room, '?limit=007')).events).toHaveLength(7);
+  });
+
   it('needs a backend API key', async () => {
     const res = await history(room, '', 'not-the-key-0123456789');
     expect(res.status).toBe(401);

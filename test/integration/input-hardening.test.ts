@@ -205,6 +205,30 @@ describe('an HTTP publish nested past MAX_NESTING_DEPTH', () => {
   });
 });
 
+describe('an HTTP publish that is not UTF-8', () => {
+  it('is 400 MALFORMED_MESSAGE, not delivered with U+FFFD in place of its bytes', async () => {
+    const channel = `utf8:${randomUUID().slice(0, 8)}`;
+    const res = await fetch(`${gw.http}/publish`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TEST_API_KEY}`, 'content-type': 'application/json' },
+      body: Buffer.concat([
+        Buffer.from(`{"channel":"${channel}","data":"A`),
+        Buffer.from([0xff, 0xfe]),
+        Buffer.from('B"}'),
+      ]),
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({
+      error: 'MALFORMED_MESSAGE',
+      message: expect.stringContaining('UTF-8'),
+    });
+    const history = await fetch(`${gw.http}/channels/${channel}/history`, {
+      headers: { authorization: `Bearer ${TEST_API_KEY}` },
+    });
+    expect(((await history.json()) as { events: unknown[] }).events).toEqual([]);
+  });
+});
+
 describe('actions named like object keys', () => {
   it.each(['constructor', '__proto__', 'toString'])(
     '%s is queued and answered UNKNOWN_ACTION by the worker',

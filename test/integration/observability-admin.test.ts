@@ -193,6 +193,37 @@ describe('with the admin key', () => {
     client.close();
   });
 
+  it('POST /ws/cleanup refuses a dryRun that is not a documented boolean, or an unknown parameter, removing nothing', async () => {
+    const stale = `${gw.prefix}:{s:${randomUUID()}}`;
+    await redis.hset(stale, { health: 'connected', last_activity: Date.now() }); // no TTL: stale
+    const cleanup = (query: string) =>
+      fetch(`${gw.http}/ws/cleanup${query}`, { method: 'POST', headers: admin });
+    for (const query of [
+      '?dryRun=ture',
+      '?dryRun=maybe',
+      '?dryRun=on',
+      '?dryRun=TRUE',
+      '?dryRun',
+      '?dry_run=true',
+      '?dryRun=1&dryRun=0',
+    ]) {
+      const refused = await cleanup(query);
+      expect(refused.status, query).toBe(400);
+      expect((await refused.json()) as Json, query).toMatchObject({
+        error: 'MALFORMED_MESSAGE',
+        correlationId: expect.any(String),
+      });
+      expect(await redis.exists(stale), query).toBe(1);
+    }
+    for (const query of ['?dryRun=1', '?dryRun=yes', '?dryRun=true']) {
+      const dry = (await (await cleanup(query)).json()) as Json;
+      expect(dry, query).toMatchObject({ dryRun: true, removed: 0 });
+      expect(await redis.exists(stale), query).toBe(1);
+    }
+    expect((await (await cleanup('?dryRun=no')).json()) as Json).toMatchObject({ dryRun: false });
+    expect(await redis.exists(stale)).toBe(0);
+  });
+
   it(
     'POST /ws/cleanup removes the admission queue of a process that died, once its node key expired; a live one’s stays',
     async () => {

@@ -327,6 +327,9 @@ describe('bad presence requests get their coded errors', () => {
       ['/channels/room:1/presence?limit=1001', 'limit'],
       ['/channels/room:1/presence?limit=-1', 'limit'],
       ['/channels/room:1/presence?cursor=%20', 'cursor'],
+      ['/channels/room:1/presence?limit=0x10', 'limit'],
+      ['/channels/room:1/presence?limit=1&limit=2', 'limit: given more than once'],
+      ['/channels/room:1/presence?foo=bar', 'unknown parameter "foo"'],
     ] as const) {
       const { status, body } = await call(url(path));
       expect(status, path).toBe(400);

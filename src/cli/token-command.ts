@@ -8,8 +8,8 @@
  */
 import { Redis } from 'ioredis';
 import { sharedDevSecret } from '../auth/dev-secret.ts';
-import { devTokenClaims } from '../auth/dev-token-claims.ts';
-import { hmacKey, signToken } from '../auth/token-verifier.ts';
+import { DevTokenRefusal, devTokenClaims } from '../auth/dev-token-claims.ts';
+import { type DevTokenClaims, hmacKey, signToken } from '../auth/token-verifier.ts';
 import type { Config } from '../config/config.ts';
 import { redact } from '../config/redis-url.ts';
 import { redisAnswers } from '../redis/embedded-redis.ts';
@@ -36,7 +36,13 @@ export async function tokenCommand(args: string[]): Promise<number> {
     process.stderr.write(`tether: ${secret}\n`);
     return 1;
   }
-  const claims = { ...devTokenClaims((name) => values[name as keyof typeof values]), ttlS };
+  let claims: DevTokenClaims & { ttlS?: number };
+  try {
+    claims = { ...devTokenClaims((name) => values[name as keyof typeof values]), ttlS };
+  } catch (error) {
+    if (error instanceof DevTokenRefusal) throw new UsageError(`--${error.message}`);
+    throw error;
+  }
   process.stdout.write(`${await signToken(await hmacKey(secret), claims, config.auth)}\n`);
   return 0;
 }

@@ -7,8 +7,8 @@
  * and they say nothing a load balancer would not.
  */
 import { Type as T } from '@sinclair/typebox';
-import { devTokenClaims } from '../auth/dev-token-claims.ts';
-import type { JwtVerifier } from '../auth/token-verifier.ts';
+import { DevTokenRefusal, devTokenClaims } from '../auth/dev-token-claims.ts';
+import type { DevTokenClaims, JwtVerifier } from '../auth/token-verifier.ts';
 import type { GatewayCore } from '../core/gateway-core.ts';
 import { publishEvent } from '../core/publish.ts';
 import { TetherError } from '../core/tether-error.ts';
@@ -101,7 +101,15 @@ export function mountHttpRoutes(app: App, core: GatewayCore, options: HttpRouteO
     const mint = options.verifier.mint;
     app.get('/dev/token', (res, req) => {
       trackAbort(res);
-      const claims = devTokenClaims((name) => req.getQuery(name));
+      let claims: DevTokenClaims;
+      try {
+        claims = devTokenClaims((name) => req.getQuery(name));
+      } catch (error) {
+        if (!(error instanceof DevTokenRefusal)) throw error;
+        const body = { error: 'MALFORMED_MESSAGE', message: error.message };
+        replyJson(res, 400, errorBody(body, requestCorrelationId(req)));
+        return;
+      }
       mint(claims).then((token) => replyJson(res, 200, { token, claims, devMode: true }));
     });
   }

@@ -158,7 +158,7 @@ describe('tether', () => {
     PROCESS_TEST_TIMEOUT_MS,
   );
 
-  it('token refuses an unknown option and a bad --ttl with exit 2, naming them', async () => {
+  it('token refuses an unknown option, a bad --ttl and a bad --sub with exit 2, naming them', async () => {
     expect(await tether(['token', '--user', 'alice'])).toMatchObject({
       code: 2,
       stderr: expect.stringContaining("'--user'"),
@@ -166,6 +166,11 @@ describe('tether', () => {
     expect(await tether(['token', '--ttl', 'soon'])).toMatchObject({
       code: 2,
       stderr: expect.stringContaining('--ttl soon'),
+    });
+    // A sub the gateway would refuse at hello is not minted.
+    expect(await tether(['token', '--sub', 'u'.repeat(257)])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('--sub: a user ID is 1–256 characters'),
     });
   });
 

@@ -223,6 +223,21 @@ describe('development mode (no auth configured)', () => {
     expect(answer).toMatchObject({ type: 'reply', ok: true, data: { hi: 1 } });
   });
 
+  it('GET /dev/token refuses a sub no gateway would take (over 256 characters) with 400, naming it', async () => {
+    const gw = await devGateway();
+    const res = await fetch(`${gw.http}/dev/token?sub=${'u'.repeat(257)}`);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({
+      error: 'MALFORMED_MESSAGE',
+      message: expect.stringMatching(/^sub: /),
+    });
+    expect(
+      (await session(gw, { token: await devToken(gw, `sub=${'u'.repeat(256)}`) })).welcome,
+    ).toMatchObject({
+      userId: 'u'.repeat(256),
+    });
+  });
+
   it('GET /dev/token mints the actions and tier it is asked for', async () => {
     const gw = await devGateway();
     const seen: ActionContext[] = [];

@@ -5,14 +5,17 @@
  * A frame over the rate is refused (MESSAGE_RATE_LIMITED, with its ref, so the client
  * knows which to send again) and is not counted as an error: a burst is not a fault,
  * and the SDK waits the hint out. A client that goes on sending regardless is a flood:
- * past FLOOD_SECONDS of its rate refused within a minute, it is closed (TOO_MANY_ERRORS)
- * rather than answered frame by frame while the process's other sockets wait. At the
- * default 100/s that is 2,000 refusals — 5 ms of a flood at 50,000 frames/s, well past a
- * client that fired a few hundred at once.
+ * past FLOOD_REFUSALS refused within a minute (or FLOOD_SECONDS of its rate, when that is
+ * more), it is closed (TOO_MANY_ERRORS) rather than answered frame by frame while the
+ * process's other sockets wait. 2,000 is 40 ms of a flood at 50,000 frames/s, and over a
+ * minute of an application that calls publish 30 times a second more than its limit allows
+ * (each call told MESSAGE_RATE_LIMITED): a refusal costs little, thousands a second do.
  */
 
-/** Seconds' worth of frames refused within REFUSAL_WINDOW_MS that make a flood. */
-export const FLOOD_SECONDS = 20;
+/** Frames refused within REFUSAL_WINDOW_MS that make a flood, at the least. */
+export const FLOOD_REFUSALS = 2000;
+/** …or this many seconds' worth of the connection's rate, when that is more. */
+const FLOOD_SECONDS = 20;
 const REFUSAL_WINDOW_MS = 60_000;
 
 export type Refusal = 'first' | 'again' | 'flood';
@@ -22,6 +25,7 @@ export class MessageRate {
   private tokensAt: number;
   private refused = 0;
   private refusedSince = 0;
+  private readonly floodAt: number;
 
   constructor(
     private readonly perSecond: number,
@@ -29,6 +33,7 @@ export class MessageRate {
   ) {
     this.tokens = 2 * perSecond;
     this.tokensAt = now;
+    this.floodAt = Math.max(FLOOD_REFUSALS, FLOOD_SECONDS * perSecond);
   }
 
   /** false when the connection is over its rate (the frame is not processed). */
@@ -55,7 +60,7 @@ export class MessageRate {
       this.refused = 0;
     }
     this.refused++;
-    if (this.refused > FLOOD_SECONDS * this.perSecond) return 'flood';
+    if (this.refused > this.floodAt) return 'flood';
     return this.refused === 1 ? 'first' : 'again';
   }
 }

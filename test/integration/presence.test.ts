@@ -202,7 +202,11 @@ describe('presence across two processes', () => {
     const joiners = await Promise.all(
       Array.from({ length: 60 }, (_, i) => connect(i % 2 ? pair.b : pair.a, `burst-${i}`)),
     );
-    await sleep(600); // the observers' own joins are out of the way
+    // The observers' own joins are out of the way once heard: obs-a, first, hears both; obs-b its own.
+    const heardJoin = (client: TestClient, userId: string) =>
+      memberships(client, channel).some((f) => f.joined.some((m) => m.userId === userId));
+    await eventually(() => heardJoin(onA.client, 'obs-a') && heardJoin(onA.client, 'obs-b'), 'obs-a’s view');
+    await eventually(() => heardJoin(onB.client, 'obs-b'), 'obs-b’s view');
     const framesBefore = {
       a: memberships(onA.client, channel).length,
       b: memberships(onB.client, channel).length,

@@ -193,7 +193,8 @@ export const clientMachine = setup({
   initial: 'idle',
   states: {
     idle: {
-      on: { 'client.connect': 'connecting' },
+      // Calls made before connect() wait in the outbox: disconnect() settles them (closed).
+      on: { 'client.connect': 'connecting', 'client.disconnect': 'closed' },
     },
     connecting: {
       initial: 'authorizing',

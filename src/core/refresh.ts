@@ -44,8 +44,9 @@ export async function refreshToken(core: GatewayCore, conn: Connection, frame: R
   conn.principal = principal;
   for (const channel of [...conn.subscriptions.keys()]) {
     if (connectionMayRead(conn, channel)) continue; // on the new token, or the backend's choice
-    unsubscribe(core, conn, { type: 'unsubscribe', channel });
+    // The reason first: an `unsubscribed` without a ref alone is the backend's unsubscribe (§14).
     conn.fail('FORBIDDEN_CHANNEL', { detail: `dropped ${channel} on refresh` });
+    unsubscribe(core, conn, { type: 'unsubscribe', channel });
   }
   conn.actor.send({
     type: 'token.refreshed',

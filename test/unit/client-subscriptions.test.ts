@@ -91,7 +91,10 @@ describe('a subscription', () => {
     const room = client.subscribe('room:2');
     room.unsubscribe();
     expect(room.state).toBe('unsubscribed');
-    expect(socket.sentOfType('unsubscribe')).toEqual([{ type: 'unsubscribe', channel: 'room:2' }]);
+    // With a ref: its answer is told apart from the backend's server-side unsubscribe.
+    expect(socket.sentOfType('unsubscribe')).toEqual([
+      { type: 'unsubscribe', channel: 'room:2', ref: expect.any(String) },
+    ]);
     await expect(room.ready()).rejects.toMatchObject({ code: 'CLIENT_CLOSED' });
     expect(client.subscriptions).toEqual([]);
   });

@@ -104,6 +104,12 @@ export const CLIENT_ERRORS = {
     message: 'The client was disconnected before this request completed.',
     recovery: 'Call connect() and send it again.',
   },
+  UNSUBSCRIBED_BY_SERVER: {
+    category: 'client',
+    retryable: false,
+    message: 'The backend unsubscribed this session from the channel (a server-side unsubscribe).',
+    recovery: 'Nothing more arrives on this subscription: subscribe again if the backend allows it.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ClientOnlyErrorCode = keyof typeof CLIENT_ERRORS;

@@ -213,8 +213,12 @@ export class FrameRouter {
         this.refreshRef = undefined;
         this.hooks.refreshed(this.expiresInMs(frame.tokenExpiresAt, Date.now() + this.welcomeSkewMs));
         return;
+      case 'unsubscribed':
+        // Ours carry a ref; one without is the backend's server-side unsubscribe.
+        if (frame.ref === undefined) this.subscriptions.unsubscribedByServer(frame.channel);
+        return;
       default:
-        return; // unsubscribed, and frame types newer than this SDK
+        return; // frame types newer than this SDK
     }
   }
 

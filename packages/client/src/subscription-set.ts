@@ -47,6 +47,8 @@ export interface SubscriptionSetDeps {
   random(): number;
   history(channel: string, options: HistoryOptions): Promise<HistoryPage>;
   presence(channel: string, page: { limit?: number; cursor?: string }): Promise<PresencePage>;
+  /** Why the client can do nothing now (failed or closed); undefined while it can. */
+  clientEnded(): TetherClientError | undefined;
 }
 
 export class SubscriptionSet {
@@ -56,6 +58,13 @@ export class SubscriptionSet {
   /** Channels whose `subscribed` frame is due on this connection. */
   private readonly inFlight = new Set<string>();
   private readonly retries = new Set<ReturnType<typeof setTimeout>>();
+  /**
+   * Channels unsubscribed while no connection could say so: the session still holds them, so
+   * their positions are kept until the next `welcome` — sent with the resume if the application
+   * subscribes again meanwhile (the gateway would replay what was delivered already from where
+   * the session started the channel), forgotten there otherwise.
+   */
+  private readonly releasedOffline = new Set<string>();
 
   constructor(private readonly deps: SubscriptionSetDeps) {}
 
@@ -68,8 +77,12 @@ export class SubscriptionSet {
       positionOf: (c) => this.deps.positions.get(c),
       history: (c, o) => this.deps.history(c, o),
       presence: (c, page) => this.deps.presence(c, page),
+      clientEnded: () => this.deps.clientEnded(),
     });
     this.byChannel.set(channel, subscription);
+    // Subscribed again before the release reached the gateway: with `since`, the application's
+    // position counts; without, the held one (what was delivered is not delivered again).
+    if (this.releasedOffline.delete(channel) && options.since) this.deps.positions.forget(channel);
     // Start after `since`: events at or before it count as seen.
     if (options.since) this.deps.positions.startAt(channel, options.since);
     if (this.deps.isConnected()) this.send(channel);
@@ -110,6 +123,8 @@ export class SubscriptionSet {
    * counts as not recovered, whatever the frame says.
    */
   welcome(frame: WelcomeFrame, isInbox: (channel: string) => boolean): ChannelResume[] {
+    for (const channel of this.releasedOffline) this.deps.positions.forget(channel);
+    this.releasedOffline.clear();
     const resumed = new Set<string>();
     const judged: ChannelResume[] = [];
     for (const info of frame.channels) {
@@ -165,6 +180,24 @@ export class SubscriptionSet {
       this.deps.emit('recovered', { resumed: false, recovered: info.recovered, channels: [info] });
     }
     subscription.confirm(info);
+  }
+
+  /**
+   * `unsubscribed` without a ref: the backend unsubscribed the session (docs/protocol.md §14;
+   * the SDK's own unsubscribes carry one). The subscription ends, and says why.
+   */
+  unsubscribedByServer(channel: string): void {
+    const subscription = this.get(channel);
+    if (!subscription) return;
+    this.inFlight.delete(channel);
+    this.deps.positions.forget(channel);
+    subscription.end(
+      'unsubscribed',
+      new TetherClientError('UNSUBSCRIBED_BY_SERVER', {
+        detail: `unsubscribed from ${channel} by the backend`,
+      }),
+      true,
+    );
   }
 
   /** The gateway dropped the channel (a refreshed token no longer allows it): failed, for good. */
@@ -235,12 +268,17 @@ export class SubscriptionSet {
   private release(subscription: Subscription): void {
     const { channel } = subscription;
     this.inFlight.delete(channel);
-    this.deps.positions.forget(channel);
     subscription.end(
       'unsubscribed',
       new TetherClientError('CLIENT_CLOSED', { detail: `unsubscribed from ${channel}` }),
     );
-    if (this.deps.isConnected()) this.deps.link.send({ type: 'unsubscribe', channel });
+    if (!this.deps.isConnected()) {
+      this.releasedOffline.add(channel);
+      return;
+    }
+    this.deps.positions.forget(channel);
+    // With a ref, so its answer is told apart from the backend's (unsubscribedByServer).
+    this.deps.link.send({ type: 'unsubscribe', channel, ref: this.deps.nextRef() });
   }
 
   private send(channel: string): void {

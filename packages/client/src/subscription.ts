@@ -93,6 +93,8 @@ export interface SubscriptionOwner {
   positionOf(channel: string): StreamPosition | undefined;
   history(channel: string, options: HistoryOptions): Promise<HistoryPage>;
   presence(channel: string, page: { limit?: number; cursor?: string }): Promise<PresencePage>;
+  /** Why the client can do nothing now (it failed or was closed); undefined while it can. */
+  clientEnded(): TetherClientError | undefined;
 }
 
 export class Subscription extends TypedEmitter<SubscriptionEvents> {
@@ -140,6 +142,9 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
         new TetherClientError('CLIENT_CLOSED', { detail: `unsubscribed from ${this.channel}` });
       return Promise.reject(error);
     }
+    // The intent stays (a later connect() sends it), but nobody is told to wait for nothing.
+    const ended = this.owner.clientEnded();
+    if (ended) return Promise.reject(ended);
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
 
@@ -176,10 +181,14 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
     if (this.current === 'subscribed') this.move('subscribing');
   }
 
-  /** @internal Ended: by the application (`unsubscribed`) or by a refusal (`failed`). */
-  end(state: 'unsubscribed' | 'failed', error: TetherClientError): void {
-    if (state === 'failed') this.lastError = error;
-    this.move(state, state === 'failed' ? error : undefined);
+  /**
+   * @internal Ended: by the application (`unsubscribed`), by the backend (`unsubscribed`,
+   * `byServer`: the state change carries why) or by a refusal (`failed`).
+   */
+  end(state: 'unsubscribed' | 'failed', error: TetherClientError, byServer = false): void {
+    const told = state === 'failed' || byServer;
+    if (told) this.lastError = error;
+    this.move(state, told ? error : undefined);
     for (const waiter of this.settleWaiters()) waiter.reject(error);
   }
 

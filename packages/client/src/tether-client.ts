@@ -105,6 +105,7 @@ export class TetherClient extends TypedEmitter<ClientEvents> {
       history: (channel, options) => this.history(channel, options),
       presence: (channel, page) =>
         this.request<PresencePage>({ type: 'presence', ref: this.requests.nextRef(), channel, ...page }),
+      clientEnded: () => (this.state === 'failed' || this.state === 'closed' ? this.endError() : undefined),
     });
     this.router = new FrameRouter(o, this.requests, this.positions, this.subscriptionSet, {
       emit: (type, payload) => this.emit(type, payload as never),

@@ -12,6 +12,7 @@ import {
   EPOCH_PATTERN,
   EVENT_ID_PATTERN,
   IDEMPOTENCY_KEY_PATTERN,
+  MAX_HISTORY_LIMIT,
   PRESENCE_CURSOR_PATTERN,
   PRESENCE_PAGE_MAX,
 } from './identifiers.ts';
@@ -26,6 +27,7 @@ export {
   INBOX_PREFIX,
   inboxChannel,
   isEventId,
+  MAX_HISTORY_LIMIT,
   MAX_NESTING_DEPTH,
   PRESENCE_CURSOR_PATTERN,
   PRESENCE_PAGE_DEFAULT,
@@ -43,8 +45,6 @@ const ShortText = T.String({ maxLength: 256 });
 
 const IdempotencyKey = T.String({ pattern: IDEMPOTENCY_KEY_PATTERN });
 
-/** Events a history page holds at most (`limit`, on the socket and over HTTP). */
-export const MAX_HISTORY_LIMIT = 1000;
 /** Events a history page holds when `limit` is not given. */
 export const DEFAULT_HISTORY_LIMIT = 100;
 

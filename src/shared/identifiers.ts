@@ -75,6 +75,9 @@ export function isCorrelationId(value: string): boolean {
   return CORRELATION_ID.test(value);
 }
 
+/** Events a history page holds at most (`limit`, on the socket and over HTTP). */
+export const MAX_HISTORY_LIMIT = 1000;
+
 /** Members in one page of a channel's presence: `limit` defaults to the first, may be up to the second (0: the count alone). */
 export const PRESENCE_PAGE_DEFAULT = 100;
 export const PRESENCE_PAGE_MAX = 1000;

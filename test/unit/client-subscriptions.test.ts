@@ -100,6 +100,26 @@ describe('a subscription', () => {
   });
 });
 
+describe('page sizes', () => {
+  it('a history or presence limit the gateway would refuse throws a TypeError and sends nothing', async () => {
+    newClient();
+    const socket = await connectAndWelcome();
+    const room = client.subscribe('room:3');
+    for (const limit of [0, 1001, 1.5, Number.NaN])
+      expect(() => client.history('room:3', { limit })).toThrow(
+        /history limit must be an integer from 1 to 1000/,
+      );
+    for (const limit of [-1, 1001, 2.5])
+      expect(() => room.presence({ limit })).toThrow(/presence limit must be an integer from 0 to 1000/);
+    expect(socket.sentOfType('history')).toEqual([]);
+    expect(socket.sentOfType('presence')).toEqual([]);
+    void client.history('room:3', { limit: 1000 }).catch(() => {});
+    void room.presence({ limit: 0 }).catch(() => {});
+    expect(socket.sentOfType('history')).toHaveLength(1);
+    expect(socket.sentOfType('presence')).toHaveLength(1);
+  });
+});
+
 describe('stats() and errors', () => {
   it('stats() tells the connection in one call', async () => {
     newClient({ maxReconnectAttempts: 10 });

@@ -36,6 +36,8 @@ import {
   type ClientFailure,
   type ClientStateName,
   clientMachine,
+  MAX_HISTORY_LIMIT,
+  PRESENCE_PAGE_MAX,
   type PublishFrame,
 } from './shared.ts';
 import { SocketLink } from './socket-link.ts';
@@ -103,8 +105,15 @@ export class TetherClient extends TypedEmitter<ClientEvents> {
       emit: (type, payload) => this.emit(type, payload as never),
       random: o.random,
       history: (channel, options) => this.history(channel, options),
-      presence: (channel, page) =>
-        this.request<PresencePage>({ type: 'presence', ref: this.requests.nextRef(), channel, ...page }),
+      presence: (channel, page) => {
+        checkLimit('presence', page.limit, 0, PRESENCE_PAGE_MAX);
+        return this.request<PresencePage>({
+          type: 'presence',
+          ref: this.requests.nextRef(),
+          channel,
+          ...page,
+        });
+      },
       clientEnded: () => (this.state === 'failed' || this.state === 'closed' ? this.endError() : undefined),
     });
     this.router = new FrameRouter(o, this.requests, this.positions, this.subscriptionSet, {
@@ -328,6 +337,7 @@ export class TetherClient extends TypedEmitter<ClientEvents> {
   history(channel: string, options: HistoryOptions = {}): Promise<HistoryPage> {
     if (!new RegExp(CHANNEL_PATTERN).test(channel))
       throw new TypeError(`not a channel name: ${JSON.stringify(channel)}`);
+    checkLimit('history', options.limit, 1, MAX_HISTORY_LIMIT);
     return this.request<HistoryPage>(historyFrame(this.requests.nextRef(), channel, options));
   }
 
@@ -408,4 +418,13 @@ export class TetherClient extends TypedEmitter<ClientEvents> {
     }
     this.actor.send({ type: 'socket.closed', failure });
   }
+}
+
+/**
+ * A page size the gateway would refuse is the caller's mistake, told here (TypeError) rather
+ * than by a MALFORMED_MESSAGE that also counts against the connection's error budget.
+ */
+function checkLimit(what: string, limit: number | undefined, min: number, max: number): void {
+  if (limit !== undefined && !(Number.isInteger(limit) && limit >= min && limit <= max))
+    throw new TypeError(`${what} limit must be an integer from ${min} to ${max}, got ${limit}`);
 }

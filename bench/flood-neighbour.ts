@@ -14,7 +14,7 @@ import { fork } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { destination, pino } from 'pino';
 import WebSocket from 'ws';
 import { loadConfig } from '../src/config/config.ts';
 import { startGateway } from '../src/gateway.ts';
@@ -46,7 +46,7 @@ async function measure(): Promise<void> {
     AUTH_JWT_SECRET: BENCH_JWT_SECRET,
     LOG_LEVEL: 'info',
   });
-  const logger = pino({ level: 'info' }, pino.destination({ dest: logFile, sync: true }));
+  const logger = pino({ level: 'info' }, destination({ dest: logFile, sync: true }));
   const gateway = await startGateway(config, redis.url, logger);
   const url = `ws://127.0.0.1:${gateway.port}/ws`;
   const start = (which: Order['role']) => {

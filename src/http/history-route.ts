@@ -10,18 +10,12 @@ import { HISTORY_PAGE_BYTES, type HistoryRequest, historyPageText, historyQuery 
 import type { HistoryPage } from '../core/ports/event-store.ts';
 import { type HttpRequest, type HttpResponse, reply, replyJson, trackAbort } from '../edge/uws.ts';
 import { errorBody, type HttpRequestInfo, recordHttpRequest } from '../observability/http-tracing.ts';
-import {
-  CHANNEL_PATTERN,
-  EPOCH_PATTERN,
-  EVENT_ID_PATTERN,
-  isEventId,
-  MAX_HISTORY_LIMIT,
-} from '../shared/frames.ts';
+import { CHANNEL_PATTERN, EPOCH_PATTERN, isEventId, MAX_HISTORY_LIMIT } from '../shared/frames.ts';
 import { booleanParam, integerParam, parseQuery, textParam } from './query-params.ts';
 
 const HISTORY_PARAMS = {
   limit: integerParam(1, MAX_HISTORY_LIMIT),
-  since: textParam('an event ID (<ms>-<seq>, each part at most 2^64 − 1)', EVENT_ID_PATTERN, isEventId),
+  since: textParam('an event ID (<ms>-<seq>, each part at most 2^64 − 1)', isEventId),
   epoch: textParam('an epoch as welcome/subscribed/history give it (1–32 of A–Z a–z 0–9 _ -)', EPOCH_PATTERN),
   reverse: booleanParam,
 };

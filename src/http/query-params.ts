@@ -39,14 +39,11 @@ export const booleanParam: QueryParam<boolean> = {
   read: (text) => BOOLEANS.get(text),
 };
 
-/** Text matching `pattern` and, when given, `check`. */
-export function textParam(
-  rule: string,
-  pattern: string,
-  check?: (text: string) => boolean,
-): QueryParam<string> {
-  const matches = new RegExp(pattern);
-  return { rule, read: (text) => (matches.test(text) && (check?.(text) ?? true) ? text : undefined) };
+/** Text that `accepts` (a pattern, or the one test of an identifier such as `isEventId`). */
+export function textParam(rule: string, accepts: string | ((text: string) => boolean)): QueryParam<string> {
+  const pattern = typeof accepts === 'string' ? new RegExp(accepts) : undefined;
+  const test = pattern ? (text: string) => pattern.test(text) : (accepts as (text: string) => boolean);
+  return { rule, read: (text) => (test(text) ? text : undefined) };
 }
 
 export type QueryValues<P> = { [K in keyof P]?: P[K] extends QueryParam<infer V> ? V : never };

@@ -9,6 +9,7 @@
  * further than the jitter does, and the exiting process needs its CPU for nothing else.
  */
 import { jitteredRetryAfter } from '../shared/errors.ts';
+import type { Connection } from './connection.ts';
 import type { GatewayCore } from './gateway-core.ts';
 
 /** How often to look again for sockets whose close completes later (the ws edge waits for the peer's close frame). */
@@ -21,7 +22,7 @@ export async function drainConnections(core: GatewayCore, batchSize: number): Pr
   // which a Map iterator tolerates, and none is visited twice.
   let inBatch = 0;
   for (const conn of connections.values()) {
-    conn.close('SERVICE_RESTART', { retryAfterMs: jitteredRetryAfter('SERVICE_RESTART') });
+    closeForRestart(conn);
     if (++inBatch < batchSize) continue;
     logger.info({ closed: inBatch, left: connections.size }, 'drain batch');
     inBatch = 0;
@@ -42,7 +43,11 @@ export function closeRemaining(core: GatewayCore): void {
   const { connections, logger } = core;
   if (connections.size === 0) return;
   logger.warn({ sockets: connections.size }, 'drain timed out: closing the rest at once');
-  for (const conn of [...connections.values()])
-    conn.close('SERVICE_RESTART', { retryAfterMs: jitteredRetryAfter('SERVICE_RESTART') });
+  for (const conn of [...connections.values()]) closeForRestart(conn);
   for (const conn of [...connections.values()]) conn.socket?.close();
+}
+
+/** The drain's close: SERVICE_RESTART, 1012, with the hint jittered so the clients spread out. */
+function closeForRestart(conn: Connection): void {
+  conn.close('SERVICE_RESTART', { retryAfterMs: jitteredRetryAfter('SERVICE_RESTART') });
 }

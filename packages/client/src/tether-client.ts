@@ -114,7 +114,7 @@ export class TetherClient extends TypedEmitter<ClientEvents> {
           ...page,
         });
       },
-      clientEnded: () => (this.state === 'failed' || this.state === 'closed' ? this.endError() : undefined),
+      clientEnded: () => this.endedWith(),
     });
     this.router = new FrameRouter(o, this.requests, this.positions, this.subscriptionSet, {
       emit: (type, payload) => this.emit(type, payload as never),
@@ -250,7 +250,8 @@ export class TetherClient extends TypedEmitter<ClientEvents> {
   /** Resolves once connected; rejects when the client fails or is closed first. */
   ready(): Promise<void> {
     if (this.state === 'connected') return Promise.resolve();
-    if (this.state === 'failed' || this.state === 'closed') return Promise.reject(this.endError());
+    const ended = this.endedWith();
+    if (ended) return Promise.reject(ended);
     return new Promise((resolve, reject) => {
       const off = this.on('state', ({ newState, error }) => {
         if (newState === 'connected') resolve();
@@ -361,7 +362,8 @@ export class TetherClient extends TypedEmitter<ClientEvents> {
   }
 
   private request<T>(frame: RequestFrame & { ref: string }): Promise<T> {
-    if (this.state === 'failed' || this.state === 'closed') return Promise.reject(this.endError());
+    const ended = this.endedWith();
+    if (ended) return Promise.reject(ended);
     const tooLarge = this.router.sizeError(frame);
     if (tooLarge) return Promise.reject(tooLarge);
     return this.outbox.submit<T>(frame, this.isConnected());
@@ -381,12 +383,13 @@ export class TetherClient extends TypedEmitter<ClientEvents> {
     if (!error.retryable) this.emit('error', error);
   }
 
-  /** Why nothing can be sent now: the failure, or CLIENT_CLOSED after disconnect(). */
-  private endError(): TetherClientError {
-    return (
-      (this.state === 'failed' && this.reporter.errorFor(this.actor.getSnapshot().context)) ||
-      new TetherClientError('CLIENT_CLOSED')
-    );
+  /** Why nothing can be sent now — the failure, or CLIENT_CLOSED after disconnect() — else undefined. */
+  private endedWith(): TetherClientError | undefined {
+    if (this.state === 'failed')
+      return (
+        this.reporter.errorFor(this.actor.getSnapshot().context) || new TetherClientError('CLIENT_CLOSED')
+      );
+    return this.state === 'closed' ? new TetherClientError('CLIENT_CLOSED') : undefined;
   }
 
   private isConnected(): boolean {

@@ -5,7 +5,7 @@ const INTEGRATION = ['test/integration/**/*.test.ts'];
 /**
  * The integration files that cover every Redis feature (sessions and resume, channel logs
  * and history, presence, actions on BullMQ, idempotent publish, rate limits, takeover,
- * lost history, control, namespaces, lifecycle notifications), run again on a Redis
+ * lost history, unused logs, control, namespaces, lifecycle notifications), run again on a Redis
  * Cluster (test/support/global-redis.ts starts the topology). Files that kill, freeze or
  * pause a Redis start their own single server and stay standalone. Each topology project
  * runs one edge and one transport: neither is what varies there.
@@ -25,6 +25,7 @@ const ON_CLUSTER = [
   'resume',
   'session',
   'takeover',
+  'unused-logs',
 ].map((name) => `test/integration/${name}.test.ts`);
 
 /**

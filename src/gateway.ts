@@ -120,6 +120,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
       ackReplicas: config.publishAck.replicas,
       ackConnections: redis.acks,
       ackTimeoutMs: config.publishAck.timeoutMs,
+      unusedTtlMs: config.unusedLogTtlMs,
     },
   );
   confirmAckedAfterReconnect(redis.commands, events, logger);

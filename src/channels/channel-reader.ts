@@ -46,6 +46,8 @@ const PAGE = 500;
 /** Announcements held per channel while it syncs; past this they are re-read from the stream. */
 const HELD_MAX = 10_000;
 const RETRY_MS = 250;
+/** Unused logs re-read at once by keepUnusedLogs: a few round trips' worth. */
+const KEEP_BATCH = 64;
 
 interface Feed {
   refs: number;
@@ -68,6 +70,8 @@ export class ChannelReader implements ChannelFeed {
   private readonly channelOfKey = new Map<string, string>();
   private running = false;
   private disconnected = false;
+  private keepTimer: NodeJS.Timeout | undefined;
+  private keeping = false;
 
   constructor(
     /** A connection of its own: in subscriber mode it can do nothing else. */
@@ -82,6 +86,10 @@ export class ChannelReader implements ChannelFeed {
 
   start(): void {
     this.running = true;
+    if (this.log.unusedTtlMs > 0) {
+      this.keepTimer = setInterval(() => void this.keepUnusedLogs(), this.log.unusedTtlMs / 4);
+      this.keepTimer.unref();
+    }
     const sharded = this.pubsub === 'sharded';
     this.subscriber.on(sharded ? 'smessage' : 'message', (key: string, message: string) =>
       this.onAnnouncement(key, message),
@@ -115,6 +123,7 @@ export class ChannelReader implements ChannelFeed {
 
   async stop(): Promise<void> {
     this.running = false;
+    clearInterval(this.keepTimer);
     if (this.subscriber.status !== 'ready') return;
     const keys = [...this.channelOfKey.keys()];
     if (this.pubsub === 'classic') await this.subscriber.unsubscribe().catch(() => {});
@@ -258,6 +267,35 @@ export class ChannelReader implements ChannelFeed {
     feed.epoch = epoch;
     feed.cursor = ZERO_ID;
     this.hooks.missed(channel, 'lost');
+  }
+
+  /**
+   * A log that never held an event expires UNUSED_LOG_TTL_MS after its last read
+   * (event-log.ts). While this process has subscribers on one, it reads its head every
+   * quarter of that, which keeps it — and the epoch those subscribers hold — however
+   * long the channel stays quiet. Had it gone anyway (the timer late, Redis lost it),
+   * the head comes back under another epoch and the subscribers are told.
+   */
+  private async keepUnusedLogs(): Promise<void> {
+    if (this.keeping || this.disconnected || this.subscriber.status !== 'ready') return;
+    this.keeping = true;
+    try {
+      const unused = [...this.feeds].filter(([, feed]) => feed.cursor === ZERO_ID && !feed.syncing);
+      for (let i = 0; i < unused.length && this.running; i += KEEP_BATCH) {
+        await Promise.all(
+          unused.slice(i, i + KEEP_BATCH).map(async ([channel, feed]) => {
+            const head = await this.log.head(channel);
+            const current = this.feeds.get(channel) === feed && !feed.syncing;
+            if (current && feed.cursor === ZERO_ID && head.epoch !== feed.epoch)
+              this.logCreatedAnew(channel, feed, head.epoch);
+          }),
+        );
+      }
+    } catch (error) {
+      this.logger.warn({ err: error }, 'channel reader: keeping unused logs failed; next round retries');
+    } finally {
+      this.keeping = false;
+    }
   }
 
   /** Deliver what the stream holds after the cursor. */

@@ -44,7 +44,11 @@ const LOG_SCRIPTS = {
 
 type ScriptedRedis = RedisConnection & {
   tetherAppend(key: string, idempotencyKey: string, ...args: (string | number)[]): Promise<[string, number]>;
-  tetherLogHead(key: string, newEpoch: string): Promise<[string | null, unknown[] | null]>;
+  tetherLogHead(
+    key: string,
+    newEpoch: string,
+    unusedTtlMs: number,
+  ): Promise<[string | null, unknown[] | null]>;
   tetherRenewEpoch(key: string, expected: string, next: string): Promise<string | null>;
   tetherHistory(
     key: string,
@@ -106,6 +110,12 @@ export interface EventLogOptions {
   ackConnections?: RedisConnection[];
   /** How long WAIT may take before the append is refused as not durable, ms. @defaultValue 500 */
   ackTimeoutMs?: number;
+  /**
+   * How long a channel log that never held an event — made by a subscribe or a history
+   * read, to give positions an epoch — is kept after its last read, ms; 0 keeps it for
+   * good. Without it every name a client reads would stay in Redis. @defaultValue 0
+   */
+  unusedTtlMs?: number;
 }
 
 /** An append was written but fewer replicas than asked confirmed it in time: not acked. */
@@ -127,6 +137,9 @@ export class EventLog implements EventStore {
   /** While confirmAcked runs: positions are planned after it, against the epochs it leaves. */
   private confirming: Promise<unknown> | undefined;
 
+  /** EventLogOptions.unusedTtlMs: how long a log read but never published to outlives its last read. */
+  readonly unusedTtlMs: number;
+
   /** @param retention - events kept per channel, or each channel's retention (its namespace's). */
   constructor(
     redis: RedisConnection,
@@ -136,6 +149,7 @@ export class EventLog implements EventStore {
   ) {
     defineScripts(redis, LOG_SCRIPTS);
     this.redis = redis as ScriptedRedis;
+    this.unusedTtlMs = options.unusedTtlMs ?? 0;
     const appends = options.appendConnection;
     if (appends) defineScripts(appends, { tetherAppend: APPEND });
     this.appends = (appends ?? redis) as ScriptedRedis;
@@ -259,6 +273,7 @@ export class EventLog implements EventStore {
       range.to,
       range.empty ? 0 : query.limit,
       query.maxBytes,
+      this.unusedTtlMs,
     );
     const head: LogHeadInfo = { epoch: isInbox(channel) ? SESSION_EPOCH : (epoch ?? ''), info };
     return {
@@ -375,10 +390,14 @@ export class EventLog implements EventStore {
   /** [epoch, XINFO STREAM reply]: an inbox has the session's epoch, and no stream until a reply. */
   private async headOf(channel: string): Promise<[string, unknown[] | null]> {
     if (isInbox(channel)) {
-      const [, info] = await this.redis.tetherLogHead(this.keys.channel(channel), '');
+      const [, info] = await this.redis.tetherLogHead(this.keys.channel(channel), '', 0);
       return [SESSION_EPOCH, info];
     }
-    const [epoch, info] = await this.redis.tetherLogHead(this.keys.channel(channel), newEpoch());
+    const [epoch, info] = await this.redis.tetherLogHead(
+      this.keys.channel(channel),
+      newEpoch(),
+      this.unusedTtlMs,
+    );
     return [epoch ?? '', info];
   }
 }

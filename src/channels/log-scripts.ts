@@ -21,12 +21,30 @@ local function findEpoch(key)
 end`;
 
 /**
+ * Lua: a log that never held an event (last-generated-id 0-0: made by a read, for its
+ * epoch) expires ARGV[ttl] ms after its last read, so reads of names no one publishes
+ * to do not fill Redis. ttl '0' keeps it. The first append makes it permanent again.
+ */
+const EXPIRE_UNUSED = `
+local function expireUnused(key, info, ttl)
+  if ttl == '0' then return end
+  for i = 1, #info, 2 do
+    if info[i] == 'last-generated-id' then
+      if info[i + 1] == '0-0' then redis.call('PEXPIRE', key, ttl) end
+      return
+    end
+  end
+end`;
+
+/**
  * Append and announce one event. KEYS[1] stream; KEYS[2] the publish's idempotency
  * key (KEYS[1] again when it has none: same slot either way). ARGV: retention (events),
  * data JSON, ts, correlation ID, traceparent or '', TTL ms or '0', the epoch to give a
  * stream this append creates ('' for none: session inboxes), maximum age ms or '0',
  * idempotency window ms or '0', 'sharded' to announce with SPUBLISH (on the stream's
- * own slot: a cluster sends it to that shard only, not to every node) else PUBLISH. Returns [ID, 1 when it repeated a key (the first ID,
+ * own slot: a cluster sends it to that shard only, not to every node) else PUBLISH.
+ * A channel log read before its first event expires if unused (EXPIRE_UNUSED): the
+ * first append makes it permanent (PERSIST) unless it has a TTL of its own. Returns [ID, 1 when it repeated a key (the first ID,
  * nothing appended) else 0]. The message is `[id, ts, correlationId, traceparent]` —
  * and, when this append created the stream, its new epoch fifth — as
  * JSON, a newline, then the data JSON (a correlation ID may hold any character; cjson
@@ -42,7 +60,9 @@ if remember then
   local first = redis.call('GET', KEYS[2])
   if first then return {first, 1} end
 end
-local fresh = ARGV[7] ~= '' and redis.call('EXISTS', KEYS[1]) == 0
+-- PTTL: -2 no stream (this append creates it), -1 kept for good, else expiring (unused).
+local ttl = ARGV[7] ~= '' and redis.call('PTTL', KEYS[1]) or -1
+local fresh = ttl == -2
 local fields = {'d', ARGV[2], 't', ARGV[3], 'c', ARGV[4]}
 if ARGV[5] ~= '' then
   fields[7] = 'p'
@@ -53,7 +73,8 @@ if ARGV[8] ~= '0' then
   redis.call('XTRIM', KEYS[1], 'MINID', '~', tonumber(ARGV[3]) - tonumber(ARGV[8]))
 end
 if fresh then redis.call('XGROUP', 'CREATE', KEYS[1], '${EPOCH_GROUP}' .. ARGV[7], '0') end
-if ARGV[6] ~= '0' then redis.call('PEXPIRE', KEYS[1], ARGV[6]) end
+if ARGV[6] ~= '0' then redis.call('PEXPIRE', KEYS[1], ARGV[6])
+elseif ttl >= 0 then redis.call('PERSIST', KEYS[1]) end
 if remember then redis.call('SET', KEYS[2], id, 'PX', ARGV[9]) end
 redis.call(ARGV[10] == 'sharded' and 'SPUBLISH' or 'PUBLISH', KEYS[1], cjson.encode({id, ARGV[3], ARGV[4], ARGV[5], fresh and ARGV[7] or nil}) .. '\\n' .. ARGV[2])
 return {id, 0}`;
@@ -61,11 +82,11 @@ return {id, 0}`;
 /**
  * The log's head: { epoch, XINFO STREAM }. KEYS[1] stream; ARGV[1] the epoch to give
  * a log that has none ('' to leave it without: a missing stream is then reported
- * as such, false and false). A log with no epoch gets one here, its stream created
- * empty if need be, so every position handed to a client carries the epoch it
- * belongs to.
+ * as such, false and false); ARGV[2] how long an unused log is kept, ms (EXPIRE_UNUSED).
+ * A log with no epoch gets one here, its stream created empty if need be, so every
+ * position handed to a client carries the epoch it belongs to.
  */
-export const HEAD_SCRIPT = `${FIND_EPOCH}
+export const HEAD_SCRIPT = `${FIND_EPOCH}${EXPIRE_UNUSED}
 local exists = redis.call('EXISTS', KEYS[1]) == 1
 if not exists and ARGV[1] == '' then return {false, false} end
 local epoch = exists and findEpoch(KEYS[1])
@@ -73,7 +94,9 @@ if not epoch and ARGV[1] ~= '' then
   redis.call('XGROUP', 'CREATE', KEYS[1], '${EPOCH_GROUP}' .. ARGV[1], '0', 'MKSTREAM')
   epoch = ARGV[1]
 end
-return {epoch, redis.call('XINFO', 'STREAM', KEYS[1])}`;
+local info = redis.call('XINFO', 'STREAM', KEYS[1])
+if ARGV[1] ~= '' then expireUnused(KEYS[1], info, ARGV[2]) end
+return {epoch, info}`;
 
 /**
  * Give the log a new epoch if it still has ARGV[1] (its history was found broken:
@@ -93,11 +116,12 @@ return epoch`;
  * A page of the log with its head: { epoch, XINFO STREAM, entries }. KEYS[1] stream;
  * ARGV: the epoch to give a log that has none (as HEAD_SCRIPT: '' leaves it without,
  * and a missing stream is then false, false, {}), 'rev' for newest
- * first, the range's two bounds in XRANGE/XREVRANGE order, COUNT, and a byte budget:
- * entries stop once their fields pass it (the first is always kept), so a page of
- * large events is cut in Redis rather than sent and dropped.
+ * first, the range's two bounds in XRANGE/XREVRANGE order, COUNT, a byte budget
+ * (entries stop once their fields pass it — the first is always kept — so a page of
+ * large events is cut in Redis rather than sent and dropped), and how long an unused
+ * log is kept, ms (EXPIRE_UNUSED).
  */
-export const HISTORY_SCRIPT = `${FIND_EPOCH}
+export const HISTORY_SCRIPT = `${FIND_EPOCH}${EXPIRE_UNUSED}
 local exists = redis.call('EXISTS', KEYS[1]) == 1
 if not exists and ARGV[1] == '' then return {false, false, {}} end
 local epoch = exists and findEpoch(KEYS[1])
@@ -106,6 +130,7 @@ if not epoch and ARGV[1] ~= '' then
   epoch = ARGV[1]
 end
 local info = redis.call('XINFO', 'STREAM', KEYS[1])
+if ARGV[1] ~= '' then expireUnused(KEYS[1], info, ARGV[7]) end
 local entries = {}
 if tonumber(ARGV[5]) > 0 then
   local command = ARGV[2] == 'rev' and 'XREVRANGE' or 'XRANGE'

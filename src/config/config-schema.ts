@@ -95,6 +95,14 @@ export const EnvSchema = T.Object({
     description:
       'Events kept per channel stream (approximate MAXLEN); the default `historyMaxEvents` of channel namespaces',
   }),
+  UNUSED_LOG_TTL_MS: T.Integer({
+    default: 86_400_000,
+    minimum: 1000,
+    maximum: 2_592_000_000,
+    unit: 'ms',
+    description:
+      'How long a channel log that never held an event (made by a subscribe or a history read, for its epoch) is kept after its last read; a gateway with subscribers on it keeps it (ms, at most 30 days)',
+  }),
   CONFIG_FILE: T.Optional(
     T.String({
       minLength: 1,

@@ -51,6 +51,8 @@ export interface Config {
   handshakeTimeoutMs: number;
   resumeWindowMs: number;
   channelRetention: number;
+  /** UNUSED_LOG_TTL_MS: a log read but never published to expires that long after its last read. */
+  unusedLogTtlMs: number;
   /** Channel options by namespace (CONFIG_FILE), defaults from the environment. */
   channels: ChannelsConfig;
   /** How long a publish's idempotency key is remembered, ms. */
@@ -273,6 +275,7 @@ function toConfig(env: Env): Config {
     handshakeTimeoutMs: env.HANDSHAKE_TIMEOUT_MS,
     resumeWindowMs: env.RESUME_WINDOW_MS,
     channelRetention: env.CHANNEL_RETENTION,
+    unusedLogTtlMs: env.UNUSED_LOG_TTL_MS,
     channels: channelsConfig(env),
     idempotencyWindowMs: env.IDEMPOTENCY_WINDOW_MS,
     lifecycleEvents: {

@@ -12,6 +12,7 @@
 import { removeOrphanedAdmissionQueues } from '../admission/admission-queue.ts';
 import { type App, type HttpResponse, reply, replyJson, trackAbort } from '../edge/uws.ts';
 import { booleanParam, parseQuery } from '../http/query-params.ts';
+import { stalledAnswer, storeUnavailable } from '../http/store-unavailable.ts';
 import { errorBody, requestCorrelationId } from '../observability/http-tracing.ts';
 import { redisKeys } from '../redis/keys.ts';
 import { liveNodeIds } from '../redis/node-presence.ts';
@@ -73,9 +74,8 @@ export function mountAdminRoutes(app: App, sources: AdminSources): void {
     const { dryRun = false } = query.values;
     answer(res, correlationId, async () => {
       if (!sources.store.isReady()) {
-        replyJson(res, 503, errorBody({ error: 'STORE_UNAVAILABLE', retryAfterMs: 1000 }, correlationId), {
-          'retry-after': '1',
-        });
+        const down = storeUnavailable();
+        replyJson(res, down.status, errorBody(down.body, correlationId), down.headers);
         return;
       }
       const { redisPrefix, resumeWindowMs } = core.config;
@@ -125,8 +125,14 @@ export function mountAdminRoutes(app: App, sources: AdminSources): void {
    * Run an async handler; an unexpected failure becomes a 500 (and a log line with the
    * correlation ID the body names), not a hung request.
    */
+  /** Run `handler`: Redis stalling under it is answered 503, anything else 500 (and logged). */
   function answer(res: HttpResponse, correlationId: string, handler: () => Promise<void>): void {
     handler().catch((error) => {
+      const stalled = stalledAnswer(error);
+      if (stalled) {
+        replyJson(res, stalled.status, errorBody(stalled.body, correlationId), stalled.headers);
+        return;
+      }
       core.logger.error({ err: error, correlationId }, 'admin route failed');
       replyJson(res, 500, errorBody({ error: 'INTERNAL', message: (error as Error).message }, correlationId));
     });

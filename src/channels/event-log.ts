@@ -22,6 +22,7 @@ import {
   type LoggedEvent,
   type LogPage,
   type ReplayPlan,
+  ReplicationShortError,
   ZERO_ID,
 } from '../core/ports/event-store.ts';
 import type { Keys } from '../redis/keys.ts';
@@ -116,11 +117,6 @@ export interface EventLogOptions {
    * good. Without it every name a client reads would stay in Redis. @defaultValue 0
    */
   unusedTtlMs?: number;
-}
-
-/** An append was written but fewer replicas than asked confirmed it in time: not acked. */
-export class ReplicationShortError extends Error {
-  override name = 'ReplicationShortError';
 }
 
 /** Stream fields: `d` data JSON, `t` ms timestamp, `c` correlation ID, `p` traceparent. */

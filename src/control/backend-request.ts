@@ -17,6 +17,7 @@ import {
 } from '../edge/uws.ts';
 import type { ApiKeys } from '../http/api-keys.ts';
 import { parseQuery, type QueryParam, type QueryValues } from '../http/query-params.ts';
+import { stalledAnswer, storeUnavailable } from '../http/store-unavailable.ts';
 import { errorBody, requestCorrelationId } from '../observability/http-tracing.ts';
 import type { Logger } from '../observability/logger.ts';
 
@@ -97,7 +98,11 @@ export function acceptBackend(
   return { method, route, ip, correlationId, credential, params, query: req.getQuery() ?? '' };
 }
 
-/** Run `handler`; a RouteError is answered with its status, anything else with 500 (and logged). */
+/**
+ * Run `handler` and answer: a RouteError with its status, Redis found stalled under the
+ * request with 503 (src/http/store-unavailable.ts), anything else with 500 (and logged).
+ * A client that went away (mid-body, say) is not answered and is no error of ours.
+ */
 export function answer(
   res: HttpResponse,
   request: BackendRequest,
@@ -107,15 +112,21 @@ export function answer(
   handler().then(
     ({ status = 200, body }) => replyJson(res, status, body),
     (error: unknown) => {
-      if (error instanceof RouteError) {
-        const headers: Record<string, string> = error.status === 503 ? { 'retry-after': '1' } : {};
-        const extra = error.status === 503 ? { retryAfterMs: 1000 } : {};
-        replyJson(
-          res,
-          error.status,
-          errorBody({ error: error.code, message: error.message, ...extra }, request.correlationId),
-          headers,
+      if (res.aborted) {
+        logger.info(
+          { correlationId: request.correlationId, route: request.route },
+          'backend request aborted',
         );
+        return;
+      }
+      const coded =
+        error instanceof RouteError
+          ? error.code === 'STORE_UNAVAILABLE'
+            ? storeUnavailable(error.message)
+            : { status: error.status, body: { error: error.code, message: error.message }, headers: {} }
+          : stalledAnswer(error);
+      if (coded) {
+        replyJson(res, coded.status, errorBody(coded.body, request.correlationId), coded.headers);
         return;
       }
       logger.error(

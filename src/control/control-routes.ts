@@ -17,6 +17,7 @@ import { type Static, Type as T } from '@sinclair/typebox';
 import type { Ajv } from 'ajv';
 import type { GatewayCore } from '../core/gateway-core.ts';
 import type { App, HttpRequest, HttpResponse } from '../edge/uws.ts';
+import { NOT_ANSWERING } from '../http/store-unavailable.ts';
 import type { ControlBus } from '../redis/control-bus.ts';
 import type { RedisSessionStore } from '../session/session-store.ts';
 import { compiledOnUse, schemaAjv } from '../shared/ajv.ts';
@@ -99,8 +100,7 @@ export function mountControlRoutes(app: App, sources: ControlSources): void {
   const body = <T>(res: HttpResponse, check: (typeof validate)[keyof typeof validate]) =>
     jsonBody(res, core.config.maxMessageBytes, check as never) as Promise<T>;
   const ready = () => {
-    if (!core.ports.readiness.isReady())
-      throw new RouteError(503, 'STORE_UNAVAILABLE', 'Redis is not answering');
+    if (!core.ports.readiness.isReady()) throw new RouteError(503, 'STORE_UNAVAILABLE', NOT_ANSWERING);
   };
   const audit = (request: BackendRequest, action: string, fields: object) =>
     logger.info(

@@ -10,6 +10,7 @@ import { namespaceOf } from '../config/channel-policy.ts';
 import type { ErrorCode } from '../shared/errors.ts';
 import { INBOX_PREFIX, SYSTEM_PREFIX } from '../shared/frames.ts';
 import type { GatewayCore } from './gateway-core.ts';
+import { ReplicationShortError } from './ports/event-store.ts';
 import { StoreStalledError } from './ports/store-readiness.ts';
 import { channelAllowed, type Principal } from './principal.ts';
 
@@ -29,9 +30,19 @@ export type PublishResult =
   | { id: string; duplicate: boolean; ephemeral?: true }
   | { error: ErrorCode; detail?: string };
 
-/** Said when Redis froze with the append sent: unlike an append refused up front, it may yet land. */
-const STALLED_APPEND =
-  'Redis stopped answering while the event was being appended: it may still be added to the log when Redis answers again; retry with the same idempotencyKey';
+/**
+ * What a failed append means for the event. Refused up front (Redis not ready) nothing was
+ * sent; once sent, it may be in the log whatever the failure, and a retry must carry the
+ * same idempotencyKey to stay one event.
+ */
+function appendFailure(error: unknown): string {
+  const retry = 'retry with the same idempotencyKey';
+  if (error instanceof StoreStalledError)
+    return `Redis stopped answering while the event was being appended: it may still be added to the log when Redis answers again; ${retry}`;
+  if (error instanceof ReplicationShortError)
+    return `${error.message}: the event is in the log, but a failover could still lose it; ${retry}`;
+  return `the append failed after the event was sent: it may be in the log; ${retry}`;
+}
 
 /** Why `publisher` may not publish to `channel`, or undefined when it may. */
 function refusal(core: GatewayCore, channel: string, publisher: Principal | 'backend'): string | undefined {
@@ -75,7 +86,9 @@ export async function publishEvent(core: GatewayCore, request: PublishRequest): 
     return { id: event.id, duplicate: event.duplicate };
   } catch (error) {
     core.logger.warn({ err: error, channel, correlationId: request.correlationId }, 'publish: append failed');
-    if (error instanceof StoreStalledError) return { error: 'STORE_UNAVAILABLE', detail: STALLED_APPEND };
-    return { error: 'STORE_UNAVAILABLE' };
+    const detail = core.policy(channel).ephemeral
+      ? 'the ephemeral event may not have reached every subscriber (nothing is stored)'
+      : appendFailure(error);
+    return { error: 'STORE_UNAVAILABLE', detail };
   }
 }

@@ -12,6 +12,7 @@ import { type HttpRequest, type HttpResponse, reply, replyJson, trackAbort } fro
 import { errorBody, type HttpRequestInfo, recordHttpRequest } from '../observability/http-tracing.ts';
 import { CHANNEL_PATTERN, EPOCH_PATTERN, isEventId, MAX_HISTORY_LIMIT } from '../shared/frames.ts';
 import { booleanParam, integerParam, parseQuery, textParam } from './query-params.ts';
+import { stalledAnswer, storeUnavailable } from './store-unavailable.ts';
 
 const HISTORY_PARAMS = {
   limit: integerParam(1, MAX_HISTORY_LIMIT),
@@ -59,7 +60,8 @@ export function serveHistory(
   }
   const { channel, request } = parsed;
   if (!core.ports.readiness.isReady()) {
-    fail(503, { error: 'STORE_UNAVAILABLE', retryAfterMs: 1000 }, { 'retry-after': '1' });
+    const down = storeUnavailable();
+    fail(down.status, down.body, down.headers);
     return;
   }
   core.ports.events.history(channel, historyQuery(request, HISTORY_PAGE_BYTES)).then(
@@ -69,7 +71,8 @@ export function serveHistory(
     },
     (error: unknown) => {
       core.logger.warn({ err: error, channel, correlationId: info.correlationId }, 'history: read failed');
-      fail(503, { error: 'STORE_UNAVAILABLE', retryAfterMs: 1000 }, { 'retry-after': '1' });
+      const down = stalledAnswer(error) ?? storeUnavailable();
+      fail(down.status, down.body, down.headers);
     },
   );
 }

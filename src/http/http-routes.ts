@@ -38,6 +38,7 @@ import type { ErrorCode } from '../shared/errors.ts';
 import { CHANNEL_PATTERN, IDEMPOTENCY_KEY_PATTERN } from '../shared/frames.ts';
 import type { ApiKeys } from './api-keys.ts';
 import { serveHistory } from './history-route.ts';
+import { storeUnavailable } from './store-unavailable.ts';
 
 const PublishBody = T.Object(
   {
@@ -213,6 +214,8 @@ async function publish(
     return;
   }
   const status = PUBLISH_STATUS[result.error] ?? 500;
-  if (status === 503) answer(503, { error: result.error, retryAfterMs: 1000 }, { 'retry-after': '1' });
-  else answer(status, { error: result.error, message: result.detail });
+  if (status === 503) {
+    const down = storeUnavailable(result.detail); // the detail says when the event may still land
+    answer(down.status, down.body, down.headers);
+  } else answer(status, { error: result.error, message: result.detail });
 }

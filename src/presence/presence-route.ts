@@ -13,9 +13,9 @@ import {
   RouteError,
 } from '../control/backend-request.ts';
 import type { GatewayCore } from '../core/gateway-core.ts';
-import { StoreStalledError } from '../core/ports/store-readiness.ts';
 import type { App } from '../edge/uws.ts';
 import { integerParam, textParam } from '../http/query-params.ts';
+import { NOT_ANSWERING } from '../http/store-unavailable.ts';
 import {
   CHANNEL_PATTERN,
   INBOX_PREFIX,
@@ -40,12 +40,8 @@ export function mountPresenceRoute(app: App, core: GatewayCore, keys: BackendKey
       const { limit = PRESENCE_PAGE_DEFAULT, cursor } = queryOf(request, PRESENCE_PARAMS);
       if (channel.startsWith(INBOX_PREFIX) || !core.policy(channel).presence)
         throw new RouteError(404, 'PRESENCE_NOT_ENABLED', `presence is not tracked on ${channel}`);
-      if (!core.ports.readiness.isReady())
-        throw new RouteError(503, 'STORE_UNAVAILABLE', 'Redis is not answering');
-      const page = await core.ports.presence.page(channel, limit, cursor).catch((error: unknown) => {
-        if (error instanceof StoreStalledError) throw new RouteError(503, 'STORE_UNAVAILABLE', error.message);
-        throw error;
-      });
+      if (!core.ports.readiness.isReady()) throw new RouteError(503, 'STORE_UNAVAILABLE', NOT_ANSWERING);
+      const page = await core.ports.presence.page(channel, limit, cursor);
       return { body: { channel, count: page.count, members: page.members, cursor: page.cursor ?? null } };
     });
   });

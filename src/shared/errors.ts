@@ -207,7 +207,7 @@ export const ERRORS = {
     message:
       'The event store (Redis) is not reachable, stopped answering while the request waited on it, or fewer replicas than PUBLISH_ACK_REPLICAS confirmed the event in time; the request was not accepted.',
     recovery:
-      'Retry after retryAfterMs with the same idempotencyKey: unreachable, nothing was written; stopped answering (detail says so) or short of replicas, the event may be in the log, and the key makes the retry a duplicate instead of a second event.',
+      'Retry after retryAfterMs with the same idempotencyKey: unreachable, nothing was written; stopped answering or short of replicas (the error frame’s detail, an HTTP body’s message, says which), the event may be in the log, and the key makes the retry a duplicate instead of a second event.',
   },
   SLOW_CONSUMER: {
     category: 'connection',

@@ -11,13 +11,12 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admissionQueueName, admissionQueuePrefix } from '../../src/admission/admission-queue.ts';
 import { eventually, settle } from '../support/events.ts';
-import { mintToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { mintToken, startTestGateway, TEST_ADMIN_KEY, type TestGateway } from '../support/gateway.ts';
 import { PROCESS_TEST_TIMEOUT_MS, processEnv, spawnGateway } from '../support/gateway-process.ts';
 import { type LoggedGateway, startLoggedGateway } from '../support/logged-gateway.ts';
 import { TestClient } from '../support/ws-client.ts';
 
-const ADMIN_KEY = 'test-admin-key-0123456789'; // test/support/gateway.ts sets it
-const admin = { authorization: `Bearer ${ADMIN_KEY}` };
+const admin = { authorization: `Bearer ${TEST_ADMIN_KEY}` };
 
 let gw: LoggedGateway;
 let redis: Redis;
@@ -69,7 +68,7 @@ describe('admin credentials', () => {
 
   it('accepts the key as a Bearer token or as x-api-key', async () => {
     const bearer = await fetch(`${gw.http}/ws/stats/detailed`, { headers: admin });
-    const header = await fetch(`${gw.http}/ws/stats/detailed`, { headers: { 'x-api-key': ADMIN_KEY } });
+    const header = await fetch(`${gw.http}/ws/stats/detailed`, { headers: { 'x-api-key': TEST_ADMIN_KEY } });
     expect([bearer.status, header.status]).toEqual([200, 200]);
   });
 

@@ -5,10 +5,12 @@
  * secret ever appears: not the client's token, the resume token, or an API key.
  */
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import type { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/observability/logger.ts';
-import { eventually, settle } from '../support/events.ts';
+import { eventually, settle, sleep } from '../support/events.ts';
 import { mintToken, TEST_API_KEY } from '../support/gateway.ts';
 import { type LoggedGateway, startLoggedGateway } from '../support/logged-gateway.ts';
 import { callerTraceparent, only, traceToMemory, waitForSpans } from '../support/spans.ts';
@@ -66,6 +68,23 @@ describe('sockets the edge cut', () => {
         .find((line) => line.connectionId === welcome.connectionId && line.code === 'MESSAGE_TOO_LARGE');
     await eventually(cut, 'the log line of the cut');
     expect(cut()?.msg).toMatch(/^client error/);
+  });
+});
+
+describe('requests their client abandoned', () => {
+  it('a backend gone mid-body leaves an info line, never an error or a stack', async () => {
+    const correlationId = `abort-${randomUUID()}`;
+    const socket = connect(Number(new URL(gw.http).port), '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write(
+      `POST /users/someone/block HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer ${TEST_API_KEY}\r\n` +
+        `x-correlation-id: ${correlationId}\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"reason":`,
+    );
+    await sleep(100);
+    socket.destroy(); // 90 bytes of the body never come
+    const lines = () => gw.lines().filter((line) => line.correlationId === correlationId);
+    await eventually(() => lines().length > 0, 'a line about the abandoned request');
+    expect(lines().map((line) => [line.level, line.msg])).toEqual([[30, 'backend request aborted']]);
   });
 });
 

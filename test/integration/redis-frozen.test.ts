@@ -12,7 +12,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisServerHandle, startRedisServer } from '../../src/redis/embedded-redis.ts';
 import type { ErrorFrame, ServerFrame } from '../../src/shared/frames.ts';
 import { eventually, publishMany } from '../support/events.ts';
-import { mintToken, startTestGateway, TEST_API_KEY, type TestGateway } from '../support/gateway.ts';
+import {
+  mintToken,
+  startTestGateway,
+  TEST_ADMIN_KEY,
+  TEST_API_KEY,
+  type TestGateway,
+} from '../support/gateway.ts';
 import { TestClient } from '../support/ws-client.ts';
 
 let redis: RedisServerHandle;
@@ -62,6 +68,22 @@ describe('requests waiting on a Redis that froze', () => {
         headers: { authorization: `Bearer ${TEST_API_KEY}`, 'content-type': 'application/json' },
         body: JSON.stringify(body),
       });
+      // Every backend and operator route waiting on Redis: the same coded, retryable 503.
+      const backendRoutes = [
+        ['GET', `/channels/${channel}/history`, TEST_API_KEY],
+        ['GET', '/users/waiting/sessions', TEST_API_KEY],
+        ['POST', '/users/waiting/block', TEST_API_KEY],
+        ['POST', '/ws/cleanup', TEST_ADMIN_KEY],
+      ].map(([method, path, key]) =>
+        fetch(`${gw.http}${path}`, { method, headers: { authorization: `Bearer ${key}` } }).then(
+          async (res) => ({
+            path,
+            status: res.status,
+            retryAfter: res.headers.get('retry-after'),
+            body: await res.json(),
+          }),
+        ),
+      );
 
       const published = await client.next(errorFor('pub'), NOTICED_WITHIN_MS);
       expect(published).toMatchObject({ code: 'STORE_UNAVAILABLE', retryable: true });
@@ -81,7 +103,18 @@ describe('requests waiting on a Redis that froze', () => {
       expect((await hello.waitClosed(NOTICED_WITHIN_MS)).code).toBe(1011);
       const http = await httpPublish;
       expect(http.status).toBe(503);
-      expect(await http.json()).toMatchObject({ error: 'STORE_UNAVAILABLE' });
+      expect(http.headers.get('retry-after')).toBe('1');
+      expect(await http.json()).toMatchObject({
+        error: 'STORE_UNAVAILABLE',
+        retryAfterMs: 1000,
+        message: expect.stringMatching(/may still be added to the log/),
+      });
+      for (const answered of await Promise.all(backendRoutes))
+        expect(answered, answered.path).toMatchObject({
+          status: 503,
+          retryAfter: '1',
+          body: { error: 'STORE_UNAVAILABLE', retryAfterMs: 1000, message: expect.any(String) },
+        });
       // Now found down: a new request is refused at once.
       client.send({ type: 'history', channel, ref: 'hist2' });
       expect(await client.next(errorFor('hist2'), 2000)).toMatchObject({ code: 'STORE_UNAVAILABLE' });

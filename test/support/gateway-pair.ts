@@ -3,10 +3,11 @@
  * prefix, for what must hold across processes: a session held by one, asked about or
  * ordered through the other.
  */
+import { TEST_ADMIN_KEY, TEST_API_KEY } from './gateway.ts';
 import { type GatewayProcess, processEnv, spawnGateway } from './gateway-process.ts';
 
-export const ADMIN_KEY = 'test-admin-key-0123456789';
-export const BACKEND_KEY = 'test-publish-key-0123456789';
+export const ADMIN_KEY = TEST_ADMIN_KEY;
+export const BACKEND_KEY = TEST_API_KEY;
 
 export interface GatewayPair {
   a: GatewayProcess;

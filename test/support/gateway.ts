@@ -12,6 +12,7 @@ import { parseRedisUrl } from '../../src/redis/redis-target.ts';
 
 export const TEST_SECRET = 'test-secret-that-is-at-least-32-characters-long';
 export const TEST_API_KEY = 'test-publish-key-0123456789';
+export const TEST_ADMIN_KEY = 'test-admin-key-0123456789';
 
 export interface TestGateway {
   gateway: Gateway;
@@ -31,7 +32,7 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     PORT: '0',
     AUTH_JWT_SECRET: TEST_SECRET,
     PUBLISH_API_KEYS: TEST_API_KEY,
-    ADMIN_API_KEY: 'test-admin-key-0123456789',
+    ADMIN_API_KEY: TEST_ADMIN_KEY,
     LOG_LEVEL: 'silent',
     REDIS_PREFIX: `t${randomBytes(4).toString('hex')}`,
     // A busy test box (parallel workers, spawned processes) lags the event loop past the

@@ -79,6 +79,14 @@ export interface HistoryPage {
   recovered: boolean;
 }
 
+/**
+ * An append was written on the master but fewer replicas than asked confirmed it in time
+ * (PUBLISH_ACK_REPLICAS): not acked — a failover could still lose it.
+ */
+export class ReplicationShortError extends Error {
+  override name = 'ReplicationShortError';
+}
+
 export interface EventStore {
   /** Append and announce one event; the returned event is durable. */
   append(channel: string, json: string, correlationId: string, options?: AppendOptions): Promise<Appended>;

@@ -62,9 +62,17 @@ export interface HttpResponse {
   aborted?: boolean;
   /** Set by src/edge/uws.ts's routes: the app that took the request (`reply` asks whether it still listens). */
   app?: App;
+  /** Set by src/edge/uws.ts's routes: a HEAD request — `reply` sends the status and headers, no body. */
+  headOnly?: boolean;
   writeStatus(status: RecognizedString): HttpResponse;
   writeHeader(key: RecognizedString, value: RecognizedString): HttpResponse;
   end(body?: RecognizedString, closeConnection?: boolean): HttpResponse;
+  /**
+   * End a reply with no body (a HEAD's), its `content-length` written as a header. Called
+   * with no arguments: given a length (or `undefined`), uWS 20.30 writes its own header and
+   * holds the response open waiting for that body, and aborts the process.
+   */
+  endWithoutBody(): HttpResponse;
   /**
    * Stream part of the body (chunked); false when it could not all go out now (it is kept
    * and sent later: wait for `onWritable` before writing more). The SSE stream's writes.
@@ -119,6 +127,8 @@ export type ListenToken = unknown;
 export interface App {
   ws<UserData>(pattern: string, behavior: WebSocketBehavior<UserData>): App;
   get(pattern: string, handler: RouteHandler): App;
+  /** src/edge/uws.ts gives every GET route its HEAD twin. */
+  head(pattern: string, handler: RouteHandler): App;
   post(pattern: string, handler: RouteHandler): App;
   /** CORS preflight requests (src/edge/sse/sse-cors.ts). */
   options(pattern: string, handler: RouteHandler): App;

@@ -54,15 +54,29 @@ export function createApp(preference: EdgePreference = 'auto'): App {
   return app;
 }
 
-/** Every HTTP route's response learns its app, so `reply` can tell when the app stopped listening. */
+/**
+ * Every HTTP route's response learns its app, so `reply` can tell when the app stopped
+ * listening; and every GET route answers HEAD too (RFC 9110 §9.3.2: the same status and
+ * headers, no body — `reply` sees `headOnly`), so `curl -I` and load balancers that
+ * probe with HEAD get what GET would give.
+ */
 function tagResponses(app: App): void {
+  const head = app.head.bind(app);
   for (const method of ['get', 'post', 'options', 'any'] as const) {
     const register = app[method].bind(app);
-    app[method] = (pattern, handler) =>
-      register(pattern, (res, req) => {
+    app[method] = (pattern, handler) => {
+      if (method === 'get')
+        head(pattern, (res, req) => {
+          res.app = app;
+          res.headOnly = true;
+          handler(res, req);
+        });
+      return register(pattern, (res, req) => {
         res.app = app;
+        res.headOnly = method === 'any' && req.getMethod() === 'head';
         handler(res, req);
       });
+    };
   }
 }
 
@@ -194,7 +208,12 @@ export function reply(
     res.writeStatus(`${status} ${STATUS_TEXT[status] ?? ''}`.trim());
     res.writeHeader('content-type', contentType);
     for (const [name, value] of Object.entries(headers)) res.writeHeader(name, value);
-    res.end(body, res.app !== undefined && stoppedListening.has(res.app));
+    const close = res.app !== undefined && stoppedListening.has(res.app);
+    if (res.headOnly) {
+      res.writeHeader('content-length', String(Buffer.byteLength(body)));
+      if (close) res.writeHeader('connection', 'close');
+      res.endWithoutBody();
+    } else res.end(body, close);
   });
 }
 

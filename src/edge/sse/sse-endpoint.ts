@@ -61,6 +61,10 @@ export function mountSse(
     // The same pages may open a stream as a WebSocket (ALLOWED_ORIGINS, src/limits/allowed-origins.ts).
     const origin = req.getHeader('origin');
     if (!admitOrigin(res, origin, origins)) return;
+    if (res.headOnly) {
+      reply(res, 200, '', 'text/event-stream', corsHeaders(origin)); // HEAD opens no stream
+      return;
+    }
     let socket: SseSocket | undefined;
     // A throw out of a uWS handler aborts the whole process: answer this request instead.
     try {

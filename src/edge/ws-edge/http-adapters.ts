@@ -118,6 +118,10 @@ export class NodeResponse implements HttpResponse {
     return this;
   }
 
+  endWithoutBody(): HttpResponse {
+    return this.end(); // node:http sends no body to a HEAD request
+  }
+
   write(chunk: RecognizedString): boolean {
     const res = this.response();
     this.written += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;

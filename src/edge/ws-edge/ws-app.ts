@@ -35,6 +35,11 @@ export class WsApp implements App {
     return this;
   }
 
+  head(pattern: string, handler: RouteHandler): App {
+    this.routes.add('head', pattern, handler);
+    return this;
+  }
+
   post(pattern: string, handler: RouteHandler): App {
     this.routes.add('post', pattern, handler);
     return this;

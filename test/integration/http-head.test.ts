@@ -1,0 +1,81 @@
+/**
+ * Every GET route answers HEAD (RFC 9110 §9.3.2): the status and headers GET would give,
+ * a content-length of its body, and no body — on both edges (src/edge/uws.ts
+ * `tagResponses`). `curl -I` and load balancers that probe with HEAD see a healthy node
+ * as healthy; a HEAD of the SSE route opens no stream.
+ */
+import { request } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestGateway, TEST_ADMIN_KEY, TEST_API_KEY, type TestGateway } from '../support/gateway.ts';
+
+let gw: TestGateway;
+beforeAll(async () => {
+  gw = await startTestGateway();
+});
+afterAll(() => gw.stop());
+
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** One request on a raw node:http client (fetch hides what a HEAD reply carried). */
+function call(method: 'GET' | 'HEAD', path: string, key?: string): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${gw.http}${path}`,
+      { method, headers: key ? { authorization: `Bearer ${key}` } : {}, timeout: 5000 },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          body += chunk;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer in 5 s`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('HEAD', () => {
+  it.each([
+    ['/livez', undefined],
+    ['/readyz', undefined],
+    ['/ws/stats', undefined],
+    ['/metrics', TEST_ADMIN_KEY],
+    ['/channels/room:head/history', TEST_API_KEY],
+    ['/', undefined],
+  ])('%s answers as GET does, without the body', async (path, key) => {
+    const got = await call('GET', path, key);
+    const head = await call('HEAD', path, key);
+    expect(got.status).toBe(200);
+    expect(head).toMatchObject({ status: got.status, body: '' });
+    expect(head.headers['content-type']).toBe(got.headers['content-type']);
+    if (path === '/livez') expect(Number(head.headers['content-length'])).toBe(Buffer.byteLength(got.body));
+    else expect(Number(head.headers['content-length'])).toBeGreaterThan(0);
+  });
+
+  it('is refused as GET is: no key, an unknown path', async () => {
+    expect(await call('HEAD', '/channels/room:head/history')).toMatchObject({ status: 401, body: '' });
+    expect(await call('HEAD', '/no/such/route')).toMatchObject({ status: 404, body: '' });
+  });
+
+  it('of the SSE route opens no stream', async () => {
+    const head = await call('HEAD', '/sse');
+    expect(head).toMatchObject({ status: 200, body: '' });
+    expect(head.headers['content-type']).toMatch(/^text\/event-stream/);
+    const stats = JSON.parse((await call('GET', '/ws/stats')).body) as { connections?: number };
+    expect(stats.connections ?? 0).toBe(0);
+  });
+
+  it('leaves the next GET on the same connection its body', async () => {
+    const head = await call('HEAD', '/livez');
+    const got = await call('GET', '/livez');
+    expect(head.body).toBe('');
+    expect(JSON.parse(got.body)).toEqual({ status: 'ok' });
+  });
+});

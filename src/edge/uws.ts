@@ -20,6 +20,7 @@ import type {
 } from './edge-port.ts';
 import { LISTEN_EXCLUSIVE, LISTEN_SHARED, PROTOCOL_CUT } from './edge-port.ts';
 import { chooseEdge } from './select-edge.ts';
+import { Router } from './ws-edge/router.ts';
 
 export type {
   App,
@@ -40,6 +41,8 @@ export interface ListenSocket {
 }
 
 const edgeOfApp = new WeakMap<App, Edge>();
+/** Each app's routes by method (`allowedMethods`). */
+const routesOfApp = new WeakMap<App, Router<true>>();
 const running = new Map<string, EdgeInfo>();
 /** Apps whose listening socket was closed (a drain): their replies close the connection. */
 const stoppedListening = new WeakSet<App>();
@@ -62,9 +65,13 @@ export function createApp(preference: EdgePreference = 'auto'): App {
  */
 function tagResponses(app: App): void {
   const head = app.head.bind(app);
+  const routes = new Router<true>();
+  routesOfApp.set(app, routes);
   for (const method of ['get', 'post', 'options', 'any'] as const) {
     const register = app[method].bind(app);
     app[method] = (pattern, handler) => {
+      if (method !== 'any') routes.add(method, pattern, true);
+      if (method === 'get') routes.add('head', pattern, true);
       if (method === 'get')
         head(pattern, (res, req) => {
           res.app = app;
@@ -78,6 +85,17 @@ function tagResponses(app: App): void {
       });
     };
   }
+}
+
+/**
+ * The methods `app` has a route for at `path` (upper case), for a 405's `Allow`: none
+ * means no route at all (404).
+ */
+export function allowedMethods(app: App, path: string): string[] {
+  const routes = routesOfApp.get(app);
+  return ['get', 'head', 'post', 'options']
+    .filter((method) => routes?.match(method, path))
+    .map((method) => method.toUpperCase());
 }
 
 /** Which edge `app` runs on. */

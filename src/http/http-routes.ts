@@ -14,6 +14,7 @@ import { publishEvent } from '../core/publish.ts';
 import { TetherError } from '../core/tether-error.ts';
 import {
   type App,
+  allowedMethods,
   BodyTooLargeError,
   type HttpRequest,
   type HttpResponse,
@@ -115,9 +116,25 @@ export function mountHttpRoutes(app: App, core: GatewayCore, options: HttpRouteO
     });
   }
 
-  app.any('/*', (res, req) =>
-    replyJson(res, 404, errorBody({ error: 'NOT_FOUND' }, requestCorrelationId(req))),
-  );
+  // What no route took: a path some route serves with another method is a 405 naming them.
+  app.any('/*', (res, req) => {
+    const method = req.getMethod().toUpperCase();
+    const path = req.getUrl();
+    const correlationId = requestCorrelationId(req);
+    const allowed = allowedMethods(app, path);
+    if (allowed.length === 0) {
+      replyJson(
+        res,
+        404,
+        errorBody({ error: 'NOT_FOUND', message: `no route ${method} ${path}` }, correlationId),
+      );
+      return;
+    }
+    const message = `${method} is not allowed on ${path}: ${allowed.join(', ')}`;
+    replyJson(res, 405, errorBody({ error: 'METHOD_NOT_ALLOWED', message }, correlationId), {
+      allow: allowed.join(', '),
+    });
+  });
 }
 
 function requestInfo(

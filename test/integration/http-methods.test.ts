@@ -1,8 +1,9 @@
 /**
- * Every GET route answers HEAD (RFC 9110 §9.3.2): the status and headers GET would give,
- * a content-length of its body, and no body — on both edges (src/edge/uws.ts
- * `tagResponses`). `curl -I` and load balancers that probe with HEAD see a healthy node
- * as healthy; a HEAD of the SSE route opens no stream.
+ * HTTP methods as RFC 9110 has them, on both edges (src/edge/uws.ts `tagResponses`):
+ * every GET route answers HEAD (§9.3.2) — the status and headers GET would give, a
+ * content-length of its body, no body — so `curl -I` and load balancers that probe with
+ * HEAD see a healthy node as healthy, and a HEAD of the SSE route opens no stream; a
+ * method a path is not served with is 405 with `Allow` (§15.5.6), not 404.
  */
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,7 +22,7 @@ interface Answer {
 }
 
 /** One request on a raw node:http client (fetch hides what a HEAD reply carried). */
-function call(method: 'GET' | 'HEAD', path: string, key?: string): Promise<Answer> {
+function call(method: string, path: string, key?: string): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = request(
       `${gw.http}${path}`,
@@ -40,6 +41,26 @@ function call(method: 'GET' | 'HEAD', path: string, key?: string): Promise<Answe
     req.end();
   });
 }
+
+describe('a method no route takes', () => {
+  it.each([
+    ['GET', '/publish', 'POST'],
+    ['PUT', '/livez', 'GET, HEAD'],
+    ['POST', '/channels/room:x/history', 'GET, HEAD'],
+    ['DELETE', '/users/someone/block', 'POST'],
+  ])('%s %s is 405 with Allow: %s', async (method, path, allow) => {
+    const answer = await call(method, path, TEST_API_KEY);
+    expect(answer.status).toBe(405);
+    expect(answer.headers.allow).toBe(allow);
+    expect(JSON.parse(answer.body)).toMatchObject({ error: 'METHOD_NOT_ALLOWED', message: expect.any(String) });
+  });
+
+  it('on a path no route serves is 404, saying so', async () => {
+    const answer = await call('GET', '/no/such/route');
+    expect(answer.status).toBe(404);
+    expect(JSON.parse(answer.body)).toMatchObject({ error: 'NOT_FOUND', message: 'no route GET /no/such/route' });
+  });
+});
 
 describe('HEAD', () => {
   it.each([

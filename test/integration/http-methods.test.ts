@@ -52,13 +52,19 @@ describe('a method no route takes', () => {
     const answer = await call(method, path, TEST_API_KEY);
     expect(answer.status).toBe(405);
     expect(answer.headers.allow).toBe(allow);
-    expect(JSON.parse(answer.body)).toMatchObject({ error: 'METHOD_NOT_ALLOWED', message: expect.any(String) });
+    expect(JSON.parse(answer.body)).toMatchObject({
+      error: 'METHOD_NOT_ALLOWED',
+      message: expect.any(String),
+    });
   });
 
   it('on a path no route serves is 404, saying so', async () => {
     const answer = await call('GET', '/no/such/route');
     expect(answer.status).toBe(404);
-    expect(JSON.parse(answer.body)).toMatchObject({ error: 'NOT_FOUND', message: 'no route GET /no/such/route' });
+    expect(JSON.parse(answer.body)).toMatchObject({
+      error: 'NOT_FOUND',
+      message: 'no route GET /no/such/route',
+    });
   });
 });
 

@@ -30,6 +30,7 @@ import {
   type BackendRequest,
   jsonBody,
   param,
+  queryOf,
   RouteError,
 } from './backend-request.ts';
 import type { ControlOrder, ControlTarget } from './control-order.ts';
@@ -92,7 +93,15 @@ export function mountControlRoutes(app: App, sources: ControlSources): void {
   const route = (method: 'get' | 'post', pattern: string, params: number, handler: Handler) =>
     app[method](pattern, (res: HttpResponse, req: HttpRequest) => {
       const request = acceptBackend(res, req, keys, logger, params);
-      if (request) answer(res, request, logger, () => handler(request, res));
+      // No control route takes a query: a parameter given is a mistake the caller should hear of.
+      if (request)
+        answer(res, request, logger, async () => {
+          if (request.query !== '') {
+            res.onData(() => {}); // refused unread: uWS needs the body consumed all the same
+            queryOf(request, {});
+          }
+          return handler(request, res);
+        });
     });
   const userOf = (request: BackendRequest) => param(request, 0, 'userId', isUserId);
   const targetOf = (request: BackendRequest, by: 'user' | 'session'): ControlTarget =>

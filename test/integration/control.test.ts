@@ -295,7 +295,7 @@ describe('control orders reach sessions held by the other process', () => {
 });
 
 describe('bad control requests get their coded errors', () => {
-  it('401 without a key; 400 for bad JSON, unknown fields, bad values and names; 403 for inboxes; 404 for unknown sessions', async () => {
+  it('401 without a key; 400 for bad JSON, unknown fields, bad values, names and query parameters; 403 for inboxes; 404 for unknown sessions', async () => {
     const http = pair.a.http;
     expect((await call(`${http}/users/u/sessions`, { key: null })).status).toBe(401);
     expect((await call(`${http}/users/u/disconnect`, { key: 'nope', body: {} })).status).toBe(401);
@@ -319,6 +319,8 @@ describe('bad control requests get their coded errors', () => {
       ['/users/%E0%A4%A/sessions', {}, 400, 'MALFORMED_MESSAGE'],
       [`/users/${'x'.repeat(257)}/unblock`, { body: {} }, 400, 'MALFORMED_MESSAGE'],
       ['/users/u/unblock', { body: { now: true } }, 400, 'MALFORMED_MESSAGE'],
+      ['/users/u/sessions?limit=5', {}, 400, 'MALFORMED_MESSAGE'], // no control route takes a query
+      ['/users/u/block?ttlS=60', { body: {} }, 400, 'MALFORMED_MESSAGE'],
     ];
     for (const [path, init, status, error] of bad) {
       const answer = await call(`${http}${path}`, init);

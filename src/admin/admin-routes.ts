@@ -122,10 +122,9 @@ export function mountAdminRoutes(app: App, sources: AdminSources): void {
   });
 
   /**
-   * Run an async handler; an unexpected failure becomes a 500 (and a log line with the
-   * correlation ID the body names), not a hung request.
+   * Run an async handler; Redis stalling under it is answered 503 (src/http/store-unavailable.ts),
+   * any other failure 500 (and a log line with the correlation ID the body names), never a hung request.
    */
-  /** Run `handler`: Redis stalling under it is answered 503, anything else 500 (and logged). */
   function answer(res: HttpResponse, correlationId: string, handler: () => Promise<void>): void {
     handler().catch((error) => {
       const stalled = stalledAnswer(error);

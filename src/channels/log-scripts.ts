@@ -44,8 +44,8 @@ end`;
  * idempotency window ms or '0', 'sharded' to announce with SPUBLISH (on the stream's
  * own slot: a cluster sends it to that shard only, not to every node) else PUBLISH.
  * A channel log read before its first event expires if unused (EXPIRE_UNUSED): the
- * first append makes it permanent (PERSIST) unless it has a TTL of its own. Returns [ID, 1 when it repeated a key (the first ID,
- * nothing appended) else 0]. The message is `[id, ts, correlationId, traceparent]` —
+ * first append makes it permanent (PERSIST) unless it has a TTL of its own. Returns
+ * [ID, 1 when it repeated a key (the first ID, nothing appended) else 0]. The message is `[id, ts, correlationId, traceparent]` —
  * and, when this append created the stream, its new epoch fifth — as
  * JSON, a newline, then the data JSON (a correlation ID may hold any character; cjson
  * escapes it, so the first newline ends the header).

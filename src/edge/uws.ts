@@ -71,13 +71,14 @@ function tagResponses(app: App): void {
     const register = app[method].bind(app);
     app[method] = (pattern, handler) => {
       if (method !== 'any') routes.add(method, pattern, true);
-      if (method === 'get') routes.add('head', pattern, true);
-      if (method === 'get')
+      if (method === 'get') {
+        routes.add('head', pattern, true);
         head(pattern, (res, req) => {
           res.app = app;
           res.headOnly = true;
           handler(res, req);
         });
+      }
       return register(pattern, (res, req) => {
         res.app = app;
         res.headOnly = method === 'any' && req.getMethod() === 'head';

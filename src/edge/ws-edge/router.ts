@@ -1,8 +1,8 @@
 /**
  * uWS's URL patterns for the portable edge (and for src/edge/uws.ts's `allowedMethods`,
- * on either edge): static segments, `:name` parameters and a trailing `*`. As in uWS, the most specific pattern wins whatever the order of
- * registration (static before parameter before wildcard, segment by segment), and a
- * method's own route before `any`.
+ * on either edge): static segments, `:name` parameters and a trailing `*`. As in uWS,
+ * the most specific pattern wins whatever the order of registration (static before
+ * parameter before wildcard, segment by segment), and a method's own route before `any`.
  */
 
 export interface Match<H> {

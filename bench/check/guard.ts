@@ -9,11 +9,14 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RunRecord } from '../lib/results.ts';
+import { progress } from '../lib/progress.ts';
+import type { Result, RunRecord } from '../lib/results.ts';
+import { formatNumber } from '../report/format.ts';
 import { RESULTS_DIR } from '../report/write-results.ts';
 import {
   type CheckRow,
   checkPassed,
+  combineRuns,
   compareRatios,
   formatCheckTable,
   type Ratio,
@@ -61,13 +64,56 @@ export function writeQuickBaseline(baseline: BaselineFile): void {
   writeFileSync(QUICK_BASELINE, `${JSON.stringify(baseline, null, 2)}\n`);
 }
 
-/** Compare a finished run with the baseline, print the table, and say whether it passed. */
-export function checkRun(baseline: BaselineFile, record: RunRecord, scope: RunScope): boolean {
-  const rows: CheckRow[] = compareRatios(baseline.ratios, ratiosOf(record.results), scope);
+/** Measure `scenarios` again on `systems` (Tether and the yardsticks): their results. */
+export type Remeasure = (scenarios: string[], systems: string[]) => Promise<Result[]>;
+
+/**
+ * Measurements in all of a ratio that the first one found past its tolerance: the
+ * verdict takes their median. A quick trial's CPU is a few clock ticks, so one run
+ * now and then lands past a tolerance set from the spread of many (fan-out ÷ raw went
+ * 1.82× against a 1.2× baseline in one run here, then 1.47× and 1.06×); a real
+ * regression shows in the median of three.
+ */
+export const MEASUREMENTS_OF_A_REGRESSION = 3;
+
+const unique = (values: string[]) => [...new Set(values)];
+
+/**
+ * Compare a finished run with the baseline, print the table, and say whether it passed.
+ * With `remeasure`, a ratio past its tolerance is measured again before it fails the run.
+ */
+export async function checkRun(
+  baseline: BaselineFile,
+  record: RunRecord,
+  scope: RunScope,
+  remeasure?: Remeasure,
+): Promise<boolean> {
+  let rows: CheckRow[] = compareRatios(baseline.ratios, ratiosOf(record.results), scope);
+  const regressed = rows.filter((r) => r.verdict === 'regressed');
+  let confirmed = '';
+  if (regressed.length > 0 && remeasure) {
+    const scenarios = unique(regressed.map((r) => r.scenario));
+    const systems = unique(['tether', ...regressed.map((r) => r.yardstick)]);
+    const runs = [ratiosOf(record.results)];
+    for (let i = 1; i < MEASUREMENTS_OF_A_REGRESSION; i++) {
+      progress(
+        'check',
+        '-',
+        `past tolerance: ${scenarios.join(', ')} measured again (${i + 1}/${MEASUREMENTS_OF_A_REGRESSION})`,
+      );
+      runs.push(ratiosOf(await remeasure(scenarios, systems)));
+    }
+    rows = compareRatios(baseline.ratios, combineRuns(runs), scope);
+    const first = regressed.map(
+      (r) => `${r.scenario} ${r.metric} ÷ ${r.yardstick} ${formatNumber(r.now ?? 0)}×`,
+    );
+    confirmed = `Past tolerance at first (${first.join('; ')}): ${scenarios.join(', ')} measured ${MEASUREMENTS_OF_A_REGRESSION} times; "now" is the median.\n\n`;
+  }
   const passed = checkPassed(rows);
   const source = baseline.madeFrom.map((r) => `${r.startedAt} (${r.commit})`).join(', ');
   const out = process.stdout;
   out.write(`\nRegression check: Tether's ratios against the ${baseline.mode} baseline from ${source}\n\n`);
+  out.write(confirmed);
   out.write(`${formatCheckTable(rows)}\n\n`);
   if (rows.every((r) => r.verdict === 'new'))
     out.write('check FAILED: nothing to compare (no guarded ratio in this run and the baseline)\n');

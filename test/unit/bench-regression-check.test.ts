@@ -5,7 +5,8 @@
  * whole box got slower or faster, a crashed system fails it, a slice checks only
  * itself, and a check that compared nothing never passes.
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { type BaselineFile, checkRun } from '../../bench/check/guard.ts';
 import {
   checkPassed,
   combineRuns,
@@ -15,7 +16,7 @@ import {
   type RunScope,
   ratiosOf,
 } from '../../bench/check/ratios.ts';
-import type { Result } from '../../bench/lib/results.ts';
+import type { Result, RunRecord } from '../../bench/lib/results.ts';
 
 const RULES: GuardRule[] = [
   { scenario: 'relay', metric: /^cpu_us_per_msg$/, yardstick: 'uws-durable', tolerance: 0.2 },
@@ -164,5 +165,49 @@ describe('bench regression guard', () => {
     const cpu = lines.find((l) => l.startsWith('relay cpu_us_per_msg ÷ uws-durable'));
     expect(cpu).toMatch(/1\.2×\s+1\.5×\s+\+25%\s+\+20%\s+REGRESSED$/);
     expect(lines.find((l) => l.startsWith('fanout'))).toMatch(/MISSING/);
+  });
+});
+
+describe('a ratio past its tolerance', () => {
+  const file: BaselineFile = {
+    mode: 'quick',
+    madeFrom: [],
+    ratios: [{ scenario: 'relay', metric: 'cpu_us_per_msg', yardstick: 'uws-durable', value: 1 }],
+  };
+  const recordOf = (results: Result[]) => ({ results }) as unknown as RunRecord;
+  const scope: RunScope = { scenarios: new Set(['relay']), systems: new Set(['tether', 'uws-durable']) };
+  const quietly = () => vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+  afterEach(() => vi.restoreAllMocks());
+
+  it('is measured again, and the median of three decides: one noisy trial does not fail the run', async () => {
+    quietly();
+    const asked: [string[], string[]][] = [];
+    const again = [run({ tetherUs: 100, floorUs: 100 }), run({ tetherUs: 110, floorUs: 100 })];
+    const passed = await checkRun(
+      file,
+      recordOf(run({ tetherUs: 180, floorUs: 100 })),
+      scope,
+      async (s, y) => {
+        asked.push([s, y]);
+        return again.shift() ?? [];
+      },
+    );
+    expect(asked).toEqual([
+      [['relay'], ['tether', 'uws-durable']],
+      [['relay'], ['tether', 'uws-durable']],
+    ]);
+    expect(passed).toBe(true);
+  });
+
+  it('fails the run when it holds in the median', async () => {
+    quietly();
+    const again = [run({ tetherUs: 170, floorUs: 100 }), run({ tetherUs: 100, floorUs: 100 })];
+    const measured = async () => again.shift() ?? [];
+    expect(await checkRun(file, recordOf(run({ tetherUs: 180, floorUs: 100 })), scope, measured)).toBe(false);
+  });
+
+  it('fails at once without a way to measure again', async () => {
+    quietly();
+    expect(await checkRun(file, recordOf(run({ tetherUs: 180, floorUs: 100 })), scope)).toBe(false);
   });
 });

@@ -306,6 +306,16 @@ export class Connection implements Flushable {
     return !socket || socket.getBufferedAmount() < this.host.config.maxBackpressureBytes * WRITABLE_SHARE;
   }
 
+  /**
+   * Bytes the socket can still take before MAX_BACKPRESSURE_BYTES (what waits in this
+   * turn's queue counted, as characters); 0 once it is gone.
+   */
+  room(): number {
+    const socket = this.socket;
+    if (!socket) return 0;
+    return this.host.config.maxBackpressureBytes - socket.getBufferedAmount() - this.queuedChars;
+  }
+
   whenWritable(): Promise<void> {
     if (this.writable()) return Promise.resolve();
     return new Promise((resolve) => {

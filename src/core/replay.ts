@@ -29,6 +29,8 @@ export interface ReplayTarget {
   mustDrain(): boolean;
   /** Resolves when outbound buffers are low enough to keep sending. */
   whenWritable(): Promise<void>;
+  /** Bytes the socket takes before its slow-consumer limit (MAX_BACKPRESSURE_BYTES). */
+  room(): number;
   subscribeLive(channel: string): void;
   /** Events after the socket's position were trimmed during the replay: it must resume. */
   missed(channel: string): void;
@@ -37,21 +39,30 @@ export interface ReplayTarget {
 /** Events per read: a page of the largest events (64 KiB) is then 12.5 MiB in flight at most. */
 const PAGE = 200;
 /**
- * Characters per corked write: the drain check runs between writes, so a fast backlog
- * overruns the socket's limit by one write at most (one event when events are larger).
+ * Bytes per corked write at most, and never more than the socket's room under its
+ * slow-consumer limit: with the drain check between writes, a backlog read at any speed
+ * never trips the limit itself — also at MAX_BACKPRESSURE_BYTES' minimum, where a write
+ * of 64 KiB plus one event did. A write always carries one event: one larger than the
+ * room left after a drain (over three quarters of the limit) can still pass it.
  */
-const WRITE_CHARS = 64 * 1024;
+const WRITE_BYTES = 64 * 1024;
+
+interface Frame {
+  text: string;
+  bytes: number;
+}
 
 /** Each event's frame, built once however many sockets replay it (the shared pages hand out the same objects). */
-const frames = new WeakMap<LoggedEvent, string>();
+const frames = new WeakMap<LoggedEvent, Frame>();
 
-function frameOf(channel: string, event: LoggedEvent): string {
-  let text = frames.get(event);
-  if (text === undefined) {
-    text = eventFrameText(channel, event);
-    frames.set(event, text);
+function frameOf(channel: string, event: LoggedEvent): Frame {
+  let frame = frames.get(event);
+  if (frame === undefined) {
+    const text = eventFrameText(channel, event);
+    frame = { text, bytes: Buffer.byteLength(text) };
+    frames.set(event, frame);
   }
-  return text;
+  return frame;
 }
 
 /** Returns how many events were replayed; -1 when the socket went away mid-way. */
@@ -88,12 +99,15 @@ export async function replayThenGoLive(
     }
     const { events } = page;
     for (let from = 0; from < events.length; ) {
+      const budget = Math.min(WRITE_BYTES, target.room());
       const texts: string[] = [];
-      let chars = 0;
-      while (from < events.length && chars < WRITE_CHARS) {
-        const text = frameOf(channel, events[from++] as LoggedEvent);
-        texts.push(text);
-        chars += text.length;
+      let bytes = 0;
+      while (from < events.length) {
+        const frame = frameOf(channel, events[from] as LoggedEvent);
+        if (texts.length > 0 && bytes + frame.bytes > budget) break;
+        texts.push(frame.text);
+        bytes += frame.bytes;
+        from++;
       }
       if (!target.sendTexts(texts)) return -1;
       sentUpTo = (events[from - 1] as LoggedEvent).id;

@@ -10,7 +10,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { edgeBackpressureLimit } from '../../src/core/slow-consumers.ts';
 import { compareEventIds } from '../../src/shared/frames.ts';
-import { eventually, settle } from '../support/events.ts';
+import { eventually, inBatches, settle } from '../support/events.ts';
 import { mintToken, publishHttp, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { endpoint, SseTestSocket, TRANSPORTS, type Transport } from '../support/sse-test-socket.ts';
 import { ids, TestClient } from '../support/ws-client.ts';
@@ -123,5 +123,31 @@ describe.each(TRANSPORTS)('slow consumers over %s', (transport: Transport) => {
     await resumed.client.waitForEvents(missed.length, CHANNEL, 20_000);
     await settle(resumed.client);
     expect([...got, ...ids(resumed.client.events(CHANNEL))]).toEqual(published);
+  });
+});
+
+describe.each(TRANSPORTS)('a replayed backlog over %s', (transport: Transport) => {
+  it('is paced to the reader, never cut as slow at the smallest MAX_BACKPRESSURE_BYTES', async () => {
+    // 40 KB events: a write of 64 KiB plus one of them passed the 64 KiB limit by itself.
+    gw = await startTestGateway({ MAX_BACKPRESSURE_BYTES: '65536' });
+    const backlog = 'backlog';
+    const pad = 'y'.repeat(40_000);
+    const published = await inBatches(200, 8, (n) => publishHttp(gw!.http, backlog, { n, pad }));
+    const { client } = await TestClient.session(endpoint(gw, transport), {
+      token: await mintToken({ sub: 'late' }),
+    });
+    clients.push(client);
+    client.send({ type: 'subscribe', channel: backlog, ref: 'all', from: '0-0' });
+    // A reader slower than the gateway writes: it reads in short bursts, so the kernel's
+    // buffers stay full and the gateway's drain a little at a time.
+    const deadline = Date.now() + 30_000;
+    while (client.events(backlog).length < published.length && !client.closed && Date.now() < deadline) {
+      pauseReading(client);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      resumeReading(client);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    expect(ids(client.events(backlog))).toEqual(published);
+    expect(client.closed).toBeUndefined();
   });
 });

@@ -267,7 +267,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
       return;
     }
     if (notice.type === 'sse.frames') {
-      sse?.relayed(notice);
+      control.answer(notice, sse?.relayed(notice) ?? false);
       return;
     }
     presence.forget(notice.sessionId); // the taker holds its memberships now
@@ -299,9 +299,10 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
   const trustedProxies = new TrustedProxies(config.limits.trustedProxies);
   const createActor = connectionActorFactory(core);
   mountWebSocket(app, core, createActor, trustedProxies);
-  sse = mountSse(app, core, createActor, trustedProxies, sseStreams, (nodeId, frames) =>
-    control.relay(nodeId, { type: 'sse.frames', ...frames }),
-  );
+  sse = mountSse(app, core, createActor, trustedProxies, sseStreams, async (nodeId, frames) => {
+    const answer = await control.ask(nodeId, { type: 'sse.frames', ...frames });
+    return answer === 'no answer' ? answer : answer === true ? 'held' : 'unknown';
+  });
   mountAdminRoutes(app, {
     core,
     redis: redis.commands,

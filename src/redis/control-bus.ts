@@ -8,19 +8,42 @@
  * hears it (a final disconnect, a block) is also written to Redis by whoever issues it.
  */
 
+import { randomUUID } from 'node:crypto';
 import type { ControlOrder } from '../control/control-order.ts';
 import type { SessionNotices } from '../core/ports/session-store.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { RedisConnection } from './redis-target.ts';
 
+/** Set on a notice sent with `ask`: whom to answer, and the question's ID. */
+export interface Question {
+  replyTo?: string;
+  id?: string;
+}
+
 export type ControlNotice =
   | { type: 'session.taken'; sessionId: string; byNode: string }
   | { type: 'order'; order: ControlOrder; byNode: string }
-  /** A POST to /sse/frames that reached this process for another's stream (src/edge/sse/). */
-  | { type: 'sse.frames'; token: string; seq?: number; body: string };
+  /**
+   * A POST to /sse/frames that reached this process for another's stream (src/edge/sse/):
+   * its frames, or (`tooLarge`) that it was refused for its size. Asked: the answer says
+   * whether the process still held the stream.
+   */
+  | ({ type: 'sse.frames'; token: string; seq?: number; body: string; tooLarge?: true } & Question)
+  | { type: 'answer'; id: string; yes: boolean };
+
+/** What the bus's listeners get (answers go to whoever asked). */
+export type HandledNotice = Exclude<ControlNotice, { type: 'answer' }>;
+
+/** How long `ask` waits for the other process's answer. */
+const ANSWER_WITHIN_MS = 2000;
+
+/** What `ask` learned: the process's answer, or that none came (gone: no process listened). */
+export type Answer = boolean | 'gone' | 'no answer';
 
 export class ControlBus implements SessionNotices {
-  private readonly handlers: ((notice: ControlNotice) => void)[] = [];
+  private readonly handlers: ((notice: HandledNotice) => void)[] = [];
+  /** Questions sent with `ask`, by ID: how to take their answer. */
+  private readonly asked = new Map<string, (yes: boolean) => void>();
 
   constructor(
     private readonly publisher: RedisConnection,
@@ -37,7 +60,8 @@ export class ControlBus implements SessionNotices {
       if (!mine.has(channel)) return;
       try {
         const notice = JSON.parse(message) as ControlNotice;
-        for (const handler of this.handlers) handler(notice);
+        if (notice.type === 'answer') this.asked.get(notice.id)?.(notice.yes);
+        else for (const handler of this.handlers) handler(notice);
       } catch (error) {
         this.logger.warn({ err: error }, 'control bus: bad notice');
       }
@@ -45,7 +69,7 @@ export class ControlBus implements SessionNotices {
     await this.subscriber.subscribe(...mine);
   }
 
-  on(handler: (notice: ControlNotice) => void): void {
+  on(handler: (notice: HandledNotice) => void): void {
     this.handlers.push(handler);
   }
 
@@ -58,9 +82,34 @@ export class ControlBus implements SessionNotices {
     this.publisher.publish(this.channelOf(nodeId), JSON.stringify(notice)).catch(() => {});
   }
 
-  /** To `nodeId` only; resolves with how many processes heard it (0: that process is gone). */
-  relay(nodeId: string, notice: ControlNotice): Promise<number> {
-    return this.publisher.publish(this.channelOf(nodeId), JSON.stringify(notice));
+  /**
+   * To `nodeId` only, and its yes or no (`answer`): 'gone' when no process listens there,
+   * 'no answer' when none came within ANSWER_WITHIN_MS. Rejects when Redis refuses the publish.
+   */
+  async ask(nodeId: string, notice: ControlNotice & Question): Promise<Answer> {
+    const id = randomUUID();
+    const answered = new Promise<Answer>((resolve) => {
+      const timer = setTimeout(() => settle('no answer'), ANSWER_WITHIN_MS);
+      const settle = (answer: Answer) => {
+        clearTimeout(timer);
+        this.asked.delete(id);
+        resolve(answer);
+      };
+      this.asked.set(id, settle);
+    });
+    const message = JSON.stringify({ ...notice, replyTo: this.nodeId, id });
+    const heard = await this.publisher.publish(this.channelOf(nodeId), message).catch((error: unknown) => {
+      this.asked.get(id)?.(false);
+      throw error;
+    });
+    if (heard === 0) this.asked.get(id)?.(false);
+    return heard === 0 ? 'gone' : answered;
+  }
+
+  /** Answer a notice sent with `ask` (a notice sent otherwise needs none). */
+  answer(question: Question, yes: boolean): void {
+    if (question.replyTo && question.id)
+      this.send(question.replyTo, { type: 'answer', id: question.id, yes });
   }
 
   /** To every process, this one included; resolves with how many processes heard it. */

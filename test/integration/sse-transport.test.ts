@@ -7,9 +7,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
+import { postBodyLimit } from '../../src/edge/sse/sse-messages.ts';
 import type { ErrorFrame, WelcomeFrame } from '../../src/shared/frames.ts';
 import { lastId, publishMany, settle, sleep } from '../support/events.ts';
 import { mintToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { RawSseStream } from '../support/raw-sse-stream.ts';
 import { endpoint, TRANSPORTS, type Transport } from '../support/sse-test-socket.ts';
 import { ids, TestClient } from '../support/ws-client.ts';
 
@@ -174,6 +176,33 @@ describe('between transports and processes', () => {
       Array.from({ length: 60 }, (_, n) => n),
     );
     expect(posts).toBeGreaterThan(3); // some went by way of B
+  });
+
+  it('a POST that reaches another process answers for the stream: 404 once it is gone, and one too large closes it', async () => {
+    const a = await gateway({ NODE_ID: 'gw-a' });
+    const b = await gateway({ NODE_ID: 'gw-b', REDIS_PREFIX: a.prefix });
+    const stream = await RawSseStream.open(a.sseUrl);
+    await stream.next((m) => m.event === 'open');
+    // Every POST here lands on B, as SO_REUSEPORT may send it there.
+    const viaB = (body: string) =>
+      fetch(`${b.sseUrl}/frames`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain', 'tether-connection': stream.connection },
+        body,
+      });
+    const hello = await viaB(JSON.stringify({ type: 'hello', token: await mintToken({ sub: 'relayed' }) }));
+    expect(hello.status).toBe(204);
+    await stream.frame('welcome');
+
+    const tooLarge = await viaB('x'.repeat(postBodyLimit(65_536) + 1));
+    expect(tooLarge.status).toBe(413);
+    // Closed on A as a local POST over the limit closes it: a coded frame, then the end.
+    expect(await stream.frame('error')).toMatchObject({ code: 'MESSAGE_TOO_LARGE' });
+    await stream.closed();
+
+    const late = await viaB(JSON.stringify({ type: 'ping', ts: 1 }));
+    expect(late.status, 'frames for a stream no process holds are not taken').toBe(404);
+    expect(await late.json()).toMatchObject({ error: 'SSE_CONNECTION_UNKNOWN' });
   });
 
   it('/health/websocket counts the connections on the SSE fallback', async () => {

@@ -36,14 +36,19 @@ export interface RelayedFrames {
   seq?: number;
   /** The POST's body, base64 (its bytes as sent, valid UTF-8 or not). */
   body: string;
+  /** The POST was refused for its size (413): the stream closes with MESSAGE_TOO_LARGE, as a local one does. */
+  tooLarge?: true;
 }
 
-/** Pass frames on to `nodeId`; resolves with how many processes heard them (0: none has the stream). */
-export type Relay = (nodeId: string, frames: RelayedFrames) => Promise<number>;
+/**
+ * Pass frames on to `nodeId`: `held` when that process took them for its open stream,
+ * `unknown` when it holds no such stream (or is gone), `no answer` when it did not say.
+ */
+export type Relay = (nodeId: string, frames: RelayedFrames) => Promise<'held' | 'unknown' | 'no answer'>;
 
 export interface SseEndpoint {
-  /** Frames another process received for a stream of this one. */
-  relayed(frames: RelayedFrames): void;
+  /** Frames another process received for a stream of this one; false when this process holds no such stream. */
+  relayed(frames: RelayedFrames): boolean;
 }
 
 export function mountSse(
@@ -121,11 +126,13 @@ export function mountSse(
           return;
         }
         const owner = streams.elsewhere(token);
-        const heard = owner
-          ? await relay(owner, { token, seq, body: body.toString('base64') }).catch(() => -1)
-          : 0;
-        if (heard > 0) reply(res, 204, '', 'text/plain', cors);
-        else if (heard < 0)
+        const relayed = owner
+          ? await relay(owner, { token, seq, body: body.toString('base64') }).catch(
+              () => 'no answer' as const,
+            )
+          : 'unknown';
+        if (relayed === 'held') reply(res, 204, '', 'text/plain', cors);
+        else if (relayed === 'no answer')
           replyJson(
             res,
             503,
@@ -143,16 +150,27 @@ export function mountSse(
       (error: unknown) => {
         if (!(error instanceof BodyTooLargeError)) return; // the client went away
         replyJson(res, 413, { error: 'MESSAGE_TOO_LARGE', message: error.message }, cors);
-        // Closed with 1009 and a coded frame, as a frame over the limit closes a WebSocket.
-        streams.find(token)?.conn.fail('MESSAGE_TOO_LARGE', { detail: `a POST over ${bodyLimit} bytes` });
+        const socket = streams.find(token);
+        if (socket) tooLarge(socket);
+        else {
+          const owner = streams.elsewhere(token);
+          if (owner) void relay(owner, { token, seq, body: '', tooLarge: true }).catch(() => {});
+        }
       },
     );
   });
 
+  // Closed with 1009 and a coded frame, as a frame over the limit closes a WebSocket.
+  const tooLarge = (socket: SseSocket) =>
+    socket.conn.fail('MESSAGE_TOO_LARGE', { detail: `a POST over ${bodyLimit} bytes` });
+
   return {
     relayed(frames) {
       const socket = streams.find(frames.token);
-      if (socket) handle(socket, frames.seq, Buffer.from(frames.body, 'base64'));
+      if (!socket) return false;
+      if (frames.tooLarge) tooLarge(socket);
+      else handle(socket, frames.seq, Buffer.from(frames.body, 'base64'));
+      return true;
     },
   };
 }

@@ -133,6 +133,30 @@ describe('between transports and processes', () => {
     expect(ids(second.client.events(two))).toEqual(missedTwo);
   });
 
+  it('a hello refused on a stream opened with Last-Event-ID leaves the corrected one resuming from it', async () => {
+    const gw = await gateway();
+    const channel = newChannel();
+    const token = await mintToken({ sub: 'second-try' });
+    const first = await session(gw.sseUrl, { token });
+    await subscribe(first.client, channel);
+    await publishMany(gw.http, channel, 3);
+    await first.client.waitForEvents(3);
+    const lastEventId = (first.client.ws as unknown as { socket: { lastEventId: string } }).socket
+      .lastEventId;
+    first.client.drop();
+    const missed = await publishMany(gw.http, channel, 2);
+
+    const client = await TestClient.connect(gw.sseUrl, { 'last-event-id': lastEventId });
+    clients.push(client);
+    client.send({ type: 'hello', ...resumeHello(token, first.welcome), correlationId: 'not an id' });
+    expect(await client.next((f) => f.type === 'error')).toMatchObject({ code: 'MALFORMED_MESSAGE' });
+    client.send({ type: 'hello', ...resumeHello(token, first.welcome) });
+    expect(await client.next((f) => f.type === 'welcome')).toMatchObject({ resumed: true, recovered: true });
+    await client.waitForEvents(2);
+    await settle(client);
+    expect(ids(client.events(channel))).toEqual(missed);
+  });
+
   it('an SSE client silent past HEARTBEAT_IDLE_TIMEOUT_S is dropped (1006) and can resume; one that pings stays', async () => {
     const gw = await gateway({ HEARTBEAT_IDLE_TIMEOUT_S: '8' });
     const token = await mintToken({ sub: 'quiet' });

@@ -32,8 +32,6 @@ export interface StreamRequest {
 interface Opened {
   /** `Last-Event-ID` as channel positions: a resume hello on this stream starts from them. */
   lastEventIds: Record<string, string>;
-  /** A hello was seen on the stream (only the first one is merged with `Last-Event-ID`). */
-  helloSeen: boolean;
 }
 
 export class SseStreams implements StreamRegistry {
@@ -65,7 +63,7 @@ export class SseStreams implements StreamRegistry {
         : undefined;
     const socket = new SseSocket(res, conn, token, this, this.maxBackpressure, gzip);
     this.byToken.set(token, socket);
-    this.opened.set(socket, { lastEventIds: parseLastEventId(request.lastEventId), helloSeen: false });
+    this.opened.set(socket, { lastEventIds: parseLastEventId(request.lastEventId) });
     res.cork(() => {
       res.writeStatus('200 OK');
       res.writeHeader('content-type', 'text/event-stream');
@@ -96,10 +94,12 @@ export class SseStreams implements StreamRegistry {
   /**
    * A resume hello on a stream opened with `Last-Event-ID` resumes from those positions where
    * it names none itself; the positions become the stream's, so its next `id` holds them all.
+   * Every hello until the welcome: one refused (a bad field) leaves the stream open for a
+   * corrected one, which must resume from the same positions.
    */
   withLastEventIds(socket: SseSocket, frame: string): string {
     const opened = this.opened.get(socket);
-    if (!opened || opened.helloSeen || !frame.includes('"hello"')) return frame;
+    if (!opened || socket.conn.welcomed || !frame.includes('"hello"')) return frame;
     let hello: { type?: unknown; resume?: { lastEventIds?: Record<string, string> } };
     try {
       hello = JSON.parse(frame);
@@ -107,7 +107,6 @@ export class SseStreams implements StreamRegistry {
       return frame; // the frame router answers it
     }
     if (hello.type !== 'hello') return frame;
-    opened.helloSeen = true;
     const resume = hello.resume;
     if (typeof resume !== 'object' || resume === null) return frame;
     const merged = { ...opened.lastEventIds, ...resume.lastEventIds };

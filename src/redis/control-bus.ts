@@ -6,6 +6,8 @@
  * hints that tidy up sooner; correctness never depends on them (session writes are
  * ownership-checked in Redis). An order whose effect must hold even where no process
  * hears it (a final disconnect, a block) is also written to Redis by whoever issues it.
+ * A notice that needs a yes or no back (an SSE POST passed on: did its stream take it?)
+ * is sent with `ask`, and answered on the asker's own channel.
  */
 
 import { randomUUID } from 'node:crypto';

@@ -36,7 +36,7 @@ export interface RelayedFrames {
   seq?: number;
   /** The POST's body, base64 (its bytes as sent, valid UTF-8 or not). */
   body: string;
-  /** The POST was refused for its size (413): the stream closes with MESSAGE_TOO_LARGE, as a local one does. */
+  /** Refused for its size (413): the stream closes with MESSAGE_TOO_LARGE, as on its own process. */
   tooLarge?: true;
 }
 
@@ -47,7 +47,7 @@ export interface RelayedFrames {
 export type Relay = (nodeId: string, frames: RelayedFrames) => Promise<'held' | 'unknown' | 'no answer'>;
 
 export interface SseEndpoint {
-  /** Frames another process received for a stream of this one; false when this process holds no such stream. */
+  /** Frames another process received for a stream of this one; false: no such stream here. */
   relayed(frames: RelayedFrames): boolean;
 }
 
@@ -111,6 +111,9 @@ export function mountSse(
   };
 
   const bodyLimit = postBodyLimit(core.config.maxMessageBytes);
+  // Closed with 1009 and a coded frame, as a frame over the limit closes a WebSocket.
+  const tooLarge = (socket: SseSocket) =>
+    socket.conn.fail('MESSAGE_TOO_LARGE', { detail: `a POST over ${bodyLimit} bytes` });
   app.post(SSE_FRAMES_PATH, (res, req) => {
     const origin = req.getHeader('origin');
     if (!admitOrigin(res, origin, origins)) return;
@@ -159,10 +162,6 @@ export function mountSse(
       },
     );
   });
-
-  // Closed with 1009 and a coded frame, as a frame over the limit closes a WebSocket.
-  const tooLarge = (socket: SseSocket) =>
-    socket.conn.fail('MESSAGE_TOO_LARGE', { detail: `a POST over ${bodyLimit} bytes` });
 
   return {
     relayed(frames) {

@@ -45,7 +45,7 @@ export type Answer = boolean | 'gone' | 'no answer';
 export class ControlBus implements SessionNotices {
   private readonly handlers: ((notice: HandledNotice) => void)[] = [];
   /** Questions sent with `ask`, by ID: how to take their answer. */
-  private readonly asked = new Map<string, (yes: boolean) => void>();
+  private readonly asked = new Map<string, (answer: Answer) => void>();
 
   constructor(
     private readonly publisher: RedisConnection,
@@ -101,11 +101,11 @@ export class ControlBus implements SessionNotices {
     });
     const message = JSON.stringify({ ...notice, replyTo: this.nodeId, id });
     const heard = await this.publisher.publish(this.channelOf(nodeId), message).catch((error: unknown) => {
-      this.asked.get(id)?.(false);
+      this.asked.get(id)?.('no answer'); // its timer cleared; the caller hears the error
       throw error;
     });
-    if (heard === 0) this.asked.get(id)?.(false);
-    return heard === 0 ? 'gone' : answered;
+    if (heard === 0) this.asked.get(id)?.('gone');
+    return answered;
   }
 
   /** Answer a notice sent with `ask` (a notice sent otherwise needs none). */

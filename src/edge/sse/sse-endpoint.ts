@@ -8,6 +8,7 @@
  */
 import { onMessage } from '../../core/frame-router.ts';
 import type { GatewayCore } from '../../core/gateway-core.ts';
+import { storeUnavailable } from '../../http/store-unavailable.ts';
 import { AllowedOrigins } from '../../limits/allowed-origins.ts';
 import type { TrustedProxies } from '../../limits/client-address.ts';
 import { errorSpec } from '../../shared/errors.ts';
@@ -29,6 +30,9 @@ export const SSE_CONNECTION_HEADER = 'tether-connection';
 export const SSE_SEQ_HEADER = 'tether-seq';
 
 const NEWLINE = 0x0a;
+
+const RELAY_UNANSWERED =
+  "the stream's process did not answer through Redis in time: the frames may have reached it";
 
 /** A POST for a stream of another process, passed on to it (over the control bus). */
 export interface RelayedFrames {
@@ -135,14 +139,10 @@ export function mountSse(
             )
           : 'unknown';
         if (relayed === 'held') reply(res, 204, '', 'text/plain', cors);
-        else if (relayed === 'no answer')
-          replyJson(
-            res,
-            503,
-            { error: 'STORE_UNAVAILABLE', message: errorSpec('STORE_UNAVAILABLE').message },
-            cors,
-          );
-        else
+        else if (relayed === 'no answer') {
+          const down = storeUnavailable(RELAY_UNANSWERED); // the answer every HTTP route gives
+          replyJson(res, down.status, down.body, { ...down.headers, ...cors });
+        } else
           replyJson(
             res,
             404,

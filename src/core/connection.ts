@@ -239,11 +239,10 @@ export class Connection implements Flushable {
    * never brings a socket to the slow-consumer cut.
    */
   offer(channel: string, text: string, batch: boolean): void {
-    const socket = this.socket;
-    if (!socket) return;
+    if (!this.socket) return;
     if (this.heldEphemeral?.delete(channel)) traffic.ephemeralDropped++; // superseded
-    const backlog = socket.getBufferedAmount() + this.queuedChars + text.length;
-    if (backlog <= this.host.config.maxBackpressureBytes / 2) {
+    // Sent while this one leaves the socket at most half full.
+    if (text.length <= this.room() - this.host.config.maxBackpressureBytes / 2) {
       if (batch) this.sendBatched(text);
       else this.sendSoon(text);
       return;

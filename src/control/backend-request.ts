@@ -6,6 +6,7 @@
  * audit line (who, what, why), never the presented value.
  */
 import type { ValidateFunction } from 'ajv';
+import type { StoreReadiness } from '../core/ports/store-readiness.ts';
 import {
   BodyNotUtf8Error,
   type HttpRequest,
@@ -17,7 +18,7 @@ import {
 } from '../edge/uws.ts';
 import type { ApiKeys } from '../http/api-keys.ts';
 import { parseQuery, type QueryParam, type QueryValues } from '../http/query-params.ts';
-import { stalledAnswer, storeUnavailable } from '../http/store-unavailable.ts';
+import { NOT_ANSWERING, stalledAnswer, storeUnavailable } from '../http/store-unavailable.ts';
 import { errorBody, requestCorrelationId } from '../observability/http-tracing.ts';
 import type { Logger } from '../observability/logger.ts';
 
@@ -183,6 +184,11 @@ export function queryOf<P extends Record<string, QueryParam<unknown>>>(
   const parsed = parseQuery(request.query, params);
   if ('problem' in parsed) throw new RouteError(400, 'MALFORMED_MESSAGE', parsed.problem);
   return parsed.values;
+}
+
+/** Redis found not answering: a 503 before the route does anything (answer() writes it). */
+export function requireStore(readiness: StoreReadiness): void {
+  if (!readiness.isReady()) throw new RouteError(503, 'STORE_UNAVAILABLE', NOT_ANSWERING);
 }
 
 /** A route parameter that must be present and match `rule`, else a 400 naming it. */

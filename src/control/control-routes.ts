@@ -17,7 +17,6 @@ import { type Static, Type as T } from '@sinclair/typebox';
 import type { Ajv } from 'ajv';
 import type { GatewayCore } from '../core/gateway-core.ts';
 import type { App, HttpRequest, HttpResponse } from '../edge/uws.ts';
-import { NOT_ANSWERING } from '../http/store-unavailable.ts';
 import type { ControlBus } from '../redis/control-bus.ts';
 import type { RedisSessionStore } from '../session/session-store.ts';
 import { compiledOnUse, schemaAjv } from '../shared/ajv.ts';
@@ -32,6 +31,7 @@ import {
   param,
   queryOf,
   RouteError,
+  requireStore,
 } from './backend-request.ts';
 import type { ControlOrder, ControlTarget } from './control-order.ts';
 import type { RedisRevocations } from './revocations.ts';
@@ -108,9 +108,7 @@ export function mountControlRoutes(app: App, sources: ControlSources): void {
     by === 'user' ? { userId: userOf(request) } : { sessionId: param(request, 0, 'sessionId', isSessionId) };
   const body = <T>(res: HttpResponse, check: (typeof validate)[keyof typeof validate]) =>
     jsonBody(res, core.config.maxMessageBytes, check as never) as Promise<T>;
-  const ready = () => {
-    if (!core.ports.readiness.isReady()) throw new RouteError(503, 'STORE_UNAVAILABLE', NOT_ANSWERING);
-  };
+  const ready = () => requireStore(core.ports.readiness);
   const audit = (request: BackendRequest, action: string, fields: object) =>
     logger.info(
       {

@@ -11,11 +11,11 @@ import {
   param,
   queryOf,
   RouteError,
+  requireStore,
 } from '../control/backend-request.ts';
 import type { GatewayCore } from '../core/gateway-core.ts';
 import type { App } from '../edge/uws.ts';
 import { integerParam, textParam } from '../http/query-params.ts';
-import { NOT_ANSWERING } from '../http/store-unavailable.ts';
 import {
   CHANNEL_PATTERN,
   INBOX_PREFIX,
@@ -40,7 +40,7 @@ export function mountPresenceRoute(app: App, core: GatewayCore, keys: BackendKey
       const { limit = PRESENCE_PAGE_DEFAULT, cursor } = queryOf(request, PRESENCE_PARAMS);
       if (channel.startsWith(INBOX_PREFIX) || !core.policy(channel).presence)
         throw new RouteError(404, 'PRESENCE_NOT_ENABLED', `presence is not tracked on ${channel}`);
-      if (!core.ports.readiness.isReady()) throw new RouteError(503, 'STORE_UNAVAILABLE', NOT_ANSWERING);
+      requireStore(core.ports.readiness);
       const page = await core.ports.presence.page(channel, limit, cursor);
       return { body: { channel, count: page.count, members: page.members, cursor: page.cursor ?? null } };
     });

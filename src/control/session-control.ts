@@ -79,7 +79,10 @@ export class SessionControl {
         subscribeByServer(this.core, conn, channel).catch((error: unknown) =>
           this.logger.warn({ err: error, channel, sessionId }, 'control: server-side subscribe failed'),
         );
-      else unsubscribe(this.core, conn, { type: 'unsubscribe', channel });
+      // Only a channel the connection holds: an `unsubscribed` without ref for one it never had
+      // would tell its client of a change that did not happen.
+      else if (conn.subscriptions.has(channel))
+        unsubscribe(this.core, conn, { type: 'unsubscribe', channel });
       return;
     }
     // Waiting to be resumed: an unsubscribe is recorded so the resume leaves the channel out.

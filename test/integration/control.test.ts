@@ -193,6 +193,21 @@ describe('control orders reach sessions held by the other process', () => {
     await audited(pair.b, 'control.unsubscribe');
   });
 
+  it('server-side unsubscribe of a channel the session never held sends it nothing', async () => {
+    const userId = newUser();
+    const held = `news:${randomUUID().slice(0, 8)}`;
+    const { client, welcome } = await session(pair.b, userId);
+    client.send({ type: 'subscribe', ref: 's1', channel: held });
+    await client.next((f) => f.type === 'subscribed' && f.channel === held);
+    const order = (channel: string) =>
+      call(`${pair.b.http}/sessions/${welcome.sessionId}/unsubscribe`, { body: { channel } });
+    expect((await order('news:never-held')).status).toBe(200);
+    expect((await order(held)).status).toBe(200);
+    // The held channel's frame comes after whatever the first order sent.
+    await client.next((f) => f.type === 'unsubscribed' && f.channel === held);
+    expect(client.frames.filter((f) => f.type === 'unsubscribed').map((f) => f.channel)).toEqual([held]);
+  });
+
   it('block: live sessions end with USER_BLOCKED (4006); hello and resume are refused until unblocked', async () => {
     const userId = newUser();
     const live = await session(pair.b, userId);

@@ -37,7 +37,7 @@ export const SCENARIOS: ScenarioInfo[] = [
   {
     name: 'connect-cost',
     measures:
-      'Server CPU per new connection (Tether: JWT, actor, Redis session) with 1K and with the most connections already held: flat = no per-connection cost that grows with the count.',
+      'Server CPU per new connection (Tether: JWT, actor, Redis session) with 1K and with the most connections already held, after 3,000 opened and closed to warm the process up: flat = no per-connection cost that grows with the count. `cold` = the first 1,000 of those 3,000 (not a target).',
     chart: [/^cpu_us_per_connect_at_/],
   },
   {

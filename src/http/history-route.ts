@@ -51,7 +51,7 @@ export function serveHistory(
   trackAbort(res);
   const parsed = historyParams(req.getParameter(0) ?? '', req.getQuery() ?? '');
   const fail = (status: number, body: object, headers?: Record<string, string>) => {
-    recordHttpRequest(core.logger, info, status);
+    recordHttpRequest(core.logger, info, status, res);
     replyJson(res, status, errorBody(body, info.correlationId), headers);
   };
   if ('problem' in parsed) {
@@ -66,7 +66,7 @@ export function serveHistory(
   }
   core.ports.events.history(channel, historyQuery(request, HISTORY_PAGE_BYTES)).then(
     (page: HistoryPage) => {
-      recordHttpRequest(core.logger, info, 200);
+      recordHttpRequest(core.logger, info, 200, res);
       reply(res, 200, historyPageText(channel, page, { channel }));
     },
     (error: unknown) => {

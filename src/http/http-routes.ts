@@ -156,7 +156,7 @@ function requestInfo(
 
 /** No span: an unauthenticated caller does not get to start (or sample) traces. */
 function unauthorized(core: GatewayCore, res: HttpResponse, request: HttpRequestInfo, route: string): void {
-  recordHttpRequest(core.logger, request, 401);
+  recordHttpRequest(core.logger, request, 401, res);
   replyJson(
     res,
     401,

@@ -60,15 +60,30 @@ export interface HttpRequestInfo {
 }
 
 /**
- * Count and log one answered request: 2xx at debug (a backend may publish a lot),
- * 401/403 at warn (a caller with a wrong key), other 4xx at info, 5xx at warn.
+ * The status counted for a request whose client went away before its answer (nginx's
+ * convention): not the 400 or 200 its handler then decided on and could not send.
  */
-export function recordHttpRequest(logger: Logger, request: HttpRequestInfo, status: number): void {
+export const CLIENT_CLOSED_REQUEST = 499;
+
+/**
+ * Count and log one answered request: 2xx at debug (a backend may publish a lot),
+ * 401/403 at warn (a caller with a wrong key), other 4xx at info, 5xx at warn. A request
+ * whose client went away (`res.aborted`) counts as 499 whatever `status` was.
+ */
+export function recordHttpRequest(
+  logger: Logger,
+  request: HttpRequestInfo,
+  status: number,
+  res: { aborted?: boolean },
+): void {
   const { method, route, correlationId, ip } = request;
   const name = `${method} ${route}`;
-  metrics.httpRequests.inc({ route: name, status: String(status) });
-  const level = status < 400 ? 'debug' : status === 401 || status === 403 || status >= 500 ? 'warn' : 'info';
-  logger[level]({ route: name, status, correlationId, ip }, `${name} ${status}`);
+  const counted = res.aborted ? CLIENT_CLOSED_REQUEST : status;
+  metrics.httpRequests.inc({ route: name, status: String(counted) });
+  const level =
+    counted < 400 ? 'debug' : counted === 401 || counted === 403 || counted >= 500 ? 'warn' : 'info';
+  const message = res.aborted ? `${name} aborted by the client` : `${name} ${status}`;
+  logger[level]({ route: name, status: counted, correlationId, ip }, message);
 }
 
 /**
@@ -100,7 +115,7 @@ export function traceHttp(
       handler((status, body, headers) => {
         span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status);
         if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
-        recordHttpRequest(logger, request, status);
+        recordHttpRequest(logger, request, status, res);
         replyJson(res, status, status >= 400 ? errorBody(body, correlationId) : body, headers);
       }),
   );

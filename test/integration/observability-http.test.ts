@@ -5,12 +5,15 @@
  * carries; and `/livez` and `/readyz` can be read by a page of another origin
  * (the client SDK's diagnose() does that), checked in a real chromium.
  */
+import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INBOX_PREFIX } from '../../src/shared/identifiers.ts';
 import { launchChromium } from '../e2e/browser.ts';
+import { eventually, sleep } from '../support/events.ts';
 import { TEST_API_KEY } from '../support/gateway.ts';
 import { type LoggedGateway, startLoggedGateway } from '../support/logged-gateway.ts';
 import { parsePrometheusText, sampleValue } from '../support/prometheus-text.ts';
@@ -63,6 +66,24 @@ describe('POST /publish answers', () => {
 
     const ok = await publish(authorized, JSON.stringify({ channel: 'http:ok', data: 1 }));
     expect(await ok.json()).toHaveProperty('correlationId');
+  });
+
+  it('a publish its backend abandoned mid-body is counted as 499, not as a 400 it was never sent', async () => {
+    const [before400, before499] = [await publishCount('400'), await publishCount('499')];
+    const correlationId = 'abandoned-1';
+    const socket = connect(Number(new URL(gw.http).port), '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write(
+      `POST /publish HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer ${TEST_API_KEY}\r\n` +
+        `x-correlation-id: ${correlationId}\r\ncontent-length: 100\r\n\r\n{"channel":`,
+    );
+    await sleep(100);
+    socket.destroy();
+    const line = () => gw.lines().find((l) => l.correlationId === correlationId);
+    await eventually(line, 'the log line of the abandoned publish');
+    expect(line()).toMatchObject({ status: 499, level: 30, msg: 'POST /publish aborted by the client' });
+    expect(await publishCount('499')).toBe(before499 + 1);
+    expect(await publishCount('400')).toBe(before400);
   });
 
   it('admin refusals and unknown routes name one too', async () => {

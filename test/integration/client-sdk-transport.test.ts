@@ -51,6 +51,44 @@ async function until(done: () => boolean, what: string, timeoutMs = 10_000): Pro
   }
 }
 
+describe('diagnose() takes the path the client takes', () => {
+  it("with transport 'sse': auth, admission and pings over the SSE stream; no upgrade tried", async () => {
+    const { proxy } = await setUp('refuse');
+    const report = await client(proxy.url, { transport: 'sse' }).diagnose();
+    expect(report.transport).toBe('sse');
+    expect(report.checks.upgrade).toMatchObject({ ok: true, detail: expect.stringMatching(/not tried/) });
+    expect(report.checks.sse).toMatchObject({
+      ok: true,
+      detail: expect.stringMatching(/^SSE stream opened/),
+    });
+    expect(report.checks.auth.ok).toBe(true);
+    expect(report.checks.admission.ok).toBe(true);
+    expect(report.latencySamplesMs).toHaveLength(5);
+    expect(report).toMatchObject({ ok: true, suggestions: [] });
+  });
+
+  it("with transport 'auto' behind a proxy that refuses the upgrade: says so, then checks the fallback", async () => {
+    const { proxy } = await setUp('refuse');
+    const report = await client(proxy.url).diagnose();
+    expect(report.checks.upgrade.ok).toBe(false);
+    expect(report.transport).toBe('sse');
+    expect(report.checks.sse?.ok).toBe(true);
+    expect(report.checks.auth.ok).toBe(true);
+    expect(report.latencySamplesMs).toHaveLength(5);
+    expect(report.ok).toBe(false);
+    expect(report.suggestions.join('\n')).toMatch(/upgrade failed.*falls back to server-sent events/);
+  });
+
+  it("with transport 'websocket' behind that proxy: no fallback is checked", async () => {
+    const { proxy } = await setUp('refuse');
+    const report = await client(proxy.url, { transport: 'websocket' }).diagnose();
+    expect(report.checks.upgrade.ok).toBe(false);
+    expect(report.transport).toBeUndefined();
+    expect(report.checks.sse).toBeUndefined();
+    expect(report.checks.auth).toMatchObject({ ok: false, detail: 'skipped: no connection opened' });
+  });
+});
+
 describe('transport selection', () => {
   it('falls back to SSE when the proxy refuses the upgrade, and delivers both ways', async () => {
     const { gw, proxy } = await setUp('refuse');

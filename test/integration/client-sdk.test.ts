@@ -251,6 +251,8 @@ describe('SDK against an in-process gateway', () => {
     const report = await client.diagnose();
     expect(report.checks.health).toMatchObject({ ok: true });
     expect(report.checks.upgrade).toMatchObject({ ok: true });
+    expect(report.transport).toBe('websocket');
+    expect(report.checks.sse).toBeUndefined();
     expect(report.checks.auth).toMatchObject({ ok: true, detail: 'authenticated as diag' });
     expect(report.latencySamplesMs).toHaveLength(5);
     expect(Math.abs(report.clockSkewMs ?? 99_999)).toBeLessThan(1000);

@@ -1,5 +1,6 @@
 /**
- * The throwaway connection behind `diagnose()`: opens a socket, says hello, pings,
+ * The throwaway connection behind `diagnose()`: opens a socket (WebSocket or the SSE
+ * fallback), says hello, pings,
  * and waits for frames one at a time. It never throws at the caller — each step
  * returns what it saw — and a frame that is not JSON is skipped, not fatal.
  */
@@ -8,7 +9,9 @@ import { classifyClose } from './classify-close.ts';
 import type { ResolvedOptions } from './client-options.ts';
 import { type RoundTrip, roundTrip } from './round-trip.ts';
 import type { QueuedFrame, ServerFrame, WelcomeFrame } from './shared.ts';
+import { SseSocket } from './sse-socket.ts';
 import { TetherClientError } from './tether-client-error.ts';
+import type { TransportName } from './transport-choice.ts';
 import { resolveWebSocket, type WebSocketLike } from './websocket-like.ts';
 
 export interface UpgradeOutcome {
@@ -45,11 +48,14 @@ export class Probe {
     };
   }
 
-  static async open(options: ResolvedOptions, timeoutMs: number): Promise<Probe> {
+  /** Open a probe on `transport`, as the client's own connection would (socket-link.ts). */
+  static async open(options: ResolvedOptions, transport: TransportName, timeoutMs: number): Promise<Probe> {
     const started = Date.now();
     try {
-      const Impl = await resolveWebSocket(options.WebSocket);
-      const ws = new Impl(options.url);
+      const ws =
+        transport === 'sse'
+          ? new SseSocket(options.sseUrl)
+          : new (await resolveWebSocket(options.WebSocket))(options.url);
       const outcome = await new Promise<string | undefined>((resolve) => {
         const timer = setTimeout(() => resolve(`no upgrade within ${timeoutMs} ms`), timeoutMs);
         const settle = (why: string | undefined) => {
@@ -61,7 +67,8 @@ export class Probe {
         ws.onerror = () => {};
       });
       const ms = Date.now() - started;
-      if (outcome === undefined) return new Probe(ws, { ok: true, ms, detail: `upgraded in ${ms} ms` });
+      const opened = transport === 'sse' ? `SSE stream opened in ${ms} ms` : `upgraded in ${ms} ms`;
+      if (outcome === undefined) return new Probe(ws, { ok: true, ms, detail: opened });
       ws.close();
       return new Probe(undefined, { ok: false, ms, detail: outcome });
     } catch (error) {

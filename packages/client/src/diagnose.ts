@@ -1,7 +1,7 @@
 /**
  * `client.diagnose()`: the connection checks a support engineer would run, in
- * order, on a separate probe connection — health endpoint, WebSocket upgrade,
- * auth, admission, round-trip latency, clock skew — as one structured report with
+ * order, on a separate probe connection — health endpoint, WebSocket upgrade (and the
+ * SSE fallback, as the client's own connection would take it), auth, admission, round-trip latency, clock skew — as one structured report with
  * a suggestion for each problem found. The probe says `bye`, so its session ends.
  */
 
@@ -10,6 +10,7 @@ import { type HelloOutcome, Probe } from './diagnose-probe.ts';
 import type { QueuedFrame } from './shared.ts';
 import { errorSpec, isErrorCode } from './shared.ts';
 import { TetherClientError } from './tether-client-error.ts';
+import type { TransportName } from './transport-choice.ts';
 
 export interface DiagnosticCheck {
   ok: boolean;
@@ -26,9 +27,14 @@ export interface DiagnosticReport {
   url: string;
   httpUrl: string;
   client: { state: string; lastError?: Record<string, unknown> };
+  /** The transport the probe's auth, admission and pings ran over; undefined when none opened. */
+  transport?: TransportName;
   checks: {
     health: DiagnosticCheck;
+    /** The WebSocket upgrade (ok and "not tried" with `transport: 'sse'`). */
     upgrade: DiagnosticCheck;
+    /** The SSE stream: with `transport: 'sse'`, or `'auto'` once the upgrade failed (the fallback the client takes). */
+    sse?: DiagnosticCheck;
     auth: DiagnosticCheck;
     /** Let in by the gateway's admission control, or held in its queue (see `queue`). */
     admission: DiagnosticCheck;
@@ -66,7 +72,7 @@ export async function diagnose(
     checks: {
       health: await checkHealth(options.httpUrl, timeoutMs),
       upgrade: skipped('upgrade not attempted'),
-      auth: skipped('no WebSocket'),
+      auth: skipped('no connection opened'),
       admission: skipped('not authenticated'),
       latency: skipped('not admitted'),
       clockSkew: skipped('no pong'),
@@ -80,13 +86,8 @@ export async function diagnose(
       `Health: ${checks.health.detail}. Check the gateway URL and that the gateway and Redis are up.`,
     );
 
-  const probe = await Probe.open(options, timeoutMs);
-  checks.upgrade = probe.upgrade;
-  if (!probe.ws) {
-    suggestions.push(
-      'The WebSocket upgrade failed: check the /ws path, TLS (wss://), and proxies or firewalls that strip Upgrade headers.',
-    );
-  } else {
+  const probe = await openProbe(options, timeoutMs, report);
+  if (probe.ws) {
     try {
       if (await handshake(probe, getToken, timeoutMs, report)) await measure(probe, timeoutMs, report);
     } finally {
@@ -95,6 +96,39 @@ export async function diagnose(
   }
   report.ok = Object.values(checks).every((c) => c.ok);
   return report;
+}
+
+/**
+ * The probe on the transport the client would use: WebSocket, then (`transport: 'auto'`) the
+ * SSE fallback when the upgrade failed — so auth, admission and latency are checked over the
+ * path the client's own connection takes.
+ */
+async function openProbe(options: ResolvedOptions, timeoutMs: number, report: DiagnosticReport) {
+  const { checks, suggestions } = report;
+  const fallback = options.transport === 'auto';
+  let probe: Probe | undefined;
+  if (options.transport === 'sse') {
+    checks.upgrade = { ok: true, detail: "not tried: the client is set to transport: 'sse'" };
+  } else {
+    probe = await Probe.open(options, 'websocket', timeoutMs);
+    checks.upgrade = probe.upgrade;
+    if (probe.ws) {
+      report.transport = 'websocket';
+      return probe;
+    }
+    suggestions.push(
+      `The WebSocket upgrade failed: check the /ws path, TLS (wss://), and proxies or firewalls that strip Upgrade headers.${fallback ? ' The client falls back to server-sent events; the checks after it ran over that.' : ''}`,
+    );
+    if (!fallback) return probe;
+  }
+  probe = await Probe.open(options, 'sse', timeoutMs);
+  checks.sse = probe.upgrade;
+  if (probe.ws) report.transport = 'sse';
+  else
+    suggestions.push(
+      `The SSE stream (${options.sseUrl}) did not open: check the URL and proxies that buffer or block streamed responses.`,
+    );
+  return probe;
 }
 
 /** Auth and admission from one hello; true when welcomed, so the pings can run. */

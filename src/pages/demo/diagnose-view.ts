@@ -7,6 +7,7 @@ import type { DiagnosticReport } from '../../../packages/client/src/index.ts';
 const LABELS: Record<keyof DiagnosticReport['checks'], string> = {
   health: 'Gateway ready (/readyz)',
   upgrade: 'WebSocket upgrade',
+  sse: 'SSE stream (fallback)',
   auth: 'Token accepted',
   admission: 'Admitted',
   latency: 'Round trip',
@@ -24,6 +25,7 @@ export function renderReport(container: HTMLElement, report: DiagnosticReport): 
   const table = document.createElement('table');
   for (const [key, label] of Object.entries(LABELS) as [keyof DiagnosticReport['checks'], string][]) {
     const check = report.checks[key];
+    if (!check) continue; // the SSE stream: only when the probe went that way
     const tr = document.createElement('tr');
     tr.dataset.check = key;
     tr.dataset.ok = String(check.ok);

@@ -1,8 +1,9 @@
 /**
  * `client.diagnose()`: the connection checks a support engineer would run, in
- * order, on a separate probe connection — health endpoint, WebSocket upgrade (and the
- * SSE fallback, as the client's own connection would take it), auth, admission, round-trip latency, clock skew — as one structured report with
- * a suggestion for each problem found. The probe says `bye`, so its session ends.
+ * order, on a separate probe connection — health endpoint, WebSocket upgrade (and
+ * the SSE fallback, as the client's own connection would take it), auth, admission,
+ * round-trip latency, clock skew — as one structured report with a suggestion for
+ * each problem found. The probe says `bye`, so its session ends.
  */
 
 import type { ResolvedOptions } from './client-options.ts';
@@ -106,22 +107,22 @@ export async function diagnose(
 async function openProbe(options: ResolvedOptions, timeoutMs: number, report: DiagnosticReport) {
   const { checks, suggestions } = report;
   const fallback = options.transport === 'auto';
-  let probe: Probe | undefined;
   if (options.transport === 'sse') {
     checks.upgrade = { ok: true, detail: "not tried: the client is set to transport: 'sse'" };
   } else {
-    probe = await Probe.open(options, 'websocket', timeoutMs);
-    checks.upgrade = probe.upgrade;
-    if (probe.ws) {
+    // In auto mode the client gives the upgrade upgradeTimeoutMs before it falls back.
+    const upgrade = await Probe.open(options, 'websocket', fallback ? options.upgradeTimeoutMs : timeoutMs);
+    checks.upgrade = upgrade.upgrade;
+    if (upgrade.ws) {
       report.transport = 'websocket';
-      return probe;
+      return upgrade;
     }
     suggestions.push(
       `The WebSocket upgrade failed: check the /ws path, TLS (wss://), and proxies or firewalls that strip Upgrade headers.${fallback ? ' The client falls back to server-sent events; the checks after it ran over that.' : ''}`,
     );
-    if (!fallback) return probe;
+    if (!fallback) return upgrade;
   }
-  probe = await Probe.open(options, 'sse', timeoutMs);
+  const probe = await Probe.open(options, 'sse', timeoutMs);
   checks.sse = probe.upgrade;
   if (probe.ws) report.transport = 'sse';
   else

@@ -209,11 +209,16 @@ export class ChannelReader implements ChannelFeed {
       // From here on, every append reaches us (a sharded SSUBSCRIBE goes to the stream's master).
       const key = this.keys.channel(channel);
       await (this.pubsub === 'sharded' ? this.subscriber.ssubscribe(key) : this.subscriber.subscribe(key));
-      const head = await this.log.head(channel);
       // A first join starts from the newest ID: what comes after it is announced to us.
       const fresh = feed.cursor === undefined;
+      const head = await this.log.head(channel, feed.cursor);
+      // Not the history delivered from: another epoch, IDs gone backwards, or the last event
+      // delivered lost while later appends moved the newest ID past it (a failover).
       const broken =
-        !fresh && (head.epoch !== feed.epoch || compareEventIds(head.newest, feed.cursor as string) < 0);
+        !fresh &&
+        (head.epoch !== feed.epoch ||
+          compareEventIds(head.newest, feed.cursor as string) < 0 ||
+          head.missing);
       if (fresh || broken) {
         if (broken) await this.historyLost(channel, feed, head);
         else feed.epoch = head.epoch;
@@ -234,10 +239,10 @@ export class ChannelReader implements ChannelFeed {
 
   /**
    * Back from a lost connection, the log is not the one this process was reading: a
-   * new epoch (Redis lost it, or it was restored), or IDs below what was delivered
-   * (a failover to a replica that missed writes — the epoch is renewed, so every
-   * client holding a position in the old history hears of it). Subscribers here must
-   * resume: theirs reports `recovered: false`.
+   * new epoch (Redis lost it, or it was restored), or IDs below what was delivered, or
+   * the last event delivered gone (a failover to a replica that missed writes — the
+   * epoch is renewed, so every client holding a position in the old history hears of
+   * it). Subscribers here must resume: theirs reports `recovered: false`.
    */
   private async historyLost(
     channel: string,

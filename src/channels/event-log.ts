@@ -28,10 +28,16 @@ import {
 import type { Keys } from '../redis/keys.ts';
 import { defineScripts, isNoScript, LuaScript } from '../redis/lua-scripts.ts';
 import type { PubSubMode, RedisConnection } from '../redis/redis-target.ts';
-import { compareEventIds, INBOX_PREFIX } from '../shared/identifiers.ts';
+import { compareEventIds, INBOX_PREFIX, isEventId } from '../shared/identifiers.ts';
 import { randomView } from '../shared/random-page.ts';
 import { AckedPositions } from './acked-positions.ts';
-import { historyRange, type LogHeadInfo, planPosition, recoveredSince } from './log-positions.ts';
+import {
+  historyRange,
+  type LogHeadInfo,
+  planPosition,
+  positionMissing,
+  recoveredSince,
+} from './log-positions.ts';
 import { APPEND_SCRIPT, HEAD_SCRIPT, HISTORY_SCRIPT, RENEW_EPOCH_SCRIPT } from './log-scripts.ts';
 import { lostUpTo, newestId } from './stream-info.ts';
 
@@ -49,7 +55,8 @@ type ScriptedRedis = RedisConnection & {
     key: string,
     newEpoch: string,
     unusedTtlMs: number,
-  ): Promise<[string | null, unknown[] | null]>;
+    position: string,
+  ): Promise<[string | null, unknown[] | null, number]>;
   tetherRenewEpoch(key: string, expected: string, next: string): Promise<string | null>;
   tetherHistory(
     key: string,
@@ -73,6 +80,8 @@ export const SESSION_EPOCH = 'session';
 export interface LogHead {
   epoch: string;
   newest: string;
+  /** The position asked about was lost from this log (log-positions.ts `positionMissing`). */
+  missing: boolean;
 }
 
 const EPOCH_DIGITS = 12;
@@ -304,10 +313,13 @@ export class EventLog implements EventStore {
     return { events, gap: compareEventIds(after, lostUpTo(info?.[1] as unknown[])) < 0 };
   }
 
-  /** The log's epoch (given one now if it has none) and newest ID. */
-  async head(channel: string): Promise<LogHead> {
-    const [epoch, info] = await this.headOf(channel);
-    return { epoch, newest: info ? newestId(info) : ZERO_ID };
+  /**
+   * The log's epoch (given one now if it has none) and newest ID; with `position`, whether
+   * the log lost that event (its epoch is not renewed here: the caller decides).
+   */
+  async head(channel: string, position?: string): Promise<LogHead> {
+    const [epoch, info, missing] = await this.headOf(channel, position);
+    return { epoch, newest: info ? newestId(info) : ZERO_ID, missing };
   }
 
   /**
@@ -333,8 +345,12 @@ export class EventLog implements EventStore {
     options: { replay?: boolean } = {},
   ): Promise<ReplayPlan> {
     if (this.confirming) await this.confirming;
-    const [current, info] = await this.headOf(channel);
-    return planPosition({ epoch: current, info }, after, epoch, {
+    const [current, info, lost] = await this.headOf(channel, after);
+    // The client's last event is gone from the history it belongs to: it is told. The epoch
+    // is not renewed on a client's word (any reader could make one up and cost everyone a
+    // full replay); a reader of the channel or the process that acked the event does that.
+    const missing = lost && (epoch === undefined || epoch === current);
+    return planPosition({ epoch: current, info, missing }, after, epoch, {
       inbox: isInbox(channel),
       replay: options.replay ?? true,
     });
@@ -370,31 +386,33 @@ export class EventLog implements EventStore {
     return broken;
   }
 
-  /** Whether `channel`'s log still holds `id` (or dropped it by retention); if not, a new epoch. */
+  /**
+   * Whether `channel`'s log still holds `id` (or dropped it by retention); if not, a new epoch.
+   * An acked ID past the log's newest is lost too (the IDs went backwards).
+   */
   private async holds(channel: string, id: string): Promise<boolean> {
-    const [epoch, info] = await this.headOf(channel);
+    const [epoch, info, missing] = await this.headOf(channel, id);
     if (!info) return true;
-    // Below what retention may have removed: gone by design, and planPosition reports it.
-    if (compareEventIds(id, lostUpTo(info)) <= 0) return true;
-    const held =
-      compareEventIds(newestId(info), id) >= 0 &&
-      (await this.redis.xrange(this.keys.channel(channel), id, id)).length > 0;
+    const held = !missing && compareEventIds(newestId(info), id) >= 0;
     if (!held) await this.renewEpoch(channel, epoch);
     return held;
   }
 
-  /** [epoch, XINFO STREAM reply]: an inbox has the session's epoch, and no stream until a reply. */
-  private async headOf(channel: string): Promise<[string, unknown[] | null]> {
-    if (isInbox(channel)) {
-      const [, info] = await this.redis.tetherLogHead(this.keys.channel(channel), '', 0);
-      return [SESSION_EPOCH, info];
-    }
-    const [epoch, info] = await this.redis.tetherLogHead(
+  /**
+   * [epoch, XINFO STREAM reply, whether `position` was lost from it (positionMissing)]:
+   * an inbox has the session's epoch, and no stream until a reply.
+   */
+  private async headOf(channel: string, position?: string): Promise<[string, unknown[] | null, boolean]> {
+    const look = position !== undefined && isEventId(position) ? position : '';
+    const inbox = isInbox(channel);
+    const [epoch, info, held] = await this.redis.tetherLogHead(
       this.keys.channel(channel),
-      newEpoch(),
-      this.unusedTtlMs,
+      inbox ? '' : newEpoch(),
+      inbox ? 0 : this.unusedTtlMs,
+      look,
     );
-    return [epoch ?? '', info];
+    const missing = look !== '' && positionMissing(info, look, held === 1);
+    return [inbox ? SESSION_EPOCH : (epoch ?? ''), info, missing];
   }
 }
 

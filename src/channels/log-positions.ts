@@ -12,14 +12,32 @@ import { lostUpTo, newestId } from './stream-info.ts';
 export interface LogHeadInfo {
   epoch: string;
   info: unknown[] | null;
+  /**
+   * The position asked about is an event this log generated and no longer holds, though
+   * neither retention nor XDEL took it (`positionMissing`), in the epoch it came with.
+   */
+  missing?: boolean;
+}
+
+/**
+ * Whether `position` is an event this log generated and lost: within what it generated
+ * (after what retention removed, up to its newest ID), yet not `held`. A failover to a
+ * replica that missed writes does this while later appends move the newest ID past the
+ * lost ones — so "the newest ID went backwards" alone cannot see it.
+ */
+export function positionMissing(info: unknown[] | null, position: string, held: boolean): boolean {
+  if (held || !info || !isEventId(position) || position === ZERO_ID) return false;
+  return compareEventIds(position, lostUpTo(info)) > 0 && compareEventIds(position, newestId(info)) <= 0;
 }
 
 const LAST_ID = `${MAX_ID_PART}-${MAX_ID_PART}`;
 
 /**
  * Where delivery continues for a client whose last seen event is `after` in `epoch`
- * (undefined when it has none to give). Lost history is reported (`recovered: false`)
- * and delivery then starts at the beginning of what the log holds now:
+ * (undefined when it has none to give). Lost history is reported (`recovered: false`):
+ * - `after` itself was lost (`head.missing`): delivery continues after it, as the IDs
+ *   around it still order the log;
+ * and in these cases delivery then starts at the beginning of what the log holds now:
  * - the epoch differs: the log was created anew (Redis lost it, or it was restored);
  * - `after` is past the newest ID the log ever generated: its IDs went backwards;
  * - events after `after` were trimmed: delivery continues after the lost ones.
@@ -40,7 +58,8 @@ export function planPosition(
   const beyond = !isEventId(after) || compareEventIds(after, newest) > 0;
   if (options.inbox && (!info || beyond)) return { recovered: true, after: newest, epoch: current };
   let plan: ReplayPlan;
-  if (!options.inbox && ((epoch !== undefined && epoch !== current) || beyond))
+  if (!options.inbox && head.missing) plan = { recovered: false, after, epoch: current };
+  else if (!options.inbox && ((epoch !== undefined && epoch !== current) || beyond))
     plan = { recovered: false, after: lost, epoch: current };
   else if (compareEventIds(after, lost) >= 0) plan = { recovered: true, after, epoch: current };
   else plan = { recovered: false, after: lost, epoch: current };

@@ -80,15 +80,17 @@ redis.call(ARGV[10] == 'sharded' and 'SPUBLISH' or 'PUBLISH', KEYS[1], cjson.enc
 return {id, 0}`;
 
 /**
- * The log's head: { epoch, XINFO STREAM }. KEYS[1] stream; ARGV[1] the epoch to give
+ * The log's head: { epoch, XINFO STREAM, held }. KEYS[1] stream; ARGV[1] the epoch to give
  * a log that has none ('' to leave it without: a missing stream is then reported
- * as such, false and false); ARGV[2] how long an unused log is kept, ms (EXPIRE_UNUSED).
+ * as such, false and false); ARGV[2] how long an unused log is kept, ms (EXPIRE_UNUSED);
+ * ARGV[3] an event ID to look for ('' for none): held is 1 when the stream has that
+ * entry, else 0 (log-positions.ts `positionMissing` says what its absence means).
  * A log with no epoch gets one here, its stream created empty if need be, so every
  * position handed to a client carries the epoch it belongs to.
  */
 export const HEAD_SCRIPT = `${FIND_EPOCH}${EXPIRE_UNUSED}
 local exists = redis.call('EXISTS', KEYS[1]) == 1
-if not exists and ARGV[1] == '' then return {false, false} end
+if not exists and ARGV[1] == '' then return {false, false, 0} end
 local epoch = exists and findEpoch(KEYS[1])
 if not epoch and ARGV[1] ~= '' then
   redis.call('XGROUP', 'CREATE', KEYS[1], '${EPOCH_GROUP}' .. ARGV[1], '0', 'MKSTREAM')
@@ -96,7 +98,9 @@ if not epoch and ARGV[1] ~= '' then
 end
 local info = redis.call('XINFO', 'STREAM', KEYS[1])
 if ARGV[1] ~= '' then expireUnused(KEYS[1], info, ARGV[2]) end
-return {epoch, info}`;
+local held = 0
+if ARGV[3] ~= '' and #redis.call('XRANGE', KEYS[1], ARGV[3], ARGV[3], 'COUNT', 1) > 0 then held = 1 end
+return {epoch, info, held}`;
 
 /**
  * Give the log a new epoch if it still has ARGV[1] (its history was found broken:

@@ -182,6 +182,64 @@ ownServer(
   },
 );
 
+/**
+ * What a failover to a replica that missed the last writes leaves: the stream as it was
+ * before them (same epoch), then appends made after the failover, whose IDs pass the lost
+ * ones. DUMP before the writes and RESTORE after is that state, exactly.
+ */
+async function failOverMissing(
+  redis: Pick<Redis, 'restore' | 'xadd'>,
+  key: string,
+  before: Buffer,
+): Promise<string> {
+  await redis.restore(key, 0, before, 'REPLACE');
+  return (await redis.xadd(
+    key,
+    '*',
+    'd',
+    '{"after":"failover"}',
+    't',
+    String(Date.now()),
+    'c',
+    'test',
+  )) as string;
+}
+
+ownServer('a failover to a replica that missed writes, and appends after it', () => {
+  it('a subscriber reading live is closed to resume once its reader finds its last event gone; the resume says recovered:false', async () => {
+    const redisServer = await startRedisServer();
+    cleanups.push(() => redisServer.stop());
+    const gw = await gatewayOn(redisServer);
+    const redis = new Redis(redisServer.url);
+    cleanups.push(() => redis.quit());
+    const channel = `failover:${randomUUID().slice(0, 8)}`;
+    const key = `${gw.prefix}:{c:${channel}}`;
+    const token = await mintToken({ sub: 'reader' });
+    const { client } = await session(gw, { token }, 'websocket');
+    const subscribed = await subscribe(client, channel);
+    await publishMany(gw.http, channel, 3);
+    await client.waitForEvents(3);
+    const replicaHad = await redis.dumpBuffer(key);
+    const lost = await publishMany(gw.http, channel, 2); // acked, delivered, never replicated
+    await client.waitForEvents(5);
+
+    const later = await failOverMissing(redis, key, replicaHad as Buffer);
+    // The failover drops the gateway's subscriber connection: its reader catches up, and the
+    // log's newest ID is past what it delivered — only the last event's absence tells.
+    await redis.client('KILL', 'TYPE', 'pubsub');
+    expect(await client.next((f) => f.type === 'error', 15_000)).toMatchObject({ code: 'SERVICE_RESTART' });
+    expect((await client.waitClosed(15_000)).code).toBe(1012);
+    expect(ids(client.events(channel))).not.toContain(later);
+
+    const back = await session(gw, { token }, 'websocket');
+    const again = await subscribe(back.client, channel, { from: lastId(lost), epoch: subscribed.epoch });
+    expect(again.recovered).toBe(false);
+    expect(again.epoch).not.toBe(subscribed.epoch); // the reader renewed it: every holder hears
+    await back.client.waitForEvents(1, channel);
+    expect(ids(back.client.events(channel))).toContain(later);
+  });
+});
+
 ownServer('Redis loses data while the gateway stays connected (FLUSHALL, an eviction)', () => {
   it('a subscriber reading the channel live is closed to resume, and its resume says recovered:false', async () => {
     const redisServer = await startRedisServer();
@@ -245,6 +303,35 @@ describe.each(TRANSPORTS)('over %s', (transport: Transport) => {
       });
       await back.client.waitForEvents(1, channel);
       expect(ids(back.client.events(channel))).toEqual(['8-0']);
+    });
+  });
+
+  describe('a position lost in a failover, with later appends past it', () => {
+    it('is answered recovered:false and continues after it; the epoch is not renewed on a client’s word', async () => {
+      const gw = await gatewayOn();
+      const redis = connectTestRedis();
+      cleanups.push(() => redis.quit());
+      const channel = `missing:${randomUUID().slice(0, 8)}`;
+      const key = `${gw.prefix}:{c:${channel}}`;
+      const { client } = await session(gw, { token: await mintToken({ sub: 'gone' }) }, transport);
+      const subscribed = await subscribe(client, channel);
+      const kept = await publishMany(gw.http, channel, 3);
+      await client.waitForEvents(3);
+      const replicaHad = await redis.dumpBuffer(key);
+      const lost = await publishMany(gw.http, channel, 2);
+      await client.waitForEvents(5);
+      client.drop();
+
+      const later = await failOverMissing(redis, key, replicaHad as Buffer);
+      const back = await session(gw, { token: await mintToken({ sub: 'gone' }) }, transport);
+      const again = await subscribe(back.client, channel, { from: lastId(lost), epoch: subscribed.epoch });
+      expect(again).toMatchObject({ recovered: false, after: lastId(lost), epoch: subscribed.epoch });
+      await back.client.waitForEvents(1, channel);
+      expect(ids(back.client.events(channel))).toEqual([later]);
+      // A position the log still holds is whole as before.
+      const other = await session(gw, { token: await mintToken({ sub: 'kept' }) }, transport);
+      const held = await subscribe(other.client, channel, { from: lastId(kept), epoch: subscribed.epoch });
+      expect(held.recovered).toBe(true);
     });
   });
 

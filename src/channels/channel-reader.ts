@@ -46,6 +46,7 @@ const PAGE = 500;
 /** Announcements held per channel while it syncs; past this they are re-read from the stream. */
 const HELD_MAX = 10_000;
 const RETRY_MS = 250;
+const RETRY_MAX_MS = 5000;
 /** Unused logs re-read at once by keepUnusedLogs: a few round trips' worth. */
 const KEEP_BATCH = 64;
 
@@ -61,6 +62,10 @@ interface Feed {
   overflowed?: boolean;
   /** The sync in flight, shared by joins. */
   syncing?: Promise<void>;
+  /** A resync loop runs for this feed (one at most). */
+  resyncing?: boolean;
+  /** A reconnect since the running resync loop's last sync began: it must sync again. */
+  resyncWanted?: boolean;
   /** Replays waiting for the cursor to reach an ID. */
   waiters?: { id: string; resolve: () => void }[];
 }
@@ -320,17 +325,39 @@ export class ChannelReader implements ChannelFeed {
     }
   }
 
-  /** After a reconnect: sync every channel again until it succeeds or is left. */
+  /**
+   * After a reconnect: sync the channel again until it succeeds or is left — one loop per
+   * channel however many reconnects are announced meanwhile (a cluster announces one per
+   * node), and never given up while the channel is read: its announcements are held
+   * until it syncs, so a loop that stopped would stall the channel for good. It backs off
+   * to RETRY_MAX_MS and says so once per run of failures, not once per try.
+   */
   private async resync(channel: string, feed: Feed): Promise<void> {
-    while (this.running && this.feeds.get(channel) === feed && this.subscriber.status === 'ready') {
-      try {
-        feed.syncing ??= this.sync(channel, feed);
-        await feed.syncing;
-        return;
-      } catch (error) {
-        this.logger.warn({ err: error, channel }, 'channel reader: catching up failed; retrying');
-        await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+    // A reconnect announced while a sync runs may have dropped what that sync subscribed:
+    // the loop then syncs once more.
+    feed.resyncWanted = true;
+    if (feed.resyncing) return;
+    feed.resyncing = true;
+    let failures = 0;
+    try {
+      while (this.running && this.feeds.get(channel) === feed && feed.resyncWanted) {
+        try {
+          if (this.subscriber.status !== 'ready') throw new Error('the subscriber connection is not ready');
+          feed.resyncWanted = false;
+          feed.syncing ??= this.sync(channel, feed);
+          await feed.syncing;
+          if (failures > 0 && !feed.resyncWanted)
+            this.logger.info({ channel, failures }, 'channel reader: caught up after failures');
+        } catch (error) {
+          feed.resyncWanted = true;
+          if (failures++ === 0)
+            this.logger.warn({ err: error, channel }, 'channel reader: catching up failed; retrying');
+          const delay = Math.min(RETRY_MS * 2 ** (failures - 1), RETRY_MAX_MS);
+          await new Promise((resolve) => setTimeout(resolve, delay));
+        }
       }
+    } finally {
+      feed.resyncing = false;
     }
   }
 

@@ -99,6 +99,52 @@ describe('channel reader', () => {
   });
 });
 
+describe('channel reader catching up while the store fails it', () => {
+  it('keeps trying (one loop per channel, however many reconnects), says so once, then delivers each event once', async () => {
+    const prefix = `t${randomUUID().slice(0, 8)}`;
+    const commands = redis({ retryStrategy: () => 50 });
+    const publisher = redis();
+    const admin = redis();
+    const name = `feed-${randomUUID().slice(0, 8)}`;
+    const subscriber = redis({ connectionName: name, autoResubscribe: false, retryStrategy: () => 50 });
+    await Promise.all([commands.connect(), publisher.connect(), admin.connect(), subscriber.connect()]);
+    const log = new EventLog(commands, redisKeys(prefix), 1000);
+    const appender = new EventLog(publisher, redisKeys(prefix), 1000);
+    const delivered: string[] = [];
+    const warnings: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => warnings.push(JSON.parse(line).msg) });
+    const reader = new ChannelReader(
+      subscriber,
+      log,
+      redisKeys(prefix),
+      { deliver: (_, event) => delivered.push(event.id), missed: () => {} },
+      logger,
+    );
+    reader.start();
+    cleanups.push(() => reader.stop());
+    await reader.join('room');
+    const before = [(await appender.append('room', '{"n":0}', 'c')).id];
+    await eventually(() => delivered.length === 1, 'live delivery');
+
+    // The reader's command connection is gone: every catch-up fails until it is back.
+    commands.disconnect();
+    const appended = [...before];
+    for (let drop = 0; drop < 4; drop++) {
+      expect(await killConnections(admin, name)).toBe(1); // each reconnect announces a resync
+      await eventually(() => subscriber.status === 'ready', 'the subscriber back');
+      appended.push((await appender.append('room', `{"n":${drop + 1}}`, 'c')).id);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    expect(delivered).toEqual(before); // held: the reader cannot place them in the log yet
+    await commands.connect();
+    await eventually(() => delivered.length === appended.length, 'caught up once the store answers', 15_000);
+    appended.push((await appender.append('room', '{"n":"live"}', 'c')).id);
+    await eventually(() => delivered.length === appended.length, 'live again');
+    expect(delivered).toEqual(appended);
+    expect(warnings.filter((msg) => msg.startsWith('channel reader: catching up failed'))).toHaveLength(1);
+  });
+});
+
 describe('gateway live delivery', () => {
   const gateways: TestGateway[] = [];
   const clients: TestClient[] = [];

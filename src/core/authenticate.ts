@@ -14,6 +14,7 @@ import type { Connection } from './connection.ts';
 import type { GatewayCore } from './gateway-core.ts';
 import { tierPriority } from './principal.ts';
 import { resumeTokenMatches } from './resume-token.ts';
+import { stepRefusal } from './step-refusal.ts';
 import { TetherError } from './tether-error.ts';
 
 /** Room left after a stall for the refusal to be sent before the handshake's deadline. */
@@ -88,11 +89,11 @@ export async function authenticate(core: GatewayCore, conn: Connection): Promise
   } catch (error) {
     // The verifier and the limits throw TetherErrors for every refusal; anything else came
     // from the store and says nothing about the token, so it must stay retryable.
-    const rejection =
-      error instanceof TetherError
-        ? error
-        : new TetherError(readiness.isReady() ? 'INTERNAL' : 'STORE_UNAVAILABLE', { cause: error });
-    conn.logger.info({ code: rejection.code, detail: rejection.detail }, 'hello rejected');
+    const rejection = stepRefusal(error, readiness);
+    conn.logger.info(
+      { code: rejection.code, detail: rejection.detail, err: rejection.cause },
+      'hello rejected',
+    );
     throw rejection;
   }
 }

@@ -27,7 +27,7 @@ import type { Connection } from './connection.ts';
 import { type ConnectionActor, type HandshakeState, handshakeState } from './connection-actor.ts';
 import { runHeldFrames } from './frame-router.ts';
 import type { GatewayCore } from './gateway-core.ts';
-import { StoreStalledError } from './ports/store-readiness.ts';
+import { stepRefusal } from './step-refusal.ts';
 import { replaySessionChannels } from './subscriptions.ts';
 import { TetherError } from './tether-error.ts';
 
@@ -60,15 +60,6 @@ const attachStep: HandshakeStep<Attached> = {
   failed: (error) => ({ type: 'attach.failed', error }),
 };
 
-/**
- * A hello that waited on a Redis found frozen is told so (STORE_UNAVAILABLE, retryable)
- * before its handshake timeout would blame the client for a hello it did send.
- */
-function storeStalledToCode(error: unknown): never {
-  if (error instanceof StoreStalledError) throw new TetherError('STORE_UNAVAILABLE', { cause: error });
-  throw error;
-}
-
 /** Creates the connection actors of one process; call the result once per socket. */
 export function connectionActorFactory(core: GatewayCore): (input: ConnectionInput) => ConnectionActor {
   const { connections, supervisor, ports, config } = core;
@@ -89,8 +80,18 @@ export function connectionActorFactory(core: GatewayCore): (input: ConnectionInp
   const runStep = <T>(self: StepCaller, connectionId: string, step: HandshakeStep<T>) => {
     const conn = socketOf(connectionId);
     // Gone already: the actor hears (or has heard) transport.closed and will not wait for this.
+    // A hello that waited on a Redis found frozen is told so (STORE_UNAVAILABLE, retryable)
+    // before its handshake timeout would blame the client for a hello it did send.
     const result = conn?.isOpen
-      ? ports.readiness.whileAnswering(step.run(core, conn)).catch(storeStalledToCode)
+      ? ports.readiness.whileAnswering(step.run(core, conn)).catch((error: unknown) => {
+          const refusal = stepRefusal(error, ports.readiness);
+          if (refusal !== error)
+            conn.logger.warn(
+              { err: error, code: refusal.code, step: step.waitingIn },
+              'handshake step failed',
+            );
+          throw refusal;
+        })
       : Promise.reject(new TetherError('INTERNAL', { detail: 'the socket closed' }));
     result.then(
       (output) => {

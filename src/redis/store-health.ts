@@ -12,6 +12,7 @@
 
 import { type StoreReadiness, StoreStalledError } from '../core/ports/store-readiness.ts';
 import { masters, nodeName, type RedisConnection } from './redis-target.ts';
+import { isStoreUnavailableError } from './store-errors.ts';
 
 export interface StoreHealthOptions {
   /** How often the round trip is measured, ms. @defaultValue 5000 */
@@ -51,6 +52,10 @@ export class StoreHealth implements StoreReadiness {
 
   isReady(): boolean {
     return this.responding && this.redis.status === 'ready';
+  }
+
+  isUnavailable(error: unknown): boolean {
+    return error instanceof StoreStalledError || isStoreUnavailableError(error);
   }
 
   whileAnswering<T>(work: Promise<T>): Promise<T> {

@@ -2,10 +2,12 @@
  * src/redis/store-health.ts against a real redis-server: a Redis that stops answering
  * is reported down once its PING times out, and up once it answers; a gateway whose own
  * loop stalls past the timeout, while Redis answered in time, does not call Redis down
- * (it would refuse every hello with STORE_UNAVAILABLE for its own lag).
+ * (it would refuse every hello with STORE_UNAVAILABLE for its own lag); and which errors
+ * from the store mean it cannot serve for now (src/redis/store-errors.ts).
  */
-import { Redis } from 'ioredis';
+import { Redis, ReplyError } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StoreStalledError } from '../../src/core/ports/store-readiness.ts';
 import { type RedisServerHandle, startRedisServer } from '../../src/redis/embedded-redis.ts';
 import { StoreHealth } from '../../src/redis/store-health.ts';
 import { eventually } from '../support/events.ts';
@@ -65,5 +67,46 @@ describe('store health', () => {
     }
     await eventually(async () => health.isReady(), 'reported up again');
     health.stop();
+  });
+});
+
+describe('which store errors mean "not now" (STORE_UNAVAILABLE) rather than a fault (INTERNAL)', () => {
+  it('the errors ioredis gives when it cannot reach a server, and Redis replies that say it cannot serve yet', async () => {
+    const { health } = startHealth();
+    health.stop();
+    const unreachable = new Redis({
+      port: 1,
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
+    unreachable.on('error', () => {}); // the refused connect: what the command gets is the point
+    const closed = await unreachable.ping().catch((error: unknown) => error);
+    unreachable.disconnect();
+    expect(health.isUnavailable(closed), String(closed)).toBe(true);
+    const gone = new Redis(server.url, { lazyConnect: true });
+    gone.disconnect();
+    expect(health.isUnavailable(await gone.ping().catch((error: unknown) => error))).toBe(true);
+    for (const reply of [
+      'CLUSTERDOWN The cluster is down',
+      'TRYAGAIN Multiple keys request during rehashing',
+      'LOADING Redis is loading the dataset in memory',
+      'MOVED 3999 127.0.0.1:6381',
+    ])
+      expect(health.isUnavailable(new ReplyError(reply)), reply).toBe(true);
+    expect(health.isUnavailable(new StoreStalledError('frozen'))).toBe(true);
+  });
+
+  it('a reply that refuses the request, and a plain bug, are not', async () => {
+    const { health } = startHealth();
+    health.stop();
+    const key = `wrongtype:${Date.now()}`;
+    await redis.set(key, 'x');
+    const wrongType = await redis.xadd(key, '*', 'a', 'b').catch((error: unknown) => error);
+    expect(String(wrongType)).toMatch(/WRONGTYPE/);
+    expect(health.isUnavailable(wrongType)).toBe(false);
+    expect(health.isUnavailable(new TypeError("Cannot read properties of undefined (reading 'id')"))).toBe(
+      false,
+    );
   });
 });

@@ -9,6 +9,11 @@ export interface StoreReadiness {
    * connections are failed where they wait (StoreHealth), at no cost per request.
    */
   whileAnswering<T>(work: Promise<T>): Promise<T>;
+  /**
+   * Whether `error` (from a store command) says the store could not serve for now — a lost
+   * connection, a cluster node down or failing over — rather than a fault in the request.
+   */
+  isUnavailable(error: unknown): boolean;
 }
 
 /**

@@ -1,0 +1,34 @@
+/**
+ * Which errors from ioredis mean "the store could not serve this now" — the connection
+ * lost or not yet back, a cluster node down, failing over or moving slots, a server
+ * still loading — as opposed to a fault in what was asked. A request that met one is
+ * refused with the retryable STORE_UNAVAILABLE, not INTERNAL: with one cluster master
+ * down the store as a whole still reads ready, so readiness alone cannot tell.
+ */
+
+/** Redis's own error replies that say the server or cluster cannot serve for now. */
+const UNAVAILABLE_REPLIES = /^(CLUSTERDOWN|TRYAGAIN|LOADING|MASTERDOWN|READONLY|NOREPLICAS|BUSY|MOVED|ASK)\b/;
+/** ioredis's errors when a command could not reach a server. */
+const UNREACHABLE =
+  /Connection is closed|Stream isn't writeable|Too many Cluster redirections|Failed to refresh slots cache|None of startup nodes is available|Reached the max retries per request limit/;
+const UNREACHABLE_NAMES = new Set(['MaxRetriesPerRequestError', 'ClusterAllFailedError']);
+/** The socket's own failures (Node system errors). */
+const SOCKET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+]);
+
+export function isStoreUnavailableError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  return (
+    UNREACHABLE_NAMES.has(error.name) ||
+    (typeof code === 'string' && SOCKET_CODES.has(code)) ||
+    UNAVAILABLE_REPLIES.test(error.message) ||
+    UNREACHABLE.test(error.message)
+  );
+}

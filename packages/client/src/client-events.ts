@@ -49,6 +49,8 @@ export interface PublishAck {
   id: string;
   /** A repeat of an earlier publish's `idempotencyKey`: nothing was appended, `id` is that publish's. */
   duplicate?: true;
+  /** The channel is ephemeral: the event went to live subscribers only, nothing was stored; `id` is empty. */
+  ephemeral?: true;
 }
 
 export interface PublishOptions {

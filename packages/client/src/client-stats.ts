@@ -84,7 +84,8 @@ export function clientStats(from: StatsSources, now: number = Date.now()): Clien
   // something is due within its timeout. Pongs alone would go stale while traffic makes pings needless.
   const heartbeatDue =
     (from.heardAt ?? from.connectedAt ?? now) + context.pingIntervalMs + context.pongTimeoutMs;
-  const subscriptions: ClientStats['subscriptions'] = {};
+  // Null prototype: `__proto__` is a valid channel name and must stay an ordinary key.
+  const subscriptions: ClientStats['subscriptions'] = Object.create(null);
   for (const s of from.subscriptions) {
     const position = s.position;
     subscriptions[s.channel] = position ? { state: s.state, position } : { state: s.state };

@@ -127,10 +127,10 @@ export class FrameRouter {
   }
 
   /** MESSAGE_TOO_LARGE before sending, rather than a close by the gateway after. */
-  sizeError(frame: RequestFrame): TetherClientError | undefined {
+  sizeError(frame: RequestFrame, text = JSON.stringify(frame)): TetherClientError | undefined {
     const limit = this.welcome?.maxMessageBytes;
     if (limit === undefined) return undefined;
-    const bytes = new TextEncoder().encode(JSON.stringify(frame)).length;
+    const bytes = new TextEncoder().encode(text).length;
     if (bytes <= limit) return undefined;
     return new TetherClientError('MESSAGE_TOO_LARGE', {
       ref: frame.ref,
@@ -177,6 +177,7 @@ export class FrameRouter {
             channel: frame.channel,
             id: frame.id,
             ...(frame.duplicate && { duplicate: true }),
+            ...(frame.ephemeral && { ephemeral: true }),
           });
         return;
       case 'subscribed':

@@ -29,6 +29,8 @@ export interface OutboxDeps {
   requests: RequestRegistry;
   queue: OfflineQueue<PendingRequest>;
   send(frame: RequestFrame): void;
+  /** Why a queued frame cannot go out on this connection (over its size limit), else undefined. */
+  refusal(frame: RequestFrame): TetherClientError | undefined;
   sessionId(): string | undefined;
   timeoutMs(frame: RequestFrame): number;
   /** How long the gateway remembers an `idempotencyKey` (its IDEMPOTENCY_WINDOW_MS). */
@@ -124,6 +126,12 @@ export class Outbox {
         return;
       }
       this.deps.queue.shift();
+      // Queued before any welcome said the gateway's limit: refused here, not sent to be cut.
+      const refused = this.deps.refusal(next.frame);
+      if (refused) {
+        this.deps.requests.reject(next.ref, refused);
+        continue;
+      }
       this.lastSentAt = Date.now();
       this.transmit(next);
       // Actions, history and presence are not stored in a channel: they need not wait their answer.

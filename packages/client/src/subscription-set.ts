@@ -65,6 +65,12 @@ export class SubscriptionSet {
    * the session started the channel), forgotten there otherwise.
    */
   private readonly releasedOffline = new Set<string>();
+  /**
+   * Channels asked for on a connection that went before the gateway confirmed them, with no
+   * position to ask from again: the subscription starts later than the application asked, and
+   * events published in between may be missed — its confirmation says `recovered: false`.
+   */
+  private readonly startedLate = new Set<string>();
 
   constructor(private readonly deps: SubscriptionSetDeps) {}
 
@@ -105,6 +111,8 @@ export class SubscriptionSet {
 
   /** The socket is gone: nothing is confirmed or in flight on the next one. */
   connectionLost(): void {
+    for (const channel of this.inFlight)
+      if (this.deps.positions.get(channel) === undefined) this.startedLate.add(channel);
     this.refs.clear();
     this.inFlight.clear();
     for (const timer of this.retries) clearTimeout(timer);
@@ -130,6 +138,7 @@ export class SubscriptionSet {
     for (const info of frame.channels) {
       if (isInbox(info.channel)) continue;
       resumed.add(info.channel);
+      this.startedLate.delete(info.channel); // the session kept it from where it was first asked
       const subscription = this.get(info.channel);
       if (!subscription) {
         // The backend's server-side subscriptions stay (subscribe() to see their events).
@@ -169,8 +178,11 @@ export class SubscriptionSet {
     if (sent || this.deps.positions.get(frame.channel) === undefined) {
       info.recovered = !this.deps.positions.continueFrom(frame.channel, startOf(info));
     }
-    // Re-subscribed from a position (a new session): the application must hear about a gap.
-    if (sent?.fromPosition) {
+    const late = this.startedLate.delete(frame.channel);
+    if (late) info.recovered = false;
+    // Re-subscribed from a position (a new session), or later than asked: the application must
+    // hear about a gap.
+    if (sent?.fromPosition || late) {
       subscription.announce('recovered', {
         recovered: info.recovered,
         after: frame.after,
@@ -268,6 +280,7 @@ export class SubscriptionSet {
   private release(subscription: Subscription): void {
     const { channel } = subscription;
     this.inFlight.delete(channel);
+    this.startedLate.delete(channel);
     subscription.end(
       'unsubscribed',
       new TetherClientError('CLIENT_CLOSED', { detail: `unsubscribed from ${channel}` }),

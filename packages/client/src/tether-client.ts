@@ -71,6 +71,7 @@ export class TetherClient extends TypedEmitter<ClientEvents> {
       requests: this.requests,
       queue: new OfflineQueue(o.offlineQueueSize),
       send: (frame) => this.link.send(frame),
+      refusal: (frame) => this.router.sizeError(frame),
       sessionId: () => this.router.session?.sessionId,
       timeoutMs: (frame) => (frame.type === 'action' ? o.actionTimeoutMs : o.publishTimeoutMs),
       idempotencyWindowMs: o.idempotencyWindowMs,
@@ -317,8 +318,11 @@ export class TetherClient extends TypedEmitter<ClientEvents> {
    * Append `data` to the channel's log; resolves with its event ID once stored. With an
    * `idempotencyKey`, publishing again with the same key (after DELIVERY_UNCONFIRMED or
    * REQUEST_TIMEOUT) stores it once: the ack carries the first one's ID and `duplicate: true`.
+   * @throws TypeError when `channel` is not a channel name, or `data` is not JSON (a BigInt, a cycle).
    */
   publish(channel: string, data: unknown, options: PublishOptions = {}): Promise<PublishAck> {
+    if (!new RegExp(CHANNEL_PATTERN).test(channel))
+      throw new TypeError(`not a channel name: ${JSON.stringify(channel)}`);
     const frame: PublishFrame & { ref: string } = {
       type: 'publish',
       ref: this.requests.nextRef(),
@@ -342,7 +346,10 @@ export class TetherClient extends TypedEmitter<ClientEvents> {
     return this.request<HistoryPage>(historyFrame(this.requests.nextRef(), channel, options));
   }
 
-  /** Run a backend action; resolves with the worker's result, rejects with its coded error. */
+  /**
+   * Run a backend action; resolves with the worker's result, rejects with its coded error.
+   * @throws TypeError when `data` is not JSON (a BigInt, a cycle).
+   */
   action<T = unknown>(name: string, data?: unknown): Promise<T> {
     return this.request<T>({ type: 'action', ref: this.requests.nextRef(), name, data });
   }
@@ -361,10 +368,16 @@ export class TetherClient extends TypedEmitter<ClientEvents> {
     return this.options.getToken();
   }
 
+  /**
+   * Data that cannot be sent is refused here, at the call, whenever it is made: not JSON
+   * (TypeError, thrown), or over the gateway's limit once `welcome` told it (MESSAGE_TOO_LARGE;
+   * a request queued before any `welcome` is measured when it is about to go out).
+   */
   private request<T>(frame: RequestFrame & { ref: string }): Promise<T> {
+    const text = JSON.stringify(frame); // throws on a BigInt or a cycle, before anything is queued
     const ended = this.endedWith();
     if (ended) return Promise.reject(ended);
-    const tooLarge = this.router.sizeError(frame);
+    const tooLarge = this.router.sizeError(frame, text);
     if (tooLarge) return Promise.reject(tooLarge);
     return this.outbox.submit<T>(frame, this.isConnected());
   }

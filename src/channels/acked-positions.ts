@@ -11,7 +11,7 @@
  * here reads — their subscribers may be offline, about to resume.
  */
 import type { Logger } from 'pino';
-import type { RedisConnection } from '../redis/redis-target.ts';
+import { isCluster, masters, nodeName, type RedisConnection } from '../redis/redis-target.ts';
 
 /** Channels remembered at most: the most recently first-appended are kept. */
 export const MAX_ACKED_CHANNELS = 10_000;
@@ -42,10 +42,18 @@ export interface AckedHistory {
   confirmAcked(): Promise<string[]>;
 }
 
+/** How often a check that failed mid-failover (the slot not served yet) is tried again, ms. */
+const CLUSTER_RETRY_MS = 1000;
+
 /**
  * After `connection` was lost and is back, confirm that every channel's acked events are
  * still in its log; log the channels found broken. It is the connection positions are
  * planned on (EventLog's own), so a resume served after it is back waits for the check.
+ *
+ * A cluster whose master fails over keeps the connection as a whole up: nothing closes,
+ * ioredis only finds another master for the slots when it refreshes its slot map. A map
+ * that lost a master is the moment a replica that missed the last writes may have been
+ * promoted, so it starts the check too — tried every second until it succeeds.
  */
 export function confirmAckedAfterReconnect(
   connection: RedisConnection,
@@ -53,14 +61,17 @@ export function confirmAckedAfterReconnect(
   logger: Logger,
 ): void {
   let lost = false;
-  connection.on('close', () => {
-    lost = true;
-  });
-  connection.on('ready', () => {
-    if (!lost) return;
+  let running = false;
+  let failures = 0;
+  let retry: NodeJS.Timeout | undefined;
+  const confirm = () => {
+    if (!lost || running) return;
     lost = false;
+    running = true;
     log.confirmAcked().then(
       (broken) => {
+        running = false;
+        failures = 0;
         if (broken.length > 0)
           logger.warn(
             { channels: broken.slice(0, 20), count: broken.length },
@@ -68,9 +79,31 @@ export function confirmAckedAfterReconnect(
           );
       },
       (error: Error) => {
-        lost = true; // tried again at the next reconnect
-        logger.warn({ err: error }, 'confirming acked events after a reconnect failed');
+        running = false;
+        lost = true; // tried again at the next reconnect (a cluster's: in a second)
+        if (failures++ === 0) logger.warn({ err: error }, 'confirming acked events after a reconnect failed');
+        if (isCluster(connection)) retryLater();
       },
     );
+  };
+  const retryLater = () => {
+    clearTimeout(retry);
+    retry = setTimeout(confirm, CLUSTER_RETRY_MS);
+    retry.unref();
+  };
+  connection.on('close', () => {
+    lost = true;
   });
+  connection.on('ready', confirm);
+  if (isCluster(connection)) {
+    let before = new Set(masters(connection).map(nodeName));
+    connection.on('refresh', () => {
+      const now = new Set(masters(connection).map(nodeName));
+      const masterGone = [...before].some((node) => !now.has(node));
+      before = now;
+      if (!masterGone) return;
+      lost = true;
+      confirm();
+    });
+  }
 }

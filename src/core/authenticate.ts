@@ -10,11 +10,11 @@
  * trace starts, so one query finds every socket, span and log line of a session.
  */
 import type { Authenticated } from '../../machines/connection.machine.ts';
+import { codedFailure } from './coded-failure.ts';
 import type { Connection } from './connection.ts';
 import type { GatewayCore } from './gateway-core.ts';
 import { tierPriority } from './principal.ts';
 import { resumeTokenMatches } from './resume-token.ts';
-import { stepRefusal } from './step-refusal.ts';
 import { TetherError } from './tether-error.ts';
 
 /** Room left after a stall for the refusal to be sent before the handshake's deadline. */
@@ -89,7 +89,7 @@ export async function authenticate(core: GatewayCore, conn: Connection): Promise
   } catch (error) {
     // The verifier and the limits throw TetherErrors for every refusal; anything else came
     // from the store and says nothing about the token, so it must stay retryable.
-    const rejection = stepRefusal(error, readiness);
+    const rejection = codedFailure(error, readiness);
     conn.logger.info(
       { code: rejection.code, detail: rejection.detail, err: rejection.cause },
       'hello rejected',

@@ -23,11 +23,11 @@ import type { ErrorCode } from '../shared/errors.ts';
 import { jitteredRetryAfter } from '../shared/errors.ts';
 import { attachSession } from './attach-session.ts';
 import { authenticate } from './authenticate.ts';
+import { codedFailure } from './coded-failure.ts';
 import type { Connection } from './connection.ts';
 import { type ConnectionActor, type HandshakeState, handshakeState } from './connection-actor.ts';
 import { runHeldFrames } from './frame-router.ts';
 import type { GatewayCore } from './gateway-core.ts';
-import { stepRefusal } from './step-refusal.ts';
 import { replaySessionChannels } from './subscriptions.ts';
 import { TetherError } from './tether-error.ts';
 
@@ -84,7 +84,7 @@ export function connectionActorFactory(core: GatewayCore): (input: ConnectionInp
     // before its handshake timeout would blame the client for a hello it did send.
     const result = conn?.isOpen
       ? ports.readiness.whileAnswering(step.run(core, conn)).catch((error: unknown) => {
-          const refusal = stepRefusal(error, ports.readiness);
+          const refusal = codedFailure(error, ports.readiness);
           if (refusal !== error)
             conn.logger.warn(
               { err: error, code: refusal.code, step: step.waitingIn },

@@ -7,6 +7,7 @@
 import { namespaceOf } from '../config/channel-policy.ts';
 import { INBOX_PREFIX, inboxChannel, type SubscribeFrame, type UnsubscribeFrame } from '../shared/frames.ts';
 import { connectionMayRead } from './channel-access.ts';
+import { codedFailure } from './coded-failure.ts';
 import type { Connection } from './connection.ts';
 import type { LiveMode } from './direct-delivery.ts';
 import type { GatewayCore } from './gateway-core.ts';
@@ -95,7 +96,7 @@ async function attach(
     if (replayed > 0) conn.logger.debug({ channel, replayed }, 'replayed');
   } catch (error) {
     conn.logger.warn({ err: error, channel }, 'replay failed; closing so the client resumes');
-    conn.close('INTERNAL', { detail: 'replay interrupted' });
+    conn.close(codedFailure(error, core.ports.readiness).code, { detail: 'replay interrupted' });
   } finally {
     conn.stopReplaying(channel);
   }
@@ -328,8 +329,9 @@ export function replaySessionChannels(core: GatewayCore, conn: Connection): void
     (counts) => pending.trace?.finished(counts.reduce((total, count) => total + count, 0)),
     (error: unknown) => {
       pending.trace?.failed(error);
-      conn.logger.error({ err: error }, 'resume failed');
-      conn.close('INTERNAL', { detail: 'resume interrupted' });
+      const failure = codedFailure(error, core.ports.readiness);
+      conn.logger[failure.code === 'INTERNAL' ? 'error' : 'warn']({ err: error }, 'resume failed');
+      conn.close(failure.code, { detail: 'resume interrupted' });
     },
   );
 }

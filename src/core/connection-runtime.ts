@@ -133,10 +133,12 @@ export function connectionActorFactory(core: GatewayCore): (input: ConnectionInp
       startDelivery: ({ context }) => {
         const conn = socketOf(context.connectionId);
         if (!conn) return;
-        // Frames sent behind hello go before anything sent after welcome, and do not wait
-        // for the replay of a resumed session.
-        runHeldFrames(core, conn);
+        // The resumed channels' subscribes are under way first (registered at once, answered
+        // as their replays start), so that a frame sent behind hello about one of them — an
+        // unsubscribe — comes after it. Those frames go before anything sent after welcome,
+        // and do not wait for the replays.
         replaySessionChannels(core, conn);
+        runHeldFrames(core, conn);
       },
       handOverTransport: ({ context, event }) => {
         const conn = socketOf(context.connectionId);

@@ -77,6 +77,7 @@ async function attach(
   conn.setSubscription(channel, after);
   const server = conn.serverChannels.has(channel) || undefined;
   conn.send({ type: 'subscribed', ref, channel, recovered: plan?.recovered ?? true, after, epoch, server });
+  answered(conn, channel);
   if (conn.sessionId) {
     sessions
       .saveChannel(conn.sessionId, conn.id, channel, { after, epoch, server })
@@ -125,8 +126,21 @@ function refused(
   return 0;
 }
 
+/** A subscribe under way: done once it ends (its replay too); answered once its client heard. */
+interface Planned {
+  done: Promise<void>;
+  answered: Promise<void>;
+  isAnswered: boolean;
+  answer(): void;
+}
+
 /** Subscribes still under way, per connection: a second one for the channel waits for the first. */
-const planning = new WeakMap<Connection, Map<string, Promise<void>>>();
+const planning = new WeakMap<Connection, Map<string, Planned>>();
+
+/** The subscribe of `channel` under way was answered (`subscribed`, or its error). */
+function answered(conn: Connection, channel: string): void {
+  planning.get(conn)?.get(channel)?.answer();
+}
 
 /** Channels held or being subscribed (a burst of subscribes in flight counts too). */
 function subscribedOrPlanned(conn: Connection): number {
@@ -143,7 +157,7 @@ export async function subscribe(core: GatewayCore, conn: Connection, frame: Subs
   }
   const pending = planning.get(conn)?.get(channel);
   if (pending) {
-    await pending;
+    await pending.done;
     if (conn.isOpen) await subscribe(core, conn, frame); // answered as a repeat, or retried if the first failed
     return;
   }
@@ -167,25 +181,42 @@ export async function subscribe(core: GatewayCore, conn: Connection, frame: Subs
     });
     return;
   }
-  await planned(conn, channel, () =>
+  await planned<unknown>(conn, channel, () =>
     frame.from === undefined
       ? attach(core, conn, channel, undefined, ref)
       : subscribeFrom(core, conn, channel, { after: frame.from, epoch: frame.epoch }, ref),
   );
 }
 
-/** Run a subscribe of `channel` as the one under way for it, so that others wait for it. */
-async function planned(conn: Connection, channel: string, work: () => Promise<unknown>): Promise<void> {
+/**
+ * Run a subscribe of `channel` as the one under way for it, so that others wait for it: a
+ * second subscribe until it is done, an unsubscribe until it is answered (`unsubscribe`).
+ */
+async function planned<T>(conn: Connection, channel: string, work: () => Promise<T>): Promise<T> {
   let plans = planning.get(conn);
   if (!plans) {
     plans = new Map();
     planning.set(conn, plans);
   }
-  const done = work().then(() => {});
-  plans.set(channel, done);
+  let answer = () => {};
+  const plan: Planned = {
+    done: Promise.resolve(),
+    answered: new Promise<void>((resolve) => {
+      answer = resolve;
+    }),
+    isAnswered: false,
+    answer: () => {
+      plan.isAnswered = true;
+      answer();
+    },
+  };
+  plans.set(channel, plan);
+  const result = work();
+  plan.done = result.then(() => {});
   try {
-    await done;
+    return await result;
   } finally {
+    plan.answer(); // every way out answers (an error frame, a close)
     plans.delete(channel);
   }
 }
@@ -225,7 +256,7 @@ export async function subscribeInbox(core: GatewayCore, conn: Connection): Promi
   if (!conn.sessionId) return false;
   const channel = inboxChannel(conn.sessionId);
   const pending = planning.get(conn)?.get(channel);
-  if (pending) await pending;
+  if (pending) await pending.done;
   else if (!conn.subscriptions.has(channel))
     await planned(conn, channel, () => attach(core, conn, channel, undefined));
   return conn.subscriptions.has(channel);
@@ -233,6 +264,16 @@ export async function subscribeInbox(core: GatewayCore, conn: Connection): Promi
 
 export function unsubscribe(core: GatewayCore, conn: Connection, frame: UnsubscribeFrame): void {
   const { channel, ref } = frame;
+  // Frames are handled in order: a subscribe of the channel still under way is answered
+  // first, then this takes it back. Run at once, it would find nothing to take back, and the
+  // subscribe would land after its `unsubscribed` and keep the channel (and its slot).
+  const pending = planning.get(conn)?.get(channel);
+  if (pending && !pending.isAnswered) {
+    void pending.answered.then(() => {
+      if (conn.isOpen) unsubscribe(core, conn, frame);
+    });
+    return;
+  }
   conn.deleteServerChannel(channel);
   if (conn.deleteSubscription(channel)) {
     core.direct.stopLive(conn, channel);
@@ -324,7 +365,9 @@ export function replaySessionChannels(core: GatewayCore, conn: Connection): void
   conn.pendingReplay = undefined;
   if (!pending) return;
   Promise.all(
-    [...pending.plans].map(([channel, plan]) => attach(core, conn, channel, plan, undefined, true)),
+    [...pending.plans].map(([channel, plan]) =>
+      planned(conn, channel, () => attach(core, conn, channel, plan, undefined, true)),
+    ),
   ).then(
     (counts) => pending.trace?.finished(counts.reduce((total, count) => total + count, 0)),
     (error: unknown) => {

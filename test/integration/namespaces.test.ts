@@ -172,6 +172,24 @@ describe.each(TRANSPORTS)('over %s', (transport: Transport) => {
       expect(await subscribe(fifth, channel)).toMatchObject({ code: 'CHANNEL_FULL' });
     });
 
+    it('a subscribe taken back at once (an unsubscribe right behind it) leaves no place held', async () => {
+      const channel = `stage:taken-back-${run}-${transport}`;
+      await publishMany(a.http, channel, 3, 1);
+      for (const from of [undefined, '0-0']) {
+        const { client } = await session(a, {}, transport);
+        client.send({ type: 'subscribe', channel, ref: 's', ...(from ? { from } : {}) });
+        client.send({ type: 'unsubscribe', channel, ref: 'u' });
+        await client.next((f) => f.type === 'unsubscribed' && f.ref === 'u');
+      }
+      // Both still connected, holding nothing: the two places are free.
+      const [{ client: one }, { client: two }] = await Promise.all([
+        session(a, {}, transport),
+        session(b, {}, transport),
+      ]);
+      expect(await subscribe(one, channel)).toMatchObject({ type: 'subscribed' });
+      expect(await subscribe(two, channel)).toMatchObject({ type: 'subscribed' });
+    });
+
     it('a resumed session keeps its channel past the cap', async () => {
       const channel = `solo:resume-${run}-${transport}`;
       const { client, welcome } = await session(a, {}, transport);

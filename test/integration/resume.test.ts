@@ -222,6 +222,68 @@ describe.each(TRANSPORTS)('the resume handshake, over %s', (transport: Transport
     expect(actor?.getSnapshot().context.correlationId).toBe('my-own-id');
   });
 
+  it('an unsubscribe sent right behind a subscribe is answered after it, and takes the channel back', async () => {
+    const gw = await gateway();
+    const token = await mintToken({ sub: 'changed-mind' });
+    const { client, welcome } = await TestClient.session(endpoint(gw, transport), { token });
+    clients.push(client);
+    const [fromStart, fromNow] = [newChannel(), newChannel()];
+    await publishMany(gw.http, fromStart, 5);
+    client.send({ type: 'subscribe', channel: fromStart, from: '0-0', ref: 's1' });
+    client.send({ type: 'unsubscribe', channel: fromStart, ref: 'u1' });
+    client.send({ type: 'subscribe', channel: fromNow, ref: 's2' });
+    client.send({ type: 'unsubscribe', channel: fromNow, ref: 'u2' });
+    await client.next((f) => f.type === 'unsubscribed' && f.ref === 'u2');
+    await client.next((f) => f.type === 'unsubscribed' && f.ref === 'u1');
+    const answers = (channel: string) =>
+      client.frames
+        .filter((f) => (f.type === 'subscribed' || f.type === 'unsubscribed') && f.channel === channel)
+        .map((f) => `${f.type} ${(f as { ref?: string }).ref}`);
+    expect(answers(fromStart)).toEqual(['subscribed s1', 'unsubscribed u1']);
+    expect(answers(fromNow)).toEqual(['subscribed s2', 'unsubscribed u2']);
+
+    // A replay under way may still finish (docs/protocol.md, unsubscribe); nothing live follows.
+    const late = [...(await publishMany(gw.http, fromStart, 1)), ...(await publishMany(gw.http, fromNow, 1))];
+    await settle(client);
+    await sleep(200);
+    expect(ids(client.events()).filter((id) => late.includes(id))).toEqual([]);
+    expect(gw.gateway.channelsRead()).toBe(0);
+    client.drop();
+    await sleep(100);
+    const back = await resume(endpoint(gw, transport), token, welcome, {});
+    expect(back.welcome.channels.map((c) => c.channel)).toEqual([]);
+  });
+
+  it('an unsubscribe sent behind a resume hello takes a resumed channel back', async () => {
+    const gw = await gateway();
+    const channel = newChannel();
+    const token = await mintToken({ sub: 'resumed-then-left' });
+    const first = await subscribed(endpoint(gw, transport), token, channel);
+    const before = await publishMany(gw.http, channel, 3);
+    await first.client.waitForEvents(3);
+    first.client.drop();
+    await publishMany(gw.http, channel, 5);
+
+    const client = await TestClient.connect(endpoint(gw, transport));
+    clients.push(client);
+    client.send({
+      type: 'hello',
+      token,
+      resume: {
+        sessionId: first.welcome.sessionId,
+        resumeToken: first.welcome.resumeToken,
+        lastEventIds: { [channel]: lastId(before) },
+      },
+    });
+    client.send({ type: 'unsubscribe', channel, ref: 'u' });
+    await client.next((f) => f.type === 'unsubscribed' && f.ref === 'u');
+    const late = await publishMany(gw.http, channel, 1);
+    await settle(client);
+    await sleep(200);
+    expect(ids(client.events()).filter((id) => late.includes(id))).toEqual([]);
+    expect(gw.gateway.channelsRead()).toBe(0);
+  });
+
   it('replays once for two subscribes from the same position, and stops reading when unsubscribed', async () => {
     const gw = await gateway();
     const channel = newChannel();

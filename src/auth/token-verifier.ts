@@ -85,7 +85,11 @@ export async function createTokenVerifier(
         (await jwtVerify(token, key, { algorithms, ...checks })).payload;
     } catch (error) {
       if (error instanceof errors.JWTExpired) throw new TetherError('AUTH_TOKEN_EXPIRED', { cause: error });
-      const missingExp = error instanceof errors.JWTClaimValidationFailed && error.claim === 'exp';
+      // Only a token without exp is AUTH_REQUIRE_EXP's doing: a malformed one keeps jose's message.
+      const missingExp =
+        error instanceof errors.JWTClaimValidationFailed &&
+        error.claim === 'exp' &&
+        error.reason === 'missing';
       throw new TetherError('AUTH_INVALID_TOKEN', {
         cause: error,
         detail: missingExp ? 'token has no exp claim (AUTH_REQUIRE_EXP)' : (error as Error).message,

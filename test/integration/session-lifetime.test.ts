@@ -6,7 +6,7 @@
  * both transports (WebSocket and the SSE fallback, issue 17).
  */
 import { randomUUID } from 'node:crypto';
-import { SignJWT } from 'jose';
+import { type JWTPayload, SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { ErrorFrame, WelcomeFrame } from '../../src/shared/frames.ts';
@@ -46,6 +46,21 @@ describe.each(TRANSPORTS)('over %s', (transport: Transport) => {
       expect(error).toMatchObject({ code: 'AUTH_INVALID_TOKEN', retryable: false });
       expect(error.detail).toContain('no exp claim');
       expect((await client.waitClosed()).code).toBe(4001);
+    });
+
+    it('an exp that is not a number is AUTH_INVALID_TOKEN saying so, whatever AUTH_REQUIRE_EXP is', async () => {
+      const gw = await gateway();
+      const token = await new SignJWT({ exp: 'tomorrow' } as unknown as JWTPayload)
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject('malformed')
+        .sign(new TextEncoder().encode(TEST_SECRET));
+      const client = await TestClient.connect(endpoint(gw, transport));
+      cleanups.push(() => client.drop());
+      client.send({ type: 'hello', token });
+      const error = (await client.next((f) => f.type === 'error')) as ErrorFrame;
+      expect(error).toMatchObject({ code: 'AUTH_INVALID_TOKEN' });
+      expect(error.detail).toMatch(/"exp" claim must be a number/);
+      expect(error.detail).not.toMatch(/AUTH_REQUIRE_EXP/);
     });
 
     it('false (outside production, by default): the same token is accepted', async () => {

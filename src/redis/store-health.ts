@@ -5,11 +5,15 @@
  *
  * A PING every `pingMs`, raced against `timeoutMs`: ioredis keeps a stalled
  * server's connection `ready` and queues commands behind it for ever, so the
- * connection's status alone would call a frozen Redis healthy. On a cluster every
+ * connection's status alone would call a frozen Redis healthy. The PING waits behind
+ * this process's own commands, so a late one counts only when none of those was
+ * answered meanwhile either: a Redis busy with a storm's resumes is slow, not frozen,
+ * and calling it down would refuse every client the storm brings back. On a cluster every
  * master is pinged: one that does not answer makes its slots' channels and
  * sessions unusable, so the store is not ready.
  */
 
+import type { Redis } from 'ioredis';
 import { type StoreReadiness, StoreStalledError } from '../core/ports/store-readiness.ts';
 import { masters, nodeName, type RedisConnection } from './redis-target.ts';
 import { isStoreUnavailableError } from './store-errors.ts';
@@ -114,12 +118,13 @@ export class StoreHealth implements StoreReadiness {
     return this.lastMasters;
   }
 
-  /** PING every master at once; the slowest answer is the store's round trip. */
-  private async pingMasters(): Promise<void> {
+  /** PING every master at once (`answered[i]` set as master i answers); the slowest is the store's round trip. */
+  private async pingMasters(nodes: Redis[], answered: boolean[]): Promise<void> {
     this.lastMasters = await Promise.all(
-      masters(this.redis).map(async (node) => {
+      nodes.map(async (node, i) => {
         const started = performance.now();
         await node.ping();
+        answered[i] = true;
         return { node: nodeName(node), roundTripMs: performance.now() - started };
       }),
     );
@@ -136,21 +141,37 @@ export class StoreHealth implements StoreReadiness {
     let late = false;
     let answered = false;
     const started = performance.now();
-    const timeout = setTimeout(() => {
+    const nodes = masters(this.redis);
+    const pinged: boolean[] = nodes.map(() => false);
+    let heads = nodes.map(queueHead);
+    const judge = () => {
       // Judged after this turn's poll phase has read what arrived: timers run first, so
       // when the gateway's own loop stalled past timeoutMs (a storm's handshakes), the
       // answer is waiting unread, and Redis must not be called down for the gateway's lag.
       setImmediate(() => {
         if (answered) return;
+        // Each PING waits behind this process's own commands to that master: one whose
+        // master answered some of them meanwhile is busy (a storm's resumes), not frozen.
+        // Wait on while every master still owing its PING is busy so. (Nothing queued
+        // before a PING: nothing to be busy with.)
+        const now = nodes.map(queueHead);
+        const busy = (i: number) => heads[i] !== undefined && now[i] !== heads[i];
+        if (nodes.every((_, i) => pinged[i] || busy(i))) {
+          heads = now;
+          timeout = setTimeout(judge, timeoutMs);
+          timeout.unref();
+          return;
+        }
         late = true;
         this.roundTrip = undefined;
         this.responding = false;
-        this.options.onRoundTrip?.(timeoutMs); // at least this slow
+        this.options.onRoundTrip?.(performance.now() - started); // at least this slow
         this.failWaitingCommands();
       });
-    }, timeoutMs);
+    };
+    let timeout = setTimeout(judge, timeoutMs);
     timeout.unref();
-    this.pingMasters().then(
+    this.pingMasters(nodes, pinged).then(
       () => {
         answered = true;
         clearTimeout(timeout);
@@ -171,4 +192,9 @@ export class StoreHealth implements StoreReadiness {
       },
     );
   }
+}
+
+/** The oldest command a connection waits on: another one later means Redis answered it. */
+function queueHead(node: Redis): unknown {
+  return node.commandQueue.peekFront();
 }

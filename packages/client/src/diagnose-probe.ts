@@ -1,7 +1,6 @@
 /**
  * The throwaway connection behind `diagnose()`: opens a socket (WebSocket or the SSE
- * fallback), says hello, pings,
- * and waits for frames one at a time. It never throws at the caller — each step
+ * fallback), says hello, pings, and waits for frames one at a time. It never throws at the caller — each step
  * returns what it saw — and a frame that is not JSON is skipped, not fatal.
  */
 

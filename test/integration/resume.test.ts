@@ -60,6 +60,23 @@ async function resume(
   return session;
 }
 
+/** A client whose resume hello is sent and not yet answered: what it sends now goes behind it. */
+async function sentResumeHello(
+  url: string,
+  token: string,
+  welcome: WelcomeFrame,
+  lastEventIds: Record<string, string>,
+): Promise<TestClient> {
+  const client = await TestClient.connect(url);
+  clients.push(client);
+  client.send({
+    type: 'hello',
+    token,
+    resume: { sessionId: welcome.sessionId, resumeToken: welcome.resumeToken, lastEventIds },
+  });
+  return client;
+}
+
 const newChannel = () => `resume:${randomUUID().slice(0, 8)}`;
 
 describe.each(TRANSPORTS)('resume after a network drop, over %s', (transport: Transport) => {
@@ -178,14 +195,9 @@ describe.each(TRANSPORTS)('the resume handshake, over %s', (transport: Transport
     first.client.drop();
     await publishMany(gw.http, channel, 2000);
 
-    const client = await TestClient.connect(endpoint(gw, transport));
-    clients.push(client);
-    const resumeFrame = {
-      sessionId: first.welcome.sessionId,
-      resumeToken: first.welcome.resumeToken,
-      lastEventIds: { [channel]: lastId(before) },
-    };
-    client.send({ type: 'hello', token, resume: resumeFrame });
+    const client = await sentResumeHello(endpoint(gw, transport), token, first.welcome, {
+      [channel]: lastId(before),
+    });
     client.send({ type: 'ping', ts: 1 }); // pipelined: held until welcome
     await client.next((f) => f.type === 'welcome');
     client.send({ type: 'ping', ts: 2 });
@@ -264,16 +276,8 @@ describe.each(TRANSPORTS)('the resume handshake, over %s', (transport: Transport
     first.client.drop();
     await publishMany(gw.http, channel, 5);
 
-    const client = await TestClient.connect(endpoint(gw, transport));
-    clients.push(client);
-    client.send({
-      type: 'hello',
-      token,
-      resume: {
-        sessionId: first.welcome.sessionId,
-        resumeToken: first.welcome.resumeToken,
-        lastEventIds: { [channel]: lastId(before) },
-      },
+    const client = await sentResumeHello(endpoint(gw, transport), token, first.welcome, {
+      [channel]: lastId(before),
     });
     client.send({ type: 'unsubscribe', channel, ref: 'u' });
     await client.next((f) => f.type === 'unsubscribed' && f.ref === 'u');

@@ -31,6 +31,8 @@ export interface ReplayTarget {
   whenWritable(): Promise<void>;
   /** Bytes the socket takes before its slow-consumer limit (MAX_BACKPRESSURE_BYTES). */
   room(): number;
+  /** The socket still holds `channel`: an unsubscribe during the replay ends it at the next page. */
+  wants(channel: string): boolean;
   subscribeLive(channel: string): void;
   /** Events after the socket's position were trimmed during the replay: it must resume. */
   missed(channel: string): void;
@@ -78,6 +80,7 @@ export async function replayThenGoLive(
   for (;;) {
     const cursor = reader.cursor(channel);
     if (!target.isOpen() || cursor === undefined) return -1;
+    if (!target.wants(channel)) return replayed;
     const ahead = compareEventIds(sentUpTo, cursor);
     if (ahead === 0) {
       target.subscribeLive(channel); // same tick as the cursor check: nothing can slip between

@@ -33,6 +33,7 @@ function replayTarget(core: GatewayCore, conn: Connection): ReplayTarget {
     mustDrain: () => !conn.writable(),
     whenWritable: () => conn.whenWritable(),
     room: () => conn.room(),
+    wants: (channel) => conn.subscriptions.has(channel),
     subscribeLive: (channel) => core.direct.goLive(conn, channel, liveMode(core, conn, channel)),
     missed: (channel) =>
       conn.close('SERVICE_RESTART', { detail: `events of ${channel} were trimmed during the replay` }),

@@ -14,7 +14,8 @@
  * - connecting.handshake: the socket is open; hello, then the token check
  *   (`authenticate`), the pool's decision (`admitting`), then the session is created
  *   or resumed and `welcome` sent (`attaching`). One budget, `handshakeTimeout`,
- *   covers the whole region.
+ *   covers the whole region; it ends in HANDSHAKE_TIMEOUT if no hello came, and in
+ *   SERVER_TIMEOUT if the hello came and the gateway's own steps ran out the time.
  * - connecting.queued: the pool is saturated; wait in the priority line until
  *   `admissionTimeout`. A grant re-enters the handshake at `attaching` with a fresh
  *   budget for that last step (the wait in line is not the client's delay).
@@ -33,7 +34,7 @@
  *
  * Pure: effects and steps are named stubs; the file opens as-is in the Stately visualizer.
  */
-import { assign, not, setup } from 'xstate';
+import { assign, not, setup, stateIn } from 'xstate';
 
 export interface ConnectionInput {
   connectionId: string;
@@ -209,6 +210,8 @@ export const connectionMachine = setup({
       context.tokenExpiresAt !== undefined && context.tokenExpiresAt <= Date.now(),
     errorBudgetSpent: defaults.guards.errorBudgetSpent,
     handedOver: ({ event }) => event.type === 'attach.done' && event.output.handedOver,
+    /** The handshake budget ran out before the client's hello: the client's delay, not ours. */
+    helloNotReceived: stateIn({ connecting: { handshake: 'awaitingHello' } }),
     disconnectIsFinal: ({ event }) => event.type === 'server.disconnect' && !event.resumable,
     /** A token without `iat` cannot show it was issued after: it counts as revoked. */
     tokenIssuedBefore: ({ context, event }) =>
@@ -324,13 +327,27 @@ export const connectionMachine = setup({
         handshake: {
           initial: 'awaitingHello',
           after: {
-            handshakeTimeout: {
-              target: '#connection.failed',
-              actions: [
-                { type: 'fail', params: { code: 'HANDSHAKE_TIMEOUT' } },
-                { type: 'closeTransport', params: { code: 'HANDSHAKE_TIMEOUT' } },
-              ],
-            },
+            // Who ran out the budget decides the code: a client that never sent hello
+            // (HANDSHAKE_TIMEOUT, 4003), or this gateway, whose token check, admission
+            // or session step did not finish in time — overloaded or its store slow
+            // (SERVER_TIMEOUT, 1013: try again later).
+            handshakeTimeout: [
+              {
+                guard: 'helloNotReceived',
+                target: '#connection.failed',
+                actions: [
+                  { type: 'fail', params: { code: 'HANDSHAKE_TIMEOUT' } },
+                  { type: 'closeTransport', params: { code: 'HANDSHAKE_TIMEOUT' } },
+                ],
+              },
+              {
+                target: '#connection.failed',
+                actions: [
+                  { type: 'fail', params: { code: 'SERVER_TIMEOUT' } },
+                  { type: 'closeTransport', params: { code: 'SERVER_TIMEOUT' } },
+                ],
+              },
+            ],
           },
           states: {
             awaitingHello: {

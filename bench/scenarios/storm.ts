@@ -203,7 +203,7 @@ async function storm(
         `not connected at the end: ${down.map(([why, n]) => `${n} × ${why}`).join(', ')}`,
       );
     // How every socket of the storm ended: refused connects while the gateway was down, and
-    // what the gateway closed the others with (a thrashing run shows HANDSHAKE_TIMEOUT, SERVER_BUSY).
+    // what the gateway closed the others with (a thrashing run shows SERVER_TIMEOUT, SERVER_BUSY).
     const ends = Object.entries(final.socketEnds).sort((a, b) => b[1] - a[1]);
     sink.note(scenario, 'tether', `sockets ended: ${ends.map(([why, n]) => `${n} × ${why}`).join(', ')}`);
     if (final.resumeFailed > 0)

@@ -87,7 +87,11 @@ export const EnvSchema = T.Object({
     description:
       'Silence (s) after which a peer is dropped; uWS pings min(this/2, 16) s before (40: ping at 24 s, drop at 40 s)',
   }),
-  HANDSHAKE_TIMEOUT_MS: Ms(10_000, 'Time allowed between socket open and hello', 100),
+  HANDSHAKE_TIMEOUT_MS: Ms(
+    10_000,
+    'Time allowed from socket open to welcome (the wait in the admission queue aside): a hello later than this closes with HANDSHAKE_TIMEOUT, a gateway slower than this with SERVER_TIMEOUT',
+    100,
+  ),
   RESUME_WINDOW_MS: Ms(120_000, 'How long a dropped session stays resumable', 1000),
   CHANNEL_RETENTION: T.Integer({
     default: 10_000,

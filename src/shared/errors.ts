@@ -217,6 +217,15 @@ export const ERRORS = {
     message: 'The client read too slowly and its outbound buffer passed the limit.',
     recovery: 'Reconnect with resume; the missed events are replayed from the event log.',
   },
+  SERVER_TIMEOUT: {
+    category: 'system',
+    closeCode: 1013,
+    retryable: true,
+    retryAfterMs: 2000,
+    message:
+      'The hello arrived, but this gateway process did not finish the handshake (token check, admission, session) within the handshake timeout: it or its store is overloaded.',
+    recovery: 'Retry after retryAfterMs (jittered); a resume token you held still resumes the session.',
+  },
   SERVER_BUSY: {
     category: 'system',
     closeCode: 1013,

@@ -548,13 +548,24 @@ describe('connection machine — timers, with an actor', () => {
     expect(ran).toEqual([{ type: 'closeTransport', params: { code: 'HANDSHAKE_TIMEOUT' } }]);
   });
 
-  it('the budget covers the token check: a verification that hangs times out too', () => {
-    const { actor } = actorWith();
+  it('the budget covers the token check: a verification that hangs is the gateway’s SERVER_TIMEOUT, not the client’s', () => {
+    const { actor, ran } = actorWith();
     actor.send(HELLO as ConnectionEvent);
     vi.advanceTimersByTime(settings.handshakeTimeoutMs - 1);
     expect(actor.getSnapshot().value).toEqual({ connecting: { handshake: 'authenticating' } });
     vi.advanceTimersByTime(1);
-    expect(actor.getSnapshot().context.failure).toBe('HANDSHAKE_TIMEOUT');
+    expect(actor.getSnapshot().context.failure).toBe('SERVER_TIMEOUT');
+    expect(ran.at(-1)).toEqual({ type: 'closeTransport', params: { code: 'SERVER_TIMEOUT' } });
+  });
+
+  it('a session step that outlasts the budget after a direct admission → SERVER_TIMEOUT', async () => {
+    const { actor } = actorWith({ authenticate: async () => authenticated });
+    actor.send(HELLO as ConnectionEvent);
+    await vi.advanceTimersByTimeAsync(0);
+    actor.send(GRANTED as ConnectionEvent);
+    expect(actor.getSnapshot().value).toEqual({ connecting: { handshake: 'attaching' } });
+    vi.advanceTimersByTime(settings.handshakeTimeoutMs);
+    expect(actor.getSnapshot().context.failure).toBe('SERVER_TIMEOUT');
   });
 
   it('hello, token, slot and session in time → connected, and the handshake timer is gone', async () => {
@@ -586,7 +597,7 @@ describe('connection machine — timers, with an actor', () => {
     vi.advanceTimersByTime(settings.handshakeTimeoutMs - 1);
     expect(actor.getSnapshot().value).toEqual({ connecting: { handshake: 'attaching' } });
     vi.advanceTimersByTime(1);
-    expect(actor.getSnapshot().context.failure).toBe('HANDSHAKE_TIMEOUT');
+    expect(actor.getSnapshot().context.failure).toBe('SERVER_TIMEOUT');
   });
 
   it('a token that expires mid-session closes the transport with AUTH_TOKEN_EXPIRED; the session stays resumable', async () => {

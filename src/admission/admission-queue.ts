@@ -43,8 +43,13 @@ export interface AdmissionQueueOptions {
 }
 
 const QUEUE_NAME_START = 'admission-';
-/** Jobs taken from the queue in one burst of round trips. */
-const PULL_BATCH = 100;
+/**
+ * Jobs taken from the queue in one burst of round trips: ADMISSION_QUEUE_MAX's default, so
+ * a full line empties in one burst. Under a reconnect storm a round trip waits hundreds of
+ * ms behind the handshakes' own commands, so the burst size sets how fast the line drains
+ * (docs/admission.md, § The BullMQ queue, has the storms measured at 100 and at 1000).
+ */
+const PULL_BATCH = 1000;
 
 /** The queue of node `nodeId` (BullMQ queue names cannot hold ':'). */
 export function admissionQueueName(nodeId: string): string {
@@ -203,10 +208,10 @@ export class AdmissionQueue {
   }
 
   /**
-   * Take up to PULL_BATCH jobs at once: one at a time, two Redis round trips each
-   * admitted a few dozen waiters a second (a reconnect storm at 40 ms round trips:
-   * ~12/s, while thousands waited). Redis runs the scripts in the order they were
-   * sent, so a batch still comes out in priority order and is admitted in it.
+   * Take up to PULL_BATCH jobs at once, in two round trips: one at a time, two Redis
+   * round trips each admitted a few dozen waiters a second (a reconnect storm at 40 ms
+   * round trips: ~12/s, while thousands waited). Redis runs the scripts in the order they
+   * were sent, so a batch still comes out in priority order and is admitted in it.
    */
   private async pull(slots: () => number): Promise<number> {
     let admitted = 0;

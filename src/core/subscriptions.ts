@@ -150,7 +150,57 @@ function subscribedOrPlanned(conn: Connection): number {
   return count;
 }
 
-export async function subscribe(core: GatewayCore, conn: Connection, frame: SubscribeFrame): Promise<void> {
+/** A channel's frame under way: `finished` when all its work is done, `answered` once its client heard. */
+interface ChannelStep {
+  finished: Promise<void>;
+  answered: Promise<void>;
+}
+
+/** Per connection and channel: when the last subscribe or unsubscribe received has been answered. */
+const lastAnswered = new WeakMap<Connection, Map<string, Promise<void>>>();
+
+const DONE = Promise.resolve();
+
+/**
+ * Run a subscribe or unsubscribe of `channel` once every earlier one of that channel has
+ * been answered, so the answers come in the order asked and the last frame decides
+ * whether the channel is held: subscribe, subscribe, unsubscribe ends unsubscribed, though
+ * the second subscribe waits for the first one's replay. With nothing unanswered it runs
+ * at once. Resolves when the step's work is done.
+ */
+function inChannelOrder(conn: Connection, channel: string, step: () => ChannelStep): Promise<void> {
+  let tails = lastAnswered.get(conn);
+  if (!tails) {
+    tails = new Map();
+    lastAnswered.set(conn, tails);
+  }
+  const earlier = tails.get(channel);
+  let current: ChannelStep;
+  if (earlier === undefined) current = step();
+  else {
+    const started = earlier.then(() => (conn.isOpen ? step() : { finished: DONE, answered: DONE }));
+    current = { finished: started.then((s) => s.finished), answered: started.then((s) => s.answered) };
+  }
+  const tail = current.answered.catch(() => {});
+  tails.set(channel, tail);
+  void tail.then(() => {
+    if (tails.get(channel) === tail) tails.delete(channel);
+  });
+  return current.finished;
+}
+
+export function subscribe(core: GatewayCore, conn: Connection, frame: SubscribeFrame): Promise<void> {
+  return inChannelOrder(conn, frame.channel, () => {
+    const underWay = planning.get(conn)?.get(frame.channel);
+    const finished = subscribeNow(core, conn, frame);
+    // Answered with `subscribed` (or its error) before its replay is done, when it planned one.
+    const own = planning.get(conn)?.get(frame.channel);
+    const answered = own && own !== underWay && !own.isAnswered ? own.answered : finished;
+    return { finished, answered: Promise.race([answered, finished]) };
+  });
+}
+
+async function subscribeNow(core: GatewayCore, conn: Connection, frame: SubscribeFrame): Promise<void> {
   const { channel, ref } = frame;
   if (!connectionMayRead(conn, channel)) {
     conn.fail('FORBIDDEN_CHANNEL', { ref, detail: channel });
@@ -159,7 +209,7 @@ export async function subscribe(core: GatewayCore, conn: Connection, frame: Subs
   const pending = planning.get(conn)?.get(channel);
   if (pending) {
     await pending.done;
-    if (conn.isOpen) await subscribe(core, conn, frame); // answered as a repeat, or retried if the first failed
+    if (conn.isOpen) await subscribeNow(core, conn, frame); // answered as a repeat, or retried if the first failed
     return;
   }
   if (conn.subscriptions.has(channel)) {
@@ -264,14 +314,21 @@ export async function subscribeInbox(core: GatewayCore, conn: Connection): Promi
 }
 
 export function unsubscribe(core: GatewayCore, conn: Connection, frame: UnsubscribeFrame): void {
+  void inChannelOrder(conn, frame.channel, () => {
+    unsubscribeNow(core, conn, frame);
+    return { finished: DONE, answered: DONE };
+  });
+}
+
+function unsubscribeNow(core: GatewayCore, conn: Connection, frame: UnsubscribeFrame): void {
   const { channel, ref } = frame;
-  // Frames are handled in order: a subscribe of the channel still under way is answered
-  // first, then this takes it back. Run at once, it would find nothing to take back, and the
-  // subscribe would land after its `unsubscribed` and keep the channel (and its slot).
+  // A resumed session's channel still being planned is answered first, then this takes it
+  // back (a client's own subscribes are already answered: inChannelOrder). Run at once, it
+  // would find nothing to take back, and the resume would keep the channel (and its slot).
   const pending = planning.get(conn)?.get(channel);
   if (pending && !pending.isAnswered) {
     void pending.answered.then(() => {
-      if (conn.isOpen) unsubscribe(core, conn, frame);
+      if (conn.isOpen) unsubscribeNow(core, conn, frame);
     });
     return;
   }

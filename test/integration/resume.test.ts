@@ -266,6 +266,45 @@ describe.each(TRANSPORTS)('the resume handshake, over %s', (transport: Transport
     expect(back.welcome.channels.map((c) => c.channel)).toEqual([]);
   });
 
+  it('a channel’s frames are answered in the order sent, and the last one decides whether it is held', async () => {
+    const gw = await gateway();
+    const token = await mintToken({ sub: 'twice-then-not' });
+    const { client, welcome } = await TestClient.session(endpoint(gw, transport), { token });
+    clients.push(client);
+    const [dropped, kept] = [newChannel(), newChannel()];
+    await publishMany(gw.http, dropped, 5);
+    await publishMany(gw.http, kept, 5);
+    // subscribe, subscribe, unsubscribe: not held. The same then subscribe again: held.
+    for (const [ref, frame] of [
+      ['a1', { type: 'subscribe', channel: dropped, from: '0-0' }],
+      ['a2', { type: 'subscribe', channel: dropped }],
+      ['a3', { type: 'unsubscribe', channel: dropped }],
+      ['b1', { type: 'subscribe', channel: kept, from: '0-0' }],
+      ['b2', { type: 'subscribe', channel: kept }],
+      ['b3', { type: 'unsubscribe', channel: kept }],
+      ['b4', { type: 'subscribe', channel: kept }],
+    ] as const)
+      client.send({ ...frame, ref });
+    await client.next((f) => f.type === 'subscribed' && f.ref === 'b4');
+    await client.next((f) => f.type === 'unsubscribed' && f.ref === 'a3');
+    const answers = (channel: string) =>
+      client.frames
+        .filter((f) => (f.type === 'subscribed' || f.type === 'unsubscribed') && f.channel === channel)
+        .map((f) => `${f.type} ${(f as { ref?: string }).ref}`);
+    expect(answers(dropped)).toEqual(['subscribed a1', 'subscribed a2', 'unsubscribed a3']);
+    expect(answers(kept)).toEqual(['subscribed b1', 'subscribed b2', 'unsubscribed b3', 'subscribed b4']);
+
+    const [lateDropped] = await publishMany(gw.http, dropped, 1);
+    const [lateKept] = await publishMany(gw.http, kept, 1);
+    await client.next((f) => f.type === 'event' && f.id === lateKept);
+    expect(ids(client.events(dropped))).not.toContain(lateDropped);
+    client.drop();
+    await sleep(100);
+    const back = await resume(endpoint(gw, transport), token, welcome, {});
+    clients.push(back.client);
+    expect(back.welcome.channels.map((c) => c.channel)).toEqual([kept]);
+  });
+
   it('an unsubscribe sent behind a resume hello takes a resumed channel back', async () => {
     const gw = await gateway();
     const channel = newChannel();

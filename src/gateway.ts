@@ -317,6 +317,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
       actionsWaiting: () => actions.depth(),
       storeReady: () => store.isReady(),
       rateLimitHits: () => limits.limits.stats.hits,
+      longestStallMs: () => resources.takeLongestLagMs(),
     }),
     resources,
     channelsRead: () => reader.channelCount(),

@@ -8,6 +8,10 @@
  *   restart_s               SIGTERM → the new gateway ready: drain_and_exit_s + start_s
  *   lost_events             Σ over clients of events stored in Redis but never received (must be 0)
  *   peak_connects_per_s     resumed welcomes in the busiest 1 s window
+ *   max_event_loop_stall_ms the new gateway's longest event-loop stall while the clients came
+ *                           back and caught up (tether_event_loop_stall_max_seconds, read once
+ *                           the restart is done, which starts its window, and once every client
+ *                           holds every event)
  * Tether only: the bare peers have no resume, and Socket.IO's connection state
  * recovery keeps missed packets in the server's memory, which a restart loses.
  *
@@ -175,6 +179,7 @@ async function storm(
       pool.pids(),
     );
 
+    await longestStallMs(system.httpUrl); // from here only the new processes listen
     const back = await waitForAll(ctx, scenario, size.resumeDeadlineMs);
     const serverCpu = server.read();
     const generatorCpu = generators.read();
@@ -187,6 +192,7 @@ async function storm(
       `backend: ${totals.acked} publishes acknowledged, ${totals.failed} refused or unanswered (the gateway was down or busy), ${stored} events in the stream (an unanswered publish may still have been stored)`,
     );
     const final = await waitForEvents(ctx, stored);
+    const stallMs = await longestStallMs(system.httpUrl); // the replays after the welcomes included
 
     const allBack = back.connected === back.clients;
     if (!allBack)
@@ -224,6 +230,7 @@ async function storm(
     add('connect_attempts_per_client', round(final.connectAttempts / final.clients), '');
     add('cpu_us_per_resume', round(serverCpu.totalUs / Math.max(1, back.resumed)), 'µs');
     add('generator_cpu_pct', round(cpuPercent(generatorCpu.totalUs, generatorCpu.wallMs)), '% of a core');
+    add('max_event_loop_stall_ms', round(stallMs), 'ms');
   } finally {
     await publisher.stop();
     await closeGroup(ctx, GROUP);
@@ -301,6 +308,13 @@ function peakPerSecond(buckets: Record<string, number>): number {
     peak = Math.max(peak, n);
   }
   return peak;
+}
+
+/** The gateway's tether_event_loop_stall_max_seconds in ms: its longest stall since the last read. */
+async function longestStallMs(httpUrl: string): Promise<number> {
+  const text = await (await fetch(`${httpUrl}/metrics`)).text();
+  const line = /^tether_event_loop_stall_max_seconds (\S+)/m.exec(text);
+  return line ? Number(line[1]) * 1000 : Number.NaN;
 }
 
 async function channelLength(redisUrl: string, channel: string): Promise<number> {

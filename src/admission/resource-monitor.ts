@@ -54,6 +54,8 @@ export class ResourceMonitor {
   /** When the previous sample ran (performance.now()), to see how late this one is. */
   private sampledAt = 0;
   latest: ResourceSample = { lagMs: 0, heapRatio: 0, bufferedBytes: 0, pressure: 'normal' };
+  /** The longest lag sampled since `takeLongestLagMs()` last read it. */
+  private longestLagMs = 0;
 
   constructor(
     private readonly config: AdmissionConfig,
@@ -71,6 +73,18 @@ export class ResourceMonitor {
   stop(): void {
     clearInterval(this.timer);
     this.histogram.disable();
+  }
+
+  /**
+   * The longest event-loop stall sampled since the previous call, which starts a new window
+   * (tether_event_loop_stall_max_seconds, read per scrape). Node's own delay histogram, and
+   * so prom-client's nodejs_eventloop_lag_max_seconds, can miss a single stall entirely
+   * (a 1.5 s block read as 50 ms); this timer's lateness does not.
+   */
+  takeLongestLagMs(): number {
+    const longest = this.longestLagMs;
+    this.longestLagMs = 0;
+    return longest;
   }
 
   private sample(): void {
@@ -91,6 +105,7 @@ export class ResourceMonitor {
       ...raw,
       pressure: pressureOf(raw, this.config, this.latest.lagMs >= this.config.shed.lagMs),
     };
+    this.longestLagMs = Math.max(this.longestLagMs, sample.lagMs);
     const changed = sample.pressure !== this.latest.pressure;
     this.latest = sample;
     this.onSample(sample, changed);

@@ -24,6 +24,8 @@ export interface GatewayGaugeSource {
   storeReady(): boolean;
   /** Totals of refusals by limit (RateLimits.stats.hits), synced into tether_rate_limit_hits_total. */
   rateLimitHits(): Record<string, number>;
+  /** The longest event-loop stall since the previous read, ms (ResourceMonitor.takeLongestLagMs). */
+  longestStallMs(): number;
 }
 
 export interface GatewayMetrics {
@@ -72,6 +74,11 @@ export function gatewayMetrics(source: GatewayGaugeSource): GatewayMetrics {
   );
   gauge('tether_admission_queue_depth', 'Connections waiting in the admission queue', (g) =>
     g.set(source.poolContext().waiting),
+  );
+  gauge(
+    'tether_event_loop_stall_max_seconds',
+    'Longest event-loop stall since the previous scrape, from the admission resource monitor (sampled every RESOURCE_SAMPLE_MS; nodejs_eventloop_lag_max_seconds can miss a single stall)',
+    (g) => g.set(source.longestStallMs() / 1000),
   );
   gauge(
     'tether_resource_pressure',

@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { publishMany, settle } from '../support/events.ts';
+import { publishMany, settle, sleep } from '../support/events.ts';
 import { mintToken, publishHttp, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { type Exposition, parsePrometheusText, sampleValue } from '../support/prometheus-text.ts';
 import { TestClient } from '../support/ws-client.ts';
@@ -57,6 +57,17 @@ describe('/metrics', () => {
     // Exactly one state is current (which one depends on this box's event-loop lag right now).
     expect(sampleValue(exposition, 'tether_pool_state')).toBe(1);
     expect(sampleValue(exposition, 'tether_pool_capacity')).toBe(10_000);
+  });
+
+  it('shows a single event-loop stall in tether_event_loop_stall_max_seconds, once', async () => {
+    await scrape(); // starts a fresh window
+    const blockedUntil = Date.now() + 1500; // the gateway runs in this process: block it
+    while (Date.now() < blockedUntil) {}
+    await sleep(700); // the resource monitor's next sample (RESOURCE_SAMPLE_MS, 500) sees it
+    const after = await scrape();
+    expect(sampleValue(after, 'tether_event_loop_stall_max_seconds')).toBeGreaterThanOrEqual(1.2);
+    await sleep(700);
+    expect(sampleValue(await scrape(), 'tether_event_loop_stall_max_seconds')).toBeLessThan(1.2);
   });
 });
 

@@ -208,8 +208,8 @@ export class AdmissionQueue {
   }
 
   /**
-   * Take up to PULL_BATCH jobs at once, in two round trips: one at a time, two Redis
-   * round trips each admitted a few dozen waiters a second (a reconnect storm at 40 ms
+   * Take up to PULL_BATCH jobs at once, in two round trips. Taken one at a time, two round
+   * trips each, waiters were admitted a few dozen a second (a reconnect storm at 40 ms
    * round trips: ~12/s, while thousands waited). Redis runs the scripts in the order they
    * were sent, so a batch still comes out in priority order and is admitted in it.
    */

@@ -16,6 +16,7 @@
  */
 import { Redis } from 'ioredis';
 import { admissionQueueName } from '../../src/admission/admission-queue.ts';
+import { gatewaySample } from '../lib/gateway-sample.ts';
 import { progress } from '../lib/progress.ts';
 import { round, sum } from '../lib/stats.ts';
 import { waitUntil } from '../lib/timing.ts';
@@ -182,17 +183,10 @@ async function commandCalls(redis: Redis): Promise<number> {
   return sum([...info.matchAll(/calls=(\d+)/g)].map((match) => Number(match[1]))) - 1;
 }
 
-async function metricsText(httpUrl: string): Promise<string> {
-  const res = await fetch(`${httpUrl}/metrics`);
-  return res.ok ? res.text() : '';
+function queueDepth(httpUrl: string): Promise<number> {
+  return gatewaySample(httpUrl, /^tether_admission_queue_depth (\S+)$/m);
 }
 
-const sampleOf = (text: string, pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? 0);
-
-async function queueDepth(httpUrl: string): Promise<number> {
-  return sampleOf(await metricsText(httpUrl), /^tether_admission_queue_depth (\S+)$/m);
-}
-
-async function admissionsQueued(httpUrl: string): Promise<number> {
-  return sampleOf(await metricsText(httpUrl), /^tether_admissions_total\{result="queued"\} (\S+)$/m);
+function admissionsQueued(httpUrl: string): Promise<number> {
+  return gatewaySample(httpUrl, /^tether_admissions_total\{result="queued"\} (\S+)$/m);
 }

@@ -27,6 +27,7 @@
  */
 import { Redis } from 'ioredis';
 import { redisKeys } from '../../src/redis/keys.ts';
+import { gatewaySample } from '../lib/gateway-sample.ts';
 import { CpuMeter } from '../lib/proc-stats.ts';
 import { progress } from '../lib/progress.ts';
 import { allocateSourceAddresses } from '../lib/source-addresses.ts';
@@ -312,9 +313,7 @@ function peakPerSecond(buckets: Record<string, number>): number {
 
 /** The gateway's tether_event_loop_stall_max_seconds in ms: its longest stall since the last read. */
 async function longestStallMs(httpUrl: string): Promise<number> {
-  const text = await (await fetch(`${httpUrl}/metrics`)).text();
-  const line = /^tether_event_loop_stall_max_seconds (\S+)/m.exec(text);
-  return line ? Number(line[1]) * 1000 : Number.NaN;
+  return 1000 * (await gatewaySample(httpUrl, /^tether_event_loop_stall_max_seconds (\S+)$/m));
 }
 
 async function channelLength(redisUrl: string, channel: string): Promise<number> {

@@ -267,7 +267,8 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
       return;
     }
     if (notice.type === 'sse.frames') {
-      control.answer(notice, sse?.relayed(notice) ?? false);
+      const delivered = sse?.relayed(notice) ?? 'unknown';
+      control.answer(notice, delivered === 'refused' ? delivered : delivered === 'held');
       return;
     }
     presence.forget(notice.sessionId); // the taker holds its memberships now
@@ -301,7 +302,8 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
   mountWebSocket(app, core, createActor, trustedProxies);
   sse = mountSse(app, core, createActor, trustedProxies, sseStreams, async (nodeId, frames) => {
     const answer = await control.ask(nodeId, { type: 'sse.frames', ...frames });
-    return answer === 'no answer' ? answer : answer === true ? 'held' : 'unknown';
+    if (answer === 'no answer' || answer === 'refused') return answer;
+    return answer === true ? 'held' : 'unknown';
   });
   mountAdminRoutes(app, {
     core,

@@ -28,10 +28,10 @@ export type ControlNotice =
   /**
    * A POST to /sse/frames that reached this process for another's stream (src/edge/sse/):
    * its frames, or (`tooLarge`) that it was refused for its size. Asked: the answer says
-   * whether the process still held the stream.
+   * whether the process still held the stream, or `refused` when it did and refused the POST.
    */
   | ({ type: 'sse.frames'; token: string; seq?: number; body: string; tooLarge?: true } & Question)
-  | { type: 'answer'; id: string; yes: boolean };
+  | { type: 'answer'; id: string; yes: Reply };
 
 /** What the bus's listeners get (answers go to whoever asked). */
 export type HandledNotice = Exclude<ControlNotice, { type: 'answer' }>;
@@ -39,8 +39,11 @@ export type HandledNotice = Exclude<ControlNotice, { type: 'answer' }>;
 /** How long `ask` waits for the other process's answer. */
 const ANSWER_WITHIN_MS = 2000;
 
+/** A process's answer to a question: yes, no, or yes-but-refused (it says why elsewhere). */
+export type Reply = boolean | 'refused';
+
 /** What `ask` learned: the process's answer, or that none came (gone: no process listened). */
-export type Answer = boolean | 'gone' | 'no answer';
+export type Answer = Reply | 'gone' | 'no answer';
 
 export class ControlBus implements SessionNotices {
   private readonly handlers: ((notice: HandledNotice) => void)[] = [];
@@ -85,7 +88,7 @@ export class ControlBus implements SessionNotices {
   }
 
   /**
-   * To `nodeId` only, and its yes or no (`answer`): 'gone' when no process listens there,
+   * To `nodeId` only, and its `Reply` (`answer`): 'gone' when no process listens there,
    * 'no answer' when none came within ANSWER_WITHIN_MS. Rejects when Redis refuses the publish.
    */
   async ask(nodeId: string, notice: ControlNotice & Question): Promise<Answer> {
@@ -109,7 +112,7 @@ export class ControlBus implements SessionNotices {
   }
 
   /** Answer a notice sent with `ask` (a notice sent otherwise needs none). */
-  answer(question: Question, yes: boolean): void {
+  answer(question: Question, yes: Reply): void {
     if (question.replyTo && question.id)
       this.send(question.replyTo, { type: 'answer', id: question.id, yes });
   }

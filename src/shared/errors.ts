@@ -354,6 +354,15 @@ export const ERRORS = {
       'No gateway process holds an open event stream with this connection token (POST /sse/frames): the stream closed.',
     recovery: 'Open a new stream (GET /sse) and resume the session with the token its first event hands out.',
   },
+  SSE_POST_MISSING: {
+    category: 'client',
+    closeCode: 4012,
+    retryable: true,
+    message:
+      'A numbered POST on this event stream (tether-seq) never arrived, so the POSTs numbered after it could not be handled in order: the stream closed, and they were not handled.',
+    recovery:
+      'Number a stream’s POSTs 1, 2, … with none skipped, at most 31 ahead of one not yet answered. Open a new stream, resume, and send again what was not acknowledged.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

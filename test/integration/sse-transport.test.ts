@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
+import { MISSING_POST_WAIT_MS } from '../../src/edge/sse/sse-inbound.ts';
 import { postBodyLimit } from '../../src/edge/sse/sse-messages.ts';
 import type { ErrorFrame, WelcomeFrame } from '../../src/shared/frames.ts';
 import { lastId, publishMany, settle, sleep } from '../support/events.ts';
@@ -53,6 +54,16 @@ async function until(done: () => Promise<boolean>, what: string): Promise<void> 
 }
 
 const newChannel = () => `sse:${randomUUID().slice(0, 8)}`;
+
+/** The `ts` of every pong the stream carried, in order. */
+const pongs = (stream: RawSseStream) =>
+  stream.messages
+    .filter((m) => m.event === 'message' && m.data.includes('"pong"'))
+    .map((m) => (JSON.parse(m.data) as { ts: number }).ts);
+
+/** The stream's `event: close`, as the client reads why it ended. */
+const closeEvent = async (stream: RawSseStream) =>
+  JSON.parse((await stream.next((m) => m.event === 'close')).data) as { code: number; reason: string };
 
 // Resume, limits and error codes run over both transports in the files that prove them
 // (resume.test.ts, bad-input.test.ts, rate-limits.test.ts, session-lifetime.test.ts, …).
@@ -228,6 +239,66 @@ describe('between transports and processes', () => {
     expect(late.status, 'frames for a stream no process holds are not taken').toBe(404);
     expect(await late.json()).toMatchObject({ error: 'SSE_CONNECTION_UNKNOWN' });
   });
+
+  it('numbered POSTs are handled in their order wherever they land; one too far ahead is refused and closes the stream, coded', async () => {
+    const a = await gateway({ NODE_ID: 'gw-a' });
+    const b = await gateway({ NODE_ID: 'gw-b', REDIS_PREFIX: a.prefix });
+    const stream = await RawSseStream.open(a.sseUrl);
+    await stream.next((m) => m.event === 'open');
+    // POST to A or to B, as SO_REUSEPORT may send each one.
+    const post = (via: TestGateway, seq: number, frame: unknown) =>
+      fetch(`${via.sseUrl}/frames`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'text/plain',
+          'tether-connection': stream.connection,
+          'tether-seq': String(seq),
+        },
+        body: JSON.stringify(frame),
+      });
+    expect((await post(a, 1, { type: 'hello', token: await mintToken({ sub: 'numbered' }) })).status).toBe(
+      204,
+    );
+    await stream.frame('welcome');
+
+    // POST 3 comes (by way of B) before POST 2: held, then both handled in order.
+    expect((await post(b, 3, { type: 'ping', ts: 3 })).status).toBe(204);
+    expect((await post(a, 2, { type: 'ping', ts: 2 })).status).toBe(204);
+    await stream.frame('pong');
+    await until(async () => pongs(stream).length === 2, 'both pongs');
+    expect(pongs(stream)).toEqual([2, 3]);
+
+    // POST 40 while 4 has not come: more than 31 ahead, it can never be put in order.
+    const refused = await post(b, 40, { type: 'ping', ts: 40 });
+    expect(refused.status).toBe(409);
+    expect(await refused.json()).toMatchObject({ error: 'SSE_POST_MISSING' });
+    expect(await stream.frame('error')).toMatchObject({
+      code: 'SSE_POST_MISSING',
+      retryable: true,
+      detail: expect.stringContaining('POST 4 had not'),
+    });
+    expect(await closeEvent(stream)).toEqual({ code: 4012, reason: 'SSE_POST_MISSING' });
+    await stream.closed();
+    expect(pongs(stream)).toEqual([2, 3]);
+  });
+
+  it('POSTs held for a missing one that never comes close the stream with SSE_POST_MISSING, unhandled', async () => {
+    const gw = await gateway();
+    const stream = await RawSseStream.open(gw.sseUrl);
+    await stream.next((m) => m.event === 'open');
+    const hello = { type: 'hello', token: await mintToken({ sub: 'gap' }) };
+    expect((await stream.post([hello], { 'tether-seq': '1' })).status).toBe(204);
+    await stream.frame('welcome');
+    expect((await stream.post([{ type: 'ping', ts: 3 }], { 'tether-seq': '3' })).status).toBe(204);
+    const heldAt = Date.now();
+    expect(await stream.frame('error')).toMatchObject({
+      code: 'SSE_POST_MISSING',
+      detail: expect.stringContaining('POST 2 did not come'),
+    });
+    expect(Date.now() - heldAt).toBeGreaterThanOrEqual(MISSING_POST_WAIT_MS - 100);
+    expect(await closeEvent(stream)).toEqual({ code: 4012, reason: 'SSE_POST_MISSING' });
+    expect(pongs(stream), 'the POST held behind the gap was never handled').toEqual([]);
+  }, 20_000);
 
   it('/health/websocket counts the connections on the SSE fallback', async () => {
     const gw = await gateway();

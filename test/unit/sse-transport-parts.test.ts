@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { parseSseMessage, takePostBody } from '../../packages/client/src/sse-wire.ts';
 import { TransportChoice } from '../../packages/client/src/transport-choice.ts';
 import { eventFrameText } from '../../src/core/event-frames.ts';
-import { InboundSequence, parseSeq } from '../../src/edge/sse/sse-inbound.ts';
+import { type Gap, InboundSequence, MISSING_POST_WAIT_MS, parseSeq } from '../../src/edge/sse/sse-inbound.ts';
 import { eventHead, parseLastEventId, positionsId } from '../../src/edge/sse/sse-messages.ts';
 
 describe('TransportChoice', () => {
@@ -54,7 +54,7 @@ describe('SSE messages', () => {
 
 describe('InboundSequence', () => {
   const b = (text: string) => Buffer.from(text);
-  const texts = (out: Buffer[] | 'overflow') => (out === 'overflow' ? out : out.map(String));
+  const texts = (out: Buffer[] | Gap) => (Array.isArray(out) ? out.map(String) : out);
 
   it('hands POSTs on in the order sent: a later one waits for the earlier, a repeat is dropped', () => {
     const inbound = new InboundSequence();
@@ -65,11 +65,14 @@ describe('InboundSequence', () => {
     expect(texts(inbound.accept(undefined, b('unnumbered')))).toEqual(['unnumbered']);
   });
 
-  it('too many held for a missing POST is an overflow; the header is a positive integer or none', () => {
+  it('a POST more than 31 ahead of a missing one is a gap at once; the header is a positive integer or none', () => {
     const inbound = new InboundSequence();
-    let last: Buffer[] | 'overflow' = [];
-    for (let seq = 2; seq <= 40 && last !== 'overflow'; seq++) last = inbound.accept(seq, b('x'));
-    expect(last).toBe('overflow');
+    for (let seq = 2; seq <= 32; seq++) expect(inbound.accept(seq, b('x'))).toEqual([]);
+    expect(inbound.accept(33, b('x'))).toEqual({ missing: 1, detail: expect.stringContaining('POST 33') });
+    expect(new InboundSequence().accept(1_000_000, b('x'))).toMatchObject({ missing: 1 });
+    // The gap filled: everything held comes out in order, and the window moves on.
+    expect(texts(inbound.accept(1, b('x')))).toHaveLength(32);
+    expect(texts(inbound.accept(64, b('sixty-four')))).toEqual([]);
     expect([parseSeq('7'), parseSeq(''), parseSeq('0'), parseSeq('-1'), parseSeq('1e3')]).toEqual([
       7,
       undefined,
@@ -77,6 +80,20 @@ describe('InboundSequence', () => {
       undefined,
       undefined,
     ]);
+  });
+
+  it('held POSTs waiting MISSING_POST_WAIT_MS for a missing one are overdue; progress restarts the wait', () => {
+    const inbound = new InboundSequence();
+    expect(inbound.overdue(0)).toBeUndefined();
+    expect(texts(inbound.accept(2, b('two'), 1000))).toEqual([]);
+    expect(texts(inbound.accept(4, b('four'), 3000))).toEqual([]); // still waiting for 1, since 1000
+    expect(inbound.overdue(1000 + MISSING_POST_WAIT_MS - 1)).toBeUndefined();
+    expect(inbound.overdue(1000 + MISSING_POST_WAIT_MS)).toMatchObject({ missing: 1 });
+    expect(texts(inbound.accept(1, b('one'), 5000))).toEqual(['one', 'two']); // now waiting for 3
+    expect(inbound.overdue(5000 + MISSING_POST_WAIT_MS - 1)).toBeUndefined();
+    expect(inbound.overdue(5000 + MISSING_POST_WAIT_MS)).toMatchObject({ missing: 3 });
+    expect(texts(inbound.accept(3, b('three'), 6000))).toEqual(['three', 'four']);
+    expect(inbound.overdue(1e9)).toBeUndefined();
   });
 });
 

@@ -11,8 +11,8 @@ import type { GatewayCore } from '../../core/gateway-core.ts';
 import { storeUnavailable } from '../../http/store-unavailable.ts';
 import { AllowedOrigins } from '../../limits/allowed-origins.ts';
 import type { TrustedProxies } from '../../limits/client-address.ts';
-import { errorSpec } from '../../shared/errors.ts';
-import type { App } from '../edge-port.ts';
+import { type ErrorCode, errorSpec } from '../../shared/errors.ts';
+import type { App, HttpResponse } from '../edge-port.ts';
 import { type ActorFactory, connectionFor, startConnection } from '../open-connection.ts';
 import { BodyTooLargeError, httpRemoteAddress, readBody, reply, replyJson } from '../uws.ts';
 import { arrayBufferOf } from '../ws-edge/http-adapters.ts';
@@ -44,16 +44,26 @@ export interface RelayedFrames {
   tooLarge?: true;
 }
 
+/** What became of a POST at its stream's process: see `Handled`; `unknown`: no such stream there. */
+export type Delivered = Handled | 'unknown';
+
 /**
- * Pass frames on to `nodeId`: `held` when that process took them for its open stream,
- * `unknown` when it holds no such stream (or is gone), `no answer` when it did not say.
+ * Pass frames on to `nodeId`: what that process did with them (`Delivered`), or `no answer`
+ * when it did not say (it may be gone, or Redis slow).
  */
-export type Relay = (nodeId: string, frames: RelayedFrames) => Promise<'held' | 'unknown' | 'no answer'>;
+export type Relay = (nodeId: string, frames: RelayedFrames) => Promise<Delivered | 'no answer'>;
 
 export interface SseEndpoint {
-  /** Frames another process received for a stream of this one; false: no such stream here. */
-  relayed(frames: RelayedFrames): boolean;
+  /** Frames another process received for a stream of this one. */
+  relayed(frames: RelayedFrames): Delivered;
 }
+
+/**
+ * `held`: the stream took the POST (its frames are handled now, or once the POSTs numbered
+ * before it came); `refused`: a POST before it is missing, and the stream closed with
+ * SSE_POST_MISSING (sse-inbound.ts).
+ */
+type Handled = 'held' | 'refused';
 
 export function mountSse(
   app: App,
@@ -88,22 +98,15 @@ export function mountSse(
     } catch (error) {
       logger.error({ err: error }, 'sse stream failed to open');
       if (socket) cutQuietly(socket);
-      else
-        replyJson(
-          res,
-          500,
-          { error: 'INTERNAL', message: errorSpec('INTERNAL').message },
-          corsHeaders(origin),
-        );
+      else replyJson(res, 500, codedBody('INTERNAL'), corsHeaders(origin));
     }
   });
 
-  const handle = (socket: SseSocket, seq: number | undefined, body: Buffer): void => {
+  const handle = (socket: SseSocket, seq: number | undefined, body: Buffer): Handled => {
     const bodies = socket.inbound.accept(seq, body);
-    if (bodies === 'overflow') {
-      logger.warn({ connectionId: socket.conn.id }, 'sse: too many POSTs held for a missing one; stream cut');
-      socket.close();
-      return;
+    if (!Array.isArray(bodies)) {
+      socket.postMissing(bodies);
+      return 'refused';
     }
     socket.lastHeardAt = Date.now();
     for (const line of bodies.flatMap((b) => [...lines(b)])) {
@@ -112,6 +115,11 @@ export function mountSse(
       const frame = streams.withLastEventIds(socket, text);
       onMessage(core, socket.conn, arrayBufferOf(frame === text ? line : Buffer.from(frame)), false);
     }
+    return 'held';
+  };
+  const answer = (res: HttpResponse, handled: Handled, cors: Record<string, string>): void => {
+    if (handled === 'held') reply(res, 204, '', 'text/plain', cors);
+    else replyJson(res, 409, codedBody('SSE_POST_MISSING'), cors);
   };
 
   const bodyLimit = postBodyLimit(core.config.maxMessageBytes);
@@ -128,8 +136,7 @@ export function mountSse(
       async (body) => {
         const socket = streams.find(token);
         if (socket) {
-          reply(res, 204, '', 'text/plain', cors);
-          handle(socket, seq, body);
+          answer(res, handle(socket, seq, body), cors);
           return;
         }
         const owner = streams.elsewhere(token);
@@ -138,17 +145,11 @@ export function mountSse(
               () => 'no answer' as const,
             )
           : 'unknown';
-        if (relayed === 'held') reply(res, 204, '', 'text/plain', cors);
+        if (relayed === 'held' || relayed === 'refused') answer(res, relayed, cors);
         else if (relayed === 'no answer') {
           const down = storeUnavailable(RELAY_UNANSWERED); // the answer every HTTP route gives
           replyJson(res, down.status, down.body, { ...down.headers, ...cors });
-        } else
-          replyJson(
-            res,
-            404,
-            { error: 'SSE_CONNECTION_UNKNOWN', message: errorSpec('SSE_CONNECTION_UNKNOWN').message },
-            cors,
-          );
+        } else replyJson(res, 404, codedBody('SSE_CONNECTION_UNKNOWN'), cors);
       },
       (error: unknown) => {
         if (!(error instanceof BodyTooLargeError)) return; // the client went away
@@ -166,13 +167,16 @@ export function mountSse(
   return {
     relayed(frames) {
       const socket = streams.find(frames.token);
-      if (!socket) return false;
-      if (frames.tooLarge) tooLarge(socket);
-      else handle(socket, frames.seq, Buffer.from(frames.body, 'base64'));
-      return true;
+      if (!socket) return 'unknown';
+      if (!frames.tooLarge) return handle(socket, frames.seq, Buffer.from(frames.body, 'base64'));
+      tooLarge(socket);
+      return 'held';
     },
   };
 }
+
+/** A refusal's JSON body, as every HTTP route answers one. */
+const codedBody = (code: ErrorCode) => ({ error: code, message: errorSpec(code).message });
 
 /** Cut a stream whose connection never started (its close handler may find no actor to tell). */
 function cutQuietly(socket: SseSocket): void {

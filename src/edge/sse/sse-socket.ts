@@ -18,7 +18,7 @@ import { type EdgeSocket, SEND_BUFFERED, SEND_DROPPED, SEND_SENT } from '../../c
 import type { HttpResponse } from '../edge-port.ts';
 import { MAX_HELD_BYTES } from '../turn-end.ts';
 import type { GzipStream, SharedText } from './sse-gzip.ts';
-import { InboundSequence } from './sse-inbound.ts';
+import { type Gap, InboundSequence } from './sse-inbound.ts';
 import { closeMessage, dataMessage, type EventHead, eventHead, positionsId } from './sse-messages.ts';
 
 /** The close code a stream cut without a close event reports, as a WebSocket's would (RFC 6455 §7.1.5). */
@@ -123,6 +123,11 @@ export class SseSocket implements EdgeSocket {
       this.res.end();
     });
     this.finish(code, false);
+  }
+
+  /** A POST the client numbered is missing (sse-inbound.ts): the stream closes, saying so. */
+  postMissing(gap: Gap): void {
+    this.conn.fail('SSE_POST_MISSING', { detail: gap.detail });
   }
 
   close(): void {

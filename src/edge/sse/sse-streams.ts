@@ -3,7 +3,8 @@
  * subscribed to topics as WebSockets are to the edge's (uWS's pub/sub reaches only its own
  * sockets, so a channel's publish goes to both: `publisherFor`), kept alive while quiet, and
  * dropped when the client has POSTed nothing for the heartbeat's idle timeout (a half-open
- * TCP connection would otherwise hold the stream until the kernel gives up on it).
+ * TCP connection would otherwise hold the stream until the kernel gives up on it), and closed
+ * with SSE_POST_MISSING when its POSTs wait for one that is not coming (sse-inbound.ts).
  */
 import type { CompressionConfig } from '../../config/config.ts';
 import type { Connection } from '../../core/connection.ts';
@@ -170,7 +171,9 @@ export class SseStreams implements StreamRegistry {
       const now = Date.now();
       const quietSince = now - KEEP_ALIVE_MS / 2;
       for (const socket of [...this.byToken.values()]) {
-        if (socket.lastHeardAt <= now - this.idleTimeoutMs) socket.close();
+        const gap = socket.inbound.overdue(now);
+        if (gap) socket.postMissing(gap);
+        else if (socket.lastHeardAt <= now - this.idleTimeoutMs) socket.close();
         else if (socket.lastWriteAt <= quietSince) socket.keepAlive();
       }
     }, KEEP_ALIVE_MS / 2);

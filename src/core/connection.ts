@@ -56,6 +56,12 @@ export interface ErrorExtra {
 const NO_SUBSCRIPTIONS: ReadonlyMap<string, string> = new Map();
 const NO_CHANNELS: ReadonlySet<string> = new Set();
 
+/**
+ * Refusals of a frame's timing, not its content: sent again later, it is taken. A flood of
+ * them is the message rate's to close (message-rate.ts), not the error budget's.
+ */
+const NOT_YET: ReadonlySet<ErrorCode> = new Set(['MESSAGE_RATE_LIMITED', 'WELCOME_PENDING']);
+
 /** Below this share of maxBackpressure a socket counts as writable again. */
 const WRITABLE_SHARE = 0.25;
 
@@ -326,7 +332,7 @@ export class Connection implements Flushable {
   /**
    * Report a coded error; closes the socket when the registry says so. A frame the
    * client got wrong counts toward its error budget (the actor decides when it is spent);
-   * one refused for rate does not: a burst must not end as TOO_MANY_ERRORS.
+   * one refused for its timing (NOT_YET) does not: a burst must not end as TOO_MANY_ERRORS.
    */
   fail(code: ErrorCode, extra: ErrorExtra = {}): void {
     this.logger.info({ code, detail: extra.detail, ref: extra.ref }, 'client error');
@@ -341,7 +347,7 @@ export class Connection implements Flushable {
     }
     this.host.errorReported(this, code);
     this.send(errorFrame(code, this.correlationId, extra));
-    if ((spec.category === 'client' || spec.category === 'event') && code !== 'MESSAGE_RATE_LIMITED')
+    if ((spec.category === 'client' || spec.category === 'event') && !NOT_YET.has(code))
       this.actor.send({ type: 'frame.rejected', code, at: Date.now() });
   }
 

@@ -19,7 +19,11 @@ import { subscribe, unsubscribe } from './subscriptions.ts';
 import { TetherError } from './tether-error.ts';
 import { traffic } from './traffic.ts';
 
-/** Frames a client may pipeline behind its hello before welcome. */
+/**
+ * Frames a client may pipeline behind its hello before welcome. One more is refused on its
+ * own (WELCOME_PENDING): a client queued for admission (up to 30 s) that goes on publishing
+ * keeps its connection and learns which frames to send again.
+ */
 const MAX_HELD_FRAMES = 64;
 
 export function onMessage(
@@ -49,9 +53,8 @@ export function onMessage(
     return;
   }
   if (helloPhase(conn.actor) === 'busy') {
-    if (conn.held.length >= MAX_HELD_FRAMES)
-      conn.fail('HELLO_REQUIRED', { detail: 'too many frames before welcome' });
-    else conn.held.push(text);
+    if (conn.held.length < MAX_HELD_FRAMES) conn.held.push(text);
+    else conn.fail('WELCOME_PENDING', { ref: refOf(text), detail: `${MAX_HELD_FRAMES} frames already wait` });
     return;
   }
   handleText(core, conn, text);

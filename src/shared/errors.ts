@@ -99,6 +99,14 @@ export const ERRORS = {
     recovery:
       'Send hello as the first frame. Others may follow it at once (they are held until welcome), but none may come before it.',
   },
+  WELCOME_PENDING: {
+    category: 'client',
+    retryable: true,
+    message:
+      'More than 64 frames came behind hello before welcome: this one was not handled (the connection stays open).',
+    recovery:
+      'Send it again once welcome has come (its ref says which frame); wait for welcome before sending more than 64 frames.',
+  },
   ALREADY_AUTHENTICATED: {
     category: 'client',
     retryable: false,

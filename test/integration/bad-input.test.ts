@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ErrorCategory, ErrorCode } from '../../src/shared/errors.ts';
-import type { ErrorFrame, WelcomeFrame } from '../../src/shared/frames.ts';
+import type { ErrorFrame, ServerFrame, WelcomeFrame } from '../../src/shared/frames.ts';
 import { eventually, PublishLoop, settle } from '../support/events.ts';
 import {
   mintToken,
@@ -18,6 +18,7 @@ import {
   type TestGateway,
   type TokenClaims,
 } from '../support/gateway.ts';
+import { RawSseStream } from '../support/raw-sse-stream.ts';
 import { endpoint, TRANSPORTS, type Transport } from '../support/sse-test-socket.ts';
 import { ids, TestClient } from '../support/ws-client.ts';
 
@@ -266,6 +267,62 @@ describe.each(TRANSPORTS)('over %s', (transport: Transport) => {
       });
       expect((await client.waitClosed()).code).toBe(4003);
     });
+  });
+});
+
+describe('frames pipelined behind hello past the 64 held until welcome', () => {
+  // 26 refused: more than MAX_ERRORS_PER_MINUTE (20), which a refusal for timing must not spend.
+  const BURST = 90;
+  const publishes = (channel: string) =>
+    Array.from({ length: BURST }, (_, n) => ({ type: 'publish', ref: `p${n}`, channel, data: { n } }));
+
+  /** The first 64 are handled after welcome; each one past is refused at once, with its ref, and nothing closes. */
+  function expectCapped(frames: ServerFrame[], correlationId: string): void {
+    const errors = frames.filter((f): f is ErrorFrame => f.type === 'error');
+    expect(errors.map((e) => e.ref)).toEqual(Array.from({ length: BURST - 64 }, (_, n) => `p${64 + n}`));
+    for (const error of errors)
+      expect(error).toMatchObject({
+        code: 'WELCOME_PENDING',
+        category: 'client',
+        retryable: true,
+        correlationId,
+      });
+    const welcomeAt = frames.findIndex((f) => f.type === 'welcome');
+    expect(frames.slice(welcomeAt).some((f) => f.type === 'error')).toBe(false);
+    const acks = frames.filter((f) => f.type === 'ack').map((f) => (f as { ref: string }).ref);
+    expect(acks).toEqual(Array.from({ length: 64 }, (_, n) => `p${n}`));
+  }
+
+  it('over WebSocket: the rest are refused WELCOME_PENDING, and sent again after welcome they are taken', async () => {
+    const correlationId = `cid-pipelined-${randomUUID()}`;
+    const channel = `pipelined:${randomUUID().slice(0, 8)}`;
+    const token = await mintToken({ sub: 'pipeliner' });
+    const client = await connect(gw.url, correlationId);
+    // One burst, no await between: the gateway reads it all before its handshake's Redis replies.
+    client.send({ type: 'hello', token });
+    for (const frame of publishes(channel)) client.send(frame);
+    await eventually(() => client.frames.filter((f) => f.type === 'ack').length >= 64, '64 acks');
+    client.send({ type: 'publish', ref: 'again', channel, data: { n: 64 } });
+    await client.next((f) => f.type === 'ack' && (f as { ref: string }).ref === 'again');
+    expectCapped(client.frames.slice(0, -1), correlationId);
+    expect(client.closed).toBeUndefined();
+  });
+
+  it('over SSE: the same, for frames in the POST that carried hello', async () => {
+    const correlationId = `cid-pipelined-sse-${randomUUID()}`;
+    const channel = `pipelined:${randomUUID().slice(0, 8)}`;
+    const stream = await RawSseStream.open(gw.sseUrl, { 'x-correlation-id': correlationId });
+    await stream.next((m) => m.event === 'open');
+    const hello = { type: 'hello', token: await mintToken({ sub: 'pipeliner' }) };
+    expect((await stream.post([hello, ...publishes(channel)])).status).toBe(204);
+    const frames = () =>
+      stream.messages
+        .filter((m) => m.event === 'message' && !m.comment)
+        .map((m) => JSON.parse(m.data) as ServerFrame);
+    await eventually(() => frames().filter((f) => f.type === 'ack').length >= 64, '64 acks');
+    expectCapped(frames(), correlationId);
+    expect(stream.messages.some((m) => m.event === 'close')).toBe(false);
+    stream.close();
   });
 });
 

@@ -131,7 +131,6 @@ function refused(
 interface Planned {
   done: Promise<void>;
   answered: Promise<void>;
-  isAnswered: boolean;
   answer(): void;
 }
 
@@ -150,9 +149,9 @@ function subscribedOrPlanned(conn: Connection): number {
   return count;
 }
 
-/** A channel's frame under way: `finished` when all its work is done, `answered` once its client heard. */
-interface ChannelStep {
-  finished: Promise<void>;
+/** A channel's step under way: `finished` when all its work is done, `answered` once its client heard. */
+interface ChannelStep<T> {
+  finished: Promise<T>;
   answered: Promise<void>;
 }
 
@@ -162,23 +161,29 @@ const lastAnswered = new WeakMap<Connection, Map<string, Promise<void>>>();
 const DONE = Promise.resolve();
 
 /**
- * Run a subscribe or unsubscribe of `channel` once every earlier one of that channel has
- * been answered, so the answers come in the order asked and the last frame decides
- * whether the channel is held: subscribe, subscribe, unsubscribe ends unsubscribed, though
- * the second subscribe waits for the first one's replay. With nothing unanswered it runs
- * at once. Resolves when the step's work is done.
+ * Run a step of `channel` — a resumed session's channel, a subscribe, an unsubscribe — once
+ * every earlier one of that channel has been answered, so the answers come in the order
+ * asked and the last frame decides whether the channel is held: subscribe, subscribe,
+ * unsubscribe ends unsubscribed, though the second subscribe waits for the first one's
+ * replay. With nothing unanswered it runs at once. Resolves when the step's work is done
+ * (undefined when the socket closed before it could start).
  */
-function inChannelOrder(conn: Connection, channel: string, step: () => ChannelStep): Promise<void> {
+function inChannelOrder<T>(
+  conn: Connection,
+  channel: string,
+  step: () => ChannelStep<T>,
+): Promise<T | undefined> {
   let tails = lastAnswered.get(conn);
   if (!tails) {
     tails = new Map();
     lastAnswered.set(conn, tails);
   }
   const earlier = tails.get(channel);
-  let current: ChannelStep;
+  let current: ChannelStep<T | undefined>;
   if (earlier === undefined) current = step();
   else {
-    const started = earlier.then(() => (conn.isOpen ? step() : { finished: DONE, answered: DONE }));
+    const closed: ChannelStep<undefined> = { finished: Promise.resolve(undefined), answered: DONE };
+    const started = earlier.then((): ChannelStep<T | undefined> => (conn.isOpen ? step() : closed));
     current = { finished: started.then((s) => s.finished), answered: started.then((s) => s.answered) };
   }
   const tail = current.answered.catch(() => {});
@@ -189,15 +194,22 @@ function inChannelOrder(conn: Connection, channel: string, step: () => ChannelSt
   return current.finished;
 }
 
-export function subscribe(core: GatewayCore, conn: Connection, frame: SubscribeFrame): Promise<void> {
-  return inChannelOrder(conn, frame.channel, () => {
-    const underWay = planning.get(conn)?.get(frame.channel);
-    const finished = subscribeNow(core, conn, frame);
-    // Answered with `subscribed` (or its error) before its replay is done, when it planned one.
-    const own = planning.get(conn)?.get(frame.channel);
-    const answered = own && own !== underWay && !own.isAnswered ? own.answered : finished;
-    return { finished, answered: Promise.race([answered, finished]) };
-  });
+export async function subscribe(core: GatewayCore, conn: Connection, frame: SubscribeFrame): Promise<void> {
+  await inChannelOrder(conn, frame.channel, () =>
+    subscribeStep(conn, frame.channel, () => subscribeNow(core, conn, frame)),
+  );
+}
+
+/**
+ * `work` as a step of its channel: answered with `subscribed` (or its error) before its
+ * replay is done, when it planned one (`planned`, which `work` enters before it first waits).
+ */
+function subscribeStep<T>(conn: Connection, channel: string, work: () => Promise<T>): ChannelStep<T> {
+  const underWay = planning.get(conn)?.get(channel);
+  const finished = work();
+  const own = planning.get(conn)?.get(channel);
+  const answered = own && own !== underWay ? own.answered : finished;
+  return { finished, answered: Promise.race([answered, finished]).then(() => {}) };
 }
 
 async function subscribeNow(core: GatewayCore, conn: Connection, frame: SubscribeFrame): Promise<void> {
@@ -240,8 +252,8 @@ async function subscribeNow(core: GatewayCore, conn: Connection, frame: Subscrib
 }
 
 /**
- * Run a subscribe of `channel` as the one under way for it, so that others wait for it: a
- * second subscribe until it is done, an unsubscribe until it is answered (`unsubscribe`).
+ * Run a subscribe of `channel` as the one under way for it: a second subscribe (or the
+ * inbox's) waits until it is done; the channel's next step until it is answered (subscribeStep).
  */
 async function planned<T>(conn: Connection, channel: string, work: () => Promise<T>): Promise<T> {
   let plans = planning.get(conn);
@@ -250,17 +262,10 @@ async function planned<T>(conn: Connection, channel: string, work: () => Promise
     planning.set(conn, plans);
   }
   let answer = () => {};
-  const plan: Planned = {
-    done: Promise.resolve(),
-    answered: new Promise<void>((resolve) => {
-      answer = resolve;
-    }),
-    isAnswered: false,
-    answer: () => {
-      plan.isAnswered = true;
-      answer();
-    },
-  };
+  const answered = new Promise<void>((resolve) => {
+    answer = resolve;
+  });
+  const plan: Planned = { done: Promise.resolve(), answered, answer };
   plans.set(channel, plan);
   const result = work();
   plan.done = result.then(() => {});
@@ -313,6 +318,10 @@ export async function subscribeInbox(core: GatewayCore, conn: Connection): Promi
   return conn.subscriptions.has(channel);
 }
 
+/**
+ * Runs once the channel's earlier steps are answered (inChannelOrder), a resumed session's
+ * channel among them: the resume's `subscribed` comes first, and this takes the channel back.
+ */
 export function unsubscribe(core: GatewayCore, conn: Connection, frame: UnsubscribeFrame): void {
   void inChannelOrder(conn, frame.channel, () => {
     unsubscribeNow(core, conn, frame);
@@ -322,16 +331,6 @@ export function unsubscribe(core: GatewayCore, conn: Connection, frame: Unsubscr
 
 function unsubscribeNow(core: GatewayCore, conn: Connection, frame: UnsubscribeFrame): void {
   const { channel, ref } = frame;
-  // A resumed session's channel still being planned is answered first, then this takes it
-  // back (a client's own subscribes are already answered: inChannelOrder). Run at once, it
-  // would find nothing to take back, and the resume would keep the channel (and its slot).
-  const pending = planning.get(conn)?.get(channel);
-  if (pending && !pending.isAnswered) {
-    void pending.answered.then(() => {
-      if (conn.isOpen) unsubscribeNow(core, conn, frame);
-    });
-    return;
-  }
   conn.deleteServerChannel(channel);
   if (conn.deleteSubscription(channel)) {
     core.direct.stopLive(conn, channel);
@@ -424,10 +423,15 @@ export function replaySessionChannels(core: GatewayCore, conn: Connection): void
   if (!pending) return;
   Promise.all(
     [...pending.plans].map(([channel, plan]) =>
-      planned(conn, channel, () => attach(core, conn, channel, plan, undefined, true)),
+      // A step of its channel, so the frames sent behind hello about it (run next) come after it.
+      inChannelOrder(conn, channel, () =>
+        subscribeStep(conn, channel, () =>
+          planned(conn, channel, () => attach(core, conn, channel, plan, undefined, true)),
+        ),
+      ),
     ),
   ).then(
-    (counts) => pending.trace?.finished(counts.reduce((total, count) => total + count, 0)),
+    (counts) => pending.trace?.finished(counts.reduce((total: number, count) => total + (count ?? 0), 0)),
     (error: unknown) => {
       pending.trace?.failed(error);
       const failure = codedFailure(error, core.ports.readiness);

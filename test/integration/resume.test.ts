@@ -320,6 +320,11 @@ describe.each(TRANSPORTS)('the resume handshake, over %s', (transport: Transport
     });
     client.send({ type: 'unsubscribe', channel, ref: 'u' });
     await client.next((f) => f.type === 'unsubscribed' && f.ref === 'u');
+    // The resume's own `subscribed` first, then the unsubscribe's answer: in the order asked.
+    const answers = client.frames
+      .filter((f) => f.type === 'subscribed' || f.type === 'unsubscribed')
+      .map((f) => `${f.type} ${f.ref ?? '(resume)'}`);
+    expect(answers).toEqual(['subscribed (resume)', 'unsubscribed u']);
     const late = await publishMany(gw.http, channel, 1);
     await settle(client);
     await sleep(200);

@@ -319,7 +319,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
       actionsWaiting: () => actions.depth(),
       storeReady: () => store.isReady(),
       rateLimitHits: () => limits.limits.stats.hits,
-      longestStallMs: () => resources.takeLongestLagMs(),
+      longestStallMs: () => resources.longestLagMs(),
     }),
     resources,
     channelsRead: () => reader.channelCount(),

@@ -8,9 +8,13 @@ import { type IntervalHistogram, monitorEventLoopDelay, performance } from 'node
 import { getHeapStatistics } from 'node:v8';
 import type { Pressure } from '../../machines/pool.machine.ts';
 import type { AdmissionConfig } from '../config/config.ts';
+import { WindowMax } from './window-max.ts';
 
 /** How often event-loop delay is sampled, ms (the same period as nodejs_eventloop_lag_*: src/observability/metrics.ts). */
 const EVENT_LOOP_SAMPLE_MS = 50;
+
+/** How far back `longestLagMs` looks: four scrapes at Prometheus's usual 15 s. */
+export const STALL_WINDOW_MS = 60_000;
 
 export interface ResourceSample {
   /** Longest event-loop delay over the sample window, ms. */
@@ -54,8 +58,8 @@ export class ResourceMonitor {
   /** When the previous sample ran (performance.now()), to see how late this one is. */
   private sampledAt = 0;
   latest: ResourceSample = { lagMs: 0, heapRatio: 0, bufferedBytes: 0, pressure: 'normal' };
-  /** The longest lag sampled since `takeLongestLagMs()` last read it. */
-  private longestLagMs = 0;
+  /** The samples' lags over the last STALL_WINDOW_MS. */
+  private readonly recentLags = new WindowMax(STALL_WINDOW_MS);
 
   constructor(
     private readonly config: AdmissionConfig,
@@ -76,15 +80,14 @@ export class ResourceMonitor {
   }
 
   /**
-   * The longest event-loop stall sampled since the previous call, which starts a new window
-   * (tether_event_loop_stall_max_seconds, read per scrape). Node's own delay histogram, and
-   * so prom-client's nodejs_eventloop_lag_max_seconds, can miss a single stall entirely
-   * (a 1.5 s block read as 50 ms); this timer's lateness does not.
+   * The longest event-loop stall sampled in the last STALL_WINDOW_MS
+   * (tether_event_loop_stall_max_seconds). Reading it changes nothing, so every scraper sees
+   * every stall. Node's own delay histogram, and so prom-client's
+   * nodejs_eventloop_lag_max_seconds, can miss a single stall entirely (a 1.5 s block read
+   * as 50 ms); this timer's lateness does not.
    */
-  takeLongestLagMs(): number {
-    const longest = this.longestLagMs;
-    this.longestLagMs = 0;
-    return longest;
+  longestLagMs(): number {
+    return this.recentLags.read(performance.now());
   }
 
   private sample(): void {
@@ -105,7 +108,7 @@ export class ResourceMonitor {
       ...raw,
       pressure: pressureOf(raw, this.config, this.latest.lagMs >= this.config.shed.lagMs),
     };
-    this.longestLagMs = Math.max(this.longestLagMs, sample.lagMs);
+    this.recentLags.record(sample.lagMs, now);
     const changed = sample.pressure !== this.latest.pressure;
     this.latest = sample;
     this.onSample(sample, changed);

@@ -24,7 +24,7 @@ export interface GatewayGaugeSource {
   storeReady(): boolean;
   /** Totals of refusals by limit (RateLimits.stats.hits), synced into tether_rate_limit_hits_total. */
   rateLimitHits(): Record<string, number>;
-  /** The longest event-loop stall since the previous read, ms (ResourceMonitor.takeLongestLagMs). */
+  /** The longest event-loop stall in the last minute, ms (ResourceMonitor.longestLagMs). */
   longestStallMs(): number;
 }
 
@@ -77,7 +77,7 @@ export function gatewayMetrics(source: GatewayGaugeSource): GatewayMetrics {
   );
   gauge(
     'tether_event_loop_stall_max_seconds',
-    'Longest event-loop stall since the previous scrape, from the admission resource monitor (sampled every RESOURCE_SAMPLE_MS; nodejs_eventloop_lag_max_seconds can miss a single stall)',
+    'Longest event-loop stall in the last 60 s, from the admission resource monitor (sampled every RESOURCE_SAMPLE_MS; nodejs_eventloop_lag_max_seconds can miss a single stall). Reading it resets nothing: every scraper sees every stall',
     (g) => g.set(source.longestStallMs() / 1000),
   );
   gauge(

@@ -4,14 +4,14 @@
  * the pool: `high` stops direct admission, `critical` starts shedding (sustained lag, or
  * memory running out: see pressureOf).
  */
-import { type IntervalHistogram, monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { performance } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import type { Pressure } from '../../machines/pool.machine.ts';
 import type { AdmissionConfig } from '../config/config.ts';
 import { WindowMax } from './window-max.ts';
 
-/** How often event-loop delay is sampled, ms (the same period as nodejs_eventloop_lag_*: src/observability/metrics.ts). */
-const EVENT_LOOP_SAMPLE_MS = 50;
+/** How often event-loop delay is probed, ms (the same period as nodejs_eventloop_lag_*: src/observability/metrics.ts). */
+const EVENT_LOOP_PROBE_MS = 50;
 
 /** How far back `longestLagMs` looks: four scrapes at Prometheus's usual 15 s. */
 export const STALL_WINDOW_MS = 60_000;
@@ -49,14 +49,17 @@ export function pressureOf(
 
 export class ResourceMonitor {
   /**
-   * Event-loop delay, sampled every EVENT_LOOP_SAMPLE_MS: a stall shows in full whatever the
-   * period (the late tick records it), and a shorter one wakes an idle process more often
-   * (10 ms was 100 wake-ups a second, issue 13).
+   * Event-loop delay: how late a timer of EVENT_LOOP_PROBE_MS fires. A stall shows in full
+   * whatever the period, and a shorter one wakes an idle process more often (10 ms was 100
+   * wake-ups a second, issue 13). Not Node's delay histogram (monitorEventLoopDelay): its
+   * reset() can drop the delta that spans a stall, so a 1.5 s block read as 50 ms.
    */
-  private readonly histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: EVENT_LOOP_SAMPLE_MS });
+  private probeTimer: NodeJS.Timeout | undefined;
   private timer: NodeJS.Timeout | undefined;
-  /** When the previous sample ran (performance.now()), to see how late this one is. */
-  private sampledAt = 0;
+  /** When the probe last looked (performance.now()). */
+  private probedAt = 0;
+  /** The longest delay the probe saw since the previous sample, ms. */
+  private longestDelayMs = 0;
   latest: ResourceSample = { lagMs: 0, heapRatio: 0, bufferedBytes: 0, pressure: 'normal' };
   /** The samples' lags over the last STALL_WINDOW_MS. */
   private readonly recentLags = new WindowMax(STALL_WINDOW_MS);
@@ -68,15 +71,16 @@ export class ResourceMonitor {
   ) {}
 
   start(): void {
-    this.histogram.enable();
-    this.sampledAt = performance.now();
+    this.probedAt = performance.now();
+    this.probeTimer = setInterval(() => this.probe(performance.now()), EVENT_LOOP_PROBE_MS);
+    this.probeTimer.unref();
     this.timer = setInterval(() => this.sample(), this.config.sampleMs);
     this.timer.unref();
   }
 
   stop(): void {
     clearInterval(this.timer);
-    this.histogram.disable();
+    clearInterval(this.probeTimer);
   }
 
   /**
@@ -84,26 +88,30 @@ export class ResourceMonitor {
    * (tether_event_loop_stall_max_seconds). Reading it changes nothing, so every scraper sees
    * every stall. Node's own delay histogram, and so prom-client's
    * nodejs_eventloop_lag_max_seconds, can miss a single stall entirely (a 1.5 s block read
-   * as 50 ms); this timer's lateness does not.
+   * as 50 ms); the probe does not.
    */
   longestLagMs(): number {
     return this.recentLags.read(performance.now());
   }
 
+  /** How late the probe is now: a stall counts once, in full, in the sample that first sees it. */
+  private probe(now: number): void {
+    this.longestDelayMs = Math.max(this.longestDelayMs, now - this.probedAt - EVENT_LOOP_PROBE_MS);
+    this.probedAt = now;
+  }
+
   private sample(): void {
     const heap = getHeapStatistics();
-    // The histogram alone misses a stall about half the time: when this timer runs before
-    // the histogram's own after a block, reset() drops the delta that spans it. How late
-    // this timer fired is the same stall, measured reliably.
+    // Run after a stall before the probe's own timer, the sample probes for it (and the
+    // probe then counts from here): neither misses the stall nor counts it twice.
     const now = performance.now();
-    const lateMs = now - this.sampledAt - this.config.sampleMs;
-    this.sampledAt = now;
+    this.probe(now);
     const raw = {
-      lagMs: Math.max(this.histogram.max / 1e6, lateMs),
+      lagMs: this.longestDelayMs,
       heapRatio: heap.used_heap_size / heap.heap_size_limit,
       bufferedBytes: this.bufferedBytes(),
     };
-    this.histogram.reset();
+    this.longestDelayMs = 0;
     const sample = {
       ...raw,
       pressure: pressureOf(raw, this.config, this.latest.lagMs >= this.config.shed.lagMs),

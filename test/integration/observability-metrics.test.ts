@@ -60,7 +60,8 @@ describe('/metrics', () => {
   });
 
   it('shows a single event-loop stall in tether_event_loop_stall_max_seconds to every scraper', async () => {
-    expect(sampleValue(await scrape(), 'tether_event_loop_stall_max_seconds')).toBeLessThan(1.2);
+    // Not checked before the block: a stall of this process in the last minute (the gateway's
+    // start on a busy CI box) may show already, and rightly so.
     const blockedUntil = Date.now() + 1500; // the gateway runs in this process: block it
     while (Date.now() < blockedUntil) {}
     await sleep(700); // the resource monitor's next sample (RESOURCE_SAMPLE_MS, 500) sees it

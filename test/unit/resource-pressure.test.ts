@@ -5,8 +5,9 @@
  * turns that measure off; lag past the shed threshold is critical only on the second
  * sample in a row (one stall saturates, a sustained one sheds).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { pressureOf } from '../../src/admission/resource-monitor.ts';
+import { pressureOf, ResourceMonitor, type ResourceSample } from '../../src/admission/resource-monitor.ts';
 import { type AdmissionConfig, loadConfig } from '../../src/config/config.ts';
 
 /** The documented defaults: lag 100/500 ms, heap 0.85/0.95, buffered 256/512 MiB. */
@@ -75,5 +76,32 @@ describe('pressureOf', () => {
     const strict = loadConfig({ SATURATE_HEAP_RATIO: '0.5', SHED_HEAP_RATIO: '0.6' }).admission;
     expect(pressureOf({ ...calm, heapRatio: 0.55 }, strict)).toBe('high');
     expect(pressureOf({ ...calm, heapRatio: 0.6 }, strict)).toBe('critical');
+  });
+});
+
+describe('ResourceMonitor', () => {
+  it('sees a single stall in full, in one sample only, and holds it for every reader', async () => {
+    const samples: ResourceSample[] = [];
+    const monitor = new ResourceMonitor(
+      { ...defaults, sampleMs: 500 },
+      () => 0,
+      (s) => samples.push(s),
+    );
+    monitor.start();
+    try {
+      await sleep(600);
+      const blockedUntil = Date.now() + 1500;
+      while (Date.now() < blockedUntil) {}
+      await sleep(1200); // two more samples
+      const stalls = samples.filter((s) => s.lagMs >= 1400);
+      expect(stalls, samples.map((s) => s.lagMs.toFixed(0)).join(' ')).toHaveLength(1);
+      expect(stalls[0]?.lagMs).toBeLessThan(1600);
+      // The sample after it: the stall is not counted again (one stall is not two in a row).
+      expect(samples[samples.indexOf(stalls[0] as ResourceSample) + 1]?.lagMs).toBeLessThan(500);
+      expect(monitor.longestLagMs()).toBe(stalls[0]?.lagMs);
+      expect(monitor.longestLagMs()).toBe(stalls[0]?.lagMs); // reading it resets nothing
+    } finally {
+      monitor.stop();
+    }
   });
 });

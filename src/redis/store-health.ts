@@ -145,6 +145,15 @@ export class StoreHealth implements StoreReadiness {
     const pinged: boolean[] = nodes.map(() => false);
     let heads = nodes.map(queueHead);
     const judge = () => {
+      // Node's timers count whole milliseconds of the loop's cached clock, so one can fire up
+      // to a millisecond before timeoutMs has passed by performance.now(): wait that out, or
+      // the round trip reported as "at least the timeout" would read 1.9997 s.
+      const left = timeoutMs - (performance.now() - started);
+      if (left > 0) {
+        timeout = setTimeout(judge, Math.ceil(left));
+        timeout.unref();
+        return;
+      }
       // Judged after this turn's poll phase has read what arrived: timers run first, so
       // when the gateway's own loop stalled past timeoutMs (a storm's handshakes), the
       // answer is waiting unread, and Redis must not be called down for the gateway's lag.

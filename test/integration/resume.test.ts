@@ -79,6 +79,12 @@ async function sentResumeHello(
 
 const newChannel = () => `resume:${randomUUID().slice(0, 8)}`;
 
+/** The `subscribed` and `unsubscribed` frames of `channel`, in order, by ref (a resume's own has none). */
+const answersOn = (client: TestClient, channel: string) =>
+  client.frames
+    .filter((f) => (f.type === 'subscribed' || f.type === 'unsubscribed') && f.channel === channel)
+    .map((f) => `${f.type} ${(f as { ref?: string }).ref ?? '(resume)'}`);
+
 describe.each(TRANSPORTS)('resume after a network drop, over %s', (transport: Transport) => {
   it('1000 events published during a 2 s disconnect arrive once, in order, on the same gateway', async () => {
     const gw = await gateway();
@@ -247,12 +253,8 @@ describe.each(TRANSPORTS)('the resume handshake, over %s', (transport: Transport
     client.send({ type: 'unsubscribe', channel: fromNow, ref: 'u2' });
     await client.next((f) => f.type === 'unsubscribed' && f.ref === 'u2');
     await client.next((f) => f.type === 'unsubscribed' && f.ref === 'u1');
-    const answers = (channel: string) =>
-      client.frames
-        .filter((f) => (f.type === 'subscribed' || f.type === 'unsubscribed') && f.channel === channel)
-        .map((f) => `${f.type} ${(f as { ref?: string }).ref}`);
-    expect(answers(fromStart)).toEqual(['subscribed s1', 'unsubscribed u1']);
-    expect(answers(fromNow)).toEqual(['subscribed s2', 'unsubscribed u2']);
+    expect(answersOn(client, fromStart)).toEqual(['subscribed s1', 'unsubscribed u1']);
+    expect(answersOn(client, fromNow)).toEqual(['subscribed s2', 'unsubscribed u2']);
 
     // A replay under way may still finish (docs/protocol.md, unsubscribe); nothing live follows.
     const late = [...(await publishMany(gw.http, fromStart, 1)), ...(await publishMany(gw.http, fromNow, 1))];
@@ -287,12 +289,13 @@ describe.each(TRANSPORTS)('the resume handshake, over %s', (transport: Transport
       client.send({ ...frame, ref });
     await client.next((f) => f.type === 'subscribed' && f.ref === 'b4');
     await client.next((f) => f.type === 'unsubscribed' && f.ref === 'a3');
-    const answers = (channel: string) =>
-      client.frames
-        .filter((f) => (f.type === 'subscribed' || f.type === 'unsubscribed') && f.channel === channel)
-        .map((f) => `${f.type} ${(f as { ref?: string }).ref}`);
-    expect(answers(dropped)).toEqual(['subscribed a1', 'subscribed a2', 'unsubscribed a3']);
-    expect(answers(kept)).toEqual(['subscribed b1', 'subscribed b2', 'unsubscribed b3', 'subscribed b4']);
+    expect(answersOn(client, dropped)).toEqual(['subscribed a1', 'subscribed a2', 'unsubscribed a3']);
+    expect(answersOn(client, kept)).toEqual([
+      'subscribed b1',
+      'subscribed b2',
+      'unsubscribed b3',
+      'subscribed b4',
+    ]);
 
     const [lateDropped] = await publishMany(gw.http, dropped, 1);
     const [lateKept] = await publishMany(gw.http, kept, 1);
@@ -321,10 +324,7 @@ describe.each(TRANSPORTS)('the resume handshake, over %s', (transport: Transport
     client.send({ type: 'unsubscribe', channel, ref: 'u' });
     await client.next((f) => f.type === 'unsubscribed' && f.ref === 'u');
     // The resume's own `subscribed` first, then the unsubscribe's answer: in the order asked.
-    const answers = client.frames
-      .filter((f) => f.type === 'subscribed' || f.type === 'unsubscribed')
-      .map((f) => `${f.type} ${f.ref ?? '(resume)'}`);
-    expect(answers).toEqual(['subscribed (resume)', 'unsubscribed u']);
+    expect(answersOn(client, channel)).toEqual(['subscribed (resume)', 'unsubscribed u']);
     const late = await publishMany(gw.http, channel, 1);
     await settle(client);
     await sleep(200);

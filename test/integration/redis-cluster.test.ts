@@ -15,7 +15,7 @@ import type { ReplyFrame } from '../../src/shared/frames.ts';
 import { eventually, lastId, publishMany, settle } from '../support/events.ts';
 import { mintToken, SLOT_ERRORS, TEST_API_KEY } from '../support/gateway.ts';
 import { type LoggedGateway, startLoggedGateway } from '../support/logged-gateway.ts';
-import { startRedisCluster, type TestCluster } from '../support/redis-cluster.ts';
+import { channelOn, startRedisCluster, type TestCluster } from '../support/redis-cluster.ts';
 import { ids, TestClient } from '../support/ws-client.ts';
 
 const ADMIN = { authorization: 'Bearer test-admin-key-0123456789' };
@@ -92,7 +92,10 @@ async function publishTo(http: string, channel: string, count: number): Promise<
 
 describe('on a 3-master Redis Cluster', () => {
   it('resume across two gateways with channels on every master: nothing lost, nothing twice, and no publish crosses the cluster bus', async () => {
-    const channels = Array.from({ length: 12 }, (_, i) => `cl${i}:${randomUUID().slice(0, 6)}`);
+    // Four channels owned by each master, so every master serves the resume.
+    const channels: string[] = [];
+    for (const master of cluster.masters)
+      for (let i = 0; i < 4; i++) channels.push(await channelOn(master, a.prefix, 'cl'));
     const token = await mintToken({ sub: 'cluster-resumer' });
     const first = await TestClient.session(a.url, { token });
     clients.push(first.client);

@@ -18,6 +18,7 @@ import { eventually, sleep } from '../support/events.ts';
 import { mintToken, startTestGateway, TEST_API_KEY, type TestGateway } from '../support/gateway.ts';
 import {
   type ClusterNode,
+  channelOn,
   startRedisCluster,
   startRedisSentinel,
   type TestCluster,
@@ -104,17 +105,6 @@ describe('a forced takeover on a Redis Cluster', () => {
     await cluster?.stop();
   });
 
-  /** A channel whose stream is on `master` (so its replica is the one promoted). */
-  async function channelOn(master: ClusterNode, prefix: string): Promise<string> {
-    const ranges = (await master.redis.cluster('SLOTS')) as unknown as [number, number, [string, number]][];
-    const mine = ranges.filter(([, , [, port]]) => port === master.port);
-    for (let i = 0; ; i++) {
-      const channel = `takeover${i}:${randomUUID().slice(0, 4)}`;
-      const slot = Number(await master.redis.cluster('KEYSLOT', `${prefix}:{c:${channel}}`));
-      if (mine.some(([from, to]) => slot >= from && slot <= to)) return channel;
-    }
-  }
-
   /**
    * 5 events acked while the replica follows; then the replica is cut off (paused, its
    * link killed), 5 more publishes, the master killed and the replica promoted.
@@ -128,7 +118,7 @@ describe('a forced takeover on a Redis Cluster', () => {
       PUBLISH_ACK_TIMEOUT_MS: '300',
     });
     gateways.push(gw);
-    const channel = await channelOn(master, gw.prefix);
+    const channel = await channelOn(master, gw.prefix, 'takeover');
     const acked: string[] = [];
     // Set-up, not the claim: on a busy box a WAIT may miss the 300 ms even with the
     // replica following, and the refused publish is retried as a backend would.
@@ -156,7 +146,7 @@ describe('a forced takeover on a Redis Cluster', () => {
     const [master, replica] = [cluster.masters[0], cluster.replicas[0]] as ClusterNode[];
     const gw = await startTestGateway({ REDIS_URL: cluster.url });
     gateways.push(gw);
-    const channel = await channelOn(master as ClusterNode, gw.prefix);
+    const channel = await channelOn(master as ClusterNode, gw.prefix, 'takeover');
     const client = await subscriber(gw.url, channel);
     const acked = await publishAcross(gw.http, channel, async () => {
       await (replica as ClusterNode).redis.cluster('FAILOVER');

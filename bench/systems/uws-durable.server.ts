@@ -18,7 +18,7 @@
 import uWS from 'uWebSockets.js';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { EventLog, fromAnnouncement } from '../../src/channels/event-log.ts';
+import { EventLog, epochNoticeOf, fromAnnouncement } from '../../src/channels/event-log.ts';
 import { APPEND_SCRIPT } from '../../src/channels/log-scripts.ts';
 import { eventFrameText } from '../../src/core/event-frames.ts';
 import { redisKeys } from '../../src/redis/keys.ts';
@@ -75,7 +75,9 @@ const app = uWS.App();
 
 feed.on('message', (key: string, message: string) => {
   const channel = channelOfKey.get(key);
-  if (channel) app.publish(channel, eventFrameText(channel, fromAnnouncement(message)));
+  // An epoch notice (a log read or renewed into a new epoch) is no event: the floor has no epochs.
+  if (channel && !epochNoticeOf(message))
+    app.publish(channel, eventFrameText(channel, fromAnnouncement(message)));
 });
 
 interface ClientFrame {

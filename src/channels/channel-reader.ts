@@ -26,7 +26,7 @@ import { type ChannelFeed, type LoggedEvent, ZERO_ID } from '../core/ports/event
 import type { Keys } from '../redis/keys.ts';
 import { isCluster, type PubSubMode, type RedisConnection } from '../redis/redis-target.ts';
 import { compareEventIds } from '../shared/frames.ts';
-import { type EventLog, fromAnnouncement } from './event-log.ts';
+import { type EpochNotice, type EventLog, epochNoticeOf, fromAnnouncement } from './event-log.ts';
 
 export type Deliver = (channel: string, event: LoggedEvent) => void;
 
@@ -57,7 +57,7 @@ interface Feed {
   /** The epoch of the log the cursor belongs to. */
   epoch?: string;
   /** Announcements that arrived during a sync, delivered after it; undefined when live. */
-  held?: LoggedEvent[];
+  held?: (LoggedEvent | EpochNotice)[];
   /** Some announcements were not held (HELD_MAX): the sync must read the stream again. */
   overflowed?: boolean;
   /** The sync in flight, shared by joins. */
@@ -194,14 +194,14 @@ export class ChannelReader implements ChannelFeed {
     const channel = this.channelOfKey.get(key);
     const feed = channel === undefined ? undefined : this.feeds.get(channel);
     if (!feed || channel === undefined) return; // left while the message was in flight
-    const event = fromAnnouncement(message);
-    if (event.ephemeral) {
+    const announced = epochNoticeOf(message) ?? fromAnnouncement(message);
+    if ('ephemeral' in announced) {
       // Live only: no position to keep in order with, so never held back by a sync.
-      this.hooks.deliver(channel, event);
+      this.hooks.deliver(channel, announced);
     } else if (!feed.held) {
-      this.accept(channel, feed, event);
+      this.accept(channel, feed, announced);
     } else if (feed.held.length < HELD_MAX) {
-      feed.held.push(event);
+      feed.held.push(announced);
     } else {
       feed.overflowed = true;
     }
@@ -239,7 +239,7 @@ export class ChannelReader implements ChannelFeed {
     if (this.feeds.get(channel) !== feed) return;
     const held = feed.held ?? [];
     feed.held = undefined;
-    for (const event of held) this.accept(channel, feed, event);
+    for (const announced of held) this.accept(channel, feed, announced);
   }
 
   /**
@@ -264,18 +264,19 @@ export class ChannelReader implements ChannelFeed {
   }
 
   /**
-   * An append created the log this feed was reading, under a new epoch: the log was
-   * removed while we read it (FLUSHALL, an eviction, a DEL) with the connection up, so no
-   * resync saw it. What was delivered belongs to a history that is gone: subscribers here
-   * must resume (`recovered: false`); the new log is read from its start.
+   * The log this feed was reading has another epoch, with the connection up, so no resync
+   * saw it: it was removed (FLUSHALL, an eviction, a DEL) and created anew by an append
+   * or a read, or another process renewed its epoch (it found acked events gone). What was
+   * delivered belongs to a history that is gone: subscribers here must resume
+   * (`recovered: false`); the log is read on from `newest`, its newest ID at the change.
    */
-  private logCreatedAnew(channel: string, feed: Feed, epoch: string): void {
+  private epochChanged(channel: string, feed: Feed, epoch: string, newest = ZERO_ID): void {
     this.logger.warn(
-      { channel, epoch: feed.epoch, now: epoch, cursor: feed.cursor },
-      'channel reader: the log was created anew under this process',
+      { channel, epoch: feed.epoch, now: epoch, cursor: feed.cursor, newest },
+      'channel reader: the log has a new epoch under this process',
     );
     feed.epoch = epoch;
-    feed.cursor = ZERO_ID;
+    feed.cursor = newest;
     this.hooks.missed(channel, 'lost');
   }
 
@@ -297,7 +298,7 @@ export class ChannelReader implements ChannelFeed {
             const head = await this.log.head(channel);
             const current = this.feeds.get(channel) === feed && !feed.syncing;
             if (current && feed.cursor === ZERO_ID && head.epoch !== feed.epoch)
-              this.logCreatedAnew(channel, feed, head.epoch);
+              this.epochChanged(channel, feed, head.epoch);
           }),
         );
       }
@@ -361,9 +362,15 @@ export class ChannelReader implements ChannelFeed {
     }
   }
 
-  private accept(channel: string, feed: Feed, event: LoggedEvent): void {
+  private accept(channel: string, feed: Feed, announced: LoggedEvent | EpochNotice): void {
+    if ('newest' in announced) {
+      // A sync that read the head after the change already took its epoch.
+      if (announced.epoch !== feed.epoch) this.epochChanged(channel, feed, announced.epoch, announced.newest);
+      return;
+    }
+    const event = announced;
     if (event.startedEpoch !== undefined && feed.epoch !== undefined && event.startedEpoch !== feed.epoch)
-      this.logCreatedAnew(channel, feed, event.startedEpoch);
+      this.epochChanged(channel, feed, event.startedEpoch);
     if (feed.cursor !== undefined && compareEventIds(event.id, feed.cursor) <= 0) return;
     feed.cursor = event.id;
     this.hooks.deliver(channel, event);

@@ -56,8 +56,9 @@ type ScriptedRedis = RedisConnection & {
     newEpoch: string,
     unusedTtlMs: number,
     position: string,
+    pubsub: PubSubMode,
   ): Promise<[string | null, unknown[] | null, number]>;
-  tetherRenewEpoch(key: string, expected: string, next: string): Promise<string | null>;
+  tetherRenewEpoch(key: string, expected: string, next: string, pubsub: PubSubMode): Promise<string | null>;
   tetherHistory(
     key: string,
     ...args: (string | number)[]
@@ -144,6 +145,8 @@ export class EventLog implements EventStore {
 
   /** EventLogOptions.unusedTtlMs: how long a log read but never published to outlives its last read. */
   readonly unusedTtlMs: number;
+  /** Where appends and new epochs are announced (EventLogOptions.pubsub). */
+  private readonly pubsubMode: PubSubMode;
 
   /** @param retention - events kept per channel, or each channel's retention (its namespace's). */
   constructor(
@@ -155,6 +158,7 @@ export class EventLog implements EventStore {
     defineScripts(redis, LOG_SCRIPTS);
     this.redis = redis as ScriptedRedis;
     this.unusedTtlMs = options.unusedTtlMs ?? 0;
+    this.pubsubMode = options.pubsub ?? 'classic';
     const appends = options.appendConnection;
     if (appends) defineScripts(appends, { tetherAppend: APPEND });
     this.appends = (appends ?? redis) as ScriptedRedis;
@@ -196,7 +200,7 @@ export class EventLog implements EventStore {
       isInbox(channel) ? '' : newEpoch(),
       maxAgeMs,
       idempotency?.windowMs ?? 0,
-      this.options.pubsub ?? 'classic',
+      this.pubsubMode,
     ] as const;
     const [id, repeated] = this.options.ackReplicas
       ? await this.appendReplicated(args, this.options.ackReplicas)
@@ -213,7 +217,7 @@ export class EventLog implements EventStore {
     const header = JSON.stringify(['', String(Date.now()), correlationId, '']);
     const message = `${header}\n${json}`;
     // The reader listens where appends announce: SSUBSCRIBE on a sharded cluster (REDIS_PUBSUB).
-    if (this.options.pubsub === 'sharded') await this.appends.spublish(this.keys.channel(channel), message);
+    if (this.pubsubMode === 'sharded') await this.appends.spublish(this.keys.channel(channel), message);
     else await this.appends.publish(this.keys.channel(channel), message);
   }
 
@@ -279,6 +283,7 @@ export class EventLog implements EventStore {
       range.empty ? 0 : query.limit,
       query.maxBytes,
       this.unusedTtlMs,
+      this.pubsubMode,
     );
     const head: LogHeadInfo = { epoch: isInbox(channel) ? SESSION_EPOCH : (epoch ?? ''), info };
     return {
@@ -329,7 +334,12 @@ export class EventLog implements EventStore {
    */
   async renewEpoch(channel: string, broken: string): Promise<string> {
     if (isInbox(channel)) return SESSION_EPOCH;
-    const now = await this.redis.tetherRenewEpoch(this.keys.channel(channel), broken, newEpoch());
+    const now = await this.redis.tetherRenewEpoch(
+      this.keys.channel(channel),
+      broken,
+      newEpoch(),
+      this.pubsubMode,
+    );
     return now ?? (await this.head(channel)).epoch;
   }
 
@@ -410,6 +420,7 @@ export class EventLog implements EventStore {
       inbox ? '' : newEpoch(),
       inbox ? 0 : this.unusedTtlMs,
       look,
+      this.pubsubMode,
     );
     const missing = look !== '' && positionMissing(info, look, held === 1);
     return [inbox ? SESSION_EPOCH : (epoch ?? ''), info, missing];
@@ -423,6 +434,20 @@ const CONFIRM_BATCH = 64;
 
 /** Where a publish's idempotency key is kept: beside the stream, on its slot. */
 const idempotencyKey = (streamKey: string, key: string) => `${streamKey}:idem:${key}`;
+
+/** A log given a new epoch without an append (log-scripts.ts ANNOUNCE_EPOCH). */
+export interface EpochNotice {
+  epoch: string;
+  /** The log's newest ID when it got the epoch: later appends are announced after the notice. */
+  newest: string;
+}
+
+/** The notice when `message` announces a new epoch rather than an event (a JSON object, not an array). */
+export function epochNoticeOf(message: string): EpochNotice | undefined {
+  if (!message.startsWith('{')) return undefined;
+  const { epoch, newest } = JSON.parse(message) as EpochNotice;
+  return { epoch, newest };
+}
 
 /** An event from its pub/sub announcement (APPEND_SCRIPT's message). */
 export function fromAnnouncement(message: string): LoggedEvent {

@@ -21,6 +21,25 @@ local function findEpoch(key)
 end`;
 
 /**
+ * Lua: tell the log's readers it now has epoch `epoch` from ID `newest` on. A read that
+ * creates a removed log (HEAD_SCRIPT, HISTORY_SCRIPT) and a renewal (RENEW_EPOCH_SCRIPT)
+ * give it a new epoch without an append, so without this a process already reading the
+ * channel would go on under the old one and its subscribers would never hear that the
+ * history they hold is gone. Announced where appends are (SPUBLISH with ARGV 'sharded'),
+ * as JSON `{"epoch":…,"newest":…}`: an object, never an event's array header
+ * (event-log.ts `epochNoticeOf`).
+ */
+const ANNOUNCE_EPOCH = `
+local function announceEpoch(key, epoch, pubsub)
+  local info = redis.call('XINFO', 'STREAM', key)
+  local newest = '0-0'
+  for i = 1, #info, 2 do
+    if info[i] == 'last-generated-id' then newest = info[i + 1] end
+  end
+  redis.call(pubsub == 'sharded' and 'SPUBLISH' or 'PUBLISH', key, cjson.encode({epoch = epoch, newest = newest}))
+end`;
+
+/**
  * Lua: a log that never held an event (last-generated-id 0-0: made by a read, for its
  * epoch) expires ARGV[ttl] ms after its last read, so reads of names no one publishes
  * to do not fill Redis. ttl '0' keeps it. The first append makes it permanent again.
@@ -84,17 +103,19 @@ return {id, 0}`;
  * a log that has none ('' to leave it without: a missing stream is then reported
  * as such, false and false); ARGV[2] how long an unused log is kept, ms (EXPIRE_UNUSED);
  * ARGV[3] an event ID to look for ('' for none): held is 1 when the stream has that
- * entry, else 0 (log-positions.ts `positionMissing` says what its absence means).
+ * entry, else 0 (log-positions.ts `positionMissing` says what its absence means);
+ * ARGV[4] 'sharded' or 'classic' (ANNOUNCE_EPOCH).
  * A log with no epoch gets one here, its stream created empty if need be, so every
- * position handed to a client carries the epoch it belongs to.
+ * position handed to a client carries the epoch it belongs to; its readers are told.
  */
-export const HEAD_SCRIPT = `${FIND_EPOCH}${EXPIRE_UNUSED}
+export const HEAD_SCRIPT = `${FIND_EPOCH}${EXPIRE_UNUSED}${ANNOUNCE_EPOCH}
 local exists = redis.call('EXISTS', KEYS[1]) == 1
 if not exists and ARGV[1] == '' then return {false, false, 0} end
 local epoch = exists and findEpoch(KEYS[1])
 if not epoch and ARGV[1] ~= '' then
   redis.call('XGROUP', 'CREATE', KEYS[1], '${EPOCH_GROUP}' .. ARGV[1], '0', 'MKSTREAM')
   epoch = ARGV[1]
+  announceEpoch(KEYS[1], epoch, ARGV[4])
 end
 local info = redis.call('XINFO', 'STREAM', KEYS[1])
 if ARGV[1] ~= '' then expireUnused(KEYS[1], info, ARGV[2]) end
@@ -104,14 +125,16 @@ return {epoch, info, held}`;
 
 /**
  * Give the log a new epoch if it still has ARGV[1] (its history was found broken:
- * IDs went backwards); returns the epoch it has now. ARGV[2] the new epoch.
+ * IDs went backwards); returns the epoch it has now. ARGV[2] the new epoch; ARGV[3]
+ * 'sharded' or 'classic': its readers are told (ANNOUNCE_EPOCH).
  */
-export const RENEW_EPOCH_SCRIPT = `${FIND_EPOCH}
+export const RENEW_EPOCH_SCRIPT = `${FIND_EPOCH}${ANNOUNCE_EPOCH}
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 local epoch = findEpoch(KEYS[1])
 if epoch == ARGV[1] then
   redis.call('XGROUP', 'DESTROY', KEYS[1], '${EPOCH_GROUP}' .. ARGV[1])
   redis.call('XGROUP', 'CREATE', KEYS[1], '${EPOCH_GROUP}' .. ARGV[2], '0')
+  announceEpoch(KEYS[1], ARGV[2], ARGV[3])
   return ARGV[2]
 end
 return epoch`;
@@ -122,16 +145,17 @@ return epoch`;
  * and a missing stream is then false, false, {}), 'rev' for newest
  * first, the range's two bounds in XRANGE/XREVRANGE order, COUNT, a byte budget
  * (entries stop once their fields pass it — the first is always kept — so a page of
- * large events is cut in Redis rather than sent and dropped), and how long an unused
- * log is kept, ms (EXPIRE_UNUSED).
+ * large events is cut in Redis rather than sent and dropped), how long an unused
+ * log is kept, ms (EXPIRE_UNUSED), and 'sharded' or 'classic' (ANNOUNCE_EPOCH).
  */
-export const HISTORY_SCRIPT = `${FIND_EPOCH}${EXPIRE_UNUSED}
+export const HISTORY_SCRIPT = `${FIND_EPOCH}${EXPIRE_UNUSED}${ANNOUNCE_EPOCH}
 local exists = redis.call('EXISTS', KEYS[1]) == 1
 if not exists and ARGV[1] == '' then return {false, false, {}} end
 local epoch = exists and findEpoch(KEYS[1])
 if not epoch and ARGV[1] ~= '' then
   redis.call('XGROUP', 'CREATE', KEYS[1], '${EPOCH_GROUP}' .. ARGV[1], '0', 'MKSTREAM')
   epoch = ARGV[1]
+  announceEpoch(KEYS[1], epoch, ARGV[8])
 end
 local info = redis.call('XINFO', 'STREAM', KEYS[1])
 if ARGV[1] ~= '' then expireUnused(KEYS[1], info, ARGV[7]) end

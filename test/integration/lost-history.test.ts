@@ -12,10 +12,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
+import { EventLog } from '../../src/channels/event-log.ts';
 import { type RedisServerHandle, startRedisServer } from '../../src/redis/embedded-redis.ts';
+import { redisKeys } from '../../src/redis/keys.ts';
 import type { SubscribedFrame, WelcomeFrame } from '../../src/shared/frames.ts';
 import { eventually, lastId, publishMany, settle } from '../support/events.ts';
-import { mintToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { mintToken, startTestGateway, TEST_API_KEY, type TestGateway } from '../support/gateway.ts';
 import { endpoint, TRANSPORTS, type Transport } from '../support/sse-test-socket.ts';
 import { connectTestRedis } from '../support/test-redis.ts';
 import { ids, TestClient } from '../support/ws-client.ts';
@@ -270,6 +272,63 @@ ownServer('Redis loses data while the gateway stays connected (FLUSHALL, an evic
     await back.client.waitForEvents(after.length, channel);
     await settle(back.client);
     expect(ids(back.client.events(channel))).toEqual(after);
+  });
+});
+
+ownServer('a log given a new epoch without an append, while another process reads it live', () => {
+  /** Gateways `a` and `b` on one Redis of their own, one key prefix; a client on `a` reading `channel` live. */
+  async function liveReaderOnA() {
+    const redisServer = await startRedisServer();
+    cleanups.push(() => redisServer.stop());
+    const a = await gatewayOn(redisServer);
+    const b = await startTestGateway({ REDIS_URL: redisServer.url, REDIS_PREFIX: a.prefix });
+    cleanups.push(() => b.stop());
+    const redis = new Redis(redisServer.url);
+    cleanups.push(() => redis.quit());
+    const channel = `anew:${randomUUID().slice(0, 8)}`;
+    const { client } = await session(a, { token: await mintToken({ sub: 'reader' }) }, 'websocket');
+    const subscribed = await subscribe(client, channel);
+    const before = await publishMany(a.http, channel, 3);
+    await client.waitForEvents(3);
+    return { a, b, redis, channel, client, subscribed, before, key: `${a.prefix}:{c:${channel}}` };
+  }
+
+  it('removed, then made anew by a history read on another process: the reader here closes its subscribers, and a new subscriber gets the new epoch', async () => {
+    const { a, b, redis, channel, client, subscribed, key } = await liveReaderOnA();
+    await redis.del(key); // an eviction, say: the gateways' connections stay up
+    const read = await fetch(`${b.http}/channels/${channel}/history`, {
+      headers: { authorization: `Bearer ${TEST_API_KEY}` },
+    });
+    const { epoch } = (await read.json()) as { epoch: string };
+    expect(epoch).not.toBe(subscribed.epoch);
+    const after = await publishMany(b.http, channel, 2); // appends to the log the read made: not "fresh"
+
+    expect(await client.next((f) => f.type === 'error', 10_000)).toMatchObject({
+      code: 'SERVICE_RESTART',
+      detail: expect.stringMatching(/lost events before delivery/),
+    });
+    expect((await client.waitClosed(10_000)).code).toBe(1012);
+    expect(ids(client.events(channel))).not.toEqual(expect.arrayContaining(after.slice(0, 1)));
+    // The process that missed the change hands out the log's epoch as it is now.
+    const { client: next } = await session(a, { token: await mintToken({ sub: 'next' }) }, 'websocket');
+    expect((await subscribe(next, channel)).epoch).toBe(epoch);
+  });
+
+  it('renewed by another process (it found events it had acked gone): the reader here closes its subscribers', async () => {
+    const { a, b, redis, channel, client, subscribed, before } = await liveReaderOnA();
+    // What another process does when Redis came back without events it had acked
+    // (EventLog.confirmAcked), on a log of its own over the same Redis.
+    const renewed = await new EventLog(redis, redisKeys(a.prefix), 1000).renewEpoch(
+      channel,
+      subscribed.epoch,
+    );
+    expect(renewed).not.toBe(subscribed.epoch);
+
+    expect(await client.next((f) => f.type === 'error', 10_000)).toMatchObject({ code: 'SERVICE_RESTART' });
+    expect((await client.waitClosed(10_000)).code).toBe(1012);
+    const back = await session(b, { token: await mintToken({ sub: 'reader' }) }, 'websocket');
+    const again = await subscribe(back.client, channel, { from: lastId(before), epoch: subscribed.epoch });
+    expect(again).toMatchObject({ recovered: false, epoch: renewed });
   });
 });
 

@@ -312,7 +312,7 @@ export class ChannelReader implements ChannelFeed {
   /** Deliver what the stream holds after the cursor. */
   private async catchUp(channel: string, feed: Feed): Promise<void> {
     for (;;) {
-      const { events, gap } = await this.log.page(channel, feed.cursor as string, '+', PAGE);
+      const { events, gap, more } = await this.log.page(channel, feed.cursor as string, '+', PAGE);
       if (this.feeds.get(channel) !== feed) return;
       if (gap) {
         this.logger.warn(
@@ -322,7 +322,7 @@ export class ChannelReader implements ChannelFeed {
         this.hooks.missed(channel, 'trimmed');
       }
       for (const event of events) this.accept(channel, feed, event);
-      if (events.length < PAGE) return;
+      if (!more) return;
     }
   }
 

@@ -38,7 +38,13 @@ import {
   positionMissing,
   recoveredSince,
 } from './log-positions.ts';
-import { APPEND_SCRIPT, HEAD_SCRIPT, HISTORY_SCRIPT, RENEW_EPOCH_SCRIPT } from './log-scripts.ts';
+import {
+  APPEND_SCRIPT,
+  HEAD_SCRIPT,
+  HISTORY_SCRIPT,
+  PAGE_SCRIPT,
+  RENEW_EPOCH_SCRIPT,
+} from './log-scripts.ts';
 import { lostUpTo, newestId } from './stream-info.ts';
 
 const APPEND = new LuaScript(APPEND_SCRIPT, 2);
@@ -47,6 +53,7 @@ const LOG_SCRIPTS = {
   tetherLogHead: new LuaScript(HEAD_SCRIPT, 1),
   tetherRenewEpoch: new LuaScript(RENEW_EPOCH_SCRIPT, 1),
   tetherHistory: new LuaScript(HISTORY_SCRIPT, 1),
+  tetherPage: new LuaScript(PAGE_SCRIPT, 1),
 };
 
 type ScriptedRedis = RedisConnection & {
@@ -63,7 +70,20 @@ type ScriptedRedis = RedisConnection & {
     key: string,
     ...args: (string | number)[]
   ): Promise<[string | null, unknown[] | null, [string, string[]][]]>;
+  tetherPage(
+    key: string,
+    after: string,
+    until: string,
+    count: number,
+    maxBytes: number,
+  ): Promise<[unknown[] | null, [string, string[]][], number]>;
 };
+
+/**
+ * A page's byte budget for replays and catch-ups (`page`): its events stop once their
+ * fields pass it, so each read Redis makes for them stays near this, not `count` × 64 KiB.
+ */
+export const PAGE_MAX_BYTES = 1024 * 1024;
 
 /** How much of a channel's log is kept: events by count (approximate) and by age (ms; 0: no limit). */
 export interface Retention {
@@ -296,26 +316,21 @@ export class EventLog implements EventStore {
   }
 
   /**
-   * Events with ID in (after, until], oldest first, at most `count`, and whether
-   * events after `after` were trimmed first — read in one MULTI, so no trim can
-   * fall between the check and the read.
+   * Events with ID in (after, until], oldest first, at most `count` and about
+   * PAGE_MAX_BYTES, and whether events after `after` were trimmed first — read in one
+   * script, so no trim can fall between the check and the read.
    */
   async page(channel: string, after: string, until: string, count: number): Promise<LogPage> {
-    const key = this.keys.channel(channel);
-    const replies = await this.redis
-      .multi()
-      .xinfo('STREAM', key)
-      .xrange(key, `(${after}`, until, 'COUNT', count)
-      .exec();
-    const [info, range] = replies ?? [];
-    if (range?.[0]) throw range[0];
-    const entries = (range?.[1] ?? []) as [string, string[]][];
+    const [info, entries, more] = await this.redis.tetherPage(
+      this.keys.channel(channel),
+      `(${after}`,
+      until,
+      count,
+      PAGE_MAX_BYTES,
+    );
     const events = entries.map(([id, fields]) => toEvent(id, fields));
-    if (info?.[0]) {
-      if (String(info[0]).includes('no such key')) return { events, gap: false };
-      throw info[0];
-    }
-    return { events, gap: compareEventIds(after, lostUpTo(info?.[1] as unknown[])) < 0 };
+    const gap = info !== null && compareEventIds(after, lostUpTo(info)) < 0;
+    return { events, gap, more: more === 1 };
   }
 
   /**

@@ -8,6 +8,8 @@
 
 /** Where a log's epoch is kept: the consumer group named with this prefix. */
 export const EPOCH_GROUP = 'tether.epoch.';
+/** READ_RANGE's first chunk, in entries: 8 of the largest events are 512 KiB. */
+const READ_CHUNK = 8;
 
 /** Lua: the epoch group's name on KEYS[1], or false. */
 const FIND_EPOCH = `
@@ -19,6 +21,45 @@ local function findEpoch(key)
   end
   return false
 end`;
+
+/**
+ * Lua: at most `count` entries of `key` from `from` to `to` (XRANGE, or XREVRANGE with its
+ * bounds in that order), stopping once their fields pass `budget` bytes (the first entry
+ * is always kept); returns them and whether the range may hold more. Read in chunks that
+ * start at READ_CHUNK entries and double, so Redis never copies much past the budget: one
+ * XRANGE COUNT 1000 of 64 KiB events is 64 MiB built in Redis, and a few of those
+ * stall it for every other client.
+ */
+const READ_RANGE = `
+local function readRange(key, command, from, to, count, budget)
+  local page, used, chunk = {}, 0, ${READ_CHUNK}
+  while #page < count do
+    local want = math.min(chunk, count - #page)
+    local batch = redis.call(command, key, from, to, 'COUNT', want)
+    for _, entry in ipairs(batch) do
+      local size = 0
+      for _, value in ipairs(entry[2]) do size = size + #value end
+      if #page > 0 and used + size > budget then return page, true end
+      used = used + size
+      page[#page + 1] = entry
+    end
+    if #batch < want then return page, false end
+    from = '(' .. page[#page][1]
+    chunk = chunk * 2
+  end
+  return page, true
+end`;
+
+/**
+ * Events after a position, with the stream's XINFO read in the same script, so no trim
+ * falls between the two: { XINFO STREAM or false (no stream), entries, 1 when the range
+ * may hold more }. KEYS[1] stream; ARGV: the range's two bounds, COUNT, byte budget.
+ */
+export const PAGE_SCRIPT = `${READ_RANGE}
+if redis.call('EXISTS', KEYS[1]) == 0 then return {false, {}, 0} end
+local info = redis.call('XINFO', 'STREAM', KEYS[1])
+local page, more = readRange(KEYS[1], 'XRANGE', ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]))
+return {info, page, more and 1 or 0}`;
 
 /**
  * Lua: tell the log's readers it now has epoch `epoch` from ID `newest` on. A read that
@@ -144,11 +185,11 @@ return epoch`;
  * ARGV: the epoch to give a log that has none (as HEAD_SCRIPT: '' leaves it without,
  * and a missing stream is then false, false, {}), 'rev' for newest
  * first, the range's two bounds in XRANGE/XREVRANGE order, COUNT, a byte budget
- * (entries stop once their fields pass it — the first is always kept — so a page of
- * large events is cut in Redis rather than sent and dropped), how long an unused
+ * (READ_RANGE: a page of large events is cut in Redis rather than built, sent and
+ * dropped), how long an unused
  * log is kept, ms (EXPIRE_UNUSED), and 'sharded' or 'classic' (ANNOUNCE_EPOCH).
  */
-export const HISTORY_SCRIPT = `${FIND_EPOCH}${EXPIRE_UNUSED}${ANNOUNCE_EPOCH}
+export const HISTORY_SCRIPT = `${FIND_EPOCH}${EXPIRE_UNUSED}${ANNOUNCE_EPOCH}${READ_RANGE}
 local exists = redis.call('EXISTS', KEYS[1]) == 1
 if not exists and ARGV[1] == '' then return {false, false, {}} end
 local epoch = exists and findEpoch(KEYS[1])
@@ -159,17 +200,8 @@ if not epoch and ARGV[1] ~= '' then
 end
 local info = redis.call('XINFO', 'STREAM', KEYS[1])
 if ARGV[1] ~= '' then expireUnused(KEYS[1], info, ARGV[7]) end
-local entries = {}
+local page = {}
 if tonumber(ARGV[5]) > 0 then
-  local command = ARGV[2] == 'rev' and 'XREVRANGE' or 'XRANGE'
-  entries = redis.call(command, KEYS[1], ARGV[3], ARGV[4], 'COUNT', ARGV[5])
-end
-local budget, used, page = tonumber(ARGV[6]), 0, {}
-for i, entry in ipairs(entries) do
-  local size = 0
-  for _, value in ipairs(entry[2]) do size = size + #value end
-  if i > 1 and used + size > budget then break end
-  used = used + size
-  page[i] = entry
+  page = readRange(KEYS[1], ARGV[2] == 'rev' and 'XREVRANGE' or 'XRANGE', ARGV[3], ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6]))
 end
 return {epoch, info, page}`;

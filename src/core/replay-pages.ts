@@ -78,5 +78,10 @@ function read(
 function upTo(page: LogPage, until: string): LogPage {
   const last = page.events.at(-1);
   if (!last || compareEventIds(last.id, until) <= 0) return page;
-  return { gap: page.gap, events: page.events.filter((event) => compareEventIds(event.id, until) <= 0) };
+  // It read past `until`, so it holds every event up to it.
+  return {
+    gap: page.gap,
+    events: page.events.filter((event) => compareEventIds(event.id, until) <= 0),
+    more: false,
+  };
 }

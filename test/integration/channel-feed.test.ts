@@ -65,6 +65,7 @@ describe('channel reader', () => {
     cleanups.push(() => reader.stop());
     await reader.join('room');
     await reader.join('calm');
+    await reader.join('big');
 
     const before: string[] = [];
     for (let n = 0; n < 20; n++) before.push((await log.append('room', `{"n":${n}}`, 'c')).id);
@@ -78,14 +79,20 @@ describe('channel reader', () => {
     for (let n = 20; n < 520; n++) during.push((await log.append('room', `{"n":${n}}`, 'c')).id);
     const calm: string[] = [];
     for (let n = 0; n < 5; n++) calm.push((await log.append('calm', `{"n":${n}}`, 'c')).id);
+    // Over two pages' byte budget (PAGE_MAX_BYTES), in far fewer events than a page's count.
+    const big: string[] = [];
+    const blob = 'x'.repeat(60_000);
+    for (let n = 0; n < 40; n++) big.push((await log.append('big', `{"n":${n},"b":"${blob}"}`, 'c')).id);
     const after: string[] = [];
     await eventually(() => missed.length > 0, 'the gap reported', 10_000);
     for (let n = 520; n < 530; n++) after.push((await log.append('room', `{"n":${n}}`, 'c')).id);
     await eventually(() => delivered.at(-1)?.id === after.at(-1), 'live again after catching up', 10_000);
 
-    expect(missed).toEqual(['room']); // 'calm' lost nothing
+    expect(missed).toEqual(['room']); // 'calm' and 'big' lost nothing
     const of = (channel: string) => delivered.filter((e) => e.channel === channel).map((e) => e.id);
     expect(of('calm')).toEqual(calm);
+    await eventually(() => of('big').length >= big.length, 'the large events caught up', 10_000);
+    expect(of('big')).toEqual(big);
     // 'room': everything before the drop, then the retained tail of what came during it, then the rest.
     const room = of('room');
     expect(new Set(room).size).toBe(room.length); // nothing twice

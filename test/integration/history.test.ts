@@ -288,3 +288,27 @@ describe.each(TRANSPORTS)('the history frame, over %s', (transport: Transport) =
     }
   });
 });
+
+describe('history of large events', () => {
+  it('a burst of long pages reads about a page from Redis each: publishes from others go on being acked', async () => {
+    const channel = `room:heavy-${run}`;
+    const blob = 'x'.repeat(60_000);
+    for (let n = 0; n < 300; n++) await publishHttp(gw.http, channel, { n, blob }); // 18 MB of log
+    const { client } = await session();
+    // Each asks for 1000 events and gets four (256 KiB pages): the log is read up to the
+    // budget, not 1000 events deep — 40 of those would hold Redis for seconds.
+    const asked = Array.from({ length: 40 }, () => ask(client, { channel, limit: 1000 }));
+    const neighbour: number[] = [];
+    for (let n = 0; n < 20; n++) {
+      const res = await fetch(`${gw.http}/publish`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TEST_API_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ channel: `room:neighbour-${run}`, data: { n } }),
+      });
+      neighbour.push(res.status);
+    }
+    const pages = await Promise.all(asked);
+    expect(neighbour.filter((status) => status !== 200)).toEqual([]);
+    for (const answer of pages) expect((answer as HistoryPageFrame).events).toHaveLength(4);
+  });
+});

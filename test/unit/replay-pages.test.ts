@@ -21,7 +21,7 @@ function logOf(ids: string[]): EventStore & { reads: number; fail: boolean } {
       const inRange = events.filter(
         (e) => compareEventIds(e.id, after) > 0 && compareEventIds(e.id, until) <= 0,
       );
-      return { events: inRange.slice(0, count), gap: false };
+      return { events: inRange.slice(0, count), gap: false, more: inRange.length > count };
     },
   };
   return log as unknown as EventStore & { reads: number; fail: boolean };

@@ -36,6 +36,8 @@ export interface LogPage {
   events: LoggedEvent[];
   /** Events after the page's `after` were trimmed before they could be read. */
   gap: boolean;
+  /** The page stopped at its count or its byte budget: the range may hold more. */
+  more: boolean;
 }
 
 export const ZERO_ID = '0-0';
@@ -100,7 +102,7 @@ export interface EventStore {
   plan(channel: string, after: string, epoch?: string, options?: { replay?: boolean }): Promise<ReplayPlan>;
   /** A page of the log for a history request. */
   history(channel: string, query: HistoryQuery): Promise<HistoryPage>;
-  /** Events with ID in (after, until], oldest first, at most `count`, and whether a trim cut in. */
+  /** Events with ID in (after, until], oldest first, at most `count` (fewer past a byte budget), and whether a trim cut in. */
   page(channel: string, after: string, until: string, count: number): Promise<LogPage>;
 }
 

@@ -95,8 +95,19 @@ function tooDeep(): TetherError {
   });
 }
 
-/** The `ref` of a frame that failed validation, when one can be read, to tie the error to it. */
+/**
+ * The top-level `ref` of a frame that failed validation, when it is a string a ref may be
+ * (1–64 characters), to tie the error to it. Only the frame's own member: a `ref` inside
+ * `data` belongs to the application, and echoing it would answer another request. Any
+ * depth is walked (the scan does not recurse), so a frame refused as too deep keeps its ref.
+ */
 export function refOf(text: string): string | undefined {
-  const match = /"ref"\s*:\s*"([^"\\]{1,64})"/.exec(text);
-  return match?.[1];
+  const span = scanFrame(text, Number.POSITIVE_INFINITY, 'ref')?.data;
+  if (!span) return undefined;
+  try {
+    const ref: unknown = JSON.parse(text.slice(span[0], span[1]));
+    return typeof ref === 'string' && ref.length >= 1 && ref.length <= 64 ? ref : undefined;
+  } catch {
+    return undefined; // not a complete JSON value: the text was malformed there
+  }
 }

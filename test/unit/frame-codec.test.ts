@@ -256,10 +256,24 @@ describe('refOf: tie an error to the frame that caused it', () => {
     expect(refOf('{"type":"publish", "ref" : "p1"}')).toBe('p1');
   });
 
+  it('reads only the frame’s own ref, never one inside data, however deep the frame', () => {
+    expect(refOf('{"type":"publish","channel":"bad chan","data":{"ref":"p-OTHER"},"ref":"p-MINE"}')).toBe(
+      'p-MINE',
+    );
+    expect(refOf('{"type":"action","name":"x y","data":{"ref":"a-OTHER"}}')).toBeUndefined();
+    expect(refOf('{"type":"publish","data":[{"ref":"deep"}]}')).toBeUndefined();
+    expect(refOf(`{"ref":"r-deep","type":"publish","data":${'['.repeat(100)}${']'.repeat(100)}}`)).toBe(
+      'r-deep',
+    );
+    expect(refOf('{"type":"publish","ref":"r\\"q"}')).toBe('r"q');
+  });
+
   it('gives up on frames without a usable ref', () => {
     expect(refOf('{"type":"subscribe"}')).toBeUndefined();
     expect(refOf('{"ref":""}')).toBeUndefined();
     expect(refOf(`{"ref":"${'r'.repeat(65)}"}`)).toBeUndefined();
+    expect(refOf('{"ref":7}')).toBeUndefined();
+    expect(refOf('{"type":"publish","ref":"r1"')).toBeUndefined(); // cut off before it ends
   });
 });
 

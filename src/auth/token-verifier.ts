@@ -95,6 +95,13 @@ export async function createTokenVerifier(
         detail: missingExp ? 'token has no exp claim (AUTH_REQUIRE_EXP)' : (error as Error).message,
       });
     }
+    // JSON.parse reads 1e400 as Infinity, which jose and the fast path both take as a date: a
+    // token that never expires, issued after any revocation. No clock can hold it.
+    for (const claim of ['exp', 'iat', 'nbf'] as const) {
+      const value = payload[claim];
+      if (value !== undefined && !Number.isFinite(value))
+        throw new TetherError('AUTH_INVALID_TOKEN', { detail: `token ${claim} is not a finite NumericDate` });
+    }
     if (typeof payload.sub !== 'string' || payload.sub === '') {
       throw new TetherError('AUTH_INVALID_TOKEN', { detail: 'token has no sub claim' });
     }

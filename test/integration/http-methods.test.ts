@@ -66,6 +66,24 @@ describe('a method no route takes', () => {
       message: 'no route GET /no/such/route',
     });
   });
+
+  it.each([
+    ['GET', '/channels//history', TEST_API_KEY],
+    ['GET', '/channels//presence', TEST_API_KEY],
+    ['POST', '/users//block', TEST_ADMIN_KEY],
+    ['GET', '/users//sessions', TEST_ADMIN_KEY],
+  ])(
+    '%s %s, a parameter left empty, is 404 on both edges: no route, not a method refused',
+    async (method, path, key) => {
+      const answer = await call(method, path, key);
+      expect(answer.status).toBe(404);
+      expect(answer.headers.allow).toBeUndefined();
+      expect(JSON.parse(answer.body)).toMatchObject({
+        error: 'NOT_FOUND',
+        message: `no route ${method} ${path}`,
+      });
+    },
+  );
 });
 
 describe('HEAD', () => {

@@ -46,8 +46,10 @@ function matchSegments(segments: string[], parts: string[]): string[] | undefine
     if (segment === '*' && i === segments.length - 1) return params;
     const part = parts[i];
     if (part === undefined) return undefined;
-    if (segment.startsWith(':')) params.push(part);
-    else if (segment !== part) return undefined;
+    if (segment.startsWith(':')) {
+      if (part === '') return undefined; // as uWS: `/channels//history` names no channel
+      params.push(part);
+    } else if (segment !== part) return undefined;
   }
   return parts.length === segments.length ? params : undefined;
 }

@@ -300,6 +300,26 @@ describe('between transports and processes', () => {
     expect(pongs(stream), 'the POST held behind the gap was never handled').toEqual([]);
   }, 20_000);
 
+  it('a tether-seq that is not a positive integer is 400 MALFORMED_MESSAGE, the POST unhandled, the stream open', async () => {
+    const gw = await gateway();
+    const stream = await RawSseStream.open(gw.sseUrl);
+    await stream.next((m) => m.event === 'open');
+    const hello = { type: 'hello', token: await mintToken({ sub: 'numbered' }) };
+    expect((await stream.post([hello], { 'tether-seq': '1' })).status).toBe(204);
+    await stream.frame('welcome');
+    for (const seq of ['abc', '-5', '0', '2.5', '99999999999999999999']) {
+      const refused = await stream.post([{ type: 'ping', ts: 7 }], { 'tether-seq': seq });
+      expect(refused.status, seq).toBe(400);
+      expect(await refused.json()).toMatchObject({
+        error: 'MALFORMED_MESSAGE',
+        message: expect.stringContaining('tether-seq must be a positive integer'),
+      });
+    }
+    expect((await stream.post([{ type: 'ping', ts: 8 }], { 'tether-seq': '2' })).status).toBe(204);
+    await stream.frame('pong');
+    expect(pongs(stream), 'only the well-numbered ping was handled').toEqual([8]);
+  });
+
   it('/health/websocket counts the connections on the SSE fallback', async () => {
     const gw = await gateway();
     await session(gw.url, { token: await mintToken({ sub: 'on-ws' }) });

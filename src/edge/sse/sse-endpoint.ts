@@ -131,7 +131,14 @@ export function mountSse(
     if (!admitOrigin(res, origin, origins)) return;
     const cors = corsHeaders(origin);
     const token = req.getHeader(SSE_CONNECTION_HEADER);
-    const seq = parseSeq(req.getHeader(SSE_SEQ_HEADER));
+    const seqHeader = req.getHeader(SSE_SEQ_HEADER);
+    const seq = parseSeq(seqHeader);
+    if (seq === undefined && seqHeader !== '') {
+      // Taken as absent, it would be handled out of the order the client numbered.
+      const message = `${SSE_SEQ_HEADER} must be a positive integer (1, 2, …), got "${seqHeader.slice(0, 32)}"`;
+      replyJson(res, 400, { error: 'MALFORMED_MESSAGE', message }, cors);
+      return;
+    }
     readBody(res, bodyLimit).then(
       async (body) => {
         const socket = streams.find(token);

@@ -74,10 +74,11 @@ async function session(claims: TokenClaims = {}, transport: Transport = 'websock
 async function ask(
   client: TestClient,
   frame: Record<string, unknown>,
+  timeoutMs?: number,
 ): Promise<HistoryPageFrame | ErrorFrame> {
   const ref = `h${Math.random().toString(36).slice(2)}`;
   client.send({ type: 'history', ref, ...frame });
-  return client.next((f): f is HistoryPageFrame | ErrorFrame => 'ref' in f && f.ref === ref);
+  return client.next((f): f is HistoryPageFrame | ErrorFrame => 'ref' in f && f.ref === ref, timeoutMs);
 }
 
 const idsOf = (events: EventFrame[]) => events.map((event) => event.id);
@@ -290,14 +291,17 @@ describe.each(TRANSPORTS)('the history frame, over %s', (transport: Transport) =
 });
 
 describe('history of large events', () => {
-  it('a burst of long pages reads about a page from Redis each: publishes from others go on being acked', async () => {
+  it('a burst of long pages reads about a page from Redis each: publishes from others go on being acked', {
+    timeout: 90_000,
+  }, async () => {
     const channel = `room:heavy-${run}`;
     const blob = 'x'.repeat(60_000);
     for (let n = 0; n < 300; n++) await publishHttp(gw.http, channel, { n, blob }); // 18 MB of log
     const { client } = await session();
     // Each asks for 1000 events and gets four (256 KiB pages): the log is read up to the
     // budget, not 1000 events deep — 40 of those would hold Redis for seconds.
-    const asked = Array.from({ length: 40 }, () => ask(client, { channel, limit: 1000 }));
+    // 10 MB of pages to one socket: on a busy test box that alone takes seconds.
+    const asked = Array.from({ length: 40 }, () => ask(client, { channel, limit: 1000 }, 60_000));
     const neighbour: number[] = [];
     for (let n = 0; n < 20; n++) {
       const res = await fetch(`${gw.http}/publish`, {

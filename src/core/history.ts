@@ -49,8 +49,27 @@ function socketPageBytes(core: GatewayCore): number {
   return Math.min(HISTORY_PAGE_BYTES, Math.floor(core.config.maxBackpressureBytes / 4));
 }
 
-/** A `history` frame: the channel must be readable by the token and replayable by its namespace. */
-export async function sendHistory(core: GatewayCore, conn: Connection, frame: HistoryFrame): Promise<void> {
+/** Per connection, the history answer last queued: its requests are answered one at a time. */
+const answering = new WeakMap<Connection, Promise<void>>();
+
+/**
+ * A `history` frame, answered after the connection's earlier ones, each once the socket
+ * has drained below its writable mark: a page is at most a quarter of the outbound limit,
+ * but forty asked at once and answered as Redis returns them would pass it, and the
+ * client would be cut as a slow consumer for reading its own answers.
+ */
+export function sendHistory(core: GatewayCore, conn: Connection, frame: HistoryFrame): Promise<void> {
+  const previous = answering.get(conn)?.catch(() => undefined) ?? Promise.resolve();
+  const turn = previous.then(async () => {
+    await conn.whenWritable();
+    if (conn.isOpen) await answerHistory(core, conn, frame);
+  });
+  answering.set(conn, turn);
+  return turn;
+}
+
+/** The channel must be readable by the token and replayable by its namespace. */
+async function answerHistory(core: GatewayCore, conn: Connection, frame: HistoryFrame): Promise<void> {
   const { channel, ref } = frame;
   if (!connectionMayRead(conn, channel)) {
     conn.fail('FORBIDDEN_CHANNEL', { ref, detail: channel });

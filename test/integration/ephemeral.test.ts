@@ -21,6 +21,7 @@ import {
   TEST_API_KEY,
   type TestGateway,
 } from '../support/gateway.ts';
+import { pauseReading, resumeReading } from '../support/pause-reading.ts';
 import { ids, TestClient } from '../support/ws-client.ts';
 
 const TYPING = 'typing:room-1';
@@ -147,8 +148,7 @@ describe('ephemeral channels', () => {
     gw = await startTestGateway({ CONFIG_FILE: CONFIG, MAX_BACKPRESSURE_BYTES: String(MAX_BACKPRESSURE) });
     const g = gw;
     const slow = await session(g.url, 'slow', [TYPING, DURABLE]);
-    const socket = (slow.client.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
-    socket.pause();
+    pauseReading(slow.client);
 
     // Ephemeral flood: dropped once the socket backs up, and the socket stays.
     const droppedBefore = await metric(g.http, 'tether_ephemeral_dropped_total');
@@ -163,7 +163,7 @@ describe('ephemeral channels', () => {
 
     // It reads again: the newest state arrives (merged, not lost), what did arrive came once
     // each and in order, and the socket is still open.
-    socket.resume();
+    resumeReading(slow.client);
     await eventually(
       () => typing(slow.client).some((e) => (e.data as { last?: boolean }).last),
       'the newest ephemeral event, sent once the socket drained',
@@ -177,12 +177,12 @@ describe('ephemeral channels', () => {
     expect(slow.client.closed).toBeUndefined();
 
     // The durable channel on the same socket: cut with 4008 past the limit, resumed without loss.
-    socket.pause();
+    pauseReading(slow.client);
     const published: string[] = [];
     for (let n = 0; n < MAX_EVENTS && g.gateway.core.connections.has(slow.welcome.connectionId); n++)
       published.push(await publishHttp(g.http, DURABLE, { n, pad: PAD }));
     for (let n = 0; n < 20; n++) published.push(await publishHttp(g.http, DURABLE, { n, pad: PAD }));
-    socket.resume();
+    resumeReading(slow.client);
     expect(await slow.client.waitClosed(10_000)).toEqual({ code: 4008, reason: 'SLOW_CONSUMER' });
     const before = ids(slow.client.events(DURABLE));
     expect(before).toEqual(published.slice(0, before.length));

@@ -19,6 +19,7 @@ import {
   type TestGateway,
   type TokenClaims,
 } from '../support/gateway.ts';
+import { pauseReading, resumeReading } from '../support/pause-reading.ts';
 import { endpoint, TRANSPORTS, type Transport } from '../support/sse-test-socket.ts';
 import { TestClient } from '../support/ws-client.ts';
 
@@ -291,7 +292,7 @@ describe.each(TRANSPORTS)('the history frame, over %s', (transport: Transport) =
 });
 
 describe('history of large events', () => {
-  it('a burst of long pages reads about a page from Redis each: publishes from others go on being acked', {
+  it('a burst of long pages reads about a page from Redis each and is answered as the socket drains: publishes from others go on being acked', {
     timeout: 90_000,
   }, async () => {
     const channel = `room:heavy-${run}`;
@@ -314,5 +315,25 @@ describe('history of large events', () => {
     const pages = await Promise.all(asked);
     expect(neighbour.filter((status) => status !== 200)).toEqual([]);
     for (const answer of pages) expect((answer as HistoryPageFrame).events).toHaveLength(4);
+    // Answered one by one as the socket drains: reading its own answers never makes it slow.
+    expect(client.closed).toBeUndefined();
+  });
+
+  it('a client that stops reading while forty pages are asked is answered as it drains, never cut as slow', {
+    timeout: 90_000,
+  }, async () => {
+    const channel = `room:heavy-${run}`; // filled by the test above; 300 events
+    if ((await page(channel, '?limit=1')).events.length === 0)
+      for (let n = 0; n < 20; n++) await publishHttp(gw.http, channel, { n, blob: 'x'.repeat(60_000) });
+    const { client } = await session();
+    pauseReading(client);
+    // 40 pages of 240 KB: ten times MAX_BACKPRESSURE_BYTES, were they all written at once.
+    const asked = Array.from({ length: 40 }, () => ask(client, { channel, limit: 1000 }, 60_000));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(client.closed).toBeUndefined();
+    resumeReading(client);
+    const pages = await Promise.all(asked);
+    for (const answer of pages) expect((answer as HistoryPageFrame).events).toHaveLength(4);
+    expect(client.closed).toBeUndefined();
   });
 });

@@ -12,7 +12,8 @@ import { edgeBackpressureLimit } from '../../src/core/slow-consumers.ts';
 import { compareEventIds } from '../../src/shared/frames.ts';
 import { eventually, inBatches, settle } from '../support/events.ts';
 import { mintToken, publishHttp, startTestGateway, type TestGateway } from '../support/gateway.ts';
-import { endpoint, SseTestSocket, TRANSPORTS, type Transport } from '../support/sse-test-socket.ts';
+import { pauseReading, resumeReading } from '../support/pause-reading.ts';
+import { endpoint, TRANSPORTS, type Transport } from '../support/sse-test-socket.ts';
 import { ids, TestClient } from '../support/ws-client.ts';
 
 const CHANNEL = 'firehose';
@@ -45,16 +46,6 @@ function serverBuffered(g: TestGateway): number {
   let total = 0;
   for (const conn of g.gateway.core.connections.values()) total += conn.socket?.getBufferedAmount() ?? 0;
   return total;
-}
-
-/** Stop reading: the kernel buffers fill, then the gateway's. */
-function pauseReading(client: TestClient): void {
-  if (client.ws instanceof SseTestSocket) client.ws.pause();
-  else (client.ws as unknown as { _socket: { pause(): void } })._socket.pause();
-}
-function resumeReading(client: TestClient): void {
-  if (client.ws instanceof SseTestSocket) client.ws.resume();
-  else (client.ws as unknown as { _socket: { resume(): void } })._socket.resume();
 }
 
 describe.each(TRANSPORTS)('slow consumers over %s', (transport: Transport) => {

@@ -424,7 +424,7 @@ export class EventLog implements EventStore {
   }
 
   /**
-   * [epoch, XINFO STREAM reply, whether `position` was lost from it (positionMissing)]:
+   * [epoch, the stream head (log-scripts.ts STREAM_HEAD), whether `position` was lost from it (positionMissing)]:
    * an inbox has the session's epoch, and no stream until a reply.
    */
   private async headOf(channel: string, position?: string): Promise<[string, unknown[] | null, boolean]> {

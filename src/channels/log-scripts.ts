@@ -23,6 +23,25 @@ local function findEpoch(key)
 end`;
 
 /**
+ * Lua: the fields of XINFO STREAM that stream-info.ts reads, as [name, value, …] — not the
+ * whole reply, whose first and last entries (up to 64 KiB of data each) every head, plan
+ * and page would otherwise carry back to the gateway for nothing.
+ */
+const STREAM_HEAD = `
+local HEAD_FIELDS = {['length'] = true, ['last-generated-id'] = true, ['max-deleted-entry-id'] = true,
+  ['entries-added'] = true, ['recorded-first-entry-id'] = true}
+local function streamHead(key)
+  local info, head = redis.call('XINFO', 'STREAM', key), {}
+  for i = 1, #info, 2 do
+    if HEAD_FIELDS[info[i]] then
+      head[#head + 1] = info[i]
+      head[#head + 1] = info[i + 1]
+    end
+  end
+  return head
+end`;
+
+/**
  * Lua: at most `count` entries of `key` from `from` to `to` (XRANGE, or XREVRANGE with its
  * bounds in that order), stopping once their fields pass `budget` bytes (the first entry
  * is always kept); returns them and whether the range may hold more. Read in chunks that
@@ -52,12 +71,12 @@ end`;
 
 /**
  * Events after a position, with the stream's XINFO read in the same script, so no trim
- * falls between the two: { XINFO STREAM or false (no stream), entries, 1 when the range
+ * falls between the two: { its head (STREAM_HEAD) or false (no stream), entries, 1 when the range
  * may hold more }. KEYS[1] stream; ARGV: the range's two bounds, COUNT, byte budget.
  */
-export const PAGE_SCRIPT = `${READ_RANGE}
+export const PAGE_SCRIPT = `${STREAM_HEAD}${READ_RANGE}
 if redis.call('EXISTS', KEYS[1]) == 0 then return {false, {}, 0} end
-local info = redis.call('XINFO', 'STREAM', KEYS[1])
+local info = streamHead(KEYS[1])
 local page, more = readRange(KEYS[1], 'XRANGE', ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]))
 return {info, page, more and 1 or 0}`;
 
@@ -140,7 +159,7 @@ redis.call(ARGV[10] == 'sharded' and 'SPUBLISH' or 'PUBLISH', KEYS[1], cjson.enc
 return {id, 0}`;
 
 /**
- * The log's head: { epoch, XINFO STREAM, held }. KEYS[1] stream; ARGV[1] the epoch to give
+ * The log's head: { epoch, its head (STREAM_HEAD), held }. KEYS[1] stream; ARGV[1] the epoch to give
  * a log that has none ('' to leave it without: a missing stream is then reported
  * as such, false and false); ARGV[2] how long an unused log is kept, ms (EXPIRE_UNUSED);
  * ARGV[3] an event ID to look for ('' for none): held is 1 when the stream has that
@@ -149,7 +168,7 @@ return {id, 0}`;
  * A log with no epoch gets one here, its stream created empty if need be, so every
  * position handed to a client carries the epoch it belongs to; its readers are told.
  */
-export const HEAD_SCRIPT = `${FIND_EPOCH}${EXPIRE_UNUSED}${ANNOUNCE_EPOCH}
+export const HEAD_SCRIPT = `${FIND_EPOCH}${EXPIRE_UNUSED}${ANNOUNCE_EPOCH}${STREAM_HEAD}
 local exists = redis.call('EXISTS', KEYS[1]) == 1
 if not exists and ARGV[1] == '' then return {false, false, 0} end
 local epoch = exists and findEpoch(KEYS[1])
@@ -158,7 +177,7 @@ if not epoch and ARGV[1] ~= '' then
   epoch = ARGV[1]
   announceEpoch(KEYS[1], epoch, ARGV[4])
 end
-local info = redis.call('XINFO', 'STREAM', KEYS[1])
+local info = streamHead(KEYS[1])
 if ARGV[1] ~= '' then expireUnused(KEYS[1], info, ARGV[2]) end
 local held = 0
 if ARGV[3] ~= '' and #redis.call('XRANGE', KEYS[1], ARGV[3], ARGV[3], 'COUNT', 1) > 0 then held = 1 end
@@ -181,7 +200,7 @@ end
 return epoch`;
 
 /**
- * A page of the log with its head: { epoch, XINFO STREAM, entries }. KEYS[1] stream;
+ * A page of the log with its head: { epoch, head (STREAM_HEAD), entries }. KEYS[1] stream;
  * ARGV: the epoch to give a log that has none (as HEAD_SCRIPT: '' leaves it without,
  * and a missing stream is then false, false, {}), 'rev' for newest
  * first, the range's two bounds in XRANGE/XREVRANGE order, COUNT, a byte budget
@@ -189,7 +208,7 @@ return epoch`;
  * dropped), how long an unused
  * log is kept, ms (EXPIRE_UNUSED), and 'sharded' or 'classic' (ANNOUNCE_EPOCH).
  */
-export const HISTORY_SCRIPT = `${FIND_EPOCH}${EXPIRE_UNUSED}${ANNOUNCE_EPOCH}${READ_RANGE}
+export const HISTORY_SCRIPT = `${FIND_EPOCH}${EXPIRE_UNUSED}${ANNOUNCE_EPOCH}${STREAM_HEAD}${READ_RANGE}
 local exists = redis.call('EXISTS', KEYS[1]) == 1
 if not exists and ARGV[1] == '' then return {false, false, {}} end
 local epoch = exists and findEpoch(KEYS[1])
@@ -198,7 +217,7 @@ if not epoch and ARGV[1] ~= '' then
   epoch = ARGV[1]
   announceEpoch(KEYS[1], epoch, ARGV[8])
 end
-local info = redis.call('XINFO', 'STREAM', KEYS[1])
+local info = streamHead(KEYS[1])
 if ARGV[1] ~= '' then expireUnused(KEYS[1], info, ARGV[7]) end
 local page = {}
 if tonumber(ARGV[5]) > 0 then

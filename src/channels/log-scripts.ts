@@ -25,7 +25,7 @@ end`;
 /**
  * Lua: the fields of XINFO STREAM that stream-info.ts reads, as [name, value, …] — not the
  * whole reply, whose first and last entries (up to 64 KiB of data each) every head, plan
- * and page would otherwise carry back to the gateway for nothing.
+ * and page would otherwise carry back to the gateway for nothing — and one field of it.
  */
 const STREAM_HEAD = `
 local HEAD_FIELDS = {['length'] = true, ['last-generated-id'] = true, ['max-deleted-entry-id'] = true,
@@ -39,6 +39,12 @@ local function streamHead(key)
     end
   end
   return head
+end
+local function headField(head, name)
+  for i = 1, #head, 2 do
+    if head[i] == name then return head[i + 1] end
+  end
+  return nil
 end`;
 
 /**
@@ -91,11 +97,7 @@ return {info, page, more and 1 or 0}`;
  */
 const ANNOUNCE_EPOCH = `
 local function announceEpoch(key, epoch, pubsub)
-  local info = redis.call('XINFO', 'STREAM', key)
-  local newest = '0-0'
-  for i = 1, #info, 2 do
-    if info[i] == 'last-generated-id' then newest = info[i + 1] end
-  end
+  local newest = headField(streamHead(key), 'last-generated-id') or '0-0'
   redis.call(pubsub == 'sharded' and 'SPUBLISH' or 'PUBLISH', key, cjson.encode({epoch = epoch, newest = newest}))
 end`;
 
@@ -103,16 +105,11 @@ end`;
  * Lua: a log that never held an event (last-generated-id 0-0: made by a read, for its
  * epoch) expires ARGV[ttl] ms after its last read, so reads of names no one publishes
  * to do not fill Redis. ttl '0' keeps it. The first append makes it permanent again.
+ * `info` is the log's STREAM_HEAD.
  */
 const EXPIRE_UNUSED = `
 local function expireUnused(key, info, ttl)
-  if ttl == '0' then return end
-  for i = 1, #info, 2 do
-    if info[i] == 'last-generated-id' then
-      if info[i + 1] == '0-0' then redis.call('PEXPIRE', key, ttl) end
-      return
-    end
-  end
+  if ttl ~= '0' and headField(info, 'last-generated-id') == '0-0' then redis.call('PEXPIRE', key, ttl) end
 end`;
 
 /**
@@ -168,7 +165,7 @@ return {id, 0}`;
  * A log with no epoch gets one here, its stream created empty if need be, so every
  * position handed to a client carries the epoch it belongs to; its readers are told.
  */
-export const HEAD_SCRIPT = `${FIND_EPOCH}${EXPIRE_UNUSED}${ANNOUNCE_EPOCH}${STREAM_HEAD}
+export const HEAD_SCRIPT = `${FIND_EPOCH}${STREAM_HEAD}${EXPIRE_UNUSED}${ANNOUNCE_EPOCH}
 local exists = redis.call('EXISTS', KEYS[1]) == 1
 if not exists and ARGV[1] == '' then return {false, false, 0} end
 local epoch = exists and findEpoch(KEYS[1])
@@ -188,7 +185,7 @@ return {epoch, info, held}`;
  * IDs went backwards); returns the epoch it has now. ARGV[2] the new epoch; ARGV[3]
  * 'sharded' or 'classic': its readers are told (ANNOUNCE_EPOCH).
  */
-export const RENEW_EPOCH_SCRIPT = `${FIND_EPOCH}${ANNOUNCE_EPOCH}
+export const RENEW_EPOCH_SCRIPT = `${FIND_EPOCH}${STREAM_HEAD}${ANNOUNCE_EPOCH}
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 local epoch = findEpoch(KEYS[1])
 if epoch == ARGV[1] then
@@ -208,7 +205,7 @@ return epoch`;
  * dropped), how long an unused
  * log is kept, ms (EXPIRE_UNUSED), and 'sharded' or 'classic' (ANNOUNCE_EPOCH).
  */
-export const HISTORY_SCRIPT = `${FIND_EPOCH}${EXPIRE_UNUSED}${ANNOUNCE_EPOCH}${STREAM_HEAD}${READ_RANGE}
+export const HISTORY_SCRIPT = `${FIND_EPOCH}${STREAM_HEAD}${EXPIRE_UNUSED}${ANNOUNCE_EPOCH}${READ_RANGE}
 local exists = redis.call('EXISTS', KEYS[1]) == 1
 if not exists and ARGV[1] == '' then return {false, false, {}} end
 local epoch = exists and findEpoch(KEYS[1])

@@ -56,6 +56,16 @@ async function until(done: () => Promise<boolean>, what: string): Promise<void> 
 const newChannel = () => `sse:${randomUUID().slice(0, 8)}`;
 
 /** The `ts` of every pong the stream carried, in order. */
+/** A raw stream whose hello went as POST 1 (`tether-seq: 1`) and was welcomed. */
+async function welcomedAfterPost1(gw: TestGateway, sub: string): Promise<RawSseStream> {
+  const stream = await RawSseStream.open(gw.sseUrl);
+  await stream.next((m) => m.event === 'open');
+  const hello = { type: 'hello', token: await mintToken({ sub }) };
+  expect((await stream.post([hello], { 'tether-seq': '1' })).status).toBe(204);
+  await stream.frame('welcome');
+  return stream;
+}
+
 const pongs = (stream: RawSseStream) =>
   stream.messages
     .filter((m) => m.event === 'message' && m.data.includes('"pong"'))
@@ -283,12 +293,7 @@ describe('between transports and processes', () => {
   });
 
   it('POSTs held for a missing one that never comes close the stream with SSE_POST_MISSING, unhandled', async () => {
-    const gw = await gateway();
-    const stream = await RawSseStream.open(gw.sseUrl);
-    await stream.next((m) => m.event === 'open');
-    const hello = { type: 'hello', token: await mintToken({ sub: 'gap' }) };
-    expect((await stream.post([hello], { 'tether-seq': '1' })).status).toBe(204);
-    await stream.frame('welcome');
+    const stream = await welcomedAfterPost1(await gateway(), 'gap');
     expect((await stream.post([{ type: 'ping', ts: 3 }], { 'tether-seq': '3' })).status).toBe(204);
     const heldAt = Date.now();
     expect(await stream.frame('error')).toMatchObject({
@@ -301,12 +306,7 @@ describe('between transports and processes', () => {
   }, 20_000);
 
   it('a tether-seq that is not a positive integer is 400 MALFORMED_MESSAGE, the POST unhandled, the stream open', async () => {
-    const gw = await gateway();
-    const stream = await RawSseStream.open(gw.sseUrl);
-    await stream.next((m) => m.event === 'open');
-    const hello = { type: 'hello', token: await mintToken({ sub: 'numbered' }) };
-    expect((await stream.post([hello], { 'tether-seq': '1' })).status).toBe(204);
-    await stream.frame('welcome');
+    const stream = await welcomedAfterPost1(await gateway(), 'numbered');
     for (const seq of ['abc', '-5', '0', '2.5', '99999999999999999999']) {
       const refused = await stream.post([{ type: 'ping', ts: 7 }], { 'tether-seq': seq });
       expect(refused.status, seq).toBe(400);

@@ -6,7 +6,7 @@
  */
 import { type ReplayPlan, ZERO_ID } from '../core/ports/event-store.ts';
 import { compareEventIds, isEventId, MAX_ID_PART } from '../shared/identifiers.ts';
-import { lostUpTo, newestId } from './stream-info.ts';
+import { firstHeldId, lostUpTo, newestId } from './stream-info.ts';
 
 /** A log's head: its epoch and its XINFO STREAM reply (null: no stream). */
 export interface LogHeadInfo {
@@ -24,9 +24,15 @@ export interface LogHeadInfo {
  * (after what retention removed, up to its newest ID), yet not `held`. A failover to a
  * replica that missed writes does this while later appends move the newest ID past the
  * lost ones — so "the newest ID went backwards" alone cannot see it.
+ *
+ * A position before the first event held was never generated here: whatever was
+ * removed from the front is within `lostUpTo` already, and a failover loses the newest
+ * writes, never the oldest (a log lost whole gets a new epoch). Such a position (`1-0`,
+ * a time before the channel's first event) misses nothing.
  */
 export function positionMissing(info: unknown[] | null, position: string, held: boolean): boolean {
   if (held || !info || !isEventId(position) || position === ZERO_ID) return false;
+  if (compareEventIds(position, firstHeldId(info)) < 0) return false;
   return compareEventIds(position, lostUpTo(info)) > 0 && compareEventIds(position, newestId(info)) <= 0;
 }
 

@@ -16,6 +16,13 @@ export function newestId(info: unknown[]): string {
   return infoField(info, 'last-generated-id') ?? ZERO_ID;
 }
 
+/** The first entry the stream holds (0-0 when it holds none). */
+export function firstHeldId(info: unknown[]): string {
+  return Number(infoField(info, 'length') ?? 0) > 0
+    ? (infoField(info, 'recorded-first-entry-id') ?? ZERO_ID)
+    : ZERO_ID;
+}
+
 /**
  * max-deleted-entry-id covers XDEL only: trimming (MAXLEN) does not move it. Trimmed
  * entries are exactly those before the first retained one, and we cannot know the
@@ -26,8 +33,7 @@ export function lostUpTo(info: unknown[]): string {
   let lost = infoField(info, 'max-deleted-entry-id') ?? ZERO_ID;
   const length = Number(infoField(info, 'length') ?? 0);
   if (Number(infoField(info, 'entries-added') ?? 0) > length) {
-    const trimmedBefore =
-      length > 0 ? predecessorId(infoField(info, 'recorded-first-entry-id') ?? ZERO_ID) : newestId(info);
+    const trimmedBefore = length > 0 ? predecessorId(firstHeldId(info)) : newestId(info);
     if (compareEventIds(trimmedBefore, lost) > 0) lost = trimmedBefore;
   }
   return lost;

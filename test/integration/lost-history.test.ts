@@ -394,6 +394,44 @@ describe.each(TRANSPORTS)('over %s', (transport: Transport) => {
     });
   });
 
+  describe('a position before the first event the log generated', () => {
+    it('misses nothing: recovered:true on subscribe and resume, every event delivered once', async () => {
+      const gw = await gatewayOn();
+      const channel = `before:${randomUUID().slice(0, 8)}`;
+      const token = await mintToken({ sub: 'early' });
+      const first = await session(gw, { token }, transport);
+      const subscribed = await subscribe(first.client, channel);
+      const sent = await publishMany(gw.http, channel, 3);
+      await first.client.waitForEvents(3);
+      first.client.drop();
+
+      for (const from of ['1-0', '0-1', `${Number(sent[0]?.split('-')[0]) - 1}-7`]) {
+        const late = await session(gw, { token: await mintToken({ sub: 'late' }) }, transport);
+        const again = await subscribe(late.client, channel, { from, epoch: subscribed.epoch });
+        expect(again, from).toMatchObject({ recovered: true, after: from, epoch: subscribed.epoch });
+        await late.client.waitForEvents(3, channel);
+        expect(ids(late.client.events(channel)), from).toEqual(sent);
+        late.client.drop();
+      }
+      const resumed = await session(
+        gw,
+        {
+          token,
+          resume: {
+            sessionId: first.welcome.sessionId,
+            resumeToken: first.welcome.resumeToken,
+            lastEventIds: { [channel]: '1-0' },
+            epochs: { [channel]: subscribed.epoch },
+          },
+        },
+        transport,
+      );
+      expect(resumed.welcome).toMatchObject({ resumed: true, recovered: true });
+      await resumed.client.waitForEvents(3, channel);
+      expect(ids(resumed.client.events(channel))).toEqual(sent);
+    });
+  });
+
   describe('a resume that finds the session', () => {
     it('carries each channel’s epoch in welcome, and a stale epoch from the client is caught', async () => {
       const gw = await gatewayOn();

@@ -153,7 +153,11 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
   const sessions = new RedisSessionStore(
     redis.commands,
     keys,
-    { liveTtlMs: config.resumeWindowMs + 2 * config.sessionLeaseMs, resumeWindowMs: config.resumeWindowMs },
+    {
+      liveTtlMs: config.resumeWindowMs + 2 * config.sessionLeaseMs,
+      resumeWindowMs: config.resumeWindowMs,
+      leaseMs: config.sessionLeaseMs,
+    },
     new UserSessionIndex(redis.commands, config.redisPrefix),
   );
   const revocations = new RedisRevocations(redis.commands, config.redisPrefix);

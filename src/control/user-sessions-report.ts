@@ -1,7 +1,7 @@
 /**
  * `GET /users/:userId/sessions`: the user's sessions as Redis holds them — whichever
- * process holds each, `connected` or `reconnecting` — with the user's block and
- * token revocation, if any.
+ * process holds each, `connected` or `reconnecting` (a session whose process stopped
+ * renewing it counts as reconnecting) — with the user's block and token revocation, if any.
  */
 import type { RedisSessionStore } from '../session/session-store.ts';
 import type { Block, RedisRevocations } from './revocations.ts';
@@ -37,15 +37,18 @@ export async function userSessions(
   userId: string,
 ): Promise<UserSessions> {
   const [ids, status] = await Promise.all([sessions.byUser.sessionIds(userId), revocations.status(userId)]);
-  const records = await Promise.all(ids.map((id) => sessions.load(id)));
+  const found = await Promise.all(
+    ids.map((id) => Promise.all([sessions.load(id), sessions.holderLapsed(id)])),
+  );
   const summaries: SessionSummary[] = [];
-  for (const record of records) {
+  for (const [record, lapsed] of found) {
     // Listed but gone (deleted a moment ago, or expired): not a session any more.
     if (!record || record.userId !== userId) continue;
     const channels = [...record.channels];
     summaries.push({
       sessionId: record.sessionId,
-      state: record.health,
+      // Its process stopped renewing it (killed): waiting to be resumed, whatever it last wrote.
+      state: lapsed ? 'reconnecting' : record.health,
       nodeId: record.nodeId,
       connectionId: record.connectionId,
       connectedAt: record.connectedAt,

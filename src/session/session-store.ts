@@ -20,11 +20,16 @@ const CHANNEL_FIELD = 'ch:';
 const SERVER_FIELD = 'sv:';
 
 export interface SessionTiming {
-  /** TTL while live: long enough to outlast one missed lease refresh. */
+  /** TTL while live: the resume window and two lease intervals, so it outlasts a missed refresh. */
   liveTtlMs: number;
   /** TTL once the transport is gone: the resume window. */
   resumeWindowMs: number;
+  /** How often the holding process renews its live sessions (SESSION_LEASE_MS). */
+  leaseMs: number;
 }
+
+/** Renewals a process may miss before its sessions count as held by no one (node-presence.ts). */
+const MISSED_LEASES = 3;
 
 // KEYS[1] session key; ARGV[1] connection id expected to own it; then op-specific args.
 const IF_OWNER_PREAMBLE = "if redis.call('HGET', KEYS[1], 'connection_id') ~= ARGV[1] then return 0 end ";
@@ -179,6 +184,17 @@ export class RedisSessionStore implements SessionStore {
       ),
       this.byUser.refresh(listed, this.timing.liveTtlMs),
     ]);
+  }
+
+  /**
+   * Whether a session marked `connected` has gone unrenewed for MISSED_LEASES lease
+   * intervals: its process died (or froze) holding it, and its client must resume
+   * elsewhere. Read off the key's TTL, which every renewal sets back to `liveTtlMs`.
+   */
+  async holderLapsed(sessionId: string): Promise<boolean> {
+    const remaining = await this.redis.pttl(this.keys.session(sessionId));
+    const unrenewedFor = this.timing.liveTtlMs - remaining;
+    return remaining >= 0 && unrenewedFor >= MISSED_LEASES * this.timing.leaseMs;
   }
 
   incrementErrors(sessionId: string): void {

@@ -11,7 +11,7 @@ import type { ErrorFrame, SubscribedFrame, WelcomeFrame } from '../../src/shared
 import { eventually, publishMany, settle, sleep } from '../support/events.ts';
 import { mintToken } from '../support/gateway.ts';
 import { ADMIN_KEY, BACKEND_KEY, call, type GatewayPair, spawnPair } from '../support/gateway-pair.ts';
-import { type GatewayProcess, PROCESS_TEST_TIMEOUT_MS } from '../support/gateway-process.ts';
+import { type GatewayProcess, PROCESS_TEST_TIMEOUT_MS, spawnGateway } from '../support/gateway-process.ts';
 import { TestClient } from '../support/ws-client.ts';
 
 let pair: GatewayPair;
@@ -307,6 +307,47 @@ describe('control orders reach sessions held by the other process', () => {
     expect(listed.status).toBe(200);
     expect(listed.body.sessions).toHaveLength(1);
   });
+});
+
+describe('a session whose process was killed', () => {
+  it(
+    'is listed connected while renewed, reconnecting once its process missed three leases, and resumes elsewhere',
+    async () => {
+      // Both with a 1 s lease: every process reads a lapse by the lease they all share.
+      const env = { ...pair.env, SESSION_LEASE_MS: '1000' };
+      const [doomed, reader] = await Promise.all([
+        spawnGateway({ ...env, NODE_ID: 'gw-doomed' }),
+        spawnGateway({ ...env, NODE_ID: 'gw-reader' }),
+      ]);
+      try {
+        const userId = newUser();
+        const { welcome } = await session(doomed, userId);
+        const stateOnReader = async () => {
+          const { body } = await call(`${reader.http}/users/${userId}/sessions`);
+          return (body.sessions as { state: string; nodeId: string }[])[0];
+        };
+        await sleep(4000); // past three leases: a process that renews is still its holder
+        expect(await stateOnReader()).toMatchObject({ state: 'connected', nodeId: 'gw-doomed' });
+
+        await doomed.kill('SIGKILL');
+        const killedAt = Date.now();
+        await eventually(
+          async () => (await stateOnReader())?.state === 'reconnecting',
+          'listed reconnecting',
+        );
+        expect(Date.now() - killedAt).toBeLessThan(6000);
+        const back = await hello(reader, {
+          token: await mintToken({ sub: userId }),
+          resume: resumeOf(welcome),
+        });
+        expect(back.welcome).toMatchObject({ resumed: true, sessionId: welcome.sessionId });
+        expect(await stateOnReader()).toMatchObject({ state: 'connected', nodeId: 'gw-reader' });
+      } finally {
+        await Promise.all([doomed.kill('SIGKILL'), reader.kill()]);
+      }
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
 });
 
 describe('bad control requests get their coded errors', () => {

@@ -75,11 +75,33 @@ describe('offline queue', () => {
     const overflow = client.publish('room:1', 1000);
     await expect(overflow).rejects.toMatchObject({ code: 'OFFLINE_QUEUE_FULL', retryable: false });
     await expect(overflow).rejects.toBeInstanceOf(TetherClientError);
+    // Every refused call rejects; the error event is once per overflow, not once per call.
+    const more = [client.publish('room:1', 'x'), client.publish('room:1', 'y')];
+    for (const refused of more) await expect(refused).rejects.toMatchObject({ code: 'OFFLINE_QUEUE_FULL' });
     expect(errors).toEqual(['OFFLINE_QUEUE_FULL']);
     expect(client.queuedCount).toBe(1000);
     const socket = await connectAndWelcome();
     expect(ackInTurn(socket, 1000).map((f) => f.data)).toEqual(Array.from({ length: 1000 }, (_, i) => i));
     await Promise.all(kept);
+  });
+
+  it('tells each overflow once: a queue that took requests again and overflows again is a new cause', async () => {
+    newClient({ offlineQueueSize: 2 });
+    const errors: string[] = [];
+    client.on('error', (e) => e.code === 'OFFLINE_QUEUE_FULL' && errors.push(e.code));
+    const overflowOnce = () => {
+      const calls = Array.from({ length: 4 }, (_, i) => client.publish('room:1', i));
+      for (const refused of calls.slice(2)) refused.catch(() => {});
+      return calls.slice(0, 2);
+    };
+    const first = overflowOnce();
+    expect(errors).toEqual(['OFFLINE_QUEUE_FULL']);
+    const socket = await connectAndWelcome();
+    ackInTurn(socket, 2);
+    await Promise.all(first);
+    socket.drop(1006);
+    overflowOnce();
+    expect(errors).toEqual(['OFFLINE_QUEUE_FULL', 'OFFLINE_QUEUE_FULL']);
   });
 
   it('a publish sent but not acked when the socket drops fails with DELIVERY_UNCONFIRMED', async () => {

@@ -35,7 +35,11 @@ export interface OutboxDeps {
   timeoutMs(frame: RequestFrame): number;
   /** How long the gateway remembers an `idempotencyKey` (its IDEMPOTENCY_WINDOW_MS). */
   idempotencyWindowMs: number;
-  /** The queue overflowed: tell the application (the promise rejects too). */
+  /**
+   * The queue overflowed: tell the application (each refused call's promise rejects too) —
+   * once per overflow, as the `error` event is once per cause; again only after the queue
+   * took a request since.
+   */
   overflowed(error: TetherClientError): void;
 }
 
@@ -56,6 +60,8 @@ export class Outbox {
   /** Least time between two sends on this connection, from the longest `retryAfterMs` met on it. */
   private gapMs = 0;
   private lastSentAt = 0;
+  /** This overflow was told (`overflowed`); cleared when the queue takes a request again. */
+  private overflowTold = false;
 
   constructor(private readonly deps: OutboxDeps) {}
 
@@ -72,9 +78,13 @@ export class Outbox {
     const { request, promise } = this.deps.requests.create<T>(withIdempotencyKey(frame));
     try {
       this.deps.queue.push(request);
+      this.overflowTold = false;
     } catch (error) {
       this.deps.requests.reject(request.ref, error);
-      if (error instanceof TetherClientError) this.deps.overflowed(error);
+      if (error instanceof TetherClientError && !this.overflowTold) {
+        this.overflowTold = true;
+        this.deps.overflowed(error);
+      }
       return promise;
     }
     request.retry = (error) => this.retry(request, error);

@@ -79,6 +79,10 @@ export function startActionWorker(options: ActionWorkerOptions): ActionWorker {
     await inboxes.append(inboxChannel(job.data.sessionId), JSON.stringify(body), job.data.correlationId, {
       traceparent: sampledTraceparent(),
       ttlMs: inboxTtlMs,
+      // BullMQ runs a job again when its worker died before marking it done (stalled), or
+      // on a retry: the first run's reply is the one, and a second would be a second event.
+      // Job IDs repeat across shards' queues, so the queue names it too.
+      idempotency: { key: `reply:${job.queueQualifiedName}:${job.id}`, windowMs: inboxTtlMs },
     });
   };
 

@@ -51,8 +51,8 @@ function worker(gw: TestGateway, handlers: Record<string, ActionHandler>, perSha
   return started;
 }
 
-/** The action queue's shards as a backend operator sees them: jobs not yet taken by a worker. */
-function waitingActions(gw: TestGateway): () => Promise<number> {
+/** The action queue's shards as a backend operator sees them. */
+function actionQueues(gw: TestGateway): Queue[] {
   const shardQueues = actionShardPrefixes(gw.prefix, shardsOf(gw)).map(
     (prefix) =>
       new Queue(ACTIONS_QUEUE, {
@@ -61,6 +61,12 @@ function waitingActions(gw: TestGateway): () => Promise<number> {
       }),
   );
   queues.push(...shardQueues);
+  return shardQueues;
+}
+
+/** Jobs not yet taken by a worker. */
+function waitingActions(gw: TestGateway): () => Promise<number> {
+  const shardQueues = actionQueues(gw);
   return async () => {
     let waiting = 0;
     for (const queue of shardQueues) {
@@ -149,6 +155,36 @@ describe('action → worker → reply', () => {
         .map((r) => r.ref)
         .sort(),
     ).toEqual([...refs].sort());
+  });
+});
+
+describe('a job run twice', () => {
+  it('replies once: a re-run (a worker died before BullMQ marked the job done; a retry) appends nothing', async () => {
+    const gw = await gateway();
+    let runs = 0;
+    worker(gw, {
+      'orders.create': () => {
+        runs++;
+        return { run: runs };
+      },
+    });
+    const { client, welcome } = await session(gw.url, 'twice');
+    client.send({ type: 'action', ref: 'r1', name: 'orders.create', data: {} });
+    expect(await client.next(isReply('r1'))).toMatchObject({ ok: true, data: { run: 1 } });
+
+    // The same job again, as BullMQ runs a stalled one: same queue, same job ID.
+    const done = (await Promise.all(actionQueues(gw).map((q) => q.getJobs(['completed'])))).flat();
+    expect(done).toHaveLength(1);
+    await done[0]?.retry('completed');
+    await eventually(async () => runs === 2 && (await done[0]?.isCompleted()), 'the second run to complete');
+    await settle(client);
+    expect(replies(client).filter((r) => r.ref === 'r1')).toHaveLength(1);
+    const redis = connectTestRedis(gw.redisUrl);
+    try {
+      expect(await redis.xlen(`${gw.prefix}:{c:inbox:${welcome.sessionId}}`)).toBe(1);
+    } finally {
+      await redis.quit();
+    }
   });
 });
 

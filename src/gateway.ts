@@ -121,6 +121,11 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
       ackConnections: redis.acks,
       ackTimeoutMs: config.publishAck.timeoutMs,
       unusedTtlMs: config.unusedLogTtlMs,
+      historyLost: (channel) =>
+        logger.warn(
+          { channel },
+          'an append found an event this process had acked gone from the log (a failover lost it): the channel has a new epoch',
+        ),
     },
   );
   confirmAckedAfterReconnect(redis.commands, events, logger);

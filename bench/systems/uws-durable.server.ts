@@ -2,7 +2,8 @@
  * `uws-durable`: the durable floor (issue 13). The least a server can do and still
  * make every published event durable before acking it:
  *   bare uWebSockets.js + one ioredis connection with auto-pipelining; per publish,
- *   Tether's own append script (XADD + PUBLISH, src/channels/event-log.ts), run by
+ *   Tether's own append script (XADD + PUBLISH, src/channels/event-log.ts; without the
+ *   process's last acked ID, so it skips the lost-history lookup Tether pays for), run by
  *   ioredis's defineCommand, and an
  *   ack to the sender; one subscriber connection whose messages go out by
  *   `app.publish` to the channel's topic. No auth, no validation beyond `JSON.parse`,

@@ -31,6 +31,11 @@ export class AckedPositions {
     this.newest.set(channel, id);
   }
 
+  /** The newest event acked on `channel`, if this process remembers one. */
+  newestOf(channel: string): string | undefined {
+    return this.newest.get(channel);
+  }
+
   /** What was acked up to now, per channel. */
   snapshot(): [channel: string, id: string][] {
     return [...this.newest];

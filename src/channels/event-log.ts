@@ -57,7 +57,11 @@ const LOG_SCRIPTS = {
 };
 
 type ScriptedRedis = RedisConnection & {
-  tetherAppend(key: string, idempotencyKey: string, ...args: (string | number)[]): Promise<[string, number]>;
+  tetherAppend(
+    key: string,
+    idempotencyKey: string,
+    ...args: (string | number)[]
+  ): Promise<[string, number, number]>;
   tetherLogHead(
     key: string,
     newEpoch: string,
@@ -147,6 +151,12 @@ export interface EventLogOptions {
    * good. Without it every name a client reads would stay in Redis. @defaultValue 0
    */
   unusedTtlMs?: number;
+  /**
+   * An append found the newest event this process had acked on `channel` gone from its
+   * log, and gave the log a new epoch (APPEND_SCRIPT): for the log. Its subscribers learn
+   * from the epoch in the event's announcement.
+   */
+  historyLost?: (channel: string) => void;
 }
 
 /** Stream fields: `d` data JSON, `t` ms timestamp, `c` correlation ID, `p` traceparent. */
@@ -221,10 +231,12 @@ export class EventLog implements EventStore {
       maxAgeMs,
       idempotency?.windowMs ?? 0,
       this.pubsubMode,
+      this.acked.newestOf(channel) ?? '', // looked for in the log (APPEND_SCRIPT): lost history
     ] as const;
-    const [id, repeated] = this.options.ackReplicas
+    const [id, repeated, renewed] = this.options.ackReplicas
       ? await this.appendReplicated(args, this.options.ackReplicas)
       : await this.appends.tetherAppend(...args);
+    if (renewed === 1) this.options.historyLost?.(channel);
     if (!isInbox(channel)) this.acked.note(channel, id);
     return { id, json, ts, correlationId, traceparent, duplicate: repeated === 1 };
   }
@@ -249,7 +261,7 @@ export class EventLog implements EventStore {
   private async appendReplicated(
     args: readonly [string, string, ...(string | number)[]],
     replicas: number,
-  ): Promise<[string, number]> {
+  ): Promise<[string, number, number]> {
     const timeoutMs = this.options.ackTimeoutMs ?? 500;
     const lane = this.ackConnections[this.nextAck++ % this.ackConnections.length] ?? this.redis;
     const send = () => {
@@ -269,7 +281,7 @@ export class EventLog implements EventStore {
       throw new ReplicationShortError(
         `${confirmed} of ${replicas} replicas confirmed the append within ${timeoutMs} ms`,
       );
-    return appended[1] as [string, number];
+    return appended[1] as [string, number, number];
   }
 
   /**

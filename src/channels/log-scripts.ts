@@ -120,9 +120,18 @@ end`;
  * idempotency window ms or '0', 'sharded' to announce with SPUBLISH (on the stream's
  * own slot: a cluster sends it to that shard only, not to every node) else PUBLISH.
  * A channel log read before its first event expires if unused (EXPIRE_UNUSED): the
- * first append makes it permanent (PERSIST) unless it has a TTL of its own. Returns
- * [ID, 1 when it repeated a key (the first ID, nothing appended) else 0]. The message is `[id, ts, correlationId, traceparent]` —
- * and, when this append created the stream, its new epoch fifth — as
+ * first append makes it permanent (PERSIST) unless it has a TTL of its own.
+ *
+ * ARGV[11], optional: the newest event the appending process acked on this log. When the
+ * log lacks it though it holds an event before it (retention takes the oldest first, so
+ * this is not retention), history was lost under the process — a failover to a replica
+ * that missed the last writes, with this append going to the new master — and the log
+ * gets a new epoch (ARGV[7]) here, before the event joins it: later appends must not
+ * carry the process's record of its acks past the hole before anything looks.
+ *
+ * Returns [ID, 1 when it repeated a key (the first ID, nothing appended) else 0, 1 when it
+ * gave the log a new epoch for lost history else 0]. The message is `[id, ts, correlationId, traceparent]` —
+ * and, when this append created the stream or renewed its epoch, the new epoch fifth — as
  * JSON, a newline, then the data JSON (a correlation ID may hold any character; cjson
  * escapes it, so the first newline ends the header).
  *
@@ -130,15 +139,26 @@ end`;
  * once append once: the second finds the first's ID. Age trimming needs MINID (Redis
  * 6.2), and XADD takes one trimming strategy, so it is an XTRIM of its own.
  */
-export const APPEND_SCRIPT = `
+export const APPEND_SCRIPT = `${FIND_EPOCH}
 local remember = ARGV[9] ~= '0'
 if remember then
   local first = redis.call('GET', KEYS[2])
-  if first then return {first, 1} end
+  if first then return {first, 1, 0} end
 end
 -- PTTL: -2 no stream (this append creates it), -1 kept for good, else expiring (unused).
 local ttl = ARGV[7] ~= '' and redis.call('PTTL', KEYS[1]) or -1
 local fresh = ttl == -2
+local acked = ARGV[11] or ''
+local renewed = false
+if not fresh and acked ~= '' and ARGV[7] ~= '' then
+  local before = redis.call('XREVRANGE', KEYS[1], acked, '-', 'COUNT', 1)
+  if before[1] and before[1][1] ~= acked then
+    local epoch = findEpoch(KEYS[1])
+    if epoch then redis.call('XGROUP', 'DESTROY', KEYS[1], '${EPOCH_GROUP}' .. epoch) end
+    redis.call('XGROUP', 'CREATE', KEYS[1], '${EPOCH_GROUP}' .. ARGV[7], '0')
+    renewed = true
+  end
+end
 local fields = {'d', ARGV[2], 't', ARGV[3], 'c', ARGV[4]}
 if ARGV[5] ~= '' then
   fields[7] = 'p'
@@ -152,8 +172,8 @@ if fresh then redis.call('XGROUP', 'CREATE', KEYS[1], '${EPOCH_GROUP}' .. ARGV[7
 if ARGV[6] ~= '0' then redis.call('PEXPIRE', KEYS[1], ARGV[6])
 elseif ttl >= 0 then redis.call('PERSIST', KEYS[1]) end
 if remember then redis.call('SET', KEYS[2], id, 'PX', ARGV[9]) end
-redis.call(ARGV[10] == 'sharded' and 'SPUBLISH' or 'PUBLISH', KEYS[1], cjson.encode({id, ARGV[3], ARGV[4], ARGV[5], fresh and ARGV[7] or nil}) .. '\\n' .. ARGV[2])
-return {id, 0}`;
+redis.call(ARGV[10] == 'sharded' and 'SPUBLISH' or 'PUBLISH', KEYS[1], cjson.encode({id, ARGV[3], ARGV[4], ARGV[5], (fresh or renewed) and ARGV[7] or nil}) .. '\\n' .. ARGV[2])
+return {id, 0, renewed and 1 or 0}`;
 
 /**
  * The log's head: { epoch, its head (STREAM_HEAD), held }. KEYS[1] stream; ARGV[1] the epoch to give

@@ -242,6 +242,40 @@ ownServer('a failover to a replica that missed writes, and appends after it', ()
   });
 });
 
+ownServer(
+  'a failover that lost acked events of a channel no one reads, the connections up, appends going on',
+  () => {
+    it('the next append gives the log a new epoch: a client away at an event before the hole resumes recovered:false', async () => {
+      const redisServer = await startRedisServer();
+      cleanups.push(() => redisServer.stop());
+      const gw = await gatewayOn(redisServer);
+      const redis = new Redis(redisServer.url);
+      cleanups.push(() => redis.quit());
+      const channel = `unread:${randomUUID().slice(0, 8)}`;
+      const key = `${gw.prefix}:{c:${channel}}`;
+      const { client } = await session(gw, { token: await mintToken({ sub: 'away' }) }, 'websocket');
+      const subscribed = await subscribe(client, channel);
+      const seen = await publishMany(gw.http, channel, 3);
+      await client.waitForEvents(3);
+      client.drop(); // away: no one reads the channel now
+      const replicaHad = await redis.dumpBuffer(key);
+      await publishMany(gw.http, channel, 4); // acked, never replicated
+
+      // The promoted replica answers the same connection (a cluster's MOVED does this): no
+      // reconnect, no slot-map refresh has told the gateway yet, and the publishing goes on.
+      await redis.restore(key, 0, replicaHad as Buffer, 'REPLACE');
+      const after = await publishMany(gw.http, channel, 2);
+
+      const back = await session(gw, { token: await mintToken({ sub: 'away' }) }, 'websocket');
+      const again = await subscribe(back.client, channel, { from: lastId(seen), epoch: subscribed.epoch });
+      expect(again.recovered).toBe(false);
+      expect(again.epoch).not.toBe(subscribed.epoch);
+      await back.client.waitForEvents(after.length, channel);
+      expect(ids(back.client.events(channel))).toEqual(expect.arrayContaining(after));
+    });
+  },
+);
+
 ownServer('Redis loses data while the gateway stays connected (FLUSHALL, an eviction)', () => {
   it('a subscriber reading the channel live is closed to resume, and its resume says recovered:false', async () => {
     const redisServer = await startRedisServer();

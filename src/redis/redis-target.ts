@@ -38,6 +38,10 @@ export function createRedisClient(
       ...auth,
       sentinels: target.sentinels,
       name: target.masterName,
+      // Reconnect when the Sentinels announce a new master (+switch-master). Without it the
+      // connection keeps writing to the old master until the Sentinels demote it (~10 s),
+      // and the resync from the new master wipes every event acked there meanwhile.
+      failoverDetector: true,
       ...(target.tls ? { tls: {}, sentinelTLS: {}, enableTLSForSentinelMode: true } : {}),
     });
   const { lazyConnect, enableAutoPipelining, maxRetriesPerRequest, ...perNode } = options;

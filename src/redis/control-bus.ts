@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import type { ControlOrder } from '../control/control-order.ts';
 import type { SessionNotices } from '../core/ports/session-store.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { RedisConnection } from './redis-target.ts';
+import { isCluster, type RedisConnection } from './redis-target.ts';
 
 /** Set on a notice sent with `ask`: whom to answer, and the question's ID. */
 export interface Question {
@@ -49,6 +49,12 @@ export class ControlBus implements SessionNotices {
   private readonly handlers: ((notice: HandledNotice) => void)[] = [];
   /** Questions sent with `ask`, by ID: how to take their answer. */
   private readonly asked = new Map<string, (answer: Answer) => void>();
+  /**
+   * Whether PUBLISH's count says how many processes heard: on a cluster it counts the
+   * listeners of the node that took it alone, while the cluster bus carries the message
+   * to the rest, so there 0 proves nothing.
+   */
+  private readonly countsListeners: boolean;
 
   constructor(
     private readonly publisher: RedisConnection,
@@ -57,7 +63,9 @@ export class ControlBus implements SessionNotices {
     private readonly prefix: string,
     private readonly nodeId: string,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.countsListeners = !isCluster(publisher);
+  }
 
   async start(): Promise<void> {
     const mine = new Set([this.channelOf(this.nodeId), this.broadcastChannel()]);
@@ -88,8 +96,9 @@ export class ControlBus implements SessionNotices {
   }
 
   /**
-   * To `nodeId` only, and its `Reply` (`answer`): 'gone' when no process listens there,
-   * 'no answer' when none came within ANSWER_WITHIN_MS. Rejects when Redis refuses the publish.
+   * To `nodeId` only, and its `Reply` (`answer`): 'gone' when no process listens there
+   * (known at once on one Redis; on a cluster only as 'no answer'), 'no answer' when none
+   * came within ANSWER_WITHIN_MS. Rejects when Redis refuses the publish.
    */
   async ask(nodeId: string, notice: ControlNotice & Question): Promise<Answer> {
     const id = randomUUID();
@@ -107,7 +116,7 @@ export class ControlBus implements SessionNotices {
       this.asked.get(id)?.('no answer'); // its timer cleared; the caller hears the error
       throw error;
     });
-    if (heard === 0) this.asked.get(id)?.('gone');
+    if (heard === 0 && this.countsListeners) this.asked.get(id)?.('gone');
     return answered;
   }
 
@@ -117,10 +126,14 @@ export class ControlBus implements SessionNotices {
       this.send(question.replyTo, { type: 'answer', id: question.id, yes });
   }
 
-  /** To every process, this one included; resolves with how many processes heard it. */
-  broadcast(order: ControlOrder): Promise<number> {
+  /**
+   * To every process, this one included; resolves with how many processes heard it, or
+   * null on a cluster, where PUBLISH counts one node's listeners only.
+   */
+  async broadcast(order: ControlOrder): Promise<number | null> {
     const notice: ControlNotice = { type: 'order', order, byNode: this.nodeId };
-    return this.publisher.publish(this.broadcastChannel(), JSON.stringify(notice));
+    const heard = await this.publisher.publish(this.broadcastChannel(), JSON.stringify(notice));
+    return this.countsListeners ? heard : null;
   }
 
   private channelOf(nodeId: string): string {

@@ -6,11 +6,14 @@
  * spread over the masters too (ACTION_QUEUE_SHARDS, per-process admission tags).
  */
 import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { actionShardPrefixes } from '../../src/actions/action-job.ts';
 import { type ActionWorker, startActionWorker } from '../../src/actions/action-worker.ts';
 import { admissionQueuePrefix } from '../../src/admission/admission-queue.ts';
-import { defaultActionShards, parseRedisUrl } from '../../src/redis/redis-target.ts';
+import { ControlBus } from '../../src/redis/control-bus.ts';
+import { createRedisClient, defaultActionShards, parseRedisUrl } from '../../src/redis/redis-target.ts';
 import type { ReplyFrame } from '../../src/shared/frames.ts';
 import { eventually, lastId, publishMany, settle } from '../support/events.ts';
 import { mintToken, SLOT_ERRORS, TEST_API_KEY } from '../support/gateway.ts';
@@ -210,5 +213,41 @@ describe('on a 3-master Redis Cluster', () => {
       body: JSON.stringify({ channel: `solo:${randomUUID()}`, data: { ok: true } }),
     });
     expect(res.status).toBe(200);
+  });
+});
+
+describe('a question to another process, listening on another node', () => {
+  it('is answered, not taken as gone: PUBLISH counts the listeners of the node that took it alone', async () => {
+    const [here, there] = cluster.masters as [TestCluster['masters'][number], TestCluster['masters'][number]];
+    const prefix = `ask${randomUUID().slice(0, 6)}`;
+    const ranges = (await there.redis.cluster('SLOTS')) as unknown as [number, number, [string, number]][];
+    const onThere = async (id: string) => {
+      const slot = Number(await there.redis.cluster('KEYSLOT', `${prefix}:ctl:${id}`));
+      return ranges.some(([from, to, [, port]]) => port === there.port && slot >= from && slot <= to);
+    };
+    let target = '';
+    for (let i = 0; !target; i++) if (await onThere(`gw-${i}`)) target = `gw-${i}`;
+
+    // Each process listens through one node (`here`); questions go out by slot (to `there`).
+    const publisher = createRedisClient(parseRedisUrl(cluster.url), {});
+    const listeners = [new Redis(here.port, '127.0.0.1'), new Redis(here.port, '127.0.0.1')];
+    const quiet = pino({ level: 'silent' });
+    const asker = new ControlBus(publisher, listeners[0] as Redis, prefix, 'asker', quiet);
+    const holder = new ControlBus(publisher, listeners[1] as Redis, prefix, target, quiet);
+    try {
+      holder.on((notice) => {
+        if (notice.type === 'sse.frames') holder.answer(notice, true);
+      });
+      await Promise.all([asker.start(), holder.start()]);
+      const answers = [];
+      for (let n = 0; n < 5; n++)
+        answers.push(await asker.ask(target, { type: 'sse.frames', token: 't', body: '' }));
+      expect(answers).toEqual([true, true, true, true, true]);
+      expect(await asker.ask('gw-nobody', { type: 'sse.frames', token: 't', body: '' })).toBe('no answer');
+      expect(await asker.broadcast({ kind: 'revoke', userId: 'nobody', before: 0 })).toBeNull();
+    } finally {
+      publisher.disconnect();
+      for (const listener of listeners) listener.disconnect();
+    }
   });
 });

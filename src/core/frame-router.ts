@@ -31,11 +31,13 @@ export function onMessage(
   conn: Connection,
   message: ArrayBuffer,
   isBinary: boolean,
+  /** The frame's size as the client sent it: the SSE edge adds `Last-Event-ID`'s positions to a hello. */
+  sentBytes = message.byteLength,
 ): void {
   traffic.framesIn++;
   const limit = core.config.maxMessageBytes;
-  if (message.byteLength > limit) {
-    conn.fail('MESSAGE_TOO_LARGE', { detail: `${message.byteLength} > ${limit} bytes` });
+  if (sentBytes > limit) {
+    conn.fail('MESSAGE_TOO_LARGE', { detail: `${sentBytes} > ${limit} bytes` });
     return;
   }
   if (isBinary) {

@@ -154,6 +154,60 @@ describe('between transports and processes', () => {
     expect(ids(second.client.events(two))).toEqual(missedTwo);
   });
 
+  it('the id holds the channels the session holds, not every one the stream delivered; a bad Last-Event-ID entry is ignored', async () => {
+    const gw = await gateway();
+    const token = await mintToken({ sub: 'wanderer' });
+    const first = await session(gw.sseUrl, { token });
+    const lastEventId = () =>
+      JSON.parse((first.client.ws as unknown as { socket: { lastEventId: string } }).socket.lastEventId);
+    const kept = newChannel();
+    await subscribe(first.client, kept);
+    const keptSeen = await publishMany(gw.http, kept, 1);
+    for (let n = 0; n < 5; n++) {
+      const passing = newChannel();
+      await subscribe(first.client, passing);
+      await publishMany(gw.http, passing, 1);
+      await first.client.waitForEvents(n + 2);
+      first.client.send({ type: 'unsubscribe', ref: `u${n}`, channel: passing });
+      await first.client.next((f) => f.type === 'unsubscribed' && f.ref === `u${n}`);
+    }
+    const last = await publishMany(gw.http, kept, 1);
+    await first.client.waitForEvents(7);
+    expect(lastEventId()).toEqual({ [kept]: last[0] });
+    expect(keptSeen).toHaveLength(1);
+
+    first.client.drop();
+    const missed = await publishMany(gw.http, kept, 2);
+    // An entry the gateway never wrote (not an event ID) is ignored, not refused as the hello's.
+    const header = JSON.stringify({ ...lastEventId(), 'room:x': 'bad' });
+    const second = await session(gw.sseUrl, resumeHello(token, first.welcome), { 'last-event-id': header });
+    expect(second.welcome).toMatchObject({ resumed: true, recovered: true });
+    await second.client.waitForEvents(2);
+    await settle(second.client);
+    expect(ids(second.client.events(kept))).toEqual(missed);
+  });
+
+  it('a Last-Event-ID that makes the hello longer than a frame may be does not refuse it: the size is what the client sent', async () => {
+    const gw = await gateway();
+    const token = await mintToken({ sub: 'many-channels' });
+    const first = await session(gw.sseUrl, { token });
+    const channel = newChannel();
+    await subscribe(first.client, channel);
+    const [seen] = await publishMany(gw.http, channel, 1);
+    await first.client.waitForEvents(1);
+    first.client.drop();
+    // 500 positions of channels with long names (up to 512 may be held): ~67 KB, over the 64 KiB a frame may be.
+    const positions: Record<string, string> = { [channel]: seen as string };
+    for (let n = 0; n < 500; n++) positions[`${'long'.repeat(30)}:${String(n).padStart(4, '0')}`] = '1-0';
+    const header = JSON.stringify(positions);
+    expect(header.length).toBeGreaterThan(65_536);
+    const missed = await publishMany(gw.http, channel, 2);
+    const second = await session(gw.sseUrl, resumeHello(token, first.welcome), { 'last-event-id': header });
+    expect(second.welcome).toMatchObject({ resumed: true, recovered: true });
+    await second.client.waitForEvents(2);
+    expect(ids(second.client.events(channel))).toEqual(missed);
+  });
+
   it('a hello refused on a stream opened with Last-Event-ID leaves the corrected one resuming from it', async () => {
     const gw = await gateway();
     const channel = newChannel();

@@ -113,7 +113,8 @@ export function mountSse(
       if (!socket.isOpen) break;
       const text = line.toString('utf8');
       const frame = streams.withLastEventIds(socket, text);
-      onMessage(core, socket.conn, arrayBufferOf(frame === text ? line : Buffer.from(frame)), false);
+      const merged = frame === text ? line : Buffer.from(frame);
+      onMessage(core, socket.conn, arrayBufferOf(merged), false, line.byteLength);
     }
     return 'held';
   };

@@ -6,6 +6,8 @@
  * `close` event that carries what a WebSocket close frame would.
  */
 
+import { isEventId } from '../../shared/identifiers.ts';
+
 /** The channel and event ID at the head of an event frame (src/core/event-frames.ts builds it). */
 export interface EventHead {
   channel: string;
@@ -62,7 +64,9 @@ export function closeMessage(code: number, reason: string): string {
 
 /**
  * A `Last-Event-ID` header as channel positions; an unreadable one is ignored (the hello's
- * own `lastEventIds` still apply).
+ * own `lastEventIds` still apply), and so is an entry that is no event ID: the gateway
+ * wrote every one, so such an entry was not, and the hello it joins must not be refused
+ * for a field its client never sent.
  */
 export function parseLastEventId(header: string): Record<string, string> {
   if (!header) return {};
@@ -70,7 +74,9 @@ export function parseLastEventId(header: string): Record<string, string> {
     const value = JSON.parse(header) as unknown;
     if (typeof value !== 'object' || value === null || Array.isArray(value)) return {};
     return Object.fromEntries(
-      Object.entries(value).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
+      Object.entries(value).filter(
+        (entry): entry is [string, string] => typeof entry[1] === 'string' && isEventId(entry[1]),
+      ),
     );
   } catch {
     return {};

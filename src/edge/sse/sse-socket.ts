@@ -104,6 +104,7 @@ export class SseSocket implements EdgeSocket {
   deliver(message: string, head: EventHead | undefined, shared: SharedMessage): number {
     if (!head) return this.write(shared.text, shared);
     this.positions.set(head.channel, head.id);
+    if (this.positions.size > 1) this.forgetLeft(head.channel);
     if (this.positions.size === 1) return this.write(shared.text, shared);
     return this.write(dataMessage(message, positionsId(this.positions)));
   }
@@ -194,13 +195,28 @@ export class SseSocket implements EdgeSocket {
         this.positions.set(frame.channel, frame.id);
         moved = true;
       }
-    return moved ? positionsId(this.positions) : undefined;
+    if (!moved) return undefined;
+    this.forgetLeft();
+    return positionsId(this.positions);
   }
 
   private track(head: EventHead | undefined): string | undefined {
     if (!head) return undefined;
     this.positions.set(head.channel, head.id);
+    this.forgetLeft(head.channel);
     return positionsId(this.positions);
+  }
+
+  /**
+   * Drop the positions of channels the session no longer holds (unsubscribed, or dropped on
+   * a token refresh): the `id` — and the `Last-Event-ID` a reconnecting EventSource sends —
+   * would otherwise grow with every channel the stream ever delivered, past what a hello may
+   * carry. `delivering` is kept: its event is on its way whatever the session holds now.
+   */
+  private forgetLeft(delivering?: string): void {
+    const held = this.conn.subscriptions;
+    for (const channel of this.positions.keys())
+      if (channel !== delivering && !held.has(channel)) this.positions.delete(channel);
   }
 
   /** `text` as it goes on the wire; `shared`: the same text for many streams, compressed once. */

@@ -20,6 +20,8 @@ import { Router } from './router.ts';
 import { Topics } from './topics.ts';
 import { WsRoute } from './ws-route.ts';
 
+/** Request header bytes the portable edge takes (Node's default is 16 KiB). */
+const MAX_HEADER_BYTES = 128 * 1024;
 export class WsApp implements App {
   private readonly routes = new Router<RouteHandler>();
   private readonly wsRoutes = new Router<WsRoute<unknown>>();
@@ -74,7 +76,9 @@ export class WsApp implements App {
    * process gets EADDRINUSE. LISTEN_EXCLUSIVE is Node's default bind (no SO_REUSEPORT).
    */
   listen(host: string, port: number, options: ListenOptions, cb: (token: Server | false) => void): App {
-    const server = createServer();
+    // Node refuses requests over 16 KiB of headers (431); an SSE stream's Last-Event-ID holds a
+    // position per channel its session holds (up to 512, ~80 KB), and uWS takes it: so may this.
+    const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES });
     server.on('request', (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res));
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
       this.onUpgrade(req, socket, head),

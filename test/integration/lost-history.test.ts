@@ -207,13 +207,19 @@ async function failOverMissing(
   )) as string;
 }
 
+/** A gateway on a redis-server of its own (the test restores or flushes it), and a plain connection to it. */
+async function gatewayOnOwnRedis(): Promise<{ gw: TestGateway; redis: Redis }> {
+  const redisServer = await startRedisServer();
+  cleanups.push(() => redisServer.stop());
+  const gw = await gatewayOn(redisServer);
+  const redis = new Redis(redisServer.url);
+  cleanups.push(() => redis.quit());
+  return { gw, redis };
+}
+
 ownServer('a failover to a replica that missed writes, and appends after it', () => {
   it('a subscriber reading live is closed to resume once its reader finds its last event gone; the resume says recovered:false', async () => {
-    const redisServer = await startRedisServer();
-    cleanups.push(() => redisServer.stop());
-    const gw = await gatewayOn(redisServer);
-    const redis = new Redis(redisServer.url);
-    cleanups.push(() => redis.quit());
+    const { gw, redis } = await gatewayOnOwnRedis();
     const channel = `failover:${randomUUID().slice(0, 8)}`;
     const key = `${gw.prefix}:{c:${channel}}`;
     const token = await mintToken({ sub: 'reader' });
@@ -246,11 +252,7 @@ ownServer(
   'a failover that lost acked events of a channel no one reads, the connections up, appends going on',
   () => {
     it('the next append gives the log a new epoch: a client away at an event before the hole resumes recovered:false', async () => {
-      const redisServer = await startRedisServer();
-      cleanups.push(() => redisServer.stop());
-      const gw = await gatewayOn(redisServer);
-      const redis = new Redis(redisServer.url);
-      cleanups.push(() => redis.quit());
+      const { gw, redis } = await gatewayOnOwnRedis();
       const channel = `unread:${randomUUID().slice(0, 8)}`;
       const key = `${gw.prefix}:{c:${channel}}`;
       const { client } = await session(gw, { token: await mintToken({ sub: 'away' }) }, 'websocket');
@@ -367,17 +369,24 @@ ownServer('a log given a new epoch without an append, while another process read
 });
 
 describe.each(TRANSPORTS)('over %s', (transport: Transport) => {
+  /** A session `sub` on a new gateway that subscribed to a fresh `stem:` channel, saw `count` events and went away. */
+  async function sawThenLeft(stem: string, sub: string, count: number) {
+    const gw = await gatewayOn();
+    const channel = `${stem}:${randomUUID().slice(0, 8)}`;
+    const token = await mintToken({ sub });
+    const first = await session(gw, { token }, transport);
+    const subscribed = await subscribe(first.client, channel);
+    const seen = await publishMany(gw.http, channel, count);
+    await first.client.waitForEvents(count);
+    first.client.drop();
+    return { gw, channel, token, first, subscribed, seen };
+  }
+
   describe('a log whose IDs went backwards (a replica behind, a clock behind)', () => {
     it('a position past the log’s newest ID is answered recovered:false, from the start of what it holds', async () => {
-      const gw = await gatewayOn();
+      const { gw, channel, subscribed, seen } = await sawThenLeft('backwards', 'ahead', 3);
       const redis = connectTestRedis();
       cleanups.push(() => redis.quit());
-      const channel = `backwards:${randomUUID().slice(0, 8)}`;
-      const { client } = await session(gw, { token: await mintToken({ sub: 'ahead' }) }, transport);
-      const subscribed = await subscribe(client, channel);
-      const seen = await publishMany(gw.http, channel, 3);
-      await client.waitForEvents(3);
-      client.drop();
 
       // The same log (same epoch) now ends below what the client saw, as after a failover
       // to a replica that missed writes, or appends from a clock that is behind.
@@ -430,14 +439,7 @@ describe.each(TRANSPORTS)('over %s', (transport: Transport) => {
 
   describe('a position before the first event the log generated', () => {
     it('misses nothing: recovered:true on subscribe and resume, every event delivered once', async () => {
-      const gw = await gatewayOn();
-      const channel = `before:${randomUUID().slice(0, 8)}`;
-      const token = await mintToken({ sub: 'early' });
-      const first = await session(gw, { token }, transport);
-      const subscribed = await subscribe(first.client, channel);
-      const sent = await publishMany(gw.http, channel, 3);
-      await first.client.waitForEvents(3);
-      first.client.drop();
+      const { gw, channel, token, first, subscribed, seen: sent } = await sawThenLeft('before', 'early', 3);
 
       for (const from of ['1-0', '0-1', `${Number(sent[0]?.split('-')[0]) - 1}-7`]) {
         const late = await session(gw, { token: await mintToken({ sub: 'late' }) }, transport);
@@ -468,14 +470,7 @@ describe.each(TRANSPORTS)('over %s', (transport: Transport) => {
 
   describe('a resume that finds the session', () => {
     it('carries each channel’s epoch in welcome, and a stale epoch from the client is caught', async () => {
-      const gw = await gatewayOn();
-      const channel = `epoch:${randomUUID().slice(0, 8)}`;
-      const token = await mintToken({ sub: 'keeper' });
-      const first = await session(gw, { token }, transport);
-      const subscribed = await subscribe(first.client, channel);
-      const sent = await publishMany(gw.http, channel, 2);
-      await first.client.waitForEvents(2);
-      first.client.drop();
+      const { gw, channel, token, first, subscribed, seen: sent } = await sawThenLeft('epoch', 'keeper', 2);
 
       const resume = { sessionId: first.welcome.sessionId, resumeToken: first.welcome.resumeToken };
       const same = await session(

@@ -187,9 +187,10 @@ export class RedisSessionStore implements SessionStore {
   }
 
   /**
-   * Whether a session marked `connected` has gone unrenewed for MISSED_LEASES lease
-   * intervals: its process died (or froze) holding it, and its client must resume
-   * elsewhere. Read off the key's TTL, which every renewal sets back to `liveTtlMs`.
+   * Whether the session has gone unrenewed for MISSED_LEASES lease intervals: one still
+   * marked `connected` then lost its process (killed, or frozen), and its client must resume
+   * elsewhere. Read off the key's TTL, which every renewal sets back to `liveTtlMs` (one
+   * waiting to be resumed has the shorter resume window, and counts as lapsed soon after).
    */
   async holderLapsed(sessionId: string): Promise<boolean> {
     const remaining = await this.redis.pttl(this.keys.session(sessionId));

@@ -22,6 +22,7 @@ import { WsRoute } from './ws-route.ts';
 
 /** Request header bytes the portable edge takes (Node's default is 16 KiB). */
 const MAX_HEADER_BYTES = 128 * 1024;
+
 export class WsApp implements App {
   private readonly routes = new Router<RouteHandler>();
   private readonly wsRoutes = new Router<WsRoute<unknown>>();

@@ -22,6 +22,7 @@ import { channelPolicy } from './config/namespaces.ts';
 import { mountControlRoutes } from './control/control-routes.ts';
 import { RedisRevocations } from './control/revocations.ts';
 import { SessionControl } from './control/session-control.ts';
+import { retireReplaced } from './core/attach-session.ts';
 import { compressFrom } from './core/compression.ts';
 import { connectionActorFactory } from './core/connection-runtime.ts';
 import { closeRemaining, drainConnections } from './core/drain.ts';
@@ -280,8 +281,14 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
       control.answer(notice, delivered === 'refused' ? delivered : delivered === 'held');
       return;
     }
+    if (notice.connectionId) retireReplaced(core, notice.connectionId, notice.byNode);
+    // A notice about a connection this session no longer has here is stale: a resume here
+    // took the session back after that takeover (resumes raced), and it stays.
+    const actor = supervisor.sessionActor(notice.sessionId);
+    const current = actor?.getSnapshot().context.connectionId;
+    if (notice.connectionId && current !== undefined && current !== notice.connectionId) return;
     presence.forget(notice.sessionId); // the taker holds its memberships now
-    supervisor.sessionActor(notice.sessionId)?.send({ type: 'session.taken', byNode: notice.byNode });
+    actor?.send({ type: 'session.taken', byNode: notice.byNode });
   });
   await node.beat(); // before the admission queue exists: cleanup must see this process alive
   await admissionQueue.start();

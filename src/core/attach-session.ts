@@ -112,8 +112,23 @@ async function takeOver(
   if (prior.userId !== principal.userId) return { error: 'RESUME_REJECTED' };
   const attached = await sessions.attach(prior.sessionId, conn.id, nodeId);
   if (!attached) return { error: 'RESUME_EXPIRED' };
-  if (attached.previousNodeId !== nodeId) notices.sessionTaken(attached.previousNodeId, prior.sessionId);
+  if (attached.previousNodeId !== nodeId)
+    notices.sessionTaken(attached.previousNodeId, prior.sessionId, attached.previousConnectionId);
+  else if (attached.previousConnectionId !== conn.id)
+    retireReplaced(core, attached.previousConnectionId, nodeId);
   return { session: prior };
+}
+
+/**
+ * Close the connection a takeover replaced, if it is open on this process, wherever it is in
+ * its life. Handing the transport to the session's actor retires the one that actor holds,
+ * but when resumes of one session race (a client that resumed twice at once) the replaced
+ * one may still be in its handshake — its actor `connecting`, deaf to `session.taken` — or
+ * welcomed with an actor of its own: either would stay live beside the taker. Closed with
+ * SERVICE_RESTART its actor waits to be resumed, as on any drop; the taker owns the session.
+ */
+export function retireReplaced(core: GatewayCore, connectionId: string, byNode: string): void {
+  core.connections.get(connectionId)?.close('SERVICE_RESTART', { detail: `session resumed on ${byNode}` });
 }
 
 async function createSession(

@@ -23,7 +23,8 @@ export interface Question {
 }
 
 export type ControlNotice =
-  | { type: 'session.taken'; sessionId: string; byNode: string }
+  /** `connectionId`: the connection the taker replaced there (absent from older processes). */
+  | { type: 'session.taken'; sessionId: string; byNode: string; connectionId?: string }
   | { type: 'order'; order: ControlOrder; byNode: string }
   /**
    * A POST to /sse/frames that reached this process for another's stream (src/edge/sse/):
@@ -86,8 +87,8 @@ export class ControlBus implements SessionNotices {
     this.handlers.push(handler);
   }
 
-  sessionTaken(previousNodeId: string, sessionId: string): void {
-    this.send(previousNodeId, { type: 'session.taken', sessionId, byNode: this.nodeId });
+  sessionTaken(previousNodeId: string, sessionId: string, connectionId: string): void {
+    this.send(previousNodeId, { type: 'session.taken', sessionId, byNode: this.nodeId, connectionId });
   }
 
   send(nodeId: string, notice: ControlNotice): void {

@@ -48,9 +48,9 @@ const SCRIPTS = {
   /** ARGV: conn, field, ... */
   tetherDeleteFieldIfOwner: `${IF_OWNER_PREAMBLE}
     for i = 2, #ARGV do redis.call('HDEL', KEYS[1], ARGV[i]) end return 1`,
-  /** Take over a session: ARGV: newConn, nodeId, now, ttl. Returns the previous owner's node and the user. */
+  /** Take over a session: ARGV: newConn, nodeId, now, ttl. Returns the previous owner's node, the user, the previous connection. */
   tetherAttach: `if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-    local previous = redis.call('HMGET', KEYS[1], 'node_id', 'user_id')
+    local previous = redis.call('HMGET', KEYS[1], 'node_id', 'user_id', 'connection_id')
     redis.call('HSET', KEYS[1], 'connection_id', ARGV[1], 'node_id', ARGV[2], 'last_activity', ARGV[3], 'health', 'connected')
     redis.call('HINCRBY', KEYS[1], 'reconnection_count', 1)
     redis.call('PEXPIRE', KEYS[1], ARGV[4]) return previous`,
@@ -70,7 +70,7 @@ type ScriptedRedis = RedisConnection & {
     nodeId: string,
     now: number,
     ttl: number,
-  ): Promise<[string | null, string | null] | null>;
+  ): Promise<[string | null, string | null, string | null] | null>;
   tetherIncrementErrors(key: string): Promise<number>;
 };
 
@@ -107,7 +107,7 @@ export class RedisSessionStore implements SessionStore {
     sessionId: string,
     connectionId: string,
     nodeId: string,
-  ): Promise<{ previousNodeId: string } | undefined> {
+  ): Promise<{ previousNodeId: string; previousConnectionId: string } | undefined> {
     const previous = await this.redis.tetherAttach(
       this.keys.session(sessionId),
       connectionId,
@@ -116,9 +116,9 @@ export class RedisSessionStore implements SessionStore {
       this.timing.liveTtlMs,
     );
     if (previous === null) return undefined;
-    const [previousNodeId, userId] = previous;
+    const [previousNodeId, userId, previousConnectionId] = previous;
     if (userId) await this.byUser.hold(userId, sessionId, this.timing.liveTtlMs);
-    return { previousNodeId: previousNodeId ?? '' };
+    return { previousNodeId: previousNodeId ?? '', previousConnectionId: previousConnectionId ?? '' };
   }
 
   async markResumable(sessionId: string, connectionId: string): Promise<unknown> {

@@ -9,9 +9,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ErrorFrame, WelcomeFrame } from '../../src/shared/frames.ts';
-import { lastId, publishMany, settle, sleep } from '../support/events.ts';
+import { eventually, lastId, publishMany, settle, sleep } from '../support/events.ts';
 import { mintToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { endpoint, TRANSPORTS, type Transport } from '../support/sse-test-socket.ts';
+import { connectTestRedis } from '../support/test-redis.ts';
 import { ids, TestClient } from '../support/ws-client.ts';
 
 // Short windows so "after the old connection's window" comes quickly:
@@ -106,5 +107,47 @@ describe('resuming a session that is still attached, over each transport', () =>
     const a = await gateway({ NODE_ID: 'gw-a' });
     const b = await gateway({ NODE_ID: 'gw-b', REDIS_PREFIX: a.prefix });
     await overEachTransport((transport) => takeOver(endpoint(a, transport), endpoint(b, transport), a.http));
+  });
+});
+
+describe('resumes of one session racing on two gateways (a client that resumed twice at once)', () => {
+  it('leave one connection live, the one whose takeover came last; the others are closed 1012', async () => {
+    const a = await gateway({ NODE_ID: 'race-a' });
+    const b = await gateway({ NODE_ID: 'race-b', REDIS_PREFIX: a.prefix });
+    const redis = connectTestRedis();
+    try {
+      for (let round = 0; round < 8; round++) {
+        const token = await mintToken({ sub: `racer-${round}` });
+        const first = await hello(a.url, { token });
+        first.client.drop();
+        const resume = { sessionId: first.welcome.sessionId, resumeToken: first.welcome.resumeToken };
+        // Sent at once, two to each process: each takeover replaces whichever came before it.
+        const racers = await Promise.all(
+          [a.url, b.url, a.url, b.url].map(async (url) => {
+            const client = await TestClient.connect(url);
+            clients.push(client);
+            return client;
+          }),
+        );
+        for (const client of racers) client.send({ type: 'hello', token, resume });
+        // Retired: told SERVICE_RESTART (its close follows).
+        const retired = (client: TestClient) =>
+          client.closed !== undefined ||
+          client.frames.some((f) => f.type === 'error' && f.code === 'SERVICE_RESTART');
+        const live = () => racers.filter((client) => !retired(client));
+        await eventually(() => live().length <= 1, `round ${round}: one connection left`);
+        await sleep(300); // nothing late retires the last one
+        expect(live(), `round ${round}`).toHaveLength(1);
+        const survivor = live()[0]?.frames.find((f): f is WelcomeFrame => f.type === 'welcome');
+        expect(survivor).toMatchObject({ resumed: true });
+        // The one Redis names as the session's connection: the last takeover.
+        const owner = await redis.hget(`${a.prefix}:{s:${resume.sessionId}}`, 'connection_id');
+        expect(owner, `round ${round}`).toBe(survivor?.connectionId);
+        for (const client of racers.filter(retired))
+          expect((await client.waitClosed(20_000)).code, `round ${round}`).toBe(1012);
+      }
+    } finally {
+      await redis.quit();
+    }
   });
 });

@@ -38,7 +38,7 @@ export interface SessionStore {
     sessionId: string,
     connectionId: string,
     nodeId: string,
-  ): Promise<{ previousNodeId: string } | undefined>;
+  ): Promise<{ previousNodeId: string; previousConnectionId: string } | undefined>;
   markResumable(sessionId: string, connectionId: string): Promise<unknown>;
   /** Record one channel's position (O(1) whatever the session's channel count). */
   saveChannel(
@@ -54,5 +54,6 @@ export interface SessionStore {
 
 /** Tells the process that held a session before that another one took it over. */
 export interface SessionNotices {
-  sessionTaken(previousNodeId: string, sessionId: string): void;
+  /** `connectionId`: the connection the taker replaced, wherever it is in its life there. */
+  sessionTaken(previousNodeId: string, sessionId: string, connectionId: string): void;
 }

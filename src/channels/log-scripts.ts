@@ -11,7 +11,10 @@ export const EPOCH_GROUP = 'tether.epoch.';
 /** READ_RANGE's first chunk, in entries: 8 of the largest events are 512 KiB. */
 const READ_CHUNK = 8;
 
-/** Lua: the epoch group's name on KEYS[1], or false. */
+/**
+ * Lua: a log's epoch (the epoch group's name on `key`, or false), and the one change of it
+ * every script makes: the group of `old` (false: none) replaced by one for `new`.
+ */
 const FIND_EPOCH = `
 local function findEpoch(key)
   for _, group in ipairs(redis.call('XINFO', 'GROUPS', key)) do
@@ -20,6 +23,10 @@ local function findEpoch(key)
     end
   end
   return false
+end
+local function replaceEpoch(key, old, new)
+  if old then redis.call('XGROUP', 'DESTROY', key, '${EPOCH_GROUP}' .. old) end
+  redis.call('XGROUP', 'CREATE', key, '${EPOCH_GROUP}' .. new, '0')
 end`;
 
 /**
@@ -153,9 +160,7 @@ local renewed = false
 if not fresh and acked ~= '' and ARGV[7] ~= '' then
   local before = redis.call('XREVRANGE', KEYS[1], acked, '-', 'COUNT', 1)
   if before[1] and before[1][1] ~= acked then
-    local epoch = findEpoch(KEYS[1])
-    if epoch then redis.call('XGROUP', 'DESTROY', KEYS[1], '${EPOCH_GROUP}' .. epoch) end
-    redis.call('XGROUP', 'CREATE', KEYS[1], '${EPOCH_GROUP}' .. ARGV[7], '0')
+    replaceEpoch(KEYS[1], findEpoch(KEYS[1]), ARGV[7])
     renewed = true
   end
 end
@@ -168,7 +173,7 @@ local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(field
 if ARGV[8] ~= '0' then
   redis.call('XTRIM', KEYS[1], 'MINID', '~', tonumber(ARGV[3]) - tonumber(ARGV[8]))
 end
-if fresh then redis.call('XGROUP', 'CREATE', KEYS[1], '${EPOCH_GROUP}' .. ARGV[7], '0') end
+if fresh then replaceEpoch(KEYS[1], false, ARGV[7]) end
 if ARGV[6] ~= '0' then redis.call('PEXPIRE', KEYS[1], ARGV[6])
 elseif ttl >= 0 then redis.call('PERSIST', KEYS[1]) end
 if remember then redis.call('SET', KEYS[2], id, 'PX', ARGV[9]) end
@@ -209,8 +214,7 @@ export const RENEW_EPOCH_SCRIPT = `${FIND_EPOCH}${STREAM_HEAD}${ANNOUNCE_EPOCH}
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 local epoch = findEpoch(KEYS[1])
 if epoch == ARGV[1] then
-  redis.call('XGROUP', 'DESTROY', KEYS[1], '${EPOCH_GROUP}' .. ARGV[1])
-  redis.call('XGROUP', 'CREATE', KEYS[1], '${EPOCH_GROUP}' .. ARGV[2], '0')
+  replaceEpoch(KEYS[1], epoch, ARGV[2])
   announceEpoch(KEYS[1], ARGV[2], ARGV[3])
   return ARGV[2]
 end

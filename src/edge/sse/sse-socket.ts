@@ -104,7 +104,7 @@ export class SseSocket implements EdgeSocket {
   deliver(message: string, head: EventHead | undefined, shared: SharedMessage): number {
     if (!head) return this.write(shared.text, shared);
     this.positions.set(head.channel, head.id);
-    if (this.positions.size > 1) this.forgetLeft(head.channel);
+    this.forgetLeft(head.channel);
     if (this.positions.size === 1) return this.write(shared.text, shared);
     return this.write(dataMessage(message, positionsId(this.positions)));
   }
@@ -212,9 +212,12 @@ export class SseSocket implements EdgeSocket {
    * a token refresh): the `id` — and the `Last-Event-ID` a reconnecting EventSource sends —
    * would otherwise grow with every channel the stream ever delivered, past what a hello may
    * carry. `delivering` is kept: its event is on its way whatever the session holds now.
+   * Walked only when the positions outnumber the channels held, so a delivery costs nothing
+   * more while nothing was left (the `id` then names at most one channel more than held).
    */
   private forgetLeft(delivering?: string): void {
     const held = this.conn.subscriptions;
+    if (this.positions.size <= held.size) return;
     for (const channel of this.positions.keys())
       if (channel !== delivering && !held.has(channel)) this.positions.delete(channel);
   }

@@ -144,7 +144,10 @@ end`;
  *
  * The key check and the append are one script, so two gateways given the same key at
  * once append once: the second finds the first's ID. Age trimming needs MINID (Redis
- * 6.2), and XADD takes one trimming strategy, so it is an XTRIM of its own.
+ * 6.2), and XADD takes one trimming strategy, so it is an XTRIM of its own. An age
+ * reaching before 1970 has nothing to trim, and Redis refuses a negative MINID: an
+ * error after the XADD would leave the event stored, unannounced and reported failed,
+ * so its retry would store it twice.
  */
 export const APPEND_SCRIPT = `${FIND_EPOCH}
 local remember = ARGV[9] ~= '0'
@@ -170,9 +173,8 @@ if ARGV[5] ~= '' then
   fields[8] = ARGV[5]
 end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(fields))
-if ARGV[8] ~= '0' then
-  redis.call('XTRIM', KEYS[1], 'MINID', '~', tonumber(ARGV[3]) - tonumber(ARGV[8]))
-end
+local oldest = tonumber(ARGV[3]) - tonumber(ARGV[8])
+if ARGV[8] ~= '0' and oldest > 0 then redis.call('XTRIM', KEYS[1], 'MINID', '~', oldest) end
 if fresh then replaceEpoch(KEYS[1], false, ARGV[7]) end
 if ARGV[6] ~= '0' then redis.call('PEXPIRE', KEYS[1], ARGV[6])
 elseif ttl >= 0 then redis.call('PERSIST', KEYS[1]) end

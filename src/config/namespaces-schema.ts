@@ -18,6 +18,7 @@ export const NamespaceOptionsSchema = T.Object(
     historyMaxEvents: T.Optional(
       T.Integer({
         minimum: 1,
+        maximum: Number.MAX_SAFE_INTEGER,
         description:
           'Events kept per channel (approximate: trimmed on append by whole stream nodes, so a few more may stay). Default: `CHANNEL_RETENTION`',
       }),
@@ -25,6 +26,7 @@ export const NamespaceOptionsSchema = T.Object(
     historyMaxAgeMs: T.Optional(
       T.Integer({
         minimum: 0,
+        maximum: Number.MAX_SAFE_INTEGER,
         default: 0,
         description:
           'Events older than this are trimmed on the next append (approximate, like historyMaxEvents), ms; 0 = kept until historyMaxEvents pushes them out',

@@ -40,6 +40,8 @@ beforeAll(async () => {
         stage: { maxSubscribers: 2 },
         solo: { maxSubscribers: 1 },
         aged: { historyMaxAgeMs: 1000 },
+        // Past 1970: "keep forever" written as an age (63 years).
+        forever: { historyMaxAgeMs: 2_000_000_000_000 },
       },
     }),
   );
@@ -254,6 +256,18 @@ describe('historyMaxAgeMs', () => {
     expect(held.at(-1)?.id).toBe(fresh);
     expect(held[0]?.id).not.toBe(old[0]);
     expect(await history(b, kept)).toHaveLength(301);
+  });
+
+  it('an age reaching before 1970 trims nothing: each publish is acked, delivered live and stored once', async () => {
+    const channel = `forever:${run}`;
+    const { client } = await session(b);
+    expect((await subscribe(client, channel)).type).toBe('subscribed');
+    const ids = [await publishHttp(a.http, channel, 'one'), await publishHttp(a.http, channel, 'two')];
+    for (const id of ids) {
+      const delivered = (await client.next((f) => f.type === 'event' && f.channel === channel)) as EventFrame;
+      expect(delivered.id).toBe(id);
+    }
+    expect((await history(b, channel)).map((e) => e.id)).toEqual(ids);
   });
 });
 

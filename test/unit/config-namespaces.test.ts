@@ -114,6 +114,16 @@ describe('a file that is refused stops start-up, naming the file, the JSON path 
     );
   });
 
+  it('a size or age past what JavaScript counts exactly (JSON’s 1e400 is Infinity)', () => {
+    const file = configFile({ namespaces: { feed: { historyMaxAgeMs: 1e16 } } });
+    expect(refusal({ CONFIG_FILE: file })).toContain(
+      '/namespaces/feed/historyMaxAgeMs: must be <= 9007199254740991',
+    );
+    expect(refusal({ CONFIG_FILE: configFile('{ "defaults": { "historyMaxEvents": 1e400 } }') })).toContain(
+      '/defaults/historyMaxEvents: must be',
+    );
+  });
+
   it('a wrong type', () => {
     const message = refusal({ CONFIG_FILE: configFile({ defaults: { replay: 'no' } }) });
     expect(message).toContain('/defaults/replay: must be boolean');

@@ -335,8 +335,10 @@ export const ERRORS = {
     closeCode: 1012,
     retryable: true,
     retryAfterMs: 500,
-    message: 'The gateway process is restarting or draining.',
-    recovery: 'Reconnect with resume (to any gateway process); nothing is lost.',
+    message:
+      'The gateway closed the connection for it to be resumed: the process is restarting or draining, the session moved, or a channel must be read again.',
+    recovery:
+      'Reconnect with resume (to any gateway process); the welcome says for each channel whether anything was missed (detail says why the connection closed).',
   },
   INTERNAL: {
     category: 'system',

@@ -55,9 +55,8 @@ export function mountAdminRoutes(app: App, sources: AdminSources): void {
   });
 
   app.get('/ws/stats/rate-limit', (res, req) => {
-    trackAbort(res);
     if (!guard(res, req)) return;
-    answer(res, requestCorrelationId(req), async () => replyJson(res, 200, await rateLimitStats(sources)));
+    replyJson(res, 200, rateLimitStats(sources));
   });
 
   app.post('/ws/cleanup', (res, req) => {

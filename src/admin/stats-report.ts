@@ -6,7 +6,6 @@
 import type { Connection } from '../core/connection.ts';
 import { helloPhase } from '../core/connection-actor.ts';
 import type { Supervisor } from '../core/supervisor.ts';
-import { metrics } from '../observability/metrics.ts';
 import type { AdminSources } from './admin-sources.ts';
 
 /** Sockets listed by `/ws/stats/detailed`, oldest first. @defaultValue 20 */
@@ -75,13 +74,9 @@ export function socketSummary(conn: Connection, supervisor: Supervisor) {
   };
 }
 
-export async function rateLimitStats(sources: AdminSources) {
+export function rateLimitStats(sources: AdminSources) {
   const { config } = sources.core;
   const hits: Record<string, number> = { ...sources.rateLimitHits() };
-  // Per-connection frame limits are counted where the error is reported (src/observability/gateway-observer.ts).
-  const counted = await metrics.rateLimitHits.get();
-  const messages = counted.values.find((v) => v.labels.limit === 'messages')?.value;
-  if (messages) hits.messages = messages;
   const { trustedProxies, ...limits } = config.limits;
   return {
     node: config.nodeId,

@@ -3,13 +3,14 @@
  * open (a refusal closes the socket at once), then at hello the auth-failure gate,
  * the per-user attempt count and the concurrent-connection slots (released when the
  * socket closes). The core's ConnectionGate port for hello; a lifecycle listener
- * (src/core/lifecycle.ts) for open and close.
+ * (src/core/lifecycle.ts) for open and close, and for the refusals it counts as hits.
  */
 import type { Connection } from '../core/connection.ts';
 import type { LifecycleListener } from '../core/lifecycle.ts';
 import type { ConnectionGate } from '../core/ports/connection-gate.ts';
 import type { Principal } from '../core/principal.ts';
 import { TetherError } from '../core/tether-error.ts';
+import type { ErrorCode } from '../shared/errors.ts';
 import type { RateLimits } from './rate-limits.ts';
 
 type Slot = { scope: 'ip' | 'user'; id: string; member: string };
@@ -70,6 +71,11 @@ export class ConnectionLimits implements ConnectionGate, LifecycleListener {
     ]);
     const refused = outcomes.find((o) => o.status === 'rejected');
     if (refused) throw refused.reason;
+  }
+
+  /** Hits are the refusals clients receive: one per refused socket, whichever checks failed. */
+  errorReported(_conn: Connection, code: ErrorCode): void {
+    this.limits.countRefusal(code);
   }
 
   closed(conn: Connection): void {

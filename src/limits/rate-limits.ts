@@ -47,7 +47,23 @@ const REFUSALS = {
   user: { attempts: 'USER_CONNECT_RATE_LIMITED', concurrent: 'USER_TOO_MANY_CONNECTIONS' },
 } as const satisfies Record<Scope, Record<string, ErrorCode>>;
 
+/**
+ * The limit each refusal code names, as `tether_rate_limit_hits_total{limit}` and
+ * /ws/stats/rate-limit count it. A hello can fail several checks at once (they are asked
+ * together) but the client is told one: hits are counted from the refusal it was sent
+ * (`countRefusal`), never where a check fails.
+ */
+const LIMIT_OF_REFUSAL: Partial<Record<ErrorCode, string>> = {
+  CONNECT_RATE_LIMITED: 'connect-ip',
+  USER_CONNECT_RATE_LIMITED: 'connect-user',
+  TOO_MANY_CONNECTIONS: 'concurrent-ip',
+  USER_TOO_MANY_CONNECTIONS: 'concurrent-user',
+  AUTH_RATE_LIMITED: 'auth',
+  MESSAGE_RATE_LIMITED: 'messages',
+};
+
 export interface LimitStats {
+  /** Refusals sent to clients since start, by limit (LIMIT_OF_REFUSAL). */
   hits: Record<string, number>;
 }
 
@@ -128,7 +144,6 @@ export class RateLimits {
   }
 
   private authRateLimited(res: RateLimiterRes): TetherError {
-    this.hit('auth');
     return new TetherError('AUTH_RATE_LIMITED', { retryAfterMs: jitteredAtLeast(res.msBeforeNext) });
   }
 
@@ -140,7 +155,6 @@ export class RateLimits {
     const max = scope === 'ip' ? this.config.maxPerIp : this.config.maxPerUser;
     if (max === 0) return false;
     if ((await this.claimLease(this.slotKey(scope, id), member, 2 * this.leaseMs, max)) > 0) {
-      this.hit(`concurrent-${scope}`);
       // A slot frees when a holder closes, which nothing predicts (the earliest lease end
       // is only a crashed holder's): the registry's hint, jittered.
       const code = REFUSALS[scope].concurrent;
@@ -171,8 +185,10 @@ export class RateLimits {
     await Promise.all(refreshes);
   }
 
-  hit(limit: string): void {
-    this.stats.hits[limit] = (this.stats.hits[limit] ?? 0) + 1;
+  /** A coded error reached a client: a hit on the limit it names, if it names one. */
+  countRefusal(code: ErrorCode): void {
+    const limit = LIMIT_OF_REFUSAL[code];
+    if (limit) this.stats.hits[limit] = (this.stats.hits[limit] ?? 0) + 1;
   }
 
   /** 0 when `member` holds one of `max` leases of `leaseMs` under `key`, else ms until one frees. */
@@ -198,12 +214,10 @@ export class RateLimits {
         (rejection: unknown) => (rejection instanceof RateLimiterRes ? rejection.msBeforeNext : 0),
       );
     }
-    if (waitMs > 0) {
-      this.hit(`connect-${scope}`);
+    if (waitMs > 0)
       throw new TetherError(REFUSALS[scope].attempts, {
         retryAfterMs: jitteredAtLeast(waitMs),
         detail: `connect-${scope}`,
       });
-    }
   }
 }

@@ -55,7 +55,6 @@ export class GatewayObserver {
         const { category } = errorSpec(code);
         metrics.errors.inc({ code, category });
         if (code === 'LOAD_SHED') metrics.shed.inc();
-        else if (code === 'MESSAGE_RATE_LIMITED') metrics.rateLimitHits.inc({ limit: 'messages' });
         conn.trace.event('tether.error', { [ATTR_ERROR_CODE]: code, [ATTR_ERROR_CATEGORY]: category });
       },
       resumed: (result, recovered) => metrics.resumes.inc({ result, recovered: String(recovered) }),

@@ -91,7 +91,7 @@ export const metrics = {
     labelNames: ['code', 'category'],
     registers: [registry],
   }),
-  /** Synced at scrape time from RateLimits.stats (gateway-metrics.ts), plus per-connection frame limits. */
+  /** Synced at scrape time from RateLimits.stats (gateway-metrics.ts): the refusals clients were sent. */
   rateLimitHits: new Counter({
     name: 'tether_rate_limit_hits_total',
     help: 'Requests refused by a rate or concurrency limit, by limit',

@@ -15,7 +15,13 @@ import { startRedisServer } from '../../src/redis/embedded-redis.ts';
 import { AT_LEAST_JITTER } from '../../src/shared/backoff.ts';
 import type { ErrorFrame } from '../../src/shared/frames.ts';
 import { eventually, sleep } from '../support/events.ts';
-import { mintToken, publishHttp, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import {
+  mintToken,
+  publishHttp,
+  startTestGateway,
+  TEST_ADMIN_KEY,
+  type TestGateway,
+} from '../support/gateway.ts';
 import {
   type GatewayProcess,
   PROCESS_TEST_TIMEOUT_MS,
@@ -232,6 +238,27 @@ describe.each(TRANSPORTS)('concurrent connections, over %s', (transport: Transpo
       'TOO_MANY_CONNECTIONS',
       4030,
     );
+  });
+});
+
+describe.each(TRANSPORTS)('refusals counted as hits, over %s', (transport: Transport) => {
+  it('a hello past two limits at once is one hit, on the limit the client was told', async () => {
+    const gw = await startTestGateway({ RATE_CONNECT_PER_USER: '5', MAX_CONNECTIONS_PER_USER: '3' });
+    gateways.push(gw);
+    const told: Record<string, number> = {};
+    for (let i = 0; i < 7; i++) {
+      const outcome = await attempt(endpoint(gw, transport), 'twice-over');
+      if (!outcome.welcomed) told[outcome.error.code] = (told[outcome.error.code] ?? 0) + 1;
+    }
+    // The 6th and 7th are past both the attempt budget and the slots; they are told the former.
+    expect(told).toEqual({ USER_TOO_MANY_CONNECTIONS: 2, USER_CONNECT_RATE_LIMITED: 2 });
+    const res = await fetch(`${gw.http}/ws/stats/rate-limit`, {
+      headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` },
+    });
+    expect(((await res.json()) as { hitsSinceStart: unknown }).hitsSinceStart).toEqual({
+      'concurrent-user': 2,
+      'connect-user': 2,
+    });
   });
 });
 

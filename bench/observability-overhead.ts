@@ -39,7 +39,14 @@ async function measureAsync(name: string, iterations: number, fn: () => Promise<
   console.log(`${name.padEnd(58)} ${us.toFixed(2)} µs`);
 }
 
-const info = { connectionId: 'c', peerAddress: '127.0.0.1', clientAddress: '127.0.0.1', userAgent: 'bench' };
+const info = {
+  connectionId: 'c',
+  transport: 'websocket' as const,
+  path: '/ws',
+  peerAddress: '127.0.0.1',
+  clientAddress: '127.0.0.1',
+  userAgent: 'bench',
+};
 
 /** One connection's tracing work in the gateway: open, hello, admission, events, welcome, close. */
 async function connectionLife(traceparent?: string): Promise<void> {

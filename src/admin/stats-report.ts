@@ -62,6 +62,7 @@ export function socketSummary(conn: Connection, supervisor: Supervisor) {
     sessionId: conn.sessionId,
     userId: conn.principal?.userId,
     tier: conn.principal?.tier,
+    transport: conn.handshake.transport,
     ip: conn.handshake.ip,
     userAgent: conn.handshake.userAgent,
     openedAt: new Date(conn.openedAt).toISOString(),

@@ -14,7 +14,7 @@ import type { ConnectionActor } from './connection-actor.ts';
 import { batchFrameText, channelTopic } from './event-frames.ts';
 import { MessageRate } from './message-rate.ts';
 import { type Flushable, flushSoon } from './outbox.ts';
-import { type EdgeSocket, SEND_DROPPED } from './ports/edge-socket.ts';
+import { type EdgeSocket, SEND_DROPPED, type Transport } from './ports/edge-socket.ts';
 import type { ReplayPlan } from './ports/event-store.ts';
 import type { SessionRecord } from './ports/session-store.ts';
 import type { ConnectionLogger, ConnectionTrace, ResumeTrace, Telemetry } from './ports/telemetry.ts';
@@ -34,13 +34,17 @@ export interface ConnectionHost {
 
 /** What the upgrade request said about the client. */
 export interface Handshake {
+  transport: Transport;
+  /** The request's path (the transport's endpoint). */
+  path: string;
   /** The socket's peer: a client, or the proxy in front of it. */
   peer: string;
   /** The client: the peer, or who a trusted proxy's Forwarded / X-Forwarded-For names (rate limits key this). */
   ip: string;
   /** The scheme the client used (`https`…), as a trusted proxy says; none without one. */
   scheme?: string;
-  userAgent: string;
+  /** None when the request carried no (or an empty) User-Agent. */
+  userAgent?: string;
   correlationId?: string;
   traceparent?: string;
   tracestate?: string;
@@ -118,6 +122,8 @@ export class Connection implements Flushable {
     this.trace = host.telemetry.connectionTrace(
       {
         connectionId: this.id,
+        transport: handshake.transport,
+        path: handshake.path,
         peerAddress: handshake.peer,
         clientAddress: handshake.ip,
         scheme: handshake.scheme,

@@ -8,7 +8,7 @@ import type { ConnectionInput } from '../../machines/connection.machine.ts';
 import { Connection } from '../core/connection.ts';
 import type { ConnectionActor } from '../core/connection-actor.ts';
 import type { GatewayCore } from '../core/gateway-core.ts';
-import type { EdgeSocket } from '../core/ports/edge-socket.ts';
+import type { EdgeSocket, Transport } from '../core/ports/edge-socket.ts';
 import { forwardedClient, type TrustedProxies } from '../limits/client-address.ts';
 import { isCorrelationId } from '../shared/identifiers.ts';
 import type { HttpRequest } from './edge-port.ts';
@@ -18,6 +18,7 @@ export type ActorFactory = (input: ConnectionInput) => ConnectionActor;
 /** A connection for the request; headers MUST be read before the handler returns (req is stack-allocated). */
 export function connectionFor(
   core: GatewayCore,
+  transport: Transport,
   req: HttpRequest,
   peer: string,
   trustedProxies: TrustedProxies,
@@ -25,10 +26,12 @@ export function connectionFor(
   const correlationId = req.getHeader('x-correlation-id');
   const client = forwardedClient(peer, (name) => req.getHeader(name), trustedProxies);
   return new Connection(core, {
+    transport,
+    path: req.getUrl(),
     peer,
     ip: client.ip,
     scheme: client.proto,
-    userAgent: req.getHeader('user-agent'),
+    userAgent: req.getHeader('user-agent') || undefined,
     // Held to the hello field's rule (src/shared/identifiers.ts). A bad one is replaced by a
     // generated ID, not refused: a proxy may set this header, and tracing never costs a connection.
     correlationId: isCorrelationId(correlationId) ? correlationId : undefined,

@@ -52,7 +52,7 @@ export function mountWebSocket(
       );
       return;
     }
-    const conn = connectionFor(core, req, peer, trustedProxies);
+    const conn = connectionFor(core, 'websocket', req, peer, trustedProxies);
     res.upgrade<SocketData>(
       { conn },
       req.getHeader('sec-websocket-key'),

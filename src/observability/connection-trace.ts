@@ -264,9 +264,10 @@ class RecordingConnectionTrace implements ObservedConnectionTrace {
           [ATTR_CONNECTION_ID]: this.info.connectionId,
           [ATTR_NETWORK_PEER_ADDRESS]: this.info.peerAddress,
           [ATTR_CLIENT_ADDRESS]: this.info.clientAddress,
-          [ATTR_USER_AGENT_ORIGINAL]: this.info.userAgent,
-          [ATTR_NETWORK_PROTOCOL_NAME]: 'websocket',
-          [ATTR_URL_PATH]: '/ws',
+          ...(this.info.userAgent ? { [ATTR_USER_AGENT_ORIGINAL]: this.info.userAgent } : {}),
+          // An SSE stream is a long HTTP response (its frames come as POSTs): its protocol is http.
+          [ATTR_NETWORK_PROTOCOL_NAME]: this.info.transport === 'sse' ? 'http' : 'websocket',
+          [ATTR_URL_PATH]: this.info.path,
           // Tether terminates no TLS: `http` unless a trusted proxy says the client used another.
           [ATTR_URL_SCHEME]: this.info.scheme ?? 'http',
         },

@@ -58,7 +58,11 @@ export function gatewayMetrics(source: GatewayGaugeSource): GatewayMetrics {
     },
     ['state'],
   );
-  gauge('tether_sockets_open', 'Open WebSocket connections', (g) => g.set(source.openSockets()));
+  // Both transports: an SSE stream holds a slot and a session as a WebSocket does (how many are
+  // SSE streams: GET /health/websocket, src/admin/health-report.ts).
+  gauge('tether_sockets_open', 'Open client connections: WebSockets and SSE streams', (g) =>
+    g.set(source.openSockets()),
+  );
   gauge(
     'tether_pool_state',
     '1 for the state the pool actor is in (accepting, saturated, shedding, draining, stopped)',

@@ -26,6 +26,7 @@ import {
   treeOf,
   waitForSpans,
 } from '../support/spans.ts';
+import { endpoint, TRANSPORTS, type Transport } from '../support/sse-test-socket.ts';
 import { TestClient } from '../support/ws-client.ts';
 
 let exporter: InMemorySpanExporter;
@@ -153,6 +154,8 @@ describe('what ws.connection records about its caller', () => {
       const connection = connectionTrace(
         {
           connectionId: `direct-${policy}`,
+          transport: 'websocket',
+          path: '/ws',
           peerAddress: '10.0.0.2', // the proxy
           clientAddress: '203.0.113.9', // from its X-Forwarded-For
           userAgent: 'test',
@@ -212,6 +215,41 @@ describe('the upgrade, through the gateway', () => {
     } finally {
       await proxied.stop();
     }
+  });
+});
+
+describe.each(TRANSPORTS)('ws.connection over %s', (transport: Transport) => {
+  it('names the transport the client used: its path and protocol', async () => {
+    const caller = callerTraceparent();
+    const { client } = await TestClient.session(endpoint(gw, transport), {
+      token: await mintToken({ sub: 'porter' }),
+      traceparent: caller.traceparent,
+    });
+    client.send({ type: 'bye' });
+    const spans = await waitForSpans(exporter, caller.traceId, ['ws.connection']);
+    expect(only(spans, 'ws.connection').attributes).toMatchObject(
+      transport === 'sse'
+        ? { 'url.path': '/sse', 'network.protocol.name': 'http' }
+        : { 'url.path': '/ws', 'network.protocol.name': 'websocket' },
+    );
+  });
+
+  it('carries user_agent.original only when the client sent a User-Agent', async () => {
+    const attributesWith = async (headers: Record<string, string>) => {
+      const caller = callerTraceparent();
+      const client = await TestClient.connect(endpoint(gw, transport), headers);
+      client.send({
+        type: 'hello',
+        token: await mintToken({ sub: 'agent' }),
+        traceparent: caller.traceparent,
+      });
+      await client.next((f) => f.type === 'welcome');
+      client.send({ type: 'bye' });
+      return only(await waitForSpans(exporter, caller.traceId, ['ws.connection']), 'ws.connection')
+        .attributes;
+    };
+    expect((await attributesWith({ 'user-agent': 'probe/1.0' }))['user_agent.original']).toBe('probe/1.0');
+    expect(await attributesWith({ 'user-agent': '' })).not.toHaveProperty('user_agent.original');
   });
 });
 

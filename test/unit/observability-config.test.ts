@@ -50,7 +50,14 @@ describe('chooseExporters (OTEL_* → what tracing does)', () => {
 describe('tracing off', () => {
   it('is the default, and a connection then gets the shared no-op trace', async () => {
     expect(isTracingEnabled()).toBe(false);
-    const info = { connectionId: 'c', peerAddress: '127.0.0.1', clientAddress: '127.0.0.1', userAgent: 'ua' };
+    const info = {
+      connectionId: 'c',
+      transport: 'websocket' as const,
+      path: '/ws',
+      peerAddress: '127.0.0.1',
+      clientAddress: '127.0.0.1',
+      userAgent: 'ua',
+    };
     const telemetry = new GatewayTelemetry(pino({ level: 'silent' }), 'link');
     const a = telemetry.connectionTrace(info, 'x');
     expect(telemetry.connectionTrace(info, 'y')).toBe(a); // nothing allocated per connection

@@ -4,6 +4,10 @@
  * has to behave the same. `send` returns the backpressure signal: 1 sent,
  * 0 buffered, 2 dropped (past the edge's hard limit; the socket is being cut).
  */
+
+/** How a client reached us: a WebSocket, or the server-sent events fallback (src/edge/sse/). */
+export type Transport = 'websocket' | 'sse';
+
 export interface EdgeSocket {
   send(message: string, isBinary?: boolean, compress?: boolean): number;
   /** Close with a code and reason (a close frame is sent). */

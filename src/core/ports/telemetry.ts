@@ -5,15 +5,20 @@
  * connection machine's states (handshake, admission) are opened and closed by
  * observability from the actor's transitions, not by the core.
  */
+import type { Transport } from './edge-socket.ts';
+
 export interface ConnectionTraceInfo {
   connectionId: string;
+  transport: Transport;
+  /** The request's path (the transport's endpoint). */
+  path: string;
   /** The socket's direct peer: a proxy, when there is one. */
   peerAddress: string;
   /** The client behind a trusted proxy's X-Forwarded-For. */
   clientAddress: string;
   /** The client's scheme (`https`…) from a trusted proxy; none when it connected directly. */
   scheme?: string;
-  userAgent: string;
+  userAgent?: string;
   /** The upgrade request's `traceparent` header, if any (it wins over hello's). */
   traceparent?: string;
   tracestate?: string;

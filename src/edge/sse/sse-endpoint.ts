@@ -88,7 +88,7 @@ export function mountSse(
     // A throw out of a uWS handler aborts the whole process: answer this request instead.
     try {
       // Headers MUST be copied synchronously: req is stack-allocated.
-      const conn = connectionFor(core, req, httpRemoteAddress(res), trustedProxies);
+      const conn = connectionFor(core, 'sse', req, httpRemoteAddress(res), trustedProxies);
       socket = streams.open(res, conn, {
         lastEventId: req.getHeader('last-event-id'),
         acceptEncoding: req.getHeader('accept-encoding'),

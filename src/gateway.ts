@@ -152,6 +152,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
     redis.bull,
     config,
     logger,
+    redis.outage,
     (tier) => tierPriority(config.admission.tierPriorities, tier),
     config.actions.queueShards ?? defaultActionShards(redis.target),
   );
@@ -219,6 +220,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
     redisPrefix: config.redisPrefix,
     nodeId: config.nodeId,
     logger,
+    redisErrors: redis.outage,
     admit: (connectionId, waitedMs): boolean => {
       const admitted = supervisor.dequeued(connectionId);
       if (admitted) core.connections.get(connectionId)?.logger.info({ waitedMs }, 'admitted from queue');

@@ -12,6 +12,7 @@ import type { Config } from '../config/config.ts';
 import type { ActionRequest, ActionSink } from '../core/ports/action-sink.ts';
 import { TetherError } from '../core/tether-error.ts';
 import type { Logger } from '../observability/logger.ts';
+import type { OutageLog } from '../observability/outage-log.ts';
 import { bullTelemetry } from '../observability/trace-context.ts';
 import type { RedisConnection } from '../redis/redis-target.ts';
 import { ACTIONS_QUEUE, type ActionJob, actionShardOf, actionShardPrefixes } from './action-job.ts';
@@ -42,6 +43,8 @@ export class ActionDispatcher implements ActionSink {
     connection: RedisConnection,
     private readonly config: Config,
     private readonly logger: Logger,
+    /** Where BullMQ's errors go (one line per outage, not one per reconnect attempt). */
+    redisErrors: OutageLog,
     private readonly tierPriority: (tier: string) => number,
     /** ACTION_QUEUE_SHARDS, resolved for the topology. */
     shards: number,
@@ -49,7 +52,7 @@ export class ActionDispatcher implements ActionSink {
     // telemetry: the job's add span, and its trace context in the job for the worker (bullmq-otel).
     this.queues = actionShardPrefixes(config.redisPrefix, shards).map((prefix) => {
       const queue = new Queue<ActionJob>(ACTIONS_QUEUE, { connection, prefix, telemetry: bullTelemetry() });
-      queue.on('error', (error) => logger.warn({ err: error, prefix }, 'action queue error'));
+      queue.on('error', (error) => redisErrors.error('action queue', error, { prefix }));
       return queue;
     });
   }

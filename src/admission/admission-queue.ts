@@ -20,6 +20,7 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import type { Logger } from '../observability/logger.ts';
+import type { OutageLog } from '../observability/outage-log.ts';
 import type { RedisConnection } from '../redis/redis-target.ts';
 import { scanMasters } from '../redis/scan-masters.ts';
 
@@ -38,6 +39,8 @@ export interface AdmissionQueueOptions {
   redisPrefix: string;
   nodeId: string;
   logger: Logger;
+  /** Where BullMQ's errors go (one line per outage, not one per reconnect attempt). */
+  redisErrors: OutageLog;
   /** A waiter reached the front and a slot is free; false when it is gone. */
   admit(connectionId: string, waitedMs: number): boolean;
 }
@@ -123,8 +126,8 @@ export class AdmissionQueue {
     };
     this.queue = new Queue<AdmissionJob>(name, common);
     this.worker = new Worker<AdmissionJob>(name, null, { ...common, autorun: false });
-    this.queue.on('error', (error) => options.logger.warn({ err: error }, 'admission queue error'));
-    this.worker.on('error', (error) => options.logger.warn({ err: error }, 'admission worker error'));
+    this.queue.on('error', (error) => options.redisErrors.error('admission queue', error));
+    this.worker.on('error', (error) => options.redisErrors.error('admission worker', error));
   }
 
   /** Drop whatever a previous process with the same node ID left behind. */

@@ -18,6 +18,7 @@
  */
 import type { RedisOptions } from 'ioredis';
 import type { Logger } from '../observability/logger.ts';
+import { OutageLog } from '../observability/outage-log.ts';
 import {
   createRedisClient,
   defaultPubSub,
@@ -46,6 +47,8 @@ export interface ConnectedRedis extends RedisClients {
   acks: RedisConnection[];
   target: RedisTarget;
   pubsub: PubSubMode;
+  /** Redis outages, and the errors of what uses Redis (BullMQ's queues and workers), logged without a flood. */
+  outage: OutageLog;
 }
 
 export class RedisUnreachableError extends Error {
@@ -94,8 +97,13 @@ export async function connectRedis(
       logger.debug({ err: error, client: name }, 'redis connection error'),
     );
   }
-  clients.commands.on('ready', () => logger.info({ redis: target.kind, pubsub: mode }, 'redis ready'));
-  clients.commands.on('close', () => logger.warn('redis connection lost; reconnecting'));
+  // `reconnecting`, not `close`: ioredis closes on QUIT too (shutdown), and after every failed
+  // reconnect; it reconnects only a connection it did not close on purpose.
+  const outage = new OutageLog(logger, 'redis');
+  clients.commands.on('reconnecting', () => outage.lost());
+  clients.commands.on('ready', () => {
+    if (!outage.restored()) logger.info({ redis: target.kind, pubsub: mode }, 'redis ready');
+  });
   const fail = (message: string) => {
     for (const connection of every) connection.disconnect();
     return new RedisUnreachableError(message);
@@ -119,7 +127,7 @@ export async function connectRedis(
         `Redis ${version.text} at ${version.node} is too old: Tether needs Redis ${MIN_REDIS_MAJOR} or newer (XINFO STREAM reports trimmed events only from 7.0, and gaps must never be silent).`,
       );
   }
-  return { ...clients, appends, acks, target, pubsub: mode };
+  return { ...clients, appends, acks, target, pubsub: mode, outage };
 }
 
 /** Connections for appends with WAIT (`acks`). */

@@ -1,0 +1,84 @@
+/**
+ * What a Redis outage, and a normal shutdown, leave in the logs (src/observability/outage-log.ts):
+ * an outage is one warn line when it begins and one info line, with how long it lasted,
+ * when it ends — not a line for each reconnect attempt of ioredis and each error BullMQ
+ * reports meanwhile. A shutdown closes its Redis connections on purpose: no warn about it.
+ * The Redis here is this test's own, killed and started again on its port.
+ */
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type RedisServerHandle, startRedisServer } from '../../src/redis/embedded-redis.ts';
+import { eventually, sleep } from '../support/events.ts';
+import { type LoggedGateway, type LogLine, startLoggedGateway } from '../support/logged-gateway.ts';
+
+const WARN = 40;
+
+let redis: RedisServerHandle | undefined;
+let gw: LoggedGateway | undefined;
+afterEach(async () => {
+  await gw?.stop();
+  await redis?.stop();
+  gw = undefined;
+  redis = undefined;
+});
+
+const warnings = (lines: LogLine[]) => lines.filter((line) => line.level >= WARN).map((line) => line.msg);
+
+describe('a Redis outage in the logs', () => {
+  it('is one warn line when it begins and one info line when it ends, however many reconnects it took', async () => {
+    redis = await startRedisServer();
+    const { port } = redis;
+    gw = await startLoggedGateway({ REDIS_URL: redis.url, LOG_LEVEL: 'debug' });
+    const logged = gw;
+    const from = logged.lines().length;
+    redis.process.kill('SIGKILL');
+    // Enough failed reconnects (each an ioredis error, logged at debug) for a flood to show.
+    await eventually(
+      () =>
+        logged
+          .lines()
+          .slice(from)
+          .filter((line) => line.msg === 'redis connection error' && line.client === 'commands').length >= 4,
+      'four failed reconnects',
+      30_000,
+    );
+    const warned = warnings(logged.lines().slice(from));
+    expect(warned.filter((msg) => msg === 'redis connection lost; reconnecting')).toHaveLength(1);
+    // Each source (a BullMQ queue or worker) says so at most once; the rest are counted.
+    expect(warned.length).toBe(new Set(warned).size);
+
+    redis = await startRedisServer({ port });
+    const restored = await eventually(
+      () =>
+        logged
+          .lines()
+          .slice(from)
+          .find((line) => line.msg === 'redis connection restored'),
+      'redis connection restored',
+      30_000,
+    );
+    expect(restored).toMatchObject({ level: 30, downMs: expect.any(Number) });
+  }, 90_000);
+});
+
+describe('a normal shutdown in the logs', () => {
+  it('warns of nothing: its Redis connections are closed on purpose', async () => {
+    redis = await startRedisServer();
+    gw = await startLoggedGateway({ REDIS_URL: redis.url, LOG_LEVEL: 'info' });
+    const logged = gw;
+    const from = logged.lines().length;
+    await logged.stop();
+    gw = undefined;
+    // QUIT is answered before the connection closes: wait until Redis saw every one go.
+    const probe = new Redis(redis.url);
+    await eventually(
+      async () => !String(await probe.client('LIST')).includes('name=tether:'),
+      'no gateway connection',
+    );
+    probe.disconnect();
+    await sleep(100); // the gateway's side of the close, a moment after Redis's
+    const lines = logged.lines().slice(from);
+    expect(lines.map((line) => line.msg)).toContain('stopped');
+    expect(warnings(lines)).toEqual([]);
+  });
+});

@@ -30,6 +30,19 @@ function handshakeTimeLeftMs(core: GatewayCore, conn: Connection): number {
   return conn.openedAt + core.config.handshakeTimeoutMs - REPLY_MARGIN_MS - Date.now();
 }
 
+/**
+ * What a rejected hello's line says of its cause. A refusal of the client's hello (a bad or
+ * expired token, a limit) is routine: the cause's message, no stack (kilobytes a line), and
+ * nothing else of it — a token library's error carries the token's claims (jose's
+ * `payload`), personal data. A fault of ours (INTERNAL) keeps the whole error, to be fixed.
+ */
+function causeOf(rejection: TetherError): { reason?: string; err?: unknown } {
+  const { cause } = rejection;
+  if (cause === undefined) return {};
+  if (rejection.code === 'INTERNAL') return { err: cause };
+  return { reason: cause instanceof Error ? cause.message : String(cause) };
+}
+
 export async function authenticate(core: GatewayCore, conn: Connection): Promise<Authenticated> {
   const hello = conn.hello;
   if (!hello) throw new TetherError('INTERNAL', { detail: 'no hello to authenticate' });
@@ -91,7 +104,7 @@ export async function authenticate(core: GatewayCore, conn: Connection): Promise
     // from the store and says nothing about the token, so it must stay retryable.
     const rejection = codedFailure(error, readiness);
     conn.logger.info(
-      { code: rejection.code, detail: rejection.detail, err: rejection.cause },
+      { code: rejection.code, detail: rejection.detail, ...causeOf(rejection) },
       'hello rejected',
     );
     throw rejection;

@@ -197,6 +197,23 @@ describe('secrets in logs', () => {
   });
 });
 
+describe('a rejected hello', () => {
+  it('is one short info line: its code and the reason, no stack, none of the token’s claims', async () => {
+    const sub = `claims-${randomUUID()}`; // personal data, as far as the log knows
+    const client = await TestClient.connect(gw.url);
+    client.send({ type: 'hello', token: await mintToken({ sub, expiresIn: '10 s ago' }) });
+    await client.waitClosed();
+    const line = await eventually(
+      () => gw.lines().find((l) => l.msg === 'hello rejected' && l.code === 'AUTH_TOKEN_EXPIRED'),
+      'the hello rejected line',
+    );
+    expect(line).toMatchObject({ level: 30, reason: expect.stringContaining('exp') });
+    expect(line).not.toHaveProperty('err');
+    expect(JSON.stringify(line)).not.toContain(sub);
+    expect(JSON.stringify(line)).not.toContain('    at ');
+  });
+});
+
 describe('lines about no connection', () => {
   it('have no trace fields when no span is active', () => {
     const captured: string[] = [];

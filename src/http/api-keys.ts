@@ -4,6 +4,9 @@ import type { HttpRequest } from '../edge/uws.ts';
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
+/** The Bearer scheme and the spaces after it: a scheme's name is case-insensitive (RFC 9110 §11.1). */
+const BEARER = /^bearer +/i;
+
 export class ApiKeys {
   private readonly digests: Buffer[];
 
@@ -14,7 +17,8 @@ export class ApiKeys {
   /** true when the request's `authorization: Bearer <key>` (or `x-api-key`) is one of ours. */
   allows(req: HttpRequest): boolean {
     const header = req.getHeader('authorization');
-    const presented = header.startsWith('Bearer ') ? header.slice(7) : req.getHeader('x-api-key');
+    const scheme = BEARER.exec(header);
+    const presented = scheme ? header.slice(scheme[0].length) : req.getHeader('x-api-key');
     if (!presented) return false;
     const candidate = digest(presented);
     let ok = false;

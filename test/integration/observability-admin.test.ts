@@ -66,10 +66,13 @@ describe('admin credentials', () => {
     },
   );
 
-  it('accepts the key as a Bearer token or as x-api-key', async () => {
+  it('accepts the key as a Bearer token (the scheme in any case) or as x-api-key', async () => {
     const bearer = await fetch(`${gw.http}/ws/stats/detailed`, { headers: admin });
+    const lower = await fetch(`${gw.http}/ws/stats/detailed`, {
+      headers: { authorization: `bearer ${TEST_ADMIN_KEY}` },
+    });
     const header = await fetch(`${gw.http}/ws/stats/detailed`, { headers: { 'x-api-key': TEST_ADMIN_KEY } });
-    expect([bearer.status, header.status]).toEqual([200, 200]);
+    expect([bearer.status, lower.status, header.status]).toEqual([200, 200, 200]);
   });
 
   it('without ADMIN_API_KEY configured, admin routes are closed and say why', async () => {

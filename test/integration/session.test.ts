@@ -95,6 +95,15 @@ describe('POST /publish, as docs/protocol.md §10 describes it', () => {
     expect(res.status).toBe(200);
   });
 
+  it('the Bearer scheme is read in any case (RFC 9110 §11.1)', async () => {
+    for (const scheme of ['bearer', 'BEARER', 'BeArEr']) {
+      const res = await post(JSON.stringify({ channel: 'room:http', data: scheme }), {
+        authorization: `${scheme} ${TEST_API_KEY}`,
+      });
+      expect(res.status, scheme).toBe(200);
+    }
+  });
+
   it('401 without a valid key, 400 for a bad body, 403 for an inbox channel, 413 over the size limit', async () => {
     expect(await answer(await post('{}', { authorization: 'Bearer not-a-key' }))).toEqual({
       status: 401,

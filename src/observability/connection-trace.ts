@@ -39,6 +39,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import type { ConnectionTrace, ConnectionTraceInfo, ResumeTrace } from '../core/ports/telemetry.ts';
+import { type ErrorCode, errorSpec, isErrorCode } from '../shared/errors.ts';
 import { metrics } from './metrics.ts';
 import {
   ATTR_ACTION_NAME,
@@ -87,6 +88,24 @@ export interface ObservedConnectionTrace extends ConnectionTrace {
   admissionEnded(outcome: AdmissionOutcome, waitedMs: number): void;
   /** The handshake states are left: welcome was sent (`attributes` describe the session), or not. */
   handshakeEnded(welcomed: boolean, attributes: Attributes): void;
+}
+
+/** Ends on purpose, not for a fault: a drain, the backend's disconnect (docs/errors.md). */
+const DELIBERATE_ENDS: ReadonlySet<ErrorCode> = new Set([
+  'SERVICE_RESTART',
+  'DISCONNECTED_BY_SERVER',
+  'SESSION_CLOSED_BY_SERVER',
+]);
+
+/**
+ * What a close's registry code says of `ws.connection`: `error.type` for every fault, and an
+ * ERROR status unless the client's own (category `client`: a frame too large, too many
+ * errors, a rate passed) — as the semantic conventions leave a server span's status unset
+ * for a 4xx. A refused token, a slow consumer (`connection`) and our faults (`system`) are errors.
+ */
+function closeFault(reason: string | undefined): { code: ErrorCode; isError: boolean } | undefined {
+  if (!reason || !isErrorCode(reason) || DELIBERATE_ENDS.has(reason)) return undefined;
+  return { code: reason, isError: errorSpec(reason).category !== 'client' };
 }
 
 /** Events kept from before hello or after close (the SDK's own limit applies to spans). */
@@ -227,6 +246,11 @@ class RecordingConnectionTrace implements ObservedConnectionTrace {
     const attributes = { [ATTR_CLOSE_CODE]: closeCode, ...(reason ? { [ATTR_CLOSE_REASON]: reason } : {}) };
     span.addEvent('ws.closed', attributes);
     span.setAttributes(attributes);
+    const fault = closeFault(reason);
+    if (fault) {
+      span.setAttribute(ATTR_ERROR_TYPE, fault.code);
+      if (fault.isError) span.setStatus({ code: SpanStatusCode.ERROR, message: fault.code });
+    }
     this.admission?.end();
     this.handshake?.end();
     if (this.upgrade) {
@@ -236,7 +260,6 @@ class RecordingConnectionTrace implements ObservedConnectionTrace {
       this.upgrade.setStatus({ code: SpanStatusCode.ERROR, message: why });
       this.upgrade.end();
       this.upgrade = undefined;
-      if (reason && reason !== 'bye') span.setStatus({ code: SpanStatusCode.ERROR, message: reason });
     }
     span.end();
     this.finished = true;

@@ -147,6 +147,48 @@ describe('a connection is one trace', () => {
   });
 });
 
+describe('a connection closed for a fault', () => {
+  /** A session traced under the caller's trace: `act` ends it; its ws.connection span. */
+  const closedBy = async (sub: string, act: (client: TestClient) => Promise<void>) => {
+    const caller = callerTraceparent();
+    const { client } = await TestClient.session(gw.url, {
+      token: await mintToken({ sub }),
+      traceparent: caller.traceparent,
+    });
+    await act(client);
+    await client.waitClosed();
+    return only(await waitForSpans(exporter, caller.traceId, ['ws.connection']), 'ws.connection');
+  };
+
+  it('by the client’s own fault (MESSAGE_TOO_LARGE, 1009): error.type, the status left unset', async () => {
+    const connection = await closedBy('large', async (client) =>
+      client.send({ type: 'publish', channel: 'big:1', data: 'x'.repeat(70 * 1024), ref: 'big' }),
+    );
+    expect(connection.attributes).toMatchObject({
+      'error.type': 'MESSAGE_TOO_LARGE',
+      'tether.close.code': 1009,
+    });
+    expect(connection.status.code).toBe(0); // UNSET
+  });
+
+  it('refused by the gateway (AUTH_REFRESH_REJECTED, 4004): error.type and an ERROR status', async () => {
+    const connection = await closedBy('owner', async (client) =>
+      client.send({ type: 'refresh', ref: 'r', token: await mintToken({ sub: 'intruder' }) }),
+    );
+    expect(connection.attributes).toMatchObject({
+      'error.type': 'AUTH_REFRESH_REJECTED',
+      'tether.close.code': 4004,
+    });
+    expect(connection.status).toMatchObject({ code: 2, message: 'AUTH_REFRESH_REJECTED' });
+  });
+
+  it('but not a goodbye: no error.type, no status', async () => {
+    const connection = await closedBy('leaver', async (client) => client.send({ type: 'bye' }));
+    expect(connection.attributes).not.toHaveProperty('error.type');
+    expect(connection.status.code).toBe(0);
+  });
+});
+
 describe('what ws.connection records about its caller', () => {
   it('the upgrade tracestate rides with its traceparent, continued or linked; peer and client addresses', async () => {
     const caller = callerTraceparent();

@@ -11,8 +11,10 @@
  * });
  * process.on('SIGTERM', () => worker.close());
  */
+import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { type Job, Worker } from 'bullmq';
 import { EventLog } from '../channels/event-log.ts';
+import { ATTR_ERROR_TYPE } from '../observability/span-attributes.ts';
 import { bullTelemetry, sampledTraceparent } from '../observability/trace-context.ts';
 import { redisKeys } from '../redis/keys.ts';
 import {
@@ -97,12 +99,14 @@ export function startActionWorker(options: ActionWorkerOptions): ActionWorker {
       correlationId: job.data.correlationId,
     };
     if (!handler) {
+      markFailed('UNKNOWN_ACTION');
       await reply(job, { ok: false, error: coded('UNKNOWN_ACTION', job.name) });
       return;
     }
     try {
       await reply(job, { ok: true, data: (await handler(job.data.data, context)) ?? null });
     } catch (error) {
+      markFailed('ACTION_FAILED', error);
       await reply(job, { ok: false, error: coded('ACTION_FAILED', (error as Error).message) });
     }
   };
@@ -124,6 +128,19 @@ export function startActionWorker(options: ActionWorkerOptions): ActionWorker {
       await redis.quit().catch(() => redis.disconnect());
     },
   };
+}
+
+/**
+ * A failed action is answered (`ok: false`), so BullMQ sees its job done and leaves its
+ * `process` span unmarked: the failure is marked on that span (the active one, where it
+ * happened; `ws.action` ended when the job was added).
+ */
+function markFailed(code: 'UNKNOWN_ACTION' | 'ACTION_FAILED', error?: unknown): void {
+  const span = trace.getActiveSpan();
+  if (!span) return;
+  if (error instanceof Error) span.recordException(error);
+  span.setAttribute(ATTR_ERROR_TYPE, code);
+  span.setStatus({ code: SpanStatusCode.ERROR, message: code });
 }
 
 function coded(code: 'UNKNOWN_ACTION' | 'ACTION_FAILED', detail: string): ActionReply['error'] {

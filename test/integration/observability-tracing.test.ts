@@ -39,7 +39,12 @@ beforeAll(async () => {
   worker = startActionWorker({
     redisUrl: gw.redisUrl,
     prefix: gw.prefix,
-    handlers: { echo: (data) => data },
+    handlers: {
+      echo: (data) => data,
+      explode: () => {
+        throw new Error('the handler failed');
+      },
+    },
   });
 });
 afterAll(async () => {
@@ -429,6 +434,27 @@ describe('client action → BullMQ → worker → reply', () => {
     expect(new Set(spans.map(traceIdOf))).toEqual(new Set([caller.traceId]));
     expect(action.attributes).toMatchObject({ 'tether.action.name': 'echo', 'tether.action.ref': 'a1' });
     expectCorrelationOnEvery(spans, welcome.correlationId);
+  });
+});
+
+describe('a failed action', () => {
+  it.each([
+    ['explode', 'ACTION_FAILED'],
+    ['no-such-action', 'UNKNOWN_ACTION'],
+  ])('%s: answered ok: false, and the worker’s process span is an error (%s)', async (name, code) => {
+    const caller = callerTraceparent();
+    const { client } = await TestClient.session(gw.url, {
+      token: await mintToken({ sub: 'fay' }),
+      traceparent: caller.traceparent,
+    });
+    client.send({ type: 'action', ref: 'f1', name });
+    const reply = await client.next((f) => f.type === 'reply' && f.ref === 'f1', 10_000);
+    expect(reply).toMatchObject({ ok: false, error: { code } });
+    client.close();
+    const spans = await waitForSpans(exporter, caller.traceId, ['ws.action', 'process actions']);
+    const processed = only(spans, 'process actions');
+    expect(processed.status).toMatchObject({ code: 2, message: code }); // ERROR
+    expect(processed.attributes['error.type']).toBe(code);
   });
 });
 

@@ -14,6 +14,8 @@
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { type Job, Worker } from 'bullmq';
 import { EventLog } from '../channels/event-log.ts';
+import { createLogger, type Logger } from '../observability/logger.ts';
+import { OutageLog } from '../observability/outage-log.ts';
 import { ATTR_ERROR_TYPE } from '../observability/span-attributes.ts';
 import { bullTelemetry, sampledTraceparent } from '../observability/trace-context.ts';
 import { redisKeys } from '../redis/keys.ts';
@@ -55,6 +57,12 @@ export interface ActionWorkerOptions {
   concurrency?: number;
   /** How long an inbox keeps replies after the last one, ms; cover the resume window. @defaultValue 240000 */
   inboxTtlMs?: number;
+  /**
+   * Where Redis outages and the workers' errors are logged: a line when Redis is lost, one
+   * when it is back, and each worker's errors at most every 30 s (src/observability/outage-log.ts).
+   * @defaultValue a pino logger at `info` writing JSON lines to stdout
+   */
+  logger?: Logger;
 }
 
 export interface ActionWorker {
@@ -112,15 +120,22 @@ export function startActionWorker(options: ActionWorkerOptions): ActionWorker {
   };
   const shards = options.queueShards ?? defaultActionShards(target);
   const concurrency = Math.max(1, Math.ceil((options.concurrency ?? 16) / shards));
-  const workers = actionShardPrefixes(prefix, shards).map(
-    (shardPrefix) =>
-      new Worker<ActionJob>(ACTIONS_QUEUE, handle, {
-        connection: redis,
-        prefix: shardPrefix,
-        concurrency,
-        telemetry: bullTelemetry(),
-      }),
-  );
+  // An ioredis client or BullMQ worker with no `error` listener prints each failed
+  // reconnect's stack: ~5 a second while Redis is away. The gateway's outage log says it once.
+  const outage = new OutageLog(options.logger ?? createLogger('info', 'action-worker'), 'redis');
+  redis.on('error', (error) => outage.error('redis client', error));
+  redis.on('reconnecting', () => outage.lost());
+  redis.on('ready', () => outage.restored());
+  const workers = actionShardPrefixes(prefix, shards).map((shardPrefix) => {
+    const worker = new Worker<ActionJob>(ACTIONS_QUEUE, handle, {
+      connection: redis,
+      prefix: shardPrefix,
+      concurrency,
+      telemetry: bullTelemetry(),
+    });
+    worker.on('error', (error) => outage.error('action worker', error, { prefix: shardPrefix }));
+    return worker;
+  });
   return {
     workers,
     close: async () => {

@@ -7,6 +7,8 @@
  */
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startActionWorker } from '../../src/actions/action-worker.ts';
+import { createLogger } from '../../src/observability/logger.ts';
 import { type RedisServerHandle, startRedisServer } from '../../src/redis/embedded-redis.ts';
 import { eventually, sleep } from '../support/events.ts';
 import { type LoggedGateway, type LogLine, startLoggedGateway } from '../support/logged-gateway.ts';
@@ -58,6 +60,37 @@ describe('a Redis outage in the logs', () => {
       30_000,
     );
     expect(restored).toMatchObject({ level: 30, downMs: expect.any(Number) });
+  }, 90_000);
+});
+
+describe('a Redis outage under an action worker (src/actions/action-worker.ts)', () => {
+  it('is one warn line when it begins and one info line when it ends, not a line per failed reconnect', async () => {
+    redis = await startRedisServer();
+    const { port } = redis;
+    const lines: LogLine[] = [];
+    const logger = createLogger('info', 'worker-test', {
+      destination: { write: (line: string) => lines.push(JSON.parse(line)) },
+    });
+    const worker = startActionWorker({ redisUrl: redis.url, handlers: {}, logger });
+    let errors = 0;
+    for (const w of worker.workers) w.on('error', () => errors++);
+    try {
+      await Promise.all(worker.workers.map((w) => w.waitUntilReady()));
+      redis.process.kill('SIGKILL');
+      await eventually(() => errors >= 4, 'four worker errors', 30_000);
+      const warned = warnings(lines);
+      expect(warned.filter((msg) => msg === 'redis connection lost; reconnecting')).toHaveLength(1);
+      expect(warned.filter((msg) => msg === 'action worker error').length).toBeLessThanOrEqual(1);
+
+      redis = await startRedisServer({ port });
+      await eventually(
+        () => lines.some((line) => line.msg === 'redis connection restored'),
+        'restored',
+        30_000,
+      );
+    } finally {
+      await worker.close();
+    }
   }, 90_000);
 });
 

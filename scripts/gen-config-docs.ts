@@ -21,8 +21,16 @@ interface PropertySchema {
   description?: string;
   default?: unknown;
   anyOf?: { const?: unknown }[];
+  enum?: unknown[];
   type?: string;
   minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  unit?: string;
+  minLength?: number;
+  maxLength?: number;
+  examples?: string[];
+  allowed?: string;
 }
 
 /** A table cell: pipes that are not already spaced as separators escaped. */
@@ -44,13 +52,29 @@ export function renderNamespacesTable(): string {
 export function renderConfigTable(): string {
   const rows = Object.entries(EnvSchema.properties as Record<string, PropertySchema>).map(
     ([name, schema]) => {
-      const allowed = schema.anyOf?.map((option) => option.const).join(' \\| ');
-      const description = cell(`${schema.description ?? ''}${allowed ? ` (${allowed})` : ''}`);
       const value = schema.default === undefined ? '—' : `\`${String(schema.default)}\``;
-      return `| \`${name}\` | ${value} | ${description} |`;
+      return `| \`${name}\` | ${value} | ${cell(allowedValues(schema))} | ${cell(schema.description ?? '')} |`;
     },
   );
-  return ['| Variable | Default | What it sets |', '| --- | --- | --- |', ...rows].join('\n');
+  return ['| Variable | Default | Allowed | What it sets |', '| --- | --- | --- | --- |', ...rows].join('\n');
+}
+
+/** What the schema lets a variable be, in a few words: a range with its unit, the values, a length or an example. */
+function allowedValues(schema: PropertySchema): string {
+  const unit = schema.unit ? ` ${schema.unit}` : '';
+  if (schema.allowed) return schema.allowed;
+  if (schema.anyOf) return schema.anyOf.map((option) => `\`${String(option.const)}\``).join(' \\| ');
+  if (schema.enum) return `${schema.enum.join(', ')}${unit}`;
+  if (schema.type === 'integer' || schema.type === 'number') {
+    if (schema.exclusiveMinimum !== undefined)
+      return `above ${schema.exclusiveMinimum}, at most ${schema.maximum}${unit}`;
+    return `${schema.minimum}–${schema.maximum}${unit}`;
+  }
+  if (schema.type === 'boolean') return '`true` \\| `false`';
+  if (schema.examples?.length) return `e.g. \`${schema.examples[0]}\``;
+  if (schema.maxLength) return `${schema.minLength ?? 0}–${schema.maxLength} characters`;
+  if (schema.minLength && schema.minLength > 1) return `≥ ${schema.minLength} characters`;
+  return 'any text';
 }
 
 function replaceBetween(text: string, startMarker: string, endMarker: string, content: string): string {

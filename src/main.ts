@@ -8,6 +8,7 @@
 import './observability/register.ts';
 import closeWithGrace from 'close-with-grace';
 import { ConfigError, loadConfig } from './config/config.ts';
+import { TIMER_MAX_MS } from './config/config-schema.ts';
 import { announceDevMode, devApiKey } from './dev-mode.ts';
 import { chooseEdge, type EdgeChoice, EdgeUnavailableError, edgeLogFields } from './edge/select-edge.ts';
 import { ListenError, RedisUnreachableError, startGateway } from './gateway.ts';
@@ -15,14 +16,19 @@ import { createLogger } from './observability/logger.ts';
 import { activeTracing, routeDiagnostics } from './observability/tracing.ts';
 import { RedisUnavailableError, resolveRedis } from './redis/embedded-redis.ts';
 
+/** A configuration error, found at load or later (a Redis without REDIS_URL's database): exit 2. */
+function refuseConfiguration(error: ConfigError): never {
+  process.stderr.write(`tether: ${error.message}\nSee README.md, "Configuration".\n`);
+  process.exit(2);
+}
+
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig();
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`tether: ${error.message}\nSee README.md, "Configuration".\n`);
-    process.exit(2);
+    refuseConfiguration(error);
   }
   const tracing = activeTracing();
   const logger = createLogger(config.logLevel, config.nodeId);
@@ -61,13 +67,16 @@ async function main(): Promise<void> {
     gateway = await startGateway(config, redis.url, logger);
   } catch (error) {
     await redis.server?.stop();
+    if (error instanceof ConfigError) refuseConfiguration(error);
     if (!(error instanceof RedisUnreachableError || error instanceof ListenError)) throw error;
     process.stderr.write(`tether: ${error.message}\n`);
     process.exit(1);
   }
   if (config.devMode) await announceDevMode(gateway, config);
 
-  closeWithGrace({ delay: config.drainTimeoutMs + 5000, logger: false }, async ({ signal, err }) => {
+  // The last resort past the drain's own deadline; a timer's longest wait (config-schema.ts).
+  const graceMs = Math.min(config.drainTimeoutMs + 5000, TIMER_MAX_MS);
+  closeWithGrace({ delay: graceMs, logger: false }, async ({ signal, err }) => {
     if (err) logger.error({ err }, 'fatal error; shutting down');
     else logger.info({ signal }, 'shutting down');
     await gateway.shutdown();

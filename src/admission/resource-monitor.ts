@@ -2,7 +2,7 @@
  * Samples what makes a process unhealthy before it falls over — event-loop delay,
  * heap use, bytes queued for slow sockets — and maps them to a pressure level for
  * the pool: `high` stops direct admission, `critical` starts shedding (sustained lag, or
- * memory running out: see pressureOf).
+ * memory running out: see pressureOf). A threshold of 0 turns its measure off at that level.
  */
 import { performance } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
@@ -39,12 +39,17 @@ export function pressureOf(
   lagWasOverShed = false,
 ): Pressure {
   const memoryOver = (limits: AdmissionConfig['shed']) =>
-    sample.heapRatio >= limits.heapRatio ||
-    (limits.bufferedBytes > 0 && sample.bufferedBytes >= limits.bufferedBytes);
-  const lagOverShed = sample.lagMs >= config.shed.lagMs;
+    reached(sample.heapRatio, limits.heapRatio) || reached(sample.bufferedBytes, limits.bufferedBytes);
+  const lagOverShed = reached(sample.lagMs, config.shed.lagMs);
   if (memoryOver(config.shed) || (lagOverShed && lagWasOverShed)) return 'critical';
-  if (lagOverShed || sample.lagMs >= config.saturate.lagMs || memoryOver(config.saturate)) return 'high';
+  if (lagOverShed || reached(sample.lagMs, config.saturate.lagMs) || memoryOver(config.saturate))
+    return 'high';
   return 'normal';
+}
+
+/** A measure at or past its threshold; a threshold of 0 is off (every one of them: docs/admission.md). */
+function reached(value: number, threshold: number): boolean {
+  return threshold > 0 && value >= threshold;
 }
 
 export class ResourceMonitor {
@@ -114,7 +119,7 @@ export class ResourceMonitor {
     this.longestDelayMs = 0;
     const sample = {
       ...raw,
-      pressure: pressureOf(raw, this.config, this.latest.lagMs >= this.config.shed.lagMs),
+      pressure: pressureOf(raw, this.config, reached(this.latest.lagMs, this.config.shed.lagMs)),
     };
     this.recentLags.record(sample.lagMs, now);
     const changed = sample.pressure !== this.latest.pressure;

@@ -22,7 +22,12 @@ export class DevTokenRefusal extends Error {
  * @example devTokenClaims((name) => req.getQuery(name)) // ?sub=alice&channels=room:*&tier=pro
  */
 export function devTokenClaims(query: (name: string) => string | undefined): DevTokenClaims {
-  const list = (name: string) => (query(name) || '*').split(',').filter(Boolean);
+  // ` room:* , feed:* ` is two patterns: spaces around a comma are not part of a name.
+  const list = (name: string) =>
+    (query(name) || '*')
+      .split(',')
+      .map((pattern) => pattern.trim())
+      .filter(Boolean);
   const tier = query('tier');
   const sub = query('sub') || 'dev-user';
   // Minted, it would only be refused at hello (AUTH_INVALID_TOKEN): say why here instead.

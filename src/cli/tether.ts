@@ -7,37 +7,23 @@
  *   tether token --sub alice --channels 'room:*'   mint a client token from the configured secret
  *   tether check-config                            validate the environment, print the effective configuration
  *   tether --version
+ *   tether <command> --help                        what a command takes (src/cli/usage.ts)
  *
  * Each command is loaded only when asked for, after source maps are switched on, so
  * stack traces point into src/ and `tether --version` loads nothing else.
  */
 import { PACKAGE_VERSION } from '../config/package-root.ts';
-import { EXIT_USAGE, UsageError } from './cli-options.ts';
+import { commandHelp, EXIT_USAGE, parseOptions, UsageError } from './cli-options.ts';
+import { USAGE } from './usage.ts';
 
 process.setSourceMapsEnabled(true);
-
-const USAGE = `Usage: tether <command> [options]
-
-Commands:
-  start                    Run the gateway until SIGTERM/SIGINT (configuration from the environment: README.md, "Configuration")
-  token                    Print a client token signed with AUTH_JWT_SECRET (or, in development mode, the shared development secret)
-                             --sub <user>          the user (default dev-user)
-                             --channels <a,b>      channel patterns it may subscribe to (default *)
-                             --publish <a,b>       channel patterns it may publish to (default *)
-                             --actions <a,b>       actions it may send (default *)
-                             --tier <name>         its tier (default standard)
-                             --ttl <seconds>       its lifetime (default 86400)
-  check-config             Validate the environment and print the effective configuration, secrets masked; exits 2 on an error
-
-Options:
-  --version, -v            Print Tether's version
-  --help, -h               Print this help
-`;
 
 async function run(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'start':
+      // Options first: `start --help` or a mistyped option must not start a gateway.
+      if (commandHelp('start', parseOptions(rest, {}))) return 0;
       await import('../main.ts');
       return -1; // the gateway runs until a signal; src/main.ts exits the process
     case 'token':

@@ -1,23 +1,67 @@
 /**
  * The gateway's configuration, read once from the environment at start-up and
  * passed down. Every variable, its unit and its default live here; README.md's
- * configuration table is generated from the same descriptions (`npm run config:doc`).
+ * configuration table is generated from the same descriptions (`npm run docs:config`).
+ *
+ * Numbers are written in decimal digits (src/config/config.ts reads them, not Ajv's
+ * coercion), and every numeric setting has a maximum: durations TIMER_MAX_MS (or
+ * TIMER_MAX_S), counts COUNT_MAX, unless their own is lower.
  */
 import { type Static, Type as T } from '@sinclair/typebox';
 
-const Ms = (def: number, description: string, minimum = 0) =>
-  T.Integer({ default: def, minimum, unit: 'ms', description: `${description} (ms)` });
+/**
+ * The longest delay Node's timers take: setTimeout and setInterval hold a signed 32-bit
+ * count of ms, and a longer one fires after 1 ms (TimeoutOverflowWarning) — an interval
+ * then runs every millisecond. 2147483647 ms is about 24.8 days. Every duration setting
+ * is at most this (Ms, Seconds), so whatever timer it ends up in waits as long as it says;
+ * Redis takes far longer expiries, so a duration that is also a TTL is bounded by this too.
+ */
+export const TIMER_MAX_MS = 2 ** 31 - 1;
+/** TIMER_MAX_MS in whole seconds (2147483), for windows set in seconds. */
+export const TIMER_MAX_S = Math.floor(TIMER_MAX_MS / 1000);
+/**
+ * The largest count (events kept, connections, limits): exact as a double (Lua scripts
+ * and JSON), within a signed 32-bit integer (uWS), far past any real setting.
+ */
+export const COUNT_MAX = 1_000_000_000;
+
+/** A duration in ms: a whole number, at most TIMER_MAX_MS. */
+const Ms = (def: number, description: string, minimum = 0, maximum = TIMER_MAX_MS) =>
+  T.Integer({ default: def, minimum, maximum, unit: 'ms', description: `${description} (ms)` });
+
+/** A duration in seconds: a whole number, at most TIMER_MAX_S. */
+const Seconds = (def: number, description: string, minimum = 1, maximum = TIMER_MAX_S) =>
+  T.Integer({ default: def, minimum, maximum, unit: 's', description: `${description} (s)` });
+
+/** A count: a whole number, at most COUNT_MAX. */
+const Count = (def: number, description: string, minimum = 0, maximum = COUNT_MAX) =>
+  T.Integer({ default: def, minimum, maximum, description });
+
+/** A share, 0–1. */
+const Ratio = (def: number, description: string) =>
+  T.Number({ default: def, minimum: 0, maximum: 1, description });
 
 /**
  * Annotations the error messages read (src/config/config.ts), beside the JSON Schema
  * keywords: `unit` of a number ("must be ≥ 100 ms"), `secret` (the value is never
  * printed), and the standard `examples` (a pattern error shows one, not the regex).
+ * `allowed` says what the README's table cannot read from the schema (a value that
+ * src/config/config.ts checks itself).
  */
-export const ANNOTATIONS = ['unit', 'secret'] as const;
+export const ANNOTATIONS = ['unit', 'secret', 'allowed'] as const;
 
 export const EnvSchema = T.Object({
-  NODE_ENV: T.String({ default: 'development', description: 'production refuses development mode' }),
-  HOST: T.String({ default: '0.0.0.0', description: 'Address to listen on' }),
+  NODE_ENV: T.Union([T.Literal('production'), T.Literal('development'), T.Literal('test')], {
+    default: 'development',
+    description:
+      'production refuses development mode and requires REDIS_URL and PUBLISH_API_KEYS; written in lower case, and any other value (`Production`, `prod`) is refused rather than run as development',
+  }),
+  HOST: T.String({
+    default: '0.0.0.0',
+    allowed: 'an IP address, or `localhost`',
+    description:
+      'Address to listen on: an IP address of this machine (0.0.0.0 = every IPv4 interface, :: = every interface) or localhost',
+  }),
   PORT: T.Integer({ default: 8080, minimum: 0, maximum: 65535, description: 'WebSocket + HTTP port' }),
   EDGE: T.Union([T.Literal('auto'), T.Literal('uws'), T.Literal('ws')], {
     default: 'auto',
@@ -25,14 +69,21 @@ export const EnvSchema = T.Object({
       'WebSocket edge: uws = native uWebSockets.js (refuses to start where no build loads), ws = portable edge on ws + node:http, auto = uws where a build loads, else ws (docs/edge.md)',
   }),
   NODE_ID: T.Optional(
-    T.String({ minLength: 1, maxLength: 64, description: 'Name of this process (default: host-pid)' }),
+    T.String({
+      minLength: 1,
+      maxLength: 64,
+      // What Redis takes in a connection name (CLIENT SETNAME: no spaces or newlines).
+      pattern: '^[!-~]+$',
+      examples: ['gw-a'],
+      description: 'Name of this process, printable ASCII without spaces (default: host-pid)',
+    }),
   ),
   REDIS_URL: T.Optional(
     T.String({
       pattern: '^(rediss?(\\+(cluster|sentinel))?://|embedded$)',
       examples: ['redis://redis.internal:6379', 'redis+cluster://10.0.0.1:6379,10.0.0.2:6379', 'embedded'],
       description:
-        'Redis: redis[s]://host:port, redis[s]+cluster://host:port[,host:port…] (seed nodes), redis[s]+sentinel://host:port[,host:port…]/<masterName>; required with NODE_ENV=production. Unset = 127.0.0.1:6379 if it answers, else a private redis-server keeping an append-only file in REDIS_DATA_DIR; `embedded` = always that private one',
+        'Redis: redis[s]://host:port[/db], redis[s]+cluster://host:port[,host:port…] (seed nodes), redis[s]+sentinel://host:port[,host:port…]/<masterName>; required with NODE_ENV=production. Unset = 127.0.0.1:6379 if it answers, else a private redis-server keeping an append-only file in REDIS_DATA_DIR; `embedded` = always that private one',
     }),
   ),
   REDIS_PREFIX: T.String({
@@ -67,7 +118,12 @@ export const EnvSchema = T.Object({
     }),
   ),
   PUBLISH_API_KEYS: T.Optional(
-    T.String({ minLength: 16, secret: true, description: 'Comma-separated API keys for POST /publish' }),
+    T.String({
+      secret: true,
+      allowed: 'keys of ≥ 16 characters, comma-separated',
+      description:
+        'Comma-separated API keys for POST /publish, each at least 16 characters; required with NODE_ENV=production',
+    }),
   ),
   ADMIN_API_KEY: T.Optional(
     T.String({ minLength: 16, secret: true, description: 'Credential for admin routes' }),
@@ -93,15 +149,15 @@ export const EnvSchema = T.Object({
     100,
   ),
   RESUME_WINDOW_MS: Ms(120_000, 'How long a dropped session stays resumable', 1000),
-  CHANNEL_RETENTION: T.Integer({
-    default: 10_000,
-    minimum: 10,
-    description:
-      'Events kept per channel stream (approximate MAXLEN); the default `historyMaxEvents` of channel namespaces',
-  }),
+  CHANNEL_RETENTION: Count(
+    10_000,
+    'Events kept per channel stream (approximate MAXLEN); the default `historyMaxEvents` of channel namespaces',
+    10,
+  ),
   UNUSED_LOG_TTL_MS: T.Integer({
     default: 86_400_000,
     minimum: 1000,
+    // A Redis TTL; the timer that renews it runs every quarter of it (under TIMER_MAX_MS).
     maximum: 2_592_000_000,
     unit: 'ms',
     description:
@@ -129,34 +185,30 @@ export const EnvSchema = T.Object({
   MAX_BACKPRESSURE_BYTES: T.Integer({
     default: 1_048_576,
     minimum: 65536,
+    // uWS's own limit is 4× this (src/core/slow-consumers.ts), and must fit its 32-bit field.
+    maximum: 268_435_456,
     unit: 'bytes',
     description: 'Outbound bytes buffered per socket before it is closed as a slow consumer',
   }),
-  MAX_CONNECTIONS: T.Integer({
-    default: 10_000,
-    minimum: 1,
-    description: 'Connections admitted per process',
-  }),
-  MAX_SUBSCRIPTIONS_PER_CONNECTION: T.Integer({
-    default: 512,
-    minimum: 1,
-    description: 'Channels one connection may subscribe to at once; one more is TOO_MANY_SUBSCRIPTIONS',
-  }),
-  MAX_ERRORS_PER_MINUTE: T.Integer({
-    default: 20,
-    minimum: 1,
-    description: 'Invalid frames tolerated per connection per minute before TOO_MANY_ERRORS',
-  }),
+  MAX_CONNECTIONS: Count(10_000, 'Connections admitted per process', 1),
+  MAX_SUBSCRIPTIONS_PER_CONNECTION: Count(
+    512,
+    'Channels one connection may subscribe to at once; one more is TOO_MANY_SUBSCRIPTIONS',
+    1,
+  ),
+  MAX_ERRORS_PER_MINUTE: Count(
+    20,
+    'Invalid frames tolerated per connection per minute before TOO_MANY_ERRORS',
+    1,
+  ),
   DRAIN_TIMEOUT_MS: Ms(10_000, 'Longest graceful shutdown before exit', 100),
-  DRAIN_BATCH_SIZE: T.Integer({ default: 500, minimum: 1, description: 'Clients closed per drain step' }),
+  DRAIN_BATCH_SIZE: Count(500, 'Clients closed per drain step', 1),
   SESSION_LEASE_MS: Ms(30_000, 'How often live sessions refresh their Redis TTL', 1000),
   ADMISSION_TIMEOUT_MS: Ms(30_000, 'Longest wait in the admission queue before close 1013', 100),
-  ADMISSION_QUEUE_MAX: T.Integer({
-    default: 1000,
-    minimum: 0,
-    description:
-      'Connections that may wait in this process’s admission queue; past it a newcomer gets SERVER_BUSY (1013) at once; 0 = no queue',
-  }),
+  ADMISSION_QUEUE_MAX: Count(
+    1000,
+    'Connections that may wait in this process’s admission queue; past it a newcomer gets SERVER_BUSY (1013) at once; 0 = no queue',
+  ),
   TIER_PRIORITIES: T.String({
     default: 'enterprise=1,pro=2,standard=3,free=4',
     // 1–9: BullMQ turns 0 into 1 (so the local line would disagree), and the action
@@ -168,96 +220,54 @@ export const EnvSchema = T.Object({
   RESOURCE_SAMPLE_MS: Ms(500, 'How often event-loop lag, heap and buffered bytes are sampled', 50),
   SATURATE_EVENT_LOOP_LAG_MS: Ms(
     100,
-    'Event-loop delay (max over a sample) that stops direct admission; at most SHED_EVENT_LOOP_LAG_MS',
-    1,
+    'Event-loop delay (max over a sample) that stops direct admission; at most SHED_EVENT_LOOP_LAG_MS; 0 = off',
   ),
   SHED_EVENT_LOOP_LAG_MS: Ms(
     500,
-    'Event-loop delay (max over a sample) that starts shedding when two samples in a row reach it (one alone stops direct admission)',
-    1,
+    'Event-loop delay (max over a sample) that starts shedding when two samples in a row reach it (one alone stops direct admission); 0 = off',
   ),
-  SATURATE_HEAP_RATIO: T.Number({
-    default: 0.85,
-    minimum: 0,
-    maximum: 1,
-    description: 'Heap used / limit that saturates; at most SHED_HEAP_RATIO',
-  }),
-  SHED_HEAP_RATIO: T.Number({
-    default: 0.95,
-    minimum: 0,
-    maximum: 1,
-    description: 'Heap used / limit that sheds',
-  }),
+  SATURATE_HEAP_RATIO: Ratio(0.85, 'Heap used / limit that saturates; at most SHED_HEAP_RATIO; 0 = off'),
+  SHED_HEAP_RATIO: Ratio(0.95, 'Heap used / limit that sheds; 0 = off'),
   SATURATE_BUFFERED_BYTES: T.Integer({
     default: 268_435_456,
     minimum: 0,
+    maximum: 1_099_511_627_776,
     unit: 'bytes',
-    description: 'Outbound bytes buffered across sockets that saturates (bytes); at most SHED_BUFFERED_BYTES',
+    description:
+      'Outbound bytes buffered across sockets that saturates (bytes); at most SHED_BUFFERED_BYTES; 0 = off',
   }),
   SHED_BUFFERED_BYTES: T.Integer({
     default: 536_870_912,
     minimum: 0,
+    maximum: 1_099_511_627_776,
     unit: 'bytes',
-    description: 'Outbound bytes buffered across sockets that sheds (bytes)',
+    description: 'Outbound bytes buffered across sockets that sheds (bytes); 0 = off',
   }),
   SHED_BATCH_RATIO: T.Number({
     default: 0.05,
-    minimum: 0,
+    exclusiveMinimum: 0,
     maximum: 1,
-    description: 'Share of connections shed per sample while critical (at least one)',
+    description:
+      'Share of connections shed per sample while critical (at least one); above 0 (to shed nothing, set the SHED_* thresholds to 0)',
   }),
   TRUSTED_PROXIES: T.String({
     default: '',
+    allowed: 'IP addresses and CIDR ranges, comma-separated',
     description:
       'Comma-separated proxy addresses or CIDR ranges (IPv4 or IPv6) whose Forwarded / X-Forwarded-For / X-Forwarded-Proto are believed (ops/nginx/README.md)',
   }),
-  RATE_WINDOW_S: T.Integer({
-    default: 60,
-    minimum: 1,
-    unit: 's',
-    description: 'Window of the connection-attempt limits (s)',
-  }),
-  RATE_CONNECT_PER_IP: T.Integer({
-    default: 300,
-    minimum: 0,
-    description: 'Connection attempts per IP per window; 0 = off',
-  }),
-  RATE_CONNECT_PER_USER: T.Integer({
-    default: 60,
-    minimum: 0,
-    description: 'Connection attempts per user per window; 0 = off',
-  }),
-  MAX_CONNECTIONS_PER_IP: T.Integer({
-    default: 1000,
-    minimum: 0,
-    description: 'Concurrent connections per IP; 0 = off',
-  }),
-  MAX_CONNECTIONS_PER_USER: T.Integer({
-    default: 50,
-    minimum: 0,
-    description: 'Concurrent connections per user; 0 = off',
-  }),
-  MESSAGES_PER_SECOND: T.Integer({
-    default: 100,
-    minimum: 0,
-    description: 'Inbound frames per second per connection (bursts of 2×); 0 = off',
-  }),
-  AUTH_FAILURES_PER_IP: T.Integer({
-    default: 10,
-    minimum: 0,
-    description: 'Failed hellos per IP per AUTH_FAILURE_WINDOW_S before AUTH_RATE_LIMITED; 0 = off',
-  }),
-  AUTH_FAILURE_WINDOW_S: T.Integer({
-    default: 900,
-    minimum: 1,
-    unit: 's',
-    description: 'Window of the failed-hello count per IP (s)',
-  }),
-  ACTIONS_HIGH_WATER: T.Integer({
-    default: 1000,
-    minimum: 1,
-    description: 'Waiting action jobs above which low-priority actions are rejected',
-  }),
+  RATE_WINDOW_S: Seconds(60, 'Window of the connection-attempt limits'),
+  RATE_CONNECT_PER_IP: Count(300, 'Connection attempts per IP per window; 0 = off'),
+  RATE_CONNECT_PER_USER: Count(60, 'Connection attempts per user per window; 0 = off'),
+  MAX_CONNECTIONS_PER_IP: Count(1000, 'Concurrent connections per IP; 0 = off'),
+  MAX_CONNECTIONS_PER_USER: Count(50, 'Concurrent connections per user; 0 = off'),
+  MESSAGES_PER_SECOND: Count(100, 'Inbound frames per second per connection (bursts of 2×); 0 = off'),
+  AUTH_FAILURES_PER_IP: Count(
+    10,
+    'Failed hellos per IP per AUTH_FAILURE_WINDOW_S before AUTH_RATE_LIMITED; 0 = off',
+  ),
+  AUTH_FAILURE_WINDOW_S: Seconds(900, 'Window of the failed-hello count per IP'),
+  ACTIONS_HIGH_WATER: Count(1000, 'Waiting action jobs above which low-priority actions are rejected', 1),
   ACTION_QUEUE_SHARDS: T.Optional(
     T.Integer({
       minimum: 1,
@@ -303,6 +313,8 @@ export const EnvSchema = T.Object({
   WS_COMPRESSION_THRESHOLD_BYTES: T.Integer({
     default: 256,
     minimum: 0,
+    // The largest MAX_MESSAGE_BYTES: above it, nothing would ever be compressed.
+    maximum: 16_777_216,
     unit: 'bytes',
     description:
       'Frames shorter than this (characters of JSON; SSE: bytes of the message) are sent uncompressed when WS_COMPRESSION is on',

@@ -1,11 +1,25 @@
 /**
  * Turns the environment into a validated, typed `Config`. A bad value stops
  * start-up with a message that names the variable and what is allowed.
+ *
+ * Everything the Config holds is checked here, once, for `tether start` and
+ * `tether check-config` alike: the schema (config-schema.ts), then what a schema cannot
+ * say — REDIS_URL's hosts, ports and database, TRUSTED_PROXIES's ranges, HOST, each
+ * publish key, thresholds that contradict each other, what production requires. One
+ * line per problem: every value the schema refuses at once, then (once those are right)
+ * every problem of the checks that read the values.
+ *
+ * Numbers are read here, not by Ajv's type coercion (which takes `0x1ca6`, `1e400`,
+ * `Infinity` and `" 7432 "` for numbers): a number is written in decimal digits — an
+ * optional `-`, digits, and for a fraction (the ratios) a `.` and digits. No `+`,
+ * exponent, hex, octal or binary prefix, spaces, `Infinity` or `NaN`.
  */
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import type { ErrorObject } from 'ajv';
 import { normalizePem, PublicKeyError, parsePublicKey } from '../auth/public-key.ts';
 import { schemaAjv } from '../shared/ajv.ts';
+import { ConfigError } from './config-error.ts';
 import { ANNOTATIONS, type Env, EnvSchema } from './config-schema.ts';
 import {
   type ChannelsConfig,
@@ -13,7 +27,10 @@ import {
   environmentDefaults,
   loadChannelsConfig,
 } from './namespaces.ts';
-import { parseRedisUrl, redact } from './redis-url.ts';
+import { parseRedisUrl, RedisUrlError, redact } from './redis-url.ts';
+import { proxyRanges } from './trusted-proxies.ts';
+
+export { ConfigError } from './config-error.ts';
 
 export interface AuthConfig {
   /** Tokens without `exp` are refused (AUTH_REQUIRE_EXP). */
@@ -139,38 +156,74 @@ export interface InspectConfig {
 interface PropertySchema {
   description?: string;
   anyOf?: { const?: unknown }[];
+  type?: string;
+  default?: unknown;
+  maximum?: number;
   unit?: string;
   secret?: boolean;
   examples?: string[];
 }
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+const PROPERTIES = EnvSchema.properties as Record<string, PropertySchema>;
 
+// Booleans only: numbers are read by readNumber before Ajv sees them.
 const ajv = schemaAjv({ coerceTypes: true, useDefaults: true, allErrors: true });
 ajv.addVocabulary([...ANNOTATIONS]);
 const validateEnv = ajv.compile<Env>(EnvSchema);
 
+/** A whole number in decimal digits; a number (a ratio) may have a fraction. */
+const DECIMAL = { integer: /^-?\d+$/, number: /^-?(?:\d+(?:\.\d+)?|\.\d+)$/ } as const;
+
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
-  const keys = Object.keys(EnvSchema.properties);
   const env: Record<string, unknown> = {};
-  for (const key of keys) {
+  const problems: string[] = [];
+  for (const [key, described] of Object.entries(PROPERTIES)) {
     const value = source[key];
-    if (value !== undefined && value !== '') env[key] = value;
+    if (value === undefined || value === '') continue;
+    if (described.type !== 'integer' && described.type !== 'number') {
+      env[key] = value;
+      continue;
+    }
+    const read = readNumber(value, described);
+    if (typeof read === 'number') env[key] = read;
+    else problems.push(problem(key, value, read));
   }
   if (!validateEnv(env)) {
     // A union of literals (LOG_LEVEL) fails once per branch ("must be equal to constant"):
     // report it once, with the values that are allowed.
     const errors = (validateEnv.errors ?? []).filter((e) => !/\/anyOf\/\d+\//.test(e.schemaPath));
-    const problems = errors.map((e) => {
+    for (const e of errors) {
       const variable = e.instancePath.replace(/^\//, '') || String(e.params.missingProperty ?? '');
-      const described = (EnvSchema.properties as Record<string, PropertySchema>)[variable];
-      return `  ${shown(variable, source[variable])}: ${ruleOf(e, described)}${described?.description ? ` — ${described.description}` : ''}`;
-    });
-    throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
+      problems.push(problem(variable, source[variable], ruleOf(e, PROPERTIES[variable])));
+    }
   }
-  return toConfig(env);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return toConfig(env as Env); // validateEnv passed: no problem came from it
+}
+
+/** `NAME=value: rule — what it is for`, one line of a ConfigError. */
+function problem(variable: string, value: string | undefined, rule: string): string {
+  const described = PROPERTIES[variable];
+  return `${shown(variable, value)}: ${rule}${described?.description ? ` — ${described.description}` : ''}`;
+}
+
+/**
+ * `text` as the number the schema asks for, or why it is not one: decimal digits only
+ * (the module comment), and finite — digits enough to overflow a double are past every
+ * maximum the schema sets.
+ */
+function readNumber(text: string, described: PropertySchema): number | string {
+  const unit = described.unit ? ` ${described.unit}` : '';
+  const integer = described.type === 'integer';
+  if (!DECIMAL[integer ? 'integer' : 'number'].test(text)) {
+    const example = described.default === undefined ? '' : ` (e.g. ${described.default})`;
+    return integer
+      ? `must be a whole number${unit && ` of${unit}`}, written in decimal digits${example}`
+      : `must be a number written in decimal digits${example}`;
+  }
+  const value = Number(text);
+  if (!Number.isFinite(value)) return `must be at most ${described.maximum}${unit}`;
+  return value;
 }
 
 /**
@@ -203,6 +256,8 @@ function ruleOf(error: ErrorObject, described: PropertySchema | undefined): stri
         : 'not in the expected form';
     case 'minimum':
       return `must be at least ${limit}${unit}`;
+    case 'exclusiveMinimum':
+      return `must be above ${limit}${unit}`;
     case 'maximum':
       return `must be at most ${limit}${unit}`;
     case 'minLength':
@@ -221,40 +276,69 @@ function ruleOf(error: ErrorObject, described: PropertySchema | undefined): stri
 
 function toConfig(env: Env): Config {
   const production = env.NODE_ENV === 'production';
+  const problems: string[] = [];
+  /** The value of a check that failed: its problem is recorded, the Config is never returned. */
+  const refused = <T>(lines: readonly string[], fallback: T): T => {
+    problems.push(...lines);
+    return fallback;
+  };
   const auth: AuthConfig = {
     requireExp: env.AUTH_REQUIRE_EXP ?? production,
     hs256Secret: env.AUTH_JWT_SECRET,
-    publicKeyPem: env.AUTH_JWT_PUBLIC_KEY && checkedPublicKey(env.AUTH_JWT_PUBLIC_KEY),
+    publicKeyPem: env.AUTH_JWT_PUBLIC_KEY && checkedPublicKey(env.AUTH_JWT_PUBLIC_KEY, refused),
     jwksUrl: env.AUTH_JWKS_URL,
     issuer: env.AUTH_ISSUER,
     audience: env.AUTH_AUDIENCE,
   };
-  const devMode = !auth.hs256Secret && !auth.publicKeyPem && !auth.jwksUrl;
-  if (devMode && production) {
-    throw new ConfigError(
-      'Invalid configuration:\n  NODE_ENV=production but no client auth is configured — set AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY or AUTH_JWKS_URL (development mode, which mints tokens for anyone, is refused in production).',
+  if (env.AUTH_JWKS_URL && !URL.canParse(env.AUTH_JWKS_URL))
+    problems.push(`${shown('AUTH_JWKS_URL', env.AUTH_JWKS_URL)}: not a valid URL`);
+  const devMode = !auth.hs256Secret && !auth.publicKeyPem && !auth.jwksUrl && !env.AUTH_JWT_PUBLIC_KEY;
+  if (devMode && production)
+    problems.push(
+      'NODE_ENV=production but no client auth is configured — set AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY or AUTH_JWKS_URL (development mode, which mints tokens for anyone, is refused in production).',
     );
-  }
+  if (isIP(env.HOST) === 0 && env.HOST !== 'localhost')
+    problems.push(
+      `${shown('HOST', env.HOST)}: not an IP address — listen on an address of this machine (0.0.0.0 = every IPv4 interface, :: = every interface) or localhost`,
+    );
   if (env.REDIS_URL && env.REDIS_URL !== 'embedded') {
-    // The pattern admits the scheme; the hosts and the Sentinel master's name are read here.
+    // The pattern admits the scheme; the hosts, ports, database and Sentinel master are read here.
     try {
       parseRedisUrl(env.REDIS_URL);
     } catch (error) {
-      throw new ConfigError(`Invalid configuration:\n  ${(error as Error).message}`);
+      if (!(error instanceof RedisUrlError)) throw error;
+      problems.push(error.message);
     }
   }
-  if (production && !env.PUBLISH_API_KEYS) {
-    throw new ConfigError(
-      'Invalid configuration:\n  NODE_ENV=production requires PUBLISH_API_KEYS for POST /publish.',
+  const publishApiKeys = list(env.PUBLISH_API_KEYS ?? '');
+  problems.push(...shortKeys(env.PUBLISH_API_KEYS, publishApiKeys));
+  if (production && publishApiKeys.length === 0)
+    problems.push(
+      env.PUBLISH_API_KEYS === undefined
+        ? 'NODE_ENV=production requires PUBLISH_API_KEYS for POST /publish.'
+        : `${shown('PUBLISH_API_KEYS', env.PUBLISH_API_KEYS)}: holds no key, and NODE_ENV=production requires one for POST /publish.`,
     );
-  }
-  if (production && (!env.REDIS_URL || env.REDIS_URL === 'embedded')) {
-    throw new ConfigError(
-      'Invalid configuration:\n  NODE_ENV=production requires REDIS_URL=redis://host:port (a Redis with appendonly yes): the embedded redis-server lives and dies with this process, so it cannot keep events across restarts.',
+  if (production && (!env.REDIS_URL || env.REDIS_URL === 'embedded'))
+    problems.push(
+      'NODE_ENV=production requires REDIS_URL=redis://host:port (a Redis with appendonly yes): the embedded redis-server lives and dies with this process, so it cannot keep events across restarts.',
     );
+  const trustedProxies = list(env.TRUSTED_PROXIES);
+  try {
+    proxyRanges(trustedProxies);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(...error.problems);
   }
-  const contradictions = contradictoryThresholds(env);
-  if (contradictions.length) throw new ConfigError(`Invalid configuration:\n${contradictions.join('\n')}`);
+  const inspect = inspectMode(env.INSPECT);
+  if (inspect.kind !== 'off' && env.INSPECT_PORT === env.PORT)
+    problems.push(
+      `INSPECT_PORT=${env.INSPECT_PORT} is PORT too: the inspector bridge (INSPECT=${env.INSPECT}) needs a port of its own`,
+    );
+  const tierPriorities = pairs('TIER_PRIORITIES', env.TIER_PRIORITIES, refused);
+  const actionPriorities = pairs('ACTION_PRIORITIES', env.ACTION_PRIORITIES, refused);
+  problems.push(...contradictoryThresholds(env));
+  const channels = channelsConfig(env, refused);
+  if (problems.length > 0) throw new ConfigError(problems);
   return {
     production,
     host: env.HOST,
@@ -268,7 +352,7 @@ function toConfig(env: Env): Config {
     allowedOrigins: list(env.ALLOWED_ORIGINS).map((origin) => origin.toLowerCase()),
     auth,
     devMode,
-    publishApiKeys: list(env.PUBLISH_API_KEYS ?? ''),
+    publishApiKeys,
     adminApiKey: env.ADMIN_API_KEY,
     maxMessageBytes: env.MAX_MESSAGE_BYTES,
     idleTimeoutS: env.HEARTBEAT_IDLE_TIMEOUT_S,
@@ -276,7 +360,7 @@ function toConfig(env: Env): Config {
     resumeWindowMs: env.RESUME_WINDOW_MS,
     channelRetention: env.CHANNEL_RETENTION,
     unusedLogTtlMs: env.UNUSED_LOG_TTL_MS,
-    channels: channelsConfig(env),
+    channels,
     idempotencyWindowMs: env.IDEMPOTENCY_WINDOW_MS,
     lifecycleEvents: {
       sessions: list(env.LIFECYCLE_EVENTS).includes('sessions'),
@@ -294,7 +378,7 @@ function toConfig(env: Env): Config {
     admission: {
       timeoutMs: env.ADMISSION_TIMEOUT_MS,
       queueMax: env.ADMISSION_QUEUE_MAX,
-      tierPriorities: pairs(env.TIER_PRIORITIES),
+      tierPriorities,
       sampleMs: env.RESOURCE_SAMPLE_MS,
       saturate: {
         lagMs: env.SATURATE_EVENT_LOOP_LAG_MS,
@@ -309,7 +393,7 @@ function toConfig(env: Env): Config {
       shedBatchRatio: env.SHED_BATCH_RATIO,
     },
     limits: {
-      trustedProxies: list(env.TRUSTED_PROXIES),
+      trustedProxies,
       windowS: env.RATE_WINDOW_S,
       connectPerIp: env.RATE_CONNECT_PER_IP,
       connectPerUser: env.RATE_CONNECT_PER_USER,
@@ -322,10 +406,10 @@ function toConfig(env: Env): Config {
     actions: {
       highWater: env.ACTIONS_HIGH_WATER,
       queueShards: env.ACTION_QUEUE_SHARDS,
-      priorities: pairs(env.ACTION_PRIORITIES),
+      priorities: actionPriorities,
       lowPriorityFrom: env.ACTIONS_LOW_PRIORITY_FROM,
     },
-    inspect: { mode: inspectMode(env.INSPECT), port: env.INSPECT_PORT },
+    inspect: { mode: inspect, port: env.INSPECT_PORT },
     compression: {
       mode: env.WS_COMPRESSION,
       thresholdBytes: env.WS_COMPRESSION_THRESHOLD_BYTES,
@@ -339,7 +423,8 @@ function toConfig(env: Env): Config {
 /**
  * Pairs of thresholds that must come in order: saturation (stop direct admission)
  * before shedding (src/admission/resource-monitor.ts checks shed first, so a
- * saturate threshold above its shed one would never act on its own).
+ * saturate threshold above its shed one would never act on its own). A threshold of 0
+ * is off, so a pair with either one off has no order to keep.
  */
 function contradictoryThresholds(env: Env): string[] {
   const pairs = [
@@ -351,29 +436,51 @@ function contradictoryThresholds(env: Env): string[] {
     .filter(([low, high]) => env[high] > 0 && env[low] > env[high])
     .map(
       ([low, high, unit]) =>
-        `  ${low}=${env[low]}${unit} is above ${high}=${env[high]}${unit}: saturation must come before shedding`,
+        `${low}=${env[low]}${unit} is above ${high}=${env[high]}${unit}: saturation must come before shedding (0 turns a threshold off)`,
     );
 }
 
+/** Records the problems of a check that failed and returns `fallback` in place of its value. */
+type Refuse = <T>(problems: readonly string[], fallback: T) => T;
+
 /** CONFIG_FILE's namespaces; its problems stop start-up like the environment's. */
-function channelsConfig(env: Env): ChannelsConfig {
+function channelsConfig(env: Env, refuse: Refuse): ChannelsConfig {
+  const base = environmentDefaults(env.CHANNEL_RETENTION);
   try {
-    return loadChannelsConfig(env.CONFIG_FILE, environmentDefaults(env.CHANNEL_RETENTION));
+    return loadChannelsConfig(env.CONFIG_FILE, base);
   } catch (error) {
     if (!(error instanceof ConfigFileError)) throw error;
-    throw new ConfigError(`Invalid configuration:\n${error.message}`);
+    // Its lines are indented already (the file's own format).
+    return refuse(
+      error.problems.map((line) => line.replace(/^ {2}/, '')),
+      { defaults: base, namespaces: new Map() },
+    );
   }
 }
 
 /** The PEM, with `\n` escapes turned into line breaks; refused here, not at the first hello. */
-function checkedPublicKey(pem: string): string {
+function checkedPublicKey(pem: string, refuse: Refuse): string | undefined {
   try {
     parsePublicKey(pem);
   } catch (error) {
     if (!(error instanceof PublicKeyError)) throw error;
-    throw new ConfigError(`Invalid configuration:\n  AUTH_JWT_PUBLIC_KEY: ${error.message}`);
+    return refuse([`AUTH_JWT_PUBLIC_KEY: ${error.message}`], undefined);
   }
   return normalizePem(pem);
+}
+
+/** The least a publish API key may be, like ADMIN_API_KEY: guessing it must be out of reach. */
+const MIN_API_KEY_LENGTH = 16;
+
+/** A line for each key of PUBLISH_API_KEYS shorter than MIN_API_KEY_LENGTH (its length, never the key). */
+function shortKeys(text: string | undefined, keys: string[]): string[] {
+  return keys.flatMap((key, i) =>
+    key.length >= MIN_API_KEY_LENGTH
+      ? []
+      : [
+          `${shown('PUBLISH_API_KEYS', text)}: each key must be at least ${MIN_API_KEY_LENGTH} characters (key ${i + 1} of ${keys.length} has ${key.length})`,
+        ],
+  );
 }
 
 /** `sample:10` → { kind: 'sample', every: 10 } (the schema's pattern already checked the shape). */
@@ -391,13 +498,23 @@ function list(value: string): string[] {
     .filter(Boolean);
 }
 
-/** `a=1,b=2` → { a: 1, b: 2 } (the schema's pattern already checked the shape). */
 /**
  * `a=1,b=2` as a lookup table with no prototype: it is indexed by names that come
  * from tokens and clients (a tier, an action), and `constructor` must find nothing.
+ * The schema's pattern already checked the shape; a name given twice is refused (which
+ * one was meant?).
  */
-function pairs(value: string): Record<string, number> {
+function pairs(variable: string, value: string, refuse: Refuse): Record<string, number> {
   const table: Record<string, number> = Object.create(null);
-  for (const pair of list(value)) table[pair.split('=')[0] as string] = Number(pair.split('=')[1]);
-  return table;
+  const twice = new Set<string>();
+  for (const pair of list(value)) {
+    const [name = '', priority] = pair.split('=');
+    if (name in table) twice.add(name);
+    table[name] = Number(priority);
+  }
+  if (twice.size === 0) return table;
+  return refuse(
+    [...twice].map((name) => `${shown(variable, value)}: ${JSON.stringify(name)} is given twice`),
+    table,
+  );
 }

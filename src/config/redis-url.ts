@@ -1,7 +1,9 @@
 /**
  * What `REDIS_URL` names, read without connecting (so configuration can refuse a
  * bad one at start):
- * - `redis://` / `rediss://`: one server (ioredis reads the URL itself);
+ * - `redis://[user:pass@]host[:port][/db]` / `rediss://…`: one server (ioredis reads the
+ *   URL itself; its host, port and database number are checked here, so a URL ioredis
+ *   would throw on, or a database number it would send as `SELECT NaN`, stops start-up);
  * - `redis+cluster://[user:pass@]host:port[,host:port…]`: seed nodes of a Redis
  *   Cluster (the client finds the rest);
  * - `redis+sentinel://[user:pass@]host:port[,host:port…]/<masterName>`: Sentinels
@@ -11,7 +13,8 @@
  */
 
 export type RedisTarget =
-  | { kind: 'standalone'; url: string }
+  /** `db`: the database number of the URL's path (0 without one); ioredis SELECTs it on every connection. */
+  | { kind: 'standalone'; url: string; db: number }
   | { kind: 'cluster'; nodes: HostPort[]; tls: boolean; username?: string; password?: string }
   | {
       kind: 'sentinel';
@@ -53,7 +56,7 @@ const MULTI_NODE = /^(rediss?)\+(cluster|sentinel):\/\/(?:([^@/]*)@)?([^/?#]+)(?
 export function parseRedisUrl(url: string): RedisTarget {
   const match = MULTI_NODE.exec(url);
   if (!match) {
-    if (/^rediss?:\/\//.test(url)) return { kind: 'standalone', url };
+    if (/^rediss?:\/\//.test(url)) return parseStandalone(url);
     throw new RedisUrlError(
       `REDIS_URL must start with redis://, rediss://, redis+cluster://, rediss+cluster://, redis+sentinel:// or rediss+sentinel:// (got ${redact(url)})`,
     );
@@ -62,13 +65,42 @@ export function parseRedisUrl(url: string): RedisTarget {
   const tls = scheme === 'rediss';
   const nodes = (hosts as string).split(',').map((hostPort) => parseHostPort(hostPort, url));
   const auth = parseCredentials(credentials);
-  if (kind === 'cluster') return { kind: 'cluster', nodes, tls, ...auth };
+  if (kind === 'cluster') {
+    if (path)
+      throw new RedisUrlError(
+        `REDIS_URL ${redact(url)}: a Redis Cluster has only database 0, so its URL has no path (drop "/${path}")`,
+      );
+    return { kind: 'cluster', nodes, tls, ...auth };
+  }
   const masterName = decodeURIComponent(path ?? '');
   if (!masterName)
     throw new RedisUrlError(
       `REDIS_URL ${redact(url)} names no master: redis+sentinel://host:port/<masterName>`,
     );
   return { kind: 'sentinel', sentinels: nodes, masterName, tls, ...auth };
+}
+
+/** The largest database number a URL may name (Redis's `databases` is an int); the server's own count is checked at connect. */
+const MAX_DB = 2 ** 31 - 1;
+
+function parseStandalone(url: string): RedisTarget {
+  const form = 'redis://[user:password@]host[:port][/db]';
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new RedisUrlError(`REDIS_URL ${redact(url)} is not a valid URL (a port is 1–65535): ${form}`);
+  }
+  if (!parsed.hostname) throw new RedisUrlError(`REDIS_URL ${redact(url)} names no host: ${form}`);
+  if (parsed.port === '0') throw new RedisUrlError(`REDIS_URL ${redact(url)}: the port must be 1–65535`);
+  // ioredis reads the database from the path, else from a `db` query parameter.
+  const path = parsed.pathname === '/' ? '' : parsed.pathname.slice(1);
+  const written = path || parsed.searchParams.get('db') || '0';
+  if (!/^\d{1,10}$/.test(written) || Number(written) > MAX_DB)
+    throw new RedisUrlError(
+      `REDIS_URL ${redact(url)}: ${JSON.stringify(written)} is not a database number (0, 1, 2…): ${form}`,
+    );
+  return { kind: 'standalone', url, db: Number(written) };
 }
 
 function parseHostPort(text: string, url: string): HostPort {

@@ -159,7 +159,7 @@ export function listen(
 }
 
 function listenFailure(edge: Edge, host: string, port: number, reusePort: boolean): string {
-  const cannot = `cannot listen on ${host}:${port}: the port is in use (another gateway?) or not allowed to this user.`;
+  const cannot = `cannot listen on ${host}:${port}: the port is in use (another gateway?) or not allowed to this user, or HOST is not an address of this machine.`;
   if (!reusePort)
     return `${cannot} To run several processes on one port, set REUSE_PORT=true on each of them.`;
   if (!sharesPorts(edge.info.impl))

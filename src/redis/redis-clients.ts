@@ -17,6 +17,7 @@
  * REDIS_URL names one server, a cluster or a Sentinel-watched master (redis-target.ts).
  */
 import type { RedisOptions } from 'ioredis';
+import { ConfigError } from '../config/config-error.ts';
 import type { Logger } from '../observability/logger.ts';
 import { OutageLog } from '../observability/outage-log.ts';
 import {
@@ -120,6 +121,21 @@ export async function connectRedis(
     throw fail(
       `Redis at ${redact(url)} is not reachable (${(error as Error).message}). Start Redis or fix REDIS_URL.`,
     );
+  }
+  if (target.kind === 'standalone' && target.db > 0) {
+    // ioredis SELECTs the URL's database on every connection, but a SELECT the server
+    // refuses only emits an error: the connection carries on in database 0 while BullMQ's
+    // repeat theirs forever. Refused here instead, as the configuration error it is.
+    const refused = await clients.commands.select(target.db).then(
+      () => undefined,
+      (error: Error) => error.message,
+    );
+    if (refused) {
+      for (const connection of every) connection.disconnect();
+      throw new ConfigError([
+        `REDIS_URL=${JSON.stringify(redact(url))}: this Redis has no database ${target.db} (${refused}); its \`databases\` setting bounds the number`,
+      ]);
+    }
   }
   for (const version of versions) {
     if (version.major < MIN_REDIS_MAJOR)

@@ -55,6 +55,21 @@ export async function lockDataDir(folder: string): Promise<DataDirLock> {
   };
 }
 
+/**
+ * The port of the redis-server a live gateway serves `folder` with, if one does: how
+ * `tether token` finds the embedded Redis of the gateway running from this folder.
+ */
+export function servingPort(folder: string): number | undefined {
+  let dir: string;
+  try {
+    dir = realpathSync(folder);
+  } catch {
+    return undefined; // no such folder: no gateway ever served it
+  }
+  const held = readLock(join(dir, LOCK_FILE));
+  return held?.port !== undefined && alive(held.pid) ? held.port : undefined;
+}
+
 function readLock(file: string): LockRecord | undefined {
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as LockRecord;

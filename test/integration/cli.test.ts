@@ -5,10 +5,13 @@
  * orphan it on its port — and `tether token | check-config | --version`.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { REDACTED } from '../../src/observability/secrets.ts';
+import { parseRedisUrl } from '../../src/redis/redis-target.ts';
 import { startTestGateway, TEST_SECRET, type TestGateway } from '../support/gateway.ts';
 import { PROCESS_TEST_TIMEOUT_MS, processEnv, spawnGateway } from '../support/gateway-process.ts';
 import { TestClient } from '../support/ws-client.ts';
@@ -36,6 +39,14 @@ async function tether(args: string[], env: Record<string, string> = {}): Promise
     const failed = error as { code: number; stdout: string; stderr: string };
     return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
   }
+}
+
+/** A token's claims, unverified (what `tether token` put in it). */
+function claimsOf(token: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString()) as Record<
+    string,
+    unknown
+  >;
 }
 
 /** The gateway's pid among `pid`'s descendants (npm → its `sh -c`, unless exec'd → node). */
@@ -190,6 +201,169 @@ describe('tether', () => {
     expect(run.stderr).toContain('PORT');
     expect(run.stdout).toBe('');
   });
+
+  it('every command prints its own help with --help or -h, and exits 0 without doing anything', async () => {
+    for (const [command, flag] of [
+      ['start', '--help'],
+      ['start', '-h'],
+      ['token', '--help'],
+      ['token', '-h'],
+      ['check-config', '--help'],
+    ] as const) {
+      // PORT 1: a start that ignored its arguments would fail to listen, not print help.
+      const run = await tether([command, flag], { PORT: '1' });
+      expect(run, `${command} ${flag}`).toMatchObject({ code: 0, stderr: '' });
+      expect(run.stdout, `${command} ${flag}`).toContain(`Usage: tether ${command}`);
+    }
+    expect((await tether(['token', '--help'])).stdout).toContain('--ttl <seconds>');
+  });
+
+  it('start refuses an unknown option or an argument with exit 2, before starting anything', async () => {
+    for (const args of [
+      ['start', '--bogus'],
+      ['start', 'now'],
+    ]) {
+      const run = await tether(args, { PORT: '1' });
+      expect(run.code, args.join(' ')).toBe(2);
+      expect(run.stderr).toContain(args[1]);
+      expect(run.stderr).not.toContain('cannot listen');
+      expect(run.stdout).toBe('');
+    }
+  });
+
+  it.each([
+    [
+      { MAX_MESSAGE_BYTES: '1e400' },
+      'MAX_MESSAGE_BYTES="1e400": must be a whole number of bytes, written in decimal digits',
+    ],
+    [{ CHANNEL_RETENTION: 'Infinity' }, 'CHANNEL_RETENTION="Infinity": must be a whole number'],
+    [{ PORT: '0x1ca6' }, 'PORT="0x1ca6": must be a whole number'],
+    [{ SESSION_LEASE_MS: '3000000000' }, 'SESSION_LEASE_MS="3000000000": must be at most 2147483647 ms'],
+    [
+      { TRUSTED_PROXIES: 'banana,10.0.0.0/99' },
+      'TRUSTED_PROXIES: "banana" is not an IP address or CIDR range',
+    ],
+    [{ REDIS_URL: 'redis://127.0.0.1:99999' }, 'REDIS_URL redis://127.0.0.1:99999 is not a valid URL'],
+    [{ REDIS_URL: 'redis://127.0.0.1:6379/abc' }, '"abc" is not a database number'],
+    [{ HOST: 'not-an-ip.invalid' }, 'HOST="not-an-ip.invalid": not an IP address'],
+    [{ NODE_ENV: 'Production' }, 'NODE_ENV="Production": must be one of production, development, test'],
+    [
+      { PUBLISH_API_KEYS: 'a-key-of-24-characters!!,b' },
+      'each key must be at least 16 characters (key 2 of 2 has 1)',
+    ],
+  ])(
+    'check-config and start both refuse %j with exit 2, naming the variable, without a stack trace',
+    async (env, message) => {
+      const [check, start] = await Promise.all([tether(['check-config'], env), tether(['start'], env)]);
+      for (const run of [check, start]) {
+        expect(run.code).toBe(2);
+        expect(run.stderr).toContain(message);
+        expect(run.stderr).not.toMatch(/\n\s+at /);
+      }
+      expect(check.stdout).toBe('');
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+
+  it.skipIf(parseRedisUrl(inject('redisUrl')).kind !== 'standalone')(
+    'start refuses a REDIS_URL database the server does not have, with exit 2 naming REDIS_URL',
+    async () => {
+      const run = await tether(['start'], { REDIS_URL: `${inject('redisUrl')}/99` });
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain('this Redis has no database 99');
+      expect(run.stderr).toContain('REDIS_URL=');
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+
+  it('check-config prints the namespaces CONFIG_FILE gives, by name', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tether-cli-'));
+    try {
+      const file = join(dir, 'channels.json');
+      writeFileSync(
+        file,
+        JSON.stringify({ namespaces: { room: { presence: true }, tokens: { replay: false } } }),
+      );
+      const run = await tether(['check-config'], { CONFIG_FILE: file });
+      expect(run.code).toBe(0);
+      const { channels } = JSON.parse(run.stdout) as { channels: { namespaces: Record<string, unknown> } };
+      expect(channels.namespaces.room).toMatchObject({ presence: true, publish: 'clients' });
+      // A namespace whose name looks like a secret's is shown, not masked.
+      expect(channels.namespaces.tokens).toMatchObject({ replay: false });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('token reads --ttl as decimal digits, 1 to ten years', async () => {
+    for (const ttl of ['0x10', ' 60 ', '+60', '1e3', '0', '99999999999999999999', '315360001']) {
+      const run = await tether(['token', `--ttl=${ttl}`]);
+      expect(run.code, ttl).toBe(2);
+      expect(run.stderr).toContain('a whole number of seconds in decimal digits, 1–315360000');
+    }
+    const run = await tether(['token', '--ttl', '315360000']);
+    expect(run.code).toBe(0);
+    const claims = claimsOf(run.stdout.trim());
+    expect((claims.exp as number) - (claims.iat as number)).toBe(315_360_000);
+  });
+
+  it('token trims the patterns of its lists: spaces around a comma are not part of a name', async () => {
+    const run = await tether(['token', '--channels', ' room:* , , feed:* ', '--publish', 'room:a ']);
+    expect(run.code).toBe(0);
+    expect(claimsOf(run.stdout.trim())).toMatchObject({
+      channels: ['room:*', 'feed:*'],
+      publish: ['room:a'],
+    });
+  });
+
+  it(
+    'token with REDIS_URL=embedded and no gateway running says what to do, exit 1, no stack or ioredis noise',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'tether-cli-'));
+      try {
+        const run = await tether(['token'], {
+          AUTH_JWT_SECRET: '',
+          REDIS_URL: 'embedded',
+          REDIS_DATA_DIR: join(dir, 'redis'),
+        });
+        expect(run.code).toBe(1);
+        expect(run.stderr).toContain(
+          'REDIS_URL=embedded names the private redis-server of a running gateway',
+        );
+        expect(run.stderr).toContain('GET /dev/token');
+        expect(run.stderr).not.toMatch(/ioredis|ENOTFOUND|\n\s+at /);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'token with REDIS_URL=embedded finds the Redis of the gateway running on REDIS_DATA_DIR, as npm start does',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'tether-cli-'));
+      const env = processEnv({
+        AUTH_JWT_SECRET: '',
+        REDIS_URL: 'embedded',
+        REDIS_DATA_DIR: join(dir, 'redis'),
+      });
+      const gateway = await spawnGateway(env, [process.execPath, TETHER, 'start']);
+      try {
+        const run = await tether(['token', '--sub', 'embedded-alice'], env);
+        expect(run.stderr).toBe('');
+        expect(run.code).toBe(0);
+        const { client, welcome } = await TestClient.session(gateway.url, { token: run.stdout.trim() });
+        client.drop();
+        expect(welcome.userId).toBe('embedded-alice');
+      } finally {
+        await gateway.kill();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
 
   it('an unknown command is a usage error', async () => {
     expect(await tether(['serve'])).toMatchObject({

@@ -6,7 +6,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.ts';
-import { EnvSchema } from '../../src/config/config-schema.ts';
+import { COUNT_MAX, EnvSchema, TIMER_MAX_MS, TIMER_MAX_S } from '../../src/config/config-schema.ts';
 import { refusal } from '../support/config-refusal.ts';
 
 const SECRET = 's'.repeat(32);
@@ -93,6 +93,147 @@ describe('coercion', () => {
     const config = loadConfig({ REDIS_URL: 'rediss://user:pw@redis.example:6380/2', NODE_ID: 'gw-a' });
     expect(config.redisUrl).toBe('rediss://user:pw@redis.example:6380/2');
     expect(config.nodeId).toBe('gw-a');
+  });
+});
+
+interface NumericSchema {
+  type?: string;
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  enum?: number[];
+  unit?: string;
+}
+
+/** Every numeric variable with its schema. */
+const NUMERIC = Object.entries(EnvSchema.properties as Record<string, NumericSchema>).filter(
+  ([, schema]) => schema.type === 'integer' || schema.type === 'number',
+);
+
+/** A pair's other side, so that one side set alone to an extreme contradicts nothing. */
+const PARTNER: Record<string, string> = {
+  SATURATE_EVENT_LOOP_LAG_MS: 'SHED_EVENT_LOOP_LAG_MS',
+  SATURATE_HEAP_RATIO: 'SHED_HEAP_RATIO',
+  SATURATE_BUFFERED_BYTES: 'SHED_BUFFERED_BYTES',
+};
+
+describe('numbers: decimal digits, finite, bounded', () => {
+  it.each([
+    '0x1ca6',
+    '0b11',
+    '0o17',
+    '7.4e3',
+    '1e3',
+    '  7432  ',
+    ' 7432',
+    '+7432',
+    '7_432',
+    'Infinity',
+    '-Infinity',
+    '1e400',
+    'NaN',
+    '7432.0',
+  ])('PORT=%j is refused, not read as a number', (value) => {
+    const message = refusal({ PORT: value });
+    expect(message).toContain(
+      `PORT=${JSON.stringify(value)}: must be a whole number, written in decimal digits`,
+    );
+  });
+
+  it.each(['1e-1', 'Infinity', '0x1', ' 0.5', '0,5', '.', '1.'])(
+    'a ratio, SHED_BATCH_RATIO=%j, is refused',
+    (value) => {
+      expect(refusal({ SHED_BATCH_RATIO: value })).toContain(
+        `SHED_BATCH_RATIO=${JSON.stringify(value)}: must be a number written in decimal digits`,
+      );
+    },
+  );
+
+  it('a ratio may be written with or without its leading 0', () => {
+    expect(loadConfig({ SHED_BATCH_RATIO: '0.25' }).admission.shedBatchRatio).toBe(0.25);
+    expect(loadConfig({ SHED_BATCH_RATIO: '.25' }).admission.shedBatchRatio).toBe(0.25);
+  });
+
+  it.each(NUMERIC.map(([name]) => name))(
+    '%s refuses Infinity, -Infinity, 1e400 and NaN, naming the variable',
+    (name) => {
+      for (const value of ['Infinity', '-Infinity', '1e400', 'NaN']) {
+        const message = refusal({ [name]: value });
+        expect(message).toContain(`${name}=${JSON.stringify(value)}: must be`);
+        expect(message).toContain('decimal digits');
+      }
+    },
+  );
+
+  it.each(NUMERIC.map(([name]) => name))(
+    '%s refuses digits enough to overflow a double: past its maximum',
+    (name) => {
+      const huge = '9'.repeat(400); // Number() of it is Infinity
+      expect(refusal({ [name]: huge })).toMatch(new RegExp(`${name}="9+": must be (at most|one of)`));
+    },
+  );
+
+  it('every numeric variable has a maximum (or a list of values)', () => {
+    for (const [name, schema] of NUMERIC)
+      expect(Number.isFinite(schema.maximum) || Array.isArray(schema.enum), name).toBe(true);
+  });
+
+  it('every duration fits a Node timer: ms at most 2^31 − 1, seconds at most that in seconds', () => {
+    expect(TIMER_MAX_MS).toBe(2_147_483_647);
+    expect(TIMER_MAX_S).toBe(2_147_483);
+    // A Redis TTL whose renewing timer runs every quarter of it.
+    const ownMaximum = ['UNUSED_LOG_TTL_MS'];
+    for (const [name, schema] of NUMERIC) {
+      if (schema.unit === 'ms' && !ownMaximum.includes(name))
+        expect(schema.maximum, name).toBeLessThanOrEqual(TIMER_MAX_MS);
+      if (schema.unit === 'ms') expect(name, 'a ms duration is named …_MS').toMatch(/_MS$/);
+      if (schema.unit === 's') expect(schema.maximum, name).toBeLessThanOrEqual(TIMER_MAX_S);
+      if (/_MS$/.test(name)) expect(schema.unit, name).toBe('ms');
+      if (/_S$/.test(name)) expect(schema.unit, name).toBe('s');
+    }
+    expect((EnvSchema.properties.UNUSED_LOG_TTL_MS as NumericSchema).maximum! / 4).toBeLessThan(TIMER_MAX_MS);
+  });
+
+  it('counts are at most COUNT_MAX, CHANNEL_RETENTION among them', () => {
+    expect(COUNT_MAX).toBe(1_000_000_000);
+    expect((EnvSchema.properties.CHANNEL_RETENTION as NumericSchema).maximum).toBe(COUNT_MAX);
+    expect(refusal({ CHANNEL_RETENTION: '100000000000000000000' })).toContain(
+      'CHANNEL_RETENTION="100000000000000000000": must be at most 1000000000',
+    );
+  });
+
+  it.each(NUMERIC.filter(([, schema]) => !schema.enum).map(([name]) => name))(
+    '%s: its maximum is accepted, one more is refused naming the maximum',
+    (name) => {
+      const schema = (EnvSchema.properties as Record<string, NumericSchema>)[name] as NumericSchema;
+      const max = schema.maximum as number;
+      const partner = PARTNER[name] ? { [PARTNER[name]]: String(max) } : {};
+      expect(() => loadConfig({ [name]: String(max), ...partner })).not.toThrow();
+      const over = schema.type === 'integer' ? String(max + 1) : String(max + 0.5);
+      expect(refusal({ [name]: over, ...partner })).toContain(
+        `${name}=${JSON.stringify(over)}: must be at most ${max}`,
+      );
+    },
+  );
+
+  it.each([
+    ['SESSION_LEASE_MS', '3000000000'],
+    ['DRAIN_TIMEOUT_MS', '3000000000'],
+    ['RESOURCE_SAMPLE_MS', '3000000000'],
+    ['RESUME_WINDOW_MS', '10000000000000000'],
+    ['IDEMPOTENCY_WINDOW_MS', '100000000000000000000'],
+    ['HANDSHAKE_TIMEOUT_MS', '3000000000'],
+    ['ADMISSION_TIMEOUT_MS', '3000000000'],
+    ['RATE_WINDOW_S', '3000000'],
+  ])('%s=%s (past what a timer or Redis takes) is refused', (name, value) => {
+    expect(refusal({ [name]: value })).toContain(`${name}="${value}": must be at most`);
+  });
+
+  it('every problem is reported at once: a malformed number beside a schema error', () => {
+    const message = refusal({ PORT: '0x10', LOG_LEVEL: 'loud', RESUME_WINDOW_MS: '1e400' });
+    expect(message).toContain('PORT="0x10"');
+    expect(message).toContain('LOG_LEVEL="loud"');
+    expect(message).toContain('RESUME_WINDOW_MS="1e400"');
   });
 });
 
@@ -287,6 +428,69 @@ describe('auth and development mode', () => {
   });
 });
 
+describe('what a schema cannot say is checked at load too', () => {
+  it.each([
+    [{ HOST: 'not-an-ip.invalid' }, 'HOST="not-an-ip.invalid": not an IP address'],
+    [{ HOST: '0.0.0.0 ' }, 'HOST="0.0.0.0 ": not an IP address'],
+    [
+      { TRUSTED_PROXIES: 'banana,10.0.0.0/99' },
+      'TRUSTED_PROXIES: "banana" is not an IP address or CIDR range',
+    ],
+    [{ TRUSTED_PROXIES: 'banana,10.0.0.0/99' }, 'TRUSTED_PROXIES: "10.0.0.0/99" is not'],
+    [{ TRUSTED_PROXIES: '10.0.0.0/+8' }, 'TRUSTED_PROXIES: "10.0.0.0/+8" is not'],
+    [{ REDIS_URL: 'redis://127.0.0.1:99999' }, 'REDIS_URL redis://127.0.0.1:99999 is not a valid URL'],
+    [{ REDIS_URL: 'redis://127.0.0.1:6379/abc' }, '"abc" is not a database number'],
+    [{ REDIS_URL: 'redis+cluster://a:1,b:2/1' }, 'a Redis Cluster has only database 0'],
+    [{ TIER_PRIORITIES: 'free=1,free=9' }, 'TIER_PRIORITIES="free=1,free=9": "free" is given twice'],
+    [{ ACTION_PRIORITIES: 'default=5,a=1,a=2' }, 'ACTION_PRIORITIES="default=5,a=1,a=2": "a" is given twice'],
+    [{ INSPECT: 'pool', INSPECT_PORT: '9000', PORT: '9000' }, 'INSPECT_PORT=9000 is PORT too'],
+    [{ AUTH_JWKS_URL: 'https://exa mple/jwks' }, 'AUTH_JWKS_URL="https://exa mple/jwks": not a valid URL'],
+    [{ NODE_ID: 'gw a' }, 'NODE_ID="gw a": not in the expected form'],
+    [{ NODE_ID: 'gw\na' }, 'NODE_ID="gw\\na": not in the expected form'],
+    [{ SHED_BATCH_RATIO: '0' }, 'SHED_BATCH_RATIO="0": must be above 0'],
+  ])('%j', (env, expected) => {
+    expect(refusal(env)).toContain(expected);
+  });
+
+  it('HOST takes IPv4 and IPv6 addresses and localhost', () => {
+    for (const host of ['0.0.0.0', '::', '127.0.0.1', '::1', 'localhost'])
+      expect(loadConfig({ HOST: host }).host).toBe(host);
+  });
+
+  it('a REDIS_URL database number is read, and kept in the URL every connection uses', () => {
+    expect(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379/3' }).redisUrl).toBe('redis://127.0.0.1:6379/3');
+  });
+
+  it('PUBLISH_API_KEYS: each key is at least 16 characters, not the list as a whole', () => {
+    const message = refusal({ PUBLISH_API_KEYS: `${API_KEY},b` });
+    expect(message).toContain(
+      'PUBLISH_API_KEYS=<hidden, 18 characters>: each key must be at least 16 characters (key 2 of 2 has 1)',
+    );
+    expect(message).not.toContain(API_KEY);
+    expect(loadConfig({ PUBLISH_API_KEYS: `${API_KEY},${'j'.repeat(16)}` }).publishApiKeys).toHaveLength(2);
+  });
+
+  it('NODE_ENV=production with PUBLISH_API_KEYS that hold no key (only commas) is refused', () => {
+    expect(refusal({ ...PRODUCTION, PUBLISH_API_KEYS: ',,,,' })).toContain(
+      'PUBLISH_API_KEYS=<hidden, 4 characters>: holds no key, and NODE_ENV=production requires one',
+    );
+  });
+
+  it('NODE_ENV is production, development or test, in lower case: Production is refused, not development', () => {
+    for (const value of ['Production', 'PRODUCTION', 'prod', 'staging', ' production'])
+      expect(refusal({ ...PRODUCTION, NODE_ENV: value })).toContain(
+        `NODE_ENV=${JSON.stringify(value)}: must be one of production, development, test`,
+      );
+    expect(loadConfig({ NODE_ENV: 'test' }).production).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'development' }).production).toBe(false);
+  });
+
+  it('reports the problems of every check at once', () => {
+    const message = refusal({ HOST: 'nowhere', TRUSTED_PROXIES: 'banana', TIER_PRIORITIES: 'a=1,a=2' });
+    expect(message.split('\n').slice(1)).toHaveLength(3);
+  });
+});
+
 describe('thresholds that contradict each other are refused', () => {
   it.each([
     ['SATURATE_EVENT_LOOP_LAG_MS', '600', 'SHED_EVENT_LOOP_LAG_MS', '500', ' ms'],
@@ -296,6 +500,17 @@ describe('thresholds that contradict each other are refused', () => {
     expect(refusal({ [low]: lowValue, [high]: highValue })).toContain(
       `${low}=${lowValue}${unit} is above ${high}=${highValue}${unit}: saturation must come before shedding`,
     );
+  });
+
+  it('a threshold of 0 is off: a pair with either side off has no order to keep', () => {
+    for (const [low, high, value] of [
+      ['SATURATE_EVENT_LOOP_LAG_MS', 'SHED_EVENT_LOOP_LAG_MS', '600'],
+      ['SATURATE_HEAP_RATIO', 'SHED_HEAP_RATIO', '0.5'],
+      ['SATURATE_BUFFERED_BYTES', 'SHED_BUFFERED_BYTES', '2000'],
+    ] as const) {
+      expect(() => loadConfig({ [low]: value, [high]: '0' }), `${low}=${value} ${high}=0`).not.toThrow();
+      expect(() => loadConfig({ [low]: '0', [high]: value }), `${low}=0 ${high}=${value}`).not.toThrow();
+    }
   });
 
   it('equal thresholds, and a buffered-bytes shed threshold of 0 (off), are accepted', () => {

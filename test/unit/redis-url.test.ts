@@ -6,11 +6,15 @@ import { describe, expect, it } from 'vitest';
 import { parseRedisUrl, RedisUrlError } from '../../src/config/redis-url.ts';
 
 describe('REDIS_URL', () => {
-  it('a single server is left to ioredis as written', () => {
+  it('a single server is left to ioredis as written, its database number read', () => {
     expect(parseRedisUrl('rediss://:pw@cache:6380/2')).toEqual({
       kind: 'standalone',
       url: 'rediss://:pw@cache:6380/2',
+      db: 2,
     });
+    expect(parseRedisUrl('redis://cache')).toMatchObject({ db: 0 });
+    expect(parseRedisUrl('redis://cache:6379/')).toMatchObject({ db: 0 });
+    expect(parseRedisUrl('redis://[::1]:6379?db=3')).toMatchObject({ db: 3 }); // ioredis reads ?db= too
   });
 
   it('redis+cluster:// lists seed nodes, with credentials and TLS', () => {
@@ -45,6 +49,16 @@ describe('REDIS_URL', () => {
     ['redis+sentinel://s1:26379', /names no master/],
     ['redis+cluster://a:99999', /"a:99999" is not host:port/],
     ['redis+cluster://:secret@a:x', /not host:port/],
+    // What ioredis would throw on (TypeError: Invalid URL), or send as SELECT NaN.
+    ['redis://127.0.0.1:99999', /not a valid URL \(a port is 1–65535\)/],
+    ['redis://127.0.0.1:0', /the port must be 1–65535/],
+    ['redis://', /names no host/],
+    ['redis://127.0.0.1:6379/abc', /"abc" is not a database number/],
+    ['redis://127.0.0.1:6379/1/2', /"1\/2" is not a database number/],
+    ['redis://127.0.0.1:6379/-1', /"-1" is not a database number/],
+    ['redis://127.0.0.1:6379?db=x', /"x" is not a database number/],
+    ['redis://127.0.0.1:6379/99999999999', /not a database number/],
+    ['redis+cluster://a:7000,b:7000/3', /a Redis Cluster has only database 0/],
   ])('%s is refused with a message that says why', (url, message) => {
     expect(() => parseRedisUrl(url)).toThrow(RedisUrlError);
     expect(() => parseRedisUrl(url)).toThrow(message);

@@ -1,8 +1,8 @@
 /**
  * pressureOf (src/admission/resource-monitor.ts): a resource sample → the pool's
  * pressure level. Any one measure past its threshold is enough; `critical` wins
- * over `high`; a threshold is reached at equality; a buffered-bytes threshold of 0
- * turns that measure off; lag past the shed threshold is critical only on the second
+ * over `high`; a threshold is reached at equality; a threshold of 0 turns its measure
+ * off at its level (every one of the six); lag past the shed threshold is critical only on the second
  * sample in a row (one stall saturates, a sustained one sheds).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -63,6 +63,22 @@ describe('pressureOf', () => {
     const shedOnly: AdmissionConfig = { ...defaults, saturate: { ...defaults.saturate, bufferedBytes: 0 } };
     expect(pressureOf({ ...calm, bufferedBytes: 300 * MiB }, shedOnly)).toBe('normal');
     expect(pressureOf({ ...calm, bufferedBytes: 600 * MiB }, shedOnly)).toBe('critical');
+  });
+
+  it('a heap or lag threshold of 0 turns that measure off too, at either level (SHED_HEAP_RATIO=0 sheds nobody)', () => {
+    const heapOff = loadConfig({ SATURATE_HEAP_RATIO: '0', SHED_HEAP_RATIO: '0' }).admission;
+    expect(pressureOf({ ...calm, heapRatio: 0 }, heapOff)).toBe('normal');
+    expect(pressureOf({ ...calm, heapRatio: 1 }, heapOff)).toBe('normal');
+    const heapSaturateOnly = loadConfig({ SATURATE_HEAP_RATIO: '0.5', SHED_HEAP_RATIO: '0' }).admission;
+    expect(pressureOf({ ...calm, heapRatio: 0.4 }, heapSaturateOnly)).toBe('normal');
+    expect(pressureOf({ ...calm, heapRatio: 0.99 }, heapSaturateOnly)).toBe('high');
+    const lagOff = loadConfig({ SATURATE_EVENT_LOOP_LAG_MS: '0', SHED_EVENT_LOOP_LAG_MS: '0' }).admission;
+    expect(pressureOf({ ...calm, lagMs: 0 }, lagOff, true)).toBe('normal');
+    expect(pressureOf({ ...calm, lagMs: 60_000 }, lagOff, true)).toBe('normal');
+    const lagShedOnly = loadConfig({ SATURATE_EVENT_LOOP_LAG_MS: '0' }).admission;
+    expect(pressureOf({ ...calm, lagMs: 200 }, lagShedOnly, true)).toBe('normal');
+    expect(pressureOf({ ...calm, lagMs: 500 }, lagShedOnly, false)).toBe('high');
+    expect(pressureOf({ ...calm, lagMs: 500 }, lagShedOnly, true)).toBe('critical');
   });
 
   it('one measure past its threshold is enough, and the worst level wins', () => {

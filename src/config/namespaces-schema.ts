@@ -9,6 +9,7 @@
  * ```
  */
 import { type Static, Type as T } from '@sinclair/typebox';
+import { COUNT_MAX } from './config-schema.ts';
 
 /** A namespace: a channel name up to its first `:` (so without one). */
 export const NAMESPACE_PATTERN = '^[A-Za-z0-9_.\\-]{1,128}$';
@@ -18,7 +19,7 @@ export const NamespaceOptionsSchema = T.Object(
     historyMaxEvents: T.Optional(
       T.Integer({
         minimum: 1,
-        maximum: Number.MAX_SAFE_INTEGER,
+        maximum: COUNT_MAX,
         description:
           'Events kept per channel (approximate: trimmed on append by whole stream nodes, so a few more may stay). Default: `CHANNEL_RETENTION`',
       }),

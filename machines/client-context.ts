@@ -77,6 +77,11 @@ export interface ClientMachineInput {
   random?: () => number;
   /** The clock, ms since the epoch. @defaultValue Date.now */
   now?: () => number;
+  /**
+   * Whether there is a network (a browser's `navigator.onLine`), read whenever an attempt ends: a
+   * page may start offline and never hear an `offline` event. @defaultValue () => true
+   */
+  isOnline?: () => boolean;
 }
 
 /**
@@ -98,7 +103,7 @@ export const CLIENT_MACHINE_DEFAULTS = {
   refreshInBand: true,
   refreshLeadMs: 30_000,
   refreshJitter: 0.1,
-} as const satisfies Required<Omit<ClientMachineInput, 'random' | 'now' | 'lineActivity'>>;
+} as const satisfies Required<Omit<ClientMachineInput, 'random' | 'now' | 'lineActivity' | 'isOnline'>>;
 
 export interface ClientContext
   extends Required<
@@ -182,6 +187,7 @@ export function initialContext(input: ClientMachineInput): ClientContext {
     },
     random: input.random ?? Math.random,
     now: input.now ?? Date.now,
+    isOnline: input.isOnline ?? (() => true),
     retryDelayMs: 0,
     exhausted: false,
     visibleRetryUsed: false,

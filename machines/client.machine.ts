@@ -17,7 +17,9 @@
  *   new token. `unmanaged` when the token has no `exp` or nothing can replace it.
  * - reconnecting: waiting out a backoff with full jitter above a floor (never less than
  *   the server's `retryAfterMs`); optionally `checking` the gateway's readiness first,
- *   which costs no attempt; `offline` while the browser says there is no network.
+ *   which costs no attempt; `offline` while the browser says there is no network — told by
+ *   its `offline` event, or read (`networkDown`) when an attempt ends, for a page that
+ *   started offline hears no event. `online` ends the wait at once, in `offline` and `waiting`.
  * - failed: `stopped` after a non-retryable error (until `connect()`), or `exhausted` when
  *   a bounded number of attempts ran out — then a readiness probe, at a slow jittered
  *   cadence and whenever the network returns or the page becomes visible, brings the
@@ -118,6 +120,8 @@ export const clientMachine = setup({
     /** One early retry on page focus per wait that ran its course. */
     visibleRetryLeft: ({ context }) => !context.visibleRetryUsed,
     probeFirst: ({ context }) => context.probeBeforeConnect,
+    /** The browser says there is no network: an attempt now would fail, and prove nothing. */
+    networkDown: ({ context }) => !context.isOnline(),
     /** getToken() failed in its own way (no code of the application's choosing). */
     tokenSourceFailed: (_, params: { error: unknown }) =>
       toFailure(params.error).code === 'TOKEN_UNAVAILABLE',
@@ -203,11 +207,24 @@ export const clientMachine = setup({
           invoke: {
             id: 'token',
             src: 'fetchToken',
-            onDone: {
-              target: 'opening',
-              actions: { type: 'openSocket', params: ({ event }) => ({ token: event.output }) },
-            },
+            onDone: [
+              {
+                guard: 'networkDown',
+                target: '#client.lost',
+                actions: { type: 'recordFailure', params: { code: 'NETWORK_OFFLINE', retryable: true } },
+              },
+              {
+                target: 'opening',
+                actions: { type: 'openSocket', params: ({ event }) => ({ token: event.output }) },
+              },
+            ],
             onError: [
+              // No network explains the failure: no readiness check (it would fail the same way).
+              {
+                guard: 'networkDown',
+                target: '#client.lost',
+                actions: { type: 'recordFailure', params: ({ event }) => toFailure(event.error) },
+              },
               {
                 guard: { type: 'tokenSourceFailed', params: ({ event }) => ({ error: event.error }) },
                 target: 'checkingGateway',
@@ -421,9 +438,17 @@ export const clientMachine = setup({
         },
       },
     },
-    /** Decides, for every kind of loss, whether to try again. */
+    /**
+     * Decides, for every kind of loss, whether to try again. Without a network, anything worth
+     * retrying waits for it, as NETWORK_OFFLINE, and spends no attempt.
+     */
     lost: {
       always: [
+        {
+          guard: and(['worthRetrying', 'networkDown']),
+          target: 'reconnecting.offline',
+          actions: { type: 'recordFailure', params: { code: 'NETWORK_OFFLINE', retryable: true } },
+        },
         { guard: and(['worthRetrying', 'hasAttemptsLeft']), target: 'reconnecting' },
         { guard: 'worthRetrying', target: 'failed.exhausted', actions: 'markExhausted' },
         { target: 'failed.stopped' },
@@ -442,6 +467,9 @@ export const clientMachine = setup({
           },
           on: {
             'network.offline': 'offline',
+            // The network is back (it may have been gone without an `offline` event): try now,
+            // unless the gateway asked for this wait.
+            'network.online': { guard: 'noServerHint', target: '#client.connecting' },
             // Back on the page: try now rather than wait out a long backoff — once per full wait.
             'page.visible': {
               guard: and(['noServerHint', 'visibleRetryLeft']),

@@ -162,6 +162,50 @@ describe('client machine — pure transitions', () => {
     expect(online.value).toEqual({ connecting: 'authorizing' });
   });
 
+  it('an attempt that ends while the network is down waits offline, spending no attempt, and says why', () => {
+    const offline = { maxAttempts: 1, isOnline: () => false };
+    // getToken() failed (a fetch without a network): no readiness check, no GATEWAY_UNREACHABLE.
+    const noToken = walk(offline, { type: 'client.connect' }, tokenFailed(new TypeError('Failed to fetch')));
+    expect(noToken.value).toEqual({ reconnecting: 'offline' });
+    expect(noToken.context).toMatchObject({ attempt: 0, lastError: { code: 'NETWORK_OFFLINE' } });
+    // A token came (a fixed one) but there is no network to open a socket on.
+    const [noSocket, actions] = transition(
+      clientMachine,
+      walk(offline, { type: 'client.connect' }),
+      tokenFetched(),
+    );
+    expect(noSocket.value).toEqual({ reconnecting: 'offline' });
+    expect(effects(actions)).not.toContain('openSocket');
+    // A loss while offline, however many times: never exhausted.
+    let snapshot = noToken;
+    for (let i = 0; i < 3; i++) {
+      [snapshot] = transition(clientMachine, snapshot, { type: 'network.online' });
+      [snapshot] = transition(clientMachine, snapshot, lostWith(CONNECTION_LOST));
+    }
+    expect(snapshot.value).toEqual({ reconnecting: 'offline' });
+    expect(snapshot.context.attempt).toBe(0);
+    // The application's own verdict still stands.
+    expect(walk(offline, { type: 'client.connect' }, tokenFailed(AUTH_INVALID)).value).toEqual({
+      failed: 'stopped',
+    });
+  });
+
+  it('online while waiting out a backoff retries at once — unless the server asked for the wait', () => {
+    const waiting = walk({}, { type: 'client.connect' }, lostWith(CONNECTION_LOST));
+    expect(waiting.value).toEqual({ reconnecting: 'waiting' });
+    expect(transition(clientMachine, waiting, { type: 'network.online' })[0].value).toEqual({
+      connecting: 'authorizing',
+    });
+    const asked = walk(
+      {},
+      { type: 'client.connect' },
+      lostWith({ code: 'SERVER_BUSY', retryable: true, retryAfterMs: 2000, retryAfterFromServer: true }),
+    );
+    expect(transition(clientMachine, asked, { type: 'network.online' })[0].value).toEqual({
+      reconnecting: 'waiting',
+    });
+  });
+
   it('page.visible retries at once — unless the server asked us to wait', () => {
     const free = walk({}, { type: 'client.connect' }, lostWith(CONNECTION_LOST));
     expect(transition(clientMachine, free, { type: 'page.visible' })[0].value).toEqual({

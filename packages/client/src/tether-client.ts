@@ -168,7 +168,13 @@ export class TetherClient extends TypedEmitter<ClientEvents> {
           },
         },
       }),
-      { input: { ...machineInput(o), lineActivity: () => this.link.activity } },
+      {
+        input: {
+          ...machineInput(o),
+          lineActivity: () => this.link.activity,
+          isOnline: o.networkAware ? isOnline : undefined,
+        },
+      },
     );
     this.actor.subscribe((snapshot) => {
       const change = this.reporter.next(snapshot);
@@ -409,11 +415,8 @@ export class TetherClient extends TypedEmitter<ClientEvents> {
     return this.actor.getSnapshot().matches('connected') && this.link.isOpen;
   }
 
+  /** Only with a network: the machine checked (`networkDown`) before asking for this. */
   private openSocket(token: string | undefined): void {
-    if (this.options.networkAware && !isOnline()) {
-      queueMicrotask(() => this.actor.send({ type: 'network.offline' }));
-      return;
-    }
     this.router.beginConnection();
     this.link.open(token);
   }

@@ -34,6 +34,8 @@ export interface RouterHooks {
   refreshed(tokenExpiresInMs: number | undefined): void;
   /** Our `refresh` was answered with an error that does not close the connection. */
   refreshFailed(error: TetherClientError): void;
+  /** Our `hello` was refused without a close: the gateway waits for a corrected one we cannot send. */
+  helloRefused(error: TetherClientError): void;
   queued(position: number, estimatedWaitMs: number): void;
   pong(): void;
 }
@@ -54,6 +56,8 @@ export class FrameRouter {
   private resumeError: TetherClientError | undefined;
   /** The ref of the `refresh` waiting for its answer on this connection. */
   private refreshRef: string | undefined;
+  /** This connection's `welcome` came. */
+  private welcomed = false;
   /**
    * Server clock minus this clock at `welcome`, ms. Token expiries are turned into this clock with
    * it alone, for the whole connection, so the same `exp` always lands on the same instant here.
@@ -90,6 +94,7 @@ export class FrameRouter {
   }
 
   beginConnection(): void {
+    this.welcomed = false;
     this.closingError = undefined;
     this.refreshRef = undefined;
   }
@@ -233,6 +238,7 @@ export class FrameRouter {
       );
       for (const channel of this.positions.channels(isInbox)) this.positions.forget(channel);
     }
+    this.welcomed = true;
     this.resumeError = undefined;
     this.session = { sessionId: frame.sessionId, resumeToken: frame.resumeToken };
     this.welcome = frame;
@@ -282,6 +288,13 @@ export class FrameRouter {
     }
     if (isErrorCode(frame.code) && errorSpec(frame.code).closeCode !== undefined) {
       this.closingError = frame; // reported once, with the close that follows
+      return;
+    }
+    // Before `welcome`, a `client` error without a ref answers the `hello` (docs/protocol.md §4: the
+    // gateway keeps waiting for a valid one). This SDK would send the same again: the attempt ends.
+    // Errors of other categories there (RESUME_EXPIRED, a dropped channel) come before a `welcome`.
+    if (!this.welcomed && frame.ref === undefined && frame.category === 'client') {
+      this.hooks.helloRefused(error);
       return;
     }
     if (frame.ref !== undefined && frame.ref === this.refreshRef) {

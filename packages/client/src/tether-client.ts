@@ -129,6 +129,10 @@ export class TetherClient extends TypedEmitter<ClientEvents> {
           failure: { code: error.code, retryable: error.retryable },
         });
       },
+      helloRefused: (error) => {
+        this.link.close(false);
+        this.lose(error);
+      },
       queued: (position, estimatedWaitMs) =>
         this.actor.send({ type: 'socket.queued', position, estimatedWaitMs }),
       pong: () => this.actor.send({ type: 'heartbeat.pong' }),

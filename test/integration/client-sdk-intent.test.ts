@@ -127,6 +127,19 @@ describe('SDK intent across a reconnect', () => {
     expect(received).toEqual([kept]);
   });
 
+  it('ready() after unsubscribe() rejects with UNSUBSCRIBED, not CLIENT_CLOSED: the client is still connected', async () => {
+    const client = newClient(`unsubscribed-${randomUUID().slice(0, 8)}`);
+    const room = client.subscribe(channelName());
+    client.connect();
+    await room.ready();
+    const waiting = client.subscribe(channelName()).ready(); // not confirmed yet when it is dropped
+    client.subscriptions.at(-1)?.unsubscribe();
+    room.unsubscribe();
+    await expect(waiting).rejects.toMatchObject({ code: 'UNSUBSCRIBED', retryable: false });
+    await expect(room.ready()).rejects.toMatchObject({ code: 'UNSUBSCRIBED', retryable: false });
+    expect(client.state).toBe('connected');
+  });
+
   it('its own unsubscribe() and subscribe() in one breath leave the new subscription standing', async () => {
     const channel = channelName();
     const client = newClient(`quick-${randomUUID().slice(0, 8)}`);

@@ -95,7 +95,7 @@ describe('a subscription', () => {
     expect(socket.sentOfType('unsubscribe')).toEqual([
       { type: 'unsubscribe', channel: 'room:2', ref: expect.any(String) },
     ]);
-    await expect(room.ready()).rejects.toMatchObject({ code: 'CLIENT_CLOSED' });
+    await expect(room.ready()).rejects.toMatchObject({ code: 'UNSUBSCRIBED' });
     expect(client.subscriptions).toEqual([]);
   });
 });

@@ -104,6 +104,12 @@ export const CLIENT_ERRORS = {
     message: 'The client was disconnected before this request completed.',
     recovery: 'Call connect() and send it again.',
   },
+  UNSUBSCRIBED: {
+    category: 'client',
+    retryable: false,
+    message: 'unsubscribe() ended this subscription; it waits for nothing and receives nothing more.',
+    recovery: 'Call client.subscribe(channel) again for a new subscription, and wait on its ready().',
+  },
   UNSUBSCRIBED_BY_SERVER: {
     category: 'client',
     retryable: false,

@@ -20,7 +20,7 @@ import type {
 } from './shared.ts';
 import { AT_LEAST_JITTER, jitteredAtLeast } from './shared.ts';
 import type { SocketLink } from './socket-link.ts';
-import { type PresencePage, type SubscribeOptions, Subscription } from './subscription.ts';
+import { type PresencePage, type SubscribeOptions, Subscription, unsubscribedError } from './subscription.ts';
 import { TetherClientError } from './tether-client-error.ts';
 
 /** Wait before re-asking after a retryable refusal without a hint, ms. */
@@ -281,10 +281,7 @@ export class SubscriptionSet {
     const { channel } = subscription;
     this.inFlight.delete(channel);
     this.startedLate.delete(channel);
-    subscription.end(
-      'unsubscribed',
-      new TetherClientError('CLIENT_CLOSED', { detail: `unsubscribed from ${channel}` }),
-    );
+    subscription.end('unsubscribed', unsubscribedError(channel));
     if (!this.deps.isConnected()) {
       this.releasedOffline.add(channel);
       return;

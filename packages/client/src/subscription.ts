@@ -22,6 +22,10 @@ import { TypedEmitter } from './typed-emitter.ts';
 
 export type { StreamPosition };
 
+/** What a wait on a subscription ended by `unsubscribe()` is told: the client itself may be fine. */
+export const unsubscribedError = (channel: string) =>
+  new TetherClientError('UNSUBSCRIBED', { detail: `unsubscribed from ${channel}` });
+
 export type SubscriptionState = 'subscribing' | 'subscribed' | 'unsubscribed' | 'failed';
 
 export interface SubscriptionStateChange {
@@ -137,9 +141,7 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
   ready(): Promise<ChannelResume> {
     if (this.current === 'subscribed' && this.confirmed) return Promise.resolve(this.confirmed);
     if (!this.active) {
-      const error =
-        this.lastError ??
-        new TetherClientError('CLIENT_CLOSED', { detail: `unsubscribed from ${this.channel}` });
+      const error = this.lastError ?? unsubscribedError(this.channel);
       return Promise.reject(error);
     }
     // The intent stays (a later connect() sends it), but nobody is told to wait for nothing.

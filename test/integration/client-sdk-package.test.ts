@@ -5,7 +5,9 @@
  * - the quick-start example at the top of docs/client.md runs as written against a real
  *   gateway (development mode, so its `/dev/token` mints the token);
  * - the React bindings render on the server (react-dom/server) with a live client;
- * - the declarations type-check in a strict TypeScript project, and catch a typo.
+ * - the declarations type-check in a strict TypeScript project, and catch a typo;
+ * - every `ts` block of docs/client.md compiles in that project (stubs stand for the app's own
+ *   names), so the examples cannot drift from the types.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -30,6 +32,44 @@ async function docExample(file: string, name: string): Promise<string> {
   const match = /```\w*\n([\s\S]*?)```/.exec(text.slice(marker));
   if (!match?.[1]) throw new Error(`${file}: example ${name} has no code block`);
   return match[1];
+}
+
+/** Every fenced block of this language in a markdown file, with the line it starts on. */
+async function docBlocks(file: string, language: string): Promise<{ line: number; code: string }[]> {
+  const text = await readFile(`${ROOT}${file}`, 'utf8');
+  const blocks: { line: number; code: string }[] = [];
+  for (const match of text.matchAll(new RegExp(`^\`\`\`${language}\n([\\s\\S]*?)^\`\`\``, 'gm')))
+    blocks.push({ line: text.slice(0, match.index).split('\n').length, code: match[1] ?? '' });
+  return blocks;
+}
+
+/** The application's own names the examples use, declared for a block that uses but does not define them. */
+const DOC_STUBS: Record<string, string> = {
+  TetherClient: "import { TetherClient } from '@tether-gateway/client';",
+  client: "declare const client: import('@tether-gateway/client').TetherClient;",
+  room: "declare const room: import('@tether-gateway/client').Subscription;",
+  url: 'declare const url: string;',
+  getToken: 'declare function getToken(): Promise<string>;',
+  root: 'declare const root: { render(node: unknown): void };',
+  showBanner: 'declare function showBanner(text: string): void;',
+  showError: 'declare function showError(message: string, recovery: string): void;',
+  render: 'declare function render(id: string, data: unknown): void;',
+  reloadFromBackend: 'declare function reloadFromBackend(channels?: string[]): void;',
+  lastIdYouStored: 'declare const lastIdYouStored: string;',
+  addToList: 'declare function addToList(member: unknown): void;',
+  removeFromList: 'declare function removeFromList(member: unknown): void;',
+  setMessages: 'declare function setMessages(messages: unknown): void;',
+  api: 'declare const api: { loadRecentMessages(channel: string): Promise<unknown> };',
+};
+
+/** A docs block as a module of its own: the stubs for the free names it uses, then the block. */
+function withStubs(code: string): string {
+  const stubs = Object.entries(DOC_STUBS).filter(
+    ([name]) =>
+      new RegExp(`\\b${name}\\b`).test(code) &&
+      !new RegExp(`\\b(const|let|function|class|import)\\s+(\\{[^}]*)?\\b${name}\\b`).test(code),
+  );
+  return [...stubs.map(([, stub]) => stub), 'export {};', code].join('\n');
 }
 
 let gw: TestGateway;
@@ -118,21 +158,7 @@ describe('the packed @tether-gateway/client', () => {
   });
 
   it('its declarations type-check in a strict project, and catch a typo', async () => {
-    await writeFile(
-      `${project}/tsconfig.json`,
-      JSON.stringify({
-        compilerOptions: {
-          module: 'NodeNext',
-          moduleResolution: 'NodeNext',
-          strict: true,
-          noEmit: true,
-          skipLibCheck: false,
-          lib: ['ES2022', 'DOM'],
-          types: [],
-        },
-        files: ['app.ts', 'wrong.ts'],
-      }),
-    );
+    await writeTsconfig('tsconfig.json', ['app.ts', 'wrong.ts']);
     await writeFile(
       `${project}/app.ts`,
       [
@@ -153,13 +179,47 @@ describe('the packed @tether-gateway/client', () => {
       `${project}/wrong.ts`,
       "import { TetherClient } from '@tether-gateway/client';\nnew TetherClient({ url: 'ws://x/ws' }).subscribe('a').on('publicaton', () => {});\n",
     );
-    const tsc = `${ROOT}node_modules/typescript/bin/tsc`;
-    const result = await run(process.execPath, [tsc, '-p', project], { cwd: project }).then(
-      () => ({ stdout: '' }),
-      (error: { stdout: string }) => error,
-    );
-    const errors = result.stdout.split('\n').filter((line) => line.includes('error TS'));
+    const errors = await typeErrors('tsconfig.json');
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(/^wrong\.ts\(2,.*'"publicaton"'/);
   }, 60_000);
+
+  it('compiles every ts block of docs/client.md in strict mode', async () => {
+    const blocks = await docBlocks('docs/client.md', 'ts');
+    expect(blocks.length).toBeGreaterThan(5);
+    const files = blocks.map(({ line }) => `client-md-line-${line}.ts`);
+    for (const [i, { code }] of blocks.entries()) await writeFile(`${project}/${files[i]}`, withStubs(code));
+    await writeTsconfig('tsconfig.docs.json', files);
+    expect(await typeErrors('tsconfig.docs.json')).toEqual([]);
+  }, 60_000);
 });
+
+/** A strict project over these files of the installed package's user. */
+function writeTsconfig(name: string, files: string[]): Promise<void> {
+  return writeFile(
+    `${project}/${name}`,
+    JSON.stringify({
+      compilerOptions: {
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        target: 'ES2022',
+        strict: true,
+        noEmit: true,
+        skipLibCheck: false,
+        lib: ['ES2022', 'DOM'],
+        types: [],
+      },
+      files,
+    }),
+  );
+}
+
+/** tsc's `error TS` lines for a project file. */
+async function typeErrors(tsconfig: string): Promise<string[]> {
+  const tsc = `${ROOT}node_modules/typescript/bin/tsc`;
+  const result = await run(process.execPath, [tsc, '-p', `${project}/${tsconfig}`], { cwd: project }).then(
+    () => ({ stdout: '' }),
+    (error: { stdout: string }) => error,
+  );
+  return result.stdout.split('\n').filter((line) => line.includes('error TS'));
+}

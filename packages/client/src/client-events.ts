@@ -1,21 +1,42 @@
 /**
  * What a `TetherClient` tells the application, by emitter event name.
  */
-import type { ChannelResume, ClientStateName } from './shared.ts';
+import type { SnapshotFrom } from 'xstate';
+import type { ChannelResume, ClientStateName, clientMachine } from './shared.ts';
 import type { TetherClientError } from './tether-client-error.ts';
 
 export type { ClientStateName };
 
-export interface StateChange {
-  newState: ClientStateName;
+/**
+ * The machine's full state value (machines/client.machine.ts), e.g. `{ reconnecting: 'offline' }` or
+ * `{ connected: { heartbeat: 'live', token: 'valid' } }`.
+ */
+export type DetailedState = SnapshotFrom<typeof clientMachine>['value'];
+
+interface StateChangeBase {
   oldState: ClientStateName;
-  /** Why, when the new state is `reconnecting` or `failed`. */
-  error?: TetherClientError;
-  /** `reconnecting`: the next attempt starts in this many ms (absent while offline). */
-  retryInMs?: number;
   /** Reconnect attempts since the last `connected`. */
   attempt: number;
 }
+
+/**
+ * A change of the top-level state. `error` is there exactly when the new state is `reconnecting`
+ * or `failed` (every way there records a failure), so checking `newState` narrows it.
+ */
+export type StateChange =
+  | (StateChangeBase & {
+      newState: 'reconnecting';
+      /** Why. */
+      error: TetherClientError;
+      /** The next attempt starts in this many ms (absent while offline or checking readiness). */
+      retryInMs?: number;
+    })
+  | (StateChangeBase & { newState: 'failed' /** Why. */; error: TetherClientError; retryInMs?: undefined })
+  | (StateChangeBase & {
+      newState: Exclude<ClientStateName, 'reconnecting' | 'failed'>;
+      error?: undefined;
+      retryInMs?: undefined;
+    });
 
 export interface ChannelEvent {
   channel: string;

@@ -4,7 +4,7 @@
  * subscription stands, reconnections and uptime. Plain data: log it, show it, send it.
  */
 import type { SnapshotFrom } from 'xstate';
-import type { ClientStateName } from './client-events.ts';
+import type { ClientStateName, DetailedState } from './client-events.ts';
 import type { clientMachine } from './shared.ts';
 import type { StreamPosition, Subscription, SubscriptionState } from './subscription.ts';
 import type { TetherClientError } from './tether-client-error.ts';
@@ -13,7 +13,7 @@ import type { TransportName } from './transport-choice.ts';
 export interface ClientStats {
   state: ClientStateName;
   /** The machine's full state value, e.g. `{ reconnecting: 'waiting' }`. */
-  detailedState: unknown;
+  detailedState: DetailedState;
   /** Reconnect attempts since the last `connected`. */
   attempt: number;
   /** `Infinity` unless a bounded mode was chosen. */

@@ -16,6 +16,7 @@ export type {
   ChannelEvent,
   ClientEvents,
   ClientStateName,
+  DetailedState,
   PublishAck,
   PublishOptions,
   RecoveredNotice,

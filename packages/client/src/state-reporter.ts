@@ -47,18 +47,33 @@ export class StateReporter {
     return this.reported.error;
   }
 
+  /** Why the client is reconnecting or failed: every way into `lost` records a failure (machines/client.machine.ts). */
+  private why(context: ClientContext): TetherClientError {
+    return this.errorFor(context) ?? new TetherClientError('CONNECTION_CLOSED');
+  }
+
   /** The change to announce, or undefined when the top-level state is the same. */
   next(snapshot: SnapshotFrom<typeof clientMachine>): StateChange | undefined {
     const { context } = snapshot;
     const newState = topLevelState(snapshot.value);
     if (newState === this.current) return undefined;
-    const change: StateChange = { newState, oldState: this.current, attempt: context.attempt };
+    const base = { oldState: this.current, attempt: context.attempt };
     this.current = newState;
-    if (newState === 'reconnecting' || newState === 'failed') change.error = this.errorFor(context);
     this.retryAt = undefined;
-    if (newState === 'reconnecting' && snapshot.matches({ reconnecting: 'waiting' })) {
-      change.retryInMs = context.retryDelayMs;
-      this.retryAt = Date.now() + context.retryDelayMs;
+    let change: StateChange;
+    if (newState === 'reconnecting') {
+      const waiting = snapshot.matches({ reconnecting: 'waiting' });
+      if (waiting) this.retryAt = Date.now() + context.retryDelayMs;
+      change = {
+        ...base,
+        newState,
+        error: this.why(context),
+        ...(waiting && { retryInMs: context.retryDelayMs }),
+      };
+    } else if (newState === 'failed') {
+      change = { ...base, newState, error: this.why(context) };
+    } else {
+      change = { ...base, newState };
     }
     if (newState === 'connected') {
       this.lastSocketError = undefined;

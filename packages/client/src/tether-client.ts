@@ -15,7 +15,7 @@
  */
 import { type Actor, createActor, fromPromise } from 'xstate';
 import { ChannelPositions } from './channel-positions.ts';
-import type { ClientEvents, PublishAck, PublishOptions } from './client-events.ts';
+import type { ClientEvents, DetailedState, PublishAck, PublishOptions } from './client-events.ts';
 import {
   machineInput,
   type ResolvedOptions,
@@ -202,7 +202,7 @@ export class TetherClient extends TypedEmitter<ClientEvents> {
   }
 
   /** The machine's full state value, e.g. `{ connecting: 'queued' }` or `{ reconnecting: 'offline' }`. */
-  get detailedState(): unknown {
+  get detailedState(): DetailedState {
     return this.actor.getSnapshot().value;
   }
 

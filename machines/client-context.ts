@@ -62,6 +62,11 @@ export interface ClientMachineInput {
    */
   lineActivity?: () => LineActivity;
   /**
+   * The token is a fixed one (the SDK's `token` option, no getToken()): no new one can be had, so
+   * an expired one ends in `failed` instead of being sent again. @defaultValue false
+   */
+  fixedToken?: boolean;
+  /**
    * Refresh the token in band before it expires (needs a token source that can give a new
    * one). @defaultValue true
    */
@@ -100,6 +105,7 @@ export const CLIENT_MACHINE_DEFAULTS = {
   queueTimeoutMs: 60_000,
   pingIntervalMs: 20_000,
   pongTimeoutMs: 10_000,
+  fixedToken: false,
   refreshInBand: true,
   refreshLeadMs: 30_000,
   refreshJitter: 0.1,
@@ -180,6 +186,7 @@ export function initialContext(input: ClientMachineInput): ClientContext {
     pongTimeoutMs: input.pongTimeoutMs ?? d.pongTimeoutMs,
     lineActivity: input.lineActivity,
     pingSentAt: 0,
+    fixedToken: input.fixedToken ?? d.fixedToken,
     refreshInBand: input.refreshInBand ?? d.refreshInBand,
     refresh: {
       leadMs: input.refreshLeadMs ?? d.refreshLeadMs,

@@ -92,10 +92,14 @@ export const clientMachine = setup({
   guards: {
     /**
      * Retryable — or a refused refresh (AUTH_REFRESH_REJECTED, not retryable with the same token):
-     * the reconnect asks getToken() for a new token, so one more attempt can pass.
+     * the reconnect asks getToken() for a new token, so one more attempt can pass. An expired token
+     * is retryable only because a new one can be fetched: a fixed token would be refused again.
      */
-    worthRetrying: ({ context }) =>
-      context.lastError?.retryable === true || context.lastError?.code === 'AUTH_REFRESH_REJECTED',
+    worthRetrying: ({ context }) => {
+      const failure = context.lastError;
+      if (context.fixedToken && failure?.code === 'AUTH_TOKEN_EXPIRED') return false;
+      return failure?.retryable === true || failure?.code === 'AUTH_REFRESH_REJECTED';
+    },
     /** The token expires, and a new one can be had to send before it does. */
     refreshable: ({ context }) => context.refreshInBand && context.tokenExpiresAt !== undefined,
     /** The planned retry of a refresh still comes before the token expires. */

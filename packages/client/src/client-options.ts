@@ -235,6 +235,7 @@ export function machineInput(o: ResolvedOptions): ClientMachineInput {
     pingIntervalMs: o.pingIntervalMs,
     pongTimeoutMs: o.pongTimeoutMs,
     // Only a token source can give a new token; a fixed one would be the same token again.
+    fixedToken: o.getToken === undefined,
     refreshInBand: o.refreshInBand && o.getToken !== undefined,
     refreshLeadMs: o.refreshLeadMs,
     refreshJitter: o.refreshJitter,

@@ -5,7 +5,12 @@
  * WebSocket endpoint; default this origin's /ws), `autoconnect=false` (start idle,
  * connect on the button), `transport` (`websocket` or `sse` forces one; default auto).
  */
-import { type StateChange, TetherClient, TetherClientError } from '../../../packages/client/src/index.ts';
+import {
+  type StateChange,
+  type Subscription,
+  TetherClient,
+  TetherClientError,
+} from '../../../packages/client/src/index.ts';
 import { renderReport } from './diagnose-view.ts';
 import { MessageList } from './message-list.ts';
 import { statusView } from './status-text.ts';
@@ -37,7 +42,8 @@ async function devToken(): Promise<string> {
 
 const client = new TetherClient({
   url,
-  getToken: givenToken ? () => givenToken : devToken,
+  // A token in the address is fixed: once it expires the client stops and the page says to get a new one.
+  ...(givenToken ? { token: givenToken } : { getToken: devToken }),
   clientName: 'tether-demo',
   transport: TRANSPORTS.find((name) => name === params.get('transport')),
 });
@@ -50,6 +56,43 @@ const demo = { client, received: [] as string[], states: [] as string[], attempt
 Object.assign(window, { tetherDemo: demo });
 
 let last: StateChange | undefined;
+/** What the page itself cannot do, told in the problem box: the address names no valid channel. */
+let pageProblem: { message: string; code: string; recovery: string } | undefined;
+
+/** The room, or undefined when `channel` is not a channel name: the page still connects and diagnoses. */
+function subscribeRoom(): Subscription | undefined {
+  try {
+    return client.subscribe(channel);
+  } catch (error) {
+    pageProblem = {
+      message: (error as Error).message,
+      code: '?channel=',
+      recovery:
+        'Open the page with a channel name of letters, digits and _ . : - (up to 128), e.g. ?channel=room:lobby.',
+    };
+    return undefined;
+  }
+}
+
+/** Why nothing shows: the connection is down, the room was refused, or the page has no room. */
+function currentProblem(
+  state: string,
+): { message: string; code: string; recovery: string; tone: string } | undefined {
+  const error = state === 'failed' || state === 'reconnecting' ? last?.error : undefined;
+  if (error) {
+    const recovery =
+      error.code === 'AUTH_TOKEN_EXPIRED' && givenToken
+        ? 'The token in this page’s address has expired: open the page with a new ?token=.'
+        : error.recovery;
+    const lead = state === 'failed' ? 'Stopped' : 'Disconnected';
+    return { message: `${lead}: ${error.message}`, code: error.code, recovery, tone: state };
+  }
+  if (room?.state === 'failed' && room.lastError) {
+    const { message, code, recovery } = room.lastError;
+    return { message: `Not subscribed to ${channel}: ${message}`, code, recovery, tone: 'failed' };
+  }
+  return pageProblem && { ...pageProblem, tone: 'failed' };
+}
 let queue: { position: number; estimatedWaitMs: number } | undefined;
 
 function render(): void {
@@ -62,6 +105,7 @@ function render(): void {
     queue: state === 'connecting' ? queue : undefined,
     errorCode: last?.error?.code,
     transport: client.transport,
+    roomProblem: room ? room.state === 'failed' && room.lastError?.code : 'bad ?channel=',
   });
   statusEl.dataset.state = state;
   (statusEl.querySelector('.dot') as HTMLElement).textContent = view.dot;
@@ -73,13 +117,13 @@ function render(): void {
   button.textContent = state === 'idle' || state === 'closed' ? 'Connect' : 'Reconnect now';
   // Why the connection is down, while it is: the cause and what to do, from the error registry.
   const problem = $('problem');
-  const error = state === 'failed' || state === 'reconnecting' ? last?.error : undefined;
-  problem.hidden = !error;
-  problem.dataset.state = state;
-  if (error) {
-    $('problem-message').textContent = `${state === 'failed' ? 'Stopped' : 'Disconnected'}: ${error.message}`;
-    $('problem-code').textContent = error.code;
-    $('problem-recovery').textContent = `What to do: ${error.recovery}`;
+  const shown = currentProblem(state);
+  problem.hidden = !shown;
+  if (shown) {
+    problem.dataset.state = shown.tone;
+    $('problem-message').textContent = shown.message;
+    $('problem-code').textContent = shown.code;
+    $('problem-recovery').textContent = `What to do: ${shown.recovery}`;
   }
   const { rttMs } = client.latency;
   $('meta').textContent = [
@@ -104,11 +148,12 @@ client.on('queued', (q) => {
   queue = q;
   render();
 });
-const room = client.subscribe(channel);
-room.on('publication', (event) => {
+const room = subscribeRoom();
+room?.on('publication', (event) => {
   demo.received.push(event.id);
   messages.show(event);
 });
+room?.on('state', () => render());
 client.on('recovered', ({ resumed, recovered, channels }) => {
   const el = $('recovered');
   el.hidden = false;
@@ -131,7 +176,7 @@ $<HTMLFormElement>('composer').addEventListener('submit', (e) => {
   e.preventDefault();
   const input = $<HTMLInputElement>('message');
   const text = input.value.trim();
-  if (!text) return;
+  if (!text || !room) return; // without a room there is nowhere to send it: the problem box says why
   input.value = '';
   const message = { user, text, mid: `${user}-${Date.now().toString(36)}-${(seq++).toString(36)}` };
   messages.addPending(message, client.state === 'connected' ? 'ack' : 'connection');
@@ -164,6 +209,6 @@ $('channel').textContent = channel;
 setInterval(render, 250);
 render();
 if (autoconnect) client.connect();
-room.ready().catch(() => {
+room?.ready().catch(() => {
   // A refused subscription or a failed connection explains itself in the status and problem box.
 });

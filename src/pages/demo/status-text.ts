@@ -20,12 +20,16 @@ export interface StatusInput {
   errorCode?: string;
   /** The transport of the open socket (client.transport). */
   transport?: 'websocket' | 'sse';
+  /** Why the page's room receives nothing though connected (a refusal's code); false or absent: it does. */
+  roomProblem?: string | false;
 }
 
 export function statusView(input: StatusInput): StatusView {
   switch (input.state) {
-    case 'connected':
-      return { dot: '●', text: input.transport === 'sse' ? 'connected over SSE (fallback)' : 'connected' };
+    case 'connected': {
+      const text = input.transport === 'sse' ? 'connected over SSE (fallback)' : 'connected';
+      return { dot: '●', text: input.roomProblem ? `${text}, not subscribed: ${input.roomProblem}` : text };
+    }
     case 'connecting':
       return input.queue
         ? {

@@ -35,7 +35,13 @@ export interface HealthReport {
   edge: EdgeInfo;
   pool: Record<string, unknown>;
   /** `sseStreams`: how many of the sockets are the SSE fallback's (docs/protocol.md §1.1). */
-  connections: { sockets: number; sseStreams: number; byState: Readonly<Record<string, number>> };
+  /** `byState`: actors in each live state now; `endedSinceStart`: actors ended in each final state. */
+  connections: {
+    sockets: number;
+    sseStreams: number;
+    byState: Readonly<Record<string, number>>;
+    endedSinceStart: Readonly<Record<string, number>>;
+  };
   redis: {
     status: string;
     roundTripMs: number | undefined;
@@ -84,6 +90,7 @@ export async function websocketHealth(sources: AdminSources): Promise<HealthRepo
       sockets: core.connections.size,
       sseStreams: sources.sseStreams(),
       byState: core.supervisor.stateCounts(),
+      endedSinceStart: core.supervisor.endedCounts(),
     },
     redis: {
       status: redisReady || redis.status !== 'ready' ? redis.status : 'not responding',

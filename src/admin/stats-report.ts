@@ -18,6 +18,7 @@ export function basicStats(sources: AdminSources) {
     pool: core.supervisor.poolState(),
     sockets: core.connections.size,
     sessions: core.supervisor.stateCounts(),
+    endedSinceStart: core.supervisor.endedCounts(),
     channelsRead: sources.channelsRead(),
   };
 }

@@ -15,13 +15,11 @@ import type { ConnectionActor } from './connection-actor.ts';
 import type { AdmissionLine } from './ports/admission-line.ts';
 
 export type PoolActor = Actor<typeof poolMachine>;
-export type ConnectionStateName =
-  | 'connecting'
-  | 'connected'
-  | 'reconnecting'
-  | 'failed'
-  | 'closed'
-  | 'handedOver';
+/** States an actor stays in (a gauge counts them now). */
+export type LiveStateName = 'connecting' | 'connected' | 'reconnecting';
+/** Final states: the actor ends there and is forgotten, so they are counted since start. */
+export type EndStateName = 'failed' | 'closed' | 'handedOver';
+export type ConnectionStateName = LiveStateName | EndStateName;
 
 export interface SupervisorHooks {
   /** Close connected clients in batches until none is left, then send `pool.drained`. */
@@ -62,14 +60,8 @@ export class Supervisor {
   /** Each supervised actor's state (full name) and the connection ID it is bound to. */
   private readonly tracked = new Map<ConnectionActor, Tracked>();
   private readonly transitionListeners: TransitionListener[] = [];
-  private readonly counts: Record<ConnectionStateName, number> = {
-    connecting: 0,
-    connected: 0,
-    reconnecting: 0,
-    failed: 0,
-    closed: 0,
-    handedOver: 0,
-  };
+  private readonly live: Record<LiveStateName, number> = { connecting: 0, connected: 0, reconnecting: 0 };
+  private readonly ended: Record<EndStateName, number> = { failed: 0, closed: 0, handedOver: 0 };
 
   constructor(
     input: PoolInput,
@@ -143,8 +135,9 @@ export class Supervisor {
       const top = topState(snapshot.value);
       const fromTop = entry.top;
       if (fromTop !== top) {
-        if (fromTop) this.counts[fromTop]--;
-        this.counts[top]++;
+        if (fromTop && isLive(fromTop)) this.live[fromTop]--;
+        if (isLive(top)) this.live[top]++;
+        else this.ended[top]++;
         entry.top = top;
       }
       if (from === 'connecting.queued' && to !== 'connecting.handshake.attaching') this.leftLine(snapshot);
@@ -170,8 +163,14 @@ export class Supervisor {
     for (const [id, actor] of this.bySession) if (this.tracked.get(actor)?.state === 'connected') yield id;
   }
 
-  stateCounts(): Readonly<Record<ConnectionStateName, number>> {
-    return this.counts;
+  /** Actors in each live state now. */
+  stateCounts(): Readonly<Record<LiveStateName, number>> {
+    return this.live;
+  }
+
+  /** Actors that ended in each final state since the process started. */
+  endedCounts(): Readonly<Record<EndStateName, number>> {
+    return this.ended;
   }
 
   poolState(): string {
@@ -223,6 +222,10 @@ export function stateName(value: string | Record<string, unknown>): string {
   if (typeof value === 'string') return value;
   for (const key in value) return `${key}.${stateName(value[key] as string | Record<string, unknown>)}`;
   return '';
+}
+
+function isLive(state: ConnectionStateName): state is LiveStateName {
+  return state === 'connecting' || state === 'connected' || state === 'reconnecting';
 }
 
 /** `connecting` from `{ connecting: { handshake: 'attaching' } }`. */

@@ -7,7 +7,7 @@
  */
 import { Gauge, Registry } from 'prom-client';
 import type { PoolContext } from '../../machines/pool.machine.ts';
-import type { ConnectionStateName } from '../core/supervisor.ts';
+import type { LiveStateName } from '../core/supervisor.ts';
 import { metrics, registry as processRegistry } from './metrics.ts';
 
 const POOL_STATES = ['accepting', 'saturated', 'shedding', 'draining', 'stopped'] as const;
@@ -15,7 +15,7 @@ const PRESSURE_LEVEL = { normal: 0, high: 1, critical: 2 } as const;
 
 /** What the gauges read from one gateway. */
 export interface GatewayGaugeSource {
-  stateCounts(): Readonly<Record<ConnectionStateName, number>>;
+  stateCounts(): Readonly<Record<LiveStateName, number>>;
   poolState(): string;
   poolContext(): PoolContext;
   openSockets(): number;
@@ -52,7 +52,6 @@ export function gatewayMetrics(source: GatewayGaugeSource): GatewayMetrics {
     'Connection actors by state (connecting includes those queued for admission)',
     (g) => {
       const counts = source.stateCounts();
-      // Terminal states are passing through (actors are forgotten once done): report the live ones.
       for (const state of ['connecting', 'connected', 'reconnecting'] as const)
         g.set({ state }, counts[state]);
     },

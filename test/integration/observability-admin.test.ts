@@ -109,6 +109,29 @@ describe('with the admin key', () => {
     expect(health.config.find((c: { name: string }) => c.name === 'auth').ok).toBe(true);
   });
 
+  it('/ws/stats counts live states now and final states since start, apart', async () => {
+    type Counts<K extends string> = Record<K, number>;
+    type Stats = {
+      sessions: Counts<'connecting' | 'connected' | 'reconnecting'>;
+      endedSinceStart: Counts<'failed' | 'closed' | 'handedOver'>;
+    };
+    const stats = async () => (await (await fetch(`${gw.http}/ws/stats`)).json()) as Stats;
+    const before = await stats();
+    const { client } = await TestClient.session(gw.url, { token: await mintToken({ sub: 'nell' }) });
+    expect((await stats()).sessions.connected).toBe(before.sessions.connected + 1);
+    client.send({ type: 'bye' });
+    await eventually(
+      async () => (await stats()).endedSinceStart.closed === before.endedSinceStart.closed + 1,
+      'the session closed',
+    );
+    const after = await stats();
+    // A closed session is no longer counted as one: the live counts are back where they were.
+    expect(after.sessions).toEqual(before.sessions);
+    expect(Object.keys(after.sessions).sort()).toEqual(['connected', 'connecting', 'reconnecting']);
+    const health = await (await fetch(`${gw.http}/health/websocket`, { headers: admin })).json();
+    expect(health.connections.endedSinceStart).toEqual(after.endedSinceStart);
+  });
+
   it('/ws/stats/detailed and GET /connections/:id describe a live connection, without secrets', async () => {
     const token = await mintToken({ sub: 'olga', tier: 'pro' });
     const { client, welcome } = await TestClient.session(gw.url, { token });

@@ -103,7 +103,7 @@ describe.each(TRANSPORTS)('over %s', (transport: Transport) => {
       const before = await publishMany(gw.http, channel, 2);
       await first.client.waitForEvents(2);
       const sessionKey = `${gw.prefix}:{s:${first.welcome.sessionId}}`;
-      const failedBefore = gw.gateway.core.supervisor.stateCounts().failed;
+      const failedBefore = gw.gateway.core.supervisor.endedCounts().failed;
 
       first.client.drop();
       await eventually(
@@ -112,7 +112,7 @@ describe.each(TRANSPORTS)('over %s', (transport: Transport) => {
       );
       const missed = await publishMany(gw.http, channel, 3);
       await eventually(
-        () => gw.gateway.core.supervisor.stateCounts().failed > failedBefore,
+        () => gw.gateway.core.supervisor.endedCounts().failed > failedBefore,
         'the session actor to fail',
       );
       await eventually(async () => (await redis.exists(sessionKey)) === 0, 'the session hash to be deleted');

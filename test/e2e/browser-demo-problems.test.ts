@@ -5,28 +5,19 @@
  * refuses (connected, but not subscribed), a `?token=` that has expired (stopped, not
  * retried: open the page with a new token).
  */
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mintToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
-import { DOT_COLOURS, demoRecord, launchChromium, sleep, status } from './browser.ts';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { mintToken } from '../support/gateway.ts';
+import { DOT_COLOURS, demoRecord, gatewayAndChromium, sleep, status } from './browser.ts';
 
-let gw: TestGateway;
-let browser: Browser;
-beforeAll(async () => {
-  gw = await startTestGateway();
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-  await gw?.stop();
-});
+const env = gatewayAndChromium();
 
 /** The demo opened with these query parameters, and the uncaught errors it throws. */
 async function openDemo(query: Record<string, string>): Promise<{ demo: Page; pageErrors: string[] }> {
-  const demo = await browser.newPage();
+  const demo = await env.browser.newPage();
   const pageErrors: string[] = [];
   demo.on('pageerror', (error) => pageErrors.push(error.message));
-  await demo.goto(`${gw.http}/demo?${new URLSearchParams(query)}`);
+  await demo.goto(`${env.gw.http}/demo?${new URLSearchParams(query)}`);
   return { demo, pageErrors };
 }
 

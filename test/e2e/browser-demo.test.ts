@@ -9,43 +9,33 @@
  */
 
 import { randomUUID } from 'node:crypto';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mintToken, publishHttp, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { mintToken, publishHttp } from '../support/gateway.ts';
 import {
   ARTIFACTS,
   DOT_COLOURS,
   demoRecord,
-  launchChromium,
+  gatewayAndChromium,
   newestMessageVisible,
   shownIds,
   sleep,
   status,
 } from './browser.ts';
 
-let gw: TestGateway;
-let browser: Browser;
-
-beforeAll(async () => {
-  gw = await startTestGateway();
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-  await gw?.stop();
-});
+const env = gatewayAndChromium();
 
 async function publishAll(channel: string, from: number, to: number): Promise<string[]> {
   const ids: string[] = [];
   for (let n = from; n <= to; n++)
-    ids.push(await publishHttp(gw.http, channel, { user: 'backend', text: `message ${n}` }));
+    ids.push(await publishHttp(env.gw.http, channel, { user: 'backend', text: `message ${n}` }));
   return ids;
 }
 
 /** Close every socket from the gateway's side. */
 function dropAll(how: 'abrupt' | 'restart'): number {
   let dropped = 0;
-  for (const conn of [...gw.gateway.core.connections.values()]) {
+  for (const conn of [...env.gw.gateway.core.connections.values()]) {
     if (how === 'abrupt')
       conn.socket?.close(); // no close frame: the browser sees 1006
     else conn.close('SERVICE_RESTART', { retryAfterMs: 2500, detail: 'e2e: every connection dropped' });
@@ -94,9 +84,9 @@ describe('demo page and dashboard in chromium', () => {
   it('reconnects after the gateway drops everyone, showing each event exactly once', async () => {
     const channel = `room:e2e-${randomUUID().slice(0, 8)}`;
     const token = await mintToken({ sub: 'browser-user' });
-    const context = await browser.newContext({ viewport: { width: 1200, height: 760 } });
+    const context = await env.browser.newContext({ viewport: { width: 1200, height: 760 } });
     const dashboard = await context.newPage();
-    await dashboard.goto(`${gw.http}/dashboard`);
+    await dashboard.goto(`${env.gw.http}/dashboard`);
     await dashboard.waitForFunction(
       () => document.querySelector('#m-connected')?.getAttribute('data-value') !== null,
     );
@@ -105,7 +95,7 @@ describe('demo page and dashboard in chromium', () => {
     const demo = await context.newPage();
     const consoleErrors: string[] = [];
     demo.on('pageerror', (error) => consoleErrors.push(error.message));
-    await demo.goto(`${gw.http}/demo?${new URLSearchParams({ token, channel, user: 'tester' })}`);
+    await demo.goto(`${env.gw.http}/demo?${new URLSearchParams({ token, channel, user: 'tester' })}`);
     await demo.waitForSelector('#status[data-state="connected"]', { timeout: 10_000 });
     expect(await status(demo)).toMatchObject({ text: '● connected', colour: DOT_COLOURS.green });
     expect(await demo.isDisabled('#reconnect')).toBe(true); // nothing to reconnect
@@ -198,11 +188,11 @@ describe('demo page and dashboard in chromium', () => {
 
   it('starts idle (grey ○); offline spends no attempts, and back online it connects', async () => {
     const token = await mintToken({ sub: 'offline-user' });
-    const context = await browser.newContext({ viewport: { width: 1000, height: 420 } });
+    const context = await env.browser.newContext({ viewport: { width: 1000, height: 420 } });
     const demo = await context.newPage();
     let sockets = 0;
     demo.on('websocket', () => sockets++);
-    await demo.goto(`${gw.http}/demo?${new URLSearchParams({ token, autoconnect: 'false' })}`);
+    await demo.goto(`${env.gw.http}/demo?${new URLSearchParams({ token, autoconnect: 'false' })}`);
     expect(await status(demo)).toEqual({ state: 'idle', text: '○ idle', colour: DOT_COLOURS.grey });
     await demo.screenshot({ path: `${ARTIFACTS}/demo-idle.png` });
     expect(await demo.textContent('#reconnect')).toBe('Connect');
@@ -236,11 +226,11 @@ describe('demo page and dashboard in chromium', () => {
   });
 
   it('shows failed in red, with the reason and what to do, for a bad token — and retries only by hand', async () => {
-    const context = await browser.newContext({ viewport: { width: 1000, height: 420 } });
+    const context = await env.browser.newContext({ viewport: { width: 1000, height: 420 } });
     const demo = await context.newPage();
     let sockets = 0;
     demo.on('websocket', () => sockets++);
-    await demo.goto(`${gw.http}/demo?token=not-a-jwt&channel=room:nope`);
+    await demo.goto(`${env.gw.http}/demo?token=not-a-jwt&channel=room:nope`);
     await demo.waitForSelector('#status[data-state="failed"]', { timeout: 10_000 });
     expect(await status(demo)).toMatchObject({
       text: '● failed: AUTH_INVALID_TOKEN',

@@ -11,23 +11,14 @@
  * Screenshots land in test-artifacts/.
  */
 import { randomUUID } from 'node:crypto';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mintToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
-import { ARTIFACTS, demoRecord, launchChromium, sleep, status } from './browser.ts';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { mintToken } from '../support/gateway.ts';
+import { ARTIFACTS, demoRecord, gatewayAndChromium, sleep, status } from './browser.ts';
 
 const OFFLINE_MS = 90_000;
 
-let gw: TestGateway;
-let browser: Browser;
-beforeAll(async () => {
-  gw = await startTestGateway();
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-  await gw?.stop();
-});
+const env = gatewayAndChromium();
 
 /** Where the header's parts are: any change means the header reflowed. */
 const headerLayout = (page: Page) =>
@@ -40,8 +31,8 @@ const headerLayout = (page: Page) =>
 
 describe('the pages users see first', () => {
   it('GET / is a landing page linking the demo, the dashboard, /metrics and the docs', async () => {
-    const page = await browser.newPage();
-    const res = await page.goto(`${gw.http}/`);
+    const page = await env.browser.newPage();
+    const res = await page.goto(`${env.gw.http}/`);
     expect(res?.status()).toBe(200);
     const links = await page.$$eval('main a', (as) => as.map((a) => a.getAttribute('href')));
     expect(links).toEqual([
@@ -52,10 +43,10 @@ describe('the pages users see first', () => {
       '/docs/protocol.md',
       '/docs/errors.md',
     ]);
-    for (const href of links) expect((await fetch(`${gw.http}${href}`)).status).toBe(200);
-    const icon = await fetch(`${gw.http}${await page.getAttribute('link[rel=icon]', 'href')}`);
+    for (const href of links) expect((await fetch(`${env.gw.http}${href}`)).status).toBe(200);
+    const icon = await fetch(`${env.gw.http}${await page.getAttribute('link[rel=icon]', 'href')}`);
     expect(icon.headers.get('content-type')).toBe('image/svg+xml');
-    expect((await fetch(`${gw.http}/docs/..%2Fpackage.json`)).status).toBe(404); // docs by name only
+    expect((await fetch(`${env.gw.http}/docs/..%2Fpackage.json`)).status).toBe(404); // docs by name only
     await page.screenshot({ path: `${ARTIFACTS}/landing.png` });
     await page.close();
   });
@@ -63,11 +54,11 @@ describe('the pages users see first', () => {
   it('the demo, offline for 90 s, recovers without a click; the message typed offline is sent once', async () => {
     const channel = `room:offline-${randomUUID().slice(0, 8)}`;
     const token = await mintToken({ sub: 'commuter' });
-    const context = await browser.newContext({ viewport: { width: 1200, height: 700 } });
+    const context = await env.browser.newContext({ viewport: { width: 1200, height: 700 } });
     const demo = await context.newPage();
     const pageErrors: string[] = [];
     demo.on('pageerror', (error) => pageErrors.push(error.message));
-    await demo.goto(`${gw.http}/demo?${new URLSearchParams({ token, channel, user: 'commuter' })}`);
+    await demo.goto(`${env.gw.http}/demo?${new URLSearchParams({ token, channel, user: 'commuter' })}`);
     await demo.waitForSelector('#status[data-state="connected"]', { timeout: 10_000 });
     const layout = await headerLayout(demo);
     const session = await demo.evaluate(
@@ -139,8 +130,8 @@ describe('the pages users see first', () => {
   }, 150_000);
 
   it('the dashboard opens with the gateway’s history charted, its cards in full rows', async () => {
-    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-    await page.goto(`${gw.http}/dashboard`);
+    const page = await env.browser.newPage({ viewport: { width: 1200, height: 900 } });
+    await page.goto(`${env.gw.http}/dashboard`);
     await page.waitForFunction(
       () =>
         (window as unknown as { tetherDashboard: { seeded: { count: number } } }).tetherDashboard.seeded

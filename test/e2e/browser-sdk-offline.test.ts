@@ -1,25 +1,8 @@
-/**
- * The SDK's browser bundle (`/assets/tether-client.js`) on a page whose network is already
- * gone when `connect()` is called — a page that will never hear an `offline` event. With a
- * `getToken()` that needs the network, the client waits in `reconnecting.offline`, spends no
- * attempt (a bounded `maxReconnectAttempts` does not run out) and says NETWORK_OFFLINE, not
- * GATEWAY_UNREACHABLE; when the network returns it connects without waiting out a backoff.
- */
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mintToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
-import { launchChromium, sleep } from './browser.ts';
+import { describe, expect, it } from 'vitest';
+import { mintToken } from '../support/gateway.ts';
+import { gatewayAndChromium, sleep } from './browser.ts';
 
-let gw: TestGateway;
-let browser: Browser;
-beforeAll(async () => {
-  gw = await startTestGateway();
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-  await gw?.stop();
-});
+const env = gatewayAndChromium();
 
 interface Probe {
   client: { state: string; detailedState: unknown; stats(): { attempt: number }; disconnect(): void };
@@ -32,9 +15,9 @@ declare const probe: Probe;
 describe('the SDK in a browser that starts offline', () => {
   it('waits for the network without spending attempts, and connects as soon as it returns', async () => {
     const token = await mintToken({ sub: 'starts-offline' });
-    const context = await browser.newContext();
+    const context = await env.browser.newContext();
     const page = await context.newPage();
-    await page.goto(`${gw.http}/`);
+    await page.goto(`${env.gw.http}/`);
     await page.addScriptTag({
       type: 'module',
       content: "import * as sdk from '/assets/tether-client.js'; window.sdk = sdk;",
@@ -62,7 +45,7 @@ describe('the SDK in a browser that starts offline', () => {
         Object.assign(window, { probe: { client, states, errors } });
         client.connect();
       },
-      { url: gw.url, token },
+      { url: env.gw.url, token },
     );
     await page.waitForFunction(() => probe.client.state === 'reconnecting');
     await sleep(3000); // time enough to spend three attempts, were any spent

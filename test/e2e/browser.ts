@@ -5,6 +5,8 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
+import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const ARTIFACTS = 'test-artifacts';
@@ -25,6 +27,20 @@ export const DOT_COLOURS = {
   red: 'rgb(214, 69, 69)',
   grey: 'rgb(138, 147, 163)',
 } as const;
+
+/** A gateway and a chromium for the calling test file: started before its tests, stopped after. */
+export function gatewayAndChromium(): { readonly gw: TestGateway; readonly browser: Browser } {
+  const held = {} as { gw: TestGateway; browser: Browser };
+  beforeAll(async () => {
+    held.gw = await startTestGateway();
+    held.browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await held.browser?.close();
+    await held.gw?.stop();
+  });
+  return held;
+}
 
 export async function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {

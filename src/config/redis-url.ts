@@ -64,7 +64,7 @@ export function parseRedisUrl(url: string): RedisTarget {
   const [, scheme, kind, credentials, hosts, path] = match as unknown as string[];
   const tls = scheme === 'rediss';
   const nodes = (hosts as string).split(',').map((hostPort) => parseHostPort(hostPort, url));
-  const auth = parseCredentials(credentials);
+  const auth = parseCredentials(credentials, url);
   if (kind === 'cluster') {
     if (path)
       throw new RedisUrlError(
@@ -72,7 +72,7 @@ export function parseRedisUrl(url: string): RedisTarget {
       );
     return { kind: 'cluster', nodes, tls, ...auth };
   }
-  const masterName = decodeURIComponent(path ?? '');
+  const masterName = decoded(path ?? '', 'master name', url);
   if (!masterName)
     throw new RedisUrlError(
       `REDIS_URL ${redact(url)} names no master: redis+sentinel://host:port/<masterName>`,
@@ -93,6 +93,9 @@ function parseStandalone(url: string): RedisTarget {
   }
   if (!parsed.hostname) throw new RedisUrlError(`REDIS_URL ${redact(url)} names no host: ${form}`);
   if (parsed.port === '0') throw new RedisUrlError(`REDIS_URL ${redact(url)}: the port must be 1–65535`);
+  // ioredis decodes both (and throws URIError on a stray `%`).
+  decoded(parsed.username, 'user name', url);
+  decoded(parsed.password, 'password', url);
   // ioredis reads the database from the path, else from a `db` query parameter.
   const path = parsed.pathname === '/' ? '' : parsed.pathname.slice(1);
   const written = path || parsed.searchParams.get('db') || '0';
@@ -111,15 +114,26 @@ function parseHostPort(text: string, url: string): HostPort {
   return { host: (match[1] as string).replace(/^\[|\]$/g, ''), port };
 }
 
-function parseCredentials(text: string | undefined): { username?: string; password?: string } {
+function parseCredentials(text: string | undefined, url: string): { username?: string; password?: string } {
   if (!text) return {};
   const colon = text.indexOf(':');
-  if (colon < 0) return { password: decodeURIComponent(text) };
-  const username = decodeURIComponent(text.slice(0, colon));
-  return { username: username || undefined, password: decodeURIComponent(text.slice(colon + 1)) };
+  if (colon < 0) return { password: decoded(text, 'password', url) };
+  const username = decoded(text.slice(0, colon), 'user name', url);
+  return { username: username || undefined, password: decoded(text.slice(colon + 1), 'password', url) };
 }
 
-/** The URL with its password masked (a user name stays), for messages and logs. */
+/** A percent-encoded part of the URL, decoded; a `%` not followed by two hex digits is refused. */
+function decoded(text: string, what: string, url: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new RedisUrlError(
+      `REDIS_URL ${redact(url)}: the ${what} holds a "%" not followed by two hex digits (write a "%" as %25)`,
+    );
+  }
+}
+
+/** The URL with its password masked (a user name stays; a `password` query parameter too), for messages and logs. */
 export function redact(url: string): string {
-  return url.replace(/\/\/([^@/:]*:)?[^@/]*@/, '//$1***@');
+  return url.replace(/\/\/([^@/:]*:)?[^@/]*@/, '//$1***@').replace(/([?&]password=)[^&#]*/gi, '$1***');
 }

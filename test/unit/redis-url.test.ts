@@ -3,7 +3,7 @@
  * Sentinels and a master's name — and a clear error for what is none of them.
  */
 import { describe, expect, it } from 'vitest';
-import { parseRedisUrl, RedisUrlError } from '../../src/config/redis-url.ts';
+import { parseRedisUrl, RedisUrlError, redact } from '../../src/config/redis-url.ts';
 
 describe('REDIS_URL', () => {
   it('a single server is left to ioredis as written, its database number read', () => {
@@ -59,6 +59,11 @@ describe('REDIS_URL', () => {
     ['redis://127.0.0.1:6379?db=x', /"x" is not a database number/],
     ['redis://127.0.0.1:6379/99999999999', /not a database number/],
     ['redis+cluster://a:7000,b:7000/3', /a Redis Cluster has only database 0/],
+    // A stray `%` (ioredis and decodeURIComponent throw URIError on it).
+    ['redis+cluster://:p%zz@10.0.0.1:6379', /the password holds a "%" not followed by two hex digits/],
+    ['redis+sentinel://u%:pw@10.0.0.5:26379/tether', /the user name holds a "%"/],
+    ['redis+sentinel://10.0.0.5:26379/my%master', /the master name holds a "%"/],
+    ['redis://:100%@127.0.0.1:6379', /the password holds a "%"/],
   ])('%s is refused with a message that says why', (url, message) => {
     expect(() => parseRedisUrl(url)).toThrow(RedisUrlError);
     expect(() => parseRedisUrl(url)).toThrow(message);
@@ -67,5 +72,9 @@ describe('REDIS_URL', () => {
   it('an error never shows the password', () => {
     expect(() => parseRedisUrl('redis+sentinel://:hunter2@s1:26379')).toThrow(/\*\*\*@s1/);
     expect(() => parseRedisUrl('redis+sentinel://:hunter2@s1:26379')).not.toThrow(/hunter2/);
+    expect(() => parseRedisUrl('redis://127.0.0.1:6379/x?password=hunter2')).not.toThrow(/hunter2/);
+    expect(redact('redis://127.0.0.1:6379/0?db=1&password=hunter2')).toBe(
+      'redis://127.0.0.1:6379/0?db=1&password=***',
+    );
   });
 });

@@ -122,8 +122,14 @@ export function startActionWorker(options: ActionWorkerOptions): ActionWorker {
   const concurrency = Math.max(1, Math.ceil((options.concurrency ?? 16) / shards));
   // An ioredis client or BullMQ worker with no `error` listener prints each failed
   // reconnect's stack: ~5 a second while Redis is away. The gateway's outage log says it once.
-  const outage = new OutageLog(options.logger ?? createLogger('info', 'action-worker'), 'redis');
-  redis.on('error', (error) => outage.error('redis client', error));
+  const logger = options.logger ?? createLogger('info', 'action-worker');
+  const outage = new OutageLog(logger, 'redis');
+  // ioredis emits `error` for its connection only (a command's error rejects the command), and
+  // reconnects next, so `ready` ends what this begins: logged at debug, as the gateway does.
+  redis.on('error', (err) => {
+    logger.debug({ err }, 'redis connection error');
+    outage.lost();
+  });
   redis.on('reconnecting', () => outage.lost());
   redis.on('ready', () => outage.restored());
   const workers = actionShardPrefixes(prefix, shards).map((shardPrefix) => {
@@ -133,7 +139,11 @@ export function startActionWorker(options: ActionWorkerOptions): ActionWorker {
       concurrency,
       telemetry: bullTelemetry(),
     });
-    worker.on('error', (error) => outage.error('action worker', error, { prefix: shardPrefix }));
+    worker.on('error', (error) => {
+      // The worker's own (blocking) connection can see Redis go before this client does.
+      if (redis.status !== 'ready') outage.lost();
+      outage.error('action worker', error, { prefix: shardPrefix });
+    });
     return worker;
   });
   return {

@@ -22,9 +22,10 @@ export class DevTokenRefusal extends Error {
  * @example devTokenClaims((name) => req.getQuery(name)) // ?sub=alice&channels=room:*&tier=pro
  */
 export function devTokenClaims(query: (name: string) => string | undefined): DevTokenClaims {
-  // ` room:* , feed:* ` is two patterns: spaces around a comma are not part of a name.
+  // ` room:* , feed:* ` is two patterns: spaces around a comma are not part of a name. Left
+  // out is everything; given empty (`channels=`) is nothing, not everything.
   const list = (name: string) =>
-    (query(name) || '*')
+    (query(name) ?? '*')
       .split(',')
       .map((pattern) => pattern.trim())
       .filter(Boolean);

@@ -247,6 +247,24 @@ describe('development mode (no auth configured)', () => {
     });
   });
 
+  it('GET /dev/token: a list left out allows everything, one given empty allows nothing', async () => {
+    const gw = await devGateway();
+    const claims = async (query: string) =>
+      ((await (await fetch(`${gw.http}/dev/token?${query}`)).json()) as { claims: Record<string, unknown> })
+        .claims;
+    expect(await claims('sub=fay')).toMatchObject({ channels: ['*'], publish: ['*'], actions: ['*'] });
+    expect(await claims('sub=fay&channels=&publish=')).toMatchObject({
+      channels: [],
+      publish: [],
+      actions: ['*'],
+    });
+    const { client } = await session(gw, { token: await devToken(gw, 'sub=fay&channels=') });
+    client.send({ type: 'subscribe', ref: 's', channel: 'room:1' });
+    expect(await client.next((f) => f.type === 'error' && f.ref === 's')).toMatchObject({
+      code: 'FORBIDDEN_CHANNEL',
+    });
+  });
+
   it('GET /dev/token mints the actions and tier it is asked for', async () => {
     const gw = await devGateway();
     const seen: ActionContext[] = [];

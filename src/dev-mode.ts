@@ -3,6 +3,7 @@
  * a first session. Refused when NODE_ENV=production (src/config/config.ts).
  */
 import { randomBytes } from 'node:crypto';
+import { isIPv6 } from 'node:net';
 import type { Config } from './config/config.ts';
 import type { Gateway } from './gateway.ts';
 
@@ -10,8 +11,7 @@ export async function announceDevMode(gateway: Gateway, config: Config): Promise
   const mint = gateway.mintDevToken;
   if (!mint) return;
   const token = await mint({ sub: 'dev-user' });
-  const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
-  const base = `${host}:${gateway.port}`;
+  const base = `${reachableHost(config.host)}:${gateway.port}`;
   const line = '='.repeat(78);
   process.stderr.write(
     `\n${line}\n  TETHER IS IN DEVELOPMENT MODE — no auth configured; anyone can mint a token.\n` +
@@ -28,4 +28,11 @@ export async function announceDevMode(gateway: Gateway, config: Config): Promise
 /** A throwaway API key for POST /publish, printed at start in development mode. */
 export function devApiKey(): string {
   return `dev-${randomBytes(16).toString('hex')}`;
+}
+
+/** HOST as a URL's host to reach it from this machine: an any-address is its loopback; IPv6 in brackets. */
+export function reachableHost(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return isIPv6(host) ? `[${host}]` : host;
 }

@@ -21,10 +21,14 @@ interface BrowserGlobals {
   };
 }
 
-/** Starts watching; returns the function that stops. */
+/**
+ * Starts watching; returns the function that stops. A Web Worker has `online`/`offline`
+ * (and `navigator.onLine`) but no document: the network is watched there too, or a worker
+ * that went offline would wait in `reconnecting.offline` for an `online` it never hears.
+ */
 export function watchNetwork(signals: NetworkSignals): () => void {
   const g = globalThis as BrowserGlobals;
-  if (typeof g.addEventListener !== 'function' || !g.document) return () => {};
+  if (typeof g.addEventListener !== 'function') return () => {};
   const online = () => signals.online();
   const offline = () => signals.offline();
   const visibility = () => {
@@ -32,7 +36,7 @@ export function watchNetwork(signals: NetworkSignals): () => void {
   };
   g.addEventListener('online', online);
   g.addEventListener('offline', offline);
-  g.document.addEventListener('visibilitychange', visibility);
+  g.document?.addEventListener('visibilitychange', visibility);
   return () => {
     g.removeEventListener?.('online', online);
     g.removeEventListener?.('offline', offline);

@@ -30,9 +30,9 @@ holder can mint.
 
 Options:
   --sub <user>          the user (default dev-user)
-  --channels <a,b>      channel patterns it may subscribe to (default *)
-  --publish <a,b>       channel patterns it may publish to (default *)
-  --actions <a,b>       actions it may send (default *)
+  --channels <a,b>      channel patterns it may subscribe to (default *; '' for none)
+  --publish <a,b>       channel patterns it may publish to (default *; '' for none)
+  --actions <a,b>       actions it may send (default *; '' for none)
   --tier <name>         its tier (default standard)
   --ttl <seconds>       its lifetime in decimal digits, 1–${MAX_TOKEN_TTL_S} (default 86400)
   --help, -h            Print this help
@@ -60,15 +60,11 @@ export const USAGE = `Usage: tether <command> [options]
 Commands:
   start                    Run the gateway until SIGTERM/SIGINT (configuration from the environment: README.md, "Configuration")
   token                    Print a client token signed with AUTH_JWT_SECRET (or, in development mode, the shared development secret)
-                             --sub <user>          the user (default dev-user)
-                             --channels <a,b>      channel patterns it may subscribe to (default *)
-                             --publish <a,b>       channel patterns it may publish to (default *)
-                             --actions <a,b>       actions it may send (default *)
-                             --tier <name>         its tier (default standard)
-                             --ttl <seconds>       its lifetime (default 86400)
   check-config             Validate the environment and print the effective configuration, secrets masked; exits 2 on an error
+
+\`tether <command> --help\` prints what a command takes.
 
 Options:
   --version, -v            Print Tether's version
-  --help, -h               Print this help; \`tether <command> --help\` prints a command's
+  --help, -h               Print this help
 `;

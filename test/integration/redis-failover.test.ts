@@ -189,6 +189,26 @@ describe('a forced takeover on a Redis Cluster', () => {
   });
 });
 
+/**
+ * SENTINEL FAILOVER, asked again while the Sentinel has no replica it may promote yet
+ * (NOGOODSLAVE: the previous failover's demoted master still resyncing) or one runs (INPROG).
+ */
+async function askFailover(sentinel: TestSentinel): Promise<void> {
+  await eventually(
+    async () => {
+      try {
+        await sentinel.sentinel.call('SENTINEL', 'FAILOVER', 'tether-test');
+        return true;
+      } catch (error) {
+        if (/NOGOODSLAVE|INPROG/.test((error as Error).message)) return false;
+        throw error;
+      }
+    },
+    'a replica the Sentinel may promote',
+    30_000,
+  );
+}
+
 describe('a Sentinel failover mid-stream', () => {
   let sentinel: TestSentinel;
   let gw: TestGateway;
@@ -210,7 +230,7 @@ describe('a Sentinel failover mid-stream', () => {
 
     const acked = await publishAcross(gw.http, channel, async () => {
       const before = await sentinel.masterPort();
-      await sentinel.sentinel.call('SENTINEL', 'FAILOVER', 'tether-test');
+      await askFailover(sentinel);
       await eventually(
         async () => (await sentinel.masterPort()) !== before,
         'the Sentinel to switch',
@@ -240,7 +260,7 @@ describe('a Sentinel failover mid-stream', () => {
   it('the gateway writes to the new master once the Sentinels announce it, not to the old one until it is demoted', async () => {
     const channel = `switched:${randomUUID().slice(0, 8)}`;
     const oldPort = await sentinel.masterPort();
-    await sentinel.sentinel.call('SENTINEL', 'FAILOVER', 'tether-test');
+    await askFailover(sentinel);
     await eventually(async () => (await sentinel.masterPort()) !== oldPort, 'the Sentinel to switch', 20_000);
     const newPort = await sentinel.masterPort();
     await sleep(1000); // the announcement reaches the gateway's connections (+switch-master)

@@ -63,21 +63,33 @@ describe('a Redis outage in the logs', () => {
   }, 90_000);
 });
 
+/** An action worker on `url` whose log lines are kept, counting the errors its BullMQ workers report. */
+function loggedWorker(url: string) {
+  const lines: LogLine[] = [];
+  const logger = createLogger('info', 'worker-test', {
+    destination: { write: (line: string) => lines.push(JSON.parse(line)) },
+  });
+  const worker = startActionWorker({ redisUrl: url, handlers: {}, logger });
+  let errors = 0;
+  for (const w of worker.workers) w.on('error', () => errors++);
+  return { worker, lines, errors: () => errors };
+}
+
+/** Redis back on `port`, and the worker's log saying so. */
+async function restartAndSeeRestored(port: number, lines: LogLine[]): Promise<void> {
+  redis = await startRedisServer({ port });
+  await eventually(() => lines.some((line) => line.msg === 'redis connection restored'), 'restored', 30_000);
+}
+
 describe('a Redis outage under an action worker (src/actions/action-worker.ts)', () => {
   it('is one warn line when it begins and one info line when it ends, not a line per failed reconnect', async () => {
     redis = await startRedisServer();
     const { port } = redis;
-    const lines: LogLine[] = [];
-    const logger = createLogger('info', 'worker-test', {
-      destination: { write: (line: string) => lines.push(JSON.parse(line)) },
-    });
-    const worker = startActionWorker({ redisUrl: redis.url, handlers: {}, logger });
-    let errors = 0;
-    for (const w of worker.workers) w.on('error', () => errors++);
+    const { worker, lines, errors } = loggedWorker(redis.url);
     try {
       await Promise.all(worker.workers.map((w) => w.waitUntilReady()));
       redis.process.kill('SIGKILL');
-      await eventually(() => errors >= 4, 'four worker errors', 30_000);
+      await eventually(() => errors() >= 4, 'four worker errors', 30_000);
       // The worker's own (blocking) connection may see Redis go before the client it was made
       // from does; its error is then that source's one line (of at most one per 30 s).
       const warned = warnings(lines);
@@ -85,13 +97,7 @@ describe('a Redis outage under an action worker (src/actions/action-worker.ts)',
       expect(warned.filter((msg) => msg === lost)).toHaveLength(1);
       const others = warned.filter((msg) => msg !== lost);
       expect(others).toEqual(others.length > 0 ? ['action worker error'] : []);
-
-      redis = await startRedisServer({ port });
-      await eventually(
-        () => lines.some((line) => line.msg === 'redis connection restored'),
-        'restored',
-        30_000,
-      );
+      await restartAndSeeRestored(port, lines);
     } finally {
       await worker.close();
     }
@@ -101,22 +107,11 @@ describe('a Redis outage under an action worker (src/actions/action-worker.ts)',
     redis = await startRedisServer();
     const { port, url } = redis;
     await redis.stop();
-    const lines: LogLine[] = [];
-    const logger = createLogger('info', 'worker-test', {
-      destination: { write: (line: string) => lines.push(JSON.parse(line)) },
-    });
-    const worker = startActionWorker({ redisUrl: url, handlers: {}, logger });
-    let errors = 0;
-    for (const w of worker.workers) w.on('error', () => errors++);
+    const { worker, lines, errors } = loggedWorker(url);
     try {
-      await eventually(() => errors >= 4, 'four worker errors', 30_000);
+      await eventually(() => errors() >= 4, 'four worker errors', 30_000);
       expect(warnings(lines)).toEqual(['redis connection lost; reconnecting']);
-      redis = await startRedisServer({ port });
-      await eventually(
-        () => lines.some((line) => line.msg === 'redis connection restored'),
-        'restored',
-        30_000,
-      );
+      await restartAndSeeRestored(port, lines);
     } finally {
       await worker.close();
     }

@@ -130,8 +130,7 @@ export function startActionWorker(options: ActionWorkerOptions): ActionWorker {
     logger.debug({ err }, 'redis connection error');
     outage.lost();
   });
-  redis.on('reconnecting', () => outage.lost());
-  redis.on('ready', () => outage.restored());
+  outage.follow(redis);
   const workers = actionShardPrefixes(prefix, shards).map((shardPrefix) => {
     const worker = new Worker<ActionJob>(ACTIONS_QUEUE, handle, {
       connection: redis,

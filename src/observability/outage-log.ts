@@ -34,6 +34,19 @@ export class OutageLog {
     private readonly dependency: string,
   ) {}
 
+  /**
+   * Follow `client`'s connection: `reconnecting` begins an outage, `ready` ends it — or, the
+   * first time, calls `firstReady`. `reconnecting`, not `close`: ioredis closes on QUIT too
+   * (shutdown) and after every failed attempt, and reconnects only a connection it did not
+   * close on purpose.
+   */
+  follow(client: { on(event: string, listener: () => void): unknown }, firstReady?: () => void): void {
+    client.on('reconnecting', () => this.lost());
+    client.on('ready', () => {
+      if (!this.restored()) firstReady?.();
+    });
+  }
+
   /** The connection was lost (not closed on purpose) and is being re-established. */
   lost(): void {
     if (this.downSince !== undefined) return;

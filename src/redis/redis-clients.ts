@@ -98,13 +98,8 @@ export async function connectRedis(
       logger.debug({ err: error, client: name }, 'redis connection error'),
     );
   }
-  // `reconnecting`, not `close`: ioredis closes on QUIT too (shutdown), and after every failed
-  // reconnect; it reconnects only a connection it did not close on purpose.
   const outage = new OutageLog(logger, 'redis');
-  clients.commands.on('reconnecting', () => outage.lost());
-  clients.commands.on('ready', () => {
-    if (!outage.restored()) logger.info({ redis: target.kind, pubsub: mode }, 'redis ready');
-  });
+  outage.follow(clients.commands, () => logger.info({ redis: target.kind, pubsub: mode }, 'redis ready'));
   const fail = (message: string) => {
     for (const connection of every) connection.disconnect();
     return new RedisUnreachableError(message);

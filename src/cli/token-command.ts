@@ -11,7 +11,7 @@
 import { sharedDevSecret } from '../auth/dev-secret.ts';
 import { DevTokenRefusal, devTokenClaims } from '../auth/dev-token-claims.ts';
 import { type DevTokenClaims, hmacKey, signToken } from '../auth/token-verifier.ts';
-import type { Config } from '../config/config.ts';
+import { type Config, DECIMAL } from '../config/config.ts';
 import { EMBEDDED, redisAnswers } from '../redis/embedded-redis.ts';
 import { servingPort } from '../redis/redis-data-dir.ts';
 import { createRedisClient, parseRedisUrl, redact } from '../redis/redis-target.ts';
@@ -54,7 +54,7 @@ export async function tokenCommand(args: string[]): Promise<number> {
 
 /** `--ttl`: decimal digits, as every number the configuration reads (src/config/config.ts). */
 function ttlSeconds(text: string): number {
-  const ttl = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  const ttl = DECIMAL.integer.test(text) ? Number(text) : Number.NaN;
   if (!(ttl >= 1 && ttl <= MAX_TOKEN_TTL_S))
     throw new UsageError(
       `--ttl ${text}: a whole number of seconds in decimal digits, 1–${MAX_TOKEN_TTL_S} (ten years), e.g. --ttl 3600`,

@@ -172,7 +172,7 @@ ajv.addVocabulary([...ANNOTATIONS]);
 const validateEnv = ajv.compile<Env>(EnvSchema);
 
 /** A whole number in decimal digits; a number (a ratio) may have a fraction. */
-const DECIMAL = { integer: /^-?\d+$/, number: /^-?(?:\d+(?:\.\d+)?|\.\d+)$/ } as const;
+export const DECIMAL = { integer: /^-?\d+$/, number: /^-?(?:\d+(?:\.\d+)?|\.\d+)$/ } as const;
 
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const env: Record<string, unknown> = {};

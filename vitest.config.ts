@@ -12,6 +12,7 @@ const INTEGRATION = ['test/integration/**/*.test.ts'];
  */
 const ON_CLUSTER = [
   'actions',
+  'admission-node-id',
   'control',
   'history',
   'idempotent-publish',

@@ -18,6 +18,7 @@ import { ChannelReader } from './channels/channel-reader.ts';
 import { EventLog } from './channels/event-log.ts';
 import { fanOutEvent } from './channels/fan-out.ts';
 import type { Config } from './config/config.ts';
+import { ConfigError } from './config/config-error.ts';
 import { channelPolicy } from './config/namespaces.ts';
 import { mountControlRoutes } from './control/control-routes.ts';
 import { RedisRevocations } from './control/revocations.ts';
@@ -60,10 +61,10 @@ import { ChannelPresence } from './presence/channel-presence.ts';
 import { MembershipFeed } from './presence/membership-feed.ts';
 import { mountPresenceRoute } from './presence/presence-route.ts';
 import { PresenceTracker } from './presence/presence-tracker.ts';
-import { ControlBus } from './redis/control-bus.ts';
+import { ControlBus, nodeIdHolder } from './redis/control-bus.ts';
 import { redisKeys } from './redis/keys.ts';
 import { NodePresence } from './redis/node-presence.ts';
-import { connectRedis, quitRedis } from './redis/redis-clients.ts';
+import { type ConnectedRedis, connectRedis, quitRedis } from './redis/redis-clients.ts';
 import { defaultActionShards } from './redis/redis-target.ts';
 import { StoreHealth } from './redis/store-health.ts';
 import { RedisSessionStore } from './session/session-store.ts';
@@ -92,6 +93,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
     config.redisPubSub,
     config.publishAck.replicas,
   );
+  await refuseTakenNodeId(redis, config, logger);
   const keys = redisKeys(config.redisPrefix);
   const app = createApp(config.edge);
   // The SSE fallback's streams (src/edge/sse/): a channel's publish reaches them and the edge's sockets.
@@ -428,6 +430,24 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
     resources,
     shutdown,
   };
+}
+
+/**
+ * Before anything is named by the node ID in Redis (the admission queue, cleared at start,
+ * is): a live process already under it is a configuration error, not a predecessor's leftovers.
+ */
+async function refuseTakenNodeId(redis: ConnectedRedis, config: Config, logger: Logger): Promise<void> {
+  const holder = await nodeIdHolder(redis.commands, redis.subscriber, config.redisPrefix, config.nodeId);
+  if (holder === 'silent')
+    logger.warn(
+      { nodeId: config.nodeId },
+      'a connection listens under this NODE_ID and did not answer the roll call: taken for one whose process is gone',
+    );
+  if (holder !== 'live') return;
+  await quitRedis(redis);
+  throw new ConfigError([
+    `NODE_ID=${JSON.stringify(config.nodeId)}: a live gateway process on this Redis runs under this ID; give each process its own (the default, host-pid, is)`,
+  ]);
 }
 
 /** Live sessions with their users, for the lease refresh (the user index is refreshed with them). */

@@ -54,9 +54,18 @@ const QUEUE_NAME_START = 'admission-';
  */
 const PULL_BATCH = 1000;
 
-/** The queue of node `nodeId` (BullMQ queue names cannot hold ':'). */
+/**
+ * The queue of node `nodeId`. BullMQ's names cannot hold ':', and a '{' or '}' would end the
+ * queue's hash tag, so every character but letters, digits and '-' is written `_` and its
+ * two hex digits (NODE_ID is printable ASCII): one name per ID, as two processes must never
+ * share a queue (`gw.1` and `gw_1` once did).
+ */
 export function admissionQueueName(nodeId: string): string {
-  return `${QUEUE_NAME_START}${nodeId.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+  const escaped = nodeId.replace(
+    /[^A-Za-z0-9-]/g,
+    (c) => `_${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
+  return `${QUEUE_NAME_START}${escaped}`;
 }
 
 /** BullMQ's key prefix of the queue named `queueName`: braced, a hash tag of its own. */
@@ -103,6 +112,18 @@ export async function removeOrphanedAdmissionQueues(
   return { stale, removed: stale.length };
 }
 
+interface Waiter {
+  priority: number;
+  /** Arrival order here. */
+  seq: number;
+  /** The place it was last told. */
+  announced?: number;
+  /** Its job's add was answered: from then on the queue in Redis holds it, or lost it. */
+  stored?: boolean;
+  correlationId?: string;
+  enqueuedAt: number;
+}
+
 export class AdmissionQueue {
   private readonly queue: Queue<AdmissionJob>;
   private readonly worker: Worker<AdmissionJob>;
@@ -111,7 +132,7 @@ export class AdmissionQueue {
    * The position index beside BullMQ: who waits here, for positions and estimates
    * (every waiter is local), and the place each was last told.
    */
-  private readonly waiting = new Map<string, { priority: number; seq: number; announced?: number }>();
+  private readonly waiting = new Map<string, Waiter>();
   private seq = 0;
   private pulling: Promise<void> = Promise.resolve();
   /** Moving average of ms between admissions from the queue, for wait estimates. */
@@ -136,12 +157,20 @@ export class AdmissionQueue {
   }
 
   async enqueue(connectionId: string, priority: number, correlationId?: string): Promise<void> {
-    this.waiting.set(connectionId, { priority, seq: this.seq++ });
+    const waiter: Waiter = { priority, seq: this.seq++, correlationId, enqueuedAt: Date.now() };
+    this.waiting.set(connectionId, waiter);
+    await this.store(connectionId, waiter);
+  }
+
+  /** Add the waiter's job; an add of a job ID the queue holds already changes nothing (BullMQ). */
+  private async store(connectionId: string, waiter: Waiter): Promise<void> {
+    const { priority, enqueuedAt, correlationId } = waiter;
     await this.queue.add(
       'admit',
-      { connectionId, priority, enqueuedAt: Date.now(), correlationId },
+      { connectionId, priority, enqueuedAt, correlationId },
       { priority, jobId: connectionId, removeOnComplete: true, removeOnFail: true },
     );
+    waiter.stored = true;
   }
 
   /** Everyone's 1-based place in line: better priorities first, then arrival. */
@@ -218,9 +247,11 @@ export class AdmissionQueue {
    */
   private async pull(slots: () => number): Promise<number> {
     let admitted = 0;
+    let restored = false;
     for (;;) {
       const batch = Math.min(slots(), this.waiting.size, PULL_BATCH);
       if (batch <= 0) return admitted;
+      const stored = new Set([...this.waiting.values()].filter((waiter) => waiter.stored));
       const jobs = await Promise.all(
         Array.from({ length: batch }, () => this.worker.getNextJob(this.token, { block: false })),
       );
@@ -236,7 +267,20 @@ export class AdmissionQueue {
         if (this.options.admit(connectionId, now - enqueuedAt)) admitted++;
       }
       await completing;
-      if (taken.length < batch) return admitted;
+      if (taken.length === batch) continue;
+      // The queue ran dry with free slots left: a waiter whose job was stored before this
+      // round and that was not taken lost its job in Redis (a restart without persistence,
+      // a failover to a replica that lagged). Left alone it would hold the line and a free
+      // slot until ADMISSION_TIMEOUT_MS; stored again (once per fill), it is taken next round.
+      const lost = [...this.waiting].filter(([, waiter]) => stored.has(waiter));
+      if (restored || lost.length === 0) return admitted;
+      restored = true;
+      this.options.logger.warn(
+        { waiters: lost.length },
+        'admission queue: waiters’ jobs were gone from Redis; stored again in their order',
+      );
+      lost.sort(([, a], [, b]) => a.priority - b.priority || a.seq - b.seq);
+      await Promise.all(lost.map(([id, waiter]) => this.store(id, waiter))); // sent in this order
     }
   }
 }

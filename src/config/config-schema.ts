@@ -75,7 +75,8 @@ export const EnvSchema = T.Object({
       // What Redis takes in a connection name (CLIENT SETNAME: no spaces or newlines).
       pattern: '^[!-~]+$',
       examples: ['gw-a'],
-      description: 'Name of this process, printable ASCII without spaces (default: host-pid)',
+      description:
+        'Name of this process, printable ASCII without spaces (default: host-pid); unique per Redis: a start under the ID of a live process is refused (exit 2)',
     }),
   ),
   REDIS_URL: T.Optional(

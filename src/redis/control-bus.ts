@@ -8,6 +8,11 @@
  * hears it (a final disconnect, a block) is also written to Redis by whoever issues it.
  * A notice that needs a yes or no back (an SSE POST passed on: did its stream take it?)
  * is sent with `ask`, and answered on the asker's own channel.
+ *
+ * One process per node ID: a second one under the same NODE_ID would take the first's
+ * notices and, through the admission queue named by the ID, its waiters. A starting
+ * process calls the roll (`nodeIdHolder`) before it listens, and refuses to start when
+ * a live process answers to its ID.
  */
 
 import { randomUUID } from 'node:crypto';
@@ -32,10 +37,12 @@ export type ControlNotice =
    * whether the process still held the stream, or `refused` when it did and refused the POST.
    */
   | ({ type: 'sse.frames'; token: string; seq?: number; body: string; tooLarge?: true } & Question)
-  | { type: 'answer'; id: string; yes: Reply };
+  | { type: 'answer'; id: string; yes: Reply }
+  /** A starting process asks whether one already runs under its node ID (`nodeIdHolder`). */
+  | ({ type: 'roll-call' } & Question);
 
 /** What the bus's listeners get (answers go to whoever asked). */
-export type HandledNotice = Exclude<ControlNotice, { type: 'answer' }>;
+export type HandledNotice = Exclude<ControlNotice, { type: 'answer' } | { type: 'roll-call' }>;
 
 /** How long `ask` waits for the other process's answer. */
 const ANSWER_WITHIN_MS = 2000;
@@ -75,6 +82,7 @@ export class ControlBus implements SessionNotices {
       try {
         const notice = JSON.parse(message) as ControlNotice;
         if (notice.type === 'answer') this.asked.get(notice.id)?.(notice.yes);
+        else if (notice.type === 'roll-call') this.answer(notice, true);
         else for (const handler of this.handlers) handler(notice);
       } catch (error) {
         this.logger.warn({ err: error }, 'control bus: bad notice');
@@ -138,10 +146,70 @@ export class ControlBus implements SessionNotices {
   }
 
   private channelOf(nodeId: string): string {
-    return `${this.prefix}:ctl:${nodeId}`;
+    return controlChannel(this.prefix, nodeId);
   }
 
   private broadcastChannel(): string {
     return `${this.prefix}:ctl`;
   }
+}
+
+function controlChannel(prefix: string, nodeId: string): string {
+  return `${prefix}:ctl:${nodeId}`;
+}
+
+/** Who else runs under a node ID: nobody, a live process, or a listener that did not answer. */
+export type NodeIdHolder = 'none' | 'live' | 'silent';
+
+/**
+ * Call the roll on `nodeId`'s channel before this process listens there. A live process
+ * answers within ANSWER_WITHIN_MS; a listener that does not is a connection Redis has not
+ * yet seen die (a host that vanished keeps its socket open until TCP keepalive ends it), or
+ * a process older than the roll call. With nobody listening it costs one round trip.
+ */
+export async function nodeIdHolder(
+  publisher: RedisConnection,
+  subscriber: RedisConnection,
+  prefix: string,
+  nodeId: string,
+): Promise<NodeIdHolder> {
+  const channel = controlChannel(prefix, nodeId);
+  if ((await listenersOf(publisher, channel)) === 0) return 'none';
+  const id = randomUUID();
+  const replyTo = `${nodeId}#${id}`; // a channel of its own: nobody else hears the answer
+  const replyChannel = controlChannel(prefix, replyTo);
+  let onMessage: (channel: string, message: string) => void = () => {};
+  const answered = new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), ANSWER_WITHIN_MS);
+    onMessage = (from, message) => {
+      if (from !== replyChannel) return;
+      const notice = JSON.parse(message) as ControlNotice;
+      if (notice.type === 'answer' && notice.id === id) {
+        clearTimeout(timer);
+        resolve(true);
+      }
+    };
+  });
+  subscriber.on('message', onMessage);
+  try {
+    await subscriber.subscribe(replyChannel);
+    const question: ControlNotice = { type: 'roll-call', replyTo, id };
+    await publisher.publish(channel, JSON.stringify(question));
+    return (await answered) ? 'live' : 'silent';
+  } finally {
+    subscriber.off('message', onMessage);
+    await subscriber.unsubscribe(replyChannel).catch(() => {});
+  }
+}
+
+/** Subscribers of `channel`: on a cluster a subscriber may be on any node, so every node is asked. */
+async function listenersOf(redis: RedisConnection, channel: string): Promise<number> {
+  const nodes = isCluster(redis) ? redis.nodes('all') : [redis];
+  const counts = await Promise.all(
+    nodes.map(async (node) => {
+      const [, count] = (await node.pubsub('NUMSUB', channel)) as [string, number];
+      return Number(count);
+    }),
+  );
+  return counts.reduce((sum, count) => sum + count, 0);
 }

@@ -45,8 +45,17 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
   };
 }
 
+/**
+ * testEnv for a gateway started in this test process. Those share the process's host-pid,
+ * the default NODE_ID, and a Redis takes one live process per ID (src/redis/control-bus.ts):
+ * each gets an ID of its own, as separate processes do.
+ */
+export function inProcessEnv(overrides: Record<string, string> = {}): Record<string, string> {
+  return testEnv({ NODE_ID: `test-${randomBytes(4).toString('hex')}`, ...overrides });
+}
+
 export async function startTestGateway(overrides: Record<string, string> = {}): Promise<TestGateway> {
-  const env = testEnv(overrides);
+  const env = inProcessEnv(overrides);
   const redisUrl = env.REDIS_URL ?? inject('redisUrl');
   const config = loadConfig({ ...env, REDIS_URL: redisUrl });
   const guard = slotErrorGuard(redisUrl, env.LOG_LEVEL ?? 'silent');

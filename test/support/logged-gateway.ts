@@ -7,7 +7,7 @@ import { inject } from 'vitest';
 import { loadConfig } from '../../src/config/config.ts';
 import { type Gateway, startGateway } from '../../src/gateway.ts';
 import { createLogger } from '../../src/observability/logger.ts';
-import { testEnv } from './gateway.ts';
+import { inProcessEnv } from './gateway.ts';
 
 export interface LogLine {
   level: number;
@@ -30,7 +30,7 @@ export interface LoggedGateway {
 
 export async function startLoggedGateway(overrides: Record<string, string> = {}): Promise<LoggedGateway> {
   const raw: string[] = [];
-  const env = testEnv({ LOG_LEVEL: 'debug', ...overrides });
+  const env = inProcessEnv({ LOG_LEVEL: 'debug', ...overrides });
   const redisUrl = overrides.REDIS_URL ?? inject('redisUrl');
   const config = loadConfig({ ...env, REDIS_URL: redisUrl });
   const logger = createLogger(env.LOG_LEVEL ?? 'debug', config.nodeId, {

@@ -43,7 +43,7 @@ const ON_SENTINEL = ['actions', 'history', 'idempotent-publish', 'resume', 'sess
  * cluster bus): the edge is not what varies there either, so they run once, with the
  * cluster project, not once per edge.
  */
-const OWN_TOPOLOGY = ['redis-cluster', 'redis-failover', 'redis-reshard'].map(
+const OWN_TOPOLOGY = ['redis-cluster', 'redis-cluster-classic', 'redis-failover', 'redis-reshard'].map(
   (name) => `test/integration/${name}.test.ts`,
 );
 /**

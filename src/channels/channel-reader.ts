@@ -21,6 +21,7 @@
  * with no gap and no duplicate (src/core/replay.ts).
  */
 
+import type { Cluster } from 'ioredis';
 import type { Logger } from 'pino';
 import { type ChannelFeed, type LoggedEvent, ZERO_ID } from '../core/ports/event-store.ts';
 import type { Keys } from '../redis/keys.ts';
@@ -68,6 +69,34 @@ interface Feed {
   resyncWanted?: boolean;
   /** Replays waiting for the cursor to reach an ID. */
   waiters?: { id: string; resolve: () => void }[];
+}
+
+/** ioredis's ClusterSubscriber: the one connection a classic cluster client listens through. */
+interface SubscriberPicker {
+  selectSubscriber(): void;
+  getInstance(): { once(event: 'ready', listener: () => void): unknown } | null;
+}
+
+/**
+ * A cluster client listens (classic pub/sub) through one connection to a node it picks,
+ * and when that connection ends it picks another and re-subscribes by itself, telling no
+ * one (ioredis 5 has no event for it; the client's own `close` and `ready` are the whole
+ * cluster's): announcements sent meanwhile are lost, the next ones arrive, and the cursor
+ * would pass the gap silently. Told of each pick before the new connection's first message,
+ * the reader holds announcements and catches up from the stream once it is ready.
+ * False when this ioredis has no such picker to wrap.
+ */
+function onSubscriberReplaced(cluster: Cluster, replaced: () => void, ready: () => void): boolean {
+  const picker = (cluster as unknown as { subscriber?: Partial<SubscriberPicker> }).subscriber;
+  if (typeof picker?.selectSubscriber !== 'function' || typeof picker.getInstance !== 'function')
+    return false;
+  const { selectSubscriber, getInstance } = picker as SubscriberPicker;
+  picker.selectSubscriber = () => {
+    replaced();
+    selectSubscriber.call(picker);
+    getInstance.call(picker)?.once('ready', ready);
+  };
+  return true;
 }
 
 export class ChannelReader implements ChannelFeed {
@@ -124,6 +153,10 @@ export class ChannelReader implements ChannelFeed {
     // The connection is made with autoResubscribe off: we re-subscribe ourselves and
     // know when it took effect, before reading what was missed.
     this.subscriber.on('ready', back);
+    if (isCluster(this.subscriber) && !onSubscriberReplaced(this.subscriber, lost, back))
+      this.logger.warn(
+        'channel reader: this ioredis tells nothing when its cluster subscriber changes node; announcements lost then are caught up only at the next reconnect',
+      );
   }
 
   async stop(): Promise<void> {

@@ -430,12 +430,13 @@ export class Connection implements Flushable {
    * is closed with TOO_MANY_ERRORS instead.
    */
   refuseForRate(ref: string | undefined): void {
-    const refusal = this.messageRate.refuse(Date.now());
+    const now = Date.now();
+    const refusal = this.messageRate.refuse(now);
     if (refusal === 'flood') {
       this.fail('TOO_MANY_ERRORS', { detail: 'kept sending while refused for rate' });
       return;
     }
-    const extra = { ref, retryAfterMs: jitteredAtLeast(this.messageRate.msUntilToken()) };
+    const extra = { ref, retryAfterMs: jitteredAtLeast(this.messageRate.msUntilTurn(now)) };
     if (refusal === 'first')
       this.logger.info(
         { code: 'MESSAGE_RATE_LIMITED' },

@@ -25,6 +25,8 @@ export class MessageRate {
   private tokensAt: number;
   private refused = 0;
   private refusedSince = 0;
+  /** The latest turn a refused frame was given (ms). */
+  private lastTurnAt = 0;
   private readonly floodAt: number;
 
   constructor(
@@ -47,10 +49,19 @@ export class MessageRate {
     return true;
   }
 
-  /** After a refused take: ms until the bucket holds a whole token again. */
-  msUntilToken(): number {
+  /**
+   * After a refused take: ms until this frame's turn. Frames refused in one burst are each
+   * given their own turn, one token apart after the turns already given, not all the moment
+   * one token is back: told that, a client resending each frame after its own hint came back
+   * all at once, was refused again, and within a second was closed as a flood.
+   */
+  msUntilTurn(now: number): number {
     const rate = this.perSecond;
-    return rate === 0 ? 0 : Math.ceil(((1 - this.tokens) * 1000) / rate);
+    if (rate === 0) return 0;
+    const tokenAt = now + ((1 - this.tokens) * 1000) / rate;
+    const turn = Math.max(tokenAt, this.lastTurnAt + 1000 / rate);
+    this.lastTurnAt = turn;
+    return Math.ceil(turn - now);
   }
 
   /** Count a refused frame: the window's first (worth a log line), another, or a flood. */

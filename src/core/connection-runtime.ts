@@ -115,19 +115,24 @@ export function connectionActorFactory(core: GatewayCore): (input: ConnectionInp
       // within the call: close once this step is done, so the close follows the transition.
       // The actor's timers (handshake, admission) end many waiters at once: jitter the
       // hint so refused clients do not all come back in the same moment.
-      closeTransport: ({ context }, { code, detail, retryAfterMs }) =>
+      // The frames the edge hands on meanwhile (read from the same chunk) are not carried out.
+      closeTransport: ({ context }, { code, detail, retryAfterMs }) => {
+        socketOf(context.connectionId)?.refuseFrames();
         queueMicrotask(() =>
           socketOf(context.connectionId)?.close(code as ErrorCode, {
             detail,
             retryAfterMs: retryAfterMs ?? jitteredRetryAfter(code as ErrorCode),
           }),
-        ),
-      retireTransport: (_, { connectionId }) =>
+        );
+      },
+      retireTransport: (_, { connectionId }) => {
+        socketOf(connectionId)?.refuseFrames();
         queueMicrotask(() =>
           socketOf(connectionId)?.close('SERVICE_RESTART', {
             detail: 'session resumed on a newer connection',
           }),
-        ),
+        );
+      },
       requestAdmission: ({ context }) =>
         supervisor.requestAdmission(context.connectionId, context.priority ?? 1),
       startDelivery: ({ context }) => {

@@ -95,6 +95,7 @@ export class Connection implements Flushable {
   private ownReplaying: Set<string> | undefined;
   private ownServerChannels: Set<string> | undefined;
   private closingWith: ErrorCode | 'bye' | undefined;
+  private framesRefused = false;
   /** Frames waiting for this turn's corked write (sendSoon). */
   private queued: string[] | undefined;
   /** Events waiting to leave as one `batch` frame (sendBatched), after `queued`. */
@@ -188,6 +189,21 @@ export class Connection implements Flushable {
 
   get isOpen(): boolean {
     return this.socket !== undefined;
+  }
+
+  /**
+   * Open, and no close decided: a frame read after the gateway decided to close (the error
+   * budget spent, `bye`) is not carried out. An edge may hand on frames it had already read
+   * (the ws edge does, from the same chunk): carried out, a publish would be stored and
+   * never acked, and sent again on resume.
+   */
+  get takesFrames(): boolean {
+    return this.socket !== undefined && this.closingWith === undefined && !this.framesRefused;
+  }
+
+  /** The close is decided and comes once the actor's step is done: no frame is carried out meanwhile. */
+  refuseFrames(): void {
+    this.framesRefused = true;
   }
 
   /** Admission priority from the token's tier (1 = first); last of all before hello. */

@@ -35,6 +35,7 @@ export function onMessage(
   sentBytes = message.byteLength,
 ): void {
   traffic.framesIn++;
+  if (!conn.takesFrames) return;
   const limit = core.config.maxMessageBytes;
   if (sentBytes > limit) {
     conn.fail('MESSAGE_TOO_LARGE', { detail: `${sentBytes} > ${limit} bytes` });
@@ -65,7 +66,7 @@ export function onMessage(
 /** Welcome is out: handle the frames that arrived behind hello, in the order sent. */
 export function runHeldFrames(core: GatewayCore, conn: Connection): void {
   const held = conn.held.splice(0);
-  for (const text of held) if (conn.isOpen) handleText(core, conn, text);
+  for (const text of held) if (conn.takesFrames) handleText(core, conn, text);
 }
 
 function handleText(core: GatewayCore, conn: Connection, text: string): void {

@@ -178,6 +178,32 @@ describe.each(TRANSPORTS)('over %s', (transport: Transport) => {
       expect(ids(resumed.client.events())).toEqual([marker]);
     });
 
+    it('frames sent behind the one that spent the error budget are not carried out: nothing stored unacked', async () => {
+      const { client, welcome } = await session(url(), { sub: 'spent' });
+      const channel = `spent:${randomUUID().slice(0, 8)}`;
+      // One burst: the edge may have read the publishes before the close is decided.
+      for (let i = 0; i <= 20; i++) client.send({ type: 'no-such-frame', ref: `bad${i}` });
+      for (let i = 0; i < 5; i++) client.send({ type: 'publish', channel, data: { i }, ref: `late${i}` });
+      expect((await client.waitClosed()).code).toBe(1008);
+      const errors = client.frames.filter((f): f is ErrorFrame => f.type === 'error');
+      expect(errors.at(-1)).toMatchObject({ code: 'TOO_MANY_ERRORS' });
+      expect(errors.filter((e) => e.code === 'UNKNOWN_FRAME_TYPE')).toHaveLength(21); // the last one spent the budget
+      expect(client.frames.some((f) => f.type === 'ack')).toBe(false);
+
+      // What a resume finds in the channel: only what was published after.
+      const resumed = await TestClient.session(url(), {
+        token: await mintToken({ sub: 'spent' }),
+        resume: { sessionId: welcome.sessionId, resumeToken: welcome.resumeToken },
+      });
+      opened.push(resumed.client);
+      resumed.client.send({ type: 'subscribe', channel, from: '0-0', ref: 'sub' });
+      await resumed.client.next((f) => f.type === 'subscribed');
+      const marker = await publishHttp(gw.http, channel, { after: 'the spent budget' });
+      await resumed.client.waitForEvents(1);
+      await settle(resumed.client);
+      expect(ids(resumed.client.events())).toEqual([marker]);
+    });
+
     it('a frame over 4× the limit is cut before it is read; counted as MESSAGE_TOO_LARGE, the session resumes', async () => {
       const posts: Response[] = [];
       // Records the answers to the SSE fallback's POSTs (docs/protocol.md §1.1).

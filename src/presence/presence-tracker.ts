@@ -40,6 +40,8 @@ export class PresenceTracker implements PresenceStore {
   /** Changes not yet written, per channel, in order (the last per session wins). */
   private pending = new Map<string, Map<string, PresenceOp>>();
   private flushing = false;
+  /** Per channel, the last write sent (settled, never rejected): reads wait for it. */
+  private readonly writing = new Map<string, Promise<void>>();
   /**
    * Channels whose join/leave subscription is on its way: their writes wait for it. The
    * first member's own join would otherwise be announced before this process listens, and
@@ -87,7 +89,14 @@ export class PresenceTracker implements PresenceStore {
     this.queue(channel, { op: 'l', sessionId });
   }
 
-  page(channel: string, limit: number, cursor?: string): Promise<PresencePage> {
+  /**
+   * Read after this process's own changes to the channel are written: a client that asks
+   * right after its `subscribed` (or a backend after its subscribe order was carried out
+   * here) finds that member, not the state before the turn's batch went out.
+   */
+  async page(channel: string, limit: number, cursor?: string): Promise<PresencePage> {
+    if (this.pending.has(channel)) this.flush();
+    await this.writing.get(channel);
     return this.store.page(channel, limit, cursor);
   }
 
@@ -178,8 +187,15 @@ export class PresenceTracker implements PresenceStore {
         );
       // A later turn's writes chain after this one on the same promise: their order holds.
       const subscribing = this.subscribing.get(channel);
-      if (subscribing) void subscribing.then(write);
-      else void write();
+      const written: Promise<void> = (subscribing ? subscribing.then(write) : write())
+        .then(
+          () => {},
+          () => {},
+        )
+        .then(() => {
+          if (this.writing.get(channel) === written) this.writing.delete(channel);
+        });
+      this.writing.set(channel, written);
     }
   }
 }

@@ -277,6 +277,15 @@ describe('presence across two processes', () => {
     PROCESS_TEST_TIMEOUT_MS,
   );
 
+  it('a member who asks right after its subscribed finds itself (its join is written after the join/leave watch starts)', async () => {
+    for (let i = 0; i < 10; i++) {
+      const channel = unique('room');
+      const { client } = await member(pair.a, `asker${i}`, channel);
+      const present = (await askPresence(client, channel, 0)) as PresentFrame;
+      expect(present).toMatchObject({ type: 'present', count: 1 });
+    }
+  });
+
   it('events and presence share the channel: a publish still reaches every member', async () => {
     const channel = unique('room');
     const one = await member(pair.a, 'p1', channel);

@@ -43,9 +43,13 @@ const ON_SENTINEL = ['actions', 'history', 'idempotent-publish', 'resume', 'sess
  * cluster bus): the edge is not what varies there either, so they run once, with the
  * cluster project, not once per edge.
  */
-const OWN_TOPOLOGY = ['redis-cluster', 'redis-cluster-classic', 'redis-failover', 'redis-reshard'].map(
-  (name) => `test/integration/${name}.test.ts`,
-);
+const OWN_TOPOLOGY = [
+  'redis-cluster',
+  'redis-cluster-classic',
+  'redis-cluster-shard-down',
+  'redis-failover',
+  'redis-reshard',
+].map((name) => `test/integration/${name}.test.ts`);
 /**
  * Files whose subject is not the edge — the CLI, the SDK's package, the SDK's patience
  * through a 90 s outage, the embedded Redis across a restart — and that take the longest:

@@ -93,7 +93,10 @@ export async function websocketHealth(sources: AdminSources): Promise<HealthRepo
       endedSinceStart: core.supervisor.endedCounts(),
     },
     redis: {
-      status: redisReady || redis.status !== 'ready' ? redis.status : 'not responding',
+      status:
+        redisReady || redis.status !== 'ready'
+          ? redis.status
+          : (sources.store.clusterFault ?? 'not responding'),
       roundTripMs: sources.store.roundTripMs,
       version: redisVersion,
       masters: masters(redis).map((node, i) => ({

@@ -10,12 +10,14 @@
  * answered meanwhile either: a Redis busy with a storm's resumes is slow, not frozen,
  * and calling it down would refuse every client the storm brings back. On a cluster every
  * master is pinged: one that does not answer makes its slots' channels and
- * sessions unusable, so the store is not ready.
+ * sessions unusable, so the store is not ready. A master that is gone altogether is no
+ * longer in the client's list to ping, so the cluster's own view is asked too (CLUSTER
+ * INFO): with any slot not served, the store is not ready either.
  */
 
 import type { Redis } from 'ioredis';
 import { type StoreReadiness, StoreStalledError } from '../core/ports/store-readiness.ts';
-import { masters, nodeName, type RedisConnection } from './redis-target.ts';
+import { isCluster, masters, nodeName, type RedisConnection } from './redis-target.ts';
 import { isStoreUnavailableError } from './store-errors.ts';
 
 export interface StoreHealthOptions {
@@ -33,6 +35,8 @@ export class StoreHealth implements StoreReadiness {
   private roundTrip: number | undefined;
   private lastMasters: { node: string; roundTripMs: number }[] = [];
   private responding = true;
+  /** On a cluster: why not every slot is served, as a master told at the last check. */
+  private slotsFault: string | undefined;
   private inFlight = false;
   private timer: NodeJS.Timeout | undefined;
   /** Work waiting on the store (whileAnswering): failed when it is found not answering. */
@@ -55,7 +59,12 @@ export class StoreHealth implements StoreReadiness {
   }
 
   isReady(): boolean {
-    return this.responding && this.redis.status === 'ready';
+    return this.responding && this.slotsFault === undefined && this.redis.status === 'ready';
+  }
+
+  /** Why a cluster that answers is still not ready (slots not served), for reports. */
+  get clusterFault(): string | undefined {
+    return this.slotsFault;
   }
 
   isUnavailable(error: unknown): boolean {
@@ -120,14 +129,28 @@ export class StoreHealth implements StoreReadiness {
 
   /** PING every master at once (`answered[i]` set as master i answers); the slowest is the store's round trip. */
   private async pingMasters(nodes: Redis[], answered: boolean[]): Promise<void> {
-    this.lastMasters = await Promise.all(
-      nodes.map(async (node, i) => {
-        const started = performance.now();
-        await node.ping();
-        answered[i] = true;
-        return { node: nodeName(node), roundTripMs: performance.now() - started };
-      }),
-    );
+    const [lastMasters] = await Promise.all([
+      Promise.all(
+        nodes.map(async (node, i) => {
+          const started = performance.now();
+          await node.ping();
+          answered[i] = true;
+          return { node: nodeName(node), roundTripMs: performance.now() - started };
+        }),
+      ),
+      isCluster(this.redis) && nodes[0] ? this.checkSlots(nodes[0]) : undefined,
+    ]);
+    this.lastMasters = lastMasters;
+  }
+
+  private async checkSlots(node: Redis): Promise<void> {
+    const info = String(await node.cluster('INFO'));
+    const state = /cluster_state:(\w+)/.exec(info)?.[1];
+    const served = Number(/cluster_slots_ok:(\d+)/.exec(info)?.[1] ?? CLUSTER_SLOTS);
+    this.slotsFault =
+      state === 'ok' && served === CLUSTER_SLOTS
+        ? undefined
+        : `cluster_state:${state ?? 'unknown'}, ${CLUSTER_SLOTS - served} of ${CLUSTER_SLOTS} slots not served`;
   }
 
   private ping(): void {
@@ -202,6 +225,8 @@ export class StoreHealth implements StoreReadiness {
     );
   }
 }
+
+const CLUSTER_SLOTS = 16384;
 
 /** The oldest command a connection waits on: another one later means Redis answered it. */
 function queueHead(node: Redis): unknown {

@@ -54,19 +54,21 @@ export async function channelOn(master: ClusterNode, prefix: string, stem = 'ch'
   }
 }
 
+/** A cluster node's flags: started again with them (and its dir), a node is the same member. */
+export function clusterArgs(port: number): string[] {
+  return [
+    '--cluster-enabled',
+    'yes',
+    '--cluster-node-timeout',
+    '1000',
+    '--cluster-config-file',
+    `nodes-${port}.conf`,
+  ];
+}
+
 async function clusterNode(): Promise<ClusterNode> {
   const port = await freePort();
-  const server = await startRedisServer({
-    port,
-    extraArgs: [
-      '--cluster-enabled',
-      'yes',
-      '--cluster-node-timeout',
-      '1000',
-      '--cluster-config-file',
-      `nodes-${port}.conf`,
-    ],
-  });
+  const server = await startRedisServer({ port, extraArgs: clusterArgs(port) });
   const redis = new Redis(port, '127.0.0.1');
   redis.on('error', () => {}); // a node a test kills: its connection retries quietly
   return { server, port, redis };

@@ -22,14 +22,14 @@ import {
   type LoggedEvent,
   type LogPage,
   type ReplayPlan,
-  ReplicationShortError,
   ZERO_ID,
 } from '../core/ports/event-store.ts';
 import type { Keys } from '../redis/keys.ts';
 import { defineScripts, isNoScript, LuaScript } from '../redis/lua-scripts.ts';
-import type { PubSubMode, RedisConnection } from '../redis/redis-target.ts';
+import { type PubSubMode, type RedisConnection, serverOf } from '../redis/redis-target.ts';
 import { compareEventIds, INBOX_PREFIX, isEventId } from '../shared/identifiers.ts';
 import { randomView } from '../shared/random-page.ts';
+import { AckLanes } from './ack-lanes.ts';
 import { AckedPositions } from './acked-positions.ts';
 import {
   historyRange,
@@ -143,7 +143,10 @@ export interface EventLogOptions {
    * sent on, so it must not be the one every other command shares. @defaultValue the log's own
    */
   ackConnections?: RedisConnection[];
-  /** How long WAIT may take before the append is refused as not durable, ms. @defaultValue 500 */
+  /**
+   * How long a publish may wait for its replicas, from when it was asked, before it is
+   * refused as not durable (ack-lanes.ts: its WAIT gets what is left of it), ms. @defaultValue 500
+   */
   ackTimeoutMs?: number;
   /**
    * How long a channel log that never held an event — made by a subscribe or a history
@@ -167,7 +170,8 @@ export class EventLog implements EventStore {
 
   private readonly retentionOf: (channel: string) => Retention;
   private readonly ackConnections: ScriptedRedis[];
-  private nextAck = 0;
+  /** Which ack connection each append with WAIT goes on, and when it is refused instead (ack-lanes.ts). */
+  private readonly ackLanes: AckLanes | undefined;
   /** The newest event acked per channel, confirmed still held after a reconnect (confirmAcked). */
   private readonly acked = new AckedPositions();
   /** While confirmAcked runs: positions are planned after it, against the epochs it leaves. */
@@ -196,6 +200,12 @@ export class EventLog implements EventStore {
       defineScripts(connection, { tetherAppend: APPEND });
       return connection as ScriptedRedis;
     });
+    if (options.ackReplicas)
+      this.ackLanes = new AckLanes(
+        Math.max(1, this.ackConnections.length),
+        options.ackReplicas,
+        options.ackTimeoutMs ?? 500,
+      );
     this.retentionOf =
       typeof retention === 'number' ? () => ({ maxEvents: retention, maxAgeMs: 0 }) : retention;
   }
@@ -214,6 +224,7 @@ export class EventLog implements EventStore {
     correlationId: string,
     options: AppendOptions = {},
   ): Promise<Appended> {
+    const askedAt = performance.now();
     const ts = Date.now();
     const key = this.keys.channel(channel);
     const { maxEvents, maxAgeMs } = this.retentionOf(channel);
@@ -233,8 +244,8 @@ export class EventLog implements EventStore {
       this.pubsubMode,
       this.acked.newestOf(channel) ?? '', // looked for in the log (APPEND_SCRIPT): lost history
     ] as const;
-    const [id, repeated, renewed] = this.options.ackReplicas
-      ? await this.appendReplicated(args, this.options.ackReplicas)
+    const [id, repeated, renewed] = this.ackLanes
+      ? await this.appendReplicated(this.ackLanes, args, askedAt)
       : await this.appends.tetherAppend(...args);
     if (renewed === 1) this.options.historyLost?.(channel);
     if (!isInbox(channel)) this.acked.note(channel, id);
@@ -256,32 +267,32 @@ export class EventLog implements EventStore {
   /**
    * The append and a WAIT in one pipeline: on a cluster a pipeline goes whole to the
    * node of its keys, so WAIT counts the replicas of the stream's own master. Sent on
-   * an ack connection (in turn), never the shared one, which WAIT would hold.
+   * an ack connection, never the shared one, which WAIT would hold; which one, with how
+   * long a WAIT, or refused unsent, `lanes` decides (ack-lanes.ts), per master.
    */
-  private async appendReplicated(
+  private appendReplicated(
+    lanes: AckLanes,
     args: readonly [string, string, ...(string | number)[]],
-    replicas: number,
+    askedAt: number,
   ): Promise<[string, number, number]> {
-    const timeoutMs = this.options.ackTimeoutMs ?? 500;
-    const lane = this.ackConnections[this.nextAck++ % this.ackConnections.length] ?? this.redis;
-    const send = () => {
-      const pipeline = lane.pipeline();
-      APPEND.queue(pipeline, args);
-      pipeline.wait(replicas, timeoutMs);
-      return pipeline.exec();
-    };
-    let replies = await send();
-    // The node's script cache was flushed: nothing was appended; once more, with the text.
-    if (replies?.[0]?.[0] && isNoScript(replies[0][0])) replies = await send();
-    const [appended, waited] = replies ?? [];
-    if (!appended || appended[0]) throw appended?.[0] ?? new Error('append: no reply');
-    if (!waited || waited[0]) throw waited?.[0] ?? new Error('WAIT: no reply');
-    const confirmed = Number(waited[1]);
-    if (confirmed < replicas)
-      throw new ReplicationShortError(
-        `${confirmed} of ${replicas} replicas confirmed the append within ${timeoutMs} ms`,
-      );
-    return appended[1] as [string, number, number];
+    const replicas = this.options.ackReplicas ?? 0;
+    const connections = this.ackConnections.length > 0 ? this.ackConnections : [this.redis];
+    return lanes.submit(serverOf(connections[0] as ScriptedRedis, args[0]), askedAt, async (lane, waitMs) => {
+      const connection = connections[lane] ?? this.redis;
+      const send = () => {
+        const pipeline = connection.pipeline();
+        APPEND.queue(pipeline, args);
+        pipeline.wait(replicas, waitMs);
+        return pipeline.exec();
+      };
+      let replies = await send();
+      // The node's script cache was flushed: nothing was appended; once more, with the text.
+      if (replies?.[0]?.[0] && isNoScript(replies[0][0])) replies = await send();
+      const [appended, waited] = replies ?? [];
+      if (!appended || appended[0]) throw appended?.[0] ?? new Error('append: no reply');
+      if (!waited || waited[0]) throw waited?.[0] ?? new Error('WAIT: no reply');
+      return { value: appended[1] as [string, number, number], confirmed: Number(waited[1]) };
+    });
   }
 
   /**

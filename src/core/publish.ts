@@ -40,7 +40,9 @@ function appendFailure(error: unknown): string {
   if (error instanceof StoreStalledError)
     return `Redis stopped answering while the event was being appended: it may still be added to the log when Redis answers again; ${retry}`;
   if (error instanceof ReplicationShortError)
-    return `${error.message}: the event is in the log, but a failover could still lose it; ${retry}`;
+    return error.sent
+      ? `${error.message}: the event is in the log, but a failover could still lose it; ${retry}`
+      : `${error.message}: the event was not sent, so it is not in the log; ${retry}`;
   return `the append failed after the event was sent: it may be in the log; ${retry}`;
 }
 

@@ -13,7 +13,8 @@
  *   events or a storm's session reads on `commands`;
  * - `acks`: only with PUBLISH_ACK_REPLICAS, a few connections for appends sent with
  *   WAIT: WAIT blocks the connection it is sent on until the replicas answer (up to
- *   PUBLISH_ACK_TIMEOUT_MS), so on `commands` it would stall every command behind it.
+ *   PUBLISH_ACK_TIMEOUT_MS), so on `commands` it would stall every command behind it;
+ *   one append at a time on each (src/channels/ack-lanes.ts).
  * REDIS_URL names one server, a cluster or a Sentinel-watched master (redis-target.ts).
  */
 import type { RedisOptions } from 'ioredis';
@@ -83,7 +84,7 @@ export async function connectRedis(
   const appends = client('appends', { maxRetriesPerRequest: 2, enableAutoPipelining: onCluster });
   for (const connection of [clients.commands, appends])
     if (!isCluster(connection)) writeOncePerTurn(connection);
-  // Several, so one slow WAIT holds only the appends behind it on its own connection.
+  // Several, so one slow WAIT holds only its own connection (ack-lanes.ts sends the rest elsewhere or refuses them in time).
   const acks = Array.from({ length: ackReplicas > 0 ? ACK_CONNECTIONS : 0 }, (_, i) =>
     client(`acks-${i}`, { maxRetriesPerRequest: 2 }),
   );

@@ -75,3 +75,27 @@ export function nodeName(node: Redis): string {
 export function isCluster(redis: RedisConnection): redis is Cluster {
   return redis instanceof Cluster;
 }
+
+/**
+ * The server that holds `key`: `host:port` of its slot's master on a cluster (as the
+ * client's slot map says now), '' for one server (also behind Sentinel).
+ */
+export function serverOf(redis: RedisConnection, key: string): string {
+  if (!(redis instanceof Cluster)) return '';
+  return redis.slots[keySlot(key)]?.[0] ?? '';
+}
+
+/** A key's cluster slot: CRC16 (XMODEM) of its hash tag, or of the whole key without one, mod 16384. */
+export function keySlot(key: string): number {
+  const bytes = Buffer.from(key);
+  const open = bytes.indexOf(0x7b); // {
+  const close = open < 0 ? -1 : bytes.indexOf(0x7d, open + 1); // }
+  const tagged = close > open + 1 ? bytes.subarray(open + 1, close) : bytes;
+  let crc = 0;
+  for (const byte of tagged) {
+    crc ^= byte << 8;
+    for (let bit = 0; bit < 8; bit++)
+      crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc % 16384;
+}

@@ -83,10 +83,18 @@ export interface HistoryPage {
 
 /**
  * An append was written on the master but fewer replicas than asked confirmed it in time
- * (PUBLISH_ACK_REPLICAS): not acked — a failover could still lose it.
+ * (PUBLISH_ACK_REPLICAS): not acked — a failover could still lose it. `sent: false`: it
+ * was refused before it was sent (its time ran out waiting for a connection, or the
+ * replicas were not confirming the appends before it), so nothing was written.
  */
 export class ReplicationShortError extends Error {
   override name = 'ReplicationShortError';
+  constructor(
+    message: string,
+    readonly sent = true,
+  ) {
+    super(message);
+  }
 }
 
 export interface EventStore {

@@ -6,46 +6,53 @@
  * its own WAIT only when that one gives up, so with a few connections the answers came
  * whole timeouts late, one after another (and queued without bound). Here each server
  * (a cluster's master: its replicas are its own) has the ack connections as lanes, one
- * append with its WAIT in flight per lane; the others wait here, not in Redis, so:
- * - each publish has a deadline, PUBLISH_ACK_TIMEOUT_MS from when it was asked, and its
- *   WAIT is sent with what is left of it; one still waiting for a lane at its deadline is
- *   refused, never sent (nothing was written);
+ * WAIT in flight per lane; the appends that find every lane taken wait here, not in
+ * Redis, and when a lane frees it takes them all (up to MAX_BATCH) as one batch: their
+ * appends in one pipeline, then ONE WAIT, which covers every write made before it on
+ * its connection. So a healthy replica confirms a whole batch per round trip, and:
+ * - each publish has a deadline, PUBLISH_ACK_TIMEOUT_MS from when it was asked; a
+ *   batch's WAIT is sent with what is left of its earliest one; one still waiting for a
+ *   lane at its deadline is refused, never sent (nothing was written);
+ * - each append of a batch is answered by its own reply (a script error fails only its
+ *   publish) and the batch's WAIT (written, confirmed or not);
  * - once a WAIT comes back short, the replicas are taken as not confirming: one append
  *   at a time is sent to find out when they are back (the probe), and the others are
- *   refused at once, never sent, instead of each holding a lane for the whole timeout;
- *   the first WAIT that succeeds ends it;
- * - an append that was sent is answered by its WAIT (written, confirmed or not), and one
- *   whose reply is still missing well past its deadline is answered as Redis not
- *   answering (it may still be written): its lane stays taken until Redis replies.
+ *   refused at once, never sent, instead of each waiting out the timeout; the first
+ *   WAIT that succeeds ends it;
+ * - a batch whose reply is still missing well past its deadline is answered as Redis
+ *   not answering (its appends may still be written): its lane stays taken until Redis
+ *   replies.
  * What waits here is bounded by the publishes of one timeout.
  */
 
 import { ReplicationShortError } from '../core/ports/event-store.ts';
 import { StoreStalledError } from '../core/ports/store-readiness.ts';
 
-/** What an append sent with WAIT came back with: its reply, and how many replicas confirmed it. */
-export interface AckReply<T> {
-  value: T;
+/** What a batch sent with one WAIT came back with: each append's own reply, in order, and how many replicas confirmed them all. */
+export interface AckReplies<T> {
+  replies: [error: Error | null, value: T][];
   confirmed: number;
 }
 
-/** Send the append with its WAIT on lane `lane`, WAIT's timeout `waitMs` (≥ 1). */
-export type AckSend<T> = (lane: number, waitMs: number) => Promise<AckReply<T>>;
+/** Send `appends` (one server's) on lane `lane` in one pipeline with one WAIT, its timeout `waitMs` (≥ 1). */
+export type AckSend<A, T> = (lane: number, appends: A[], waitMs: number) => Promise<AckReplies<T>>;
 
-/** How long past its deadline a sent append's reply may take before the publish is answered without it, ms. */
+/** How long past its deadline a sent batch's reply may take before its publishes are answered without it, ms. */
 export const ANSWER_GRACE_MS = 1000;
+/** The most appends sent with one WAIT. */
+export const MAX_BATCH = 1000;
 
-interface Waiting {
+interface Waiting<A, T> {
+  append: A;
   deadline: number;
-  send: AckSend<unknown>;
-  resolve: (value: unknown) => void;
+  resolve: (value: T) => void;
   reject: (error: unknown) => void;
 }
 
-/** One server's lanes, its appends waiting for one, and what its replicas last did. */
-interface Server {
+/** One server's lanes, its appends waiting for one (in deadline order), and what its replicas last did. */
+interface Server<A, T> {
   busy: boolean[];
-  queue: Waiting[];
+  queue: Waiting<A, T>[];
   timer: NodeJS.Timeout | undefined;
   /** Why the replicas are taken as not confirming (the last short WAIT), if they are. */
   short: string | undefined;
@@ -56,27 +63,26 @@ interface Server {
   probing: boolean;
 }
 
-export class AckLanes {
-  private readonly servers = new Map<string, Server>();
+export class AckLanes<A, T> {
+  private readonly servers = new Map<string, Server<A, T>>();
   private sent = 0;
 
   constructor(
     private readonly lanes: number,
     private readonly replicas: number,
     private readonly timeoutMs: number,
+    private readonly send: AckSend<A, T>,
     private readonly now: () => number = () => performance.now(),
   ) {}
 
-  /** The append `send` sends to `server`, asked at `askedAt` (this.now's clock): its reply, or why not. */
-  submit<T>(server: string, askedAt: number, send: AckSend<T>): Promise<T> {
+  /**
+   * `append`'s reply once sent to `server` and confirmed, or why not; asked at `askedAt`
+   * (this.now's clock, never earlier than the appends submitted before it).
+   */
+  submit(server: string, askedAt: number, append: A): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const state = this.servers.get(server) ?? this.open(server);
-      state.queue.push({
-        deadline: askedAt + this.timeoutMs,
-        send,
-        resolve: resolve as (value: unknown) => void,
-        reject,
-      });
+      state.queue.push({ append, deadline: askedAt + this.timeoutMs, resolve, reject });
       this.pump(server, state);
     });
   }
@@ -88,8 +94,8 @@ export class AckLanes {
     return count;
   }
 
-  private open(server: string): Server {
-    const state: Server = {
+  private open(server: string): Server<A, T> {
+    const state: Server<A, T> = {
       busy: Array.from({ length: Math.max(1, this.lanes) }, () => false),
       queue: [],
       timer: undefined,
@@ -102,11 +108,11 @@ export class AckLanes {
     return state;
   }
 
-  /** Send, refuse or keep waiting each append in turn; then wake up at the first one's deadline. */
-  private pump(server: string, state: Server): void {
+  /** Refuse the appends out of time, send the rest in batches while lanes are free; then wake up at the first one's deadline. */
+  private pump(server: string, state: Server<A, T>): void {
     const now = this.now();
     while (state.queue.length > 0) {
-      const next = state.queue[0] as Waiting;
+      const next = state.queue[0] as Waiting<A, T>;
       const waitMs = Math.floor(next.deadline - now);
       if (waitMs < 1) {
         state.queue.shift();
@@ -127,8 +133,9 @@ export class AckLanes {
       }
       const lane = state.busy.indexOf(false);
       if (lane < 0) break;
-      state.queue.shift();
-      this.dispatch(server, state, lane, next, waitMs);
+      // While the replicas are not confirming, a probe is one append: the others are refused unsent.
+      const batch = state.queue.splice(0, state.short === undefined ? MAX_BATCH : 1);
+      this.dispatch(server, state, lane, batch, waitMs);
     }
     clearTimeout(state.timer);
     state.timer = undefined;
@@ -137,51 +144,64 @@ export class AckLanes {
     else if (state.short === undefined && !state.busy.includes(true)) this.servers.delete(server);
   }
 
-  private dispatch(server: string, state: Server, lane: number, append: Waiting, waitMs: number): void {
+  /** Send `batch` on `lane` with one WAIT of `waitMs` (what is left of its first, earliest, deadline) and answer each of it. */
+  private dispatch(
+    server: string,
+    state: Server<A, T>,
+    lane: number,
+    batch: Waiting<A, T>[],
+    waitMs: number,
+  ): void {
     const seq = ++this.sent;
     const probe = state.short !== undefined;
     state.busy[lane] = true;
     if (probe) state.probing = true;
     let answered = false;
-    const answer = (settle: () => void) => {
+    const answer = (settle: (append: Waiting<A, T>, index: number) => void) => {
       if (answered) return;
       answered = true;
-      settle();
+      batch.forEach(settle);
     };
-    // Redis did not reply in time (frozen, failing over): the publish is answered now.
-    const late = setTimeout(
-      () =>
-        answer(() =>
-          append.reject(
-            new StoreStalledError(`Redis did not answer the append within ${waitMs + ANSWER_GRACE_MS} ms`),
-          ),
-        ),
-      waitMs + ANSWER_GRACE_MS,
-    );
-    let sending: Promise<AckReply<unknown>>;
+    // Redis did not reply in time (frozen, failing over): the publishes are answered now.
+    const late = setTimeout(() => {
+      const error = new StoreStalledError(
+        `Redis did not answer the append within ${waitMs + ANSWER_GRACE_MS} ms`,
+      );
+      answer((append) => append.reject(error));
+    }, waitMs + ANSWER_GRACE_MS);
+    let sending: Promise<AckReplies<T>>;
     try {
-      sending = append.send(lane, waitMs);
+      sending = this.send(
+        lane,
+        batch.map((waiting) => waiting.append),
+        waitMs,
+      );
     } catch (error) {
       sending = Promise.reject(error);
     }
     sending
       .then(
-        ({ value, confirmed }) => {
-          if (confirmed >= this.replicas) {
+        ({ replies, confirmed }) => {
+          const why =
+            confirmed >= this.replicas
+              ? undefined
+              : `${confirmed} of ${this.replicas} replicas confirmed the append within ${this.timeoutMs} ms`;
+          if (why === undefined) {
             state.confirmedSeq = Math.max(state.confirmedSeq, seq);
             if (seq > state.shortSeq) state.short = undefined;
-            answer(() => append.resolve(value));
-            return;
-          }
-          const why = `${confirmed} of ${this.replicas} replicas confirmed the append within ${this.timeoutMs} ms`;
-          // A WAIT sent after this one was confirmed: the replicas are back already.
-          if (seq > state.confirmedSeq) {
+          } else if (seq > state.confirmedSeq) {
+            // (Unless a WAIT sent after this one was confirmed: the replicas are back already.)
             state.short = why;
             state.shortSeq = Math.max(state.shortSeq, seq);
           }
-          answer(() => append.reject(new ReplicationShortError(why)));
+          answer((append, index) => {
+            const [error, value] = replies[index] ?? [new Error('append: no reply'), undefined];
+            if (error) append.reject(error);
+            else if (why !== undefined) append.reject(new ReplicationShortError(why));
+            else append.resolve(value as T);
+          });
         },
-        (error: unknown) => answer(() => append.reject(error)),
+        (error: unknown) => answer((append) => append.reject(error)),
       )
       .finally(() => {
         clearTimeout(late);

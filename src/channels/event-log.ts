@@ -29,7 +29,7 @@ import { defineScripts, isNoScript, LuaScript } from '../redis/lua-scripts.ts';
 import { type PubSubMode, type RedisConnection, serverOf } from '../redis/redis-target.ts';
 import { compareEventIds, INBOX_PREFIX, isEventId } from '../shared/identifiers.ts';
 import { randomView } from '../shared/random-page.ts';
-import { AckLanes } from './ack-lanes.ts';
+import { AckLanes, type AckReplies } from './ack-lanes.ts';
 import { AckedPositions } from './acked-positions.ts';
 import {
   historyRange,
@@ -56,12 +56,12 @@ const LOG_SCRIPTS = {
   tetherPage: new LuaScript(PAGE_SCRIPT, 1),
 };
 
+/** APPEND's keys and arguments, and its reply: the event's ID, a repeat of its idempotency key, a renewed epoch. */
+type AppendArgs = [key: string, idempotencyKey: string, ...args: (string | number)[]];
+type AppendReply = [id: string, repeated: number, renewed: number];
+
 type ScriptedRedis = RedisConnection & {
-  tetherAppend(
-    key: string,
-    idempotencyKey: string,
-    ...args: (string | number)[]
-  ): Promise<[string, number, number]>;
+  tetherAppend(...args: AppendArgs): Promise<AppendReply>;
   tetherLogHead(
     key: string,
     newEpoch: string,
@@ -139,8 +139,9 @@ export interface EventLogOptions {
    */
   ackReplicas?: number;
   /**
-   * Connections for those appends, taken in turn: WAIT blocks the connection it is
-   * sent on, so it must not be the one every other command shares. @defaultValue the log's own
+   * Connections for those appends (ack-lanes.ts: one WAIT in flight on each, behind a
+   * batch of appends): WAIT blocks the connection it is sent on, so it must not be the
+   * one every other command shares. @defaultValue the log's own
    */
   ackConnections?: RedisConnection[];
   /**
@@ -170,8 +171,8 @@ export class EventLog implements EventStore {
 
   private readonly retentionOf: (channel: string) => Retention;
   private readonly ackConnections: ScriptedRedis[];
-  /** Which ack connection each append with WAIT goes on, and when it is refused instead (ack-lanes.ts). */
-  private readonly ackLanes: AckLanes | undefined;
+  /** Which ack connection each append with WAIT goes on, with which others, or refused instead (ack-lanes.ts). */
+  private readonly ackLanes: AckLanes<AppendArgs, AppendReply> | undefined;
   /** The newest event acked per channel, confirmed still held after a reconnect (confirmAcked). */
   private readonly acked = new AckedPositions();
   /** While confirmAcked runs: positions are planned after it, against the epochs it leaves. */
@@ -205,6 +206,7 @@ export class EventLog implements EventStore {
         Math.max(1, this.ackConnections.length),
         options.ackReplicas,
         options.ackTimeoutMs ?? 500,
+        (lane, batch, waitMs) => this.sendReplicated(lane, batch, waitMs),
       );
     this.retentionOf =
       typeof retention === 'number' ? () => ({ maxEvents: retention, maxAgeMs: 0 }) : retention;
@@ -229,7 +231,7 @@ export class EventLog implements EventStore {
     const key = this.keys.channel(channel);
     const { maxEvents, maxAgeMs } = this.retentionOf(channel);
     const { traceparent, idempotency } = options;
-    const args = [
+    const args: AppendArgs = [
       key,
       idempotency ? idempotencyKey(key, idempotency.key) : key,
       maxEvents,
@@ -243,9 +245,9 @@ export class EventLog implements EventStore {
       idempotency?.windowMs ?? 0,
       this.pubsubMode,
       this.acked.newestOf(channel) ?? '', // looked for in the log (APPEND_SCRIPT): lost history
-    ] as const;
+    ];
     const [id, repeated, renewed] = this.ackLanes
-      ? await this.appendReplicated(this.ackLanes, args, askedAt)
+      ? await this.ackLanes.submit(serverOf(this.ackConnections[0] ?? this.redis, key), askedAt, args)
       : await this.appends.tetherAppend(...args);
     if (renewed === 1) this.options.historyLost?.(channel);
     if (!isInbox(channel)) this.acked.note(channel, id);
@@ -265,34 +267,43 @@ export class EventLog implements EventStore {
   }
 
   /**
-   * The append and a WAIT in one pipeline: on a cluster a pipeline goes whole to the
-   * node of its keys, so WAIT counts the replicas of the stream's own master. Sent on
-   * an ack connection, never the shared one, which WAIT would hold; which one, with how
-   * long a WAIT, or refused unsent, `lanes` decides (ack-lanes.ts), per master.
+   * Appends and one WAIT in one pipeline, on ack connection `lane` (never the shared one,
+   * which WAIT would hold): WAIT counts the replicas that have every write made before it
+   * on the connection, so it confirms them all. `lanes` (ack-lanes.ts) batches them, per
+   * master: on a cluster a pipeline goes whole to the node of its keys, so WAIT counts
+   * the replicas of the streams' own master.
    */
-  private appendReplicated(
-    lanes: AckLanes,
-    args: readonly [string, string, ...(string | number)[]],
-    askedAt: number,
-  ): Promise<[string, number, number]> {
-    const replicas = this.options.ackReplicas ?? 0;
-    const connections = this.ackConnections.length > 0 ? this.ackConnections : [this.redis];
-    return lanes.submit(serverOf(connections[0] as ScriptedRedis, args[0]), askedAt, async (lane, waitMs) => {
-      const connection = connections[lane] ?? this.redis;
-      const send = () => {
-        const pipeline = connection.pipeline();
-        APPEND.queue(pipeline, args);
-        pipeline.wait(replicas, waitMs);
-        return pipeline.exec();
-      };
-      let replies = await send();
-      // The node's script cache was flushed: nothing was appended; once more, with the text.
-      if (replies?.[0]?.[0] && isNoScript(replies[0][0])) replies = await send();
-      const [appended, waited] = replies ?? [];
-      if (!appended || appended[0]) throw appended?.[0] ?? new Error('append: no reply');
-      if (!waited || waited[0]) throw waited?.[0] ?? new Error('WAIT: no reply');
-      return { value: appended[1] as [string, number, number], confirmed: Number(waited[1]) };
+  private async sendReplicated(
+    lane: number,
+    batch: AppendArgs[],
+    waitMs: number,
+  ): Promise<AckReplies<AppendReply>> {
+    const connection = this.ackConnections[lane] ?? this.redis;
+    const send = (appends: AppendArgs[]) => {
+      const pipeline = connection.pipeline();
+      for (const args of appends) APPEND.queue(pipeline, args);
+      pipeline.wait(this.options.ackReplicas ?? 0, waitMs);
+      return pipeline.exec().then((replies) => replies ?? []);
+    };
+    const replies = await send(batch);
+    // The node's script cache was flushed: those were not appended; once more, with the text.
+    const missed = batch.flatMap((_, i) => {
+      const error = replies[i]?.[0];
+      return error && isNoScript(error) ? [i] : [];
     });
+    if (missed.length > 0) {
+      const again = await send(missed.map((i) => batch[i] as AppendArgs));
+      for (const [j, i] of missed.entries()) replies[i] = again[j] ?? [new Error('append: no reply'), null];
+      replies[batch.length] = again[missed.length] ?? [new Error('WAIT: no reply'), null];
+    }
+    const waited = replies[batch.length];
+    if (!waited || waited[0]) throw waited?.[0] ?? new Error('WAIT: no reply');
+    return {
+      replies: batch.map(
+        (_, i) => (replies[i] ?? [new Error('append: no reply'), null]) as [Error | null, AppendReply],
+      ),
+      confirmed: Number(waited[1]),
+    };
   }
 
   /**

@@ -14,7 +14,7 @@
  * - `acks`: only with PUBLISH_ACK_REPLICAS, a few connections for appends sent with
  *   WAIT: WAIT blocks the connection it is sent on until the replicas answer (up to
  *   PUBLISH_ACK_TIMEOUT_MS), so on `commands` it would stall every command behind it;
- *   one append at a time on each (src/channels/ack-lanes.ts).
+ *   one WAIT at a time on each, behind a batch of appends (src/channels/ack-lanes.ts).
  * REDIS_URL names one server, a cluster or a Sentinel-watched master (redis-target.ts).
  */
 import type { RedisOptions } from 'ioredis';

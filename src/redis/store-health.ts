@@ -143,14 +143,22 @@ export class StoreHealth implements StoreReadiness {
     this.lastMasters = lastMasters;
   }
 
+  /**
+   * Slots unassigned or on a master the cluster agreed has failed. Not those a node merely
+   * suspects (PFAIL: a slow master, a blip, still served): the store would flap with them.
+   */
   private async checkSlots(node: Redis): Promise<void> {
     const info = String(await node.cluster('INFO'));
-    const state = /cluster_state:(\w+)/.exec(info)?.[1];
-    const served = Number(/cluster_slots_ok:(\d+)/.exec(info)?.[1] ?? CLUSTER_SLOTS);
+    const field = (name: string) => new RegExp(`^${name}:(\\S+)`, 'm').exec(info)?.[1];
+    const state = field('cluster_state') ?? 'unknown';
+    const unserved =
+      CLUSTER_SLOTS -
+      Number(field('cluster_slots_assigned') ?? CLUSTER_SLOTS) +
+      Number(field('cluster_slots_fail') ?? 0);
     this.slotsFault =
-      state === 'ok' && served === CLUSTER_SLOTS
+      state === 'ok' && unserved === 0
         ? undefined
-        : `cluster_state:${state ?? 'unknown'}, ${CLUSTER_SLOTS - served} of ${CLUSTER_SLOTS} slots not served`;
+        : `cluster_state:${state}, ${unserved} of ${CLUSTER_SLOTS} slots not served`;
   }
 
   private ping(): void {

@@ -76,7 +76,8 @@ export async function websocketHealth(sources: AdminSources): Promise<HealthRepo
   const roundTrips = new Map(sources.store.masters.map((m) => [m.node, m.roundTripMs]));
   let status: HealthReport['status'] = 'healthy';
   if (!redisReady || draining) status = 'unhealthy';
-  else if (poolState !== 'accepting' || pool.pressure !== 'normal') status = 'degraded';
+  else if (poolState !== 'accepting' || pool.pressure !== 'normal' || sources.store.clusterFault)
+    status = 'degraded';
   const heap = getHeapStatistics();
   const tracing = activeTracing();
   return {
@@ -94,9 +95,8 @@ export async function websocketHealth(sources: AdminSources): Promise<HealthRepo
     },
     redis: {
       status:
-        redisReady || redis.status !== 'ready'
-          ? redis.status
-          : (sources.store.clusterFault ?? 'not responding'),
+        sources.store.clusterFault ??
+        (redisReady || redis.status !== 'ready' ? redis.status : 'not responding'),
       roundTripMs: sources.store.roundTripMs,
       version: redisVersion,
       masters: masters(redis).map((node, i) => ({

@@ -116,7 +116,7 @@ export async function connectRedis(
   } catch (error) {
     throw fail(
       onCluster
-        ? `The Redis Cluster at ${redact(url)} did not become usable (${(error as Error).message}): every seed unreachable, or the cluster not serving every slot (CLUSTER INFO: cluster_state:fail). Start its nodes, fix the cluster, or fix REDIS_URL.`
+        ? `The Redis Cluster at ${redact(url)} did not become usable (${(error as Error).message}): every seed unreachable, or the cluster not serving every slot (CLUSTER INFO). Start its nodes, fix the cluster, or fix REDIS_URL.`
         : `Redis at ${redact(url)} is not reachable (${(error as Error).message}). Start Redis or fix REDIS_URL.`,
     );
   }

@@ -12,7 +12,8 @@
  * master is pinged: one that does not answer makes its slots' channels and
  * sessions unusable, so the store is not ready. A master that is gone altogether is no
  * longer in the client's list to ping, so the cluster's own view is asked too (CLUSTER
- * INFO): with any slot not served, the store is not ready either.
+ * INFO): a cluster that refuses every command is not ready either, and one that serves
+ * only some slots (coverage not required) is reported degraded.
  */
 
 import type { Redis } from 'ioredis';
@@ -37,6 +38,12 @@ export class StoreHealth implements StoreReadiness {
   private responding = true;
   /** On a cluster: why not every slot is served, as a master told at the last check. */
   private slotsFault: string | undefined;
+  /**
+   * The cluster refuses every command (cluster_state:fail, as with the default
+   * `cluster-require-full-coverage yes` and a slot not served). With coverage not required
+   * the other slots still work: the store stays ready and reports are degraded.
+   */
+  private clusterDown = false;
   private inFlight = false;
   private timer: NodeJS.Timeout | undefined;
   /** Work waiting on the store (whileAnswering): failed when it is found not answering. */
@@ -59,10 +66,10 @@ export class StoreHealth implements StoreReadiness {
   }
 
   isReady(): boolean {
-    return this.responding && this.slotsFault === undefined && this.redis.status === 'ready';
+    return this.responding && !this.clusterDown && this.redis.status === 'ready';
   }
 
-  /** Why a cluster that answers is still not ready (slots not served), for reports. */
+  /** Why a cluster that answers does not serve every slot, for reports (not ready if it refuses all). */
   get clusterFault(): string | undefined {
     return this.slotsFault;
   }
@@ -155,6 +162,7 @@ export class StoreHealth implements StoreReadiness {
       CLUSTER_SLOTS -
       Number(field('cluster_slots_assigned') ?? CLUSTER_SLOTS) +
       Number(field('cluster_slots_fail') ?? 0);
+    this.clusterDown = state !== 'ok';
     this.slotsFault =
       state === 'ok' && unserved === 0
         ? undefined

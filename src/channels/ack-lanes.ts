@@ -5,11 +5,13 @@
  * order: an append pipelined behind a WAIT that waits for a frozen replica would start
  * its own WAIT only when that one gives up, so with a few connections the answers came
  * whole timeouts late, one after another (and queued without bound). Here each server
- * (a cluster's master: its replicas are its own) has the ack connections as lanes, one
- * WAIT in flight per lane; the appends that find every lane taken wait here, not in
- * Redis, and when a lane frees it takes them all (up to MAX_BATCH) as one batch: their
- * appends in one pipeline, then ONE WAIT, which covers every write made before it on
- * its connection. So a healthy replica confirms a whole batch per round trip, and:
+ * (a cluster's master: its replicas are its own) has lanes (the event log gives each
+ * server one: batches on two connections interleave in Redis, and a client's publishes
+ * to a channel would be stored out of order), one WAIT in flight per lane; the appends
+ * that find every lane taken wait here, not in Redis, and when a lane frees it takes
+ * them all (up to MAX_BATCH) as one batch: their appends in one pipeline, in the order
+ * asked, then ONE WAIT, which covers every write made before it on its connection. So a
+ * healthy replica confirms a whole batch per round trip, and:
  * - each publish has a deadline, PUBLISH_ACK_TIMEOUT_MS from when it was asked; a
  *   batch's WAIT is sent with what is left of its earliest one; one still waiting for a
  *   lane at its deadline is refused, never sent (nothing was written);

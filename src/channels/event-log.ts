@@ -202,8 +202,10 @@ export class EventLog implements EventStore {
       return connection as ScriptedRedis;
     });
     if (options.ackReplicas)
+      // One lane per master: two batches in flight on two connections interleave in Redis,
+      // and one client's publishes to a channel were stored out of the order it sent them.
       this.ackLanes = new AckLanes(
-        Math.max(1, this.ackConnections.length),
+        1,
         options.ackReplicas,
         options.ackTimeoutMs ?? 500,
         (lane, batch, waitMs) => this.sendReplicated(lane, batch, waitMs),

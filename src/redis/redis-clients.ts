@@ -84,7 +84,8 @@ export async function connectRedis(
   const appends = client('appends', { maxRetriesPerRequest: 2, enableAutoPipelining: onCluster });
   for (const connection of [clients.commands, appends])
     if (!isCluster(connection)) writeOncePerTurn(connection);
-  // Several, so one slow WAIT holds only its own connection (ack-lanes.ts sends the rest elsewhere or refuses them in time).
+  // Its own, so a slow WAIT holds no other command; one, so appends keep their order
+  // (ack-lanes.ts batches what waits behind a WAIT, and refuses it in time).
   const acks = Array.from({ length: ackReplicas > 0 ? ACK_CONNECTIONS : 0 }, (_, i) =>
     client(`acks-${i}`, { maxRetriesPerRequest: 2 }),
   );
@@ -144,8 +145,8 @@ export async function connectRedis(
   return { ...clients, appends, acks, target, pubsub: mode, outage };
 }
 
-/** Connections for appends with WAIT (`acks`). */
-const ACK_CONNECTIONS = 4;
+/** Connections for appends with WAIT (`acks`): one lane per master (src/channels/event-log.ts). */
+const ACK_CONNECTIONS = 1;
 const MIN_REDIS_MAJOR = 7;
 /** How long connecting and asking every master's version may take at start, ms. */
 const CONNECT_TIMEOUT_MS = 15_000;

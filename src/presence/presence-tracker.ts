@@ -33,6 +33,9 @@ export interface ChannelWatcher {
   unwatch(channel: string): void;
 }
 
+/** The longest a presence read waits for this process's own writes to its channel, ms. */
+const OWN_WRITES_WAIT_MS = 1000;
+
 export class PresenceTracker implements PresenceStore {
   private readonly sessions = new Map<string, HeldSession>();
   /** channel → session IDs this process holds in it. */
@@ -96,7 +99,14 @@ export class PresenceTracker implements PresenceStore {
    */
   async page(channel: string, limit: number, cursor?: string): Promise<PresencePage> {
     if (this.pending.has(channel)) this.flush();
-    await this.writing.get(channel);
+    const written = this.writing.get(channel);
+    // Not longer than OWN_WRITES_WAIT_MS: a write held up (the join/leave watch's SUBSCRIBE on
+    // a frozen node) must not hold the read too; it is then answered as Redis has it.
+    if (written)
+      await Promise.race([
+        written,
+        new Promise((resolve) => setTimeout(resolve, OWN_WRITES_WAIT_MS).unref()),
+      ]);
     return this.store.page(channel, limit, cursor);
   }
 

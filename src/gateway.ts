@@ -63,7 +63,7 @@ import { mountPresenceRoute } from './presence/presence-route.ts';
 import { PresenceTracker } from './presence/presence-tracker.ts';
 import { ControlBus, nodeIdHolder } from './redis/control-bus.ts';
 import { redisKeys } from './redis/keys.ts';
-import { NodePresence } from './redis/node-presence.ts';
+import { claimNodeIdStart, NodePresence } from './redis/node-presence.ts';
 import { type ConnectedRedis, connectRedis, quitRedis } from './redis/redis-clients.ts';
 import { defaultActionShards } from './redis/redis-target.ts';
 import { StoreHealth } from './redis/store-health.ts';
@@ -93,8 +93,9 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
     config.redisPubSub,
     config.publishAck.replicas,
   );
-  await refuseTakenNodeId(redis, config, logger);
   const keys = redisKeys(config.redisPrefix);
+  const releaseStartClaim = await claimNodeIdStart(redis.commands, keys, config.nodeId);
+  await refuseTakenNodeId(redis, config, logger, releaseStartClaim);
   const app = createApp(config.edge);
   // The SSE fallback's streams (src/edge/sse/): a channel's publish reaches them and the edge's sockets.
   const sseStreams = new SseStreams(
@@ -297,6 +298,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
   await node.beat(); // before the admission queue exists: cleanup must see this process alive
   await admissionQueue.start();
   await control.start();
+  await releaseStartClaim(); // listening: a later start under this ID meets the roll call
   reader.start();
   occupancy.start();
   actions.start();
@@ -436,7 +438,12 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
  * Before anything is named by the node ID in Redis (the admission queue, cleared at start,
  * is): a live process already under it is a configuration error, not a predecessor's leftovers.
  */
-async function refuseTakenNodeId(redis: ConnectedRedis, config: Config, logger: Logger): Promise<void> {
+async function refuseTakenNodeId(
+  redis: ConnectedRedis,
+  config: Config,
+  logger: Logger,
+  releaseStartClaim: () => Promise<void>,
+): Promise<void> {
   const holder = await nodeIdHolder(redis.commands, redis.subscriber, config.redisPrefix, config.nodeId);
   if (holder === 'silent')
     logger.warn(
@@ -444,6 +451,7 @@ async function refuseTakenNodeId(redis: ConnectedRedis, config: Config, logger: 
       'a connection listens under this NODE_ID and did not answer the roll call: taken for one whose process is gone',
     );
   if (holder !== 'live') return;
+  await releaseStartClaim();
   await quitRedis(redis);
   throw new ConfigError([
     `NODE_ID=${JSON.stringify(config.nodeId)}: a live gateway process on this Redis runs under this ID; give each process its own (the default, host-pid, is)`,

@@ -8,6 +8,8 @@ export interface Keys {
   channel(channel: string): string;
   /** The live gateway processes, scored by when each lapses (src/redis/node-presence.ts). */
   nodes(): string;
+  /** Held by a process while it starts under `nodeId` (src/redis/node-presence.ts). */
+  nodeStart(nodeId: string): string;
 }
 
 export function redisKeys(prefix: string): Keys {
@@ -15,5 +17,6 @@ export function redisKeys(prefix: string): Keys {
     session: (sessionId) => `${prefix}:{s:${sessionId}}`,
     channel: (channel) => `${prefix}:{c:${channel}}`,
     nodes: () => `${prefix}:nodes`,
+    nodeStart: (nodeId) => `${prefix}:node-start:${nodeId}`,
   };
 }

@@ -66,6 +66,18 @@ describe('one admission line per process', () => {
     expect(await waiter.next((f) => f.type === 'welcome')).toMatchObject({ userId: 'waiter' });
   });
 
+  it('of two started at the same moment under one NODE_ID, one runs and the other is refused', async () => {
+    const shared = {
+      NODE_ID: `gw-${randomBytes(3).toString('hex')}`,
+      REDIS_PREFIX: `t${randomBytes(4).toString('hex')}`,
+    };
+    const starts = await Promise.allSettled([startTestGateway(shared), startTestGateway(shared)]);
+    for (const start of starts) if (start.status === 'fulfilled') gateways.push(start.value);
+    expect(starts.filter((start) => start.status === 'fulfilled')).toHaveLength(1);
+    const [refused] = starts.filter((start): start is PromiseRejectedResult => start.status === 'rejected');
+    expect(refused?.reason).toBeInstanceOf(ConfigError);
+  });
+
   it('starts under the ID of a process that stopped', async () => {
     const shared = { NODE_ID: `gw-${randomBytes(3).toString('hex')}` };
     const first = await startTestGateway(shared);

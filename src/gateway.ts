@@ -61,7 +61,7 @@ import { ChannelPresence } from './presence/channel-presence.ts';
 import { MembershipFeed } from './presence/membership-feed.ts';
 import { mountPresenceRoute } from './presence/presence-route.ts';
 import { PresenceTracker } from './presence/presence-tracker.ts';
-import { ControlBus, nodeIdHolder } from './redis/control-bus.ts';
+import { ControlBus } from './redis/control-bus.ts';
 import { redisKeys } from './redis/keys.ts';
 import { claimNodeIdStart, NodePresence } from './redis/node-presence.ts';
 import { type ConnectedRedis, connectRedis, quitRedis } from './redis/redis-clients.ts';
@@ -94,8 +94,9 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
     config.publishAck.replicas,
   );
   const keys = redisKeys(config.redisPrefix);
+  const control = new ControlBus(redis.commands, redis.subscriber, config.redisPrefix, config.nodeId, logger);
   const releaseStartClaim = await claimNodeIdStart(redis.commands, keys, config.nodeId);
-  await refuseTakenNodeId(redis, config, logger, releaseStartClaim);
+  await refuseTakenNodeId(redis, control, config, logger, releaseStartClaim);
   const app = createApp(config.edge);
   // The SSE fallback's streams (src/edge/sse/): a channel's publish reaches them and the edge's sockets.
   const sseStreams = new SseStreams(
@@ -150,7 +151,6 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
   const limits = new ConnectionLimits(
     new RateLimits(redis.commands, config.redisPrefix, config.limits, config.sessionLeaseMs),
   );
-  const control = new ControlBus(redis.commands, redis.subscriber, config.redisPrefix, config.nodeId, logger);
   const actions = new ActionDispatcher(
     redis.bull,
     config,
@@ -440,11 +440,12 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
  */
 async function refuseTakenNodeId(
   redis: ConnectedRedis,
+  control: ControlBus,
   config: Config,
   logger: Logger,
   releaseStartClaim: () => Promise<void>,
 ): Promise<void> {
-  const holder = await nodeIdHolder(redis.commands, redis.subscriber, config.redisPrefix, config.nodeId);
+  const holder = await control.nodeIdHolder();
   if (holder === 'silent')
     logger.warn(
       { nodeId: config.nodeId },

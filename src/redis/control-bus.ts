@@ -63,6 +63,8 @@ export class ControlBus implements SessionNotices {
    * to the rest, so there 0 proves nothing.
    */
   private readonly countsListeners: boolean;
+  /** The channels this bus reads (others on the shared subscriber are someone else's). */
+  private readonly mine = new Set<string>();
 
   constructor(
     private readonly publisher: RedisConnection,
@@ -73,12 +75,8 @@ export class ControlBus implements SessionNotices {
     private readonly logger: Logger,
   ) {
     this.countsListeners = !isCluster(publisher);
-  }
-
-  async start(): Promise<void> {
-    const mine = new Set([this.channelOf(this.nodeId), this.broadcastChannel()]);
     this.subscriber.on('message', (channel: string, message: string) => {
-      if (!mine.has(channel)) return;
+      if (!this.mine.has(channel)) return;
       try {
         const notice = JSON.parse(message) as ControlNotice;
         if (notice.type === 'answer') this.asked.get(notice.id)?.(notice.yes);
@@ -88,7 +86,32 @@ export class ControlBus implements SessionNotices {
         this.logger.warn({ err: error }, 'control bus: bad notice');
       }
     });
-    await this.subscriber.subscribe(...mine);
+  }
+
+  async start(): Promise<void> {
+    this.mine.add(this.channelOf(this.nodeId)).add(this.broadcastChannel());
+    await this.subscriber.subscribe(...this.mine);
+  }
+
+  /**
+   * Call the roll on this process's node ID, before it listens there (`start`). A live
+   * process answers within ANSWER_WITHIN_MS; a listener that does not is a connection Redis
+   * has not yet seen die (a host that vanished keeps its socket until TCP keepalive ends
+   * it), or a process older than the roll call. With nobody listening: one round trip.
+   */
+  async nodeIdHolder(): Promise<NodeIdHolder> {
+    if ((await listenersOf(this.publisher, this.channelOf(this.nodeId))) === 0) return 'none';
+    const replyTo = `${this.nodeId}#${randomUUID()}`; // a channel of its own: nobody else hears the answer
+    const replies = this.channelOf(replyTo);
+    this.mine.add(replies);
+    try {
+      await this.subscriber.subscribe(replies);
+      const answer = await this.ask(this.nodeId, { type: 'roll-call' }, replyTo);
+      return answer === true ? 'live' : answer === 'gone' ? 'none' : 'silent';
+    } finally {
+      this.mine.delete(replies);
+      await this.subscriber.unsubscribe(replies).catch(() => {});
+    }
   }
 
   on(handler: (notice: HandledNotice) => void): void {
@@ -109,7 +132,7 @@ export class ControlBus implements SessionNotices {
    * (known at once on one Redis; on a cluster only as 'no answer'), 'no answer' when none
    * came within ANSWER_WITHIN_MS. Rejects when Redis refuses the publish.
    */
-  async ask(nodeId: string, notice: ControlNotice & Question): Promise<Answer> {
+  async ask(nodeId: string, notice: ControlNotice & Question, replyTo = this.nodeId): Promise<Answer> {
     const id = randomUUID();
     const answered = new Promise<Answer>((resolve) => {
       const timer = setTimeout(() => settle('no answer'), ANSWER_WITHIN_MS);
@@ -120,7 +143,7 @@ export class ControlBus implements SessionNotices {
       };
       this.asked.set(id, settle);
     });
-    const message = JSON.stringify({ ...notice, replyTo: this.nodeId, id });
+    const message = JSON.stringify({ ...notice, replyTo, id });
     const heard = await this.publisher.publish(this.channelOf(nodeId), message).catch((error: unknown) => {
       this.asked.get(id)?.('no answer'); // its timer cleared; the caller hears the error
       throw error;
@@ -146,7 +169,7 @@ export class ControlBus implements SessionNotices {
   }
 
   private channelOf(nodeId: string): string {
-    return controlChannel(this.prefix, nodeId);
+    return `${this.prefix}:ctl:${nodeId}`;
   }
 
   private broadcastChannel(): string {
@@ -154,53 +177,8 @@ export class ControlBus implements SessionNotices {
   }
 }
 
-function controlChannel(prefix: string, nodeId: string): string {
-  return `${prefix}:ctl:${nodeId}`;
-}
-
 /** Who else runs under a node ID: nobody, a live process, or a listener that did not answer. */
 export type NodeIdHolder = 'none' | 'live' | 'silent';
-
-/**
- * Call the roll on `nodeId`'s channel before this process listens there. A live process
- * answers within ANSWER_WITHIN_MS; a listener that does not is a connection Redis has not
- * yet seen die (a host that vanished keeps its socket open until TCP keepalive ends it), or
- * a process older than the roll call. With nobody listening it costs one round trip.
- */
-export async function nodeIdHolder(
-  publisher: RedisConnection,
-  subscriber: RedisConnection,
-  prefix: string,
-  nodeId: string,
-): Promise<NodeIdHolder> {
-  const channel = controlChannel(prefix, nodeId);
-  if ((await listenersOf(publisher, channel)) === 0) return 'none';
-  const id = randomUUID();
-  const replyTo = `${nodeId}#${id}`; // a channel of its own: nobody else hears the answer
-  const replyChannel = controlChannel(prefix, replyTo);
-  let onMessage: (channel: string, message: string) => void = () => {};
-  const answered = new Promise<boolean>((resolve) => {
-    const timer = setTimeout(() => resolve(false), ANSWER_WITHIN_MS);
-    onMessage = (from, message) => {
-      if (from !== replyChannel) return;
-      const notice = JSON.parse(message) as ControlNotice;
-      if (notice.type === 'answer' && notice.id === id) {
-        clearTimeout(timer);
-        resolve(true);
-      }
-    };
-  });
-  subscriber.on('message', onMessage);
-  try {
-    await subscriber.subscribe(replyChannel);
-    const question: ControlNotice = { type: 'roll-call', replyTo, id };
-    await publisher.publish(channel, JSON.stringify(question));
-    return (await answered) ? 'live' : 'silent';
-  } finally {
-    subscriber.off('message', onMessage);
-    await subscriber.unsubscribe(replyChannel).catch(() => {});
-  }
-}
 
 /** Subscribers of `channel`: on a cluster a subscriber may be on any node, so every node is asked. */
 async function listenersOf(redis: RedisConnection, channel: string): Promise<number> {

@@ -4,6 +4,7 @@
  * Cluster (ioredis `Cluster`), or a Sentinel-watched master (ioredis follows a
  * failover by asking the Sentinels again).
  */
+import calculateSlot from 'cluster-key-slot';
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
 import type { RedisTarget } from '../config/redis-url.ts';
 
@@ -85,17 +86,7 @@ export function serverOf(redis: RedisConnection, key: string): string {
   return redis.slots[keySlot(key)]?.[0] ?? '';
 }
 
-/** A key's cluster slot: CRC16 (XMODEM) of its hash tag, or of the whole key without one, mod 16384. */
+/** A key's cluster slot, as ioredis computes it. */
 export function keySlot(key: string): number {
-  const bytes = Buffer.from(key);
-  const open = bytes.indexOf(0x7b); // {
-  const close = open < 0 ? -1 : bytes.indexOf(0x7d, open + 1); // }
-  const tagged = close > open + 1 ? bytes.subarray(open + 1, close) : bytes;
-  let crc = 0;
-  for (const byte of tagged) {
-    crc ^= byte << 8;
-    for (let bit = 0; bit < 8; bit++)
-      crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
-  }
-  return crc % 16384;
+  return calculateSlot(key);
 }

@@ -158,6 +158,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
     redis.outage,
     (tier) => tierPriority(config.admission.tierPriorities, tier),
     config.actions.queueShards ?? defaultActionShards(redis.target),
+    events,
   );
   const telemetry = new GatewayTelemetry(logger, config.traceClientContext);
   const sessions = new RedisSessionStore(

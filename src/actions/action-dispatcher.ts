@@ -5,16 +5,19 @@
  * mark, low-priority classes are refused with a retryable ACTION_OVERLOADED while
  * urgent ones still go through. Replies come back on the session's inbox channel
  * (see action-worker.ts), so they reach the client wherever it has resumed.
- * A job goes to its session's shard of the queue (action-job.ts).
+ * A job goes to its session's shard of the queue (action-job.ts); one no worker takes in
+ * time is withdrawn and answered (action-deadlines.ts).
  */
 import { Queue } from 'bullmq';
 import type { Config } from '../config/config.ts';
 import type { ActionRequest, ActionSink } from '../core/ports/action-sink.ts';
+import type { EventStore } from '../core/ports/event-store.ts';
 import { TetherError } from '../core/tether-error.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { OutageLog } from '../observability/outage-log.ts';
 import { bullTelemetry } from '../observability/trace-context.ts';
 import type { RedisConnection } from '../redis/redis-target.ts';
+import { ActionDeadlines } from './action-deadlines.ts';
 import { ACTIONS_QUEUE, type ActionJob, actionShardOf, actionShardPrefixes } from './action-job.ts';
 
 const DEPTH_SAMPLE_MS = 250;
@@ -38,6 +41,7 @@ export class ActionDispatcher implements ActionSink {
   /** Accepted actions whose job is still being added: they count against the mark too. */
   private adding = 0;
   private timer: NodeJS.Timeout | undefined;
+  private readonly deadlines: ActionDeadlines;
 
   constructor(
     connection: RedisConnection,
@@ -48,6 +52,8 @@ export class ActionDispatcher implements ActionSink {
     private readonly tierPriority: (tier: string) => number,
     /** ACTION_QUEUE_SHARDS, resolved for the topology. */
     shards: number,
+    /** Where a withdrawn action's answer is written (the sessions' inboxes). */
+    inboxes: Pick<EventStore, 'append'>,
   ) {
     // telemetry: the job's add span, and its trace context in the job for the worker (bullmq-otel).
     this.queues = actionShardPrefixes(config.redisPrefix, shards).map((prefix) => {
@@ -55,6 +61,13 @@ export class ActionDispatcher implements ActionSink {
       queue.on('error', (error) => redisErrors.error('action queue', error, { prefix }));
       return queue;
     });
+    this.deadlines = new ActionDeadlines(
+      connection,
+      this.queues,
+      config.actions.queueTimeoutMs,
+      inboxes,
+      logger,
+    );
   }
 
   /** Sample the queue depth off the hot path: one Redis call per shard per interval, not per action. */
@@ -72,6 +85,7 @@ export class ActionDispatcher implements ActionSink {
     void sample();
     this.timer = setInterval(sample, DEPTH_SAMPLE_MS);
     this.timer.unref();
+    this.deadlines.start();
   }
 
   depth(): number {
@@ -93,11 +107,11 @@ export class ActionDispatcher implements ActionSink {
       // The reply would have nowhere to land: say so rather than run an action nobody hears of.
       if (!(await listen()))
         throw new TetherError('STORE_UNAVAILABLE', { detail: 'the reply inbox is not delivered' });
-      const { name, ...job } = request;
+      const { name, ...fields } = request;
       const queue = this.queues[actionShardOf(request.sessionId, this.queues.length)] as Queue<ActionJob>;
-      await queue.add(
+      const job = await queue.add(
         name,
-        { ...job, enqueuedAt: Date.now() },
+        { ...fields, enqueuedAt: Date.now() },
         {
           priority: actionPriority(actionClass, this.tierPriority(request.tier)),
           removeOnComplete: 1000,
@@ -105,6 +119,7 @@ export class ActionDispatcher implements ActionSink {
         },
       );
       this.waiting++;
+      if (job.id) void this.deadlines.track(queue, job.id); // never holds the answer up
     } catch (error) {
       if (error instanceof TetherError) throw error;
       this.logger.warn({ err: error, action: request.name }, 'action: enqueue failed');
@@ -116,6 +131,7 @@ export class ActionDispatcher implements ActionSink {
 
   async close(): Promise<void> {
     clearInterval(this.timer);
+    this.deadlines.stop();
     await Promise.all(this.queues.map((queue) => queue.close().catch(() => {})));
   }
 }

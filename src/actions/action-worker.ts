@@ -26,9 +26,8 @@ import {
   type PubSubMode,
   parseRedisUrl,
 } from '../redis/redis-target.ts';
-import { errorSpec } from '../shared/errors.ts';
-import { inboxChannel } from '../shared/frames.ts';
 import { ACTIONS_QUEUE, type ActionJob, type ActionReply, actionShardPrefixes } from './action-job.ts';
+import { appendReply, codedError, DEFAULT_INBOX_TTL_MS } from './action-reply.ts';
 
 export interface ActionContext {
   name: string;
@@ -77,24 +76,15 @@ export function startActionWorker(options: ActionWorkerOptions): ActionWorker {
   const prefix = options.prefix ?? 'tether';
   const target = parseRedisUrl(options.redisUrl);
   const redis = createRedisClient(target, { maxRetriesPerRequest: null });
-  const inboxTtlMs = options.inboxTtlMs ?? 240_000;
+  const inboxTtlMs = options.inboxTtlMs ?? DEFAULT_INBOX_TTL_MS;
   // The same append as every channel's: stored, then announced to the gateways reading it.
   const inboxes = new EventLog(redis, redisKeys(prefix), INBOX_RETENTION, {
     pubsub: options.pubsub ?? defaultPubSub(target),
   });
 
-  const reply = async (job: Job<ActionJob>, outcome: Omit<ActionReply, 'ref'>) => {
-    const body: ActionReply = { ref: job.data.ref, ...outcome };
-    // Runs inside the job's process span: its traceparent lets the gateway's delivery join the trace.
-    await inboxes.append(inboxChannel(job.data.sessionId), JSON.stringify(body), job.data.correlationId, {
-      traceparent: sampledTraceparent(),
-      ttlMs: inboxTtlMs,
-      // BullMQ runs a job again when its worker died before marking it done (stalled), or
-      // on a retry: the first run's reply is the one, and a second would be a second event.
-      // Job IDs repeat across shards' queues, so the queue names it too.
-      idempotency: { key: `reply:${job.queueQualifiedName}:${job.id}`, windowMs: inboxTtlMs },
-    });
-  };
+  // Runs inside the job's process span: its traceparent lets the gateway's delivery join the trace.
+  const reply = (job: Job<ActionJob>, outcome: Omit<ActionReply, 'ref'>) =>
+    appendReply(inboxes, job, outcome, { ttlMs: inboxTtlMs, traceparent: sampledTraceparent() });
 
   const handle = async (job: Job<ActionJob>) => {
     // An own property only: an action named `constructor` or `toString` has no handler.
@@ -108,14 +98,14 @@ export function startActionWorker(options: ActionWorkerOptions): ActionWorker {
     };
     if (!handler) {
       markFailed('UNKNOWN_ACTION');
-      await reply(job, { ok: false, error: coded('UNKNOWN_ACTION', job.name) });
+      await reply(job, { ok: false, error: codedError('UNKNOWN_ACTION', job.name) });
       return;
     }
     try {
       await reply(job, { ok: true, data: (await handler(job.data.data, context)) ?? null });
     } catch (error) {
       markFailed('ACTION_FAILED', error);
-      await reply(job, { ok: false, error: coded('ACTION_FAILED', (error as Error).message) });
+      await reply(job, { ok: false, error: codedError('ACTION_FAILED', (error as Error).message) });
     }
   };
   const shards = options.queueShards ?? defaultActionShards(target);
@@ -165,9 +155,4 @@ function markFailed(code: 'UNKNOWN_ACTION' | 'ACTION_FAILED', error?: unknown): 
   if (error instanceof Error) span.recordException(error);
   span.setAttribute(ATTR_ERROR_TYPE, code);
   span.setStatus({ code: SpanStatusCode.ERROR, message: code });
-}
-
-function coded(code: 'UNKNOWN_ACTION' | 'ACTION_FAILED', detail: string): ActionReply['error'] {
-  const spec = errorSpec(code);
-  return { code, message: spec.message, detail, retryable: spec.retryable };
 }

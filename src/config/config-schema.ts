@@ -277,6 +277,10 @@ export const EnvSchema = T.Object({
         "BullMQ queues the actions are split into, each on its own cluster slot; a session's actions stay in one (their order holds), across shards the priority order is per shard. Action workers must consume at least as many; default 8 on a cluster, else 1",
     }),
   ),
+  ACTION_QUEUE_TIMEOUT_MS: Ms(
+    20_000,
+    'An action no worker has taken within this is withdrawn unrun and answered ACTION_TIMEOUT (under the SDK’s 30 s actionTimeoutMs); 0 = never',
+  ),
   ACTION_PRIORITIES: T.String({
     default: 'default=5',
     pattern: '^[A-Za-z0-9_.:-]+=[1-9](,[A-Za-z0-9_.:-]+=[1-9])*$',

@@ -135,6 +135,8 @@ export interface ActionsConfig {
   queueShards?: number;
   priorities: Record<string, number>;
   lowPriorityFrom: number;
+  /** ACTION_QUEUE_TIMEOUT_MS: an action no worker took by then is withdrawn and answered; 0 = never. */
+  queueTimeoutMs: number;
 }
 
 /** Which actors the live Stately inspector sees (src/admin/live-inspector.ts). */
@@ -408,6 +410,7 @@ function toConfig(env: Env): Config {
       queueShards: env.ACTION_QUEUE_SHARDS,
       priorities: actionPriorities,
       lowPriorityFrom: env.ACTIONS_LOW_PRIORITY_FROM,
+      queueTimeoutMs: env.ACTION_QUEUE_TIMEOUT_MS,
     },
     inspect: { mode: inspect, port: env.INSPECT_PORT },
     compression: {

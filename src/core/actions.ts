@@ -6,9 +6,17 @@
 import type { ActionFrame } from '../shared/frames.ts';
 import type { Connection } from './connection.ts';
 import type { GatewayCore } from './gateway-core.ts';
+import type { ActionRequest } from './ports/action-sink.ts';
 import { channelAllowed } from './principal.ts';
 import { subscribeInbox } from './subscriptions.ts';
 import { TetherError } from './tether-error.ts';
+
+/**
+ * A connection's actions are queued one after another, in the order sent: the queue keeps a
+ * session's order only if its jobs arrive in it, and the first action's wait for the inbox
+ * would otherwise let the second one's job in first.
+ */
+const queuedInOrder = new WeakMap<Connection, Promise<void>>();
 
 export function submitAction(core: GatewayCore, conn: Connection, frame: ActionFrame): Promise<void> {
   const { ref, name } = frame;
@@ -27,20 +35,28 @@ export function submitAction(core: GatewayCore, conn: Connection, frame: ActionF
       correlationId: conn.correlationId,
       data: frame.data ?? null,
     };
-    try {
-      // Listen on the inbox before the job exists, so the reply cannot slip past. The job goes
-      // through BullMQ's own connection, whose commands StoreHealth does not fail: a frozen
-      // Redis is answered through the wrapper, as a handshake is (actions are off the hot path).
-      await core.ports.readiness.whileAnswering(
-        core.ports.actions.submit(request, () => subscribeInbox(core, conn)),
-      );
-    } catch (error) {
-      if (error instanceof TetherError) {
-        conn.fail(error.code, { ref, detail: error.detail });
-        return;
-      }
-      conn.logger.warn({ err: error, action: name }, 'action: enqueue failed');
-      conn.fail('STORE_UNAVAILABLE', { ref });
-    }
+    const queued = (queuedInOrder.get(conn) ?? Promise.resolve()).then(() => enqueue(core, conn, request));
+    queuedInOrder.set(conn, queued);
+    await queued;
   });
+}
+
+/** Never rejects: a failure is answered to the client, for the action's ref. */
+async function enqueue(core: GatewayCore, conn: Connection, request: ActionRequest): Promise<void> {
+  const { ref, name } = request;
+  try {
+    // Listen on the inbox before the job exists, so the reply cannot slip past. The job goes
+    // through BullMQ's own connection, whose commands StoreHealth does not fail: a frozen
+    // Redis is answered through the wrapper, as a handshake is (actions are off the hot path).
+    await core.ports.readiness.whileAnswering(
+      core.ports.actions.submit(request, () => subscribeInbox(core, conn)),
+    );
+  } catch (error) {
+    if (error instanceof TetherError) {
+      conn.fail(error.code, { ref, detail: error.detail });
+      return;
+    }
+    conn.logger.warn({ err: error, action: name }, 'action: enqueue failed');
+    conn.fail('STORE_UNAVAILABLE', { ref });
+  }
 }

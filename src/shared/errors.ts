@@ -330,6 +330,13 @@ export const ERRORS = {
     message: 'The backend worker failed while handling the action.',
     recovery: 'See detail; report the correlation ID if it persists.',
   },
+  ACTION_TIMEOUT: {
+    category: 'system',
+    retryable: true,
+    retryAfterMs: 5000,
+    message: 'No backend worker took the action in time; it was withdrawn from the queue and did not run.',
+    recovery: 'Send it again later; if it keeps happening, the action workers are down or far behind.',
+  },
   SERVICE_RESTART: {
     category: 'system',
     closeCode: 1012,

@@ -16,7 +16,7 @@ import {
 } from '../../src/actions/action-worker.ts';
 import { defaultActionShards, parseRedisUrl } from '../../src/redis/redis-target.ts';
 import type { ErrorFrame, ReplyFrame, ServerFrame } from '../../src/shared/frames.ts';
-import { eventually, settle } from '../support/events.ts';
+import { eventually, settle, sleep } from '../support/events.ts';
 import { mintToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { connectTestRedis } from '../support/test-redis.ts';
 import { TestClient } from '../support/ws-client.ts';
@@ -341,5 +341,66 @@ describe('replies follow the session', () => {
       expect(contexts.get(reply.ref)?.correlationId).toBe(first.welcome.correlationId);
     }
     expect(first.client.frames.some((f) => f.type === 'reply')).toBe(false);
+  });
+});
+
+describe('an action no worker takes (ACTION_QUEUE_TIMEOUT_MS)', () => {
+  it('is answered ACTION_TIMEOUT, retryable, once, and never runs — not even when a worker starts later', async () => {
+    const gw = await gateway({ ACTION_QUEUE_TIMEOUT_MS: '1500' });
+    const waiting = waitingActions(gw);
+    const { client } = await session(gw.url, 'nobody-home');
+    client.send({ type: 'action', ref: 't1', name: 'orders.create', data: {} });
+    client.send({ type: 'action', ref: 't2', name: 'orders.create', data: {} });
+    for (const ref of ['t1', 't2'])
+      expect(await client.next(isReply(ref), 8_000)).toMatchObject({
+        ok: false,
+        error: { code: 'ACTION_TIMEOUT', retryable: true },
+      });
+    expect(await waiting()).toBe(0);
+
+    let runs = 0;
+    worker(gw, {
+      'orders.create': () => {
+        runs++;
+        return {};
+      },
+    });
+    client.send({ type: 'action', ref: 't3', name: 'orders.create', data: {} });
+    expect(await client.next(isReply('t3'))).toMatchObject({ ok: true });
+    await settle(client);
+    expect(runs).toBe(1); // t3 only
+    expect(replies(client).map((r) => r.ref)).toEqual(['t1', 't2', 't3']);
+  });
+
+  it('a job a worker took before its deadline keeps the worker’s answer, however long it runs', async () => {
+    const gw = await gateway({ ACTION_QUEUE_TIMEOUT_MS: '1000' });
+    let release: (() => void) | undefined;
+    worker(gw, { slow: () => new Promise((resolve) => (release = () => resolve({ done: true }))) });
+    const { client } = await session(gw.url, 'patient');
+    client.send({ type: 'action', ref: 's1', name: 'slow', data: {} });
+    await eventually(() => release !== undefined, 'the worker to take the job');
+    await sleep(2500); // two sweeps past the deadline
+    release?.();
+    expect(await client.next(isReply('s1'))).toMatchObject({ ok: true, data: { done: true } });
+    await settle(client);
+    expect(replies(client)).toHaveLength(1);
+  });
+
+  it('a gateway that queued an action and died: another one answers it', async () => {
+    const a = await gateway({ NODE_ID: 'gw-queued', ACTION_QUEUE_TIMEOUT_MS: '1500' });
+    const { client, welcome } = await session(a.url, 'orphan');
+    client.send({ type: 'action', ref: 'o1', name: 'orders.create', data: {} });
+    await eventually(async () => (await waitingActions(a)()) === 1, 'the job to be queued');
+    client.drop();
+    await a.stop();
+    const b = await gateway({ NODE_ID: 'gw-other', REDIS_PREFIX: a.prefix, ACTION_QUEUE_TIMEOUT_MS: '1500' });
+    const resumed = await session(b.url, 'orphan', 'standard', {
+      resume: { sessionId: welcome.sessionId, resumeToken: welcome.resumeToken },
+    });
+    expect(resumed.welcome.resumed).toBe(true);
+    expect(await resumed.client.next(isReply('o1'), 8_000)).toMatchObject({
+      ok: false,
+      error: { code: 'ACTION_TIMEOUT' },
+    });
   });
 });

@@ -1,0 +1,115 @@
+/**
+ * An action no worker has taken within ACTION_QUEUE_TIMEOUT_MS is withdrawn from its queue and
+ * answered ACTION_TIMEOUT on the session's inbox: with no worker running (or all of them far
+ * behind) the client learns its action was not run, instead of waiting on it for good.
+ *
+ * Deadlines live in Redis — a sorted set per shard beside the shard's queue (same hash tag),
+ * scored by deadline — so every gateway process sweeps them, also those a dead process queued.
+ * Only a job still waiting is withdrawn: BullMQ refuses to remove one a worker holds, and the
+ * answer shares the worker's idempotency key (action-reply.ts), so a job that a worker ran
+ * and answered in between keeps the worker's reply. Either way each action gets one reply.
+ */
+import type { Queue } from 'bullmq';
+import type { EventStore } from '../core/ports/event-store.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { RedisConnection } from '../redis/redis-target.ts';
+import type { ActionJob } from './action-job.ts';
+import { appendReply, codedError, DEFAULT_INBOX_TTL_MS } from './action-reply.ts';
+
+const SWEEP_MS = 1000;
+/** Deadlines withdrawn per shard per sweep: a backlog past its deadline drains over a few sweeps. */
+const SWEEP_BATCH = 200;
+/** A job in one of these states has not been taken by a worker. */
+const UNTAKEN = new Set(['waiting', 'prioritized', 'delayed']);
+
+export class ActionDeadlines {
+  private timer: NodeJS.Timeout | undefined;
+  private sweeping = false;
+
+  constructor(
+    /** The queues' own connection (every shard's keys are reachable through it, also on a cluster). */
+    private readonly redis: RedisConnection,
+    private readonly queues: readonly Queue<ActionJob>[],
+    private readonly timeoutMs: number,
+    private readonly inboxes: Pick<EventStore, 'append'>,
+    private readonly logger: Logger,
+  ) {}
+
+  get enabled(): boolean {
+    return this.timeoutMs > 0;
+  }
+
+  /** Note a job just queued; a failure only costs the deadline (the action stays queued). */
+  async track(queue: Queue<ActionJob>, jobId: string): Promise<void> {
+    if (!this.enabled) return;
+    try {
+      await this.redis.zadd(deadlinesKey(queue), Date.now() + this.timeoutMs, jobId);
+    } catch (error) {
+      this.logger.warn({ err: error, jobId }, 'action: its queue deadline was not stored');
+    }
+  }
+
+  start(): void {
+    if (!this.enabled) return;
+    this.timer = setInterval(() => void this.sweep(), SWEEP_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /** Withdraw and answer every job past its deadline that no worker took. Resolves with how many. */
+  async sweep(now = Date.now()): Promise<number> {
+    if (this.sweeping) return 0; // a slow Redis: the next tick goes on
+    this.sweeping = true;
+    try {
+      let withdrawn = 0;
+      for (const queue of this.queues) withdrawn += await this.sweepShard(queue, now);
+      // One line per sweep, not per action: with no worker running every action comes here.
+      if (withdrawn > 0)
+        this.logger.warn(
+          { withdrawn, timeoutMs: this.timeoutMs },
+          'actions withdrawn unrun and answered ACTION_TIMEOUT: no worker took them in time',
+        );
+      return withdrawn;
+    } catch (error) {
+      this.logger.debug({ err: error }, 'action deadlines: sweep failed (next one retries)');
+      return 0;
+    } finally {
+      this.sweeping = false;
+    }
+  }
+
+  private async sweepShard(queue: Queue<ActionJob>, now: number): Promise<number> {
+    const key = deadlinesKey(queue);
+    const due = await this.redis.zrangebyscore(key, '-inf', now, 'LIMIT', 0, SWEEP_BATCH);
+    let withdrawn = 0;
+    // In the order queued (BullMQ numbers a queue's jobs upwards), so a session's answers keep the
+    // order of its actions: deadlines in one millisecond would come back sorted as text.
+    due.sort((a, b) => Number(a) - Number(b));
+    for (const jobId of due) {
+      if (await this.withdraw(queue, jobId)) withdrawn++;
+      await this.redis.zrem(key, jobId);
+    }
+    return withdrawn;
+  }
+
+  private async withdraw(queue: Queue<ActionJob>, jobId: string): Promise<boolean> {
+    const job = await queue.getJob(jobId);
+    if (!job || !UNTAKEN.has(await job.getState())) return false;
+    // 0: a worker took it since; it answers.
+    if ((await queue.remove(jobId)) !== 1) return false;
+    const detail = `no worker took it within ${this.timeoutMs} ms; it was withdrawn and did not run`;
+    const answered = await appendReply(
+      this.inboxes,
+      { queueQualifiedName: queue.qualifiedName, id: jobId, data: job.data },
+      { ok: false, error: codedError('ACTION_TIMEOUT', detail) },
+      { ttlMs: DEFAULT_INBOX_TTL_MS },
+    );
+    return !answered.duplicate;
+  }
+}
+
+/** Beside the shard's BullMQ keys, under its hash tag, so one cluster slot holds both. */
+const deadlinesKey = (queue: Queue<ActionJob>) => queue.toKey('tether-deadlines');

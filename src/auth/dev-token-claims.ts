@@ -2,7 +2,7 @@
  * What GET /dev/token mints (development mode only): the claims come from the
  * query, and everything left out is allowed, so a first session needs no setup.
  */
-import { isUserId, MAX_USER_ID_LENGTH } from '../shared/identifiers.ts';
+import { userIdProblem } from '../shared/identifiers.ts';
 import type { DevTokenClaims } from './token-verifier.ts';
 
 /** How a tier name may look; anything else gets the default tier. */
@@ -32,8 +32,8 @@ export function devTokenClaims(query: (name: string) => string | undefined): Dev
   const tier = query('tier');
   const sub = query('sub') || 'dev-user';
   // Minted, it would only be refused at hello (AUTH_INVALID_TOKEN): say why here instead.
-  if (!isUserId(sub))
-    throw new DevTokenRefusal(`sub: a user ID is 1–${MAX_USER_ID_LENGTH} characters (got ${sub.length})`);
+  const subProblem = userIdProblem(sub);
+  if (subProblem) throw new DevTokenRefusal(`sub: ${subProblem}`);
   return {
     sub,
     channels: list('channels'),

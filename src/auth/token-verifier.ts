@@ -12,7 +12,7 @@ import type { TokenVerifier } from '../core/ports/token-verifier.ts';
 import type { Principal } from '../core/principal.ts';
 import { TetherError } from '../core/tether-error.ts';
 import type { RedisConnection } from '../redis/redis-target.ts';
-import { isUserId, MAX_USER_ID_LENGTH } from '../shared/identifiers.ts';
+import { userIdProblem } from '../shared/identifiers.ts';
 import { sharedDevSecret } from './dev-secret.ts';
 import { acceptHs256 } from './hs256.ts';
 import { ASYMMETRIC_ALGORITHMS, parsePublicKey } from './public-key.ts';
@@ -106,11 +106,8 @@ export async function createTokenVerifier(
       throw new TetherError('AUTH_INVALID_TOKEN', { detail: 'token has no sub claim' });
     }
     // A user the control routes could not name (list, block, revoke) must not get a session.
-    if (!isUserId(payload.sub)) {
-      throw new TetherError('AUTH_INVALID_TOKEN', {
-        detail: `token sub is over ${MAX_USER_ID_LENGTH} characters`,
-      });
-    }
+    const subProblem = userIdProblem(payload.sub);
+    if (subProblem) throw new TetherError('AUTH_INVALID_TOKEN', { detail: `token sub: ${subProblem}` });
     return {
       userId: payload.sub,
       channels: stringList(payload.channels),

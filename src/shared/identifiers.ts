@@ -31,13 +31,26 @@ export function isEventId(id: string): boolean {
 /** The longest user ID (a token's `sub`), counted as JavaScript counts a string's length. */
 export const MAX_USER_ID_LENGTH = 256;
 
+/** A UTF-16 surrogate with no partner: text that has no UTF-8 form. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
 /**
- * A user ID, the tokens' `sub`: any text of 1–256 characters. The one rule for both ends: hello
- * refuses a token whose `sub` breaks it, so every user a session has is one the control routes
- * (`/users/:userId/…`) can name.
+ * Why `value` is not a user ID, or undefined when it is one. A user ID, the tokens' `sub`, is any
+ * well-formed text of 1–256 characters. The one rule for both ends: hello refuses a token whose
+ * `sub` breaks it, so every user a session has is one the control routes (`/users/:userId/…`) can
+ * name. Well-formed, because a user ID travels as UTF-8 (Redis keys, URLs): a lone surrogate
+ * (`"\ud800"` in a token's JSON) would be written as U+FFFD, sharing its sessions, block and
+ * revocation with every other such user, and no URL could name it.
  */
+export function userIdProblem(value: string): string | undefined {
+  if (value.length === 0 || value.length > MAX_USER_ID_LENGTH)
+    return `a user ID is 1–${MAX_USER_ID_LENGTH} characters (got ${value.length})`;
+  if (LONE_SURROGATE.test(value)) return 'a user ID must be well-formed Unicode (it has a lone surrogate)';
+  return undefined;
+}
+
 export function isUserId(value: string): boolean {
-  return value.length > 0 && value.length <= MAX_USER_ID_LENGTH;
+  return userIdProblem(value) === undefined;
 }
 
 /** How deep a frame's JSON may nest (objects and arrays, the frame itself included). */

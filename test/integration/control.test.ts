@@ -307,6 +307,19 @@ describe('control orders reach sessions held by the other process', () => {
     expect(listed.status).toBe(200);
     expect(listed.body.sessions).toHaveLength(1);
   });
+
+  it('a token whose sub has a lone surrogate is refused at hello: as UTF-8 it would be U+FFFD, sharing another user’s keys', async () => {
+    const base = newUser();
+    const lone = await hello(pair.a, { token: await mintToken({ sub: `${base}\ud800` }) });
+    expect(lone.error).toMatchObject({
+      code: 'AUTH_INVALID_TOKEN',
+      detail: expect.stringContaining('lone surrogate'),
+    });
+    expect((await lone.client.waitClosed()).code).toBe(4001);
+    // The user it would have collided with is not listed with a session it does not have.
+    const other = await call(`${pair.b.http}/users/${encodeURIComponent(`${base}\ufffd`)}/sessions`);
+    expect(other.body.sessions).toEqual([]);
+  });
 });
 
 describe('a session whose process was killed', () => {

@@ -26,14 +26,15 @@ export function basicStats(sources: AdminSources) {
 export function detailedStats(sources: AdminSources, oldest = DETAILED_OLDEST) {
   const { core } = sources;
   const summary = (conn: Connection) => socketSummary(conn, core.supervisor);
-  const byTier: Record<string, number> = {};
+  // A Map: a tier is the token's word, and `__proto__` or `constructor` must count like any other.
+  const byTier = new Map<string, number>();
   let admitted = 0;
   let subscriptions = 0;
   let bufferedBytes = 0;
   let awaitingHello = 0;
   for (const conn of core.connections.values()) {
     const tier = conn.principal?.tier ?? 'unauthenticated';
-    byTier[tier] = (byTier[tier] ?? 0) + 1;
+    byTier.set(tier, (byTier.get(tier) ?? 0) + 1);
     if (core.supervisor.holdsSlot(conn.id)) admitted++;
     if (helloPhase(conn.actor) !== 'done') awaitingHello++;
     subscriptions += conn.subscriptions.size;
@@ -44,7 +45,13 @@ export function detailedStats(sources: AdminSources, oldest = DETAILED_OLDEST) {
     ...basicStats(sources),
     uptimeS: Math.round((Date.now() - sources.startedAt) / 1000),
     poolContext: core.supervisor.poolContext(),
-    socketBreakdown: { admitted, awaitingHello, byTier, subscriptions, bufferedBytes },
+    socketBreakdown: {
+      admitted,
+      awaitingHello,
+      byTier: Object.fromEntries(byTier), // own properties, whatever their names
+      subscriptions,
+      bufferedBytes,
+    },
     actions: { waiting: sources.actionsWaiting() },
     resources: { ...sources.resources.latest, heapUsedBytes: memory.heapUsed, rssBytes: memory.rss },
     oldest: [...core.connections.values()]

@@ -172,6 +172,23 @@ describe('with the admin key', () => {
     expect((await fetch(`${gw.http}/connections/${randomUUID()}`, { headers: admin })).status).toBe(404);
   });
 
+  it('/ws/stats/detailed counts sockets by tier whatever the tier is called, `__proto__` and `constructor` too', async () => {
+    const tiers = ['__proto__', '__proto__', 'constructor', 'toString'];
+    const clients = await Promise.all(
+      tiers.map(async (tier, i) => {
+        const token = await mintToken({ sub: `tiered-${i}`, tier });
+        return (await TestClient.session(gw.url, { token })).client;
+      }),
+    );
+    const { byTier } = (
+      (await (await fetch(`${gw.http}/ws/stats/detailed`, { headers: admin })).json()) as Json
+    ).socketBreakdown;
+    expect(Object.getOwnPropertyDescriptor(byTier, '__proto__')?.value).toBe(2);
+    expect(Object.hasOwn(byTier, 'constructor') && byTier.constructor).toBe(1);
+    expect(Object.hasOwn(byTier, 'toString') && byTier.toString).toBe(1);
+    for (const client of clients) client.drop();
+  });
+
   it('/ws/stats/rate-limit reports the limits and the refusals', async () => {
     const stats = (await (await fetch(`${gw.http}/ws/stats/rate-limit`, { headers: admin })).json()) as Json;
     expect(stats.limits).toMatchObject({ connectPerIp: 300, maxPerUser: 50, messagesPerSecond: 100 });

@@ -39,6 +39,7 @@ import type { ErrorCode } from '../shared/errors.ts';
 import { CHANNEL_PATTERN, IDEMPOTENCY_KEY_PATTERN } from '../shared/frames.ts';
 import type { ApiKeys } from './api-keys.ts';
 import { serveHistory } from './history-route.ts';
+import { parseQuery, textParam } from './query-params.ts';
 import { storeUnavailable } from './store-unavailable.ts';
 
 const PublishBody = T.Object(
@@ -53,6 +54,16 @@ const validatePublish = compiledOnUse(() =>
   schemaAjv().compile<{ channel: string; data: unknown; idempotencyKey?: string }>(PublishBody),
 );
 const IDEMPOTENCY_KEY = new RegExp(IDEMPOTENCY_KEY_PATTERN);
+
+/** GET /dev/token's parameters: any text here, devTokenClaims says what each may be. */
+const anyText = textParam('text', () => true);
+const DEV_TOKEN_PARAMS = {
+  sub: anyText,
+  channels: anyText,
+  publish: anyText,
+  actions: anyText,
+  tier: anyText,
+};
 
 export interface HttpRouteOptions {
   publishKeys: ApiKeys;
@@ -105,7 +116,10 @@ export function mountHttpRoutes(app: App, core: GatewayCore, options: HttpRouteO
       trackAbort(res);
       let claims: DevTokenClaims;
       try {
-        claims = devTokenClaims((name) => req.getQuery(name));
+        // The strict reader, not uWS's getQuery: a typo or a repeat must not mint another token.
+        const query = parseQuery(req.getQuery() ?? '', DEV_TOKEN_PARAMS);
+        if ('problem' in query) throw new DevTokenRefusal(query.problem);
+        claims = devTokenClaims((name) => query.values[name as keyof typeof DEV_TOKEN_PARAMS]);
       } catch (error) {
         if (!(error instanceof DevTokenRefusal)) throw error;
         const body = { error: 'MALFORMED_MESSAGE', message: error.message };

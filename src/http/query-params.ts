@@ -54,7 +54,9 @@ export function parseQuery<P extends Record<string, QueryParam<unknown>>>(
   params: P,
 ): { values: QueryValues<P> } | { problem: string } {
   const values: Record<string, unknown> = {};
-  for (const [name, text] of new URLSearchParams(query)) {
+  const pairs = decodedPairs(query);
+  if (!Array.isArray(pairs)) return pairs;
+  for (const [name, text] of pairs) {
     const param = Object.hasOwn(params, name) ? params[name] : undefined;
     if (!param)
       return {
@@ -68,3 +70,27 @@ export function parseQuery<P extends Record<string, QueryParam<unknown>>>(
   }
   return { values: values as QueryValues<P> };
 }
+
+/**
+ * The query's name/value pairs, decoded as a form (`+` is a space), in order; empty pairs skipped.
+ * Not URLSearchParams: it reads a `%` escape that is not UTF-8 as U+FFFD and a broken one (`%ZZ`)
+ * as itself, so a mistyped value would pass for another (the uWS edge decodes those its own way).
+ */
+function decodedPairs(query: string): [string, string][] | { problem: string } {
+  const pairs: [string, string][] = [];
+  for (const part of query.split('&')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    try {
+      pairs.push([
+        formDecode(eq < 0 ? part : part.slice(0, eq)),
+        eq < 0 ? '' : formDecode(part.slice(eq + 1)),
+      ]);
+    } catch {
+      return { problem: `${JSON.stringify(part.slice(0, 64))}: not valid percent-encoded UTF-8` };
+    }
+  }
+  return pairs;
+}
+
+const formDecode = (text: string) => decodeURIComponent(text.replaceAll('+', ' '));

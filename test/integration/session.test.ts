@@ -247,6 +247,17 @@ describe('development mode (no auth configured)', () => {
     });
   });
 
+  it('GET /dev/token refuses an unknown or repeated parameter and a broken escape, as every route does', async () => {
+    const gw = await devGateway();
+    for (const query of ['subb=alice', 'sub=alice&sub=bob', 'sub=%ZZ', 'sub=%ED%A0%80', 'channel=room:*']) {
+      const res = await fetch(`${gw.http}/dev/token?${query}`);
+      expect(res.status, query).toBe(400);
+      expect(await res.json()).toMatchObject({ error: 'MALFORMED_MESSAGE' });
+    }
+    const token = await devToken(gw, 'sub=a+b%2Fc&channels=room:*');
+    expect((await session(gw, { token })).welcome).toMatchObject({ userId: 'a b/c' });
+  });
+
   it('GET /dev/token: a list left out allows everything, one given empty allows nothing', async () => {
     const gw = await devGateway();
     const claims = async (query: string) =>

@@ -50,4 +50,14 @@ describe('parseQuery', () => {
     expect(parseQuery('limit=1&limit=1', params)).toEqual({ problem: 'limit: given more than once' });
     expect(parseQuery('flag', {})).toEqual({ problem: 'unknown parameter "flag" (allowed: none)' });
   });
+
+  it('decodes as a form (+ is a space) and refuses an escape that is not percent-encoded UTF-8', () => {
+    expect(parseQuery('word=a%62c&&limit=%31', params)).toEqual({ values: { word: 'abc', limit: 1 } });
+    const any = { text: textParam('text', () => true) };
+    expect(parseQuery('text=a+b%2Bc', any)).toEqual({ values: { text: 'a b+c' } });
+    for (const raw of ['text=%ZZ', 'text=%', 'text=%ED%A0%80', 'text=%FF', 'te%ZZxt=1'])
+      expect(parseQuery(raw, any), raw).toEqual({
+        problem: expect.stringContaining('not valid percent-encoded UTF-8'),
+      });
+  });
 });

@@ -142,7 +142,7 @@ export class SubscriptionSet {
       const subscription = this.get(info.channel);
       if (!subscription) {
         // The backend's server-side subscriptions stay (subscribe() to see their events).
-        if (!info.server) this.deps.link.send({ type: 'unsubscribe', channel: info.channel });
+        if (!info.server) this.sendUnsubscribe(info.channel);
         continue;
       }
       this.inFlight.add(info.channel);
@@ -287,7 +287,15 @@ export class SubscriptionSet {
       return;
     }
     this.deps.positions.forget(channel);
-    // With a ref, so its answer is told apart from the backend's (unsubscribedByServer).
+    this.sendUnsubscribe(channel);
+  }
+
+  /**
+   * Every unsubscribe the SDK sends carries a ref, so that its answer is told apart from the
+   * backend's server-side unsubscribe (a ref-less `unsubscribed`: unsubscribedByServer), which
+   * would otherwise end a subscription the application made again meanwhile.
+   */
+  private sendUnsubscribe(channel: string): void {
     this.deps.link.send({ type: 'unsubscribe', channel, ref: this.deps.nextRef() });
   }
 

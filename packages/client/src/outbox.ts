@@ -13,7 +13,8 @@
  *
  * Each queued publish carries an `idempotencyKey` (the application's, or one made here), so the
  * SDK can send it again after a lost ack — none within `publishTimeoutMs`, or the socket dropped —
- * and the gateway stores it once. Only within `idempotencyWindowMs` of its first sending, while the
+ * or a retryable refusal (STORE_UNAVAILABLE, after its `retryAfterMs`), and the gateway stores it
+ * once. Only within `idempotencyWindowMs` of its first sending, while the
  * gateway remembers the key; after that the error stands, as for a publish sent at once.
  */
 import type { OfflineQueue } from './offline-queue.ts';
@@ -48,6 +49,9 @@ export interface OutboxDeps {
  * room for the heartbeat's pings and the application's other frames.
  */
 const PACE_HEADROOM = 1.25;
+
+/** Wait before sending a refused publish again when the refusal gave no `retryAfterMs`, ms. */
+const REFUSED_WAIT_MS = 1000;
 
 export class Outbox {
   /** From `welcome` until the queue is empty: new requests queue behind the old ones. */
@@ -162,9 +166,16 @@ export class Outbox {
       this.notBefore = Date.now() + waitMs;
       this.gapMs = Math.max(this.gapMs, waitMs * PACE_HEADROOM);
     } else {
-      const lostAck = code === 'REQUEST_TIMEOUT' || code === 'DELIVERY_UNCONFIRMED';
+      // Any retryable answer — a lost ack (REQUEST_TIMEOUT, DELIVERY_UNCONFIRMED) or a refusal that
+      // can pass (STORE_UNAVAILABLE: Redis down, or frozen with the append maybe done) — may be
+      // sent again under the publish's key while the gateway remembers it, and nothing after it
+      // goes out first.
+      const retryable = error instanceof TetherClientError && error.retryable;
       const keyRemembered = Date.now() - (request.firstSentAt ?? 0) < this.deps.idempotencyWindowMs;
-      if (!(lostAck && request.frame.type === 'publish' && keyRemembered)) return false;
+      if (!(retryable && request.frame.type === 'publish' && keyRemembered)) return false;
+      const lostAck = code === 'REQUEST_TIMEOUT' || code === 'DELIVERY_UNCONFIRMED';
+      if (!lostAck)
+        this.notBefore = Date.now() + ((error as TetherClientError).retryAfterMs ?? REFUSED_WAIT_MS);
     }
     if (this.onWire === request) this.onWire = undefined;
     this.deps.queue.putBack(request);

@@ -16,7 +16,8 @@
  *   and otherwise `lapsed`: the gateway closes at `exp` (4002) and the reconnect fetches a
  *   new token. `unmanaged` when the token has no `exp` or nothing can replace it.
  * - reconnecting: waiting out a backoff with full jitter above a floor (never less than
- *   the server's `retryAfterMs`); optionally `checking` the gateway's readiness first,
+ *   the server's `retryAfterMs`), whose window starts over only after a connection that
+ *   lasted `pingIntervalMs` (one dropped right after each `welcome` is no success); optionally `checking` the gateway's readiness first,
  *   which costs no attempt; `offline` while the browser says there is no network — told by
  *   its `offline` event, or read (`networkDown`) when an attempt ends, for a page that
  *   started offline hears no event. `online` ends the wait at once, in `offline` and `waiting`.
@@ -88,6 +89,8 @@ export const clientMachine = setup({
     reconnectDelay: ({ context }) => context.retryDelayMs,
     probeInterval: ({ context }) => jitteredHint(context.probeIntervalMs, context.random),
     refreshDelay: ({ context }) => context.refreshDelayMs,
+    /** A connection that lasted a heartbeat interval was no flap: the backoff may start over. */
+    stableConnection: ({ context }) => context.pingIntervalMs,
   },
   guards: {
     /**
@@ -147,6 +150,13 @@ export const clientMachine = setup({
     /** The gateway was not ready, so no socket was tried: the attempt is not spent. */
     releaseAttempt: assign(({ context }) => ({ attempt: context.attempt - 1 })),
     resetAttempts: assign({ attempt: 0, step: 0, exhausted: false, visibleRetryUsed: false }),
+    /**
+     * Welcomed: the attempts are spent no more, but the backoff keeps its step until the connection
+     * has lasted (`resetBackoff`): one dropped right after each `welcome` would otherwise be tried
+     * again every 250–500 ms for ever.
+     */
+    countWelcome: assign({ attempt: 0, exhausted: false, visibleRetryUsed: false }),
+    resetBackoff: assign({ step: 0 }),
     useVisibleRetry: assign({ visibleRetryUsed: true }),
     /** A backoff was waited out in full: the page may cut the next one short again. */
     restoreVisibleRetry: assign({ visibleRetryUsed: false }),
@@ -313,8 +323,9 @@ export const clientMachine = setup({
       },
     },
     connected: {
-      entry: ['resetAttempts', 'flushOutbox'],
+      entry: ['countWelcome', 'flushOutbox'],
       type: 'parallel',
+      after: { stableConnection: { actions: 'resetBackoff' } },
       states: {
         heartbeat: {
           initial: 'live',

@@ -39,11 +39,21 @@ export class ActionDeadlines {
     return this.timeoutMs > 0;
   }
 
-  /** Note a job just queued; a failure only costs the deadline (the action stays queued). */
-  async track(queue: Queue<ActionJob>, jobId: string): Promise<void> {
+  /**
+   * Note a job just queued; a failure only costs the deadline (the action stays queued). The
+   * entry carries what the answer needs, so a job removed by a sweep that then failed to answer
+   * is still answered by the next one.
+   */
+  async track(queue: Queue<ActionJob>, jobId: string, job: ActionJob): Promise<void> {
     if (!this.enabled) return;
+    const entry: DeadlineEntry = {
+      id: jobId,
+      ref: job.ref,
+      sessionId: job.sessionId,
+      correlationId: job.correlationId,
+    };
     try {
-      await this.redis.zadd(deadlinesKey(queue), Date.now() + this.timeoutMs, jobId);
+      await this.redis.zadd(deadlinesKey(queue), Date.now() + this.timeoutMs, JSON.stringify(entry));
     } catch (error) {
       this.logger.warn({ err: error, jobId }, 'action: its queue deadline was not stored');
     }
@@ -83,31 +93,50 @@ export class ActionDeadlines {
 
   private async sweepShard(queue: Queue<ActionJob>, now: number): Promise<number> {
     const key = deadlinesKey(queue);
-    const due = await this.redis.zrangebyscore(key, '-inf', now, 'LIMIT', 0, SWEEP_BATCH);
-    let withdrawn = 0;
+    const due = (await this.redis.zrangebyscore(key, '-inf', now, 'LIMIT', 0, SWEEP_BATCH)).map((member) => ({
+      member,
+      entry: parseEntry(member),
+    }));
     // In the order queued (BullMQ numbers a queue's jobs upwards), so a session's answers keep the
     // order of its actions: deadlines in one millisecond would come back sorted as text.
-    due.sort((a, b) => Number(a) - Number(b));
-    for (const jobId of due) {
-      if (await this.withdraw(queue, jobId)) withdrawn++;
-      await this.redis.zrem(key, jobId);
+    due.sort((a, b) => Number(a.entry?.id) - Number(b.entry?.id));
+    let withdrawn = 0;
+    for (const { member, entry } of due) {
+      if (entry && (await this.settle(queue, entry))) withdrawn++;
+      await this.redis.zrem(key, member);
     }
     return withdrawn;
   }
 
-  private async withdraw(queue: Queue<ActionJob>, jobId: string): Promise<boolean> {
-    const job = await queue.getJob(jobId);
-    if (!job || !UNTAKEN.has(await job.getState())) return false;
-    // 0: a worker took it since; it answers.
-    if ((await queue.remove(jobId)) !== 1) return false;
+  /** Withdraw and answer the job if no worker took it; whether this answered it. */
+  private async settle(queue: Queue<ActionJob>, entry: DeadlineEntry): Promise<boolean> {
+    const job = await queue.getJob(entry.id);
+    if (job) {
+      if (!UNTAKEN.has(await job.getState())) return false; // a worker has it: it answers
+      if ((await queue.remove(entry.id)) !== 1) return false; // taken since
+    }
+    // Gone without a job: withdrawn by a sweep that failed before answering, or run and answered
+    // (then this answer shares the worker's key and appends nothing).
     const detail = `no worker took it within ${this.timeoutMs} ms; it was withdrawn and did not run`;
     const answered = await appendReply(
       this.inboxes,
-      { queueQualifiedName: queue.qualifiedName, id: jobId, data: job.data },
+      { queueQualifiedName: queue.qualifiedName, id: entry.id, data: entry },
       { ok: false, error: codedError('ACTION_TIMEOUT', detail) },
       { ttlMs: DEFAULT_INBOX_TTL_MS },
     );
     return !answered.duplicate;
+  }
+}
+
+/** What answering a withdrawn job takes, kept with its deadline. */
+type DeadlineEntry = Pick<ActionJob, 'ref' | 'sessionId' | 'correlationId'> & { id: string };
+
+function parseEntry(member: string): DeadlineEntry | undefined {
+  try {
+    const entry = JSON.parse(member) as DeadlineEntry;
+    return typeof entry.id === 'string' && typeof entry.sessionId === 'string' ? entry : undefined;
+  } catch {
+    return undefined;
   }
 }
 

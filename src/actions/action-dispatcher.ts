@@ -109,17 +109,14 @@ export class ActionDispatcher implements ActionSink {
         throw new TetherError('STORE_UNAVAILABLE', { detail: 'the reply inbox is not delivered' });
       const { name, ...fields } = request;
       const queue = this.queues[actionShardOf(request.sessionId, this.queues.length)] as Queue<ActionJob>;
-      const job = await queue.add(
-        name,
-        { ...fields, enqueuedAt: Date.now() },
-        {
-          priority: actionPriority(actionClass, this.tierPriority(request.tier)),
-          removeOnComplete: 1000,
-          removeOnFail: 1000,
-        },
-      );
+      const data: ActionJob = { ...fields, enqueuedAt: Date.now() };
+      const job = await queue.add(name, data, {
+        priority: actionPriority(actionClass, this.tierPriority(request.tier)),
+        removeOnComplete: 1000,
+        removeOnFail: 1000,
+      });
       this.waiting++;
-      if (job.id) void this.deadlines.track(queue, job.id); // never holds the answer up
+      if (job.id) void this.deadlines.track(queue, job.id, data); // never holds the answer up
     } catch (error) {
       if (error instanceof TetherError) throw error;
       this.logger.warn({ err: error, action: request.name }, 'action: enqueue failed');

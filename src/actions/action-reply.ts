@@ -15,7 +15,7 @@ export const DEFAULT_INBOX_TTL_MS = 240_000;
 export interface AnsweredJob {
   queueQualifiedName: string;
   id?: string;
-  data: ActionJob;
+  data: Pick<ActionJob, 'ref' | 'sessionId' | 'correlationId'>;
 }
 
 export async function appendReply(

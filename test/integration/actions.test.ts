@@ -7,7 +7,7 @@
  */
 import { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ACTIONS_QUEUE, actionShardPrefixes } from '../../src/actions/action-job.ts';
+import { ACTIONS_QUEUE, actionShardOf, actionShardPrefixes } from '../../src/actions/action-job.ts';
 import {
   type ActionContext,
   type ActionHandler,
@@ -384,6 +384,29 @@ describe('an action no worker takes (ACTION_QUEUE_TIMEOUT_MS)', () => {
     expect(await client.next(isReply('s1'))).toMatchObject({ ok: true, data: { done: true } });
     await settle(client);
     expect(replies(client)).toHaveLength(1);
+  });
+
+  it('a job a sweep removed but could not answer (Redis went between) is answered by the next sweep', async () => {
+    const gw = await gateway({ ACTION_QUEUE_TIMEOUT_MS: '1000' });
+    const { client, welcome } = await session(gw.url, 'half-swept');
+    client.send({ type: 'action', ref: 'first', name: 'orders.create', data: {} });
+    expect(await client.next(isReply('first'), 8_000)).toMatchObject({ error: { code: 'ACTION_TIMEOUT' } });
+    // What such a sweep leaves: the deadline, and no job under its ID.
+    const shard = actionShardOf(welcome.sessionId, shardsOf(gw));
+    const deadlines = `${actionShardPrefixes(gw.prefix, shardsOf(gw))[shard]}:${ACTIONS_QUEUE}:tether-deadlines`;
+    const entry = {
+      id: '999999',
+      ref: 'half',
+      sessionId: welcome.sessionId,
+      correlationId: welcome.correlationId,
+    };
+    const redis = connectTestRedis(gw.redisUrl);
+    try {
+      await redis.zadd(deadlines, 0, JSON.stringify(entry));
+    } finally {
+      await redis.quit();
+    }
+    expect(await client.next(isReply('half'), 8_000)).toMatchObject({ error: { code: 'ACTION_TIMEOUT' } });
   });
 
   it('a gateway that queued an action and died: another one answers it', async () => {

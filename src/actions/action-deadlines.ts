@@ -12,6 +12,7 @@
 import type { Queue } from 'bullmq';
 import type { EventStore } from '../core/ports/event-store.ts';
 import type { Logger } from '../observability/logger.ts';
+import { metrics } from '../observability/metrics.ts';
 import type { RedisConnection } from '../redis/redis-target.ts';
 import type { ActionJob } from './action-job.ts';
 import { appendReply, codedError, DEFAULT_INBOX_TTL_MS } from './action-reply.ts';
@@ -77,6 +78,7 @@ export class ActionDeadlines {
       let withdrawn = 0;
       for (const queue of this.queues) withdrawn += await this.sweepShard(queue, now);
       // One line per sweep, not per action: with no worker running every action comes here.
+      metrics.actionsWithdrawn.inc(withdrawn);
       if (withdrawn > 0)
         this.logger.warn(
           { withdrawn, timeoutMs: this.timeoutMs },

@@ -125,6 +125,11 @@ export const metrics = {
     help: 'Client action frames handed to the action dispatcher',
     registers: [registry],
   }),
+  actionsWithdrawn: new Counter({
+    name: 'tether_actions_withdrawn_total',
+    help: 'Actions no worker took within ACTION_QUEUE_TIMEOUT_MS, withdrawn unrun and answered ACTION_TIMEOUT',
+    registers: [registry],
+  }),
   httpRequests: new Counter({
     name: 'tether_http_requests_total',
     help: 'Backend HTTP requests (POST /publish) by route and status',

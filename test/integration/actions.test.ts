@@ -18,6 +18,7 @@ import { defaultActionShards, parseRedisUrl } from '../../src/redis/redis-target
 import type { ErrorFrame, ReplyFrame, ServerFrame } from '../../src/shared/frames.ts';
 import { eventually, settle, sleep } from '../support/events.ts';
 import { mintToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { parsePrometheusText, sampleValue } from '../support/prometheus-text.ts';
 import { connectTestRedis } from '../support/test-redis.ts';
 import { TestClient } from '../support/ws-client.ts';
 
@@ -344,10 +345,16 @@ describe('replies follow the session', () => {
   });
 });
 
+async function withdrawnCount(gw: TestGateway): Promise<number> {
+  const text = await (await fetch(`${gw.http}/metrics`)).text();
+  return sampleValue(parsePrometheusText(text), 'tether_actions_withdrawn_total');
+}
+
 describe('an action no worker takes (ACTION_QUEUE_TIMEOUT_MS)', () => {
   it('is answered ACTION_TIMEOUT, retryable, once, and never runs — not even when a worker starts later', async () => {
     const gw = await gateway({ ACTION_QUEUE_TIMEOUT_MS: '1500' });
     const waiting = waitingActions(gw);
+    const withdrawnBefore = await withdrawnCount(gw); // the registry is the test process's
     const { client } = await session(gw.url, 'nobody-home');
     client.send({ type: 'action', ref: 't1', name: 'orders.create', data: {} });
     client.send({ type: 'action', ref: 't2', name: 'orders.create', data: {} });
@@ -357,6 +364,7 @@ describe('an action no worker takes (ACTION_QUEUE_TIMEOUT_MS)', () => {
         error: { code: 'ACTION_TIMEOUT', retryable: true },
       });
     expect(await waiting()).toBe(0);
+    expect((await withdrawnCount(gw)) - withdrawnBefore).toBe(2);
 
     let runs = 0;
     worker(gw, {

@@ -21,6 +21,7 @@ import { parseQuery, type QueryParam, type QueryValues } from '../http/query-par
 import { NOT_ANSWERING, stalledAnswer, storeUnavailable } from '../http/store-unavailable.ts';
 import { errorBody, requestCorrelationId } from '../observability/http-tracing.ts';
 import type { Logger } from '../observability/logger.ts';
+import { firstProblem } from '../shared/ajv.ts';
 
 export type Credential = 'backend' | 'admin';
 
@@ -164,14 +165,8 @@ export async function jsonBody<T>(
     throw new RouteError(400, 'MALFORMED_MESSAGE', 'the body is not valid JSON');
   }
   if (!validate(value)) {
-    const first = validate.errors?.[0];
-    const extra =
-      first?.params && 'additionalProperty' in first.params ? ` "${first.params.additionalProperty}"` : '';
-    throw new RouteError(
-      400,
-      'MALFORMED_MESSAGE',
-      `${first?.instancePath || '/'} ${first?.message ?? 'invalid'}${extra}`,
-    );
+    const problem = firstProblem(validate.errors);
+    throw new RouteError(400, 'MALFORMED_MESSAGE', `${problem.where} ${problem.message}`);
   }
   return value;
 }

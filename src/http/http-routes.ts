@@ -34,7 +34,7 @@ import {
   traceHttp,
 } from '../observability/http-tracing.ts';
 import { dataJsonOf } from '../protocol/frame-codec.ts';
-import { compiledOnUse, schemaAjv } from '../shared/ajv.ts';
+import { compiledOnUse, firstProblem, schemaAjv } from '../shared/ajv.ts';
 import type { ErrorCode } from '../shared/errors.ts';
 import { CHANNEL_PATTERN, IDEMPOTENCY_KEY_PATTERN } from '../shared/frames.ts';
 import type { ApiKeys } from './api-keys.ts';
@@ -207,11 +207,8 @@ async function publish(
     return;
   }
   if (!validatePublish(body)) {
-    const first = validatePublish.errors?.[0];
-    answer(400, {
-      error: 'MALFORMED_MESSAGE',
-      message: `${first?.instancePath || '/'} ${first?.message}`,
-    });
+    const problem = firstProblem(validatePublish.errors);
+    answer(400, { error: 'MALFORMED_MESSAGE', message: `${problem.where} ${problem.message}` });
     return;
   }
   const idempotencyKey = headerKey ?? body.idempotencyKey;

@@ -7,7 +7,7 @@
  */
 import type { Ajv, ValidateFunction } from 'ajv';
 import { TetherError } from '../core/tether-error.ts';
-import { schemaAjv } from '../shared/ajv.ts';
+import { firstProblem, schemaAjv } from '../shared/ajv.ts';
 import {
   type ClientFrame,
   ClientFrameSchemas,
@@ -69,15 +69,10 @@ export function decodeFrame(text: string): DecodedFrame {
   }
   const validate = validatorOf(type as ClientFrameType);
   if (!validate(value)) {
-    const first = validate.errors?.[0];
-    const where = first?.instancePath || '/';
-    const extra =
-      first?.params && 'additionalProperty' in first.params ? ` "${first.params.additionalProperty}"` : '';
+    const problem = firstProblem(validate.errors);
     const message =
-      first?.keyword === 'format' ? 'must be an event ID, each part at most 2^64 − 1' : first?.message;
-    throw new TetherError('MALFORMED_MESSAGE', {
-      detail: `${type}${where}: ${message ?? 'invalid'}${extra}`,
-    });
+      problem.keyword === 'format' ? 'must be an event ID, each part at most 2^64 − 1' : problem.message;
+    throw new TetherError('MALFORMED_MESSAGE', { detail: `${type}${problem.where}: ${message}` });
   }
   return { frame: value, dataJson: scan.data ? text.slice(scan.data[0], scan.data[1]) : undefined };
 }

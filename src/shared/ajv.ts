@@ -6,7 +6,7 @@
  * seven instances. Development and tests keep the check, so a malformed schema fails
  * there; production (NODE_ENV=production) trusts the schemas those runs checked.
  */
-import { Ajv, type Options, type ValidateFunction } from 'ajv';
+import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
 
 export function schemaAjv(options: Options = {}): Ajv {
   return new Ajv({ validateSchema: process.env.NODE_ENV !== 'production', ...options });
@@ -28,4 +28,23 @@ export function compiledOnUse<T>(compile: () => ValidateFunction<T>): ValidateFu
   }) as ValidateFunction<T>;
   validate.errors = null;
   return validate;
+}
+
+/**
+ * Ajv's first error as a person reads it: where (`/` for the top), and what is wrong, naming the
+ * property an `additionalProperties` rule refused (Ajv's own message does not).
+ */
+export function firstProblem(errors: ErrorObject[] | null | undefined): {
+  where: string;
+  message: string;
+  keyword?: string;
+} {
+  const first = errors?.[0];
+  const extra =
+    first?.params && 'additionalProperty' in first.params ? ` "${first.params.additionalProperty}"` : '';
+  return {
+    where: first?.instancePath || '/',
+    message: `${first?.message ?? 'invalid'}${extra}`,
+    keyword: first?.keyword,
+  };
 }

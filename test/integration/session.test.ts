@@ -124,6 +124,12 @@ describe('POST /publish, as docs/protocol.md §10 describes it', () => {
         body: { error: 'MALFORMED_MESSAGE', message: expect.any(String) },
       });
     }
+    // An unknown field is named, as on the control routes and in frames.
+    expect(
+      await answer(await post(JSON.stringify({ channel: 'room:http', data: 1, extra: true }))),
+    ).toMatchObject({
+      body: { message: '/ must NOT have additional properties "extra"' },
+    });
     expect(await answer(await post(JSON.stringify({ channel: 'inbox:someone', data: 1 })))).toEqual({
       status: 403,
       body: {

@@ -33,16 +33,18 @@ export type PublishResult =
 /**
  * What a failed append means for the event. Refused up front (Redis not ready) nothing was
  * sent; once sent, it may be in the log whatever the failure, and a retry must carry the
- * same idempotencyKey to stay one event.
+ * same idempotencyKey to stay one event — a publish sent without one is told so.
  */
-function appendFailure(error: unknown): string {
-  const retry = 'retry with the same idempotencyKey';
+function appendFailure(error: unknown, keyed: boolean): string {
+  const retry = keyed
+    ? 'retry with the same idempotencyKey'
+    : 'a retry may store it twice (it had no idempotencyKey: give one to make retries safe)';
   if (error instanceof StoreStalledError)
     return `Redis stopped answering while the event was being appended: it may still be added to the log when Redis answers again; ${retry}`;
   if (error instanceof ReplicationShortError)
     return error.sent
       ? `${error.message}: the event is in the log, but a failover could still lose it; ${retry}`
-      : `${error.message}: the event was not sent, so it is not in the log; ${retry}`;
+      : `${error.message}: the event was not sent, so it is not in the log; ${keyed ? retry : 'retry'}`;
   return `the append failed after the event was sent: it may be in the log; ${retry}`;
 }
 
@@ -90,7 +92,7 @@ export async function publishEvent(core: GatewayCore, request: PublishRequest): 
     core.logger.warn({ err: error, channel, correlationId: request.correlationId }, 'publish: append failed');
     const detail = core.policy(channel).ephemeral
       ? 'the ephemeral event may not have reached every subscriber (nothing is stored)'
-      : appendFailure(error);
+      : appendFailure(error, idempotencyKey !== undefined);
     return { error: 'STORE_UNAVAILABLE', detail };
   }
 }

@@ -87,7 +87,9 @@ describe('requests waiting on a Redis that froze', () => {
 
       const published = await client.next(errorFor('pub'), NOTICED_WITHIN_MS);
       expect(published).toMatchObject({ code: 'STORE_UNAVAILABLE', retryable: true });
-      expect(published.detail).toMatch(/may still be added to the log/);
+      expect(published.detail).toMatch(
+        /may still be added to the log.*; retry with the same idempotencyKey$/,
+      );
       expect(await client.next(errorFor('hist'), NOTICED_WITHIN_MS)).toMatchObject({
         code: 'STORE_UNAVAILABLE',
       });
@@ -107,7 +109,8 @@ describe('requests waiting on a Redis that froze', () => {
       expect(await http.json()).toMatchObject({
         error: 'STORE_UNAVAILABLE',
         retryAfterMs: 1000,
-        message: expect.stringMatching(/may still be added to the log/),
+        // It had no key: the advice is not to retry with one it never had.
+        message: expect.stringMatching(/may still be added to the log.*a retry may store it twice/),
       });
       for (const answered of await Promise.all(backendRoutes))
         expect(answered, answered.path).toMatchObject({

@@ -5,6 +5,7 @@
  * canonical form also on a dual-stack (`::`) listener.
  */
 import { request } from 'node:http';
+import { connect as connectTcp } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { chooseEdge } from '../../src/edge/select-edge.ts';
 import {
@@ -81,6 +82,16 @@ function send(
   });
 }
 
+/** Writes `head` on a raw socket and says nothing more; resolves with when the server closed it. */
+function cutAfter(port: number, head: string): Promise<number> {
+  return new Promise((resolve) => {
+    const socket = connectTcp(port, '127.0.0.1', () => socket.write(head));
+    socket.on('error', () => {});
+    socket.on('close', () => resolve(Date.now()));
+    socket.resume();
+  });
+}
+
 /** uWS 20.30 (trufflesuite's build) cuts an unrouted request; 20.5x answers 404. */
 const uwsCuts = () => chooseEdge('uws').edge.info.version.includes('@20.30.');
 
@@ -127,6 +138,20 @@ describe.each(testedEdges())('HTTP on the %s edge', (impl) => {
     await until(() => aborts.length === 1);
     expect(aborts).toEqual(['Error: request aborted']);
   });
+
+  it('cuts a request that stops coming halfway, headers or body, after its idle time; its handler hears onAborted', async () => {
+    served = await serve(impl, (app) => mountRoutes(app, aborts));
+    aborts.length = 0;
+    const startedAt = Date.now();
+    const [headersCut, bodyCut] = await Promise.all([
+      cutAfter(served.port, 'POST /echo HTTP/1.1\r\nHost: x\r\n'),
+      cutAfter(served.port, 'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc'),
+    ]);
+    // uWS's 10 s, with a second of room either way for its timer and Node's check interval.
+    for (const cutAt of [headersCut, bodyCut]) expect(cutAt - startedAt).toBeGreaterThan(8_000);
+    for (const cutAt of [headersCut, bodyCut]) expect(cutAt - startedAt).toBeLessThan(13_000);
+    await until(() => aborts.length === 1);
+  }, 20_000);
 
   it('runs no handler for a request no route takes: a 404, or (uWS 20.30) a cut connection', async () => {
     let handled = 0;

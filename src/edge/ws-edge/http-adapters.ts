@@ -7,6 +7,13 @@ import { type IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { HttpRequest, HttpResponse, RecognizedString, UpgradeContext } from '../edge-port.ts';
 
+/**
+ * uWS cuts an HTTP connection that sends nothing for 10 s while its request is still coming
+ * (headers or body): a client that stops halfway holds no socket for long. The portable edge
+ * does the same (headers: `headersTimeout` in ws-app.ts; a body: `onData` below).
+ */
+export const HTTP_IDLE_TIMEOUT_MS = 10_000;
+
 export class NodeRequest implements HttpRequest {
   constructor(
     readonly raw: IncomingMessage,
@@ -151,8 +158,13 @@ export class NodeResponse implements HttpResponse {
 
   onData(handler: (chunk: ArrayBuffer, isLast: boolean) => void): HttpResponse {
     this.usable();
+    // Each chunk restarts the clock; a body that stops coming is cut (its onAborted runs).
+    this.req.setTimeout(HTTP_IDLE_TIMEOUT_MS, () => this.req.socket.destroy());
     this.req.on('data', (chunk: Buffer) => handler(arrayBufferOf(chunk), false));
-    this.req.on('end', () => handler(new ArrayBuffer(0), true));
+    this.req.on('end', () => {
+      this.req.setTimeout(0);
+      handler(new ArrayBuffer(0), true);
+    });
     return this;
   }
 

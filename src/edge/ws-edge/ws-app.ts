@@ -15,7 +15,7 @@ import {
   type RouteHandler,
   type WebSocketBehavior,
 } from '../edge-port.ts';
-import { bytesOf, NodeRequest, NodeResponse, textOf } from './http-adapters.ts';
+import { bytesOf, HTTP_IDLE_TIMEOUT_MS, NodeRequest, NodeResponse, textOf } from './http-adapters.ts';
 import { Router } from './router.ts';
 import { Topics } from './topics.ts';
 import { WsRoute } from './ws-route.ts';
@@ -79,7 +79,13 @@ export class WsApp implements App {
   listen(host: string, port: number, options: ListenOptions, cb: (token: Server | false) => void): App {
     // Node refuses requests over 16 KiB of headers (431); an SSE stream's Last-Event-ID holds a
     // position per channel its session holds (up to 512, ~80 KB), and uWS takes it: so may this.
-    const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES });
+    const server = createServer({
+      maxHeaderSize: MAX_HEADER_BYTES,
+      // Headers not complete within uWS's idle time are cut, checked every second (Node's
+      // defaults, 60 s checked every 30 s, let a client that stops halfway hold a socket).
+      headersTimeout: HTTP_IDLE_TIMEOUT_MS,
+      connectionsCheckingInterval: 1000,
+    });
     server.on('request', (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res));
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
       this.onUpgrade(req, socket, head),

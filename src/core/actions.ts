@@ -45,11 +45,13 @@ export function submitAction(core: GatewayCore, conn: Connection, frame: ActionF
 async function enqueue(core: GatewayCore, conn: Connection, request: ActionRequest): Promise<void> {
   const { ref, name } = request;
   try {
-    // Listen on the inbox before the job exists, so the reply cannot slip past. The job goes
-    // through BullMQ's own connection, whose commands StoreHealth does not fail: a frozen
-    // Redis is answered through the wrapper, as a handshake is (actions are off the hot path).
-    await core.ports.readiness.whileAnswering(
-      core.ports.actions.submit(request, () => subscribeInbox(core, conn)),
+    // Listen on the inbox before the job exists, so the reply cannot slip past. A store found
+    // not answering refuses the action there, before its job is sent: nothing was queued. Once
+    // sent, the job waits for Redis however long it is frozen — it lands when Redis wakes and
+    // is answered then — for a STORE_UNAVAILABLE now would be a second answer to an action
+    // that still runs (or times out), and a client retrying on it would run it twice.
+    await core.ports.actions.submit(request, () =>
+      core.ports.readiness.whileAnswering(subscribeInbox(core, conn)),
     );
   } catch (error) {
     if (error instanceof TetherError) {

@@ -7,11 +7,11 @@
  * when Redis wakes: it says so, and lands at most once.
  */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startActionWorker } from '../../src/actions/action-worker.ts';
 import { type RedisServerHandle, startRedisServer } from '../../src/redis/embedded-redis.ts';
 import type { ErrorFrame, ServerFrame } from '../../src/shared/frames.ts';
-import { eventually, publishMany } from '../support/events.ts';
+import { eventually, publishMany, sleep } from '../support/events.ts';
 import {
   mintToken,
   startTestGateway,
@@ -50,18 +50,11 @@ describe('requests waiting on a Redis that froze', () => {
     const body = { channel, data: { n: 'http' } };
 
     const hello = await TestClient.connect(gw.url);
-    // An action before the freeze: its job is queued and the session's inbox is live, so the
-    // next one waits on BullMQ's own connection alone.
-    client.send({ type: 'action', ref: 'warm', name: 'orders.create', data: {} });
-    const keys = new Redis(redis.url);
-    await eventually(async () => (await keys.keys('*actions*')).length > 0, 'the first job queued', 5000);
-    keys.disconnect();
     redis.process.kill('SIGSTOP');
     try {
       client.send({ type: 'publish', channel, data: { n: 'socket' }, ref: 'pub', idempotencyKey: 'k1' });
       client.send({ type: 'history', channel, ref: 'hist' });
       client.send({ type: 'subscribe', channel, ref: 'sub', from: before });
-      client.send({ type: 'action', ref: 'act', name: 'orders.create', data: {} });
       hello.send({ type: 'hello', token: await mintToken({ sub: 'arriving' }) });
       const httpPublish = fetch(`${gw.http}/publish`, {
         method: 'POST',
@@ -94,10 +87,6 @@ describe('requests waiting on a Redis that froze', () => {
         code: 'STORE_UNAVAILABLE',
       });
       expect(await client.next(errorFor('sub'), NOTICED_WITHIN_MS)).toMatchObject({
-        code: 'STORE_UNAVAILABLE',
-      });
-      // Through BullMQ's own connection, which StoreHealth does not fail (src/core/actions.ts).
-      expect(await client.next(errorFor('act'), NOTICED_WITHIN_MS)).toMatchObject({
         code: 'STORE_UNAVAILABLE',
       });
       const refusedHello = await hello.next((f) => f.type === 'error', NOTICED_WITHIN_MS);
@@ -136,5 +125,38 @@ describe('requests waiting on a Redis that froze', () => {
     );
     expect(socketEvents).toHaveLength(1);
     client.drop();
+  }, 90_000);
+
+  it('an action whose job was sent before Redis froze is answered once, by its reply when Redis wakes', async () => {
+    await eventually(async () => (await fetch(`${gw.http}/readyz`)).status === 200, 'ready', 15_000);
+    const worker = startActionWorker({
+      redisUrl: redis.url,
+      prefix: gw.prefix,
+      handlers: { echo: (d) => d },
+    });
+    const { client } = await TestClient.session(gw.url, { token: await mintToken({ sub: 'acting' }) });
+    try {
+      // The inbox is live after this one, so the next action's job is sent at once, on
+      // BullMQ's own connection.
+      client.send({ type: 'action', ref: 'warm', name: 'echo', data: 0 });
+      await client.next((f) => f.type === 'reply' && f.ref === 'warm', 10_000);
+      redis.process.kill('SIGSTOP');
+      client.send({ type: 'action', ref: 'act', name: 'echo', data: 1 });
+      // A publish is refused once the freeze is noticed: by then the action could have been too.
+      client.send({ type: 'publish', channel: 'frozen:act', data: {}, ref: 'pub', idempotencyKey: 'k2' });
+      await client.next(errorFor('pub'), NOTICED_WITHIN_MS);
+      redis.process.kill('SIGCONT');
+      expect(await client.next((f) => f.type === 'reply' && f.ref === 'act', 15_000)).toMatchObject({
+        ok: true,
+        data: 1,
+      });
+      await sleep(1000);
+      // Not also a STORE_UNAVAILABLE: a client retrying on it would run the action twice.
+      expect(client.frames.filter((f) => 'ref' in f && f.ref === 'act')).toHaveLength(1);
+    } finally {
+      redis.process.kill('SIGCONT');
+      client.drop();
+      await worker.close();
+    }
   }, 90_000);
 });

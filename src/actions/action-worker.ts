@@ -128,6 +128,16 @@ export function startActionWorker(options: ActionWorkerOptions): ActionWorker {
       concurrency,
       telemetry: bullTelemetry(),
     });
+    // A job BullMQ fails itself, not through `handle` — one that stalled more than
+    // maxStalledCount times (its worker kept dying while running it), or whose reply could not
+    // be written — is answered here, or its client would never hear of it. The reply's
+    // idempotency key keeps one that was answered already at one reply.
+    worker.on('failed', (job, error) => {
+      if (!job) return;
+      reply(job, { ok: false, error: codedError('ACTION_FAILED', error.message) }).catch((err) =>
+        logger.warn({ err, jobId: job.id, action: job.name }, 'action: a failed job could not be answered'),
+      );
+    });
     worker.on('error', (error) => {
       // The worker's own (blocking) connection can see Redis go before this client does.
       if (redis.status !== 'ready') outage.lost();

@@ -189,6 +189,37 @@ describe('a job run twice', () => {
   });
 });
 
+describe('a job BullMQ fails without running it', () => {
+  it('one that stalled past maxStalledCount (its worker kept dying on it) is answered ACTION_FAILED, once', async () => {
+    const gw = await gateway({ ACTION_QUEUE_TIMEOUT_MS: '0' });
+    const { client } = await session(gw.url, 'poison');
+    client.send({ type: 'action', ref: 'p1', name: 'orders.create', data: {} });
+    const shardQueues = actionQueues(gw);
+    let queued: { queue: Queue; id: string } | undefined;
+    await eventually(async () => {
+      for (const queue of shardQueues)
+        for (const job of await queue.getJobs(['prioritized', 'waiting']))
+          if (job.id) queued = { queue, id: job.id };
+      return queued !== undefined;
+    }, 'the job to be queued');
+    // What BullMQ's stalled-job check leaves on a job that stalled once too often: the next
+    // worker to take it fails it with this reason, without running it.
+    const { queue, id } = queued as { queue: Queue; id: string };
+    const redis = connectTestRedis(gw.redisUrl);
+    await redis.hset(queue.toKey(id), 'defa', 'job stalled more than allowable limit');
+    await redis.quit();
+    let runs = 0;
+    worker(gw, { 'orders.create': () => ++runs });
+    expect(await client.next(isReply('p1'), 10_000)).toMatchObject({
+      ok: false,
+      error: { code: 'ACTION_FAILED', retryable: false, detail: 'job stalled more than allowable limit' },
+    });
+    await settle(client);
+    expect(runs).toBe(0);
+    expect(replies(client)).toHaveLength(1);
+  });
+});
+
 describe('priorities', () => {
   it('the worker takes queued actions by action class first, then tier, FIFO within', async () => {
     // One global order needs one shard (the default on one server, not on a cluster).

@@ -18,7 +18,7 @@ import type { ActionJob } from './action-job.ts';
 import { appendReply, codedError, DEFAULT_INBOX_TTL_MS } from './action-reply.ts';
 
 const SWEEP_MS = 1000;
-/** Deadlines withdrawn per shard per sweep: a backlog past its deadline drains over a few sweeps. */
+/** Deadlines read per shard at a time: a sweep goes on batch after batch for up to SWEEP_MS. */
 const SWEEP_BATCH = 200;
 /** A job in one of these states has not been taken by a worker. */
 const UNTAKEN = new Set(['waiting', 'prioritized', 'delayed']);
@@ -54,7 +54,7 @@ export class ActionDeadlines {
       correlationId: job.correlationId,
     };
     try {
-      await this.redis.zadd(deadlinesKey(queue), Date.now() + this.timeoutMs, JSON.stringify(entry));
+      await this.redis.zadd(deadlinesKey(queue), Date.now() + this.timeoutMs, memberOf(entry));
     } catch (error) {
       this.logger.warn({ err: error, jobId }, 'action: its queue deadline was not stored');
     }
@@ -93,21 +93,31 @@ export class ActionDeadlines {
     }
   }
 
+  /**
+   * Batch after batch while any is due, for up to a sweep interval: at one batch a second, a
+   * backlog of thousands would be answered long after the SDK's own actionTimeoutMs gave up.
+   */
   private async sweepShard(queue: Queue<ActionJob>, now: number): Promise<number> {
-    const key = deadlinesKey(queue);
-    const due = (await this.redis.zrangebyscore(key, '-inf', now, 'LIMIT', 0, SWEEP_BATCH)).map((member) => ({
-      member,
-      entry: parseEntry(member),
-    }));
-    // In the order queued (BullMQ numbers a queue's jobs upwards), so a session's answers keep the
-    // order of its actions: deadlines in one millisecond would come back sorted as text.
-    due.sort((a, b) => Number(a.entry?.id) - Number(b.entry?.id));
+    const started = Date.now();
     let withdrawn = 0;
-    for (const { member, entry } of due) {
-      if (entry && (await this.settle(queue, entry))) withdrawn++;
+    for (;;) {
+      const { due, answered } = await this.sweepBatch(queue, now);
+      withdrawn += answered;
+      if (due < SWEEP_BATCH || Date.now() - started >= SWEEP_MS) return withdrawn;
+    }
+  }
+
+  private async sweepBatch(queue: Queue<ActionJob>, now: number): Promise<{ due: number; answered: number }> {
+    const key = deadlinesKey(queue);
+    // Members of one deadline come in their text order, which memberOf makes the job order.
+    const due = await this.redis.zrangebyscore(key, '-inf', now, 'LIMIT', 0, SWEEP_BATCH);
+    let answered = 0;
+    for (const member of due) {
+      const entry = parseEntry(member);
+      if (entry && (await this.settle(queue, entry))) answered++;
       await this.redis.zrem(key, member);
     }
-    return withdrawn;
+    return { due: due.length, answered };
   }
 
   /** Withdraw and answer the job if no worker took it; whether this answered it. */
@@ -131,11 +141,20 @@ export class ActionDeadlines {
 }
 
 /** What answering a withdrawn job takes, kept with its deadline. */
-type DeadlineEntry = Pick<ActionJob, 'ref' | 'sessionId' | 'correlationId'> & { id: string };
+export type DeadlineEntry = Pick<ActionJob, 'ref' | 'sessionId' | 'correlationId'> & { id: string };
+
+/**
+ * The sorted set's member: the job ID zero-padded, then the entry. Deadlines in one millisecond
+ * are read in member order, so a session's answers keep the order of its actions also across
+ * batches (BullMQ numbers a queue's jobs upwards; `"1000"` sorts before `"999"` unpadded).
+ */
+export function memberOf(entry: DeadlineEntry): string {
+  return `${entry.id.padStart(20, '0')} ${JSON.stringify(entry)}`;
+}
 
 function parseEntry(member: string): DeadlineEntry | undefined {
   try {
-    const entry = JSON.parse(member) as DeadlineEntry;
+    const entry = JSON.parse(member.slice(member.indexOf(' ') + 1)) as DeadlineEntry;
     return typeof entry.id === 'string' && typeof entry.sessionId === 'string' ? entry : undefined;
   } catch {
     return undefined;

@@ -7,7 +7,13 @@
  */
 import { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ACTIONS_QUEUE, actionShardOf, actionShardPrefixes } from '../../src/actions/action-job.ts';
+import { ActionDeadlines } from '../../src/actions/action-deadlines.ts';
+import {
+  ACTIONS_QUEUE,
+  type ActionJob,
+  actionShardOf,
+  actionShardPrefixes,
+} from '../../src/actions/action-job.ts';
 import {
   type ActionContext,
   type ActionHandler,
@@ -392,7 +398,7 @@ describe('an action no worker takes (ACTION_QUEUE_TIMEOUT_MS)', () => {
     for (const ref of ['t1', 't2'])
       expect(await client.next(isReply(ref), 8_000)).toMatchObject({
         ok: false,
-        error: { code: 'ACTION_TIMEOUT', retryable: true },
+        error: { code: 'ACTION_TIMEOUT', retryable: true, retryAfterMs: 5000 },
       });
     expect(await waiting()).toBe(0);
     expect((await withdrawnCount(gw)) - withdrawnBefore).toBe(2);
@@ -441,11 +447,36 @@ describe('an action no worker takes (ACTION_QUEUE_TIMEOUT_MS)', () => {
     };
     const redis = connectTestRedis(gw.redisUrl);
     try {
-      await redis.zadd(deadlines, 0, JSON.stringify(entry));
+      await redis.zadd(deadlines, 0, `${entry.id.padStart(20, '0')} ${JSON.stringify(entry)}`);
     } finally {
       await redis.quit();
     }
     expect(await client.next(isReply('half'), 8_000)).toMatchObject({ error: { code: 'ACTION_TIMEOUT' } });
+  });
+
+  it('a backlog past its deadline is answered in one sweep, each session’s in the order sent', async () => {
+    // The gateway's own sweeps never find these due: the test sweeps as if an hour later.
+    const gw = await gateway({ ACTION_QUEUE_TIMEOUT_MS: '600000', ACTION_QUEUE_SHARDS: '1' });
+    const sessions = await Promise.all(['b1', 'b2', 'b3'].map((sub) => session(gw.url, sub)));
+    const refs = Array.from({ length: 150 }, (_, i) => `r${i}`);
+    for (const ref of refs)
+      for (const { client } of sessions) client.send({ type: 'action', ref, name: 'x' });
+    await eventually(async () => (await waitingActions(gw)()) === 450, 'every action queued', 20_000);
+    const redis = connectTestRedis(gw.redisUrl, { maxRetriesPerRequest: null });
+    const { core } = gw.gateway;
+    const queues = actionQueues(gw) as Queue<ActionJob>[];
+    const deadlines = new ActionDeadlines(redis, queues, 600_000, core.ports.events, core.logger);
+    try {
+      expect(await deadlines.sweep(Date.now() + 3_600_000)).toBe(450); // 200 a batch: three of them
+    } finally {
+      await redis.quit();
+    }
+    for (const { client } of sessions) {
+      await client.next(isReply('r149'), 10_000);
+      expect(replies(client).map((r) => [r.ref, r.error?.code])).toEqual(
+        refs.map((r) => [r, 'ACTION_TIMEOUT']),
+      );
+    }
   });
 
   it('a gateway that queued an action and died: another one answers it', async () => {

@@ -55,5 +55,5 @@ export interface ActionReply {
   ref: string;
   ok: boolean;
   data?: unknown;
-  error?: { code: string; message: string; detail?: string; retryable: boolean };
+  error?: { code: string; message: string; detail?: string; retryable: boolean; retryAfterMs?: number };
 }

@@ -38,5 +38,6 @@ export async function appendReply(
 /** A failed outcome's `error`, from the registry. */
 export function codedError(code: ErrorCode, detail: string): ActionReply['error'] {
   const spec = errorSpec(code);
-  return { code, message: spec.message, detail, retryable: spec.retryable };
+  const { message, retryable, retryAfterMs } = spec;
+  return { code, message, detail, retryable, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
 }

@@ -357,7 +357,7 @@ export interface ReplyFrame {
   correlationId?: string;
   ok: boolean;
   data?: unknown;
-  error?: { code: ErrorCode; message: string; detail?: string; retryable: boolean };
+  error?: { code: ErrorCode; message: string; detail?: string; retryable: boolean; retryAfterMs?: number };
 }
 
 /** A `refresh` was accepted: the connection now runs on the new token. */

@@ -274,7 +274,7 @@ export class FrameRouter {
       frame.ref,
       new TetherClientError(
         code,
-        { ref: frame.ref, detail: frame.error?.detail },
+        { ref: frame.ref, detail: frame.error?.detail, retryAfterMs: frame.error?.retryAfterMs },
         { message: frame.error?.message, retryable: frame.error?.retryable },
       ),
     );

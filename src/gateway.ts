@@ -328,22 +328,23 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
     if (answer === 'no answer' || answer === 'refused') return answer;
     return answer === true ? 'held' : 'unknown';
   });
+  const gauges = gatewayMetrics({
+    stateCounts: () => supervisor.stateCounts(),
+    poolState: () => supervisor.poolState(),
+    poolContext: () => supervisor.poolContext(),
+    openSockets: () => core.connections.size,
+    channelsRead: () => reader.channelCount(),
+    actionsWaiting: () => actions.depth(),
+    storeReady: () => store.isReady(),
+    rateLimitHits: () => limits.limits.stats.hits,
+    longestStallMs: () => resources.longestLagMs(),
+  });
   mountAdminRoutes(app, {
     core,
     redis: redis.commands,
     store,
     watch,
-    metrics: gatewayMetrics({
-      stateCounts: () => supervisor.stateCounts(),
-      poolState: () => supervisor.poolState(),
-      poolContext: () => supervisor.poolContext(),
-      openSockets: () => core.connections.size,
-      channelsRead: () => reader.channelCount(),
-      actionsWaiting: () => actions.depth(),
-      storeReady: () => store.isReady(),
-      rateLimitHits: () => limits.limits.stats.hits,
-      longestStallMs: () => resources.longestLagMs(),
-    }),
+    metrics: gauges,
     resources,
     channelsRead: () => reader.channelCount(),
     actionsWaiting: () => actions.depth(),
@@ -354,7 +355,9 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
     isDraining,
     forwardedIgnored: () => trustedProxies.ignoredWhileEmpty,
   });
-  mountPages(app, (error) => logger.warn({ err: error }, 'pages: bundles unavailable'));
+  const pages = mountPages(app, gauges.registry, (error) =>
+    logger.warn({ err: error }, 'pages: bundles unavailable'),
+  );
   const publishKeys = new ApiKeys(config.publishApiKeys);
   const backendKeys = {
     backend: publishKeys,
@@ -389,6 +392,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
       clearInterval(lease);
       resources.stop();
       backpressure.stop();
+      pages.stop();
       await drained(supervisor, config.drainTimeoutMs);
       closeRemaining(core);
       // One PING answered means every earlier command on the connection was applied.

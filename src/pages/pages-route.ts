@@ -7,6 +7,7 @@
  * to connect.
  */
 import { readdir, readFile } from 'node:fs/promises';
+import type { Registry } from 'prom-client';
 import { PACKAGE_ROOT } from '../config/package-root.ts';
 import { type App, type HttpResponse, reply, replyJson, trackAbort } from '../edge/uws.ts';
 import { registry } from '../observability/metrics.ts';
@@ -17,17 +18,19 @@ import { type PageName, pageBundles, pageHtml } from './page-assets.ts';
 const HEADERS = { 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' };
 const DOCS_DIR = `${PACKAGE_ROOT}/docs/`;
 
-/** One per process, like the metrics registry it samples: started by the first gateway that mounts the pages. */
-let sampler: HistorySampler | undefined;
-
-export function dashboardHistory(): HistorySampler {
-  sampler ??= new HistorySampler(() => sampledMetricsText(registry));
-  sampler.start();
-  return sampler;
+export interface Pages {
+  /** Stop sampling the dashboard's history (the gateway is shutting down). */
+  stop(): void;
 }
 
-export function mountPages(app: App, onError: (error: unknown) => void = () => {}): void {
-  const history = dashboardHistory();
+/**
+ * `gauges`: the gateway's own registry (src/observability/gateway-metrics.ts), where its
+ * connections, sockets, pool state and queue are: the history samples them with the
+ * process's counters, as `/metrics` renders them together.
+ */
+export function mountPages(app: App, gauges: Registry, onError: (error: unknown) => void = () => {}): Pages {
+  const history = new HistorySampler(() => sampledMetricsText([registry, gauges]));
+  history.start();
   const page = (name: PageName) => (res: HttpResponse) => {
     trackAbort(res);
     pageHtml(name).then(
@@ -74,6 +77,7 @@ export function mountPages(app: App, onError: (error: unknown) => void = () => {
     onError(error);
     reply(res, 503, `${(error as Error).message}\n`, 'text/plain; charset=utf-8', HEADERS);
   }
+  return { stop: () => history.stop() };
 }
 
 /** A markdown file of docs/, by exact name only (never a path). */

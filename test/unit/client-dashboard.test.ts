@@ -146,7 +146,7 @@ describe('HistorySampler', () => {
     collectDefaultMetrics({ register: registry });
     const connections = connectionsGauge(registry);
     connections.set({ state: 'connected' }, 7);
-    const text = await sampledMetricsText(registry);
+    const text = await sampledMetricsText([registry]);
     expect(text).not.toContain('process_open_fds'); // lists /proc/self/fd: grows with sockets
     const at = 1_000_000;
     const fromSampled = poolSample(parsePrometheusText(text), undefined, { at, values: {} }, undefined);

@@ -6,8 +6,9 @@
  * empty chart. The page asks `GET /dashboard/history` (src/pages/pages-route.ts), then
  * appends its own live samples.
  *
- * One sampler per process, like the metrics registry it reads; its timer is unref'd, so
- * it never keeps a process alive.
+ * One sampler per gateway: it reads the process's counters and that gateway's own gauges
+ * (connections by state, sockets, pool state, queue: src/observability/gateway-metrics.ts);
+ * its timer is unref'd, so it never keeps a process alive, and stops with the gateway.
  */
 import type { Registry } from 'prom-client';
 import { type Counters, type PoolSample, poolSample, readCounters, SAMPLED_METRICS } from './pool-sample.ts';
@@ -71,10 +72,16 @@ export class HistorySampler {
   }
 }
 
-/** The exposition text of just the families a sample reads (SAMPLED_METRICS) that `registry` has, in order. */
-export async function sampledMetricsText(registry: Registry): Promise<string> {
+/**
+ * The exposition text of just the families a sample reads (SAMPLED_METRICS), in order, from
+ * whichever of `registries` has each: the gauges of a gateway are in its own registry, the
+ * counters in the process's.
+ */
+export async function sampledMetricsText(registries: readonly Registry[]): Promise<string> {
   const texts: string[] = [];
-  for (const name of SAMPLED_METRICS)
-    if (registry.getSingleMetric(name)) texts.push(await registry.getSingleMetricAsString(name));
+  for (const name of SAMPLED_METRICS) {
+    const registry = registries.find((r) => r.getSingleMetric(name));
+    if (registry) texts.push(await registry.getSingleMetricAsString(name));
+  }
   return texts.join('\n');
 }

@@ -205,8 +205,9 @@ export function initialContext(input: ClientMachineInput): ClientContext {
 
 /**
  * ms until a heartbeat ping is due: once the line has been quiet either way for `intervalMs`. Traffic
- * both ways needs no probe; a ping also keeps a client that only listens heard (the SSE stream is
- * dropped after 40 s without a POST, docs/protocol.md §1.1). Without `line`: a full period.
+ * both ways needs no probe. (An SSE stream keeps itself heard by the gateway on its own: the SDK's
+ * SseSocket POSTs within the idle timeout of its `open` event, docs/protocol.md §1.1.) Without
+ * `line`: a full period.
  */
 export function pingDelay(line: LineActivity | undefined, intervalMs: number, now: number): number {
   if (!line) return intervalMs;

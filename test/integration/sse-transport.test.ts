@@ -30,8 +30,13 @@ async function gateway(overrides: Record<string, string> = {}): Promise<TestGate
   return gw;
 }
 
-async function session(url: string, hello: Record<string, unknown>, headers: Record<string, string> = {}) {
-  const client = await TestClient.connect(url, headers);
+async function session(
+  url: string,
+  hello: Record<string, unknown>,
+  headers: Record<string, string> = {},
+  sseFetch?: typeof fetch,
+) {
+  const client = await TestClient.connect(url, headers, { sseFetch });
   clients.push(client);
   client.send({ type: 'hello', ...hello });
   const welcome = await client.next((f): f is WelcomeFrame => f.type === 'welcome');
@@ -235,7 +240,10 @@ describe('between transports and processes', () => {
   it('an SSE client silent past HEARTBEAT_IDLE_TIMEOUT_S is dropped (1006) and can resume; one that pings stays', async () => {
     const gw = await gateway({ HEARTBEAT_IDLE_TIMEOUT_S: '8' });
     const token = await mintToken({ sub: 'quiet' });
-    const quiet = await session(gw.sseUrl, { token });
+    // A client that keeps nothing heard: the SDK's empty keep-alive POSTs never leave it.
+    const silent: typeof fetch = (input, init) =>
+      init?.method === 'POST' && init.body === '' ? new Promise<Response>(() => {}) : fetch(input, init);
+    const quiet = await session(gw.sseUrl, { token }, {}, silent);
     const talker = await session(gw.sseUrl, { token: await mintToken({ sub: 'talker' }) });
     const pinging = setInterval(() => talker.client.send({ type: 'ping', ts: Date.now() }), 2000);
     try {

@@ -49,9 +49,13 @@ describe('SSE messages with raw line breaks in the frame', () => {
   }
 
   it('the open and close events are messages of their own type', () => {
-    const stream = openMessage('tok', 1024) + closeMessage(4001, 'AUTH_INVALID_TOKEN');
+    const stream = openMessage('tok', 1024, 40_000) + closeMessage(4001, 'AUTH_INVALID_TOKEN');
     expect(whatwg(stream)).toEqual([
-      { type: 'open', data: '{"connection":"tok","maxPostBytes":1024}', lastEventId: '' },
+      {
+        type: 'open',
+        data: '{"connection":"tok","maxPostBytes":1024,"idleTimeoutMs":40000}',
+        lastEventId: '',
+      },
       { type: 'close', data: '{"code":4001,"reason":"AUTH_INVALID_TOKEN"}', lastEventId: '' },
     ]);
   });

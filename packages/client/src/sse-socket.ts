@@ -3,13 +3,22 @@
  * server-sent-events stream (`GET /sse`) read with `fetch` streaming — so it runs in
  * browsers and in Node 20+ alike, and can send `Last-Event-ID` itself — and go up by
  * `POST /sse/frames`, one request at a time so they arrive in the order sent (frames that
- * wait meanwhile go together, one per line). The wire format: docs/protocol.md §1.1.
+ * wait meanwhile go together, one per line). A stream that has POSTed nothing for half the
+ * idle timeout its `open` event names POSTs an empty body, so the gateway does not drop it
+ * for silence — whatever the client's heartbeat settings, and while it waits for its
+ * `welcome` in the admission queue too. The wire format: docs/protocol.md §1.1.
  *
  * @example
  * const client = new TetherClient({ url: 'wss://gateway.example.com/ws', transport: 'sse' });
  */
 import { errorSpec, isErrorCode } from './shared.ts';
-import { DEFAULT_MAX_POST_BYTES, parseSseMessage, takePostBody } from './sse-wire.ts';
+import {
+  DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_MAX_POST_BYTES,
+  keepAliveAfterMs,
+  parseSseMessage,
+  takePostBody,
+} from './sse-wire.ts';
 import { OPEN, type WebSocketLike } from './websocket-like.ts';
 
 const CONNECTING = 0;
@@ -39,6 +48,9 @@ export class SseSocket implements WebSocketLike {
   private connection: string | undefined;
   /** The gateway's limit on a POST's body, from the `open` event. */
   private maxPostBytes = DEFAULT_MAX_POST_BYTES;
+  /** Checks that the stream has POSTed within `keepAliveAfterMs` of the gateway's idle timeout. */
+  private keepAlive: ReturnType<typeof setInterval> | undefined;
+  private postedAt = 0;
   private outgoing: string[] = [];
   private posting = false;
   /** The last POST's number: the gateway handles POSTs in this order, whichever process they reach. */
@@ -114,10 +126,11 @@ export class SseSocket implements WebSocketLike {
     const { event, data, id } = parseSseMessage(message);
     if (id !== undefined) this.lastEventId = id;
     if (event === 'open') {
-      const open = JSON.parse(data) as { connection: string; maxPostBytes?: number };
+      const open = JSON.parse(data) as { connection: string; maxPostBytes?: number; idleTimeoutMs?: number };
       this.connection = open.connection;
       if (open.maxPostBytes !== undefined) this.maxPostBytes = open.maxPostBytes;
       this.readyState = OPEN;
+      this.keepHeard(open.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS);
       this.onopen?.({});
     } else if (event === 'close') {
       this.closedWith = JSON.parse(data) as { code: number; reason: string };
@@ -126,9 +139,21 @@ export class SseSocket implements WebSocketLike {
     }
   }
 
+  /** POST an empty body whenever nothing was POSTed for `keepAliveAfterMs(idleTimeoutMs)`. */
+  private keepHeard(idleTimeoutMs: number): void {
+    const quietMs = keepAliveAfterMs(idleTimeoutMs);
+    this.postedAt = Date.now();
+    this.keepAlive = setInterval(() => {
+      if (this.posting || this.outgoing.length > 0 || Date.now() - this.postedAt < quietMs) return;
+      this.outgoing.push(''); // an empty body: heard, and no frame for the gateway to handle
+      void this.post();
+    }, quietMs / 4);
+  }
+
   private async post(): Promise<void> {
     if (this.posting || this.outgoing.length === 0 || !this.connection) return;
     this.posting = true;
+    this.postedAt = Date.now();
     const body = takePostBody(this.outgoing, this.maxPostBytes);
     try {
       const response = await this.fetch(`${this.url}/frames`, {
@@ -169,6 +194,7 @@ export class SseSocket implements WebSocketLike {
   private finish(code: number, reason: string): void {
     if (this.readyState === CLOSED) return;
     this.readyState = CLOSED;
+    clearInterval(this.keepAlive);
     this.outgoing = [];
     this.stream.abort();
     this.onclose?.({ code, reason });

@@ -14,6 +14,18 @@ export interface SseMessage {
 /** Before the gateway says its limit in `open`: four frames of the default 64 KiB. */
 export const DEFAULT_MAX_POST_BYTES = 262_144;
 
+/** Before (or without) the gateway saying its own in `open`: HEARTBEAT_IDLE_TIMEOUT_S's default. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 40_000;
+
+/**
+ * How long a stream may POST nothing before it POSTs an empty body to stay heard: half the
+ * gateway's idle timeout, which it checks every 2.5 s, so a POST under way or one slow to arrive
+ * still comes in time.
+ */
+export function keepAliveAfterMs(idleTimeoutMs: number): number {
+  return Math.max(1000, Math.floor(idleTimeoutMs / 2));
+}
+
 const encoder = new TextEncoder();
 
 /** Parse one message (the text between blank lines); comment lines (`:` keep-alives) are skipped. */

@@ -51,11 +51,13 @@ export function postBodyLimit(maxMessageBytes: number): number {
 }
 
 /**
- * The first event: the token that POSTs to /sse/frames name this stream by, and the largest body
- * a POST may carry (a client packs the frames it has waiting into POSTs no larger).
+ * The first event: the token that POSTs to /sse/frames name this stream by, the largest body
+ * a POST may carry (a client packs the frames it has waiting into POSTs no larger), and how
+ * long the client may POST nothing before the stream is dropped (an empty POST counts): the
+ * client keeps itself heard by that, not by its own heartbeat settings.
  */
-export function openMessage(connection: string, maxPostBytes: number): string {
-  return message('event: open\n', JSON.stringify({ connection, maxPostBytes }));
+export function openMessage(connection: string, maxPostBytes: number, idleTimeoutMs: number): string {
+  return message('event: open\n', JSON.stringify({ connection, maxPostBytes, idleTimeoutMs }));
 }
 
 export function closeMessage(code: number, reason: string): string {

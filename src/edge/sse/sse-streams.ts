@@ -74,7 +74,7 @@ export class SseStreams implements StreamRegistry {
       res.writeHeader('vary', 'accept-encoding');
       if (gzip) res.writeHeader('content-encoding', 'gzip');
       for (const [name, value] of Object.entries(request.headers)) res.writeHeader(name, value);
-      res.write(socket.opening(openMessage(token, this.maxPostBytes)));
+      res.write(socket.opening(openMessage(token, this.maxPostBytes, this.idleTimeoutMs)));
     });
     this.startKeepAlive();
     return socket;

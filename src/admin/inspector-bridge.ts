@@ -10,6 +10,10 @@
  *   IDs. From elsewhere, tunnel: `ssh -L 4242:127.0.0.1:4242 <gateway host>`;
  * - serves a page that dials the host it was loaded from, so a tunnel (or any
  *   port forward) works as it is;
+ * - takes the WebSocket of its own page only: listening on loopback keeps other machines
+ *   out, not other sites — a browser lets any page it shows dial ws://127.0.0.1. A socket
+ *   whose Origin is not the bridge's own (the Host it was dialled at), or whose Host is no
+ *   loopback name (a DNS-rebound one), is refused 403; a tool that sends no Origin is taken;
  * - only sends: what pages send is ignored;
  * - replays the last `replay` events to a page that joins, so it learns the
  *   machines (their definitions come with the first event of each actor).
@@ -53,6 +57,19 @@ export async function startInspectorBridge(options: InspectorBridgeOptions): Pro
   const pages = new Set<Socket<unknown>>();
   const app: App = createApp();
   app.ws('/*', {
+    upgrade: (res, req, context) => {
+      if (!ownPage(req.getHeader('origin'), req.getHeader('host'))) {
+        reply(res, 403, "only the bridge's own page may read the inspection\n", 'text/plain; charset=utf-8');
+        return;
+      }
+      res.upgrade(
+        {},
+        req.getHeader('sec-websocket-key'),
+        req.getHeader('sec-websocket-protocol'),
+        req.getHeader('sec-websocket-extensions'),
+        context,
+      );
+    },
     open: (ws) => {
       pages.add(ws);
       ws.subscribe(TOPIC);
@@ -76,6 +93,21 @@ export async function startInspectorBridge(options: InspectorBridgeOptions): Pro
       pages.clear();
     },
   };
+}
+
+/** The names a browser reaches the bridge by, here or through a tunnel (`ssh -L`, port-forward). */
+const LOOPBACK_HOST = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/i;
+
+/** A socket from the bridge's own page, or from a tool (no Origin), dialled at a loopback name. */
+export function ownPage(origin: string, host: string): boolean {
+  if (!LOOPBACK_HOST.test(host)) return false;
+  if (origin === '') return true;
+  try {
+    const url = new URL(origin);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.host === host.toLowerCase();
+  } catch {
+    return false; // `null` (a sandboxed page, a file) or garbage
+  }
 }
 
 /** The page: the Stately inspector in an iframe, fed the events this bridge sends. */

@@ -49,6 +49,24 @@ describe('the demo page tells what its address asks for that cannot be had', () 
     await demo.close();
   });
 
+  it('a url the SDK refuses: the page says so and stays idle, nothing thrown', async () => {
+    const token = await mintToken({ sub: 'bad-url' });
+    const { demo, pageErrors } = await openDemo({ token, url: 'javascript:alert(1)' });
+    let sockets = 0;
+    demo.on('websocket', () => sockets++);
+    await demo.waitForFunction(() => document.querySelector('#problem-code')?.textContent !== '');
+    expect(await problem(demo)).toMatchObject({
+      hidden: false,
+      message: expect.stringContaining('ws:// or wss://'),
+      code: '?url=',
+    });
+    expect((await status(demo)).text).toBe('○ idle');
+    await sleep(500);
+    expect(sockets).toBe(0);
+    expect(pageErrors).toEqual([]);
+    await demo.close();
+  });
+
   it('a channel the token refuses: connected, not subscribed, and why', async () => {
     const token = await mintToken({ sub: 'refused', channels: ['room:ok'] });
     const { demo, pageErrors } = await openDemo({ token, channel: 'room:secret' });

@@ -2,7 +2,8 @@
  * The demo page: a live room on the client SDK. Query parameters:
  * `channel` (default room:lobby), `user` (a display name), `token` (a JWT; without
  * it the page asks the gateway's development-mode `/dev/token`), `url` (the
- * WebSocket endpoint; default this origin's /ws), `autoconnect=false` (start idle,
+ * WebSocket endpoint; default this origin's /ws; one the SDK refuses leaves the page idle,
+ * saying why), `autoconnect=false` (start idle,
  * connect on the button), `transport` (`websocket` or `sse` forces one; default auto).
  */
 import {
@@ -19,7 +20,8 @@ const params = new URLSearchParams(location.search);
 const channel = params.get('channel') ?? 'room:lobby';
 const user = params.get('user') ?? `guest-${Math.random().toString(36).slice(2, 6)}`;
 const givenToken = params.get('token') ?? undefined;
-const url = params.get('url') ?? `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
+const ownUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
+const givenUrl = params.get('url');
 const autoconnect = params.get('autoconnect') !== 'false';
 const TRANSPORTS = ['auto', 'websocket', 'sse'] as const;
 
@@ -40,13 +42,31 @@ async function devToken(): Promise<string> {
   return ((await res.json()) as { token: string }).token;
 }
 
-const client = new TetherClient({
-  url,
-  // A token in the address is fixed: once it expires the client stops and the page says to get a new one.
-  ...(givenToken ? { token: givenToken } : { getToken: devToken }),
-  clientName: 'tether-demo',
-  transport: TRANSPORTS.find((name) => name === params.get('transport')),
-});
+/** What the page itself cannot do, told in the problem box: the address names no valid channel or url. */
+let pageProblem: { message: string; code: string; recovery: string } | undefined;
+
+/** The client; a `?url=` the SDK refuses leaves it on this gateway, idle, and the page says why. */
+function createClient(): { client: TetherClient; usable: boolean } {
+  const options = {
+    // A token in the address is fixed: once it expires the client stops and the page says to get a new one.
+    ...(givenToken ? { token: givenToken } : { getToken: devToken }),
+    clientName: 'tether-demo',
+    transport: TRANSPORTS.find((name) => name === params.get('transport')),
+  };
+  try {
+    return { client: new TetherClient({ url: givenUrl ?? ownUrl, ...options }), usable: true };
+  } catch (error) {
+    if (givenUrl === null) throw error;
+    pageProblem = {
+      message: (error as Error).message,
+      code: '?url=',
+      recovery:
+        'Open the page with a WebSocket endpoint (?url=wss://host/ws), or without ?url= for this gateway.',
+    };
+    return { client: new TetherClient({ url: ownUrl, ...options }), usable: false };
+  }
+}
+const { client, usable } = createClient();
 
 /**
  * For tests and the curious: `tetherDemo.received` lists every event ID shown, in order;
@@ -56,15 +76,13 @@ const demo = { client, received: [] as string[], states: [] as string[], attempt
 Object.assign(window, { tetherDemo: demo });
 
 let last: StateChange | undefined;
-/** What the page itself cannot do, told in the problem box: the address names no valid channel. */
-let pageProblem: { message: string; code: string; recovery: string } | undefined;
 
 /** The room, or undefined when `channel` is not a channel name: the page still connects and diagnoses. */
 function subscribeRoom(): Subscription | undefined {
   try {
     return client.subscribe(channel);
   } catch (error) {
-    pageProblem = {
+    pageProblem ??= {
       message: (error as Error).message,
       code: '?channel=',
       recovery:
@@ -208,7 +226,7 @@ $('diagnose-close').addEventListener('click', () => dialog.close());
 $('channel').textContent = channel;
 setInterval(render, 250);
 render();
-if (autoconnect) client.connect();
+if (autoconnect && usable) client.connect();
 room?.ready().catch(() => {
   // A refused subscription or a failed connection explains itself in the status and problem box.
 });

@@ -12,6 +12,8 @@ import { PRESENCE_SCRIPTS } from './presence-scripts.ts';
 
 /** Expired leases swept per script call: bounded work, whatever a crash left behind. */
 const SWEEP_LIMIT = 256;
+/** Members past their lease (not swept yet) a page may pass over, beyond its own: bounded work. */
+const PAGE_SCAN_EXTRA = 1024;
 /** Changes (or leases) per script call: one call must not hold Redis for long. */
 export const BATCH_LIMIT = 500;
 
@@ -23,7 +25,9 @@ type Keys4 = [string, string, string, string];
 type PresenceRedis = RedisConnection & {
   tetherPresenceApply(...args: (string | number)[]): Promise<number>;
   tetherPresenceRefresh(...args: (string | number)[]): Promise<[string[], string[]]>;
-  tetherPresencePage(...args: (string | number)[]): Promise<[number, string[], (string | null)[]]>;
+  tetherPresencePage(
+    ...args: (string | number)[]
+  ): Promise<[number, string[], (string | null)[], string | null]>;
 };
 
 export class ChannelPresence {
@@ -78,18 +82,18 @@ export class ChannelPresence {
   }
 
   async page(channel: string, limit: number, cursor?: string): Promise<PresencePage> {
-    const [count, ids, members] = await this.redis.tetherPresencePage(
+    const [count, , members, next] = await this.redis.tetherPresencePage(
       ...this.keys(channel),
       Date.now(),
       cursor === undefined ? '-' : `(${cursor}`,
       limit,
       this.topic(channel),
       SWEEP_LIMIT,
+      PAGE_SCAN_EXTRA,
     );
-    const listed = members
-      .slice(0, limit)
-      .flatMap((json) => (json ? [JSON.parse(json) as PresenceMember] : []));
-    return { count, members: listed, cursor: ids.length > limit ? ids[limit - 1] : undefined };
+    const listed = members.flatMap((json) => (json ? [JSON.parse(json) as PresenceMember] : []));
+    // Lua's false arrives as null.
+    return { count, members: listed, cursor: next ?? undefined };
   }
 
   /** The keys and the first ARGV of the scripts that write leases: now, lease end, node, topic, sweep limit. */

@@ -10,6 +10,9 @@
  * - KEYS[4] `…:leases`  sorted set: session ID → when its lease ends (ms). Leases are
  *   refreshed with the session leases; those that run out (a process that crashed) are
  *   swept, a bounded number per call, by whichever script runs next on the channel.
+ *   A member whose lease ran out has left, swept yet or not: counts and pages leave it
+ *   out, and a join of it is a new join (so a crash of more members than one sweep
+ *   takes never shows them present past their lease).
  *
  * Changes are announced on the pub/sub channel ARGV[4] in the same script, so the
  * announcement says exactly what changed: one line per member, `+<sessionId> <json>`
@@ -33,8 +36,14 @@ const COMMON = `local now = tonumber(ARGV[1])
   for _, sid in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now, 'LIMIT', 0, tonumber(ARGV[5]))) do
     remove(sid)
   end
+  -- Past its lease a member has left, though the bounded sweep has not reached it yet.
+  local function lapsed(sid)
+    local lease = redis.call('ZSCORE', KEYS[4], sid)
+    return lease ~= false and lease ~= nil and tonumber(lease) <= now
+  end
   local function finish()
-    local count = redis.call('ZCARD', KEYS[1])
+    local count = redis.call('ZCARD', KEYS[1]) - redis.call('ZCOUNT', KEYS[4], '-inf', now)
+    if count < 0 then count = 0 end
     if #changes > 0 then
       redis.call('PUBLISH', ARGV[4], '#' .. count .. '\\n' .. table.concat(changes, '\\n'))
     end
@@ -60,6 +69,7 @@ export const PRESENCE_SCRIPTS = {
   for i = 6, #ARGV, 3 do
     local op, sid = ARGV[i], ARGV[i + 1]
     if op == 'j' then
+      if lapsed(sid) then remove(sid) end
       if redis.call('HSETNX', KEYS[2], sid, ARGV[i + 2]) == 1 then
         redis.call('ZADD', KEYS[1], 0, sid)
         changes[#changes + 1] = '+' .. sid .. ' ' .. ARGV[i + 2]
@@ -81,6 +91,7 @@ export const PRESENCE_SCRIPTS = {
   tetherPresenceRefresh: `${COMMON}
   local missing, moved = {}, {}
   for i = 6, #ARGV do
+    if lapsed(ARGV[i]) then remove(ARGV[i]) end
     local owner = redis.call('HGET', KEYS[3], ARGV[i])
     if owner == ARGV[3] then
       redis.call('ZADD', KEYS[4], ARGV[2], ARGV[i])
@@ -94,17 +105,37 @@ export const PRESENCE_SCRIPTS = {
   return { missing, moved }`,
 
   /**
-   * One page. ARGV: now, start (`-`, or `(<cursor>`), limit, topic, sweep limit.
-   * Returns { count, sessionIds, member JSONs }: one more member than `limit` when more
-   * follow.
+   * One page. ARGV: now, start (`-`, or `(<cursor>`), limit, topic, sweep limit, scan limit.
+   * Returns { count, sessionIds, member JSONs, cursor }: at most `limit` members, passing
+   * over those whose lease ran out unswept (at most `limit` + `scan limit` session IDs
+   * looked at: the page may then hold fewer); `cursor` where the next page starts when
+   * more may follow, else false.
    */
   tetherPresencePage: `${COMMON}
   local count = finish()
   local limit = tonumber(ARGV[3])
-  if limit == 0 then return { count, {}, {} } end
-  local ids = redis.call('ZRANGEBYLEX', KEYS[1], ARGV[2], '+', 'LIMIT', 0, limit + 1)
-  if #ids == 0 then return { count, {}, {} } end
-  return { count, ids, redis.call('HMGET', KEYS[2], unpack(ids)) }`,
+  local ids, start, looked, budget = {}, ARGV[2], 0, limit + tonumber(ARGV[6])
+  local function reply(cursor)
+    if #ids == 0 then return { count, {}, {}, cursor } end
+    return { count, ids, redis.call('HMGET', KEYS[2], unpack(ids)), cursor }
+  end
+  if limit == 0 then return reply(false) end
+  while true do
+    local want = math.min(limit + 1 - #ids, budget - looked)
+    -- looked at as many as a page may: the next page goes on after the last one
+    if want <= 0 then return reply(string.sub(start, 2)) end
+    local batch = redis.call('ZRANGEBYLEX', KEYS[1], start, '+', 'LIMIT', 0, want)
+    for _, sid in ipairs(batch) do
+      looked = looked + 1
+      if not lapsed(sid) then
+        -- one more member follows the page: the cursor is the last one listed
+        if #ids == limit then return reply(ids[#ids]) end
+        ids[#ids + 1] = sid
+      end
+      start = '(' .. sid
+    end
+    if #batch < want then return reply(false) end
+  end`,
 } as const;
 
 export type PresenceScriptName = keyof typeof PRESENCE_SCRIPTS;

@@ -149,6 +149,53 @@ describe('presence in Redis', () => {
     feed.unwatch(channel);
   });
 
+  it('members whose lease ran out are neither counted nor listed, however many the sweep has yet to reach', async () => {
+    // A sweep removes a bounded number per script call (256): a process that crashed with
+    // more members than that in a channel leaves some behind for later calls. Reads must
+    // not count or list them: their lease ran out, they are gone.
+    const crashed = new ChannelPresence(commands, prefix, 'node-gone', 300);
+    const alive = new ChannelPresence(commands, prefix, 'node-alive', 60_000);
+    const channel = channelName();
+    const gone = Array.from({ length: 700 }, (_, i) => join(`g${String(i).padStart(3, '0')}`));
+    await crashed.apply(channel, gone);
+    await alive.apply(channel, [join('live'), join('zz-live')]);
+    await sleep(400);
+    expect(await alive.page(channel, 0)).toEqual({ count: 2, members: [], cursor: undefined });
+    const first = await alive.page(channel, 1);
+    expect(first.count).toBe(2);
+    expect(first.members.map((m) => m.sessionId)).toEqual(['live']);
+    const listed: string[] = [...first.members.map((m) => m.sessionId)];
+    let cursor = first.cursor;
+    for (let page = 0; cursor && page < 10; page++) {
+      const next = await alive.page(channel, 1, cursor);
+      listed.push(...next.members.map((m) => m.sessionId));
+      cursor = next.cursor;
+    }
+    expect(cursor).toBeUndefined();
+    expect(listed).toEqual(['live', 'zz-live']);
+    // Past its lease a member has left, swept or not: joining again (a resume elsewhere,
+    // too late) is a new join — its new `since`, announced — not the old member kept.
+    const other = channelName();
+    await crashed.apply(other, gone);
+    await alive.apply(other, [join('live')]); // keeps the channel's keys
+    await sleep(400);
+    const { frames, feed } = await listen(alive, other);
+    await alive.apply(other, [join('g699', 'g699', 7)]);
+    expect(await alive.page(other, 10)).toEqual({
+      count: 2,
+      members: [
+        { userId: 'g699', sessionId: 'g699', client: {}, since: 7 },
+        { userId: 'live', sessionId: 'live', client: {}, since: 1 },
+      ],
+      cursor: undefined,
+    });
+    await eventually(
+      () => frames.some((f) => f.joined.some((m) => m.sessionId === 'g699')),
+      'the join announced',
+    );
+    feed.unwatch(other);
+  });
+
   it('a refresh extends this process’s leases and says which members went missing or moved', async () => {
     // The leases' clock (Date.now, read by ChannelPresence) is the test's: a stall of the
     // box cannot run a lease out before the refresh, nor past the refreshed one.

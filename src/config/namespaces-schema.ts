@@ -30,7 +30,7 @@ export const NamespaceOptionsSchema = T.Object(
         maximum: Number.MAX_SAFE_INTEGER,
         default: 0,
         description:
-          'Events older than this are trimmed on the next append (approximate, like historyMaxEvents), ms; 0 = kept until historyMaxEvents pushes them out',
+          'Events older than this are trimmed on the next append, by whole stream nodes (at most stream-node-max-entries, 100, or -bytes, 4 KB, of Redis): an old event stays while a newer one shares its node, so on a quiet channel it can outlive this by as long as the node takes to fill, ms; 0 = kept until historyMaxEvents pushes them out',
       }),
     ),
     presence: T.Optional(

@@ -43,6 +43,10 @@ function mountRoutes(app: App, aborts: string[]): void {
       },
     );
   });
+  app.post('/refuse', (res) => {
+    res.onData(() => {}); // as the gateway's 401s: answered at once, the body consumed unread
+    reply(res, 401, 'no', 'text/plain');
+  });
   app.any('/*', (res, req) => replyJson(res, 404, { fallback: req.getMethod() }));
 }
 
@@ -152,6 +156,37 @@ describe.each(testedEdges())('HTTP on the %s edge', (impl) => {
     for (const cutAt of [headersCut, bodyCut]) expect(cutAt - startedAt).toBeLessThan(13_000);
     await until(() => aborts.length === 1);
   }, 20_000);
+
+  // The portable edge only: uWS 20.5x itself keeps such a connection open (its idle timer is not
+  // armed again once the rest of the body comes after the answer); see the report of this probe.
+  it.runIf(impl === 'ws')(
+    'closes an idle keep-alive connection whose answer came before the end of its body',
+    async () => {
+      served = await serve(impl, (app) => mountRoutes(app, aborts));
+      const port = served.port;
+      // Answered (401) after half the body, the rest sent then, and nothing more: an idle
+      // keep-alive connection, closed after the edge's idle time (uWS 10 s, node:http's 5 s).
+      const { answeredAt, closedAt } = await new Promise<{ answeredAt: number; closedAt: number }>(
+        (resolve) => {
+          let answeredAt = 0;
+          const socket = connectTcp(port, '127.0.0.1', () =>
+            socket.write('POST /refuse HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nabc'),
+          );
+          socket.on('error', () => {});
+          socket.once('data', () => {
+            answeredAt = Date.now();
+            setTimeout(() => socket.write('def'), 100); // the body ends after its answer
+          });
+          socket.on('close', () => resolve({ answeredAt, closedAt: Date.now() }));
+          socket.resume();
+          setTimeout(() => socket.destroy(), 16_000); // still open: what is measured fails
+        },
+      );
+      expect(answeredAt).toBeGreaterThan(0);
+      expect(closedAt - answeredAt).toBeLessThan(14_000);
+    },
+    20_000,
+  );
 
   it('runs no handler for a request no route takes: a 404, or (uWS 20.30) a cut connection', async () => {
     let handled = 0;

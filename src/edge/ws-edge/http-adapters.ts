@@ -158,13 +158,28 @@ export class NodeResponse implements HttpResponse {
 
   onData(handler: (chunk: ArrayBuffer, isLast: boolean) => void): HttpResponse {
     this.usable();
-    // Each chunk restarts the clock; a body that stops coming is cut (its onAborted runs).
-    this.req.setTimeout(HTTP_IDLE_TIMEOUT_MS, () => this.req.socket.destroy());
-    this.req.on('data', (chunk: Buffer) => handler(arrayBufferOf(chunk), false));
+    // Each chunk restarts the clock; a body that stops coming is cut (its onAborted runs). A
+    // timer of its own, not the socket's timeout (`req.setTimeout`): node:http keeps its
+    // keep-alive timeout there, set when a response ends, and a body that ends after its
+    // response (a 401 or 413 answered before the body was read) would clear it, leaving the
+    // idle connection open for good.
+    let idle: NodeJS.Timeout | undefined;
+    const stopClock = () => clearTimeout(idle);
+    const restartClock = () => {
+      stopClock();
+      idle = setTimeout(() => this.req.socket.destroy(), HTTP_IDLE_TIMEOUT_MS);
+      idle.unref();
+    };
+    restartClock();
+    this.req.on('data', (chunk: Buffer) => {
+      restartClock();
+      handler(arrayBufferOf(chunk), false);
+    });
     this.req.on('end', () => {
-      this.req.setTimeout(0);
+      stopClock();
       handler(new ArrayBuffer(0), true);
     });
+    this.req.once('close', stopClock);
     return this;
   }
 

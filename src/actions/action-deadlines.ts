@@ -7,7 +7,9 @@
  * scored by deadline — so every gateway process sweeps them, also those a dead process queued.
  * Only a job still waiting is withdrawn: BullMQ refuses to remove one a worker holds, and the
  * answer shares the worker's idempotency key (action-reply.ts), so a job that a worker ran
- * and answered in between keeps the worker's reply. Either way each action gets one reply.
+ * and answered in between keeps the worker's reply. A job found already gone is answered only
+ * when a sweep marked it withdrawn: one that ran and was then dropped (removeOnComplete) keeps
+ * its worker's reply, also once that reply's key has lapsed. Either way each action gets one reply.
  */
 import type { Queue } from 'bullmq';
 import type { EventStore } from '../core/ports/event-store.ts';
@@ -122,13 +124,24 @@ export class ActionDeadlines {
 
   /** Withdraw and answer the job if no worker took it; whether this answered it. */
   private async settle(queue: Queue<ActionJob>, entry: DeadlineEntry): Promise<boolean> {
+    const withdrawn = withdrawnKey(queue, entry.id);
     const job = await queue.getJob(entry.id);
     if (job) {
       if (!UNTAKEN.has(await job.getState())) return false; // a worker has it: it answers
-      if ((await queue.remove(entry.id)) !== 1) return false; // taken since
+      // Marked before it goes, so a sweep that fails between the two still knows it was withdrawn.
+      await this.redis.set(withdrawn, '1', 'PX', DEFAULT_INBOX_TTL_MS);
+      if ((await queue.remove(entry.id)) !== 1) {
+        await this.redis.del(withdrawn);
+        return false; // taken since
+      }
+    } else if (!(await this.redis.exists(withdrawn))) {
+      // Gone, and no sweep withdrew it: run and answered, then dropped by removeOnComplete /
+      // removeOnFail. Its worker's reply key may have lapsed by now (the worker's inboxTtlMs,
+      // shorter than this deadline), so an answer here would be a second, false one.
+      return false;
     }
-    // Gone without a job: withdrawn by a sweep that failed before answering, or run and answered
-    // (then this answer shares the worker's key and appends nothing).
+    // Withdrawn here, or by a sweep that failed before answering (the answer's key keeps two
+    // sweeps answering the same job at one reply).
     const detail = `no worker took it within ${this.timeoutMs} ms; it was withdrawn and did not run`;
     const answered = await appendReply(
       this.inboxes,
@@ -136,6 +149,7 @@ export class ActionDeadlines {
       { ok: false, error: codedError('ACTION_TIMEOUT', detail) },
       { ttlMs: DEFAULT_INBOX_TTL_MS },
     );
+    await this.redis.del(withdrawn);
     return !answered.duplicate;
   }
 }
@@ -163,3 +177,8 @@ function parseEntry(member: string): DeadlineEntry | undefined {
 
 /** Beside the shard's BullMQ keys, under its hash tag, so one cluster slot holds both. */
 const deadlinesKey = (queue: Queue<ActionJob>) => queue.toKey('tether-deadlines');
+/**
+ * Set while a sweep withdraws job `id` and until it answered: a job found gone is answered only
+ * with this mark (a job gone without it ran, and its worker answered it).
+ */
+const withdrawnKey = (queue: Queue<ActionJob>, id: string) => queue.toKey(`tether-withdrawn:${id}`);

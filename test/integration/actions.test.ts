@@ -436,9 +436,10 @@ describe('an action no worker takes (ACTION_QUEUE_TIMEOUT_MS)', () => {
     const { client, welcome } = await session(gw.url, 'half-swept');
     client.send({ type: 'action', ref: 'first', name: 'orders.create', data: {} });
     expect(await client.next(isReply('first'), 8_000)).toMatchObject({ error: { code: 'ACTION_TIMEOUT' } });
-    // What such a sweep leaves: the deadline, and no job under its ID.
+    // What such a sweep leaves: the deadline, its withdrawn mark, and no job under its ID.
     const shard = actionShardOf(welcome.sessionId, shardsOf(gw));
-    const deadlines = `${actionShardPrefixes(gw.prefix, shardsOf(gw))[shard]}:${ACTIONS_QUEUE}:tether-deadlines`;
+    const queueKey = `${actionShardPrefixes(gw.prefix, shardsOf(gw))[shard]}:${ACTIONS_QUEUE}`;
+    const deadlines = `${queueKey}:tether-deadlines`;
     const entry = {
       id: '999999',
       ref: 'half',
@@ -447,6 +448,7 @@ describe('an action no worker takes (ACTION_QUEUE_TIMEOUT_MS)', () => {
     };
     const redis = connectTestRedis(gw.redisUrl);
     try {
+      await redis.set(`${queueKey}:tether-withdrawn:${entry.id}`, '1', 'PX', 60_000);
       await redis.zadd(deadlines, 0, `${entry.id.padStart(20, '0')} ${JSON.stringify(entry)}`);
     } finally {
       await redis.quit();
@@ -495,5 +497,30 @@ describe('an action no worker takes (ACTION_QUEUE_TIMEOUT_MS)', () => {
       ok: false,
       error: { code: 'ACTION_TIMEOUT' },
     });
+  });
+});
+
+describe('a job run and answered, then gone from its queue before its deadline', () => {
+  it('is not answered again: no ACTION_TIMEOUT after the worker’s reply, once the reply’s key has lapsed', async () => {
+    // A deadline past the worker's inboxTtlMs (its reply key's window: 240 s by default, against
+    // ACTION_QUEUE_TIMEOUT_MS up to 2^31 ms), here 2 s against half a second.
+    const gw = await gateway({ ACTION_QUEUE_TIMEOUT_MS: '2000' });
+    const started = startActionWorker({
+      redisUrl: gw.redisUrl,
+      prefix: gw.prefix,
+      handlers: { echo: (data) => data },
+      inboxTtlMs: 500,
+    });
+    workers.push(started);
+    const withdrawnBefore = await withdrawnCount(gw);
+    const { client } = await session(gw.url, 'served');
+    client.send({ type: 'action', ref: 'e1', name: 'echo', data: 1 });
+    expect(await client.next(isReply('e1'))).toMatchObject({ ok: true, data: 1 });
+    // What removeOnComplete does once 1000 later jobs of the shard completed: the job is gone.
+    for (const queue of actionQueues(gw))
+      for (const job of await queue.getJobs(['completed'])) if (job.id) await queue.remove(job.id);
+    await sleep(3500); // past the deadline, and a sweep after it
+    expect(replies(client).map((r) => [r.ref, r.ok])).toEqual([['e1', true]]);
+    expect((await withdrawnCount(gw)) - withdrawnBefore).toBe(0);
   });
 });

@@ -2,6 +2,8 @@
  * A scripted WebSocket for SDK unit tests: the test plays the gateway — opens the
  * socket, sends frames, drops it — and reads what the client sent.
  */
+import { afterEach, beforeEach } from 'vitest';
+import { TetherClient } from '../../packages/client/src/index.ts';
 import type { ErrorFrame, ServerFrame, WelcomeFrame } from '../../src/shared/frames.ts';
 
 /** An `error` frame for `code`, with `fields` (ref, detail, retryable…) as the test needs. */
@@ -125,3 +127,17 @@ export const SCRIPTED_CLIENT = {
   backoffFloor: 0,
   httpUrl: 'http://127.0.0.1:1',
 } as const;
+
+/**
+ * A TetherClient on a fresh scripted socket for each test of the file (`FakeWebSocket.reset()`
+ * first), disconnected after it: call once at the top level, then `client()` in the tests.
+ */
+export function scriptedClientPerTest(): () => TetherClient {
+  let client: TetherClient | undefined;
+  beforeEach(() => {
+    FakeWebSocket.reset();
+    client = new TetherClient({ ...SCRIPTED_CLIENT, token: 'tok' });
+  });
+  afterEach(() => client?.disconnect());
+  return () => client as TetherClient;
+}

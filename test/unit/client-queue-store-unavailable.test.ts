@@ -4,28 +4,24 @@
  * rest of the queue — not rejected with a key the application never saw, while the publishes
  * queued after it are stored before it.
  */
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import { TetherClient } from '../../packages/client/src/index.ts';
-import { connectAndWelcome, errorFrame, FakeWebSocket, SCRIPTED_CLIENT } from '../support/fake-websocket.ts';
+import { expect, it } from 'vitest';
+import { connectAndWelcome, errorFrame, scriptedClientPerTest } from '../support/fake-websocket.ts';
 
-let client: TetherClient;
-beforeEach(() => {
-  FakeWebSocket.reset();
-  client = new TetherClient({ ...SCRIPTED_CLIENT, token: 'tok' });
-});
-afterEach(() => client.disconnect());
+const client = scriptedClientPerTest();
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 it('sends the refused publish again with its key, first, and keeps the order', async () => {
   const outcomes: string[] = [];
   const acks = [1, 2, 3].map((n) =>
-    client.publish('room:1', { n }).then(
-      () => outcomes.push(`ok ${n}`),
-      (error) => outcomes.push(`${n} ${error.code}`),
-    ),
+    client()
+      .publish('room:1', { n })
+      .then(
+        () => outcomes.push(`ok ${n}`),
+        (error) => outcomes.push(`${n} ${error.code}`),
+      ),
   );
-  const socket = await connectAndWelcome(client);
+  const socket = await connectAndWelcome(client());
   const first = socket.sentOfType('publish')[0];
   socket.receive(
     errorFrame('STORE_UNAVAILABLE', {

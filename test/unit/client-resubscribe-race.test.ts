@@ -3,26 +3,20 @@
  * SDK's own unsubscribe of the resumed channel must not be taken, when the gateway answers it, for
  * the backend's server-side unsubscribe (a ref-less `unsubscribed`) ending the new subscription.
  */
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import { TetherClient } from '../../packages/client/src/index.ts';
+import { expect, it } from 'vitest';
 import {
   connectAndWelcome,
   FakeWebSocket,
-  SCRIPTED_CLIENT,
+  scriptedClientPerTest,
   settle,
   welcomeFrame,
 } from '../support/fake-websocket.ts';
 
-let client: TetherClient;
-beforeEach(() => {
-  FakeWebSocket.reset();
-  client = new TetherClient({ ...SCRIPTED_CLIENT, token: 'tok' });
-});
-afterEach(() => client.disconnect());
+const client = scriptedClientPerTest();
 
 it('a subscription made right after the resume survives the answer to the resumed channel’s unsubscribe', async () => {
-  const first = client.subscribe('room:1');
-  const socket = await connectAndWelcome(client);
+  const first = client().subscribe('room:1');
+  const socket = await connectAndWelcome(client());
   const ask = socket.sentOfType('subscribe')[0];
   socket.receive({ type: 'subscribed', ref: ask?.ref, channel: 'room:1', recovered: true, after: '1-0' });
   socket.drop(1006);
@@ -37,7 +31,7 @@ it('a subscription made right after the resume survives the answer to the resume
       channels: [{ channel: 'room:1', recovered: true, after: '1-0', epoch: 'e1' }],
     }),
   );
-  const again = client.subscribe('room:1'); // e.g. from a `state: connected` listener
+  const again = client().subscribe('room:1'); // e.g. from a `state: connected` listener
   const release = next.sentOfType('unsubscribe')[0];
   expect(release).toMatchObject({ channel: 'room:1' });
   const resubscribe = next.sentOfType('subscribe').at(-1);

@@ -20,7 +20,7 @@ import type { ActionJob } from './action-job.ts';
 import { appendReply, codedError, DEFAULT_INBOX_TTL_MS } from './action-reply.ts';
 
 const SWEEP_MS = 1000;
-/** Deadlines read per shard at a time: a sweep goes on batch after batch for up to SWEEP_MS. */
+/** Deadlines read per shard at a time: a sweep goes on batch after batch for up to its budget. */
 const SWEEP_BATCH = 200;
 /** A job in one of these states has not been taken by a worker. */
 const UNTAKEN = new Set(['waiting', 'prioritized', 'delayed']);
@@ -36,6 +36,8 @@ export class ActionDeadlines {
     private readonly timeoutMs: number,
     private readonly inboxes: Pick<EventStore, 'append'>,
     private readonly logger: Logger,
+    /** How long one sweep may go on, batch after batch, before the next tick takes over. */
+    private readonly sweepBudgetMs = SWEEP_MS,
   ) {}
 
   get enabled(): boolean {
@@ -105,7 +107,7 @@ export class ActionDeadlines {
     for (;;) {
       const { due, answered } = await this.sweepBatch(queue, now);
       withdrawn += answered;
-      if (due < SWEEP_BATCH || Date.now() - started >= SWEEP_MS) return withdrawn;
+      if (due < SWEEP_BATCH || Date.now() - started >= this.sweepBudgetMs) return withdrawn;
     }
   }
 

@@ -102,11 +102,17 @@ export class PresenceTracker implements PresenceStore {
     const written = this.writing.get(channel);
     // Not longer than OWN_WRITES_WAIT_MS: a write held up (the join/leave watch's SUBSCRIBE on
     // a frozen node) must not hold the read too; it is then answered as Redis has it.
-    if (written)
-      await Promise.race([
-        written,
-        new Promise((resolve) => setTimeout(resolve, OWN_WRITES_WAIT_MS).unref()),
-      ]);
+    if (written) {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          written,
+          new Promise((resolve) => (timer = setTimeout(resolve, OWN_WRITES_WAIT_MS))),
+        ]);
+      } finally {
+        clearTimeout(timer); // the write came first: no timer left behind per read
+      }
+    }
     return this.store.page(channel, limit, cursor);
   }
 

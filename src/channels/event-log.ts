@@ -31,13 +31,7 @@ import { compareEventIds, INBOX_PREFIX, isEventId } from '../shared/identifiers.
 import { randomView } from '../shared/random-page.ts';
 import { AckLanes, type AckReplies } from './ack-lanes.ts';
 import { AckedPositions } from './acked-positions.ts';
-import {
-  historyRange,
-  type LogHeadInfo,
-  planPosition,
-  positionMissing,
-  recoveredSince,
-} from './log-positions.ts';
+import { historyRange, type LogHeadInfo, planPosition, positionMissing, sinceGap } from './log-positions.ts';
 import {
   APPEND_SCRIPT,
   HEAD_SCRIPT,
@@ -68,12 +62,12 @@ type ScriptedRedis = RedisConnection & {
     unusedTtlMs: number,
     position: string,
     pubsub: PubSubMode,
-  ): Promise<[string | null, unknown[] | null, number]>;
+  ): Promise<[string | null, unknown[] | null, number, string]>;
   tetherRenewEpoch(key: string, expected: string, next: string, pubsub: PubSubMode): Promise<string | null>;
   tetherHistory(
     key: string,
     ...args: (string | number)[]
-  ): Promise<[string | null, unknown[] | null, [string, string[]][]]>;
+  ): Promise<[string | null, unknown[] | null, [string, string[]][], number, string]>;
   tetherPage(
     key: string,
     after: string,
@@ -309,19 +303,23 @@ export class EventLog implements EventStore {
   }
 
   /**
-   * A page for a history request: `since` exclusive in the direction of travel. A
-   * position in a history that is gone (another epoch, or past the newest ID) is
-   * answered `recovered: false` with the page from the start (forward) or the top
-   * (reverse); paging forward past a trim, the page starts at the oldest event held.
+   * A page for a history request: `since` exclusive in the direction of travel. Not
+   * whole, it says why (log-positions.ts `sinceGap`, the classification subscribe and
+   * resume use): a position in a history that is gone ('lost') is answered with the page
+   * from the start (forward) or the top (reverse); one the log lost events at or after
+   * ('missing') and, paging forward, one past a trim ('trimmed') with the page after it.
    */
   async history(channel: string, query: HistoryQuery): Promise<HistoryPage> {
     if (this.confirming) await this.confirming;
-    const page = await this.historyPage(channel, query.since, query);
+    const { head, ...page } = await this.historyPage(channel, query.since, query);
     if (query.since === undefined) return page;
-    const recovered = recoveredSince(page.head, query.since, query.epoch, query.reverse);
-    if (recovered === 'lost')
-      return { ...(await this.historyPage(channel, undefined, query)), recovered: false };
-    return { ...page, recovered };
+    const gap = sinceGap(head, query.since, query.epoch, query.reverse);
+    if (gap === undefined) return page;
+    if (gap === 'lost') {
+      const { head: _, ...again } = await this.historyPage(channel, undefined, query);
+      return { ...again, recovered: false, gap };
+    }
+    return { ...page, recovered: false, gap };
   }
 
   private async historyPage(
@@ -330,7 +328,8 @@ export class EventLog implements EventStore {
     query: HistoryQuery,
   ): Promise<HistoryPage & { head: LogHeadInfo }> {
     const range = historyRange(since, query.reverse);
-    const [epoch, info, entries] = await this.redis.tetherHistory(
+    const look = since !== undefined && isEventId(since) ? since : '';
+    const [epoch, info, entries, held, start] = await this.redis.tetherHistory(
       this.keys.channel(channel),
       isInbox(channel) ? '' : newEpoch(),
       query.reverse ? 'rev' : 'fwd',
@@ -340,8 +339,15 @@ export class EventLog implements EventStore {
       query.maxBytes,
       this.unusedTtlMs,
       this.pubsubMode,
+      look,
     );
-    const head: LogHeadInfo = { epoch: isInbox(channel) ? SESSION_EPOCH : (epoch ?? ''), info };
+    const inbox = isInbox(channel);
+    const head: LogHeadInfo = {
+      epoch: inbox ? SESSION_EPOCH : (epoch ?? ''),
+      info,
+      missing: !inbox && look !== '' && positionMissing(info, look, held === 1),
+      start: inbox ? ZERO_ID : start,
+    };
     return {
       events: entries.map(([id, fields]) => toEvent(id, fields)),
       epoch: head.epoch,
@@ -406,12 +412,11 @@ export class EventLog implements EventStore {
     options: { replay?: boolean } = {},
   ): Promise<ReplayPlan> {
     if (this.confirming) await this.confirming;
-    const [current, info, lost] = await this.headOf(channel, after);
+    const [current, info, lost, start] = await this.headOf(channel, after);
     // The client's last event is gone from the history it belongs to: it is told. The epoch
     // is not renewed on a client's word (any reader could make one up and cost everyone a
     // full replay); a reader of the channel or the process that acked the event does that.
-    const missing = lost && (epoch === undefined || epoch === current);
-    return planPosition({ epoch: current, info, missing }, after, epoch, {
+    return planPosition({ epoch: current, info, missing: lost, start }, after, epoch, {
       inbox: isInbox(channel),
       replay: options.replay ?? true,
     });
@@ -460,13 +465,17 @@ export class EventLog implements EventStore {
   }
 
   /**
-   * [epoch, the stream head (log-scripts.ts STREAM_HEAD), whether `position` was lost from it (positionMissing)]:
-   * an inbox has the session's epoch, and no stream until a reply.
+   * [epoch, the stream head (log-scripts.ts STREAM_HEAD), whether `position` was lost from it
+   * (positionMissing), where the epoch began (log-scripts.ts FIND_EPOCH)]: an inbox has the
+   * session's epoch, and no stream until a reply.
    */
-  private async headOf(channel: string, position?: string): Promise<[string, unknown[] | null, boolean]> {
+  private async headOf(
+    channel: string,
+    position?: string,
+  ): Promise<[string, unknown[] | null, boolean, string]> {
     const look = position !== undefined && isEventId(position) ? position : '';
     const inbox = isInbox(channel);
-    const [epoch, info, held] = await this.redis.tetherLogHead(
+    const [epoch, info, held, start] = await this.redis.tetherLogHead(
       this.keys.channel(channel),
       inbox ? '' : newEpoch(),
       inbox ? 0 : this.unusedTtlMs,
@@ -474,7 +483,7 @@ export class EventLog implements EventStore {
       this.pubsubMode,
     );
     const missing = look !== '' && positionMissing(info, look, held === 1);
-    return [inbox ? SESSION_EPOCH : (epoch ?? ''), info, missing];
+    return [inbox ? SESSION_EPOCH : (epoch ?? ''), info, missing, inbox ? ZERO_ID : (start ?? ZERO_ID)];
   }
 }
 

@@ -4,7 +4,7 @@
  * and whether a history page starting at `since` is whole. Pure: event-log.ts reads
  * the head, these decide — so a gap is reported the same way on every path.
  */
-import { type ReplayPlan, ZERO_ID } from '../core/ports/event-store.ts';
+import { type HistoryGap, type ReplayPlan, ZERO_ID } from '../core/ports/event-store.ts';
 import { compareEventIds, isEventId, MAX_ID_PART } from '../shared/identifiers.ts';
 import { firstHeldId, lostUpTo, newestId } from './stream-info.ts';
 
@@ -17,6 +17,41 @@ export interface LogHeadInfo {
    * neither retention nor XDEL took it (`positionMissing`), in the epoch it came with.
    */
   missing?: boolean;
+  /**
+   * The newest ID the log had when its epoch began (`0-0`: the log's first epoch). An epoch
+   * renewed for lost history begins there (log-scripts.ts FIND_EPOCH): the hole is after it.
+   */
+  start?: string;
+}
+
+/**
+ * How a position falls short of a whole history, one classification for every path
+ * (subscribe and resume, `planPosition`; history pages, `sinceGap`):
+ * - 'lost': it belongs to a history that is gone — the epoch given is not the log's, or the
+ *   position is past the newest ID the log ever generated (its IDs went backwards), or it is
+ *   not an event ID at all. What the log holds now is another history: read it from its start.
+ * - 'missing': the log lost events at or after it, though it still orders them — the position
+ *   itself was lost (`head.missing`: a failover to a replica that missed writes, later appends
+ *   past it), or, given without an epoch, it is at or before where the log's renewed epoch
+ *   began (`head.start`): the events lost with the old epoch came right after that.
+ *   Delivery and pages go on after it, the gap reported.
+ * undefined: neither (retention is the caller's to check: it depends on the direction).
+ */
+export type PositionGap = 'lost' | 'missing';
+
+export function positionGap(
+  head: LogHeadInfo,
+  position: string,
+  epoch: string | undefined,
+): PositionGap | undefined {
+  const newest = head.info ? newestId(head.info) : ZERO_ID;
+  if (epoch !== undefined && epoch !== head.epoch) return 'lost';
+  if (!isEventId(position) || compareEventIds(position, newest) > 0) return 'lost';
+  if (head.missing) return 'missing';
+  const start = head.start ?? ZERO_ID;
+  if (epoch === undefined && start !== ZERO_ID && isEventId(start) && compareEventIds(position, start) <= 0)
+    return 'missing';
+  return undefined;
 }
 
 /**
@@ -41,13 +76,11 @@ const LAST_ID = `${MAX_ID_PART}-${MAX_ID_PART}`;
 /**
  * Where delivery continues for a client whose last seen event is `after` in `epoch`
  * (undefined when it has none to give). Lost history is reported (`recovered: false`):
- * - `after` itself was lost (`head.missing`): delivery continues after it, as the IDs
- *   around it still order the log;
+ * - events at or after `after` were lost ('missing', `positionGap`): delivery continues
+ *   after it, as the IDs around it still order the log;
  * and in these cases delivery then starts at the beginning of what the log holds now:
- * - the epoch differs: the log was created anew (Redis lost it, or it was restored);
- * - `after` is past the newest ID the log ever generated: its IDs went backwards;
+ * - 'lost' (`positionGap`): another epoch, IDs gone backwards, not an event ID;
  * - events after `after` were trimmed: delivery continues after the lost ones.
- * A position that is not a valid event ID is treated as one from a lost history.
  * An idle inbox expires, and nothing in it is lost to a live session: it starts from
  * what it holds. Without `replay` (the namespace allows none) delivery starts from the
  * newest event, `recovered: false` when that skips any.
@@ -63,10 +96,11 @@ export function planPosition(
   const lost = info ? lostUpTo(info) : ZERO_ID;
   const beyond = !isEventId(after) || compareEventIds(after, newest) > 0;
   if (options.inbox && (!info || beyond)) return { recovered: true, after: newest, epoch: current };
+  const gap = options.inbox ? undefined : positionGap(head, after, epoch);
   let plan: ReplayPlan;
-  if (!options.inbox && head.missing) plan = { recovered: false, after, epoch: current };
-  else if (!options.inbox && ((epoch !== undefined && epoch !== current) || beyond))
-    plan = { recovered: false, after: lost, epoch: current };
+  if (gap === 'missing' && compareEventIds(after, lost) >= 0)
+    plan = { recovered: false, after, epoch: current };
+  else if (gap !== undefined) plan = { recovered: false, after: lost, epoch: current };
   else if (compareEventIds(after, lost) >= 0) plan = { recovered: true, after, epoch: current };
   else plan = { recovered: false, after: lost, epoch: current };
   if (options.replay || compareEventIds(plan.after, newest) >= 0) return plan;
@@ -74,21 +108,25 @@ export function planPosition(
 }
 
 /**
- * Whether a history page read from `since` is whole: 'lost' when `since` belongs to a
- * history that is gone (another epoch, or past the newest ID: the page must be read
- * again from the start), false when paging forward past a trim (the page starts at
- * the oldest event held), else true.
+ * Why a history page read from `since` is not whole (HistoryPage.gap), or
+ * undefined when it is:
+ * - 'lost' (`positionGap`): `since` belongs to a history that is gone; the page must be read
+ *   again from the start (or, reverse, the top);
+ * - 'missing' (`positionGap`): events at or after `since` were lost; the page goes on after
+ *   it. Reading back (reverse) from before where a renewed epoch began crosses no hole;
+ * - 'trimmed': paging forward, retention dropped events after `since` (the page starts at
+ *   the oldest event held).
  */
-export function recoveredSince(
+export function sinceGap(
   head: LogHeadInfo,
   since: string,
   epoch: string | undefined,
   reverse: boolean,
-): boolean | 'lost' {
-  const newest = head.info ? newestId(head.info) : ZERO_ID;
-  if ((epoch !== undefined && epoch !== head.epoch) || compareEventIds(since, newest) > 0) return 'lost';
-  if (!reverse && head.info && compareEventIds(since, lostUpTo(head.info)) < 0) return false;
-  return true;
+): HistoryGap | undefined {
+  const gap = positionGap(head, since, epoch);
+  if (gap === 'lost' || (gap === 'missing' && (head.missing || !reverse))) return gap;
+  if (!reverse && head.info && compareEventIds(since, lostUpTo(head.info)) < 0) return 'trimmed';
+  return undefined;
 }
 
 /**

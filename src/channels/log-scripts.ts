@@ -12,21 +12,37 @@ export const EPOCH_GROUP = 'tether.epoch.';
 const READ_CHUNK = 8;
 
 /**
- * Lua: a log's epoch (the epoch group's name on `key`, or false), and the one change of it
- * every script makes: the group of `old` (false: none) replaced by one for `new`.
+ * Lua: a log's epoch (the epoch group's name on `key`, or false) and where it began (the
+ * group's last-delivered-id), and the one change of it every script makes: the group of
+ * `old` (false: none) replaced by one for `new`, beginning at `from`. A log's first epoch
+ * begins at '0'; one renewed for lost history begins at '$', the log's newest ID then: the
+ * hole is after it, so a position up to it, given without its epoch, may be before the
+ * hole (log-positions.ts `positionGap`).
  */
 const FIND_EPOCH = `
 local function findEpoch(key)
   for _, group in ipairs(redis.call('XINFO', 'GROUPS', key)) do
     if string.sub(group[2], 1, ${EPOCH_GROUP.length}) == '${EPOCH_GROUP}' then
-      return string.sub(group[2], ${EPOCH_GROUP.length + 1})
+      local start = '0-0'
+      for i = 1, #group, 2 do
+        if group[i] == 'last-delivered-id' then start = group[i + 1] end
+      end
+      return string.sub(group[2], ${EPOCH_GROUP.length + 1}), start
     end
   end
-  return false
+  return false, '0-0'
 end
-local function replaceEpoch(key, old, new)
+local function replaceEpoch(key, old, new, from)
   if old then redis.call('XGROUP', 'DESTROY', key, '${EPOCH_GROUP}' .. old) end
-  redis.call('XGROUP', 'CREATE', key, '${EPOCH_GROUP}' .. new, '0')
+  redis.call('XGROUP', 'CREATE', key, '${EPOCH_GROUP}' .. new, from)
+end
+local function idBefore(a, b)
+  local am, as = string.match(a, '^(%d+)-(%d+)$')
+  local bm, bs = string.match(b, '^(%d+)-(%d+)$')
+  if #am ~= #bm then return #am < #bm end
+  if am ~= bm then return am < bm end
+  if #as ~= #bs then return #as < #bs end
+  return as < bs
 end`;
 
 /**
@@ -134,7 +150,9 @@ end`;
  * this is not retention), history was lost under the process — a failover to a replica
  * that missed the last writes, with this append going to the new master — and the log
  * gets a new epoch (ARGV[7]) here, before the event joins it: later appends must not
- * carry the process's record of its acks past the hole before anything looks.
+ * carry the process's record of its acks past the hole before anything looks. The new
+ * epoch begins at the log's newest ID (FIND_EPOCH), and is given once: an append that
+ * finds the hole behind where the epoch began (one in flight beside the first) leaves it.
  *
  * Returns [ID, 1 when it repeated a key (the first ID, nothing appended) else 0, 1 when it
  * gave the log a new epoch for lost history else 0]. The message is `[id, ts, correlationId, traceparent]` —
@@ -163,8 +181,13 @@ local renewed = false
 if not fresh and acked ~= '' and ARGV[7] ~= '' then
   local before = redis.call('XREVRANGE', KEYS[1], acked, '-', 'COUNT', 1)
   if before[1] and before[1][1] ~= acked then
-    replaceEpoch(KEYS[1], findEpoch(KEYS[1]), ARGV[7])
-    renewed = true
+    -- An epoch that began at or after the last event held before the hole was given for it
+    -- already (another append in flight with the same acked position found it first).
+    local epoch, start = findEpoch(KEYS[1])
+    if not epoch or idBefore(start, before[1][1]) then
+      replaceEpoch(KEYS[1], epoch, ARGV[7], '$')
+      renewed = true
+    end
   end
 end
 local fields = {'d', ARGV[2], 't', ARGV[3], 'c', ARGV[4]}
@@ -175,7 +198,7 @@ end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(fields))
 local oldest = tonumber(ARGV[3]) - tonumber(ARGV[8])
 if ARGV[8] ~= '0' and oldest > 0 then redis.call('XTRIM', KEYS[1], 'MINID', '~', oldest) end
-if fresh then replaceEpoch(KEYS[1], false, ARGV[7]) end
+if fresh then replaceEpoch(KEYS[1], false, ARGV[7], '0') end
 if ARGV[6] ~= '0' then redis.call('PEXPIRE', KEYS[1], ARGV[6])
 elseif ttl >= 0 then redis.call('PERSIST', KEYS[1]) end
 if remember then redis.call('SET', KEYS[2], id, 'PX', ARGV[9]) end
@@ -183,7 +206,8 @@ redis.call(ARGV[10] == 'sharded' and 'SPUBLISH' or 'PUBLISH', KEYS[1], cjson.enc
 return {id, 0, renewed and 1 or 0}`;
 
 /**
- * The log's head: { epoch, its head (STREAM_HEAD), held }. KEYS[1] stream; ARGV[1] the epoch to give
+ * The log's head: { epoch, its head (STREAM_HEAD), held, where the epoch began (FIND_EPOCH) }.
+ * KEYS[1] stream; ARGV[1] the epoch to give
  * a log that has none ('' to leave it without: a missing stream is then reported
  * as such, false and false); ARGV[2] how long an unused log is kept, ms (EXPIRE_UNUSED);
  * ARGV[3] an event ID to look for ('' for none): held is 1 when the stream has that
@@ -194,8 +218,9 @@ return {id, 0, renewed and 1 or 0}`;
  */
 export const HEAD_SCRIPT = `${FIND_EPOCH}${STREAM_HEAD}${EXPIRE_UNUSED}${ANNOUNCE_EPOCH}
 local exists = redis.call('EXISTS', KEYS[1]) == 1
-if not exists and ARGV[1] == '' then return {false, false, 0} end
-local epoch = exists and findEpoch(KEYS[1])
+if not exists and ARGV[1] == '' then return {false, false, 0, '0-0'} end
+local epoch, start = false, '0-0'
+if exists then epoch, start = findEpoch(KEYS[1]) end
 if not epoch and ARGV[1] ~= '' then
   redis.call('XGROUP', 'CREATE', KEYS[1], '${EPOCH_GROUP}' .. ARGV[1], '0', 'MKSTREAM')
   epoch = ARGV[1]
@@ -205,7 +230,7 @@ local info = streamHead(KEYS[1])
 if ARGV[1] ~= '' then expireUnused(KEYS[1], info, ARGV[2]) end
 local held = 0
 if ARGV[3] ~= '' and #redis.call('XRANGE', KEYS[1], ARGV[3], ARGV[3], 'COUNT', 1) > 0 then held = 1 end
-return {epoch, info, held}`;
+return {epoch, info, held, start}`;
 
 /**
  * Give the log a new epoch if it still has ARGV[1] (its history was found broken:
@@ -216,14 +241,15 @@ export const RENEW_EPOCH_SCRIPT = `${FIND_EPOCH}${STREAM_HEAD}${ANNOUNCE_EPOCH}
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 local epoch = findEpoch(KEYS[1])
 if epoch == ARGV[1] then
-  replaceEpoch(KEYS[1], epoch, ARGV[2])
+  replaceEpoch(KEYS[1], epoch, ARGV[2], '$')
   announceEpoch(KEYS[1], ARGV[2], ARGV[3])
   return ARGV[2]
 end
 return epoch`;
 
 /**
- * A page of the log with its head: { epoch, head (STREAM_HEAD), entries }. KEYS[1] stream;
+ * A page of the log with its head: { epoch, head (STREAM_HEAD), entries, held, where the
+ * epoch began (FIND_EPOCH) }, held as HEAD_SCRIPT's for ARGV[9] (an event ID, '' for none). KEYS[1] stream;
  * ARGV: the epoch to give a log that has none (as HEAD_SCRIPT: '' leaves it without,
  * and a missing stream is then false, false, {}), 'rev' for newest
  * first, the range's two bounds in XRANGE/XREVRANGE order, COUNT, a byte budget
@@ -233,8 +259,9 @@ return epoch`;
  */
 export const HISTORY_SCRIPT = `${FIND_EPOCH}${STREAM_HEAD}${EXPIRE_UNUSED}${ANNOUNCE_EPOCH}${READ_RANGE}
 local exists = redis.call('EXISTS', KEYS[1]) == 1
-if not exists and ARGV[1] == '' then return {false, false, {}} end
-local epoch = exists and findEpoch(KEYS[1])
+if not exists and ARGV[1] == '' then return {false, false, {}, 0, '0-0'} end
+local epoch, start = false, '0-0'
+if exists then epoch, start = findEpoch(KEYS[1]) end
 if not epoch and ARGV[1] ~= '' then
   redis.call('XGROUP', 'CREATE', KEYS[1], '${EPOCH_GROUP}' .. ARGV[1], '0', 'MKSTREAM')
   epoch = ARGV[1]
@@ -246,4 +273,6 @@ local page = {}
 if tonumber(ARGV[5]) > 0 then
   page = readRange(KEYS[1], ARGV[2] == 'rev' and 'XREVRANGE' or 'XRANGE', ARGV[3], ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6]))
 end
-return {epoch, info, page}`;
+local held = 0
+if ARGV[9] ~= '' and #redis.call('XRANGE', KEYS[1], ARGV[9], ARGV[9], 'COUNT', 1) > 0 then held = 1 end
+return {epoch, info, page, held, start}`;

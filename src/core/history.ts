@@ -33,10 +33,16 @@ export function historyQuery(request: HistoryRequest, maxBytes: number): History
 
 /**
  * A page as JSON text: `fields` first (the frame's type, ref, channel), then epoch, top,
- * recovered and the events — each one's frame as fan-out and replay build it.
+ * recovered, gap (when not whole) and the events — each one's frame as fan-out and replay build it.
  */
 export function historyPageText(channel: string, page: HistoryPage, fields: Record<string, unknown>): string {
-  const head = JSON.stringify({ ...fields, epoch: page.epoch, top: page.top, recovered: page.recovered });
+  const head = JSON.stringify({
+    ...fields,
+    epoch: page.epoch,
+    top: page.top,
+    recovered: page.recovered,
+    ...(page.gap ? { gap: page.gap } : {}),
+  });
   const events = page.events.map((event) => eventFrameText(channel, event)).join(',');
   return `${head.slice(0, -1)},"events":[${events}]}`;
 }

@@ -313,12 +313,16 @@ export interface HistoryPageFrame {
   epoch: string;
   /** The newest ID the log ever gave an event (`0-0` for a log that never had one). */
   top: string;
-  /**
-   * false when `since` is a position in a history that is gone (another epoch, past
-   * `top`) or, paging forward, events after it were trimmed: the page then starts at
-   * the oldest event held (forward) or at `top` (reverse).
-   */
+  /** false when the page from `since` is not whole: `gap` says why. */
   recovered: boolean;
+  /**
+   * Why the page is not whole (absent when it is; docs/protocol.md §6.11): 'lost', `since`
+   * is in a history that is gone (another epoch, past `top`) and the page starts again at
+   * the oldest event held (at `top`, reverse); 'missing', the log lost events at or after
+   * `since` (a failover) and the page goes on after it; 'trimmed', paging forward, retention
+   * dropped events after `since` and the page starts at the oldest event held.
+   */
+  gap?: 'lost' | 'missing' | 'trimmed';
 }
 
 export interface ErrorFrame {

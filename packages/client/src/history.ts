@@ -36,10 +36,17 @@ export interface HistoryPage {
   /** The newest ID the log ever gave an event. */
   top: string;
   /**
-   * false: `since` was in a history that is gone, or events after it were trimmed —
-   * there is a gap; the page starts at what the log holds now.
+   * false: the page from `since` is not whole — there is a gap; `gap` says why.
    */
   recovered: boolean;
+  /**
+   * Why the page is not whole (absent when it is): 'lost', `since` was in a history that is
+   * gone and the page starts again at what the log holds now (its oldest event, or its newest
+   * with `reverse`); 'missing', the log lost events at or after `since` (a failover) and the
+   * page goes on after it; 'trimmed', retention dropped events after `since` and the page
+   * starts at the oldest event held.
+   */
+  gap?: 'lost' | 'missing' | 'trimmed';
 }
 
 export function historyFrame(
@@ -62,5 +69,13 @@ export function historyPage(frame: HistoryPageFrame): HistoryPage {
   const events = frame.events
     .filter((event): event is EventFrame => event.type === 'event')
     .map(({ channel, id, ts, data }) => ({ channel, id, ts, data }));
-  return { channel: frame.channel, events, epoch: frame.epoch, top: frame.top, recovered: frame.recovered };
+  const page: HistoryPage = {
+    channel: frame.channel,
+    events,
+    epoch: frame.epoch,
+    top: frame.top,
+    recovered: frame.recovered,
+  };
+  if (frame.gap !== undefined) page.gap = frame.gap;
+  return page;
 }

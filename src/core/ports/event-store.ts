@@ -77,9 +77,19 @@ export interface HistoryPage {
   epoch: string;
   /** The newest ID the log ever gave an event (ZERO_ID for a log that never had one). */
   top: string;
-  /** false when `since` belonged to a history that is gone, or (forward) events after it were trimmed. */
+  /** false when the page from `since` is not whole: `gap` says why. */
   recovered: boolean;
+  /**
+   * Why the page is not whole (absent when it is; docs/protocol.md §6.11): 'lost', `since` is
+   * in a history that is gone (the page starts again at the start, or the top); 'missing',
+   * the log lost events at or after `since` (a failover) and the page goes on after it;
+   * 'trimmed', retention dropped events after `since` (the page starts at the oldest held).
+   */
+  gap?: HistoryGap;
 }
+
+/** HistoryPage.gap. */
+export type HistoryGap = 'lost' | 'missing' | 'trimmed';
 
 /**
  * An append was written on the master but fewer replicas than asked confirmed it in time

@@ -28,6 +28,7 @@ interface HttpPage {
   epoch: string;
   top: string;
   recovered: boolean;
+  gap?: 'lost' | 'missing' | 'trimmed';
   events: EventFrame[];
 }
 
@@ -133,7 +134,7 @@ describe('GET /channels/:channel/history', () => {
 
   it('a position from another epoch, or past the top, is lost history: recovered false, from the start', async () => {
     const stale = await page(room, `?limit=3&since=${published[5]}&epoch=another`);
-    expect(stale.recovered).toBe(false);
+    expect(stale).toMatchObject({ recovered: false, gap: 'lost' });
     expect(idsOf(stale.events)).toEqual(published.slice(0, 3));
     const beyond = await page(room, '?limit=3&since=99999999999999-0');
     expect(beyond.recovered).toBe(false);
@@ -148,7 +149,7 @@ describe('GET /channels/:channel/history', () => {
     const channel = `tiny:${run}`;
     const ids = await publishMany(gw.http, channel, 250, 4);
     const trimmed = await page(channel, `?limit=5&since=${ids[0]}`);
-    expect(trimmed.recovered).toBe(false);
+    expect(trimmed).toMatchObject({ recovered: false, gap: 'trimmed' });
     const oldest = trimmed.events[0]?.id as string;
     expect(ids.indexOf(oldest)).toBeGreaterThan(1);
     expect(idsOf(trimmed.events)).toEqual(ids.slice(ids.indexOf(oldest), ids.indexOf(oldest) + 5));
@@ -202,6 +203,46 @@ describe('GET /channels/:channel/history', () => {
       });
     }
     expect((await page(room, '?limit=007')).events).toHaveLength(7);
+  });
+
+  it('positions at the edges of the ID space get a correct page or a coded 400; JS object keys are plain channels', async () => {
+    const top = published[24] as string;
+    // 0-0 is before every event: the page from the start, whole.
+    expect(await page(room, '?limit=2&since=0-0')).toMatchObject({
+      recovered: true,
+      events: [{ id: published[0] }, { id: published[1] }],
+    });
+    expect((await page(room, '?limit=2&since=0-0')).gap).toBeUndefined();
+    // Past the top, and the largest ID there is: a history that is gone, read again from the start.
+    for (const since of ['99999999999999-0', '18446744073709551615-18446744073709551615'])
+      expect(await page(room, `?limit=1&since=${since}`), since).toMatchObject({
+        recovered: false,
+        gap: 'lost',
+        top,
+        events: [{ id: published[0] }],
+      });
+    // Not event IDs (past 2^64 − 1, negative, signed, not numeric, empty): 400 naming `since`.
+    for (const since of [
+      '18446744073709551616-0',
+      '0-18446744073709551616',
+      '-1-0',
+      '%2B1-0',
+      '1',
+      'x-y',
+      '',
+      '1-0-0',
+    ])
+      expect(await history(room, `?since=${since}`).then((res) => res.json()), since).toMatchObject({
+        error: 'MALFORMED_MESSAGE',
+        message: expect.stringContaining('since: must be an event ID'),
+      });
+    // A channel spelt like an object's own keys is a channel like any other: an empty log,
+    // where any position but 0-0 is past its top.
+    for (const channel of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+      const empty = { channel, top: '0-0', events: [] };
+      expect(await page(channel, '?since=0-0'), channel).toMatchObject({ ...empty, recovered: true });
+      expect(await page(channel, '?since=1-0'), channel).toMatchObject({ ...empty, gap: 'lost' });
+    }
   });
 
   it('needs a backend API key', async () => {
@@ -274,6 +315,47 @@ describe.each(TRANSPORTS)('the history frame, over %s', (transport: Transport) =
       retryable: false,
     });
     expect(await ask(client, { channel: room, limit: 1 })).toMatchObject({ type: 'history' });
+  });
+
+  it('positions at the edges of the ID space and JS-key channels: the same answers as over HTTP', async () => {
+    const { client } = await session({}, transport);
+    for (const since of ['0-0', '99999999999999-0']) {
+      const http = await page(room, `?limit=2&since=${since}`);
+      const answer = (await ask(client, { channel: room, limit: 2, since })) as HistoryPageFrame;
+      expect({ ...answer, type: undefined, ref: undefined }, since).toEqual({
+        ...http,
+        type: undefined,
+        ref: undefined,
+      });
+    }
+    for (const since of ['18446744073709551616-0', '-1-0', '1', 'x-y', '']) {
+      const answer = (await ask(client, { channel: room, since })) as ErrorFrame;
+      expect(answer, since).toMatchObject({
+        code: 'MALFORMED_MESSAGE',
+        detail: expect.stringContaining('history/since'),
+      });
+    }
+    for (const channel of ['__proto__', 'constructor'])
+      expect(await ask(client, { channel }), channel).toMatchObject({
+        type: 'history',
+        channel,
+        top: '0-0',
+        events: [],
+      });
+    for (const [from, recovered] of [
+      ['99999999999999-0', false],
+      ['0-0', true],
+    ] as const) {
+      const ref = `s${from}`;
+      client.send({ type: 'subscribe', ref, channel: '__proto__', from });
+      expect(await client.next((f) => 'ref' in f && f.ref === ref), from).toMatchObject({
+        type: 'subscribed',
+        channel: '__proto__',
+        recovered,
+      });
+      client.send({ type: 'unsubscribe', channel: '__proto__' });
+      await client.next((f) => f.type === 'unsubscribed');
+    }
   });
 
   it('bad fields are MALFORMED_MESSAGE naming the field, with the ref', async () => {

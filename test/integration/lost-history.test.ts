@@ -15,7 +15,7 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import { EventLog } from '../../src/channels/event-log.ts';
 import { type RedisServerHandle, startRedisServer } from '../../src/redis/embedded-redis.ts';
 import { redisKeys } from '../../src/redis/keys.ts';
-import type { SubscribedFrame, WelcomeFrame } from '../../src/shared/frames.ts';
+import type { HistoryPageFrame, SubscribedFrame, WelcomeFrame } from '../../src/shared/frames.ts';
 import { eventually, lastId, publishMany, settle } from '../support/events.ts';
 import { mintToken, startTestGateway, TEST_API_KEY, type TestGateway } from '../support/gateway.ts';
 import { endpoint, TRANSPORTS, type Transport } from '../support/sse-test-socket.ts';
@@ -434,6 +434,88 @@ describe.each(TRANSPORTS)('over %s', (transport: Transport) => {
       const other = await session(gw, { token: await mintToken({ sub: 'kept' }) }, transport);
       const held = await subscribe(other.client, channel, { from: lastId(kept), epoch: subscribed.epoch });
       expect(held.recovered).toBe(true);
+    });
+  });
+
+  describe('history read from a position a failover lost, with later appends past it', () => {
+    /** A page as HTTP (`epoch` or none) and the history frame give it, from `since`. */
+    async function pages(gw: TestGateway, channel: string, since: string, epoch?: string) {
+      const query = `?since=${since}${epoch ? `&epoch=${epoch}` : ''}`;
+      const res = await fetch(`${gw.http}/channels/${channel}/history${query}`, {
+        headers: { authorization: `Bearer ${TEST_API_KEY}` },
+      });
+      expect(res.status).toBe(200);
+      const http = (await res.json()) as HistoryPageFrame;
+      const { client } = await session(gw, { token: await mintToken({ sub: 'pager' }) }, transport);
+      const ref = randomUUID().slice(0, 8);
+      client.send({ type: 'history', ref, channel, since, ...(epoch ? { epoch } : {}) });
+      const frame = (await client.next((f) => f.type === 'history' && f.ref === ref)) as HistoryPageFrame;
+      client.drop();
+      return { http, frame };
+    }
+
+    it('is answered recovered:false with gap "missing", with or without the epoch, as subscribe answers it; the page goes on after it', async () => {
+      const gw = await gatewayOn();
+      const redis = connectTestRedis();
+      cleanups.push(() => redis.quit());
+      const channel = `hist-missing:${randomUUID().slice(0, 8)}`;
+      const key = `${gw.prefix}:{c:${channel}}`;
+      const kept = await publishMany(gw.http, channel, 3);
+      const replicaHad = await redis.dumpBuffer(key);
+      const lost = await publishMany(gw.http, channel, 2);
+      const { epoch } = (await pages(gw, channel, lastId(kept))).http;
+
+      const later = await failOverMissing(redis, key, replicaHad as Buffer);
+      for (const given of [undefined, epoch]) {
+        const { http, frame } = await pages(gw, channel, lastId(lost), given);
+        for (const answer of [http, frame])
+          expect(answer, `epoch ${given}`).toMatchObject({ recovered: false, gap: 'missing', epoch });
+        expect(http.events.map((e) => e.id)).toEqual([later]);
+        expect(frame.events).toEqual(http.events);
+      }
+      // A position after the hole is whole: no gap field.
+      const whole = await pages(gw, channel, later);
+      expect(whole.http).toMatchObject({ recovered: true, events: [] });
+      expect(whole.http).not.toHaveProperty('gap');
+    });
+  });
+
+  describe('history read from before a hole, once the log got a new epoch for it', () => {
+    it('without the epoch it is answered recovered:false (gap "missing"), not whole: the log knows where its epoch began', async () => {
+      const gw = await gatewayOn();
+      const redis = connectTestRedis();
+      cleanups.push(() => redis.quit());
+      const channel = `hist-renewed:${randomUUID().slice(0, 8)}`;
+      const key = `${gw.prefix}:{c:${channel}}`;
+      const seen = await publishMany(gw.http, channel, 3);
+      const replicaHad = await redis.dumpBuffer(key);
+      const lost = await publishMany(gw.http, channel, 4); // acked, never replicated
+      await redis.restore(key, 0, replicaHad as Buffer, 'REPLACE');
+      // The gateway that acked them appends next: it finds them gone and renews the epoch.
+      const after = await publishMany(gw.http, channel, 2);
+
+      const read = async (query: string) => {
+        const res = await fetch(`${gw.http}/channels/${channel}/history${query}`, {
+          headers: { authorization: `Bearer ${TEST_API_KEY}` },
+        });
+        return (await res.json()) as HistoryPageFrame;
+      };
+      const page = await read(`?since=${seen[1]}`);
+      expect(page).toMatchObject({ recovered: false, gap: 'missing' });
+      // It goes on after the position: what the log still holds, then the later events.
+      expect(page.events.map((e) => e.id)).toEqual([seen[2], ...after]);
+      expect(page.events.map((e) => e.id)).not.toContain(lost[0]);
+      // So does subscribe without an epoch: the same classification.
+      const { client } = await session(gw, { token: await mintToken({ sub: 'late' }) }, transport);
+      expect(await subscribe(client, channel, { from: lastId(seen) })).toMatchObject({
+        recovered: false,
+        after: lastId(seen),
+      });
+      // Paging on with the epoch the page gave is whole again; so is a position after the hole.
+      expect(await read(`?since=${after[0]}`)).toMatchObject({ recovered: true });
+      expect(await read(`?since=${seen[1]}&epoch=${page.epoch}`)).toMatchObject({ recovered: true });
+      // Newest first, reading back from before the hole crosses nothing lost.
+      expect(await read(`?since=${seen[1]}&reverse=true`)).toMatchObject({ recovered: true });
     });
   });
 

@@ -46,7 +46,12 @@ async function history(http: string, channel: string, since?: string, epoch?: st
   });
   return {
     status: res.status,
-    body: (await res.json()) as { recovered?: boolean; epoch?: string; events?: { id: string }[] },
+    body: (await res.json()) as {
+      recovered?: boolean;
+      gap?: string;
+      epoch?: string;
+      events?: { id: string }[];
+    },
   };
 }
 
@@ -173,6 +178,13 @@ describe('a forced takeover on a Redis Cluster', () => {
     expect(held).not.toContain(lastAcked);
     const read = await history(gw.http, channel, lastAcked);
     expect(read.body.recovered).toBe(false);
+    // Later appends pass the lost IDs: the position is still told lost, with or without its epoch.
+    await eventually(async () => (await publish(gw.http, channel, 10)).id, 'an acked publish');
+    for (const epoch of [undefined, read.body.epoch])
+      expect((await history(gw.http, channel, lastAcked, epoch)).body, `epoch ${epoch}`).toMatchObject({
+        recovered: false,
+        gap: 'missing',
+      });
   });
 
   it('without it, a position before the lost events is told too, though no one read the channel and later appends passed them', async () => {
@@ -186,6 +198,11 @@ describe('a forced takeover on a Redis Cluster', () => {
       'a position of the old history answered recovered:false',
       15_000,
     );
+    // Without its epoch too: the renewed epoch began at the hole, and the position is before it.
+    expect((await history(gw.http, channel, acked[4])).body).toMatchObject({
+      recovered: false,
+      gap: 'missing',
+    });
   });
 });
 

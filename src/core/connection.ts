@@ -460,4 +460,22 @@ export class Connection implements Flushable {
       );
     this.answerError('MESSAGE_RATE_LIMITED', extra);
   }
+
+  /**
+   * A ping or pong over the rate: counted as a refusal like a frame's, but not answered (no ref
+   * to send again; an error frame per ping would double what a flood gets back). The first of
+   * a minute is logged; a flood is closed with TOO_MANY_ERRORS, as one of frames is.
+   */
+  refuseControlForRate(kind: 'ping' | 'pong'): void {
+    const refusal = this.messageRate.refuse(Date.now());
+    if (refusal === 'flood') {
+      this.fail('TOO_MANY_ERRORS', { detail: `kept sending ${kind} frames while refused for rate` });
+      return;
+    }
+    if (refusal === 'first')
+      this.logger.info(
+        { code: 'MESSAGE_RATE_LIMITED', frame: kind },
+        'client error (a control frame over the rate; further refusals this minute are counted, not logged)',
+      );
+  }
 }

@@ -63,6 +63,18 @@ export function onMessage(
   handleText(core, conn, text);
 }
 
+/**
+ * A WebSocket ping or pong from the client (RFC 6455 control frames): the edge has answered a
+ * ping already, but it is a frame the client sent, and takes its token of the message rate as
+ * any frame does — else a flood of pings is a flood of pongs, answered without end. Over the
+ * rate it is refused (counted, not answered: it has no ref to send again), and a flood of them
+ * is closed as a flood of frames is (message-rate.ts).
+ */
+export function onControlFrame(conn: Connection, kind: 'ping' | 'pong'): void {
+  if (!conn.takesFrames) return;
+  if (!conn.takeMessageToken()) conn.refuseControlForRate(kind);
+}
+
 /** Welcome is out: handle the frames that arrived behind hello, in the order sent. */
 export function runHeldFrames(core: GatewayCore, conn: Connection): void {
   const held = conn.held.splice(0);

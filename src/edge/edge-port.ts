@@ -115,6 +115,13 @@ export interface WebSocketBehavior<UserData> {
   upgrade?: (res: HttpResponse, req: HttpRequest, context: UpgradeContext) => void;
   open?: (ws: WebSocket<UserData>) => void;
   message?: (ws: WebSocket<UserData>, message: ArrayBuffer, isBinary: boolean) => void;
+  /**
+   * A ping from the peer, after the edge answered it with a pong (RFC 6455 §5.5.2: uWS always
+   * does, first; the pong is a send, so past `maxBackpressure` it is dropped like any other).
+   */
+  ping?: (ws: WebSocket<UserData>, message: ArrayBuffer) => void;
+  /** A pong from the peer: an answer to a heartbeat, or unsolicited (§5.5.3). */
+  pong?: (ws: WebSocket<UserData>, message: ArrayBuffer) => void;
   drain?: (ws: WebSocket<UserData>) => void;
   close?: (ws: WebSocket<UserData>, code: number, message: ArrayBuffer) => void;
 }

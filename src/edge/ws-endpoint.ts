@@ -6,7 +6,7 @@
  * src/edge/uws.ts; the default 40 s is 24 s + 16 s).
  */
 import type { Connection } from '../core/connection.ts';
-import { onMessage } from '../core/frame-router.ts';
+import { onControlFrame, onMessage } from '../core/frame-router.ts';
 import type { GatewayCore } from '../core/gateway-core.ts';
 import { edgeBackpressureLimit } from '../core/slow-consumers.ts';
 import { AllowedOrigins } from '../limits/allowed-origins.ts';
@@ -88,6 +88,9 @@ export function mountWebSocket(
     },
     open: (ws) => startConnection(core, createActor, ws.getUserData().conn, ws),
     message: (ws, message, isBinary) => onMessage(core, ws.getUserData().conn, message, isBinary),
+    // Pings and pongs are frames too: they count toward the message rate (frame-router.ts).
+    ping: (ws) => onControlFrame(ws.getUserData().conn, 'ping'),
+    pong: (ws) => onControlFrame(ws.getUserData().conn, 'pong'),
     drain: (ws) => ws.getUserData().conn.onDrain(),
     close: (ws, code, message) => ws.getUserData().conn.onClose(code, edgeCloseReason(message)),
   });

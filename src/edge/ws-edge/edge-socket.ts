@@ -70,6 +70,16 @@ export class EdgeSocket<UserData> implements WebSocket<UserData> {
   }
 
   /**
+   * The pong a ping gets, sent as uWS sends it: like any frame, so past maxBackpressure it is
+   * dropped and the socket doomed (a peer that pings and never reads cannot grow the buffer).
+   */
+  answerPing(data: Buffer): void {
+    if (this.dropping()) return;
+    this.raw.pong(data, false, this.flushed);
+    this.sent();
+  }
+
+  /**
    * A topic publish: one frame made once for every subscriber, written straight to
    * the TCP socket. Only for a socket that does not deflate: then ws writes each
    * frame to the socket at once, so the order on the wire is the order of the calls;

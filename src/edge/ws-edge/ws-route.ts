@@ -45,6 +45,10 @@ export class WsRoute<UserData> implements SocketRoute<UserData> {
       clientTracking: false,
       perMessageDeflate: deflateOptions(behavior.compression),
       maxPayload: behavior.maxPayloadLength ?? DEFAULT_MAX_PAYLOAD,
+      // Pings are answered by EdgeSocket.answerPing, as uWS answers them (a send, held to
+      // maxBackpressure), not by ws, which cuts a socket (1006, unsaid) with 60 pongs unwritten:
+      // a burst of pings in one TCP read. A flood is the gateway's to close (behavior.ping).
+      autoPong: false,
       handleProtocols: (_offered, request) => this.protocols.get(request) || false,
     });
   }
@@ -72,8 +76,8 @@ export class WsRoute<UserData> implements SocketRoute<UserData> {
     socket.once('end', onPeerGone);
     socket.once('error', onPeerGone);
     raw.on('message', onMessage);
-    raw.on('ping', onHeard);
-    raw.on('pong', onHeard);
+    raw.on('ping', onPing);
+    raw.on('pong', onPong);
     raw.on('close', onClose);
     raw.on('error', onError);
     watchReceiver(raw, ws as EdgeSocket<unknown>);
@@ -90,8 +94,20 @@ function onMessage(this: WsSocket, data: ArrayBuffer, isBinary: boolean): void {
   ws.route.behavior.message?.(ws, data, isBinary);
 }
 
-function onHeard(this: WsSocket): void {
-  (this as Tagged)[EDGE].seen();
+/** uWS's order: the pong goes out, then the behavior hears of the ping. */
+function onPing(this: WsSocket, data: Buffer): void {
+  const ws = (this as Tagged)[EDGE];
+  if (!ws.isOpen) return;
+  ws.seen();
+  ws.answerPing(data);
+  if (ws.isOpen) ws.route.behavior.ping?.(ws, new Uint8Array(data).buffer);
+}
+
+function onPong(this: WsSocket, data: Buffer): void {
+  const ws = (this as Tagged)[EDGE];
+  if (!ws.isOpen) return;
+  ws.seen();
+  ws.route.behavior.pong?.(ws, new Uint8Array(data).buffer);
 }
 
 /**

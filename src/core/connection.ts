@@ -464,7 +464,8 @@ export class Connection implements Flushable {
   /**
    * A ping or pong over the rate: counted as a refusal like a frame's, but not answered (no ref
    * to send again; an error frame per ping would double what a flood gets back). The first of
-   * a minute is logged; a flood is closed with TOO_MANY_ERRORS, as one of frames is.
+   * a minute is logged, each one counted (`tether_errors_total`, the `messages` limit's hits) as
+   * a frame's is; a flood is closed with TOO_MANY_ERRORS, as one of frames is.
    */
   refuseControlForRate(kind: 'ping' | 'pong'): void {
     const refusal = this.messageRate.refuse(Date.now());
@@ -472,6 +473,7 @@ export class Connection implements Flushable {
       this.fail('TOO_MANY_ERRORS', { detail: `kept sending ${kind} frames while refused for rate` });
       return;
     }
+    this.host.errorReported(this, 'MESSAGE_RATE_LIMITED');
     if (refusal === 'first')
       this.logger.info(
         { code: 'MESSAGE_RATE_LIMITED', frame: kind },

@@ -81,7 +81,7 @@ function clientFrame(opcode: number, payload: Buffer, fin = true): Buffer {
 
 const tcp = (client: TestClient) => (client.ws as unknown as { _socket: Socket })._socket;
 
-/** The flooder was closed as a flood: TOO_MANY_ERRORS, 1008, logged once as refused and once as closed. */
+/** The flooder was closed as a flood: TOO_MANY_ERRORS, 1008, logged once as refused and once as closed; refusals counted. */
 async function closedAsFlood(gw: LoggedGateway, flooder: TestClient, kind: string) {
   expect(await flooder.waitClosed(10_000)).toEqual({ code: 1008, reason: 'TOO_MANY_ERRORS' });
   const errors = flooder.frames.filter((f): f is ErrorFrame => f.type === 'error');
@@ -92,6 +92,10 @@ async function closedAsFlood(gw: LoggedGateway, flooder: TestClient, kind: strin
   await eventually(() => gw.lines().some((l) => l.code === 'TOO_MANY_ERRORS'), 'the close logged');
   expect(gw.lines().filter((l) => l.code === 'MESSAGE_RATE_LIMITED')).toHaveLength(1);
   await eventually(() => gw.gateway.core.connections.size === 1, 'the flooder gone, the bystander kept');
+  // …and every refusal counted, as a frame's is.
+  const metrics = await (await fetch(`${gw.http}/metrics`)).text();
+  const refused = /tether_errors_total\{code="MESSAGE_RATE_LIMITED",category="client"\} (\d+)/.exec(metrics);
+  expect(Number(refused?.[1])).toBeGreaterThanOrEqual(FLOOD_REFUSALS);
 }
 
 describe('control frames count toward the message rate', () => {

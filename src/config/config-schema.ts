@@ -262,7 +262,10 @@ export const EnvSchema = T.Object({
   RATE_CONNECT_PER_USER: Count(60, 'Connection attempts per user per window; 0 = off'),
   MAX_CONNECTIONS_PER_IP: Count(1000, 'Concurrent connections per IP; 0 = off'),
   MAX_CONNECTIONS_PER_USER: Count(50, 'Concurrent connections per user; 0 = off'),
-  MESSAGES_PER_SECOND: Count(100, 'Inbound frames per second per connection (bursts of 2×); 0 = off'),
+  MESSAGES_PER_SECOND: Count(
+    100,
+    'Inbound frames per second per connection, WebSocket pings and pongs included (bursts of 2×); 0 = off',
+  ),
   AUTH_FAILURES_PER_IP: Count(
     10,
     'Failed hellos per IP per AUTH_FAILURE_WINDOW_S before AUTH_RATE_LIMITED; 0 = off',

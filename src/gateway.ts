@@ -206,13 +206,19 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
         backpressure.wake();
         return subscribers;
       },
-      missed: (channel, why) => {
+      missed: (channel, why, epoch) => {
         const detail =
           why === 'trimmed'
             ? `events of ${channel} were trimmed before delivery`
             : `the log of ${channel} lost events before delivery (Redis lost or restored its data)`;
+        // One loss, one SERVICE_RESTART: a subscriber already in the log's new epoch heard
+        // `recovered: false` when it subscribed (a client back from this loss's first close).
         for (const conn of core.connections.values())
-          if (conn.subscriptions.has(channel)) conn.close('SERVICE_RESTART', { detail });
+          if (
+            conn.subscriptions.has(channel) &&
+            (epoch === undefined || conn.subscriptionEpoch(channel) !== epoch)
+          )
+            conn.close('SERVICE_RESTART', { detail });
       },
     },
     logger,

@@ -37,9 +37,10 @@ export interface ChannelReaderHooks {
    * Catching up after a lost connection found events gone before they were read —
    * `trimmed` by retention, or the log `lost` history (Redis lost or restored it): this
    * process's subscribers of `channel` missed them and must resume (their resume reports
-   * `recovered: false`).
+   * `recovered: false`). For `lost`, `epoch` is the log's epoch now: a subscriber whose
+   * position is already in it was told of the loss when it subscribed, and is not told again.
    */
-  missed(channel: string, why: 'trimmed' | 'lost'): void;
+  missed(channel: string, why: 'trimmed' | 'lost', epoch?: string): void;
 }
 
 /** Events read per XRANGE while catching up. */
@@ -293,7 +294,7 @@ export class ChannelReader implements ChannelFeed {
       'channel reader: the log lost history this process had delivered',
     );
     feed.epoch = epoch;
-    this.hooks.missed(channel, 'lost');
+    this.hooks.missed(channel, 'lost', epoch);
   }
 
   /**
@@ -310,7 +311,7 @@ export class ChannelReader implements ChannelFeed {
     );
     feed.epoch = epoch;
     feed.cursor = newest;
-    this.hooks.missed(channel, 'lost');
+    this.hooks.missed(channel, 'lost', epoch);
   }
 
   /**

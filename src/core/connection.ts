@@ -92,6 +92,8 @@ export class Connection implements Flushable {
   // The three collections below are created on first write: most idle connections never
   // fill them, and an empty Map or Set costs ~230 bytes (bench/connection-memory.ts).
   private ownSubscriptions: Map<string, string> | undefined;
+  /** channel → the epoch of the log this connection's position belongs to (its `subscribed` said it). */
+  private ownEpochs: Map<string, string> | undefined;
   private ownReplaying: Set<string> | undefined;
   private ownServerChannels: Set<string> | undefined;
   private closingWith: ErrorCode | 'bye' | undefined;
@@ -154,8 +156,24 @@ export class Connection implements Flushable {
     this.ownSubscriptions.set(channel, after);
   }
 
+  /**
+   * The epoch of `channel`'s log that this connection was told its position belongs to. A
+   * loss of that log found later closes the connection only if its epoch is an older one: a
+   * connection told the new one already (it subscribed or resumed after the loss, and heard
+   * `recovered: false` then) has been told.
+   */
+  subscriptionEpoch(channel: string): string | undefined {
+    return this.ownEpochs?.get(channel);
+  }
+
+  setSubscriptionEpoch(channel: string, epoch: string): void {
+    this.ownEpochs ??= new Map();
+    this.ownEpochs.set(channel, epoch);
+  }
+
   /** false when `channel` was not subscribed. */
   deleteSubscription(channel: string): boolean {
+    this.ownEpochs?.delete(channel);
     return this.ownSubscriptions?.delete(channel) ?? false;
   }
 

@@ -76,6 +76,7 @@ async function attach(
   const after = plan?.after ?? (feed.cursor(channel) as string);
   const epoch = plan?.epoch ?? (feed.epoch(channel) as string);
   conn.setSubscription(channel, after);
+  conn.setSubscriptionEpoch(channel, epoch);
   const server = conn.serverChannels.has(channel) || undefined;
   conn.send({ type: 'subscribed', ref, channel, recovered: plan?.recovered ?? true, after, epoch, server });
   answered(conn, channel);

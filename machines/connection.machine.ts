@@ -17,7 +17,8 @@
  *   covers the whole region; it ends in HANDSHAKE_TIMEOUT if no hello came, and in
  *   SERVER_TIMEOUT if the hello came and the gateway's own steps ran out the time.
  * - connecting.queued: the pool is saturated; wait in the priority line until
- *   `admissionTimeout`. A grant re-enters the handshake at `attaching` with a fresh
+ *   `admissionTimeout`, or until the pool dismisses the line (Redis gone: refused with
+ *   STORE_UNAVAILABLE). A grant re-enters the handshake at `attaching` with a fresh
  *   budget for that last step (the wait in line is not the client's delay).
  * - connected: welcome sent, events flow. The token's expiry (unless a refresh came
  *   first), a takeover by another process, and the backend's orders (a disconnect, a
@@ -422,7 +423,17 @@ export const connectionMachine = setup({
               ],
             },
           },
-          on: { 'admission.granted': 'handshake.attaching' },
+          on: {
+            'admission.granted': 'handshake.attaching',
+            // Dismissed from the line: Redis is gone (STORE_UNAVAILABLE), told at once.
+            'admission.refused': {
+              target: '#connection.failed',
+              actions: [
+                { type: 'fail', params: ({ event }) => ({ code: event.code }) },
+                { type: 'closeTransport', params: ({ event }) => ({ code: event.code }) },
+              ],
+            },
+          },
         },
       },
     },

@@ -11,6 +11,11 @@
  * - shedding: pressure `critical` — queue newcomers, close lowest priority first.
  * - draining: shutting down — refuse, let the runtime close everyone in batches.
  *
+ * In any state but draining, Redis found gone (`store.unavailable`: stopped, or not
+ * answering) dismisses everyone waiting in line with STORE_UNAVAILABLE, as a hello arriving
+ * then is refused: the line lives in Redis, and an admitted waiter's session could not be
+ * made until Redis is back. Nobody waits through an outage in silence.
+ *
  * Its decision on each request is its own output: it emits `admission.granted`,
  * `admission.queued` or `admission.refused`, which the supervisor
  * (src/core/supervisor.ts) forwards to the asking connection's actor.
@@ -45,6 +50,8 @@ export type PoolEvent =
   | { type: 'admission.abandoned'; connectionId: string }
   | { type: 'connection.released'; connectionId: string }
   | { type: 'resources.sampled'; pressure: Pressure }
+  /** The store's health check found Redis gone (stopped, unreachable, or not answering). */
+  | { type: 'store.unavailable' }
   | { type: 'pool.drain' }
   | { type: 'pool.drained' };
 
@@ -69,6 +76,7 @@ export const poolMachine = setup({
     canAdmitNow: ({ context }) =>
       context.active < context.maxConnections && context.pressure === 'normal' && context.waiting === 0,
     queueIsFull: ({ context }) => context.waiting >= context.maxWaiting,
+    someoneWaiting: ({ context }) => context.waiting > 0,
   },
   actions: {
     markReleased: assign({ active: ({ context }) => Math.max(0, context.active - 1) }),
@@ -80,6 +88,8 @@ export const poolMachine = setup({
     shedLoad: () => {},
     /** Close connected clients in batches with 1012 so they resume elsewhere. */
     drainConnections: () => {},
+    /** Refuse everyone waiting in line with `code` (each leaves it: `admission.abandoned`). */
+    dismissWaiters: (_, _params: { code: string }) => {},
   },
 }).createMachine({
   id: 'pool',
@@ -110,6 +120,11 @@ export const poolMachine = setup({
       actions: assign({ waiting: ({ context }) => Math.max(0, context.waiting - 1) }),
     },
     'resources.sampled': { actions: assign({ pressure: ({ event }) => event.pressure }) },
+    // Redis is gone: a waiter is told so now, not left in a line it cannot leave until Redis is back.
+    'store.unavailable': {
+      guard: 'someoneWaiting',
+      actions: { type: 'dismissWaiters', params: { code: 'STORE_UNAVAILABLE' } },
+    },
     // Not admitted at once (the states' own handlers did not take it): wait in line, if there is room.
     'admission.requested': [
       {
@@ -202,6 +217,8 @@ export const poolMachine = setup({
             })),
           ],
         },
+        // The drain closes everyone, waiters too, with SERVICE_RESTART: try another process.
+        'store.unavailable': {},
         'pool.drained': 'stopped',
       },
     },

@@ -110,6 +110,8 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
   const store = new StoreHealth(redis.commands, {
     onRoundTrip: (ms) => metrics.redisRoundTrip.observe(ms / 1000),
     answering: [redis.commands, redis.appends, redis.feed, ...redis.acks],
+    // Waiters in the admission line are told, not left in silence (machines/pool.machine.ts).
+    onUnavailable: () => supervisor.pool.send({ type: 'store.unavailable' }),
   });
   const policy = channelPolicy(config.channels);
   const events = new EventLog(

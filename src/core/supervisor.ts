@@ -77,6 +77,7 @@ export class Supervisor {
           admitFromQueue: () => queueMicrotask(() => line.fill()),
           shedLoad: () => queueMicrotask(() => line.shed()),
           drainConnections: () => hooks.drain(),
+          dismissWaiters: (_, { code }) => queueMicrotask(() => this.dismissWaiters(code)),
         },
       }),
       { input },
@@ -193,6 +194,12 @@ export class Supervisor {
     if (!actor) return;
     if (decision.type === 'admission.refused') actor.send({ type: 'admission.refused', code: decision.code });
     else actor.send({ type: decision.type });
+  }
+
+  /** Refuse every connection waiting in line with `code`: each actor closes its socket and leaves the line. */
+  private dismissWaiters(code: string): void {
+    for (const [actor, entry] of this.tracked)
+      if (entry.state === 'connecting.queued') actor.send({ type: 'admission.refused', code });
   }
 
   /** A waiter left the line without being admitted (closed, timed out). */

@@ -30,6 +30,11 @@ export interface StoreHealthOptions {
   onRoundTrip?: (ms: number) => void;
   /** Connections whose waiting commands fail when Redis is found not answering. @defaultValue none */
   answering?: RedisConnection[];
+  /**
+   * Redis was found gone — not connected, or not answering a PING in time — after it had
+   * been found answering: once per outage, from the check that found it.
+   */
+  onUnavailable?: () => void;
 }
 
 export class StoreHealth implements StoreReadiness {
@@ -45,6 +50,8 @@ export class StoreHealth implements StoreReadiness {
    */
   private clusterDown = false;
   private inFlight = false;
+  /** Redis was found gone at a check and has not answered one since: onUnavailable was told. */
+  private down = false;
   private timer: NodeJS.Timeout | undefined;
   /** Work waiting on the store (whileAnswering): failed when it is found not answering. */
   private readonly waiting = new Set<(error: Error) => void>();
@@ -120,6 +127,13 @@ export class StoreHealth implements StoreReadiness {
         }
   }
 
+  /** A check found Redis gone: tell onUnavailable, once until a check finds it answering again. */
+  private foundDown(): void {
+    if (this.down) return;
+    this.down = true;
+    this.options.onUnavailable?.();
+  }
+
   private stalled(): StoreStalledError {
     return new StoreStalledError(`Redis did not answer a PING within ${this.options.timeoutMs ?? 2000} ms`);
   }
@@ -173,6 +187,7 @@ export class StoreHealth implements StoreReadiness {
     if (this.inFlight) return; // one PING at a time: a stalled one keeps Redis marked down
     if (this.redis.status !== 'ready') {
       this.roundTrip = undefined;
+      this.foundDown(); // stopped, restarting, unreachable: ioredis is reconnecting
       return;
     }
     const timeoutMs = this.options.timeoutMs ?? 2000;
@@ -215,6 +230,7 @@ export class StoreHealth implements StoreReadiness {
         this.responding = false;
         this.options.onRoundTrip?.(performance.now() - started); // at least this slow
         this.failWaitingCommands();
+        this.foundDown();
       });
     };
     let timeout = setTimeout(judge, timeoutMs);
@@ -230,6 +246,7 @@ export class StoreHealth implements StoreReadiness {
         }
         this.roundTrip = performance.now() - started;
         this.responding = true;
+        this.down = false;
         this.options.onRoundTrip?.(this.roundTrip);
       },
       () => {

@@ -152,6 +152,14 @@ describe('connection machine — the handshake', () => {
     expect(actions.map((a) => a.type)).toEqual(expect.arrayContaining(['xstate.cancel', 'xstate.raise']));
   });
 
+  it('dismissed from the line (Redis gone) → failed, the transport closed with that code', () => {
+    const queued = stateAfter(HELLO, authDone(), { type: 'admission.queued' });
+    const { next, actions } = step(queued, { type: 'admission.refused', code: 'STORE_UNAVAILABLE' });
+    expect(next.value).toBe('failed');
+    expect(next.context.failure).toBe('STORE_UNAVAILABLE');
+    expect(paramsOf(actions, 'closeTransport')).toEqual({ code: 'STORE_UNAVAILABLE' });
+  });
+
   it('attached → connected: the session is recorded, marked live, and delivery starts', () => {
     const { next, ran } = step(stateAfter(HELLO, authDone(), GRANTED), attachDone());
     expect(next.value).toBe('connected');

@@ -188,6 +188,22 @@ describe('pool machine — pure transitions', () => {
     expect(stopped.status).toBe('done');
   });
 
+  it('Redis found gone dismisses the line with STORE_UNAVAILABLE; with nobody waiting, or draining, it does nothing', () => {
+    const gone: PoolEvent = { type: 'store.unavailable' };
+    for (const pool of [
+      poolAfter(1, request('a'), request('b')),
+      poolAfter(1, request('a'), request('b'), { type: 'resources.sampled', pressure: 'critical' }),
+    ]) {
+      const { next, actions } = step(pool, gone);
+      expect(next.value).toBe(pool.value);
+      expect(actions.find((a) => a.type === 'dismissWaiters')?.params).toEqual({ code: 'STORE_UNAVAILABLE' });
+      expect(next.context.waiting).toBe(1); // each waiter's close gives its place back (admission.abandoned)
+    }
+    expect(step(poolAfter(2, request('a')), gone).effects).toEqual([]);
+    const draining = poolAfter(1, request('a'), request('b'), { type: 'pool.drain' });
+    expect(step(draining, gone).effects).toEqual([]); // the drain tells them SERVICE_RESTART
+  });
+
   it('pool.drained means nothing before a drain', () => {
     const { next, effects: ran } = step(poolAfter(2), { type: 'pool.drained' });
     expect(next.value).toBe('accepting');

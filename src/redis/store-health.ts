@@ -31,8 +31,10 @@ export interface StoreHealthOptions {
   /** Connections whose waiting commands fail when Redis is found not answering. @defaultValue none */
   answering?: RedisConnection[];
   /**
-   * Redis was found gone — not connected, or not answering a PING in time — after it had
-   * been found answering: once per outage, from the check that found it.
+   * Redis was found gone — not connected, or not answering a PING in time: at every check
+   * that finds it so, not once per outage. Redis may come back and go again between two
+   * checks (a crash-looping server), and a client that joined the admission line while it
+   * was back must be told as well; with nobody waiting, a repeat costs nothing.
    */
   onUnavailable?: () => void;
 }
@@ -50,8 +52,6 @@ export class StoreHealth implements StoreReadiness {
    */
   private clusterDown = false;
   private inFlight = false;
-  /** Redis was found gone at a check and has not answered one since: onUnavailable was told. */
-  private down = false;
   private timer: NodeJS.Timeout | undefined;
   /** Work waiting on the store (whileAnswering): failed when it is found not answering. */
   private readonly waiting = new Set<(error: Error) => void>();
@@ -127,10 +127,12 @@ export class StoreHealth implements StoreReadiness {
         }
   }
 
-  /** A check found Redis gone: tell onUnavailable, once until a check finds it answering again. */
+  /**
+   * A check found Redis gone: tell onUnavailable, at every such check. Once per outage (until
+   * a check found it answering) missed an outage that began while Redis was back between two
+   * checks: no check saw it answering, and the waiters who joined meanwhile waited in silence.
+   */
   private foundDown(): void {
-    if (this.down) return;
-    this.down = true;
     this.options.onUnavailable?.();
   }
 
@@ -246,7 +248,6 @@ export class StoreHealth implements StoreReadiness {
         }
         this.roundTrip = performance.now() - started;
         this.responding = true;
-        this.down = false;
         this.options.onRoundTrip?.(this.roundTrip);
       },
       () => {

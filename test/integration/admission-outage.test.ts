@@ -109,4 +109,23 @@ describe('waiters in the admission line when Redis goes away', () => {
     expect(holder.frames.filter((f) => f.type === 'error')).toEqual([]);
     expect(gw.gateway.core.supervisor.poolContext().waiting).toBe(0);
   }, 90_000);
+  it('down, back between two checks while a newcomer joins the line, then down again: the newcomer is told too', async () => {
+    const outage = await fullGatewayWithWaiters();
+    const { gw, waiters } = outage;
+    const [first] = waiters;
+    await outage.stop();
+    // The check that finds Redis gone dismisses the line: the next check is a PING interval (5 s) away.
+    await toldStoreUnavailable(first as TestClient);
+    const foundAt = Date.now();
+    await outage.start();
+    await eventually(() => ready(gw), 'ready again', 4000);
+    const newcomer = await TestClient.connect(gw.url);
+    cleanups.push(() => newcomer.drop());
+    newcomer.send({ type: 'hello', token: await mintToken({ sub: 'newcomer' }) });
+    await newcomer.next((f): f is QueuedFrame => f.type === 'queued', 2000);
+    await outage.stop();
+    // Down again before the next check could find Redis answering: this outage is a new one.
+    expect(Date.now() - foundAt).toBeLessThan(4500);
+    await toldStoreUnavailable(newcomer);
+  }, 90_000);
 });

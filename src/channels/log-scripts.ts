@@ -10,6 +10,12 @@
 export const EPOCH_GROUP = 'tether.epoch.';
 /** READ_RANGE's first chunk, in entries: 8 of the largest events are 512 KiB. */
 const READ_CHUNK = 8;
+/**
+ * The name of the consumer an epoch renewed for lost history holds (FIND_EPOCH
+ * `replaceEpoch`): `began:<ms>`, Redis's clock when it was given. An event acked before
+ * then was lost in the hole it was given for; one acked since, in a later one.
+ */
+const BEGAN = 'began:';
 
 /**
  * Lua: a log's epoch (the epoch group's name on `key`, or false) and where it began (the
@@ -35,6 +41,21 @@ end
 local function replaceEpoch(key, old, new, from)
   if old then redis.call('XGROUP', 'DESTROY', key, '${EPOCH_GROUP}' .. old) end
   redis.call('XGROUP', 'CREATE', key, '${EPOCH_GROUP}' .. new, from)
+  if from == '$' then
+    local now = redis.call('TIME')
+    local ms = now[1] .. string.format('%03d', math.floor(tonumber(now[2]) / 1000))
+    redis.call('XGROUP', 'CREATECONSUMER', key, '${EPOCH_GROUP}' .. new, '${BEGAN}' .. ms)
+  end
+end
+local function epochBegan(key, epoch)
+  for _, consumer in ipairs(redis.call('XINFO', 'CONSUMERS', key, '${EPOCH_GROUP}' .. epoch)) do
+    for i = 1, #consumer, 2 do
+      if consumer[i] == 'name' and string.sub(consumer[i + 1], 1, ${BEGAN.length}) == '${BEGAN}' then
+        return string.sub(consumer[i + 1], ${BEGAN.length + 1})
+      end
+    end
+  end
+  return false
 end
 local function idBefore(a, b)
   local am, as = string.match(a, '^(%d+)-(%d+)$')
@@ -181,10 +202,16 @@ local renewed = false
 if not fresh and acked ~= '' and ARGV[7] ~= '' then
   local before = redis.call('XREVRANGE', KEYS[1], acked, '-', 'COUNT', 1)
   if before[1] and before[1][1] ~= acked then
-    -- An epoch that began at or after the last event held before the hole was given for it
-    -- already (another append in flight with the same acked position found it first).
+    -- An epoch that began at or after the last event held before the hole, after the acked
+    -- event was generated, was given for this hole already (another append in flight with
+    -- the same acked position, or a reader, found it first). An event acked since the epoch
+    -- began was lost in a later hole — a second failover losing all the epoch held, right
+    -- where it began — and that one gets its epoch too (without a record of when: renewed).
     local epoch, start = findEpoch(KEYS[1])
-    if not epoch or idBefore(start, before[1][1]) then
+    local began = epoch and epochBegan(KEYS[1], epoch)
+    local ackedMs = string.match(acked, '^(%d+)-')
+    if not epoch or idBefore(start, before[1][1]) or not began or not ackedMs
+      or not idBefore(ackedMs .. '-0', began .. '-0') then
       replaceEpoch(KEYS[1], epoch, ARGV[7], '$')
       renewed = true
     end

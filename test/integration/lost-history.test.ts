@@ -16,7 +16,7 @@ import { EventLog } from '../../src/channels/event-log.ts';
 import { type RedisServerHandle, startRedisServer } from '../../src/redis/embedded-redis.ts';
 import { redisKeys } from '../../src/redis/keys.ts';
 import type { HistoryPageFrame, SubscribedFrame, WelcomeFrame } from '../../src/shared/frames.ts';
-import { eventually, lastId, publishMany, settle } from '../support/events.ts';
+import { eventually, lastId, publishMany, settle, sleep } from '../support/events.ts';
 import { mintToken, startTestGateway, TEST_API_KEY, type TestGateway } from '../support/gateway.ts';
 import { endpoint, TRANSPORTS, type Transport } from '../support/sse-test-socket.ts';
 import { connectTestRedis } from '../support/test-redis.ts';
@@ -274,6 +274,62 @@ ownServer(
       expect(again.epoch).not.toBe(subscribed.epoch);
       await back.client.waitForEvents(after.length, channel);
       expect(ids(back.client.events(channel))).toEqual(expect.arrayContaining(after));
+    });
+
+    it('appends in flight with the same acked event renew the epoch once for the hole', async () => {
+      const { gw, redis } = await gatewayOnOwnRedis();
+      const channel = `inflight:${randomUUID().slice(0, 8)}`;
+      const key = `${gw.prefix}:{c:${channel}}`;
+      await publishMany(gw.http, channel, 3);
+      const replicaHad = await redis.dumpBuffer(key);
+      await publishMany(gw.http, channel, 2); // acked, never replicated
+      const announcements = redis.duplicate();
+      cleanups.push(() => announcements.quit());
+      const renewals: string[] = [];
+      announcements.on('message', (_key: string, message: string) => {
+        const header = JSON.parse(message.slice(0, message.indexOf('\n'))) as unknown[];
+        if (typeof header[4] === 'string') renewals.push(header[4]);
+      });
+      await announcements.subscribe(key);
+      await redis.restore(key, 0, replicaHad as Buffer, 'REPLACE');
+      await publishMany(gw.http, channel, 8, 8); // eight at once, each carrying the lost ack
+      await sleep(500);
+      expect(renewals).toHaveLength(1);
+    });
+
+    it('a second failover that loses all a renewed epoch held, right where it began, gives another: a client away at that start resumes recovered:false', async () => {
+      const { gw, redis } = await gatewayOnOwnRedis();
+      const channel = `twice:${randomUUID().slice(0, 8)}`;
+      const key = `${gw.prefix}:{c:${channel}}`;
+      const reader = await session(gw, { token: await mintToken({ sub: 'reader' }) }, 'websocket');
+      await subscribe(reader.client, channel);
+      await publishMany(gw.http, channel, 3);
+      await reader.client.waitForEvents(3);
+      const firstReplica = await redis.dumpBuffer(key);
+      await publishMany(gw.http, channel, 2);
+      await reader.client.waitForEvents(5);
+      // First failover: the reader finds its last event gone and gives the log a new epoch,
+      // beginning at the newest event held; no append since.
+      await redis.restore(key, 0, firstReplica as Buffer, 'REPLACE');
+      await redis.client('KILL', 'TYPE', 'pubsub');
+      await reader.client.waitClosed(15_000);
+      const away = await session(gw, { token: await mintToken({ sub: 'away' }) }, 'websocket');
+      const at = await subscribe(away.client, channel); // at the epoch's start, in it
+      away.client.drop();
+      await sleep(500);
+      // Second failover: the replica had the new epoch and nothing after it.
+      const secondReplica = await redis.dumpBuffer(key);
+      const lost = await publishMany(gw.http, channel, 2); // acked by this process, never replicated
+      await redis.restore(key, 0, secondReplica as Buffer, 'REPLACE');
+      const after = await publishMany(gw.http, channel, 1);
+
+      const back = await session(gw, { token: await mintToken({ sub: 'away' }) }, 'websocket');
+      const again = await subscribe(back.client, channel, { from: at.after, epoch: at.epoch });
+      expect(again.recovered).toBe(false);
+      expect(again.epoch).not.toBe(at.epoch);
+      await back.client.waitForEvents(1, channel);
+      expect(ids(back.client.events(channel))).toEqual(expect.arrayContaining(after));
+      expect(ids(back.client.events(channel))).not.toContain(lost[0]);
     });
   },
 );

@@ -172,8 +172,10 @@ end`;
  * that missed the last writes, with this append going to the new master — and the log
  * gets a new epoch (ARGV[7]) here, before the event joins it: later appends must not
  * carry the process's record of its acks past the hole before anything looks. The new
- * epoch begins at the log's newest ID (FIND_EPOCH), and is given once: an append that
- * finds the hole behind where the epoch began (one in flight beside the first) leaves it.
+ * epoch begins at the log's newest ID (FIND_EPOCH), and is given once per hole: an append
+ * that finds the hole behind where the epoch began, for an event acked before the epoch was
+ * given (one in flight beside the first, or a reader renewed first), leaves it; one acked
+ * since was lost in a later hole, which gets an epoch of its own.
  *
  * Returns [ID, 1 when it repeated a key (the first ID, nothing appended) else 0, 1 when it
  * gave the log a new epoch for lost history else 0]. The message is `[id, ts, correlationId, traceparent]` —

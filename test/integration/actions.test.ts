@@ -401,6 +401,12 @@ describe('an action no worker takes (ACTION_QUEUE_TIMEOUT_MS)', () => {
         error: { code: 'ACTION_TIMEOUT', retryable: true, retryAfterMs: 5000 },
       });
     expect(await waiting()).toBe(0);
+    // The sweep counts a batch once it has tidied up after answering it (a few round trips
+    // after the replies went out): the count is read once it has had them.
+    await eventually(
+      async () => (await withdrawnCount(gw)) - withdrawnBefore >= 2,
+      'the two withdrawals counted',
+    );
     expect((await withdrawnCount(gw)) - withdrawnBefore).toBe(2);
 
     let runs = 0;

@@ -285,6 +285,16 @@ export const connectionMachine = setup({
     connecting: {
       initial: 'handshake',
       on: {
+        // The pool's refusal, one way wherever it finds the connection: at once (handshake.admitting:
+        // saturated with no room in line, draining) or from the line (queued: Redis is gone,
+        // STORE_UNAVAILABLE, told at once rather than left waiting through the outage).
+        'admission.refused': {
+          target: 'failed',
+          actions: [
+            { type: 'fail', params: ({ event }) => ({ code: event.code }) },
+            { type: 'closeTransport', params: ({ event }) => ({ code: event.code }) },
+          ],
+        },
         'transport.closed': [
           {
             guard: 'closedForARule',
@@ -381,13 +391,6 @@ export const connectionMachine = setup({
               on: {
                 'admission.granted': 'attaching',
                 'admission.queued': '#connection.connecting.queued',
-                'admission.refused': {
-                  target: '#connection.failed',
-                  actions: [
-                    { type: 'fail', params: ({ event }) => ({ code: event.code }) },
-                    { type: 'closeTransport', params: ({ event }) => ({ code: event.code }) },
-                  ],
-                },
               },
             },
             attaching: {
@@ -425,14 +428,6 @@ export const connectionMachine = setup({
           },
           on: {
             'admission.granted': 'handshake.attaching',
-            // Dismissed from the line: Redis is gone (STORE_UNAVAILABLE), told at once.
-            'admission.refused': {
-              target: '#connection.failed',
-              actions: [
-                { type: 'fail', params: ({ event }) => ({ code: event.code }) },
-                { type: 'closeTransport', params: ({ event }) => ({ code: event.code }) },
-              ],
-            },
           },
         },
       },

@@ -127,15 +127,6 @@ export class StoreHealth implements StoreReadiness {
         }
   }
 
-  /**
-   * A check found Redis gone: tell onUnavailable, at every such check. Once per outage (until
-   * a check found it answering) missed an outage that began while Redis was back between two
-   * checks: no check saw it answering, and the waiters who joined meanwhile waited in silence.
-   */
-  private foundDown(): void {
-    this.options.onUnavailable?.();
-  }
-
   private stalled(): StoreStalledError {
     return new StoreStalledError(`Redis did not answer a PING within ${this.options.timeoutMs ?? 2000} ms`);
   }
@@ -189,7 +180,7 @@ export class StoreHealth implements StoreReadiness {
     if (this.inFlight) return; // one PING at a time: a stalled one keeps Redis marked down
     if (this.redis.status !== 'ready') {
       this.roundTrip = undefined;
-      this.foundDown(); // stopped, restarting, unreachable: ioredis is reconnecting
+      this.options.onUnavailable?.(); // stopped, restarting, unreachable: ioredis is reconnecting
       return;
     }
     const timeoutMs = this.options.timeoutMs ?? 2000;
@@ -232,7 +223,7 @@ export class StoreHealth implements StoreReadiness {
         this.responding = false;
         this.options.onRoundTrip?.(performance.now() - started); // at least this slow
         this.failWaitingCommands();
-        this.foundDown();
+        this.options.onUnavailable?.();
       });
     };
     let timeout = setTimeout(judge, timeoutMs);

@@ -64,6 +64,8 @@ export interface HttpResponse {
   app?: App;
   /** Set by src/edge/uws.ts's routes: a HEAD request — `reply` sends the status and headers, no body. */
   headOnly?: boolean;
+  /** Set by src/edge/uws.ts's routes: the request's body has not all arrived — `reply` closes the connection. */
+  bodyPending?: boolean;
   writeStatus(status: RecognizedString): HttpResponse;
   writeHeader(key: RecognizedString, value: RecognizedString): HttpResponse;
   end(body?: RecognizedString, closeConnection?: boolean): HttpResponse;

@@ -14,6 +14,7 @@ import type {
   Edge,
   EdgeInfo,
   EdgePreference,
+  HttpRequest,
   HttpResponse,
   ListenToken,
   WebSocket,
@@ -59,7 +60,7 @@ export function createApp(preference: EdgePreference = 'auto'): App {
 
 /**
  * Every HTTP route's response learns its app, so `reply` can tell when the app stopped
- * listening; and every GET route answers HEAD too (RFC 9110 §9.3.2: the same status and
+ * listening, and whether its request's body is still coming; and every GET route answers HEAD too (RFC 9110 §9.3.2: the same status and
  * headers, no body — `reply` sees `headOnly`), so `curl -I` and load balancers that
  * probe with HEAD get what GET would give.
  */
@@ -74,18 +75,38 @@ function tagResponses(app: App): void {
       if (method === 'get') {
         routes.add('head', pattern, true);
         head(pattern, (res, req) => {
-          res.app = app;
-          res.headOnly = true;
+          tag(res, req, app, true);
           handler(res, req);
         });
       }
       return register(pattern, (res, req) => {
-        res.app = app;
-        res.headOnly = method === 'any' && req.getMethod() === 'head';
+        tag(res, req, app, method === 'any' && req.getMethod() === 'head');
         handler(res, req);
       });
     };
   }
+}
+
+function tag(res: HttpResponse, req: HttpRequest, app: App, headOnly: boolean): void {
+  res.app = app;
+  res.headOnly = headOnly;
+  const length = req.getHeader('content-length');
+  if (req.getHeader('transfer-encoding') !== '' || (length !== '' && length !== '0')) watchBodyEnd(res);
+}
+
+/**
+ * A request with a body: until its last chunk arrives, `reply` closes the connection. An answer
+ * given before the body ended (a 401 on the headers, a 413 part-way) would otherwise leave the
+ * edge reading the rest, however long the client says it is, to keep the connection alive.
+ */
+function watchBodyEnd(res: HttpResponse): void {
+  res.bodyPending = true;
+  const onData = res.onData.bind(res);
+  res.onData = (handler) =>
+    onData((chunk, isLast) => {
+      if (isLast) res.bodyPending = false;
+      handler(chunk, isLast);
+    });
 }
 
 /**
@@ -227,7 +248,7 @@ export function reply(
     res.writeStatus(`${status} ${STATUS_TEXT[status] ?? ''}`.trim());
     res.writeHeader('content-type', contentType);
     for (const [name, value] of Object.entries(headers)) res.writeHeader(name, value);
-    const close = res.app !== undefined && stoppedListening.has(res.app);
+    const close = res.bodyPending === true || (res.app !== undefined && stoppedListening.has(res.app));
     if (res.headOnly) {
       res.writeHeader('content-length', String(Buffer.byteLength(body)));
       if (close) res.writeHeader('connection', 'close');

@@ -304,17 +304,31 @@ export const connectionMachine = setup({
           { target: 'closed', actions: assign({ closeReason: 'left before hello' }) },
         ],
         // The backend's orders reach a handshake once its user is known (src/control/): it has
-        // no session to keep yet, so each refuses it the way a check at hello would have.
-        'server.disconnect': {
-          target: 'failed',
-          actions: [
-            { type: 'fail', params: { code: 'SESSION_CLOSED_BY_SERVER' } },
-            {
-              type: 'closeTransport',
-              params: ({ event }) => ({ code: 'SESSION_CLOSED_BY_SERVER', detail: event.reason }),
-            },
-          ],
-        },
+        // no session to keep yet, so each refuses it the way a check at hello would have. A
+        // resumable disconnect is told so (4010, retryable): the session it may be resuming is kept.
+        'server.disconnect': [
+          {
+            guard: 'disconnectIsFinal',
+            target: 'failed',
+            actions: [
+              { type: 'fail', params: { code: 'SESSION_CLOSED_BY_SERVER' } },
+              {
+                type: 'closeTransport',
+                params: ({ event }) => ({ code: 'SESSION_CLOSED_BY_SERVER', detail: event.reason }),
+              },
+            ],
+          },
+          {
+            target: 'failed',
+            actions: [
+              { type: 'fail', params: { code: 'DISCONNECTED_BY_SERVER' } },
+              {
+                type: 'closeTransport',
+                params: ({ event }) => ({ code: 'DISCONNECTED_BY_SERVER', detail: event.reason }),
+              },
+            ],
+          },
+        ],
         'user.blocked': {
           target: 'failed',
           actions: [

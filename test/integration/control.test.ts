@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ErrorFrame, SubscribedFrame, WelcomeFrame } from '../../src/shared/frames.ts';
 import { eventually, publishMany, settle, sleep } from '../support/events.ts';
-import { mintToken } from '../support/gateway.ts';
+import { mintToken, startTestGateway } from '../support/gateway.ts';
 import { ADMIN_KEY, BACKEND_KEY, call, type GatewayPair, spawnPair } from '../support/gateway-pair.ts';
 import { type GatewayProcess, PROCESS_TEST_TIMEOUT_MS, spawnGateway } from '../support/gateway-process.ts';
 import { TestClient } from '../support/ws-client.ts';
@@ -27,7 +27,7 @@ afterEach(() => {
 
 const newUser = () => `user-${randomUUID().slice(0, 8)}`;
 
-async function hello(gw: GatewayProcess, frame: Record<string, unknown>) {
+async function hello(gw: Pick<GatewayProcess, 'url'>, frame: Record<string, unknown>) {
   const client = await TestClient.connect(gw.url);
   clients.push(client);
   client.send({ type: 'hello', ...frame });
@@ -41,7 +41,7 @@ async function hello(gw: GatewayProcess, frame: Record<string, unknown>) {
   };
 }
 
-async function session(gw: GatewayProcess, sub: string, claims: { channels?: string[] } = {}) {
+async function session(gw: Pick<GatewayProcess, 'url'>, sub: string, claims: { channels?: string[] } = {}) {
   const { client, welcome } = await hello(gw, {
     token: await mintToken({ sub, ...claims }),
     client: { name: sub },
@@ -361,6 +361,39 @@ describe('a session whose process was killed', () => {
     },
     PROCESS_TEST_TIMEOUT_MS,
   );
+});
+
+describe('orders that pass a session no live connection holds', () => {
+  it('a resumable disconnect of a resume waiting in the admission line is DISCONNECTED_BY_SERVER (4010): the session is kept', async () => {
+    const gw = await startTestGateway({ MAX_CONNECTIONS: '1', RATE_CONNECT_PER_USER: '0' });
+    try {
+      const userId = newUser();
+      const first = await session(gw, userId);
+      first.client.drop();
+      await sleep(200);
+      const holder = await session(gw, newUser()); // takes the one slot
+      const waiting = await TestClient.connect(gw.url);
+      clients.push(waiting);
+      waiting.send({
+        type: 'hello',
+        token: await mintToken({ sub: userId }),
+        resume: resumeOf(first.welcome),
+      });
+      await waiting.next((f) => f.type === 'queued');
+      const ordered = await call(`${gw.http}/users/${userId}/disconnect`, { body: { resumable: true } });
+      expect(ordered).toMatchObject({ status: 200, body: { sessions: [first.welcome.sessionId] } });
+      const error = await closedWith(waiting, 'DISCONNECTED_BY_SERVER', 4010);
+      expect(error.retryable).toBe(true);
+      holder.client.drop();
+      const back = await hello(gw, {
+        token: await mintToken({ sub: userId }),
+        resume: resumeOf(first.welcome),
+      });
+      expect(back.welcome).toMatchObject({ resumed: true, sessionId: first.welcome.sessionId });
+    } finally {
+      await gw.stop();
+    }
+  });
 });
 
 describe('bad control requests get their coded errors', () => {

@@ -431,7 +431,8 @@ describe('connection machine — the backend’s orders (src/control/)', () => {
   it('during the handshake (user known): each order refuses it → failed with its code, transport closed', () => {
     const admitting = () => stateAfter(HELLO, authDone({ ...authenticated, tokenIssuedAt: issuedAt }));
     for (const [event, code] of [
-      [{ type: 'server.disconnect', resumable: true }, 'SESSION_CLOSED_BY_SERVER'],
+      [{ type: 'server.disconnect', resumable: true }, 'DISCONNECTED_BY_SERVER'],
+      [{ type: 'server.disconnect', resumable: false }, 'SESSION_CLOSED_BY_SERVER'],
       [{ type: 'user.blocked' }, 'USER_BLOCKED'],
       [{ type: 'tokens.revoked', before: issuedAt + 1 }, 'AUTH_TOKEN_REVOKED'],
     ] as const) {

@@ -175,7 +175,11 @@ export function mountControlRoutes(app: App, sources: ControlSources): void {
     const { reason, ttlS } = await body<Static<typeof BlockBody>>(res, validate.block);
     ready();
     const block = await revocations.block(userId, reason, ttlS === undefined ? undefined : ttlS * 1000);
-    await order(request, { kind: 'block', userId, reason }, { userId, reason, ttlS });
+    // Ended in Redis too, as a final disconnect is: a session no actor hears the order for (its
+    // process died, or a resume takes it over while the order passes) cannot outlive the block.
+    const ids = await sessions.byUser.sessionIds(userId);
+    await Promise.all(ids.map((id) => sessions.end(id)));
+    await order(request, { kind: 'block', userId, reason }, { userId, reason, ttlS, sessions: ids.length });
     return { body: { userId, blocked: block } };
   });
 

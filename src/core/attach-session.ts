@@ -25,6 +25,7 @@ export async function attachSession(core: GatewayCore, conn: Connection): Promis
   const { hello, principal } = conn;
   if (!hello || !principal) throw new TetherError('INTERNAL', { detail: 'attach before authenticate' });
   const resumeTrace = hello.resume ? conn.trace.resumeBegan(hello.resume.sessionId) : undefined;
+  let created: string | undefined;
   try {
     const attached = hello.resume ? await takeOver(core, conn, principal) : undefined;
     assertOpen(conn);
@@ -33,6 +34,7 @@ export async function attachSession(core: GatewayCore, conn: Connection): Promis
     const session = taken
       ? { record: taken, resumeToken: hello.resume?.resumeToken as string }
       : await createSession(core, conn);
+    if (!taken) created = session.record.sessionId;
     assertOpen(conn);
     const resumed = taken !== undefined;
     conn.sessionId = session.record.sessionId;
@@ -82,6 +84,12 @@ export async function attachSession(core: GatewayCore, conn: Connection): Promis
     };
   } catch (error) {
     resumeTrace?.failed(error);
+    // A session started for a socket that closed before welcome (a block or a final disconnect
+    // refused it meanwhile, or the client left): nobody holds its resume token, so it goes.
+    if (created && !conn.isOpen)
+      core.ports.sessions
+        .deleteIfOwner(created, conn.id)
+        .catch((err: unknown) => conn.logger.warn({ err }, 'session store: delete failed'));
     throw error;
   } finally {
     // The hello (its token) and the resumed record are not needed past the handshake: an idle

@@ -364,6 +364,31 @@ describe('a session whose process was killed', () => {
 });
 
 describe('orders that pass a session no live connection holds', () => {
+  it(
+    'a block ends a session whose process was killed: after the unblock it cannot be resumed',
+    async () => {
+      const doomed = await spawnGateway({ ...pair.env, NODE_ID: `gw-doomed-${randomUUID().slice(0, 4)}` });
+      try {
+        const userId = newUser();
+        const { welcome } = await session(doomed, userId);
+        await doomed.kill('SIGKILL'); // nobody hears the block for this session
+        expect((await call(`${pair.a.http}/users/${userId}/block`, { body: {} })).status).toBe(200);
+        const listed = await call(`${pair.b.http}/users/${userId}/sessions`);
+        expect(listed.body.sessions).toEqual([]);
+        await call(`${pair.b.http}/users/${userId}/unblock`, { body: {} });
+        const back = await hello(pair.b, {
+          token: await mintToken({ sub: userId }),
+          resume: resumeOf(welcome),
+        });
+        expect(back.welcome).toMatchObject({ resumed: false });
+        expect(back.client.frames.find((f) => f.type === 'error')).toMatchObject({ code: 'RESUME_EXPIRED' });
+      } finally {
+        await doomed.kill('SIGKILL');
+      }
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+
   it('a resumable disconnect of a resume waiting in the admission line is DISCONNECTED_BY_SERVER (4010): the session is kept', async () => {
     const gw = await startTestGateway({ MAX_CONNECTIONS: '1', RATE_CONNECT_PER_USER: '0' });
     try {

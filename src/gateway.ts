@@ -404,13 +404,22 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
       await drained(supervisor, config.drainTimeoutMs);
       closeRemaining(core);
       // One PING answered means every earlier command on the connection was applied.
-      await Promise.race([redis.commands.ping().catch(() => {}), new Promise((r) => setTimeout(r, 1000))]);
+      const answered = await Promise.race([
+        redis.commands.ping().then(
+          () => true,
+          () => false,
+        ),
+        new Promise<false>((r) => setTimeout(() => r(false), 1000)),
+      ]);
       occupancy.stop();
       await boundedIf(true, notifier.flushed()); // sessions that ended in the drain
-      await reader.stop();
       // BullMQ's connections retry without limit: during a Redis outage their closes
       // would wait for Redis forever, so bound them (nothing is left to flush anyway).
-      const outage = !store.isReady();
+      // An unanswered PING is one too: a frozen or partitioned Redis keeps its
+      // connections open, and the health check may not have noticed it yet.
+      const outage = !answered || !store.isReady();
+      if (!answered) logger.warn('redis not answering; not waiting for it');
+      await boundedIf(outage, reader.stop());
       await boundedIf(outage, actions.close());
       await boundedIf(outage, admissionQueue.close());
       await boundedIf(outage, node.leave());
@@ -419,7 +428,7 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
       observer.stop();
       watch.stop();
       store.stop();
-      await quitRedis(redis);
+      await quitRedis(redis, { wait: !outage });
       logger.info('stopped');
     })();
     return stopped;

@@ -76,12 +76,21 @@ async function main(): Promise<void> {
 
   // The last resort past the drain's own deadline; a timer's longest wait (config-schema.ts).
   const graceMs = Math.min(config.drainTimeoutMs + 5000, TIMER_MAX_MS);
-  closeWithGrace({ delay: graceMs, logger: false }, async ({ signal, err }) => {
+  // Either way the process exits 1: the log says why (close-with-grace itself says nothing with logger: false).
+  const onSecondSignal = (signal: string) => logger.error({ signal }, 'second signal; exiting now');
+  const onTimeout = (delayMs: number) =>
+    logger.error({ graceMs: delayMs }, 'shutdown took too long; exiting now');
+  closeWithGrace({ delay: graceMs, logger: false, onSecondSignal, onTimeout }, async ({ signal, err }) => {
     if (err) logger.error({ err }, 'fatal error; shutting down');
     else logger.info({ signal }, 'shutting down');
-    await gateway.shutdown();
-    await tracing.shutdown(); // flushes spans still buffered
-    await redis.server?.stop();
+    try {
+      await gateway.shutdown();
+      await tracing.shutdown(); // flushes spans still buffered
+      await redis.server?.stop();
+    } catch (error) {
+      logger.error({ err: error }, 'shutdown failed; exiting'); // close-with-grace exits 1, silently
+      throw error;
+    }
   });
 }
 

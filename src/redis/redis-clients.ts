@@ -178,6 +178,7 @@ export async function redisVersions(
 
 export async function quitRedis(
   clients: RedisClients & { appends?: RedisConnection; acks?: RedisConnection[] },
+  { wait = true }: { wait?: boolean } = {},
 ): Promise<void> {
   for (const client of [
     clients.subscriber,
@@ -189,7 +190,8 @@ export async function quitRedis(
   ]) {
     // QUIT only over a live connection: while reconnecting, a client without a retry
     // limit (feed, bull) would hold QUIT until Redis is back.
-    if (client.status !== 'ready') {
+    // wait: false (Redis not answering): a QUIT on an open connection would wait for it too.
+    if (!wait || client.status !== 'ready') {
       client.disconnect();
       continue;
     }

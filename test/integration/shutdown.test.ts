@@ -133,6 +133,68 @@ describe('SIGTERM while Redis is down', () => {
   );
 });
 
+describe('SIGTERM while Redis is frozen and not yet noticed', () => {
+  it(
+    'still closes clients with 1012 and exits 0 before the grace runs out, saying why Redis is not waited for',
+    async () => {
+      const redis = await startRedisServer();
+      redisServers.push(redis);
+      // The last resort (src/main.ts) exits 1 at DRAIN_TIMEOUT_MS + 5 s: 10 s here.
+      const gateway = await spawnGateway(processEnv({ REDIS_URL: redis.url, DRAIN_TIMEOUT_MS: '5000' }));
+      processes.push(gateway);
+      const { client } = await TestClient.session(gateway.url, {
+        token: await mintToken({ sub: 'frozen-out' }),
+      });
+      clients.push(client);
+      client.send({ type: 'subscribe', channel: 'shutdown:frozen', ref: 'sub' });
+      await client.next((f) => f.type === 'subscribed');
+
+      // Frozen, not gone: the connection stays open and nothing answers (a partition looks
+      // the same). The health check (src/redis/store-health.ts) has not noticed it yet.
+      redis.process.kill('SIGSTOP');
+      try {
+        const exit = gateway.kill('SIGTERM');
+        expect((await client.waitClosed()).code).toBe(1012);
+        expect(await exit).toMatchObject({ code: 0, signal: null });
+        expect(gateway.logs().some((line) => line.msg === 'redis not answering; not waiting for it')).toBe(
+          true,
+        );
+      } finally {
+        redis.process.kill('SIGCONT');
+      }
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+});
+
+describe('a second signal during the drain', () => {
+  it(
+    'exits 1 at once and says so in the log',
+    async () => {
+      const redis = await startRedisServer();
+      redisServers.push(redis);
+      const gateway = await spawnGateway(processEnv({ REDIS_URL: redis.url }));
+      processes.push(gateway);
+      const { client } = await TestClient.session(gateway.url, { token: await mintToken({ sub: 'twice' }) });
+      clients.push(client);
+      // A frozen Redis holds the drain for a while (its waits end after about a second each).
+      redis.process.kill('SIGSTOP');
+      try {
+        const exit = gateway.kill('SIGTERM');
+        await client.waitClosed();
+        gateway.child.kill('SIGINT');
+        expect(await exit).toMatchObject({ code: 1, signal: null });
+        expect(gateway.logs().find((line) => line.msg === 'second signal; exiting now')).toMatchObject({
+          signal: 'SIGINT',
+        });
+      } finally {
+        redis.process.kill('SIGCONT');
+      }
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+});
+
 describe('start-up refusals', () => {
   it(
     'NODE_ENV=production without auth configured exits 2 naming AUTH_JWT_SECRET',

@@ -33,6 +33,8 @@ async function main(): Promise<void> {
   const tracing = activeTracing();
   const logger = createLogger(config.logLevel, config.nodeId);
   routeDiagnostics(logger);
+  if (tracing.ignored.length > 0)
+    logger.warn({ ignored: tracing.ignored }, 'tracing: ignoring unsupported values');
   if (tracing.enabled) logger.info({ exporters: tracing.exporters }, 'tracing on');
   let edge: EdgeChoice;
   try {

@@ -77,6 +77,11 @@ export interface Tracing {
   /** true when a tracer provider was registered. */
   readonly enabled: boolean;
   readonly exporters: readonly string[];
+  /**
+   * OTEL_* values it could not honour (`OTEL_TRACES_EXPORTER=jaeger`): tracing starts before
+   * the process has a logger (src/observability/register.ts), so the process logs them.
+   */
+  readonly ignored: readonly string[];
   /** Export what is buffered (e.g. before a test looks at the receiver). */
   forceFlush(): Promise<void>;
   /** Flush and stop; idempotent. */
@@ -86,6 +91,7 @@ export interface Tracing {
 const OFF: Tracing = {
   enabled: false,
   exporters: [],
+  ignored: [],
   forceFlush: async () => {},
   shutdown: async () => {},
 };
@@ -100,7 +106,7 @@ export async function startTracing(options: TracingOptions = {}): Promise<Tracin
   for (const value of choice.ignored) diag.warn(`tether tracing: ignoring unsupported ${value}`);
   const processors = options.spanProcessors ?? (await processorsFor(choice));
   if (processors.length === 0) {
-    current = OFF;
+    current = { ...OFF, ignored: choice.ignored };
     return current;
   }
   const [
@@ -131,6 +137,7 @@ export async function startTracing(options: TracingOptions = {}): Promise<Tracin
   current = {
     enabled: true,
     exporters: options.spanProcessors ? ['custom'] : choice.exporters,
+    ignored: choice.ignored,
     forceFlush: () => provider.forceFlush(),
     shutdown: () => {
       stopped ??= provider.shutdown().catch((error) => diag.error('tether tracing: shutdown failed', error));

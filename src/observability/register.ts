@@ -8,6 +8,7 @@
  * file loaded before the application's module graph:
  * `node --import tsx --import ./src/observability/register.ts src/main.ts`.
  */
-import { startTracing } from './tracing.ts';
+import { holdDiagnostics, startTracing } from './tracing.ts';
 
+holdDiagnostics(); // until the process routes them to its logger (routeDiagnostics)
 export const tracing = await startTracing();

@@ -103,7 +103,6 @@ export async function startTracing(options: TracingOptions = {}): Promise<Tracin
   if (current) return current;
   const env = options.env ?? process.env;
   const choice = chooseExporters(env);
-  for (const value of choice.ignored) diag.warn(`tether tracing: ignoring unsupported ${value}`);
   const processors = options.spanProcessors ?? (await processorsFor(choice));
   if (processors.length === 0) {
     current = { ...OFF, ignored: choice.ignored };
@@ -162,7 +161,34 @@ export function isTracingEnabled(): boolean {
   return !(provider instanceof ProxyTracerProvider) || provider.getDelegateTracer('tether') !== undefined;
 }
 
-/** Send the SDK's own warnings (e.g. an exporter that cannot connect) to our logger. */
+/** The SDK's warnings raised before routeDiagnostics (an exporter reads OTEL_* as it is built). */
+let held: [level: 'warn' | 'error', message: string, args: unknown[]][] | undefined;
+const HELD_MAX = 50;
+
+/**
+ * Keep the SDK's warnings until routeDiagnostics logs them: tracing starts before the process
+ * has a logger (src/observability/register.ts), and a warning then (an OTLP endpoint that is
+ * not a URL, an invalid timeout) would otherwise go nowhere.
+ */
+export function holdDiagnostics(): void {
+  held = [];
+  const hold =
+    (level: 'warn' | 'error') =>
+    (message: string, ...args: unknown[]) => {
+      if (held && held.length < HELD_MAX) held.push([level, message, args]);
+    };
+  const noop = () => {};
+  const sink: DiagLogger = {
+    error: hold('error'),
+    warn: hold('warn'),
+    info: noop,
+    debug: noop,
+    verbose: noop,
+  };
+  diag.setLogger(sink, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
+}
+
+/** Send the SDK's own warnings (e.g. an exporter that cannot connect) to our logger, held ones first. */
 export function routeDiagnostics(logger: {
   warn(obj: object, msg: string): void;
   error(obj: object, msg: string): void;
@@ -180,6 +206,8 @@ export function routeDiagnostics(logger: {
     verbose: noop,
   };
   diag.setLogger(sink, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
+  for (const [level, message, args] of held ?? []) sink[level](message, ...args);
+  held = undefined;
 }
 
 async function processorsFor(choice: ExporterChoice): Promise<SpanProcessor[]> {

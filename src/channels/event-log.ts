@@ -31,7 +31,14 @@ import { compareEventIds, INBOX_PREFIX, isEventId } from '../shared/identifiers.
 import { randomView } from '../shared/random-page.ts';
 import { AckLanes, type AckReplies } from './ack-lanes.ts';
 import { AckedPositions } from './acked-positions.ts';
-import { historyRange, type LogHeadInfo, planPosition, positionMissing, sinceGap } from './log-positions.ts';
+import {
+  historyRange,
+  type LogHeadInfo,
+  planPosition,
+  positionMissing,
+  sinceGap,
+  trimmedBehind,
+} from './log-positions.ts';
 import {
   APPEND_SCRIPT,
   HEAD_SCRIPT,
@@ -307,14 +314,18 @@ export class EventLog implements EventStore {
    * whole, it says why (log-positions.ts `sinceGap`, the classification subscribe and
    * resume use): a position in a history that is gone ('lost') is answered with the page
    * from the start (forward) or the top (reverse); one the log lost events at or after
-   * ('missing') and, paging forward, one past a trim ('trimmed') with the page after it.
+   * ('missing') and, paging forward, one past a trim ('trimmed') with the page after it;
+   * paging backward, a page that reached the oldest event held after a trim ('trimmed').
    */
   async history(channel: string, query: HistoryQuery): Promise<HistoryPage> {
     if (this.confirming) await this.confirming;
     const { head, ...page } = await this.historyPage(channel, query.since, query);
-    if (query.since === undefined) return page;
-    const gap = sinceGap(head, query.since, query.epoch, query.reverse);
-    if (gap === undefined) return page;
+    const gap =
+      query.since === undefined ? undefined : sinceGap(head, query.since, query.epoch, query.reverse);
+    if (gap === undefined) {
+      const behind = query.reverse && !isInbox(channel) && trimmedBehind(head, page.events.at(-1)?.id);
+      return behind ? { ...page, recovered: false, gap: 'trimmed' } : page;
+    }
     if (gap === 'lost') {
       const { head: _, ...again } = await this.historyPage(channel, undefined, query);
       return { ...again, recovered: false, gap };

@@ -115,7 +115,7 @@ export function planPosition(
  * - 'missing' (`positionGap`): events at or after `since` were lost; the page goes on after
  *   it. Reading back (reverse) from before where a renewed epoch began crosses no hole;
  * - 'trimmed': paging forward, retention dropped events after `since` (the page starts at
- *   the oldest event held).
+ *   the oldest event held); paging backward, see `trimmedBehind`.
  */
 export function sinceGap(
   head: LogHeadInfo,
@@ -127,6 +127,16 @@ export function sinceGap(
   if (gap === 'lost' || (gap === 'missing' && (head.missing || !reverse))) return gap;
   if (!reverse && head.info && compareEventIds(since, lostUpTo(head.info)) < 0) return 'trimmed';
   return undefined;
+}
+
+/**
+ * Paging backward, whether the page reached the oldest event held (`oldest`: the page's last
+ * event, undefined for an empty page) with retention having dropped events before it: the
+ * reader's history does not go back to the channel's first event ('trimmed', as forward).
+ */
+export function trimmedBehind(head: LogHeadInfo, oldest: string | undefined): boolean {
+  if (!head.info || compareEventIds(lostUpTo(head.info), ZERO_ID) <= 0) return false;
+  return oldest === undefined || compareEventIds(oldest, firstHeldId(head.info)) <= 0;
 }
 
 /**

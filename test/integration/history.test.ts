@@ -156,6 +156,29 @@ describe('GET /channels/:channel/history', () => {
     expect((await page(channel, `?limit=5&since=${oldest}`)).recovered).toBe(true);
   });
 
+  it('paging backward to the oldest event held after a trim says so; a log never trimmed does not', async () => {
+    const channel = `tiny:back-${run}`;
+    const ids = await publishMany(gw.http, channel, 250, 4);
+    const all = await page(channel, '?limit=1000&reverse=true');
+    expect(all).toMatchObject({ recovered: false, gap: 'trimmed' });
+    const oldest = all.events.at(-1)?.id as string;
+    expect(ids.indexOf(oldest)).toBeGreaterThan(1);
+    expect(all.events.length).toBeGreaterThan(1); // so a page of one stops short of the oldest
+    const newest = await page(channel, '?limit=1&reverse=true');
+    expect(newest).toMatchObject({ recovered: true, events: [{ id: ids[249] }] });
+    expect(await page(channel, `?limit=5&reverse=true&since=${oldest}`)).toMatchObject({
+      recovered: false,
+      gap: 'trimmed',
+      events: [],
+    });
+    const whole = await page(room, '?limit=1000&reverse=true');
+    expect([whole.recovered, whole.gap, idsOf(whole.events)]).toEqual([
+      true,
+      undefined,
+      [...published].reverse(),
+    ]);
+  });
+
   it('a page stops once its events pass 1 MiB of data, and paging goes on from there', async () => {
     const channel = `room:large-${run}`;
     const blob = 'x'.repeat(60_000);

@@ -44,7 +44,8 @@ export interface HistoryPage {
    * gone and the page starts again at what the log holds now (its oldest event, or its newest
    * with `reverse`); 'missing', the log lost events at or after `since` (a failover) and the
    * page goes on after it; 'trimmed', retention dropped events after `since` and the page
-   * starts at the oldest event held.
+   * starts at the oldest event held (or, with `reverse`, the page reached the oldest event
+   * held and retention dropped older ones).
    */
   gap?: 'lost' | 'missing' | 'trimmed';
 }

@@ -11,8 +11,16 @@
 // Tracing from OTEL_* first, so the worker's spans join the gateway's traces.
 import '../observability/register.ts';
 import closeWithGrace from 'close-with-grace';
-import { activeTracing } from '../observability/tracing.ts';
+import { activeTracing, routeDiagnostics } from '../observability/tracing.ts';
 import { startActionWorker } from './action-worker.ts';
+
+// register.ts holds OpenTelemetry's own warnings until a process routes them: this one has no
+// logger, so to stderr, with the OTEL_* values tracing ignored (main.ts logs both).
+const say = (level: string) => (fields: object, message: string) =>
+  process.stderr.write(`tether example worker: ${level} ${message} ${JSON.stringify(fields)}\n`);
+routeDiagnostics({ warn: say('warn'), error: say('error') });
+const { ignored } = activeTracing();
+if (ignored.length > 0) say('warn')({ ignored }, 'tracing: ignoring unsupported values');
 
 const DEFAULT_WORKER_REDIS_URL = 'redis://127.0.0.1:6379';
 

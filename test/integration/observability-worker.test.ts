@@ -39,7 +39,11 @@ afterAll(async () => {
   await collector?.close();
 });
 
-function startWorker(): { child: ChildProcess; stderr: () => string; exited: Promise<number | null> } {
+function startWorker(otel: Record<string, string> = {}): {
+  child: ChildProcess;
+  stderr: () => string;
+  exited: Promise<number | null>;
+} {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/actions/example-worker.ts'], {
     cwd: fileURLToPath(new URL('../..', import.meta.url)),
     env: {
@@ -50,6 +54,7 @@ function startWorker(): { child: ChildProcess; stderr: () => string; exited: Pro
       OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint,
       OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
       OTEL_BSP_SCHEDULE_DELAY: '600000', // only a flush sends the span
+      ...otel,
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -93,6 +98,31 @@ describe('npm run worker', () => {
         parentSpanId: spanIdOf(add),
         serviceName: 'tether-worker',
       });
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'says which OTEL_* values it ignores, and what OpenTelemetry warned of at start',
+    async () => {
+      // register.ts holds the SDK's start-up warnings; a process that never routed them held
+      // them for good, and the worker said nothing of a typo in its configuration.
+      const started = startWorker({
+        OTEL_TRACES_EXPORTER: 'otlp,jaeger',
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'not a url',
+      });
+      worker = started.child;
+      await eventually(() => started.stderr().includes('handling echo'), 'the worker ready', 60_000);
+      started.child.kill('SIGTERM');
+      expect(await started.exited).toBe(0);
+      const lines = started.stderr().split('\n');
+      expect(lines).toContainEqual(
+        expect.stringMatching(/warn tracing: ignoring unsupported values .*OTEL_TRACES_EXPORTER=jaeger/),
+      );
+      expect(lines).toContainEqual(
+        expect.stringMatching(/warn otel: .*Could not parse environment-provided export URL: 'not a url'/),
+      );
+      expect(lines.filter((line) => line.includes("'not a url'"))).toHaveLength(1); // not twice
     },
     PROCESS_TEST_TIMEOUT_MS,
   );

@@ -60,9 +60,9 @@ export function createApp(preference: EdgePreference = 'auto'): App {
 
 /**
  * Every HTTP route's response learns its app, so `reply` can tell when the app stopped
- * listening, and whether its request's body is still coming; and every GET route answers HEAD too (RFC 9110 §9.3.2: the same status and
- * headers, no body — `reply` sees `headOnly`), so `curl -I` and load balancers that
- * probe with HEAD get what GET would give.
+ * listening, and whether its request's body is still coming; and every GET route answers
+ * HEAD too (RFC 9110 §9.3.2: the same status and headers, no body — `reply` sees
+ * `headOnly`), so `curl -I` and load balancers that probe with HEAD get what GET would give.
  */
 function tagResponses(app: App): void {
   const head = app.head.bind(app);

@@ -135,9 +135,10 @@ export class AdmissionQueue {
   private readonly waiting = new Map<string, Waiter>();
   private seq = 0;
   private pulling: Promise<void> = Promise.resolve();
-  /** Moving average of ms between admissions from the queue, for wait estimates. */
+  /** Moving average of ms per admission from the queue while someone waited, for wait estimates. */
   private admitIntervalMs = 1000;
-  private lastAdmitAt = 0;
+  /** Where the time to the next admission counts from: the last admission, or the line's start if later. */
+  private waitCountedFrom = 0;
 
   constructor(private readonly options: AdmissionQueueOptions) {
     const name = admissionQueueName(options.nodeId);
@@ -158,6 +159,8 @@ export class AdmissionQueue {
 
   async enqueue(connectionId: string, priority: number, correlationId?: string): Promise<void> {
     const waiter: Waiter = { priority, seq: this.seq++, correlationId, enqueuedAt: Date.now() };
+    // A line forming anew: the time nobody waited is no one's wait (it once made estimates of minutes).
+    if (this.waiting.size === 0) this.waitCountedFrom = waiter.enqueuedAt;
     this.waiting.set(connectionId, waiter);
     await this.store(connectionId, waiter);
   }
@@ -240,6 +243,17 @@ export class AdmissionQueue {
   }
 
   /**
+   * `count` waiters got in together at `now`: the time since the previous admission (or since
+   * the line formed, if later) is shared among them, each averaged in as if alone. Counted
+   * per admission, a burst of 1000 (PULL_BATCH) once drove the estimate to 0 for everyone.
+   */
+  private measureAdmissions(count: number, now: number): void {
+    const perAdmission = (now - this.waitCountedFrom) / count;
+    this.admitIntervalMs += (1 - 0.8 ** count) * (perAdmission - this.admitIntervalMs);
+    this.waitCountedFrom = now;
+  }
+
+  /**
    * Take up to PULL_BATCH jobs at once, in two round trips. Taken one at a time, two round
    * trips each, waiters were admitted a few dozen a second (a reconnect storm at 40 ms
    * round trips: ~12/s, while thousands waited). Redis runs the scripts in the order they
@@ -257,15 +271,15 @@ export class AdmissionQueue {
       );
       const taken = jobs.filter((job): job is NonNullable<typeof job> => job !== undefined);
       const completing = Promise.all(taken.map((job) => job.moveToCompleted('done', this.token, false)));
+      const now = Date.now();
+      let burst = 0;
       for (const job of taken) {
         const { connectionId, enqueuedAt } = job.data;
         if (!this.waiting.delete(connectionId)) continue; // left while waiting
-        const now = Date.now();
-        if (this.lastAdmitAt)
-          this.admitIntervalMs = 0.8 * this.admitIntervalMs + 0.2 * (now - this.lastAdmitAt);
-        this.lastAdmitAt = now;
-        if (this.options.admit(connectionId, now - enqueuedAt)) admitted++;
+        if (this.options.admit(connectionId, now - enqueuedAt)) burst++;
       }
+      if (burst > 0) this.measureAdmissions(burst, now);
+      admitted += burst;
       await completing;
       if (taken.length === batch) continue;
       // The queue ran dry with free slots left: a waiter whose job was stored before this

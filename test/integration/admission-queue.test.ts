@@ -2,12 +2,13 @@
  * The two admission paths (issue 3): a full pool queues a newcomer — `queued` frame,
  * `saturated`, counted in the queue metrics — and admits it when a slot frees; with
  * room, admission is decided in the process and never sends Redis a command about the
- * admission queue (the queue path stays off the fast path).
+ * admission queue (the queue path stays off the fast path). A wait estimate counts only
+ * the time someone was in line.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { admissionQueueName } from '../../src/admission/admission-queue.ts';
 import type { QueuedFrame } from '../../src/shared/frames.ts';
-import { eventually } from '../support/events.ts';
+import { eventually, sleep } from '../support/events.ts';
 import { mintToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { parsePrometheusText, sampleValue } from '../support/prometheus-text.ts';
 import { monitorRedis, type RedisMonitor } from '../support/redis-monitor.ts';
@@ -96,5 +97,37 @@ describe('admission with room', () => {
     waiter.send({ type: 'hello', token: await mintToken({ sub: 'slow-path' }) });
     await waiter.next((f) => f.type === 'queued');
     await eventually(() => commands.length > 0, 'admission-queue commands on the slow path');
+  });
+});
+
+describe('the wait estimate in `queued`', () => {
+  /** The pool full and nobody in line: no one's wait, so no part of anyone's estimate. */
+  const IDLE_MS = 6000;
+
+  async function waiter(g: TestGateway, sub: string): Promise<TestClient> {
+    const client = await TestClient.connect(g.url);
+    clients.push(client);
+    client.send({ type: 'hello', token: await mintToken({ sub }) });
+    await client.next((f) => f.type === 'queued');
+    return client;
+  }
+
+  it('leaves out the time nobody waited: an idle pool before a line formed does not inflate it', async () => {
+    gw = await startTestGateway({ MAX_CONNECTIONS: '1' });
+    const g = gw;
+    const holder = await session(g, 'holder');
+    const first = await waiter(g, 'first');
+    holder.client.close();
+    await first.next((f) => f.type === 'welcome');
+
+    await sleep(IDLE_MS); // full, with nobody in line
+    const second = await waiter(g, 'second');
+    const third = await waiter(g, 'third');
+    first.close();
+    await second.next((f) => f.type === 'welcome');
+    const told = (await third.next((f) => f.type === 'queued' && f.position === 1)) as QueuedFrame;
+    // Each admission took well under a second of waiting; counting the idle gap as one made
+    // it at least 0.8 × 1000 + 0.2 × IDLE_MS = 2000 (the average's start and weight).
+    expect(told.estimatedWaitMs).toBeLessThan(1500);
   });
 });

@@ -295,14 +295,17 @@ export async function startGateway(config: Config, redisUrl: string, logger: Log
       control.answer(notice, delivered === 'refused' ? delivered : delivered === 'held');
       return;
     }
-    if (notice.connectionId) retireReplaced(core, notice.connectionId, notice.byNode);
     // A notice about a connection this session no longer has here is stale: a resume here
     // took the session back after that takeover (resumes raced), and it stays.
     const actor = supervisor.sessionActor(notice.sessionId);
     const current = actor?.getSnapshot().context.connectionId;
-    if (notice.connectionId && current !== undefined && current !== notice.connectionId) return;
-    presence.forget(notice.sessionId); // the taker holds its memberships now
-    actor?.send({ type: 'session.taken', byNode: notice.byNode });
+    if (!notice.connectionId || current === undefined || current === notice.connectionId) {
+      presence.forget(notice.sessionId); // the taker holds its memberships now
+      // Told before its socket is closed: closed first, the edge can report the close at
+      // once, and the actor would wait in `reconnecting` for a resume that already happened.
+      actor?.send({ type: 'session.taken', byNode: notice.byNode });
+    }
+    if (notice.connectionId) retireReplaced(core, notice.connectionId, notice.byNode);
   });
   await node.beat(); // before the admission queue exists: cleanup must see this process alive
   await admissionQueue.start();

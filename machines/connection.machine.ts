@@ -88,6 +88,8 @@ export interface ConnectionContext extends ConnectionInput {
   reconnections: number;
   /** Close code of the last lost transport. */
   lastCloseCode?: number;
+  /** The registry code the gateway closed the last lost transport with (shed, drain, slow consumer…); none: the network or the client. */
+  lastCloseReason?: string;
   /** Rejected frames counted since `errorsSince` (ms since the epoch). */
   errors: number;
   errorsSince: number;
@@ -466,7 +468,13 @@ export const connectionMachine = setup({
             actions: [assign({ closeReason: 'client said bye' }), 'deleteSession'],
           },
           // Anything else (network, a broken rule, shed, drain, slow consumer): resumable.
-          { target: 'reconnecting', actions: assign({ lastCloseCode: ({ event }) => event.closeCode }) },
+          {
+            target: 'reconnecting',
+            actions: assign({
+              lastCloseCode: ({ event }) => event.closeCode,
+              lastCloseReason: ({ event }) => event.reason,
+            }),
+          },
         ],
         // A newer socket resumed this session while the old one still looks open.
         'transport.attached': {

@@ -56,7 +56,14 @@ export class ConnectionWatch {
   private onTransition(actor: ConnectionActor, from: string | undefined, to: string): void {
     if (from === to) return;
     const { context } = actor.getSnapshot();
-    const detail = to === 'failed' ? context.failure : to === 'closed' ? context.closeReason : undefined;
+    const detail =
+      to === 'failed'
+        ? context.failure
+        : to === 'closed'
+          ? context.closeReason
+          : to === 'reconnecting'
+            ? context.lastCloseReason
+            : undefined;
     this.history.record(actor, { at: Date.now(), from, to, connectionId: context.connectionId, detail });
     if (this.inspector) {
       if (from === undefined) this.inspector.consider(actor, undefined);

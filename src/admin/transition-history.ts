@@ -12,7 +12,7 @@ export interface TransitionRecord {
   to: string;
   /** The socket bound to the actor at the time (a resumed session changes socket). */
   connectionId: string;
-  /** The error code when the actor entered `failed`, or why it `closed`. */
+  /** The error code when the actor entered `failed`, why it `closed`, or the code its transport was closed with on entering `reconnecting`. */
   detail?: string;
 }
 

@@ -262,6 +262,7 @@ describe('connection machine — a live session', () => {
   it('closed for a broken rule (e.g. MESSAGE_TOO_LARGE) → reconnecting: the registry says reconnect to resume', () => {
     const { next, ran } = step(stateAfter(...connectedPath), closed('MESSAGE_TOO_LARGE'));
     expect(next.value).toBe('reconnecting');
+    expect(next.context.lastCloseReason).toBe('MESSAGE_TOO_LARGE');
     expect(ran).toEqual(['markSessionResumable']);
   });
 

@@ -22,9 +22,10 @@ export class ConnectionWatch {
   ) {}
 
   start(): void {
-    this.supervisor.onTransition((actor, _from, _to, fromTop, toTop) =>
-      this.onTransition(actor, fromTop, toTop),
-    );
+    this.supervisor.onTransition((actor, from, _to, fromTop, toTop) => {
+      this.onTransition(actor, fromTop, toTop);
+      this.considerForInspection(actor, from);
+    });
     this.startInspector();
   }
 
@@ -65,9 +66,19 @@ export class ConnectionWatch {
             ? context.lastCloseReason
             : undefined;
     this.history.record(actor, { at: Date.now(), from, to, connectionId: context.connectionId, detail });
-    if (this.inspector) {
-      if (from === undefined) this.inspector.consider(actor, undefined);
-      else if (to === 'connected') this.inspector.consider(actor, context.userId);
+  }
+
+  /**
+   * Every step, not only top-level changes: `users:` attaches an actor as soon as it is
+   * authenticated (`connecting.handshake.admitting`), so a user's refusal in admission or
+   * in the attach step is shown too, not only the sessions that reached `connected`.
+   */
+  private considerForInspection(actor: ConnectionActor, from: string | undefined): void {
+    if (!this.inspector) return;
+    if (from === undefined) this.inspector.consider(actor, undefined);
+    else {
+      const { userId } = actor.getSnapshot().context;
+      if (userId !== undefined) this.inspector.consider(actor, userId);
     }
   }
 }

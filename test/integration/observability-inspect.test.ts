@@ -32,9 +32,9 @@ afterEach(async () => {
   await Promise.all(gateways.splice(0).map((gw) => gw.stop()));
 });
 
-async function inspectedGateway(inspect: string) {
+async function inspectedGateway(inspect: string, env: Record<string, string> = {}) {
   const port = await freePort();
-  const gw = await startTestGateway({ INSPECT: inspect, INSPECT_PORT: String(port) });
+  const gw = await startTestGateway({ ...env, INSPECT: inspect, INSPECT_PORT: String(port) });
   gateways.push(gw);
   const { events } = await openPage(port);
   return { gw, port, events };
@@ -115,6 +115,27 @@ describe('INSPECT', () => {
       'the vip session closing, live',
     );
     other.client.close();
+  });
+
+  it('users:ID shows those users’ handshakes that end before welcome too (refused by the pool)', async () => {
+    const full = { MAX_CONNECTIONS: '1', ADMISSION_QUEUE_MAX: '0' };
+    const { gw, events } = await inspectedGateway('users:vip', full);
+    const first = await TestClient.session(gw.url, { token: await mintToken({ sub: 'vip' }) });
+    const refused = await TestClient.connect(gw.url);
+    refused.send({ type: 'hello', token: await mintToken({ sub: 'vip' }) });
+    expect((await refused.waitClosed()).code).toBe(1013);
+    await eventually(
+      () =>
+        events.some(
+          (e) =>
+            e.snapshot?.value === 'failed' &&
+            e.snapshot.context?.userId === 'vip' &&
+            e.snapshot.context.failure === 'SERVER_BUSY',
+        ),
+      'the refused vip handshake, live',
+      3000,
+    );
+    first.client.close();
   });
 
   it('sample:N attaches one connection actor in N', async () => {

@@ -551,7 +551,12 @@ export const clientMachine = setup({
           },
         },
       },
-      on: { 'client.connect': { target: 'connecting', actions: 'resetAttempts' } },
+      // `disconnect()` here too: from `exhausted` the probe would otherwise bring back a client
+      // the application stopped.
+      on: {
+        'client.connect': { target: 'connecting', actions: 'resetAttempts' },
+        'client.disconnect': 'closed',
+      },
     },
     closed: {
       entry: { type: 'abandonOutbox', params: { fatal: false } },

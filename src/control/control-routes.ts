@@ -127,6 +127,17 @@ export function mountControlRoutes(app: App, sources: ControlSources): void {
       throw new RouteError(404, 'NOT_FOUND', `no session ${target.sessionId}`);
     return [target.sessionId];
   };
+  /**
+   * Where a server-side subscription starts: the channel's newest event now, so what the backend
+   * publishes once it has the answer is replayed to the session even if the order is still on
+   * its way; a channel without replay (or ephemeral) starts when the order arrives.
+   */
+  const subscribedFrom = async (channel: string) => {
+    const policy = core.policy(channel);
+    if (!policy.replay || policy.ephemeral) return undefined;
+    const { newest, epoch } = await core.ports.events.head(channel);
+    return { after: newest, epoch };
+  };
   const order = async (request: BackendRequest, what: ControlOrder, fields: object) => {
     const processes = await bus.broadcast(what);
     audit(request, what.kind, { ...fields, processes });
@@ -165,7 +176,8 @@ export function mountControlRoutes(app: App, sources: ControlSources): void {
           throw new RouteError(403, 'FORBIDDEN_CHANNEL', 'inbox channels belong to their sessions');
         ready();
         const ids = await sessionsOf(target);
-        await order(request, { kind, target, channel }, { ...target, channel, sessions: ids.length });
+        const from = kind === 'subscribe' ? await subscribedFrom(channel) : undefined;
+        await order(request, { kind, target, channel, from }, { ...target, channel, sessions: ids.length });
         return { body: { ...target, channel, sessions: ids } };
       });
   }

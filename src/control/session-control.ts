@@ -62,21 +62,20 @@ export class SessionControl {
         );
       case 'subscribe':
       case 'unsubscribe':
-        return this.each(order.target, (actor) => this.changeSubscription(actor, order.kind, order.channel));
+        return this.each(order.target, (actor) => this.changeSubscription(actor, order));
     }
   }
 
   private changeSubscription(
     actor: ConnectionActor,
-    kind: 'subscribe' | 'unsubscribe',
-    channel: string,
+    { kind, channel, from }: Extract<ControlOrder, { kind: 'subscribe' | 'unsubscribe' }>,
   ): void {
     const snapshot = actor.getSnapshot();
     const { connectionId, sessionId } = snapshot.context;
     const conn = this.core.connections.get(connectionId);
     if (snapshot.value === 'connected' && conn?.welcomed) {
       if (kind === 'subscribe')
-        subscribeByServer(this.core, conn, channel).catch((error: unknown) =>
+        subscribeByServer(this.core, conn, channel, from).catch((error: unknown) =>
           this.logger.warn({ err: error, channel, sessionId }, 'control: server-side subscribe failed'),
         );
       // Only a channel the connection holds: an `unsubscribed` without ref for one it never had

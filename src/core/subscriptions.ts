@@ -350,12 +350,18 @@ function unsubscribeNow(core: GatewayCore, conn: Connection, frame: UnsubscribeF
  * the token's `channels` claim says, and across resumes (the session records it). A
  * channel the client already has is only marked as the backend's.
  */
-export async function subscribeByServer(core: GatewayCore, conn: Connection, channel: string): Promise<void> {
+export async function subscribeByServer(
+  core: GatewayCore,
+  conn: Connection,
+  channel: string,
+  from?: { after: string; epoch: string },
+): Promise<void> {
   if (channel.startsWith(INBOX_PREFIX)) return;
   conn.addServerChannel(channel);
   const after = conn.subscriptions.get(channel);
   if (after === undefined) {
-    await subscribe(core, conn, { type: 'subscribe', channel });
+    const position = from ? { from: from.after, epoch: from.epoch } : {};
+    await subscribe(core, conn, { type: 'subscribe', channel, ...position });
     return;
   }
   if (conn.sessionId)

@@ -193,6 +193,30 @@ describe('control orders reach sessions held by the other process', () => {
     await audited(pair.b, 'control.unsubscribe');
   });
 
+  it('server-side subscribe: every event published once the order is answered is delivered, on either process', async () => {
+    // A backend's usual sequence: subscribe the user, then post to the channel at once. The
+    // order reaches the session's process a moment later; what was published meanwhile is replayed.
+    for (const [ordering, publishing] of [
+      [pair.a, pair.a],
+      [pair.b, pair.a],
+      [pair.a, pair.b],
+      [pair.b, pair.b],
+    ] as const) {
+      const userId = newUser();
+      const channel = `news:${randomUUID().slice(0, 8)}`;
+      const { client } = await session(pair.b, userId, { channels: ['own:*'] });
+      const ordered = await call(`${ordering.http}/users/${userId}/subscribe`, { body: { channel } });
+      expect(ordered.status).toBe(200);
+      const published = await publishMany(publishing.http, channel, 5);
+      await client.waitForEvents(5, channel);
+      expect(client.events(channel).map((e) => e.id)).toEqual(published);
+      expect(client.frames.find((f) => f.type === 'subscribed' && f.channel === channel)).toMatchObject({
+        server: true,
+        recovered: true,
+      });
+    }
+  });
+
   it('server-side unsubscribe of a channel the session never held sends it nothing', async () => {
     const userId = newUser();
     const held = `news:${randomUUID().slice(0, 8)}`;

@@ -108,6 +108,8 @@ export class ReplicationShortError extends Error {
 }
 
 export interface EventStore {
+  /** The log's epoch (given one now if it has none) and newest event ID (`0-0`: none yet). */
+  head(channel: string): Promise<{ epoch: string; newest: string }>;
   /** Append and announce one event; the returned event is durable. */
   append(channel: string, json: string, correlationId: string, options?: AppendOptions): Promise<Appended>;
   /** Announce one event to the channel's live subscribers on every process, without logging it. */

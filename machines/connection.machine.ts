@@ -218,7 +218,8 @@ export const connectionMachine = setup({
     disconnectIsFinal: ({ event }) => event.type === 'server.disconnect' && !event.resumable,
     /** A token without `iat` cannot show it was issued after: it counts as revoked. */
     tokenIssuedBefore: ({ context, event }) =>
-      event.type === 'tokens.revoked' && (context.tokenIssuedAt ?? 0) < event.before,
+      event.type === 'tokens.revoked' &&
+      (context.tokenIssuedAt === undefined || context.tokenIssuedAt < event.before),
   },
   actions: {
     /** Close the transport bound to the actor with the registry entry for `code`. */

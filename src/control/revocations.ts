@@ -44,8 +44,9 @@ export class RedisRevocations implements RevocationList {
   async refusal(principal: Principal): Promise<Revoked | undefined> {
     const { blocked, revokedBefore } = await this.status(principal.userId);
     if (blocked) return 'USER_BLOCKED';
-    if (revokedBefore !== undefined && (principal.issuedAt ?? 0) < revokedBefore) return 'AUTH_TOKEN_REVOKED';
-    return undefined;
+    if (revokedBefore === undefined) return undefined;
+    const { issuedAt } = principal;
+    return issuedAt === undefined || issuedAt < revokedBefore ? 'AUTH_TOKEN_REVOKED' : undefined;
   }
 
   async status(userId: string): Promise<{ blocked?: Block; revokedBefore?: number }> {

@@ -292,6 +292,17 @@ describe('control orders reach sessions held by the other process', () => {
     });
     await audited(pair.a, 'control.revoke');
   });
+  it('revoke: a token without iat counts as revoked by any revocation, before: 0 included', async () => {
+    const userId = newUser();
+    const undated = await mintToken({ sub: userId, issuedAt: false });
+    const live = await hello(pair.b, { token: undated });
+    expect(live.welcome).toBeDefined();
+    const revoked = await call(`${pair.a.http}/users/${userId}/revoke`, { body: { before: 0 } });
+    expect(revoked).toMatchObject({ status: 200, body: { tokensRevokedBefore: 0 } });
+    await closedWith(live.client, 'AUTH_TOKEN_REVOKED', 4005);
+    expect((await hello(pair.a, { token: undated })).error).toMatchObject({ code: 'AUTH_TOKEN_REVOKED' });
+    expect((await hello(pair.a, { token: await mintToken({ sub: userId }) })).welcome).toBeDefined();
+  });
   it('revoke: a before over 24 hours ahead (2^63 and past included) is 400 naming it; revokes after it still close live connections', async () => {
     const userId = newUser();
     const live = await session(pair.b, userId);

@@ -110,10 +110,12 @@ export interface TokenClaims {
   actions?: string[];
   tier?: string;
   expiresIn?: string;
+  /** false: no `iat` claim (a token that cannot show when it was issued). */
+  issuedAt?: false;
 }
 
 export function mintToken(claims: TokenClaims = {}, secret = TEST_SECRET): Promise<string> {
-  return new SignJWT({
+  const jwt = new SignJWT({
     channels: claims.channels ?? ['*'],
     publish: claims.publish ?? ['*'],
     actions: claims.actions ?? ['*'],
@@ -121,9 +123,8 @@ export function mintToken(claims: TokenClaims = {}, secret = TEST_SECRET): Promi
   })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(claims.sub ?? 'alice')
-    .setIssuedAt()
-    .setExpirationTime(claims.expiresIn ?? '1h')
-    .sign(new TextEncoder().encode(secret));
+    .setExpirationTime(claims.expiresIn ?? '1h');
+  return (claims.issuedAt === false ? jwt : jwt.setIssuedAt()).sign(new TextEncoder().encode(secret));
 }
 
 /** POST /publish as a backend would; returns the event ID. */

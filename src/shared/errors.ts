@@ -243,7 +243,8 @@ export const ERRORS = {
     recovery: 'Retry after retryAfterMs (jittered); another process behind the same address may have room.',
   },
   ADMISSION_TIMEOUT: {
-    category: 'connection',
+    // The gateway was saturated, as SERVER_BUSY says at once: its load, not this connection's doing.
+    category: 'system',
     closeCode: 1013,
     retryable: true,
     retryAfterMs: 5000,

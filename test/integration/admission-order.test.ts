@@ -173,7 +173,7 @@ describe('admission order behind a full pool', () => {
     const hints: number[] = [];
     for (const client of waiters) {
       const error = (await client.next((f) => f.type === 'error', 10_000)) as ErrorFrame;
-      expect(error).toMatchObject({ code: 'ADMISSION_TIMEOUT', retryable: true });
+      expect(error).toMatchObject({ code: 'ADMISSION_TIMEOUT', category: 'system', retryable: true });
       expect(error.retryAfterMs).toBeGreaterThan(0);
       hints.push(error.retryAfterMs as number);
       expect((await client.waitClosed()).code).toBe(1013);

@@ -4,7 +4,10 @@
  * can be forced to one, and a session made on WebSocket resumes over SSE when the network
  * starts blocking upgrades — with every event once, in order.
  */
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type ChannelEvent, TetherClient } from '../../packages/client/src/index.ts';
@@ -149,4 +152,37 @@ describe('transport selection', () => {
     expect(ids).toEqual([...before, ...during, ...after]);
     expect(c.stats()).toMatchObject({ transport: 'sse', reconnections: 1, duplicatesDropped: 0 });
   });
+});
+
+describe('disconnect() during a stalled upgrade', () => {
+  it('leaves no timer behind: a Node process that disconnects exits at once, not after upgradeTimeoutMs', async () => {
+    const { proxy } = await setUp('stall');
+    // A process of its own: only its exit shows what still holds the event loop.
+    const script = `
+      const { TetherClient } = await import(process.env.SDK);
+      const client = new TetherClient({ url: process.env.URL, token: process.env.TOKEN, upgradeTimeoutMs: 20000 });
+      client.connect();
+      await new Promise((r) => setTimeout(r, 500));
+      console.log(JSON.stringify(client.detailedState));
+      client.disconnect();
+      globalThis.disconnectedAt = Date.now();
+      process.on('exit', () => console.log(Date.now() - globalThis.disconnectedAt));`;
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', script],
+      {
+        cwd: fileURLToPath(new URL('../..', import.meta.url)),
+        timeout: 40_000,
+        env: {
+          PATH: process.env.PATH ?? '',
+          SDK: fileURLToPath(new URL('../../packages/client/src/index.ts', import.meta.url)),
+          URL: proxy.url,
+          TOKEN: await mintToken({ sub: 'stalled' }),
+        },
+      },
+    );
+    const [state, exitAfterMs] = stdout.trim().split('\n');
+    expect(JSON.parse(state as string)).toEqual({ connecting: 'opening' });
+    expect(Number(exitAfterMs)).toBeLessThan(5_000);
+  }, 60_000);
 });

@@ -40,6 +40,8 @@ export interface SocketLinkHandlers<Prepared> {
 export class SocketLink<Prepared> {
   private socket: WebSocketLike | undefined;
   private generation = 0;
+  /** The current attempt's wait for a stalled upgrade: cleared by close(), or it holds Node open. */
+  private stall: ReturnType<typeof setTimeout> | undefined;
   /** The transport of the open socket. */
   transport: TransportName | undefined;
   /** When a frame last came and went: the heartbeat's evidence (machines/client.machine.ts). */
@@ -77,6 +79,7 @@ export class SocketLink<Prepared> {
             if (live()) fallBack();
           }, this.endpoints.upgradeTimeoutMs)
         : undefined;
+      this.stall = stall;
       const fallBack = () => {
         abandoned = true;
         clearTimeout(stall);
@@ -141,6 +144,7 @@ export class SocketLink<Prepared> {
    */
   close(graceful: boolean): void {
     this.generation++;
+    clearTimeout(this.stall);
     const ws = this.socket;
     this.socket = undefined;
     this.transport = undefined;

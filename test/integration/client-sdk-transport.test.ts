@@ -4,15 +4,14 @@
  * can be forced to one, and a session made on WebSocket resumes over SSE when the network
  * starts blocking upgrades — with every event once, in order.
  */
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type ChannelEvent, TetherClient } from '../../packages/client/src/index.ts';
 import { publishMany } from '../support/events.ts';
 import { mintToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { PartitionProxy } from '../support/partition-proxy.ts';
+import { sdkProcess } from '../support/sdk-process.ts';
 import { UpgradeProxy } from '../support/upgrade-proxy.ts';
 
 const gateways: TestGateway[] = [];
@@ -46,9 +45,9 @@ function received(c: TetherClient, channel: string): string[] {
   return ids;
 }
 
-async function until(done: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+async function until(done: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000) {
   const deadline = Date.now() + timeoutMs;
-  while (!done()) {
+  while (!(await done())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -154,35 +153,51 @@ describe('transport selection', () => {
   });
 });
 
-describe('disconnect() during a stalled upgrade', () => {
-  it('leaves no timer behind: a Node process that disconnects exits at once, not after upgradeTimeoutMs', async () => {
+describe('disconnect() leaves nothing holding a Node process', () => {
+  it('during a stalled upgrade: it exits at once, not after upgradeTimeoutMs', async () => {
     const { proxy } = await setUp('stall');
-    // A process of its own: only its exit shows what still holds the event loop.
-    const script = `
-      const { TetherClient } = await import(process.env.SDK);
-      const client = new TetherClient({ url: process.env.URL, token: process.env.TOKEN, upgradeTimeoutMs: 20000 });
-      client.connect();
-      await new Promise((r) => setTimeout(r, 500));
-      console.log(JSON.stringify(client.detailedState));
-      client.disconnect();
-      globalThis.disconnectedAt = Date.now();
-      process.on('exit', () => console.log(Date.now() - globalThis.disconnectedAt));`;
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      ['--import', 'tsx', '--input-type=module', '-e', script],
-      {
-        cwd: fileURLToPath(new URL('../..', import.meta.url)),
-        timeout: 40_000,
-        env: {
-          PATH: process.env.PATH ?? '',
-          SDK: fileURLToPath(new URL('../../packages/client/src/index.ts', import.meta.url)),
-          URL: proxy.url,
-          TOKEN: await mintToken({ sub: 'stalled' }),
-        },
-      },
-    );
-    const [state, exitAfterMs] = stdout.trim().split('\n');
-    expect(JSON.parse(state as string)).toEqual({ connecting: 'opening' });
-    expect(Number(exitAfterMs)).toBeLessThan(5_000);
+    const sdk = sdkProcess(proxy.url, await mintToken({ sub: 'stalled' }), { upgradeTimeoutMs: 20_000 });
+    try {
+      sdk.connect();
+      await until(async () => JSON.stringify(await sdk.state()) === '{"connecting":"opening"}', 'opening');
+      await new Promise((r) => setTimeout(r, 500)); // the upgrade out, unanswered: its timer runs
+      expect(await sdk.disconnect()).toBeLessThan(5_000);
+    } finally {
+      sdk.kill();
+    }
   }, 60_000);
+
+  it('on the turn after connect(), before `ws` loaded: no socket is opened after it', async () => {
+    const gw = await startTestGateway();
+    gateways.push(gw);
+    const proxy = await PartitionProxy.start(gw.gateway.port);
+    const sdk = sdkProcess(proxy.url, await mintToken({ sub: 'changed-its-mind' }), {
+      transport: 'websocket',
+    });
+    try {
+      expect(await sdk.disconnect(true)).toBeLessThan(5_000);
+      expect(proxy.connections).toBe(0);
+    } finally {
+      sdk.kill();
+      await proxy.stop();
+    }
+  }, 60_000);
+
+  for (const transport of ['websocket', 'sse'] as const) {
+    it(`on a dead line (${transport}): the bye is given up after a grace, not waited for (30 s, or for ever)`, async () => {
+      const gw = await startTestGateway();
+      gateways.push(gw);
+      const proxy = await PartitionProxy.start(gw.gateway.port);
+      const sdk = sdkProcess(proxy.url, await mintToken({ sub: 'partitioned' }), { transport });
+      try {
+        sdk.connect();
+        await until(async () => JSON.stringify(await sdk.state()).includes('connected'), 'connected');
+        proxy.partition();
+        expect(await sdk.disconnect()).toBeLessThan(5_000);
+      } finally {
+        sdk.kill();
+        await proxy.stop();
+      }
+    }, 60_000);
+  }
 });

@@ -15,10 +15,22 @@ import type { LineActivity } from './shared.ts';
 import { SseSocket } from './sse-socket.ts';
 import type { TransportChoice, TransportName } from './transport-choice.ts';
 import { watchUpgradeRefusal } from './upgrade-refusal.ts';
-import { OPEN, resolveWebSocket, type WebSocketConstructor, type WebSocketLike } from './websocket-like.ts';
+import {
+  CLOSED,
+  OPEN,
+  resolveWebSocket,
+  type WebSocketConstructor,
+  type WebSocketLike,
+} from './websocket-like.ts';
 
 /** The close code a coded HTTP refusal is reported with (RFC 6455 §7.4.1: policy violation). */
 const REFUSED = 1008;
+/**
+ * How long a graceful close (`bye`) may wait for its handshake, or the SSE link for its last
+ * POST, before the socket is dropped: on a dead line neither ever completes (`ws` would wait
+ * 30 s, an SSE POST for ever), holding a Node process open after disconnect().
+ */
+const CLOSE_GRACE_MS = 2000;
 
 /** Where each transport is, and how long a WebSocket may take to open before the next is tried. */
 export interface LinkEndpoints {
@@ -66,8 +78,9 @@ export class SocketLink<Prepared> {
     const attempt = async (index: number): Promise<void> => {
       const transport = plan[index] as TransportName;
       const hasNext = index < plan.length - 1;
-      const ws = await this.create(transport);
-      if (!current()) return;
+      const create = await this.constructorFor(transport);
+      if (!current()) return; // closed while `ws` loaded: open nothing
+      const ws = create();
       this.socket = ws;
       let wasOpen = false;
       let abandoned = false;
@@ -123,10 +136,11 @@ export class SocketLink<Prepared> {
     attempt(0).catch(failed);
   }
 
-  private async create(transport: TransportName): Promise<WebSocketLike> {
-    if (transport === 'sse') return new SseSocket(this.endpoints.sseUrl);
+  /** How to open `transport`'s socket, once its implementation is loaded: opening it is the caller's call. */
+  private async constructorFor(transport: TransportName): Promise<() => WebSocketLike> {
+    if (transport === 'sse') return () => new SseSocket(this.endpoints.sseUrl);
     const Impl = await resolveWebSocket(this.WebSocketImpl);
-    return new Impl(this.endpoints.url);
+    return () => new Impl(this.endpoints.url);
   }
 
   /** false when there is no open socket to send on. */
@@ -153,6 +167,11 @@ export class SocketLink<Prepared> {
       if (graceful && ws.readyState === OPEN) {
         ws.send(JSON.stringify({ type: 'bye' }));
         ws.close(1000, 'bye');
+        const { terminate } = ws;
+        if (terminate)
+          setTimeout(() => {
+            if (ws.readyState !== CLOSED) terminate.call(ws);
+          }, CLOSE_GRACE_MS);
       } else if (ws.terminate) {
         ws.terminate();
       } else {

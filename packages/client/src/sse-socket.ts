@@ -164,6 +164,7 @@ export class SseSocket implements WebSocketLike {
           'tether-seq': String(++this.seq),
         },
         body,
+        signal: this.stream.signal, // a POST on a dead line ends with the stream, not never
       });
       // A refused POST (the stream is gone): what was sent is lost, so is this stream.
       if (!response.ok && response.status !== 413) await this.refused(response, 'POST');

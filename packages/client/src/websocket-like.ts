@@ -18,6 +18,7 @@ export interface WebSocketLike {
 export type WebSocketConstructor = abstract new (url: string) => object;
 
 export const OPEN = 1;
+export const CLOSED = 3;
 
 /**
  * The given constructor, else the global one, else `ws` loaded on demand. The

@@ -168,10 +168,13 @@ export class SocketLink<Prepared> {
         ws.send(JSON.stringify({ type: 'bye' }));
         ws.close(1000, 'bye');
         const { terminate } = ws;
-        if (terminate)
-          setTimeout(() => {
+        if (terminate) {
+          const drop = setTimeout(() => {
             if (ws.readyState !== CLOSED) terminate.call(ws);
           }, CLOSE_GRACE_MS);
+          // Only the socket may keep Node up: a close that completes at once exits at once.
+          (drop as { unref?: () => void }).unref?.();
+        }
       } else if (ws.terminate) {
         ws.terminate();
       } else {

@@ -44,6 +44,11 @@ export class SseSocket implements WebSocketLike {
   /** The latest SSE `id`: every channel's position on this stream, as the gateway wrote it. */
   lastEventId: string;
   private readonly stream = new AbortController();
+  /**
+   * POSTs end only when the client drops the socket (`terminate`): on a dead line they would
+   * never end; when the gateway ends the stream, the POST it refused still brings its answer.
+   */
+  private readonly posts = new AbortController();
   private readonly fetch: typeof fetch;
   private connection: string | undefined;
   /** The gateway's limit on a POST's body, from the `open` event. */
@@ -86,6 +91,7 @@ export class SseSocket implements WebSocketLike {
 
   /** Drop the stream at once, as a network failure would. */
   terminate(): void {
+    this.posts.abort();
     this.finish(ABNORMAL_CLOSURE, '');
   }
 
@@ -164,7 +170,7 @@ export class SseSocket implements WebSocketLike {
           'tether-seq': String(++this.seq),
         },
         body,
-        signal: this.stream.signal, // a POST on a dead line ends with the stream, not never
+        signal: this.posts.signal,
       });
       // A refused POST (the stream is gone): what was sent is lost, so is this stream.
       if (!response.ok && response.status !== 413) await this.refused(response, 'POST');

@@ -127,6 +127,8 @@ export function mountControlRoutes(app: App, sources: ControlSources): void {
       throw new RouteError(404, 'NOT_FOUND', `no session ${target.sessionId}`);
     return [target.sessionId];
   };
+  /** Ended in Redis, not only where an actor hears the order: no process may hold them (it died). */
+  const endSessions = (ids: string[]) => Promise.all(ids.map((id) => sessions.end(id)));
   /**
    * Where a server-side subscription starts: the channel's newest event now, so what the backend
    * publishes once it has the answer is replayed to the session even if the order is still on
@@ -160,7 +162,7 @@ export function mountControlRoutes(app: App, sources: ControlSources): void {
       ready();
       const ids = await sessionsOf(target);
       // A final disconnect holds even for a session no process hears about (its process is gone).
-      if (!resumable) await Promise.all(ids.map((id) => sessions.end(id)));
+      if (!resumable) await endSessions(ids);
       await order(
         request,
         { kind: 'disconnect', target, resumable, reason },
@@ -189,8 +191,8 @@ export function mountControlRoutes(app: App, sources: ControlSources): void {
     const block = await revocations.block(userId, reason, ttlS === undefined ? undefined : ttlS * 1000);
     // Ended in Redis too, as a final disconnect is: a session no actor hears the order for (its
     // process died, or a resume takes it over while the order passes) cannot outlive the block.
-    const ids = await sessions.byUser.sessionIds(userId);
-    await Promise.all(ids.map((id) => sessions.end(id)));
+    const ids = await sessionsOf({ userId });
+    await endSessions(ids);
     await order(request, { kind: 'block', userId, reason }, { userId, reason, ttlS, sessions: ids.length });
     return { body: { userId, blocked: block } };
   });

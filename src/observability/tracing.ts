@@ -161,9 +161,24 @@ export function isTracingEnabled(): boolean {
   return !(provider instanceof ProxyTracerProvider) || provider.getDelegateTracer('tether') !== undefined;
 }
 
+type DiagLevel = 'warn' | 'error';
+
 /** The SDK's warnings raised before routeDiagnostics (an exporter reads OTEL_* as it is built). */
-let held: [level: 'warn' | 'error', message: string, args: unknown[]][] | undefined;
+let held: [level: DiagLevel, message: string, args: unknown[]][] | undefined;
 const HELD_MAX = 50;
+
+/** Take the SDK's warnings and errors (its info and debug lines are dropped) with `take`. */
+function takeDiagnostics(take: (level: DiagLevel, message: string, args: unknown[]) => void): void {
+  const noop = () => {};
+  const sink: DiagLogger = {
+    error: (message, ...args) => take('error', message, args),
+    warn: (message, ...args) => take('warn', message, args),
+    info: noop,
+    debug: noop,
+    verbose: noop,
+  };
+  diag.setLogger(sink, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
+}
 
 /**
  * Keep the SDK's warnings until routeDiagnostics logs them: tracing starts before the process
@@ -172,20 +187,9 @@ const HELD_MAX = 50;
  */
 export function holdDiagnostics(): void {
   held = [];
-  const hold =
-    (level: 'warn' | 'error') =>
-    (message: string, ...args: unknown[]) => {
-      if (held && held.length < HELD_MAX) held.push([level, message, args]);
-    };
-  const noop = () => {};
-  const sink: DiagLogger = {
-    error: hold('error'),
-    warn: hold('warn'),
-    info: noop,
-    debug: noop,
-    verbose: noop,
-  };
-  diag.setLogger(sink, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
+  takeDiagnostics((level, message, args) => {
+    if (held && held.length < HELD_MAX) held.push([level, message, args]);
+  });
 }
 
 /** Send the SDK's own warnings (e.g. an exporter that cannot connect) to our logger, held ones first. */
@@ -193,20 +197,10 @@ export function routeDiagnostics(logger: {
   warn(obj: object, msg: string): void;
   error(obj: object, msg: string): void;
 }): void {
-  const write =
-    (level: 'warn' | 'error') =>
-    (message: string, ...args: unknown[]) =>
-      logger[level]({ otel: args.length ? args.map(String) : undefined }, `otel: ${message}`);
-  const noop = () => {};
-  const sink: DiagLogger = {
-    error: write('error'),
-    warn: write('warn'),
-    info: noop,
-    debug: noop,
-    verbose: noop,
-  };
-  diag.setLogger(sink, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
-  for (const [level, message, args] of held ?? []) sink[level](message, ...args);
+  const write = (level: DiagLevel, message: string, args: unknown[]) =>
+    logger[level]({ otel: args.length ? args.map(String) : undefined }, `otel: ${message}`);
+  takeDiagnostics(write);
+  for (const [level, message, args] of held ?? []) write(level, message, args);
   held = undefined;
 }
 

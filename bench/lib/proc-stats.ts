@@ -33,6 +33,21 @@ export function cpuMicros(pid: number): number {
   return (ticks * 1_000_000) / CLK_TCK;
 }
 
+/**
+ * Time the main thread of `pid` (a Node process's event loop, redis-server's command loop)
+ * spent runnable but waiting for a core, in µs: the second field of /proc/<pid>/schedstat,
+ * ns. What the box's other processes cost this one's latency; the helper threads (V8's GC
+ * workers, libuv's pool) are left out, they do not hold up a reply. 0 when the process is
+ * gone or the kernel keeps no schedstat.
+ */
+export function runQueueWaitMicros(pid: number): number {
+  try {
+    return (Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]) || 0) / 1000;
+  } catch {
+    return 0;
+  }
+}
+
 /** Resident set size of `pid` in bytes (VmRSS); 0 when the process is gone. */
 export function rssBytes(pid: number): number {
   try {
@@ -44,18 +59,29 @@ export function rssBytes(pid: number): number {
   }
 }
 
-/** CPU used by a set of processes between `start()` and `stop()`, with the wall time. */
+/** CPU used by a set of processes between `start()` and `stop()`, with the wall time and their wait for a core. */
 export class CpuMeter {
   private readonly startCpu: number[];
+  private readonly startWait: number[];
   private readonly startedAt = performance.now();
 
   constructor(private readonly pids: readonly number[]) {
     this.startCpu = pids.map(cpuMicros);
+    this.startWait = pids.map(runQueueWaitMicros);
   }
 
-  /** CPU µs per pid since construction, and elapsed wall ms. */
-  read(): { cpuUs: number[]; totalUs: number; wallMs: number } {
+  /** CPU µs per pid since construction, their sum, run-queue wait µs summed, and elapsed wall ms. */
+  read(): { cpuUs: number[]; totalUs: number; waitUs: number; wallMs: number } {
     const cpuUs = this.pids.map((pid, i) => cpuMicros(pid) - (this.startCpu[i] ?? 0));
-    return { cpuUs, totalUs: cpuUs.reduce((a, b) => a + b, 0), wallMs: performance.now() - this.startedAt };
+    const waitUs = this.pids.reduce(
+      (sum, pid, i) => sum + runQueueWaitMicros(pid) - (this.startWait[i] ?? 0),
+      0,
+    );
+    return {
+      cpuUs,
+      totalUs: cpuUs.reduce((a, b) => a + b, 0),
+      waitUs,
+      wallMs: performance.now() - this.startedAt,
+    };
   }
 }

@@ -74,8 +74,8 @@ interface Subject {
   group: string;
   fixed: Measured<RelayOpenReply[]>[];
   saturated: Measured<{ received: number }[]>[];
-  /** The samples of each fixed-load latency trial. */
-  fixedLatency: RelayOpenReply[][];
+  /** The samples of each fixed-load latency trial, with what each party used and waited meanwhile. */
+  fixedLatency: Measured<RelayOpenReply[]>[];
 }
 
 export async function relayOn(
@@ -143,13 +143,23 @@ export async function relayOn(
       `latency at a fixed ${FIXED_LATENCY_RATE}/s, trial ${t + 1}/${size.fixedLatencyTrials}`,
       async (s) => {
         await openLoop(ctx, s, size, FIXED_LATENCY_RATE, size.warmUpMs, false);
-        s.fixedLatency.push(await openLoop(ctx, s, size, FIXED_LATENCY_RATE, size.fixedLatencyMs, true));
+        s.fixedLatency.push(
+          await measure(s.system, ctx.pool, () =>
+            openLoop(ctx, s, size, FIXED_LATENCY_RATE, size.fixedLatencyMs, true),
+          ),
+        );
       },
       rotated(subjects, t),
     );
   for (const s of subjects) {
-    addLatency(ctx, s.system.name, s.fixedLatency, '_fixed_load');
+    addLatency(
+      ctx,
+      s.system.name,
+      s.fixedLatency.map((m) => m.result),
+      '_fixed_load',
+    );
     ctx.sink.add('latency', s.system.name, 'fixed_load_msgs_per_s', FIXED_LATENCY_RATE, 'msg/s');
+    reportContention(ctx, s);
   }
   await each('latency at 50% of saturation', async (s) => {
     const saturation = median(
@@ -236,6 +246,47 @@ function reportSaturation(ctx: ScenarioContext, s: Subject, size: Size): void {
   sink.add('relay', name, 'generator_cpu_pct_at_saturation', round(median(generatorPct)), '% of a core');
   noteIfNotServerBound(ctx, 'relay', name, 'msgs_per_s', median(serverPct), median(generatorPct));
 }
+/**
+ * Where a fixed-load tail can come from besides the server's own work: the share of the
+ * trial each party spent runnable but waiting for one of the box's cores (schedstat), beside
+ * the server's own CPU. Two cores carry the server, its Redis and the generators, so a
+ * round trip that needs all three to run in turn waits whenever one of them does.
+ */
+function reportContention(ctx: ScenarioContext, s: Subject): void {
+  const name = s.system.name;
+  const pct = (pick: (m: Measured<RelayOpenReply[]>) => number) =>
+    round(median(s.fixedLatency.map((m) => cpuPercent(pick(m), m.wallMs))));
+  ctx.sink.add(
+    'latency',
+    name,
+    'server_cpu_pct_fixed_load',
+    pct((m) => m.serverUs),
+    '% of a core',
+  );
+  ctx.sink.add(
+    'latency',
+    name,
+    'server_wait_pct_fixed_load',
+    pct((m) => m.serverWaitUs),
+    '% of the time',
+  );
+  if (s.system.auxPids().length > 0)
+    ctx.sink.add(
+      'latency',
+      name,
+      'redis_wait_pct_fixed_load',
+      pct((m) => m.auxWaitUs),
+      '% of the time',
+    );
+  ctx.sink.add(
+    'latency',
+    name,
+    'generator_wait_pct_fixed_load',
+    pct((m) => m.generatorWaitUs),
+    '% of the time',
+  );
+}
+
 /**
  * Round-trip percentiles of a latency step, as `p50_ms<suffix>` etc.: each the median over
  * the step's trials of that trial's percentile (nearest rank over its samples).

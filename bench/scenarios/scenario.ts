@@ -159,6 +159,11 @@ export interface Measured<T> {
   auxUs: number;
   /** CPU µs of the load generators. */
   generatorUs: number;
+  /** µs the server's threads were runnable but waited for a core (the box's contention, not the server's work). */
+  serverWaitUs: number;
+  /** The same for the auxiliary processes (redis-server) and for the generators. */
+  auxWaitUs: number;
+  generatorWaitUs: number;
   wallMs: number;
 }
 
@@ -173,11 +178,16 @@ export async function measure<T>(
   const generators = new CpuMeter(pool.pids());
   const result = await step();
   const s = server.read();
+  const a = aux.read();
+  const g = generators.read();
   return {
     result,
     serverUs: s.totalUs,
-    auxUs: aux.read().totalUs,
-    generatorUs: generators.read().totalUs,
+    auxUs: a.totalUs,
+    generatorUs: g.totalUs,
+    serverWaitUs: s.waitUs,
+    auxWaitUs: a.waitUs,
+    generatorWaitUs: g.waitUs,
     wallMs: s.wallMs,
   };
 }

@@ -229,6 +229,10 @@ async function storm(
     add('peak_connects_per_s', peakPerSecond(final.resumesPerBucket), '/s');
     add('connect_attempts_per_client', round(final.connectAttempts / final.clients), '');
     add('cpu_us_per_resume', round(serverCpu.totalUs / Math.max(1, back.resumed)), 'µs');
+    // Near 100% with little waiting: the storm's time is the gateway's CPU per resume; far
+    // below it with long waits for a core: the box was shared (generators, Redis, neighbours).
+    add('server_cpu_pct', round(cpuPercent(serverCpu.totalUs, serverCpu.wallMs)), '% of a core');
+    add('server_wait_pct', round(cpuPercent(serverCpu.waitUs, serverCpu.wallMs)), '% of the time');
     add('generator_cpu_pct', round(cpuPercent(generatorCpu.totalUs, generatorCpu.wallMs)), '% of a core');
     add('max_event_loop_stall_ms', round(stallMs), 'ms');
   } finally {

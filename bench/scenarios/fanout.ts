@@ -96,6 +96,7 @@ export async function fanoutOn(ctx: ScenarioContext, system: RunningSystem, size
   const rates: number[] = [];
   const serverUs: number[] = [];
   const withRedisUs: number[] = [];
+  const generatorUs: number[] = [];
   const deliveries: number[] = [];
   const generatorPct: number[] = [];
   const serverPct: number[] = [];
@@ -118,6 +119,7 @@ export async function fanoutOn(ctx: ScenarioContext, system: RunningSystem, size
     rates.push((total / (lastAt - m.result.startedAt)) * 1000);
     serverUs.push(m.serverUs);
     withRedisUs.push(m.serverUs + m.auxUs);
+    generatorUs.push(m.generatorUs);
     deliveries.push(total);
     generatorPct.push(cpuPercent(m.generatorUs, m.wallMs));
     serverPct.push(cpuPercent(m.serverUs, m.wallMs));
@@ -131,6 +133,10 @@ export async function fanoutOn(ctx: ScenarioContext, system: RunningSystem, size
   }
   sink.add('fanout', name, `server_cpu_pct${suffix}`, round(median(serverPct)), '% of a core');
   sink.add('fanout', name, `generator_cpu_pct${suffix}`, round(median(generatorPct)), '% of a core');
+  // Where the generators are the limit, deliveries/s follows what each delivery costs them
+  // (a longer frame costs more to read), not only what it costs the server.
+  const generatorPerDelivery = round(pooledPerOp(generatorUs, deliveries), 3);
+  sink.add('fanout', name, `generator_cpu_us_per_delivery${suffix}`, generatorPerDelivery, 'µs');
   const rate = `deliveries_per_s${suffix}`;
   noteIfNotServerBound(ctx, 'fanout', name, rate, median(serverPct), median(generatorPct));
   await closeGroup(ctx, 'pub');

@@ -165,7 +165,9 @@ type DiagLevel = 'warn' | 'error';
 
 /** The SDK's warnings raised before routeDiagnostics (an exporter reads OTEL_* as it is built). */
 let held: [level: DiagLevel, message: string, args: unknown[]][] | undefined;
+/** Past this many, held warnings are counted, not kept: a misconfigured exporter may repeat one. */
 const HELD_MAX = 50;
+let heldDropped = 0;
 
 /** Take the SDK's warnings and errors (its info and debug lines are dropped) with `take`. */
 function takeDiagnostics(take: (level: DiagLevel, message: string, args: unknown[]) => void): void {
@@ -187,8 +189,11 @@ function takeDiagnostics(take: (level: DiagLevel, message: string, args: unknown
  */
 export function holdDiagnostics(): void {
   held = [];
+  heldDropped = 0;
   takeDiagnostics((level, message, args) => {
-    if (held && held.length < HELD_MAX) held.push([level, message, args]);
+    if (!held) return;
+    if (held.length < HELD_MAX) held.push([level, message, args]);
+    else heldDropped++;
   });
 }
 
@@ -201,7 +206,13 @@ export function routeDiagnostics(logger: {
     logger[level]({ otel: args.length ? args.map(String) : undefined }, `otel: ${message}`);
   takeDiagnostics(write);
   for (const [level, message, args] of held ?? []) write(level, message, args);
+  if (heldDropped > 0)
+    logger.warn(
+      { dropped: heldDropped },
+      `otel: ${heldDropped} more warnings came before logging started; only the first ${HELD_MAX} were kept`,
+    );
   held = undefined;
+  heldDropped = 0;
 }
 
 async function processorsFor(choice: ExporterChoice): Promise<SpanProcessor[]> {

@@ -69,7 +69,8 @@ export class BullAdmissionLine implements AdmissionLine {
   shed(): void {
     const victims = shedVictims(this.deps.connections(), this.deps.shedBatchRatio);
     for (const conn of victims) conn.close('LOAD_SHED', { retryAfterMs: jitteredRetryAfter('LOAD_SHED') });
-    this.deps.logger.warn({ shed: victims.length }, 'shedding load');
+    // Nobody to shed is not news: the pressure itself is logged with each critical sample.
+    if (victims.length > 0) this.deps.logger.warn({ shed: victims.length }, 'shedding load');
   }
 
   /** Positions moved: announce them once ANNOUNCE_INTERVAL_MS has passed since the last time. */

@@ -56,9 +56,13 @@ export function loadEdge(preference: EdgePreference, platform: Platform): EdgeCh
   };
 }
 
-/** The start-up log's fields: which edge, why, on what, and what was tried before it. */
+/**
+ * The start-up log's fields: which edge, why, on what, and what was tried before it. The Node
+ * version is `nodeVersion`: `node` is the process's NODE_ID on every log line, and a second
+ * `node` key would make the line's JSON carry it twice (the last one wins in most parsers).
+ */
 export function edgeLogFields(choice: EdgeChoice): Record<string, unknown> {
   const { impl, version, reason } = choice.edge.info;
   const { node, abi, libc } = currentPlatform();
-  return { edge: impl, build: version, reason, node, abi, libc, tried: choice.attempts };
+  return { edge: impl, build: version, reason, nodeVersion: node, abi, libc, tried: choice.attempts };
 }

@@ -27,14 +27,17 @@ describe('the edge a gateway runs on', () => {
   it('is logged at start with why, and reported on /health/websocket and /metrics', {
     timeout: PROCESS_TEST_TIMEOUT_MS,
   }, async () => {
-    gateway = await spawnGateway(processEnv());
+    gateway = await spawnGateway(processEnv({ NODE_ID: 'gw-edge-log' }));
     const line = gateway.logs().find((entry) => String(entry.msg).startsWith('edge:'));
+    // `node` is the process's NODE_ID on every line; a second `node` key here (the Node version)
+    // would be a duplicate key, and a log pipeline keeping the last one would lose the NODE_ID.
     expect(line).toMatchObject({
       msg: `edge: ${expected.impl} (${expected.version})`,
+      node: 'gw-edge-log',
       edge: expected.impl,
       build: expected.version,
       reason: expected.reason,
-      node: process.version,
+      nodeVersion: process.version,
       abi: process.versions.modules,
       libc: expect.any(String),
     });

@@ -132,7 +132,7 @@ export const metrics = {
   }),
   httpRequests: new Counter({
     name: 'tether_http_requests_total',
-    help: 'Backend HTTP requests (POST /publish) by route and status',
+    help: 'Backend HTTP requests (POST /publish, GET /channels/:channel/history) by route and status',
     labelNames: ['route', 'status'],
     registers: [registry],
   }),

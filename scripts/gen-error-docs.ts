@@ -88,7 +88,7 @@ export function renderErrorDocs(registry: Readonly<Record<string, ErrorSpec>> = 
     'Every error Tether reports to a client has a stable **code** from one registry',
     '(`src/shared/errors.ts`), shared by the gateway and the client SDK. Codes are API and do not change;',
     'messages may be improved, so match on `code`, never on `message`. The wire format is in',
-    '[protocol.md](protocol.md#error).',
+    '[protocol.md](protocol.md#66-error).',
     '',
     'An error reaches the client as an `error` frame. It always carries the connection’s `correlationId`',
     '(quote it when reporting a problem), `ref` when the error answers a frame that had one, and `detail`',

@@ -47,11 +47,16 @@ async function run(argv: string[]): Promise<number> {
   }
 }
 
+/** The commands whose options `tether <command> --help` lists (`tether --help` lists only the commands). */
+const COMMANDS: readonly string[] = ['start', 'token', 'check-config'];
+
 try {
   const status = await run(process.argv.slice(2));
   if (status >= 0) process.exitCode = status;
 } catch (error) {
   if (!(error instanceof UsageError)) throw error;
-  process.stderr.write(`tether: ${error.message}\nRun \`tether --help\` for the options.\n`);
+  const command = process.argv[2] ?? '';
+  const help = COMMANDS.includes(command) ? `tether ${command} --help` : 'tether --help';
+  process.stderr.write(`tether: ${error.message}\nRun \`${help}\` for its options.\n`);
   process.exitCode = EXIT_USAGE;
 }

@@ -174,6 +174,10 @@ describe('tether', () => {
       code: 2,
       stderr: expect.stringContaining("'--user'"),
     });
+    // The options are in the command's own help: `tether --help` lists only the commands.
+    expect((await tether(['token', '--ttl', '0'])).stderr).toContain(
+      'Run `tether token --help` for its options.',
+    );
     expect(await tether(['token', '--ttl', 'soon'])).toMatchObject({
       code: 2,
       stderr: expect.stringContaining('--ttl soon'),
@@ -226,6 +230,7 @@ describe('tether', () => {
       const run = await tether(args, { PORT: '1' });
       expect(run.code, args.join(' ')).toBe(2);
       expect(run.stderr).toContain(args[1]);
+      expect(run.stderr).toContain('Run `tether start --help` for its options.');
       expect(run.stderr).not.toContain('cannot listen');
       expect(run.stdout).toBe('');
     }

@@ -78,6 +78,30 @@ describe('diagnose()', () => {
     expect(report.suggestions.join('\n')).toMatch(/at capacity \(position 3/);
   });
 
+  it('nothing listening: the suggestions do not say the checks ran over a fallback that did not open', async () => {
+    // A free port, closed again: afterEach closes `server` (a second close just reports it).
+    server = createServer();
+    const closed = server;
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise((resolve) => closed.close(resolve));
+    const client = new TetherClient({
+      url: `ws://127.0.0.1:${port}/ws`,
+      WebSocket,
+      token: 't',
+      upgradeTimeoutMs: 500,
+      connectTimeoutMs: 500,
+    });
+    const report = await client.diagnose();
+    expect(report.transport).toBeUndefined();
+    expect(report.checks.sse).toMatchObject({ ok: false });
+    expect(report.checks.auth.detail).toBe('skipped: no connection opened');
+    const said = report.suggestions.join('\n');
+    expect(said).toMatch(/WebSocket upgrade failed/);
+    expect(said).toMatch(/SSE stream .* did not open/);
+    expect(said).not.toMatch(/ran over/);
+  });
+
   it('no answer to hello at all is a connect timeout, reported under auth', async () => {
     const gw = await scriptedGateway(() => {});
     const client = new TetherClient({ ...gw, WebSocket, token: 't', connectTimeoutMs: 300 });

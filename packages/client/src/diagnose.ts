@@ -117,16 +117,28 @@ async function openProbe(options: ResolvedOptions, timeoutMs: number, report: Di
       report.transport = 'websocket';
       return upgrade;
     }
-    suggestions.push(
-      `The WebSocket upgrade failed: check the /ws path, TLS (wss://), and proxies or firewalls that strip Upgrade headers.${fallback ? ' The client falls back to server-sent events; the checks after it ran over that.' : ''}`,
-    );
+    const failed =
+      'The WebSocket upgrade failed: check the /ws path, TLS (wss://), and proxies or firewalls that strip Upgrade headers.';
+    suggestions.push(failed);
     if (!fallback) return upgrade;
+    const at = suggestions.length - 1;
+    const probe = await openSse(options, timeoutMs, report);
+    // Only a fallback that opened carried the checks after it.
+    if (probe.ws)
+      suggestions[at] =
+        `${failed} The client falls back to server-sent events; the checks after it ran over that.`;
+    return probe;
   }
+  return openSse(options, timeoutMs, report);
+}
+
+/** The SSE fallback's probe: `sse` in the checks, and a suggestion when it did not open. */
+async function openSse(options: ResolvedOptions, timeoutMs: number, report: DiagnosticReport) {
   const probe = await Probe.open(options, 'sse', timeoutMs);
-  checks.sse = probe.upgrade;
+  report.checks.sse = probe.upgrade;
   if (probe.ws) report.transport = 'sse';
   else
-    suggestions.push(
+    report.suggestions.push(
       `The SSE stream (${options.sseUrl}) did not open: check the URL and proxies that buffer or block streamed responses.`,
     );
   return probe;

@@ -14,6 +14,12 @@ import { stdSerializers } from 'pino';
  * private keys.
  */
 const SECRET_KEY = /token|secret|passw(or)?d|api[-_]?keys?|authorization|cookie|private[-_]?key/i;
+/**
+ * Keys that name a time or a count about a credential, not the credential: `tokenExpiresAt`
+ * and `tokenIssuedAt` (what a 4002 or a 4005 close is diagnosed from), `tokensRevokedBefore`,
+ * `refreshInMs`. Hiding them hid nothing and left those closes unexplained.
+ */
+const ABOUT_A_SECRET = /(?:At|Before|After|Ms|Count)$|_(?:at|ms|count)$/;
 
 export const REDACTED = '[redacted]';
 
@@ -21,7 +27,7 @@ export const REDACTED = '[redacted]';
 const MAX_DEPTH = 10;
 
 export function isSecretKey(key: string): boolean {
-  return SECRET_KEY.test(key);
+  return SECRET_KEY.test(key) && !ABOUT_A_SECRET.test(key);
 }
 
 /**

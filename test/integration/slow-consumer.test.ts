@@ -10,7 +10,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { edgeBackpressureLimit } from '../../src/core/slow-consumers.ts';
 import { compareEventIds } from '../../src/shared/frames.ts';
-import { eventually, inBatches, settle } from '../support/events.ts';
+import { eventually, inBatches, settle, sleep } from '../support/events.ts';
 import { mintToken, publishHttp, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { pauseReading, resumeReading } from '../support/pause-reading.ts';
 import { endpoint, TRANSPORTS, type Transport } from '../support/sse-test-socket.ts';
@@ -140,5 +140,62 @@ describe.each(TRANSPORTS)('a replayed backlog over %s', (transport: Transport) =
     }
     expect(ids(client.events(backlog))).toEqual(published);
     expect(client.closed).toBeUndefined();
+  });
+});
+
+/** How often the gateway counted SLOW_CONSUMER (GET /metrics); the registry is the test process's. */
+async function slowConsumerCount(g: TestGateway): Promise<number> {
+  const metrics = await (await fetch(`${g.http}/metrics`)).text();
+  const match = /tether_errors_total\{code="SLOW_CONSUMER",category="connection"\} (\d+)/.exec(metrics);
+  return Number(match?.[1] ?? 0);
+}
+
+describe('a burst past the hard limit over sse', () => {
+  it('still ends the stream with the coded close, counted, and the stream resumes without loss', async () => {
+    // SSE streams see every write (no native fan-out): a burst that passes 4 × the limit
+    // between two walks of the watch must still end in `event: close` 4008, not a cut.
+    gw = await startTestGateway({ MAX_BACKPRESSURE_BYTES: '65536' });
+    const g = gw;
+    const url = endpoint(g, 'sse');
+    const slow = await subscriber(url, 'burst');
+    const conn = g.gateway.core.connections.get(slow.welcome.connectionId);
+    const before = await slowConsumerCount(g);
+    const pad = 'z'.repeat(60_000);
+    const published: string[] = [];
+    pauseReading(slow.client);
+    // Fill the client's and the kernel's buffers first, one event at a time, until the
+    // gateway still holds bytes a moment after the last one.
+    const holding = async () => {
+      await sleep(100);
+      return (conn?.socket?.getBufferedAmount() ?? 0) > 0;
+    };
+    for (let n = 0; n < 400 && !slow.client.closed && !(await holding()); n++)
+      published.push(await publishHttp(g.http, CHANNEL, { n, pad }));
+    expect(conn?.socket?.getBufferedAmount()).toBeGreaterThan(0);
+    expect(conn?.socket?.getBufferedAmount()).toBeLessThanOrEqual(65_536);
+    // Then a burst: 24 × 60 KB at once, far past 4 × 64 KiB within a turn or two.
+    published.push(
+      ...(await Promise.all(Array.from({ length: 24 }, (_, k) => publishHttp(g.http, CHANNEL, { k, pad })))),
+    );
+    published.sort(compareEventIds);
+    resumeReading(slow.client);
+    expect(await slow.client.waitClosed(10_000)).toEqual({ code: 4008, reason: 'SLOW_CONSUMER' });
+    expect(await slowConsumerCount(g)).toBe(before + 1);
+    const got = ids(slow.client.events(CHANNEL));
+    expect(got).toEqual(published.slice(0, got.length));
+
+    const resumed = await TestClient.session(url, {
+      token: slow.token,
+      resume: {
+        sessionId: slow.welcome.sessionId,
+        resumeToken: slow.welcome.resumeToken,
+        lastEventIds: { [CHANNEL]: got.at(-1) as string },
+      },
+    });
+    clients.push(resumed.client);
+    expect(resumed.welcome).toMatchObject({ resumed: true, recovered: true });
+    await resumed.client.waitForEvents(published.length - got.length, CHANNEL, 20_000);
+    await settle(resumed.client);
+    expect([...got, ...ids(resumed.client.events(CHANNEL))]).toEqual(published);
   });
 });

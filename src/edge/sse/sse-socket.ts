@@ -3,8 +3,11 @@
  * frames go down as SSE messages on an HTTP response that never ends while the connection
  * lives; the client's frames come up by POST (sse-endpoint.ts). It keeps the uWS rules the
  * core relies on (src/edge/edge-port.ts): `send` returns 1 sent, 0 buffered, 2 dropped (past
- * `maxBackpressure`, and the stream is cut, as `closeOnBackpressureLimit` does); the close
- * handler runs at once inside `end` and `close`; nothing is written after either.
+ * `maxBackpressure`); the close handler runs at once inside `end` and `close`; nothing is
+ * written after either. Where uWS cuts a WebSocket past `maxBackpressure` (1006, for its close
+ * frame would not fit), a stream ends with its close event, `SLOW_CONSUMER` (4008), after what
+ * it holds: every write is seen here, so a burst between two walks of the slow-consumer watch
+ * (src/core/slow-consumers.ts) is told why as any slow stream is.
  *
  * Backpressure: what `write` could not send now stays in the edge, and the frames after it
  * wait here until `onWritable`, so the bytes not yet taken are known (getBufferedAmount).
@@ -232,7 +235,10 @@ export class SseSocket implements EdgeSocket {
     const chunk = this.encode(text, shared);
     const bytes = typeof chunk === 'string' ? (shared?.bytes ?? Buffer.byteLength(chunk)) : chunk.length;
     if (this.getBufferedAmount() + bytes > this.maxBackpressure) {
-      this.close();
+      // Not queued. Unlike a WebSocket's close frame, the close event needs no room under a
+      // limit: the stream ends coded (4008, counted) after what it holds, never cut unsaid.
+      this.conn.close('SLOW_CONSUMER');
+      this.close(); // a no-op once that ended it; a cut when the connection was closing already
       return SEND_DROPPED;
     }
     this.lastWriteAt = Date.now();

@@ -151,14 +151,22 @@ export class SseStreams implements StreamRegistry {
     return this.topics.get(topic)?.size ?? 0;
   }
 
-  /** Deliver to every stream on `topic`; one past its backpressure limit is cut, never blocks the rest. */
+  /**
+   * Deliver to every stream on `topic`; one past MAX_BACKPRESSURE_BYTES is closed as a slow
+   * consumer (4008) as it is written to — a stream's writes are all seen here, unlike uWS's
+   * native fan-out, which the slow-consumer watch can only look at between turns — and never
+   * blocks the rest.
+   */
   publish(topic: string, message: string): void {
     const set = this.topics.get(topic);
     if (!set) return;
     const head = eventHead(message); // once, not once per stream
     const text = dataMessage(message, head && JSON.stringify({ [head.channel]: head.id }));
     const shared = { text, bytes: Buffer.byteLength(text) };
-    for (const socket of [...set]) socket.deliver(message, head, shared);
+    for (const socket of [...set]) {
+      socket.deliver(message, head, shared);
+      socket.conn.closeIfSlow();
+    }
   }
 
   get size(): number {

@@ -199,3 +199,28 @@ describe('a burst past the hard limit over sse', () => {
     expect([...got, ...ids(resumed.client.events(CHANNEL))]).toEqual(published);
   });
 });
+
+describe('a slow stream that posts after the gateway let it go', () => {
+  it('still reads the rest of its stream and learns 4008 SLOW_CONSUMER, not a lost connection', async () => {
+    // The SDK's SSE link (under SseTestSocket) keeps posting while it reads a backlog: its
+    // keep-alive, a ping, a publish. Once the gateway has closed the stream, such a POST is
+    // answered 404 SSE_CONNECTION_UNKNOWN — but the stream's close event is still on its way.
+    gw = await startTestGateway({ MAX_BACKPRESSURE_BYTES: String(MAX_BACKPRESSURE) });
+    const g = gw;
+    const url = endpoint(g, 'sse');
+    const slow = await subscriber(url, 'poster');
+    const published: string[] = [];
+    pauseReading(slow.client);
+    for (let n = 0; n < MAX_EVENTS && g.gateway.core.connections.has(slow.welcome.connectionId); n++)
+      published.push(await publishHttp(g.http, CHANNEL, { n, pad: PAD }));
+    expect(g.gateway.core.connections.has(slow.welcome.connectionId)).toBe(false);
+    slow.client.send({ type: 'ping', ts: Date.now() });
+    await sleep(500); // the POST's 404 has come back
+    resumeReading(slow.client);
+    expect(await slow.client.waitClosed(10_000)).toEqual({ code: 4008, reason: 'SLOW_CONSUMER' });
+    const got = ids(slow.client.events(CHANNEL));
+    // Everything it was sent before the close, not just what it had read when the POST came back.
+    expect(got).toEqual(published.slice(0, got.length));
+    expect(got.length).toBeGreaterThan(0);
+  });
+});

@@ -53,6 +53,10 @@ export class SseSocket implements WebSocketLike {
   private connection: string | undefined;
   /** The gateway's limit on a POST's body, from the `open` event. */
   private maxPostBytes = DEFAULT_MAX_POST_BYTES;
+  /** How long the gateway waits for a POST before dropping the stream, from the `open` event. */
+  private idleTimeoutMs = DEFAULT_IDLE_TIMEOUT_MS;
+  /** Set while a stream the gateway has ended is read to its end (closeSentDown). */
+  private giveUp: ReturnType<typeof setTimeout> | undefined;
   /** Checks that the stream has POSTed within `keepAliveAfterMs` of the gateway's idle timeout. */
   private keepAlive: ReturnType<typeof setInterval> | undefined;
   private postedAt = 0;
@@ -136,7 +140,8 @@ export class SseSocket implements WebSocketLike {
       this.connection = open.connection;
       if (open.maxPostBytes !== undefined) this.maxPostBytes = open.maxPostBytes;
       this.readyState = OPEN;
-      this.keepHeard(open.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS);
+      this.idleTimeoutMs = open.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+      this.keepHeard(this.idleTimeoutMs);
       this.onopen?.({});
     } else if (event === 'close') {
       this.closedWith = JSON.parse(data) as { code: number; reason: string };
@@ -173,7 +178,7 @@ export class SseSocket implements WebSocketLike {
         signal: this.posts.signal,
       });
       // A refused POST (the stream is gone): what was sent is lost, so is this stream.
-      if (!response.ok && response.status !== 413) await this.refused(response, 'POST');
+      if (!response.ok && response.status !== 413) await this.refused(response, 'POST', this.closeSentDown());
     } catch (error) {
       this.finish(ABNORMAL_CLOSURE, String(error));
     } finally {
@@ -188,20 +193,42 @@ export class SseSocket implements WebSocketLike {
    * body names one that retrying cannot cure (ORIGIN_NOT_ALLOWED: the browser would only see a
    * WebSocket upgrade fail, but fetch reads the 403), else as a lost connection, which resumes.
    */
-  private async refused(response: Response, what: string): Promise<void> {
+  private async refused(response: Response, what: string, onUnknown?: () => void): Promise<void> {
     const code = await response
       .json()
       .then((body: { error?: unknown }) => body?.error)
       .catch(() => undefined);
     if (typeof code === 'string' && isErrorCode(code) && !errorSpec(code).retryable)
       this.finish(errorSpec(code).closeCode ?? POLICY_VIOLATION, code);
+    else if (code === 'SSE_CONNECTION_UNKNOWN' && onUnknown) onUnknown();
     else this.finish(ABNORMAL_CLOSURE, `${what}: HTTP ${response.status}`);
+  }
+
+  /**
+   * A POST found no stream (404 SSE_CONNECTION_UNKNOWN) while this one is still being read: the
+   * gateway has ended it — a slow consumer (4008), a restart, a takeover — and what it wrote
+   * before, its close event last, is still on its way down, behind a backlog on a slow link.
+   * Dropping the stream now would throw that away and report a lost connection instead of the
+   * gateway's code. So nothing more is POSTed (as a closing WebSocket sends nothing), the
+   * stream is read to its end, and it is given up (1006) only if it has not ended within the
+   * gateway's own idle timeout; a dead line is still found by the client's heartbeat first.
+   */
+  private closeSentDown(): (() => void) | undefined {
+    if (this.readyState !== OPEN) return undefined;
+    return () => {
+      if (this.readyState !== OPEN) return;
+      this.readyState = CLOSING;
+      clearInterval(this.keepAlive);
+      this.outgoing = [];
+      this.giveUp = setTimeout(() => this.finish(ABNORMAL_CLOSURE, 'POST: HTTP 404'), this.idleTimeoutMs);
+    };
   }
 
   private finish(code: number, reason: string): void {
     if (this.readyState === CLOSED) return;
     this.readyState = CLOSED;
     clearInterval(this.keepAlive);
+    clearTimeout(this.giveUp);
     this.outgoing = [];
     this.stream.abort();
     this.onclose?.({ code, reason });

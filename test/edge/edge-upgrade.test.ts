@@ -87,6 +87,39 @@ describe.each(testedEdges())('upgrades on the %s edge', (impl) => {
     expect(status).toBe(404);
   });
 
+  it('selects one subprotocol, the first offered, when the handler passes the header on', async () => {
+    // As the gateway's upgrade does (src/edge/ws-endpoint.ts): the header, as it came. A
+    // handshake answer naming several (`a, b`) is one no client accepts (RFC 6455 §4.1):
+    // a browser offering two subprotocols could not connect at all.
+    served = await serve(impl, (app) =>
+      app.ws('/ws', {
+        upgrade: (res, req, context) =>
+          res.upgrade(
+            {},
+            req.getHeader('sec-websocket-key'),
+            req.getHeader('sec-websocket-protocol'),
+            req.getHeader('sec-websocket-extensions'),
+            context,
+          ),
+      }),
+    );
+    for (const [offered, chosen] of [
+      [['chat.v2', 'chat.v1'], 'chat.v2'],
+      [['only'], 'only'],
+      [[], ''],
+    ] as const) {
+      const opened = await new Promise<string>((resolve, reject) => {
+        const client = new WebSocket(`${served?.base}/ws`, [...offered]);
+        client.on('open', () => {
+          resolve(client.protocol);
+          client.close();
+        });
+        client.on('error', reject);
+      });
+      expect(opened).toBe(chosen);
+    }
+  });
+
   it('gives a WebSocket peer’s address in canonical form on a dual-stack listener', async () => {
     const peers: string[] = [];
     served = await serve(impl, (app) => app.ws('/ws', { open: (ws) => peers.push(remoteAddress(ws)) }), '::');

@@ -61,10 +61,15 @@ export class WsRoute<UserData> implements SocketRoute<UserData> {
     this.sockets.delete(ws);
   }
 
-  /** Complete the handshake (ws answers 400 itself to a malformed one) and open the socket. */
+  /**
+   * Complete the handshake (ws answers 400 itself to a malformed one) and open the socket.
+   * `protocol` is what the upgrade handler passed, often the request's whole
+   * `Sec-WebSocket-Protocol` list: one is chosen from it, as uWS does (firstProtocol).
+   */
   accept(req: IncomingMessage, socket: Duplex, head: Buffer, userData: UserData, protocol: string): void {
     if (socket.destroyed) return;
-    if (protocol) this.protocols.set(req, protocol);
+    const chosen = firstProtocol(protocol);
+    if (chosen) this.protocols.set(req, chosen);
     this.server.handleUpgrade(req, socket, head, (raw) => this.open(raw, socket as Socket, userData));
   }
 
@@ -159,4 +164,14 @@ function onClose(this: WsSocket, code: number, reason: Buffer): void {
 /** Any other failure of the socket: the close handler gets 1006 and why, as from uWS. */
 function onError(this: WsSocket, error: Error): void {
   (this as Tagged)[EDGE].closed(1006, Buffer.from(error.message));
+}
+
+/**
+ * The subprotocol answered for `protocol` as uWS answers it: the first of a comma-separated
+ * list. The handshake answer names one protocol the client offered (RFC 6455 §4.2.2); a list
+ * (`a, b`) fails every client's handshake, so a client offering two could not connect.
+ */
+export function firstProtocol(protocol: string): string {
+  const comma = protocol.indexOf(',');
+  return (comma < 0 ? protocol : protocol.slice(0, comma)).trim();
 }

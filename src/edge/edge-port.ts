@@ -46,6 +46,8 @@ export interface WebSocket<UserData> {
 export interface HttpRequest {
   /** The header's value, '' when absent; `lowerCaseKey` MUST be lower case. */
   getHeader(lowerCaseKey: string): string;
+  /** Every header as it came, duplicates included, each name in lower case. */
+  forEach(cb: (lowerCaseKey: string, value: string) => void): void;
   /** The `index`th `:parameter` of the route pattern. */
   getParameter(index: number): string | undefined;
   /** The path, without the query string. */

@@ -75,23 +75,58 @@ function tagResponses(app: App): void {
       if (method === 'get') {
         routes.add('head', pattern, true);
         head(pattern, (res, req) => {
-          tag(res, req, app, true);
-          handler(res, req);
+          if (tag(res, req, app, true)) handler(res, req);
         });
       }
       return register(pattern, (res, req) => {
-        tag(res, req, app, method === 'any' && req.getMethod() === 'head');
-        handler(res, req);
+        if (tag(res, req, app, method === 'any' && req.getMethod() === 'head')) handler(res, req);
       });
     };
   }
 }
 
-function tag(res: HttpResponse, req: HttpRequest, app: App, headOnly: boolean): void {
+/**
+ * false: the request's body framing is ambiguous (`framingProblem`): the connection is cut
+ * without an answer, and its route must not run.
+ */
+function tag(res: HttpResponse, req: HttpRequest, app: App, headOnly: boolean): boolean {
   res.app = app;
   res.headOnly = headOnly;
   const length = req.getHeader('content-length');
-  if (req.getHeader('transfer-encoding') !== '' || (length !== '' && length !== '0')) watchBodyEnd(res);
+  const encoding = req.getHeader('transfer-encoding');
+  if (encoding === '' && length === '') return true;
+  if (framingProblem(req)) {
+    // Not a 400 and then the close: uWS 20.30 goes on to parse and run the requests that came
+    // behind this one in the same read — the smuggled one — even after `end(body, true)`, and
+    // `close()` drops what was written before it. So, as uWS itself answers a request with both
+    // Content-Length and Transfer-Encoding: the connection cut, nothing behind it read.
+    res.close();
+    return false;
+  }
+  if (encoding !== '' || length !== '0') watchBodyEnd(res);
+  return true;
+}
+
+/**
+ * What makes a request's body framing ambiguous (RFC 9112 §6.3): `Content-Length` given twice
+ * with different values, or `Transfer-Encoding` given twice. uWS 20.30 reads the first of each
+ * and goes on, where a proxy in front may read the last: the bytes one takes for this request's
+ * body the other takes for a request of its own, which reaches the gateway without passing the
+ * proxy's checks (request smuggling). Node's parser (the portable edge) refuses both with a 400
+ * before any route sees them.
+ */
+function framingProblem(req: HttpRequest): string | undefined {
+  let length: string | undefined;
+  let encodings = 0;
+  let problem: string | undefined;
+  req.forEach((name, value) => {
+    if (name === 'transfer-encoding' && ++encodings > 1) problem ??= 'Transfer-Encoding given more than once';
+    if (name !== 'content-length') return;
+    if (length !== undefined && value !== length)
+      problem ??= 'Content-Length given more than once, with different values';
+    length = value;
+  });
+  return problem;
 }
 
 /**

@@ -27,6 +27,11 @@ export class NodeRequest implements HttpRequest {
     return value === undefined ? '' : Array.isArray(value) ? value.join(', ') : value;
   }
 
+  forEach(cb: (lowerCaseKey: string, value: string) => void): void {
+    const raw = this.raw.rawHeaders;
+    for (let i = 0; i + 1 < raw.length; i += 2) cb((raw[i] as string).toLowerCase(), raw[i + 1] as string);
+  }
+
   getParameter(index: number): string | undefined {
     return this.params[index];
   }

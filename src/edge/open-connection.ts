@@ -48,6 +48,8 @@ export function startConnection(
   socket: EdgeSocket,
 ): void {
   conn.socket = socket;
+  // Before the actor starts: its first transition looks the trace up by the connection's ID.
+  core.telemetry.socketOpened(conn.id, conn.trace);
   // The timeouts and error budget come with the machine (src/core/connection-runtime.ts).
   conn.actor = createActor({ connectionId: conn.id, correlationId: conn.correlationId });
   core.supervisor.supervise(conn.actor);

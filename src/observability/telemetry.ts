@@ -34,8 +34,17 @@ export class GatewayTelemetry implements Telemetry {
   connectionTrace(info: ConnectionTraceInfo, correlationId: string): ConnectionTrace {
     const trace = connectionTrace(info, correlationId, this.clientContext, this.tracing);
     this.observed.set(trace, trace);
-    if (this.tracing) this.traces.set(info.connectionId, trace);
     return trace;
+  }
+
+  /**
+   * Kept by ID from the open, not from the upgrade: only a socket that opened is forgotten (on
+   * its close), so one kept earlier for an upgrade the edge then refused stayed for good — a
+   * map growing with every malformed handshake anyone sent.
+   */
+  socketOpened(connectionId: string, trace: ConnectionTrace): void {
+    const observed = this.observed.get(trace);
+    if (this.tracing && observed) this.traces.set(connectionId, observed);
   }
 
   /** The trace of an open socket (undefined when not tracing or once it closed). */

@@ -55,8 +55,14 @@ export interface ConnectionLogger {
 }
 
 export interface Telemetry {
-  /** The trace of a socket that was just upgraded (a shared no-op when tracing is off). */
+  /**
+   * The trace of a connection whose socket is being upgraded (a shared no-op when tracing is
+   * off). Nothing keeps it until `socketOpened`: an upgrade the edge refuses after the handler
+   * made its connection (a malformed handshake on the portable edge) leaves nothing behind.
+   */
   connectionTrace(info: ConnectionTraceInfo, correlationId: string): ConnectionTrace;
+  /** The connection's socket opened: its trace is found by its ID until the socket closes. */
+  socketOpened(connectionId: string, trace: ConnectionTrace): void;
   /**
    * A logger for one connection's lines: its IDs on each, and its trace's IDs when
    * no span is active. Built per use (connections log lifecycle, not traffic).

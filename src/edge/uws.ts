@@ -45,6 +45,8 @@ const edgeOfApp = new WeakMap<App, Edge>();
 /** Each app's routes by method (`allowedMethods`). */
 const routesOfApp = new WeakMap<App, Router<true>>();
 const running = new Map<string, EdgeInfo>();
+/** The method WebSocket routes are kept under in an app's routes (never an HTTP method). */
+const WEBSOCKET = 'websocket upgrade';
 /** Apps whose listening socket was closed (a drain): their replies close the connection. */
 const stoppedListening = new WeakSet<App>();
 
@@ -68,6 +70,11 @@ function tagResponses(app: App): void {
   const head = app.head.bind(app);
   const routes = new Router<true>();
   routesOfApp.set(app, routes);
+  const ws = app.ws.bind(app);
+  app.ws = (pattern, behavior) => {
+    routes.add(WEBSOCKET, pattern, true);
+    return ws(pattern, behavior);
+  };
   for (const method of ['get', 'post', 'options', 'any'] as const) {
     const register = app[method].bind(app);
     app[method] = (pattern, handler) => {
@@ -153,6 +160,11 @@ export function allowedMethods(app: App, path: string): string[] {
   return ['get', 'head', 'post', 'options']
     .filter((method) => routes?.match(method, path))
     .map((method) => method.toUpperCase());
+}
+
+/** Whether a WebSocket route of `app` serves `path` (a request there that reached the HTTP routes is no upgrade). */
+export function isWebSocketPath(app: App, path: string): boolean {
+  return routesOfApp.get(app)?.match(WEBSOCKET, path) !== undefined;
 }
 
 /** Which edge `app` runs on. */
@@ -361,6 +373,7 @@ const STATUS_TEXT: Record<number, string> = {
   403: 'Forbidden',
   404: 'Not Found',
   413: 'Payload Too Large',
+  426: 'Upgrade Required',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable',

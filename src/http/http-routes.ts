@@ -19,6 +19,7 @@ import {
   type HttpRequest,
   type HttpResponse,
   httpRemoteAddress,
+  isWebSocketPath,
   readTextBody,
   replyJson,
   trackAbort,
@@ -135,6 +136,10 @@ export function mountHttpRoutes(app: App, core: GatewayCore, options: HttpRouteO
     const method = req.getMethod().toUpperCase();
     const path = req.getUrl();
     const correlationId = requestCorrelationId(req);
+    if (isWebSocketPath(app, path)) {
+      webSocketWithoutUpgrade(res, method, path, correlationId);
+      return;
+    }
     const allowed = allowedMethods(app, path);
     if (allowed.length === 0) {
       replyJson(
@@ -148,6 +153,30 @@ export function mountHttpRoutes(app: App, core: GatewayCore, options: HttpRouteO
     replyJson(res, 405, errorBody({ error: 'METHOD_NOT_ALLOWED', message }, correlationId), {
       allow: allowed.join(', '),
     });
+  });
+}
+
+/**
+ * A request for the WebSocket endpoint that the edge did not take as an upgrade: no
+ * `Upgrade: websocket` (a proxy that strips it, a plain GET), or, on uWS, a `Sec-WebSocket-Key`
+ * that is not 24 characters. 426 (RFC 9110 §15.5.22) says what is missing, where a 404 said
+ * there was no such route; another method is 405. Not an error code of the registry: the SDK
+ * takes the refusal as the network error it is to a browser, and falls back to SSE.
+ */
+function webSocketWithoutUpgrade(
+  res: HttpResponse,
+  method: string,
+  path: string,
+  correlationId: string,
+): void {
+  if (method !== 'GET' && method !== 'HEAD') {
+    const message = `${method} is not allowed on ${path}: GET, as a WebSocket upgrade`;
+    replyJson(res, 405, errorBody({ error: 'METHOD_NOT_ALLOWED', message }, correlationId), { allow: 'GET' });
+    return;
+  }
+  const message = `${path} is the WebSocket endpoint: the request must be a WebSocket upgrade (Upgrade: websocket, Connection: Upgrade, Sec-WebSocket-Key: 16 random bytes in base64, Sec-WebSocket-Version: 13). A proxy that drops the upgrade headers makes this answer too; the SSE fallback (GET /sse) needs no upgrade.`;
+  replyJson(res, 426, errorBody({ error: 'UPGRADE_REQUIRED', message }, correlationId), {
+    upgrade: 'websocket',
   });
 }
 

@@ -86,6 +86,28 @@ describe('a method no route takes', () => {
   );
 });
 
+describe('the WebSocket endpoint asked without an upgrade', () => {
+  // A proxy that strips Upgrade (what the SSE fallback is for) makes such a request: the answer
+  // must say what is missing, not that the gateway has no such route.
+  it.each(['GET', 'HEAD'])('%s /ws is 426 Upgrade Required, naming the upgrade it needs', async (method) => {
+    const answer = await call(method, '/ws');
+    expect(answer.status).toBe(426);
+    expect(answer.headers.upgrade).toBe('websocket');
+    if (method === 'GET')
+      expect(JSON.parse(answer.body)).toMatchObject({
+        error: 'UPGRADE_REQUIRED',
+        message: expect.stringMatching(/WebSocket upgrade/),
+      });
+  });
+
+  it('another method on /ws is 405 with Allow: GET', async () => {
+    const answer = await call('POST', '/ws');
+    expect(answer.status).toBe(405);
+    expect(answer.headers.allow).toBe('GET');
+    expect(JSON.parse(answer.body)).toMatchObject({ error: 'METHOD_NOT_ALLOWED' });
+  });
+});
+
 describe('HEAD', () => {
   it.each([
     ['/livez', undefined],

@@ -13,6 +13,11 @@ import type { HttpRequest, HttpResponse, RecognizedString, UpgradeContext } from
  * does the same (headers: `headersTimeout` in ws-app.ts; a body: `onData` below).
  */
 export const HTTP_IDLE_TIMEOUT_MS = 10_000;
+/**
+ * How much of a body must come for uWS to restart its timeout: its HTTP_RECEIVE_THROUGHPUT_BYTES
+ * (16 KiB/s) over the 10 s. A body slower than that is cut, however steadily it trickles.
+ */
+export const HTTP_BODY_BYTES_PER_TIMEOUT = 16 * 1024 * (HTTP_IDLE_TIMEOUT_MS / 1000);
 
 export class NodeRequest implements HttpRequest {
   constructor(
@@ -163,21 +168,26 @@ export class NodeResponse implements HttpResponse {
 
   onData(handler: (chunk: ArrayBuffer, isLast: boolean) => void): HttpResponse {
     this.usable();
-    // Each chunk restarts the clock; a body that stops coming is cut (its onAborted runs). A
-    // timer of its own, not the socket's timeout (`req.setTimeout`): node:http keeps its
-    // keep-alive timeout there, set when a response ends, and a body that ends after its
-    // response (a 401 or 413 answered before the body was read) would clear it, leaving the
+    // As uWS: the clock restarts each time another HTTP_BODY_BYTES_PER_TIMEOUT came, so a body
+    // that stops coming, or comes slower than 16 KiB/s (a byte every few seconds would otherwise
+    // hold the connection for good: no credential guards POST /sse/frames), is cut and its
+    // onAborted runs. A timer of its own, not the socket's timeout (`req.setTimeout`): node:http
+    // keeps its keep-alive timeout there, set when a response ends, and a body that ends after
+    // its response (a 401 or 413 answered before the body was read) would clear it, leaving the
     // idle connection open for good.
     let idle: NodeJS.Timeout | undefined;
+    let sinceRestart = 0;
     const stopClock = () => clearTimeout(idle);
     const restartClock = () => {
       stopClock();
+      sinceRestart = 0;
       idle = setTimeout(() => this.req.socket.destroy(), HTTP_IDLE_TIMEOUT_MS);
       idle.unref();
     };
     restartClock();
     this.req.on('data', (chunk: Buffer) => {
-      restartClock();
+      sinceRestart += chunk.byteLength;
+      if (sinceRestart >= HTTP_BODY_BYTES_PER_TIMEOUT) restartClock();
       handler(arrayBufferOf(chunk), false);
     });
     this.req.on('end', () => {

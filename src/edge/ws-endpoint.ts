@@ -41,6 +41,13 @@ export function mountWebSocket(
   const origins = new AllowedOrigins(config.allowedOrigins);
   const upgrade: UpgradeHandler = (res, req, context) => {
     // Headers MUST be copied synchronously: req is stack-allocated.
+    if (req.getHeader('upgrade').toLowerCase() !== 'websocket') {
+      // uWS 20.30 upgrades on a Sec-WebSocket-Key alone; the portable edge (and RFC 6455 §4.2.1)
+      // wants `Upgrade: websocket`, and answers the request without it from the HTTP routes.
+      const body = { error: 'UPGRADE_REQUIRED', message: upgradeRequired(WS_PATH) };
+      reply(res, 426, JSON.stringify(body), 'application/json', { upgrade: 'websocket' });
+      return;
+    }
     const peer = httpRemoteAddress(res);
     const origin = req.getHeader('origin');
     if (!origins.allows(origin)) {
@@ -94,6 +101,11 @@ export function mountWebSocket(
     drain: (ws) => ws.getUserData().conn.onDrain(),
     close: (ws, code, message) => ws.getUserData().conn.onClose(code, edgeCloseReason(message)),
   });
+}
+
+/** Why a request for the WebSocket endpoint at `path` that is no upgrade is answered 426 UPGRADE_REQUIRED. */
+export function upgradeRequired(path: string): string {
+  return `${path} is the WebSocket endpoint: the request must be a WebSocket upgrade (Upgrade: websocket, Connection: Upgrade, Sec-WebSocket-Key: 16 random bytes in base64, Sec-WebSocket-Version: 13). A proxy that drops the upgrade headers makes this answer too; the SSE fallback (GET /sse) needs no upgrade.`;
 }
 
 /**

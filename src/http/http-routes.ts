@@ -24,6 +24,7 @@ import {
   replyJson,
   trackAbort,
 } from '../edge/uws.ts';
+import { upgradeRequired } from '../edge/ws-endpoint.ts';
 import { forwardedClient, type TrustedProxies } from '../limits/client-address.ts';
 import {
   type Answer,
@@ -174,7 +175,7 @@ function webSocketWithoutUpgrade(
     replyJson(res, 405, errorBody({ error: 'METHOD_NOT_ALLOWED', message }, correlationId), { allow: 'GET' });
     return;
   }
-  const message = `${path} is the WebSocket endpoint: the request must be a WebSocket upgrade (Upgrade: websocket, Connection: Upgrade, Sec-WebSocket-Key: 16 random bytes in base64, Sec-WebSocket-Version: 13). A proxy that drops the upgrade headers makes this answer too; the SSE fallback (GET /sse) needs no upgrade.`;
+  const message = upgradeRequired(path);
   replyJson(res, 426, errorBody({ error: 'UPGRADE_REQUIRED', message }, correlationId), {
     upgrade: 'websocket',
   });

@@ -6,6 +6,7 @@
  * method a path is not served with is 405 with `Allow` (§15.5.6), not 404.
  */
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, TEST_ADMIN_KEY, TEST_API_KEY, type TestGateway } from '../support/gateway.ts';
 
@@ -98,6 +99,28 @@ describe('the WebSocket endpoint asked without an upgrade', () => {
         error: 'UPGRADE_REQUIRED',
         message: expect.stringMatching(/WebSocket upgrade/),
       });
+  });
+
+  it('GET /ws with a Sec-WebSocket-Key but no Upgrade header is 426 too, on both edges', async () => {
+    // uWS 20.30 would upgrade it on the key alone, where the portable edge wants the header.
+    const answer = await new Promise<string>((resolve) => {
+      let text = '';
+      const socket = connect(Number(new URL(gw.http).port), '127.0.0.1', () =>
+        socket.write(
+          'GET /ws HTTP/1.1\r\nHost: x\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+        ),
+      );
+      socket.on('data', (chunk) => {
+        text += chunk;
+        if (text.includes('}')) socket.end();
+      });
+      socket.on('error', () => {});
+      socket.on('close', () => resolve(text));
+      setTimeout(() => socket.destroy(), 3000);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 426 /);
+    expect(answer).toMatch(/^upgrade: websocket\r$/im);
+    expect(answer).toContain('"error":"UPGRADE_REQUIRED"');
   });
 
   it('another method on /ws is 405 with Allow: GET', async () => {

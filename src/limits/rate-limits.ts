@@ -35,8 +35,21 @@ const CLAIM_LEASE = `redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
   redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
   redis.call('PEXPIREAT', KEYS[1], ARGV[3]) return 0`;
 
+/**
+ * KEYS[1]: a concurrent-slot set; ARGV: now, the leases' new end (ms), then this process's
+ * members in it. Renews the members (those still in the set: one a claim found lapsed is
+ * not put back), then takes out the leases that ended — a crashed process's connections,
+ * which a live process renewing the set would otherwise keep in it for as long as one of its
+ * own connections of that user or address stays — and renews the set.
+ */
+const RENEW_LEASES = `for i = 3, #ARGV do redis.call('ZADD', KEYS[1], 'XX', ARGV[2], ARGV[i]) end
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+  if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('PEXPIREAT', KEYS[1], ARGV[2]) end
+  return 0`;
+
 type LeaseRedis = RedisConnection & {
   tetherClaimLease(key: string, member: string, now: number, endsAt: number, max: number): Promise<number>;
+  tetherRenewLeases(key: string, now: number, endsAt: number, ...members: string[]): Promise<number>;
 };
 
 type Scope = 'ip' | 'user';
@@ -93,7 +106,10 @@ export class RateLimits {
       ip: new RateLimiterMemory({ points: config.connectPerIp, duration: config.windowS }),
       user: new RateLimiterMemory({ points: config.connectPerUser, duration: config.windowS }),
     };
-    defineScripts(redis, { tetherClaimLease: new LuaScript(CLAIM_LEASE, 1) });
+    defineScripts(redis, {
+      tetherClaimLease: new LuaScript(CLAIM_LEASE, 1),
+      tetherRenewLeases: new LuaScript(RENEW_LEASES, 1),
+    });
     this.redis = redis as LeaseRedis;
   }
 
@@ -170,19 +186,24 @@ export class RateLimits {
     this.redis.zrem(this.slotKey(scope, id), member).catch(() => {});
   }
 
-  /** Keep live connections' slots, and their sets, from expiring (called from the session lease loop). */
+  /**
+   * Keep live connections' slots, and their sets, from expiring, and take out of those sets
+   * the slots whose lease ended (called from the session lease loop): one script call per set.
+   */
   async refreshSlots(slots: Iterable<{ scope: Scope; id: string; member: string }>): Promise<void> {
-    const expiresAt = Date.now() + 2 * this.leaseMs;
-    // Single commands (one write per turn all the same), not one pipeline: the sets are in many cluster slots.
-    const refreshes: Promise<unknown>[] = [];
+    const now = Date.now();
+    const expiresAt = now + 2 * this.leaseMs;
+    const bySet = new Map<string, string[]>();
     for (const slot of slots) {
       const key = this.slotKey(slot.scope, slot.id);
-      refreshes.push(
-        this.redis.zadd(key, 'XX', expiresAt, slot.member),
-        this.redis.pexpireat(key, expiresAt),
-      );
+      const members = bySet.get(key);
+      if (members) members.push(slot.member);
+      else bySet.set(key, [slot.member]);
     }
-    await Promise.all(refreshes);
+    // Single calls (one write per turn all the same), not one pipeline: the sets are in many cluster slots.
+    await Promise.all(
+      [...bySet].map(([key, members]) => this.redis.tetherRenewLeases(key, now, expiresAt, ...members)),
+    );
   }
 
   /** A coded error reached a client: a hit on the limit it names, if it names one. */

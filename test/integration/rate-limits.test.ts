@@ -369,6 +369,38 @@ describe('across gateway processes', () => {
     PROCESS_TEST_TIMEOUT_MS,
   );
 
+  it(
+    "a SIGKILLed process's slots leave the sets a live process keeps alive: only live connections stay members",
+    async () => {
+      const limits = { MAX_CONNECTIONS_PER_USER: '10', SESSION_LEASE_MS: '1000' };
+      const env = processEnv(limits);
+      const crashing = await spawnGateway(env);
+      processes.push(crashing);
+      const live = await startTestGateway({ ...limits, REDIS_PREFIX: env.REDIS_PREFIX as string });
+      gateways.push(live);
+      for (let i = 0; i < 3; i++) expect((await attempt(crashing.url, 'survivor')).welcomed).toBe(true);
+      expect((await attempt(live.url, 'survivor')).welcomed).toBe(true);
+      const redis = connectTestRedis();
+      try {
+        const sets = [`${live.prefix}:{cc:user:survivor}`, `${live.prefix}:{cc:ip:127.0.0.1}`];
+        for (const key of sets) expect(await redis.zcard(key)).toBe(4);
+        await crashing.kill('SIGKILL');
+        // Its slots' leases end 2 × SESSION_LEASE_MS after their last renewal; the live
+        // process renews the sets (and their TTL) every SESSION_LEASE_MS meanwhile, so a
+        // set whose lapsed members were never taken out would keep them for as long as
+        // one connection of that user (or address) stays — members of dead connections.
+        await eventually(
+          async () => (await Promise.all(sets.map((key) => redis.zcard(key)))).every((n) => n === 1),
+          "only the live connection's slot in each set",
+          8000,
+        );
+      } finally {
+        redis.disconnect();
+      }
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+
   it('AUTH_FAILURES_PER_IP is one budget for both gateways: of 30 bad hellos split between them, 3 hear AUTH_INVALID_TOKEN', async () => {
     const [a, b] = await pair({ AUTH_FAILURES_PER_IP: '3', AUTH_FAILURE_WINDOW_S: '60' });
     const outcomes = await badHellos(Array.from({ length: 30 }, (_, i) => (i % 2 ? a : b).url));

@@ -5,13 +5,12 @@
  * the error frame, then the stream's close code (docs/protocol.md §1.1).
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ErrorFrame, WelcomeFrame } from '../../src/shared/frames.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closedWith, controlSessions, resumeOf } from '../support/control-sessions.ts';
 import { publishMany, settle, sleep } from '../support/events.ts';
 import { mintToken } from '../support/gateway.ts';
 import { call, type GatewayPair, spawnPair } from '../support/gateway-pair.ts';
-import { type GatewayProcess, PROCESS_TEST_TIMEOUT_MS } from '../support/gateway-process.ts';
-import { TestClient } from '../support/ws-client.ts';
+import { PROCESS_TEST_TIMEOUT_MS } from '../support/gateway-process.ts';
 
 let pair: GatewayPair;
 beforeAll(async () => {
@@ -19,48 +18,9 @@ beforeAll(async () => {
 }, PROCESS_TEST_TIMEOUT_MS);
 afterAll(() => Promise.all([pair?.a.kill(), pair?.b.kill()]));
 
-const clients: TestClient[] = [];
-afterEach(() => {
-  for (const client of clients.splice(0)) client.drop();
-});
+const { hello, session } = controlSessions((gw) => gw.sseUrl);
 
 const newUser = () => `sse-${randomUUID().slice(0, 8)}`;
-
-/** An SSE session's first answer to its hello: welcome, or the error that refused it. */
-async function hello(gw: Pick<GatewayProcess, 'sseUrl'>, frame: Record<string, unknown>) {
-  const client = await TestClient.connect(gw.sseUrl);
-  clients.push(client);
-  client.send({ type: 'hello', ...frame });
-  const first = await client.next(
-    (f) => f.type === 'welcome' || (f.type === 'error' && f.code !== 'RESUME_EXPIRED'),
-  );
-  return {
-    client,
-    welcome: first.type === 'welcome' ? first : undefined,
-    error: first.type === 'error' ? first : undefined,
-  };
-}
-
-async function session(
-  gw: Pick<GatewayProcess, 'sseUrl'>,
-  sub: string,
-  claims: { channels?: string[] } = {},
-) {
-  const { client, welcome } = await hello(gw, { token: await mintToken({ sub, ...claims }) });
-  if (!welcome) throw new Error('no welcome');
-  return { client, welcome };
-}
-
-const resumeOf = (welcome: WelcomeFrame) => ({
-  sessionId: welcome.sessionId,
-  resumeToken: welcome.resumeToken,
-});
-
-async function closedWith(client: TestClient, code: string, closeCode: number): Promise<ErrorFrame> {
-  const error = (await client.next((f) => f.type === 'error' && f.code === code)) as ErrorFrame;
-  expect((await client.waitClosed()).code).toBe(closeCode);
-  return error;
-}
 
 describe('control orders on SSE sessions held by the other process', () => {
   it('a resumable disconnect ends the stream with 4010; the resume over SSE elsewhere loses nothing', async () => {

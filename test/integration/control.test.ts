@@ -6,8 +6,9 @@
  * checked at hello, on resume and on live sessions, and audited in the log.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ErrorFrame, SubscribedFrame, WelcomeFrame } from '../../src/shared/frames.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SubscribedFrame } from '../../src/shared/frames.ts';
+import { closedWith, controlSessions, resumeOf } from '../support/control-sessions.ts';
 import { eventually, publishMany, settle, sleep } from '../support/events.ts';
 import { mintToken, startTestGateway } from '../support/gateway.ts';
 import { ADMIN_KEY, BACKEND_KEY, call, type GatewayPair, spawnPair } from '../support/gateway-pair.ts';
@@ -20,45 +21,10 @@ beforeAll(async () => {
 }, PROCESS_TEST_TIMEOUT_MS);
 afterAll(() => Promise.all([pair?.a.kill(), pair?.b.kill()]));
 
-const clients: TestClient[] = [];
-afterEach(() => {
-  for (const client of clients.splice(0)) client.drop();
-});
+const { hello, session, track } = controlSessions((gw) => gw.url);
 
 const newUser = () => `user-${randomUUID().slice(0, 8)}`;
 
-async function hello(gw: Pick<GatewayProcess, 'url'>, frame: Record<string, unknown>) {
-  const client = await TestClient.connect(gw.url);
-  clients.push(client);
-  client.send({ type: 'hello', ...frame });
-  const first = await client.next(
-    (f) => f.type === 'welcome' || (f.type === 'error' && f.code !== 'RESUME_EXPIRED'),
-  );
-  return {
-    client,
-    welcome: first.type === 'welcome' ? first : undefined,
-    error: first.type === 'error' ? first : undefined,
-  };
-}
-
-async function session(gw: Pick<GatewayProcess, 'url'>, sub: string, claims: { channels?: string[] } = {}) {
-  const { client, welcome } = await hello(gw, {
-    token: await mintToken({ sub, ...claims }),
-    client: { name: sub },
-  });
-  if (!welcome) throw new Error('no welcome');
-  return { client, welcome };
-}
-
-const resumeOf = (welcome: WelcomeFrame) => ({
-  sessionId: welcome.sessionId,
-  resumeToken: welcome.resumeToken,
-});
-const closedWith = async (client: TestClient, code: string, closeCode: number) => {
-  const error = (await client.next((f) => f.type === 'error' && f.code === code)) as ErrorFrame;
-  expect((await client.waitClosed()).code).toBe(closeCode);
-  return error;
-};
 const audited = (gw: GatewayProcess, audit: string) =>
   eventually(() => gw.logs().find((line) => line.audit === audit), `an audit line ${audit}`);
 
@@ -433,7 +399,7 @@ describe('orders that pass a session no live connection holds', () => {
       await sleep(200);
       const holder = await session(gw, newUser()); // takes the one slot
       const waiting = await TestClient.connect(gw.url);
-      clients.push(waiting);
+      track(waiting);
       waiting.send({
         type: 'hello',
         token: await mintToken({ sub: userId }),

@@ -14,10 +14,10 @@ import { StoreHealth } from '../../src/redis/store-health.ts';
 import { eventually } from '../support/events.ts';
 
 const TIMEOUT_MS = 100;
-/** A Lua script that keeps Redis busy for 20 ms. */
-const SPIN_20_MS = `local t = redis.call('TIME')
+/** A Lua script that keeps Redis busy for ARGV[1] µs. */
+const SPIN = `local t = redis.call('TIME')
 local start = t[1] * 1000000 + t[2]
-repeat local n = redis.call('TIME') until n[1] * 1000000 + n[2] - start >= 20000
+repeat local n = redis.call('TIME') until n[1] * 1000000 + n[2] - start >= tonumber(ARGV[1])
 return 1`;
 
 let server: RedisServerHandle;
@@ -36,11 +36,11 @@ afterAll(async () => {
 });
 
 /** Measures once at start (the next PING is a minute away); every round trip it reports. */
-function startHealth(): { health: StoreHealth; trips: number[] } {
+function startHealth(timeoutMs = TIMEOUT_MS): { health: StoreHealth; trips: number[] } {
   const trips: number[] = [];
   const health = new StoreHealth(redis, {
     pingMs: 60_000,
-    timeoutMs: TIMEOUT_MS,
+    timeoutMs,
     onRoundTrip: (ms) => trips.push(ms),
   });
   health.start();
@@ -63,20 +63,22 @@ describe('store health', () => {
   });
 
   it('does not call a Redis busy with our own commands down while it answers them', async () => {
-    // Scripts of 20 ms each on the connection the PING goes on: the PING waits behind
-    // 1.2 s of them, twelve timeouts long, while Redis answers one every 20 ms. (Each
-    // carries 8 KB: Redis reads 16 KB of a client's commands at a time and answers them
-    // together, so small ones sent at once would be answered all at the end, as a storm's
-    // are not: it writes its commands turn by turn.)
+    // Scripts of 30 ms each on the connection the PING goes on: the PING waits behind
+    // 1.8 s of them, six timeouts long, while Redis answers one every 30 ms — ten in each
+    // timeout, so a box too busy to run Redis for a few of them still shows it answering.
+    // (Each carries 8 KB: Redis reads 16 KB of a client's commands at a time and answers
+    // them together, so small ones sent at once would be answered all at the end, as a
+    // storm's are not: it writes its commands turn by turn.)
+    const timeoutMs = 300;
     const ballast = 'x'.repeat(8192);
-    const busy = Array.from({ length: 60 }, () => redis.eval(SPIN_20_MS, 0, ballast));
-    const { health, trips } = startHealth();
-    await new Promise((resolve) => setTimeout(resolve, 5 * TIMEOUT_MS));
+    const busy = Array.from({ length: 60 }, () => redis.eval(SPIN, 0, 30_000, ballast));
+    const { health, trips } = startHealth(timeoutMs);
+    await new Promise((resolve) => setTimeout(resolve, 2 * timeoutMs));
     expect(health.isReady()).toBe(true);
     await Promise.all(busy);
     await eventually(async () => trips.length > 0, 'the round trip measured');
     expect(health.isReady()).toBe(true);
-    expect(trips[0]).toBeGreaterThan(5 * TIMEOUT_MS);
+    expect(trips[0]).toBeGreaterThan(4 * timeoutMs);
     health.stop();
   });
 

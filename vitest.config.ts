@@ -58,6 +58,16 @@ const OWN_TOPOLOGY = [
 const NOT_ABOUT_THE_EDGE = ['cli', 'client-sdk-outage', 'client-sdk-package', 'embedded-redis-restart'].map(
   (name) => `test/integration/${name}.test.ts`,
 );
+/**
+ * The Redis-feature files the portable edge does not run again: their subject is what the
+ * gateway keeps in Redis, which no edge changes, and they already run on uWS standalone, on
+ * the cluster and (some) behind Sentinel. The ones every client's path crosses — sessions,
+ * resume, actions — stay on the `ws` edge too, as CI's Node 24 and 22 legs run them there.
+ * What differs between the edges is tested in test/edge and by the files left on both.
+ */
+const REDIS_FEATURES_ON_ONE_EDGE = ON_CLUSTER.filter(
+  (file) => !['session', 'resume', 'actions'].some((name) => file.endsWith(`/${name}.test.ts`)),
+);
 const ONE_EDGE_ON_A_TOPOLOGY = { EDGE: 'uws', TEST_TRANSPORTS: 'websocket' };
 
 export default defineConfig({
@@ -95,7 +105,12 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'integration-ws', include: INTEGRATION, exclude: OWN_TOPOLOGY, env: { EDGE: 'ws' } },
+        test: {
+          name: 'integration-ws',
+          include: INTEGRATION,
+          exclude: [...OWN_TOPOLOGY, ...REDIS_FEATURES_ON_ONE_EDGE],
+          env: { EDGE: 'ws' },
+        },
       },
       // The Redis topologies (docs/scaling.md, "Tested on each topology"); not in CI's Node 24 leg.
       {

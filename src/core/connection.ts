@@ -11,7 +11,7 @@ import { type ErrorCode, errorSpec } from '../shared/errors.ts';
 import type { HelloFrame, ServerFrame } from '../shared/frames.ts';
 import { compressFrom } from './compression.ts';
 import type { ConnectionActor } from './connection-actor.ts';
-import { batchFrameText, channelTopic } from './event-frames.ts';
+import { BATCH_ENVELOPE_CHARS, batchFrameText, channelTopic } from './event-frames.ts';
 import { MessageRate } from './message-rate.ts';
 import { type Flushable, flushSoon } from './outbox.ts';
 import { type EdgeSocket, SEND_DROPPED, type Transport } from './ports/edge-socket.ts';
@@ -102,6 +102,8 @@ export class Connection implements Flushable {
   private queued: string[] | undefined;
   /** Events waiting to leave as one `batch` frame (sendBatched), after `queued`. */
   private batched: string[] | undefined;
+  /** Characters in `batched`: a batch is sealed before it would pass MAX_MESSAGE_BYTES. */
+  private batchedChars = 0;
   /** Characters in `queued` and `batched`: not yet in the socket's buffer, but on their way. */
   private queuedChars = 0;
   /** Asked in hello (`batch: true`) for every channel's live events in `batch` frames. */
@@ -269,9 +271,16 @@ export class Connection implements Flushable {
   sendBatched(text: string): void {
     if (!this.socket) return;
     this.queuedChars += text.length;
-    if (this.batched) this.batched.push(text);
-    else {
+    // A batch is no longer than MAX_MESSAGE_BYTES characters (an event longer than that goes
+    // alone), so a client whose WebSocket library caps frames, as most do, takes every batch.
+    if (this.batched && this.batchedChars + 1 + text.length > this.host.config.maxMessageBytes)
+      this.sealBatch();
+    if (this.batched) {
+      this.batched.push(text);
+      this.batchedChars += 1 + text.length; // and its comma
+    } else {
       this.batched = [text];
+      this.batchedChars = BATCH_ENVELOPE_CHARS + text.length;
       if (!this.queued) flushSoon(this);
     }
   }
@@ -312,6 +321,7 @@ export class Connection implements Flushable {
     const events = this.batched;
     if (!events) return;
     this.batched = undefined;
+    this.batchedChars = 0;
     const frame = events.length === 1 ? (events[0] as string) : batchFrameText(events);
     if (this.queued) this.queued.push(frame);
     else this.queued = [frame];

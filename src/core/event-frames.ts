@@ -31,6 +31,9 @@ export function batchFrameText(frames: readonly string[]): string {
   return `{"type":"batch","frames":[${frames.join(',')}]}`;
 }
 
+/** A batch frame's length beyond its frames and the commas between them. */
+export const BATCH_ENVELOPE_CHARS = batchFrameText([]).length;
+
 /** An ephemeral event's frame: no ID, it has no place in any log (docs/protocol.md, "Ephemeral channels"). */
 export function ephemeralFrameText(channel: string, event: LoggedEvent): string {
   return `{"type":"event","channel":${JSON.stringify(channel)},"ephemeral":true,"ts":${event.ts},"data":${event.json}}`;

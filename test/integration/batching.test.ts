@@ -122,4 +122,28 @@ describe('batched delivery', () => {
     );
     expect([...batchedChannels]).toEqual([DIGEST]);
   });
+
+  it('a turn holding more than MAX_MESSAGE_BYTES of events sends it in several batch frames, none longer', async () => {
+    const maxMessageBytes = 16_384;
+    gw = await startTestGateway({ MESSAGES_PER_SECOND: '0', MAX_MESSAGE_BYTES: String(maxMessageBytes) });
+    const batched = await session(gw.url, 'batched', [ROOM], { batch: true });
+    const lengths: number[] = [];
+    batched.client.ws.on('message', (data: Buffer) => lengths.push(data.length));
+
+    // 1 KB events published faster than one read takes them: each turn holds dozens.
+    const publisher = await session(gw.url, 'publisher', []);
+    const text = 'x'.repeat(1_000);
+    for (let n = 0; n < BURST; n++)
+      publisher.client.send({ type: 'publish', channel: ROOM, ref: `p${n}`, data: { n, text } });
+    await eventually(() => publisher.client.frames.filter((f) => f.type === 'ack').length === BURST, 'acks');
+    const published = publisher.client.frames
+      .filter((f) => f.type === 'ack')
+      .map((f) => (f as { id: string }).id)
+      .sort(compareEventIds);
+
+    await eventually(() => delivered(batched.client, ROOM).length >= BURST, 'the burst, batched');
+    expect(delivered(batched.client, ROOM)).toEqual(published);
+    expect(batches(batched.client).some((b) => b.frames.length > 1)).toBe(true);
+    expect(Math.max(...lengths)).toBeLessThanOrEqual(maxMessageBytes);
+  });
 });

@@ -258,9 +258,9 @@ export const EnvSchema = T.Object({
       'Comma-separated proxy addresses or CIDR ranges (IPv4 or IPv6) whose Forwarded / X-Forwarded-For / X-Forwarded-Proto are believed (ops/nginx/README.md)',
   }),
   RATE_WINDOW_S: Seconds(60, 'Window of the connection-attempt limits'),
-  RATE_CONNECT_PER_IP: Count(300, 'Connection attempts per IP per window; 0 = off'),
+  RATE_CONNECT_PER_IP: Count(300, 'Connection attempts per IP (IPv6: per /64) per window; 0 = off'),
   RATE_CONNECT_PER_USER: Count(60, 'Connection attempts per user per window; 0 = off'),
-  MAX_CONNECTIONS_PER_IP: Count(1000, 'Concurrent connections per IP; 0 = off'),
+  MAX_CONNECTIONS_PER_IP: Count(1000, 'Concurrent connections per IP (IPv6: per /64); 0 = off'),
   MAX_CONNECTIONS_PER_USER: Count(50, 'Concurrent connections per user; 0 = off'),
   MESSAGES_PER_SECOND: Count(
     100,
@@ -268,7 +268,7 @@ export const EnvSchema = T.Object({
   ),
   AUTH_FAILURES_PER_IP: Count(
     10,
-    'Failed hellos per IP per AUTH_FAILURE_WINDOW_S before AUTH_RATE_LIMITED; 0 = off',
+    'Failed hellos per IP (IPv6: per /64) per AUTH_FAILURE_WINDOW_S before AUTH_RATE_LIMITED; 0 = off',
   ),
   AUTH_FAILURE_WINDOW_S: Seconds(900, 'Window of the failed-hello count per IP'),
   ACTIONS_HIGH_WATER: Count(1000, 'Waiting action jobs above which low-priority actions are rejected', 1),

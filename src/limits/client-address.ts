@@ -115,3 +115,23 @@ function schemeOf(proto: string | undefined): string | undefined {
   const scheme = proto?.toLowerCase();
   return scheme && /^[a-z][a-z0-9+.-]*$/.test(scheme) ? scheme : undefined;
 }
+
+/**
+ * What the per-IP limits count `ip` (canonical, as forwardedClient gives it) as: an IPv4
+ * address itself, an IPv6 address its /64 (`2001:db8:1:2::/64`). A /64 is the smallest
+ * block a network hands one subscriber (RFC 6177), and a client can take any address in
+ * its own at will: counted by address, one host would have 2^64 budgets.
+ */
+export function limitKey(ip: string): string {
+  if (!ip.includes(':')) return ip;
+  const address = ip.split('%')[0] as string; // a zone ID names an interface, not a host
+  const [head = '', tail] = address.split('::');
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === undefined || tail === '' ? [] : tail.split(':');
+  const groups =
+    tail === undefined ? left : [...left, ...Array(8 - left.length - right.length).fill('0'), ...right];
+  return `${groups
+    .slice(0, 4)
+    .map((group) => Number.parseInt(group, 16).toString(16))
+    .join(':')}::/64`;
+}

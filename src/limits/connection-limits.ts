@@ -11,6 +11,7 @@ import type { ConnectionGate } from '../core/ports/connection-gate.ts';
 import type { Principal } from '../core/principal.ts';
 import { TetherError } from '../core/tether-error.ts';
 import type { ErrorCode } from '../shared/errors.ts';
+import { limitKey } from './client-address.ts';
 import type { RateLimits } from './rate-limits.ts';
 
 type Slot = { scope: 'ip' | 'user'; id: string; member: string };
@@ -28,7 +29,7 @@ export class ConnectionLimits implements ConnectionGate, LifecycleListener {
    * hold a socket and an actor until the handshake timeout. A hello meanwhile sees it too.
    */
   opened(conn: Connection): void {
-    const checked = this.limits.attemptFromIp(conn.handshake.ip);
+    const checked = this.limits.attemptFromIp(limitKey(conn.handshake.ip));
     this.ipChecked.set(conn, checked);
     checked.catch((error: unknown) => {
       if (error instanceof TetherError)
@@ -39,12 +40,12 @@ export class ConnectionLimits implements ConnectionGate, LifecycleListener {
   /** Before verifying a token: the IP's attempt budget and its failed-auth budget. */
   async beforeAuth(conn: Connection): Promise<void> {
     await this.ipChecked.get(conn);
-    await this.limits.assertAuthAllowed(conn.handshake.ip);
+    await this.limits.assertAuthAllowed(limitKey(conn.handshake.ip));
   }
 
   /** A token failed: returns how long to stall before answering (progressive delay). */
   authFailed(conn: Connection): Promise<number> {
-    return this.limits.authFailed(conn.handshake.ip);
+    return this.limits.authFailed(limitKey(conn.handshake.ip));
   }
 
   /**
@@ -66,7 +67,7 @@ export class ConnectionLimits implements ConnectionGate, LifecycleListener {
     };
     const outcomes = await Promise.allSettled([
       this.limits.attemptByUser(principal.userId),
-      claim('ip', conn.handshake.ip),
+      claim('ip', limitKey(conn.handshake.ip)),
       claim('user', principal.userId),
     ]);
     const refused = outcomes.find((o) => o.status === 'rejected');

@@ -239,6 +239,22 @@ describe.each(TRANSPORTS)('concurrent connections, over %s', (transport: Transpo
       4030,
     );
   });
+
+  it('an IPv6 client counts by its /64: another address of its block shares its budget, the next block has its own', async () => {
+    const gw = await startTestGateway({ TRUSTED_PROXIES: '127.0.0.1', MAX_CONNECTIONS_PER_IP: '2' });
+    gateways.push(gw);
+    for (const [user, ip] of [
+      ['v1', '2001:db8:1:2::1'],
+      ['v2', '2001:db8:1:2:aaaa:bbbb:cccc:dddd'],
+    ] as const)
+      expect((await attempt(endpoint(gw, transport), user, HEADERS(ip))).welcomed).toBe(true);
+    refused(
+      await attempt(endpoint(gw, transport), 'v3', HEADERS('2001:db8:1:2::ffff')),
+      'TOO_MANY_CONNECTIONS',
+      4030,
+    );
+    expect((await attempt(endpoint(gw, transport), 'v4', HEADERS('2001:db8:1:3::1'))).welcomed).toBe(true);
+  });
 });
 
 describe.each(TRANSPORTS)('refusals counted as hits, over %s', (transport: Transport) => {

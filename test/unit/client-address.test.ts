@@ -10,6 +10,7 @@ import { AllowedOrigins } from '../../src/limits/allowed-origins.ts';
 import {
   clientAddress,
   forwardedClient,
+  limitKey,
   normalizeAddress,
   TrustedProxies,
 } from '../../src/limits/client-address.ts';
@@ -141,5 +142,23 @@ describe('AllowedOrigins', () => {
       'null',
     ])
       expect(origins.allows(other), other).toBe(false);
+  });
+});
+
+describe('limitKey: what the per-IP limits count an address as', () => {
+  it('an IPv4 address itself; an IPv6 one its /64, however it is spelled', () => {
+    expect(limitKey('203.0.113.7')).toBe('203.0.113.7');
+    for (const [ip, key] of [
+      ['2001:db8:1:2::1', '2001:db8:1:2::/64'],
+      ['2001:db8:1:2:ffff:ffff:ffff:ffff', '2001:db8:1:2::/64'],
+      ['2001:db8::1', '2001:db8:0:0::/64'],
+      ['2001:db8::', '2001:db8:0:0::/64'],
+      ['2001:db8:0:0:1::', '2001:db8:0:0::/64'],
+      ['::1', '0:0:0:0::/64'],
+      ['::', '0:0:0:0::/64'],
+      ['fe80::1%eth0', 'fe80:0:0:0::/64'],
+      ['2001:0db8:00a1:0002::9', '2001:db8:a1:2::/64'],
+    ])
+      expect(limitKey(ip as string), ip).toBe(key);
   });
 });

@@ -6,6 +6,7 @@
 import { type IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { HttpRequest, HttpResponse, RecognizedString, UpgradeContext } from '../edge-port.ts';
+import { cutWhenStalled } from './stalled-reader.ts';
 
 /**
  * uWS cuts an HTTP connection that sends nothing for 10 s while its request is still coming
@@ -132,6 +133,7 @@ export class NodeResponse implements HttpResponse {
     if (closeConnection) res.shouldKeepAlive = false;
     this.done = true;
     res.end(body === undefined ? undefined : typeof body === 'string' ? body : bytesOf(body));
+    this.watchTaking();
     return this;
   }
 
@@ -142,7 +144,9 @@ export class NodeResponse implements HttpResponse {
   write(chunk: RecognizedString): boolean {
     const res = this.response();
     this.written += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
-    return res.write(typeof chunk === 'string' ? chunk : bytesOf(chunk));
+    const taken = res.write(typeof chunk === 'string' ? chunk : bytesOf(chunk));
+    this.watchTaking();
+    return taken;
   }
 
   onWritable(handler: (offset: number) => boolean): HttpResponse {
@@ -220,6 +224,12 @@ export class NodeResponse implements HttpResponse {
     this.done = true;
     this.unwatch?.();
     this.upgrader(userData, textOf(protocol), this.early);
+  }
+
+  /** Bytes the socket could not take at once: as uWS, a client that then takes none for 10 s is cut. */
+  private watchTaking(): void {
+    const socket = this.req.socket;
+    if (socket.writableNeedDrain) cutWhenStalled(socket, HTTP_IDLE_TIMEOUT_MS);
   }
 
   private abort(): void {

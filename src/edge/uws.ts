@@ -7,6 +7,7 @@
  * - `send()` returns 1 sent, 0 buffered (backpressure), 2 dropped — see `sendText`.
  */
 
+import { STATUS_CODES } from 'node:http';
 import { SEND_BUFFERED, SEND_SENT } from '../core/ports/edge-socket.ts';
 import { normalizeAddress } from '../limits/client-address.ts';
 import type {
@@ -292,7 +293,9 @@ export function reply(
 ): void {
   if (res.aborted) return;
   res.cork(() => {
-    res.writeStatus(`${status} ${STATUS_TEXT[status] ?? ''}`.trim());
+    // Node's text for every code: a status line is `HTTP/1.1 405 Method Not Allowed`; uWS writes
+    // what it is given, so a code missing from a list kept here went out as `HTTP/1.1 405`.
+    res.writeStatus(`${status} ${STATUS_CODES[status] ?? ''}`.trim());
     res.writeHeader('content-type', contentType);
     for (const [name, value] of Object.entries(headers)) res.writeHeader(name, value);
     const close = res.bodyPending === true || (res.app !== undefined && stoppedListening.has(res.app));
@@ -363,18 +366,3 @@ export class BodyTooLargeError extends Error {
     super(`request body over ${limit} bytes`);
   }
 }
-
-const STATUS_TEXT: Record<number, string> = {
-  200: 'OK',
-  202: 'Accepted',
-  204: 'No Content',
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  413: 'Payload Too Large',
-  426: 'Upgrade Required',
-  429: 'Too Many Requests',
-  500: 'Internal Server Error',
-  503: 'Service Unavailable',
-};

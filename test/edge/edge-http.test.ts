@@ -4,7 +4,7 @@
  * a request aborted mid-body, a path no route takes, and peer addresses in their
  * canonical form also on a dual-stack (`::`) listener.
  */
-import { request } from 'node:http';
+import { request, STATUS_CODES } from 'node:http';
 import { connect as connectTcp } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { chooseEdge } from '../../src/edge/select-edge.ts';
@@ -315,6 +315,28 @@ describe.each(testedEdges())('HTTP on the %s edge', (impl) => {
       expect(answers).not.toMatch(/smuggled|outer/);
       // The portable edge's parser answers 400 itself; uWS is cut, as for its other framing errors.
       if (answers !== '') expect(answers).toMatch(/^HTTP\/1\.1 400 /);
+    },
+  );
+
+  it.each([405, 409, 413, 426])(
+    'answers %i with its reason phrase, as RFC 9112 §4 spells a status line',
+    async (status) => {
+      // `reply` names the status; a code it had no text for went out as `HTTP/1.1 405`, no space
+      // after the code, on uWS (the portable edge took Node's text).
+      served = await serve(impl, (app) => app.get('/status', (res) => reply(res, status, '', 'text/plain')));
+      const head = await new Promise<string>((resolve) => {
+        let text = '';
+        const socket = connectTcp(served?.port ?? 0, '127.0.0.1', () =>
+          socket.write('GET /status HTTP/1.1\r\nHost: x\r\n\r\n'),
+        );
+        socket.on('data', (chunk) => {
+          text += chunk;
+          if (!text.includes('\r\n')) return;
+          socket.destroy();
+          resolve(text);
+        });
+      });
+      expect(head.slice(0, head.indexOf('\r\n'))).toBe(`HTTP/1.1 ${status} ${STATUS_CODES[status]}`);
     },
   );
 

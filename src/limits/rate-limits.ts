@@ -47,6 +47,14 @@ const RENEW_LEASES = `for i = 3, #ARGV do redis.call('ZADD', KEYS[1], 'XX', ARGV
   if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('PEXPIREAT', KEYS[1], ARGV[2]) end
   return 0`;
 
+/**
+ * Members one RENEW_LEASES call renews. A set one address fills (every connection behind an L4
+ * load balancer, MAX_CONNECTIONS_PER_IP raised to match) can hold a process's every connection:
+ * as one call its members were the call's arguments — past ~120,000 the call threw before
+ * reaching Redis, and 60,000 held Redis 155 ms, every SESSION_LEASE_MS. 1,000 is ~1.5 ms.
+ */
+const RENEWED_PER_CALL = 1000;
+
 type LeaseRedis = RedisConnection & {
   tetherClaimLease(key: string, member: string, now: number, endsAt: number, max: number): Promise<number>;
   tetherRenewLeases(key: string, now: number, endsAt: number, ...members: string[]): Promise<number>;
@@ -188,7 +196,8 @@ export class RateLimits {
 
   /**
    * Keep live connections' slots, and their sets, from expiring, and take out of those sets
-   * the slots whose lease ended (called from the session lease loop): one script call per set.
+   * the slots whose lease ended (called from the session lease loop): one script call per set,
+   * or per RENEWED_PER_CALL of its members.
    */
   async refreshSlots(slots: Iterable<{ scope: Scope; id: string; member: string }>): Promise<void> {
     const now = Date.now();
@@ -201,9 +210,13 @@ export class RateLimits {
       else bySet.set(key, [slot.member]);
     }
     // Single calls (one write per turn all the same), not one pipeline: the sets are in many cluster slots.
-    await Promise.all(
-      [...bySet].map(([key, members]) => this.redis.tetherRenewLeases(key, now, expiresAt, ...members)),
-    );
+    const calls: Promise<number>[] = [];
+    for (const [key, members] of bySet)
+      for (let i = 0; i < members.length; i += RENEWED_PER_CALL)
+        calls.push(
+          this.redis.tetherRenewLeases(key, now, expiresAt, ...members.slice(i, i + RENEWED_PER_CALL)),
+        );
+    await Promise.all(calls);
   }
 
   /** A coded error reached a client: a hit on the limit it names, if it names one. */

@@ -8,9 +8,12 @@
  * over both transports (WebSocket and the SSE fallback, issue 17); how a window slides, a
  * slot's lease and Redis fallbacks are the limiter's own, tested once.
  */
+import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { LimitsConfig } from '../../src/config/config.ts';
 import { FLOOD_REFUSALS } from '../../src/core/message-rate.ts';
+import { RateLimits } from '../../src/limits/rate-limits.ts';
 import { startRedisServer } from '../../src/redis/embedded-redis.ts';
 import { AT_LEAST_JITTER } from '../../src/shared/backoff.ts';
 import type { ErrorFrame } from '../../src/shared/frames.ts';
@@ -286,6 +289,42 @@ describe('concurrent connections: the slot', () => {
     expect((await attempt(gw.url, 'steady')).welcomed).toBe(true);
     await sleep(2500); // past 2 × SESSION_LEASE_MS, the lease a slot is first claimed for
     refused(await attempt(gw.url, 'steady'), 'USER_TOO_MANY_CONNECTIONS', 4033);
+  });
+
+  it('one address holding 150,000 slots on a process: the lease loop renews every one', async () => {
+    // One client address for every connection: an L4 load balancer without the PROXY protocol,
+    // MAX_CONNECTIONS_PER_IP raised to match. The refresh was one script call for the whole set,
+    // its members as the call's arguments: past ~120,000 the call itself threw (RangeError), so
+    // none was renewed, and at 60,000 it held Redis 155 ms, every SESSION_LEASE_MS.
+    const redis = connectTestRedis();
+    const prefix = `t${randomBytes(4).toString('hex')}`;
+    const key = `${prefix}:{cc:ip:10.0.0.1}`;
+    const leaseMs = 60_000;
+    try {
+      const config: LimitsConfig = {
+        trustedProxies: [],
+        windowS: 60,
+        connectPerIp: 0,
+        connectPerUser: 0,
+        maxPerIp: 200_000,
+        maxPerUser: 0,
+        messagesPerSecond: 0,
+        authFailuresPerIp: 0,
+        authFailureWindowS: 60,
+      };
+      const limits = new RateLimits(redis, prefix, config, leaseMs);
+      const members = Array.from({ length: 150_000 }, (_, i) => `conn-${i}`);
+      const lapsing = Date.now() + 5_000;
+      for (let i = 0; i < members.length; i += 10_000)
+        await redis.zadd(key, ...members.slice(i, i + 10_000).flatMap((member) => [lapsing, member]));
+      const refreshedAt = Date.now();
+      await limits.refreshSlots(members.map((member) => ({ scope: 'ip' as const, id: '10.0.0.1', member })));
+      expect(await redis.zcard(key)).toBe(members.length);
+      expect(await redis.zcount(key, '-inf', refreshedAt + 2 * leaseMs - 1)).toBe(0);
+    } finally {
+      await redis.del(key);
+      redis.disconnect();
+    }
   });
 
   it('a socket that closes while its slot is being claimed does not keep the slot', async () => {

@@ -74,7 +74,17 @@ function tagResponses(app: App): void {
   const ws = app.ws.bind(app);
   app.ws = (pattern, behavior) => {
     routes.add(WEBSOCKET, pattern, true);
-    return ws(pattern, behavior);
+    const { upgrade } = behavior;
+    // An upgrade its handler refuses is answered over HTTP and the connection goes on: the
+    // same framing check as every route's, or the bytes a proxy took for its body run.
+    if (!upgrade) return ws(pattern, behavior);
+    return ws(pattern, {
+      ...behavior,
+      upgrade: (res, req, context) => {
+        if (cutAmbiguousFraming(res, req)) return;
+        upgrade(res, req, context);
+      },
+    });
   };
   for (const method of ['get', 'post', 'options', 'any'] as const) {
     const register = app[method].bind(app);
@@ -100,18 +110,23 @@ function tagResponses(app: App): void {
 function tag(res: HttpResponse, req: HttpRequest, app: App, headOnly: boolean): boolean {
   res.app = app;
   res.headOnly = headOnly;
+  if (cutAmbiguousFraming(res, req)) return false;
   const length = req.getHeader('content-length');
-  const encoding = req.getHeader('transfer-encoding');
-  if (encoding === '' && length === '') return true;
-  if (framingProblem(req)) {
-    // Not a 400 and then the close: uWS 20.30 goes on to parse and run the requests that came
-    // behind this one in the same read — the smuggled one — even after `end(body, true)`, and
-    // `close()` drops what was written before it. So, as uWS itself answers a request with both
-    // Content-Length and Transfer-Encoding: the connection cut, nothing behind it read.
-    res.close();
-    return false;
-  }
-  if (encoding !== '' || length !== '0') watchBodyEnd(res);
+  if (req.getHeader('transfer-encoding') !== '' || (length !== '' && length !== '0')) watchBodyEnd(res);
+  return true;
+}
+
+/**
+ * true: the request's body framing is ambiguous (`framingProblem`) and its connection was cut.
+ * Not a 400 and then the close: uWS 20.30 goes on to parse and run the requests that came
+ * behind this one in the same read — the smuggled one — even after `end(body, true)`, and
+ * `close()` drops what was written before it. So, as uWS itself answers a request with both
+ * Content-Length and Transfer-Encoding: the connection cut, nothing behind it read.
+ */
+function cutAmbiguousFraming(res: HttpResponse, req: HttpRequest): boolean {
+  if (req.getHeader('transfer-encoding') === '' && req.getHeader('content-length') === '') return false;
+  if (!framingProblem(req)) return false;
+  res.close();
   return true;
 }
 

@@ -120,6 +120,21 @@ function trickleAfter(port: number, head: string, everyMs: number): Promise<numb
 /** uWS 20.30 (trufflesuite's build) cuts an unrouted request; 20.5x answers 404. */
 const uwsCuts = () => chooseEdge('uws').edge.info.version.includes('@20.30.');
 
+/** Body framing a proxy in front and the edge may read apart (RFC 9112 §6.3), around `inner`. */
+const AMBIGUOUS_FRAMINGS: [string, (inner: string) => string][] = [
+  ['Content-Length twice, the first 0', (inner) => `Content-Length: 0\r\nContent-Length: ${inner.length}`],
+  ['Content-Length twice, the last 0', (inner) => `Content-Length: ${inner.length}\r\nContent-Length: 0`],
+  ['Transfer-Encoding twice', () => 'Transfer-Encoding: chunked\r\nTransfer-Encoding: identity'],
+];
+
+/** The request line and first headers of the request the ambiguous framing comes with. */
+const OUTER_REQUESTS: Record<string, string> = {
+  'a request': 'GET /outer HTTP/1.1\r\nHost: x\r\n',
+  'a WebSocket upgrade its handler refuses':
+    'GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n',
+};
+
 describe.each(testedEdges())('HTTP on the %s edge', (impl) => {
   let served: Served | undefined;
   const aborts: string[] = [];
@@ -271,26 +286,27 @@ describe.each(testedEdges())('HTTP on the %s edge', (impl) => {
     expect(handled).toBe(1);
   });
 
-  it.each([
-    [
-      'Content-Length twice, the first 0',
-      (inner: string) => `Content-Length: 0\r\nContent-Length: ${inner.length}`,
-    ],
-    [
-      'Content-Length twice, the last 0',
-      (inner: string) => `Content-Length: ${inner.length}\r\nContent-Length: 0`,
-    ],
-    ['Transfer-Encoding twice', () => 'Transfer-Encoding: chunked\r\nTransfer-Encoding: identity'],
-  ])(
-    'runs no route for a request whose framing is ambiguous (%s), nor for what follows it',
-    async (_name, framing) => {
+  it.each(
+    AMBIGUOUS_FRAMINGS.flatMap(([framing, header]) =>
+      Object.entries(OUTER_REQUESTS).map(([outer, head]) => [outer, framing, head, header] as const),
+    ),
+  )(
+    'runs no handler for %s whose framing is ambiguous (%s), nor for what follows it',
+    async (_o, _f, outerHead, framing) => {
       // A proxy in front that reads the other header than the edge takes the bytes after the
-      // first request for its body: they must not reach a route as a request of their own.
+      // first request for its body: they must not reach a route as a request of their own. An
+      // upgrade its handler refuses is answered over HTTP too, and the connection goes on.
       const ran: string[] = [];
       served = await serve(impl, (app) => {
         app.get('/outer', (res) => {
           ran.push('outer');
           reply(res, 200, 'outer', 'text/plain');
+        });
+        app.ws('/ws', {
+          upgrade: (res) => {
+            ran.push('outer');
+            reply(res, 403, 'outer', 'text/plain'); // as an origin refusal (src/edge/ws-endpoint.ts)
+          },
         });
         app.post('/smuggled', (res) => {
           ran.push('smuggled');
@@ -299,7 +315,7 @@ describe.each(testedEdges())('HTTP on the %s edge', (impl) => {
         });
       });
       const inner = 'POST /smuggled HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n';
-      const head = `GET /outer HTTP/1.1\r\nHost: x\r\n${framing(inner)}\r\n\r\n`;
+      const head = `${outerHead}${framing(inner)}\r\n\r\n`;
       const body = framing(inner).startsWith('Transfer') ? `0\r\n\r\n${inner}` : inner;
       const answers = await new Promise<string>((resolve) => {
         let text = '';

@@ -12,7 +12,7 @@
 import { removeOrphanedAdmissionQueues } from '../admission/admission-queue.ts';
 import { type App, type HttpResponse, reply, replyJson, trackAbort } from '../edge/uws.ts';
 import { booleanParam, parseQuery } from '../http/query-params.ts';
-import { stalledAnswer, storeUnavailable } from '../http/store-unavailable.ts';
+import { storeUnavailable, unavailableAnswer } from '../http/store-unavailable.ts';
 import { errorBody, requestCorrelationId } from '../observability/http-tracing.ts';
 import { redisKeys } from '../redis/keys.ts';
 import { liveNodeIds } from '../redis/node-presence.ts';
@@ -121,14 +121,14 @@ export function mountAdminRoutes(app: App, sources: AdminSources): void {
   });
 
   /**
-   * Run an async handler; Redis stalling under it is answered 503 (src/http/store-unavailable.ts),
+   * Run an async handler; the store not serving it (stalled, a node down, a slot moving) is answered 503 (src/http/store-unavailable.ts),
    * any other failure 500 (and a log line with the correlation ID the body names), never a hung request.
    */
   function answer(res: HttpResponse, correlationId: string, handler: () => Promise<void>): void {
     handler().catch((error) => {
-      const stalled = stalledAnswer(error);
-      if (stalled) {
-        replyJson(res, stalled.status, errorBody(stalled.body, correlationId), stalled.headers);
+      const down = unavailableAnswer(error, sources.store);
+      if (down) {
+        replyJson(res, down.status, errorBody(down.body, correlationId), down.headers);
         return;
       }
       core.logger.error({ err: error, correlationId }, 'admin route failed');

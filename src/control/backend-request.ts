@@ -18,7 +18,7 @@ import {
 } from '../edge/uws.ts';
 import type { ApiKeys } from '../http/api-keys.ts';
 import { parseQuery, type QueryParam, type QueryValues } from '../http/query-params.ts';
-import { NOT_ANSWERING, stalledAnswer, storeUnavailable } from '../http/store-unavailable.ts';
+import { NOT_ANSWERING, storeUnavailable, unavailableAnswer } from '../http/store-unavailable.ts';
 import { errorBody, requestCorrelationId } from '../observability/http-tracing.ts';
 import type { Logger } from '../observability/logger.ts';
 import { firstProblem } from '../shared/ajv.ts';
@@ -101,14 +101,15 @@ export function acceptBackend(
 }
 
 /**
- * Run `handler` and answer: a RouteError with its status, Redis found stalled under the
- * request with 503 (src/http/store-unavailable.ts), anything else with 500 (and logged).
+ * Run `handler` and answer: a RouteError with its status, the store not serving the request
+ * (stalled under it, a cluster node down or failing over, a slot moving: `readiness` tells)
+ * with 503 (src/http/store-unavailable.ts), anything else with 500 (and logged).
  * A client that went away (mid-body, say) is not answered and is no error of ours.
  */
 export function answer(
   res: HttpResponse,
   request: BackendRequest,
-  logger: Logger,
+  { logger, readiness }: { logger: Logger; readiness: StoreReadiness },
   handler: () => Promise<{ status?: number; body: object }>,
 ): void {
   handler().then(
@@ -126,7 +127,7 @@ export function answer(
           ? error.code === 'STORE_UNAVAILABLE'
             ? storeUnavailable(error.message)
             : { status: error.status, body: { error: error.code, message: error.message }, headers: {} }
-          : stalledAnswer(error);
+          : unavailableAnswer(error, readiness);
       if (coded) {
         replyJson(res, coded.status, errorBody(coded.body, request.correlationId), coded.headers);
         return;

@@ -95,7 +95,7 @@ export function mountControlRoutes(app: App, sources: ControlSources): void {
       const request = acceptBackend(res, req, keys, logger, params);
       // No control route takes a query: a parameter given is a mistake the caller should hear of.
       if (request)
-        answer(res, request, logger, async () => {
+        answer(res, request, { logger, readiness: core.ports.readiness }, async () => {
           if (request.query !== '') {
             res.onData(() => {}); // refused unread: uWS needs the body consumed all the same
             queryOf(request, {});

@@ -7,7 +7,7 @@
  * again — an append may land, a block may apply — and the message says so, because a
  * blind retry could then do it twice.
  */
-import { StoreStalledError } from '../core/ports/store-readiness.ts';
+import { type StoreReadiness, StoreStalledError } from '../core/ports/store-readiness.ts';
 import { errorSpec } from '../shared/errors.ts';
 
 const retryAfterMs = errorSpec('STORE_UNAVAILABLE').retryAfterMs ?? 1000;
@@ -16,6 +16,9 @@ export const NOT_ANSWERING = 'Redis is not answering: nothing was done';
 
 const STALLED =
   'Redis stopped answering while the request waited on it: what it asked may still take effect when Redis answers again';
+
+const UNSERVED =
+  'Redis could not serve a command of the request (a cluster node down or failing over, a slot moving, the connection lost): what it asked may have been done in part';
 
 export interface StoreUnavailable {
   status: 503;
@@ -35,4 +38,13 @@ export function storeUnavailable(message: string = NOT_ANSWERING): StoreUnavaila
 /** The answer for a request that failed with `error`, if Redis stalling under it was why. */
 export function stalledAnswer(error: unknown): StoreUnavailable | undefined {
   return error instanceof StoreStalledError ? storeUnavailable(STALLED) : undefined;
+}
+
+/**
+ * The answer for a request that failed with `error`, if the store not serving was why: stalled
+ * under it, or any error `readiness` counts as the store's (a TRYAGAIN while a slot migrates, a
+ * master failing over, a lost connection) — not a fault of ours to answer 500.
+ */
+export function unavailableAnswer(error: unknown, readiness: StoreReadiness): StoreUnavailable | undefined {
+  return stalledAnswer(error) ?? (readiness.isUnavailable(error) ? storeUnavailable(UNSERVED) : undefined);
 }

@@ -35,7 +35,7 @@ export function mountPresenceRoute(app: App, core: GatewayCore, keys: BackendKey
   app.get('/channels/:channel/presence', (res, req) => {
     const request = acceptBackend(res, req, keys, logger, 1);
     if (!request) return;
-    answer(res, request, logger, async () => {
+    answer(res, request, { logger, readiness: core.ports.readiness }, async () => {
       const channel = param(request, 0, 'channel', isChannel);
       const { limit = PRESENCE_PAGE_DEFAULT, cursor } = queryOf(request, PRESENCE_PARAMS);
       if (channel.startsWith(INBOX_PREFIX) || !core.policy(channel).presence)

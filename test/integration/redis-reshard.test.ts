@@ -18,6 +18,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { compareEventIds } from '../../src/shared/identifiers.ts';
+import { configFile } from '../support/config-file.ts';
 import { eventually, sleep } from '../support/events.ts';
 import { mintToken, TEST_API_KEY } from '../support/gateway.ts';
 import { type LoggedGateway, startLoggedGateway } from '../support/logged-gateway.ts';
@@ -31,8 +32,14 @@ const clients: TestClient[] = [];
 
 beforeAll(async () => {
   cluster = await startRedisCluster({ masters: 3 });
-  a = await startLoggedGateway({ REDIS_URL: cluster.url, LOG_LEVEL: 'info' });
-  b = await startLoggedGateway({ REDIS_URL: cluster.url, LOG_LEVEL: 'info', REDIS_PREFIX: a.prefix });
+  const CONFIG_FILE = configFile({ namespaces: { room: { presence: true } } });
+  a = await startLoggedGateway({ REDIS_URL: cluster.url, LOG_LEVEL: 'info', CONFIG_FILE });
+  b = await startLoggedGateway({
+    REDIS_URL: cluster.url,
+    LOG_LEVEL: 'info',
+    REDIS_PREFIX: a.prefix,
+    CONFIG_FILE,
+  });
 }, 60_000);
 
 afterAll(async () => {
@@ -91,6 +98,14 @@ async function masterOf(slot: number): Promise<ClusterNode> {
   return cluster.masters.find((m) => m.port === port) as ClusterNode;
 }
 
+/** Mark `slot` as moving from `source` to `target` (IMPORTING, then MIGRATING), as a reshard starts. */
+async function startMoving(slot: number, source: ClusterNode, target: ClusterNode) {
+  const sourceId = String(await source.redis.cluster('MYID'));
+  const targetId = String(await target.redis.cluster('MYID'));
+  await target.redis.call('CLUSTER', 'SETSLOT', slot, 'IMPORTING', sourceId);
+  await source.redis.call('CLUSTER', 'SETSLOT', slot, 'MIGRATING', targetId);
+}
+
 /** Move `slot` from `source` to `target` as redis-cli's reshard does; `between` runs in each phase. */
 async function moveSlot(
   slot: number,
@@ -98,10 +113,8 @@ async function moveSlot(
   target: ClusterNode,
   between: () => Promise<void>,
 ) {
-  const sourceId = String(await source.redis.cluster('MYID'));
+  await startMoving(slot, source, target);
   const targetId = String(await target.redis.cluster('MYID'));
-  await target.redis.call('CLUSTER', 'SETSLOT', slot, 'IMPORTING', sourceId);
-  await source.redis.call('CLUSTER', 'SETSLOT', slot, 'MIGRATING', targetId);
   await between(); // appends on the source, the keys still there
   for (;;) {
     // A few keys per MIGRATE, so the slot's keys are split between the masters for a while.
@@ -171,3 +184,29 @@ it('a hot channel’s slot moves to another master under traffic: every acked ev
   await sleep(200);
   expect(ids(resumed.client.events(channel))).toEqual(missed);
 }, 90_000);
+
+it('a backend’s presence query on a channel whose slot is migrating, with no member yet, is refused 503 STORE_UNAVAILABLE, not 500', async () => {
+  // Its page script reads the channel's four presence keys, which exist on neither master:
+  // Redis answers TRYAGAIN until the slot's move ends, ioredis gives up after its retries.
+  const channel = `room:${randomUUID().slice(0, 8)}`;
+  const first = cluster.masters[0] as ClusterNode;
+  const slot = Number(await first.redis.cluster('KEYSLOT', `${a.prefix}:{c:${channel}}`));
+  const source = await masterOf(slot);
+  const target = cluster.masters.find((m) => m !== source) as ClusterNode;
+  const ask = () =>
+    fetch(`${a.http}/channels/${encodeURIComponent(channel)}/presence`, {
+      headers: { authorization: `Bearer ${TEST_API_KEY}` },
+    });
+
+  await startMoving(slot, source, target);
+  const refused = await ask();
+  expect(refused.status).toBe(503);
+  expect(refused.headers.get('retry-after')).toBe('1');
+  expect(await refused.json()).toMatchObject({ error: 'STORE_UNAVAILABLE', retryAfterMs: 1000 });
+  expect(a.output()).not.toContain('backend route failed');
+
+  await moveSlot(slot, source, target, async () => {});
+  const answered = await ask();
+  expect(answered.status).toBe(200);
+  expect(await answered.json()).toMatchObject({ channel, count: 0, members: [] });
+}, 30_000);

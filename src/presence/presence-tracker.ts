@@ -4,7 +4,8 @@
  * `reconnecting`, in channels whose namespace tracks presence — and writes their
  * joins and leaves to Redis (channel-presence.ts), batched: every change of one
  * event-loop turn goes in one script call per channel, so a burst of subscribes costs
- * a few round trips, not one each.
+ * a few round trips, not one each. A batch Redis refused (a slot migrating, a failover)
+ * is written again, backing off (`retryLater`).
  *
  * A session counts as present while it can be resumed: a dropped connection
  * (`reconnecting`) stays a member until its resume window ends, so a brief drop makes
@@ -35,6 +36,14 @@ export interface ChannelWatcher {
 
 /** The longest a presence read waits for this process's own writes to its channel, ms. */
 const OWN_WRITES_WAIT_MS = 1000;
+/**
+ * A failed write is tried again after this, doubling to WRITE_RETRY_MAX_MS, at most
+ * WRITE_RETRIES times (about 40 s); past that the lease refresh joins again what is held here
+ * and a leave's lease lapses.
+ */
+const WRITE_RETRY_FIRST_MS = 250;
+const WRITE_RETRY_MAX_MS = 5000;
+const WRITE_RETRIES = 12;
 
 export class PresenceTracker implements PresenceStore {
   private readonly sessions = new Map<string, HeldSession>();
@@ -51,6 +60,8 @@ export class PresenceTracker implements PresenceStore {
    * its local subscribers (that member first) would never get that frame.
    */
   private readonly subscribing = new Map<string, Promise<void>>();
+  /** channel → its writes that failed in a row (while its retries back off). */
+  private readonly failures = new Map<string, number>();
 
   constructor(
     private readonly store: ChannelPresence,
@@ -197,9 +208,12 @@ export class PresenceTracker implements PresenceStore {
     this.flushing = false;
     for (const [channel, ops] of batch) {
       const write = () =>
-        this.store.apply(channel, [...ops.values()]).catch((error: unknown) =>
-          // The next lease refresh joins again what a failed write left out.
-          this.logger.warn({ err: error, channel }, 'presence: write failed'),
+        this.store.apply(channel, [...ops.values()]).then(
+          () => this.failures.delete(channel),
+          (error: unknown) => {
+            this.logger.warn({ err: error, channel }, 'presence: write failed');
+            this.retryLater(channel, [...ops.values()]);
+          },
         );
       // A later turn's writes chain after this one on the same promise: their order holds.
       const subscribing = this.subscribing.get(channel);
@@ -213,5 +227,35 @@ export class PresenceTracker implements PresenceStore {
         });
       this.writing.set(channel, written);
     }
+  }
+
+  /**
+   * Write a failed batch again after a backoff: a slot migrating refuses the channel's scripts
+   * (TRYAGAIN) until it has moved, a failover for a second or two, and a member whose join
+   * failed would be missing (and its `joined` unsent) until the next lease refresh, a leave
+   * listed until its lease lapsed. What changed meanwhile wins: a session with a newer change
+   * pending is left to it, one held here now joins, one no longer held keeps its leave.
+   */
+  private retryLater(channel: string, ops: PresenceOp[]): void {
+    const failures = (this.failures.get(channel) ?? 0) + 1;
+    if (failures > WRITE_RETRIES) {
+      this.failures.delete(channel);
+      return;
+    }
+    this.failures.set(channel, failures);
+    const delay = Math.min(WRITE_RETRY_MAX_MS, WRITE_RETRY_FIRST_MS * 2 ** (failures - 1));
+    setTimeout(() => {
+      const newer = this.pending.get(channel);
+      let again = 0;
+      for (const op of ops) {
+        if (newer?.has(op.sessionId)) continue;
+        const held = this.channels.get(channel)?.has(op.sessionId) && this.sessions.get(op.sessionId);
+        if (held) this.queue(channel, this.joinOf(held, channel));
+        else if (op.op !== 'j') this.queue(channel, op);
+        else continue;
+        again++;
+      }
+      if (again === 0 && !newer) this.failures.delete(channel);
+    }, delay).unref();
   }
 }

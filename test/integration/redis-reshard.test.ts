@@ -98,6 +98,13 @@ async function masterOf(slot: number): Promise<ClusterNode> {
   return cluster.masters.find((m) => m.port === port) as ClusterNode;
 }
 
+/** GET /channels/:channel/presence as a backend asks it. */
+function askPresence(http: string, channel: string) {
+  return fetch(`${http}/channels/${encodeURIComponent(channel)}/presence`, {
+    headers: { authorization: `Bearer ${TEST_API_KEY}` },
+  });
+}
+
 /** Mark `slot` as moving from `source` to `target` (IMPORTING, then MIGRATING), as a reshard starts. */
 async function startMoving(slot: number, source: ClusterNode, target: ClusterNode) {
   const sourceId = String(await source.redis.cluster('MYID'));
@@ -193,10 +200,7 @@ it('a backend’s presence query on a channel whose slot is migrating, with no m
   const slot = Number(await first.redis.cluster('KEYSLOT', `${a.prefix}:{c:${channel}}`));
   const source = await masterOf(slot);
   const target = cluster.masters.find((m) => m !== source) as ClusterNode;
-  const ask = () =>
-    fetch(`${a.http}/channels/${encodeURIComponent(channel)}/presence`, {
-      headers: { authorization: `Bearer ${TEST_API_KEY}` },
-    });
+  const ask = () => askPresence(a.http, channel);
 
   await startMoving(slot, source, target);
   const refused = await ask();
@@ -209,4 +213,26 @@ it('a backend’s presence query on a channel whose slot is migrating, with no m
   const answered = await ask();
   expect(answered.status).toBe(200);
   expect(await answered.json()).toMatchObject({ channel, count: 0, members: [] });
+}, 30_000);
+
+it('a member who subscribes while its channel’s slot migrates is listed once the slot has moved, not a lease refresh later', async () => {
+  // The first member's join makes the channel's presence keys, which no master holds
+  // while the slot migrates: Redis refuses the script (TRYAGAIN) until the move ends.
+  const channel = `room:${randomUUID().slice(0, 8)}`;
+  const first = cluster.masters[0] as ClusterNode;
+  const slot = Number(await first.redis.cluster('KEYSLOT', `${a.prefix}:{c:${channel}}`));
+  const source = await masterOf(slot);
+  const target = cluster.masters.find((m) => m !== source) as ClusterNode;
+  const count = async () => ((await (await askPresence(b.http, channel)).json()) as { count?: number }).count;
+
+  await startMoving(slot, source, target);
+  const { client } = await TestClient.session(a.url, { token: await mintToken({ sub: 'mover' }) });
+  clients.push(client);
+  client.send({ type: 'subscribe', channel, ref: 's' });
+  await client.next((f) => f.type === 'subscribed' && f.ref === 's');
+  await sleep(2500); // past ioredis's retries of TRYAGAIN: the join's write failed
+  await moveSlot(slot, source, target, async () => {});
+
+  // The gateways' lease refresh (SESSION_LEASE_MS, 30 s) would join it again only later.
+  await eventually(async () => (await count()) === 1, 'the member listed', 5000);
 }, 30_000);

@@ -3,7 +3,7 @@
  * (`<prefix>:{u:<userId>}:…`, one Redis Cluster slot): `:blocked` holds why and since
  * when (and expires with the block, when it has an end), `:revoked-before` the time
  * (ms) before which the user's tokens are refused. The core's RevocationList port:
- * one MGET per hello, run beside the connection limits' own round trip.
+ * two GETs per hello, run beside the connection limits' own round trip.
  */
 
 import type { RevocationList, Revoked } from '../core/ports/revocation-list.ts';
@@ -50,7 +50,13 @@ export class RedisRevocations implements RevocationList {
   }
 
   async status(userId: string): Promise<{ blocked?: Block; revokedBefore?: number }> {
-    const [blocked, revoked] = await this.redis.mget(this.blockedKey(userId), this.revokedKey(userId));
+    // Two GETs, not an MGET: most users have neither key, and while their slot migrates a
+    // cluster refuses a read of several keys it lacks (TRYAGAIN) for the whole move, so every
+    // hello of theirs was refused; a one-key read follows the slot (ASK). One round trip still.
+    const [blocked, revoked] = await Promise.all([
+      this.redis.get(this.blockedKey(userId)),
+      this.redis.get(this.revokedKey(userId)),
+    ]);
     return {
       blocked: blocked ? (JSON.parse(blocked) as Block) : undefined,
       revokedBefore: revoked ? Number(revoked) : undefined,

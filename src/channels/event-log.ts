@@ -16,6 +16,7 @@
 import {
   type Appended,
   type AppendOptions,
+  AppendRefusedError,
   type EventStore,
   type HistoryPage,
   type HistoryQuery,
@@ -27,6 +28,7 @@ import {
 import type { Keys } from '../redis/keys.ts';
 import { defineScripts, isNoScript, LuaScript } from '../redis/lua-scripts.ts';
 import { type PubSubMode, type RedisConnection, serverOf } from '../redis/redis-target.ts';
+import { isRefusedUnrun } from '../redis/store-errors.ts';
 import { compareEventIds, INBOX_PREFIX, isEventId } from '../shared/identifiers.ts';
 import { randomView } from '../shared/random-page.ts';
 import { AckLanes, type AckReplies } from './ack-lanes.ts';
@@ -249,9 +251,15 @@ export class EventLog implements EventStore {
       this.pubsubMode,
       this.acked.newestOf(channel) ?? '', // looked for in the log (APPEND_SCRIPT): lost history
     ];
-    const [id, repeated, renewed] = this.ackLanes
-      ? await this.ackLanes.submit(serverOf(this.ackConnections[0] ?? this.redis, key), askedAt, args)
-      : await this.appends.tetherAppend(...args);
+    const [id, repeated, renewed] = await (this.ackLanes
+      ? this.ackLanes.submit(serverOf(this.ackConnections[0] ?? this.redis, key), askedAt, args)
+      : this.appends.tetherAppend(...args)
+    ).catch((error: unknown) => {
+      // A refusal that says the script never ran: the publish may say nothing was written.
+      throw isRefusedUnrun(error)
+        ? new AppendRefusedError((error as Error).message, { cause: error })
+        : error;
+    });
     if (renewed === 1) this.options.historyLost?.(channel);
     if (!isInbox(channel)) this.acked.note(channel, id);
     return { id, json, ts, correlationId, traceparent, duplicate: repeated === 1 };

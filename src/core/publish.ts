@@ -10,7 +10,7 @@ import { namespaceOf } from '../config/channel-policy.ts';
 import type { ErrorCode } from '../shared/errors.ts';
 import { INBOX_PREFIX, SYSTEM_PREFIX } from '../shared/frames.ts';
 import type { GatewayCore } from './gateway-core.ts';
-import { ReplicationShortError } from './ports/event-store.ts';
+import { AppendRefusedError, ReplicationShortError } from './ports/event-store.ts';
 import { StoreStalledError } from './ports/store-readiness.ts';
 import { channelAllowed, type Principal } from './principal.ts';
 
@@ -31,8 +31,9 @@ export type PublishResult =
   | { error: ErrorCode; detail?: string };
 
 /**
- * What a failed append means for the event. Refused up front (Redis not ready) nothing was
- * sent; once sent, it may be in the log whatever the failure, and a retry must carry the
+ * What a failed append means for the event. Refused up front (Redis not ready), or by Redis
+ * without running it (a slot moving, AppendRefusedError), nothing was written; otherwise, once
+ * sent, it may be in the log whatever the failure, and a retry must carry the
  * same idempotencyKey to stay one event — a publish sent without one is told so.
  */
 function appendFailure(error: unknown, keyed: boolean): string {
@@ -41,6 +42,8 @@ function appendFailure(error: unknown, keyed: boolean): string {
     : 'a retry may store it twice (it had no idempotencyKey: give one to make retries safe)';
   if (error instanceof StoreStalledError)
     return `Redis stopped answering while the event was being appended: it may still be added to the log when Redis answers again; ${retry}`;
+  if (error instanceof AppendRefusedError)
+    return `Redis refused the append (${error.message}): the event was not written; ${keyed ? retry : 'retry'}`;
   if (error instanceof ReplicationShortError)
     return error.sent
       ? `${error.message}: the event is in the log, but a failover could still lose it; ${retry}`

@@ -22,6 +22,17 @@ const SOCKET_CODES = new Set([
   'ENOTFOUND',
 ]);
 
+/**
+ * Redis's replies that refuse a command without running it, and ioredis giving up after
+ * redirections alone: whatever it asked was not done.
+ */
+const NOT_RUN =
+  /^(CLUSTERDOWN|TRYAGAIN|LOADING|MASTERDOWN|READONLY|NOREPLICAS|MOVED|ASK)\b|^Too many Cluster redirections/;
+
+export function isRefusedUnrun(error: unknown): boolean {
+  return error instanceof Error && NOT_RUN.test(error.message);
+}
+
 export function isStoreUnavailableError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const code = (error as { code?: unknown }).code;

@@ -262,3 +262,47 @@ it('a user whose slot migrates still says hello: the block and revocation keys n
     await quiet.stop();
   }
 }, 30_000);
+
+it('a publish Redis refuses without running it while its slot moves is told it was not written, not that a retry may store it twice', async () => {
+  // With PUBLISH_ACK_REPLICAS the append goes in a pipeline with its WAIT, which ioredis does
+  // not follow to the target when the stream has moved there (ASK); a new idempotency key is
+  // refused TRYAGAIN (by ASK and TRYAGAIN until ioredis gives up). Neither ran the script.
+  const acking = await startLoggedGateway({
+    REDIS_URL: cluster.url,
+    LOG_LEVEL: 'info',
+    REDIS_PREFIX: a.prefix,
+    PUBLISH_ACK_REPLICAS: '1',
+    PUBLISH_ACK_TIMEOUT_MS: '200',
+  });
+  try {
+    const channel = `refused:${randomUUID().slice(0, 8)}`;
+    const stream = `${a.prefix}:{c:${channel}}`;
+    const first = cluster.masters[0] as ClusterNode;
+    const slot = Number(await first.redis.cluster('KEYSLOT', stream));
+    const source = await masterOf(slot);
+    const target = cluster.masters.find((m) => m !== source) as ClusterNode;
+    const publish = (http: string, idempotencyKey?: string) =>
+      fetch(`${http}/publish`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TEST_API_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ channel, data: {}, idempotencyKey }),
+      });
+    expect((await publish(a.http)).status).toBe(200);
+
+    await startMoving(slot, source, target);
+    await source.redis.migrate('127.0.0.1', target.port, '', 0, 5000, 'KEYS', stream);
+    const asked = await publish(acking.http);
+    expect(asked.status).toBe(503);
+    expect(((await asked.json()) as { message: string }).message).toMatch(
+      /^Redis refused the append \(ASK .*\): the event was not written; retry$/,
+    );
+    const keyed = await publish(a.http, randomUUID());
+    expect(keyed.status).toBe(503);
+    expect(((await keyed.json()) as { message: string }).message).toMatch(
+      /^Redis refused the append \(.*\): the event was not written; retry with the same idempotencyKey$/,
+    );
+    await moveSlot(slot, source, target, async () => {});
+  } finally {
+    await acking.stop();
+  }
+}, 30_000);

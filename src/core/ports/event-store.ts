@@ -107,6 +107,15 @@ export class ReplicationShortError extends Error {
   }
 }
 
+/**
+ * Redis answered the append with a refusal that says it did not run it — a redirection
+ * (MOVED, ASK: on a cluster, a slot moved or moving), TRYAGAIN, CLUSTERDOWN, READONLY and the
+ * like: nothing was written, so a retry cannot store the event twice.
+ */
+export class AppendRefusedError extends Error {
+  override name = 'AppendRefusedError';
+}
+
 export interface EventStore {
   /** The log's epoch (given one now if it has none) and newest event ID (`0-0`: none yet). */
   head(channel: string): Promise<{ epoch: string; newest: string }>;

@@ -29,11 +29,16 @@ import { ids, TestClient } from '../support/ws-client.ts';
 const API = { authorization: `Bearer ${TEST_API_KEY}`, 'content-type': 'application/json' };
 
 /** One publish: the event's ID when acked (200), else the HTTP status. */
-async function publish(http: string, channel: string, n: number): Promise<{ id?: string; status: number }> {
+async function publish(
+  http: string,
+  channel: string,
+  n: number,
+  idempotencyKey?: string,
+): Promise<{ id?: string; status: number }> {
   const res = await fetch(`${http}/publish`, {
     method: 'POST',
     headers: API,
-    body: JSON.stringify({ channel, data: { n } }),
+    body: JSON.stringify({ channel, data: { n }, idempotencyKey }),
   });
   const body = (await res.json()) as { id?: string; error?: string };
   return { id: res.status === 200 ? body.id : undefined, status: res.status };
@@ -126,9 +131,15 @@ describe('a forced takeover on a Redis Cluster', () => {
     const channel = await channelOn(master, gw.prefix, 'takeover');
     const acked: string[] = [];
     // Set-up, not the claim: on a busy box a WAIT may miss the 300 ms even with the
-    // replica following, and the refused publish is retried as a backend would.
+    // replica following, and the refused publish (in the log all the same) is retried as a
+    // backend would, with its idempotency key, so the log holds it once.
     for (let n = 0; n < 5; n++)
-      acked.push(await eventually(async () => (await publish(gw.http, channel, n)).id, 'an acked publish'));
+      acked.push(
+        await eventually(
+          async () => (await publish(gw.http, channel, n, `setup-${n}`)).id,
+          'an acked publish',
+        ),
+      );
     const { epoch } = (await history(gw.http, channel)).body;
     // The five are on the replica before it is cut off (with PUBLISH_ACK_REPLICAS=0 nothing
     // waited for that): on a busy box it could lag past them all, and a promoted replica

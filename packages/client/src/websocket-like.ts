@@ -2,6 +2,8 @@
  * The slice of the WebSocket API the SDK uses — the browser's and the `ws`
  * package's both fit — and how the implementation is found.
  */
+import { terminable, type WebSocketClass } from './terminable-websocket.ts';
+
 export interface WebSocketLike {
   readonly readyState: number;
   send(data: string): void;
@@ -22,13 +24,20 @@ export const CLOSED = 3;
 
 /**
  * The given constructor, else the global one, else `ws` loaded on demand. The
- * specifier is a variable so browser bundlers leave the import alone.
+ * specifier is a variable so browser bundlers leave the import alone. Node's global one
+ * is given the `terminate()` it lacks (terminable-websocket.ts).
  */
 export async function resolveWebSocket(
   given?: WebSocketConstructor,
 ): Promise<new (url: string) => WebSocketLike> {
-  const found = given ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-  if (found) return found as unknown as new (url: string) => WebSocketLike;
+  const global = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+  const found = given ?? global;
+  if (found) {
+    const Impl = found === global ? terminable(found as WebSocketClass) : found;
+    return Impl as unknown as new (
+      url: string,
+    ) => WebSocketLike;
+  }
   const specifier = 'ws';
   try {
     const module = (await import(/* @vite-ignore */ specifier)) as { default: unknown };

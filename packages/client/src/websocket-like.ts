@@ -2,7 +2,7 @@
  * The slice of the WebSocket API the SDK uses — the browser's and the `ws`
  * package's both fit — and how the implementation is found.
  */
-import { terminable, type WebSocketClass } from './terminable-websocket.ts';
+import { adaptNodeWebSocket, type WebSocketClass } from './node-websocket.ts';
 
 export interface WebSocketLike {
   readonly readyState: number;
@@ -25,7 +25,7 @@ export const CLOSED = 3;
 /**
  * The given constructor, else the global one, else `ws` loaded on demand. The
  * specifier is a variable so browser bundlers leave the import alone. Node's global one
- * is given the `terminate()` it lacks (terminable-websocket.ts).
+ * is adapted where it falls short (node-websocket.ts).
  */
 export async function resolveWebSocket(
   given?: WebSocketConstructor,
@@ -33,7 +33,7 @@ export async function resolveWebSocket(
   const global = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
   const found = given ?? global;
   if (found) {
-    const Impl = found === global ? terminable(found as WebSocketClass) : found;
+    const Impl = found === global ? adaptNodeWebSocket(found as WebSocketClass) : found;
     return Impl as unknown as new (
       url: string,
     ) => WebSocketLike;

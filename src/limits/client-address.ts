@@ -128,8 +128,10 @@ export function limitKey(ip: string): string {
   const [head = '', tail] = address.split('::');
   const left = head === '' ? [] : head.split(':');
   const right = tail === undefined || tail === '' ? [] : tail.split(':');
+  // A trailing dotted IPv4 part (`64:ff9b::192.0.2.1`) fills two of the eight groups.
+  const rightGroups = right.length + (right.at(-1)?.includes('.') ? 1 : 0);
   const groups =
-    tail === undefined ? left : [...left, ...Array(8 - left.length - right.length).fill('0'), ...right];
+    tail === undefined ? left : [...left, ...Array(8 - left.length - rightGroups).fill('0'), ...right];
   return `${groups
     .slice(0, 4)
     .map((group) => Number.parseInt(group, 16).toString(16))

@@ -158,6 +158,8 @@ describe('limitKey: what the per-IP limits count an address as', () => {
       ['::', '0:0:0:0::/64'],
       ['fe80::1%eth0', 'fe80:0:0:0::/64'],
       ['2001:0db8:00a1:0002::9', '2001:db8:a1:2::/64'],
+      ['1::2:3:4:5:192.0.2.1', '1:0:2:3::/64'],
+      ['64:ff9b::192.0.2.1', '64:ff9b:0:0::/64'],
     ])
       expect(limitKey(ip as string), ip).toBe(key);
   });

@@ -229,7 +229,10 @@ export class NodeResponse implements HttpResponse {
   /** Bytes the socket could not take at once: as uWS, a client that then takes none for 10 s is cut. */
   private watchTaking(): void {
     const socket = this.req.socket;
-    if (socket.writableNeedDrain) cutWhenStalled(socket, HTTP_IDLE_TIMEOUT_MS);
+    // Node 24 holds a turn's writes in the response before they reach the socket: either one
+    // being full means the client has not taken them.
+    if (socket.writableNeedDrain || this.reply?.writableNeedDrain)
+      cutWhenStalled(socket, HTTP_IDLE_TIMEOUT_MS);
   }
 
   private abort(): void {

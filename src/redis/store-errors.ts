@@ -6,8 +6,20 @@
  * down the store as a whole still reads ready, so readiness alone cannot tell.
  */
 
+/** Redis's error replies that refuse a command without running it: the server or cluster cannot serve it now. */
+const REFUSED_UNRUN = [
+  'CLUSTERDOWN',
+  'TRYAGAIN',
+  'LOADING',
+  'MASTERDOWN',
+  'READONLY',
+  'NOREPLICAS',
+  'MOVED',
+  'ASK',
+];
+const replyIn = (codes: readonly string[]) => new RegExp(`^(${codes.join('|')})\\b`);
 /** Redis's own error replies that say the server or cluster cannot serve for now. */
-const UNAVAILABLE_REPLIES = /^(CLUSTERDOWN|TRYAGAIN|LOADING|MASTERDOWN|READONLY|NOREPLICAS|BUSY|MOVED|ASK)\b/;
+const UNAVAILABLE_REPLIES = replyIn([...REFUSED_UNRUN, 'BUSY']);
 /** ioredis's errors when a command could not reach a server. */
 const UNREACHABLE =
   /Connection is closed|Stream isn't writeable|Too many Cluster redirections|Failed to refresh slots cache|None of startup nodes is available|Reached the max retries per request limit/;
@@ -26,11 +38,13 @@ const SOCKET_CODES = new Set([
  * Redis's replies that refuse a command without running it, and ioredis giving up after
  * redirections alone: whatever it asked was not done.
  */
-const NOT_RUN =
-  /^(CLUSTERDOWN|TRYAGAIN|LOADING|MASTERDOWN|READONLY|NOREPLICAS|MOVED|ASK)\b|^Too many Cluster redirections/;
+const NOT_RUN = replyIn(REFUSED_UNRUN);
 
 export function isRefusedUnrun(error: unknown): boolean {
-  return error instanceof Error && NOT_RUN.test(error.message);
+  return (
+    error instanceof Error &&
+    (NOT_RUN.test(error.message) || error.message.startsWith('Too many Cluster redirections'))
+  );
 }
 
 export function isStoreUnavailableError(error: unknown): boolean {

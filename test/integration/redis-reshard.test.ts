@@ -98,6 +98,14 @@ async function masterOf(slot: number): Promise<ClusterNode> {
   return cluster.masters.find((m) => m.port === port) as ClusterNode;
 }
 
+/** `key`'s slot, the master holding it, and another master to move it to. */
+async function slotMove(key: string): Promise<{ slot: number; source: ClusterNode; target: ClusterNode }> {
+  const first = cluster.masters[0] as ClusterNode;
+  const slot = Number(await first.redis.cluster('KEYSLOT', key));
+  const source = await masterOf(slot);
+  return { slot, source, target: cluster.masters.find((m) => m !== source) as ClusterNode };
+}
+
 /** GET /channels/:channel/presence as a backend asks it. */
 function askPresence(http: string, channel: string) {
   return fetch(`${http}/channels/${encodeURIComponent(channel)}/presence`, {
@@ -136,10 +144,7 @@ async function moveSlot(
 
 it('a hot channel’s slot moves to another master under traffic: every acked event once, in order, live and after a resume', async () => {
   const channel = `hot:${randomUUID().slice(0, 8)}`;
-  const first = cluster.masters[0] as ClusterNode;
-  const slot = Number(await first.redis.cluster('KEYSLOT', `${a.prefix}:{c:${channel}}`));
-  const source = await masterOf(slot);
-  const target = cluster.masters.find((m) => m !== source) as ClusterNode;
+  const { slot, source, target } = await slotMove(`${a.prefix}:{c:${channel}}`);
 
   const token = await mintToken({ sub: 'reshard-watcher' });
   const subscribe = async (url: string) => {
@@ -196,10 +201,7 @@ it('a backend’s presence query on a channel whose slot is migrating, with no m
   // Its page script reads the channel's four presence keys, which exist on neither master:
   // Redis answers TRYAGAIN until the slot's move ends, ioredis gives up after its retries.
   const channel = `room:${randomUUID().slice(0, 8)}`;
-  const first = cluster.masters[0] as ClusterNode;
-  const slot = Number(await first.redis.cluster('KEYSLOT', `${a.prefix}:{c:${channel}}`));
-  const source = await masterOf(slot);
-  const target = cluster.masters.find((m) => m !== source) as ClusterNode;
+  const { slot, source, target } = await slotMove(`${a.prefix}:{c:${channel}}`);
   const ask = () => askPresence(a.http, channel);
 
   await startMoving(slot, source, target);
@@ -219,10 +221,7 @@ it('a member who subscribes while its channel’s slot migrates is listed once t
   // The first member's join makes the channel's presence keys, which no master holds
   // while the slot migrates: Redis refuses the script (TRYAGAIN) until the move ends.
   const channel = `room:${randomUUID().slice(0, 8)}`;
-  const first = cluster.masters[0] as ClusterNode;
-  const slot = Number(await first.redis.cluster('KEYSLOT', `${a.prefix}:{c:${channel}}`));
-  const source = await masterOf(slot);
-  const target = cluster.masters.find((m) => m !== source) as ClusterNode;
+  const { slot, source, target } = await slotMove(`${a.prefix}:{c:${channel}}`);
   const count = async () => ((await (await askPresence(b.http, channel)).json()) as { count?: number }).count;
 
   await startMoving(slot, source, target);
@@ -248,10 +247,7 @@ it('a user whose slot migrates still says hello: the block and revocation keys n
   });
   try {
     const user = `mover-${randomUUID().slice(0, 8)}`;
-    const first = cluster.masters[0] as ClusterNode;
-    const slot = Number(await first.redis.cluster('KEYSLOT', `${a.prefix}:{u:${user}}:blocked`));
-    const source = await masterOf(slot);
-    const target = cluster.masters.find((m) => m !== source) as ClusterNode;
+    const { slot, source, target } = await slotMove(`${a.prefix}:{u:${user}}:blocked`);
 
     await startMoving(slot, source, target);
     const fresh = await TestClient.session(quiet.url, { token: await mintToken({ sub: user }) });
@@ -277,10 +273,7 @@ it('a publish Redis refuses without running it while its slot moves is told it w
   try {
     const channel = `refused:${randomUUID().slice(0, 8)}`;
     const stream = `${a.prefix}:{c:${channel}}`;
-    const first = cluster.masters[0] as ClusterNode;
-    const slot = Number(await first.redis.cluster('KEYSLOT', stream));
-    const source = await masterOf(slot);
-    const target = cluster.masters.find((m) => m !== source) as ClusterNode;
+    const { slot, source, target } = await slotMove(stream);
     const publish = (http: string, idempotencyKey?: string) =>
       fetch(`${http}/publish`, {
         method: 'POST',

@@ -74,7 +74,7 @@ const ONE_EDGE_ON_A_TOPOLOGY = { EDGE: 'uws', TEST_TRANSPORTS: 'websocket' };
 
 export default defineConfig({
   test: {
-    globalSetup: ['test/support/global-redis.ts'],
+    globalSetup: ['test/support/global-redis.ts', 'test/support/global-process-bundles.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // In CI (.ci/run sets CI=true) a failed test runs once more: on a shared runner a

@@ -1,6 +1,6 @@
 /**
- * A real gateway process (`node --import tsx src/main.ts`, or another command such as
- * `npm start`), for what an in-process gateway cannot show: SIGKILL, SIGTERM, exit
+ * A real gateway process (this checkout's src/main.ts, bundled for the run by
+ * test/support/global-process-bundles.ts, or another command such as `npm start`), for what an in-process gateway cannot show: SIGKILL, SIGTERM, exit
  * codes, start-up refusals. Ready when its JSON log says "listening" (the port is read
  * from that line).
  */
@@ -10,7 +10,7 @@ import { inject } from 'vitest';
 import { testEnv } from './gateway.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-// Generous: tsx compiles the sources at start, slow on a busy 2-core box.
+// Generous: a start on a busy 2-core box can take seconds.
 const READY_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 15_000;
 /** For tests that start processes: starting processes on a loaded box can take far past the default 30 s. */
@@ -55,8 +55,12 @@ export function processEnv(overrides: Record<string, string> = {}): Record<strin
   };
 }
 
-/** The gateway from its TypeScript sources. */
-const FROM_SOURCE: readonly string[] = [process.execPath, '--import', 'tsx', 'src/main.ts'];
+/** The gateway from this checkout's sources. */
+const fromSource = (): readonly string[] => [
+  process.execPath,
+  '--enable-source-maps',
+  inject('processBundles').gateway,
+];
 
 /**
  * Start a process and resolve once it listens; rejects (with its stderr) if it exits first.
@@ -64,7 +68,7 @@ const FROM_SOURCE: readonly string[] = [process.execPath, '--import', 'tsx', 'sr
  */
 export function spawnGateway(
   env: Record<string, string>,
-  [program, ...args]: readonly string[] = FROM_SOURCE,
+  [program, ...args]: readonly string[] = fromSource(),
 ): Promise<GatewayProcess> {
   const child = spawn(program as string, args, {
     cwd: ROOT,
@@ -139,7 +143,8 @@ function handle(
 
 /** Run a process that is expected to exit on its own (a refused start-up); bounded. */
 export async function runToExit(env: Record<string, string>, timeoutMs = 60_000): Promise<Exit> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const [program, ...args] = fromSource();
+  const child = spawn(program as string, args, {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'ignore', 'pipe'],

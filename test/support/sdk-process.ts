@@ -1,15 +1,16 @@
 /**
- * The SDK in a Node process of its own (`node --import tsx`), driven over stdin: only a
+ * The SDK (bundled for the run: test/support/global-process-bundles.ts) in a Node process of
+ * its own, driven over stdin: only a
  * process's exit shows what still holds its event loop after `disconnect()`.
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { inject } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** How long disconnect() waits for the exit. */
 const GIVE_UP_MS = 15_000;
-const SDK = fileURLToPath(new URL('../../packages/client/src/index.ts', import.meta.url));
 
 // Commands, one a line: `connect`; `state` prints the client's detailedState; `disconnect`
 // disconnects (`connect, disconnect`: connect(), and disconnect() on the next turn, while the
@@ -47,9 +48,15 @@ export interface SdkProcess {
 }
 
 export function sdkProcess(url: string, token: string, options: Record<string, unknown> = {}): SdkProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', SCRIPT], {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', SCRIPT], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', SDK, URL: url, TOKEN: token, OPTIONS: JSON.stringify(options) },
+    env: {
+      PATH: process.env.PATH ?? '',
+      SDK: inject('processBundles').sdk,
+      URL: url,
+      TOKEN: token,
+      OPTIONS: JSON.stringify(options),
+    },
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();

@@ -12,7 +12,7 @@ import { type HttpRequest, type HttpResponse, reply, replyJson, trackAbort } fro
 import { errorBody, type HttpRequestInfo, recordHttpRequest } from '../observability/http-tracing.ts';
 import { CHANNEL_PATTERN, EPOCH_PATTERN, isEventId, MAX_HISTORY_LIMIT } from '../shared/frames.ts';
 import { booleanParam, integerParam, parseQuery, textParam } from './query-params.ts';
-import { stalledAnswer, storeUnavailable } from './store-unavailable.ts';
+import { storeUnavailable, unavailableAnswer } from './store-unavailable.ts';
 
 const HISTORY_PARAMS = {
   limit: integerParam(1, MAX_HISTORY_LIMIT),
@@ -71,7 +71,8 @@ export function serveHistory(
     },
     (error: unknown) => {
       core.logger.warn({ err: error, channel, correlationId: info.correlationId }, 'history: read failed');
-      const down = stalledAnswer(error) ?? storeUnavailable();
+      // Said as it was: a read Redis refused (an OOM) is not one it left unanswered.
+      const down = unavailableAnswer(error, core.ports.readiness) ?? storeUnavailable();
       fail(down.status, down.body, down.headers);
     },
   );

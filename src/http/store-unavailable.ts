@@ -18,7 +18,7 @@ const STALLED =
   'Redis stopped answering while the request waited on it: what it asked may still take effect when Redis answers again';
 
 const UNSERVED =
-  'Redis could not serve a command of the request (a cluster node down or failing over, a slot moving, the connection lost): what it asked may have been done in part';
+  'Redis could not serve a command of the request (a cluster node down or failing over, a slot moving, the connection lost, Redis out of memory): what it asked may have been done in part';
 
 export interface StoreUnavailable {
   status: 503;
@@ -43,7 +43,7 @@ export function stalledAnswer(error: unknown): StoreUnavailable | undefined {
 /**
  * The answer for a request that failed with `error`, if the store not serving was why: stalled
  * under it, or any error `readiness` counts as the store's (a TRYAGAIN while a slot migrates, a
- * master failing over, a lost connection) — not a fault of ours to answer 500.
+ * master failing over, a lost connection, an OOM under maxmemory) — not a fault of ours to answer 500.
  */
 export function unavailableAnswer(error: unknown, readiness: StoreReadiness): StoreUnavailable | undefined {
   return stalledAnswer(error) ?? (readiness.isUnavailable(error) ? storeUnavailable(UNSERVED) : undefined);

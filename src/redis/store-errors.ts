@@ -1,12 +1,17 @@
 /**
  * Which errors from ioredis mean "the store could not serve this now" — the connection
  * lost or not yet back, a cluster node down, failing over or moving slots, a server
- * still loading — as opposed to a fault in what was asked. A request that met one is
+ * still loading, out of memory or refusing writes — as opposed to a fault in what was asked. A request that met one is
  * refused with the retryable STORE_UNAVAILABLE, not INTERNAL: with one cluster master
  * down the store as a whole still reads ready, so readiness alone cannot tell.
  */
 
-/** Redis's error replies that refuse a command without running it: the server or cluster cannot serve it now. */
+/**
+ * Redis's error replies that refuse a command without running it: the server or cluster
+ * cannot serve it now. OOM (maxmemory reached with nothing it may evict) and MISCONF (writes
+ * stopped after a failed save) refuse a script at its first write only, never once it has
+ * written (Redis's scriptVerifyOOM, scriptVerifyWriteCommandAllow): nothing of it ran either.
+ */
 const REFUSED_UNRUN = [
   'CLUSTERDOWN',
   'TRYAGAIN',
@@ -16,6 +21,8 @@ const REFUSED_UNRUN = [
   'NOREPLICAS',
   'MOVED',
   'ASK',
+  'OOM',
+  'MISCONF',
 ];
 const replyIn = (codes: readonly string[]) => new RegExp(`^(${codes.join('|')})\\b`);
 /** Redis's own error replies that say the server or cluster cannot serve for now. */

@@ -213,9 +213,9 @@ export const ERRORS = {
     retryable: true,
     retryAfterMs: 1000,
     message:
-      'The event store (Redis) is not reachable, stopped answering while the request waited on it, or fewer replicas than PUBLISH_ACK_REPLICAS confirmed the event in time; the request was not accepted.',
+      'The event store (Redis) is not reachable, refused the request for now without running it (out of memory, a cluster slot moving), stopped answering while the request waited on it, or fewer replicas than PUBLISH_ACK_REPLICAS confirmed the event in time; the request was not accepted.',
     recovery:
-      'Retry after retryAfterMs with the same idempotencyKey: unreachable, nothing was written; stopped answering or short of replicas (the error frame’s detail, an HTTP body’s message, says which), the event may be in the log, and the key makes the retry a duplicate instead of a second event.',
+      'Retry after retryAfterMs with the same idempotencyKey: unreachable or refused, nothing was written; stopped answering or short of replicas (the error frame’s detail, an HTTP body’s message, says which), the event may be in the log, and the key makes the retry a duplicate instead of a second event.',
   },
   SLOW_CONSUMER: {
     category: 'connection',

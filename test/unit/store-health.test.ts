@@ -120,6 +120,8 @@ describe('which store errors mean "not now" (STORE_UNAVAILABLE) rather than a fa
       'TRYAGAIN Multiple keys request during rehashing',
       'LOADING Redis is loading the dataset in memory',
       'MOVED 3999 127.0.0.1:6381',
+      "OOM command not allowed when used memory > 'maxmemory'. script: 53a3c3, on @user_script:74.",
+      'MISCONF Redis is configured to save RDB snapshots, but it is currently not able to persist on disk.',
     ])
       expect(health.isUnavailable(new ReplyError(reply)), reply).toBe(true);
     expect(health.isUnavailable(new StoreStalledError('frozen'))).toBe(true);

@@ -17,6 +17,12 @@ import type { Config } from '../config/config.ts';
 import { type SseCompression, sseCompression } from '../edge/sse/sse-gzip.ts';
 import type { EdgeInfo } from '../edge/uws.ts';
 import { activeTracing } from '../observability/tracing.ts';
+import {
+  EVICTION_ADVICE,
+  type EvictionPolicy,
+  evicting,
+  evictionPolicies,
+} from '../redis/eviction-policy.ts';
 import { masters, nodeName } from '../redis/redis-target.ts';
 import type { AdminSources } from './admin-sources.ts';
 
@@ -73,6 +79,7 @@ export async function websocketHealth(sources: AdminSources): Promise<HealthRepo
       )
     : masters(redis).map((node) => versions.get(nodeName(node)));
   const redisVersion = oldest(masterVersions);
+  const policies = redisReady ? await evictionPolicies(redis) : [];
   const roundTrips = new Map(sources.store.masters.map((m) => [m.node, m.roundTripMs]));
   let status: HealthReport['status'] = 'healthy';
   if (!redisReady || draining) status = 'unhealthy';
@@ -114,7 +121,11 @@ export async function websocketHealth(sources: AdminSources): Promise<HealthRepo
     tracing: { enabled: tracing.enabled, exporters: tracing.exporters },
     compression: core.config.compression,
     sseCompression: sseCompression(core.config.compression),
-    config: [...(await configChecks(core.config, redisVersion)), ...proxyChecks(core.config, sources)],
+    config: [
+      ...(await configChecks(core.config, redisVersion)),
+      ...evictionChecks(policies),
+      ...proxyChecks(core.config, sources),
+    ],
   };
 }
 
@@ -161,6 +172,22 @@ async function configChecks(config: Config, redisVersion: string | undefined): P
     });
   }
   return checks;
+}
+
+/** Whether Redis may drop Tether's keys (src/redis/eviction-policy.ts); none where it cannot be read. */
+function evictionChecks(policies: EvictionPolicy[]): ConfigCheck[] {
+  if (!policies.some(({ policy }) => policy !== undefined)) return [];
+  const found = evicting(policies);
+  return [
+    {
+      name: 'redis_eviction_policy',
+      ok: found.length === 0,
+      detail:
+        found.length === 0
+          ? 'maxmemory-policy noeviction: at its memory limit Redis refuses writes (STORE_UNAVAILABLE) and drops nothing'
+          : `maxmemory-policy ${found.map(({ node, policy }) => `${policy} on ${node}`).join(', ')}: ${EVICTION_ADVICE}`,
+    },
+  ];
 }
 
 /** Behind a proxy (ops/nginx/README.md): headers nobody believes, and which pages may connect. */

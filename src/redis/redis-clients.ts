@@ -21,6 +21,7 @@ import type { RedisOptions } from 'ioredis';
 import { ConfigError } from '../config/config-error.ts';
 import type { Logger } from '../observability/logger.ts';
 import { OutageLog } from '../observability/outage-log.ts';
+import { warnIfEvicting } from './eviction-policy.ts';
 import {
   createRedisClient,
   defaultPubSub,
@@ -142,6 +143,7 @@ export async function connectRedis(
         `Redis ${version.text} at ${version.node} is too old: Tether needs Redis ${MIN_REDIS_MAJOR} or newer (XINFO STREAM reports trimmed events only from 7.0, and gaps must never be silent).`,
       );
   }
+  void warnIfEvicting(clients.commands, logger);
   return { ...clients, appends, acks, target, pubsub: mode, outage };
 }
 

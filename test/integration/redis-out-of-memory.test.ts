@@ -8,10 +8,18 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ConfigCheck } from '../../src/admin/health-report.ts';
 import { type RedisServerHandle, startRedisServer } from '../../src/redis/embedded-redis.ts';
 import type { SubscribedFrame } from '../../src/shared/frames.ts';
-import { publishMany, settle } from '../support/events.ts';
-import { mintToken, startTestGateway, TEST_API_KEY, type TestGateway } from '../support/gateway.ts';
+import { eventually, publishMany, settle } from '../support/events.ts';
+import {
+  mintToken,
+  startTestGateway,
+  TEST_ADMIN_KEY,
+  TEST_API_KEY,
+  type TestGateway,
+} from '../support/gateway.ts';
+import { type LoggedGateway, startLoggedGateway } from '../support/logged-gateway.ts';
 import { ids, TestClient } from '../support/ws-client.ts';
 
 let server: RedisServerHandle;
@@ -108,5 +116,39 @@ describe('Redis out of memory (maxmemory, noeviction)', () => {
     expect(client.closed).toBeUndefined();
     expect(ids(client.events(channel))).toEqual([...before, ...after]);
     expect(client.frames.filter((f) => f.type === 'error').map((f) => f.ref)).toEqual(['p1']);
+  });
+});
+
+describe('a Redis that may evict', () => {
+  const policyCheck = async (http: string) => {
+    const health = (await (
+      await fetch(`${http}/health/websocket`, { headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` } })
+    ).json()) as { config: ConfigCheck[] };
+    return health.config.find((check) => check.name === 'redis_eviction_policy');
+  };
+  const warned = (gw: LoggedGateway) =>
+    gw.lines().find((line) => line.msg.startsWith('Redis maxmemory-policy'));
+
+  it('is named in a warning at start and in /health/websocket; noeviction is not', async () => {
+    await redis.config('SET', 'maxmemory-policy', 'allkeys-lru');
+    const lru = await startLoggedGateway({ REDIS_URL: server.url });
+    try {
+      const warning = await eventually(() => warned(lru), 'the warning');
+      expect(warning).toMatchObject({ level: 40, msg: expect.stringContaining('noeviction') });
+      expect(await policyCheck(lru.http)).toMatchObject({
+        ok: false,
+        detail: expect.stringContaining('allkeys-lru on 127.0.0.1:'),
+      });
+    } finally {
+      await lru.stop();
+      await redis.config('SET', 'maxmemory-policy', 'noeviction');
+    }
+    const safe = await startLoggedGateway({ REDIS_URL: server.url });
+    try {
+      expect(await policyCheck(safe.http)).toMatchObject({ ok: true });
+    } finally {
+      await safe.stop();
+    }
+    expect(warned(safe)).toBeUndefined();
   });
 });

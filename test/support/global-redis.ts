@@ -11,24 +11,19 @@ import { startRedisCluster, startRedisSentinel } from './redis-cluster.ts';
 
 export type RedisTopology = 'standalone' | 'cluster' | 'sentinel';
 
-let stop: (() => Promise<void>) | undefined;
-
 async function startTopology(topology: RedisTopology): Promise<{ url: string; stop(): Promise<void> }> {
   if (topology === 'cluster') return startRedisCluster({ masters: 3 });
   if (topology === 'sentinel') return startRedisSentinel();
   return startRedisServer();
 }
 
-export async function setup(project: TestProject): Promise<void> {
+/** Returns the project's teardown: every project's set-up (the root's too) runs in this one module, side by side. */
+export async function setup(project: TestProject): Promise<() => Promise<void>> {
   const topology = (project.config.env?.REDIS_TOPOLOGY ?? 'standalone') as RedisTopology;
   const started = await startTopology(topology);
-  stop = started.stop;
   project.provide('redisUrl', started.url);
   project.provide('redisTopology', topology);
-}
-
-export async function teardown(): Promise<void> {
-  await stop?.();
+  return () => started.stop();
 }
 
 declare module 'vitest' {

@@ -44,6 +44,9 @@ export interface DevSecretSource {
   prefix: string;
 }
 
+/** How far in the future a token's `iat` may be, in seconds: clocks drift. */
+export const IAT_AHEAD_TOLERANCE_S = 60;
+
 interface KeyChoice {
   key: Key;
   algorithms: string[];
@@ -102,6 +105,14 @@ export async function createTokenVerifier(
       if (value !== undefined && !Number.isFinite(value))
         throw new TetherError('AUTH_INVALID_TOKEN', { detail: `token ${claim} is not a finite NumericDate` });
     }
+    // Revocations refuse tokens issued before a time (src/control/revocations.ts): a token
+    // issued in the future would outlive each one made before its iat. An issuer's clock a
+    // little ahead of ours is tolerated; one further ahead is said, not trusted.
+    const aheadS = typeof payload.iat === 'number' ? payload.iat - Date.now() / 1000 : 0;
+    if (aheadS > IAT_AHEAD_TOLERANCE_S)
+      throw new TetherError('AUTH_INVALID_TOKEN', {
+        detail: `token iat is ${Math.round(aheadS)} s in the future (the issuer's clock may be ahead; at most ${IAT_AHEAD_TOLERANCE_S} s is accepted)`,
+      });
     if (typeof payload.sub !== 'string' || payload.sub === '') {
       throw new TetherError('AUTH_INVALID_TOKEN', { detail: 'token has no sub claim' });
     }

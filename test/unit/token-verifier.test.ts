@@ -4,7 +4,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createTokenVerifier } from '../../src/auth/token-verifier.ts';
+import { createTokenVerifier, IAT_AHEAD_TOLERANCE_S } from '../../src/auth/token-verifier.ts';
 
 const SECRET = 'a-test-secret-that-is-long-enough-0123456789';
 const b64 = (text: string) => Buffer.from(text).toString('base64url');
@@ -35,5 +35,31 @@ describe('a token whose dates overflow to Infinity', () => {
     const verifier = await createTokenVerifier({ requireExp: true, hs256Secret: SECRET }, false);
     const principal = await verifier.verify(tokenOf('{"sub":"alice","exp":32503680000}')); // year 3000
     expect(principal.expiresAt).toBe(32_503_680_000_000);
+  });
+});
+
+describe('a token issued in the future', () => {
+  const nowS = Math.floor(Date.now() / 1000);
+  const headers = ['{"alg":"HS256","typ":"JWT"}', '{"alg":"HS256","kid":"k1"}']; // fast path, jose
+
+  it('past the tolerance: AUTH_INVALID_TOKEN on both paths, so it cannot outlive a revocation made before its iat', async () => {
+    const verifier = await createTokenVerifier({ requireExp: true, hs256Secret: SECRET }, false);
+    const claims = `{"sub":"alice","iat":${nowS + 3600},"exp":${nowS + 7200}}`;
+    for (const header of headers)
+      await expect(verifier.verify(tokenOf(claims, header))).rejects.toMatchObject({
+        code: 'AUTH_INVALID_TOKEN',
+        detail: expect.stringMatching(/^token iat is 36\d\d s in the future/),
+      });
+  });
+
+  it('within it (an issuer whose clock runs a little ahead): accepted', async () => {
+    const verifier = await createTokenVerifier({ requireExp: true, hs256Secret: SECRET }, false);
+    const iat = nowS + IAT_AHEAD_TOLERANCE_S - 5;
+    for (const header of headers) {
+      const principal = await verifier.verify(
+        tokenOf(`{"sub":"alice","iat":${iat},"exp":${nowS + 600}}`, header),
+      );
+      expect(principal.issuedAt).toBe(iat * 1000);
+    }
   });
 });

@@ -6,7 +6,9 @@
  * `close` event that carries what a WebSocket close frame would.
  */
 
-import { isEventId } from '../../shared/identifiers.ts';
+import { CHANNEL_PATTERN, isEventId } from '../../shared/identifiers.ts';
+
+const CHANNEL = new RegExp(CHANNEL_PATTERN);
 
 /** The channel and event ID at the head of an event frame (src/core/event-frames.ts builds it). */
 export interface EventHead {
@@ -66,9 +68,9 @@ export function closeMessage(code: number, reason: string): string {
 
 /**
  * A `Last-Event-ID` header as channel positions; an unreadable one is ignored (the hello's
- * own `lastEventIds` still apply), and so is an entry that is no event ID: the gateway
- * wrote every one, so such an entry was not, and the hello it joins must not be refused
- * for a field its client never sent.
+ * own `lastEventIds` still apply), and so is an entry that is not a channel name and an
+ * event ID: the gateway wrote every one, so such an entry was not, and the hello it joins
+ * must not be refused for a field its client never sent.
  */
 export function parseLastEventId(header: string): Record<string, string> {
   if (!header) return {};
@@ -77,7 +79,8 @@ export function parseLastEventId(header: string): Record<string, string> {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) return {};
     return Object.fromEntries(
       Object.entries(value).filter(
-        (entry): entry is [string, string] => typeof entry[1] === 'string' && isEventId(entry[1]),
+        (entry): entry is [string, string] =>
+          CHANNEL.test(entry[0]) && typeof entry[1] === 'string' && isEventId(entry[1]),
       ),
     );
   } catch {

@@ -8,6 +8,7 @@
  */
 import type { CompressionConfig } from '../../config/config.ts';
 import type { Connection } from '../../core/connection.ts';
+import { decodeFrame } from '../../protocol/frame-codec.ts';
 import { randomView } from '../../shared/random-page.ts';
 import type { App, HttpResponse } from '../edge-port.ts';
 import { TurnEnd } from '../turn-end.ts';
@@ -96,7 +97,9 @@ export class SseStreams implements StreamRegistry {
    * A resume hello on a stream opened with `Last-Event-ID` resumes from those positions where
    * it names none itself; the positions become the stream's, so its next `id` holds them all.
    * Every hello until the welcome: one refused (a bad field) leaves the stream open for a
-   * corrected one, which must resume from the same positions.
+   * corrected one, which must resume from the same positions. Only a hello the router will
+   * take gives the stream its positions: a refused one's would go out in the next `id`, and
+   * an entry the hello was refused for would then refuse the reconnect's hello too.
    */
   withLastEventIds(socket: SseSocket, frame: string): string {
     const opened = this.opened.get(socket);
@@ -111,11 +114,14 @@ export class SseStreams implements StreamRegistry {
     const resume = hello.resume;
     if (typeof resume !== 'object' || resume === null) return frame;
     const merged = { ...opened.lastEventIds, ...resume.lastEventIds };
-    for (const [channel, id] of Object.entries(merged))
-      if (typeof id === 'string') socket.positions.set(channel, id);
-    if (Object.keys(opened.lastEventIds).length === 0) return frame;
-    resume.lastEventIds = merged;
-    return JSON.stringify(hello);
+    let text = frame;
+    if (Object.keys(opened.lastEventIds).length > 0) {
+      resume.lastEventIds = merged;
+      text = JSON.stringify(hello);
+    }
+    if (!isValidFrame(text)) return text; // the frame router refuses it, the stream keeps none of it
+    for (const [channel, id] of Object.entries(merged)) socket.positions.set(channel, id);
+    return text;
   }
 
   hold(socket: SseSocket): void {
@@ -207,4 +213,14 @@ export function publisherFor(app: App, streams: SseStreams): TopicPublisher {
     numSubscribers: (topic) =>
       app.numSubscribers(topic) + (typeof topic === 'string' ? streams.count(topic) : 0),
   };
+}
+
+/** Whether the frame router takes `text` (its validation, run once more on a hello before welcome). */
+function isValidFrame(text: string): boolean {
+  try {
+    decodeFrame(text);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -13,16 +13,20 @@ import { masters, nodeName, type RedisConnection } from './redis-target.ts';
 
 export interface EvictionPolicy {
   node: string;
-  /** Undefined where the server does not let us read it (CONFIG renamed or refused, as on some managed services). */
+  /** Undefined where the server does not answer INFO (an ACL that refuses it). */
   policy: string | undefined;
 }
 
-/** Every master's `maxmemory-policy`. */
+/**
+ * Every master's `maxmemory-policy`, from `INFO memory`: managed services that disable or
+ * rename CONFIG (ElastiCache, whose default policy is volatile-lru) still serve INFO, and
+ * they are where a policy that evicts is most often left as it came.
+ */
 export function evictionPolicies(redis: RedisConnection): Promise<EvictionPolicy[]> {
   return Promise.all(
     masters(redis).map(async (node) => {
-      const reply = await node.config('GET', 'maxmemory-policy').catch(() => undefined);
-      const policy = Array.isArray(reply) && typeof reply[1] === 'string' ? reply[1] : undefined;
+      const info = await node.info('memory').catch(() => '');
+      const policy = /^maxmemory_policy:([^\r\n]+)/m.exec(info)?.[1];
       return { node: nodeName(node), policy };
     }),
   );

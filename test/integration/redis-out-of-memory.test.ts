@@ -152,3 +152,31 @@ describe('a Redis that may evict', () => {
     expect(warned(safe)).toBeUndefined();
   });
 });
+
+describe('a Redis that may evict, with CONFIG disabled (as managed services do)', () => {
+  it('is still named: the policy is read from INFO, which they serve', async () => {
+    const locked = await startRedisServer({
+      extraArgs: ['--maxmemory-policy', 'volatile-lru', '--rename-command', 'CONFIG', '""'],
+    });
+    const gateway = await startLoggedGateway({ REDIS_URL: locked.url });
+    try {
+      const warning = await eventually(
+        () => gateway.lines().find((line) => line.msg.startsWith('Redis maxmemory-policy')),
+        'the warning',
+      );
+      expect(warning).toMatchObject({ evictionPolicies: [{ policy: 'volatile-lru' }] });
+      const health = (await (
+        await fetch(`${gateway.http}/health/websocket`, {
+          headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` },
+        })
+      ).json()) as { config: ConfigCheck[] };
+      expect(health.config.find((check) => check.name === 'redis_eviction_policy')).toMatchObject({
+        ok: false,
+        detail: expect.stringContaining('volatile-lru on 127.0.0.1:'),
+      });
+    } finally {
+      await gateway.stop();
+      await locked.stop();
+    }
+  });
+});

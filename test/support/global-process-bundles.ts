@@ -18,14 +18,15 @@ const ENTRIES = {
   worker: 'src/actions/example-worker.ts',
   sdk: 'packages/client/src/index.ts',
 } as const;
-const CACHE = `${ROOT}node_modules/.cache/tether-test`;
+const CACHE = `${ROOT}test-artifacts/process-bundles`;
 
 export type ProcessBundles = Record<keyof typeof ENTRIES, string>;
 
 /** Returns the project's teardown: the projects' set-ups run side by side in one module. */
 export async function setup(project: TestProject): Promise<() => Promise<void>> {
-  // Under node_modules, below the package's root: src/config/package-root.ts finds Tether's
-  // files (docs, pages) from the bundle as it does from src/. A folder of its own for each
+  // Below the package's root (not under node_modules, a symlink in a worktree, whose real
+  // path is another checkout's): src/config/package-root.ts finds this checkout's files
+  // (docs, pages) from the bundle as it does from src/. A folder of its own for each
   // project's set-up (the root's runs too), as they run side by side.
   await mkdir(CACHE, { recursive: true });
   const outdir = await mkdtemp(`${CACHE}/run-`);

@@ -48,14 +48,25 @@ const SOCKET_CODES = new Set([
 const NOT_RUN = replyIn(REFUSED_UNRUN);
 
 export function isRefusedUnrun(error: unknown): boolean {
-  return (
-    error instanceof Error &&
-    (NOT_RUN.test(error.message) || error.message.startsWith('Too many Cluster redirections'))
-  );
+  if (!(error instanceof Error)) return false;
+  const queued = queueRefusals(error);
+  if (queued) return queued.some(isRefusedUnrun);
+  return NOT_RUN.test(error.message) || error.message.startsWith('Too many Cluster redirections');
+}
+
+/**
+ * A MULTI that Redis discarded (EXECABORT: nothing of it ran) for refusals of its queued
+ * commands, which ioredis keeps as `previousErrors`: those say why. Undefined for other errors.
+ */
+function queueRefusals(error: Error): unknown[] | undefined {
+  const previous = (error as { previousErrors?: unknown }).previousErrors;
+  return error.message.startsWith('EXECABORT') && Array.isArray(previous) ? previous : undefined;
 }
 
 export function isStoreUnavailableError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
+  const queued = queueRefusals(error);
+  if (queued) return queued.some(isStoreUnavailableError);
   const code = (error as { code?: unknown }).code;
   return (
     UNREACHABLE_NAMES.has(error.name) ||

@@ -10,6 +10,7 @@ import { Redis, ReplyError } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoreStalledError } from '../../src/core/ports/store-readiness.ts';
 import { type RedisServerHandle, startRedisServer } from '../../src/redis/embedded-redis.ts';
+import { isRefusedUnrun } from '../../src/redis/store-errors.ts';
 import { StoreHealth } from '../../src/redis/store-health.ts';
 import { eventually } from '../support/events.ts';
 
@@ -125,6 +126,32 @@ describe('which store errors mean "not now" (STORE_UNAVAILABLE) rather than a fa
     ])
       expect(health.isUnavailable(new ReplyError(reply)), reply).toBe(true);
     expect(health.isUnavailable(new StoreStalledError('frozen'))).toBe(true);
+  });
+
+  it('a MULTI Redis discarded (EXECABORT) for a queued command it refused: unavailable, and nothing of it ran', async () => {
+    const { health } = startHealth();
+    health.stop();
+    const key = `multi:${Date.now()}`;
+    await redis.config('SET', 'maxmemory', '1'); // every command that may grow memory is refused
+    const discarded = await redis
+      .multi()
+      .del(key)
+      .set(key, 'x')
+      .exec()
+      .catch((error: unknown) => error)
+      .finally(() => redis.config('SET', 'maxmemory', '0'));
+    expect(String(discarded)).toMatch(/EXECABORT/);
+    expect(health.isUnavailable(discarded)).toBe(true);
+    expect(isRefusedUnrun(discarded)).toBe(true);
+    expect(await redis.exists(key)).toBe(0);
+    // Discarded for a fault in what was asked, it stays a fault.
+    const wrong = await redis
+      .multi()
+      .call('NOSUCHCOMMAND')
+      .exec()
+      .catch((error: unknown) => error);
+    expect(String(wrong)).toMatch(/EXECABORT/);
+    expect(health.isUnavailable(wrong)).toBe(false);
   });
 
   it('a reply that refuses the request, and a plain bug, are not', async () => {

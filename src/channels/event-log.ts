@@ -25,7 +25,6 @@ import {
   type ReplayPlan,
   ZERO_ID,
 } from '../core/ports/event-store.ts';
-import { ConnectionDrops } from '../redis/connection-drops.ts';
 import type { Keys } from '../redis/keys.ts';
 import { defineScripts, isNoScript, LuaScript } from '../redis/lua-scripts.ts';
 import { type PubSubMode, type RedisConnection, serverOf } from '../redis/redis-target.ts';
@@ -172,8 +171,6 @@ export class EventLog implements EventStore {
   private readonly redis: ScriptedRedis;
   /** Where appends and announcements go (`appendConnection`, else `redis`). */
   private readonly appends: ScriptedRedis;
-  /** Drops of the connections appends go on: a refusal answered after one may follow a send that wrote. */
-  private readonly appendDrops: ConnectionDrops;
 
   private readonly retentionOf: (channel: string) => Retention;
   private readonly ackConnections: ScriptedRedis[];
@@ -207,7 +204,6 @@ export class EventLog implements EventStore {
       defineScripts(connection, { tetherAppend: APPEND });
       return connection as ScriptedRedis;
     });
-    this.appendDrops = new ConnectionDrops([appends ?? redis, ...(options.ackConnections ?? [])]);
     if (options.ackReplicas)
       // One lane per master: two batches in flight on two connections interleave in Redis,
       // and one client's publishes to a channel were stored out of the order it sent them.
@@ -255,15 +251,14 @@ export class EventLog implements EventStore {
       this.pubsubMode,
       this.acked.newestOf(channel) ?? '', // looked for in the log (APPEND_SCRIPT): lost history
     ];
-    const drops = this.appendDrops.count;
     const [id, repeated, renewed] = await (this.ackLanes
       ? this.ackLanes.submit(serverOf(this.ackConnections[0] ?? this.redis, key), askedAt, args)
       : this.appends.tetherAppend(...args)
     ).catch((error: unknown) => {
       // A refusal that says the script never ran: the publish may say nothing was written.
-      // Not after a connection dropped meanwhile: ioredis sent it again, and the refusal is
-      // the second send's (src/redis/connection-drops.ts).
-      throw isRefusedUnrun(error) && this.appendDrops.count === drops
+      // It is the only send's: a drop fails an append, never sends it again
+      // (src/redis/unanswered-on-drop.ts).
+      throw isRefusedUnrun(error)
         ? new AppendRefusedError((error as Error).message, { cause: error })
         : error;
     });

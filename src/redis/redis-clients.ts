@@ -35,6 +35,7 @@ import {
   redact,
 } from './redis-target.ts';
 import { writeOncePerTurn } from './turn-writes.ts';
+import { failUnansweredOnDrop } from './unanswered-on-drop.ts';
 
 export interface RedisClients {
   commands: RedisConnection;
@@ -90,6 +91,8 @@ export async function connectRedis(
   const acks = Array.from({ length: ackReplicas > 0 ? ACK_CONNECTIONS : 0 }, (_, i) =>
     client(`acks-${i}`, { maxRetriesPerRequest: 2 }),
   );
+  // An append a drop left unanswered fails ("may be in the log"), never runs twice.
+  failUnansweredOnDrop([appends, ...acks]);
   const every = [...Object.values(clients), appends, ...acks];
   const named = [
     ...Object.entries(clients),

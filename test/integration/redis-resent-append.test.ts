@@ -1,10 +1,10 @@
 /**
- * An append whose reply a lost connection took: ioredis sends every command left unanswered
- * again on the new connection (autoResendUnfulfilledCommands), so Redis may run it twice.
- * A refusal of the second send (OOM under maxmemory, MISCONF, LOADING) says nothing about
- * the first, which may have written the event: the publish must not be told "the event was
- * not written", or a client without an idempotency key publishes it again and it is stored
- * twice.
+ * An append whose reply a lost connection took. ioredis would send every command left
+ * unanswered again on the new connection (autoResendUnfulfilledCommands), so Redis would run
+ * it twice: a keyless publish stored twice and acked once, or — the second send refused (OOM
+ * under maxmemory) — told "the event was not written" when the first had written it. The
+ * appends' connections fail such a command instead (src/redis/unanswered-on-drop.ts): the
+ * publish hears the event may be in the log, and the log holds it once.
  */
 import { randomUUID } from 'node:crypto';
 import { connect, createServer, type Server, type Socket } from 'node:net';
@@ -83,7 +83,37 @@ const publish = (channel: string, data: unknown) =>
     body: JSON.stringify({ channel, data }),
   });
 
-describe('an append sent again after a lost connection', () => {
+/** Hold Redis's replies, publish, wait until Redis has written it, then drop every connection. */
+async function publishThenDrop(
+  channel: string,
+  logKey: string,
+  before: number,
+  whileDropping?: () => Promise<unknown>,
+) {
+  proxy.hold();
+  const answer = publish(channel, { n: before + 1 });
+  await eventually(async () => (await redis.xlen(logKey)) === before + 1, 'the append');
+  await whileDropping?.();
+  proxy.drop();
+  return (await (await answer).json()) as { error?: string; message?: string; id?: string };
+}
+
+describe('an append whose reply a lost connection took', () => {
+  it('is not run again: the log holds it once, and the publish hears it may be there', async () => {
+    const channel = `dropped:${randomUUID().slice(0, 8)}`;
+    expect((await publish(channel, { n: 1 })).status).toBe(200);
+    const [logKey] = await redis.keys(`${gw.prefix}*${channel}*`);
+    const body = await publishThenDrop(channel, logKey as string, 1);
+    expect(body.error).toBe('STORE_UNAVAILABLE');
+    expect(body.message).toMatch(/may be in the log/);
+    // Once the gateway is back on Redis, the next publish is the third event, not the fourth.
+    await eventually(
+      async () => (await publish(channel, { n: 3 })).status === 200,
+      'a publish after the drop',
+    );
+    expect(await redis.xlen(logKey as string)).toBe(3);
+  });
+
   it('refused the second time (OOM), is not said to be unwritten when the first wrote it', async () => {
     const channel = `resent:${randomUUID().slice(0, 8)}`;
     const key = `${gw.prefix}:ch:${channel}`;

@@ -1,9 +1,9 @@
 /**
  * Which errors from ioredis mean "the store could not serve this now" — the connection
- * lost or not yet back, a cluster node down, failing over or moving slots, a server
- * still loading, out of memory or refusing writes — as opposed to a fault in what was asked. A request that met one is
- * refused with the retryable STORE_UNAVAILABLE, not INTERNAL: with one cluster master
- * down the store as a whole still reads ready, so readiness alone cannot tell.
+ * lost or not yet back, a cluster node down, failing over or moving slots, a server still
+ * loading, out of memory or refusing writes — as opposed to a fault in what was asked. A
+ * request that met one is refused with the retryable STORE_UNAVAILABLE, not INTERNAL: with
+ * one cluster master down the store as a whole still reads ready, so readiness alone cannot tell.
  */
 
 /**
@@ -30,7 +30,11 @@ const UNAVAILABLE_REPLIES = replyIn([...REFUSED_UNRUN, 'BUSY']);
 /** ioredis's errors when a command could not reach a server. */
 const UNREACHABLE =
   /Connection is closed|Stream isn't writeable|Too many Cluster redirections|Failed to refresh slots cache|None of startup nodes is available|Reached the max retries per request limit/;
-const UNREACHABLE_NAMES = new Set(['MaxRetriesPerRequestError', 'ClusterAllFailedError']);
+const UNREACHABLE_NAMES = new Set([
+  'MaxRetriesPerRequestError',
+  'ClusterAllFailedError',
+  'UnansweredOnDropError', // src/redis/unanswered-on-drop.ts
+]);
 /** The socket's own failures (Node system errors). */
 const SOCKET_CODES = new Set([
   'ECONNREFUSED',

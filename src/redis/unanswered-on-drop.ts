@@ -18,6 +18,7 @@ import type { RedisConnection } from './redis-target.ts';
 const SETUP = new Set(['auth', 'select', 'info', 'client', 'hello', 'readonly']);
 
 export class UnansweredOnDropError extends Error {
+  override readonly name = 'UnansweredOnDropError';
   constructor() {
     super('the connection to Redis dropped before it answered: the command may have run');
   }

@@ -12,6 +12,7 @@ import { StoreStalledError } from '../../src/core/ports/store-readiness.ts';
 import { type RedisServerHandle, startRedisServer } from '../../src/redis/embedded-redis.ts';
 import { isRefusedUnrun } from '../../src/redis/store-errors.ts';
 import { StoreHealth } from '../../src/redis/store-health.ts';
+import { UnansweredOnDropError } from '../../src/redis/unanswered-on-drop.ts';
 import { eventually } from '../support/events.ts';
 
 const TIMEOUT_MS = 100;
@@ -126,6 +127,7 @@ describe('which store errors mean "not now" (STORE_UNAVAILABLE) rather than a fa
     ])
       expect(health.isUnavailable(new ReplyError(reply)), reply).toBe(true);
     expect(health.isUnavailable(new StoreStalledError('frozen'))).toBe(true);
+    expect(health.isUnavailable(new UnansweredOnDropError())).toBe(true);
   });
 
   it('a MULTI Redis discarded (EXECABORT) for a queued command it refused: unavailable, and nothing of it ran', async () => {

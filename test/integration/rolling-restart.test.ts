@@ -5,7 +5,8 @@
  * every client that comes straight back meets the new process: none is refused, all
  * resume, nothing is lost. A backend publishing through the same port on a kept-alive
  * HTTP connection is told to close it by the draining process's next reply, so its
- * next publish reaches the new one: not one publish fails. Compare the in-place
+ * next publish reaches the new one; one cut by the exit (HTTP/1.1's keep-alive race) is sent
+ * again with its idempotency key (PublishLoop), and every event is stored once. Compare the in-place
  * restart, where the port is closed until the new process listens (the bench's
  * reconnect storm).
  */
@@ -68,7 +69,7 @@ describe.runIf(sharesPorts(edge))('a rolling restart on one shared port', () => 
         return { first: client, sessionId: welcome.sessionId, resumeToken: welcome.resumeToken };
       });
       // The backend publishes through the shared port (fetch keeps its connection alive);
-      // a publish that fails throws, and fails the test.
+      // a publish refused (any answer but 200) throws, and fails the test.
       const publisher = new PublishLoop(() => old.http, CHANNEL, { pauseMs: 20 });
       loop = publisher;
       await Promise.all(subscribers.map((s) => s.first.waitForEvents(2, CHANNEL, 20_000)));

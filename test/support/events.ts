@@ -2,6 +2,7 @@
  * Publishing as a backend does (POST /publish), in bulk or as a steady loop, and
  * the small waits integration tests need. Every wait is bounded.
  */
+import { randomUUID } from 'node:crypto';
 import { compareEventIds, type PongFrame } from '../../src/shared/frames.ts';
 import { publishHttp } from './gateway.ts';
 import { ids, type TestClient } from './ws-client.ts';
@@ -36,7 +37,14 @@ export async function inBatches<T>(
   return results;
 }
 
-/** A backend publishing one event at a time until stopped (or `limit` is reached). */
+/**
+ * A backend publishing one event at a time until stopped (or `limit` is reached), as
+ * docs/protocol.md asks of one: each publish carries an idempotency key, and one whose
+ * connection broke before its answer is sent again with it — stored once either way. A
+ * kept-alive connection the server closes just as a request goes out on it (HTTP/1.1's
+ * race, which a process exiting after its drain opens) breaks a POST that no client can
+ * tell was read; an answer (a 503 included) is never retried here.
+ */
 export class PublishLoop {
   readonly ids: string[] = [];
   private stopped = false;
@@ -48,12 +56,17 @@ export class PublishLoop {
     options: { limit?: number; pauseMs?: number } = {},
   ) {
     const { limit = Number.POSITIVE_INFINITY, pauseMs = 2 } = options;
+    const run = randomUUID().slice(0, 8);
     this.done = (async () => {
       while (!this.stopped && this.ids.length < limit) {
-        this.ids.push(await publishHttp(this.http(), channel, { n: this.ids.length }));
+        const n = this.ids.length;
+        this.ids.push(await sentAgainIfCut(() => publishHttp(this.http(), channel, { n }, `${run}-${n}`)));
         if (pauseMs > 0) await sleep(pauseMs);
       }
     })();
+    // A failed publish fails whoever awaits finished() or stop(): not a rejection left unheard
+    // while the test still runs.
+    this.done.catch(() => {});
   }
 
   /** Resolves with every published ID once `limit` is reached. */
@@ -65,6 +78,18 @@ export class PublishLoop {
   stop(): Promise<string[]> {
     this.stopped = true;
     return this.finished();
+  }
+}
+
+/** `publish` again, up to 3 times, while its connection breaks before an answer (fetch's TypeError). */
+async function sentAgainIfCut(publish: () => Promise<string>): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await publish();
+    } catch (error) {
+      if (!(error instanceof TypeError) || attempt >= 3) throw error;
+      await sleep(50);
+    }
   }
 }
 

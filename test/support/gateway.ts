@@ -128,11 +128,16 @@ export function mintToken(claims: TokenClaims = {}, secret = TEST_SECRET): Promi
 }
 
 /** POST /publish as a backend would; returns the event ID. */
-export async function publishHttp(http: string, channel: string, data: unknown): Promise<string> {
+export async function publishHttp(
+  http: string,
+  channel: string,
+  data: unknown,
+  idempotencyKey?: string,
+): Promise<string> {
   const res = await fetch(`${http}/publish`, {
     method: 'POST',
     headers: { authorization: `Bearer ${TEST_API_KEY}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ channel, data }),
+    body: JSON.stringify({ channel, data, ...(idempotencyKey === undefined ? {} : { idempotencyKey }) }),
   });
   if (res.status !== 200) throw new Error(`publish failed: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { id: string }).id;

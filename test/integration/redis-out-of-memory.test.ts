@@ -119,16 +119,17 @@ describe('Redis out of memory (maxmemory, noeviction)', () => {
   });
 });
 
-describe('a Redis that may evict', () => {
-  const policyCheck = async (http: string) => {
-    const health = (await (
-      await fetch(`${http}/health/websocket`, { headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` } })
-    ).json()) as { config: ConfigCheck[] };
-    return health.config.find((check) => check.name === 'redis_eviction_policy');
-  };
-  const warned = (gw: LoggedGateway) =>
-    gw.lines().find((line) => line.msg.startsWith('Redis maxmemory-policy'));
+/** /health/websocket's `redis_eviction_policy` check, and the start-up warning. */
+const policyCheck = async (http: string) => {
+  const health = (await (
+    await fetch(`${http}/health/websocket`, { headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` } })
+  ).json()) as { config: ConfigCheck[] };
+  return health.config.find((check) => check.name === 'redis_eviction_policy');
+};
+const warned = (gw: LoggedGateway) =>
+  gw.lines().find((line) => line.msg.startsWith('Redis maxmemory-policy'));
 
+describe('a Redis that may evict', () => {
   it('is named in a warning at start and in /health/websocket; noeviction is not', async () => {
     await redis.config('SET', 'maxmemory-policy', 'allkeys-lru');
     const lru = await startLoggedGateway({ REDIS_URL: server.url });
@@ -151,26 +152,16 @@ describe('a Redis that may evict', () => {
     }
     expect(warned(safe)).toBeUndefined();
   });
-});
 
-describe('a Redis that may evict, with CONFIG disabled (as managed services do)', () => {
-  it('is still named: the policy is read from INFO, which they serve', async () => {
+  it('with CONFIG disabled (as managed services do), is still named: the policy is read from INFO, which they serve', async () => {
     const locked = await startRedisServer({
       extraArgs: ['--maxmemory-policy', 'volatile-lru', '--rename-command', 'CONFIG', '""'],
     });
     const gateway = await startLoggedGateway({ REDIS_URL: locked.url });
     try {
-      const warning = await eventually(
-        () => gateway.lines().find((line) => line.msg.startsWith('Redis maxmemory-policy')),
-        'the warning',
-      );
+      const warning = await eventually(() => warned(gateway), 'the warning');
       expect(warning).toMatchObject({ evictionPolicies: [{ policy: 'volatile-lru' }] });
-      const health = (await (
-        await fetch(`${gateway.http}/health/websocket`, {
-          headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` },
-        })
-      ).json()) as { config: ConfigCheck[] };
-      expect(health.config.find((check) => check.name === 'redis_eviction_policy')).toMatchObject({
+      expect(await policyCheck(gateway.http)).toMatchObject({
         ok: false,
         detail: expect.stringContaining('volatile-lru on 127.0.0.1:'),
       });

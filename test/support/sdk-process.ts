@@ -1,7 +1,7 @@
 /**
  * The SDK (bundled for the run: test/support/global-process-bundles.ts) in a Node process of
- * its own, driven over stdin: only a
- * process's exit shows what still holds its event loop after `disconnect()`.
+ * its own, driven over stdin: only a process's exit shows what still holds its event loop
+ * after `disconnect()`.
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';

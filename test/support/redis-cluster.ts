@@ -66,9 +66,36 @@ export function clusterArgs(port: number): string[] {
   ];
 }
 
+/** Redis listens for the cluster bus at its port + 10,000: a node's port must be at most this. */
+const MAX_NODE_PORT = 55_535;
+
+/**
+ * A node on a free port low enough for its bus. The ephemeral range here reaches 60999, and a
+ * node given a port past 55535 exits at once ("Redis port number too high"); its bus port may
+ * also be taken by then, so a node that cannot start is tried again on another port.
+ */
+async function startClusterNode(): Promise<RedisServerHandle> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await lowFreePort();
+    try {
+      return await startRedisServer({ port, extraArgs: clusterArgs(port) });
+    } catch (error) {
+      if (attempt >= 3) throw error;
+    }
+  }
+}
+
+async function lowFreePort(): Promise<number> {
+  for (let tries = 0; tries < 50; tries++) {
+    const port = await freePort();
+    if (port <= MAX_NODE_PORT) return port;
+  }
+  throw new Error(`no free port at most ${MAX_NODE_PORT} in 50 tries`);
+}
+
 async function clusterNode(): Promise<ClusterNode> {
-  const port = await freePort();
-  const server = await startRedisServer({ port, extraArgs: clusterArgs(port) });
+  const server = await startClusterNode();
+  const { port } = server;
   const redis = new Redis(port, '127.0.0.1');
   redis.on('error', () => {}); // a node a test kills: its connection retries quietly
   return { server, port, redis };

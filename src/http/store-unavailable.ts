@@ -36,7 +36,7 @@ export function storeUnavailable(message: string = NOT_ANSWERING): StoreUnavaila
 }
 
 /** The answer for a request that failed with `error`, if Redis stalling under it was why. */
-export function stalledAnswer(error: unknown): StoreUnavailable | undefined {
+function stalledAnswer(error: unknown): StoreUnavailable | undefined {
   return error instanceof StoreStalledError ? storeUnavailable(STALLED) : undefined;
 }
 

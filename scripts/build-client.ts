@@ -14,7 +14,7 @@
  * TypeScript and rollup are devDependencies: a production install (`npm install --omit=dev`)
  * runs this script too and gets the JavaScript without the declarations.
  */
-import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -26,13 +26,16 @@ const PACKAGE_DIR = `${ROOT}packages/client`;
 const OUT = `${PACKAGE_DIR}/dist`;
 const ENTRIES = { index: `${PACKAGE_DIR}/src/index.ts`, react: `${PACKAGE_DIR}/src/react/index.ts` };
 
-await rm(OUT, { recursive: true, force: true });
-await mkdir(OUT, { recursive: true });
+// Built beside dist/ and swapped in by two renames: a test reading dist/ while another
+// builds it (client-sdk and client-sdk-package side by side) never finds it missing.
+const BUILDING = `${PACKAGE_DIR}/.dist-building-${process.pid}`;
+await rm(BUILDING, { recursive: true, force: true });
+await mkdir(BUILDING, { recursive: true });
 
 await Promise.all([
   esbuild.build({
     entryPoints: ENTRIES,
-    outdir: OUT,
+    outdir: BUILDING,
     bundle: true,
     splitting: true,
     chunkNames: 'chunks/[name]-[hash]',
@@ -45,7 +48,7 @@ await Promise.all([
     // shares one copy; `ws` is loaded by a computed import in Node only.
     external: ['xstate', 'react', 'ws'],
   }),
-  esbuild.build({ ...BROWSER_BUILD, entryPoints: [ENTRIES.index], outfile: `${OUT}/browser.js` }),
+  esbuild.build({ ...BROWSER_BUILD, entryPoints: [ENTRIES.index], outfile: `${BUILDING}/browser.js` }),
   buildBundles(DIST_DIR),
 ]);
 
@@ -53,6 +56,20 @@ const typescript = await import('typescript').then((m) => m.default).catch(() =>
 const declared = typescript ? await emitDeclarations(typescript) : false;
 if (!declared)
   process.stdout.write('typescript or rollup not installed (--omit=dev?): declarations skipped\n');
+
+// Another build may put its dist/ in place between the two renames: then swap again (bounded).
+const replaced = `${PACKAGE_DIR}/.dist-replaced-${process.pid}`;
+for (let attempt = 1; ; attempt++) {
+  await rm(replaced, { recursive: true, force: true });
+  await rename(OUT, replaced).catch(() => {}); // none yet on a first build
+  try {
+    await rename(BUILDING, OUT);
+    break;
+  } catch (error) {
+    if (attempt >= 5) throw error;
+  }
+}
+await rm(replaced, { recursive: true, force: true });
 
 for (const file of ['index.js', 'react.js', 'browser.js', ...(declared ? ['index.d.ts', 'react.d.ts'] : [])])
   await report(`packages/client/dist/${file}`);
@@ -93,7 +110,7 @@ async function emitDeclarations(ts: typeof import('typescript')): Promise<boolea
       },
     });
     const { output } = await bundle.write({
-      dir: OUT,
+      dir: BUILDING,
       format: 'es',
       chunkFileNames: 'chunks/[name]-[hash].d.ts',
     });
